@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a Debian 12 machine, idempotently: Debian packages (only the
+# missing ones, one `apt-get update` when something is missing) and the npm packages of
+# package-lock.json (skipped when node_modules already matches the lock file). Sourced by the
+# scripts behind `npm start`, `npm test` and `npm run bench`.
+set -euo pipefail
+
+# Every Debian package any part of the project uses: build tools for better-sqlite3, Open vSwitch
+# (userspace datapath), FRR, ZooKeeper, traffic tools for the lab and its evaluation.
+MIDONET_DEBIAN_PACKAGES=(
+  build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc
+  openvswitch-switch
+)
+
+midonet_install_debian() {
+  local missing=()
+  local p
+  for p in "${MIDONET_DEBIAN_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # Open vSwitch's package starts its own daemons under systemd; the project starts its own
+    # instances in namespaces, so the package's service is not needed (policy-rc.d keeps it quiet).
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+midonet_node_prefix() {
+  # The folder whose include/node/node.h matches the running Node, so node-gyp needs no download.
+  local prefix
+  prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
+  if [ -f "$prefix/include/node/node.h" ]; then echo "$prefix"; else echo /usr; fi
+}
+
+midonet_install_npm() {
+  local root=$1
+  local stamp="$root/node_modules/.midonet-lock-hash"
+  local want
+  want=$(sha256sum "$root/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d "$root/node_modules/better-sqlite3/build" ]; then
+    return 0
+  fi
+  echo "deps: installing npm packages (npm ci; better-sqlite3 builds from source, about a minute)" >&2
+  # better-sqlite3 has no prebuilt binary reachable from here: build only that package from source,
+  # against the installed Node headers. Never build zeromq from source (its binaries ship in the tarball).
+  (cd "$root" && npm_config_build_from_source=better-sqlite3 npm_config_nodedir="$(midonet_node_prefix)" npm ci --no-audit --no-fund)
+  echo "$want" > "$stamp"
+}
+
+midonet_build() {
+  local root=$1
+  (cd "$root" && npx tsc -p tsconfig.json)
+}
+
+midonet_deps() {
+  local root=$1
+  midonet_install_debian
+  midonet_install_npm "$root"
+  midonet_build "$root"
+}
