@@ -1,0 +1,37 @@
+/**
+ * The one error type of the state layer. Every failure a user can cause (bad value, missing object,
+ * stale version, duplicate name, delete of a referenced object) or meet (store unreachable) is a
+ * StoreError with a code and a message that names the object, the field, the value and what is allowed.
+ *
+ * Invariant: a StoreError is thrown before anything is written; a transaction that throws leaves the
+ * store as it was.
+ */
+export type StoreErrorCode =
+  | 'invalid' // a value is malformed or breaks a rule of the model
+  | 'not-found' // a referenced or addressed object does not exist
+  | 'exists' // a name, binding or id is already taken
+  | 'conflict' // the expected version is not the stored one
+  | 'referenced' // delete refused: other objects refer to this one
+  | 'unavailable' // the store cannot be reached or opened
+  | 'position-gone'; // a watch asked to resume from a change the log no longer holds
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export function isStoreError(e: unknown): e is StoreError {
+  return e instanceof StoreError;
+}
+
+/** Renders a value for an error message: strings quoted, objects as JSON, short. */
+export function show(v: unknown): string {
+  if (v === undefined) return '(missing)';
+  const s = typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,326 @@
+/**
+ * The topology model: every kind of object the suite stores, its fields and their types, as zod
+ * schemas from which the TypeScript types are inferred (one description serves validation and types).
+ *
+ * Invariant: an object that passes `parseFields` is well-formed on its own (addresses, prefixes, MACs,
+ * ranges, enumerations); whether its references point at existing objects of the right kind is checked
+ * by `integrity.ts` against the store, and `references.ts` says what each reference means on delete.
+ * Every stored object carries `id` (UUID), `version` (1 on create, +1 per write) and `name` (unique per
+ * kind; optional only for routes, rules and BGP networks).
+ */
+import { z } from 'zod';
+import { isUuid, normalizeMac, parseCidr, parseIpv4, parsePortRange } from './addr.js';
+
+export const KINDS = [
+  'host',
+  'tunnel-zone',
+  'bridge',
+  'router',
+  'port',
+  'route',
+  'chain',
+  'rule',
+  'port-group',
+  'ip-address-group',
+  'dhcp',
+  'bgp-peer',
+  'bgp-network',
+] as const;
+export type Kind = (typeof KINDS)[number];
+
+export function isKind(s: string): s is Kind {
+  return (KINDS as readonly string[]).includes(s);
+}
+
+/** Kinds whose objects may be left unnamed (the name is then null and the object is found by id). */
+export const OPTIONAL_NAME_KINDS: ReadonlySet<Kind> = new Set<Kind>(['route', 'rule', 'bgp-network']);
+
+// ---- field types -------------------------------------------------------------------------------
+
+const uuid = z.string().refine(isUuid, { message: 'expected a UUID such as 6f1c9d2e-0b7a-4c1e-9a55-3f0d2b8c4e11' });
+const optRef = uuid.nullable().default(null);
+const ipv4 = z
+  .string()
+  .refine((s) => parseIpv4(s) !== undefined, { message: 'expected a dotted-quad IPv4 address, e.g. 192.0.2.1' });
+/** A network prefix: host bits must be zero. */
+const prefix = z.string().superRefine((s, ctx) => {
+  const r = parseCidr(s, true);
+  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+});
+/** An interface address with its prefix length, e.g. a router port's 192.0.2.1/24. */
+const ifaceAddr = z.string().superRefine((s, ctx) => {
+  const r = parseCidr(s, false);
+  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+  else if (r.len === 0 || r.len > 30) ctx.addIssue({ code: 'custom', message: 'the prefix length of an interface address must be 1 to 30' });
+});
+const mac = z
+  .string()
+  .transform((s, ctx) => {
+    const m = normalizeMac(s);
+    if (m === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected a MAC address such as 02:00:00:00:00:01' });
+      return z.NEVER;
+    }
+    return m;
+  });
+const portRange = z.union([
+  z.object({ start: z.number().int().min(0).max(65535), end: z.number().int().min(0).max(65535) }).refine((r) => r.start <= r.end, {
+    message: 'the range start is above its end',
+  }),
+  z.string().transform((s, ctx) => {
+    const r = parsePortRange(s);
+    if (typeof r === 'string') {
+      ctx.addIssue({ code: 'custom', message: r });
+      return z.NEVER;
+    }
+    return r;
+  }),
+]);
+const byte = z.number().int().min(0).max(255);
+const name = z
+  .string()
+  .min(1, { message: 'a name must not be empty' })
+  .max(255, { message: 'a name is at most 255 characters' })
+  .refine((s) => !isUuid(s), { message: 'a name must not look like a UUID' });
+const adminStateUp = z.boolean().default(true);
+
+/** A condition value plus its inversion flag: `invert` matches packets that do NOT satisfy it. */
+function cond<T extends z.ZodTypeAny>(value: T) {
+  return z.object({ value, invert: z.boolean().default(false) }).strict();
+}
+
+export const FRAGMENT_POLICIES = ['any', 'header', 'nonheader', 'unfragmented'] as const;
+export const RULE_ACTIONS = ['accept', 'drop', 'reject', 'jump', 'return', 'continue'] as const;
+export type RuleAction = (typeof RULE_ACTIONS)[number];
+
+/** TCP flag names in bit order (FIN is bit 0). */
+export const TCP_FLAGS = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
+
+export const conditionsSchema = z
+  .object({
+    inPorts: cond(z.array(uuid).min(1)),
+    outPorts: cond(z.array(uuid).min(1)),
+    inPortGroup: cond(uuid),
+    outPortGroup: cond(uuid),
+    ipAddrGroupSrc: cond(uuid),
+    ipAddrGroupDst: cond(uuid),
+    ethertype: cond(z.number().int().min(0).max(0xffff)),
+    srcMac: z.object({ value: mac, mask: mac.optional(), invert: z.boolean().default(false) }).strict(),
+    dstMac: z.object({ value: mac, mask: mac.optional(), invert: z.boolean().default(false) }).strict(),
+    ipProto: cond(byte),
+    ipTos: cond(byte),
+    srcPrefix: cond(prefix),
+    dstPrefix: cond(prefix),
+    srcPort: cond(portRange),
+    dstPort: cond(portRange),
+    /** Bits of `mask` must equal the same bits of `set` (flag bit order as TCP_FLAGS). */
+    tcpFlags: cond(z.object({ set: byte, mask: byte.refine((m) => m !== 0, { message: 'the mask names no flag' }) }).strict()),
+    tcpWindow: cond(portRange),
+    icmpType: cond(byte),
+    icmpCode: cond(byte),
+    fragmentPolicy: cond(z.enum(FRAGMENT_POLICIES)),
+    conntrack: cond(z.enum(['forward', 'return'])),
+  })
+  .partial()
+  .strict();
+export type Conditions = z.infer<typeof conditionsSchema>;
+export type ConditionName = keyof Conditions;
+
+// ---- kinds ----------------------------------------------------------------------------------------
+
+export const fieldSchemas = {
+  host: z.object({ name, addresses: z.array(ipv4).default([]) }).strict(),
+  'tunnel-zone': z
+    .object({
+      name,
+      type: z.enum(['gre', 'vxlan']).default('gre'),
+      members: z.array(z.object({ hostId: uuid, address: ipv4 }).strict()).default([]),
+    })
+    .strict(),
+  bridge: z
+    .object({ name, adminStateUp, inboundChainId: optRef, outboundChainId: optRef, vlanAware: z.boolean().default(false) })
+    .strict(),
+  router: z.object({ name, adminStateUp, inboundChainId: optRef, outboundChainId: optRef }).strict(),
+  port: z
+    .object({
+      name,
+      /** The bridge or router this port belongs to; fixed at create. */
+      deviceId: uuid,
+      /** Filled by the store from the device's kind. */
+      deviceKind: z.enum(['bridge', 'router']),
+      adminStateUp,
+      /** Router ports: interface address with prefix length. */
+      address: ifaceAddr.nullable().default(null),
+      /** Router ports: MAC (generated when not given). */
+      mac: mac.nullable().default(null),
+      /** Bridge ports on a VLAN-aware bridge: access VLAN. */
+      vlanId: z.number().int().min(1).max(4094).nullable().default(null),
+      /** Exterior ports: host and interface they are bound to. */
+      hostId: optRef,
+      interfaceName: z
+        .string()
+        .min(1)
+        .max(15, { message: 'Linux interface names are at most 15 characters' })
+        .regex(/^[A-Za-z0-9_.:-]+$/, { message: 'letters, digits and _ . : - only' })
+        .nullable()
+        .default(null),
+      /** Interior ports: the one peer port. */
+      peerId: optRef,
+      inboundChainId: optRef,
+      outboundChainId: optRef,
+      /** Unique in the deployment (tunnel id / VNI of traffic to this port); assigned by the store. */
+      tunnelKey: z.number().int().min(1).max(0xffffff),
+    })
+    .strict(),
+  route: z
+    .object({
+      name: name.nullable().default(null),
+      routerId: uuid,
+      dstPrefix: prefix,
+      srcPrefix: prefix.default('0.0.0.0/0'),
+      nextHopPortId: optRef,
+      gateway: ipv4.nullable().default(null),
+      weight: z.number().int().min(0).max(65535).default(100),
+      type: z.enum(['normal', 'blackhole', 'reject']).default('normal'),
+      source: z.enum(['static', 'bgp']).default('static'),
+    })
+    .strict(),
+  /** `ruleIds` is the chain's rule order, kept by the store as rules are added and removed. */
+  chain: z.object({ name, ruleIds: z.array(uuid).default([]) }).strict(),
+  rule: z
+    .object({
+      name: name.nullable().default(null),
+      chainId: uuid,
+      action: z.enum(RULE_ACTIONS),
+      jumpChainId: optRef,
+      conditions: conditionsSchema.default({}),
+    })
+    .strict(),
+  'port-group': z.object({ name, portIds: z.array(uuid).default([]) }).strict(),
+  'ip-address-group': z.object({ name, addresses: z.array(ipv4).default([]) }).strict(),
+  dhcp: z
+    .object({
+      name,
+      bridgeId: uuid,
+      subnet: prefix,
+      gateway: ipv4.nullable().default(null),
+      dnsServers: z.array(ipv4).default([]),
+      leaseTime: z.number().int().min(60).max(31536000).default(86400),
+      enabled: z.boolean().default(true),
+      hosts: z.array(z.object({ mac, address: ipv4, name: z.string().min(1).max(63).optional() }).strict()).default([]),
+    })
+    .strict(),
+  'bgp-peer': z
+    .object({
+      name,
+      /** The router port the session runs on. */
+      portId: uuid,
+      peerAddress: ipv4,
+      peerAs: z.number().int().min(1).max(4294967295),
+      localAs: z.number().int().min(1).max(4294967295),
+      keepalive: z.number().int().min(1).max(65535).nullable().default(null),
+      holdTime: z.number().int().min(3).max(65535).nullable().default(null),
+    })
+    .strict(),
+  'bgp-network': z.object({ name: name.nullable().default(null), routerId: uuid, prefix }).strict(),
+} satisfies Record<Kind, z.ZodTypeAny>;
+
+export type Fields<K extends Kind> = z.output<(typeof fieldSchemas)[K]>;
+/** What a caller may give on create (defaults filled in by parsing). */
+export type FieldsInput<K extends Kind> = z.input<(typeof fieldSchemas)[K]>;
+
+export interface Meta {
+  readonly id: string;
+  readonly version: number;
+}
+export type Obj<K extends Kind = Kind> = Fields<K> & Meta;
+
+export type Host = Obj<'host'>;
+export type TunnelZone = Obj<'tunnel-zone'>;
+export type Bridge = Obj<'bridge'>;
+export type Router = Obj<'router'>;
+export type Port = Obj<'port'>;
+export type Route = Obj<'route'>;
+export type Chain = Obj<'chain'>;
+export type Rule = Obj<'rule'>;
+export type PortGroup = Obj<'port-group'>;
+export type IpAddressGroup = Obj<'ip-address-group'>;
+export type DhcpSubnet = Obj<'dhcp'>;
+export type BgpPeer = Obj<'bgp-peer'>;
+export type BgpNetwork = Obj<'bgp-network'>;
+
+/** Fields the store sets itself; a caller may not set or change them. */
+export const MANAGED_FIELDS: Partial<Record<Kind, readonly string[]>> = {
+  port: ['deviceKind', 'tunnelKey'],
+  chain: ['ruleIds'],
+};
+
+/** Fields fixed at create: an update may not change them. */
+export const IMMUTABLE_FIELDS: Partial<Record<Kind, readonly string[]>> = {
+  port: ['deviceId'],
+  route: ['routerId'],
+  rule: ['chainId'],
+  dhcp: ['bridgeId'],
+  'bgp-peer': ['portId'],
+  'bgp-network': ['routerId'],
+};
+
+/** One problem with a value: which field, what was given, what is allowed. */
+export interface FieldIssue {
+  readonly field: string;
+  readonly value: unknown;
+  readonly message: string;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function issueMessage(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.received === 'undefined' ? 'is required' : `expected ${issue.expected}, got ${issue.received}`;
+    case 'invalid_enum_value':
+      return `allowed values: ${issue.options.join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown field(s): ${issue.keys.join(', ')}`;
+    case 'too_small':
+      return issue.type === 'array'
+        ? `needs at least ${String(issue.minimum)} item(s)`
+        : issue.type === 'string'
+          ? issue.message
+          : `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.type === 'string' ? issue.message : `must be at most ${String(issue.maximum)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Validates and normalizes the fields of one object; defaults are filled in. */
+export function parseFields<K extends Kind>(
+  kind: K,
+  input: unknown,
+): { ok: true; fields: Fields<K> } | { ok: false; issues: FieldIssue[] } {
+  const r = fieldSchemas[kind].safeParse(input);
+  if (r.success) return { ok: true, fields: r.data as Fields<K> };
+  return {
+    ok: false,
+    issues: r.error.issues.map((i) => ({
+      field: i.path.map(String).join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : '(object)'),
+      value: i.code === 'unrecognized_keys' ? undefined : valueAt(input, i.path),
+      message: issueMessage(i),
+    })),
+  };
+}
+
+/** Splits an object into its metadata and its fields. */
+export function fieldsOf<K extends Kind>(obj: Obj<K>): Fields<K> {
+  const { id: _id, version: _version, ...fields } = obj;
+  return fields as unknown as Fields<K>;
+}

@@ -1,0 +1,28 @@
+/**
+ * Opens a TopologyStore from a store URL, the one place that knows the URL schemes:
+ *   sqlite:/var/lib/midonet/state.db   the embedded backend (default), a path absolute or relative
+ *
+ * Invariant: an unknown scheme or an unusable location is a StoreError('unavailable') naming the URL
+ * and what is allowed, never a crash.
+ */
+import { StoreError } from './errors.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { TopologyStore } from './store.js';
+
+export const DEFAULT_STORE_URL = 'sqlite:/var/lib/midonet/state.db';
+
+export function openStore(url: string): Promise<TopologyStore> {
+  const m = /^([a-z]+):(.*)$/.exec(url);
+  if (m?.[1] === 'sqlite') {
+    const path = m[2]!.replace(/^\/\/(?=\/)/, '');
+    if (path === '') return Promise.reject(new StoreError('unavailable', `store URL '${url}': no file path after 'sqlite:'`));
+    try {
+      return Promise.resolve(new SqliteStore(path));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+  return Promise.reject(
+    new StoreError('unavailable', `store URL '${url}': unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL})`),
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * TopologyStore: the one interface every state backend implements (embedded SQLite now, Cassandra +
+ * ZooKeeper next), and the one the CLI, the agents and the router process use.
+ *
+ * Invariants every backend keeps (the contract suite in test/contract checks them):
+ * - A transaction is atomic: all its writes become visible together, or none do.
+ * - Every object's version starts at 1 and grows by one per transaction that writes it; an update or
+ *   delete given an expected version that is not the stored one is refused ('conflict').
+ * - Every committed write appears once in the change feed, in commit order, with a position (`seq`)
+ *   that only grows; a watcher can resume from any position the log still holds.
+ * - `snapshot()` returns every object and the feed position they reflect, read at one instant, so a
+ *   reader that loads a snapshot and then watches from its position misses nothing and sees nothing twice.
+ */
+import type { Kind, Obj } from './model.js';
+
+/** One step of a transaction. Ids of created objects may be chosen by the caller (so later steps can refer to them). */
+export type Op =
+  | {
+      readonly op: 'create';
+      readonly kind: Kind;
+      readonly id?: string;
+      readonly fields: Record<string, unknown>;
+      /** Rules only: 1-based position in the chain (default: last). */
+      readonly position?: number;
+    }
+  | {
+      readonly op: 'update';
+      readonly kind: Kind;
+      readonly id: string;
+      readonly set: Record<string, unknown>;
+      readonly expectedVersion?: number;
+      /** Rules only: move to this 1-based position. */
+      readonly position?: number;
+    }
+  | {
+      readonly op: 'delete';
+      readonly kind: Kind;
+      readonly id: string;
+      readonly expectedVersion?: number;
+      /** Delete what depends on the object and clear references to it, instead of refusing. */
+      readonly cascade?: boolean;
+    };
+
+export type ChangeOp = 'create' | 'update' | 'delete';
+
+/** One committed write, as the change feed delivers it. */
+export interface Change {
+  /** Position in the feed; strictly increasing. */
+  readonly seq: number;
+  /** Position of the first change of the same transaction (changes of one transaction are contiguous). */
+  readonly tx: number;
+  readonly kind: Kind;
+  readonly id: string;
+  readonly op: ChangeOp;
+  /** The object's version after the write (for a delete: the version it would have had). */
+  readonly version: number;
+  /** The object after the write; for a delete, as it was before. */
+  readonly object: Obj;
+}
+
+export interface TxResult {
+  /** Position of the transaction's last change (0 when it changed nothing). */
+  readonly position: number;
+  /** Per op: the object as written (create/update) or, for delete, the objects removed. */
+  readonly results: ReadonlyArray<Obj | { readonly deleted: ReadonlyArray<{ kind: Kind; id: string; name: string | null }> }>;
+  readonly changes: readonly Change[];
+}
+
+export interface Referrer {
+  readonly kind: Kind;
+  readonly id: string;
+  readonly name: string | null;
+  readonly field: string;
+}
+
+export interface Snapshot {
+  readonly position: number;
+  readonly objects: readonly Obj[];
+}
+
+export interface Watch {
+  close(): void;
+}
+
+export interface WatchHandlers {
+  /** Called with each batch of changes, in commit order, never concurrently. */
+  readonly onChanges: (changes: readonly Change[]) => void;
+  /** Called once if the watch cannot go on (e.g. 'position-gone'); the watch is then closed. */
+  readonly onError?: (err: Error) => void;
+}
+
+/** A host's liveness record: an agent renews it while it runs. */
+export interface HostLiveness {
+  readonly hostId: string;
+  readonly alive: boolean;
+  /** When the record was last renewed (ms since epoch). */
+  readonly renewedAt: number;
+  /** What the agent reported about itself (version, flows, last change applied, ...). */
+  readonly info: Record<string, unknown>;
+}
+
+export interface TopologyStore {
+  /** The URL this store was opened with, e.g. sqlite:/var/lib/midonet/state.db. */
+  readonly url: string;
+
+  get<K extends Kind>(kind: K, id: string): Promise<Obj<K> | undefined>;
+  /** Finds by name or UUID; throws 'not-found' naming the kind and the reference. */
+  resolve<K extends Kind>(kind: K, ref: string): Promise<Obj<K>>;
+  list<K extends Kind>(kind: K, filter?: { readonly refersTo?: string }): Promise<Obj<K>[]>;
+  /** Objects holding a reference to `id`, with the field that holds it. */
+  referrers(id: string): Promise<Referrer[]>;
+
+  create<K extends Kind>(kind: K, fields: Record<string, unknown>, opts?: { id?: string; position?: number }): Promise<Obj<K>>;
+  update<K extends Kind>(
+    kind: K,
+    id: string,
+    set: Record<string, unknown>,
+    opts?: { expectedVersion?: number; position?: number },
+  ): Promise<Obj<K>>;
+  delete(
+    kind: Kind,
+    id: string,
+    opts?: { expectedVersion?: number; cascade?: boolean },
+  ): Promise<ReadonlyArray<{ kind: Kind; id: string; name: string | null }>>;
+  transact(ops: readonly Op[]): Promise<TxResult>;
+
+  snapshot(): Promise<Snapshot>;
+  /** Position of the last committed change. */
+  position(): Promise<number>;
+  /** Changes after `from`, oldest first, at most `limit`. */
+  changesSince(from: number, limit?: number): Promise<Change[]>;
+  /** Delivers every change after `from`, then every later one as it commits. */
+  watch(from: number, handlers: WatchHandlers): Watch;
+
+  /** Renews a host's liveness for `ttlMs`, with what the agent reports about itself. */
+  heartbeat(hostId: string, ttlMs: number, info?: Record<string, unknown>): Promise<void>;
+  /** Marks a host dead at once (clean agent shutdown). */
+  goodbye(hostId: string): Promise<void>;
+  liveness(): Promise<HostLiveness[]>;
+
+  close(): Promise<void>;
+}

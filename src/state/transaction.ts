@@ -1,0 +1,521 @@
+/**
+ * The transaction planner: turns a list of ops (create/update/delete) into the exact set of object
+ * writes that carry them out, after checking every rule of the model against the store as the
+ * transaction itself would leave it. Backends run the planner under their own isolation (SQLite: a
+ * write lock) and apply the plan atomically; no backend repeats these rules.
+ *
+ * Invariant: `plan` either throws a StoreError and writes nothing, or returns writes after which
+ * every reference points at an existing object of an allowed kind, names and bindings are unique per
+ * kind, links are symmetric, rule orders list exactly the chain's rules, and no chain can jump into
+ * itself. Each written object's version is its stored version + 1 (once per transaction).
+ */
+import { randomUUID } from 'node:crypto';
+import { parseCidr, parseIpv4, prefixContains, isUuid } from './addr.js';
+import { StoreError, show } from './errors.js';
+import {
+  IMMUTABLE_FIELDS,
+  MANAGED_FIELDS,
+  OPTIONAL_NAME_KINDS,
+  fieldsOf,
+  isKind,
+  parseFields,
+  type Fields,
+  type Kind,
+  type Obj,
+} from './model.js';
+import { referencesOf } from './references.js';
+import type { ChangeOp, Op, Referrer } from './store.js';
+
+type Awaitable<T> = T | Promise<T>;
+
+/** What the planner needs to read from a backend, as of the start of the transaction. */
+export interface BaseReader {
+  get(id: string): Awaitable<{ kind: Kind; obj: Obj } | undefined>;
+  idByName(kind: Kind, name: string): Awaitable<string | undefined>;
+  /** Ids (with kinds) of stored objects that hold a reference to `id`. */
+  referrerIds(id: string): Awaitable<ReadonlyArray<{ kind: Kind; id: string }>>;
+  portIdByBinding(hostId: string, interfaceName: string): Awaitable<string | undefined>;
+  maxTunnelKey(): Awaitable<number>;
+}
+
+export interface Write {
+  readonly kind: Kind;
+  readonly id: string;
+  readonly op: ChangeOp;
+  /** Stored state before the transaction (absent for create). */
+  readonly before?: Obj;
+  /** State after (for delete: `before` with the next version, as the change feed reports it). */
+  readonly after: Obj;
+}
+
+export type DeletedRef = { kind: Kind; id: string; name: string | null };
+export type OpResult = Obj | { deleted: DeletedRef[] };
+
+interface Pending {
+  kind: Kind;
+  /** Null when deleted in this transaction. */
+  obj: Obj | null;
+  base: Obj | undefined;
+}
+
+function label(kind: Kind, o: { id: string; name?: unknown }): string {
+  return typeof o.name === 'string' ? `${kind} '${o.name}'` : `${kind} ${o.id}`;
+}
+
+function invalid(msg: string): never {
+  throw new StoreError('invalid', msg);
+}
+
+/** Generates a locally administered unicast MAC for a router port. */
+function generatedMac(): string {
+  const b = randomUUID().replace(/-/g, '').slice(0, 10);
+  return `02:${b.match(/../g)!.join(':')}`;
+}
+
+export class TransactionPlanner {
+  private readonly pending = new Map<string, Pending>();
+  /** Order in which ids were first written, for the change feed. */
+  private readonly order: string[] = [];
+  /** Referrers added in this transaction: target id -> holder ids. */
+  private readonly addedReferrers = new Map<string, Set<string>>();
+  private nextTunnelKey: number | undefined;
+
+  constructor(private readonly base: BaseReader) {}
+
+  // ---- reads through the overlay -------------------------------------------------------------
+
+  async lookup(id: string): Promise<{ kind: Kind; obj: Obj } | undefined> {
+    const p = this.pending.get(id);
+    if (p) return p.obj ? { kind: p.kind, obj: p.obj } : undefined;
+    return await this.base.get(id);
+  }
+
+  private async getKind<K extends Kind>(kinds: readonly K[], id: string, what: string): Promise<Obj<K>> {
+    const r = await this.lookup(id);
+    if (!r) throw new StoreError('not-found', `${what}: no object with id ${id}`);
+    if (!(kinds as readonly Kind[]).includes(r.kind)) {
+      throw new StoreError('invalid', `${what}: ${id} is a ${r.kind}; expected ${kinds.join(' or ')}`);
+    }
+    return r.obj as Obj<K>;
+  }
+
+  private async nameTaken(kind: Kind, name: string, self: string): Promise<string | undefined> {
+    for (const [id, p] of this.pending) {
+      if (id !== self && p.kind === kind && p.obj && p.obj.name === name) return id;
+    }
+    const id = await this.base.idByName(kind, name);
+    if (id === undefined || id === self) return undefined;
+    const p = this.pending.get(id);
+    if (p && (!p.obj || p.obj.name !== name)) return undefined; // renamed or deleted here
+    return id;
+  }
+
+  private async bindingTaken(hostId: string, iface: string, self: string): Promise<string | undefined> {
+    for (const [id, p] of this.pending) {
+      if (id === self || p.kind !== 'port' || !p.obj) continue;
+      const o = p.obj as Obj<'port'>;
+      if (o.hostId === hostId && o.interfaceName === iface) return id;
+    }
+    const id = await this.base.portIdByBinding(hostId, iface);
+    if (id === undefined || id === self) return undefined;
+    const p = this.pending.get(id);
+    if (p) {
+      const o = p.obj as Obj<'port'> | null;
+      if (!o || o.hostId !== hostId || o.interfaceName !== iface) return undefined;
+    }
+    return id;
+  }
+
+  async referrers(id: string): Promise<Referrer[]> {
+    const holders = new Set<string>();
+    for (const r of await this.base.referrerIds(id)) holders.add(r.id);
+    for (const h of this.addedReferrers.get(id) ?? []) holders.add(h);
+    const out: Referrer[] = [];
+    for (const h of holders) {
+      const r = await this.lookup(h);
+      if (!r) continue;
+      for (const ref of referencesOf(r.kind, r.obj)) {
+        if (ref.target === id) out.push({ kind: r.kind, id: h, name: r.obj.name ?? null, field: ref.field });
+      }
+    }
+    return out;
+  }
+
+  // ---- writes ----------------------------------------------------------------------------------
+
+  private async put(kind: Kind, id: string, obj: Obj | null): Promise<void> {
+    let p = this.pending.get(id);
+    if (!p) {
+      const b = await this.base.get(id);
+      p = { kind, obj, base: b?.obj };
+      this.pending.set(id, p);
+      this.order.push(id);
+    } else {
+      p.obj = obj;
+    }
+    if (obj) {
+      for (const ref of referencesOf(kind, obj)) {
+        let s = this.addedReferrers.get(ref.target);
+        if (!s) this.addedReferrers.set(ref.target, (s = new Set()));
+        s.add(id);
+      }
+    }
+  }
+
+  private versionFor(id: string): number {
+    const p = this.pending.get(id);
+    return (p?.base?.version ?? 0) + 1;
+  }
+
+  async apply(op: Op): Promise<OpResult> {
+    if (!isKind(op.kind)) invalid(`unknown kind ${show(op.kind)}`);
+    switch (op.op) {
+      case 'create':
+        return this.create(op.kind, op.fields, op.id, op.position);
+      case 'update':
+        return this.update(op.kind, op.id, op.set, op.expectedVersion, op.position);
+      case 'delete':
+        return { deleted: await this.delete(op.kind, op.id, op.expectedVersion, op.cascade ?? false) };
+    }
+  }
+
+  private rejectManaged(kind: Kind, given: Record<string, unknown>): void {
+    for (const f of MANAGED_FIELDS[kind] ?? []) {
+      if (f in given) invalid(`${kind}.${f}: is set by the store and cannot be given`);
+    }
+    if ('id' in given || 'version' in given) invalid(`${kind}: 'id' and 'version' cannot be given as fields`);
+  }
+
+  private parse<K extends Kind>(kind: K, input: Record<string, unknown>, ctx: string): Fields<K> {
+    const r = parseFields(kind, input);
+    if (!r.ok) {
+      const msgs = r.issues.map((i) => `${kind}.${i.field}: ${i.value === undefined ? '' : `${show(i.value)}: `}${i.message}`);
+      invalid(`${ctx}: ${msgs.join('; ')}`);
+    }
+    return r.fields;
+  }
+
+  private async create(kind: Kind, given: Record<string, unknown>, wantId: string | undefined, position?: number): Promise<Obj> {
+    this.rejectManaged(kind, given);
+    const id = wantId ?? randomUUID();
+    if (!isUuid(id)) invalid(`${kind}.id: ${show(id)}: expected a UUID`);
+    if (await this.lookup(id)) throw new StoreError('exists', `${kind}: an object with id ${id} already exists`);
+    const input: Record<string, unknown> = { ...given };
+    if (kind === 'port') {
+      if (typeof input.deviceId !== 'string') invalid(`port.deviceId: is required (the bridge or router of the port)`);
+      const dev = await this.lookup(input.deviceId);
+      if (!dev || (dev.kind !== 'bridge' && dev.kind !== 'router')) {
+        throw new StoreError('not-found', `port.deviceId: no bridge or router with id ${input.deviceId}`);
+      }
+      input.deviceKind = dev.kind;
+      input.tunnelKey = await this.allocateTunnelKey();
+      if (dev.kind === 'router' && (input.mac === undefined || input.mac === null)) input.mac = generatedMac();
+    }
+    if (kind === 'chain') input.ruleIds = [];
+    const fields = this.parse(kind, input, `cannot create ${kind}`);
+    const obj = { id, ...fields, version: 1 } as Obj;
+    await this.check(kind, obj, undefined);
+    await this.put(kind, id, obj);
+    if (kind === 'port') await this.linkPeer(obj as Obj<'port'>, null);
+    if (kind === 'rule') await this.placeRule(obj as Obj<'rule'>, position);
+    else if (position !== undefined) invalid(`${kind}: --position applies to rules only`);
+    return obj;
+  }
+
+  private async update(
+    kind: Kind,
+    id: string,
+    set: Record<string, unknown>,
+    expectedVersion: number | undefined,
+    position?: number,
+  ): Promise<Obj> {
+    const cur = await this.getKind([kind], id, `${kind} ${id}`);
+    if (expectedVersion !== undefined && cur.version !== expectedVersion) {
+      throw new StoreError(
+        'conflict',
+        `${label(kind, cur)}: version ${expectedVersion} expected but the stored version is ${cur.version}; re-read and retry`,
+      );
+    }
+    this.rejectManaged(kind, set);
+    for (const f of IMMUTABLE_FIELDS[kind] ?? []) {
+      if (f in set && JSON.stringify(set[f]) !== JSON.stringify((cur as unknown as Record<string, unknown>)[f])) {
+        invalid(`${label(kind, cur)}: ${kind}.${f} cannot be changed after create`);
+      }
+    }
+    const merged = { ...(fieldsOf(cur) as Record<string, unknown>), ...set };
+    const fields = this.parse(kind, merged, `cannot update ${label(kind, cur)}`);
+    const obj = { id, ...fields, version: this.versionFor(id) } as Obj;
+    await this.check(kind, obj, cur);
+    await this.put(kind, id, obj);
+    if (kind === 'port') await this.linkPeer(obj as Obj<'port'>, cur as Obj<'port'>);
+    if (kind === 'rule' && position !== undefined) await this.placeRule(obj as Obj<'rule'>, position);
+    else if (position !== undefined) invalid(`${kind}: --position applies to rules only`);
+    return obj;
+  }
+
+  private async delete(kind: Kind, id: string, expectedVersion: number | undefined, cascade: boolean): Promise<DeletedRef[]> {
+    const cur = await this.getKind([kind], id, `${kind} ${id}`);
+    if (expectedVersion !== undefined && cur.version !== expectedVersion) {
+      throw new StoreError(
+        'conflict',
+        `${label(kind, cur)}: version ${expectedVersion} expected but the stored version is ${cur.version}; re-read and retry`,
+      );
+    }
+    const deleted: DeletedRef[] = [];
+    await this.deleteOne(kind, cur, cascade, deleted, new Set());
+    return deleted;
+  }
+
+  private async deleteOne(kind: Kind, cur: Obj, cascade: boolean, deleted: DeletedRef[], doomed: Set<string>): Promise<void> {
+    doomed.add(cur.id);
+    const refs = (await this.referrers(cur.id)).filter((r) => !doomed.has(r.id));
+    const blocking: Referrer[] = [];
+    for (const r of refs) {
+      const holder = (await this.lookup(r.id))!;
+      const spec = referencesOf(holder.kind, holder.obj).find((x) => x.target === cur.id && x.field === r.field);
+      if (spec?.auto) continue;
+      blocking.push(r);
+    }
+    if (blocking.length > 0 && !cascade) {
+      const names = blocking.slice(0, 5).map((r) => `${label(r.kind, r)} (${r.field})`);
+      const more = blocking.length > 5 ? ` and ${blocking.length - 5} more` : '';
+      throw new StoreError(
+        'referenced',
+        `cannot delete ${label(kind, cur)}: referenced by ${names.join(', ')}${more}; delete or change those first, or use --cascade`,
+      );
+    }
+    await this.put(kind, cur.id, null);
+    deleted.push({ kind, id: cur.id, name: cur.name ?? null });
+    for (const r of refs) {
+      if (doomed.has(r.id)) continue;
+      const holder = await this.lookup(r.id);
+      if (!holder) continue;
+      const specs = referencesOf(holder.kind, holder.obj).filter((x) => x.target === cur.id);
+      if (specs.some((s) => !s.clear)) {
+        await this.deleteOne(holder.kind, holder.obj, cascade, deleted, doomed);
+        continue;
+      }
+      let fields = fieldsOf(holder.obj) as Record<string, unknown>;
+      for (const s of specs) fields = s.clear!(fields);
+      await this.put(holder.kind, holder.obj.id, { ...fields, id: holder.obj.id, version: this.versionFor(holder.obj.id) } as Obj);
+    }
+  }
+
+  private async allocateTunnelKey(): Promise<number> {
+    if (this.nextTunnelKey === undefined) this.nextTunnelKey = (await this.base.maxTunnelKey()) + 1;
+    const k = this.nextTunnelKey++;
+    if (k > 0xffffff) throw new StoreError('invalid', 'no tunnel key left (24-bit space exhausted)');
+    return k;
+  }
+
+  // ---- rules of the model ------------------------------------------------------------------------
+
+  /** Checks one object against the rest of the store (as this transaction leaves it). */
+  private async check(kind: Kind, obj: Obj, before: Obj | undefined): Promise<void> {
+    const what = label(kind, obj);
+    if (obj.name === null && !OPTIONAL_NAME_KINDS.has(kind)) invalid(`${kind}.name: is required`);
+    if (typeof obj.name === 'string') {
+      const other = await this.nameTaken(kind, obj.name, obj.id);
+      if (other) throw new StoreError('exists', `${kind}.name: ${show(obj.name)} is already used by ${kind} ${other}`);
+    }
+    for (const ref of referencesOf(kind, obj)) {
+      if (kind === 'chain') continue; // the rule order list is maintained by the store itself
+      if (ref.target === obj.id && kind !== 'rule') invalid(`${what}: ${kind}.${ref.field} refers to the object itself`);
+      await this.getKind(ref.targetKinds, ref.target, `${what}: ${kind}.${ref.field}`);
+    }
+    switch (kind) {
+      case 'port':
+        return this.checkPort(obj as Obj<'port'>, before as Obj<'port'> | undefined);
+      case 'route':
+        return this.checkRoute(obj as Obj<'route'>);
+      case 'rule':
+        return this.checkRule(obj as Obj<'rule'>);
+      case 'dhcp':
+        return this.checkDhcp(obj as Obj<'dhcp'>);
+      case 'tunnel-zone': {
+        const seen = new Set<string>();
+        for (const m of (obj as Obj<'tunnel-zone'>).members) {
+          if (seen.has(m.hostId)) invalid(`${what}: host ${m.hostId} is a member twice`);
+          seen.add(m.hostId);
+        }
+        return;
+      }
+      case 'port-group': {
+        const ids = (obj as Obj<'port-group'>).portIds;
+        if (new Set(ids).size !== ids.length) invalid(`${what}: port-group.portIds lists a port twice`);
+        return;
+      }
+      case 'bgp-peer': {
+        const port = await this.getKind(['port'], (obj as Obj<'bgp-peer'>).portId, `${what}: bgp-peer.portId`);
+        if (port.deviceKind !== 'router') invalid(`${what}: bgp-peer.portId: port '${port.name}' is a bridge port; BGP peers need a router port`);
+        return;
+      }
+      case 'host':
+      case 'bridge':
+      case 'router':
+      case 'chain':
+      case 'ip-address-group':
+      case 'bgp-network':
+        return;
+    }
+  }
+
+  private async checkPort(p: Obj<'port'>, before: Obj<'port'> | undefined): Promise<void> {
+    const what = label('port', p);
+    if (p.deviceKind === 'router') {
+      if (p.address === null) invalid(`${what}: port.address: is required on a router port (e.g. 192.0.2.1/24)`);
+      if (p.vlanId !== null) invalid(`${what}: port.vlanId: applies to bridge ports only`);
+    } else {
+      if (p.address !== null) invalid(`${what}: port.address: applies to router ports only`);
+      if (p.vlanId !== null) {
+        const br = await this.getKind(['bridge'], p.deviceId, `${what}: port.deviceId`);
+        if (!br.vlanAware) invalid(`${what}: port.vlanId: bridge '${br.name}' is not VLAN-aware`);
+      }
+    }
+    if ((p.hostId === null) !== (p.interfaceName === null)) {
+      invalid(`${what}: a binding needs both port.hostId and port.interfaceName`);
+    }
+    if (p.hostId !== null && p.peerId !== null) {
+      invalid(`${what}: a port is either exterior (bound to a host interface) or interior (linked to a peer), not both`);
+    }
+    if (p.hostId !== null && p.interfaceName !== null) {
+      const other = await this.bindingTaken(p.hostId, p.interfaceName, p.id);
+      if (other) throw new StoreError('exists', `${what}: interface '${p.interfaceName}' on host ${p.hostId} is already bound to port ${other}`);
+    }
+    if (p.peerId !== null && p.peerId !== before?.peerId) {
+      if (before?.peerId) invalid(`${what}: already linked to port ${before.peerId}; unlink it first`);
+      if (p.peerId === p.id) invalid(`${what}: port.peerId: a port cannot be linked to itself`);
+      const peer = await this.getKind(['port'], p.peerId, `${what}: port.peerId`);
+      if (peer.peerId !== null && peer.peerId !== p.id) {
+        invalid(`${what}: port.peerId: port '${peer.name}' is already linked to port ${peer.peerId}`);
+      }
+      if (peer.hostId !== null) invalid(`${what}: port.peerId: port '${peer.name}' is bound to a host interface (exterior)`);
+      if (peer.deviceId === p.deviceId) invalid(`${what}: port.peerId: port '${peer.name}' is on the same device`);
+    }
+  }
+
+  /** Keeps links symmetric: linking A to B sets B's peer to A; unlinking clears both sides. */
+  private async linkPeer(p: Obj<'port'>, before: Obj<'port'> | null): Promise<void> {
+    const old = before?.peerId ?? null;
+    if (old === p.peerId) return;
+    if (old !== null) {
+      const r = await this.lookup(old);
+      if (r && (r.obj as Obj<'port'>).peerId === p.id) {
+        await this.put('port', old, { ...r.obj, peerId: null, version: this.versionFor(old) } as Obj);
+      }
+    }
+    if (p.peerId !== null) {
+      const r = (await this.lookup(p.peerId))!;
+      if ((r.obj as Obj<'port'>).peerId !== p.id) {
+        await this.put('port', p.peerId, { ...r.obj, peerId: p.id, version: this.versionFor(p.peerId) } as Obj);
+      }
+    }
+  }
+
+  private async checkRoute(r: Obj<'route'>): Promise<void> {
+    const what = label('route', r);
+    if (r.type === 'normal' && r.nextHopPortId === null) invalid(`${what}: route.nextHopPortId: is required for a normal route`);
+    if (r.nextHopPortId !== null) {
+      const port = await this.getKind(['port'], r.nextHopPortId, `${what}: route.nextHopPortId`);
+      if (port.deviceId !== r.routerId) {
+        invalid(`${what}: route.nextHopPortId: port '${port.name}' is not a port of router ${r.routerId}`);
+      }
+    }
+  }
+
+  private async checkRule(r: Obj<'rule'>): Promise<void> {
+    const what = label('rule', r);
+    if ((r.action === 'jump') !== (r.jumpChainId !== null)) {
+      invalid(`${what}: rule.jumpChainId: ${r.action === 'jump' ? 'is required for action jump' : 'applies to action jump only'}`);
+    }
+    if (r.jumpChainId !== null) {
+      if (r.jumpChainId === r.chainId) invalid(`${what}: a rule cannot jump to its own chain`);
+      // A cycle exists when the jump target can reach this rule's chain through jump rules.
+      const seen = new Set<string>();
+      const stack = [r.jumpChainId];
+      while (stack.length > 0) {
+        const c = stack.pop()!;
+        if (c === r.chainId) invalid(`${what}: jumping to chain ${r.jumpChainId} would create a loop back to chain ${r.chainId}`);
+        if (seen.has(c)) continue;
+        seen.add(c);
+        const chain = await this.lookup(c);
+        if (!chain) continue;
+        for (const rid of (chain.obj as Obj<'chain'>).ruleIds) {
+          if (rid === r.id) continue;
+          const rule = await this.lookup(rid);
+          const j = rule && (rule.obj as Obj<'rule'>).jumpChainId;
+          if (j) stack.push(j);
+        }
+      }
+    }
+    const c = r.conditions;
+    for (const [f, v] of [['srcPort', c.srcPort], ['dstPort', c.dstPort]] as const) {
+      if (v && c.ipProto && ![6, 17, 132].includes(c.ipProto.value) && !c.ipProto.invert) {
+        invalid(`${what}: rule.conditions.${f}: L4 ports need ipProto tcp (6), udp (17) or sctp (132), not ${c.ipProto.value}`);
+      }
+    }
+  }
+
+  private checkDhcp(d: Obj<'dhcp'>): void {
+    const what = label('dhcp', d);
+    const net = parseCidr(d.subnet, true) as { addr: number; len: number };
+    const inside = (ip: string) => prefixContains(net.addr, net.len, parseIpv4(ip)!);
+    if (d.gateway !== null && !inside(d.gateway)) invalid(`${what}: dhcp.gateway: ${show(d.gateway)} is outside the subnet ${d.subnet}`);
+    const macs = new Set<string>();
+    for (const h of d.hosts) {
+      if (!inside(h.address)) invalid(`${what}: dhcp.hosts: ${show(h.address)} is outside the subnet ${d.subnet}`);
+      if (macs.has(h.mac)) invalid(`${what}: dhcp.hosts: MAC ${h.mac} is listed twice`);
+      macs.add(h.mac);
+    }
+  }
+
+  /** Inserts or moves a rule in its chain's order list (1-based position; default last). */
+  private async placeRule(r: Obj<'rule'>, position: number | undefined): Promise<void> {
+    const chain = await this.getKind(['chain'], r.chainId, `rule.chainId`);
+    const ids = chain.ruleIds.filter((x) => x !== r.id);
+    const pos = position ?? ids.length + 1;
+    if (!Number.isInteger(pos) || pos < 1 || pos > ids.length + 1) {
+      invalid(`rule --position: ${show(position)}: allowed 1 to ${ids.length + 1} in chain '${chain.name}'`);
+    }
+    ids.splice(pos - 1, 0, r.id);
+    await this.put('chain', chain.id, { ...chain, ruleIds: ids, version: this.versionFor(chain.id) });
+  }
+
+  // ---- result ----------------------------------------------------------------------------------
+
+  /** The writes, in the order objects were first touched; objects created and deleted here vanish. */
+  writes(): Write[] {
+    const out: Write[] = [];
+    for (const id of this.order) {
+      const p = this.pending.get(id)!;
+      if (p.obj) {
+        const after = { ...p.obj, version: (p.base?.version ?? 0) + 1 } as Obj;
+        out.push({ kind: p.kind, id, op: p.base ? 'update' : 'create', ...(p.base ? { before: p.base } : {}), after });
+      } else if (p.base) {
+        out.push({ kind: p.kind, id, op: 'delete', before: p.base, after: { ...p.base, version: p.base.version + 1 } });
+      }
+    }
+    return out;
+  }
+}
+
+/** Plans a whole transaction against `base`; throws a StoreError on the first problem. */
+export async function planTransaction(base: BaseReader, ops: readonly Op[]): Promise<{ writes: Write[]; results: OpResult[] }> {
+  const planner = new TransactionPlanner(base);
+  const results: OpResult[] = [];
+  for (const [i, op] of ops.entries()) {
+    try {
+      results.push(await planner.apply(op));
+    } catch (e) {
+      if (e instanceof StoreError && ops.length > 1) throw new StoreError(e.code, `transaction step ${i + 1}: ${e.message}`);
+      throw e;
+    }
+  }
+  const writes = planner.writes();
+  // Results reflect the final state of each object in the transaction (e.g. a port later linked).
+  const finalById = new Map(writes.filter((w) => w.op !== 'delete').map((w) => [w.id, w.after]));
+  return {
+    writes,
+    results: results.map((r) => ('deleted' in r ? r : (finalById.get(r.id) ?? r))),
+  };
+}
