@@ -1,0 +1,120 @@
+/**
+ * Output for people: aligned tables for lists and `field: value` blocks for single objects, with ids of
+ * referenced objects shown as their names. (`--json` output bypasses this module: it prints the stored
+ * objects as they are, with stable field names.)
+ *
+ * Invariant: rendering never fails on an object it does not fully know; unknown references print as ids.
+ */
+import type { Kind, Obj } from '../state/model.js';
+
+/** Columns shown by `KIND list`, as field names (dotted for nested). */
+export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
+  host: ['id', 'name', 'alive', 'addresses'],
+  'tunnel-zone': ['id', 'name', 'type', 'members'],
+  bridge: ['id', 'name', 'adminStateUp', 'vlanAware', 'inboundChainId', 'outboundChainId'],
+  router: ['id', 'name', 'adminStateUp', 'inboundChainId', 'outboundChainId'],
+  port: ['id', 'name', 'deviceId', 'address', 'mac', 'hostId', 'interfaceName', 'peerId', 'tunnelKey', 'adminStateUp'],
+  route: ['id', 'routerId', 'dstPrefix', 'srcPrefix', 'nextHopPortId', 'gateway', 'weight', 'type', 'source'],
+  chain: ['id', 'name', 'rules'],
+  rule: ['id', 'chainId', 'position', 'action', 'jumpChainId', 'conditions'],
+  'port-group': ['id', 'name', 'portIds'],
+  'ip-address-group': ['id', 'name', 'addresses'],
+  dhcp: ['id', 'name', 'bridgeId', 'subnet', 'gateway', 'enabled', 'hosts'],
+  'bgp-peer': ['id', 'name', 'portId', 'peerAddress', 'peerAs', 'localAs'],
+  'bgp-network': ['id', 'routerId', 'prefix'],
+};
+
+export type Names = ReadonlyMap<string, string>;
+
+const ID_FIELD = /Id$|Ids$|^inPorts$|^outPorts$/;
+
+function cell(v: unknown, names: Names, field: string): string {
+  if (v === null || v === undefined) return '-';
+  if (Array.isArray(v)) return v.length === 0 ? '-' : v.map((x) => cell(x, names, field)).join(',');
+  if (typeof v === 'string') return ID_FIELD.test(field) || field === 'id' ? (field === 'id' ? v : (names.get(v) ?? v)) : v;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v as number | boolean);
+}
+
+/** Renders the rule conditions compactly: `dst=192.0.2.0/24 !dst-port=80-90`. */
+export function renderConditions(c: Record<string, { value: unknown; invert?: boolean; mask?: string }>, names: Names): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(c)) {
+    let val: string;
+    const x = v.value as unknown;
+    if (x && typeof x === 'object' && 'start' in x) {
+      const r = x as { start: number; end: number };
+      val = r.start === r.end ? String(r.start) : `${r.start}-${r.end}`;
+    } else if (x && typeof x === 'object' && 'mask' in x) {
+      val = JSON.stringify(x);
+    } else {
+      val = cell(x, names, k.endsWith('Ports') ? 'inPorts' : k.startsWith('ipAddrGroup') || k.endsWith('PortGroup') ? 'xId' : k);
+    }
+    if (v.mask) val += `/${v.mask}`;
+    parts.push(`${v.invert ? '!' : ''}${k}=${val}`);
+  }
+  return parts.length ? parts.join(' ') : '(all)';
+}
+
+function valueOf(o: Record<string, unknown>, field: string, names: Names): string {
+  if (field === 'rules') return String((o.ruleIds as unknown[]).length);
+  if (field === 'conditions') return renderConditions(o.conditions as Record<string, { value: unknown; invert?: boolean }>, names);
+  if (field === 'members') {
+    return (o.members as Array<{ hostId: string; address: string }>).map((m) => `${names.get(m.hostId) ?? m.hostId}=${m.address}`).join(',') || '-';
+  }
+  if (field === 'hosts') return String((o.hosts as unknown[]).length);
+  return cell(o[field], names, field);
+}
+
+const HEADER: Record<string, string> = {
+  deviceId: 'device',
+  inboundChainId: 'inbound',
+  outboundChainId: 'outbound',
+  adminStateUp: 'up',
+  interfaceName: 'interface',
+  hostId: 'host',
+  peerId: 'peer',
+  routerId: 'router',
+  nextHopPortId: 'next-hop',
+  chainId: 'chain',
+  jumpChainId: 'jump',
+  bridgeId: 'bridge',
+  portId: 'port',
+  portIds: 'ports',
+  dstPrefix: 'dst',
+  srcPrefix: 'src',
+  tunnelKey: 'key',
+};
+
+export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[], names: Names): string {
+  const head = columns.map((c) => (HEADER[c] ?? c).toUpperCase());
+  const body = rows.map((r) => columns.map((c) => valueOf(r, c, names)));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
+/** One object as `field: value` lines, references shown as `name (id)`. */
+export function block(o: Record<string, unknown>, names: Names): string {
+  const keys = Object.keys(o);
+  const w = Math.max(...keys.map((k) => k.length));
+  return keys
+    .map((k) => {
+      const v = o[k];
+      let text: string;
+      if (k === 'conditions') text = renderConditions(v as Record<string, { value: unknown; invert?: boolean }>, names);
+      else if (k !== 'id' && typeof v === 'string' && names.has(v)) text = `${names.get(v)} (${v})`;
+      else if (Array.isArray(v) && v.every((x) => typeof x === 'string' && names.has(x))) text = v.map((x: string) => names.get(x)).join(', ') || '-';
+      else if (v !== null && typeof v === 'object') text = JSON.stringify(v);
+      else text = v === null ? '-' : String(v as string | number | boolean);
+      return `${k.padEnd(w)}  ${text}`;
+    })
+    .join('\n');
+}
+
+/** Map of id -> display name for every named object. */
+export function nameIndex(objects: readonly Obj[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const o of objects) if (typeof o.name === 'string') m.set(o.id, o.name);
+  return m;
+}

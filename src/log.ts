@@ -1,0 +1,18 @@
+/**
+ * Logging: one pino root logger per process, JSON lines to stdout (journald keeps them as they are) or
+ * to stderr for the CLI, whose stdout is its output; components log through a child logger
+ * (`logger.child({ component: 'agent.flows' })`) so every line says where it came from.
+ */
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function createLogger(opts: { name: string; level: LogLevel; destination?: 1 | 2 }): Logger {
+  return pino(
+    { name: opts.name, level: opts.level as LevelWithSilent, base: { pid: process.pid } },
+    pino.destination({ dest: opts.destination ?? 1, sync: true }),
+  );
+}
