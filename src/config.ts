@@ -23,14 +23,20 @@ function show(v: unknown): string {
 }
 
 /** Parses `file` with `schema`; a missing file gives the defaults when `optional`. */
-export function loadConfig<S extends z.ZodTypeAny>(file: string, schema: S, opts: { optional?: boolean } = {}): z.output<S> {
+export function loadConfig<S extends z.ZodTypeAny>(
+  file: string,
+  schema: S,
+  opts: { optional?: boolean } = {},
+): z.output<S> {
   let raw: unknown = {};
   if (existsSync(file) || !opts.optional) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new ConfigError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new ConfigError(
+        `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     try {
       raw = JSON.parse(text);
@@ -46,9 +52,13 @@ export function loadConfig<S extends z.ZodTypeAny>(file: string, schema: S, opts
   for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
   switch (issue.code) {
     case 'unrecognized_keys':
-      throw new ConfigError(`${file}: unknown key(s) ${issue.keys.map((k) => `'${key ? `${key}.` : ''}${k}'`).join(', ')}`);
+      throw new ConfigError(
+        `${file}: unknown key(s) ${issue.keys.map((k) => `'${key ? `${key}.` : ''}${k}'`).join(', ')}`,
+      );
     case 'invalid_enum_value':
-      throw new ConfigError(`${file}: key '${key}': value ${show(value)} is not allowed; allowed: ${issue.options.join(', ')}`);
+      throw new ConfigError(
+        `${file}: key '${key}': value ${show(value)} is not allowed; allowed: ${issue.options.join(', ')}`,
+      );
     case 'invalid_type':
       throw new ConfigError(`${file}: key '${key}': value ${show(value)}: expected ${issue.expected}`);
     default:

@@ -3,7 +3,7 @@
  * to stderr for the CLI, whose stdout is its output; components log through a child logger
  * (`logger.child({ component: 'agent.flows' })`) so every line says where it came from.
  */
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -12,7 +12,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export function createLogger(opts: { name: string; level: LogLevel; destination?: 1 | 2 }): Logger {
   return pino(
-    { name: opts.name, level: opts.level as LevelWithSilent, base: { pid: process.pid } },
+    { name: opts.name, level: opts.level, base: { pid: process.pid } },
     pino.destination({ dest: opts.destination ?? 1, sync: true }),
   );
 }

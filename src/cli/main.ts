@@ -34,12 +34,20 @@ export interface GlobalArgs {
 
 /** Opens the store the global options select, and a logger, for one command. */
 export async function withStore<T>(argv: GlobalArgs, fn: (store: TopologyStore) => Promise<T>): Promise<T> {
+  for (const k of ['store', 'config', 'log-level'] as const) {
+    if (Array.isArray(argv[k])) throw new CliError(`--${k}: given more than once`);
+  }
   const configFile = argv.config ?? DEFAULT_CLI_CONFIG;
   const config = loadConfig(configFile, cliConfigSchema, { optional: argv.config === undefined });
-  const log = createLogger({ name: 'midonet-cli', level: argv['log-level'] ?? config.logLevel, destination: 2 }).child({ component: 'cli' });
+  const log = createLogger({
+    name: 'midonet-cli',
+    level: argv['log-level'] ?? config.logLevel,
+    destination: 2,
+  }).child({ component: 'cli' });
   const url = argv.store ?? process.env.MIDONET_STORE ?? config.store;
   log.debug({ url }, 'opening store');
-  if (url === DEFAULT_STORE_URL) mkdirSync(dirname(DEFAULT_STORE_URL.slice('sqlite:'.length)), { recursive: true });
+  if (url === DEFAULT_STORE_URL)
+    mkdirSync(dirname(DEFAULT_STORE_URL.slice('sqlite:'.length)), { recursive: true });
   const store = await openStore(url);
   try {
     return await fn(store);
@@ -61,8 +69,16 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
   let cli = yargs(argv)
     .scriptName('midonet-cli')
     .usage('$0 <kind> <verb> [ref] [--field value ...]')
-    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false, 'duplicate-arguments-array': true })
-    .option('store', { type: 'string', describe: 'store URL (default: $MIDONET_STORE, the config file, or sqlite:/var/lib/midonet/state.db)' })
+    .parserConfiguration({
+      'parse-numbers': false,
+      'parse-positional-numbers': false,
+      'boolean-negation': false,
+      'duplicate-arguments-array': true,
+    })
+    .option('store', {
+      type: 'string',
+      describe: 'store URL (default: $MIDONET_STORE, the config file, or sqlite:/var/lib/midonet/state.db)',
+    })
     .option('json', { type: 'boolean', describe: 'print JSON for programs' })
     .option('log-level', { choices: LOG_LEVELS, describe: 'log level (logs go to stderr)' })
     .option('config', { type: 'string', describe: `config file (default ${DEFAULT_CLI_CONFIG} if present)` });
@@ -74,9 +90,15 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
         let c = y
           .positional('verb', { choices: verbsOf(kind), type: 'string' })
           .positional('ref', { type: 'string', describe: 'name or id' })
-          .positional('arg', { type: 'string', describe: 'second object (port link PORT PEER, port-group add-port GROUP PORT)' });
+          .positional('arg', {
+            type: 'string',
+            describe: 'second object (port link PORT PEER, port-group add-port GROUP PORT)',
+          });
         for (const flag of optionFlags(kind)) {
-          c = c.option(flag, { type: VERB_OPTIONS[flag]?.boolean ? 'boolean' : 'string', describe: describeOption(kind, flag) });
+          c = c.option(flag, {
+            type: VERB_OPTIONS[flag]?.boolean ? 'boolean' : 'string',
+            describe: describeOption(kind, flag),
+          });
         }
         return c;
       },
@@ -90,6 +112,7 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
   return cli
     .completion('completion', 'print a bash completion script (source it from ~/.bashrc)')
     .demandCommand(1, 'give a command, e.g. midonet-cli bridge list')
+    .exitProcess(false)
     .strict()
     .recommendCommands()
     .version(VERSION)
@@ -104,16 +127,23 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
 }
 
 /** Runs one command line; returns the exit code. */
-export async function main(argv: string[], out = (s: string) => process.stdout.write(`${s}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  out = (s: string) => void process.stdout.write(`${s}\n`),
+  errOut = (s: string) => void process.stderr.write(`${s}\n`),
+): Promise<number> {
   try {
     await buildCli(argv, out).parseAsync();
     return 0;
   } catch (e) {
     const err = e as Error;
     const usage = e instanceof CliError || !(e instanceof StoreError || e instanceof ConfigError);
-    process.stderr.write(`midonet-cli: error: ${err.message}\n`);
-    if (!(e instanceof CliError || e instanceof StoreError || e instanceof ConfigError) && process.env.MIDONET_DEBUG) {
-      process.stderr.write(`${err.stack}\n`);
+    errOut(`midonet-cli: error: ${err.message}`);
+    if (
+      !(e instanceof CliError || e instanceof StoreError || e instanceof ConfigError) &&
+      process.env.MIDONET_DEBUG
+    ) {
+      errOut(String(err.stack));
     }
     return usage && !(e instanceof StoreError) ? 2 : 1;
   }

@@ -41,49 +41,165 @@ const bool = { t: 'bool' } as const;
 const nstr = { t: 'nullable-string' } as const;
 const ref = (kind: Kind) => ({ t: 'ref', kind }) as const;
 const int = (min: number, max: number) => ({ t: 'int', min, max }) as const;
-const name = (required: boolean): OptionSpec => ({ flag: 'name', field: 'name', type: str, describe: 'unique name', required });
-const admin: OptionSpec = { flag: 'admin-state-up', field: 'adminStateUp', type: bool, describe: 'true or false' };
+const name = (required: boolean): OptionSpec => ({
+  flag: 'name',
+  field: 'name',
+  type: str,
+  describe: required ? 'unique name (required)' : 'unique name',
+});
+const admin: OptionSpec = {
+  flag: 'admin-state-up',
+  field: 'adminStateUp',
+  type: bool,
+  describe: 'true or false',
+};
 const chains: OptionSpec[] = [
-  { flag: 'inbound-chain', field: 'inboundChainId', type: ref('chain'), describe: 'chain applied to packets entering (name or id; "none" clears)' },
-  { flag: 'outbound-chain', field: 'outboundChainId', type: ref('chain'), describe: 'chain applied to packets leaving (name or id; "none" clears)' },
+  {
+    flag: 'inbound-chain',
+    field: 'inboundChainId',
+    type: ref('chain'),
+    describe: 'chain applied to packets entering (name or id; "none" clears)',
+  },
+  {
+    flag: 'outbound-chain',
+    field: 'outboundChainId',
+    type: ref('chain'),
+    describe: 'chain applied to packets leaving (name or id; "none" clears)',
+  },
 ];
 
 /** Rule conditions: option flag -> condition name and its value parser. */
-export const CONDITION_OPTIONS: ReadonlyArray<{ flag: string; cond: string; type: OptionType | { t: 'special' }; describe: string }> = [
-  { flag: 'in-ports', cond: 'inPorts', type: { t: 'refs', kind: 'port' }, describe: 'ingress port(s), comma-separated' },
-  { flag: 'out-ports', cond: 'outPorts', type: { t: 'refs', kind: 'port' }, describe: 'egress port(s), comma-separated' },
-  { flag: 'in-port-group', cond: 'inPortGroup', type: ref('port-group'), describe: 'ingress port in this port group' },
-  { flag: 'out-port-group', cond: 'outPortGroup', type: ref('port-group'), describe: 'egress port in this port group' },
-  { flag: 'src-ip-group', cond: 'ipAddrGroupSrc', type: ref('ip-address-group'), describe: 'source IP in this address group' },
-  { flag: 'dst-ip-group', cond: 'ipAddrGroupDst', type: ref('ip-address-group'), describe: 'destination IP in this address group' },
-  { flag: 'ethertype', cond: 'ethertype', type: { t: 'special' }, describe: 'ipv4, arp, ipv6 or a number (0x0800)' },
+export const CONDITION_OPTIONS: ReadonlyArray<{
+  flag: string;
+  cond: string;
+  type: OptionType | { t: 'special' };
+  describe: string;
+}> = [
+  {
+    flag: 'in-ports',
+    cond: 'inPorts',
+    type: { t: 'refs', kind: 'port' },
+    describe: 'ingress port(s), comma-separated',
+  },
+  {
+    flag: 'out-ports',
+    cond: 'outPorts',
+    type: { t: 'refs', kind: 'port' },
+    describe: 'egress port(s), comma-separated',
+  },
+  {
+    flag: 'in-port-group',
+    cond: 'inPortGroup',
+    type: ref('port-group'),
+    describe: 'ingress port in this port group',
+  },
+  {
+    flag: 'out-port-group',
+    cond: 'outPortGroup',
+    type: ref('port-group'),
+    describe: 'egress port in this port group',
+  },
+  {
+    flag: 'src-ip-group',
+    cond: 'ipAddrGroupSrc',
+    type: ref('ip-address-group'),
+    describe: 'source IP in this address group',
+  },
+  {
+    flag: 'dst-ip-group',
+    cond: 'ipAddrGroupDst',
+    type: ref('ip-address-group'),
+    describe: 'destination IP in this address group',
+  },
+  {
+    flag: 'ethertype',
+    cond: 'ethertype',
+    type: { t: 'special' },
+    describe: 'ipv4, arp, ipv6 or a number (0x0800)',
+  },
   { flag: 'src-mac', cond: 'srcMac', type: { t: 'special' }, describe: 'source MAC, optionally /MASK' },
   { flag: 'dst-mac', cond: 'dstMac', type: { t: 'special' }, describe: 'destination MAC, optionally /MASK' },
-  { flag: 'proto', cond: 'ipProto', type: { t: 'special' }, describe: 'tcp, udp, icmp or an IP protocol number' },
+  {
+    flag: 'proto',
+    cond: 'ipProto',
+    type: { t: 'special' },
+    describe: 'tcp, udp, icmp or an IP protocol number',
+  },
   { flag: 'tos', cond: 'ipTos', type: int(0, 255), describe: 'IP TOS byte' },
-  { flag: 'src', cond: 'srcPrefix', type: { t: 'special' }, describe: 'source prefix (192.0.2.0/24; an address means /32)' },
+  {
+    flag: 'src',
+    cond: 'srcPrefix',
+    type: { t: 'special' },
+    describe: 'source prefix (192.0.2.0/24; an address means /32)',
+  },
   { flag: 'dst', cond: 'dstPrefix', type: { t: 'special' }, describe: 'destination prefix' },
-  { flag: 'src-port', cond: 'srcPort', type: { t: 'special' }, describe: 'L4 source port or range (1000-2000)' },
+  {
+    flag: 'src-port',
+    cond: 'srcPort',
+    type: { t: 'special' },
+    describe: 'L4 source port or range (1000-2000)',
+  },
   { flag: 'dst-port', cond: 'dstPort', type: { t: 'special' }, describe: 'L4 destination port or range' },
-  { flag: 'tcp-flags', cond: 'tcpFlags', type: { t: 'special' }, describe: 'flags that must be set / !unset, e.g. syn,!ack' },
-  { flag: 'tcp-window', cond: 'tcpWindow', type: { t: 'special' }, describe: 'TCP window size range (not matchable by the datapath)' },
+  {
+    flag: 'tcp-flags',
+    cond: 'tcpFlags',
+    type: { t: 'special' },
+    describe: 'flags that must be set / !unset, e.g. syn,!ack',
+  },
+  {
+    flag: 'tcp-window',
+    cond: 'tcpWindow',
+    type: { t: 'special' },
+    describe: 'TCP window size range (not matchable by the datapath)',
+  },
   { flag: 'icmp-type', cond: 'icmpType', type: int(0, 255), describe: 'ICMP type' },
   { flag: 'icmp-code', cond: 'icmpCode', type: int(0, 255), describe: 'ICMP code' },
-  { flag: 'fragment-policy', cond: 'fragmentPolicy', type: { t: 'enum', values: ['any', 'header', 'nonheader', 'unfragmented'] }, describe: 'which fragments match' },
-  { flag: 'conntrack', cond: 'conntrack', type: { t: 'enum', values: ['forward', 'return'] }, describe: 'forward or return flow of a connection' },
+  {
+    flag: 'fragment-policy',
+    cond: 'fragmentPolicy',
+    type: { t: 'enum', values: ['any', 'header', 'nonheader', 'unfragmented'] },
+    describe: 'which fragments match',
+  },
+  {
+    flag: 'conntrack',
+    cond: 'conntrack',
+    type: { t: 'enum', values: ['forward', 'return'] },
+    describe: 'forward or return flow of a connection',
+  },
 ];
 
 export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
-  host: [name(true), { flag: 'addresses', field: 'addresses', type: { t: 'list' }, describe: 'IPv4 addresses, comma-separated' }],
-  'tunnel-zone': [name(true), { flag: 'type', field: 'type', type: { t: 'enum', values: ['gre', 'vxlan'] }, describe: 'encapsulation' }],
-  bridge: [name(true), admin, ...chains, { flag: 'vlan-aware', field: 'vlanAware', type: bool, describe: 'learn MACs per VLAN' }],
+  host: [
+    name(true),
+    {
+      flag: 'addresses',
+      field: 'addresses',
+      type: { t: 'list' },
+      describe: 'IPv4 addresses, comma-separated',
+    },
+  ],
+  'tunnel-zone': [
+    name(true),
+    { flag: 'type', field: 'type', type: { t: 'enum', values: ['gre', 'vxlan'] }, describe: 'encapsulation' },
+  ],
+  bridge: [
+    name(true),
+    admin,
+    ...chains,
+    { flag: 'vlan-aware', field: 'vlanAware', type: bool, describe: 'learn MACs per VLAN' },
+  ],
   router: [name(true), admin, ...chains],
   port: [
     name(true),
     { flag: 'bridge', field: 'deviceId', type: ref('bridge'), describe: 'the bridge of a bridge port' },
     { flag: 'router', field: 'deviceId', type: ref('router'), describe: 'the router of a router port' },
     admin,
-    { flag: 'address', field: 'address', type: nstr, describe: 'router port address with prefix, e.g. 192.0.2.1/24' },
+    {
+      flag: 'address',
+      field: 'address',
+      type: nstr,
+      describe: 'router port address with prefix, e.g. 192.0.2.1/24',
+    },
     { flag: 'mac', field: 'mac', type: nstr, describe: 'router port MAC (generated if not given)' },
     { flag: 'vlan', field: 'vlanId', type: int(1, 4094), describe: 'access VLAN on a VLAN-aware bridge' },
     ...chains,
@@ -91,23 +207,66 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
   route: [
     name(false),
     { flag: 'router', field: 'routerId', type: ref('router'), describe: 'the router', required: true },
-    { flag: 'dst', field: 'dstPrefix', type: str, describe: 'destination prefix, e.g. 203.0.113.0/24', required: true },
+    {
+      flag: 'dst',
+      field: 'dstPrefix',
+      type: str,
+      describe: 'destination prefix, e.g. 203.0.113.0/24',
+      required: true,
+    },
     { flag: 'src', field: 'srcPrefix', type: str, describe: 'source prefix (default 0.0.0.0/0)' },
     { flag: 'next-hop-port', field: 'nextHopPortId', type: ref('port'), describe: 'egress router port' },
     { flag: 'gateway', field: 'gateway', type: nstr, describe: 'next-hop gateway address' },
-    { flag: 'weight', field: 'weight', type: int(0, 65535), describe: 'lower wins; equal weights share (ECMP)' },
-    { flag: 'type', field: 'type', type: { t: 'enum', values: ['normal', 'blackhole', 'reject'] }, describe: 'route type' },
-    { flag: 'source', field: 'source', type: { t: 'enum', values: ['static', 'bgp'] }, describe: 'who made it' },
+    {
+      flag: 'weight',
+      field: 'weight',
+      type: int(0, 65535),
+      describe: 'lower wins; equal weights share (ECMP)',
+    },
+    {
+      flag: 'type',
+      field: 'type',
+      type: { t: 'enum', values: ['normal', 'blackhole', 'reject'] },
+      describe: 'route type',
+    },
+    {
+      flag: 'source',
+      field: 'source',
+      type: { t: 'enum', values: ['static', 'bgp'] },
+      describe: 'who made it',
+    },
   ],
   chain: [name(true)],
   rule: [
     name(false),
     { flag: 'chain', field: 'chainId', type: ref('chain'), describe: 'the chain', required: true },
-    { flag: 'action', field: 'action', type: { t: 'enum', values: ['accept', 'drop', 'reject', 'jump', 'return', 'continue'] }, describe: 'what a match does', required: true },
+    {
+      flag: 'action',
+      field: 'action',
+      type: { t: 'enum', values: ['accept', 'drop', 'reject', 'jump', 'return', 'continue'] },
+      describe: 'what a match does',
+      required: true,
+    },
     { flag: 'jump-chain', field: 'jumpChainId', type: ref('chain'), describe: 'target of action jump' },
   ],
-  'port-group': [name(true), { flag: 'ports', field: 'portIds', type: { t: 'refs', kind: 'port' }, describe: 'member ports, comma-separated' }],
-  'ip-address-group': [name(true), { flag: 'addresses', field: 'addresses', type: { t: 'list' }, describe: 'IPv4 addresses, comma-separated' }],
+  'port-group': [
+    name(true),
+    {
+      flag: 'ports',
+      field: 'portIds',
+      type: { t: 'refs', kind: 'port' },
+      describe: 'member ports, comma-separated',
+    },
+  ],
+  'ip-address-group': [
+    name(true),
+    {
+      flag: 'addresses',
+      field: 'addresses',
+      type: { t: 'list' },
+      describe: 'IPv4 addresses, comma-separated',
+    },
+  ],
   dhcp: [
     name(true),
     { flag: 'bridge', field: 'bridgeId', type: ref('bridge'), describe: 'the bridge served', required: true },
@@ -119,7 +278,13 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
   ],
   'bgp-peer': [
     name(true),
-    { flag: 'port', field: 'portId', type: ref('port'), describe: 'router port of the session', required: true },
+    {
+      flag: 'port',
+      field: 'portId',
+      type: ref('port'),
+      describe: 'router port of the session',
+      required: true,
+    },
     { flag: 'peer-address', field: 'peerAddress', type: str, describe: 'neighbour address', required: true },
     { flag: 'peer-as', field: 'peerAs', type: int(1, 4294967295), describe: 'neighbour AS', required: true },
     { flag: 'local-as', field: 'localAs', type: int(1, 4294967295), describe: 'our AS', required: true },
@@ -136,7 +301,12 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
 const NONE = new Set(['none', 'null', '-']);
 
 /** Parses one option value to its field value, resolving object references through the store. */
-export async function parseOption(store: TopologyStore, flag: string, type: OptionType, raw: string): Promise<unknown> {
+export async function parseOption(
+  store: TopologyStore,
+  flag: string,
+  type: OptionType,
+  raw: string,
+): Promise<unknown> {
   const bad = (allowed: string): never => {
     throw new CliError(`--${flag}: '${raw}' is not valid: ${allowed}`);
   };
@@ -176,7 +346,11 @@ const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, sctp: 132, gr
 const ETHERTYPES: Record<string, number> = { ipv4: 0x0800, arp: 0x0806, ipv6: 0x86dd, vlan: 0x8100 };
 
 /** Parses a rule condition option into the stored condition value. */
-export async function parseCondition(store: TopologyStore, spec: (typeof CONDITION_OPTIONS)[number], raw: string): Promise<unknown> {
+export async function parseCondition(
+  store: TopologyStore,
+  spec: (typeof CONDITION_OPTIONS)[number],
+  raw: string,
+): Promise<unknown> {
   const bad = (allowed: string): never => {
     throw new CliError(`--${spec.flag}: '${raw}' is not valid: ${allowed}`);
   };

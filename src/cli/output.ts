@@ -13,7 +13,18 @@ export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
   'tunnel-zone': ['id', 'name', 'type', 'members'],
   bridge: ['id', 'name', 'adminStateUp', 'vlanAware', 'inboundChainId', 'outboundChainId'],
   router: ['id', 'name', 'adminStateUp', 'inboundChainId', 'outboundChainId'],
-  port: ['id', 'name', 'deviceId', 'address', 'mac', 'hostId', 'interfaceName', 'peerId', 'tunnelKey', 'adminStateUp'],
+  port: [
+    'id',
+    'name',
+    'deviceId',
+    'address',
+    'mac',
+    'hostId',
+    'interfaceName',
+    'peerId',
+    'tunnelKey',
+    'adminStateUp',
+  ],
   route: ['id', 'routerId', 'dstPrefix', 'srcPrefix', 'nextHopPortId', 'gateway', 'weight', 'type', 'source'],
   chain: ['id', 'name', 'rules'],
   rule: ['id', 'chainId', 'position', 'action', 'jumpChainId', 'conditions'],
@@ -31,24 +42,39 @@ const ID_FIELD = /Id$|Ids$|^inPorts$|^outPorts$/;
 function cell(v: unknown, names: Names, field: string): string {
   if (v === null || v === undefined) return '-';
   if (Array.isArray(v)) return v.length === 0 ? '-' : v.map((x) => cell(x, names, field)).join(',');
-  if (typeof v === 'string') return ID_FIELD.test(field) || field === 'id' ? (field === 'id' ? v : (names.get(v) ?? v)) : v;
+  if (typeof v === 'string')
+    return ID_FIELD.test(field) || field === 'id' ? (field === 'id' ? v : (names.get(v) ?? v)) : v;
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v as number | boolean);
+  return scalar(v);
+}
+
+/** A number, boolean or bigint as text; anything else as JSON. */
+export function scalar(v: unknown): string {
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+    ? String(v)
+    : JSON.stringify(v);
 }
 
 /** Renders the rule conditions compactly: `dst=192.0.2.0/24 !dst-port=80-90`. */
-export function renderConditions(c: Record<string, { value: unknown; invert?: boolean; mask?: string }>, names: Names): string {
+export function renderConditions(
+  c: Record<string, { value: unknown; invert?: boolean; mask?: string }>,
+  names: Names,
+): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(c)) {
     let val: string;
-    const x = v.value as unknown;
+    const x = v.value;
     if (x && typeof x === 'object' && 'start' in x) {
       const r = x as { start: number; end: number };
       val = r.start === r.end ? String(r.start) : `${r.start}-${r.end}`;
     } else if (x && typeof x === 'object' && 'mask' in x) {
       val = JSON.stringify(x);
     } else {
-      val = cell(x, names, k.endsWith('Ports') ? 'inPorts' : k.startsWith('ipAddrGroup') || k.endsWith('PortGroup') ? 'xId' : k);
+      val = cell(
+        x,
+        names,
+        k.endsWith('Ports') ? 'inPorts' : k.startsWith('ipAddrGroup') || k.endsWith('PortGroup') ? 'xId' : k,
+      );
     }
     if (v.mask) val += `/${v.mask}`;
     parts.push(`${v.invert ? '!' : ''}${k}=${val}`);
@@ -58,9 +84,14 @@ export function renderConditions(c: Record<string, { value: unknown; invert?: bo
 
 function valueOf(o: Record<string, unknown>, field: string, names: Names): string {
   if (field === 'rules') return String((o.ruleIds as unknown[]).length);
-  if (field === 'conditions') return renderConditions(o.conditions as Record<string, { value: unknown; invert?: boolean }>, names);
+  if (field === 'conditions')
+    return renderConditions(o.conditions as Record<string, { value: unknown; invert?: boolean }>, names);
   if (field === 'members') {
-    return (o.members as Array<{ hostId: string; address: string }>).map((m) => `${names.get(m.hostId) ?? m.hostId}=${m.address}`).join(',') || '-';
+    return (
+      (o.members as Array<{ hostId: string; address: string }>)
+        .map((m) => `${names.get(m.hostId) ?? m.hostId}=${m.address}`)
+        .join(',') || '-'
+    );
   }
   if (field === 'hosts') return String((o.hosts as unknown[]).length);
   return cell(o[field], names, field);
@@ -86,11 +117,16 @@ const HEADER: Record<string, string> = {
   tunnelKey: 'key',
 };
 
-export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[], names: Names): string {
+export function table(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  columns: readonly string[],
+  names: Names,
+): string {
   const head = columns.map((c) => (HEADER[c] ?? c).toUpperCase());
   const body = rows.map((r) => columns.map((c) => valueOf(r, c, names)));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(head), ...body.map(line)].join('\n');
 }
 
@@ -102,11 +138,13 @@ export function block(o: Record<string, unknown>, names: Names): string {
     .map((k) => {
       const v = o[k];
       let text: string;
-      if (k === 'conditions') text = renderConditions(v as Record<string, { value: unknown; invert?: boolean }>, names);
+      if (k === 'conditions')
+        text = renderConditions(v as Record<string, { value: unknown; invert?: boolean }>, names);
       else if (k !== 'id' && typeof v === 'string' && names.has(v)) text = `${names.get(v)} (${v})`;
-      else if (Array.isArray(v) && v.every((x) => typeof x === 'string' && names.has(x))) text = v.map((x: string) => names.get(x)).join(', ') || '-';
+      else if (Array.isArray(v) && v.every((x) => typeof x === 'string' && names.has(x)))
+        text = v.map((x: string) => names.get(x)).join(', ') || '-';
       else if (v !== null && typeof v === 'object') text = JSON.stringify(v);
-      else text = v === null ? '-' : String(v as string | number | boolean);
+      else text = v === null ? '-' : typeof v === 'string' ? v : scalar(v);
       return `${k.padEnd(w)}  ${text}`;
     })
     .join('\n');

@@ -7,8 +7,15 @@
  * Invariant: a command either completes one store transaction or changes nothing; every bad input is
  * a CliError or StoreError whose message names the option or field and the value.
  */
-import { CONDITION_OPTIONS, CliError, KIND_OPTIONS, parseCondition, parseOption, type OptionSpec } from './options.js';
-import { LIST_COLUMNS, block, nameIndex, table } from './output.js';
+import {
+  CONDITION_OPTIONS,
+  CliError,
+  KIND_OPTIONS,
+  parseCondition,
+  parseOption,
+  type OptionSpec,
+} from './options.js';
+import { LIST_COLUMNS, block, nameIndex, scalar, table } from './output.js';
 import { normalizeMac } from '../state/addr.js';
 import type { Kind, Obj } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
@@ -28,16 +35,42 @@ export function verbsOf(kind: Kind): string[] {
 }
 
 /** Options that belong to particular verbs rather than to a kind's fields. */
-export const VERB_OPTIONS: Record<string, { describe: string; verbs: string[]; kinds?: Kind[]; boolean?: boolean }> = {
-  host: { describe: 'host (name or id) to bind to / of the member', verbs: ['bind', 'add-member', 'remove-member'], kinds: ['port', 'tunnel-zone'] },
+export const VERB_OPTIONS: Record<
+  string,
+  { describe: string; verbs: string[]; kinds?: Kind[]; boolean?: boolean }
+> = {
+  host: {
+    describe: 'host (name or id) to bind to / of the member',
+    verbs: ['bind', 'add-member', 'remove-member'],
+    kinds: ['port', 'tunnel-zone'],
+  },
   interface: { describe: 'interface name on the host', verbs: ['bind'], kinds: ['port'] },
-  address: { describe: 'underlay address of a member / address of a DHCP host entry', verbs: ['add-member', 'add-host'], kinds: ['tunnel-zone', 'dhcp'] },
+  address: {
+    describe: 'underlay address of a member / address of a DHCP host entry',
+    verbs: ['add-member', 'add-host'],
+    kinds: ['tunnel-zone', 'dhcp'],
+  },
   mac: { describe: 'MAC of a static DHCP host entry', verbs: ['add-host', 'remove-host'], kinds: ['dhcp'] },
   'host-name': { describe: 'host name of a static DHCP host entry', verbs: ['add-host'], kinds: ['dhcp'] },
-  cascade: { describe: 'also delete what depends on it and clear references to it', verbs: ['delete'], boolean: true },
-  'expected-version': { describe: 'refuse unless the stored version is this one', verbs: ['update', 'delete', 'bind'] },
-  position: { describe: 'rule position in its chain (1 = first)', verbs: ['add', 'create', 'update'], kinds: ['rule'] },
-  invert: { describe: 'conditions to invert, comma-separated option names (e.g. dst,dst-port)', verbs: ['add', 'create', 'update'], kinds: ['rule'] },
+  cascade: {
+    describe: 'also delete what depends on it and clear references to it',
+    verbs: ['delete'],
+    boolean: true,
+  },
+  'expected-version': {
+    describe: 'refuse unless the stored version is this one',
+    verbs: ['update', 'delete', 'bind'],
+  },
+  position: {
+    describe: 'rule position in its chain (1 = first)',
+    verbs: ['add', 'create', 'update'],
+    kinds: ['rule'],
+  },
+  invert: {
+    describe: 'conditions to invert, comma-separated option names (e.g. dst,dst-port)',
+    verbs: ['add', 'create', 'update'],
+    kinds: ['rule'],
+  },
 };
 
 /** Every option flag a kind's command accepts (fields, rule conditions, verb options). */
@@ -65,11 +98,12 @@ function given(args: Args, flag: string): string | undefined {
   const v = args[flag];
   if (v === undefined) return undefined;
   if (Array.isArray(v)) throw new CliError(`--${flag}: given more than once`);
-  return String(v as string | number | boolean);
+  return typeof v === 'string' ? v : scalar(v);
 }
 
 function needRef(kind: Kind, verb: string, args: Args): string {
-  if (args.ref === undefined || args.ref === '') throw new CliError(`${kind} ${verb}: which ${kind}? give its name or id`);
+  if (args.ref === undefined || args.ref === '')
+    throw new CliError(`${kind} ${verb}: which ${kind}? give its name or id`);
   return args.ref;
 }
 
@@ -78,20 +112,29 @@ function fieldOptions(kind: Kind): readonly OptionSpec[] {
   return KIND_OPTIONS[kind];
 }
 
-async function collectFields(ctx: Ctx, kind: Kind, args: Args, creating: boolean): Promise<Record<string, unknown>> {
+async function collectFields(
+  ctx: Ctx,
+  kind: Kind,
+  args: Args,
+  creating: boolean,
+): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const spec of fieldOptions(kind)) {
     const raw = given(args, spec.flag);
     if (raw === undefined) continue;
-    if (spec.field in out) throw new CliError(`--${spec.flag}: conflicts with another option setting ${spec.field}`);
+    if (spec.field in out)
+      throw new CliError(`--${spec.flag}: conflicts with another option setting ${spec.field}`);
     out[spec.field] = await parseOption(ctx.store, spec.flag, spec.type, raw);
   }
   if (creating) {
-    if (out.name === undefined && args.ref !== undefined && KIND_OPTIONS[kind].some((s) => s.flag === 'name')) out.name = args.ref;
+    if (out.name === undefined && args.ref !== undefined && KIND_OPTIONS[kind].some((s) => s.flag === 'name'))
+      out.name = args.ref;
     for (const spec of fieldOptions(kind)) {
-      if (spec.required && out[spec.field] === undefined) throw new CliError(`${kind} create: --${spec.flag} is required (${spec.describe})`);
+      if (spec.required && out[spec.field] === undefined)
+        throw new CliError(`${kind} create: --${spec.flag} is required (${spec.describe})`);
     }
-    if (kind === 'port' && out.deviceId === undefined) throw new CliError('port create: --bridge or --router is required');
+    if (kind === 'port' && out.deviceId === undefined)
+      throw new CliError('port create: --bridge or --router is required');
     if (kind !== 'route' && kind !== 'rule' && kind !== 'bgp-network' && out.name === undefined) {
       throw new CliError(`${kind} create: a name is required (--name NAME or ${kind} create NAME)`);
     }
@@ -99,12 +142,18 @@ async function collectFields(ctx: Ctx, kind: Kind, args: Args, creating: boolean
   return out;
 }
 
-async function collectConditions(ctx: Ctx, args: Args, existing: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+async function collectConditions(
+  ctx: Ctx,
+  args: Args,
+  existing: Record<string, unknown>,
+): Promise<Record<string, unknown> | undefined> {
   const inv = given(args, 'invert');
   const inverted = new Set(inv ? inv.split(',').map((x) => x.trim()) : []);
   for (const f of inverted) {
     if (!CONDITION_OPTIONS.some((c) => c.flag === f)) {
-      throw new CliError(`--invert: '${f}' is not a condition; allowed: ${CONDITION_OPTIONS.map((c) => c.flag).join(', ')}`);
+      throw new CliError(
+        `--invert: '${f}' is not a condition; allowed: ${CONDITION_OPTIONS.map((c) => c.flag).join(', ')}`,
+      );
     }
   }
   const out: Record<string, unknown> = { ...existing };
@@ -127,7 +176,8 @@ async function collectConditions(ctx: Ctx, args: Args, existing: Record<string, 
     }
     const v = await parseCondition(ctx.store, spec, raw);
     const invert = inverted.has(spec.flag);
-    out[spec.cond] = spec.cond === 'srcMac' || spec.cond === 'dstMac' ? { ...(v as object), invert } : { value: v, invert };
+    out[spec.cond] =
+      spec.cond === 'srcMac' || spec.cond === 'dstMac' ? { ...(v as object), invert } : { value: v, invert };
   }
   return touched ? out : undefined;
 }
@@ -135,22 +185,28 @@ async function collectConditions(ctx: Ctx, args: Args, existing: Record<string, 
 function parseIntArg(args: Args, flag: string, min: number): number | undefined {
   const raw = given(args, flag);
   if (raw === undefined) return undefined;
-  if (!/^[0-9]+$/.test(raw) || Number(raw) < min) throw new CliError(`--${flag}: '${raw}' is not valid: expected a whole number from ${min}`);
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min)
+    throw new CliError(`--${flag}: '${raw}' is not valid: expected a whole number from ${min}`);
   return Number(raw);
 }
 
 /** Refuses options that do not apply to this kind and verb, naming them. */
 function checkApplicable(kind: Kind, verb: string, args: Args): void {
-  const fieldFlags = new Set([...KIND_OPTIONS[kind].map((s) => s.flag), ...(kind === 'rule' ? CONDITION_OPTIONS.map((c) => c.flag) : [])]);
+  const fieldFlags = new Set([
+    ...KIND_OPTIONS[kind].map((s) => s.flag),
+    ...(kind === 'rule' ? CONDITION_OPTIONS.map((c) => c.flag) : []),
+  ]);
   const takesFields = verb === 'create' || verb === 'update' || verb === 'add' || verb === 'list';
   for (const k of optionFlags(kind)) {
     if (args[k] === undefined || args[k] === false) continue;
     if (fieldFlags.has(k)) {
       if (!takesFields) throw new CliError(`--${k}: does not apply to '${kind} ${verb}'`);
-      if (verb === 'list' && kind === 'rule' && k !== 'chain') throw new CliError(`--${k}: 'rule list' filters by --chain only`);
+      if (verb === 'list' && kind === 'rule' && k !== 'chain')
+        throw new CliError(`--${k}: 'rule list' filters by --chain only`);
       continue;
     }
-    if (!VERB_OPTIONS[k]!.verbs.includes(verb)) throw new CliError(`--${k}: does not apply to '${kind} ${verb}'`);
+    if (!VERB_OPTIONS[k]!.verbs.includes(verb))
+      throw new CliError(`--${k}: does not apply to '${kind} ${verb}'`);
   }
 }
 
@@ -165,14 +221,18 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
   const emit = async (obj: Obj, verbDone: string) => {
     if (ctx.json) ctx.print(JSON.stringify(await decorate(store, kind, obj), null, 2));
     else if (verbDone === 'created') ctx.print(obj.id);
-    else ctx.print(`${verbDone} ${kind} ${typeof obj.name === 'string' ? `'${obj.name}'` : obj.id} (version ${obj.version})`);
+    else
+      ctx.print(
+        `${verbDone} ${kind} ${typeof obj.name === 'string' ? `'${obj.name}'` : obj.id} (version ${obj.version})`,
+      );
   };
   const expectedVersion = parseIntArg(args, 'expected-version', 1);
 
   switch (verb) {
     case 'create':
     case 'add': {
-      if (verb === 'add' && kind === 'rule' && args.ref !== undefined && args.chain === undefined) args.chain = args.ref;
+      if (verb === 'add' && kind === 'rule' && args.ref !== undefined && args.chain === undefined)
+        args.chain = args.ref;
       if (kind === 'rule') args.ref = undefined;
       const fields = await collectFields(ctx, kind, args, true);
       if (kind === 'rule') {
@@ -187,9 +247,13 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       let objs: Obj[];
       const filters = await collectFields(ctx, kind, args, false);
       const refFilter = Object.entries(filters).find(([f]) => f.endsWith('Id') && f !== 'id');
-      objs = refFilter ? await store.list(kind, { refersTo: refFilter[1] as string }) : await store.list(kind);
+      objs = refFilter
+        ? await store.list(kind, { refersTo: refFilter[1] as string })
+        : await store.list(kind);
       for (const [f, v] of Object.entries(filters)) {
-        objs = objs.filter((o) => JSON.stringify((o as unknown as Record<string, unknown>)[f]) === JSON.stringify(v));
+        objs = objs.filter(
+          (o) => JSON.stringify((o as unknown as Record<string, unknown>)[f]) === JSON.stringify(v),
+        );
       }
       if (kind === 'rule' && refFilter) {
         const chain = await store.get('chain', refFilter[1] as string);
@@ -198,7 +262,9 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       }
       const rows = await Promise.all(objs.map((o) => decorate(store, kind, o)));
       if (ctx.json) return ctx.print(JSON.stringify(rows, null, 2));
-      return ctx.print(rows.length === 0 ? `no ${kind} objects` : table(rows, LIST_COLUMNS[kind], await names()));
+      return ctx.print(
+        rows.length === 0 ? `no ${kind} objects` : table(rows, LIST_COLUMNS[kind], await names()),
+      );
     }
     case 'show': {
       const obj = await store.resolve(kind, needRef(kind, verb, args));
@@ -213,8 +279,12 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
         if (conditions) set.conditions = conditions;
       }
       const position = parseIntArg(args, 'position', 1);
-      if (Object.keys(set).length === 0 && position === undefined) throw new CliError(`${kind} update: nothing to change; give at least one --field value`);
-      const obj = await store.update(kind, cur.id, set, { ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...(position !== undefined ? { position } : {}) });
+      if (Object.keys(set).length === 0 && position === undefined)
+        throw new CliError(`${kind} update: nothing to change; give at least one --field value`);
+      const obj = await store.update(kind, cur.id, set, {
+        ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+        ...(position !== undefined ? { position } : {}),
+      });
       return emit(obj, 'updated');
     }
     case 'delete': {
@@ -224,7 +294,9 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
         ...(expectedVersion !== undefined ? { expectedVersion } : {}),
       });
       if (ctx.json) return ctx.print(JSON.stringify({ deleted }, null, 2));
-      return ctx.print(deleted.map((d) => `deleted ${d.kind} ${d.name !== null ? `'${d.name}'` : d.id}`).join('\n'));
+      return ctx.print(
+        deleted.map((d) => `deleted ${d.kind} ${d.name !== null ? `'${d.name}'` : d.id}`).join('\n'),
+      );
     }
     case 'bind': {
       const port = await store.resolve('port', needRef(kind, verb, args));
@@ -232,7 +304,15 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       const iface = given(args, 'interface');
       if (!hostRef || !iface) throw new CliError('port bind: --host and --interface are required');
       const host = await store.resolve('host', hostRef);
-      return emit(await store.update('port', port.id, { hostId: host.id, interfaceName: iface }, expectedVersion ? { expectedVersion } : {}), 'bound');
+      return emit(
+        await store.update(
+          'port',
+          port.id,
+          { hostId: host.id, interfaceName: iface },
+          expectedVersion ? { expectedVersion } : {},
+        ),
+        'bound',
+      );
     }
     case 'unbind': {
       const port = await store.resolve('port', needRef(kind, verb, args));
@@ -256,13 +336,29 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       const host = await store.resolve('host', hostRef);
       const others = tz.members.filter((m) => m.hostId !== host.id);
       if (verb === 'remove-member') {
-        if (others.length === tz.members.length) throw new CliError(`tunnel-zone ${verb}: host '${host.name}' is not a member of '${tz.name}'`);
-        return emit(await store.update('tunnel-zone', tz.id, { members: others }, { expectedVersion: tz.version }), 'updated');
+        if (others.length === tz.members.length)
+          throw new CliError(`tunnel-zone ${verb}: host '${host.name}' is not a member of '${tz.name}'`);
+        return emit(
+          await store.update('tunnel-zone', tz.id, { members: others }, { expectedVersion: tz.version }),
+          'updated',
+        );
       }
       const address = given(args, 'address') ?? host.addresses[0];
-      if (!address) throw new CliError(`tunnel-zone add-member: --address is required (host '${host.name}' has no address)`);
-      if (others.length !== tz.members.length) throw new CliError(`tunnel-zone add-member: host '${host.name}' is already a member of '${tz.name}'`);
-      return emit(await store.update('tunnel-zone', tz.id, { members: [...tz.members, { hostId: host.id, address }] }, { expectedVersion: tz.version }), 'updated');
+      if (!address)
+        throw new CliError(
+          `tunnel-zone add-member: --address is required (host '${host.name}' has no address)`,
+        );
+      if (others.length !== tz.members.length)
+        throw new CliError(`tunnel-zone add-member: host '${host.name}' is already a member of '${tz.name}'`);
+      return emit(
+        await store.update(
+          'tunnel-zone',
+          tz.id,
+          { members: [...tz.members, { hostId: host.id, address }] },
+          { expectedVersion: tz.version },
+        ),
+        'updated',
+      );
     }
     case 'add-host':
     case 'remove-host': {
@@ -270,17 +366,25 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       const macRaw = given(args, 'mac');
       if (!macRaw) throw new CliError(`dhcp ${verb}: --mac is required`);
       const mac = normalizeMac(macRaw);
-      if (!mac) throw new CliError(`--mac: '${macRaw}' is not valid: expected a MAC such as 02:00:00:00:00:01`);
+      if (!mac)
+        throw new CliError(`--mac: '${macRaw}' is not valid: expected a MAC such as 02:00:00:00:00:01`);
       const others = d.hosts.filter((h) => h.mac !== mac);
       if (verb === 'remove-host') {
-        if (others.length === d.hosts.length) throw new CliError(`dhcp remove-host: no host entry with MAC ${mac} in '${d.name}'`);
-        return emit(await store.update('dhcp', d.id, { hosts: others }, { expectedVersion: d.version }), 'updated');
+        if (others.length === d.hosts.length)
+          throw new CliError(`dhcp remove-host: no host entry with MAC ${mac} in '${d.name}'`);
+        return emit(
+          await store.update('dhcp', d.id, { hosts: others }, { expectedVersion: d.version }),
+          'updated',
+        );
       }
       const address = given(args, 'address');
       if (!address) throw new CliError('dhcp add-host: --address is required');
       const hostName = given(args, 'host-name');
       const entry = { mac, address, ...(hostName ? { name: hostName } : {}) };
-      return emit(await store.update('dhcp', d.id, { hosts: [...others, entry] }, { expectedVersion: d.version }), 'updated');
+      return emit(
+        await store.update('dhcp', d.id, { hosts: [...others, entry] }, { expectedVersion: d.version }),
+        'updated',
+      );
     }
     case 'add-port':
     case 'remove-port': {
@@ -288,10 +392,15 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       if (!args.arg) throw new CliError(`port-group ${verb}: give the port: port-group ${verb} GROUP PORT`);
       const port = await store.resolve('port', args.arg);
       const others = pg.portIds.filter((id) => id !== port.id);
-      if (verb === 'add-port' && others.length !== pg.portIds.length) throw new CliError(`port-group add-port: port '${port.name}' is already in '${pg.name}'`);
-      if (verb === 'remove-port' && others.length === pg.portIds.length) throw new CliError(`port-group remove-port: port '${port.name}' is not in '${pg.name}'`);
+      if (verb === 'add-port' && others.length !== pg.portIds.length)
+        throw new CliError(`port-group add-port: port '${port.name}' is already in '${pg.name}'`);
+      if (verb === 'remove-port' && others.length === pg.portIds.length)
+        throw new CliError(`port-group remove-port: port '${port.name}' is not in '${pg.name}'`);
       const portIds = verb === 'add-port' ? [...pg.portIds, port.id] : others;
-      return emit(await store.update('port-group', pg.id, { portIds }, { expectedVersion: pg.version }), 'updated');
+      return emit(
+        await store.update('port-group', pg.id, { portIds }, { expectedVersion: pg.version }),
+        'updated',
+      );
     }
     default:
       throw new CliError(`${kind}: unknown verb '${verb}'`);
@@ -302,7 +411,11 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
 async function decorate(store: TopologyStore, kind: Kind, obj: Obj): Promise<Record<string, unknown>> {
   if (kind === 'host') {
     const l = (await store.liveness()).find((x) => x.hostId === obj.id);
-    return { ...obj, alive: l?.alive ?? false, ...(l ? { status: l.info, lastSeen: new Date(l.renewedAt).toISOString() } : {}) };
+    return {
+      ...obj,
+      alive: l?.alive ?? false,
+      ...(l ? { status: l.info, lastSeen: new Date(l.renewedAt).toISOString() } : {}),
+    };
   }
   if (kind === 'rule') {
     const chain = await store.get('chain', (obj as Obj<'rule'>).chainId);

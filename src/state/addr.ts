@@ -63,7 +63,7 @@ export function parseCidr(s: string, strict: boolean): { addr: number; len: numb
 /** True when `ip` lies in the prefix (addr/len). */
 export function prefixContains(addr: number, len: number, ip: number): boolean {
   const m = prefixMask(len);
-  return ((ip & m) >>> 0) === ((addr & m) >>> 0);
+  return (ip & m) >>> 0 === (addr & m) >>> 0;
 }
 
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;

@@ -37,11 +37,13 @@ export const OPTIONAL_NAME_KINDS: ReadonlySet<Kind> = new Set<Kind>(['route', 'r
 
 // ---- field types -------------------------------------------------------------------------------
 
-const uuid = z.string().refine(isUuid, { message: 'expected a UUID such as 6f1c9d2e-0b7a-4c1e-9a55-3f0d2b8c4e11' });
-const optRef = uuid.nullable().default(null);
-const ipv4 = z
+const uuid = z
   .string()
-  .refine((s) => parseIpv4(s) !== undefined, { message: 'expected a dotted-quad IPv4 address, e.g. 192.0.2.1' });
+  .refine(isUuid, { message: 'expected a UUID such as 6f1c9d2e-0b7a-4c1e-9a55-3f0d2b8c4e11' });
+const optRef = uuid.nullable().default(null);
+const ipv4 = z.string().refine((s) => parseIpv4(s) !== undefined, {
+  message: 'expected a dotted-quad IPv4 address, e.g. 192.0.2.1',
+});
 /** A network prefix: host bits must be zero. */
 const prefix = z.string().superRefine((s, ctx) => {
   const r = parseCidr(s, true);
@@ -51,22 +53,23 @@ const prefix = z.string().superRefine((s, ctx) => {
 const ifaceAddr = z.string().superRefine((s, ctx) => {
   const r = parseCidr(s, false);
   if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
-  else if (r.len === 0 || r.len > 30) ctx.addIssue({ code: 'custom', message: 'the prefix length of an interface address must be 1 to 30' });
+  else if (r.len === 0 || r.len > 30)
+    ctx.addIssue({ code: 'custom', message: 'the prefix length of an interface address must be 1 to 30' });
 });
-const mac = z
-  .string()
-  .transform((s, ctx) => {
-    const m = normalizeMac(s);
-    if (m === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'expected a MAC address such as 02:00:00:00:00:01' });
-      return z.NEVER;
-    }
-    return m;
-  });
+const mac = z.string().transform((s, ctx) => {
+  const m = normalizeMac(s);
+  if (m === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected a MAC address such as 02:00:00:00:00:01' });
+    return z.NEVER;
+  }
+  return m;
+});
 const portRange = z.union([
-  z.object({ start: z.number().int().min(0).max(65535), end: z.number().int().min(0).max(65535) }).refine((r) => r.start <= r.end, {
-    message: 'the range start is above its end',
-  }),
+  z
+    .object({ start: z.number().int().min(0).max(65535), end: z.number().int().min(0).max(65535) })
+    .refine((r) => r.start <= r.end, {
+      message: 'the range start is above its end',
+    }),
   z.string().transform((s, ctx) => {
     const r = parsePortRange(s);
     if (typeof r === 'string') {
@@ -114,7 +117,11 @@ export const conditionsSchema = z
     srcPort: cond(portRange),
     dstPort: cond(portRange),
     /** Bits of `mask` must equal the same bits of `set` (flag bit order as TCP_FLAGS). */
-    tcpFlags: cond(z.object({ set: byte, mask: byte.refine((m) => m !== 0, { message: 'the mask names no flag' }) }).strict()),
+    tcpFlags: cond(
+      z
+        .object({ set: byte, mask: byte.refine((m) => m !== 0, { message: 'the mask names no flag' }) })
+        .strict(),
+    ),
     tcpWindow: cond(portRange),
     icmpType: cond(byte),
     icmpCode: cond(byte),
@@ -138,7 +145,13 @@ export const fieldSchemas = {
     })
     .strict(),
   bridge: z
-    .object({ name, adminStateUp, inboundChainId: optRef, outboundChainId: optRef, vlanAware: z.boolean().default(false) })
+    .object({
+      name,
+      adminStateUp,
+      inboundChainId: optRef,
+      outboundChainId: optRef,
+      vlanAware: z.boolean().default(false),
+    })
     .strict(),
   router: z.object({ name, adminStateUp, inboundChainId: optRef, outboundChainId: optRef }).strict(),
   port: z
@@ -207,7 +220,9 @@ export const fieldSchemas = {
       dnsServers: z.array(ipv4).default([]),
       leaseTime: z.number().int().min(60).max(31536000).default(86400),
       enabled: z.boolean().default(true),
-      hosts: z.array(z.object({ mac, address: ipv4, name: z.string().min(1).max(63).optional() }).strict()).default([]),
+      hosts: z
+        .array(z.object({ mac, address: ipv4, name: z.string().min(1).max(63).optional() }).strict())
+        .default([]),
     })
     .strict(),
   'bgp-peer': z
@@ -284,7 +299,9 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 function issueMessage(issue: z.ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.received === 'undefined' ? 'is required' : `expected ${issue.expected}, got ${issue.received}`;
+      return issue.received === 'undefined'
+        ? 'is required'
+        : `expected ${issue.expected}, got ${issue.received}`;
     case 'invalid_enum_value':
       return `allowed values: ${issue.options.join(', ')}`;
     case 'unrecognized_keys':
@@ -308,7 +325,7 @@ export function parseFields<K extends Kind>(
   input: unknown,
 ): { ok: true; fields: Fields<K> } | { ok: false; issues: FieldIssue[] } {
   const r = fieldSchemas[kind].safeParse(input);
-  if (r.success) return { ok: true, fields: r.data as Fields<K> };
+  if (r.success) return { ok: true, fields: r.data };
   return {
     ok: false,
     issues: r.error.issues.map((i) => ({

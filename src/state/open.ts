@@ -11,18 +11,16 @@ import type { TopologyStore } from './store.js';
 
 export const DEFAULT_STORE_URL = 'sqlite:/var/lib/midonet/state.db';
 
-export function openStore(url: string): Promise<TopologyStore> {
+// eslint-disable-next-line @typescript-eslint/require-await -- backends to come open asynchronously
+export async function openStore(url: string): Promise<TopologyStore> {
   const m = /^([a-z]+):(.*)$/.exec(url);
   if (m?.[1] === 'sqlite') {
     const path = m[2]!.replace(/^\/\/(?=\/)/, '');
-    if (path === '') return Promise.reject(new StoreError('unavailable', `store URL '${url}': no file path after 'sqlite:'`));
-    try {
-      return Promise.resolve(new SqliteStore(path));
-    } catch (e) {
-      return Promise.reject(e as Error);
-    }
+    if (path === '') throw new StoreError('unavailable', `store URL '${url}': no file path after 'sqlite:'`);
+    return new SqliteStore(path);
   }
-  return Promise.reject(
-    new StoreError('unavailable', `store URL '${url}': unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL})`),
+  throw new StoreError(
+    'unavailable',
+    `store URL '${url}': unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL})`,
   );
 }

@@ -28,19 +28,45 @@ function setNull(field: string) {
 
 function chainRefs(kind: 'bridge' | 'router' | 'port', o: Fields<typeof kind>): Reference[] {
   const out: Reference[] = [];
-  if (o.inboundChainId) out.push({ field: 'inboundChainId', target: o.inboundChainId, targetKinds: ['chain'], clear: setNull('inboundChainId') });
-  if (o.outboundChainId) out.push({ field: 'outboundChainId', target: o.outboundChainId, targetKinds: ['chain'], clear: setNull('outboundChainId') });
+  if (o.inboundChainId)
+    out.push({
+      field: 'inboundChainId',
+      target: o.inboundChainId,
+      targetKinds: ['chain'],
+      clear: setNull('inboundChainId'),
+    });
+  if (o.outboundChainId)
+    out.push({
+      field: 'outboundChainId',
+      target: o.outboundChainId,
+      targetKinds: ['chain'],
+      clear: setNull('outboundChainId'),
+    });
   return out;
 }
 
 function conditionRefs(c: Conditions): Reference[] {
   const out: Reference[] = [];
-  for (const id of c.inPorts?.value ?? []) out.push({ field: 'conditions.inPorts', target: id, targetKinds: ['port'] });
-  for (const id of c.outPorts?.value ?? []) out.push({ field: 'conditions.outPorts', target: id, targetKinds: ['port'] });
-  if (c.inPortGroup) out.push({ field: 'conditions.inPortGroup', target: c.inPortGroup.value, targetKinds: ['port-group'] });
-  if (c.outPortGroup) out.push({ field: 'conditions.outPortGroup', target: c.outPortGroup.value, targetKinds: ['port-group'] });
-  if (c.ipAddrGroupSrc) out.push({ field: 'conditions.ipAddrGroupSrc', target: c.ipAddrGroupSrc.value, targetKinds: ['ip-address-group'] });
-  if (c.ipAddrGroupDst) out.push({ field: 'conditions.ipAddrGroupDst', target: c.ipAddrGroupDst.value, targetKinds: ['ip-address-group'] });
+  for (const id of c.inPorts?.value ?? [])
+    out.push({ field: 'conditions.inPorts', target: id, targetKinds: ['port'] });
+  for (const id of c.outPorts?.value ?? [])
+    out.push({ field: 'conditions.outPorts', target: id, targetKinds: ['port'] });
+  if (c.inPortGroup)
+    out.push({ field: 'conditions.inPortGroup', target: c.inPortGroup.value, targetKinds: ['port-group'] });
+  if (c.outPortGroup)
+    out.push({ field: 'conditions.outPortGroup', target: c.outPortGroup.value, targetKinds: ['port-group'] });
+  if (c.ipAddrGroupSrc)
+    out.push({
+      field: 'conditions.ipAddrGroupSrc',
+      target: c.ipAddrGroupSrc.value,
+      targetKinds: ['ip-address-group'],
+    });
+  if (c.ipAddrGroupDst)
+    out.push({
+      field: 'conditions.ipAddrGroupDst',
+      target: c.ipAddrGroupDst.value,
+      targetKinds: ['ip-address-group'],
+    });
   return out;
 }
 
@@ -69,15 +95,22 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
       const o = obj as Fields<'port'>;
       const out: Reference[] = [{ field: 'deviceId', target: o.deviceId, targetKinds: [o.deviceKind] }];
       if (o.hostId) {
-        out.push({ field: 'hostId', target: o.hostId, targetKinds: ['host'], clear: (f) => ({ ...f, hostId: null, interfaceName: null }) });
+        out.push({
+          field: 'hostId',
+          target: o.hostId,
+          targetKinds: ['host'],
+          clear: (f) => ({ ...f, hostId: null, interfaceName: null }),
+        });
       }
-      if (o.peerId) out.push({ field: 'peerId', target: o.peerId, targetKinds: ['port'], clear: setNull('peerId') });
+      if (o.peerId)
+        out.push({ field: 'peerId', target: o.peerId, targetKinds: ['port'], clear: setNull('peerId') });
       return [...out, ...chainRefs('port', o)];
     }
     case 'route': {
       const o = obj as Fields<'route'>;
       const out: Reference[] = [{ field: 'routerId', target: o.routerId, targetKinds: ['router'] }];
-      if (o.nextHopPortId) out.push({ field: 'nextHopPortId', target: o.nextHopPortId, targetKinds: ['port'] });
+      if (o.nextHopPortId)
+        out.push({ field: 'nextHopPortId', target: o.nextHopPortId, targetKinds: ['port'] });
       return out;
     }
     case 'chain': {
@@ -89,7 +122,10 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
         target: id,
         targetKinds: ['rule'] as const,
         auto: true,
-        clear: (f: Record<string, unknown>) => ({ ...f, ruleIds: (f.ruleIds as string[]).filter((x) => x !== id) }),
+        clear: (f: Record<string, unknown>) => ({
+          ...f,
+          ruleIds: (f.ruleIds as string[]).filter((x) => x !== id),
+        }),
       }));
     }
     case 'rule': {
@@ -104,7 +140,10 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
         field: 'portIds',
         target: id,
         targetKinds: ['port'] as const,
-        clear: (f: Record<string, unknown>) => ({ ...f, portIds: (f.portIds as string[]).filter((x) => x !== id) }),
+        clear: (f: Record<string, unknown>) => ({
+          ...f,
+          portIds: (f.portIds as string[]).filter((x) => x !== id),
+        }),
       }));
     }
     case 'dhcp':
@@ -112,7 +151,9 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
     case 'bgp-peer':
       return [{ field: 'portId', target: (obj as Fields<'bgp-peer'>).portId, targetKinds: ['port'] }];
     case 'bgp-network':
-      return [{ field: 'routerId', target: (obj as Fields<'bgp-network'>).routerId, targetKinds: ['router'] }];
+      return [
+        { field: 'routerId', target: (obj as Fields<'bgp-network'>).routerId, targetKinds: ['router'] },
+      ];
   }
 }
 

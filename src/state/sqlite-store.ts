@@ -18,7 +18,18 @@ import { dirname } from 'node:path';
 import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
 import { referencedIds, referencesOf } from './references.js';
-import type { Change, ChangeOp, HostLiveness, Op, Referrer, Snapshot, TopologyStore, TxResult, Watch, WatchHandlers } from './store.js';
+import type {
+  Change,
+  ChangeOp,
+  HostLiveness,
+  Op,
+  Referrer,
+  Snapshot,
+  TopologyStore,
+  TxResult,
+  Watch,
+  WatchHandlers,
+} from './store.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 import { isUuid } from './addr.js';
 
@@ -132,23 +143,35 @@ export class SqliteStore implements TopologyStore {
     const db = this.db;
     this.stmts = {
       get: db.prepare<[string], ObjectRow>('SELECT id, kind, body FROM objects WHERE id = ?'),
-      idByName: db.prepare<[string, string], { id: string }>('SELECT id FROM objects WHERE kind = ? AND name = ?'),
-      listKind: db.prepare<[string], ObjectRow>('SELECT id, kind, body FROM objects WHERE kind = ? ORDER BY name, id'),
+      idByName: db.prepare<[string, string], { id: string }>(
+        'SELECT id FROM objects WHERE kind = ? AND name = ?',
+      ),
+      listKind: db.prepare<[string], ObjectRow>(
+        'SELECT id, kind, body FROM objects WHERE kind = ? ORDER BY name, id',
+      ),
       listAll: db.prepare<[], ObjectRow>('SELECT id, kind, body FROM objects'),
       listReferring: db.prepare<[string, string], ObjectRow>(
         'SELECT o.id, o.kind, o.body FROM refs r JOIN objects o ON o.id = r.holder WHERE r.target = ? AND o.kind = ? ORDER BY o.name, o.id',
       ),
-      referrerRows: db.prepare<[string], ObjectRow>('SELECT o.id, o.kind, o.body FROM refs r JOIN objects o ON o.id = r.holder WHERE r.target = ?'),
+      referrerRows: db.prepare<[string], ObjectRow>(
+        'SELECT o.id, o.kind, o.body FROM refs r JOIN objects o ON o.id = r.holder WHERE r.target = ?',
+      ),
       referrerIds: db.prepare<[string], { id: string; kind: string }>(
         'SELECT o.id, o.kind FROM refs r JOIN objects o ON o.id = r.holder WHERE r.target = ?',
       ),
       binding: db.prepare<[string, string], { id: string }>(
         "SELECT id FROM objects WHERE kind = 'port' AND json_extract(body, '$.hostId') = ? AND json_extract(body, '$.interfaceName') = ?",
       ),
-      maxTunnelKey: db.prepare<[], { k: number | null }>("SELECT max(json_extract(body, '$.tunnelKey')) AS k FROM objects WHERE kind = 'port'"),
+      maxTunnelKey: db.prepare<[], { k: number | null }>(
+        "SELECT max(json_extract(body, '$.tunnelKey')) AS k FROM objects WHERE kind = 'port'",
+      ),
       meta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare<[string, number]>('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
-      insert: db.prepare<[string, string, string | null, number, string]>('INSERT INTO objects(id, kind, name, version, body) VALUES (?, ?, ?, ?, ?)'),
+      setMeta: db.prepare<[string, number]>(
+        'INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
+      insert: db.prepare<[string, string, string | null, number, string]>(
+        'INSERT INTO objects(id, kind, name, version, body) VALUES (?, ?, ?, ?, ?)',
+      ),
       update: db.prepare<[string | null, number, string, string, number]>(
         'UPDATE objects SET name = ?, version = ?, body = ? WHERE id = ? AND version = ?',
       ),
@@ -189,7 +212,7 @@ export class SqliteStore implements TopologyStore {
     this.assertOpen();
     if (isUuid(ref)) {
       const r = this.stmts.get.get(ref);
-      if (r && r.kind === kind) return rowToObj(r) as Obj<K>;
+      if (r && r.kind === kind) return rowToObj(r);
       if (r) throw new StoreError('not-found', `${kind} ${ref}: that id is a ${r.kind}, not a ${kind}`);
     }
     const byName = this.stmts.idByName.get(kind, ref);
@@ -199,7 +222,10 @@ export class SqliteStore implements TopologyStore {
 
   list<K extends Kind>(kind: K, filter?: { readonly refersTo?: string }): Promise<Obj<K>[]> {
     this.assertOpen();
-    const rows = filter?.refersTo !== undefined ? this.stmts.listReferring.all(filter.refersTo, kind) : this.stmts.listKind.all(kind);
+    const rows =
+      filter?.refersTo !== undefined
+        ? this.stmts.listReferring.all(filter.refersTo, kind)
+        : this.stmts.listKind.all(kind);
     return Promise.resolve(rows.map((r) => rowToObj(r) as Obj<K>));
   }
 
@@ -209,7 +235,8 @@ export class SqliteStore implements TopologyStore {
     for (const r of this.stmts.referrerRows.all(id)) {
       const obj = rowToObj(r);
       for (const ref of referencesOf(r.kind as Kind, obj)) {
-        if (ref.target === id) out.push({ kind: r.kind as Kind, id: r.id, name: obj.name ?? null, field: ref.field });
+        if (ref.target === id)
+          out.push({ kind: r.kind as Kind, id: r.id, name: obj.name ?? null, field: ref.field });
       }
     }
     return Promise.resolve(out);
@@ -244,7 +271,8 @@ export class SqliteStore implements TopologyStore {
     idByName: (kind, name) => this.stmts.idByName.get(kind, name)?.id,
     referrerIds: (id) => this.stmts.referrerIds.all(id).map((r) => ({ id: r.id, kind: r.kind as Kind })),
     portIdByBinding: (hostId, iface) => this.stmts.binding.get(hostId, iface)?.id,
-    maxTunnelKey: () => Math.max(this.stmts.maxTunnelKey.get()?.k ?? 0, this.stmts.meta.get('tunnel_key')?.value ?? 0),
+    maxTunnelKey: () =>
+      Math.max(this.stmts.maxTunnelKey.get()?.k ?? 0, this.stmts.meta.get('tunnel_key')?.value ?? 0),
   };
 
   /** Runs `fn` after every earlier transaction of this store object has finished. */
@@ -260,7 +288,10 @@ export class SqliteStore implements TopologyStore {
       try {
         this.db.exec('BEGIN IMMEDIATE');
       } catch (e) {
-        throw new StoreError('unavailable', `${this.url}: cannot take the write lock: ${(e as Error).message}`);
+        throw new StoreError(
+          'unavailable',
+          `${this.url}: cannot take the write lock: ${(e as Error).message}`,
+        );
       }
       try {
         const { writes, results } = await planTransaction(this.reader, ops);
@@ -293,7 +324,10 @@ export class SqliteStore implements TopologyStore {
           break;
         case 'update':
           if (s.update.run(name, w.after.version, body, w.id, w.before!.version).changes !== 1) {
-            throw new StoreError('conflict', `${w.kind} ${w.id}: changed by another writer during the transaction`);
+            throw new StoreError(
+              'conflict',
+              `${w.kind} ${w.id}: changed by another writer during the transaction`,
+            );
           }
           s.delRefs.run(w.id);
           break;
@@ -307,7 +341,15 @@ export class SqliteStore implements TopologyStore {
       }
       if (w.kind === 'port') maxKey = Math.max(maxKey, (w.after as Obj<'port'>).tunnelKey);
       const seq = Number(s.addChange.run(tx, w.kind, w.id, w.op, w.after.version, body, at).lastInsertRowid);
-      changes.push({ seq, tx, kind: w.kind, id: w.id, op: w.op, version: w.after.version, object: w.op === 'delete' ? w.before! : w.after });
+      changes.push({
+        seq,
+        tx,
+        kind: w.kind,
+        id: w.id,
+        op: w.op,
+        version: w.after.version,
+        object: w.op === 'delete' ? w.before! : w.after,
+      });
     }
     if (maxKey > (s.meta.get('tunnel_key')?.value ?? 0)) s.setMeta.run('tunnel_key', maxKey);
     return changes;
@@ -318,7 +360,11 @@ export class SqliteStore implements TopologyStore {
     return r.results[0] as T;
   }
 
-  create<K extends Kind>(kind: K, fields: Record<string, unknown>, opts: { id?: string; position?: number } = {}): Promise<Obj<K>> {
+  create<K extends Kind>(
+    kind: K,
+    fields: Record<string, unknown>,
+    opts: { id?: string; position?: number } = {},
+  ): Promise<Obj<K>> {
     return this.one({ op: 'create', kind, fields, ...opts });
   }
 
@@ -336,7 +382,12 @@ export class SqliteStore implements TopologyStore {
     id: string,
     opts: { expectedVersion?: number; cascade?: boolean } = {},
   ): Promise<ReadonlyArray<{ kind: Kind; id: string; name: string | null }>> {
-    const r = await this.one<{ deleted: Array<{ kind: Kind; id: string; name: string | null }> }>({ op: 'delete', kind, id, ...opts });
+    const r = await this.one<{ deleted: Array<{ kind: Kind; id: string; name: string | null }> }>({
+      op: 'delete',
+      kind,
+      id,
+      ...opts,
+    });
     return r.deleted;
   }
 

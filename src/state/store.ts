@@ -62,7 +62,9 @@ export interface TxResult {
   /** Position of the transaction's last change (0 when it changed nothing). */
   readonly position: number;
   /** Per op: the object as written (create/update) or, for delete, the objects removed. */
-  readonly results: ReadonlyArray<Obj | { readonly deleted: ReadonlyArray<{ kind: Kind; id: string; name: string | null }> }>;
+  readonly results: ReadonlyArray<
+    Obj | { readonly deleted: ReadonlyArray<{ kind: Kind; id: string; name: string | null }> }
+  >;
   readonly changes: readonly Change[];
 }
 
@@ -110,7 +112,11 @@ export interface TopologyStore {
   /** Objects holding a reference to `id`, with the field that holds it. */
   referrers(id: string): Promise<Referrer[]>;
 
-  create<K extends Kind>(kind: K, fields: Record<string, unknown>, opts?: { id?: string; position?: number }): Promise<Obj<K>>;
+  create<K extends Kind>(
+    kind: K,
+    fields: Record<string, unknown>,
+    opts?: { id?: string; position?: number },
+  ): Promise<Obj<K>>;
   update<K extends Kind>(
     kind: K,
     id: string,

@@ -96,7 +96,7 @@ export class TransactionPlanner {
     if (!(kinds as readonly Kind[]).includes(r.kind)) {
       throw new StoreError('invalid', `${what}: ${id} is a ${r.kind}; expected ${kinds.join(' or ')}`);
     }
-    return r.obj as Obj<K>;
+    return r.obj;
   }
 
   private async nameTaken(kind: Kind, name: string, self: string): Promise<string | undefined> {
@@ -189,27 +189,37 @@ export class TransactionPlanner {
   private parse<K extends Kind>(kind: K, input: Record<string, unknown>, ctx: string): Fields<K> {
     const r = parseFields(kind, input);
     if (!r.ok) {
-      const msgs = r.issues.map((i) => `${kind}.${i.field}: ${i.value === undefined ? '' : `${show(i.value)}: `}${i.message}`);
+      const msgs = r.issues.map(
+        (i) => `${kind}.${i.field}: ${i.value === undefined ? '' : `${show(i.value)}: `}${i.message}`,
+      );
       invalid(`${ctx}: ${msgs.join('; ')}`);
     }
     return r.fields;
   }
 
-  private async create(kind: Kind, given: Record<string, unknown>, wantId: string | undefined, position?: number): Promise<Obj> {
+  private async create(
+    kind: Kind,
+    given: Record<string, unknown>,
+    wantId: string | undefined,
+    position?: number,
+  ): Promise<Obj> {
     this.rejectManaged(kind, given);
     const id = wantId ?? randomUUID();
     if (!isUuid(id)) invalid(`${kind}.id: ${show(id)}: expected a UUID`);
-    if (await this.lookup(id)) throw new StoreError('exists', `${kind}: an object with id ${id} already exists`);
+    if (await this.lookup(id))
+      throw new StoreError('exists', `${kind}: an object with id ${id} already exists`);
     const input: Record<string, unknown> = { ...given };
     if (kind === 'port') {
-      if (typeof input.deviceId !== 'string') invalid(`port.deviceId: is required (the bridge or router of the port)`);
+      if (typeof input.deviceId !== 'string')
+        invalid(`port.deviceId: is required (the bridge or router of the port)`);
       const dev = await this.lookup(input.deviceId);
       if (!dev || (dev.kind !== 'bridge' && dev.kind !== 'router')) {
         throw new StoreError('not-found', `port.deviceId: no bridge or router with id ${input.deviceId}`);
       }
       input.deviceKind = dev.kind;
       input.tunnelKey = await this.allocateTunnelKey();
-      if (dev.kind === 'router' && (input.mac === undefined || input.mac === null)) input.mac = generatedMac();
+      if (dev.kind === 'router' && (input.mac === undefined || input.mac === null))
+        input.mac = generatedMac();
     }
     if (kind === 'chain') input.ruleIds = [];
     const fields = this.parse(kind, input, `cannot create ${kind}`);
@@ -238,7 +248,10 @@ export class TransactionPlanner {
     }
     this.rejectManaged(kind, set);
     for (const f of IMMUTABLE_FIELDS[kind] ?? []) {
-      if (f in set && JSON.stringify(set[f]) !== JSON.stringify((cur as unknown as Record<string, unknown>)[f])) {
+      if (
+        f in set &&
+        JSON.stringify(set[f]) !== JSON.stringify((cur as unknown as Record<string, unknown>)[f])
+      ) {
         invalid(`${label(kind, cur)}: ${kind}.${f} cannot be changed after create`);
       }
     }
@@ -253,7 +266,12 @@ export class TransactionPlanner {
     return obj;
   }
 
-  private async delete(kind: Kind, id: string, expectedVersion: number | undefined, cascade: boolean): Promise<DeletedRef[]> {
+  private async delete(
+    kind: Kind,
+    id: string,
+    expectedVersion: number | undefined,
+    cascade: boolean,
+  ): Promise<DeletedRef[]> {
     const cur = await this.getKind([kind], id, `${kind} ${id}`);
     if (expectedVersion !== undefined && cur.version !== expectedVersion) {
       throw new StoreError(
@@ -266,13 +284,21 @@ export class TransactionPlanner {
     return deleted;
   }
 
-  private async deleteOne(kind: Kind, cur: Obj, cascade: boolean, deleted: DeletedRef[], doomed: Set<string>): Promise<void> {
+  private async deleteOne(
+    kind: Kind,
+    cur: Obj,
+    cascade: boolean,
+    deleted: DeletedRef[],
+    doomed: Set<string>,
+  ): Promise<void> {
     doomed.add(cur.id);
     const refs = (await this.referrers(cur.id)).filter((r) => !doomed.has(r.id));
     const blocking: Referrer[] = [];
     for (const r of refs) {
       const holder = (await this.lookup(r.id))!;
-      const spec = referencesOf(holder.kind, holder.obj).find((x) => x.target === cur.id && x.field === r.field);
+      const spec = referencesOf(holder.kind, holder.obj).find(
+        (x) => x.target === cur.id && x.field === r.field,
+      );
       if (spec?.auto) continue;
       blocking.push(r);
     }
@@ -297,7 +323,11 @@ export class TransactionPlanner {
       }
       let fields = fieldsOf(holder.obj) as Record<string, unknown>;
       for (const s of specs) fields = s.clear!(fields);
-      await this.put(holder.kind, holder.obj.id, { ...fields, id: holder.obj.id, version: this.versionFor(holder.obj.id) } as Obj);
+      await this.put(holder.kind, holder.obj.id, {
+        ...fields,
+        id: holder.obj.id,
+        version: this.versionFor(holder.obj.id),
+      } as Obj);
     }
   }
 
@@ -316,11 +346,13 @@ export class TransactionPlanner {
     if (obj.name === null && !OPTIONAL_NAME_KINDS.has(kind)) invalid(`${kind}.name: is required`);
     if (typeof obj.name === 'string') {
       const other = await this.nameTaken(kind, obj.name, obj.id);
-      if (other) throw new StoreError('exists', `${kind}.name: ${show(obj.name)} is already used by ${kind} ${other}`);
+      if (other)
+        throw new StoreError('exists', `${kind}.name: ${show(obj.name)} is already used by ${kind} ${other}`);
     }
     for (const ref of referencesOf(kind, obj)) {
       if (kind === 'chain') continue; // the rule order list is maintained by the store itself
-      if (ref.target === obj.id && kind !== 'rule') invalid(`${what}: ${kind}.${ref.field} refers to the object itself`);
+      if (ref.target === obj.id && kind !== 'rule')
+        invalid(`${what}: ${kind}.${ref.field} refers to the object itself`);
       await this.getKind(ref.targetKinds, ref.target, `${what}: ${kind}.${ref.field}`);
     }
     switch (kind) {
@@ -346,8 +378,15 @@ export class TransactionPlanner {
         return;
       }
       case 'bgp-peer': {
-        const port = await this.getKind(['port'], (obj as Obj<'bgp-peer'>).portId, `${what}: bgp-peer.portId`);
-        if (port.deviceKind !== 'router') invalid(`${what}: bgp-peer.portId: port '${port.name}' is a bridge port; BGP peers need a router port`);
+        const port = await this.getKind(
+          ['port'],
+          (obj as Obj<'bgp-peer'>).portId,
+          `${what}: bgp-peer.portId`,
+        );
+        if (port.deviceKind !== 'router')
+          invalid(
+            `${what}: bgp-peer.portId: port '${port.name}' is a bridge port; BGP peers need a router port`,
+          );
         return;
       }
       case 'host':
@@ -363,7 +402,8 @@ export class TransactionPlanner {
   private async checkPort(p: Obj<'port'>, before: Obj<'port'> | undefined): Promise<void> {
     const what = label('port', p);
     if (p.deviceKind === 'router') {
-      if (p.address === null) invalid(`${what}: port.address: is required on a router port (e.g. 192.0.2.1/24)`);
+      if (p.address === null)
+        invalid(`${what}: port.address: is required on a router port (e.g. 192.0.2.1/24)`);
       if (p.vlanId !== null) invalid(`${what}: port.vlanId: applies to bridge ports only`);
     } else {
       if (p.address !== null) invalid(`${what}: port.address: applies to router ports only`);
@@ -376,11 +416,17 @@ export class TransactionPlanner {
       invalid(`${what}: a binding needs both port.hostId and port.interfaceName`);
     }
     if (p.hostId !== null && p.peerId !== null) {
-      invalid(`${what}: a port is either exterior (bound to a host interface) or interior (linked to a peer), not both`);
+      invalid(
+        `${what}: a port is either exterior (bound to a host interface) or interior (linked to a peer), not both`,
+      );
     }
     if (p.hostId !== null && p.interfaceName !== null) {
       const other = await this.bindingTaken(p.hostId, p.interfaceName, p.id);
-      if (other) throw new StoreError('exists', `${what}: interface '${p.interfaceName}' on host ${p.hostId} is already bound to port ${other}`);
+      if (other)
+        throw new StoreError(
+          'exists',
+          `${what}: interface '${p.interfaceName}' on host ${p.hostId} is already bound to port ${other}`,
+        );
     }
     if (p.peerId !== null && p.peerId !== before?.peerId) {
       if (before?.peerId) invalid(`${what}: already linked to port ${before.peerId}; unlink it first`);
@@ -389,8 +435,10 @@ export class TransactionPlanner {
       if (peer.peerId !== null && peer.peerId !== p.id) {
         invalid(`${what}: port.peerId: port '${peer.name}' is already linked to port ${peer.peerId}`);
       }
-      if (peer.hostId !== null) invalid(`${what}: port.peerId: port '${peer.name}' is bound to a host interface (exterior)`);
-      if (peer.deviceId === p.deviceId) invalid(`${what}: port.peerId: port '${peer.name}' is on the same device`);
+      if (peer.hostId !== null)
+        invalid(`${what}: port.peerId: port '${peer.name}' is bound to a host interface (exterior)`);
+      if (peer.deviceId === p.deviceId)
+        invalid(`${what}: port.peerId: port '${peer.name}' is on the same device`);
     }
   }
 
@@ -401,20 +449,25 @@ export class TransactionPlanner {
     if (old !== null) {
       const r = await this.lookup(old);
       if (r && (r.obj as Obj<'port'>).peerId === p.id) {
-        await this.put('port', old, { ...r.obj, peerId: null, version: this.versionFor(old) } as Obj);
+        await this.put('port', old, { ...r.obj, peerId: null, version: this.versionFor(old) });
       }
     }
     if (p.peerId !== null) {
       const r = (await this.lookup(p.peerId))!;
       if ((r.obj as Obj<'port'>).peerId !== p.id) {
-        await this.put('port', p.peerId, { ...r.obj, peerId: p.id, version: this.versionFor(p.peerId) } as Obj);
+        await this.put('port', p.peerId, {
+          ...r.obj,
+          peerId: p.id,
+          version: this.versionFor(p.peerId),
+        });
       }
     }
   }
 
   private async checkRoute(r: Obj<'route'>): Promise<void> {
     const what = label('route', r);
-    if (r.type === 'normal' && r.nextHopPortId === null) invalid(`${what}: route.nextHopPortId: is required for a normal route`);
+    if (r.type === 'normal' && r.nextHopPortId === null)
+      invalid(`${what}: route.nextHopPortId: is required for a normal route`);
     if (r.nextHopPortId !== null) {
       const port = await this.getKind(['port'], r.nextHopPortId, `${what}: route.nextHopPortId`);
       if (port.deviceId !== r.routerId) {
@@ -426,7 +479,9 @@ export class TransactionPlanner {
   private async checkRule(r: Obj<'rule'>): Promise<void> {
     const what = label('rule', r);
     if ((r.action === 'jump') !== (r.jumpChainId !== null)) {
-      invalid(`${what}: rule.jumpChainId: ${r.action === 'jump' ? 'is required for action jump' : 'applies to action jump only'}`);
+      invalid(
+        `${what}: rule.jumpChainId: ${r.action === 'jump' ? 'is required for action jump' : 'applies to action jump only'}`,
+      );
     }
     if (r.jumpChainId !== null) {
       if (r.jumpChainId === r.chainId) invalid(`${what}: a rule cannot jump to its own chain`);
@@ -435,7 +490,10 @@ export class TransactionPlanner {
       const stack = [r.jumpChainId];
       while (stack.length > 0) {
         const c = stack.pop()!;
-        if (c === r.chainId) invalid(`${what}: jumping to chain ${r.jumpChainId} would create a loop back to chain ${r.chainId}`);
+        if (c === r.chainId)
+          invalid(
+            `${what}: jumping to chain ${r.jumpChainId} would create a loop back to chain ${r.chainId}`,
+          );
         if (seen.has(c)) continue;
         seen.add(c);
         const chain = await this.lookup(c);
@@ -449,9 +507,14 @@ export class TransactionPlanner {
       }
     }
     const c = r.conditions;
-    for (const [f, v] of [['srcPort', c.srcPort], ['dstPort', c.dstPort]] as const) {
+    for (const [f, v] of [
+      ['srcPort', c.srcPort],
+      ['dstPort', c.dstPort],
+    ] as const) {
       if (v && c.ipProto && ![6, 17, 132].includes(c.ipProto.value) && !c.ipProto.invert) {
-        invalid(`${what}: rule.conditions.${f}: L4 ports need ipProto tcp (6), udp (17) or sctp (132), not ${c.ipProto.value}`);
+        invalid(
+          `${what}: rule.conditions.${f}: L4 ports need ipProto tcp (6), udp (17) or sctp (132), not ${c.ipProto.value}`,
+        );
       }
     }
   }
@@ -460,10 +523,12 @@ export class TransactionPlanner {
     const what = label('dhcp', d);
     const net = parseCidr(d.subnet, true) as { addr: number; len: number };
     const inside = (ip: string) => prefixContains(net.addr, net.len, parseIpv4(ip)!);
-    if (d.gateway !== null && !inside(d.gateway)) invalid(`${what}: dhcp.gateway: ${show(d.gateway)} is outside the subnet ${d.subnet}`);
+    if (d.gateway !== null && !inside(d.gateway))
+      invalid(`${what}: dhcp.gateway: ${show(d.gateway)} is outside the subnet ${d.subnet}`);
     const macs = new Set<string>();
     for (const h of d.hosts) {
-      if (!inside(h.address)) invalid(`${what}: dhcp.hosts: ${show(h.address)} is outside the subnet ${d.subnet}`);
+      if (!inside(h.address))
+        invalid(`${what}: dhcp.hosts: ${show(h.address)} is outside the subnet ${d.subnet}`);
       if (macs.has(h.mac)) invalid(`${what}: dhcp.hosts: MAC ${h.mac} is listed twice`);
       macs.add(h.mac);
     }
@@ -490,9 +555,21 @@ export class TransactionPlanner {
       const p = this.pending.get(id)!;
       if (p.obj) {
         const after = { ...p.obj, version: (p.base?.version ?? 0) + 1 } as Obj;
-        out.push({ kind: p.kind, id, op: p.base ? 'update' : 'create', ...(p.base ? { before: p.base } : {}), after });
+        out.push({
+          kind: p.kind,
+          id,
+          op: p.base ? 'update' : 'create',
+          ...(p.base ? { before: p.base } : {}),
+          after,
+        });
       } else if (p.base) {
-        out.push({ kind: p.kind, id, op: 'delete', before: p.base, after: { ...p.base, version: p.base.version + 1 } });
+        out.push({
+          kind: p.kind,
+          id,
+          op: 'delete',
+          before: p.base,
+          after: { ...p.base, version: p.base.version + 1 },
+        });
       }
     }
     return out;
@@ -500,14 +577,18 @@ export class TransactionPlanner {
 }
 
 /** Plans a whole transaction against `base`; throws a StoreError on the first problem. */
-export async function planTransaction(base: BaseReader, ops: readonly Op[]): Promise<{ writes: Write[]; results: OpResult[] }> {
+export async function planTransaction(
+  base: BaseReader,
+  ops: readonly Op[],
+): Promise<{ writes: Write[]; results: OpResult[] }> {
   const planner = new TransactionPlanner(base);
   const results: OpResult[] = [];
   for (const [i, op] of ops.entries()) {
     try {
       results.push(await planner.apply(op));
     } catch (e) {
-      if (e instanceof StoreError && ops.length > 1) throw new StoreError(e.code, `transaction step ${i + 1}: ${e.message}`);
+      if (e instanceof StoreError && ops.length > 1)
+        throw new StoreError(e.code, `transaction step ${i + 1}: ${e.message}`);
       throw e;
     }
   }

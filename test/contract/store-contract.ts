@@ -73,19 +73,37 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
 
     it('creates, reads, lists, updates and deletes every kind', async () => {
       const host = await s.create('host', { name: uniq('host'), addresses: ['198.51.100.1'] });
-      const tz = await s.create('tunnel-zone', { name: uniq('tz'), type: 'vxlan', members: [{ hostId: host.id, address: '198.51.100.1' }] });
+      const tz = await s.create('tunnel-zone', {
+        name: uniq('tz'),
+        type: 'vxlan',
+        members: [{ hostId: host.id, address: '198.51.100.1' }],
+      });
       const chain = await s.create('chain', { name: uniq('chain') });
       const other = await s.create('chain', { name: uniq('chain') });
       const br = await s.create('bridge', { name: uniq('br'), inboundChainId: chain.id });
       const rt = await s.create('router', { name: uniq('rt') });
-      const bp = await s.create('port', { name: uniq('bp'), deviceId: br.id, hostId: host.id, interfaceName: 'veth0' });
+      const bp = await s.create('port', {
+        name: uniq('bp'),
+        deviceId: br.id,
+        hostId: host.id,
+        interfaceName: 'veth0',
+      });
       const rp = await s.create('port', { name: uniq('rp'), deviceId: rt.id, address: '192.0.2.1/24' });
-      const route = await s.create('route', { routerId: rt.id, dstPrefix: '203.0.113.0/24', nextHopPortId: rp.id, gateway: '192.0.2.254' });
+      const route = await s.create('route', {
+        routerId: rt.id,
+        dstPrefix: '203.0.113.0/24',
+        nextHopPortId: rp.id,
+        gateway: '192.0.2.254',
+      });
       const rule = await s.create('rule', {
         chainId: chain.id,
         action: 'jump',
         jumpChainId: other.id,
-        conditions: { dstPrefix: { value: '192.0.2.0/24' }, dstPort: { value: '80-90', invert: true }, inPorts: { value: [bp.id] } },
+        conditions: {
+          dstPrefix: { value: '192.0.2.0/24' },
+          dstPort: { value: '80-90', invert: true },
+          inPorts: { value: [bp.id] },
+        },
       });
       const pg = await s.create('port-group', { name: uniq('pg'), portIds: [bp.id] });
       const ipg = await s.create('ip-address-group', { name: uniq('ipg'), addresses: ['192.0.2.10'] });
@@ -96,27 +114,54 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
         gateway: '192.0.2.1',
         hosts: [{ mac: '02:00:00:00:00:0A', address: '192.0.2.10' }],
       });
-      const peer = await s.create('bgp-peer', { name: uniq('peer'), portId: rp.id, peerAddress: '192.0.2.254', peerAs: 64512, localAs: 64513 });
+      const peer = await s.create('bgp-peer', {
+        name: uniq('peer'),
+        portId: rp.id,
+        peerAddress: '192.0.2.254',
+        peerAs: 64512,
+        localAs: 64513,
+      });
       const net = await s.create('bgp-network', { routerId: rt.id, prefix: '198.51.100.0/24' });
       const all: Array<[Kind, Obj]> = [
-        ['host', host], ['tunnel-zone', tz], ['chain', chain], ['bridge', br], ['router', rt], ['port', bp], ['port', rp],
-        ['route', route], ['rule', rule], ['port-group', pg], ['ip-address-group', ipg], ['dhcp', dhcp], ['bgp-peer', peer], ['bgp-network', net],
+        ['host', host],
+        ['tunnel-zone', tz],
+        ['chain', chain],
+        ['bridge', br],
+        ['router', rt],
+        ['port', bp],
+        ['port', rp],
+        ['route', route],
+        ['rule', rule],
+        ['port-group', pg],
+        ['ip-address-group', ipg],
+        ['dhcp', dhcp],
+        ['bgp-peer', peer],
+        ['bgp-network', net],
       ];
       for (const [kind, o] of all) {
         assert.equal(o.version, 1);
         const got = await s.get(kind, o.id);
         assert.ok(got, `${kind} ${o.id} can be read back`);
         if (kind !== 'chain') assert.deepEqual(got, o);
-        assert.ok((await s.list(kind)).some((x) => x.id === o.id), `${kind} listed`);
+        assert.ok(
+          (await s.list(kind)).some((x) => x.id === o.id),
+          `${kind} listed`,
+        );
       }
       assert.equal(rp.deviceKind, 'router');
       assert.match(rp.mac!, /^02:/, 'a router port gets a generated MAC');
       assert.equal(dhcp.hosts[0]!.mac, '02:00:00:00:00:0a', 'MACs are normalized');
-      assert.deepEqual((await s.get('rule', rule.id))!.conditions.dstPort, { value: { start: 80, end: 90 }, invert: true });
+      assert.deepEqual((await s.get('rule', rule.id))!.conditions.dstPort, {
+        value: { start: 80, end: 90 },
+        invert: true,
+      });
       assert.deepEqual((await s.get('chain', chain.id))!.ruleIds, [rule.id]);
       assert.deepEqual((await s.resolve('bridge', br.name)).id, br.id, 'resolve by name');
       assert.deepEqual((await s.resolve('bridge', br.id)).id, br.id, 'resolve by id');
-      assert.deepEqual((await s.list('port', { refersTo: br.id })).map((p) => p.id), [bp.id]);
+      assert.deepEqual(
+        (await s.list('port', { refersTo: br.id })).map((p) => p.id),
+        [bp.id],
+      );
 
       const up = await s.update('bridge', br.id, { adminStateUp: false }, { expectedVersion: 1 });
       assert.equal(up.version, 2);
@@ -135,18 +180,54 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
     it('rejects malformed values naming field, value and what is allowed', async () => {
       const br = await s.create('bridge', { name: uniq('br') });
       const rt = await s.create('router', { name: uniq('rt') });
-      await rejects(s.create('bridge', { name: uniq('br'), inboundChainId: 'not-a-uuid' }), 'invalid', /bridge\.inboundChainId: 'not-a-uuid': expected a UUID/);
-      await rejects(s.create('port', { name: uniq('p'), deviceId: rt.id, address: '192.0.2.300/24' }), 'invalid', /port\.address: '192\.0\.2\.300\/24'/);
-      await rejects(s.create('port', { name: uniq('p'), deviceId: rt.id, address: '192.0.2.1/24', mac: 'zz:00' }), 'invalid', /port\.mac: 'zz:00': expected a MAC/);
-      await rejects(s.create('route', { routerId: rt.id, dstPrefix: '192.0.2.1/24', type: 'blackhole' }), 'invalid', /host bits are set; did you mean 192\.0\.2\.0\/24/);
-      await rejects(s.create('route', { routerId: rt.id, dstPrefix: '192.0.2.0/24', type: 'sideways' }), 'invalid', /route\.type: 'sideways': allowed values: normal, blackhole, reject/);
+      await rejects(
+        s.create('bridge', { name: uniq('br'), inboundChainId: 'not-a-uuid' }),
+        'invalid',
+        /bridge\.inboundChainId: 'not-a-uuid': expected a UUID/,
+      );
+      await rejects(
+        s.create('port', { name: uniq('p'), deviceId: rt.id, address: '192.0.2.300/24' }),
+        'invalid',
+        /port\.address: '192\.0\.2\.300\/24'/,
+      );
+      await rejects(
+        s.create('port', { name: uniq('p'), deviceId: rt.id, address: '192.0.2.1/24', mac: 'zz:00' }),
+        'invalid',
+        /port\.mac: 'zz:00': expected a MAC/,
+      );
+      await rejects(
+        s.create('route', { routerId: rt.id, dstPrefix: '192.0.2.1/24', type: 'blackhole' }),
+        'invalid',
+        /host bits are set; did you mean 192\.0\.2\.0\/24/,
+      );
+      await rejects(
+        s.create('route', { routerId: rt.id, dstPrefix: '192.0.2.0/24', type: 'sideways' }),
+        'invalid',
+        /route\.type: 'sideways': allowed values: normal, blackhole, reject/,
+      );
       const chain = await s.create('chain', { name: uniq('c') });
-      await rejects(s.create('rule', { chainId: chain.id, action: 'drop', conditions: { srcPort: { value: '90-80' } } }), 'invalid', /range start is above its end/);
-      await rejects(s.create('rule', { chainId: chain.id, action: 'drop', conditions: { dstPort: { value: '70000' } } }), 'invalid', /0 to 65535/);
-      await rejects(s.create('bridge', { name: uniq('br'), colour: 'blue' }), 'invalid', /unknown field\(s\): colour/);
+      await rejects(
+        s.create('rule', { chainId: chain.id, action: 'drop', conditions: { srcPort: { value: '90-80' } } }),
+        'invalid',
+        /range start is above its end/,
+      );
+      await rejects(
+        s.create('rule', { chainId: chain.id, action: 'drop', conditions: { dstPort: { value: '70000' } } }),
+        'invalid',
+        /0 to 65535/,
+      );
+      await rejects(
+        s.create('bridge', { name: uniq('br'), colour: 'blue' }),
+        'invalid',
+        /unknown field\(s\): colour/,
+      );
       await rejects(s.create('bridge', {}), 'invalid', /bridge\.name: is required/);
       await rejects(s.create('bridge', { name: br.name }), 'exists', /already used/);
-      await rejects(s.create('port', { name: uniq('p'), deviceId: br.id, tunnelKey: 5 }), 'invalid', /tunnelKey: is set by the store/);
+      await rejects(
+        s.create('port', { name: uniq('p'), deviceId: br.id, tunnelKey: 5 }),
+        'invalid',
+        /tunnelKey: is set by the store/,
+      );
     });
 
     it('rejects references that cannot work', async () => {
@@ -154,17 +235,37 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
       const rt = await s.create('router', { name: uniq('rt') });
       const rt2 = await s.create('router', { name: uniq('rt') });
       const missing = '00000000-0000-4000-8000-000000000001';
-      await rejects(s.create('bridge', { name: uniq('br'), inboundChainId: missing }), 'not-found', /inboundChainId: no object with id/);
-      await rejects(s.create('bridge', { name: uniq('br'), inboundChainId: rt.id }), 'invalid', /is a router; expected chain/);
-      await rejects(s.create('port', { name: uniq('p'), deviceId: missing }), 'not-found', /no bridge or router/);
-      await rejects(s.create('port', { name: uniq('p'), deviceId: rt.id }), 'invalid', /address: is required on a router port/);
+      await rejects(
+        s.create('bridge', { name: uniq('br'), inboundChainId: missing }),
+        'not-found',
+        /inboundChainId: no object with id/,
+      );
+      await rejects(
+        s.create('bridge', { name: uniq('br'), inboundChainId: rt.id }),
+        'invalid',
+        /is a router; expected chain/,
+      );
+      await rejects(
+        s.create('port', { name: uniq('p'), deviceId: missing }),
+        'not-found',
+        /no bridge or router/,
+      );
+      await rejects(
+        s.create('port', { name: uniq('p'), deviceId: rt.id }),
+        'invalid',
+        /address: is required on a router port/,
+      );
       const p2 = await s.create('port', { name: uniq('p'), deviceId: rt2.id, address: '192.0.2.1/24' });
       await rejects(
         s.create('route', { routerId: rt.id, dstPrefix: '0.0.0.0/0', nextHopPortId: p2.id }),
         'invalid',
         /nextHopPortId: port '.*' is not a port of router/,
       );
-      await rejects(s.create('route', { routerId: rt.id, dstPrefix: '0.0.0.0/0' }), 'invalid', /nextHopPortId: is required for a normal route/);
+      await rejects(
+        s.create('route', { routerId: rt.id, dstPrefix: '0.0.0.0/0' }),
+        'invalid',
+        /nextHopPortId: is required for a normal route/,
+      );
       const a = await s.create('port', { name: uniq('a'), deviceId: br.id });
       const b = await s.create('port', { name: uniq('b'), deviceId: rt.id, address: '192.0.2.1/24' });
       const c = await s.create('port', { name: uniq('c'), deviceId: rt2.id, address: '198.51.100.1/24' });
@@ -172,21 +273,42 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
       assert.equal(linked.peerId, b.id);
       assert.equal((await s.get('port', b.id))!.peerId, a.id, 'links are symmetric');
       await rejects(s.update('port', c.id, { peerId: b.id }), 'invalid', /already linked/);
-      await rejects(s.update('port', a.id, { peerId: c.id }), 'invalid', /already linked to port .*; unlink it first/);
+      await rejects(
+        s.update('port', a.id, { peerId: c.id }),
+        'invalid',
+        /already linked to port .*; unlink it first/,
+      );
       await s.update('port', a.id, { peerId: null });
       assert.equal((await s.get('port', b.id))!.peerId, null, 'unlink clears both sides');
       const host = await s.create('host', { name: uniq('h') });
       await s.create('port', { name: uniq('x'), deviceId: br.id, hostId: host.id, interfaceName: 'tap1' });
-      await rejects(s.create('port', { name: uniq('y'), deviceId: br.id, hostId: host.id, interfaceName: 'tap1' }), 'exists', /already bound/);
+      await rejects(
+        s.create('port', { name: uniq('y'), deviceId: br.id, hostId: host.id, interfaceName: 'tap1' }),
+        'exists',
+        /already bound/,
+      );
       // Chain cycles through jumps are refused.
       const c1 = await s.create('chain', { name: uniq('c') });
       const c2 = await s.create('chain', { name: uniq('c') });
       const c3 = await s.create('chain', { name: uniq('c') });
       await s.create('rule', { chainId: c1.id, action: 'jump', jumpChainId: c2.id });
       await s.create('rule', { chainId: c2.id, action: 'jump', jumpChainId: c3.id });
-      await rejects(s.create('rule', { chainId: c3.id, action: 'jump', jumpChainId: c1.id }), 'invalid', /would create a loop/);
-      await rejects(s.create('rule', { chainId: c3.id, action: 'jump' }), 'invalid', /jumpChainId: is required for action jump/);
-      const dhcpBad = s.create('dhcp', { name: uniq('d'), bridgeId: br.id, subnet: '192.0.2.0/24', gateway: '203.0.113.1' });
+      await rejects(
+        s.create('rule', { chainId: c3.id, action: 'jump', jumpChainId: c1.id }),
+        'invalid',
+        /would create a loop/,
+      );
+      await rejects(
+        s.create('rule', { chainId: c3.id, action: 'jump' }),
+        'invalid',
+        /jumpChainId: is required for action jump/,
+      );
+      const dhcpBad = s.create('dhcp', {
+        name: uniq('d'),
+        bridgeId: br.id,
+        subnet: '192.0.2.0/24',
+        gateway: '203.0.113.1',
+      });
       await rejects(dhcpBad, 'invalid', /dhcp\.gateway: '203\.0\.113\.1' is outside the subnet/);
     });
 
@@ -196,7 +318,11 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
       const p = await s.create('port', { name: uniq('p'), deviceId: br.id, inboundChainId: chain.id });
       const d = await s.create('dhcp', { name: uniq('d'), bridgeId: br.id, subnet: '192.0.2.0/24' });
       const r1 = await s.create('rule', { chainId: chain.id, action: 'drop' });
-      await rejects(s.delete('bridge', br.id), 'referenced', new RegExp(`referenced by .*port '${p.name}' \\(deviceId\\).*--cascade`));
+      await rejects(
+        s.delete('bridge', br.id),
+        'referenced',
+        new RegExp(`referenced by .*port '${p.name}' \\(deviceId\\).*--cascade`),
+      );
       assert.ok(await s.get('bridge', br.id), 'nothing deleted after a refusal');
       await rejects(s.delete('chain', chain.id), 'referenced', /port .* \(inboundChainId\)/);
       // A rule is removed from its chain's order without --cascade.
@@ -213,7 +339,11 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
     it('refuses stale versions', async () => {
       const br = await s.create('bridge', { name: uniq('br') });
       await s.update('bridge', br.id, { vlanAware: true }, { expectedVersion: 1 });
-      await rejects(s.update('bridge', br.id, { vlanAware: false }, { expectedVersion: 1 }), 'conflict', /version 1 expected but the stored version is 2/);
+      await rejects(
+        s.update('bridge', br.id, { vlanAware: false }, { expectedVersion: 1 }),
+        'conflict',
+        /version 1 expected but the stored version is 2/,
+      );
       await rejects(s.delete('bridge', br.id, { expectedVersion: 1 }), 'conflict', /stored version is 2/);
       assert.equal((await s.get('bridge', br.id))!.vlanAware, true);
     });
@@ -226,7 +356,11 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
         s.transact([
           { op: 'create', kind: 'bridge', id: brId, fields: { name } },
           { op: 'create', kind: 'port', fields: { name: uniq('p'), deviceId: brId } },
-          { op: 'create', kind: 'route', fields: { routerId: brId, dstPrefix: '0.0.0.0/0', type: 'blackhole' } },
+          {
+            op: 'create',
+            kind: 'route',
+            fields: { routerId: brId, dstPrefix: '0.0.0.0/0', type: 'blackhole' },
+          },
         ]),
         'invalid',
         /transaction step 3: .*is a bridge; expected router/,
@@ -264,8 +398,14 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
       for (let i = 1; i < got.length; i++) assert.ok(got[i]!.seq > got[i - 1]!.seq, 'seq grows');
       // Resume from the middle: the rest, nothing twice.
       const resumed = await collect(s, got[1]!.seq, 3);
-      assert.deepEqual(resumed.map((c) => c.seq), got.slice(2).map((c) => c.seq));
-      assert.deepEqual((await s.changesSince(got[2]!.seq)).map((c) => c.seq).slice(0, 2), got.slice(3).map((c) => c.seq));
+      assert.deepEqual(
+        resumed.map((c) => c.seq),
+        got.slice(2).map((c) => c.seq),
+      );
+      assert.deepEqual(
+        (await s.changesSince(got[2]!.seq)).map((c) => c.seq).slice(0, 2),
+        got.slice(3).map((c) => c.seq),
+      );
     });
 
     it('lets another handle see commits through the watch feed', async () => {
@@ -306,7 +446,8 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
       ]);
       const changes = await s.changesSince(start, 100000);
       assert.equal(changes.length, 2 * (count + 1), 'every write of both processes is in the feed');
-      for (let i = 1; i < changes.length; i++) assert.equal(changes[i]!.seq, changes[i - 1]!.seq + 1, 'no gap in the feed');
+      for (let i = 1; i < changes.length; i++)
+        assert.equal(changes[i]!.seq, changes[i - 1]!.seq + 1, 'no gap in the feed');
       for (const w of ['a', 'b']) {
         const br = await s.resolve('bridge', `${prefix}-${w}`);
         assert.equal((await s.list('port', { refersTo: br.id })).length, count, `ports of writer ${w}`);

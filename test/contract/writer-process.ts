@@ -15,10 +15,15 @@ if (mode === 'ports') {
   for (let i = 0; i < count; i++) await store.create('port', { name: `${name}-p${i}`, deviceId: br.id });
 } else {
   let conflicts = 0;
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     const br = await store.resolve('bridge', name!);
     try {
-      await store.update('bridge', br.id, { adminStateUp: !br.adminStateUp }, { expectedVersion: br.version });
+      await store.update(
+        'bridge',
+        br.id,
+        { adminStateUp: !br.adminStateUp },
+        { expectedVersion: br.version },
+      );
       i++;
     } catch (e) {
       if (!(e instanceof StoreError && e.code === 'conflict')) throw e;

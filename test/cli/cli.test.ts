@@ -1,0 +1,480 @@
+/**
+ * midonet-cli end to end: every kind and verb against a real embedded store, the --json output, and
+ * every kind of bad input (one clear line on stderr, a non-zero exit, nothing half-written).
+ * Most cases run the CLI in-process; a few spawn the real executable to check exit codes and stderr.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { main } from '../../src/cli/main.js';
+import { openStore } from '../../src/state/open.js';
+import { KINDS } from '../../src/state/model.js';
+import { verbsOf } from '../../src/cli/topology-commands.js';
+
+const execFileP = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../../bin/midonet-cli', import.meta.url));
+
+let dir: string;
+let store: string;
+const covered = new Set<string>();
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(...args: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(
+    ['--store', store, ...args],
+    (s) => void out.push(s),
+    (s) => void err.push(s),
+  );
+  if (args[0] && args[1]) covered.add(`${args[0]} ${args[1]}`);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+async function ok(...args: string[]): Promise<string> {
+  const r = await cli(...args);
+  assert.equal(r.code, 0, `midonet-cli ${args.join(' ')} failed: ${r.err}`);
+  return r.out;
+}
+
+async function fails(args: string[], code: number, pattern: RegExp): Promise<void> {
+  const r = await cli(...args);
+  assert.equal(r.code, code, `midonet-cli ${args.join(' ')}: exit ${r.code}, stderr: ${r.err}`);
+  assert.match(r.err, /^midonet-cli: error: /);
+  assert.equal(r.err.split('\n').length, 1, `one line: ${r.err}`);
+  assert.match(r.err, pattern);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+}
+
+async function json<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await ok(...args, '--json')) as T;
+}
+
+describe('midonet-cli', () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'midonet-cli-'));
+    store = `sqlite:${join(dir, 'state.db')}`;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates, lists, shows, updates and deletes every kind', async () => {
+    const id = await ok('host', 'create', 'hv1', '--addresses', '198.51.100.1');
+    assert.match(id, /^[0-9a-f-]{36}$/, 'create prints the new id');
+    await ok('host', 'create', '--name', 'hv2', '--addresses', '198.51.100.2');
+    await ok('tunnel-zone', 'create', 'tz', '--type', 'vxlan');
+    await ok('tunnel-zone', 'add-member', 'tz', '--host', 'hv1', '--address', '198.51.100.1');
+    await ok('tunnel-zone', 'add-member', 'tz', '--host', 'hv2');
+    const tz = await json<{ members: Array<{ address: string }> }>('tunnel-zone', 'show', 'tz');
+    assert.deepEqual(
+      tz.members.map((m) => m.address),
+      ['198.51.100.1', '198.51.100.2'],
+      'member address defaults to the host address',
+    );
+    await ok('tunnel-zone', 'remove-member', 'tz', '--host', 'hv2');
+    await ok('chain', 'create', 'in');
+    await ok('chain', 'create', 'sub');
+    await ok('bridge', 'create', 'br', '--inbound-chain', 'in');
+    await ok('router', 'create', 'rt');
+    await ok('port', 'create', 'vm1', '--bridge', 'br');
+    await ok('port', 'create', 'vm2', '--bridge', 'br');
+    await ok('port', 'create', 'up', '--bridge', 'br');
+    await ok(
+      'port',
+      'create',
+      'rp',
+      '--router',
+      'rt',
+      '--address',
+      '192.0.2.1/24',
+      '--mac',
+      '02:00:00:00:00:AA',
+    );
+    await ok('port', 'bind', 'vm1', '--host', 'hv1', '--interface', 'tap-vm1');
+    await ok('port', 'link', 'up', 'rp');
+    const rp = await json<{ peerId: string; mac: string }>('port', 'show', 'rp');
+    assert.equal(rp.mac, '02:00:00:00:00:aa');
+    const upPort = await json<{ id: string; peerId: string }>('port', 'show', 'up');
+    assert.equal(rp.peerId, upPort.id, 'link is symmetric');
+    const routeId = await ok(
+      'route',
+      'create',
+      '--router',
+      'rt',
+      '--dst',
+      '203.0.113.0/24',
+      '--next-hop-port',
+      'rp',
+      '--gateway',
+      '192.0.2.254',
+      '--weight',
+      '10',
+    );
+    await ok(
+      'rule',
+      'add',
+      'in',
+      '--action',
+      'drop',
+      '--proto',
+      'udp',
+      '--dst-port',
+      '53',
+      '--invert',
+      'dst-port',
+    );
+    const first = await ok(
+      'rule',
+      'add',
+      'in',
+      '--action',
+      'jump',
+      '--jump-chain',
+      'sub',
+      '--position',
+      '1',
+      '--src',
+      '192.0.2.7',
+      '--tcp-flags',
+      'syn,!ack',
+    );
+    await ok('rule', 'create', '--chain', 'sub', '--action', 'accept', '--ethertype', 'arp');
+    const rules = await json<Array<{ id: string; position: number; conditions: Record<string, unknown> }>>(
+      'rule',
+      'list',
+      '--chain',
+      'in',
+    );
+    assert.deepEqual(
+      rules.map((r) => r.position),
+      [1, 2],
+    );
+    assert.equal(rules[0]!.id, first);
+    assert.deepEqual(rules[0]!.conditions, {
+      srcPrefix: { value: '192.0.2.7/32', invert: false },
+      tcpFlags: { value: { set: 2, mask: 18 }, invert: false },
+    });
+    assert.deepEqual(rules[1]!.conditions.dstPort, { value: { start: 53, end: 53 }, invert: true });
+    await ok('port-group', 'create', 'web', '--ports', 'vm1');
+    await ok('port-group', 'add-port', 'web', 'vm2');
+    await ok('port-group', 'remove-port', 'web', 'vm1');
+    assert.equal((await json<{ portIds: string[] }>('port-group', 'show', 'web')).portIds.length, 1);
+    await ok('ip-address-group', 'create', 'admins', '--addresses', '192.0.2.7,192.0.2.8');
+    await ok(
+      'dhcp',
+      'create',
+      'd',
+      '--bridge',
+      'br',
+      '--subnet',
+      '192.0.2.0/24',
+      '--gateway',
+      '192.0.2.1',
+      '--dns',
+      '192.0.2.1',
+      '--lease-time',
+      '3600',
+    );
+    await ok(
+      'dhcp',
+      'add-host',
+      'd',
+      '--mac',
+      '02:00:00:00:00:01',
+      '--address',
+      '192.0.2.10',
+      '--host-name',
+      'vm1',
+    );
+    await ok('dhcp', 'add-host', 'd', '--mac', '02:00:00:00:00:02', '--address', '192.0.2.11');
+    await ok('dhcp', 'remove-host', 'd', '--mac', '02:00:00:00:00:02');
+    await ok(
+      'bgp-peer',
+      'create',
+      'isp',
+      '--port',
+      'rp',
+      '--peer-address',
+      '192.0.2.254',
+      '--peer-as',
+      '64512',
+      '--local-as',
+      '64513',
+    );
+    const netId = await ok('bgp-network', 'create', '--router', 'rt', '--prefix', '198.51.100.0/24');
+
+    for (const kind of KINDS) {
+      const table = await ok(kind, 'list');
+      assert.match(table.split('\n')[0]!, /^ID\s+/, `${kind} list prints a table`);
+      const rows = await json<unknown[]>(kind, 'list');
+      assert.ok(rows.length > 0, `${kind} list --json`);
+    }
+    assert.match(await ok('port', 'list'), /rp\s+rt\s+192\.0\.2\.1\/24/);
+    assert.match(await ok('port', 'show', 'vm1'), /hostId\s+hv1 \(/);
+    assert.equal(
+      (await json<unknown[]>('port', 'list', '--router', 'rt')).length,
+      1,
+      'list filters by reference',
+    );
+    for (const [kind, ref] of [
+      ['host', 'hv1'],
+      ['tunnel-zone', 'tz'],
+      ['bridge', 'br'],
+      ['router', 'rt'],
+      ['route', routeId],
+      ['chain', 'in'],
+      ['rule', first],
+      ['port-group', 'web'],
+      ['ip-address-group', 'admins'],
+      ['dhcp', 'd'],
+      ['bgp-peer', 'isp'],
+      ['bgp-network', netId],
+      ['port', 'vm2'],
+    ] as const) {
+      assert.match(await ok(kind, 'show', ref), /^id\s+[0-9a-f-]{36}/, `${kind} show`);
+    }
+
+    assert.match(
+      await ok('bridge', 'update', 'br', '--admin-state-up', 'false', '--expected-version', '1'),
+      /updated bridge 'br' \(version 2\)/,
+    );
+    await ok('router', 'update', 'rt', '--inbound-chain', 'sub');
+    await ok('router', 'update', 'rt', '--inbound-chain', 'none');
+    await ok('host', 'update', 'hv2', '--addresses', '198.51.100.22');
+    await ok('tunnel-zone', 'update', 'tz', '--type', 'gre');
+    await ok('port', 'update', 'vm2', '--admin-state-up', 'down');
+    await ok('route', 'update', routeId, '--weight', '20');
+    await ok('rule', 'update', first, '--position', '2', '--dst', '198.51.100.0/24', '--invert', 'dst');
+    const moved = await json<{ position: number; conditions: { dstPrefix: { invert: boolean } } }>(
+      'rule',
+      'show',
+      first,
+    );
+    assert.equal(moved.position, 2);
+    assert.equal(moved.conditions.dstPrefix.invert, true);
+    await ok('chain', 'update', 'sub', '--name', 'sub2');
+    await ok('port-group', 'update', 'web', '--name', 'web2');
+    await ok('ip-address-group', 'update', 'admins', '--addresses', '192.0.2.9');
+    await ok('dhcp', 'update', 'd', '--enabled', 'false');
+    await ok('bgp-peer', 'update', 'isp', '--hold-time', '9', '--keepalive', '3');
+    await ok('bgp-network', 'update', netId, '--prefix', '198.51.100.128/25');
+    await ok('port', 'unlink', 'up');
+    await ok('port', 'unbind', 'vm1');
+    assert.equal((await json<{ hostId: null }>('port', 'show', 'vm1')).hostId, null);
+
+    await ok('bgp-network', 'delete', netId);
+    await ok('bgp-peer', 'delete', 'isp');
+    await ok('dhcp', 'delete', 'd');
+    await ok('ip-address-group', 'delete', 'admins');
+    await ok('port-group', 'delete', 'web2');
+    await ok('rule', 'delete', first);
+    await ok('port', 'delete', 'vm2');
+    await ok('route', 'delete', routeId);
+    await ok('tunnel-zone', 'delete', 'tz');
+    assert.match(await ok('router', 'delete', 'rt', '--cascade'), /deleted router 'rt'\ndeleted port 'rp'/);
+    const gone = await json<{ deleted: Array<{ kind: string }> }>('bridge', 'delete', 'br', '--cascade');
+    assert.deepEqual(gone.deleted.map((d) => d.kind).sort(), ['bridge', 'port', 'port']);
+    await ok('chain', 'delete', 'in', '--cascade');
+    await ok('chain', 'delete', 'sub2', '--cascade');
+    await ok('host', 'delete', 'hv1');
+    await ok('host', 'delete', 'hv2');
+    for (const kind of KINDS) assert.equal(await ok(kind, 'list'), `no ${kind} objects`);
+  });
+
+  it('covered every kind and verb', () => {
+    for (const kind of KINDS)
+      for (const verb of verbsOf(kind))
+        assert.ok(covered.has(`${kind} ${verb}`), `${kind} ${verb} is tested`);
+  });
+
+  it('rejects bad input with one clear line and changes nothing', async () => {
+    await ok('bridge', 'create', 'b');
+    await ok('router', 'create', 'r');
+    await ok('port', 'create', 'rp', '--router', 'r', '--address', '192.0.2.1/24');
+    await ok('chain', 'create', 'c0');
+    const s = await openStore(store);
+    const before = await s.position();
+    try {
+      await fails(['gizmo', 'list'], 2, /Unknown argument: gizmo|unknown/i);
+      await fails(['bridge', 'frob'], 2, /unknown verb 'frob'; allowed: create, list, show, update, delete/);
+      await fails(['route', 'create', '--router', 'r'], 2, /--dst is required/);
+      await fails(['port', 'create', 'x'], 2, /--bridge or --router is required/);
+      await fails(['bridge', 'create'], 2, /a name is required/);
+      await fails(
+        ['port', 'create', 'p', '--router', 'r', '--address', '192.0.2.999/24'],
+        1,
+        /port\.address: '192\.0\.2\.999\/24': the address part is not a dotted-quad/,
+      );
+      await fails(
+        ['port', 'create', 'p', '--router', 'r', '--address', '192.0.2.2/24', '--mac', 'nope'],
+        1,
+        /port\.mac: 'nope': expected a MAC/,
+      );
+      await fails(
+        ['route', 'create', '--router', 'r', '--dst', '203.0.113.0/33', '--type', 'blackhole'],
+        1,
+        /route\.dstPrefix: '203\.0\.113\.0\/33': the prefix length must be 0 to 32/,
+      );
+      await fails(
+        [
+          'route',
+          'create',
+          '--router',
+          'r',
+          '--dst',
+          '203.0.113.0/24',
+          '--weight',
+          'heavy',
+          '--type',
+          'blackhole',
+        ],
+        2,
+        /--weight: 'heavy' is not valid: expected a whole number from 0 to 65535/,
+      );
+      await fails(
+        ['port', 'create', 'p', '--bridge', 'no-such-bridge'],
+        1,
+        /no bridge named or with id 'no-such-bridge'/,
+      );
+      await fails(
+        ['route', 'create', '--router', 'r', '--dst', '203.0.113.0/24', '--next-hop-port', 'ghost'],
+        1,
+        /no port named or with id 'ghost'/,
+      );
+      await fails(['rule', 'add', 'nochain', '--action', 'drop'], 1, /no chain named or with id 'nochain'/);
+      await fails(
+        ['bridge', 'update', 'b', '--vlan-aware', 'true', '--expected-version', '7'],
+        1,
+        /version 7 expected but the stored version is 1/,
+      );
+      await fails(
+        ['bridge', 'update', 'b', '--vlan-aware', 'maybe'],
+        2,
+        /--vlan-aware: 'maybe' is not valid: expected true or false/,
+      );
+      await fails(['bridge', 'update', 'b'], 2, /nothing to change/);
+      await fails(
+        ['bridge', 'delete', 'b', '--cascade', '--interface', 'x'],
+        2,
+        /Unknown argument|does not apply/,
+      );
+      await fails(['bridge', 'show', 'b', '--cascade'], 2, /--cascade: does not apply to 'bridge show'/);
+      await fails(
+        ['router', 'delete', 'r'],
+        1,
+        /cannot delete router 'r': referenced by port 'rp' \(deviceId\).*--cascade/,
+      );
+      await fails(['bridge', 'show'], 2, /which bridge\? give its name or id/);
+      await fails(['bridge', 'create', 'b'], 1, /bridge\.name: 'b' is already used/);
+      await fails(
+        ['rule', 'add', 'c0', '--action', 'drop', '--proto', 'tcpp'],
+        2,
+        /--proto: 'tcpp' is not valid: icmp, tcp, udp/,
+      );
+      await fails(['chain', 'create', 'c', '--bogus', '1'], 2, /Unknown argument: bogus/);
+      assert.equal(await s.position(), before, 'no failed command wrote anything');
+    } finally {
+      await s.close();
+    }
+    const errs: string[] = [];
+    const other = (url: string) =>
+      main(
+        ['--store', url, 'bridge', 'list'],
+        () => undefined,
+        (e) => void errs.push(e),
+      );
+    assert.equal(await other(`sqlite:${join(dir, 'missing-dir', 'x.db')}`), 1);
+    assert.match(errs.at(-1)!, /cannot open sqlite:.*missing-dir.*does not exist/);
+    assert.equal(await other('mysql://db'), 1);
+    assert.match(errs.at(-1)!, /unknown scheme; allowed: sqlite:PATH/);
+    await fails(['--store', store, 'bridge', 'list'], 2, /--store: given more than once/);
+  });
+
+  it('reports a bad config file by file, key, value and what is allowed', async () => {
+    const cfg = join(dir, 'cli.json');
+    writeFileSync(cfg, JSON.stringify({ store, logLevel: 'chatty' }));
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(
+      ['--config', cfg, 'bridge', 'list'],
+      (s) => void out.push(s),
+      (s) => void err.push(s),
+    );
+    assert.equal(code, 1);
+    assert.match(
+      err.join('\n'),
+      new RegExp(
+        `${cfg}: key 'logLevel': value 'chatty' is not allowed; allowed: fatal, error, warn, info, debug, trace, silent`,
+      ),
+    );
+    writeFileSync(cfg, '{"store": ');
+    assert.equal(
+      await main(
+        ['--config', cfg, 'bridge', 'list'],
+        () => undefined,
+        (s) => void err.push(s),
+      ),
+      1,
+    );
+    assert.match(err.at(-1)!, /cli\.json: not valid JSON/);
+    writeFileSync(cfg, JSON.stringify({ store, colour: 1 }));
+    assert.equal(
+      await main(
+        ['--config', cfg, 'bridge', 'list'],
+        () => undefined,
+        (s) => void err.push(s),
+      ),
+      1,
+    );
+    assert.match(err.at(-1)!, /unknown key\(s\) 'colour'/);
+    writeFileSync(cfg, JSON.stringify({ store }));
+    assert.equal(
+      await main(
+        ['--config', cfg, 'bridge', 'list'],
+        () => undefined,
+        (s) => void err.push(s),
+      ),
+      0,
+      'a good file is used',
+    );
+  });
+
+  it('exits non-zero from the real executable, with no stack trace', async () => {
+    const r = await execFileP(BIN, ['--store', store, 'port', 'create', 'p', '--bridge', 'nope']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal((r as { code: number }).code, 1);
+    assert.equal((r as { stderr: string }).stderr, "midonet-cli: error: no bridge named or with id 'nope'\n");
+    const ok2 = await execFileP(BIN, ['--store', store, 'bridge', 'list', '--json']);
+    assert.ok(Array.isArray(JSON.parse(ok2.stdout)));
+    const env = { ...process.env, MIDONET_STORE: store };
+    const viaEnv = await execFileP(BIN, ['bridge', 'show', 'b', '--json'], { env });
+    assert.equal(
+      (JSON.parse(viaEnv.stdout) as { name: string }).name,
+      'b',
+      'MIDONET_STORE selects the store',
+    );
+  });
+
+  it('completes commands in bash', async () => {
+    const script = await execFileP(BIN, ['completion']);
+    assert.match(
+      script.stdout,
+      /complete -o bashdefault -o default -F _midonet-cli_yargs_completions midonet-cli|_midonet_cli_yargs_completions|complete .* midonet-cli/,
+    );
+    const kinds = await execFileP(BIN, ['--get-yargs-completions', 'midonet-cli', '']);
+    for (const k of ['bridge', 'tunnel-zone', 'bgp-network'])
+      assert.match(kinds.stdout, new RegExp(`^${k}`, 'm'));
+    const verbs = await execFileP(BIN, ['--get-yargs-completions', 'midonet-cli', 'port', '']);
+    for (const v of ['create', 'bind', 'link']) assert.match(verbs.stdout, new RegExp(`^${v}`, 'm'));
+  });
+});

@@ -1,0 +1,80 @@
+// The Internet checksum against published values, and the address text forms against RFC 5952.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  canonicalIpv6,
+  foldSum,
+  formatIpv6,
+  internetChecksum,
+  onesComplementSum,
+  pseudoHeaderSum,
+} from '../../src/packet/index.js';
+import { writeIpv4, writeIpv6, writeMac } from '../../src/packet/address.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+
+void test('RFC 1071 §3 example: words 0001 f203 f4f5 f6f7 sum to 0xddf2, checksum 0x220d', () => {
+  const bytes = hex('0001 f203 f4f5 f6f7');
+  assert.equal(foldSum(onesComplementSum(bytes)), 0xddf2);
+  assert.equal(internetChecksum(bytes), 0x220d);
+});
+
+void test('IPv4 header checksum of the well-known 192.168.0.1 -> 192.168.0.199 header is 0xb861', () => {
+  const header = hex('4500 0073 0000 4000 4011 0000 c0a8 0001 c0a8 00c7');
+  assert.equal(internetChecksum(header), 0xb861);
+  header[10] = 0xb8;
+  header[11] = 0x61;
+  assert.equal(internetChecksum(header), 0, 'a header with its checksum in place sums to zero');
+});
+
+void test('odd length: the last byte is padded with a zero byte', () => {
+  assert.equal(internetChecksum(hex('0102 03')), ~(0x0102 + 0x0300) & 0xffff);
+  assert.equal(internetChecksum(new Uint8Array(0)), 0xffff);
+});
+
+void test('carries fold back in, even from sums beyond 32 bits', () => {
+  assert.equal(internetChecksum(new Uint8Array(200_000).fill(0xff)), 0);
+  assert.equal(foldSum(0x1_0000_0000_0), foldSum(foldSum(0x1_0000_0000_0)));
+  assert.equal(foldSum(0x2fffd), 0xffff);
+});
+
+void test('pseudo-header sum for IPv4 and IPv6', () => {
+  const v4 = { src: hex('0a000001'), dst: hex('0a000002') };
+  assert.equal(pseudoHeaderSum(v4, 6, 40), 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + 40);
+  const v6 = { src: new Uint8Array(16), dst: new Uint8Array(16) };
+  assert.equal(pseudoHeaderSum(v6, 58, 0x12345), 58 + 0x1 + 0x2345);
+});
+
+void test('IPv6 text: RFC 5952 canonical form', () => {
+  const cases: [string, string][] = [
+    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['2001:DB8::AAAA', '2001:db8::aaaa'],
+    ['0:0:0:0:0:0:0:0', '::'],
+    ['::1', '::1'],
+    ['1::', '1::'],
+    ['fe80::0:1', 'fe80::1'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['::ffff:192.0.2.1', '::ffff:192.0.2.1'],
+    ['::ffff:c000:0201', '::ffff:192.0.2.1'],
+    ['64:ff9b::192.0.2.33', '64:ff9b::c000:221'],
+  ];
+  for (const [input, canonical] of cases) assert.equal(canonicalIpv6(input), canonical, input);
+  assert.equal(formatIpv6(new Uint8Array(16).fill(0xff), 0), 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+});
+
+void test('address writers reject text that is not an address', () => {
+  const out = new Uint8Array(16);
+  for (const bad of ['1:2:3:4:5:6:7:8:9', '1::2::3', ':1::', '12345::', 'g::', '1:2:3:4:5:6:7', '::1.2.3']) {
+    assert.throws(() => writeIpv6(bad, out, 0), RangeError, bad);
+  }
+  for (const bad of ['1.2.3', '1.2.3.4.5', '256.0.0.1', '01.2.3.4', '1..3.4', '', 'a.b.c.d']) {
+    assert.throws(() => writeIpv4(bad, out, 0), RangeError, bad);
+  }
+  for (const bad of ['aa:bb:cc:dd:ee', 'aa-bb-cc-dd-ee-ff', 'aa:bb:cc:dd:ee:fg']) {
+    assert.throws(() => writeMac(bad, out, 0), RangeError, bad);
+  }
+  writeMac('AA:BB:CC:DD:EE:FF', out, 0);
+  assert.deepStrictEqual(out.subarray(0, 6), hex('aabbccddeeff'));
+});
