@@ -407,7 +407,6 @@ export class SqliteStore implements TopologyStore {
     };
     if (!this.pollTimer) {
       this.pollTimer = setInterval(() => this.poll(), this.pollMs);
-      this.pollTimer.unref();
     }
     setImmediate(() => this.poll());
     return { close };

@@ -79,6 +79,7 @@ export class TransactionPlanner {
   /** Referrers added in this transaction: target id -> holder ids. */
   private readonly addedReferrers = new Map<string, Set<string>>();
   private nextTunnelKey: number | undefined;
+  private readonly baseCache = new Map<string, { kind: Kind; obj: Obj } | undefined>();
 
   constructor(private readonly base: BaseReader) {}
 
@@ -87,7 +88,15 @@ export class TransactionPlanner {
   async lookup(id: string): Promise<{ kind: Kind; obj: Obj } | undefined> {
     const p = this.pending.get(id);
     if (p) return p.obj ? { kind: p.kind, obj: p.obj } : undefined;
-    return await this.base.get(id);
+    return await this.baseGet(id);
+  }
+
+  /** Stored state as of the transaction's start, read once per id. */
+  private async baseGet(id: string): Promise<{ kind: Kind; obj: Obj } | undefined> {
+    if (this.baseCache.has(id)) return this.baseCache.get(id);
+    const r = await this.base.get(id);
+    this.baseCache.set(id, r);
+    return r;
   }
 
   private async getKind<K extends Kind>(kinds: readonly K[], id: string, what: string): Promise<Obj<K>> {
@@ -146,7 +155,7 @@ export class TransactionPlanner {
   private async put(kind: Kind, id: string, obj: Obj | null): Promise<void> {
     let p = this.pending.get(id);
     if (!p) {
-      const b = await this.base.get(id);
+      const b = await this.baseGet(id);
       p = { kind, obj, base: b?.obj };
       this.pending.set(id, p);
       this.order.push(id);

@@ -1,0 +1,83 @@
+/**
+ * bench/store: the embedded backend's speed. Single-object writes per second (one transaction each),
+ * reads per second (get by id), and change-feed latency from a write in this process to a watcher in
+ * another process (median, p99). Targets: >= 5,000 writes/s; watch latency p99 < 50 ms.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { openStore } from '../src/state/open.js';
+import { printReport, printTable, quantile } from './report.js';
+
+const WRITES = 20000;
+const READS = 200000;
+const WATCHED = 400;
+
+const dir = mkdtempSync(join(tmpdir(), 'midonet-bench-store-'));
+const url = `sqlite:${join(dir, 'state.db')}`;
+try {
+  const store = await openStore(url);
+
+  // Writes: one bridge per transaction, awaited one after another (what a CLI or an agent does).
+  let t0 = performance.now();
+  const ids: string[] = [];
+  for (let i = 0; i < WRITES; i++) ids.push((await store.create('bridge', { name: `b${i}` })).id);
+  const writeSecs = (performance.now() - t0) / 1000;
+
+  // Reads: random gets by id.
+  t0 = performance.now();
+  for (let i = 0; i < READS; i++) await store.get('bridge', ids[(i * 7919) % ids.length]!);
+  const readSecs = (performance.now() - t0) / 1000;
+
+  // Watch latency: a watcher in another process; writes spaced 2 ms apart so that each is measured
+  // on its own, not behind a queue.
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./store-watcher.js', import.meta.url)), url, String(WATCHED)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== 'ready') throw new Error('watcher did not start');
+  for (let i = 0; i < WATCHED; i++) {
+    await store.create('bridge', { name: `lat-${(performance.timeOrigin + performance.now()).toFixed(3)}` });
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const result = await lines.next();
+  const lat = (JSON.parse(String(result.value)) as number[]).sort((a, b) => a - b);
+  child.kill();
+  await store.close();
+
+  const figures = {
+    writes_per_s: WRITES / writeSecs,
+    reads_per_s: READS / readSecs,
+    watch_latency_median_ms: quantile(lat, 0.5),
+    watch_latency_p99_ms: quantile(lat, 0.99),
+    watch_latency_max_ms: lat.at(-1)!,
+  };
+  printTable('bench/store: embedded SQLite backend', [
+    ['single-object writes', `${Math.round(figures.writes_per_s)} /s (${WRITES} creates)`],
+    ['reads (get by id)', `${Math.round(figures.reads_per_s)} /s (${READS} gets)`],
+    [
+      'watch latency, other process',
+      `median ${figures.watch_latency_median_ms.toFixed(2)} ms, p99 ${figures.watch_latency_p99_ms.toFixed(2)} ms, max ${figures.watch_latency_max_ms.toFixed(2)} ms (${WATCHED} changes)`,
+    ],
+  ]);
+  printReport('store', figures, [
+    { name: 'writes_per_s', value: figures.writes_per_s, target: 5000, unit: '/s', kind: 'min' },
+    {
+      name: 'watch_latency_p99_ms',
+      value: figures.watch_latency_p99_ms,
+      target: 50,
+      unit: 'ms',
+      kind: 'max',
+    },
+  ]);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,28 @@
+/**
+ * Public API of the OpenFlow 1.3 codec: domain types for messages, matches, actions and
+ * instructions; `encodeMessage` / `decodeMessage`; `OpenFlowFramer` for stream framing; named
+ * protocol constants. Decoding never throws and does no I/O.
+ *
+ * Invariant: nothing outside src/openflow needs wire.ts; callers see domain values and Buffers.
+ */
+
+export * from './constants.js';
+export type { Action, Instruction } from './actions.js';
+export { OXM_FIELDS, findField, type Match, type OxmField, type OxmName, type RawOxm } from './oxm.js';
+export type { Port } from './port.js';
+export type { FlowStats, MultipartReplyBody, MultipartRequestBody, RawMultipart } from './multipart.js';
+export {
+  decodeMessage,
+  encodeMessage,
+  helloOffersOpenFlow13,
+  type ControllerRole,
+  type DecodeResult,
+  type FlowModCommand,
+  type HelloElement,
+  type Message,
+  type MessageOf,
+  type MessageType,
+  type PortStatusReason,
+} from './messages.js';
+export { OpenFlowFramer, type FramerEvent, type FramerOptions } from './framing.js';
+export { CodecError, type RawTlv } from './wire.js';

@@ -1,0 +1,558 @@
+/**
+ * OpenFlow 1.3 messages: the `Message` domain union and `MESSAGES`, the one table that gives each
+ * message its OFPT_* code, its exact length (0 = variable, computed on encode) and its body layout.
+ * `encodeMessage` and `decodeMessage` are both driven by that table.
+ *
+ * Invariants:
+ * - `decodeMessage` never throws and does no I/O. It returns `{ ok: false, error }` for a buffer
+ *   shorter than the header, a header length that disagrees with the buffer, a version other than
+ *   0x04 (HELLO excepted: version negotiation needs the peer's HELLO whatever its version), a
+ *   fixed-size message of the wrong size, a body that is truncated, over-long or has non-zero
+ *   padding, and unknown codes inside known structures where the code decides the layout (flow_mod
+ *   command, role, port-status reason).
+ * - A message type this codec does not describe (GROUP_MOD, METER_MOD, ...) is not an error: it
+ *   decodes to `{ type: 'unknown', code, body }` so the caller can answer OFPBRC_BAD_TYPE with the
+ *   xid, and encodes back to the same bytes.
+ * - For every message m: decodeMessage(encodeMessage(m)) deep-equals m; for every buffer b that
+ *   decodes, encodeMessage(decoded) equals b.
+ * - `encodeMessage` throws `CodecError` only for values the wire cannot carry (out-of-range
+ *   numbers, malformed addresses, a message over 65535 bytes): caller bugs, not peer input.
+ */
+
+import { type Action, actionListCodec, type Instruction, instructionListCodec } from './actions.js';
+import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPHET_VERSIONBITMAP } from './constants.js';
+import {
+  multipartReplyCodec,
+  type MultipartReplyBody,
+  multipartRequestCodec,
+  type MultipartRequestBody,
+} from './multipart.js';
+import { type Match, matchCodec } from './oxm.js';
+import { portCodec, type Port } from './port.js';
+import {
+  type Codec,
+  CodecError,
+  enumOf,
+  field,
+  lengthPrefixed,
+  listOf,
+  pad,
+  type RawTlv,
+  Reader,
+  restBytes,
+  struct,
+  tlvUnion,
+  u16,
+  u32,
+  u64,
+  u8,
+  withContext,
+  Writer,
+} from './wire.js';
+
+/** An element of a HELLO message. */
+export type HelloElement =
+  /** Bit n of the bitmap set means version n is supported (bit 4 = OpenFlow 1.3). */
+  { readonly type: 'versionbitmap'; readonly bitmaps: number[] } | RawTlv;
+
+export type FlowModCommand = 'add' | 'modify' | 'modify_strict' | 'delete' | 'delete_strict';
+export type PortStatusReason = 'add' | 'delete' | 'modify';
+export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';
+
+/** Every OpenFlow 1.3 message the codec describes, tagged by `type`; `xid` is the transaction id. */
+export type Message =
+  | {
+      readonly type: 'hello';
+      readonly xid: number;
+      /** Header version: the highest version the sender speaks (4 when we send). */
+      readonly version: number;
+      readonly elements: HelloElement[];
+    }
+  | {
+      readonly type: 'error';
+      readonly xid: number;
+      /** OFPET_* */
+      readonly errType: number;
+      /** OFP*C_* code for errType. */
+      readonly code: number;
+      /** Usually the first 64 bytes of the offending request. */
+      readonly data: Buffer;
+    }
+  | {
+      /** An ERROR with type OFPET_EXPERIMENTER (0xffff). */
+      readonly type: 'experimenter_error';
+      readonly xid: number;
+      readonly expType: number;
+      readonly experimenter: number;
+      readonly data: Buffer;
+    }
+  | { readonly type: 'echo_request'; readonly xid: number; readonly data: Buffer }
+  | { readonly type: 'echo_reply'; readonly xid: number; readonly data: Buffer }
+  | {
+      readonly type: 'experimenter';
+      readonly xid: number;
+      readonly experimenter: number;
+      readonly expType: number;
+      readonly data: Buffer;
+    }
+  | { readonly type: 'features_request'; readonly xid: number }
+  | {
+      readonly type: 'features_reply';
+      readonly xid: number;
+      readonly datapathId: bigint;
+      readonly nBuffers: number;
+      readonly nTables: number;
+      readonly auxiliaryId: number;
+      /** OFPC_* bits. */
+      readonly capabilities: number;
+      readonly reserved: number;
+    }
+  | { readonly type: 'get_config_request'; readonly xid: number }
+  | {
+      readonly type: 'get_config_reply';
+      readonly xid: number;
+      /** OFPC_FRAG_* */
+      readonly flags: number;
+      readonly missSendLen: number;
+    }
+  | {
+      readonly type: 'set_config';
+      readonly xid: number;
+      readonly flags: number;
+      readonly missSendLen: number;
+    }
+  | {
+      readonly type: 'packet_in';
+      readonly xid: number;
+      /** OFP_NO_BUFFER when the whole packet is in `data`. */
+      readonly bufferId: number;
+      /** Length of the original packet. */
+      readonly totalLen: number;
+      /** OFPR_* */
+      readonly reason: number;
+      readonly tableId: number;
+      readonly cookie: bigint;
+      /** Pipeline fields: in_port, tunnel metadata, metadata, ... */
+      readonly match: Match;
+      readonly data: Buffer;
+    }
+  | {
+      readonly type: 'flow_removed';
+      readonly xid: number;
+      readonly cookie: bigint;
+      readonly priority: number;
+      /** OFPRR_* */
+      readonly reason: number;
+      readonly tableId: number;
+      readonly durationSec: number;
+      readonly durationNsec: number;
+      readonly idleTimeout: number;
+      readonly hardTimeout: number;
+      readonly packetCount: bigint;
+      readonly byteCount: bigint;
+      readonly match: Match;
+    }
+  | {
+      readonly type: 'port_status';
+      readonly xid: number;
+      readonly reason: PortStatusReason;
+      readonly port: Port;
+    }
+  | {
+      readonly type: 'packet_out';
+      readonly xid: number;
+      /** OFP_NO_BUFFER when the packet is in `data`. */
+      readonly bufferId: number;
+      /** Ingress port for the actions (OFPP.CONTROLLER when none). */
+      readonly inPort: number;
+      readonly actions: Action[];
+      readonly data: Buffer;
+    }
+  | {
+      readonly type: 'flow_mod';
+      readonly xid: number;
+      readonly cookie: bigint;
+      /** For modify/delete: bits of `cookie` that must match. */
+      readonly cookieMask: bigint;
+      readonly tableId: number;
+      readonly command: FlowModCommand;
+      /** Seconds; 0 = none. */
+      readonly idleTimeout: number;
+      readonly hardTimeout: number;
+      readonly priority: number;
+      readonly bufferId: number;
+      /** For delete: only flows outputting to this port (OFPP.ANY = any). */
+      readonly outPort: number;
+      readonly outGroup: number;
+      /** OFPFF_* bits. */
+      readonly flags: number;
+      readonly match: Match;
+      readonly instructions: Instruction[];
+    }
+  | {
+      readonly type: 'multipart_request';
+      readonly xid: number;
+      readonly flags: number;
+      readonly body: MultipartRequestBody;
+    }
+  | {
+      readonly type: 'multipart_reply';
+      readonly xid: number;
+      readonly flags: number;
+      readonly body: MultipartReplyBody;
+    }
+  | { readonly type: 'barrier_request'; readonly xid: number }
+  | { readonly type: 'barrier_reply'; readonly xid: number }
+  | {
+      readonly type: 'role_request';
+      readonly xid: number;
+      readonly role: ControllerRole;
+      readonly generationId: bigint;
+    }
+  | {
+      readonly type: 'role_reply';
+      readonly xid: number;
+      readonly role: ControllerRole;
+      readonly generationId: bigint;
+    }
+  | {
+      /** A message type the codec does not describe, kept verbatim. */
+      readonly type: 'unknown';
+      readonly xid: number;
+      /** OFPT_* code. */
+      readonly code: number;
+      /** Bytes after the header. */
+      readonly body: Buffer;
+    };
+
+export type MessageType = Message['type'];
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+/** The fields of a message that its body carries (the header carries type, xid and version). */
+type Body<T extends MessageType> = Omit<MessageOf<T>, 'type' | 'xid' | 'version'>;
+
+/** How one message sits on the wire after the 8-byte header. */
+interface MessageSpec<T extends MessageType> {
+  /** OFPT_* */
+  readonly code: number;
+  /** Exact total length including the header; 0 = variable (computed on encode). */
+  readonly length: number;
+  readonly body: Codec<Body<T>>;
+  /** When several messages share a code, picks this one by peeking at the body. */
+  readonly select?: (body: Reader) => boolean;
+}
+
+type MessageTable = { readonly [T in Exclude<MessageType, 'unknown'>]: MessageSpec<T> };
+
+const helloElementCodec = tlvUnion<Exclude<HelloElement, RawTlv>>(
+  'hello element',
+  {
+    versionbitmap: {
+      code: OFPHET_VERSIONBITMAP,
+      length: 0,
+      body: struct<Omit<Exclude<HelloElement, RawTlv>, 'type'>>(field('bitmaps', listOf(u32, 'bitmap'))),
+    },
+  },
+  false,
+);
+
+const flowModCommand = enumOf<FlowModCommand>(u8, 'flow_mod command', {
+  add: 0,
+  modify: 1,
+  modify_strict: 2,
+  delete: 3,
+  delete_strict: 4,
+});
+const portStatusReason = enumOf<PortStatusReason>(u8, 'port_status reason', { add: 0, delete: 1, modify: 2 });
+const controllerRole = enumOf<ControllerRole>(u32, 'controller role', {
+  nochange: 0,
+  equal: 1,
+  master: 2,
+  slave: 3,
+});
+
+const OFPET_EXPERIMENTER = 0xffff;
+
+/** ofp_error_experimenter_msg after its type field. */
+const experimenterErrorRest = struct<Body<'experimenter_error'>>(
+  field('expType', u16),
+  field('experimenter', u32),
+  field('data', restBytes),
+);
+
+/** The message table: one entry per message type. */
+export const MESSAGES: MessageTable = {
+  hello: {
+    code: 0,
+    length: 0,
+    body: struct<Body<'hello'>>(field('elements', listOf(helloElementCodec, 'element'))),
+  },
+  error: {
+    code: 1,
+    length: 0,
+    select: (r) => r.peekU16() !== OFPET_EXPERIMENTER,
+    body: struct<Body<'error'>>(field('errType', u16), field('code', u16), field('data', restBytes)),
+  },
+  experimenter_error: {
+    code: 1,
+    length: 0,
+    select: (r) => r.peekU16() === OFPET_EXPERIMENTER,
+    body: {
+      encode(w, v) {
+        w.u16(OFPET_EXPERIMENTER);
+        experimenterErrorRest.encode(w, v);
+      },
+      decode(r) {
+        r.u16();
+        return experimenterErrorRest.decode(r);
+      },
+    },
+  },
+  echo_request: { code: 2, length: 0, body: struct<Body<'echo_request'>>(field('data', restBytes)) },
+  echo_reply: { code: 3, length: 0, body: struct<Body<'echo_reply'>>(field('data', restBytes)) },
+  experimenter: {
+    code: 4,
+    length: 0,
+    body: struct<Body<'experimenter'>>(
+      field('experimenter', u32),
+      field('expType', u32),
+      field('data', restBytes),
+    ),
+  },
+  features_request: { code: 5, length: 8, body: struct<Body<'features_request'>>() },
+  features_reply: {
+    code: 6,
+    length: 32,
+    body: struct<Body<'features_reply'>>(
+      field('datapathId', u64),
+      field('nBuffers', u32),
+      field('nTables', u8),
+      field('auxiliaryId', u8),
+      pad(2),
+      field('capabilities', u32),
+      field('reserved', u32),
+    ),
+  },
+  get_config_request: { code: 7, length: 8, body: struct<Body<'get_config_request'>>() },
+  get_config_reply: {
+    code: 8,
+    length: 12,
+    body: struct<Body<'get_config_reply'>>(field('flags', u16), field('missSendLen', u16)),
+  },
+  set_config: {
+    code: 9,
+    length: 12,
+    body: struct<Body<'set_config'>>(field('flags', u16), field('missSendLen', u16)),
+  },
+  packet_in: {
+    code: 10,
+    length: 0,
+    body: struct<Body<'packet_in'>>(
+      field('bufferId', u32),
+      field('totalLen', u16),
+      field('reason', u8),
+      field('tableId', u8),
+      field('cookie', u64),
+      field('match', matchCodec),
+      pad(2),
+      field('data', restBytes),
+    ),
+  },
+  flow_removed: {
+    code: 11,
+    length: 0,
+    body: struct<Body<'flow_removed'>>(
+      field('cookie', u64),
+      field('priority', u16),
+      field('reason', u8),
+      field('tableId', u8),
+      field('durationSec', u32),
+      field('durationNsec', u32),
+      field('idleTimeout', u16),
+      field('hardTimeout', u16),
+      field('packetCount', u64),
+      field('byteCount', u64),
+      field('match', matchCodec),
+    ),
+  },
+  port_status: {
+    code: 12,
+    length: 80,
+    body: struct<Body<'port_status'>>(field('reason', portStatusReason), pad(7), field('port', portCodec)),
+  },
+  packet_out: {
+    code: 13,
+    length: 0,
+    body: struct<Body<'packet_out'>>(
+      field('bufferId', u32),
+      field('inPort', u32),
+      field('actions', lengthPrefixed('actions_len', 6, actionListCodec)),
+      field('data', restBytes),
+    ),
+  },
+  flow_mod: {
+    code: 14,
+    length: 0,
+    body: struct<Body<'flow_mod'>>(
+      field('cookie', u64),
+      field('cookieMask', u64),
+      field('tableId', u8),
+      field('command', flowModCommand),
+      field('idleTimeout', u16),
+      field('hardTimeout', u16),
+      field('priority', u16),
+      field('bufferId', u32),
+      field('outPort', u32),
+      field('outGroup', u32),
+      field('flags', u16),
+      pad(2),
+      field('match', matchCodec),
+      field('instructions', instructionListCodec),
+    ),
+  },
+  multipart_request: { code: 18, length: 0, body: multipartRequestCodec },
+  multipart_reply: { code: 19, length: 0, body: multipartReplyCodec },
+  barrier_request: { code: 20, length: 8, body: struct<Body<'barrier_request'>>() },
+  barrier_reply: { code: 21, length: 8, body: struct<Body<'barrier_reply'>>() },
+  role_request: {
+    code: 24,
+    length: 24,
+    body: struct<Body<'role_request'>>(field('role', controllerRole), pad(4), field('generationId', u64)),
+  },
+  role_reply: {
+    code: 25,
+    length: 24,
+    body: struct<Body<'role_reply'>>(field('role', controllerRole), pad(4), field('generationId', u64)),
+  },
+};
+
+type KnownType = Exclude<MessageType, 'unknown'>;
+
+/** OFPT_* code -> the message types that use it (more than one only for ERROR). */
+const BY_CODE = new Map<number, KnownType[]>();
+for (const t of Object.keys(MESSAGES) as KnownType[]) {
+  const code = MESSAGES[t].code;
+  BY_CODE.set(code, [...(BY_CODE.get(code) ?? []), t]);
+}
+
+/** Result of decoding one message. `xid` and `code` are set whenever the header could be read. */
+export type DecodeResult =
+  | { readonly ok: true; readonly msg: Message }
+  | { readonly ok: false; readonly error: string; readonly xid?: number; readonly code?: number };
+
+/**
+ * Decodes exactly one message occupying all of `buf`. Never throws; see the module comment for
+ * what is rejected.
+ */
+export function decodeMessage(buf: Uint8Array): DecodeResult {
+  const bytes = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (bytes.length < OFP_HEADER_LEN) {
+    return {
+      ok: false,
+      error: `truncated header: ${bytes.length} bytes, an OpenFlow header is ${OFP_HEADER_LEN}`,
+    };
+  }
+  const version = bytes.readUInt8(0);
+  const code = bytes.readUInt8(1);
+  const length = bytes.readUInt16BE(2);
+  const xid = bytes.readUInt32BE(4);
+  const fail = (error: string): DecodeResult => ({ ok: false, error, xid, code });
+  if (length < OFP_HEADER_LEN)
+    return fail(`header length ${length} is less than the ${OFP_HEADER_LEN}-byte header`);
+  if (length > bytes.length)
+    return fail(`truncated message: header length ${length}, only ${bytes.length} bytes`);
+  if (length < bytes.length) {
+    return fail(`header length ${length} is shorter than the ${bytes.length}-byte buffer (trailing bytes)`);
+  }
+  const types = BY_CODE.get(code);
+  if (version !== OFP_VERSION && !(types?.[0] === 'hello')) {
+    return fail(
+      `unsupported OpenFlow version 0x${version.toString(16).padStart(2, '0')} (only 0x04, OpenFlow 1.3)`,
+    );
+  }
+  if (types === undefined) {
+    return {
+      ok: true,
+      msg: { type: 'unknown', xid, code, body: Buffer.from(bytes.subarray(OFP_HEADER_LEN)) },
+    };
+  }
+  const peek = new Reader(bytes, OFP_HEADER_LEN);
+  const type = types.find((t) => MESSAGES[t].select?.(peek) ?? true) ?? types[0]!;
+  try {
+    const msg = decodeBody(type, bytes, xid, version);
+    return { ok: true, msg };
+  } catch (e) {
+    if (e instanceof CodecError) return fail(e.message);
+    return fail(`${type}: internal decoder error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function decodeBody<T extends KnownType>(type: T, bytes: Buffer, xid: number, version: number): Message {
+  const spec: MessageSpec<T> = MESSAGES[type];
+  if (spec.length !== 0 && bytes.length !== spec.length) {
+    throw new CodecError(`${type}: length ${bytes.length}, expected ${spec.length}`);
+  }
+  return withContext(type, () => {
+    const r = new Reader(bytes, OFP_HEADER_LEN);
+    const body = spec.body.decode(r);
+    r.expectEnd('message body');
+    const header = type === 'hello' ? { type, xid, version } : { type, xid };
+    return { ...header, ...body } as unknown as Message;
+  });
+}
+
+/** Encodes one message, computing the header length. Throws CodecError for unencodable values. */
+export function encodeMessage(msg: Message): Buffer {
+  const w = new Writer();
+  const version = msg.type === 'hello' ? msg.version : OFP_VERSION;
+  if (msg.type === 'unknown') {
+    w.u8(version);
+    w.u8(msg.code, 'message type');
+    w.reserve(2);
+    w.u32(msg.xid, 'xid');
+    w.bytes(msg.body);
+  } else {
+    encodeBody(msg.type, msg, w, version);
+  }
+  if (w.length > OFP_MAX_MESSAGE_LEN) {
+    throw new CodecError(
+      `${msg.type}: ${w.length} bytes exceed the OpenFlow maximum of ${OFP_MAX_MESSAGE_LEN}`,
+    );
+  }
+  w.patchU16(2, w.length);
+  return w.finish();
+}
+
+function encodeBody<T extends KnownType>(type: T, msg: Message, w: Writer, version: number): void {
+  const spec: MessageSpec<T> = MESSAGES[type];
+  w.u8(version, 'version');
+  w.u8(spec.code);
+  w.reserve(2);
+  w.u32(msg.xid, 'xid');
+  withContext(type, () => {
+    const {
+      type: _t,
+      xid: _x,
+      version: _v,
+      ...rest
+    } = msg as { type: string; xid: number; version?: number };
+    spec.body.encode(w, rest as unknown as Body<T>);
+  });
+  if (spec.length !== 0 && w.length !== spec.length) {
+    throw new CodecError(`${type}: encoded ${w.length} bytes, expected ${spec.length}`);
+  }
+  if (spec.select !== undefined && !spec.select(new Reader(w.finish(), OFP_HEADER_LEN))) {
+    throw new CodecError(
+      `${type}: these values would decode as another message (errType 0xffff is experimenter_error)`,
+    );
+  }
+}
+
+/** True when a peer's HELLO offers OpenFlow 1.3 (by its bitmap, or by its header version). */
+export function helloOffersOpenFlow13(msg: MessageOf<'hello'>): boolean {
+  const bitmap = msg.elements.find(
+    (e): e is { type: 'versionbitmap'; bitmaps: number[] } => e.type === 'versionbitmap',
+  );
+  if (bitmap !== undefined) return ((bitmap.bitmaps[0] ?? 0) & (1 << OFP_VERSION)) !== 0;
+  return msg.version >= OFP_VERSION;
+}

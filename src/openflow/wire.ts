@@ -1,0 +1,613 @@
+/**
+ * Wire primitives for the OpenFlow codec: a bounds-checked `Reader`, a growable `Writer`, and
+ * symmetric `Codec<T>` values (integers, MAC/IPv4/IPv6 addresses, fixed strings, zero padding,
+ * structs, enums, lists, TLV unions) from which every message, action and match field is described.
+ *
+ * Invariant: a codec's `encode` and `decode` are two readings of one description, so
+ * `decode(encode(x))` deep-equals `x` for every well-formed `x`, and `encode(decode(b))` gives back
+ * `b` byte for byte for every `b` that decodes. A `Reader` never reads past its end: every shortfall,
+ * bad length or non-zero padding throws a `CodecError` naming what was being read. `CodecError` is the
+ * only exception a decoder raises on malformed input, and it never leaves this codec: the public
+ * `decodeMessage` turns it into an error value. `encode` throws `CodecError` for values that cannot be
+ * represented (a u16 of 70000, a malformed MAC string): those are programming errors of the caller.
+ */
+
+/** Malformed bytes (on decode) or an unrepresentable value (on encode). */
+export class CodecError extends Error {
+  override readonly name = 'CodecError';
+}
+
+/** Prefixes a CodecError's message with where it happened; other errors pass through. */
+export function withContext<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof CodecError) throw new CodecError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Bounds-checked big-endian cursor over `buf[start, end)`. */
+export class Reader {
+  private pos: number;
+
+  constructor(
+    private readonly buf: Buffer,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** Offset of the cursor from the start of the underlying buffer. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  private need(n: number, what: string): void {
+    if (n > this.remaining) {
+      throw new CodecError(`truncated ${what}: need ${n} bytes, ${this.remaining} left`);
+    }
+  }
+
+  u8(what = 'u8'): number {
+    this.need(1, what);
+    return this.buf.readUInt8(this.pos++);
+  }
+
+  u16(what = 'u16'): number {
+    this.need(2, what);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(what = 'u32'): number {
+    this.need(4, what);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  u64(what = 'u64'): bigint {
+    this.need(8, what);
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A copy of the next `n` bytes (copies, so decoded messages do not pin the stream buffer). */
+  bytes(n: number, what = 'bytes'): Buffer {
+    this.need(n, what);
+    const out = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return out;
+  }
+
+  /** Skips `n` bytes that must be zero. */
+  zeros(n: number, what = 'padding'): void {
+    this.need(n, what);
+    for (let i = 0; i < n; i++) {
+      if (this.buf[this.pos + i] !== 0) {
+        throw new CodecError(`non-zero ${what} byte at offset ${this.pos + i}`);
+      }
+    }
+    this.pos += n;
+  }
+
+  /** Peeks a u16 at the cursor without consuming it; undefined if fewer than 2 bytes are left. */
+  peekU16(): number | undefined {
+    return this.remaining >= 2 ? this.buf.readUInt16BE(this.pos) : undefined;
+  }
+
+  /** A reader over the next `n` bytes; this reader moves past them. */
+  sub(n: number, what: string): Reader {
+    if (n > this.remaining) {
+      throw new CodecError(`${what} length ${n} runs past the end (${this.remaining} bytes left)`);
+    }
+    const r = new Reader(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return r;
+  }
+
+  /** Fails if any bytes are left unread. */
+  expectEnd(what: string): void {
+    if (this.remaining !== 0)
+      throw new CodecError(`${this.remaining} unexpected trailing bytes after ${what}`);
+  }
+}
+
+/** Growable big-endian output buffer with back-patching for computed lengths. */
+export class Writer {
+  private buf = Buffer.alloc(256);
+  private len = 0;
+
+  get length(): number {
+    return this.len;
+  }
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  u8(v: number, what?: string): void {
+    checkUint(v, 0xff, what);
+    this.ensure(1);
+    this.buf.writeUInt8(v, this.len);
+    this.len += 1;
+  }
+
+  u16(v: number, what?: string): void {
+    checkUint(v, 0xffff, what);
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.len);
+    this.len += 2;
+  }
+
+  u32(v: number, what?: string): void {
+    checkUint(v, 0xffffffff, what);
+    this.ensure(4);
+    this.buf.writeUInt32BE(v, this.len);
+    this.len += 4;
+  }
+
+  u64(v: bigint, what?: string): void {
+    if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) {
+      throw new CodecError(`${label(what)}${String(v)} is not an unsigned 64-bit bigint`);
+    }
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(v, this.len);
+    this.len += 8;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  zeros(n: number): void {
+    this.ensure(n);
+    this.buf.fill(0, this.len, this.len + n);
+    this.len += n;
+  }
+
+  /** Writes `n` zero bytes and returns their offset, to be patched once a length is known. */
+  reserve(n: number): number {
+    const at = this.len;
+    this.zeros(n);
+    return at;
+  }
+
+  patchU16(at: number, v: number, what = 'length'): void {
+    checkUint(v, 0xffff, what);
+    this.buf.writeUInt16BE(v, at);
+  }
+
+  /** Pads with zeros until the length since `start` is a multiple of `align`. */
+  alignFrom(start: number, align: number): void {
+    this.zeros((align - ((this.len - start) % align)) % align);
+  }
+
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+}
+
+function checkUint(v: number, max: number, what: string | undefined): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new CodecError(`${label(what)}${String(v)} is not an integer in 0..${max}`);
+  }
+}
+
+function label(what: string | undefined): string {
+  return what === undefined ? '' : `${what}: `;
+}
+
+/** One symmetric description of how a value of type T sits on the wire. */
+export interface Codec<T> {
+  encode(w: Writer, value: T): void;
+  decode(r: Reader): T;
+}
+
+/** A codec whose encoding always has `size` bytes (usable as an OXM value). */
+export interface FixedCodec<T> extends Codec<T> {
+  readonly size: number;
+}
+
+export const u8: FixedCodec<number> = { size: 1, encode: (w, v) => w.u8(v), decode: (r) => r.u8() };
+export const u16: FixedCodec<number> = { size: 2, encode: (w, v) => w.u16(v), decode: (r) => r.u16() };
+export const u32: FixedCodec<number> = { size: 4, encode: (w, v) => w.u32(v), decode: (r) => r.u32() };
+export const u64: FixedCodec<bigint> = { size: 8, encode: (w, v) => w.u64(v), decode: (r) => r.u64() };
+
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** MAC address as lowercase "aa:bb:cc:dd:ee:ff". */
+export const mac: FixedCodec<string> = {
+  size: 6,
+  encode(w, v) {
+    if (!MAC_RE.test(v)) throw new CodecError(`"${v}" is not a MAC address like aa:bb:cc:dd:ee:ff`);
+    w.bytes(Buffer.from(v.replace(/:/g, ''), 'hex'));
+  },
+  decode(r) {
+    return [...r.bytes(6, 'MAC address')].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  },
+};
+
+/** Parses dotted-quad IPv4 into 4 bytes; undefined when malformed. */
+function parseIpv4Bytes(s: string): number[] | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return undefined;
+    out.push(Number(p));
+  }
+  return out;
+}
+
+/** IPv4 address as a dotted-quad string. */
+export const ipv4: FixedCodec<string> = {
+  size: 4,
+  encode(w, v) {
+    const b = parseIpv4Bytes(v);
+    if (b === undefined) throw new CodecError(`"${v}" is not a dotted-quad IPv4 address`);
+    w.bytes(Buffer.from(b));
+  },
+  decode(r) {
+    return [...r.bytes(4, 'IPv4 address')].join('.');
+  },
+};
+
+/** Parses an IPv6 address (with optional "::" and trailing dotted quad) into 8 groups. */
+function parseIpv6Groups(s: string): number[] | undefined {
+  let text = s;
+  const tail: number[] = [];
+  if (text.includes('.')) {
+    const lastColon = text.lastIndexOf(':');
+    if (lastColon < 0) return undefined;
+    const v4 = parseIpv4Bytes(text.slice(lastColon + 1));
+    if (v4 === undefined) return undefined;
+    tail.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+    text = text.slice(0, lastColon + 1);
+    if (!text.endsWith('::')) text = text.slice(0, -1);
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (h: string): number[] | undefined => {
+    if (h === '') return [];
+    const out: number[] = [];
+    for (const g of h.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  if (head === undefined || rest === undefined) return undefined;
+  const given = head.length + rest.length + tail.length;
+  if (halves.length === 1) return given === 8 ? [...head, ...tail] : undefined;
+  if (given > 7) return undefined;
+  return [...head, ...new Array<number>(8 - given).fill(0), ...rest, ...tail];
+}
+
+/** RFC 5952 text: lowercase, leading zeros dropped, the longest run (>= 2) of zero groups as "::". */
+function formatIpv6(groups: number[]): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** IPv6 address as RFC 5952 text ("2001:db8::1"); any valid text form is accepted on encode. */
+export const ipv6: FixedCodec<string> = {
+  size: 16,
+  encode(w, v) {
+    const groups = parseIpv6Groups(v);
+    if (groups === undefined) throw new CodecError(`"${v}" is not an IPv6 address`);
+    for (const g of groups) w.u16(g);
+  },
+  decode(r) {
+    const groups: number[] = [];
+    for (let i = 0; i < 8; i++) groups.push(r.u16('IPv6 address'));
+    return formatIpv6(groups);
+  },
+};
+
+/** Exactly `n` opaque bytes. */
+export function fixedBytes(n: number): FixedCodec<Buffer> {
+  return {
+    size: n,
+    encode(w, v) {
+      if (v.length !== n) throw new CodecError(`expected ${n} bytes, got ${v.length}`);
+      w.bytes(v);
+    },
+    decode: (r) => r.bytes(n),
+  };
+}
+
+/** All bytes up to the end of the enclosing reader (packet data, echo payload, error data). */
+export const restBytes: Codec<Buffer> = {
+  encode: (w, v) => w.bytes(v),
+  decode: (r) => r.bytes(r.remaining),
+};
+
+/**
+ * A string in a fixed `n`-byte field, NUL-padded (port names, switch descriptions). Characters are
+ * bytes (latin1), as interface names are. Encode zero-fills; decode stops at the first NUL and
+ * requires the rest of the field to be zero, so decode and encode are exact inverses.
+ */
+export function fixedString(n: number): FixedCodec<string> {
+  return {
+    size: n,
+    encode(w, v) {
+      if ([...v].some((c) => c === '\0' || c.charCodeAt(0) > 0xff))
+        throw new CodecError(`string "${v}" has NUL or non-latin1 characters`);
+      if (v.length > n) throw new CodecError(`string "${v}" is ${v.length} bytes, the field has ${n}`);
+      w.bytes(Buffer.from(v, 'latin1'));
+      w.zeros(n - v.length);
+    },
+    decode(r) {
+      const b = r.bytes(n, 'string');
+      const nul = b.indexOf(0);
+      if (nul < 0) return b.toString('latin1');
+      for (let i = nul; i < n; i++) {
+        if (b[i] !== 0) throw new CodecError(`non-zero byte after the NUL terminator of a ${n}-byte string`);
+      }
+      return b.subarray(0, nul).toString('latin1');
+    },
+  };
+}
+
+/** A closed enumeration carried as a number on the wire and as a name in the domain. */
+export function enumOf<N extends string>(
+  base: FixedCodec<number>,
+  what: string,
+  table: Readonly<Record<N, number>>,
+): FixedCodec<N> {
+  const byCode = new Map<number, N>();
+  for (const name of Object.keys(table) as N[]) byCode.set(table[name], name);
+  return {
+    size: base.size,
+    encode(w, v) {
+      const code = table[v];
+      if (code === undefined) throw new CodecError(`unknown ${what} "${String(v)}"`);
+      base.encode(w, code);
+    },
+    decode(r) {
+      const code = base.decode(r);
+      const name = byCode.get(code);
+      if (name === undefined) throw new CodecError(`unknown ${what} ${code}`);
+      return name;
+    },
+  };
+}
+
+/** Repeats `item` until the enclosing reader is exhausted. */
+export function listOf<T>(item: Codec<T>, what: string): Codec<T[]> {
+  return {
+    encode(w, vs) {
+      for (const v of vs) item.encode(w, v);
+    },
+    decode(r) {
+      const out: T[] = [];
+      while (r.remaining > 0) {
+        const index = out.length;
+        out.push(withContext(`${what}[${index}]`, () => item.decode(r)));
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * `lenCodec` giving the byte length of `inner`, then `padAfter` zero bytes, then `inner` (e.g.
+ * PACKET_OUT's actions_len, pad[6], actions). The length is computed on encode.
+ */
+export function lengthPrefixed<T>(lenWhat: string, padAfter: number, inner: Codec<T>): Codec<T> {
+  return {
+    encode(w, v) {
+      const at = w.reserve(2);
+      w.zeros(padAfter);
+      const start = w.length;
+      inner.encode(w, v);
+      w.patchU16(at, w.length - start, lenWhat);
+    },
+    decode(r) {
+      const n = r.u16(lenWhat);
+      r.zeros(padAfter);
+      const sub = r.sub(n, lenWhat);
+      const v = inner.decode(sub);
+      sub.expectEnd(lenWhat);
+      return v;
+    },
+  };
+}
+
+/**
+ * A record whose first u16 is its own total length including that u16 (ofp_flow_stats). The
+ * length is computed on encode; on decode `inner` must consume exactly the record.
+ */
+export function selfSized<T>(what: string, inner: Codec<T>): Codec<T> {
+  return {
+    encode(w, v) {
+      const start = w.length;
+      w.reserve(2);
+      inner.encode(w, v);
+      w.patchU16(start, w.length - start, `${what} length`);
+    },
+    decode(r) {
+      const n = r.u16(`${what} length`);
+      if (n < 2) throw new CodecError(`${what} length ${n} is shorter than its own length field`);
+      const sub = r.sub(n - 2, what);
+      const v = inner.decode(sub);
+      sub.expectEnd(what);
+      return v;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structs: an ordered layout of named fields and zero padding.
+
+/** One entry of a struct layout: a named field of T, or zero padding. */
+export type StructEntry<T> =
+  | { readonly kind: 'field'; readonly key: keyof T & string; readonly codec: Codec<T[keyof T]> }
+  | { readonly kind: 'pad'; readonly n: number };
+
+/** A named field of the struct being described; its codec must carry the field's type. */
+export function field<T, K extends keyof T & string>(key: K, codec: Codec<T[K]>): StructEntry<T> {
+  return { kind: 'field', key, codec };
+}
+
+/** `n` bytes of zero padding (checked on decode). */
+export function pad<T>(n: number): StructEntry<T> {
+  return { kind: 'pad', n };
+}
+
+/** A struct: its entries in wire order. Each field key must appear exactly once. */
+export function struct<T>(...entries: StructEntry<T>[]): Codec<T> {
+  return {
+    encode(w, v) {
+      for (const e of entries) {
+        if (e.kind === 'pad') w.zeros(e.n);
+        else withContext(e.key, () => e.codec.encode(w, v[e.key]));
+      }
+    },
+    decode(r) {
+      const out: Record<string, unknown> = {};
+      for (const e of entries) {
+        if (e.kind === 'pad') r.zeros(e.n, 'padding');
+        else out[e.key] = withContext(e.key, () => e.codec.decode(r));
+      }
+      return out as T;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLV unions: u16 type, u16 length, body; used for actions, instructions and HELLO elements.
+
+/** The fallback member of a TLV union: a type code this codec does not describe, kept verbatim. */
+export interface RawTlv {
+  readonly type: 'raw';
+  /** The TLV's type code. */
+  readonly code: number;
+  /** The bytes after the 4-byte TLV header (including any padding the length covers). */
+  readonly body: Buffer;
+}
+
+/** Description of one TLV variant: its type code, its exact length (0 = computed), its body. */
+export interface TlvVariant<B> {
+  readonly code: number;
+  /** Exact total length including the 4-byte header; 0 means variable, computed on encode. */
+  readonly length: number;
+  readonly body: Codec<B>;
+}
+
+type Body<U, K> = Omit<Extract<U, { type: K }>, 'type'>;
+
+/** The table of variants of a TLV union, one per `type` tag except 'raw'. */
+export type TlvTable<U extends { type: string }> = {
+  readonly [K in Exclude<U['type'], 'raw'>]: TlvVariant<Body<U, K>>;
+};
+
+/**
+ * A TLV union codec. `lengthCoversPadding`: actions and instructions count their padding to 8 in
+ * the length field; HELLO elements do not (but are still padded to 8). Unknown codes decode to a
+ * `raw` member and encode back byte for byte.
+ */
+export function tlvUnion<U extends { type: string }>(
+  what: string,
+  table: TlvTable<U>,
+  lengthCoversPadding: boolean,
+): Codec<U | RawTlv> {
+  const tags = Object.keys(table) as Exclude<U['type'], 'raw'>[];
+  const byCode = new Map<number, Exclude<U['type'], 'raw'>>();
+  for (const tag of tags) byCode.set(table[tag].code, tag);
+  return {
+    encode(w, v) {
+      const start = w.length;
+      let fixedLength = 0;
+      if (v.type === 'raw') {
+        const raw = v as RawTlv;
+        w.u16(raw.code, `${what} type`);
+        w.reserve(2);
+        w.bytes(raw.body);
+      } else {
+        const tag = v.type as Exclude<U['type'], 'raw'>;
+        const variant: TlvVariant<Body<U, typeof tag>> | undefined = table[tag];
+        if (variant === undefined) throw new CodecError(`unknown ${what} type "${tag}"`);
+        fixedLength = variant.length;
+        w.u16(variant.code);
+        w.reserve(2);
+        const { type: _type, ...body } = v as Extract<U, { type: typeof tag }>;
+        withContext(tag, () => variant.body.encode(w, body as unknown as Body<U, typeof tag>));
+      }
+      const unpadded = w.length - start;
+      w.alignFrom(start, 8);
+      const length = lengthCoversPadding ? w.length - start : unpadded;
+      if (fixedLength !== 0 && length !== fixedLength) {
+        throw new CodecError(`${what} ${v.type}: encoded ${length} bytes, expected ${fixedLength}`);
+      }
+      w.patchU16(start + 2, length, `${what} length`);
+    },
+    decode(r) {
+      const start = r.offset;
+      const code = r.u16(`${what} type`);
+      const length = r.u16(`${what} length`);
+      if (length < 4) throw new CodecError(`${what} length ${length} is shorter than its 4-byte header`);
+      if (lengthCoversPadding && length % 8 !== 0) {
+        throw new CodecError(`${what} length ${length} is not a multiple of 8`);
+      }
+      if (length - 4 > r.remaining) {
+        throw new CodecError(
+          `${what} (type ${code}) length ${length} runs past the end (${r.remaining} bytes left after its header)`,
+        );
+      }
+      const sub = r.sub(length - 4, `${what} (type ${code})`);
+      const tag = byCode.get(code);
+      let out: U | RawTlv;
+      if (tag === undefined) {
+        out = { type: 'raw', code, body: sub.bytes(sub.remaining) };
+      } else {
+        const variant: TlvVariant<Body<U, typeof tag>> = table[tag];
+        if (variant.length !== 0 && length !== variant.length) {
+          throw new CodecError(`${what} ${tag}: length ${length}, expected ${variant.length}`);
+        }
+        const body = withContext(tag, () => variant.body.decode(sub));
+        const rest = sub.remaining;
+        withContext(tag, () => sub.zeros(rest, 'trailing padding'));
+        out = { type: tag, ...body } as unknown as U;
+      }
+      if (!lengthCoversPadding) {
+        r.zeros((8 - ((r.offset - start) % 8)) % 8, `${what} padding`);
+      }
+      return out;
+    },
+  };
+}
