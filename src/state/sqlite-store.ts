@@ -19,6 +19,8 @@ import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
 import { referencedIds, referencesOf } from './references.js';
 import type {
+  Campaign,
+  CampaignHandlers,
   Change,
   ChangeOp,
   HostLiveness,
@@ -68,6 +70,11 @@ CREATE TABLE IF NOT EXISTS liveness (
   expires_at INTEGER NOT NULL,
   info TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+  grp TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -110,6 +117,8 @@ export interface SqliteStoreOptions {
   readonly pollMs?: number;
   /** How long a writer waits for another process's write lock before failing (ms). */
   readonly busyTimeoutMs?: number;
+  /** Leader-election lease: a dead leader is replaced within this time (ms). */
+  readonly leaseMs?: number;
 }
 
 export class SqliteStore implements TopologyStore {
@@ -121,6 +130,8 @@ export class SqliteStore implements TopologyStore {
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly campaigns = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly path: string,
@@ -128,6 +139,7 @@ export class SqliteStore implements TopologyStore {
   ) {
     this.url = `sqlite:${path}`;
     this.pollMs = opts.pollMs ?? 5;
+    this.leaseMs = opts.leaseMs ?? 3000;
     const dir = dirname(path);
     if (path !== ':memory:' && (!existsSync(dir) || !statSync(dir).isDirectory())) {
       throw new StoreError('unavailable', `cannot open ${this.url}: directory ${dir} does not exist`);
@@ -190,6 +202,15 @@ export class SqliteStore implements TopologyStore {
         'INSERT INTO liveness(host_id, renewed_at, expires_at, info) VALUES (?, ?, ?, ?) ON CONFLICT(host_id) DO UPDATE SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at, info = excluded.info',
       ),
       goodbye: db.prepare<[number, string]>('UPDATE liveness SET expires_at = ? WHERE host_id = ?'),
+      claimLease: db.prepare<[string, string, number, number]>(
+        `INSERT INTO leases(grp, holder, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT(grp) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.holder = excluded.holder OR leases.expires_at < ?`,
+      ),
+      leaseHolder: db.prepare<[string], { holder: string; expires_at: number }>(
+        'SELECT holder, expires_at FROM leases WHERE grp = ?',
+      ),
+      dropLease: db.prepare<[string, string]>('DELETE FROM leases WHERE grp = ? AND holder = ?'),
       liveness: db.prepare<[], { host_id: string; renewed_at: number; expires_at: number; info: string }>(
         'SELECT host_id, renewed_at, expires_at, info FROM liveness ORDER BY host_id',
       ),
@@ -473,8 +494,59 @@ export class SqliteStore implements TopologyStore {
     );
   }
 
+  // ---- leader election --------------------------------------------------------------------------
+
+  /**
+   * Lease-based election: the leader renews a row in `leases` every third of the lease time; a
+   * candidate takes the row over once it has expired. A leader that cannot renew in time (its process
+   * stalled) sees another holder at its next renewal and is deposed.
+   */
+  campaign(group: string, candidate: string, handlers: CampaignHandlers): Promise<Campaign> {
+    this.assertOpen();
+    const leaseMs = this.leaseMs;
+    let leading = false;
+    let active = true;
+    const tick = () => {
+      if (!active || this.closed) return;
+      const now = Date.now();
+      let mine = false;
+      try {
+        this.stmts.claimLease.run(group, candidate, now + leaseMs, now);
+        mine = this.stmts.leaseHolder.get(group)?.holder === candidate;
+      } catch {
+        mine = false; // the database is locked or gone: act as not leading until it answers again
+      }
+      if (mine && !leading) {
+        leading = true;
+        handlers.onElected();
+      } else if (!mine && leading) {
+        leading = false;
+        handlers.onDeposed();
+      }
+    };
+    const timer = setInterval(tick, Math.max(50, Math.floor(leaseMs / 3)));
+    this.campaigns.add(timer);
+    tick();
+    return Promise.resolve({
+      get leading() {
+        return leading;
+      },
+      resign: () => {
+        if (!active) return Promise.resolve();
+        active = false;
+        clearInterval(timer);
+        this.campaigns.delete(timer);
+        if (!this.closed) this.stmts.dropLease.run(group, candidate);
+        leading = false;
+        return Promise.resolve();
+      },
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const t of this.campaigns) clearInterval(t);
+    this.campaigns.clear();
     await this.queue;
     this.closed = true;
     for (const w of this.watches) w.open = false;

@@ -101,6 +101,20 @@ export interface HostLiveness {
   readonly info: Record<string, unknown>;
 }
 
+/** Callbacks of a leader-election candidate; never called concurrently, and never after resign. */
+export interface CampaignHandlers {
+  /** This candidate now leads its group. */
+  readonly onElected: () => void;
+  /** This candidate no longer leads (lease lost, session expired); it stays a candidate. */
+  readonly onDeposed: () => void;
+}
+
+export interface Campaign {
+  readonly leading: boolean;
+  /** Leaves the election (and gives up leadership at once if held). */
+  resign(): Promise<void>;
+}
+
 export interface TopologyStore {
   /** The URL this store was opened with, e.g. sqlite:/var/lib/midonet/state.db. */
   readonly url: string;
@@ -143,6 +157,13 @@ export interface TopologyStore {
   /** Marks a host dead at once (clean agent shutdown). */
   goodbye(hostId: string): Promise<void>;
   liveness(): Promise<HostLiveness[]>;
+
+  /**
+   * Joins the leader election of `group` as `candidate` (e.g. a router process serving an uplink):
+   * at most one candidate of a group leads at a time; when the leader dies or resigns another is
+   * elected within the backend's lease or session timeout.
+   */
+  campaign(group: string, candidate: string, handlers: CampaignHandlers): Promise<Campaign>;
 
   close(): Promise<void>;
 }

@@ -435,6 +435,33 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
       assert.equal(l?.alive, false);
     });
 
+    it('elects one leader per group and replaces a leader that resigns', async () => {
+      const group = uniq('uplink');
+      const events: string[] = [];
+      const a = await s.campaign(group, 'a', {
+        onElected: () => events.push('a+'),
+        onDeposed: () => events.push('a-'),
+      });
+      const other = await fx.reopen();
+      try {
+        const b = await other.campaign(group, 'b', {
+          onElected: () => events.push('b+'),
+          onDeposed: () => events.push('b-'),
+        });
+        await new Promise((r) => setTimeout(r, 200));
+        assert.equal(a.leading, true, 'the first candidate leads');
+        assert.equal(b.leading, false, 'only one leader');
+        await a.resign();
+        const deadline = Date.now() + 15000;
+        while (!b.leading && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(b.leading, true, 'the standby takes over after the leader resigns');
+        assert.deepEqual(events, ['a+', 'b+']);
+        await b.resign();
+      } finally {
+        await other.close();
+      }
+    });
+
     it('keeps two writer processes consistent', async () => {
       const writer = fileURLToPath(new URL('./writer-process.js', import.meta.url));
       const prefix = uniq('w');
