@@ -1,0 +1,65 @@
+/**
+ * Actions from header differences (MidoNet's calculateActionsFromMatchDiff).
+ *
+ * Each output carries the headers as they were when the packet reached that exterior port. The
+ * datapath applies actions in order, so for each output we emit the set-field actions that turn the
+ * headers left by the previous output into this one's, then the TTL decrements still owed, then the
+ * output. Outputs are ordered by TTL decrements (a decrement cannot be undone).
+ *
+ * Invariant: the actions are a function of the original packet and the final headers only; no device
+ * appends an action itself.
+ */
+import {
+  ETH_DST_HI,
+  ETH_DST_LO,
+  ETH_SRC_HI,
+  ETH_SRC_LO,
+  IP_DST,
+  IP_SRC,
+  IP_TOS,
+  TP_DST,
+  TP_SRC,
+  VLAN,
+} from './flow-match.js';
+import type { Output } from './context.js';
+import type { Action, SetFieldName } from './result.js';
+
+const SETTABLE: ReadonlyArray<readonly [SetFieldName, number, number]> = [
+  ['eth_src', ETH_SRC_HI, ETH_SRC_LO],
+  ['eth_dst', ETH_DST_HI, ETH_DST_LO],
+  ['vlan_vid', VLAN, -1],
+  ['ip_src', IP_SRC, -1],
+  ['ip_dst', IP_DST, -1],
+  ['ip_tos', IP_TOS, -1],
+  ['tp_src', TP_SRC, -1],
+  ['tp_dst', TP_DST, -1],
+];
+
+export function actionsFromDiff(
+  orig: readonly number[],
+  outputs: readonly Output[],
+  emits: readonly Action[],
+  dropReason: string | null,
+): Action[] {
+  const acts: Action[] = [];
+  const outs = outputs.length > 1 ? [...outputs].sort((a, b) => a.ttlDecrements - b.ttlDecrements) : outputs;
+  let prev = orig;
+  let ttl = 0;
+  for (const o of outs) {
+    const h = o.headers ?? orig;
+    if (h !== prev) {
+      for (const [field, hi, lo] of SETTABLE) {
+        if (h[hi] !== prev[hi] || (lo >= 0 && h[lo] !== prev[lo])) {
+          const value = lo >= 0 ? h[hi]! * 0x100000000 + h[lo]! : h[hi]!;
+          acts.push({ kind: 'setField', field, value });
+        }
+      }
+      prev = h;
+    }
+    for (; ttl < o.ttlDecrements; ttl++) acts.push({ kind: 'decTtl' });
+    acts.push({ kind: 'output', portId: o.portId });
+  }
+  for (const e of emits) acts.push(e);
+  if (outs.length === 0) acts.push({ kind: 'drop', reason: dropReason ?? 'no egress port' });
+  return acts;
+}

@@ -1,0 +1,394 @@
+/**
+ * FlowMatch: the packet headers a simulation works on, with a record of every bit it read.
+ *
+ * A packet is a fixed set of numeric header fields (see the field indices below). `orig` holds the
+ * packet as it arrived and never changes during a simulation; `cur` holds the headers as devices
+ * rewrite them; `mask` holds, per field, the bits some decision depended on; `written` holds the bits
+ * a device overwrote (a later read of a written bit depends on the write, not on the packet, so it
+ * sets no mask bit).
+ *
+ * INVARIANT: every decision the walk takes is a function of (orig & mask) and the topology/state it
+ * consulted. Extra mask bits are safe (the flow is only more specific than needed); a missing mask bit
+ * is a bug (a packet that differs there could get the same flow but a different treatment). So every
+ * read that can influence the result goes through `read`/the getters; only logging and generated
+ * replies (which make the result uncacheable anyway) use `peek`.
+ *
+ * Choices recorded here so callers need not rediscover them:
+ * - `in_port` is always in the mask: every flow is installed per ingress port.
+ * - ARP packets use the OVS convention: IP_SRC/IP_DST hold the sender/target protocol addresses and
+ *   IP_PROTO holds the ARP opcode.
+ * - TTL is never a mask field (OpenFlow 1.3 cannot match it). A router that forwards applies
+ *   `decTtl` (OpenFlow DEC_NW_TTL, which sends packets whose TTL would expire to the controller), and a
+ *   packet whose TTL is <= 1 at a router gets ICMP time exceeded and an uncacheable result.
+ * - TCP window size cannot be matched by the datapath: reading it makes the result uncacheable.
+ * - MACs are split into a 16-bit high word and a 32-bit low word so every mask word is a uint32.
+ */
+import { formatIpv4, macToNumber, normalizeMac, parseIpv4 } from '../state/addr.js';
+
+// ---- field indices -----------------------------------------------------------------------------
+
+export const IN_PORT = 0;
+export const ETH_SRC_HI = 1;
+export const ETH_SRC_LO = 2;
+export const ETH_DST_HI = 3;
+export const ETH_DST_LO = 4;
+/** 0 = untagged, else the 12-bit VLAN id. */
+export const VLAN = 5;
+export const ETH_TYPE = 6;
+export const IP_SRC = 7;
+export const IP_DST = 8;
+export const IP_PROTO = 9;
+export const IP_TOS = 10;
+/** Never masked (see header). */
+export const IP_TTL = 11;
+export const TP_SRC = 12;
+export const TP_DST = 13;
+export const TCP_FLAGS = 14;
+export const ICMP_TYPE = 15;
+export const ICMP_CODE = 16;
+/** OVS nw_frag encoding: bit 0 = is a fragment, bit 1 = is a later (non-first) fragment. */
+export const IP_FRAG = 17;
+export const TUNNEL_ID = 18;
+/** Not matchable by the datapath (see header). */
+export const TCP_WINDOW = 19;
+export const NUM_FIELDS = 20;
+
+/** Names as OpenFlow/OVS would print them, per field index. */
+export const FIELD_NAMES: readonly string[] = [
+  'in_port',
+  'eth_src_hi',
+  'eth_src_lo',
+  'eth_dst_hi',
+  'eth_dst_lo',
+  'vlan_vid',
+  'eth_type',
+  'ip_src',
+  'ip_dst',
+  'ip_proto',
+  'ip_tos',
+  'ip_ttl',
+  'tp_src',
+  'tp_dst',
+  'tcp_flags',
+  'icmp_type',
+  'icmp_code',
+  'ip_frag',
+  'tunnel_id',
+  'tcp_window',
+];
+
+/** All bits of each field. */
+export const FULL: readonly number[] = [
+  0xffffffff, 0xffff, 0xffffffff, 0xffff, 0xffffffff, 0xfff, 0xffff, 0xffffffff, 0xffffffff, 0xff, 0xff, 0xff,
+  0xffff, 0xffff, 0xff, 0xff, 0xff, 0x3, 0xffffff, 0xffff,
+];
+
+export const ETH_TYPE_IPV4 = 0x0800;
+export const ETH_TYPE_ARP = 0x0806;
+export const PROTO_ICMP = 1;
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+export const PROTO_SCTP = 132;
+export const ARP_REQUEST = 1;
+export const ARP_REPLY = 2;
+
+const FULL_ARR: readonly number[] = FULL;
+
+function zeros(): number[] {
+  const a: number[] = [];
+  for (let f = 0; f < NUM_FIELDS; f++) a.push(0);
+  return a;
+}
+
+export class FlowMatch {
+  /** The virtual port the packet entered through (an exterior port's id). */
+  inPort = '';
+  // Plain arrays of uint32 values (packed, never holey): cheaper to copy into results than typed arrays.
+  /** The packet as received; read-only during a simulation. */
+  readonly orig: number[] = zeros();
+  /** The headers as rewritten so far. */
+  readonly cur: number[] = zeros();
+  /** Per field, the bits a decision depended on. */
+  readonly mask: number[] = zeros();
+  /** Per field, the bits a device overwrote. */
+  readonly written: number[] = zeros();
+  /** TTL decrements applied so far (one per router hop). */
+  ttlDecrements = 0;
+  /** Why the result cannot be installed as a flow; null while it can. */
+  uncacheable: string | null = null;
+  /** True once any field was written in this simulation. */
+  wroteAny = false;
+
+  /** Starts a simulation: headers back to the packet, mask and writes cleared, in_port masked. */
+  begin(inPort: string): void {
+    this.inPort = inPort;
+    const { cur, orig, mask, written } = this;
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      cur[f] = orig[f]!;
+      mask[f] = 0;
+      written[f] = 0;
+    }
+    mask[IN_PORT] = 0xffffffff;
+    this.ttlDecrements = 0;
+    this.uncacheable = null;
+    this.wroteAny = false;
+  }
+
+  /** Reads `bits` of field `f`, recording them in the mask. Returns an unsigned value. */
+  read(f: number, bits: number): number {
+    this.mask[f] = (this.mask[f]! | (bits & ~this.written[f]!)) >>> 0;
+    return (this.cur[f]! & bits) >>> 0;
+  }
+
+  /** Reads a whole field, recording it in the mask. */
+  readAll(f: number): number {
+    this.mask[f] = (this.mask[f]! | (FULL_ARR[f]! & ~this.written[f]!)) >>> 0;
+    return this.cur[f]!;
+  }
+
+  /** Untracked read: for logging, traces and generated replies only. */
+  peek(f: number): number {
+    return this.cur[f]!;
+  }
+
+  /** Overwrites a whole field. */
+  write(f: number, v: number): void {
+    this.cur[f] = v;
+    this.written[f] = FULL_ARR[f]!;
+    this.wroteAny = true;
+  }
+
+  /** Marks the result uncacheable (the first reason is kept). */
+  noCache(reason: string): void {
+    if (this.uncacheable === null) this.uncacheable = reason;
+  }
+
+  // ---- tracked getters ---------------------------------------------------------------------------
+
+  get ethType(): number {
+    return this.readAll(ETH_TYPE);
+  }
+  get ethSrc(): number {
+    return this.readAll(ETH_SRC_HI) * 0x100000000 + this.readAll(ETH_SRC_LO);
+  }
+  get ethDst(): number {
+    return this.readAll(ETH_DST_HI) * 0x100000000 + this.readAll(ETH_DST_LO);
+  }
+  get ipSrc(): number {
+    return this.readAll(IP_SRC);
+  }
+  get ipDst(): number {
+    return this.readAll(IP_DST);
+  }
+  get ipProto(): number {
+    return this.readAll(IP_PROTO);
+  }
+  get tpSrc(): number {
+    return this.readAll(TP_SRC);
+  }
+  get tpDst(): number {
+    return this.readAll(TP_DST);
+  }
+  /** TCP window: not matchable, so reading it makes the result uncacheable. */
+  get tcpWindow(): number {
+    this.noCache('reads the TCP window size, which the datapath cannot match');
+    return this.cur[TCP_WINDOW]!;
+  }
+  /** True when the (current) frame is IPv4; reads eth_type. */
+  isIpv4(): boolean {
+    return this.readAll(ETH_TYPE) === ETH_TYPE_IPV4;
+  }
+  /** True for IPv4 TCP/UDP/SCTP; reads eth_type and ip_proto. */
+  hasPorts(): boolean {
+    if (this.readAll(ETH_TYPE) !== ETH_TYPE_IPV4) return false;
+    const p = this.readAll(IP_PROTO);
+    return p === PROTO_TCP || p === PROTO_UDP || p === PROTO_SCTP;
+  }
+  /** True for IPv4 with the given protocol; reads eth_type and ip_proto. */
+  isProto(proto: number): boolean {
+    return this.readAll(ETH_TYPE) === ETH_TYPE_IPV4 && this.readAll(IP_PROTO) === proto;
+  }
+
+  setEthSrc(mac: number): void {
+    this.write(ETH_SRC_HI, Math.floor(mac / 0x100000000));
+    this.write(ETH_SRC_LO, mac % 0x100000000);
+  }
+  setEthDst(mac: number): void {
+    this.write(ETH_DST_HI, Math.floor(mac / 0x100000000));
+    this.write(ETH_DST_LO, mac % 0x100000000);
+  }
+  /** Untracked 48-bit MACs (trace/replies). */
+  peekEthSrc(): number {
+    return this.cur[ETH_SRC_HI]! * 0x100000000 + this.cur[ETH_SRC_LO]!;
+  }
+  peekEthDst(): number {
+    return this.cur[ETH_DST_HI]! * 0x100000000 + this.cur[ETH_DST_LO]!;
+  }
+
+  /** A fresh match with the same packet (orig) and in_port. */
+  clonePacket(): FlowMatch {
+    const m = new FlowMatch();
+    m.inPort = this.inPort;
+    for (let f = 0; f < NUM_FIELDS; f++) m.orig[f] = m.cur[f] = this.orig[f]!;
+    return m;
+  }
+}
+
+// ---- building a packet from plain fields -------------------------------------------------------------
+
+/** A packet described by plain values, as the CLI's trace options or a test gives them. */
+export interface PacketFields {
+  readonly inPort?: string;
+  readonly srcMac?: string;
+  readonly dstMac?: string;
+  /** 0 or absent: untagged. */
+  readonly vlan?: number;
+  /** Default 0x0800 (IPv4). */
+  readonly ethertype?: number;
+  readonly srcIp?: string;
+  readonly dstIp?: string;
+  readonly proto?: number | 'tcp' | 'udp' | 'icmp';
+  readonly tos?: number;
+  /** Default 64. */
+  readonly ttl?: number;
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+  /** A bit set (FIN = bit 0) or flag names ('syn', 'ack', ...). */
+  readonly tcpFlags?: number | readonly string[];
+  readonly tcpWindow?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly fragment?: 'none' | 'first' | 'later';
+  readonly tunnelId?: number;
+  /** ARP opcode (1 request, 2 reply) when ethertype is 0x0806; srcIp/dstIp are then SPA/TPA. */
+  readonly arpOp?: number;
+}
+
+const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
+
+export type BuildResult =
+  { readonly ok: true; readonly match: FlowMatch } | { readonly ok: false; readonly error: string };
+
+function intIn(name: string, v: number | undefined, max: number, errs: string[]): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || v < 0 || v > max) errs.push(`${name} must be an integer 0 to ${max}, got ${v}`);
+  return v;
+}
+
+/** Builds a FlowMatch from plain fields; every bad value is named in the error. */
+export function buildFlowMatch(p: PacketFields): BuildResult {
+  const errs: string[] = [];
+  const m = new FlowMatch();
+  const o = m.orig;
+  const mac = (name: string, s: string | undefined): number => {
+    if (s === undefined) return 0;
+    const n = normalizeMac(s);
+    if (n === undefined) {
+      errs.push(`${name} is not a MAC address: ${s}`);
+      return 0;
+    }
+    return macToNumber(n);
+  };
+  const ip = (name: string, s: string | undefined): number => {
+    if (s === undefined) return 0;
+    const n = parseIpv4(s);
+    if (n === undefined) {
+      errs.push(`${name} is not an IPv4 address: ${s}`);
+      return 0;
+    }
+    return n;
+  };
+  const src = mac('srcMac', p.srcMac);
+  const dst = mac('dstMac', p.dstMac);
+  o[ETH_SRC_HI] = Math.floor(src / 0x100000000);
+  o[ETH_SRC_LO] = src % 0x100000000;
+  o[ETH_DST_HI] = Math.floor(dst / 0x100000000);
+  o[ETH_DST_LO] = dst % 0x100000000;
+  o[VLAN] = intIn('vlan', p.vlan, 4094, errs);
+  const ethType = p.ethertype ?? (p.arpOp !== undefined ? ETH_TYPE_ARP : ETH_TYPE_IPV4);
+  o[ETH_TYPE] = intIn('ethertype', ethType, 0xffff, errs);
+  o[IP_SRC] = ip('srcIp', p.srcIp);
+  o[IP_DST] = ip('dstIp', p.dstIp);
+  let proto = 0;
+  if (ethType === ETH_TYPE_ARP) proto = intIn('arpOp', p.arpOp ?? ARP_REQUEST, 0xff, errs);
+  else if (p.proto === 'tcp') proto = PROTO_TCP;
+  else if (p.proto === 'udp') proto = PROTO_UDP;
+  else if (p.proto === 'icmp') proto = PROTO_ICMP;
+  else proto = intIn('proto', p.proto, 0xff, errs);
+  o[IP_PROTO] = proto;
+  o[IP_TOS] = intIn('tos', p.tos, 0xff, errs);
+  o[IP_TTL] = intIn('ttl', p.ttl ?? 64, 0xff, errs);
+  const l4 = proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP;
+  if (ethType === ETH_TYPE_IPV4 && l4) {
+    o[TP_SRC] = intIn('srcPort', p.srcPort, 0xffff, errs);
+    o[TP_DST] = intIn('dstPort', p.dstPort, 0xffff, errs);
+  } else if (p.srcPort !== undefined || p.dstPort !== undefined) {
+    errs.push('srcPort/dstPort need an IPv4 TCP, UDP or SCTP packet');
+  }
+  if (p.tcpFlags !== undefined) {
+    if (typeof p.tcpFlags === 'number') o[TCP_FLAGS] = intIn('tcpFlags', p.tcpFlags, 0xff, errs);
+    else {
+      let bits = 0;
+      for (const f of p.tcpFlags) {
+        const i = TCP_FLAG_NAMES.indexOf(f.toLowerCase());
+        if (i < 0) errs.push(`unknown TCP flag ${f} (known: ${TCP_FLAG_NAMES.join(', ')})`);
+        else bits |= 1 << i;
+      }
+      o[TCP_FLAGS] = bits;
+    }
+  }
+  o[TCP_WINDOW] = intIn('tcpWindow', p.tcpWindow, 0xffff, errs);
+  o[ICMP_TYPE] = intIn('icmpType', p.icmpType, 0xff, errs);
+  o[ICMP_CODE] = intIn('icmpCode', p.icmpCode, 0xff, errs);
+  o[IP_FRAG] = p.fragment === 'first' ? 1 : p.fragment === 'later' ? 3 : 0;
+  o[TUNNEL_ID] = intIn('tunnelId', p.tunnelId, 0xffffff, errs);
+  if (errs.length > 0) return { ok: false, error: errs.join('; ') };
+  m.inPort = p.inPort ?? '';
+  for (let f = 0; f < NUM_FIELDS; f++) m.cur[f] = o[f]!;
+  return { ok: true, match: m };
+}
+
+/** The packet (orig) of a match as plain fields; inverse of buildFlowMatch for the fields it sets. */
+export function packetFieldsOf(m: FlowMatch, which: 'orig' | 'cur' = 'orig'): PacketFields {
+  const v = which === 'orig' ? m.orig : m.cur;
+  const mac = (hi: number, lo: number) => formatMacNumber(v[hi]! * 0x100000000 + v[lo]!);
+  const ethertype = v[ETH_TYPE]!;
+  const proto = v[IP_PROTO]!;
+  const out: Record<string, unknown> = {
+    srcMac: mac(ETH_SRC_HI, ETH_SRC_LO),
+    dstMac: mac(ETH_DST_HI, ETH_DST_LO),
+    ethertype,
+    srcIp: formatIpv4(v[IP_SRC]!),
+    dstIp: formatIpv4(v[IP_DST]!),
+    ttl: v[IP_TTL]!,
+  };
+  if (m.inPort !== '') out.inPort = m.inPort;
+  if (v[VLAN]! !== 0) out.vlan = v[VLAN];
+  if (ethertype === ETH_TYPE_ARP) out.arpOp = proto;
+  else out.proto = proto;
+  if (v[IP_TOS]! !== 0) out.tos = v[IP_TOS];
+  if (proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP) {
+    out.srcPort = v[TP_SRC];
+    out.dstPort = v[TP_DST];
+  }
+  if (proto === PROTO_TCP) {
+    out.tcpFlags = v[TCP_FLAGS];
+    out.tcpWindow = v[TCP_WINDOW];
+  }
+  if (proto === PROTO_ICMP) {
+    out.icmpType = v[ICMP_TYPE];
+    out.icmpCode = v[ICMP_CODE];
+  }
+  if (v[IP_FRAG]! !== 0) out.fragment = v[IP_FRAG] === 1 ? 'first' : 'later';
+  if (v[TUNNEL_ID]! !== 0) out.tunnelId = v[TUNNEL_ID];
+  return out;
+}
+
+export function formatMacNumber(n: number): string {
+  const hex = n.toString(16).padStart(12, '0');
+  return `${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}`;
+}
+
+export function isMulticastMac(mac: number): boolean {
+  return Math.floor(mac / 0x10000000000) % 2 === 1;
+}

@@ -1,0 +1,88 @@
+/**
+ * What a simulation returns: a closed set of results, actions and effects, all plain data.
+ *
+ * Invariant: a `done` result is complete on its own. Its actions were derived from the difference
+ * between the packet as received and the headers at each output (never appended ad hoc), its mask and
+ * tags cover every read, and its effects are only proposals: nothing was changed while simulating, the
+ * caller commits effects only for a final result. A `notYet` result carries nothing else: the caller
+ * loads the named objects and simulates again from scratch.
+ */
+import type { PacketFields } from './flow-match.js';
+import type { FlowMask } from './mask.js';
+import type { Tag } from './tags.js';
+
+/** Header fields an action may set (MACs are 48-bit numbers, IPs uint32). */
+export type SetFieldName =
+  'eth_src' | 'eth_dst' | 'vlan_vid' | 'ip_src' | 'ip_dst' | 'ip_tos' | 'tp_src' | 'tp_dst';
+
+export type Action =
+  /** Send out of an exterior virtual port (local interface or tunnel, the agent decides). */
+  | { readonly kind: 'output'; readonly portId: string }
+  /** Rewrite one header field; `vlan_vid` 0 means pop the tag. */
+  | { readonly kind: 'setField'; readonly field: SetFieldName; readonly value: number }
+  /** Decrement the IP TTL (OpenFlow DEC_NW_TTL: packets that would expire go to the controller). */
+  | { readonly kind: 'decTtl' }
+  /** A packet generated in reply (ARP reply, ICMP error or echo reply, TCP RST), to be simulated
+   * leaving `fromPortId` (an egress from that device port). */
+  | {
+      readonly kind: 'emit';
+      readonly fromPortId: string;
+      readonly packet: PacketFields;
+      readonly why: string;
+    }
+  /** Nothing is output; the reason is the first drop the walk met. */
+  | { readonly kind: 'drop'; readonly reason: string };
+
+export type Effect =
+  /** Learn (or refresh) `mac` on `portId` in the bridge's table for `vlan`. */
+  | {
+      readonly kind: 'macLearned';
+      readonly bridgeId: string;
+      readonly vlan: number;
+      readonly mac: number;
+      readonly portId: string;
+    }
+  /** Send an ARP request for `ip` out of the router port (the next hop MAC is unknown). */
+  | { readonly kind: 'arpWanted'; readonly routerId: string; readonly portId: string; readonly ip: number }
+  /** An ARP reply (or request) taught the router `ip` is at `mac`. */
+  | { readonly kind: 'arpLearned'; readonly routerId: string; readonly ip: number; readonly mac: number }
+  /** A forward flow passed a conntrack check: record the connection so its return flow is recognised. */
+  | { readonly kind: 'conntrackForward'; readonly key: string };
+
+/** One line of the trace tree and what happened below it. */
+export interface TraceNode {
+  readonly text: string;
+  readonly children: TraceNode[];
+}
+
+export interface SimDone {
+  readonly kind: 'done';
+  readonly actions: readonly Action[];
+  /** Bits of the packet the result depends on (flow-match.ts states the invariant). */
+  readonly mask: FlowMask;
+  /** The packet as received (for printing the mask with its values). */
+  readonly packet: readonly number[];
+  readonly inPort: string;
+  /** Every object and table entry consulted, without duplicates. */
+  readonly tags: readonly Tag[];
+  readonly effects: readonly Effect[];
+  /** False: handle this packet but install no flow. */
+  readonly cacheable: boolean;
+  readonly uncacheableReason: string | null;
+  /**
+   * Routers on the longest branch that checked and decremented the TTL: the result holds for packets
+   * whose TTL is above this. TTL is not matchable; outputs carry decTtl (the datapath sends packets
+   * that would expire to the controller), but a flow that drops also silently drops a packet that
+   * would have expired on the way (no ICMP time exceeded for it), as in MidoNet.
+   */
+  readonly ttlHops: number;
+  readonly trace: TraceNode | null;
+}
+
+export interface NotYet {
+  readonly kind: 'notYet';
+  /** Ids of objects the walk needed and the topology did not hold. */
+  readonly need: readonly string[];
+}
+
+export type SimResult = SimDone | NotYet;

@@ -1,0 +1,199 @@
+/**
+ * The virtual L3 router.
+ *
+ * In order: admin state; the frame must be addressed to the ingress port's MAC (or broadcast); ARP
+ * requests for the port's address are answered (and teach the sender), ARP replies teach the ARP
+ * cache; only IPv4 goes on; inbound chain; route lookup (route-table.ts) — no route: ICMP net
+ * unreachable; blackhole: drop; reject: ICMP admin prohibited; a local address: ICMP echo reply or
+ * drop; TTL <= 1: ICMP time exceeded, else decrement; outbound chain; next-hop MAC from a peered
+ * router port or the ARP cache (a miss asks for an ARP request and is not cached; a failed entry gives
+ * ICMP host unreachable); MACs rewritten; egress.
+ *
+ * Invariant (mask/tags): the route lookup records the bits it consulted; an on-link next hop reads the
+ * whole destination; the ARP entry (present or not) is tagged; TTL is handled by decTtl plus an
+ * uncacheable result at expiry (see flow-match.ts) so it is never a mask field.
+ */
+import { formatIpv4 } from '../state/addr.js';
+import { runChain } from './chain.js';
+import { MAX_DEVICE_HOPS, type SimContext } from './context.js';
+import {
+  ARP_REPLY,
+  ARP_REQUEST,
+  ETH_TYPE_ARP,
+  ETH_TYPE_IPV4,
+  ICMP_TYPE,
+  IP_PROTO,
+  IP_SRC,
+  IP_TTL,
+  PROTO_ICMP,
+} from './flow-match.js';
+import { applyVerdict, egressPort } from './port.js';
+import {
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_TIME_EXCEEDED,
+  ICMP_UNREACH,
+  UNREACH_ADMIN_PROHIBITED,
+  UNREACH_HOST,
+  UNREACH_NET,
+  arpReply,
+  icmpReply,
+} from './replies.js';
+import type { RouteEntry } from './route-table.js';
+import { Tags } from './tags.js';
+import type { PortView, RouterView } from './topology.js';
+
+const BROADCAST = 0xffffffffffff;
+
+export function routerIngress(ctx: SimContext, inPort: PortView): void {
+  const r = ctx.topo.router(inPort.deviceId);
+  if (r === undefined) {
+    ctx.need(inPort.deviceId);
+    return;
+  }
+  if (++ctx.hops > MAX_DEVICE_HOPS) {
+    ctx.drop('loop guard: too many devices traversed');
+    return;
+  }
+  ctx.addTag(r.tag);
+  if (ctx.tracing) ctx.enter(`router ${r.name}`);
+  routerBody(ctx, r, inPort);
+  if (ctx.tracing) ctx.leave();
+}
+
+function describeRoute(ctx: SimContext, rt: RouteEntry): string {
+  const via = rt.nextHopPortId === null ? '' : ` via port ${ctx.portName(rt.nextHopPortId)}`;
+  const gw = rt.gateway === null ? '' : ` gateway ${formatIpv4(rt.gateway)}`;
+  const src = rt.srcLen > 0 ? ` from ${formatIpv4(rt.srcAddr)}/${rt.srcLen}` : '';
+  return `${rt.kind} ${formatIpv4(rt.dstAddr)}/${rt.dstLen}${src}${via}${gw} weight ${rt.weight}`;
+}
+
+function routerBody(ctx: SimContext, r: RouterView, inPort: PortView): void {
+  const m = ctx.m;
+  if (!r.adminStateUp) return ctx.drop(`router ${r.name} is down`);
+  if (inPort.ip === null || inPort.mac === null) return ctx.drop(`router port ${inPort.name} has no address`);
+  const dstMac = m.ethDst;
+  if (dstMac !== inPort.mac && dstMac !== BROADCAST)
+    return ctx.drop('frame not addressed to the router port');
+  const et = m.ethType;
+  if (dstMac === BROADCAST && et !== ETH_TYPE_ARP) return ctx.drop('broadcast frame that is not ARP');
+  if (et === ETH_TYPE_ARP) {
+    const op = m.readAll(IP_PROTO);
+    const tpa = m.ipDst;
+    if (tpa !== inPort.ip) return ctx.drop("ARP for an address that is not the port's");
+    if (op === ARP_REQUEST) {
+      ctx.effects.push({ kind: 'arpLearned', routerId: r.id, ip: m.peek(IP_SRC), mac: m.peekEthSrc() });
+      ctx.emit(inPort.id, arpReply(m, inPort.id, inPort.ip, inPort.mac));
+      return ctx.drop('answered by the router');
+    }
+    if (op === ARP_REPLY) {
+      ctx.effects.push({ kind: 'arpLearned', routerId: r.id, ip: m.peek(IP_SRC), mac: m.peekEthSrc() });
+      m.noCache('ARP reply consumed by the router');
+      return ctx.drop('ARP reply consumed');
+    }
+    return ctx.drop('ARP operation not handled');
+  }
+  if (et !== ETH_TYPE_IPV4) return ctx.drop('not IPv4');
+  ctx.inPortId = inPort.id;
+  ctx.outPortId = null;
+  if (
+    r.inboundChainId !== null &&
+    applyVerdict(ctx, runChain(ctx, r.inboundChainId, 'router inbound'), `router ${r.name} inbound`, inPort)
+  )
+    return;
+  ctx.addTag(r.routesTag);
+  const rt = r.table.lookup(m);
+  if (rt === null) {
+    if (ctx.tracing) ctx.line('route lookup: no route');
+    ctx.emit(
+      inPort.id,
+      icmpReply(m, inPort.id, inPort.ip, inPort.mac, ICMP_UNREACH, UNREACH_NET, 'ICMP net unreachable'),
+    );
+    return ctx.drop('no route');
+  }
+  if (ctx.tracing) ctx.line(`route lookup: ${describeRoute(ctx, rt)}`);
+  switch (rt.kind) {
+    case 'local':
+      if (m.isProto(PROTO_ICMP) && m.read(ICMP_TYPE, 0xff) === ICMP_ECHO_REQUEST) {
+        ctx.emit(
+          inPort.id,
+          icmpReply(m, inPort.id, rt.dstAddr, inPort.mac, ICMP_ECHO_REPLY, 0, 'ICMP echo reply'),
+        );
+        return ctx.drop('answered by the router');
+      }
+      return ctx.drop('addressed to the router');
+    case 'blackhole':
+      return ctx.drop('blackhole route');
+    case 'reject':
+      ctx.emit(
+        inPort.id,
+        icmpReply(
+          m,
+          inPort.id,
+          inPort.ip,
+          inPort.mac,
+          ICMP_UNREACH,
+          UNREACH_ADMIN_PROHIBITED,
+          'ICMP admin prohibited',
+        ),
+      );
+      return ctx.drop('reject route');
+    case 'normal':
+      break;
+  }
+  if (rt.nextHopPortId === null) return ctx.drop('route has no next hop port');
+  const outPort = ctx.topo.port(rt.nextHopPortId);
+  if (outPort === undefined) {
+    ctx.need(rt.nextHopPortId);
+    return;
+  }
+  if (outPort.deviceId !== r.id) return ctx.drop('next hop port is not on this router');
+  const ttl = m.peek(IP_TTL);
+  if (ttl <= 1) {
+    ctx.emit(
+      inPort.id,
+      icmpReply(m, inPort.id, inPort.ip, inPort.mac, ICMP_TIME_EXCEEDED, 0, 'ICMP time exceeded'),
+    );
+    return ctx.drop('TTL expired');
+  }
+  m.cur[IP_TTL] = ttl - 1;
+  if (++m.ttlDecrements > ctx.maxTtlDecrements) ctx.maxTtlDecrements = m.ttlDecrements;
+  ctx.outPortId = outPort.id;
+  if (
+    r.outboundChainId !== null &&
+    applyVerdict(
+      ctx,
+      runChain(ctx, r.outboundChainId, 'router outbound'),
+      `router ${r.name} outbound`,
+      inPort,
+    )
+  )
+    return;
+  const nextHop = rt.gateway ?? m.ipDst;
+  let mac: number;
+  const peer = outPort.peerId === null ? undefined : ctx.topo.port(outPort.peerId);
+  if (peer !== undefined && peer.deviceKind === 'router' && peer.mac !== null) {
+    mac = peer.mac;
+  } else {
+    const e = ctx.state.arp.lookup(r.id, nextHop, ctx.now);
+    if (e === undefined) {
+      ctx.addTag(Tags.arp(r.id, nextHop));
+      ctx.effects.push({ kind: 'arpWanted', routerId: r.id, portId: outPort.id, ip: nextHop });
+      m.noCache('next hop MAC unknown (ARP request sent)');
+      return ctx.drop(`ARP cache miss for ${formatIpv4(nextHop)}`);
+    }
+    ctx.addTag(e.tag);
+    if (e.state === 'failed') {
+      ctx.emit(
+        inPort.id,
+        icmpReply(m, inPort.id, inPort.ip, inPort.mac, ICMP_UNREACH, UNREACH_HOST, 'ICMP host unreachable'),
+      );
+      return ctx.drop(`${formatIpv4(nextHop)} does not answer ARP`);
+    }
+    mac = e.mac;
+  }
+  if (ctx.tracing) ctx.line(`next hop ${formatIpv4(nextHop)}, rewrite MACs`);
+  m.setEthSrc(outPort.mac ?? 0);
+  m.setEthDst(mac);
+  egressPort(ctx, outPort, inPort);
+}

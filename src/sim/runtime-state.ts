@@ -1,0 +1,168 @@
+/**
+ * Runtime state the simulation reads but does not own: MAC tables per bridge and VLAN, ARP caches per
+ * router, connection tracking. The simulation sees them only through the read-only interfaces below
+ * and tags every read (present or absent entry) so learning, expiry and deletion can invalidate flows.
+ *
+ * Invariant: lookups are pure functions of (table contents, key, now); an entry older than its lifetime
+ * is absent. The Memory* classes are the reference implementation used by tests and the benchmark; the
+ * agent commits simulation effects into them (or its own implementation of the same interfaces).
+ */
+import { Tags, type Tag } from './tags.js';
+import type { Effect } from './result.js';
+
+export interface MacEntry {
+  readonly portId: string;
+  /** Tag of this entry (Tags.mac of its key). */
+  readonly tag: Tag;
+}
+
+export interface MacTable {
+  lookup(bridgeId: string, vlan: number, mac: number, now: number): MacEntry | undefined;
+}
+
+export interface ArpEntry {
+  /** 'failed': resolution was tried and gave up (ICMP host unreachable). */
+  readonly state: 'resolved' | 'failed';
+  readonly mac: number;
+  readonly tag: Tag;
+}
+
+export interface ArpCache {
+  lookup(routerId: string, ip: number, now: number): ArpEntry | undefined;
+}
+
+export interface Conntrack {
+  /** True when `key` (a forward 5-tuple key) names the return direction of a tracked connection. */
+  isReturn(key: string, now: number): boolean;
+}
+
+/** The runtime state a simulation reads. */
+export interface RuntimeState {
+  readonly macs: MacTable;
+  readonly arp: ArpCache;
+  readonly conntrack: Conntrack;
+}
+
+interface Timed<T> {
+  readonly value: T;
+  readonly at: number;
+}
+
+export class MemoryMacTable implements MacTable {
+  private readonly entries = new Map<string, Map<number, Timed<MacEntry>>>();
+  /** @param lifetimeMs entries not refreshed for this long are absent */
+  constructor(readonly lifetimeMs = 300_000) {}
+  private table(bridgeId: string, vlan: number): Map<number, Timed<MacEntry>> {
+    const k = vlan === 0 ? bridgeId : `${bridgeId}/${vlan}`;
+    let t = this.entries.get(k);
+    if (t === undefined) {
+      t = new Map();
+      this.entries.set(k, t);
+    }
+    return t;
+  }
+  lookup(bridgeId: string, vlan: number, mac: number, now: number): MacEntry | undefined {
+    const e = this.table(bridgeId, vlan).get(mac);
+    if (e === undefined || now - e.at >= this.lifetimeMs) return undefined;
+    return e.value;
+  }
+  learn(bridgeId: string, vlan: number, mac: number, portId: string, now: number): void {
+    const t = this.table(bridgeId, vlan);
+    const old = t.get(mac);
+    const value =
+      old !== undefined && old.value.portId === portId
+        ? old.value
+        : { portId, tag: Tags.mac(bridgeId, vlan, mac) };
+    t.set(mac, { value, at: now });
+  }
+  forget(bridgeId: string, vlan: number, mac: number): void {
+    this.table(bridgeId, vlan).delete(mac);
+  }
+}
+
+export class MemoryArpCache implements ArpCache {
+  private readonly entries = new Map<string, Map<number, Timed<ArpEntry>>>();
+  constructor(readonly lifetimeMs = 600_000) {}
+  private table(routerId: string): Map<number, Timed<ArpEntry>> {
+    let t = this.entries.get(routerId);
+    if (t === undefined) {
+      t = new Map();
+      this.entries.set(routerId, t);
+    }
+    return t;
+  }
+  lookup(routerId: string, ip: number, now: number): ArpEntry | undefined {
+    const e = this.table(routerId).get(ip);
+    if (e === undefined || now - e.at >= this.lifetimeMs) return undefined;
+    return e.value;
+  }
+  learn(routerId: string, ip: number, mac: number, now: number): void {
+    this.table(routerId).set(ip, { value: { state: 'resolved', mac, tag: Tags.arp(routerId, ip) }, at: now });
+  }
+  fail(routerId: string, ip: number, now: number): void {
+    this.table(routerId).set(ip, {
+      value: { state: 'failed', mac: 0, tag: Tags.arp(routerId, ip) },
+      at: now,
+    });
+  }
+  forget(routerId: string, ip: number): void {
+    this.table(routerId).delete(ip);
+  }
+}
+
+export class MemoryConntrack implements Conntrack {
+  private readonly entries = new Map<string, number>();
+  constructor(readonly lifetimeMs = 60_000) {}
+  isReturn(key: string, now: number): boolean {
+    const at = this.entries.get(reverseKey(key));
+    return at !== undefined && now - at < this.lifetimeMs;
+  }
+  track(key: string, now: number): void {
+    this.entries.set(key, now);
+  }
+}
+
+/** Conntrack key of a 5-tuple: `proto/src:sport>dst:dport` (numbers). */
+export function conntrackKey(proto: number, src: number, sport: number, dst: number, dport: number): string {
+  return `${proto}/${src}:${sport}>${dst}:${dport}`;
+}
+
+/** The key of the other direction of the same connection. */
+export function reverseKey(key: string): string {
+  const slash = key.indexOf('/');
+  const gt = key.indexOf('>');
+  return `${key.slice(0, slash + 1)}${key.slice(gt + 1)}>${key.slice(slash + 1, gt)}`;
+}
+
+/** A complete in-memory runtime state, with a way to commit a result's effects into it. */
+export class MemoryRuntimeState implements RuntimeState {
+  readonly macs = new MemoryMacTable();
+  readonly arp = new MemoryArpCache();
+  readonly conntrack = new MemoryConntrack();
+  /** Commits effects; returns the tags of entries that changed (for flow invalidation). */
+  commit(effects: readonly Effect[], now: number): Tag[] {
+    const changed: Tag[] = [];
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'macLearned': {
+          const before = this.macs.lookup(e.bridgeId, e.vlan, e.mac, now);
+          this.macs.learn(e.bridgeId, e.vlan, e.mac, e.portId, now);
+          if (before?.portId !== e.portId) changed.push(Tags.mac(e.bridgeId, e.vlan, e.mac));
+          break;
+        }
+        case 'arpLearned':
+          this.arp.learn(e.routerId, e.ip, e.mac, now);
+          changed.push(Tags.arp(e.routerId, e.ip));
+          break;
+        case 'arpWanted':
+          break;
+        case 'conntrackForward':
+          if (!this.conntrack.isReturn(reverseKey(e.key), now))
+            changed.push(Tags.conntrack(reverseKey(e.key)));
+          this.conntrack.track(e.key, now);
+          break;
+      }
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Tags: names of the things a simulation consulted, so a change to any of them finds the flows that
+ * depended on it.
+ *
+ * Invariant: a tag is only ever made by one of the constructors below, so the simulation (which adds
+ * tags where it reads) and the topology's change handling (which says which tags a change touches) can
+ * never disagree on spelling. Object tags are precomputed on the compiled topology so the hot path
+ * allocates no strings; per-entry tags (MAC table, ARP cache, conntrack) are built on a read.
+ */
+import { formatIpv4 } from '../state/addr.js';
+
+export type Tag = string & { readonly __tag: true };
+
+function t(s: string): Tag {
+  return s as Tag;
+}
+
+export const Tags = {
+  port: (id: string): Tag => t(`port:${id}`),
+  bridge: (id: string): Tag => t(`bridge:${id}`),
+  router: (id: string): Tag => t(`router:${id}`),
+  /** The route table of a router (any route, connected route or local address). */
+  routes: (routerId: string): Tag => t(`routes:${routerId}`),
+  /** A chain: its rule list and every rule in it. */
+  chain: (id: string): Tag => t(`chain:${id}`),
+  portGroup: (id: string): Tag => t(`port-group:${id}`),
+  ipAddrGroup: (id: string): Tag => t(`ip-address-group:${id}`),
+  /** A MAC table entry (present or absent) of a bridge on a VLAN. */
+  mac: (bridgeId: string, vlan: number, mac: number): Tag => t(`mac:${bridgeId}/${vlan}/${mac.toString(16)}`),
+  /** An ARP cache entry (present or absent) of a router. */
+  arp: (routerId: string, ip: number): Tag => t(`arp:${routerId}/${formatIpv4(ip)}`),
+  /** A connection-tracking entry. */
+  conntrack: (key: string): Tag => t(`ct:${key}`),
+  /** Anything else the caller names (used by tests). */
+  of: (kind: string, id: string): Tag => t(`${kind}:${id}`),
+};

@@ -1,0 +1,425 @@
+/**
+ * Topology: the in-memory replica the simulation walks, built from model objects and kept up to date
+ * incrementally by `apply(changes)`.
+ *
+ * Raw objects are held per kind; from them the topology derives compiled views the hot path reads
+ * without parsing or allocating: ports with numeric addresses, bridges with their port lists and
+ * ARP-suppression table (router port and DHCP host addresses), routers with a route trie (static
+ * routes plus each port's connected and local routes), chains with a compiled classifier, groups as
+ * sets.
+ *
+ * Invariant: after `apply`, every derived view equals what `Topology.from` would build from the same
+ * objects (a change marks exactly the views derived from the changed objects dirty and rebuilds them),
+ * and `apply` returns the tags of every view it rebuilt, so a flow whose simulation would now differ
+ * carries at least one of them (the simulation tags each view it reads).
+ */
+import { parseCidr, parseIpv4, macToNumber, prefixMask } from '../state/addr.js';
+import type { DhcpSubnet, IpAddressGroup, Kind, Obj, Port, PortGroup, Route, Rule } from '../state/model.js';
+import { Classifier } from './classifier.js';
+import { RouteTable, type RouteEntry } from './route-table.js';
+import type { GroupView } from './rule-match.js';
+import { Tags, type Tag } from './tags.js';
+
+/** A model object with its kind (what a snapshot or change feed delivers). */
+export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
+
+/** One change, shaped like the store's change feed entries. */
+export interface TopologyChange {
+  readonly op: 'create' | 'update' | 'delete';
+  readonly kind: Kind;
+  /** The object after the write; for a delete, as it was. */
+  readonly object: Obj;
+}
+
+export interface PortView {
+  readonly id: string;
+  readonly name: string;
+  readonly deviceId: string;
+  readonly deviceKind: 'bridge' | 'router';
+  readonly adminStateUp: boolean;
+  /** Interior ports: the peer; null: an exterior port (an egress point). */
+  readonly peerId: string | null;
+  readonly inboundChainId: string | null;
+  readonly outboundChainId: string | null;
+  readonly vlanId: number | null;
+  /** Router ports: interface address and prefix length; null when unset. */
+  readonly ip: number | null;
+  readonly ipLen: number;
+  readonly mac: number | null;
+  readonly tag: Tag;
+}
+
+export interface BridgeView {
+  readonly id: string;
+  readonly name: string;
+  readonly adminStateUp: boolean;
+  readonly inboundChainId: string | null;
+  readonly outboundChainId: string | null;
+  readonly vlanAware: boolean;
+  /** Port ids, sorted (flood order). */
+  readonly portIds: readonly string[];
+  /** MACs of router ports peered with this bridge's ports -> the bridge port leading there. */
+  readonly routerMacs: ReadonlyMap<number, string>;
+  /** IPs the bridge answers ARP for (router ports, DHCP hosts) -> MAC. */
+  readonly arpTable: ReadonlyMap<number, number>;
+  readonly tag: Tag;
+}
+
+export interface RouterView {
+  readonly id: string;
+  readonly name: string;
+  readonly adminStateUp: boolean;
+  readonly inboundChainId: string | null;
+  readonly outboundChainId: string | null;
+  readonly table: RouteTable;
+  readonly routes: readonly RouteEntry[];
+  readonly tag: Tag;
+  readonly routesTag: Tag;
+}
+
+export interface ChainView {
+  readonly id: string;
+  readonly name: string;
+  readonly classifier: Classifier;
+  /** Rule ids in the chain's order that are not loaded. */
+  readonly missingRules: readonly string[];
+  readonly tag: Tag;
+}
+
+function byId(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let s = m.get(k);
+  if (s === undefined) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+export class Topology {
+  private readonly objs = new Map<Kind, Map<string, Obj>>();
+  private readonly portsByDevice = new Map<string, Set<string>>();
+  private readonly routesByRouter = new Map<string, Set<string>>();
+  private readonly dhcpByBridge = new Map<string, Set<string>>();
+  private readonly ports = new Map<string, PortView>();
+  private readonly bridges = new Map<string, BridgeView>();
+  private readonly routers = new Map<string, RouterView>();
+  private readonly chains = new Map<string, ChainView>();
+  private readonly portGroups = new Map<string, GroupView<string>>();
+  private readonly ipGroups = new Map<string, GroupView<number>>();
+
+  /** Builds a topology from a full set of objects. */
+  static from(objects: readonly TopologyObject[]): Topology {
+    const t = new Topology();
+    t.apply(objects.map((o) => ({ op: 'create', kind: o.kind, object: o.object })));
+    return t;
+  }
+
+  port(id: string): PortView | undefined {
+    return this.ports.get(id);
+  }
+  bridge(id: string): BridgeView | undefined {
+    return this.bridges.get(id);
+  }
+  router(id: string): RouterView | undefined {
+    return this.routers.get(id);
+  }
+  chain(id: string): ChainView | undefined {
+    return this.chains.get(id);
+  }
+  portGroup(id: string): GroupView<string> | undefined {
+    return this.portGroups.get(id);
+  }
+  ipAddrGroup(id: string): GroupView<number> | undefined {
+    return this.ipGroups.get(id);
+  }
+  /** A raw object by kind and id. */
+  get<K extends Kind>(kind: K, id: string): Obj<K> | undefined {
+    return this.objs.get(kind)?.get(id);
+  }
+  /** Every raw object of a kind. */
+  all<K extends Kind>(kind: K): Obj<K>[] {
+    return [...(this.objs.get(kind)?.values() ?? [])] as Obj<K>[];
+  }
+  /** Objects as a list with kinds (to rebuild from scratch, e.g. in tests). */
+  objects(): TopologyObject[] {
+    const out: TopologyObject[] = [];
+    for (const [kind, m] of this.objs)
+      for (const o of m.values()) out.push({ kind, object: o } as TopologyObject);
+    return out;
+  }
+
+  /**
+   * Applies changes (in order) and rebuilds the derived views they touch. Returns the tags of every
+   * rebuilt view and changed object: the flows to invalidate.
+   */
+  apply(changes: readonly TopologyChange[]): Tag[] {
+    const dirtyPorts = new Set<string>();
+    const dirtyBridges = new Set<string>();
+    const dirtyRouters = new Set<string>();
+    const dirtyChains = new Set<string>();
+    const dirtyPortGroups = new Set<string>();
+    const dirtyIpGroups = new Set<string>();
+    const deviceOf = (portId: string | null): void => {
+      if (portId === null) return;
+      const p = this.get('port', portId);
+      if (p === undefined) return;
+      if (p.deviceKind === 'bridge') dirtyBridges.add(p.deviceId);
+      else dirtyRouters.add(p.deviceId);
+    };
+    const touch = (kind: Kind, o: Obj): void => {
+      switch (kind) {
+        case 'port': {
+          const p = o as Port;
+          dirtyPorts.add(p.id);
+          if (p.deviceKind === 'bridge') dirtyBridges.add(p.deviceId);
+          else dirtyRouters.add(p.deviceId);
+          deviceOf(p.peerId);
+          break;
+        }
+        case 'bridge':
+          dirtyBridges.add(o.id);
+          break;
+        case 'router':
+          dirtyRouters.add(o.id);
+          break;
+        case 'route':
+          dirtyRouters.add((o as Route).routerId);
+          break;
+        case 'chain':
+          dirtyChains.add(o.id);
+          break;
+        case 'rule':
+          dirtyChains.add((o as Rule).chainId);
+          break;
+        case 'port-group':
+          dirtyPortGroups.add(o.id);
+          break;
+        case 'ip-address-group':
+          dirtyIpGroups.add(o.id);
+          break;
+        case 'dhcp':
+          dirtyBridges.add((o as DhcpSubnet).bridgeId);
+          break;
+        case 'host':
+        case 'tunnel-zone':
+        case 'bgp-peer':
+        case 'bgp-network':
+          break;
+      }
+    };
+    for (const ch of changes) {
+      let m = this.objs.get(ch.kind);
+      if (m === undefined) this.objs.set(ch.kind, (m = new Map<string, Obj>()));
+      const old = m.get(ch.object.id);
+      if (old !== undefined) {
+        touch(ch.kind, old);
+        this.unindex(ch.kind, old);
+      }
+      if (ch.op === 'delete') m.delete(ch.object.id);
+      else {
+        m.set(ch.object.id, ch.object);
+        this.index(ch.kind, ch.object);
+      }
+      touch(ch.kind, ch.object);
+    }
+    // Ports first: bridges and routers read port views.
+    const tags: Tag[] = [];
+    for (const id of dirtyPorts) {
+      this.rebuildPort(id);
+      tags.push(Tags.port(id));
+    }
+    for (const id of dirtyBridges) {
+      this.rebuildBridge(id);
+      tags.push(Tags.bridge(id));
+    }
+    for (const id of dirtyRouters) {
+      this.rebuildRouter(id);
+      tags.push(Tags.router(id), Tags.routes(id));
+    }
+    for (const id of dirtyChains) {
+      this.rebuildChain(id);
+      tags.push(Tags.chain(id));
+    }
+    for (const id of dirtyPortGroups) {
+      const g = this.get('port-group', id);
+      if (g === undefined) this.portGroups.delete(id);
+      else this.portGroups.set(id, { tag: Tags.portGroup(id), members: new Set((g as PortGroup).portIds) });
+      tags.push(Tags.portGroup(id));
+    }
+    for (const id of dirtyIpGroups) {
+      const g = this.get('ip-address-group', id);
+      if (g === undefined) this.ipGroups.delete(id);
+      else
+        this.ipGroups.set(id, {
+          tag: Tags.ipAddrGroup(id),
+          members: new Set((g as IpAddressGroup).addresses.map((a) => parseIpv4(a) ?? 0)),
+        });
+      tags.push(Tags.ipAddrGroup(id));
+    }
+    return tags;
+  }
+
+  private index(kind: Kind, o: Obj): void {
+    if (kind === 'port') addTo(this.portsByDevice, (o as Port).deviceId, o.id);
+    else if (kind === 'route') addTo(this.routesByRouter, (o as Route).routerId, o.id);
+    else if (kind === 'dhcp') addTo(this.dhcpByBridge, (o as DhcpSubnet).bridgeId, o.id);
+  }
+  private unindex(kind: Kind, o: Obj): void {
+    if (kind === 'port') this.portsByDevice.get((o as Port).deviceId)?.delete(o.id);
+    else if (kind === 'route') this.routesByRouter.get((o as Route).routerId)?.delete(o.id);
+    else if (kind === 'dhcp') this.dhcpByBridge.get((o as DhcpSubnet).bridgeId)?.delete(o.id);
+  }
+
+  private rebuildPort(id: string): void {
+    const p = this.get('port', id);
+    if (p === undefined) {
+      this.ports.delete(id);
+      return;
+    }
+    const cidr = p.address === null ? null : parseCidr(p.address, false);
+    const ok = cidr !== null && typeof cidr !== 'string';
+    this.ports.set(id, {
+      id,
+      name: p.name,
+      deviceId: p.deviceId,
+      deviceKind: p.deviceKind,
+      adminStateUp: p.adminStateUp,
+      peerId: p.peerId,
+      inboundChainId: p.inboundChainId,
+      outboundChainId: p.outboundChainId,
+      vlanId: p.vlanId,
+      ip: ok ? cidr.addr : null,
+      ipLen: ok ? cidr.len : 0,
+      mac: p.mac === null ? null : macToNumber(p.mac),
+      tag: Tags.port(id),
+    });
+  }
+
+  private rebuildBridge(id: string): void {
+    const b = this.get('bridge', id);
+    if (b === undefined) {
+      this.bridges.delete(id);
+      return;
+    }
+    const portIds = [...(this.portsByDevice.get(id) ?? [])].filter((p) => this.ports.has(p)).sort(byId);
+    const routerMacs = new Map<number, string>();
+    const arpTable = new Map<number, number>();
+    for (const pid of portIds) {
+      const p = this.ports.get(pid)!;
+      if (p.peerId === null) continue;
+      const peer = this.ports.get(p.peerId);
+      if (peer === undefined || peer.deviceKind !== 'router' || peer.mac === null) continue;
+      routerMacs.set(peer.mac, pid);
+      if (peer.ip !== null) arpTable.set(peer.ip, peer.mac);
+    }
+    for (const did of [...(this.dhcpByBridge.get(id) ?? [])].sort(byId)) {
+      const d = this.get('dhcp', did);
+      if (d === undefined || !d.enabled) continue;
+      for (const h of d.hosts) {
+        const ip = parseIpv4(h.address);
+        if (ip !== undefined && !arpTable.has(ip)) arpTable.set(ip, macToNumber(h.mac));
+      }
+    }
+    this.bridges.set(id, {
+      id,
+      name: b.name,
+      adminStateUp: b.adminStateUp,
+      inboundChainId: b.inboundChainId,
+      outboundChainId: b.outboundChainId,
+      vlanAware: b.vlanAware,
+      portIds,
+      routerMacs,
+      arpTable,
+      tag: Tags.bridge(id),
+    });
+  }
+
+  private rebuildRouter(id: string): void {
+    const r = this.get('router', id);
+    if (r === undefined) {
+      this.routers.delete(id);
+      return;
+    }
+    const entries: RouteEntry[] = [];
+    for (const pid of this.portsByDevice.get(id) ?? []) {
+      const p = this.ports.get(pid);
+      if (p === undefined || p.ip === null) continue;
+      const net = (p.ip & prefixMask(p.ipLen)) >>> 0;
+      entries.push({
+        id: `port:${pid}`,
+        kind: 'normal',
+        dstAddr: net,
+        dstLen: p.ipLen,
+        srcAddr: 0,
+        srcLen: 0,
+        nextHopPortId: pid,
+        gateway: null,
+        weight: 0,
+      });
+      entries.push({
+        id: `local:${pid}`,
+        kind: 'local',
+        dstAddr: p.ip,
+        dstLen: 32,
+        srcAddr: 0,
+        srcLen: 0,
+        nextHopPortId: pid,
+        gateway: null,
+        weight: 0,
+      });
+    }
+    for (const rid of this.routesByRouter.get(id) ?? []) {
+      const rt = this.get('route', rid);
+      if (rt === undefined) continue;
+      const dst = parseCidr(rt.dstPrefix, false);
+      const src = parseCidr(rt.srcPrefix, false);
+      if (typeof dst === 'string' || typeof src === 'string') continue;
+      const gw = rt.gateway === null ? null : (parseIpv4(rt.gateway) ?? null);
+      entries.push({
+        id: rid,
+        kind: rt.type,
+        dstAddr: (dst.addr & prefixMask(dst.len)) >>> 0,
+        dstLen: dst.len,
+        srcAddr: (src.addr & prefixMask(src.len)) >>> 0,
+        srcLen: src.len,
+        nextHopPortId: rt.nextHopPortId,
+        gateway: gw,
+        weight: rt.weight,
+      });
+    }
+    this.routers.set(id, {
+      id,
+      name: r.name,
+      adminStateUp: r.adminStateUp,
+      inboundChainId: r.inboundChainId,
+      outboundChainId: r.outboundChainId,
+      table: new RouteTable(entries),
+      routes: entries,
+      tag: Tags.router(id),
+      routesTag: Tags.routes(id),
+    });
+  }
+
+  private rebuildChain(id: string): void {
+    const c = this.get('chain', id);
+    if (c === undefined) {
+      this.chains.delete(id);
+      return;
+    }
+    const rules: Rule[] = [];
+    const missing: string[] = [];
+    for (const rid of c.ruleIds) {
+      const r = this.get('rule', rid);
+      if (r === undefined) missing.push(rid);
+      else rules.push(r);
+    }
+    this.chains.set(id, {
+      id,
+      name: c.name,
+      classifier: new Classifier(rules),
+      missingRules: missing,
+      tag: Tags.chain(id),
+    });
+  }
+}

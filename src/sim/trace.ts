@@ -1,0 +1,126 @@
+/**
+ * Trace rendering: a simulation result as the tree `midonet-cli trace` prints, and as JSON.
+ *
+ * The text is the trace tree (two spaces per level: port -> chain -> rule -> device -> ...), then
+ * `Actions:`, `Effects:` (when any), `Flow:` (cached or not, and why), and last the `Mask:` and
+ * `Tags:` lines, like OVS ofproto/trace. Invariant: the text is a pure function of the result (and
+ * of the port-name lookup given), so golden tests can pin it; the JSON form carries the same data.
+ */
+import { formatIpv4 } from '../state/addr.js';
+import { ETH_TYPE_ARP, formatMacNumber, type PacketFields } from './flow-match.js';
+import { formatMask, maskFields, type MaskField } from './mask.js';
+import type { Action, Effect, SimDone, TraceNode } from './result.js';
+import type { Topology } from './topology.js';
+
+/** Names a port id for printing (a port's name when known). */
+export type PortNamer = (id: string) => string;
+
+export function portNamer(topo: Topology): PortNamer {
+  return (id) => topo.port(id)?.name ?? id;
+}
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
+/** One line describing a packet's headers. */
+export function describePacket(p: PacketFields): string {
+  const parts: string[] = [`${p.srcMac ?? '?'} > ${p.dstMac ?? '?'}`];
+  if (p.vlan !== undefined && p.vlan !== 0) parts.push(`vlan ${p.vlan}`);
+  if (p.ethertype === ETH_TYPE_ARP) {
+    parts.push(
+      `arp ${p.arpOp === 1 ? 'request' : p.arpOp === 2 ? 'reply' : `op ${p.arpOp}`} ${p.srcIp} > ${p.dstIp}`,
+    );
+  } else if (p.ethertype === 0x0800) {
+    const proto =
+      typeof p.proto === 'number' ? (PROTO_NAMES[p.proto] ?? `proto ${p.proto}`) : (p.proto ?? 'ip');
+    let l4 = '';
+    if (p.srcPort !== undefined) l4 = ` ${p.srcPort} > ${p.dstPort}`;
+    if (p.icmpType !== undefined) l4 = ` type ${p.icmpType} code ${p.icmpCode}`;
+    parts.push(`ip ${p.srcIp} > ${p.dstIp} ttl ${p.ttl} ${proto}${l4}`);
+    if (typeof p.tcpFlags === 'number' && p.tcpFlags !== 0) parts.push(`flags 0x${p.tcpFlags.toString(16)}`);
+    if (p.tcpWindow !== undefined && p.tcpWindow !== 0) parts.push(`win ${p.tcpWindow}`);
+    if (p.fragment !== undefined) parts.push(`fragment ${p.fragment}`);
+  } else {
+    parts.push(`ethertype 0x${(p.ethertype ?? 0).toString(16)}`);
+  }
+  return parts.join(' ');
+}
+
+export function formatAction(a: Action, name: PortNamer): string {
+  switch (a.kind) {
+    case 'output':
+      return `output:${name(a.portId)}`;
+    case 'setField': {
+      const v =
+        a.field === 'eth_src' || a.field === 'eth_dst'
+          ? formatMacNumber(a.value)
+          : a.field === 'ip_src' || a.field === 'ip_dst'
+            ? formatIpv4(a.value)
+            : String(a.value);
+      return a.field === 'vlan_vid' && a.value === 0 ? 'pop_vlan' : `set_field:${v}->${a.field}`;
+    }
+    case 'decTtl':
+      return 'dec_ttl';
+    case 'emit':
+      return `emit(${a.why}) from ${name(a.fromPortId)}`;
+    case 'drop':
+      return `drop(${a.reason})`;
+  }
+}
+
+export function formatEffect(e: Effect, name: PortNamer): string {
+  switch (e.kind) {
+    case 'macLearned':
+      return `learn ${formatMacNumber(e.mac)} vlan ${e.vlan} on port ${name(e.portId)}`;
+    case 'arpWanted':
+      return `ARP request for ${formatIpv4(e.ip)} out of port ${name(e.portId)}`;
+    case 'arpLearned':
+      return `ARP entry ${formatIpv4(e.ip)} is-at ${formatMacNumber(e.mac)}`;
+    case 'conntrackForward':
+      return `track connection ${e.key}`;
+  }
+}
+
+function renderNode(n: TraceNode, depth: number, out: string[]): void {
+  out.push(`${'  '.repeat(depth)}${n.text}`);
+  for (const c of n.children) renderNode(c, depth + 1, out);
+}
+
+/** The trace as text, ending with the Mask: and Tags: lines. */
+export function renderTrace(r: SimDone, name: PortNamer = (id) => id): string {
+  const out: string[] = [];
+  if (r.trace !== null) {
+    out.push(r.trace.text);
+    for (const c of r.trace.children) renderNode(c, 0, out);
+  }
+  out.push(`Actions: ${r.actions.map((a) => formatAction(a, name)).join(', ')}`);
+  if (r.effects.length > 0) out.push(`Effects: ${r.effects.map((e) => formatEffect(e, name)).join(', ')}`);
+  out.push(r.cacheable ? 'Flow: cacheable' : `Flow: not cacheable (${r.uncacheableReason})`);
+  out.push(`Mask: ${formatMask(r.mask, r.packet, name(r.inPort))}`);
+  out.push(`Tags: ${[...r.tags].sort().join(' ')}`);
+  return out.join('\n');
+}
+
+export interface TraceJson {
+  readonly trace: TraceNode | null;
+  readonly actions: readonly string[];
+  readonly actionData: readonly Action[];
+  readonly effects: readonly string[];
+  readonly cacheable: boolean;
+  readonly uncacheableReason: string | null;
+  readonly mask: readonly MaskField[];
+  readonly tags: readonly string[];
+}
+
+/** The same data as renderTrace, as a JSON-able object. */
+export function traceJson(r: SimDone, name: PortNamer = (id) => id): TraceJson {
+  return {
+    trace: r.trace,
+    actions: r.actions.map((a) => formatAction(a, name)),
+    actionData: r.actions,
+    effects: r.effects.map((e) => formatEffect(e, name)),
+    cacheable: r.cacheable,
+    uncacheableReason: r.uncacheableReason,
+    mask: maskFields(r.mask, r.packet, name(r.inPort)),
+    tags: [...r.tags].sort(),
+  };
+}
