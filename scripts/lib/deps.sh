@@ -8,8 +8,9 @@ set -euo pipefail
 # Every Debian package any part of the project uses: build tools for better-sqlite3, Open vSwitch
 # (userspace datapath), FRR, ZooKeeper, traffic tools for the lab and its evaluation.
 MIDONET_DEBIAN_PACKAGES=(
-  build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc
+  build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump
   openvswitch-switch
+  zookeeper openjdk-17-jre-headless maven
 )
 
 midonet_install_debian() {
@@ -50,6 +51,26 @@ midonet_install_npm() {
   # against the installed Node headers. Never build zeromq from source (its binaries ship in the tarball).
   (cd "$root" && npm_config_build_from_source=better-sqlite3 npm_config_nodedir="$(midonet_node_prefix)" npm ci --no-audit --no-fund)
   echo "$want" > "$stamp"
+}
+
+# Resolves Cassandra's server jars once (cassandra-all and its runtime dependencies, from Maven Central
+# through the installed mvn and services/cassandra/pom.xml) into /var/cache/midonet/cassandra-VERSION/lib,
+# or MIDONET_CASSANDRA_LIB when set. A stamp file records a completed copy, so a run that was cut
+# short is redone and a completed one is not.
+midonet_cassandra_jars() {
+  local root=$1
+  local pom="$root/services/cassandra/pom.xml"
+  local version
+  version=$(sed -n 's:.*<cassandra.version>\(.*\)</cassandra.version>.*:\1:p' "$pom")
+  local lib=${MIDONET_CASSANDRA_LIB:-/var/cache/midonet/cassandra-$version/lib}
+  local stamp="$lib/.midonet-complete"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum "$pom" | cut -d' ' -f1)" ]; then
+    return 0
+  fi
+  echo "deps: resolving Cassandra $version jars with Maven into $lib" >&2
+  rm -rf "$lib" && mkdir -p "$lib"
+  mvn -B -q -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib" >&2
+  sha256sum "$pom" | cut -d' ' -f1 > "$stamp"
 }
 
 midonet_build() {

@@ -54,7 +54,8 @@ const EXACT = false;
 /**
  * The OXM fields the codec knows, by domain name. Numbers are OpenFlow 1.3 OFPXMT_OFB_*, and for
  * the tunnel endpoints OVS's NXM_NX_TUN_IPV4_SRC/DST (class NXM_1, fields 31 and 32), which OVS
- * accepts in OpenFlow 1.3 matches and set_field actions.
+ * accepts in OpenFlow 1.3 matches and set_field actions; likewise NXM_NX_IP_FRAG (26) and
+ * NXM_NX_TCP_FLAGS (34), which OpenFlow 1.3's basic class lacks.
  */
 export const OXM_FIELDS = {
   in_port: basic(0, u32, EXACT),
@@ -91,6 +92,10 @@ export const OXM_FIELDS = {
   tunnel_id: basic(38, u64, MASK),
   tun_ipv4_src: nxm1(31, ipv4, MASK),
   tun_ipv4_dst: nxm1(32, ipv4, MASK),
+  /** NXM_NX_IP_FRAG: bit 0 = a fragment, bit 1 = a later (non-first) fragment (OVS nw_frag). */
+  ip_frag: nxm1(26, u8, MASK),
+  /** NXM_NX_TCP_FLAGS: the 12 TCP flag bits. */
+  tcp_flags: nxm1(34, u16, MASK),
 } as const;
 
 export type OxmName = keyof typeof OXM_FIELDS;

@@ -24,6 +24,8 @@ import type {
   Change,
   ChangeOp,
   HostLiveness,
+  LearnedChange,
+  LearnedEntry,
   Op,
   Referrer,
   Snapshot,
@@ -75,6 +77,17 @@ CREATE TABLE IF NOT EXISTS leases (
   holder TEXT NOT NULL,
   expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS learned (
+  tbl TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (tbl, scope, key)
+);
+CREATE INDEX IF NOT EXISTS learned_seq ON learned(seq);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -132,6 +145,15 @@ export class SqliteStore implements TopologyStore {
   private readonly pollMs: number;
   private readonly leaseMs: number;
   private readonly campaigns = new Set<NodeJS.Timeout>();
+  private readonly learnedWatches = new Set<{
+    cursor: number;
+    readonly handlers: {
+      onEntries: (entries: readonly LearnedChange[]) => void;
+      onError?: (e: Error) => void;
+    };
+    open: boolean;
+  }>();
+  private learnedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly path: string,
@@ -211,6 +233,28 @@ export class SqliteStore implements TopologyStore {
         'SELECT holder, expires_at FROM leases WHERE grp = ?',
       ),
       dropLease: db.prepare<[string, string]>('DELETE FROM leases WHERE grp = ? AND holder = ?'),
+      learnSeq: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'learned_seq'"),
+      putLearned: db.prepare<[string, string, string, string, string, number, number]>(
+        `INSERT INTO learned(tbl, scope, key, value, origin, expires_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(tbl, scope, key) DO UPDATE SET value = excluded.value, origin = excluded.origin,
+           expires_at = excluded.expires_at, seq = excluded.seq`,
+      ),
+      purgeLearned: db.prepare<[number]>('DELETE FROM learned WHERE expires_at < ?'),
+      learnedSince: db.prepare<
+        [number, number],
+        {
+          tbl: string;
+          scope: string;
+          key: string;
+          value: string;
+          origin: string;
+          expires_at: number;
+          seq: number;
+        }
+      >(
+        'SELECT tbl, scope, key, value, origin, expires_at, seq FROM learned WHERE seq > ? ORDER BY seq LIMIT ?',
+      ),
+      lastLearned: db.prepare<[], { seq: number }>('SELECT seq FROM learned ORDER BY seq DESC LIMIT 1'),
       liveness: db.prepare<[], { host_id: string; renewed_at: number; expires_at: number; info: string }>(
         'SELECT host_id, renewed_at, expires_at, info FROM liveness ORDER BY host_id',
       ),
@@ -267,7 +311,7 @@ export class SqliteStore implements TopologyStore {
     this.assertOpen();
     const read = this.db.transaction(() => ({
       position: this.stmts.lastSeq.get()?.seq ?? 0,
-      objects: this.stmts.listAll.all().map(rowToObj),
+      objects: this.stmts.listAll.all().map((r) => ({ kind: r.kind as Kind, object: rowToObj(r) })),
     }));
     return Promise.resolve(read.deferred());
   }
@@ -494,6 +538,90 @@ export class SqliteStore implements TopologyStore {
     );
   }
 
+  // ---- learned state ----------------------------------------------------------------------------
+
+  learn(entries: readonly LearnedEntry[]): Promise<void> {
+    this.assertOpen();
+    if (entries.length === 0) return Promise.resolve();
+    const write = this.db.transaction(() => {
+      let seq = this.stmts.learnSeq.get()?.value ?? 0;
+      for (const e of entries)
+        this.stmts.putLearned.run(e.table, e.scope, e.key, e.value, e.origin, e.expiresAt, ++seq);
+      this.stmts.setMeta.run('learned_seq', seq);
+      // Expired entries are of no use to anyone: drop them now and then, in the writer's transaction.
+      if (seq % 1000 < entries.length) this.stmts.purgeLearned.run(Date.now());
+    });
+    try {
+      write.immediate();
+    } catch (e) {
+      return Promise.reject(
+        new StoreError('unavailable', `${this.url}: cannot record learned state: ${(e as Error).message}`),
+      );
+    }
+    this.wakeLearned();
+    return Promise.resolve();
+  }
+
+  watchLearned(
+    from: number,
+    handlers: { onEntries: (entries: readonly LearnedChange[]) => void; onError?: (e: Error) => void },
+  ): Watch {
+    this.assertOpen();
+    const w = { cursor: from, handlers, open: true };
+    this.learnedWatches.add(w);
+    if (!this.learnedTimer) this.learnedTimer = setInterval(() => this.pollLearned(), this.pollMs);
+    setImmediate(() => this.pollLearned());
+    return {
+      close: () => {
+        w.open = false;
+        this.learnedWatches.delete(w);
+        if (this.learnedWatches.size === 0 && this.learnedTimer) {
+          clearInterval(this.learnedTimer);
+          this.learnedTimer = undefined;
+        }
+      },
+    };
+  }
+
+  private wakeLearned(): void {
+    if (this.learnedWatches.size > 0) setImmediate(() => this.pollLearned());
+  }
+
+  private pollLearned(): void {
+    if (this.closed || this.learnedWatches.size === 0) return;
+    let last: number;
+    try {
+      last = this.stmts.lastLearned.get()?.seq ?? 0;
+    } catch (e) {
+      for (const w of [...this.learnedWatches]) w.handlers.onError?.(e as Error);
+      return;
+    }
+    for (const w of [...this.learnedWatches]) {
+      while (w.open && w.cursor < last) {
+        const rows = this.stmts.learnedSince.all(w.cursor, 1000);
+        if (rows.length === 0) break;
+        w.cursor = rows.at(-1)!.seq;
+        try {
+          w.handlers.onEntries(
+            rows.map((r) => ({
+              table: r.tbl as 'mac' | 'arp',
+              scope: r.scope,
+              key: r.key,
+              value: r.value,
+              origin: r.origin,
+              expiresAt: r.expires_at,
+              seq: r.seq,
+            })),
+          );
+        } catch (e) {
+          w.open = false;
+          this.learnedWatches.delete(w);
+          w.handlers.onError?.(e as Error);
+        }
+      }
+    }
+  }
+
   // ---- leader election --------------------------------------------------------------------------
 
   /**
@@ -546,6 +674,8 @@ export class SqliteStore implements TopologyStore {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const t of this.campaigns) clearInterval(t);
+    if (this.learnedTimer) clearInterval(this.learnedTimer);
+    this.learnedWatches.clear();
     this.campaigns.clear();
     await this.queue;
     this.closed = true;

@@ -75,9 +75,15 @@ export interface Referrer {
   readonly field: string;
 }
 
+/** A stored object with its kind. */
+export interface KindedObject {
+  readonly kind: Kind;
+  readonly object: Obj;
+}
+
 export interface Snapshot {
   readonly position: number;
-  readonly objects: readonly Obj[];
+  readonly objects: readonly KindedObject[];
 }
 
 export interface Watch {
@@ -99,6 +105,30 @@ export interface HostLiveness {
   readonly renewedAt: number;
   /** What the agent reported about itself (version, flows, last change applied, ...). */
   readonly info: Record<string, unknown>;
+}
+
+/**
+ * An entry of the state agents learn at run time and share with each other (MidoNet's replicated
+ * MAC and ARP tables): `mac` maps (bridge[/vlan], MAC) to the port it was seen on, `arp` maps
+ * (router, IP) to a MAC. Entries expire at `expiresAt` unless renewed.
+ */
+export interface LearnedEntry {
+  readonly table: 'mac' | 'arp';
+  /** Bridge id (with '/VLAN' when tagged) for mac; router id for arp. */
+  readonly scope: string;
+  /** MAC (lowercase hex, no separators) for mac; dotted IPv4 for arp. */
+  readonly key: string;
+  /** Port id for mac; MAC (lowercase hex) for arp. */
+  readonly value: string;
+  /** Host that learned it. */
+  readonly origin: string;
+  /** ms since epoch. */
+  readonly expiresAt: number;
+}
+
+export interface LearnedChange extends LearnedEntry {
+  /** Position in the learned-state feed; strictly increasing. */
+  readonly seq: number;
 }
 
 /** Callbacks of a leader-election candidate; never called concurrently, and never after resign. */
@@ -157,6 +187,17 @@ export interface TopologyStore {
   /** Marks a host dead at once (clean agent shutdown). */
   goodbye(hostId: string): Promise<void>;
   liveness(): Promise<HostLiveness[]>;
+
+  /** Publishes learned entries (insert or renew); the newest write of a (table, scope, key) wins. */
+  learn(entries: readonly LearnedEntry[]): Promise<void>;
+  /**
+   * Delivers the current learned entries written after `from` (0: all current ones; only the newest
+   * value of each key), then every later write as it commits, in order.
+   */
+  watchLearned(
+    from: number,
+    handlers: { onEntries: (entries: readonly LearnedChange[]) => void; onError?: (e: Error) => void },
+  ): Watch;
 
   /**
    * Joins the leader election of `group` as `candidate` (e.g. a router process serving an uplink):

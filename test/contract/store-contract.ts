@@ -418,7 +418,7 @@ export function storeContract(backend: string, makeFixture: () => Promise<StoreF
         assert.equal(c!.id, br.id);
         const snap = await other.snapshot();
         assert.ok(snap.position >= c!.seq);
-        assert.ok(snap.objects.some((o) => o.id === br.id));
+        assert.ok(snap.objects.some((o) => o.kind === 'bridge' && o.object.id === br.id));
       } finally {
         await other.close();
       }

@@ -1,0 +1,73 @@
+/**
+ * midonet-agent's configuration file (default /etc/midonet/midonet-agent.json), validated at start.
+ * Every key has a default suited to a real hypervisor; the lab overrides paths and the datapath type.
+ *
+ * Invariant: the agent starts only with a configuration that parsed completely (loadConfig throws a
+ * ConfigError naming file, key, value and what is allowed).
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { storeUrl } from '../config.js';
+import { LOG_LEVELS } from '../log.js';
+import { DEFAULT_STORE_URL } from '../state/open.js';
+import { parseIpv4 } from '../state/addr.js';
+
+export const DEFAULT_AGENT_CONFIG = '/etc/midonet/midonet-agent.json';
+
+const path = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
+
+export const agentConfigSchema = z
+  .object({
+    /** Store URL (sqlite:PATH or the distributed backend's URL). */
+    store: storeUrl.default(DEFAULT_STORE_URL),
+    /** Name this host registers under; defaults to the machine's host name. */
+    hostName: z.string().min(1).max(255).default(hostname()),
+    /** Where the stable host id (host_uuid) is kept. */
+    stateDir: path.default('/var/lib/midonet'),
+    /** Where the agent's sockets live (OpenFlow controller socket, control API). */
+    runDir: path.default('/run/midonet'),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    ovs: z
+      .object({
+        /** ovsdb-server's socket. */
+        dbSock: path.default('/var/run/openvswitch/db.sock'),
+        /** ovs-vswitchd's run directory (BRIDGE.mgmt). */
+        runDir: path.default('/var/run/openvswitch'),
+        bridge: z.string().min(1).max(15).default('br-int'),
+        /** 'system' (kernel datapath) on hypervisors, 'netdev' (userspace) where no module can load. */
+        datapathType: z.enum(['system', 'netdev']).default('system'),
+        /** Packet-ins per second OVS sends the agent at most (0: unlimited). */
+        controllerRateLimit: z.number().int().min(0).max(1_000_000).default(0),
+        controllerBurstLimit: z.number().int().min(0).max(1_000_000).default(0),
+      })
+      .strict()
+      .default({}),
+    tunnel: z
+      .object({
+        /** Underlay address of this host; default: its address in its tunnel zone. */
+        localIp: z
+          .string()
+          .refine((s) => parseIpv4(s) !== undefined, { message: 'expected an IPv4 address' })
+          .nullable()
+          .default(null),
+      })
+      .strict()
+      .default({}),
+    flows: z
+      .object({
+        /** Seconds an idle reactive flow stays installed. */
+        idleTimeout: z.number().int().min(1).max(65535).default(60),
+        priority: z.number().int().min(1).max(65000).default(10),
+      })
+      .strict()
+      .default({}),
+    /** Packet-ins waiting for simulation at most; more are dropped and counted. */
+    packetInQueue: z.number().int().min(1).max(1_000_000).default(10000),
+    /** How often the agent renews its liveness (ms); it is dead after 3 missed renewals. */
+    heartbeatMs: z.number().int().min(100).max(60000).default(1000),
+    /** MAC table entries not refreshed for this long expire (ms). */
+    macLifetimeMs: z.number().int().min(1000).default(300000),
+  })
+  .strict();
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -1,0 +1,419 @@
+/**
+ * midonet-agent, the per-hypervisor daemon: wires the store (topology replica and change feed, host
+ * registration and liveness), Open vSwitch (br-int set-up, proactive flows with ovs-ofctl, the
+ * OpenFlow 1.3 channel on a unix socket) and the controller logic (controller.ts), plus the control API.
+ *
+ * Invariants:
+ * - The OpenFlow socket (in OVS's run directory, the only place OVS accepts a unix controller) listens
+ *   before br-int is pointed at it, and is mode 0600.
+ * - On every (re)connection of OVS the agent deletes all reactive flows (it cannot vouch for flows it
+ *   did not install in this run) and replaces all proactive flows in one bundle: no stale flow
+ *   survives a restart, and tunnel delivery has no gap.
+ * - Packet-ins wait in a bounded queue, drained in batches between which store changes are applied;
+ *   when the queue is full new packet-ins are dropped and counted, memory stays bounded.
+ * - Store changes are applied to the replica in commit order, and the flows their tags name are
+ *   deleted in the same turn, before any later packet-in is simulated.
+ */
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import { OFPCML, type Message } from '../openflow/index.js';
+import { Topology } from '../sim/topology.js';
+import type { Tag } from '../sim/tags.js';
+import { StoreError } from '../state/errors.js';
+import type { Obj } from '../state/model.js';
+import { openStore } from '../state/open.js';
+import type { Change, TopologyStore, Watch } from '../state/store.js';
+import type { AgentConfig } from './config.js';
+import { ControlApi } from './control-api.js';
+import { FlowController, TUNNEL_ZONES_TAG, deleteByCookie } from './controller.js';
+import { Datapath } from './datapath.js';
+import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
+import { stableHostId } from './host-id.js';
+import { OpenFlowConnection } from './of-connection.js';
+import { Ovs } from './ovs.js';
+
+export const AGENT_VERSION = '0.1.0';
+const BATCH = 256;
+
+type PacketIn = Extract<Message, { type: 'packet_in' }>;
+
+export class AgentDaemon {
+  hostId = '';
+  private store!: TopologyStore;
+  private watch: Watch | undefined;
+  private learnedWatch: Watch | undefined;
+  private learnedFlush: NodeJS.Timeout | undefined;
+  private ctl!: FlowController;
+  private datapath!: Datapath;
+  private server: Server | undefined;
+  private conn: OpenFlowConnection | undefined;
+  private control: ControlApi | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly queue: PacketIn[] = [];
+  private draining = false;
+  private bindingsDirty = false;
+  private syncing: Promise<void> = Promise.resolve();
+  private stopped = false;
+  readonly ofSocket: string;
+  readonly controlSocket: string;
+
+  constructor(
+    readonly cfg: AgentConfig,
+    private readonly log: Logger,
+  ) {
+    // OVS connects only to controller sockets inside its own run directory.
+    this.ofSocket = join(cfg.ovs.runDir, `${cfg.ovs.bridge}.midonet-agent.sock`);
+    this.controlSocket = join(cfg.runDir, 'agent-control.sock');
+  }
+
+  get controller(): FlowController {
+    return this.ctl;
+  }
+
+  async start(): Promise<void> {
+    const log = this.log.child({ component: 'agent' });
+    mkdirSync(this.cfg.runDir, { recursive: true });
+    this.hostId = stableHostId(this.cfg.stateDir);
+    this.store = await openStore(this.cfg.store);
+    await this.register();
+    const snap = await this.store.snapshot();
+    const topology = Topology.from(snap.objects as never);
+    this.ctl = new FlowController(
+      topology,
+      {
+        hostId: this.hostId,
+        idleTimeout: this.cfg.flows.idleTimeout,
+        priority: this.cfg.flows.priority,
+        macLifetimeMs: this.cfg.macLifetimeMs,
+      },
+      this.log.child({ component: 'agent.flows' }),
+    );
+    this.ctl.stats.lastChangeSeq = snap.position;
+    log.info(
+      { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
+      'topology loaded',
+    );
+    this.learnedWatch = this.store.watchLearned(0, {
+      onEntries: (es) => {
+        this.send(this.ctl.applyLearned(es, Date.now(), () => this.conn?.xid() ?? 0));
+        this.requeueReleased();
+      },
+      onError: (e) => log.error({ err: e.message }, 'learned-state watch failed'),
+    });
+    this.learnedFlush = setInterval(() => void this.flushLearned(), 20);
+    this.watch = this.store.watch(snap.position, {
+      onChanges: (cs) => this.onChanges(cs),
+      onError: (e) => log.error({ err: e.message }, 'store watch failed'),
+    });
+
+    const ovs = new Ovs({ dbSock: this.cfg.ovs.dbSock, runDir: this.cfg.ovs.runDir });
+    this.datapath = new Datapath(
+      ovs,
+      {
+        bridge: this.cfg.ovs.bridge,
+        datapathType: this.cfg.ovs.datapathType,
+        controllerSocket: this.ofSocket,
+        controllerRateLimit: this.cfg.ovs.controllerRateLimit,
+        controllerBurstLimit: this.cfg.ovs.controllerBurstLimit,
+      },
+      this.log.child({ component: 'agent.datapath' }),
+    );
+    await this.listen();
+    await this.datapath.ensureBridge();
+    await this.datapath.ensureTunnels(this.cfg.tunnel.localIp ?? this.ctl.localTunnelIp());
+    await this.bindInterfaces();
+
+    this.control = new ControlApi(
+      this.controlSocket,
+      (req) => this.controlRequest(req),
+      this.log.child({ component: 'agent.control' }),
+    );
+    await this.control.start();
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat(), this.cfg.heartbeatMs);
+    log.info({ openflow: this.ofSocket, control: this.controlSocket }, 'midonet-agent started');
+  }
+
+  /** Registers this host in the store (by its stable id) if it is not there yet. */
+  private async register(): Promise<void> {
+    const mine = await this.store.get('host', this.hostId);
+    if (mine) return;
+    try {
+      await this.store.create('host', { name: this.cfg.hostName }, { id: this.hostId });
+    } catch (e) {
+      if (e instanceof StoreError && e.code === 'exists') {
+        const other = await this.store.resolve('host', this.cfg.hostName);
+        throw new Error(
+          `host name '${this.cfg.hostName}' is registered with id ${other.id}, but this machine's id is ${this.hostId} (${join(this.cfg.stateDir, 'host_uuid')}); put that id in the file or choose another hostName`,
+        );
+      }
+      throw e;
+    }
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.store.heartbeat(this.hostId, this.cfg.heartbeatMs * 3, {
+        agentVersion: AGENT_VERSION,
+        pid: process.pid,
+        controlSocket: this.controlSocket,
+        flows: this.ctl.flows.size,
+        lastChangeApplied: this.ctl.stats.lastChangeSeq,
+        openflowConnected: this.conn !== undefined && !this.conn.closed,
+      });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  // ---- OpenFlow ----------------------------------------------------------------------------------
+
+  private listen(): Promise<void> {
+    rmSync(this.ofSocket, { force: true });
+    this.server = createServer((s) => void this.onSwitch(s));
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.ofSocket, () => {
+        chmodSync(this.ofSocket, 0o600);
+        resolve();
+      });
+    });
+  }
+
+  private async onSwitch(socket: Socket): Promise<void> {
+    const log = this.log.child({ component: 'agent.openflow' });
+    const conn = new OpenFlowConnection(socket, log);
+    // Port changes may arrive at any time from here on; none may be missed.
+    conn.on('portStatus', (ps) => {
+      if (ps.reason === 'delete') this.ctl.ifaceOfport.delete(ps.port.name);
+      else this.ctl.ifaceOfport.set(ps.port.name, ps.port.portNo);
+      if (this.conn === conn) this.scheduleBindingSync();
+    });
+    conn.on('ofError', (e) => log.warn({ err: e }, 'switch reported an error'));
+    conn.on('close', () => {
+      if (this.conn === conn) this.conn = undefined;
+      if (!this.stopped) log.warn('switch disconnected');
+    });
+    try {
+      const dpid = await conn.handshake();
+      this.conn?.close();
+      this.ctl.ifaceOfport.clear();
+      conn.send({ type: 'set_config', xid: conn.xid(), flags: 0, missSendLen: OFPCML.NO_BUFFER });
+      const ports = await conn.portDescriptions();
+      for (const p of ports) this.ctl.ifaceOfport.set(p.name, p.portNo);
+      // Reconcile: no reactive flow of an earlier run survives; all proactive flows are replaced.
+      this.ctl.flows.clear();
+      conn.send(deleteByCookie(0n, conn.xid(), PROACTIVE_COOKIE_BIT));
+      this.conn = conn;
+      conn.on('packetIn', (pi) => this.enqueue(pi));
+      conn.on('flowRemoved', (fr) => this.ctl.flowRemoved(fr.cookie));
+      await conn.barrier();
+      await this.syncBindings(true);
+      log.info({ datapathId: `0x${dpid.toString(16)}`, ports: ports.length }, 'switch connected');
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'switch handshake failed');
+      conn.close();
+    }
+  }
+
+  private send(msgs: readonly Message[]): void {
+    const c = this.conn;
+    if (!c) return;
+    for (const m of msgs) c.send(m);
+  }
+
+  /** Puts packets whose next hop became known back in the queue. */
+  private requeueReleased(): void {
+    for (const pi of this.ctl.takeReleased()) this.enqueue(pi);
+  }
+
+  private enqueue(pi: PacketIn): void {
+    if (this.queue.length >= this.cfg.packetInQueue) {
+      this.ctl.stats.queueDrops++;
+      return;
+    }
+    this.queue.push(pi);
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    const c = this.conn;
+    const xid = () => c?.xid() ?? 0;
+    const now = Date.now();
+    for (let i = 0; i < BATCH && this.queue.length > 0; i++) {
+      const pi = this.queue.shift()!;
+      try {
+        this.send(this.ctl.handlePacketIn(pi, now, xid));
+      } catch (e) {
+        this.ctl.stats.ignored++;
+        this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'packet-in handling failed');
+      }
+    }
+    this.requeueReleased();
+    if (this.queue.length > 0) setImmediate(() => this.drain());
+    else this.draining = false;
+  }
+
+  // ---- topology changes --------------------------------------------------------------------------
+
+  private onChanges(changes: readonly Change[]): void {
+    const ctl = this.ctl;
+    let tunnelZones = false;
+    let bindings = false;
+    for (const c of changes) {
+      if (c.kind === 'tunnel-zone') tunnelZones = true;
+      if (c.kind === 'port') {
+        const before = ctl.topology.get('port', c.id);
+        const after = c.op === 'delete' ? undefined : (c.object as Obj<'port'>);
+        if (before?.hostId === this.hostId || after?.hostId === this.hostId) bindings = true;
+      }
+    }
+    const tags: Tag[] = ctl.topology.apply(changes);
+    ctl.stats.changesApplied += changes.length;
+    ctl.stats.lastChangeSeq = changes.at(-1)!.seq;
+    const extra: string[] = [];
+    if (tunnelZones) {
+      ctl.tunnelZonesChanged();
+      extra.push(TUNNEL_ZONES_TAG);
+    }
+    const xid = () => this.conn?.xid() ?? 0;
+    this.send(ctl.invalidate([...tags, ...extra], xid));
+    if (bindings) {
+      this.bindingsDirty = true;
+      void this.bindInterfaces().then(() => this.scheduleBindingSync());
+    }
+  }
+
+  /** Adds every locally bound interface to br-int with its iface-id (idempotent). */
+  private async bindInterfaces(): Promise<void> {
+    for (const [iface, p] of this.ctl.localBindings()) {
+      try {
+        await this.datapath.bindInterface(iface, p.id);
+      } catch (e) {
+        this.log.warn(
+          { err: (e as Error).message, iface, port: p.name },
+          'cannot add bound interface to the bridge',
+        );
+      }
+    }
+  }
+
+  private scheduleBindingSync(): void {
+    this.bindingsDirty = true;
+    this.syncing = this.syncing.then(() => (this.bindingsDirty ? this.syncBindings(false) : undefined));
+  }
+
+  private async syncBindings(replaceAll: boolean): Promise<void> {
+    this.bindingsDirty = false;
+    const { deliveries, moved } = this.ctl.refreshBindings();
+    this.send(this.ctl.invalidate(moved, () => this.conn?.xid() ?? 0));
+    try {
+      await this.datapath.syncProactive([...this.ctl.tunnelOfports.values()], deliveries, replaceAll);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'proactive flow sync failed');
+    }
+  }
+
+  private async flushLearned(): Promise<void> {
+    const entries = this.ctl.learned.take();
+    if (entries.length === 0) return;
+    try {
+      await this.store.learn(entries);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message, entries: entries.length }, 'cannot publish learned state');
+    }
+  }
+
+  // ---- control API -------------------------------------------------------------------------------
+
+  private async controlRequest(req: Record<string, unknown>): Promise<unknown> {
+    switch (req.cmd) {
+      case 'stats':
+        return {
+          hostId: this.hostId,
+          agentVersion: AGENT_VERSION,
+          ...this.ctl.stats.snapshot(this.ctl.flows.size),
+        };
+      case 'flows':
+        return this.flowDump();
+      case 'trace': {
+        const port = typeof req.port === 'string' ? req.port : '';
+        if (!this.ctl.topology.get('port', port)) throw new Error(`trace: no port with id '${port}'`);
+        const count = typeof req.count === 'number' ? Math.max(1, Math.min(100, req.count)) : 1;
+        const timeoutMs = typeof req.timeoutMs === 'number' ? Math.min(600000, req.timeoutMs) : 10000;
+        return await new Promise((resolve) => {
+          const results = this.ctl.traceNext(port, count, () => {
+            clearTimeout(timer);
+            resolve({ traces: results, complete: true });
+          });
+          const timer = setTimeout(() => {
+            this.ctl.cancelTrace(port);
+            resolve({ traces: results, complete: false });
+          }, timeoutMs);
+        });
+      }
+      default:
+        throw new Error(`unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace`);
+    }
+  }
+
+  private async flowDump(): Promise<unknown[]> {
+    const counts = new Map<bigint, bigint>();
+    const c = this.conn;
+    if (c) {
+      const parts = await c.request({
+        type: 'multipart_request',
+        xid: c.xid(),
+        flags: 0,
+        body: {
+          type: 'flow',
+          tableId: 0xff,
+          outPort: 0xffffffff,
+          outGroup: 0xffffffff,
+          cookie: 0n,
+          cookieMask: PROACTIVE_COOKIE_BIT,
+          match: [],
+        },
+      });
+      for (const p of parts)
+        if (p.type === 'multipart_reply' && p.body.type === 'flow')
+          for (const f of p.body.flows) counts.set(f.cookie, f.packetCount);
+    }
+    const name = (id: string) => this.ctl.topology.port(id)?.name ?? id;
+    return [...this.ctl.flows.all()].map((f) => ({
+      cookie: `0x${f.cookie.toString(16)}`,
+      inPort: name(f.inPort),
+      match: f.summary,
+      actions: f.actions,
+      tags: f.tags,
+      packets: Number(counts.get(f.cookie) ?? 0n),
+      installedAt: new Date(f.installedAt).toISOString(),
+    }));
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------------
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.watch?.close();
+    this.learnedWatch?.close();
+    if (this.learnedFlush) clearInterval(this.learnedFlush);
+    this.control?.close();
+    this.conn?.close();
+    this.server?.close();
+    rmSync(this.ofSocket, { force: true });
+    try {
+      await this.store.goodbye(this.hostId);
+    } catch {
+      /* the store may be gone already */
+    }
+    await this.store.close();
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * One OpenFlow 1.3 connection to Open vSwitch on a stream socket: version negotiation, the FEATURES
+ * handshake, transaction ids, request/response matching (barrier, multipart with the MORE flag, echo),
+ * and events for what the switch sends unasked (packet-in, flow-removed, port-status, errors).
+ *
+ * Invariant: nothing the switch sends can throw out of this class: undecodable frames are answered
+ * with an OpenFlow ERROR and reported as an 'ofError' event; a framing error closes the connection.
+ * Writes made in one tick are coalesced into one socket write (cork/uncork), so a FLOW_MOD and its
+ * PACKET_OUT leave together. Pending requests fail with an error naming the request when the
+ * connection closes.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Logger } from '../log.js';
+import {
+  OFPBRC,
+  OFPET,
+  OFPMPF_MORE,
+  OpenFlowFramer,
+  encodeMessage,
+  helloOffersOpenFlow13,
+  type Message,
+  type Port,
+} from '../openflow/index.js';
+
+type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
+
+interface Pending {
+  readonly what: string;
+  readonly resolve: (m: Message[]) => void;
+  readonly reject: (e: Error) => void;
+  readonly parts: Message[];
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface OpenFlowConnectionEvents {
+  packetIn: [Msg<'packet_in'>];
+  flowRemoved: [Msg<'flow_removed'>];
+  portStatus: [Msg<'port_status'>];
+  /** An ERROR the switch sent that no pending request claimed (e.g. a refused FLOW_MOD). */
+  ofError: [string];
+  close: [];
+}
+
+export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
+  private readonly framer = new OpenFlowFramer();
+  private nextXid = 1;
+  private readonly pending = new Map<number, Pending>();
+  private peerHello: Msg<'hello'> | undefined;
+  private helloWaiter: ((m: Msg<'hello'>) => void) | undefined;
+  private corked = false;
+  closed = false;
+  /** Messages sent since connect. */
+  sent = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly log: Logger,
+    private readonly requestTimeoutMs = 10000,
+  ) {
+    super();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.onClose());
+    socket.on('error', (e) => log.warn({ err: e.message }, 'openflow socket error'));
+  }
+
+  xid(): number {
+    const x = this.nextXid;
+    this.nextXid = this.nextXid >= 0x7fffffff ? 1 : this.nextXid + 1;
+    return x;
+  }
+
+  /** Queues one message; messages sent in the same tick go out in one write. */
+  send(msg: Message): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.sent++;
+    this.socket.write(encodeMessage(msg));
+  }
+
+  /** Sends a request and resolves with its reply (all parts of a multipart reply). */
+  request(msg: Message, what: string = msg.type): Promise<Message[]> {
+    if (this.closed) return Promise.reject(new Error(`openflow ${what}: connection closed`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(msg.xid);
+        reject(new Error(`openflow ${what}: no reply in ${this.requestTimeoutMs} ms`));
+      }, this.requestTimeoutMs);
+      this.pending.set(msg.xid, { what, resolve, reject, parts: [], timer });
+      this.send(msg);
+    });
+  }
+
+  async barrier(): Promise<void> {
+    await this.request({ type: 'barrier_request', xid: this.xid() }, 'barrier');
+  }
+
+  /** HELLO exchange (OpenFlow 1.3 required) and FEATURES; returns the datapath id. */
+  async handshake(): Promise<bigint> {
+    const hello = new Promise<Msg<'hello'>>((resolve) => {
+      if (this.peerHello) resolve(this.peerHello);
+      else this.helloWaiter = resolve;
+    });
+    this.send({
+      type: 'hello',
+      xid: this.xid(),
+      version: 4,
+      elements: [{ type: 'versionbitmap', bitmaps: [1 << 4] }],
+    });
+    const peer = await Promise.race([
+      hello,
+      new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error('openflow: no HELLO from the switch in 10 s')), 10000),
+      ),
+    ]);
+    if (!helloOffersOpenFlow13(peer)) {
+      this.send({
+        type: 'error',
+        xid: peer.xid,
+        errType: OFPET.HELLO_FAILED,
+        code: 0,
+        data: Buffer.from('OpenFlow 1.3 required'),
+      });
+      throw new Error(
+        `openflow: the switch does not offer OpenFlow 1.3 (its HELLO version is ${peer.version})`,
+      );
+    }
+    const [features] = await this.request({ type: 'features_request', xid: this.xid() }, 'features');
+    if (features?.type !== 'features_reply')
+      throw new Error('openflow: unexpected reply to FEATURES_REQUEST');
+    return features.datapathId;
+  }
+
+  async portDescriptions(): Promise<Port[]> {
+    const parts = await this.request(
+      { type: 'multipart_request', xid: this.xid(), flags: 0, body: { type: 'port_desc' } },
+      'port_desc',
+    );
+    const ports: Port[] = [];
+    for (const p of parts)
+      if (p.type === 'multipart_reply' && p.body.type === 'port_desc') ports.push(...p.body.ports);
+    return ports;
+  }
+
+  close(): void {
+    if (!this.closed) this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const ev of this.framer.push(chunk)) {
+      switch (ev.kind) {
+        case 'message':
+          this.dispatch(ev.msg);
+          break;
+        case 'bad_message':
+          this.emit('ofError', `undecodable message from the switch: ${ev.error}`);
+          this.send({
+            type: 'error',
+            xid: ev.xid,
+            errType: OFPET.BAD_REQUEST,
+            code: OFPBRC.BAD_LEN,
+            data: ev.bytes.subarray(0, 64),
+          });
+          break;
+        case 'framing_error':
+          this.log.error({ err: ev.error }, 'openflow framing error; closing the connection');
+          this.close();
+          return;
+      }
+    }
+  }
+
+  private dispatch(msg: Message): void {
+    switch (msg.type) {
+      case 'hello':
+        this.peerHello = msg;
+        this.helloWaiter?.(msg);
+        return;
+      case 'echo_request':
+        this.send({ type: 'echo_reply', xid: msg.xid, data: msg.data });
+        return;
+      case 'packet_in':
+        this.emit('packetIn', msg);
+        return;
+      case 'flow_removed':
+        this.emit('flowRemoved', msg);
+        return;
+      case 'port_status':
+        this.emit('portStatus', msg);
+        return;
+      case 'error':
+      case 'experimenter_error': {
+        const p = this.pending.get(msg.xid);
+        const text =
+          msg.type === 'error'
+            ? `switch error type ${msg.errType} code ${msg.code} (xid ${msg.xid})`
+            : `switch experimenter error ${msg.expType} (xid ${msg.xid})`;
+        if (p) {
+          this.finish(msg.xid);
+          p.reject(new Error(`openflow ${p.what}: ${text}`));
+        } else {
+          this.emit('ofError', text);
+        }
+        return;
+      }
+      default: {
+        const p = this.pending.get(msg.xid);
+        if (!p) return;
+        p.parts.push(msg);
+        if (msg.type === 'multipart_reply' && (msg.flags & OFPMPF_MORE) !== 0) return;
+        this.finish(msg.xid);
+        p.resolve(p.parts);
+      }
+    }
+  }
+
+  private finish(xid: number): void {
+    const p = this.pending.get(xid);
+    if (p) clearTimeout(p.timer);
+    this.pending.delete(xid);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [xid, p] of this.pending) {
+      this.finish(xid);
+      p.reject(new Error(`openflow ${p.what}: connection closed`));
+    }
+    this.emit('close');
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * One lab hypervisor: a network namespace with its own Open vSwitch (userspace datapath), an underlay
+ * link into the shared underlay bridge carried by a netdev `br-phy` that holds its underlay address,
+ * and a midonet-agent process (in the root namespace, reaching that OVS through its sockets) with
+ * its own configuration, state directory and log.
+ *
+ * Invariant: everything a hypervisor started is named by files in its run directory (OVS pid files,
+ * agent.pid), so `stopHypervisor` can stop it again after any crash.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../exec.js';
+import type { Ovs } from '../agent/ovs.js';
+import { addNamespace, addVeth } from './netns.js';
+import { startOvs, stopOvs } from './ovs-daemons.js';
+import {
+  UNDERLAY_BRIDGE,
+  UNDERLAY_NS,
+  hvName,
+  hvNamespace,
+  hvUnderlayIp,
+  hvUplink,
+  underlayPort,
+} from './layout.js';
+
+const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
+
+export interface Hypervisor {
+  readonly n: number;
+  readonly name: string;
+  readonly netns: string;
+  readonly dir: string;
+  readonly underlayIp: string;
+  readonly ovs: Ovs;
+  readonly agentConfig: string;
+  readonly controlSocket: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the namespace, OVS and underlay of hypervisor `n` (no agent yet). */
+export async function createHypervisor(runDir: string, n: number, storeUrl: string): Promise<Hypervisor> {
+  const netns = hvNamespace(n);
+  const dir = join(runDir, hvName(n));
+  mkdirSync(dir, { recursive: true });
+  await addNamespace(netns);
+  const ovs = await startOvs(join(dir, 'ovs'), netns);
+  // Underlay: a veth from br-phy (netdev) to the underlay namespace's Linux bridge.
+  await addVeth(hvUplink(n), netns, underlayPort(n), UNDERLAY_NS);
+  await run('ip', ['link', 'set', underlayPort(n), 'master', UNDERLAY_BRIDGE], { netns: UNDERLAY_NS });
+  await ovs.vsctl([
+    'add-br',
+    'br-phy',
+    '--',
+    'set',
+    'bridge',
+    'br-phy',
+    'datapath_type=netdev',
+    '--',
+    'add-port',
+    'br-phy',
+    hvUplink(n),
+  ]);
+  await run('ip', ['addr', 'add', `${hvUnderlayIp(n)}/24`, 'dev', 'br-phy'], { netns });
+  await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });
+  const controlSocket = join(dir, 'run', 'agent-control.sock');
+  const agentConfig = join(dir, 'agent.json');
+  writeFileSync(
+    agentConfig,
+    `${JSON.stringify(
+      {
+        store: storeUrl,
+        hostName: hvName(n),
+        stateDir: join(dir, 'state'),
+        runDir: join(dir, 'run'),
+        logLevel: 'info',
+        ovs: {
+          dbSock: join(dir, 'ovs', 'db.sock'),
+          runDir: join(dir, 'ovs'),
+          bridge: 'br-int',
+          datapathType: 'netdev',
+        },
+        tunnel: { localIp: hvUnderlayIp(n) },
+        flows: { idleTimeout: 300 },
+        heartbeatMs: 500,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return { n, name: hvName(n), netns, dir, underlayIp: hvUnderlayIp(n), ovs, agentConfig, controlSocket };
+}
+
+export function agentPid(hv: Pick<Hypervisor, 'dir'>): number | undefined {
+  const f = join(hv.dir, 'agent.pid');
+  if (!existsSync(f)) return undefined;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  return pid > 0 && alive(pid) ? pid : undefined;
+}
+
+/** Starts the hypervisor's midonet-agent as a background process logging to DIR/agent.log. */
+export function startAgent(hv: Hypervisor): number {
+  const log = openSync(join(hv.dir, 'agent.log'), 'a');
+  const child = spawn(process.execPath, [AGENT_MAIN, '--config', hv.agentConfig], {
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
+  child.unref();
+  writeFileSync(join(hv.dir, 'agent.pid'), `${child.pid}\n`);
+  return child.pid!;
+}
+
+/** Stops the agent: SIGTERM (clean shutdown), or SIGKILL with `crash` (flows must keep forwarding). */
+export async function stopAgent(hv: Pick<Hypervisor, 'dir'>, crash = false): Promise<void> {
+  const pid = agentPid(hv);
+  if (pid !== undefined) {
+    process.kill(pid, crash ? 'SIGKILL' : 'SIGTERM');
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(join(hv.dir, 'agent.pid'), { force: true });
+}
+
+/** Stops the agent and OVS of a hypervisor directory (the namespace is removed by the caller). */
+export async function stopHypervisor(dir: string): Promise<void> {
+  await stopAgent({ dir });
+  await stopOvs(join(dir, 'ovs'));
+}

@@ -1,0 +1,273 @@
+/**
+ * The one-machine lab: N hypervisors (namespaces with their own Open vSwitch and midonet-agent) on a
+ * shared underlay, VMs as namespaces attached to their hypervisor's br-int, a tunnel zone with every
+ * host, and a demo tenant topology made through the store API the CLI uses: two bridges spread over
+ * the hosts, joined by a router, so VMs ping within and across bridges and hosts.
+ *
+ * Invariants: `up` first removes whatever an earlier lab left (by pid files in the run directory and
+ * the `mnl-` prefix); `down` removes everything `up` made, also after a crash; the lab's state is
+ * written to RUN_DIR/lab.json so status, exec and down work from any later process.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../exec.js';
+import { openStore } from '../state/open.js';
+import type { TopologyStore } from '../state/store.js';
+import { Ovs } from '../agent/ovs.js';
+import { createHypervisor, startAgent, stopHypervisor, type Hypervisor } from './hypervisor.js';
+import { LAB_PREFIX, UNDERLAY_BRIDGE, UNDERLAY_NS, hvName, vmMac, vmNamespace, vmTap } from './layout.js';
+import { addNamespace, addVeth, removeByPrefix, setAddress } from './netns.js';
+
+export interface LabOptions {
+  readonly runDir: string;
+  readonly hosts: number;
+  readonly vmsPerHost: number;
+  readonly tunnel: 'gre' | 'vxlan';
+  /** Store URL; default: a fresh SQLite file in the run directory. */
+  readonly storeUrl?: string;
+  /** Progress lines for people. */
+  readonly say?: (line: string) => void;
+}
+
+export interface LabVm {
+  readonly name: string;
+  readonly netns: string;
+  readonly host: string;
+  readonly hostNumber: number;
+  readonly bridge: string;
+  readonly port: string;
+  readonly ip: string;
+  readonly prefixLen: number;
+  readonly mac: string;
+  readonly gateway: string;
+}
+
+export interface LabHost {
+  readonly name: string;
+  readonly number: number;
+  readonly netns: string;
+  readonly dir: string;
+  readonly underlayIp: string;
+  readonly controlSocket: string;
+  readonly ovsDbSock: string;
+  readonly ovsRunDir: string;
+}
+
+/** What lab.json holds. */
+export interface LabState {
+  readonly runDir: string;
+  readonly storeUrl: string;
+  readonly tunnel: 'gre' | 'vxlan';
+  readonly hosts: LabHost[];
+  readonly vms: LabVm[];
+  readonly createdAt: string;
+}
+
+export const BRIDGES = [
+  {
+    name: 'tenant-a',
+    net: '192.0.2.0',
+    len: 25,
+    gateway: '192.0.2.1',
+    first: 10,
+    routerPort: 'edge-a',
+    uplink: 'tenant-a-up',
+  },
+  {
+    name: 'tenant-b',
+    net: '192.0.2.128',
+    len: 25,
+    gateway: '192.0.2.129',
+    first: 138,
+    routerPort: 'edge-b',
+    uplink: 'tenant-b-up',
+  },
+] as const;
+export const ROUTER = 'edge';
+
+export function labStatePath(runDir: string): string {
+  return join(runDir, 'lab.json');
+}
+
+export function readLabState(runDir: string): LabState | undefined {
+  const f = labStatePath(runDir);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as LabState) : undefined;
+}
+
+export function hostOvs(h: LabHost): Ovs {
+  return new Ovs({ dbSock: h.ovsDbSock, runDir: h.ovsRunDir });
+}
+
+/** Removes everything a lab in `runDir` (or any crashed lab) left: processes, namespaces, links, files. */
+export async function labDown(runDir: string, say: (l: string) => void = () => undefined): Promise<string[]> {
+  if (existsSync(runDir)) {
+    for (const d of readdirSync(runDir)) {
+      if (/^hv\d+$/.test(d)) await stopHypervisor(join(runDir, d));
+    }
+  }
+  const removed = await removeByPrefix(LAB_PREFIX);
+  if (removed.length > 0)
+    say(
+      `removed ${removed.length} namespaces/links: ${removed.slice(0, 6).join(' ')}${removed.length > 6 ? ' ...' : ''}`,
+    );
+  rmSync(runDir, { recursive: true, force: true });
+  return removed;
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`lab: ${what} did not happen within ${timeoutMs / 1000} s`);
+}
+
+/** Waits until the agent of `hostName` is alive and connected to its switch. */
+export async function waitForAgent(
+  store: TopologyStore,
+  hostName: string,
+  timeoutMs = 30000,
+): Promise<string> {
+  let id = '';
+  await waitFor(`agent of ${hostName} connecting`, timeoutMs, async () => {
+    const hosts = await store.list('host');
+    const h = hosts.find((x) => x.name === hostName);
+    if (!h) return false;
+    id = h.id;
+    const l = (await store.liveness()).find((x) => x.hostId === h.id);
+    return l?.alive === true && l.info.openflowConnected === true;
+  });
+  return id;
+}
+
+export async function labUp(opts: LabOptions): Promise<LabState> {
+  const say = opts.say ?? (() => undefined);
+  if (opts.hosts < 1 || opts.hosts > 50) throw new Error(`--hosts ${opts.hosts}: allowed 1 to 50`);
+  if (opts.vmsPerHost < 1 || opts.vmsPerHost > 50)
+    throw new Error(`--vms-per-host ${opts.vmsPerHost}: allowed 1 to 50`);
+  await labDown(opts.runDir, say);
+  mkdirSync(opts.runDir, { recursive: true });
+  const storeUrl = opts.storeUrl ?? `sqlite:${join(opts.runDir, 'state.db')}`;
+  const store = await openStore(storeUrl);
+  try {
+    say(`underlay: namespace ${UNDERLAY_NS}, bridge ${UNDERLAY_BRIDGE}`);
+    await addNamespace(UNDERLAY_NS);
+    await run('ip', ['link', 'add', UNDERLAY_BRIDGE, 'type', 'bridge'], { netns: UNDERLAY_NS });
+    await run('ip', ['link', 'set', UNDERLAY_BRIDGE, 'up'], { netns: UNDERLAY_NS });
+
+    const hvs: Hypervisor[] = [];
+    for (let n = 1; n <= opts.hosts; n++) {
+      say(`hypervisor ${hvName(n)}: namespace, Open vSwitch (userspace datapath), underlay, agent`);
+      const hv = await createHypervisor(opts.runDir, n, storeUrl);
+      startAgent(hv);
+      hvs.push(hv);
+    }
+    const hostIds: string[] = [];
+    for (const hv of hvs) hostIds.push(await waitForAgent(store, hv.name));
+
+    say(
+      `topology: tunnel zone (${opts.tunnel}), bridges ${BRIDGES.map((b) => b.name).join(', ')}, router ${ROUTER}`,
+    );
+    await store.create('tunnel-zone', {
+      name: 'lab',
+      type: opts.tunnel,
+      members: hvs.map((hv, i) => ({ hostId: hostIds[i]!, address: hv.underlayIp })),
+    });
+    const router = await store.create('router', { name: ROUTER });
+    for (const b of BRIDGES) {
+      const br = await store.create('bridge', { name: b.name });
+      const rp = await store.create('port', {
+        name: b.routerPort,
+        deviceId: router.id,
+        address: `${b.gateway}/${b.len}`,
+      });
+      const up = await store.create('port', { name: b.uplink, deviceId: br.id });
+      await store.update('port', up.id, { peerId: rp.id });
+      await store.create('route', {
+        routerId: router.id,
+        dstPrefix: `${b.net}/${b.len}`,
+        nextHopPortId: rp.id,
+      });
+    }
+
+    const vms: LabVm[] = [];
+    let count = 0;
+    for (const hv of hvs) {
+      for (let i = 0; i < opts.vmsPerHost; i++) {
+        const b = BRIDGES[count % BRIDGES.length]!;
+        const index = Math.floor(count / BRIDGES.length);
+        count++;
+        const name = `vm${count}`;
+        const vm: LabVm = {
+          name,
+          netns: vmNamespace(name),
+          host: hv.name,
+          hostNumber: hv.n,
+          bridge: b.name,
+          port: `${name}-port`,
+          ip: ipAdd(b.net, b.first - ipLast(b.net) + index),
+          prefixLen: b.len,
+          mac: vmMac(BRIDGES.indexOf(b) + 1, index + 1),
+          gateway: b.gateway,
+        };
+        say(`vm ${name}: ${vm.ip}/${vm.prefixLen} on ${b.name}, host ${hv.name}`);
+        await addVm(store, hv, vm);
+        vms.push(vm);
+      }
+    }
+    const state: LabState = {
+      runDir: opts.runDir,
+      storeUrl,
+      tunnel: opts.tunnel,
+      hosts: hvs.map((hv) => ({
+        name: hv.name,
+        number: hv.n,
+        netns: hv.netns,
+        dir: hv.dir,
+        underlayIp: hv.underlayIp,
+        controlSocket: hv.controlSocket,
+        ovsDbSock: hv.ovs.ep.dbSock,
+        ovsRunDir: hv.ovs.ep.runDir,
+      })),
+      vms,
+      createdAt: new Date().toISOString(),
+    };
+    writeFileSync(labStatePath(opts.runDir), `${JSON.stringify(state, null, 2)}\n`);
+    return state;
+  } finally {
+    await store.close();
+  }
+}
+
+function ipLast(ip: string): number {
+  return Number(ip.split('.')[3]);
+}
+
+function ipAdd(net: string, add: number): string {
+  const p = net.split('.').map(Number);
+  return `${p[0]}.${p[1]}.${p[2]}.${p[3]! + add}`;
+}
+
+/** A VM namespace on `hv`, its port on its bridge, and the binding of that port to the VM's tap. */
+export async function addVm(store: TopologyStore, hv: Pick<Hypervisor, 'netns'>, vm: LabVm): Promise<void> {
+  await addNamespace(vm.netns);
+  await addVeth(vmTap(vm.name), hv.netns, 'eth0', vm.netns);
+  await setAddress(vm.netns, 'eth0', `${vm.ip}/${vm.prefixLen}`, vm.mac);
+  await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });
+  // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
+  await run('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
+  const bridge = await store.resolve('bridge', vm.bridge);
+  const host = await store.resolve('host', vm.host);
+  await store.create('port', {
+    name: vm.port,
+    deviceId: bridge.id,
+    hostId: host.id,
+    interfaceName: vmTap(vm.name),
+  });
+}
+
+/** Runs a command inside a lab VM. */
+export function vmExec(vm: Pick<LabVm, 'netns'>, cmd: readonly string[], timeoutMs = 30000): Promise<string> {
+  return run(cmd[0]!, cmd.slice(1), { netns: vm.netns, timeoutMs });
+}

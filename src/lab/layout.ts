@@ -1,0 +1,31 @@
+/**
+ * Names and addresses of the one-machine lab, in one place. Everything the lab makes carries the
+ * prefix `mnl-` (namespaces, root-namespace links), and every address is in a documentation range:
+ *   198.51.100.0/24   the underlay between hypervisors (hv N at .N)
+ *   192.0.2.0/25      tenant bridge A (router port .1)
+ *   192.0.2.128/25    tenant bridge B (router port .129)
+ *   203.0.113.0/24    the outside world (ISP, BGP)
+ *
+ * Invariant: names are at most 15 characters (Linux interface names) and unique per lab object, so
+ * clean-up by prefix finds exactly what the lab made.
+ */
+export const LAB_PREFIX = 'mnl-';
+export const UNDERLAY_NS = `${LAB_PREFIX}underlay`;
+export const UNDERLAY_BRIDGE = 'br-underlay';
+export const UNDERLAY_PREFIX = '198.51.100';
+
+export const hvNamespace = (n: number): string => `${LAB_PREFIX}hv${n}`;
+export const hvName = (n: number): string => `hv${n}`;
+export const hvUnderlayIp = (n: number): string => `${UNDERLAY_PREFIX}.${n}`;
+/** The hypervisor's end of its underlay link (inside its namespace) and the underlay bridge's end. */
+export const hvUplink = (n: number): string => `${LAB_PREFIX}hv${n}-u`;
+export const underlayPort = (n: number): string => `${LAB_PREFIX}u-hv${n}`;
+
+export const vmNamespace = (name: string): string => `${LAB_PREFIX}${name}`;
+/** The VM's interface as its hypervisor sees it (the port bound to the virtual topology). */
+export const vmTap = (name: string): string => `${LAB_PREFIX}t-${name}`.slice(0, 15);
+
+/** A deterministic locally administered MAC for lab VM number `i` on bridge `b`. */
+export function vmMac(b: number, i: number): string {
+  return `02:00:00:00:${b.toString(16).padStart(2, '0')}:${i.toString(16).padStart(2, '0')}`;
+}
