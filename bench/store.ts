@@ -2,6 +2,9 @@
  * bench/store: the embedded backend's speed. Single-object writes per second (one transaction each),
  * reads per second (get by id), and change-feed latency from a write in this process to a watcher in
  * another process (median, p99). Targets: >= 5,000 writes/s; watch latency p99 < 50 ms.
+ * With `--distributed [URL]`, also the Cassandra + ZooKeeper backend (bench/store-distributed.ts): the
+ * services at URL, or, without one, a 1-node ZooKeeper and Cassandra started for the run and stopped
+ * after it (`--objects N` sizes the cold-start topology, default 100,000).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +14,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { openStore } from '../src/state/open.js';
-import { printReport, printTable, quantile } from './report.js';
+import { printReport, printTable, quantile, type Target } from './report.js';
+import { benchDistributed } from './store-distributed.js';
+import { execFileSync } from 'node:child_process';
 
 const WRITES = 20000;
 const READS = 200000;
@@ -60,6 +65,26 @@ try {
     watch_latency_p99_ms: quantile(lat, 0.99),
     watch_latency_max_ms: lat.at(-1)!,
   };
+  const args = process.argv.slice(2);
+  let distributed: Awaited<ReturnType<typeof benchDistributed>> | undefined;
+  if (args.includes('--distributed')) {
+    const given = args[args.indexOf('--distributed') + 1];
+    const objects = args.includes('--objects') ? Number(args[args.indexOf('--objects') + 1]) : 100000;
+    const services = fileURLToPath(new URL('../src/services/main.js', import.meta.url));
+    const started = !given?.startsWith('cassandra://');
+    const url = started
+      ? execFileSync(process.execPath, [services, 'up', '--zookeeper', '1', '--cassandra', '1'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        }).trim()
+      : given!;
+    try {
+      distributed = await benchDistributed(url, { objects, writes: 500, reads: 2000 });
+    } finally {
+      if (started) execFileSync(process.execPath, [services, 'down'], { stdio: 'inherit' });
+    }
+  }
+
   printTable('bench/store: embedded SQLite backend', [
     ['single-object writes', `${Math.round(figures.writes_per_s)} /s (${WRITES} creates)`],
     ['reads (get by id)', `${Math.round(figures.reads_per_s)} /s (${READS} gets)`],
@@ -68,7 +93,10 @@ try {
       `median ${figures.watch_latency_median_ms.toFixed(2)} ms, p99 ${figures.watch_latency_p99_ms.toFixed(2)} ms, max ${figures.watch_latency_max_ms.toFixed(2)} ms (${WATCHED} changes)`,
     ],
   ]);
-  printReport('store', figures, [
+  if (distributed) printTable('bench/store: distributed backend (Cassandra + ZooKeeper)', distributed.rows);
+  const distributedTargets: Target[] = distributed?.targets ?? [];
+  printReport('store', { ...figures, ...distributed?.figures }, [
+    ...distributedTargets,
     { name: 'writes_per_s', value: figures.writes_per_s, target: 5000, unit: '/s', kind: 'min' },
     {
       name: 'watch_latency_p99_ms',

@@ -16,5 +16,20 @@ npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 shopt -s nullglob
 files=(dist/test/unit/*.test.js dist/test/contract/*.test.js dist/test/cli/*.test.js dist/test/integration/*.test.js)
 if [ $# -gt 0 ]; then files=("$@"); fi
+
+# The distributed backend's tests need ZooKeeper and Cassandra: start them (1 node each, or 3 with
+# MIDONET_TEST_SERVICES=3) when a selected test file needs them, and stop them afterwards, also on
+# failure or interruption. `up` first stops leftovers of a crashed earlier run.
+if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'cassandra|distributed'; then
+  midonet_cassandra_jars "$root"
+  n=${MIDONET_TEST_SERVICES:-1}
+  trap 'node "$root/dist/src/services/main.js" down || true' EXIT
+  trap 'exit 130' INT TERM
+  echo "== services (zookeeper x$n, cassandra x$n)" >&2
+  MIDONET_TEST_CASSANDRA_URL=$(node "$root/dist/src/services/main.js" up --zookeeper "$n" --cassandra "$n")
+  export MIDONET_TEST_CASSANDRA_URL
+fi
+
 echo "== tests (${#files[@]} files)" >&2
-exec node --test --test-reporter=spec "${files[@]}"
+# One file at a time: lab tests share the machine's `mnl-` namespaces and the CPU.
+node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

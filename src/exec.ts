@@ -12,6 +12,7 @@ export class ExecError extends Error {
     message: string,
     readonly code: number | string | null,
     readonly stderr: string,
+    readonly stdout: string,
   ) {
     super(message);
     this.name = 'ExecError';
@@ -49,7 +50,12 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
           : `exit ${String(e.code ?? 'signal')}`;
         const first = stderr.trim().split('\n').slice(0, 3).join(' | ');
         reject(
-          new ExecError(`${display(file, argv)}: ${why}${first ? `: ${first}` : ''}`, e.code ?? null, stderr),
+          new ExecError(
+            `${display(file, argv)}: ${why}${first ? `: ${first}` : ''}`,
+            e.code ?? null,
+            stderr,
+            stdout,
+          ),
         );
       },
     );

@@ -165,6 +165,11 @@ export class FlowController {
     return { deliveries, moved };
   }
 
+  /** How many local virtual ports are bound to an OpenFlow port of the bridge. */
+  get boundPorts(): number {
+    return this.portToOfport.size;
+  }
+
   // ---- packet-in -------------------------------------------------------------------------------
 
   /** Traces the next `count` packets entering `portId`; `done` is called when they are all in. */

@@ -200,6 +200,9 @@ export class AgentDaemon {
       const dpid = await conn.handshake();
       this.conn?.close();
       this.ctl.ifaceOfport.clear();
+      // Packet-ins on miss, action and invalid TTL (dec_nw_ttl expiring a packet: the agent answers
+      // ICMP time exceeded); every port status; every flow removal.
+      conn.setAsync(0b111, 0b111, 0b1111);
       conn.send({ type: 'set_config', xid: conn.xid(), flags: 0, missSendLen: OFPCML.NO_BUFFER });
       const ports = await conn.portDescriptions();
       for (const p of ports) this.ctl.ifaceOfport.set(p.name, p.portNo);
@@ -337,6 +340,7 @@ export class AgentDaemon {
         return {
           hostId: this.hostId,
           agentVersion: AGENT_VERSION,
+          portsBound: this.ctl.boundPorts,
           ...this.ctl.stats.snapshot(this.ctl.flows.size),
         };
       case 'flows':

@@ -8,7 +8,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadConfig } from '../config.js';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../log.js';
+import { LOG_LEVELS, createLogger } from '../log.js';
 import { AgentDaemon, AGENT_VERSION } from './daemon.js';
 import { DEFAULT_AGENT_CONFIG, agentConfigSchema } from './config.js';
 
@@ -28,7 +28,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     process.stderr.write(`midonet-agent: ${(e as Error).message}\n`);
     return e instanceof ConfigError ? 1 : 2;
   }
-  const level = (args['log-level']) ?? cfg.logLevel;
+  const level = args['log-level'] ?? cfg.logLevel;
   const log = createLogger({ name: 'midonet-agent', level });
   const agent = new AgentDaemon(cfg, log);
   let stopping = false;

@@ -85,6 +85,29 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
     this.socket.write(encodeMessage(msg));
   }
 
+  /**
+   * OFPT_SET_ASYNC (not in the codec's table; fixed layout): which asynchronous messages this
+   * controller gets as primary/equal and as secondary. The agent asks for packet-ins on table miss,
+   * action and invalid TTL (a flow's dec_nw_ttl expiring a packet), every port status, every flow
+   * removal.
+   */
+  setAsync(packetIn: number, portStatus: number, flowRemoved: number): void {
+    const b = Buffer.alloc(32);
+    b.writeUInt8(4, 0);
+    b.writeUInt8(28, 1);
+    b.writeUInt16BE(32, 2);
+    b.writeUInt32BE(this.xid(), 4);
+    b.writeUInt32BE(packetIn, 8);
+    b.writeUInt32BE(0, 12);
+    b.writeUInt32BE(portStatus, 16);
+    b.writeUInt32BE(portStatus, 20);
+    b.writeUInt32BE(flowRemoved, 24);
+    b.writeUInt32BE(0, 28);
+    if (this.closed) return;
+    this.sent++;
+    this.socket.write(b);
+  }
+
   /** Sends a request and resolves with its reply (all parts of a multipart reply). */
   request(msg: Message, what: string = msg.type): Promise<Message[]> {
     if (this.closed) return Promise.reject(new Error(`openflow ${what}: connection closed`));

@@ -102,8 +102,7 @@ export function matchFromMask(mask: readonly number[], pkt: readonly number[], i
   ip('ipv4_dst', IP_DST);
   if (mask[IP_TOS]! & 0xfc) m.push({ field: 'ip_dscp', value: pkt[IP_TOS]! >> 2 });
   if (mask[IP_TOS]! & 0x03) m.push({ field: 'ip_ecn', value: pkt[IP_TOS]! & 3 });
-  if (mask[IP_FRAG])
-    m.push({ field: 'ip_frag', value: pkt[IP_FRAG]! & mask[IP_FRAG], mask: mask[IP_FRAG] });
+  if (mask[IP_FRAG]) m.push({ field: 'ip_frag', value: pkt[IP_FRAG]! & mask[IP_FRAG], mask: mask[IP_FRAG] });
   if (!mask[IP_PROTO]) return m;
   const proto = pkt[IP_PROTO]!;
   m.push({ field: 'ip_proto', value: proto });
@@ -152,6 +151,9 @@ export function translateActions(
   const out: Action[] = [];
   const unresolved: string[] = [];
   let remote = false;
+  // TTL first: when dec_nw_ttl sends an expiring packet to the controller, the packet must still be
+  // the one that entered (no MAC rewritten yet), so that simulating it again gives time exceeded.
+  for (const a of actions) if (a.kind === 'decTtl') out.push({ type: 'dec_nw_ttl' });
   let vlan = pkt[VLAN]!;
   const proto = pkt[IP_PROTO]!;
   for (const a of actions) {
@@ -193,7 +195,6 @@ export function translateActions(
         }
         break;
       case 'decTtl':
-        out.push({ type: 'dec_nw_ttl' });
         break;
       case 'output': {
         const loc = locate(a.portId);

@@ -217,7 +217,7 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
     throw new CliError(`${kind}: unknown verb '${verb}'; allowed: ${verbsOf(kind).join(', ')}`);
   }
   checkApplicable(kind, verb, args);
-  const names = async () => nameIndex((await store.snapshot()).objects);
+  const names = async () => nameIndex((await store.snapshot()).objects.map((o) => o.object));
   const emit = async (obj: Obj, verbDone: string) => {
     if (ctx.json) ctx.print(JSON.stringify(await decorate(store, kind, obj), null, 2));
     else if (verbDone === 'created') ctx.print(obj.id);

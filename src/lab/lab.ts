@@ -14,6 +14,7 @@ import { run } from '../exec.js';
 import { openStore } from '../state/open.js';
 import type { TopologyStore } from '../state/store.js';
 import { Ovs } from '../agent/ovs.js';
+import { controlRequest } from '../agent/control-api.js';
 import { createHypervisor, startAgent, stopHypervisor, type Hypervisor } from './hypervisor.js';
 import { LAB_PREFIX, UNDERLAY_BRIDGE, UNDERLAY_NS, hvName, vmMac, vmNamespace, vmTap } from './layout.js';
 import { addNamespace, addVeth, removeByPrefix, setAddress } from './netns.js';
@@ -216,6 +217,16 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
         vms.push(vm);
       }
     }
+    // Ready when every agent has put every VM of its host on its bridge.
+    for (const hv of hvs) {
+      const want = vms.filter((v) => v.host === hv.name).length;
+      await waitFor(`agent of ${hv.name} binding ${want} VM ports`, 30000, async () => {
+        const s = (await controlRequest(hv.controlSocket, { cmd: 'stats' }).catch(() => ({}))) as {
+          portsBound?: number;
+        };
+        return (s.portsBound ?? 0) >= want;
+      });
+    }
     const state: LabState = {
       runDir: opts.runDir,
       storeUrl,
@@ -252,6 +263,12 @@ function ipAdd(net: string, add: number): string {
 /** A VM namespace on `hv`, its port on its bridge, and the binding of that port to the VM's tap. */
 export async function addVm(store: TopologyStore, hv: Pick<Hypervisor, 'netns'>, vm: LabVm): Promise<void> {
   await addNamespace(vm.netns);
+  // No IPv6 in lab VMs: its router solicitations and MLD reports would only add packet-ins.
+  await run(
+    'sysctl',
+    ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
+    { netns: vm.netns },
+  );
   await addVeth(vmTap(vm.name), hv.netns, 'eth0', vm.netns);
   await setAddress(vm.netns, 'eth0', `${vm.ip}/${vm.prefixLen}`, vm.mac);
   await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });

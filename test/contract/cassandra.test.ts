@@ -1,0 +1,31 @@
+// Runs the TopologyStore contract against the distributed backend (Cassandra + ZooKeeper) started by
+// `npm run services -- up` (scripts/test.sh does it): each run gets its own keyspace and ZooKeeper
+// root, so it starts empty. MIDONET_TEST_CASSANDRA_URL names the services; without it the suite is
+// skipped with a note saying how to run it.
+import { describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { openStore } from '../../src/state/open.js';
+import { storeContract } from './store-contract.js';
+import { freshStoreUrl } from '../integration/distributed-fixture.js';
+
+const base = process.env.MIDONET_TEST_CASSANDRA_URL;
+if (!base) {
+  describe('TopologyStore contract: cassandra', () => {
+    it(
+      'needs the services: npm run services -- up, then MIDONET_TEST_CASSANDRA_URL=<url>',
+      { skip: true },
+      () => {},
+    );
+  });
+} else {
+  storeContract('cassandra', async () => {
+    const url = freshStoreUrl(base, `contract_${randomBytes(4).toString('hex')}`);
+    const store = await openStore(url);
+    return {
+      store,
+      url,
+      reopen: () => openStore(url),
+      cleanup: () => store.close(),
+    };
+  });
+}

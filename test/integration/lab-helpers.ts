@@ -1,0 +1,123 @@
+/**
+ * Helpers for the integration tests that run on a real lab (namespaces, Open vSwitch, agents): ping,
+ * agent statistics through the control API, the reactive flows in a switch, UDP probes.
+ */
+import { fileURLToPath } from 'node:url';
+import { run } from '../../src/exec.js';
+import { controlRequest } from '../../src/agent/control-api.js';
+import { PROACTIVE_COOKIE_BIT } from '../../src/agent/flow-table.js';
+import { hostOvs, type LabHost, type LabState, type LabVm } from '../../src/lab/lab.js';
+
+export const PROBE = fileURLToPath(new URL('../../src/lab/udp-probe.js', import.meta.url));
+
+export interface PingResult {
+  readonly sent: number;
+  readonly received: number;
+  readonly output: string;
+}
+
+/** Pings from a VM; never throws (a failed ping is a result). */
+export async function ping(
+  vm: LabVm,
+  ip: string,
+  args: string[] = ['-c', '3', '-i', '0.2', '-W', '1'],
+): Promise<PingResult> {
+  let output: string;
+  try {
+    output = await run('ping', [...args, ip], { netns: vm.netns, timeoutMs: 30000 });
+  } catch (e) {
+    const err = e as { stdout?: string; message: string };
+    output = `${err.stdout ?? ''}\n${err.message}`;
+  }
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
+  return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0), output };
+}
+
+export async function stats(host: LabHost): Promise<Record<string, number>> {
+  return (await controlRequest(host.controlSocket, { cmd: 'stats' })) as Record<string, number>;
+}
+
+export async function agentFlows(
+  host: LabHost,
+): Promise<Array<{ cookie: string; match: string; tags: string[] }>> {
+  return (await controlRequest(host.controlSocket, { cmd: 'flows' })) as Array<{
+    cookie: string;
+    match: string;
+    tags: string[];
+  }>;
+}
+
+/** Reactive flows in the switch (cookies without the proactive bit), as ovs-ofctl prints them. */
+export async function reactiveFlows(host: LabHost): Promise<string[]> {
+  const lines = await hostOvs(host).dumpFlows('br-int');
+  return lines.filter((l) => {
+    const m = /cookie=(0x[0-9a-f]+)/.exec(l);
+    return m !== null && (BigInt(m[1]!) & PROACTIVE_COOKIE_BIT) === 0n;
+  });
+}
+
+export function cookieOf(line: string): string {
+  return /cookie=(0x[0-9a-f]+)/.exec(line)![1]!;
+}
+
+export function vm(lab: LabState, name: string): LabVm {
+  const v = lab.vms.find((x) => x.name === name);
+  if (!v) throw new Error(`no VM ${name} in the lab`);
+  return v;
+}
+
+export function host(lab: LabState, name: string): LabHost {
+  const h = lab.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`no host ${name} in the lab`);
+  return h;
+}
+
+/** Starts a UDP echo server in a VM; returns a function that stops it. */
+export async function startEcho(v: LabVm, port = 7): Promise<() => Promise<void>> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', v.netns, process.execPath, PROBE, 'echo', '--port', String(port)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`udp echo in ${v.name} exited with ${c}`)));
+  });
+  return async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  };
+}
+
+/** Runs udp-probe in a VM; returns per-flow RTT lists (ms, null = lost). */
+export async function probe(
+  v: LabVm,
+  to: string,
+  flows: number,
+  packets: number,
+  basePort: number,
+  timeoutMs = 1000,
+): Promise<Array<Array<number | null>>> {
+  const out = await run(
+    process.execPath,
+    [
+      PROBE,
+      'probe',
+      '--to',
+      to,
+      '--port',
+      '7',
+      '--flows',
+      String(flows),
+      '--packets',
+      String(packets),
+      '--base-port',
+      String(basePort),
+      '--timeout-ms',
+      String(timeoutMs),
+    ],
+    { netns: v.netns, timeoutMs: 10000 + flows * packets * (timeoutMs + 50) },
+  );
+  return (JSON.parse(out) as { flows: Array<Array<number | null>> }).flows;
+}
