@@ -9,7 +9,7 @@ import type { Kind, Obj } from '../state/model.js';
 
 /** Columns shown by `KIND list`, as field names (dotted for nested). */
 export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
-  host: ['id', 'name', 'alive', 'addresses'],
+  host: ['id', 'name', 'alive', 'addresses', 'agentVersion', 'flows', 'lastChangeApplied'],
   'tunnel-zone': ['id', 'name', 'type', 'members'],
   bridge: ['id', 'name', 'adminStateUp', 'vlanAware', 'inboundChainId', 'outboundChainId'],
   router: ['id', 'name', 'adminStateUp', 'inboundChainId', 'outboundChainId'],

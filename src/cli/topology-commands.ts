@@ -414,7 +414,10 @@ async function decorate(store: TopologyStore, kind: Kind, obj: Obj): Promise<Rec
     return {
       ...obj,
       alive: l?.alive ?? false,
-      ...(l ? { status: l.info, lastSeen: new Date(l.renewedAt).toISOString() } : {}),
+      agentVersion: l?.info.agentVersion ?? null,
+      flows: l?.alive ? (l.info.flows ?? null) : null,
+      lastChangeApplied: l?.info.lastChangeApplied ?? null,
+      lastSeen: l ? new Date(l.renewedAt).toISOString() : null,
     };
   }
   if (kind === 'rule') {
