@@ -16,7 +16,18 @@ import type { TopologyStore } from '../state/store.js';
 import { Ovs } from '../agent/ovs.js';
 import { controlRequest } from '../agent/control-api.js';
 import { createHypervisor, startAgent, stopHypervisor, type Hypervisor } from './hypervisor.js';
-import { LAB_PREFIX, UNDERLAY_BRIDGE, UNDERLAY_NS, hvName, vmMac, vmNamespace, vmTap } from './layout.js';
+import {
+  BASELINE_BRIDGE,
+  LAB_PREFIX,
+  UNDERLAY_BRIDGE,
+  UNDERLAY_NS,
+  hvName,
+  vmBaselineIp,
+  vmBaselineTap,
+  vmMac,
+  vmNamespace,
+  vmTap,
+} from './layout.js';
 import { addNamespace, addVeth, removeByPrefix, setAddress } from './netns.js';
 
 export interface LabOptions {
@@ -41,6 +52,8 @@ export interface LabVm {
   readonly prefixLen: number;
   readonly mac: string;
   readonly gateway: string;
+  /** Address on the baseline network (eth1, plain OVS NORMAL bridge, no agent). */
+  readonly baselineIp: string;
 }
 
 export interface LabHost {
@@ -164,6 +177,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
       startAgent(hv);
       hvs.push(hv);
     }
+    await addBaselineNetwork(hvs);
     const hostIds: string[] = [];
     for (const hv of hvs) hostIds.push(await waitForAgent(store, hv.name));
 
@@ -211,9 +225,11 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
           prefixLen: b.len,
           mac: vmMac(BRIDGES.indexOf(b) + 1, index + 1),
           gateway: b.gateway,
+          baselineIp: vmBaselineIp(count),
         };
         say(`vm ${name}: ${vm.ip}/${vm.prefixLen} on ${b.name}, host ${hv.name}`);
         await addVm(store, hv, vm);
+        await addBaselineInterface(hv, vm);
         vms.push(vm);
       }
     }
@@ -282,6 +298,57 @@ export async function addVm(store: TopologyStore, hv: Pick<Hypervisor, 'netns'>,
     hostId: host.id,
     interfaceName: vmTap(vm.name),
   });
+}
+
+/**
+ * The evaluation's baseline: on every hypervisor a plain Open vSwitch bridge with the NORMAL action and
+ * no controller, joined to hv1 by GRE (a star: no loop for NORMAL's flooding).
+ */
+async function addBaselineNetwork(hvs: readonly Hypervisor[]): Promise<void> {
+  for (const hv of hvs) {
+    await hv.ovs.vsctl([
+      'add-br',
+      BASELINE_BRIDGE,
+      '--',
+      'set',
+      'bridge',
+      BASELINE_BRIDGE,
+      'datapath_type=netdev',
+      'fail_mode=standalone',
+    ]);
+  }
+  const hub = hvs[0]!;
+  for (const hv of hvs.slice(1)) {
+    await hub.ovs.vsctl([
+      'add-port',
+      BASELINE_BRIDGE,
+      `gre-${hv.name}`,
+      '--',
+      'set',
+      'interface',
+      `gre-${hv.name}`,
+      'type=gre',
+      `options:remote_ip=${hv.underlayIp}`,
+    ]);
+    await hv.ovs.vsctl([
+      'add-port',
+      BASELINE_BRIDGE,
+      `gre-${hub.name}`,
+      '--',
+      'set',
+      'interface',
+      `gre-${hub.name}`,
+      'type=gre',
+      `options:remote_ip=${hub.underlayIp}`,
+    ]);
+  }
+}
+
+async function addBaselineInterface(hv: Hypervisor, vm: LabVm): Promise<void> {
+  await addVeth(vmBaselineTap(vm.name), hv.netns, 'eth1', vm.netns);
+  await setAddress(vm.netns, 'eth1', `${vm.baselineIp}/24`);
+  await run('ethtool', ['-K', 'eth1', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
+  await hv.ovs.vsctl(['add-port', BASELINE_BRIDGE, vmBaselineTap(vm.name)]);
 }
 
 /** Runs a command inside a lab VM. */

@@ -4,7 +4,7 @@
  *   198.51.100.0/24   the underlay between hypervisors (hv N at .N)
  *   192.0.2.0/25      tenant bridge A (router port .1)
  *   192.0.2.128/25    tenant bridge B (router port .129)
- *   203.0.113.0/24    the outside world (ISP, BGP)
+ *   203.0.113.0/24    the evaluation's baseline network (VMs' eth1 on a plain NORMAL bridge)
  *
  * Invariant: names are at most 15 characters (Linux interface names) and unique per lab object, so
  * clean-up by prefix finds exactly what the lab made.
@@ -22,6 +22,12 @@ export const hvUplink = (n: number): string => `${LAB_PREFIX}hv${n}-u`;
 export const underlayPort = (n: number): string => `${LAB_PREFIX}u-hv${n}`;
 
 export const vmNamespace = (name: string): string => `${LAB_PREFIX}${name}`;
+/** The VM's second interface (eth1) as its hypervisor sees it: a port of the plain NORMAL bridge. */
+export const vmBaselineTap = (name: string): string => `${LAB_PREFIX}b-${name}`.slice(0, 15);
+/** The plain Open vSwitch bridge (NORMAL action, no agent) of the evaluation's baseline. */
+export const BASELINE_BRIDGE = 'br-normal';
+/** Baseline network: VM number k at 203.0.113.(10 + k). */
+export const vmBaselineIp = (k: number): string => `203.0.113.${10 + k}`;
 /** The VM's interface as its hypervisor sees it (the port bound to the virtual topology). */
 export const vmTap = (name: string): string => `${LAB_PREFIX}t-${name}`.slice(0, 15);
 

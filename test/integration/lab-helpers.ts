@@ -90,7 +90,7 @@ export async function startEcho(v: LabVm, port = 7): Promise<() => Promise<void>
   };
 }
 
-/** Runs udp-probe in a VM; returns per-flow RTT lists (ms, null = lost). */
+/** Runs udp-probe in a VM over `flows` flows (source ports basePort + i); returns RTT lists (ms, null = lost). */
 export async function probe(
   v: LabVm,
   to: string,
@@ -99,6 +99,7 @@ export async function probe(
   basePort: number,
   timeoutMs = 1000,
 ): Promise<Array<Array<number | null>>> {
+  const input = Array.from({ length: flows }, (_, i) => `${i}\n`).join('');
   const out = await run(
     process.execPath,
     [
@@ -108,8 +109,6 @@ export async function probe(
       to,
       '--port',
       '7',
-      '--flows',
-      String(flows),
       '--packets',
       String(packets),
       '--base-port',
@@ -117,7 +116,10 @@ export async function probe(
       '--timeout-ms',
       String(timeoutMs),
     ],
-    { netns: v.netns, timeoutMs: 10000 + flows * packets * (timeoutMs + 50) },
+    { netns: v.netns, timeoutMs: 10000 + flows * packets * (timeoutMs + 50), input },
   );
-  return (JSON.parse(out) as { flows: Array<Array<number | null>> }).flows;
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { rtts: Array<number | null> }).rtts);
 }

@@ -1,0 +1,88 @@
+/**
+ * eval-report: the shape of the lab's first-packet latency study, as the evaluation writes it and
+ * as the chart renderer (charts.ts) and any report printer read it.
+ *
+ * The study measures, for each case, the round-trip time of the first packet of each new flow (the
+ * one that goes up to the agent as a packet-in and is simulated) against later packets of the same
+ * flow (matched by the installed datapath flow), with plain OVS NORMAL as the baseline.
+ *
+ * Invariant: this module holds types only, no behaviour. All times are milliseconds, throughput is
+ * Mbit/s. A statistic of a case where nothing came back is NaN (never a made-up number), and a
+ * measurement that was not taken is an absent optional field: readers must treat both as "no value".
+ */
+
+/** Round-trip-time statistics of one set of packets, in milliseconds. */
+export interface RttStats {
+  /** packets sent */
+  n: number;
+  /** packets whose echo did not come back in time */
+  lost: number;
+  /** median RTT of the answered packets (NaN when none was answered) */
+  median: number;
+  /** 90th percentile RTT */
+  p90: number;
+  /** 99th percentile RTT */
+  p99: number;
+}
+
+/** One measured case: a topology or filter configuration under test. */
+export interface CaseResult {
+  /** e.g. 'agent, same host', 'dst-ip filter', '1000 rules' */
+  name: string;
+  /** first packet of each new flow */
+  first: RttStats;
+  /** later packets of the same flows */
+  later: RttStats;
+  /** median first - median later */
+  firstMinusLaterMs: number;
+  /** iperf3 throughput, when measured */
+  throughputMbps?: number;
+  /** packet-ins the agent saw during the case */
+  packetIns?: number;
+  /** number of rules in the chain, for the rule-growth cases */
+  rules?: number;
+}
+
+/** One stated goal of the study and whether the measurement met it. */
+export interface TargetResult {
+  /** what is measured, e.g. 'first - later, same host' */
+  name: string;
+  /** measured value */
+  value: number;
+  /** the goal */
+  target: number;
+  /** unit of value and target, e.g. 'ms' */
+  unit: string;
+  /** whether value met target */
+  met: boolean;
+}
+
+/** The whole study: where it ran, how, and what it measured. */
+export interface EvalReport {
+  /** the machine the study ran on */
+  machine: {
+    hostname: string;
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    kernel: string;
+    node: string;
+    ovs: string;
+  };
+  /** ISO 8601 start time */
+  startedAt: string;
+  /** wall-clock duration of the study, seconds */
+  durationS: number;
+  /** how the study was run */
+  settings: { flows: number; packetsPerFlow: number; quick: boolean; method: string };
+  /** plain OVS NORMAL, no agent */
+  baseline: { sameHost: CaseResult; crossHost: CaseResult; throughputMbps: number };
+  /** agent same host, agent cross host */
+  base: CaseResult[];
+  /** filter feature steps: 'no filter', 'dst-ip', 'src-ip', 'src-port', 'dst-port', ..., 'tcp-window' */
+  features: CaseResult[];
+  /** rule-count growth: 1, 10, 100, 1000, 10000 rules */
+  ruleGrowth: CaseResult[];
+  /** stated goals and whether they were met */
+  targets: TargetResult[];
+}

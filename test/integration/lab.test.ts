@@ -1,0 +1,141 @@
+/**
+ * midonet-lab end to end, through its command line: up (2 hosts), status --json, exec (ping within a
+ * bridge, across the router, across hosts), a short evaluation whose report has every part with
+ * plausible figures, and down, after which no namespace, veth or process of the lab is left.
+ */
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { EvalReport } from '../../src/lab/eval-report.js';
+import { labDown } from '../../src/lab/lab.js';
+import { listNamespaces } from '../../src/lab/netns.js';
+
+const run = promisify(execFile);
+const LAB = fileURLToPath(new URL('../../../bin/midonet-lab', import.meta.url));
+const runDir = mkdtempSync(join(tmpdir(), 'midonet-lab-test-'));
+const outDir = mkdtempSync(join(tmpdir(), 'midonet-eval-test-'));
+const lab = (...args: string[]) =>
+  run(LAB, ['--run-dir', runDir, ...args], { timeout: 600000, maxBuffer: 16 << 20 });
+
+interface Status {
+  hosts: Array<{ name: string; alive: boolean; agentPid: number | null; dir: string }>;
+  vms: Array<{ name: string; ip: string; host: string; bridge: string; boundTo: string | null }>;
+  storeUrl: string;
+}
+
+describe('midonet-lab', () => {
+  after(async () => {
+    await labDown(runDir); // also when a test failed half-way
+  });
+
+  let status: Status;
+
+  it('brings a two-host lab up and reports it', async () => {
+    await lab('up', '--hosts', '2', '--vms-per-host', '3');
+    status = JSON.parse((await lab('status', '--json')).stdout) as Status;
+    assert.equal(status.hosts.length, 2);
+    assert.ok(
+      status.hosts.every((h) => h.alive && h.agentPid !== null),
+      'every agent alive',
+    );
+    assert.equal(status.vms.length, 6);
+    for (const v of status.vms) assert.equal(v.boundTo, v.host, `${v.name} is bound on its host`);
+    assert.match(status.storeUrl, /^sqlite:/);
+    const text = (await lab('status')).stdout;
+    assert.match(text, /vm1\s+192\.0\.2\.10\/25/);
+  });
+
+  it('pings within a bridge, across the router and across hosts', async () => {
+    const vm = (n: string) => status.vms.find((v) => v.name === n)!;
+    for (const [from, to] of [
+      ['vm1', 'vm3'], // same bridge, same host
+      ['vm1', 'vm5'], // same bridge, across hosts
+      ['vm1', 'vm2'], // across the router, same host
+      ['vm1', 'vm4'], // across the router and hosts
+    ] as const) {
+      const out = (await lab('exec', from, '--', 'ping', '-c', '2', '-i', '0.2', '-W', '2', vm(to).ip))
+        .stdout;
+      assert.match(out, /2 received/, `${from} -> ${to}: ${out}`);
+    }
+    await assert.rejects(lab('exec', 'vm99', '--', 'true'), /no VM 'vm99'/);
+  });
+
+  it('runs a short evaluation with every part and plausible figures', async () => {
+    const { stdout } = await lab('eval', '--quick', '--flows', '6', '--out', outDir);
+    assert.match(stdout, /Part 1 - base case/);
+    assert.match(stdout, /Part 2 - features/);
+    assert.match(stdout, /Part 3 - rule-set growth/);
+    const r = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as EvalReport;
+    assert.equal(r.base.length, 2);
+    for (const c of [...r.base, r.baseline.sameHost, r.baseline.crossHost]) {
+      assert.equal(c.first.n, 6, `${c.name}: 6 flows`);
+      assert.ok(c.first.lost === 0 && c.later.lost === 0, `${c.name}: nothing lost`);
+      assert.ok(
+        c.later.median < c.first.median,
+        `${c.name}: later packets (${c.later.median} ms) beat the first (${c.first.median} ms)`,
+      );
+    }
+    assert.deepEqual(
+      r.features.map((s) => s.name),
+      [
+        'no filter',
+        'dst-ip',
+        'src-ip',
+        'src-port',
+        'dst-port',
+        'ip-address-group',
+        'tcp-flags',
+        'tcp-window',
+      ],
+    );
+    const window = r.features.at(-1)!;
+    const noFilter = r.features[0]!;
+    const packets = r.settings.flows * r.settings.packetsPerFlow;
+    // With the window rule every probe packet and its echo reach the agent; without it only the first
+    // packets of each flow (and their replies) do.
+    assert.ok(
+      (window.packetIns ?? 0) >= 2 * packets,
+      `tcp-window: every packet reached the agent (${window.packetIns} >= ${2 * packets})`,
+    );
+    assert.ok(
+      (noFilter.packetIns ?? Infinity) * 2 < (window.packetIns ?? 0),
+      `no filter: later packets did not (${noFilter.packetIns} packet-ins against ${window.packetIns})`,
+    );
+    assert.ok(
+      r.features.every((s) => (s.throughputMbps ?? 0) > 0),
+      'iperf3 measured each step',
+    );
+    assert.deepEqual(
+      r.ruleGrowth.map((g) => g.rules),
+      [1, 10, 100, 1000],
+    );
+    assert.ok(r.targets.length >= 3);
+    for (const f of ['first-vs-later', 'rtt-vs-rules', 'throughput']) {
+      assert.ok(existsSync(join(outDir, `${f}.svg`)) && existsSync(join(outDir, `${f}.png`)), `chart ${f}`);
+    }
+  });
+
+  it('leaves no namespace, veth or process behind after down', async () => {
+    const pids = status.hosts.map((h) => h.agentPid!);
+    await lab('down');
+    assert.deepEqual(
+      (await listNamespaces()).filter((n) => n.startsWith('mnl-')),
+      [],
+    );
+    const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
+    assert.doesNotMatch(links, /mnl-/);
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'agent process gone');
+    const procs = (await run('ps', ['-eo', 'args'])).stdout;
+    assert.doesNotMatch(
+      procs,
+      new RegExp(runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      'no OVS daemon of the lab runs',
+    );
+    assert.equal(existsSync(runDir), false);
+  });
+});
