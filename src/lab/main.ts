@@ -72,8 +72,8 @@ async function status(runDir: string, json: boolean): Promise<string> {
           id: host?.id ?? null,
           alive: l?.alive ?? false,
           agentPid: agentPid(h) ?? null,
-          flows: st?.flowsLive ?? null,
-          packetIns: st?.packetIns ?? null,
+          flows: typeof st?.flowsLive === 'number' ? st.flowsLive : null,
+          packetIns: typeof st?.packetIns === 'number' ? st.packetIns : null,
         };
       }),
     );
