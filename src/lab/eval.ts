@@ -297,7 +297,7 @@ export class Evaluation {
       const rules: Array<Record<string, unknown>> = [];
       const ipg = await this.store.create('ip-address-group', {
         name: `eval-group-${Date.now()}`,
-        addresses: ['198.51.100.249'],
+        addresses: ['203.0.113.249'],
       });
       this.made.push(ipg.name);
       try {
@@ -361,11 +361,11 @@ export const FEATURE_STEPS: ReadonlyArray<{
   { name: 'no filter' },
   {
     name: 'dst-ip',
-    rule: () => ({ action: 'drop', conditions: { dstPrefix: { value: '198.51.100.250/32' } } }),
+    rule: () => ({ action: 'drop', conditions: { dstPrefix: { value: '203.0.113.250/32' } } }),
   },
   {
     name: 'src-ip',
-    rule: () => ({ action: 'drop', conditions: { srcPrefix: { value: '198.51.100.251/32' } } }),
+    rule: () => ({ action: 'drop', conditions: { srcPrefix: { value: '203.0.113.251/32' } } }),
   },
   {
     name: 'src-port',
@@ -413,7 +413,7 @@ export function growthRules(n: number, src: LabVm): Array<Record<string, unknown
     action: 'drop',
     conditions: {
       ipProto: { value: 17 },
-      srcPrefix: { value: `198.51.100.${rnd(256)}/32` },
+      srcPrefix: { value: `203.0.113.${rnd(256)}/32` },
       dstPrefix: { value: `203.0.113.${rnd(256)}/32` },
       srcPort: { value: { start: 1 + rnd(60000), end: 1 + rnd(60000) + 0 } },
       dstPort: { value: { start: 1000 + rnd(1000), end: 1000 + rnd(1000) + 500 } },

@@ -23,6 +23,7 @@ import {
   hvUnderlayIp,
   hvUplink,
   underlayPort,
+  UNDERLAY_PREFIX_LEN,
 } from './layout.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
@@ -70,7 +71,7 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
     'br-phy',
     hvUplink(n),
   ]);
-  await run('ip', ['addr', 'add', `${hvUnderlayIp(n)}/24`, 'dev', 'br-phy'], { netns });
+  await run('ip', ['addr', 'add', `${hvUnderlayIp(n)}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'br-phy'], { netns });
   await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });
   const controlSocket = join(dir, 'run', 'agent-control.sock');
   const agentConfig = join(dir, 'agent.json');

@@ -18,6 +18,7 @@ import { controlRequest } from '../agent/control-api.js';
 import { createHypervisor, startAgent, stopHypervisor, type Hypervisor } from './hypervisor.js';
 import {
   BASELINE_BRIDGE,
+  BASELINE_PREFIX_LEN,
   LAB_PREFIX,
   UNDERLAY_BRIDGE,
   UNDERLAY_NS,
@@ -346,7 +347,7 @@ async function addBaselineNetwork(hvs: readonly Hypervisor[]): Promise<void> {
 
 async function addBaselineInterface(hv: Hypervisor, vm: LabVm): Promise<void> {
   await addVeth(vmBaselineTap(vm.name), hv.netns, 'eth1', vm.netns);
-  await setAddress(vm.netns, 'eth1', `${vm.baselineIp}/24`);
+  await setAddress(vm.netns, 'eth1', `${vm.baselineIp}/${BASELINE_PREFIX_LEN}`);
   await run('ethtool', ['-K', 'eth1', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
   await hv.ovs.vsctl(['add-port', BASELINE_BRIDGE, vmBaselineTap(vm.name)]);
 }

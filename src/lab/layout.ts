@@ -1,10 +1,11 @@
 /**
  * Names and addresses of the one-machine lab, in one place. Everything the lab makes carries the
  * prefix `mnl-` (namespaces, root-namespace links), and every address is in a documentation range:
- *   198.51.100.0/24   the underlay between hypervisors (hv N at .N)
+ *   198.51.100.0/25   the underlay between hypervisors (hv N at .N)
+ *   198.51.100.128/25 the evaluation's baseline network (VMs' eth1 on a plain NORMAL bridge)
  *   192.0.2.0/25      tenant bridge A (router port .1)
  *   192.0.2.128/25    tenant bridge B (router port .129)
- *   203.0.113.0/24    the evaluation's baseline network (VMs' eth1 on a plain NORMAL bridge)
+ *   203.0.113.0/24    the outside world (an ISP and what it announces, for BGP)
  *
  * Invariant: names are at most 15 characters (Linux interface names) and unique per lab object, so
  * clean-up by prefix finds exactly what the lab made.
@@ -26,8 +27,10 @@ export const vmNamespace = (name: string): string => `${LAB_PREFIX}${name}`;
 export const vmBaselineTap = (name: string): string => `${LAB_PREFIX}b-${name}`.slice(0, 15);
 /** The plain Open vSwitch bridge (NORMAL action, no agent) of the evaluation's baseline. */
 export const BASELINE_BRIDGE = 'br-normal';
-/** Baseline network: VM number k at 203.0.113.(10 + k). */
-export const vmBaselineIp = (k: number): string => `203.0.113.${10 + k}`;
+/** Baseline network: VM number k at 198.51.100.(138 + k)/25. */
+export const vmBaselineIp = (k: number): string => `${UNDERLAY_PREFIX}.${138 + k}`;
+export const BASELINE_PREFIX_LEN = 25;
+export const UNDERLAY_PREFIX_LEN = 25;
 /** The VM's interface as its hypervisor sees it (the port bound to the virtual topology). */
 export const vmTap = (name: string): string => `${LAB_PREFIX}t-${name}`.slice(0, 15);
 
