@@ -75,7 +75,8 @@ function colorScale(domain: string[]): { domain: string[]; range: string[] } {
 /** The chart's notes that apply (empty ones dropped), then how and where the study ran. */
 function subtitle(report: EvalReport, notes: string[]): string {
   const s = report.settings;
-  const how = `${s.flows} flows x ${s.packetsPerFlow} packets, ${s.method}${s.quick ? ' (quick)' : ''}; ${report.machine.hostname}`;
+  // The full method is in report.json and the tables; a subtitle long enough to hold it squashes the plot.
+  const how = `${s.flows} flows x ${s.packetsPerFlow} packets per case, a new flow each time${s.quick ? ' (quick)' : ''}; ${report.machine.hostname}`;
   return [...notes.filter((n) => n !== ''), how].join('; ');
 }
 
