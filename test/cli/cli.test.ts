@@ -465,6 +465,81 @@ describe('midonet-cli', () => {
     );
   });
 
+  it('traces a packet through the stored topology', async () => {
+    await ok('bridge', 'create', 'tb');
+    await ok('router', 'create', 'tr');
+    await ok('port', 'create', 'tvm', '--bridge', 'tb');
+    await ok('port', 'create', 'tup', '--bridge', 'tb');
+    await ok(
+      'port',
+      'create',
+      'trp',
+      '--router',
+      'tr',
+      '--address',
+      '192.0.2.1/24',
+      '--mac',
+      '02:00:00:00:00:fe',
+    );
+    await ok('port', 'link', 'tup', 'trp');
+    await ok('chain', 'create', 'tin');
+    await ok('rule', 'add', 'tin', '--action', 'drop', '--proto', 'udp', '--dst-port', '53');
+    await ok('router', 'update', 'tr', '--inbound-chain', 'tin');
+    const args = [
+      'trace',
+      '--port',
+      'tvm',
+      '--src-mac',
+      '02:00:00:00:00:01',
+      '--dst-mac',
+      '02:00:00:00:00:fe',
+      '--src-ip',
+      '192.0.2.10',
+    ];
+    const dropped = await ok(...args, '--dst-ip', '192.0.2.99', '--proto', 'udp', '--dst-port', '53');
+    const lines = dropped.split('\n');
+    assert.match(
+      lines[0]!,
+      /^packet 02:00:00:00:00:01 > 02:00:00:00:00:fe ip 192\.0\.2\.10 > 192\.0\.2\.99 .*udp/,
+    );
+    assert.match(dropped, /^port tvm \(ingress\)$/m);
+    assert.match(dropped, /^bridge tb$/m);
+    assert.match(dropped, /router tr/);
+    assert.match(dropped, /chain tin/);
+    assert.match(dropped, /drop/);
+    assert.match(
+      lines.find((l) => l.startsWith('Mask:'))!,
+      /in_port=tvm .*tp_dst=53/,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith('Tags:'))!,
+      /chain:/,
+    );
+    const data = JSON.parse(
+      await ok(...args, '--dst-ip', '192.0.2.99', '--proto', 'udp', '--dst-port', '53', '--json'),
+    ) as { actions: string[] };
+    assert.ok(Array.isArray(data.actions) && data.actions.some((a) => /drop/.test(a)));
+    const arp = await ok(
+      'trace',
+      '--port',
+      'tvm',
+      '--src-mac',
+      '02:00:00:00:00:01',
+      '--ethertype',
+      'arp',
+      '--arp-op',
+      '1',
+      '--src-ip',
+      '192.0.2.10',
+      '--dst-ip',
+      '192.0.2.1',
+    );
+    assert.match(arp, /ARP reply 192\.0\.2\.1 is-at 02:00:00:00:00:fe/);
+    await fails(['trace', '--src-ip', '192.0.2.10'], 2, /trace: --port is required/);
+    await fails(['trace', '--port', 'tvm', '--dst-port', '99999'], 2, /--dst-port: '99999' is not valid/);
+    await fails(['trace', '--port', 'nope'], 1, /no port named or with id 'nope'/);
+  });
+
   it('completes commands in bash', async () => {
     const script = await execFileP(BIN, ['completion']);
     assert.match(
