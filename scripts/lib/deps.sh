@@ -6,11 +6,14 @@
 set -euo pipefail
 
 # Every Debian package any part of the project uses: build tools for better-sqlite3, Open vSwitch
-# (userspace datapath), FRR, ZooKeeper, traffic tools for the lab and its evaluation.
+# (userspace datapath), FRR, ZooKeeper, traffic tools for the lab and its evaluation; systemd
+# (systemd-analyze verify checks the units, also where systemd is not PID 1) and docker-compose
+# (validates docker-compose.yml; no Docker engine is needed or installed).
 MIDONET_DEBIAN_PACKAGES=(
   build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump
-  openvswitch-switch
+  ca-certificates openvswitch-switch frr
   zookeeper openjdk-17-jre-headless maven
+  systemd docker-compose
 )
 
 midonet_install_debian() {

@@ -11,8 +11,11 @@ import { storeUrl } from '../config.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { parseIpv4 } from '../state/addr.js';
+import { metricsConfigSchema } from '../metrics/server.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/midonet/midonet-agent.json';
+/** Where the agent serves /metrics and /health unless its file says otherwise. */
+export const DEFAULT_AGENT_METRICS = '127.0.0.1:9464';
 
 const path = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
 
@@ -36,9 +39,9 @@ export const agentConfigSchema = z
         bridge: z.string().min(1).max(15).default('br-int'),
         /** 'system' (kernel datapath) on hypervisors, 'netdev' (userspace) where no module can load. */
         datapathType: z.enum(['system', 'netdev']).default('system'),
-        /** Packet-ins per second OVS sends the agent at most (0: unlimited). */
-        controllerRateLimit: z.number().int().min(0).max(1_000_000).default(0),
-        controllerBurstLimit: z.number().int().min(0).max(1_000_000).default(0),
+        /** Packet-ins per second OVS sends the agent at most (0: unlimited); a flood of new flows cannot swamp it. */
+        controllerRateLimit: z.number().int().min(0).max(1_000_000).default(50000),
+        controllerBurstLimit: z.number().int().min(0).max(1_000_000).default(10000),
       })
       .strict()
       .default({}),
@@ -67,7 +70,41 @@ export const agentConfigSchema = z
     heartbeatMs: z.number().int().min(100).max(60000).default(1000),
     /** MAC table entries not refreshed for this long expire (ms). */
     macLifetimeMs: z.number().int().min(1000).default(300000),
+    /** Prometheus /metrics and /health on a loopback HOST:PORT; `listen: null` turns them off. */
+    metrics: metricsConfigSchema(DEFAULT_AGENT_METRICS),
   })
   .strict();
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/** What a reload (SIGHUP) can apply to a running agent, and which changed keys need a restart. */
+export interface ReloadPlan {
+  /** New log level, when it changed. */
+  readonly logLevel?: AgentConfig['logLevel'];
+  /** New idle timeout for flows installed from now on, when it changed. */
+  readonly idleTimeout?: number;
+  /** Dotted keys whose change takes effect only after a restart. */
+  readonly needsRestart: string[];
+}
+
+function leafKeys(v: unknown, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v))
+      for (const e of leafKeys(x, prefix ? `${prefix}.${k}` : k)) out.set(...e);
+  } else out.set(prefix, JSON.stringify(v));
+  return out;
+}
+
+/** Compares the running configuration with a re-read one (both fully defaulted). */
+export function reloadPlan(running: AgentConfig, next: AgentConfig): ReloadPlan {
+  const a = leafKeys(running);
+  const b = leafKeys(next);
+  const live = new Set(['logLevel', 'flows.idleTimeout']);
+  const needsRestart = [...b.keys()].filter((k) => a.get(k) !== b.get(k) && !live.has(k)).sort();
+  return {
+    ...(next.logLevel !== running.logLevel ? { logLevel: next.logLevel } : {}),
+    ...(next.flows.idleTimeout !== running.flows.idleTimeout ? { idleTimeout: next.flows.idleTimeout } : {}),
+    needsRestart,
+  };
+}

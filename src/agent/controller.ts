@@ -35,6 +35,8 @@ type PacketIn = Extract<Message, { type: 'packet_in' }>;
 
 /** Tag carried by every flow that outputs through a tunnel: any tunnel-zone change invalidates it. */
 export const TUNNEL_ZONES_TAG = Tags.of('tunnel-zones', 'all');
+/** Tag of a host's liveness: flows that skipped its ports while it was down carry it. */
+export const livenessTag = (hostId: string): Tag => Tags.of('liveness', hostId);
 /** Tag of a port's location (its OpenFlow port number on this host). */
 export const locationTag = (portId: string): Tag => Tags.of('location', portId);
 
@@ -83,6 +85,28 @@ export class FlowController {
 
   // ---- where ports are -------------------------------------------------------------------------
 
+  /** Hosts known to be down: tunnel-zone membership follows liveness, nothing is flooded to them. */
+  private readonly deadHosts = new Set<string>();
+
+  /**
+   * Takes the store's liveness view (host -> alive; hosts without a record count as alive) and
+   * returns the deletions of flows made under the other view of a host whose state changed.
+   */
+  setLiveness(alive: ReadonlyMap<string, boolean>, xid: () => number): Message[] {
+    const changed: Tag[] = [];
+    for (const [host, up] of alive) {
+      if (host === this.cfg.hostId) continue;
+      if (!up && !this.deadHosts.has(host)) {
+        this.deadHosts.add(host);
+        changed.push(livenessTag(host));
+      } else if (up && this.deadHosts.delete(host)) {
+        changed.push(livenessTag(host));
+      }
+    }
+    // A host that went down: flows that output to it are tagged with its tunnel zone, not its liveness.
+    return changed.length > 0 ? this.invalidate([...changed, TUNNEL_ZONES_TAG], xid) : [];
+  }
+
   /** Forgets tunnel-zone derived locations (call after a tunnel-zone change). */
   tunnelZonesChanged(): void {
     this.peers = undefined;
@@ -110,7 +134,8 @@ export class FlowController {
     return null;
   }
 
-  locate = (portId: string): PortLocation => {
+  /** Where a port is; with `flooding`, a port on a host that is down is skipped ('down'). */
+  locate = (portId: string, flooding = false): PortLocation => {
     const local = this.portToOfport.get(portId);
     if (local !== undefined) return { kind: 'local', ofport: local };
     const p = this.topology.get('port', portId);
@@ -118,6 +143,7 @@ export class FlowController {
     if (p.hostId === null) return { kind: 'unknown', why: 'not bound to a host' };
     if (p.hostId === this.cfg.hostId)
       return { kind: 'unknown', why: `interface ${p.interfaceName} is not on the bridge` };
+    if (flooding && this.deadHosts.has(p.hostId)) return { kind: 'down', tag: livenessTag(p.hostId) };
     const peer = this.peerOf(p.hostId);
     if (peer === undefined)
       return { kind: 'unknown', why: `host ${p.hostId} shares no tunnel zone with this host` };
@@ -220,7 +246,9 @@ export class FlowController {
     }
     const out: Message[] = [];
     out.push(...this.commitEffects(res, now, xid));
-    const tr = translateActions(res.actions, res.packet, inPort, this.locate);
+    let outputs = 0;
+    for (const a of res.actions) if (a.kind === 'output') outputs++;
+    const tr = translateActions(res.actions, res.packet, inPort, (id) => this.locate(id, outputs > 1));
     const notExpressible = unmatchable(res.mask, res.packet);
     if (res.cacheable && tr.unresolved.length === 0 && notExpressible === null) {
       const cookie = this.flows.cookie();
@@ -228,6 +256,7 @@ export class FlowController {
       const tags: string[] = [...res.tags, locationTag(portId)];
       for (const a of res.actions) if (a.kind === 'output') tags.push(locationTag(a.portId));
       if (tr.remote) tags.push(TUNNEL_ZONES_TAG);
+      tags.push(...tr.tags);
       this.flows.add({
         cookie,
         inPort: portId,

@@ -27,12 +27,15 @@ import { openStore } from '../state/open.js';
 import type { Change, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
 import { ControlApi } from './control-api.js';
-import { FlowController, TUNNEL_ZONES_TAG, deleteByCookie } from './controller.js';
+import { bgpSteeringFlows } from './bgp-steering.js';
+import { FlowController, TUNNEL_ZONES_TAG, deleteByCookie, type ControllerConfig } from './controller.js';
 import { Datapath } from './datapath.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import { stableHostId } from './host-id.js';
 import { OpenFlowConnection } from './of-connection.js';
 import { Ovs } from './ovs.js';
+import { startAgentMetrics } from '../metrics/agent-metrics.js';
+import type { MetricsServer } from '../metrics/server.js';
 
 export const AGENT_VERSION = '0.1.0';
 const BATCH = 256;
@@ -56,6 +59,10 @@ export class AgentDaemon {
   private bindingsDirty = false;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
+  // [ops] The controller's configuration, kept mutable here so a reload can change what may change live.
+  private ctlCfg!: { -readonly [K in keyof ControllerConfig]: ControllerConfig[K] };
+  // [ops] The /metrics and /health endpoint (undefined when metrics.listen is null).
+  private metrics: MetricsServer | undefined;
   readonly ofSocket: string;
   readonly controlSocket: string;
 
@@ -80,16 +87,13 @@ export class AgentDaemon {
     await this.register();
     const snap = await this.store.snapshot();
     const topology = Topology.from(snap.objects as never);
-    this.ctl = new FlowController(
-      topology,
-      {
-        hostId: this.hostId,
-        idleTimeout: this.cfg.flows.idleTimeout,
-        priority: this.cfg.flows.priority,
-        macLifetimeMs: this.cfg.macLifetimeMs,
-      },
-      this.log.child({ component: 'agent.flows' }),
-    );
+    this.ctlCfg = {
+      hostId: this.hostId,
+      idleTimeout: this.cfg.flows.idleTimeout,
+      priority: this.cfg.flows.priority,
+      macLifetimeMs: this.cfg.macLifetimeMs,
+    };
+    this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }));
     this.ctl.stats.lastChangeSeq = snap.position;
     log.info(
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
@@ -133,7 +137,26 @@ export class AgentDaemon {
     await this.control.start();
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), this.cfg.heartbeatMs);
+    // [ops] Metrics and health, read from the controller's counters at scrape time.
+    this.metrics = await startAgentMetrics(
+      this.cfg.metrics.listen,
+      {
+        hostId: this.hostId,
+        version: AGENT_VERSION,
+        stats: () => this.ctl.stats,
+        liveFlows: () => this.ctl.flows.size,
+        queueLength: () => this.queue.length,
+        openflowConnected: () => this.conn !== undefined && !this.conn.closed,
+        storeHead: () => this.store.position(),
+      },
+      this.log,
+    );
     log.info({ openflow: this.ofSocket, control: this.controlSocket }, 'midonet-agent started');
+  }
+
+  /** [ops] Reload: flows installed from now on get this idle timeout (installed ones keep theirs). */
+  setIdleTimeout(seconds: number): void {
+    this.ctlCfg.idleTimeout = seconds;
   }
 
   /** Registers this host in the store (by its stable id) if it is not there yet. */
@@ -163,6 +186,9 @@ export class AgentDaemon {
         lastChangeApplied: this.ctl.stats.lastChangeSeq,
         openflowConnected: this.conn !== undefined && !this.conn.closed,
       });
+      // Tunnel-zone membership follows liveness: nothing is flooded to a host that is down.
+      const alive = new Map((await this.store.liveness()).map((l) => [l.hostId, l.alive]));
+      this.send(this.ctl.setLiveness(alive, () => this.conn?.xid() ?? 0));
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }
@@ -270,6 +296,7 @@ export class AgentDaemon {
     let bindings = false;
     for (const c of changes) {
       if (c.kind === 'tunnel-zone') tunnelZones = true;
+      if (c.kind === 'bgp-peer') bindings = true; // BGP steering flows follow the peers (bgp-steering.ts)
       if (c.kind === 'port') {
         const before = ctl.topology.get('port', c.id);
         const after = c.op === 'delete' ? undefined : (c.object as Obj<'port'>);
@@ -316,7 +343,14 @@ export class AgentDaemon {
     const { deliveries, moved } = this.ctl.refreshBindings();
     this.send(this.ctl.invalidate(moved, () => this.conn?.xid() ?? 0));
     try {
-      await this.datapath.syncProactive([...this.ctl.tunnelOfports.values()], deliveries, replaceAll);
+      // BGP speaker steering: extra proactive lines (bgp-steering.ts).
+      const steering = bgpSteeringFlows(this.ctl.topology, this.hostId, this.ctl.ifaceOfport);
+      await this.datapath.syncProactive(
+        [...this.ctl.tunnelOfports.values()],
+        deliveries,
+        replaceAll,
+        steering,
+      );
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'proactive flow sync failed');
     }
@@ -405,6 +439,7 @@ export class AgentDaemon {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.metrics?.close(); // [ops]
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.watch?.close();
     this.learnedWatch?.close();

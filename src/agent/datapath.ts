@@ -123,6 +123,8 @@ export class Datapath {
     tunnelPorts: readonly number[],
     deliveries: ReadonlyMap<number, number>,
     replaceAll: boolean,
+    /** Further proactive lines by key (BGP speaker steering, bgp-steering.ts). */
+    extra: ReadonlyMap<string, string> = new Map(),
   ): Promise<void> {
     const want = new Map<string, string>();
     const cookie = (n: bigint) => hexCookie(PROACTIVE_COOKIE_BIT | n);
@@ -139,6 +141,7 @@ export class Datapath {
         );
       }
     }
+    for (const [k, l] of extra) want.set(k, l); // BGP steering (bgp-steering.ts)
     const lines: string[] = [];
     if (replaceAll) {
       lines.push(`delete cookie=${hexCookie(PROACTIVE_COOKIE_BIT)}/${hexCookie(PROACTIVE_COOKIE_BIT)}`);

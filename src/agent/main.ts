@@ -1,16 +1,20 @@
 /**
  * midonet-agent's entry point: reads its configuration file (--config, default
  * /etc/midonet/midonet-agent.json), starts the daemon, and stops it cleanly on SIGTERM/SIGINT.
+ * SIGHUP (`systemctl reload midonet-agent`) re-reads the file and applies what can change live:
+ * logLevel, and flows.idleTimeout for flows installed from then on; other changed keys are logged as
+ * needing a restart.
  *
- * Invariant: a bad configuration or a failed start prints one line naming the problem and exits 1;
- * no stack trace reaches the operator unless the log level is debug.
+ * Invariants: a bad configuration or a failed start prints one line naming the problem and exits 1;
+ * no stack trace reaches the operator unless the log level is debug. A bad file at reload is logged
+ * and changes nothing: the agent keeps running on the configuration it has.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, loadConfig } from '../config.js';
 import { LOG_LEVELS, createLogger } from '../log.js';
 import { AgentDaemon, AGENT_VERSION } from './daemon.js';
-import { DEFAULT_AGENT_CONFIG, agentConfigSchema } from './config.js';
+import { DEFAULT_AGENT_CONFIG, agentConfigSchema, reloadPlan, type AgentConfig } from './config.js';
 
 export async function agentMain(argv: string[]): Promise<number> {
   const args = await yargs(argv)
@@ -40,6 +44,42 @@ export async function agentMain(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // What is in effect now: the file as loaded, plus what reloads applied.
+  let running: AgentConfig = cfg;
+  let started = false;
+  let reloadPending = false;
+  const reload = () => {
+    if (!started) {
+      reloadPending = true; // applied once start-up is done
+      return;
+    }
+    let next: AgentConfig;
+    try {
+      next = loadConfig(args.config, agentConfigSchema, { optional: args.config === DEFAULT_AGENT_CONFIG });
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'reload: configuration not applied');
+      return;
+    }
+    const plan = reloadPlan(running, next);
+    const applied: string[] = [];
+    if (plan.logLevel !== undefined) {
+      if (args['log-level'] === undefined) {
+        log.level = plan.logLevel;
+        applied.push('logLevel');
+      } else
+        log.warn({ logLevel: plan.logLevel }, 'reload: logLevel is set by --log-level; file value ignored');
+      running = { ...running, logLevel: plan.logLevel };
+    }
+    if (plan.idleTimeout !== undefined) {
+      agent.setIdleTimeout(plan.idleTimeout);
+      running = { ...running, flows: { ...running.flows, idleTimeout: plan.idleTimeout } };
+      applied.push('flows.idleTimeout');
+    }
+    if (plan.needsRestart.length > 0)
+      log.warn({ keys: plan.needsRestart }, 'reload: changed keys need a restart');
+    log.info({ applied, file: args.config }, 'reload: configuration re-read');
+  };
+  process.on('SIGHUP', reload);
   try {
     await agent.start();
   } catch (e) {
@@ -48,6 +88,8 @@ export async function agentMain(argv: string[]): Promise<number> {
     await agent.stop().catch(() => undefined);
     return 1;
   }
+  started = true;
+  if (reloadPending) reload();
   return await new Promise<number>(() => undefined);
 }
 

@@ -46,7 +46,9 @@ export type PortLocation =
       readonly remoteIp: string;
       readonly tunnelKey: number;
     }
-  | { readonly kind: 'unknown'; readonly why: string };
+  | { readonly kind: 'unknown'; readonly why: string }
+  /** On a host that is down: nothing is sent there, and the flow carries `tag` to be redone when it is back. */
+  | { readonly kind: 'down'; readonly tag: string };
 
 function macOf(v: readonly number[], hi: number, lo: number): string {
   return formatMacNumber(v[hi]! * 0x100000000 + (v[lo]! >>> 0));
@@ -136,6 +138,8 @@ export interface Translated {
   readonly unresolved: string[];
   /** Tunnel destinations used (for tags and counters). */
   readonly remote: boolean;
+  /** Extra tags: outputs skipped because their host is down. */
+  readonly tags: string[];
 }
 
 /**
@@ -150,6 +154,7 @@ export function translateActions(
 ): Translated {
   const out: Action[] = [];
   const unresolved: string[] = [];
+  const tags: string[] = [];
   let remote = false;
   // TTL first: when dec_nw_ttl sends an expiring packet to the controller, the packet must still be
   // the one that entered (no MAC rewritten yet), so that simulating it again gives time exceeded.
@@ -215,6 +220,9 @@ export function translateActions(
           case 'unknown':
             unresolved.push(`${a.portId} (${loc.why})`);
             break;
+          case 'down':
+            tags.push(loc.tag);
+            break;
         }
         break;
       }
@@ -223,5 +231,5 @@ export function translateActions(
         break;
     }
   }
-  return { actions: out, unresolved, remote };
+  return { actions: out, unresolved, remote, tags };
 }

@@ -31,7 +31,18 @@ export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
   'port-group': ['id', 'name', 'portIds'],
   'ip-address-group': ['id', 'name', 'addresses'],
   dhcp: ['id', 'name', 'bridgeId', 'subnet', 'gateway', 'enabled', 'hosts'],
-  'bgp-peer': ['id', 'name', 'portId', 'peerAddress', 'peerAs', 'localAs'],
+  'bgp-peer': [
+    'id',
+    'name',
+    'portId',
+    'peerAddress',
+    'peerAs',
+    'localAs',
+    'state',
+    'uptime',
+    'prefixesReceived',
+    'prefixesAdvertised',
+  ],
   'bgp-network': ['id', 'routerId', 'prefix'],
 };
 

@@ -7,6 +7,7 @@
  * Invariant: a command either completes one store transaction or changes nothing; every bad input is
  * a CliError or StoreError whose message names the option or field and the value.
  */
+import { UNKNOWN_PEER, peerStates, type PeerView } from '../router/peer-state.js';
 import {
   CONDITION_OPTIONS,
   CliError,
@@ -408,6 +409,14 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
 }
 
 /** Adds derived, read-only fields for display: a host's liveness, a rule's position. */
+const bgpStateCache = new WeakMap<TopologyStore, Promise<Map<string, PeerView>>>();
+/** BGP peer states, read once per command. */
+function bgpStates(store: TopologyStore): Promise<Map<string, PeerView>> {
+  let p = bgpStateCache.get(store);
+  if (p === undefined) bgpStateCache.set(store, (p = peerStates(store)));
+  return p;
+}
+
 async function decorate(store: TopologyStore, kind: Kind, obj: Obj): Promise<Record<string, unknown>> {
   if (kind === 'host') {
     const l = (await store.liveness()).find((x) => x.hostId === obj.id);
@@ -419,6 +428,25 @@ async function decorate(store: TopologyStore, kind: Kind, obj: Obj): Promise<Rec
       lastChangeApplied: l?.info.lastChangeApplied ?? null,
       lastSeen: l ? new Date(l.renewedAt).toISOString() : null,
     };
+  }
+  if (kind === 'bgp-peer') {
+    // Live session state from the midonet-router serving the peer (router/peer-state.ts).
+    const st = (await bgpStates(store)).get(obj.id) ?? UNKNOWN_PEER;
+    return { ...obj, ...st };
+  }
+  if (kind === 'router') {
+    const peers = await store.list('bgp-peer');
+    const ports = new Set((await store.list('port')).filter((p) => p.deviceId === obj.id).map((p) => p.id));
+    const states = await bgpStates(store);
+    const bgp = peers
+      .filter((p) => ports.has(p.portId))
+      .map((p) => ({
+        peer: p.name,
+        peerAddress: p.peerAddress,
+        peerAs: p.peerAs,
+        ...(states.get(p.id) ?? UNKNOWN_PEER),
+      }));
+    return bgp.length > 0 ? { ...obj, bgpPeers: bgp } : (obj as unknown as Record<string, unknown>);
   }
   if (kind === 'rule') {
     const chain = await store.get('chain', (obj as Obj<'rule'>).chainId);

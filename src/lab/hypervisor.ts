@@ -28,6 +28,14 @@ import {
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
 
+/**
+ * Loopback address of hypervisor `n`'s agent metrics (/metrics, /health): one port per host, above
+ * the daemons' defaults (agent 9464, router 9465) so a lab never takes a real daemon's port.
+ */
+export function labMetricsListen(n: number): string {
+  return `127.0.0.1:${9470 + n}`;
+}
+
 export interface Hypervisor {
   readonly n: number;
   readonly name: string;
@@ -37,6 +45,8 @@ export interface Hypervisor {
   readonly ovs: Ovs;
   readonly agentConfig: string;
   readonly controlSocket: string;
+  /** HOST:PORT of the agent's /metrics and /health. */
+  readonly metricsListen: string;
 }
 
 function alive(pid: number): boolean {
@@ -93,12 +103,23 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
         tunnel: { localIp: hvUnderlayIp(n) },
         flows: { idleTimeout: 300 },
         heartbeatMs: 500,
+        metrics: { listen: labMetricsListen(n) },
       },
       null,
       2,
     )}\n`,
   );
-  return { n, name: hvName(n), netns, dir, underlayIp: hvUnderlayIp(n), ovs, agentConfig, controlSocket };
+  return {
+    n,
+    name: hvName(n),
+    netns,
+    dir,
+    underlayIp: hvUnderlayIp(n),
+    ovs,
+    agentConfig,
+    controlSocket,
+    metricsListen: labMetricsListen(n),
+  };
 }
 
 export function agentPid(hv: Pick<Hypervisor, 'dir'>): number | undefined {

@@ -30,6 +30,7 @@ import {
   vmTap,
 } from './layout.js';
 import { addNamespace, addVeth, removeByPrefix, setAddress } from './netns.js';
+import { bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
 
 export interface LabOptions {
   readonly runDir: string;
@@ -40,6 +41,8 @@ export interface LabOptions {
   readonly storeUrl?: string;
   /** Progress lines for people. */
   readonly say?: (line: string) => void;
+  /** Add an ISP running FRR, an uplink and midonet-router (bgp-lab.ts). */
+  readonly bgp?: boolean;
 }
 
 export interface LabVm {
@@ -76,6 +79,8 @@ export interface LabState {
   readonly hosts: LabHost[];
   readonly vms: LabVm[];
   readonly createdAt: string;
+  /** With --bgp: the ISP and the router processes (bgp-lab.ts). */
+  readonly bgp?: BgpLabState;
 }
 
 export const BRIDGES = [
@@ -115,6 +120,7 @@ export function hostOvs(h: LabHost): Ovs {
 
 /** Removes everything a lab in `runDir` (or any crashed lab) left: processes, namespaces, links, files. */
 export async function labDown(runDir: string, say: (l: string) => void = () => undefined): Promise<string[]> {
+  await bgpLabDown(runDir); // BGP: midonet-router processes and FRR path spaces (bgp-lab.ts)
   if (existsSync(runDir)) {
     for (const d of readdirSync(runDir)) {
       if (/^hv\d+$/.test(d)) await stopHypervisor(join(runDir, d));
@@ -244,6 +250,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
         return (s.portsBound ?? 0) >= want;
       });
     }
+    const bgp = opts.bgp ? await bgpLabUp(opts.runDir, storeUrl, store, say) : undefined;
     const state: LabState = {
       runDir: opts.runDir,
       storeUrl,
@@ -260,6 +267,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
       })),
       vms,
       createdAt: new Date().toISOString(),
+      ...(bgp ? { bgp } : {}),
     };
     writeFileSync(labStatePath(opts.runDir), `${JSON.stringify(state, null, 2)}\n`);
     return state;

@@ -1,7 +1,7 @@
 /**
  * midonet-lab: the whole suite on one Linux machine.
  *
- *   midonet-lab up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--store sqlite|cassandra]
+ *   midonet-lab up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--store sqlite|cassandra] [--bgp]
  *   midonet-lab status [--json]
  *   midonet-lab exec VM -- CMD ...
  *   midonet-lab eval [--quick] [--out DIR]
@@ -18,6 +18,7 @@ import { hideBin } from 'yargs/helpers';
 import { controlRequest } from '../agent/control-api.js';
 import { openStore } from '../state/open.js';
 import { agentPid } from './hypervisor.js';
+import { routerPid, type BgpLabState } from './bgp-lab.js';
 import { labDown, labUp, readLabState, type LabState } from './lab.js';
 import { Evaluation } from './eval.js';
 import { reportText } from './report-text.js';
@@ -94,6 +95,7 @@ async function status(runDir: string, json: boolean): Promise<string> {
       createdAt: s.createdAt,
       hosts,
       vms,
+      ...(s.bgp ? { bgp: await bgpStatus(s.bgp) } : {}),
     };
     if (json) return JSON.stringify(data, null, 2);
     const lines = [
@@ -115,10 +117,23 @@ async function status(runDir: string, json: boolean): Promise<string> {
         `${v.name.padEnd(4)}  ${`${v.ip}/${v.prefixLen}`.padEnd(16)}  ${v.mac}  ${v.bridge.padEnd(8)}  ${v.host.padEnd(4)}  ${`${v.port} (${v.boundTo ?? 'unbound'} / ${v.interface ?? '-'})`.padEnd(34)}  ${v.baselineIp}`,
       );
     }
+    if (data.bgp) {
+      const b = data.bgp;
+      lines.push(
+        '',
+        `ISP ${b.isp.netns} AS ${b.isp.as} at ${b.isp.address}, announces ${b.isp.announces}; ping ${b.isp.pingable} from a VM`,
+      );
+      for (const r of b.routers) lines.push(`midonet-router on ${r.host}: pid ${r.pid ?? '-'}`);
+    }
     return lines.join('\n');
   } finally {
     await store.close();
   }
+}
+
+/** The BGP part of `status`: the ISP and whether each midonet-router runs. */
+function bgpStatus(b: BgpLabState) {
+  return Promise.resolve({ ...b, routers: b.routers.map((r) => ({ ...r, pid: routerPid(r.dir) ?? null })) });
 }
 
 export async function labMain(argv: string[]): Promise<number> {
@@ -139,6 +154,11 @@ export async function labMain(argv: string[]): Promise<number> {
             .option('hosts', { type: 'number', default: 2 })
             .option('vms-per-host', { type: 'number', default: 3 })
             .option('tunnel', { choices: ['gre', 'vxlan'] as const, default: 'gre' as const })
+            .option('bgp', {
+              type: 'boolean',
+              default: false,
+              describe: 'add an ISP running FRR and midonet-router',
+            })
             .option('store', { choices: ['sqlite', 'cassandra'] as const, default: 'sqlite' as const })
             .option('store-url', {
               type: 'string',
@@ -159,6 +179,7 @@ export async function labMain(argv: string[]): Promise<number> {
             hosts: a.hosts,
             vmsPerHost: a['vms-per-host'],
             tunnel: a.tunnel,
+            bgp: a.bgp,
             ...(storeUrl ? { storeUrl } : {}),
             say,
           });

@@ -51,6 +51,7 @@ import type {
   Watch,
   WatchHandlers,
 } from './store.js';
+import { StoreBase } from './store-base.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 import { ZkError, ZkSession, zkPath, type ZkOp } from './zk.js';
 
@@ -168,7 +169,7 @@ function bindingOf(kind: Kind, o: Obj | undefined): string | undefined {
   return p.hostId !== null && p.interfaceName !== null ? `${p.hostId}\u0000${p.interfaceName}` : undefined;
 }
 
-export class CassandraStore implements TopologyStore {
+export class CassandraStore extends StoreBase implements TopologyStore {
   private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly hosts = new Map<string, Record<string, unknown>>();
@@ -186,6 +187,7 @@ export class CassandraStore implements TopologyStore {
     private readonly log: ChangeLog,
     private readonly opts: CassandraStoreOptions,
   ) {
+    super();
     const ks = cfg.keyspace;
     this.q = {
       pointerRow: `SELECT deleted, body FROM ${ks}.objects WHERE kind = ? AND bucket = ? AND id = ? AND version = ? AND txid = ?`,
@@ -729,42 +731,6 @@ export class CassandraStore implements TopologyStore {
         return { position: changes.at(-1)!.seq, results, changes };
       }
     });
-  }
-
-  private async one<T>(op: Op): Promise<T> {
-    const r = await this.transact([op]);
-    return r.results[0] as T;
-  }
-
-  create<K extends Kind>(
-    kind: K,
-    fields: Record<string, unknown>,
-    opts: { id?: string; position?: number } = {},
-  ): Promise<Obj<K>> {
-    return this.one({ op: 'create', kind, fields, ...opts });
-  }
-
-  update<K extends Kind>(
-    kind: K,
-    id: string,
-    set: Record<string, unknown>,
-    opts: { expectedVersion?: number; position?: number } = {},
-  ): Promise<Obj<K>> {
-    return this.one({ op: 'update', kind, id, set, ...opts });
-  }
-
-  async delete(
-    kind: Kind,
-    id: string,
-    opts: { expectedVersion?: number; cascade?: boolean } = {},
-  ): Promise<ReadonlyArray<{ kind: Kind; id: string; name: string | null }>> {
-    const r = await this.one<{ deleted: Array<{ kind: Kind; id: string; name: string | null }> }>({
-      op: 'delete',
-      kind,
-      id,
-      ...opts,
-    });
-    return r.deleted;
   }
 
   /**

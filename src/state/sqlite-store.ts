@@ -34,6 +34,7 @@ import type {
   Watch,
   WatchHandlers,
 } from './store.js';
+import { StoreBase } from './store-base.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 import { isUuid } from './addr.js';
 
@@ -134,7 +135,7 @@ export interface SqliteStoreOptions {
   readonly leaseMs?: number;
 }
 
-export class SqliteStore implements TopologyStore {
+export class SqliteStore extends StoreBase implements TopologyStore {
   readonly url: string;
   private readonly db: Database.Database;
   private readonly stmts;
@@ -159,6 +160,7 @@ export class SqliteStore implements TopologyStore {
     readonly path: string,
     opts: SqliteStoreOptions = {},
   ) {
+    super();
     this.url = `sqlite:${path}`;
     this.pollMs = opts.pollMs ?? 5;
     this.leaseMs = opts.leaseMs ?? 3000;
@@ -418,42 +420,6 @@ export class SqliteStore implements TopologyStore {
     }
     if (maxKey > (s.meta.get('tunnel_key')?.value ?? 0)) s.setMeta.run('tunnel_key', maxKey);
     return changes;
-  }
-
-  private async one<T>(op: Op): Promise<T> {
-    const r = await this.transact([op]);
-    return r.results[0] as T;
-  }
-
-  create<K extends Kind>(
-    kind: K,
-    fields: Record<string, unknown>,
-    opts: { id?: string; position?: number } = {},
-  ): Promise<Obj<K>> {
-    return this.one({ op: 'create', kind, fields, ...opts });
-  }
-
-  update<K extends Kind>(
-    kind: K,
-    id: string,
-    set: Record<string, unknown>,
-    opts: { expectedVersion?: number; position?: number } = {},
-  ): Promise<Obj<K>> {
-    return this.one({ op: 'update', kind, id, set, ...opts });
-  }
-
-  async delete(
-    kind: Kind,
-    id: string,
-    opts: { expectedVersion?: number; cascade?: boolean } = {},
-  ): Promise<ReadonlyArray<{ kind: Kind; id: string; name: string | null }>> {
-    const r = await this.one<{ deleted: Array<{ kind: Kind; id: string; name: string | null }> }>({
-      op: 'delete',
-      kind,
-      id,
-      ...opts,
-    });
-    return r.deleted;
   }
 
   // ---- watch -------------------------------------------------------------------------------------

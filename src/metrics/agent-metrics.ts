@@ -1,0 +1,268 @@
+/**
+ * midonet-agent's Prometheus metrics and health check, served by server.ts. Nothing here counts:
+ * every figure is read at scrape time from what the agent already keeps (AgentStats, the flow table,
+ * the packet-in queue, the OpenFlow connection, the store's head position), through the callbacks
+ * of `AgentMetricsSource`.
+ *
+ * Invariants:
+ * - One source of truth: a counter here equals the AgentStats field of the same meaning at the
+ *   instant of the scrape (the control API's `stats` shows the same numbers), so the two never drift.
+ * - The simulation-latency histogram is AgentStats' own (fixed microsecond buckets), exported in
+ *   seconds with cumulative buckets as Prometheus expects; its _count equals simulations_total.
+ * - Store watch lag is measured in feed positions: the store's head minus the last change the agent
+ *   applied. The change feed carries no commit time, so a lag in seconds cannot be measured honestly
+ *   here; positions behind head is what an operator can alert on (it should return to 0).
+ * - Probing the store (for lag and health) is bounded by a timeout; an unreachable store makes
+ *   store_reachable 0, health not ok, and the head and lag gauges NaN rather than stale or zero.
+ */
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS_US, type AgentStats } from '../agent/stats.js';
+import type { Logger } from '../log.js';
+import { daemonRegistry, startMetricsServer, type HealthReport, type MetricsServer } from './server.js';
+
+/** What the agent exposes to its metrics; all callbacks are cheap reads except `storeHead`. */
+export interface AgentMetricsSource {
+  readonly hostId: string;
+  readonly version: string;
+  /** The controller's counters (read at each scrape). */
+  readonly stats: () => AgentStats;
+  /** Reactive flows installed now. */
+  readonly liveFlows: () => number;
+  /** Packet-ins waiting for simulation now. */
+  readonly queueLength: () => number;
+  /** Whether Open vSwitch is connected on the OpenFlow channel (handshake done). */
+  readonly openflowConnected: () => boolean;
+  /** The store's head position (last committed change); rejects when the store is unreachable. */
+  readonly storeHead: () => Promise<number>;
+}
+
+const P = 'midonet_agent_';
+
+function counterOf(registry: Registry, name: string, help: string, read: () => number): void {
+  const c: Counter = new Counter({
+    name: P + name,
+    help,
+    registers: [registry],
+    collect: () => {
+      c.reset();
+      c.inc(read());
+    },
+  });
+}
+
+function gaugeOf(registry: Registry, name: string, help: string, read: () => number): Gauge {
+  const g: Gauge = new Gauge({
+    name: P + name,
+    help,
+    registers: [registry],
+    collect: () => g.set(read()),
+  });
+  return g;
+}
+
+/**
+ * AgentStats' histogram as a prom-client metric. prom-client's Histogram cannot take bucket counts
+ * from elsewhere, so this object implements the small interface the Registry reads (name, type,
+ * get()); the cast at registration is that interface, not a Histogram.
+ */
+class StatsLatencyHistogram {
+  readonly name = `${P}simulation_latency_seconds`;
+  readonly help = 'Time one packet-in simulation took (seconds), from the agent’s own histogram';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  constructor(private readonly stats: () => AgentStats) {}
+
+  get(): Promise<unknown> {
+    const s = this.stats();
+    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    let cumulative = 0;
+    LATENCY_BUCKETS_US.forEach((b, i) => {
+      cumulative += s.simLatency[i] ?? 0;
+      values.push({
+        metricName: `${this.name}_bucket`,
+        labels: { le: b === Infinity ? '+Inf' : b / 1e6 },
+        value: cumulative,
+      });
+    });
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: s.simLatencySumUs / 1e6 });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: s.simulations });
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values,
+      aggregator: this.aggregator,
+    });
+  }
+}
+
+/** The store probe's outcome: the head position, or why it could not be read. */
+type StoreProbe =
+  { readonly ok: true; readonly head: number } | { readonly ok: false; readonly error: string };
+
+async function probeStore(src: AgentMetricsSource, timeoutMs: number): Promise<StoreProbe> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const head = await Promise.race([
+      src.storeHead(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { ok: true, head };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Builds the agent's registry: process metrics plus every agent figure, read from `src`. */
+export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): Registry {
+  const r = daemonRegistry();
+  const st = src.stats;
+  counterOf(r, 'packet_ins_total', 'Packet-ins received from Open vSwitch', () => st().packetIns);
+  counterOf(
+    r,
+    'simulations_total',
+    'Packet-ins simulated through the virtual topology',
+    () => st().simulations,
+  );
+  r.registerMetric(new StatsLatencyHistogram(st) as unknown as Metric);
+  counterOf(r, 'flows_installed_total', 'Reactive flows installed (FLOW_MOD add)', () => st().flowsInstalled);
+  counterOf(
+    r,
+    'flows_removed_total',
+    'Reactive flows the switch reported removed (FLOW_REMOVED: idle timeout or delete)',
+    () => st().flowsRemoved,
+  );
+  counterOf(
+    r,
+    'flows_invalidated_total',
+    'Reactive flows deleted because an object they depended on changed',
+    () => st().flowsInvalidated,
+  );
+  gaugeOf(r, 'flows_live', 'Reactive flows installed now', src.liveFlows);
+  counterOf(
+    r,
+    'invalidations_total',
+    'Invalidation rounds (topology changes whose tags named installed flows)',
+    () => st().invalidations,
+  );
+  counterOf(
+    r,
+    'packet_in_queue_drops_total',
+    'Packet-ins dropped because the packet-in queue was full',
+    () => st().queueDrops,
+  );
+  gaugeOf(r, 'packet_in_queue_length', 'Packet-ins waiting for simulation now', src.queueLength);
+  counterOf(
+    r,
+    'not_yet_drops_total',
+    'Packets dropped because an object they needed was not loaded yet',
+    () => st().notYetDrops,
+  );
+  counterOf(
+    r,
+    'uncacheable_packets_total',
+    'Packets forwarded without installing a flow (decision read a field OVS cannot match)',
+    () => st().uncacheable,
+  );
+  counterOf(
+    r,
+    'ignored_packet_ins_total',
+    'Packet-ins that could not be parsed or came from an unknown port',
+    () => st().ignored,
+  );
+  counterOf(
+    r,
+    'generated_packets_total',
+    'Packets the agent generated (ARP, ICMP, DHCP replies)',
+    () => st().generated,
+  );
+  counterOf(
+    r,
+    'store_changes_applied_total',
+    'Topology changes applied from the store’s change feed',
+    () => st().changesApplied,
+  );
+  gaugeOf(
+    r,
+    'store_position_applied',
+    'Feed position of the last change the agent applied',
+    () => st().lastChangeSeq,
+  );
+  gaugeOf(r, 'openflow_connected', '1 when Open vSwitch is connected on the OpenFlow channel', () =>
+    src.openflowConnected() ? 1 : 0,
+  );
+
+  // One bounded store probe per scrape feeds the head, lag and reachability gauges (the registry
+  // collects them concurrently: they share the probe in flight or just settled).
+  let last: { settledAt: number; p: Promise<StoreProbe> } | undefined;
+  const probe = (): Promise<StoreProbe> => {
+    if (last && Date.now() - last.settledAt < 100) return last.p;
+    const entry = { settledAt: Infinity, p: probeStore(src, storeTimeoutMs) };
+    void entry.p.then(() => (entry.settledAt = Date.now()));
+    last = entry;
+    return entry.p;
+  };
+  const fromProbe = (name: string, help: string, read: (p: StoreProbe) => number) => {
+    const g: Gauge = new Gauge({
+      name: P + name,
+      help,
+      registers: [r],
+      collect: async () => g.set(read(await probe())),
+    });
+  };
+  fromProbe('store_reachable', '1 when the store answered this scrape’s probe within its timeout', (p) =>
+    p.ok ? 1 : 0,
+  );
+  fromProbe(
+    'store_position_head',
+    'Feed position of the store’s last commit (NaN: store unreachable)',
+    (p) => (p.ok ? p.head : NaN),
+  );
+  fromProbe(
+    'store_watch_lag_changes',
+    'Changes committed in the store but not yet applied by this agent: head minus applied position (NaN: store unreachable)',
+    (p) => (p.ok ? Math.max(0, p.head - st().lastChangeSeq) : NaN),
+  );
+
+  const info = new Gauge({
+    name: `${P}build_info`,
+    help: 'Always 1; labels say which agent this is',
+    labelNames: ['version', 'host_id'] as const,
+    registers: [r],
+  });
+  info.set({ version: src.version, host_id: src.hostId }, 1);
+  return r;
+}
+
+/** /health: ok when Open vSwitch is connected and the store answers. */
+export async function agentHealth(src: AgentMetricsSource, storeTimeoutMs = 1000): Promise<HealthReport> {
+  const openflow = src.openflowConnected();
+  const p = await probeStore(src, storeTimeoutMs);
+  return {
+    ok: openflow && p.ok,
+    openflow,
+    store: p.ok,
+    ...(p.ok ? {} : { storeError: p.error }),
+    hostId: src.hostId,
+    lastChangeApplied: src.stats().lastChangeSeq,
+  };
+}
+
+/** Starts the agent's endpoint on `listen`, or nothing when it is null (metrics turned off). */
+export async function startAgentMetrics(
+  listen: string | null,
+  src: AgentMetricsSource,
+  log: Logger,
+): Promise<MetricsServer | undefined> {
+  if (listen === null) return undefined;
+  return startMetricsServer({
+    listen,
+    registry: agentRegistry(src),
+    health: () => agentHealth(src),
+    log,
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * midonet-router's configuration file (default /etc/midonet/midonet-router.json), validated at start.
+ * It runs beside the agent on a hypervisor and reaches the same Open vSwitch (to plug speaker veths
+ * into br-int) and the same store; the lab overrides paths, the namespace prefix and the timers.
+ *
+ * Invariant: the process starts only with a configuration that parsed completely (loadConfig throws
+ * a ConfigError naming file, key, value and what is allowed).
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { storeUrl } from '../config.js';
+import { LOG_LEVELS } from '../log.js';
+import { DEFAULT_STORE_URL } from '../state/open.js';
+
+export const DEFAULT_ROUTER_CONFIG = '/etc/midonet/midonet-router.json';
+
+const path = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
+
+export const routerConfigSchema = z
+  .object({
+    store: storeUrl.default(DEFAULT_STORE_URL),
+    /** The host (as the agent registered it) whose uplink ports this process serves. */
+    hostName: z.string().min(1).max(255).default(hostname()),
+    /** Where the control socket lives. */
+    runDir: path.default('/run/midonet'),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    ovs: z
+      .object({
+        dbSock: path.default('/var/run/openvswitch/db.sock'),
+        runDir: path.default('/var/run/openvswitch'),
+        bridge: z.string().min(1).max(15).default('br-int'),
+      })
+      .strict()
+      .default({}),
+    /** Network namespace where br-int's interfaces live (null: the root namespace; the lab: its hypervisor). */
+    hostNetns: z.string().min(1).max(64).nullable().default(null),
+    /** Speaker namespaces (and FRR path spaces) are named PREFIX + the port's tunnel key in hex. */
+    namespacePrefix: z
+      .string()
+      .min(1)
+      .max(8)
+      .regex(/^[a-z0-9-]+$/, { message: 'lowercase letters, digits and - only' })
+      .default('mnr-'),
+    /** How often FRR's state and learned routes are read (ms). */
+    pollMs: z.number().int().min(100).max(60000).default(1000),
+    /** Learned routes kept per peer at most; the rest are left out (and reported). */
+    maxRoutesPerPeer: z.number().int().min(1).max(1_000_000).default(20000),
+    /** Store operations per transaction when writing learned routes. */
+    routeBatch: z.number().int().min(1).max(100000).default(2000),
+    /** How often this process renews its liveness record (ms). */
+    heartbeatMs: z.number().int().min(100).max(60000).default(1000),
+  })
+  .strict();
+
+export type RouterConfig = z.output<typeof routerConfigSchema>;
