@@ -1,0 +1,128 @@
+/**
+ * midonet-router with real FRR on both sides: a one-host lab with an ISP (FRR, AS 64500) on an uplink.
+ * The session reaches Established, the ISP learns the tenant prefixes, the virtual router learns the
+ * ISP's prefix and a VM pings behind the ISP; a withdrawal removes the route; killing the leader leaves
+ * the datapath alone and a standby restores the session; a clean stop removes FRR and namespaces.
+ * The lab is torn down after the tests, also when they fail.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import { ISP_ANNOUNCED, ispFrr, routerPid, startRouter, stopRouter } from '../../src/lab/bgp-lab.js';
+import { listNamespaces } from '../../src/lab/netns.js';
+import { openStore } from '../../src/state/open.js';
+import type { TopologyStore } from '../../src/state/store.js';
+import { peerStates } from '../../src/router/peer-state.js';
+import { ping, vm } from './lab-helpers.js';
+
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (await check()) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
+}
+
+describe('midonet-router: BGP with an ISP through FRR', () => {
+  let lab: LabState;
+  let store: TopologyStore;
+  const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-bgp-'));
+  const bgpRoutes = async () =>
+    (await store.list('route')).filter((r) => r.source === 'bgp').map((r) => r.dstPrefix);
+  const peerState = async () => [...(await peerStates(store)).values()][0]?.state ?? 'unknown';
+
+  before(async () => {
+    lab = await labUp({ runDir, hosts: 1, vmsPerHost: 1, tunnel: 'gre', bgp: true });
+    store = await openStore(lab.storeUrl);
+  });
+  after(async () => {
+    await store?.close();
+    await labDown(runDir);
+  });
+
+  it("reaches Established; each side learns the other's prefixes; a VM pings behind the ISP", async () => {
+    await until('the session reaching Established', 30000, async () => (await peerState()) === 'Established');
+    await until('the ISP prefix in the virtual router', 15000, async () =>
+      (await bgpRoutes()).includes(ISP_ANNOUNCED),
+    );
+    await until('the ISP learning the tenant prefixes', 15000, async () => {
+      const r = (
+        (await ispFrr().showJson('show bgp ipv4 unicast json')) as { routes: Record<string, unknown> }
+      ).routes;
+      return '192.0.2.0/25' in r && '192.0.2.128/25' in r;
+    });
+    const route = (await store.list('route')).find((r) => r.source === 'bgp')!;
+    assert.equal(route.gateway, lab.bgp!.isp.address);
+    const up = await store.resolve('port', lab.bgp!.uplinkPort);
+    assert.equal(route.nextHopPortId, up.id);
+    const p = await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable);
+    assert.equal(p.received, 3, p.output);
+    const st = [...(await peerStates(store)).values()][0]!;
+    assert.ok((st.prefixesReceived ?? 0) >= 1 && (st.prefixesAdvertised ?? 0) >= 2, JSON.stringify(st));
+  });
+
+  it('a withdrawal at the ISP removes the route and the ping fails; announcing again restores it', async () => {
+    const frr = ispFrr();
+    await frr.vtysh([
+      'configure terminal',
+      'router bgp 64500',
+      'address-family ipv4 unicast',
+      `no network ${ISP_ANNOUNCED}`,
+      'end',
+    ]);
+    await until('the route being withdrawn', 15000, async () => !(await bgpRoutes()).includes(ISP_ANNOUNCED));
+    const p = await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable, ['-c', '2', '-i', '0.2', '-W', '1']);
+    assert.equal(p.received, 0, p.output);
+    await frr.vtysh([
+      'configure terminal',
+      'router bgp 64500',
+      'address-family ipv4 unicast',
+      `network ${ISP_ANNOUNCED}`,
+      'end',
+    ]);
+    await until('the route coming back', 15000, async () => (await bgpRoutes()).includes(ISP_ANNOUNCED));
+    assert.equal((await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable)).received, 3);
+  });
+
+  it('killing the leader leaves the datapath alone; a standby takes over within 10 s', async () => {
+    const leader = lab.bgp!.routers[0]!;
+    // A standby process on the same host, with its own run directory.
+    const sdir = join(runDir, 'hv1', 'standby');
+    mkdirSync(sdir, { recursive: true });
+    const cfg = JSON.parse(readFileSync(leader.config, 'utf8')) as Record<string, unknown>;
+    const scfg = join(sdir, 'router.json');
+    writeFileSync(scfg, JSON.stringify({ ...cfg, runDir: join(sdir, 'run') }));
+    startRouter({ dir: sdir, config: scfg });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      await stopRouter(leader.dir, true);
+      const during = await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable, ['-c', '5', '-i', '0.1', '-W', '1']);
+      assert.equal(during.received, 5, `the datapath forwards with the leader dead: ${during.output}`);
+      const took = await until('the standby re-establishing the session', 10000, async () => {
+        const st = [...(await peerStates(store)).values()][0];
+        return st?.state === 'Established' && st.servedBy?.includes(String(routerPid(sdir))) === true;
+      });
+      assert.ok(took < 10000);
+      await until('the route learned again', 10000, async () => (await bgpRoutes()).includes(ISP_ANNOUNCED));
+      assert.equal((await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable)).received, 3);
+    } finally {
+      // A clean stop removes FRR, the speaker namespace and the learned routes.
+      await stopRouter(sdir, false);
+    }
+    assert.deepEqual(
+      (await listNamespaces()).filter((n) => n.startsWith('mnl-r')),
+      [],
+    );
+    assert.deepEqual(
+      readdirSync('/var/run/frr').filter((d) => d.startsWith('mnl-r')),
+      [],
+      'FRR path spaces removed',
+    );
+    assert.deepEqual(await bgpRoutes(), [], 'routes withdrawn on clean stop');
+    assert.equal(await peerState(), 'unknown');
+  });
+});
