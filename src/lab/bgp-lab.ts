@@ -91,6 +91,9 @@ export function routerPid(dir: string): number | undefined {
 }
 
 /** Starts midonet-router for a lab hypervisor (logging to DIR/router.log). */
+/** Lab router N serves metrics on 127.0.0.1:(9480 + N). */
+export const ROUTER_METRICS_BASE = 9480;
+
 export function startRouter(r: { readonly dir: string; readonly config: string }): number {
   const log = openSync(join(r.dir, 'router.log'), 'a');
   const child = spawn(process.execPath, [ROUTER_MAIN, '--config', r.config], {
@@ -176,6 +179,7 @@ export async function bgpLabUp(
         namespacePrefix: `${LAB_PREFIX}r`,
         pollMs: 500,
         heartbeatMs: 500,
+        metrics: { listen: `127.0.0.1:${ROUTER_METRICS_BASE + hostNumber}` },
       },
       null,
       2,

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { storeUrl } from '../config.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
+import { metricsConfigSchema } from '../metrics/server.js';
 
 export const DEFAULT_ROUTER_CONFIG = '/etc/midonet/midonet-router.json';
 
@@ -49,6 +50,8 @@ export const routerConfigSchema = z
     routeBatch: z.number().int().min(1).max(100000).default(2000),
     /** How often this process renews its liveness record (ms). */
     heartbeatMs: z.number().int().min(100).max(60000).default(1000),
+    /** Prometheus metrics (BGP session states, prefix counts, process) and /health. */
+    metrics: metricsConfigSchema('127.0.0.1:9465').default({}),
   })
   .strict();
 

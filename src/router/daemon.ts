@@ -16,6 +16,8 @@
  *   port and logged; the other ports are served on.
  * - Killing the process leaves the datapath (flows, FRR) alone; the next leader recreates the speaker.
  */
+import { daemonRegistry, startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { registerBgpMetrics, type BgpSessionSample } from '../metrics/bgp-metrics.js';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +130,7 @@ export class RouterDaemon {
   private readonly candidate = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly ovs: Ovs;
   readonly controlSocket: string;
+  private metrics: MetricsServer | undefined;
   private readonly replicaWaiters: Array<{ position: number; resolve: () => void }> = [];
 
   constructor(
@@ -173,6 +176,16 @@ export class RouterDaemon {
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), this.cfg.heartbeatMs);
     this.poller = setInterval(() => this.schedulePoll(), this.cfg.pollMs);
+    if (this.cfg.metrics.listen !== null) {
+      const registry = daemonRegistry();
+      registerBgpMetrics(registry, () => this.sessionSamples());
+      this.metrics = await startMetricsServer({
+        listen: this.cfg.metrics.listen,
+        registry,
+        health: () => Promise.resolve({ ok: !this.stopped, store: this.store.url, ports: this.ports.size }),
+        log: this.log,
+      });
+    }
     this.log.info({ hostId: this.hostId, control: this.controlSocket }, 'midonet-router started');
   }
 
@@ -495,6 +508,24 @@ export class RouterDaemon {
     }
   }
 
+  /** The sessions as last read from FRR, for the metrics endpoint. */
+  private sessionSamples(): BgpSessionSample[] {
+    const out: BgpSessionSample[] = [];
+    for (const svc of this.ports.values()) {
+      for (const [address, st] of svc.states) {
+        const peer = svc.spec.peers.find((p) => p.address === address);
+        out.push({
+          peer: peer?.name ?? address,
+          uplink: svc.spec.portName,
+          state: st.state,
+          prefixesReceived: st.prefixesReceived,
+          prefixesAdvertised: st.prefixesAdvertised,
+        });
+      }
+    }
+    return out;
+  }
+
   // ---- shutdown ----------------------------------------------------------------------------------
 
   /** Stops FRR instances, removes their namespaces and learned routes, leaves the elections. */
@@ -513,6 +544,7 @@ export class RouterDaemon {
       this.ports.clear();
     });
     this.control?.close();
+    await this.metrics?.close();
     if (this.store) {
       await this.store.goodbye(this.livenessId).catch(() => undefined);
       await this.store.close();

@@ -11,7 +11,14 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
-import { ISP_ANNOUNCED, ispFrr, routerPid, startRouter, stopRouter } from '../../src/lab/bgp-lab.js';
+import {
+  ISP_ANNOUNCED,
+  ROUTER_METRICS_BASE,
+  ispFrr,
+  routerPid,
+  startRouter,
+  stopRouter,
+} from '../../src/lab/bgp-lab.js';
 import { listNamespaces } from '../../src/lab/netns.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
@@ -63,6 +70,13 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
     assert.equal(p.received, 3, p.output);
     const st = [...(await peerStates(store)).values()][0]!;
     assert.ok((st.prefixesReceived ?? 0) >= 1 && (st.prefixesAdvertised ?? 0) >= 2, JSON.stringify(st));
+    // The router's metrics endpoint says the same.
+    const metrics = await (await fetch(`http://127.0.0.1:${ROUTER_METRICS_BASE + 1}/metrics`)).text();
+    assert.match(metrics, /midonet_router_bgp_session_established\{[^}]*\} 1/);
+    assert.match(metrics, /midonet_router_bgp_prefixes_received\{[^}]*\} [1-9]/);
+    assert.match(metrics, /process_resident_memory_bytes/);
+    const health = await fetch(`http://127.0.0.1:${ROUTER_METRICS_BASE + 1}/health`);
+    assert.equal(health.status, 200);
   });
 
   it('a withdrawal at the ISP removes the route and the ping fails; announcing again restores it', async () => {
@@ -95,7 +109,7 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
     mkdirSync(sdir, { recursive: true });
     const cfg = JSON.parse(readFileSync(leader.config, 'utf8')) as Record<string, unknown>;
     const scfg = join(sdir, 'router.json');
-    writeFileSync(scfg, JSON.stringify({ ...cfg, runDir: join(sdir, 'run') }));
+    writeFileSync(scfg, JSON.stringify({ ...cfg, runDir: join(sdir, 'run'), metrics: { listen: null } }));
     startRouter({ dir: sdir, config: scfg });
     try {
       await new Promise((r) => setTimeout(r, 1500));

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { agentConfigSchema } from '../../src/agent/config.js';
 import { cliConfigSchema } from '../../src/config.js';
+import { routerConfigSchema } from '../../src/router/config.js';
 
 const DOC = readFileSync(fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url)), 'utf8');
 
@@ -50,6 +51,7 @@ function valueAt(obj: unknown, key: string): unknown {
 for (const [name, schema, heading] of [
   ['midonet-agent', agentConfigSchema, 'midonet-agent:'],
   ['midonet-cli', cliConfigSchema, 'midonet-cli:'],
+  ['midonet-router', routerConfigSchema, 'midonet-router:'],
 ] as const) {
   describe(`docs/configuration.md: ${name}`, () => {
     const keys = schemaKeys(schema);
