@@ -92,32 +92,36 @@ async function inject(
   target: number,
 ): Promise<number> {
   const t0 = performance.now();
-  const window = 2000; // frames in flight beyond what the agent has installed
+  // Frames in flight beyond what the agent has installed: within OVS's packet-in queue (512).
+  const window = 400;
+  const send = (i: number) =>
+    conn.send({
+      type: 'packet_out',
+      xid: conn.xid(),
+      bufferId: OFP_NO_BUFFER,
+      inPort,
+      actions: [{ type: 'output', port: OFPP.TABLE, maxLen: 0 }],
+      data: frame(first + i, src),
+    });
   let sent = 0;
   const base = await installed(host);
   while (sent < count) {
     const done = (await installed(host)) - base;
     const upto = Math.min(count, done + window);
-    for (; sent < upto; sent++) {
-      conn.send({
-        type: 'packet_out',
-        xid: conn.xid(),
-        bufferId: OFP_NO_BUFFER,
-        inPort,
-        actions: [{ type: 'output', port: OFPP.TABLE, maxLen: 0 }],
-        data: frame(first + sent, src),
-      });
-    }
-    await new Promise((r) => setTimeout(r, 5));
+    for (; sent < upto; sent++) send(sent);
+    await new Promise((r) => setTimeout(r, 1));
   }
   const deadline = Date.now() + 120000;
   let have = 0;
+  let last = -1;
   while (Date.now() < deadline) {
     have = await reactiveFlowCount(conn);
     if (have >= target) break;
-    // A packet-in OVS dropped under load: inject the missing frames again.
-    if ((await installed(host)) - base < count - 50) await new Promise((r) => setTimeout(r, 50));
-    else await new Promise((r) => setTimeout(r, 5));
+    // Packet-ins OVS dropped under load: send every frame again; those with a flow just follow it,
+    // the others reach the agent this time.
+    if (have === last) for (let i = 0; i < count; i++) send(i);
+    last = have;
+    await new Promise((r) => setTimeout(r, 20));
   }
   if (have < target) throw new Error(`flow-setup: only ${have} of ${target} flows installed`);
   return (performance.now() - t0) / 1000;

@@ -191,6 +191,14 @@ export class FlowController {
     return { deliveries, moved };
   }
 
+  /** One shared location-tag string per port (100,000 flows must not hold 100,000 copies). */
+  private readonly locationTags = new Map<string, Tag>();
+  private locationTagOf(portId: string): Tag {
+    let t = this.locationTags.get(portId);
+    if (t === undefined) this.locationTags.set(portId, (t = locationTag(portId)));
+    return t;
+  }
+
   /** How many local virtual ports are bound to an OpenFlow port of the bridge. */
   get boundPorts(): number {
     return this.portToOfport.size;
@@ -253,15 +261,13 @@ export class FlowController {
     if (res.cacheable && tr.unresolved.length === 0 && notExpressible === null) {
       const cookie = this.flows.cookie();
       const match = matchFromMask(res.mask, res.packet, inPort);
-      const tags: string[] = [...res.tags, locationTag(portId)];
-      for (const a of res.actions) if (a.kind === 'output') tags.push(locationTag(a.portId));
+      const tags: string[] = [...res.tags, this.locationTagOf(portId)];
+      for (const a of res.actions) if (a.kind === 'output') tags.push(this.locationTagOf(a.portId));
       if (tr.remote) tags.push(TUNNEL_ZONES_TAG);
       tags.push(...tr.tags);
       this.flows.add({
         cookie,
         inPort: portId,
-        match,
-        actions: tr.actions,
         tags,
         summary: formatMask(res.mask, res.packet, portId),
         installedAt: now,

@@ -400,8 +400,9 @@ export class AgentDaemon {
     }
   }
 
+  /** The reactive flows as the agent knows them (tags, what they match) and the switch holds them. */
   private async flowDump(): Promise<unknown[]> {
-    const counts = new Map<bigint, bigint>();
+    const inSwitch = new Map<bigint, { packets: bigint; match: unknown; instructions: unknown }>();
     const c = this.conn;
     if (c) {
       const parts = await c.request({
@@ -420,18 +421,23 @@ export class AgentDaemon {
       });
       for (const p of parts)
         if (p.type === 'multipart_reply' && p.body.type === 'flow')
-          for (const f of p.body.flows) counts.set(f.cookie, f.packetCount);
+          for (const f of p.body.flows)
+            inSwitch.set(f.cookie, { packets: f.packetCount, match: f.match, instructions: f.instructions });
     }
     const name = (id: string) => this.ctl.topology.port(id)?.name ?? id;
-    return [...this.ctl.flows.all()].map((f) => ({
-      cookie: `0x${f.cookie.toString(16)}`,
-      inPort: name(f.inPort),
-      match: f.summary,
-      actions: f.actions,
-      tags: f.tags,
-      packets: Number(counts.get(f.cookie) ?? 0n),
-      installedAt: new Date(f.installedAt).toISOString(),
-    }));
+    return [...this.ctl.flows.all()].map((f) => {
+      const s = inSwitch.get(f.cookie);
+      return {
+        cookie: `0x${f.cookie.toString(16)}`,
+        inPort: name(f.inPort),
+        match: f.summary,
+        tags: f.tags,
+        packets: Number(s?.packets ?? 0n),
+        inSwitch: s !== undefined,
+        openflow: s ? { match: s.match, instructions: s.instructions } : null,
+        installedAt: new Date(f.installedAt).toISOString(),
+      };
+    });
   }
 
   // ---- shutdown ----------------------------------------------------------------------------------

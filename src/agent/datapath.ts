@@ -62,7 +62,8 @@ export class Datapath {
       b,
       ctl,
     ]);
-    const limits: string[] = ['connection_mode=out-of-band'];
+    // The largest packet-in queue OVS allows: bursts of new flows wait there instead of being dropped.
+    const limits: string[] = ['connection_mode=out-of-band', 'controller_queue_size=512'];
     if (this.opts.controllerRateLimit > 0) {
       limits.push(`controller_rate_limit=${this.opts.controllerRateLimit}`);
       if (this.opts.controllerBurstLimit > 0)

@@ -7,15 +7,13 @@
  * flows have the top bit clear; proactive flows (installed with ovs-ofctl) have it set, so the two
  * never collide and "every reactive flow" is one cookie/mask pair.
  */
-import type { Match, Action } from '../openflow/index.js';
 
 export const PROACTIVE_COOKIE_BIT = 1n << 63n;
 
 export interface FlowRecord {
   readonly cookie: bigint;
   readonly inPort: string;
-  readonly match: Match;
-  readonly actions: Action[];
+  /** The tags the flow depends on (shared string instances; the match and actions live in the switch). */
   readonly tags: readonly string[];
   /** One line describing the flow (mask), for dumps. */
   readonly summary: string;

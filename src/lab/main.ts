@@ -10,7 +10,8 @@
  * Invariant: every failure prints one line (`midonet-lab: error: ...`) and exits non-zero; `down`
  * always removes what the lab made, also after a crash.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { runDir as servicesRunDir } from '../services/main.js';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import yargs from 'yargs';
@@ -27,6 +28,13 @@ import { renderCharts } from './charts.js';
 export const DEFAULT_RUN_DIR = '/run/midonet-lab';
 
 class LabError extends Error {}
+
+/** The store URL of the services `npm run services -- up` started, if they run. */
+function runningServicesUrl(): string | undefined {
+  const f = join(servicesRunDir(), 'state.json');
+  if (!existsSync(f)) return undefined;
+  return (JSON.parse(readFileSync(f, 'utf8')) as { url?: string }).url;
+}
 
 function needLab(runDir: string): LabState {
   const s = readLabState(runDir);
@@ -168,11 +176,15 @@ export async function labMain(argv: string[]): Promise<number> {
         async (a) => {
           let storeUrl: string | undefined;
           if (a.store === 'cassandra') {
-            storeUrl = a['store-url'] ?? process.env.MIDONET_STORE;
-            if (!storeUrl?.startsWith('cassandra:'))
+            const base = a['store-url'] ?? process.env.MIDONET_STORE ?? runningServicesUrl();
+            if (!base?.startsWith('cassandra:'))
               throw new LabError(
-                '--store cassandra needs --store-url cassandra://... (printed by: npm run services -- up)',
+                '--store cassandra: no ZooKeeper/Cassandra running; start them with `npm run services -- up` or give --store-url cassandra://...',
               );
+            // A keyspace and ZooKeeper root of its own: every lab starts from an empty store.
+            const tag = Date.now().toString(36);
+            const { storeUrlFor } = await import('../state/cassandra-store.js');
+            storeUrl = storeUrlFor(base, `midonet_lab_${tag}`, `/midonet-lab-${tag}`);
           }
           const s = await labUp({
             runDir: resolve(a['run-dir']),

@@ -139,3 +139,53 @@ describe('midonet-lab', () => {
     assert.equal(existsSync(runDir), false);
   });
 });
+
+// The same lab on the distributed backend (ZooKeeper + Cassandra, started by the test command).
+const cassandraUrl = process.env.MIDONET_TEST_CASSANDRA_URL;
+describe(
+  'midonet-lab on Cassandra + ZooKeeper',
+  { skip: cassandraUrl === undefined ? 'MIDONET_TEST_CASSANDRA_URL is not set' : false },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midonet-lab-cassandra-'));
+    const labC = (...args: string[]) =>
+      run(LAB, ['--run-dir', dir, ...args], { timeout: 600000, maxBuffer: 16 << 20 });
+    after(async () => {
+      await labDown(dir);
+    });
+
+    it('brings the lab up on the distributed store; VMs ping within and across bridges and hosts; down cleans up', async () => {
+      await labC(
+        'up',
+        '--hosts',
+        '2',
+        '--vms-per-host',
+        '3',
+        '--store',
+        'cassandra',
+        '--store-url',
+        cassandraUrl!,
+      );
+      const st = JSON.parse((await labC('status', '--json')).stdout) as Status;
+      assert.match(st.storeUrl, /^cassandra:\/\/.*\/midonet_lab_/);
+      assert.ok(
+        st.hosts.every((h) => h.alive),
+        'agents alive through ZooKeeper liveness',
+      );
+      const ip = (n: string) => st.vms.find((v) => v.name === n)!.ip;
+      for (const [from, to] of [
+        ['vm1', 'vm3'],
+        ['vm1', 'vm5'],
+        ['vm1', 'vm4'],
+      ] as const) {
+        const out = (await labC('exec', from, '--', 'ping', '-c', '2', '-i', '0.2', '-W', '2', ip(to)))
+          .stdout;
+        assert.match(out, /2 received/, `${from} -> ${to}: ${out}`);
+      }
+      await labC('down');
+      assert.deepEqual(
+        (await listNamespaces()).filter((n) => n.startsWith('mnl-')),
+        [],
+      );
+    });
+  },
+);
