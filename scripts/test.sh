@@ -32,4 +32,5 @@ fi
 
 echo "== tests (${#files[@]} files)" >&2
 # One file at a time: lab tests share the machine's `mnl-` namespaces and the CPU.
-node --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# A test that hangs fails after 5 minutes, and no leftover handle keeps a finished file running.
+node --test --test-concurrency=1 --test-timeout=300000 --test-force-exit --test-reporter=spec "${files[@]}"

@@ -13,7 +13,6 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import { OFPP, OFPTT, OFPFF, OFPG, OFP_NO_BUFFER, findField, type Message } from '../openflow/index.js';
 import { FlowMatch } from '../sim/flow-match.js';
-import { formatMask } from '../sim/mask.js';
 import type { Action as SimAction, Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
@@ -269,7 +268,6 @@ export class FlowController {
         cookie,
         inPort: portId,
         tags,
-        summary: formatMask(res.mask, res.packet, portId),
         installedAt: now,
       });
       this.stats.flowsInstalled++;

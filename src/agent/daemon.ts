@@ -18,7 +18,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { OFPCML, type Message } from '../openflow/index.js';
+import { OFPCML, type Match, type Message } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
 import type { Tag } from '../sim/tags.js';
 import { StoreError } from '../state/errors.js';
@@ -38,6 +38,21 @@ import { startAgentMetrics } from '../metrics/agent-metrics.js';
 import type { MetricsServer } from '../metrics/server.js';
 
 export const AGENT_VERSION = '0.1.0';
+
+/** An OpenFlow match as one line, `field=value[/mask]` (for flow dumps). */
+export function matchText(match: Match): string {
+  return match
+    .map((f) => {
+      if (f.field === 'raw') return 'raw';
+      const v = typeof f.value === 'bigint' ? `0x${f.value.toString(16)}` : String(f.value);
+      const m =
+        'mask' in f && f.mask !== undefined
+          ? `/${typeof f.mask === 'bigint' ? `0x${f.mask.toString(16)}` : String(f.mask)}`
+          : '';
+      return `${f.field}=${v}${m}`;
+    })
+    .join(',');
+}
 const BATCH = 256;
 
 type PacketIn = Extract<Message, { type: 'packet_in' }>;
@@ -430,7 +445,7 @@ export class AgentDaemon {
       return {
         cookie: `0x${f.cookie.toString(16)}`,
         inPort: name(f.inPort),
-        match: f.summary,
+        match: s ? matchText(s.match as Match) : null,
         tags: f.tags,
         packets: Number(s?.packets ?? 0n),
         inSwitch: s !== undefined,

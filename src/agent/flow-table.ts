@@ -15,8 +15,6 @@ export interface FlowRecord {
   readonly inPort: string;
   /** The tags the flow depends on (shared string instances; the match and actions live in the switch). */
   readonly tags: readonly string[];
-  /** One line describing the flow (mask), for dumps. */
-  readonly summary: string;
   readonly installedAt: number;
 }
 

@@ -59,7 +59,7 @@ describe(
       // While the session is gone (and being replaced), another handle writes.
       const written = [];
       for (let i = 0; i < 5; i++) written.push(await b.create('bridge', { name: `during-${i}` }));
-      await until(() => a.sessionId !== oldSession, 'a new session');
+      await until(() => a.sessionId !== oldSession, 'a new session', 60000);
       await until(() => got.length === 6, 'the changes made meanwhile');
       assert.deepEqual(
         got.map((x) => x.id),
