@@ -75,3 +75,13 @@ export async function tryRun(
     return undefined;
   }
 }
+
+/** True while a process with this pid exists (signal 0 probes without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run, tryRun } from '../exec.js';
+import { run, tryRun, processAlive } from '../exec.js';
 import type { TopologyStore } from '../state/store.js';
 import { renderFull, type BgpSpeakerConfig } from '../router/frr-config.js';
 import { FRR_ETC_BASE, FRR_RUN_BASE, FrrInstance } from '../router/frr.js';
@@ -74,20 +74,11 @@ export function ispFrr(): FrrInstance {
   return new FrrInstance(ISP_NS);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function routerPid(dir: string): number | undefined {
   const f = join(dir, 'router.pid');
   if (!existsSync(f)) return undefined;
   const pid = Number(readFileSync(f, 'utf8').trim());
-  return pid > 0 && alive(pid) ? pid : undefined;
+  return pid > 0 && processAlive(pid) ? pid : undefined;
 }
 
 /** Starts midonet-router for a lab hypervisor (logging to DIR/router.log). */
@@ -110,8 +101,8 @@ export async function stopRouter(dir: string, crash = false): Promise<void> {
   const pid = routerPid(dir);
   if (pid !== undefined) {
     process.kill(pid, crash ? 'SIGKILL' : 'SIGTERM');
-    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 200 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   rmSync(join(dir, 'router.pid'), { force: true });
 }

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../exec.js';
+import { run, processAlive } from '../exec.js';
 import type { Ovs } from '../agent/ovs.js';
 import { addNamespace, addVeth } from './netns.js';
 import { startOvs, stopOvs } from './ovs-daemons.js';
@@ -47,15 +47,6 @@ export interface Hypervisor {
   readonly controlSocket: string;
   /** HOST:PORT of the agent's /metrics and /health. */
   readonly metricsListen: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Creates the namespace, OVS and underlay of hypervisor `n` (no agent yet). */
@@ -126,7 +117,7 @@ export function agentPid(hv: Pick<Hypervisor, 'dir'>): number | undefined {
   const f = join(hv.dir, 'agent.pid');
   if (!existsSync(f)) return undefined;
   const pid = Number(readFileSync(f, 'utf8').trim());
-  return pid > 0 && alive(pid) ? pid : undefined;
+  return pid > 0 && processAlive(pid) ? pid : undefined;
 }
 
 /** Starts the hypervisor's midonet-agent as a background process logging to DIR/agent.log. */
@@ -146,8 +137,8 @@ export async function stopAgent(hv: Pick<Hypervisor, 'dir'>, crash = false): Pro
   const pid = agentPid(hv);
   if (pid !== undefined) {
     process.kill(pid, crash ? 'SIGKILL' : 'SIGTERM');
-    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   rmSync(join(hv.dir, 'agent.pid'), { force: true });
 }

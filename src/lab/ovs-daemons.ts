@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../exec.js';
+import { run, processAlive } from '../exec.js';
 import { Ovs } from '../agent/ovs.js';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -46,24 +46,15 @@ export async function startOvs(dir: string, netns: string): Promise<Ovs> {
   return ovs;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function stopOvs(dir: string): Promise<void> {
   for (const name of ['ovs-vswitchd.pid', 'ovsdb-server.pid']) {
     const file = join(dir, name);
     if (!existsSync(file)) continue;
     const pid = Number(readFileSync(file, 'utf8').trim());
-    if (pid > 0 && alive(pid)) {
+    if (pid > 0 && processAlive(pid)) {
       process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 50 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (processAlive(pid)) process.kill(pid, 'SIGKILL');
     }
     rmSync(file, { force: true });
   }

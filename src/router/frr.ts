@@ -10,7 +10,7 @@
  */
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ExecError, run, tryRun } from '../exec.js';
+import { ExecError, run, tryRun, processAlive } from '../exec.js';
 import type { VtyBlock } from './frr-config.js';
 
 export const FRR_BIN = '/usr/lib/frr';
@@ -41,15 +41,6 @@ function frrIds(): { uid: number; gid: number } | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export class FrrInstance {
   readonly runDir: string;
   readonly etcDir: string;
@@ -64,7 +55,7 @@ export class FrrInstance {
     const f = join(this.runDir, `${daemon}.pid`);
     if (!existsSync(f)) return undefined;
     const pid = Number(readFileSync(f, 'utf8').trim());
-    return pid > 0 && alive(pid) ? pid : undefined;
+    return pid > 0 && processAlive(pid) ? pid : undefined;
   }
 
   /** True when zebra and bgpd of this instance run. */
@@ -123,8 +114,8 @@ export class FrrInstance {
       } catch {
         /* gone */
       }
-      for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-      if (alive(pid)) {
+      for (let i = 0; i < 40 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+      if (processAlive(pid)) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {

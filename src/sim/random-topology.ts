@@ -156,7 +156,7 @@ export function randomWorld(seed: number): RandomWorld {
   const ports: string[] = [];
   const exterior: string[] = [];
   const macs: string[] = ['ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '02:00:00:00:99:99'];
-  const ips: string[] = ['203.0.113.7', '8.8.8.8'];
+  const ips: string[] = ['203.0.113.7', '198.51.100.200'];
   const vmPorts = new Map<string, Array<{ port: string; mac: string; ip: string }>>();
   const nb = int(r, 1, 3);
   let macN = 0x020000000100;
