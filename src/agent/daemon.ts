@@ -394,6 +394,12 @@ export class AgentDaemon {
         };
       case 'flows':
         return this.flowDump();
+      case 'barrier': {
+        // Every FLOW_MOD sent so far has been applied by the switch once this returns.
+        if (!this.conn) throw new Error('barrier: not connected to the switch');
+        await this.conn.barrier();
+        return { flowsInstalled: this.ctl.stats.flowsInstalled };
+      }
       case 'trace': {
         const port = typeof req.port === 'string' ? req.port : '';
         if (!this.ctl.topology.get('port', port)) throw new Error(`trace: no port with id '${port}'`);
@@ -411,7 +417,7 @@ export class AgentDaemon {
         });
       }
       default:
-        throw new Error(`unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace`);
+        throw new Error(`unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace, barrier`);
     }
   }
 
