@@ -57,37 +57,18 @@ export function decodeIpv6Payload(nextHeader: number, b: Uint8Array, ph: PseudoH
   }
 }
 
+/** IP protocol numbers of the transport layers, by layer name (a node or a malformed node's layer). */
+const TRANSPORT_PROTOCOL: Readonly<Record<string, number>> = {
+  tcp: IpProtocol.TCP,
+  udp: IpProtocol.UDP,
+  icmp: IpProtocol.ICMP,
+  icmpv6: IpProtocol.ICMPV6,
+};
+
 /** The IP protocol number of a payload node; undefined for a malformed node of a non-transport layer. */
 export function ipProtocolOf(p: IpPayload): number | undefined {
-  switch (p.kind) {
-    case 'tcp':
-      return IpProtocol.TCP;
-    case 'udp':
-      return IpProtocol.UDP;
-    case 'icmp':
-      return IpProtocol.ICMP;
-    case 'icmpv6':
-      return IpProtocol.ICMPV6;
-    case 'raw':
-      return p.protocol;
-    case 'malformed':
-      switch (p.layer) {
-        case 'tcp':
-          return IpProtocol.TCP;
-        case 'udp':
-          return IpProtocol.UDP;
-        case 'icmp':
-          return IpProtocol.ICMP;
-        case 'icmpv6':
-          return IpProtocol.ICMPV6;
-        case 'ethernet':
-        case 'arp':
-        case 'ipv4':
-        case 'ipv6':
-        case 'dhcp':
-          return undefined;
-      }
-  }
+  if (p.kind === 'raw') return p.protocol;
+  return TRANSPORT_PROTOCOL[p.kind === 'malformed' ? p.layer : p.kind];
 }
 
 /** Like `ipProtocolOf`, for builders: a payload without a protocol number is a programming error. */
