@@ -1,5 +1,6 @@
 // Classifier equivalence: the compiled classifier returns exactly what an in-order scan returns, on
 // random rule sets and packets (fixed seeds); plus the mask it records is sound, and compile is fast.
+import { holds } from './property.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -43,17 +44,6 @@ function env(
     need: () => undefined,
     trackForward: () => undefined,
   };
-}
-
-/** fc.assert, but the failure message carries the property's own error (node's reporter hides causes). */
-function holds<T extends [unknown, ...unknown[]]>(p: fc.IProperty<T>, params: fc.Parameters<T>): void {
-  const out = fc.check(p, params);
-  if (out.failed) {
-    const e = out.errorInstance;
-    throw new Error(
-      `${e instanceof Error ? e.message : String(e)}\ncounterexample: ${JSON.stringify(out.counterexample)}`,
-    );
-  }
 }
 
 /** Mostly non-empty random conditions (an empty rule matches everything and ends most lookups). */

@@ -1,5 +1,6 @@
 // Route table: the trie lookup chooses exactly what a scan of every route chooses (longest
 // destination prefix, then source prefix, lowest weight, ECMP by flow hash), on random tables.
+import { holds } from './property.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -8,17 +9,6 @@ import { buildFlowMatch } from '../../src/sim/flow-match.js';
 import { RouteTable, type RouteEntry } from '../../src/sim/route-table.js';
 import { seeded } from '../../src/sim/random-topology.js';
 import { formatIpv4 } from '../../src/state/addr.js';
-
-/** fc.assert, but the failure message carries the property's own error (node's reporter hides causes). */
-function holds<T extends [unknown, ...unknown[]]>(p: fc.IProperty<T>, params: fc.Parameters<T>): void {
-  const out = fc.check(p, params);
-  if (out.failed) {
-    const e = out.errorInstance;
-    throw new Error(
-      `${e instanceof Error ? e.message : String(e)}\ncounterexample: ${JSON.stringify(out.counterexample)}`,
-    );
-  }
-}
 
 describe('route table', () => {
   it('matches a scan of all routes (random tables, random packets)', (t) => {

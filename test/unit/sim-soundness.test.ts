@@ -1,5 +1,6 @@
 // Wildcard soundness: a packet that agrees with a simulated packet on every bit of the returned mask
 // gets the same actions. Random topologies, rule sets, runtime state and packets (fixed seeds).
+import { holds } from './property.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -8,17 +9,6 @@ import { perturb, randomPacket, randomWorld, seeded } from '../../src/sim/random
 
 const PACKETS_PER_WORLD = 30;
 const PERTURBATIONS = 5;
-
-/** fc.assert, but the failure message carries the property's own error (node's reporter hides causes). */
-function holds<T extends [unknown, ...unknown[]]>(p: fc.IProperty<T>, params: fc.Parameters<T>): void {
-  const out = fc.check(p, params);
-  if (out.failed) {
-    const e = out.errorInstance;
-    throw new Error(
-      `${e instanceof Error ? e.message : String(e)}\ncounterexample: ${JSON.stringify(out.counterexample)}`,
-    );
-  }
-}
 
 describe('wildcard soundness', () => {
   it('same mask bits => same actions (random worlds)', (t) => {

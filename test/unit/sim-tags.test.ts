@@ -2,6 +2,7 @@
 // changes (for its own packet or any packet its mask covers) carries a tag the change touched. And
 // the incrementally updated topology simulates exactly like one rebuilt from scratch (OVN's
 // CHECK_NO_CHANGE_AFTER_RECOMPUTE).
+import { holds } from './property.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -115,17 +116,6 @@ function randomChange(r: Rand, w: RandomWorld, t: Topology): { tags: Tag[]; what
         return { tags: [Tags.arp(rt, ip)], what: 'ARP cache' };
       }
     }
-  }
-}
-
-/** fc.assert, but the failure message carries the property's own error (node's reporter hides causes). */
-function holds<T extends [unknown, ...unknown[]]>(p: fc.IProperty<T>, params: fc.Parameters<T>): void {
-  const out = fc.check(p, params);
-  if (out.failed) {
-    const e = out.errorInstance;
-    throw new Error(
-      `${e instanceof Error ? e.message : String(e)}\ncounterexample: ${JSON.stringify(out.counterexample)}`,
-    );
   }
 }
 
