@@ -13,7 +13,7 @@ import { Classifier } from '../src/sim/classifier.js';
 import type { FlowMatch } from '../src/sim/flow-match.js';
 import { simulate, type SimResult, type Topology, type RuntimeState } from '../src/sim/index.js';
 import type { Rule } from '../src/state/model.js';
-import { bridgedTcp, packet, routedTcp, standardBuilder, standardState } from '../src/sim/scenario.js';
+import { bridgedTcp, packet, routedTcp, standardBuilder, standardState } from '../test/support/scenario.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

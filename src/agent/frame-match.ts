@@ -91,7 +91,6 @@ export function fillFromFrame(m: FlowMatch, frame: Uint8Array, tunnelId: number)
       }
     }
   }
-  const c = m.cur;
-  for (let f = 0; f < NUM_FIELDS; f++) c[f] = o[f]!;
+  m.resetHeaders();
   return null;
 }

@@ -10,7 +10,7 @@
  * such read adds its tag here.
  */
 import { Candidates } from './classifier.js';
-import { FULL, NUM_FIELDS, type FlowMatch } from './flow-match.js';
+import type { FlowMatch } from './flow-match.js';
 import type { Action, Effect, TraceNode } from './result.js';
 import type { GroupView, RuleEnv } from './rule-match.js';
 import type { Conntrack, RuntimeState } from './runtime-state.js';
@@ -29,13 +29,6 @@ export interface Output {
   readonly ttlDecrements: number;
 }
 
-export interface SavedHeaders {
-  readonly cur: readonly number[];
-  readonly written: readonly number[];
-  readonly ttlDecrements: number;
-  readonly wroteAny: boolean;
-}
-
 export class SimContext implements RuleEnv {
   topo!: Topology;
   m!: FlowMatch;
@@ -45,6 +38,8 @@ export class SimContext implements RuleEnv {
   inPortId: string | null = null;
   /** RuleEnv: the port the current device chose for output. */
   outPortId: string | null = null;
+  /** The VLAN the current bridge switches the frame on (egress pushes or pops tags for it). */
+  vlan = 0;
   // Fresh arrays per simulation (cheaper than truncating, and the result can keep them).
   tags: Tag[] = [];
   effects: Effect[] = [];
@@ -72,6 +67,7 @@ export class SimContext implements RuleEnv {
     this.now = now;
     this.inPortId = null;
     this.outPortId = null;
+    this.vlan = 0;
     this.tags = [];
     this.effects = [];
     this.outputs = [];
@@ -119,11 +115,7 @@ export class SimContext implements RuleEnv {
     let headers: number[] | null = null;
     if (m.wroteAny) {
       headers = m.cur.slice();
-      // The actions for a written field depend on the packet's own value (a write of the value it
-      // already has emits nothing; pop_vlan only applies to a tagged frame), so the flow matches every
-      // written field exactly. In practice this costs no wildcarding: devices that rewrite a field
-      // (router MACs, bridge VLAN) have read it already.
-      for (let f = 0; f < NUM_FIELDS; f++) if (m.written[f] !== 0) m.mask[f] = FULL[f]!;
+      m.matchWrittenFields();
     }
     this.outputs.push({ portId, headers, ttlDecrements: m.ttlDecrements });
   }
@@ -132,25 +124,6 @@ export class SimContext implements RuleEnv {
     this.m.noCache('generates a reply packet');
     this.emits.push(packet);
     if (this.tracing) this.line(`emit ${packet.why} from port ${this.portName(fromPortId)}`);
-  }
-
-  save(): SavedHeaders {
-    const m = this.m;
-    return {
-      cur: m.cur.slice(),
-      written: m.written.slice(),
-      ttlDecrements: m.ttlDecrements,
-      wroteAny: m.wroteAny,
-    };
-  }
-  restore(s: SavedHeaders): void {
-    const m = this.m;
-    for (let f = 0; f < NUM_FIELDS; f++) {
-      m.cur[f] = s.cur[f]!;
-      m.written[f] = s.written[f]!;
-    }
-    m.ttlDecrements = s.ttlDecrements;
-    m.wroteAny = s.wroteAny;
   }
 
   // ---- trace ---------------------------------------------------------------------------------------

@@ -100,18 +100,38 @@ function zeros(): number[] {
   return a;
 }
 
+/** The rewritable state of a match, saved before a flood branch and restored after it. */
+export interface SavedHeaders {
+  readonly cur: readonly number[];
+  readonly written: readonly number[];
+  readonly ttlDecrements: number;
+  readonly wroteAny: boolean;
+}
+
 export class FlowMatch {
   /** The virtual port the packet entered through (an exterior port's id). */
   inPort = '';
   // Plain arrays of uint32 values (packed, never holey): cheaper to copy into results than typed arrays.
+  // `orig` is filled by whoever builds the packet; `cur`, `mask` and `written` are read-only outside
+  // this class, so every write goes through the methods below and the "written" bookkeeping (which
+  // keeps reads of rewritten bits out of the mask) cannot be bypassed.
   /** The packet as received; read-only during a simulation. */
   readonly orig: number[] = zeros();
+  private readonly c: number[] = zeros();
+  private readonly k: number[] = zeros();
+  private readonly w: number[] = zeros();
   /** The headers as rewritten so far. */
-  readonly cur: number[] = zeros();
+  get cur(): readonly number[] {
+    return this.c;
+  }
   /** Per field, the bits a decision depended on. */
-  readonly mask: number[] = zeros();
+  get mask(): readonly number[] {
+    return this.k;
+  }
   /** Per field, the bits a device overwrote. */
-  readonly written: number[] = zeros();
+  get written(): readonly number[] {
+    return this.w;
+  }
   /** TTL decrements applied so far (one per router hop). */
   ttlDecrements = 0;
   /** Why the result cannot be installed as a flow; null while it can. */
@@ -122,7 +142,7 @@ export class FlowMatch {
   /** Starts a simulation: headers back to the packet, mask and writes cleared, in_port masked. */
   begin(inPort: string): void {
     this.inPort = inPort;
-    const { cur, orig, mask, written } = this;
+    const { c: cur, orig, k: mask, w: written } = this;
     for (let f = 0; f < NUM_FIELDS; f++) {
       cur[f] = orig[f]!;
       mask[f] = 0;
@@ -136,26 +156,63 @@ export class FlowMatch {
 
   /** Reads `bits` of field `f`, recording them in the mask. Returns an unsigned value. */
   read(f: number, bits: number): number {
-    this.mask[f] = (this.mask[f]! | (bits & ~this.written[f]!)) >>> 0;
-    return (this.cur[f]! & bits) >>> 0;
+    this.k[f] = (this.k[f]! | (bits & ~this.w[f]!)) >>> 0;
+    return (this.c[f]! & bits) >>> 0;
   }
 
   /** Reads a whole field, recording it in the mask. */
   readAll(f: number): number {
-    this.mask[f] = (this.mask[f]! | (FULL_ARR[f]! & ~this.written[f]!)) >>> 0;
-    return this.cur[f]!;
+    this.k[f] = (this.k[f]! | (FULL_ARR[f]! & ~this.w[f]!)) >>> 0;
+    return this.c[f]!;
   }
 
   /** Untracked read: for logging, traces and generated replies only. */
   peek(f: number): number {
-    return this.cur[f]!;
+    return this.c[f]!;
   }
 
   /** Overwrites a whole field. */
   write(f: number, v: number): void {
-    this.cur[f] = v;
-    this.written[f] = FULL_ARR[f]!;
+    this.c[f] = v;
+    this.w[f] = FULL_ARR[f]!;
     this.wroteAny = true;
+  }
+
+  /**
+   * A router forwards: TTL - 1 (the caller checked it is above 1). TTL is never a mask field nor a
+   * set-field action: the datapath's dec_nw_ttl does it (see the header).
+   */
+  decTtl(): void {
+    this.c[IP_TTL] = this.c[IP_TTL]! - 1;
+    this.ttlDecrements++;
+  }
+
+  /**
+   * Called at an output with rewritten headers: the actions for a written field depend on the
+   * packet's own value (a write of the value it already has emits nothing; pop_vlan only applies to a
+   * tagged frame), so the flow matches every written field exactly. In practice this costs no
+   * wildcarding: devices that rewrite a field (router MACs, bridge VLAN) have read it already.
+   */
+  matchWrittenFields(): void {
+    for (let f = 0; f < NUM_FIELDS; f++) if (this.w[f] !== 0) this.k[f] = FULL_ARR[f]!;
+  }
+
+  /** The rewritable state, to go back to after a flood branch. */
+  save(): SavedHeaders {
+    return {
+      cur: this.c.slice(),
+      written: this.w.slice(),
+      ttlDecrements: this.ttlDecrements,
+      wroteAny: this.wroteAny,
+    };
+  }
+  restore(s: SavedHeaders): void {
+    for (let f = 0; f < NUM_FIELDS; f++) {
+      this.c[f] = s.cur[f]!;
+      this.w[f] = s.written[f]!;
+    }
+    this.ttlDecrements = s.ttlDecrements;
+    this.wroteAny = s.wroteAny;
   }
 
   /** Marks the result uncacheable (the first reason is kept). */
@@ -192,7 +249,7 @@ export class FlowMatch {
   /** TCP window: not matchable, so reading it makes the result uncacheable. */
   get tcpWindow(): number {
     this.noCache('reads the TCP window size, which the datapath cannot match');
-    return this.cur[TCP_WINDOW]!;
+    return this.c[TCP_WINDOW]!;
   }
   /** True when the (current) frame is IPv4; reads eth_type. */
   isIpv4(): boolean {
@@ -219,17 +276,23 @@ export class FlowMatch {
   }
   /** Untracked 48-bit MACs (trace/replies). */
   peekEthSrc(): number {
-    return this.cur[ETH_SRC_HI]! * 0x100000000 + this.cur[ETH_SRC_LO]!;
+    return this.c[ETH_SRC_HI]! * 0x100000000 + this.c[ETH_SRC_LO]!;
   }
   peekEthDst(): number {
-    return this.cur[ETH_DST_HI]! * 0x100000000 + this.cur[ETH_DST_LO]!;
+    return this.c[ETH_DST_HI]! * 0x100000000 + this.c[ETH_DST_LO]!;
+  }
+
+  /** Copies `orig` into the current headers (after a caller filled `orig`). */
+  resetHeaders(): void {
+    for (let f = 0; f < NUM_FIELDS; f++) this.c[f] = this.orig[f]!;
   }
 
   /** A fresh match with the same packet (orig) and in_port. */
   clonePacket(): FlowMatch {
     const m = new FlowMatch();
     m.inPort = this.inPort;
-    for (let f = 0; f < NUM_FIELDS; f++) m.orig[f] = m.cur[f] = this.orig[f]!;
+    for (let f = 0; f < NUM_FIELDS; f++) m.orig[f] = this.orig[f]!;
+    m.resetHeaders();
     return m;
   }
 }
@@ -344,7 +407,7 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
   o[TUNNEL_ID] = intIn('tunnelId', p.tunnelId, 0xffffff, errs);
   if (errs.length > 0) return { ok: false, error: errs.join('; ') };
   m.inPort = p.inPort ?? '';
-  for (let f = 0; f < NUM_FIELDS; f++) m.cur[f] = o[f]!;
+  m.resetHeaders();
   return { ok: true, match: m };
 }
 

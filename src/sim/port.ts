@@ -1,47 +1,23 @@
 /**
- * Ports: where a packet enters and leaves devices.
+ * Ports, and the walk between devices: where a packet enters and leaves devices, and where a device's
+ * decision (device.ts) is carried out.
  *
- * Ingress: tag, admin state (down drops), inbound chain, then the owning device. Egress: tag, admin
- * state, outbound chain, then either the packet leaves the virtual topology (an exterior port: an
- * output action) or it enters the peer port of an interior link.
+ * Ingress: tag, admin state (down drops), inbound chain, then the owning device: its step decides,
+ * and the decision is carried out inside the device's trace node (forward: egress through one port;
+ * flood: egress through every other port of the bridge on the packet's VLAN, each branch from the
+ * same headers). Egress: tag, admin state, outbound chain, then either the packet leaves the virtual
+ * topology (an exterior port: an output) or it enters the peer port of an interior link.
  *
- * Invariant: a port referenced but not loaded is recorded as needed, never guessed; verdicts other than
- * accept end the branch here (reject also emits its reply from the port the current device received on).
+ * Invariant: a port or device referenced but not loaded is recorded as needed, never guessed or
+ * skipped (a flood over a bridge with a port that is not loaded is a `notYet` result, not a flood
+ * to fewer ports); verdicts other than accept end the branch here.
  */
-import { bridgeIngress } from './bridge.js';
-import type { ChainVerdict } from './chain.js';
-import { runChain } from './chain.js';
+import { bridgeStep } from './bridge.js';
 import type { SimContext } from './context.js';
-import { IP_DST } from './flow-match.js';
-import { rejectReply } from './replies.js';
-import { routerIngress } from './router.js';
-import type { PortView } from './topology.js';
-
-/** Handles a non-accept verdict: drop, or for reject also the reply. Returns true when the branch ends. */
-export function applyVerdict(
-  ctx: SimContext,
-  v: ChainVerdict,
-  where: string,
-  replyPort: PortView | undefined,
-): boolean {
-  switch (v) {
-    case 'accept':
-      return false;
-    case 'drop':
-      ctx.drop(`dropped by ${where} chain`);
-      return true;
-    case 'reject': {
-      const m = ctx.m;
-      if (replyPort !== undefined && m.isIpv4()) {
-        const srcIp = replyPort.ip ?? m.peek(IP_DST);
-        const srcMac = replyPort.mac ?? m.peekEthDst();
-        ctx.emit(replyPort.id, rejectReply(m, replyPort.id, srcIp, srcMac));
-      }
-      ctx.drop(`rejected by ${where} chain`);
-      return true;
-    }
-  }
-}
+import { applyChain, endBranch, enterDevice, leaveDevice, type Decision } from './device.js';
+import { VLAN } from './flow-match.js';
+import { routerStep } from './router.js';
+import type { BridgeView, PortView } from './topology.js';
 
 /** The packet enters port `portId` (from outside, or from its interior peer). */
 export function ingressPort(ctx: SimContext, portId: string): void {
@@ -59,18 +35,71 @@ export function ingressPort(ctx: SimContext, portId: string): void {
   } else if (port.inboundChainId !== null) {
     ctx.inPortId = port.id;
     ctx.outPortId = null;
-    go = !applyVerdict(ctx, runChain(ctx, port.inboundChainId, 'inbound'), `port ${port.name} inbound`, port);
+    go = !applyChain(ctx, port.inboundChainId, 'port', port.name, 'inbound', port);
   }
   if (ctx.tracing) ctx.leave();
   if (!go) return;
-  switch (port.deviceKind) {
-    case 'bridge':
-      bridgeIngress(ctx, port);
+  if (port.deviceKind === 'bridge') bridgeIngress(ctx, port);
+  else routerIngress(ctx, port);
+}
+
+function bridgeIngress(ctx: SimContext, inPort: PortView): void {
+  const b = ctx.topo.bridge(inPort.deviceId);
+  if (b === undefined) return ctx.need(inPort.deviceId);
+  if (!enterDevice(ctx, 'bridge', b.name, b.tag)) return;
+  const d = bridgeStep(ctx, b, inPort);
+  switch (d.kind) {
+    case 'toPort':
+      bridgeEgress(ctx, b, d.port, inPort);
       break;
-    case 'router':
-      routerIngress(ctx, port);
+    case 'flood':
+      flood(ctx, b, inPort);
       break;
+    default:
+      endBranch(ctx, d);
   }
+  leaveDevice(ctx);
+}
+
+function routerIngress(ctx: SimContext, inPort: PortView): void {
+  const r = ctx.topo.router(inPort.deviceId);
+  if (r === undefined) return ctx.need(inPort.deviceId);
+  if (!enterDevice(ctx, 'router', r.name, r.tag)) return;
+  const d: Decision = routerStep(ctx, r, inPort);
+  if (d.kind === 'toPort') egressPort(ctx, d.port, inPort);
+  else if (d.kind === 'flood') ctx.drop('a router does not flood');
+  else endBranch(ctx, d);
+  leaveDevice(ctx);
+}
+
+/** Every other port of the bridge on the packet's VLAN, each from the same headers. */
+function flood(ctx: SimContext, b: BridgeView, inPort: PortView): void {
+  if (ctx.tracing) ctx.line('flood');
+  const vlan = ctx.vlan;
+  let any = false;
+  for (const pid of b.portIds) {
+    if (pid === inPort.id) continue;
+    const p = ctx.topo.port(pid);
+    if (p === undefined) {
+      ctx.need(pid);
+      continue;
+    }
+    if (b.vlanAware && p.vlanId !== null && p.vlanId !== vlan) continue;
+    any = true;
+    const saved = ctx.m.save();
+    bridgeEgress(ctx, b, p, inPort);
+    ctx.m.restore(saved);
+    ctx.vlan = vlan;
+    ctx.inPortId = inPort.id;
+  }
+  if (!any) ctx.drop('flood: no other port');
+}
+
+/** VLAN-aware bridges pop the tag on access ports and push the packet's VLAN on trunks. */
+function bridgeEgress(ctx: SimContext, b: BridgeView, port: PortView, inPort: PortView): void {
+  if (b.vlanAware) ctx.m.write(VLAN, port.vlanId !== null ? 0 : ctx.vlan);
+  ctx.outPortId = port.id;
+  egressPort(ctx, port, inPort);
 }
 
 /** The packet leaves its device through `port`. `replyPort`: where a reject reply would go. */
@@ -83,12 +112,7 @@ export function egressPort(ctx: SimContext, port: PortView, replyPort: PortView 
     go = false;
   } else if (port.outboundChainId !== null) {
     ctx.outPortId = port.id;
-    go = !applyVerdict(
-      ctx,
-      runChain(ctx, port.outboundChainId, 'outbound'),
-      `port ${port.name} outbound`,
-      replyPort,
-    );
+    go = !applyChain(ctx, port.outboundChainId, 'port', port.name, 'outbound', replyPort);
   }
   if (go && port.peerId === null) {
     ctx.output(port.id);

@@ -1,5 +1,5 @@
 /**
- * The virtual L3 router.
+ * The virtual L3 router's step: what it decides for a packet that entered through one of its ports.
  *
  * In order: admin state; the frame must be addressed to the ingress port's MAC (or broadcast); ARP
  * requests for the port's address are answered (and teach the sender), ARP replies teach the ARP
@@ -7,15 +7,16 @@
  * unreachable; blackhole: drop; reject: ICMP admin prohibited; a local address: ICMP echo reply or
  * drop; TTL <= 1: ICMP time exceeded, else decrement; outbound chain; next-hop MAC from a peered
  * router port or the ARP cache (a miss asks for an ARP request and is not cached; a failed entry gives
- * ICMP host unreachable); MACs rewritten; egress.
+ * ICMP host unreachable); MACs rewritten; the decision is to leave through the next-hop port (port.ts
+ * carries it out). Answers (ARP, echo, ICMP errors) are emitted here and end in a `consume` or `drop`.
  *
  * Invariant (mask/tags): the route lookup records the bits it consulted; an on-link next hop reads the
  * whole destination; the ARP entry (present or not) is tagged; TTL is handled by decTtl plus an
  * uncacheable result at expiry (see flow-match.ts) so it is never a mask field.
  */
 import { formatIpv4 } from '../state/addr.js';
-import { runChain } from './chain.js';
-import { MAX_DEVICE_HOPS, type SimContext } from './context.js';
+import type { SimContext } from './context.js';
+import { STOP, applyChain, consume, drop, type Decision } from './device.js';
 import {
   ARP_REPLY,
   ARP_REQUEST,
@@ -27,7 +28,6 @@ import {
   IP_TTL,
   PROTO_ICMP,
 } from './flow-match.js';
-import { applyVerdict, egressPort } from './port.js';
 import {
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
@@ -45,21 +45,20 @@ import type { PortView, RouterView } from './topology.js';
 
 const BROADCAST = 0xffffffffffff;
 
-export function routerIngress(ctx: SimContext, inPort: PortView): void {
-  const r = ctx.topo.router(inPort.deviceId);
-  if (r === undefined) {
-    ctx.need(inPort.deviceId);
-    return;
-  }
-  if (++ctx.hops > MAX_DEVICE_HOPS) {
-    ctx.drop('loop guard: too many devices traversed');
-    return;
-  }
-  ctx.addTag(r.tag);
-  if (ctx.tracing) ctx.enter(`router ${r.name}`);
-  routerBody(ctx, r, inPort);
-  if (ctx.tracing) ctx.leave();
-}
+const NOT_ADDRESSED = drop('frame not addressed to the router port');
+const BROADCAST_NOT_ARP = drop('broadcast frame that is not ARP');
+const ARP_NOT_OURS = drop("ARP for an address that is not the port's");
+const ANSWERED = consume('answered by the router');
+const ARP_REPLY_CONSUMED = consume('ARP reply consumed');
+const ARP_OP_UNHANDLED = drop('ARP operation not handled');
+const NOT_IPV4 = drop('not IPv4');
+const NO_ROUTE = drop('no route');
+const TO_ROUTER = consume('addressed to the router');
+const BLACKHOLE = drop('blackhole route');
+const REJECT_ROUTE = drop('reject route');
+const NO_NEXT_HOP_PORT = drop('route has no next hop port');
+const FOREIGN_NEXT_HOP_PORT = drop('next hop port is not on this router');
+const TTL_EXPIRED = drop('TTL expired');
 
 function describeRoute(ctx: SimContext, rt: RouteEntry): string {
   const via = rt.nextHopPortId === null ? '' : ` via port ${ctx.portName(rt.nextHopPortId)}`;
@@ -68,39 +67,34 @@ function describeRoute(ctx: SimContext, rt: RouteEntry): string {
   return `${rt.kind} ${formatIpv4(rt.dstAddr)}/${rt.dstLen}${src}${via}${gw} weight ${rt.weight}`;
 }
 
-function routerBody(ctx: SimContext, r: RouterView, inPort: PortView): void {
+export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): Decision {
   const m = ctx.m;
-  if (!r.adminStateUp) return ctx.drop(`router ${r.name} is down`);
-  if (inPort.ip === null || inPort.mac === null) return ctx.drop(`router port ${inPort.name} has no address`);
+  if (!r.adminStateUp) return drop(`router ${r.name} is down`);
+  if (inPort.ip === null || inPort.mac === null) return drop(`router port ${inPort.name} has no address`);
   const dstMac = m.ethDst;
-  if (dstMac !== inPort.mac && dstMac !== BROADCAST)
-    return ctx.drop('frame not addressed to the router port');
+  if (dstMac !== inPort.mac && dstMac !== BROADCAST) return NOT_ADDRESSED;
   const et = m.ethType;
-  if (dstMac === BROADCAST && et !== ETH_TYPE_ARP) return ctx.drop('broadcast frame that is not ARP');
+  if (dstMac === BROADCAST && et !== ETH_TYPE_ARP) return BROADCAST_NOT_ARP;
   if (et === ETH_TYPE_ARP) {
     const op = m.readAll(IP_PROTO);
     const tpa = m.ipDst;
-    if (tpa !== inPort.ip) return ctx.drop("ARP for an address that is not the port's");
+    if (tpa !== inPort.ip) return ARP_NOT_OURS;
     if (op === ARP_REQUEST) {
       ctx.effects.push({ kind: 'arpLearned', routerId: r.id, ip: m.peek(IP_SRC), mac: m.peekEthSrc() });
       ctx.emit(inPort.id, arpReply(m, inPort.id, inPort.ip, inPort.mac));
-      return ctx.drop('answered by the router');
+      return ANSWERED;
     }
     if (op === ARP_REPLY) {
       ctx.effects.push({ kind: 'arpLearned', routerId: r.id, ip: m.peek(IP_SRC), mac: m.peekEthSrc() });
       m.noCache('ARP reply consumed by the router');
-      return ctx.drop('ARP reply consumed');
+      return ARP_REPLY_CONSUMED;
     }
-    return ctx.drop('ARP operation not handled');
+    return ARP_OP_UNHANDLED;
   }
-  if (et !== ETH_TYPE_IPV4) return ctx.drop('not IPv4');
+  if (et !== ETH_TYPE_IPV4) return NOT_IPV4;
   ctx.inPortId = inPort.id;
   ctx.outPortId = null;
-  if (
-    r.inboundChainId !== null &&
-    applyVerdict(ctx, runChain(ctx, r.inboundChainId, 'router inbound'), `router ${r.name} inbound`, inPort)
-  )
-    return;
+  if (applyChain(ctx, r.inboundChainId, 'router', r.name, 'inbound', inPort)) return STOP;
   ctx.addTag(r.routesTag);
   const rt = r.table.lookup(m);
   if (rt === null) {
@@ -109,7 +103,7 @@ function routerBody(ctx: SimContext, r: RouterView, inPort: PortView): void {
       inPort.id,
       icmpReply(m, inPort.id, inPort.ip, inPort.mac, ICMP_UNREACH, UNREACH_NET, 'ICMP net unreachable'),
     );
-    return ctx.drop('no route');
+    return NO_ROUTE;
   }
   if (ctx.tracing) ctx.line(`route lookup: ${describeRoute(ctx, rt)}`);
   switch (rt.kind) {
@@ -119,11 +113,11 @@ function routerBody(ctx: SimContext, r: RouterView, inPort: PortView): void {
           inPort.id,
           icmpReply(m, inPort.id, rt.dstAddr, inPort.mac, ICMP_ECHO_REPLY, 0, 'ICMP echo reply'),
         );
-        return ctx.drop('answered by the router');
+        return ANSWERED;
       }
-      return ctx.drop('addressed to the router');
+      return TO_ROUTER;
     case 'blackhole':
-      return ctx.drop('blackhole route');
+      return BLACKHOLE;
     case 'reject':
       ctx.emit(
         inPort.id,
@@ -137,38 +131,29 @@ function routerBody(ctx: SimContext, r: RouterView, inPort: PortView): void {
           'ICMP admin prohibited',
         ),
       );
-      return ctx.drop('reject route');
+      return REJECT_ROUTE;
     case 'normal':
       break;
   }
-  if (rt.nextHopPortId === null) return ctx.drop('route has no next hop port');
+  if (rt.nextHopPortId === null) return NO_NEXT_HOP_PORT;
   const outPort = ctx.topo.port(rt.nextHopPortId);
   if (outPort === undefined) {
     ctx.need(rt.nextHopPortId);
-    return;
+    return STOP;
   }
-  if (outPort.deviceId !== r.id) return ctx.drop('next hop port is not on this router');
+  if (outPort.deviceId !== r.id) return FOREIGN_NEXT_HOP_PORT;
   const ttl = m.peek(IP_TTL);
   if (ttl <= 1) {
     ctx.emit(
       inPort.id,
       icmpReply(m, inPort.id, inPort.ip, inPort.mac, ICMP_TIME_EXCEEDED, 0, 'ICMP time exceeded'),
     );
-    return ctx.drop('TTL expired');
+    return TTL_EXPIRED;
   }
-  m.cur[IP_TTL] = ttl - 1;
-  if (++m.ttlDecrements > ctx.maxTtlDecrements) ctx.maxTtlDecrements = m.ttlDecrements;
+  m.decTtl();
+  if (m.ttlDecrements > ctx.maxTtlDecrements) ctx.maxTtlDecrements = m.ttlDecrements;
   ctx.outPortId = outPort.id;
-  if (
-    r.outboundChainId !== null &&
-    applyVerdict(
-      ctx,
-      runChain(ctx, r.outboundChainId, 'router outbound'),
-      `router ${r.name} outbound`,
-      inPort,
-    )
-  )
-    return;
+  if (applyChain(ctx, r.outboundChainId, 'router', r.name, 'outbound', inPort)) return STOP;
   const nextHop = rt.gateway ?? m.ipDst;
   let mac: number;
   const peer = outPort.peerId === null ? undefined : ctx.topo.port(outPort.peerId);
@@ -180,7 +165,7 @@ function routerBody(ctx: SimContext, r: RouterView, inPort: PortView): void {
       ctx.addTag(Tags.arp(r.id, nextHop));
       ctx.effects.push({ kind: 'arpWanted', routerId: r.id, portId: outPort.id, ip: nextHop });
       m.noCache('next hop MAC unknown (ARP request sent)');
-      return ctx.drop(`ARP cache miss for ${formatIpv4(nextHop)}`);
+      return drop(`ARP cache miss for ${formatIpv4(nextHop)}`);
     }
     ctx.addTag(e.tag);
     if (e.state === 'failed') {
@@ -188,12 +173,12 @@ function routerBody(ctx: SimContext, r: RouterView, inPort: PortView): void {
         inPort.id,
         icmpReply(m, inPort.id, inPort.ip, inPort.mac, ICMP_UNREACH, UNREACH_HOST, 'ICMP host unreachable'),
       );
-      return ctx.drop(`${formatIpv4(nextHop)} does not answer ARP`);
+      return drop(`${formatIpv4(nextHop)} does not answer ARP`);
     }
     mac = e.mac;
   }
   if (ctx.tracing) ctx.line(`next hop ${formatIpv4(nextHop)}, rewrite MACs`);
   m.setEthSrc(outPort.mac ?? 0);
   m.setEthDst(mac);
-  egressPort(ctx, outPort, inPort);
+  return outPort.toPort;
 }

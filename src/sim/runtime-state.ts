@@ -78,6 +78,17 @@ export class MemoryMacTable implements MacTable {
   forget(bridgeId: string, vlan: number, mac: number): void {
     this.table(bridgeId, vlan).delete(mac);
   }
+  /** Forgets every entry on `portId` (the port was deleted); returns their tags. */
+  forgetPort(portId: string): Tag[] {
+    const gone: Tag[] = [];
+    for (const t of this.entries.values())
+      for (const [mac, e] of t)
+        if (e.value.portId === portId) {
+          t.delete(mac);
+          gone.push(e.value.tag);
+        }
+    return gone;
+  }
 }
 
 export class MemoryArpCache implements ArpCache {

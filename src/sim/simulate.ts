@@ -45,20 +45,20 @@ const ctx = new SimContext();
 export function simulate(
   topology: Topology,
   match: FlowMatch,
-  ingressPort: string,
+  portId: string,
   now: number,
   opts?: SimulateOptions,
 ): SimResult {
   const tracing = opts?.trace === true;
   ctx.reset(topology, match, opts?.state ?? EMPTY_STATE, now, tracing);
-  match.begin(ingressPort);
+  match.begin(portId);
   if (tracing) ctx.startTrace(`packet ${describePacket(packetFieldsOf(match))}`);
   if (opts?.direction === 'egress') {
-    const p = topology.port(ingressPort);
-    if (p === undefined) ctx.need(ingressPort);
+    const p = topology.port(portId);
+    if (p === undefined) ctx.need(portId);
     else egressPort(ctx, p, undefined);
   } else {
-    ingressPortWalk(ingressPort);
+    ingressPort(ctx, portId);
   }
   if (ctx.needs.length > 0) return { kind: 'notYet', need: ctx.needs };
   return {
@@ -66,7 +66,7 @@ export function simulate(
     actions: actionsFromDiff(match.orig, ctx.outputs, ctx.emits, ctx.dropReason),
     mask: finishMask(match.mask.slice()),
     packet: match.orig.slice(),
-    inPort: ingressPort,
+    inPort: portId,
     tags: ctx.tags,
     effects: ctx.effects,
     cacheable: match.uncacheable === null,
@@ -74,8 +74,4 @@ export function simulate(
     ttlHops: ctx.maxTtlDecrements,
     trace: tracing ? ctx.root : null,
   };
-}
-
-function ingressPortWalk(portId: string): void {
-  ingressPort(ctx, portId);
 }

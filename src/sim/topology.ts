@@ -16,6 +16,7 @@
 import { parseCidr, parseIpv4, macToNumber, prefixMask } from '../state/addr.js';
 import type { DhcpSubnet, IpAddressGroup, Kind, Obj, Port, PortGroup, Route, Rule } from '../state/model.js';
 import { Classifier } from './classifier.js';
+import type { Decision } from './device.js';
 import { RouteTable, type RouteEntry } from './route-table.js';
 import type { GroupView } from './rule-match.js';
 import { Tags, type Tag } from './tags.js';
@@ -47,6 +48,8 @@ export interface PortView {
   readonly ipLen: number;
   readonly mac: number | null;
   readonly tag: Tag;
+  /** The decision "leave the device through this port", shared so devices allocate none. */
+  readonly toPort: Decision;
 }
 
 export interface BridgeView {
@@ -279,7 +282,7 @@ export class Topology {
     }
     const cidr = p.address === null ? null : parseCidr(p.address, false);
     const ok = cidr !== null && typeof cidr !== 'string';
-    this.ports.set(id, {
+    const view: { -readonly [K in keyof PortView]: PortView[K] } = {
       id,
       name: p.name,
       deviceId: p.deviceId,
@@ -293,7 +296,10 @@ export class Topology {
       ipLen: ok ? cidr.len : 0,
       mac: p.mac === null ? null : macToNumber(p.mac),
       tag: Tags.port(id),
-    });
+      toPort: undefined as unknown as Decision,
+    };
+    view.toPort = { kind: 'toPort', port: view };
+    this.ports.set(id, view);
   }
 
   private rebuildBridge(id: string): void {

@@ -16,7 +16,7 @@ import {
   randomPacket,
   randomWorld,
   seeded,
-} from '../../src/sim/random-topology.js';
+} from '../support/random-topology.js';
 import { Tags } from '../../src/sim/tags.js';
 import type { Rule } from '../../src/state/model.js';
 import { parseCidr } from '../../src/state/addr.js';

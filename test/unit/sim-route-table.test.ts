@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { prefixMask } from '../../src/state/addr.js';
 import { buildFlowMatch } from '../../src/sim/flow-match.js';
 import { RouteTable, type RouteEntry } from '../../src/sim/route-table.js';
-import { seeded } from '../../src/sim/random-topology.js';
+import { seeded } from '../support/random-topology.js';
 import { formatIpv4 } from '../../src/state/addr.js';
 
 describe('route table', () => {

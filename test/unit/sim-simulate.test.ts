@@ -22,7 +22,7 @@ import {
   routedTcp,
   standardBuilder,
   standardState,
-} from '../../src/sim/scenario.js';
+} from '../support/scenario.js';
 
 interface Case {
   readonly name: string;
@@ -528,6 +528,21 @@ describe('simulate: results', () => {
     b.set(b.id('br-left-uplink'), { peerId: missing });
     const r = simulate(b.build(), packet(routedTcp()), b.id('vm1'), 0, { state: standardState(b) });
     assert.equal(r.kind, 'notYet');
+  });
+  it('returns notYet for a MAC table entry naming a port that is not loaded, never floods past it', () => {
+    const b = standardBuilder();
+    const s = standardState(b);
+    const missing = '00000000-0000-4000-8000-0000000000fd';
+    s.macs.learn(b.id('br-left'), 0, 0x020000000002, missing, 0);
+    const r = simulate(b.build(), packet(bridgedTcp()), b.id('vm1'), 0, { state: s });
+    assert.deepEqual(r, { kind: 'notYet', need: [missing] });
+  });
+  it('forgets the MAC entries of a deleted port', () => {
+    const b = standardBuilder();
+    const s = standardState(b);
+    const gone = s.macs.forgetPort(b.id('vm2'));
+    assert.equal(gone.length, 1);
+    assert.equal(s.macs.lookup(b.id('br-left'), 0, 0x020000000002, 0), undefined);
   });
   it('a generated reply can be simulated leaving its port', () => {
     const b = standardBuilder();

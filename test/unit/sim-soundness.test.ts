@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { simulate } from '../../src/sim/index.js';
-import { perturb, randomPacket, randomWorld, seeded } from '../../src/sim/random-topology.js';
+import { perturb, randomPacket, randomWorld, seeded } from '../support/random-topology.js';
 
 const PACKETS_PER_WORLD = 30;
 const PERTURBATIONS = 5;

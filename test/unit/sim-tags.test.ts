@@ -18,7 +18,7 @@ import {
   seeded,
   type Rand,
   type RandomWorld,
-} from '../../src/sim/random-topology.js';
+} from '../support/random-topology.js';
 import type { FlowMatch } from '../../src/sim/flow-match.js';
 
 function outcome(r: SimResult): string {

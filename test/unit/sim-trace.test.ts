@@ -20,7 +20,7 @@ import {
   routedTcp,
   standardBuilder,
   standardState,
-} from '../../src/sim/scenario.js';
+} from '../support/scenario.js';
 
 function trace(
   b: TopologyBuilder,

@@ -6,10 +6,10 @@
  *
  * Invariant: the ids are deterministic (TopologyBuilder), so golden traces are stable.
  */
-import { macToNumber, parseIpv4 } from '../state/addr.js';
-import { TopologyBuilder } from './builder.js';
-import { buildFlowMatch, type FlowMatch, type PacketFields } from './flow-match.js';
-import { MemoryRuntimeState } from './runtime-state.js';
+import { macToNumber, parseIpv4 } from '../../src/state/addr.js';
+import { TopologyBuilder } from '../../src/sim/builder.js';
+import { buildFlowMatch, type FlowMatch, type PacketFields } from '../../src/sim/flow-match.js';
+import { MemoryRuntimeState } from '../../src/sim/runtime-state.js';
 
 export const MAC = {
   vm1: '02:00:00:00:00:01',
