@@ -15,7 +15,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { controlRequest } from '../src/agent/control-api.js';
+import { controlRequest } from '../src/control/control-api.js';
 import { OpenFlowConnection } from '../src/agent/of-connection.js';
 import { agentPid } from '../src/lab/hypervisor.js';
 import { hostOvs, labDown, labUp, type LabHost } from '../src/lab/lab.js';

@@ -26,15 +26,15 @@ import type { Obj } from '../state/model.js';
 import { openStore } from '../state/open.js';
 import type { Change, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
-import { ControlApi } from './control-api.js';
+import { ControlApi } from '../control/control-api.js';
 import { bgpSteeringFlows } from './bgp-steering.js';
 import { FlowController, TUNNEL_ZONES_TAG, deleteByCookie, type ControllerConfig } from './controller.js';
 import { Datapath } from './datapath.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import { stableHostId } from './host-id.js';
 import { OpenFlowConnection } from './of-connection.js';
-import { Ovs } from './ovs.js';
-import { startAgentMetrics } from '../metrics/agent-metrics.js';
+import { Ovs } from '../ovs/ovs.js';
+import { startAgentMetrics } from './metrics.js';
 import type { MetricsServer } from '../metrics/server.js';
 
 export const AGENT_VERSION = '0.1.0';

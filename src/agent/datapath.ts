@@ -12,7 +12,7 @@
  * tunnel delivery is missing, and restarting the agent replaces them all atomically.
  */
 import type { Logger } from '../log.js';
-import { Ovs } from './ovs.js';
+import { Ovs } from '../ovs/ovs.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 
 export const TUNNEL_PORTS = { gre: 'tun-gre', vxlan: 'tun-vxlan' } as const;

@@ -7,7 +7,7 @@
  * reads the store only (it never changes anything), and agent commands only read from the agent.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { controlRequest } from '../agent/control-api.js';
+import { controlRequest } from '../control/control-api.js';
 import { buildFlowMatch, type PacketFields } from '../sim/flow-match.js';
 import { simulate } from '../sim/simulate.js';
 import { Topology } from '../sim/topology.js';

@@ -23,7 +23,7 @@ import { cpus, hostname, release, totalmem } from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { run } from '../exec.js';
-import { controlRequest } from '../agent/control-api.js';
+import { controlRequest } from '../control/control-api.js';
 import { openStore } from '../state/open.js';
 import type { Op, TopologyStore } from '../state/store.js';
 import { hostOvs, type LabHost, type LabState, type LabVm } from './lab.js';

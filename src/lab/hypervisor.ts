@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, processAlive } from '../exec.js';
-import type { Ovs } from '../agent/ovs.js';
+import type { Ovs } from '../ovs/ovs.js';
 import { addNamespace, addVeth } from './netns.js';
 import { startOvs, stopOvs } from './ovs-daemons.js';
 import {

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { run } from '../exec.js';
 import { openStore } from '../state/open.js';
 import type { TopologyStore } from '../state/store.js';
-import { Ovs } from '../agent/ovs.js';
-import { controlRequest } from '../agent/control-api.js';
+import { Ovs } from '../ovs/ovs.js';
+import { controlRequest } from '../control/control-api.js';
 import { createHypervisor, startAgent, stopHypervisor, type Hypervisor } from './hypervisor.js';
 import {
   BASELINE_BRIDGE,

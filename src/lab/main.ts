@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { controlRequest } from '../agent/control-api.js';
+import { controlRequest } from '../control/control-api.js';
 import { openStore } from '../state/open.js';
 import { agentPid } from './hypervisor.js';
 import { routerPid, type BgpLabState } from './bgp-lab.js';

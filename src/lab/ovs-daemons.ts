@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, processAlive } from '../exec.js';
-import { Ovs } from '../agent/ovs.js';
+import { Ovs } from '../ovs/ovs.js';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 

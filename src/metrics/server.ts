@@ -2,7 +2,7 @@
  * The metrics endpoint every midonet daemon serves: one HTTP server on a loopback address with
  * `GET /metrics` (Prometheus text format from the daemon's own prom-client Registry) and
  * `GET /health` (JSON `{ok, ...}` with status 200 when ok, 503 otherwise). The agent uses it
- * (agent-metrics.ts); midonet-router reuses it with its own registry and health check.
+ * (src/agent/metrics.ts); midonet-router reuses it with its own registry and health check.
  *
  * Invariants:
  * - The server listens only on a loopback address (127.0.0.0/8, ::1, localhost): metrics and health

@@ -9,7 +9,7 @@
  * stale state; a leader's report wins over a standby's.
  */
 import { existsSync } from 'node:fs';
-import { controlRequest } from '../agent/control-api.js';
+import { controlRequest } from '../control/control-api.js';
 import type { TopologyStore } from '../state/store.js';
 import { ROUTER_ROLE, type PublishedPeer } from './daemon.js';
 

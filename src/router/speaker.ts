@@ -11,7 +11,7 @@
  */
 import { run, tryRun } from '../exec.js';
 import type { Logger } from '../log.js';
-import type { Ovs } from '../agent/ovs.js';
+import type { Ovs } from '../ovs/ovs.js';
 import { speakerInterface } from '../agent/bgp-steering.js';
 import { FrrInstance, VtyError } from './frr.js';
 import { renderDiff, type BgpSpeakerConfig } from './frr-config.js';

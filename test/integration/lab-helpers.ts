@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec.js';
-import { controlRequest } from '../../src/agent/control-api.js';
+import { controlRequest } from '../../src/control/control-api.js';
 import { PROACTIVE_COOKIE_BIT } from '../../src/agent/flow-table.js';
 import { hostOvs, type LabHost, type LabState, type LabVm } from '../../src/lab/lab.js';
 

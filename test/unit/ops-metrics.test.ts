@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { AgentStats } from '../../src/agent/stats.js';
 import { agentConfigSchema, reloadPlan } from '../../src/agent/config.js';
-import { startAgentMetrics, type AgentMetricsSource } from '../../src/metrics/agent-metrics.js';
+import { startAgentMetrics, type AgentMetricsSource } from '../../src/agent/metrics.js';
 import { daemonRegistry, parseLoopbackListen, startMetricsServer } from '../../src/metrics/server.js';
 import { parsePromText as parseProm } from '../../src/metrics/prom-text.js';
 import { registerBgpMetrics, type BgpSessionSample } from '../../src/metrics/bgp-metrics.js';

@@ -1,5 +1,5 @@
 /**
- * The agent's local control API: a ZeroMQ REP socket on ipc://RUN_DIR/agent-control.sock (mode 0600),
+ * The agent's local control API (also served by midonet-router; clients: midonet-cli, the lab): a ZeroMQ REP socket on ipc://RUN_DIR/agent-control.sock (mode 0600),
  * one JSON request -> one JSON reply. Requests:
  *   {"cmd": "stats"}                              counters and the simulation latency histogram
  *   {"cmd": "flows"}                              installed reactive flows: match, actions, tags, packets

@@ -16,9 +16,14 @@
  *   store_reachable 0, health not ok, and the head and lag gauges NaN rather than stale or zero.
  */
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS_US, type AgentStats } from '../agent/stats.js';
+import { LATENCY_BUCKETS_US, type AgentStats } from './stats.js';
 import type { Logger } from '../log.js';
-import { daemonRegistry, startMetricsServer, type HealthReport, type MetricsServer } from './server.js';
+import {
+  daemonRegistry,
+  startMetricsServer,
+  type HealthReport,
+  type MetricsServer,
+} from '../metrics/server.js';
 
 /** What the agent exposes to its metrics; all callbacks are cheap reads except `storeHead`. */
 export interface AgentMetricsSource {
