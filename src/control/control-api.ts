@@ -1,6 +1,7 @@
 /**
- * The agent's local control API (also served by midonet-router; clients: midonet-cli, the lab): a ZeroMQ REP socket on ipc://RUN_DIR/agent-control.sock (mode 0600),
- * one JSON request -> one JSON reply. Requests:
+ * The local control API of a daemon (midonet-agent; midonet-router serves one too), used by
+ * midonet-cli and the lab: a ZeroMQ REP socket on ipc://RUN_DIR/agent-control.sock (mode 0600), one
+ * JSON request -> one JSON reply. The agent's requests:
  *   {"cmd": "stats"}                              counters and the simulation latency histogram
  *   {"cmd": "flows"}                              installed reactive flows: match, actions, tags, packets
  *   {"cmd": "trace", "port": ID, "count": N, "timeoutMs": T}   traces of the next N packets entering a port
