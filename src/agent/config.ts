@@ -70,6 +70,28 @@ export const agentConfigSchema = z
     heartbeatMs: z.number().int().min(100).max(60000).default(1000),
     /** MAC table entries not refreshed for this long expire (ms). */
     macLifetimeMs: z.number().int().min(1000).default(300000),
+    /**
+     * The channel between agents (ZeroMQ with CURVE): learned MAC/ARP entries pushed at once, reply
+     * flows installed on the egress host. `listen: null` turns it off (the store still carries learned
+     * state, later).
+     */
+    peers: z
+      .object({
+        /** ZeroMQ endpoint to receive on, e.g. tcp://0.0.0.0:9470. */
+        listen: z
+          .string()
+          .regex(/^tcp:\/\/[^\s/]+:\d{1,5}$/, { message: 'expected tcp://HOST:PORT' })
+          .nullable()
+          .default('tcp://0.0.0.0:9470'),
+        /** The endpoint other agents connect to; default: the listen port on this host's tunnel address. */
+        advertise: z
+          .string()
+          .regex(/^tcp:\/\/[^\s/]+:\d{1,5}$/, { message: 'expected tcp://HOST:PORT' })
+          .nullable()
+          .default(null),
+      })
+      .strict()
+      .default({}),
     /** Prometheus /metrics and /health on a loopback HOST:PORT; `listen: null` turns them off. */
     metrics: metricsConfigSchema(DEFAULT_AGENT_METRICS),
   })

@@ -1,49 +1,64 @@
 /**
- * The agent's controller logic, free of I/O: packet-ins become simulations and then OpenFlow messages
- * (FLOW_MOD + PACKET_OUT, or PACKET_OUT alone), topology and runtime-state changes become exact flow
- * deletions, and virtual ports are located (local OpenFlow port or tunnel to another host). The daemon
- * sends what these methods return, in order (STYLE habit 7).
+ * The agent's controller logic, free of I/O: a packet-in is simulated, the result decided on, and
+ * the decision returned as OpenFlow messages (FLOW_MODs + PACKET_OUT, or PACKET_OUT alone); topology
+ * and runtime-state changes become exact flow deletions. The daemon sends what these methods return,
+ * in order (STYLE habit 7).
+ *
+ * A packet-in, in order: the ingress port (unknown: ignored); the frame (unparseable: ignored); a
+ * flow installed moments ago that covers it (recent-flows.ts: sent on with that flow's actions, no
+ * new simulation); else simulate, commit the result's effects (invalidating flows they make stale,
+ * asking ARP for unknown next hops, re-simulating packets that waited for a next hop), and decide:
+ * install (cacheable, every egress located, mask expressible) or only forward this packet. An installed
+ * forward flow brings its predicted reply's flow along (reply-flow.ts), so a first ping costs one trip
+ * through the controller channel, not two.
  *
  * Invariants: a flow is installed only for a cacheable result whose every egress was located and
- * whose mask OpenFlow can express, and it is recorded in the FlowTable under all its tags before the
- * FLOW_MOD is returned, so an invalidation computed afterwards always finds it. Generated replies and
- * uncacheable results go out as PACKET_OUT only.
+ * whose mask OpenFlow can express, and it is recorded in the FlowTable under all its tags before its
+ * FLOW_MOD is returned, so an invalidation computed afterwards always finds it. Deletions that effects
+ * cause come before the FLOW_MOD of the flow that caused them. Generated replies and uncacheable
+ * results go out as PACKET_OUT only.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
-import { OFPP, OFPTT, OFPFF, OFPG, OFP_NO_BUFFER, findField, type Message } from '../openflow/index.js';
+import { OFPP, OFPR, type Action, type Outgoing, type PacketInView } from '../openflow/index.js';
 import { FlowMatch } from '../sim/flow-match.js';
 import type { Action as SimAction, Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
-import { Tags, type Tag } from '../sim/tags.js';
+import type { Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { portNamer, renderTrace } from '../sim/trace.js';
 import { formatIpv4 } from '../state/addr.js';
-import type { Obj } from '../state/model.js';
-import { FlowTable } from './flow-table.js';
+import type { LearnedEntry } from '../state/store.js';
+import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
+import { FlowTable, matchHash } from './flow-table.js';
 import { fillFromFrame } from './frame-match.js';
 import { arpRequest, buildGenerated } from './generated-packets.js';
-import { AgentStats } from './stats.js';
+import { HeldPackets } from './held-packets.js';
 import { LearnedSync } from './learned-sync.js';
-import type { LearnedChange } from '../state/store.js';
-import { matchFromMask, translateActions, unmatchable, type PortLocation } from './translate.js';
-import { TUNNEL_PORTS, type TunnelType } from './datapath.js';
+import { PortLocator, TUNNEL_ZONES_TAG } from './locations.js';
+import { RecentFlows } from './recent-flows.js';
+import type { PeerMessage } from './peer-codec.js';
+import { predictReply } from './reply-flow.js';
+import { AgentStats } from './stats.js';
+import { matchFromMask, translateActions, unmatchable } from './translate.js';
 
-type PacketIn = Extract<Message, { type: 'packet_in' }>;
+export { TUNNEL_ZONES_TAG, livenessTag, locationTag } from './locations.js';
+export { deleteByCookie } from './flow-mods.js';
 
-/** Tag carried by every flow that outputs through a tunnel: any tunnel-zone change invalidates it. */
-export const TUNNEL_ZONES_TAG = Tags.of('tunnel-zones', 'all');
-/** Tag of a host's liveness: flows that skipped its ports while it was down carry it. */
-export const livenessTag = (hostId: string): Tag => Tags.of('liveness', hostId);
-/** Tag of a port's location (its OpenFlow port number on this host). */
-export const locationTag = (portId: string): Tag => Tags.of('location', portId);
+/** Where the controller's messages to other agents go (peers.ts; a recorder in tests). */
+export interface PeerSender {
+  send(hostId: string, msg: PeerMessage): boolean;
+  broadcast(msg: PeerMessage): void;
+}
 
-export interface ControllerConfig {
+const NO_PEERS: PeerSender = { send: () => false, broadcast: () => undefined };
+
+export interface ControllerConfig extends FlowSettings {
   readonly hostId: string;
-  readonly idleTimeout: number;
-  readonly priority: number;
   readonly macLifetimeMs: number;
+  /** Install the predicted reply's flow with the forward one (default true). */
+  readonly replyFlows?: boolean;
 }
 
 interface TraceRequest {
@@ -52,158 +67,45 @@ interface TraceRequest {
   readonly done: () => void;
 }
 
+/** What one simulation result becomes on this host. */
+interface Decided {
+  /**
+   * The flow to install, or null (forward this packet only); `replaced`: the cookie of a flow with the
+   * same match, to delete first (flow-table.ts).
+   */
+  readonly flow: {
+    readonly cookie: number;
+    readonly msg: Outgoing;
+    readonly replaced: number | undefined;
+  } | null;
+  /** OpenFlow actions for this packet. */
+  readonly actions: Action[];
+}
+
 export class FlowController {
   readonly flows = new FlowTable();
   readonly stats = new AgentStats();
   readonly state = new MemoryRuntimeState();
-  /** Interface name -> OpenFlow port number on br-int. */
-  readonly ifaceOfport = new Map<string, number>();
-  /** OpenFlow port -> the local virtual port bound there. */
-  private readonly ofportToPort = new Map<number, string>();
-  /** Local virtual port -> OpenFlow port. */
-  private readonly portToOfport = new Map<string, number>();
-  readonly tunnelOfports = new Map<TunnelType, number>();
-  /** Remote host -> (underlay address, tunnel type), from the tunnel zones shared with this host. */
-  private peers: Map<string, { ip: string; type: TunnelType }> | undefined;
+  readonly ports: PortLocator;
+  readonly learned: LearnedSync;
   private readonly match = new FlowMatch();
+  private readonly replyMatch = new FlowMatch();
+  private readonly recent = new RecentFlows();
+  private readonly held = new HeldPackets();
   private readonly arpAsked = new Map<string, number>();
   private readonly traces = new Map<string, TraceRequest>();
-  /** Packets held while their router resolves a next hop: "routerId/ip" -> packets and deadline. */
-  private readonly waitingArp = new Map<string, { packets: PacketIn[]; until: number }>();
-  /** Held packets whose next hop got resolved, to be simulated again. */
-  private released: PacketIn[] = [];
-  readonly learned: LearnedSync;
 
   constructor(
     public topology: Topology,
     readonly cfg: ControllerConfig,
     private readonly log: Logger,
+    private readonly peers: PeerSender = NO_PEERS,
   ) {
+    this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs);
   }
 
-  // ---- where ports are -------------------------------------------------------------------------
-
-  /** Hosts known to be down: tunnel-zone membership follows liveness, nothing is flooded to them. */
-  private readonly deadHosts = new Set<string>();
-
-  /**
-   * Takes the store's liveness view (host -> alive; hosts without a record count as alive) and
-   * returns the deletions of flows made under the other view of a host whose state changed.
-   */
-  setLiveness(alive: ReadonlyMap<string, boolean>, xid: () => number): Message[] {
-    const changed: Tag[] = [];
-    for (const [host, up] of alive) {
-      if (host === this.cfg.hostId) continue;
-      if (!up && !this.deadHosts.has(host)) {
-        this.deadHosts.add(host);
-        changed.push(livenessTag(host));
-      } else if (up && this.deadHosts.delete(host)) {
-        changed.push(livenessTag(host));
-      }
-    }
-    // A host that went down: flows that output to it are tagged with its tunnel zone, not its liveness.
-    return changed.length > 0 ? this.invalidate([...changed, TUNNEL_ZONES_TAG], xid) : [];
-  }
-
-  /** Forgets tunnel-zone derived locations (call after a tunnel-zone change). */
-  tunnelZonesChanged(): void {
-    this.peers = undefined;
-  }
-
-  private peerOf(hostId: string): { ip: string; type: TunnelType } | undefined {
-    if (this.peers === undefined) {
-      this.peers = new Map();
-      for (const tz of this.topology.all('tunnel-zone')) {
-        if (!tz.members.some((m) => m.hostId === this.cfg.hostId)) continue;
-        for (const m of tz.members)
-          if (m.hostId !== this.cfg.hostId && !this.peers.has(m.hostId))
-            this.peers.set(m.hostId, { ip: m.address, type: tz.type });
-      }
-    }
-    return this.peers.get(hostId);
-  }
-
-  /** This host's underlay address in its first tunnel zone, if any. */
-  localTunnelIp(): string | null {
-    for (const tz of this.topology.all('tunnel-zone')) {
-      const me = tz.members.find((m) => m.hostId === this.cfg.hostId);
-      if (me) return me.address;
-    }
-    return null;
-  }
-
-  /** Where a port is; with `flooding`, a port on a host that is down is skipped ('down'). */
-  locate = (portId: string, flooding = false): PortLocation => {
-    const local = this.portToOfport.get(portId);
-    if (local !== undefined) return { kind: 'local', ofport: local };
-    const p = this.topology.get('port', portId);
-    if (p === undefined) return { kind: 'unknown', why: 'no such port' };
-    if (p.hostId === null) return { kind: 'unknown', why: 'not bound to a host' };
-    if (p.hostId === this.cfg.hostId)
-      return { kind: 'unknown', why: `interface ${p.interfaceName} is not on the bridge` };
-    if (flooding && this.deadHosts.has(p.hostId)) return { kind: 'down', tag: livenessTag(p.hostId) };
-    const peer = this.peerOf(p.hostId);
-    if (peer === undefined)
-      return { kind: 'unknown', why: `host ${p.hostId} shares no tunnel zone with this host` };
-    const tunnelPort = this.tunnelOfports.get(peer.type);
-    if (tunnelPort === undefined) return { kind: 'unknown', why: `no ${peer.type} tunnel port` };
-    return { kind: 'remote', tunnelPort, remoteIp: peer.ip, tunnelKey: p.tunnelKey };
-  };
-
-  /** Ports bound to this host, by interface name. */
-  localBindings(): Map<string, Obj<'port'>> {
-    const out = new Map<string, Obj<'port'>>();
-    for (const p of this.topology.all('port')) {
-      if (p.hostId === this.cfg.hostId && p.interfaceName !== null) out.set(p.interfaceName, p);
-    }
-    return out;
-  }
-
-  /**
-   * Recomputes which local virtual port sits on which OpenFlow port. Returns the tunnel deliveries
-   * (tunnel key -> OpenFlow port) for the proactive flows, and the tags of ports whose location changed.
-   */
-  refreshBindings(): { deliveries: Map<number, number>; moved: Tag[] } {
-    this.tunnelOfports.clear();
-    for (const [type, name] of Object.entries(TUNNEL_PORTS)) {
-      const n = this.ifaceOfport.get(name);
-      if (n !== undefined) this.tunnelOfports.set(type as TunnelType, n);
-    }
-    const deliveries = new Map<number, number>();
-    const next = new Map<string, number>();
-    for (const [iface, p] of this.localBindings()) {
-      const ofport = this.ifaceOfport.get(iface);
-      if (ofport === undefined) continue;
-      next.set(p.id, ofport);
-      deliveries.set(p.tunnelKey, ofport);
-    }
-    const moved: Tag[] = [];
-    for (const [id, of] of this.portToOfport) if (next.get(id) !== of) moved.push(locationTag(id));
-    for (const [id, of] of next) if (this.portToOfport.get(id) !== of) moved.push(locationTag(id));
-    this.portToOfport.clear();
-    this.ofportToPort.clear();
-    for (const [id, of] of next) {
-      this.portToOfport.set(id, of);
-      this.ofportToPort.set(of, id);
-    }
-    return { deliveries, moved };
-  }
-
-  /** One shared location-tag string per port (100,000 flows must not hold 100,000 copies). */
-  private readonly locationTags = new Map<string, Tag>();
-  private locationTagOf(portId: string): Tag {
-    let t = this.locationTags.get(portId);
-    if (t === undefined) this.locationTags.set(portId, (t = locationTag(portId)));
-    return t;
-  }
-
-  /** How many local virtual ports are bound to an OpenFlow port of the bridge. */
-  get boundPorts(): number {
-    return this.portToOfport.size;
-  }
-
-  // ---- packet-in -------------------------------------------------------------------------------
+  // ---- packet-in ---------------------------------------------------------------------------------
 
   /** Traces the next `count` packets entering `portId`; `done` is called when they are all in. */
   traceNext(portId: string, count: number, done: () => void): string[] {
@@ -216,23 +118,35 @@ export class FlowController {
     this.traces.delete(portId);
   }
 
-  handlePacketIn(pi: PacketIn, now: number, xid: () => number): Message[] {
+  /** Handles a packet-in; returns the messages to send, in order. */
+  packetIn(pi: PacketInView, now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    this.handle(pi, now, out);
+    return out;
+  }
+
+  private handle(pi: PacketInView, now: number, out: Outgoing[]): void {
     this.stats.packetIns++;
-    const inField = findField(pi.match, 'in_port');
-    const inPort = inField ? Number(inField.value) : -1;
-    const portId = this.ofportToPort.get(inPort);
+    const portId = this.ports.portAt(pi.inPort);
     if (portId === undefined) {
       this.stats.ignored++;
-      return [];
+      return;
     }
-    const tun = findField(pi.match, 'tunnel_id');
-    const bad = fillFromFrame(this.match, pi.data, tun ? Number(tun.value) : 0);
+    const bad = fillFromFrame(this.match, pi.data, pi.tunnelId);
     if (bad !== null) {
       this.stats.ignored++;
       this.log.debug({ port: portId, why: bad }, 'packet-in not simulated');
-      return [];
+      return;
     }
     const traceReq = this.traces.get(portId);
+    if (pi.reason === OFPR.NO_MATCH && traceReq === undefined) {
+      const hit = this.recent.find(pi.inPort, this.match.orig, now);
+      if (hit !== undefined && this.flows.get(hit.cookie) !== undefined) {
+        this.stats.duplicates++;
+        out.push(packetOut(hit.actions, pi.inPort, pi.bufferId, pi.data));
+        return;
+      }
+    }
     const t0 = performance.now();
     const res = simulate(this.topology, this.match, portId, now, {
       state: this.state,
@@ -242,7 +156,7 @@ export class FlowController {
     if (res.kind === 'notYet') {
       this.stats.notYetDrops++;
       this.log.warn({ port: portId, need: res.need }, 'packet dropped: topology objects not loaded');
-      return [];
+      return;
     }
     if (traceReq) {
       traceReq.results.push(renderTrace(res, portNamer(this.topology)));
@@ -251,88 +165,117 @@ export class FlowController {
         traceReq.done();
       }
     }
-    const out: Message[] = [];
-    out.push(...this.commitEffects(res, now, xid));
+    const released = this.commitEffects(res, now, out);
+    const d = this.decide(res, portId, pi.inPort, now);
+    if (d.flow !== null) {
+      if (d.flow.replaced !== undefined) out.push(deleteByCookie(d.flow.replaced));
+      out.push(d.flow.msg);
+      this.recent.add(pi.inPort, {
+        cookie: d.flow.cookie,
+        mask: res.mask,
+        packet: res.packet,
+        actions: d.actions,
+        at: now,
+      });
+      if (this.cfg.replyFlows !== false) this.installReply(res, now, out);
+    }
+    if (d.actions.length > 0) out.push(packetOut(d.actions, pi.inPort, pi.bufferId, pi.data));
+    for (const a of res.actions) if (a.kind === 'emit') this.emit(a, pi.data, now, out);
+    if (d.actions.length === 0)
+      for (const e of res.effects) if (e.kind === 'arpWanted') this.held.hold(e.routerId, e.ip, pi, now);
+    for (const r of released) this.handle(r, now, out);
+  }
+
+  /**
+   * Locates the result's egress ports and, when it can be a flow, records it (tags, cookie) and builds
+   * its FLOW_MOD. `ofInPort` is where the packet entered.
+   */
+  private decide(res: SimDone, portId: string, ofInPort: number, now: number): Decided {
     let outputs = 0;
     for (const a of res.actions) if (a.kind === 'output') outputs++;
-    const tr = translateActions(res.actions, res.packet, inPort, (id) => this.locate(id, outputs > 1));
+    const tr = translateActions(res.actions, res.packet, ofInPort, (id) =>
+      this.ports.locate(id, outputs > 1),
+    );
     const notExpressible = unmatchable(res.mask, res.packet);
-    if (res.cacheable && tr.unresolved.length === 0 && notExpressible === null) {
-      const cookie = this.flows.cookie();
-      const match = matchFromMask(res.mask, res.packet, inPort);
-      const tags: string[] = [...res.tags, this.locationTagOf(portId)];
-      for (const a of res.actions) if (a.kind === 'output') tags.push(this.locationTagOf(a.portId));
-      if (tr.remote) tags.push(TUNNEL_ZONES_TAG);
-      tags.push(...tr.tags);
-      this.flows.add({
-        cookie,
-        inPort: portId,
-        tags,
-        installedAt: now,
-      });
-      this.stats.flowsInstalled++;
-      out.push({
-        type: 'flow_mod',
-        xid: xid(),
-        cookie,
-        cookieMask: 0n,
-        tableId: 0,
-        command: 'add',
-        idleTimeout: this.cfg.idleTimeout,
-        hardTimeout: 0,
-        priority: this.cfg.priority,
-        bufferId: OFP_NO_BUFFER,
-        outPort: OFPP.ANY,
-        outGroup: OFPG.ANY,
-        flags: OFPFF.SEND_FLOW_REM,
-        match,
-        instructions: tr.actions.length > 0 ? [{ type: 'apply_actions', actions: tr.actions }] : [],
-      });
-    } else {
+    if (!res.cacheable || tr.unresolved.length > 0 || notExpressible !== null) {
       this.stats.uncacheable++;
       if (tr.unresolved.length > 0)
         this.log.debug({ port: portId, unresolved: tr.unresolved }, 'egress not located; not caching');
+      return { flow: null, actions: tr.actions };
     }
-    if (tr.actions.length > 0) {
-      out.push({
-        type: 'packet_out',
-        xid: xid(),
-        bufferId: pi.bufferId,
-        inPort,
-        actions: tr.actions,
-        data: pi.bufferId === OFP_NO_BUFFER ? pi.data : Buffer.alloc(0),
-      });
+    const cookie = this.flows.cookie();
+    const tags: string[] = [...res.tags, this.ports.locationTagOf(portId)];
+    for (const a of res.actions) if (a.kind === 'output') tags.push(this.ports.locationTagOf(a.portId));
+    if (tr.remote) tags.push(TUNNEL_ZONES_TAG);
+    for (const t of tr.tags) tags.push(t);
+    const replaced = this.flows.add({
+      cookie,
+      inPort: portId,
+      tags,
+      installedAt: now,
+      matchHash: matchHash(ofInPort, res.mask, res.packet),
+    });
+    this.stats.flowsInstalled++;
+    const msg = addFlow(cookie, matchFromMask(res.mask, res.packet, ofInPort), tr.actions, this.cfg);
+    return { flow: { cookie, msg, replaced }, actions: tr.actions };
+  }
+
+  /**
+   * The predicted reply's flow (reply-flow.ts): installed here when the reply enters at a local port;
+   * when it enters on another host, that host's agent is asked to install it (the request is queued
+   * to it before this packet goes out, so it usually wins the race with the reply).
+   */
+  private installReply(fwd: SimDone, now: number, out: Outgoing[]): void {
+    const entry = predictReply(fwd, this.replyMatch);
+    if (entry === undefined) return;
+    const ofport = this.ports.ofportOf(entry);
+    if (ofport !== undefined) {
+      this.predictedFlow(entry, ofport, now, out);
+      return;
     }
-    for (const a of res.actions) if (a.kind === 'emit') out.push(...this.emit(a, pi.data, now, xid));
-    for (const e of res.effects)
-      if (e.kind === 'arpWanted' && tr.actions.length === 0) this.hold(`${e.routerId}/${e.ip}`, pi, now);
+    const loc = this.ports.locate(entry);
+    if (loc.kind !== 'remote') return;
+    const sent = this.peers.send(loc.hostId, {
+      kind: 'replyFlow',
+      from: this.cfg.hostId,
+      portId: entry,
+      packet: this.replyMatch.orig,
+    });
+    if (sent) this.stats.replyFlowRequests++;
+  }
+
+  /** Another agent asks for the flow of a reply that will enter at local port `portId`. */
+  remoteReply(portId: string, packet: readonly number[], now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    const ofport = this.ports.ofportOf(portId);
+    if (ofport === undefined || packet.length !== this.replyMatch.orig.length) return out;
+    for (let i = 0; i < packet.length; i++) this.replyMatch.orig[i] = packet[i]! >>> 0;
+    this.replyMatch.resetHeaders();
+    this.predictedFlow(portId, ofport, now, out);
     return out;
   }
 
-  /** Holds a packet (at most 8 per next hop, for 2 s) until its next hop's MAC is known. */
-  private hold(key: string, pi: PacketIn, now: number): void {
-    let w = this.waitingArp.get(key);
-    if (w === undefined || w.until < now) this.waitingArp.set(key, (w = { packets: [], until: now + 2000 }));
-    if (w.packets.length < 8) w.packets.push(pi);
-  }
-
-  /** Releases packets held for next hops that just became known. */
-  private release(effects: readonly Effect[], now: number): void {
-    for (const e of effects) {
-      if (e.kind !== 'arpLearned') continue;
-      const key = `${e.routerId}/${e.ip}`;
-      const w = this.waitingArp.get(key);
-      if (w === undefined) continue;
-      this.waitingArp.delete(key);
-      if (w.until >= now) this.released.push(...w.packets);
-    }
-  }
-
-  /** Packets to simulate again (their next hop is now resolved); empties the list. */
-  takeReleased(): PacketIn[] {
-    const r = this.released;
-    this.released = [];
-    return r;
+  /**
+   * Installs the flow of the predicted packet in `replyMatch` entering local port `entry`, when its
+   * simulation gives a cacheable flow that forwards it. Its effects are not committed: it is a
+   * prediction, and the forward packet's effects (committed first) are what it reads.
+   */
+  private predictedFlow(entry: string, ofport: number, now: number, out: Outgoing[]): void {
+    const res = simulate(this.topology, this.replyMatch, entry, now, { state: this.state });
+    if (res.kind !== 'done' || !res.cacheable || !res.actions.some((a) => a.kind === 'output')) return;
+    if (res.effects.some((e) => e.kind !== 'macLearned')) return;
+    const d = this.decide(res, entry, ofport, now);
+    if (d.flow === null) return;
+    this.stats.replyFlows++;
+    if (d.flow.replaced !== undefined) out.push(deleteByCookie(d.flow.replaced));
+    out.push(d.flow.msg);
+    this.recent.add(ofport, {
+      cookie: d.flow.cookie,
+      mask: res.mask,
+      packet: res.packet,
+      actions: d.actions,
+      at: now,
+    });
   }
 
   /** Sends a generated packet: simulated leaving its port, then PACKET_OUT from the controller. */
@@ -340,41 +283,34 @@ export class FlowController {
     a: Extract<SimAction, { kind: 'emit' }>,
     original: Uint8Array,
     now: number,
-    xid: () => number,
-  ): Message[] {
+    out: Outgoing[],
+  ): void {
     const bytes = buildGenerated(a.packet, original);
-    if (bytes === undefined) return [];
-    return this.sendFromPort(a.fromPortId, bytes, now, xid);
+    if (bytes !== undefined) this.sendFromPort(a.fromPortId, bytes, now, out);
   }
 
-  /** Simulates `frame` leaving the device through `portId` and returns the PACKET_OUT that carries it. */
-  sendFromPort(portId: string, frame: Uint8Array, now: number, xid: () => number): Message[] {
+  /** Simulates `frame` leaving the device through `portId` and adds the PACKET_OUT that carries it. */
+  sendFromPort(portId: string, frame: Uint8Array, now: number, out: Outgoing[]): void {
     const m = new FlowMatch();
-    if (fillFromFrame(m, frame, 0) !== null) return [];
+    if (fillFromFrame(m, frame, 0) !== null) return;
     const res = simulate(this.topology, m, portId, now, { state: this.state, direction: 'egress' });
-    if (res.kind !== 'done') return [];
-    const tr = translateActions(res.actions, res.packet, OFPP.CONTROLLER, this.locate);
-    if (tr.actions.length === 0) return [];
+    if (res.kind !== 'done') return;
+    const tr = translateActions(res.actions, res.packet, OFPP.CONTROLLER, this.ports.locate);
+    if (tr.actions.length === 0) return;
     this.stats.generated++;
-    return [
-      {
-        type: 'packet_out',
-        xid: xid(),
-        bufferId: OFP_NO_BUFFER,
-        inPort: OFPP.CONTROLLER,
-        actions: tr.actions,
-        data: Buffer.from(frame),
-      },
-    ];
+    out.push(packetOut(tr.actions, OFPP.CONTROLLER, 0xffffffff, Buffer.from(frame)));
   }
 
-  /** Commits a final result's effects; returns deletions of flows they invalidate and ARP requests. */
-  private commitEffects(res: SimDone, now: number, xid: () => number): Message[] {
+  /**
+   * Commits a final result's effects: deletions of flows they invalidate and ARP requests go to `out`;
+   * returns the held packets they release (to be simulated again after this one).
+   */
+  private commitEffects(res: SimDone, now: number, out: Outgoing[]): PacketInView[] {
     if (res.effects.length === 0) return [];
     const changed = this.state.commit(res.effects, now);
-    this.learned.offer(res.effects, now);
-    this.release(res.effects, now);
-    const out = this.invalidate(changed, xid);
+    const fresh = this.learned.offer(res.effects, now);
+    if (fresh.length > 0) this.peers.broadcast({ kind: 'learned', from: this.cfg.hostId, entries: fresh });
+    this.invalidateInto(changed, out);
     for (const e of res.effects) {
       if (e.kind !== 'arpWanted') continue;
       const key = `${e.routerId}/${e.ip}`;
@@ -383,57 +319,62 @@ export class FlowController {
       const port = this.topology.get('port', e.portId);
       if (!port?.address || !port.mac) continue;
       const frame = arpRequest(port.mac, port.address.split('/')[0]!, formatIpv4(e.ip));
-      out.push(...this.sendFromPort(e.portId, frame, now, xid));
+      this.sendFromPort(e.portId, frame, now, out);
     }
+    return this.held.release(res.effects, now);
+  }
+
+  // ---- changes -----------------------------------------------------------------------------------
+
+  /**
+   * Commits what other agents learned: the deletions of flows it invalidates, then the messages of
+   * held packets it lets go on.
+   */
+  applyLearned(entries: readonly LearnedEntry[], now: number): Outgoing[] {
+    const effects: Effect[] = this.learned.effectsOf(entries, now);
+    if (effects.length === 0) return [];
+    const out = this.invalidate(this.state.commit(effects, now));
+    for (const pi of this.held.release(effects, now)) this.handle(pi, now, out);
     return out;
   }
 
-  // ---- invalidation ----------------------------------------------------------------------------
-
-  /** Commits what other agents learned; returns the deletions of flows it invalidates. */
-  applyLearned(entries: readonly LearnedChange[], now: number, xid: () => number): Message[] {
-    const effects = this.learned.effectsOf(entries, now);
-    if (effects.length === 0) return [];
-    this.release(effects, now);
-    return this.invalidate(this.state.commit(effects, now), xid);
+  /** Applies the liveness view of the store; returns deletions of flows made under the other view. */
+  setLiveness(alive: ReadonlyMap<string, boolean>): Outgoing[] {
+    return this.invalidate(this.ports.setLiveness(alive));
   }
 
   /** Deletes (by cookie) every flow tagged with any of `tags`. */
-  invalidate(tags: Iterable<string>, xid: () => number): Message[] {
-    const cookies = this.flows.cookiesFor(tags);
-    if (cookies.size === 0) return [];
-    this.stats.invalidations++;
-    const out: Message[] = [];
-    for (const c of cookies) {
-      this.flows.remove(c);
-      this.stats.flowsInvalidated++;
-      out.push(deleteByCookie(c, xid()));
-    }
+  invalidate(tags: Iterable<string>): Outgoing[] {
+    const out: Outgoing[] = [];
+    this.invalidateInto(tags, out);
     return out;
   }
 
-  flowRemoved(cookie: bigint): void {
+  private invalidateInto(tags: Iterable<string>, out: Outgoing[]): void {
+    const cookies = this.flows.cookiesFor(tags);
+    if (cookies.size === 0) return;
+    this.stats.invalidations++;
+    for (const c of cookies) {
+      this.flows.remove(c);
+      this.stats.flowsInvalidated++;
+      out.push(deleteByCookie(c));
+    }
+  }
+
+  /** Forgets the MAC entries of deleted ports; returns the tags of the entries forgotten. */
+  portsDeleted(portIds: readonly string[]): Tag[] {
+    const tags: Tag[] = [];
+    for (const id of portIds) tags.push(...this.state.macs.forgetPort(id));
+    return tags;
+  }
+
+  flowRemoved(cookie: number): void {
     if (this.flows.remove(cookie)) this.stats.flowsRemoved++;
   }
-}
 
-/** FLOW_MOD deleting the flow(s) with exactly this cookie, in every table. */
-export function deleteByCookie(cookie: bigint, xid: number, mask = 0xffffffffffffffffn): Message {
-  return {
-    type: 'flow_mod',
-    xid,
-    cookie,
-    cookieMask: mask,
-    tableId: OFPTT.ALL,
-    command: 'delete',
-    idleTimeout: 0,
-    hardTimeout: 0,
-    priority: 0,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP.ANY,
-    outGroup: OFPG.ANY,
-    flags: 0,
-    match: [],
-    instructions: [],
-  };
+  /** Forgets every reactive flow (the switch's were all deleted). */
+  forgetFlows(): void {
+    this.flows.clear();
+    this.recent.clear();
+  }
 }

@@ -9,8 +9,9 @@
  * - On every (re)connection of OVS the agent deletes all reactive flows (it cannot vouch for flows it
  *   did not install in this run) and replaces all proactive flows in one bundle: no stale flow
  *   survives a restart, and tunnel delivery has no gap.
- * - Packet-ins wait in a bounded queue, drained in batches between which store changes are applied;
- *   when the queue is full new packet-ins are dropped and counted, memory stays bounded.
+ * - A packet-in is answered in the socket callback that delivered it (no wait on the event loop);
+ *   beyond a batch per callback, packet-ins wait in a bounded queue, drained in batches between which
+ *   store changes are applied; when the queue is full new packet-ins are dropped and counted.
  * - Store changes are applied to the replica in commit order, and the flows their tags name are
  *   deleted in the same turn, before any later packet-in is simulated.
  */
@@ -18,7 +19,8 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { OFPCML, type Match, type Message } from '../openflow/index.js';
+import { performance } from 'node:perf_hooks';
+import { OFPCML, type Match, type Outgoing, type PacketInView } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
 import type { Tag } from '../sim/tags.js';
 import { StoreError } from '../state/errors.js';
@@ -28,7 +30,11 @@ import type { Change, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
 import { bgpSteeringFlows } from './bgp-steering.js';
-import { FlowController, TUNNEL_ZONES_TAG, deleteByCookie, type ControllerConfig } from './controller.js';
+import { FlowController, TUNNEL_ZONES_TAG, type ControllerConfig } from './controller.js';
+import { deleteByCookie } from './flow-mods.js';
+import type { PeerMessage } from './peer-codec.js';
+import { loadOrCreateKeys } from './peer-keys.js';
+import { PeerChannel } from './peers.js';
 import { Datapath } from './datapath.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import { stableHostId } from './host-id.js';
@@ -55,13 +61,14 @@ export function matchText(match: Match): string {
 }
 const BATCH = 256;
 
-type PacketIn = Extract<Message, { type: 'packet_in' }>;
-
 export class AgentDaemon {
   hostId = '';
   private store!: TopologyStore;
   private watch: Watch | undefined;
   private learnedWatch: Watch | undefined;
+  private peers!: PeerChannel;
+  /** The endpoint other agents reach this one at (null: the channel is off). */
+  private peerEndpoint: string | null = null;
   private learnedFlush: NodeJS.Timeout | undefined;
   private ctl!: FlowController;
   private datapath!: Datapath;
@@ -69,8 +76,10 @@ export class AgentDaemon {
   private conn: OpenFlowConnection | undefined;
   private control: ControlApi | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private readonly queue: PacketIn[] = [];
+  private readonly queue: Array<{ pi: PacketInView; arrived: number }> = [];
   private draining = false;
+  /** Packet-ins handled in the current socket callback (reset after it). */
+  private inCallback = 0;
   private bindingsDirty = false;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -108,17 +117,25 @@ export class AgentDaemon {
       priority: this.cfg.flows.priority,
       macLifetimeMs: this.cfg.macLifetimeMs,
     };
-    this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }));
+    this.peers = new PeerChannel(
+      this.hostId,
+      loadOrCreateKeys(this.cfg.stateDir),
+      (m) => this.onPeerMessage(m),
+      this.log.child({ component: 'agent.peers' }),
+    );
+    this.ctl = new FlowController(
+      topology,
+      this.ctlCfg,
+      this.log.child({ component: 'agent.flows' }),
+      this.peers,
+    );
     this.ctl.stats.lastChangeSeq = snap.position;
     log.info(
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
       'topology loaded',
     );
     this.learnedWatch = this.store.watchLearned(0, {
-      onEntries: (es) => {
-        this.send(this.ctl.applyLearned(es, Date.now(), () => this.conn?.xid() ?? 0));
-        this.requeueReleased();
-      },
+      onEntries: (es) => this.send(this.ctl.applyLearned(es, Date.now())),
       onError: (e) => log.error({ err: e.message }, 'learned-state watch failed'),
     });
     this.learnedFlush = setInterval(() => void this.flushLearned(), 20);
@@ -139,9 +156,17 @@ export class AgentDaemon {
       },
       this.log.child({ component: 'agent.datapath' }),
     );
+    if (this.cfg.peers.listen !== null) {
+      await this.peers.listen(this.cfg.peers.listen);
+      this.peerEndpoint = advertisedEndpoint(
+        this.cfg.peers.advertise,
+        this.peers.endpoint ?? this.cfg.peers.listen,
+        this.cfg.tunnel.localIp ?? this.ctl.ports.localTunnelIp(),
+      );
+    }
     await this.listen();
     await this.datapath.ensureBridge();
-    await this.datapath.ensureTunnels(this.cfg.tunnel.localIp ?? this.ctl.localTunnelIp());
+    await this.datapath.ensureTunnels(this.cfg.tunnel.localIp ?? this.ctl.ports.localTunnelIp());
     await this.bindInterfaces();
 
     this.control = new ControlApi(
@@ -200,10 +225,21 @@ export class AgentDaemon {
         flows: this.ctl.flows.size,
         lastChangeApplied: this.ctl.stats.lastChangeSeq,
         openflowConnected: this.conn !== undefined && !this.conn.closed,
+        ...(this.peerEndpoint !== null
+          ? { peerEndpoint: this.peerEndpoint, peerKey: this.peers.publicKey }
+          : {}),
       });
       // Tunnel-zone membership follows liveness: nothing is flooded to a host that is down.
-      const alive = new Map((await this.store.liveness()).map((l) => [l.hostId, l.alive]));
-      this.send(this.ctl.setLiveness(alive, () => this.conn?.xid() ?? 0));
+      const live = await this.store.liveness();
+      this.send(this.ctl.setLiveness(new Map(live.map((l) => [l.hostId, l.alive]))));
+      // The agents this one talks to directly: every live one that published an endpoint and a key.
+      this.peers.setPeers(
+        live.flatMap((l) =>
+          l.alive && typeof l.info.peerEndpoint === 'string' && typeof l.info.peerKey === 'string'
+            ? [{ hostId: l.hostId, endpoint: l.info.peerEndpoint, key: l.info.peerKey }]
+            : [],
+        ),
+      );
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }
@@ -227,9 +263,10 @@ export class AgentDaemon {
     const log = this.log.child({ component: 'agent.openflow' });
     const conn = new OpenFlowConnection(socket, log);
     // Port changes may arrive at any time from here on; none may be missed.
+    const ifaces = this.ctl.ports.ifaceOfport;
     conn.on('portStatus', (ps) => {
-      if (ps.reason === 'delete') this.ctl.ifaceOfport.delete(ps.port.name);
-      else this.ctl.ifaceOfport.set(ps.port.name, ps.port.portNo);
+      if (ps.reason === 'delete') ifaces.delete(ps.port.name);
+      else ifaces.set(ps.port.name, ps.port.portNo);
       if (this.conn === conn) this.scheduleBindingSync();
     });
     conn.on('ofError', (e) => log.warn({ err: e }, 'switch reported an error'));
@@ -240,19 +277,19 @@ export class AgentDaemon {
     try {
       const dpid = await conn.handshake();
       this.conn?.close();
-      this.ctl.ifaceOfport.clear();
+      ifaces.clear();
       // Packet-ins on miss, action and invalid TTL (dec_nw_ttl expiring a packet: the agent answers
       // ICMP time exceeded); every port status; every flow removal.
       conn.setAsync(0b111, 0b111, 0b1111);
-      conn.send({ type: 'set_config', xid: conn.xid(), flags: 0, missSendLen: OFPCML.NO_BUFFER });
+      conn.send({ type: 'set_config', flags: 0, missSendLen: OFPCML.NO_BUFFER });
       const ports = await conn.portDescriptions();
-      for (const p of ports) this.ctl.ifaceOfport.set(p.name, p.portNo);
+      for (const p of ports) ifaces.set(p.name, p.portNo);
       // Reconcile: no reactive flow of an earlier run survives; all proactive flows are replaced.
-      this.ctl.flows.clear();
-      conn.send(deleteByCookie(0n, conn.xid(), PROACTIVE_COOKIE_BIT));
+      this.ctl.forgetFlows();
+      conn.send(deleteByCookie(0n, PROACTIVE_COOKIE_BIT));
       this.conn = conn;
-      conn.on('packetIn', (pi) => this.enqueue(pi));
-      conn.on('flowRemoved', (fr) => this.ctl.flowRemoved(fr.cookie));
+      conn.on('packetIn', (pi, arrived) => this.onPacketIn(pi, arrived));
+      conn.on('flowRemoved', (fr) => this.ctl.flowRemoved(Number(fr.cookie)));
       await conn.barrier();
       await this.syncBindings(true);
       log.info({ datapathId: `0x${dpid.toString(16)}`, ports: ports.length }, 'switch connected');
@@ -262,23 +299,53 @@ export class AgentDaemon {
     }
   }
 
-  private send(msgs: readonly Message[]): void {
-    const c = this.conn;
-    if (!c) return;
-    for (const m of msgs) c.send(m);
+  /** What another agent sent: learned entries to use at once, or a reply flow to install. */
+  private onPeerMessage(m: PeerMessage): void {
+    switch (m.kind) {
+      case 'learned':
+        this.send(this.ctl.applyLearned(m.entries, Date.now()));
+        break;
+      case 'replyFlow':
+        this.send(this.ctl.remoteReply(m.portId, m.packet, Date.now()));
+        break;
+    }
   }
 
-  /** Puts packets whose next hop became known back in the queue. */
-  private requeueReleased(): void {
-    for (const pi of this.ctl.takeReleased()) this.enqueue(pi);
+  private send(msgs: readonly Outgoing[]): void {
+    this.conn?.sendAll(msgs);
   }
 
-  private enqueue(pi: PacketIn): void {
+  /**
+   * A packet-in is handled at once, in the socket's data callback: simulated, decided, and answered
+   * with one write. Only when packet-ins arrive faster than that (more than BATCH in one read) do the
+   * rest wait in the bounded queue, drained in batches between which store changes are applied.
+   */
+  private onPacketIn(pi: PacketInView, arrived: number): void {
+    if (this.draining || this.inCallback >= BATCH) {
+      this.enqueue(pi, arrived);
+      return;
+    }
+    this.inCallback++;
+    if (this.inCallback === 1) queueMicrotask(() => (this.inCallback = 0));
+    this.handleOne(pi, arrived);
+  }
+
+  private handleOne(pi: PacketInView, arrived: number): void {
+    try {
+      this.send(this.ctl.packetIn(pi, Date.now()));
+    } catch (e) {
+      this.ctl.stats.ignored++;
+      this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'packet-in handling failed');
+    }
+    this.ctl.stats.packetInLatency.observe((performance.now() - arrived) * 1000);
+  }
+
+  private enqueue(pi: PacketInView, arrived: number): void {
     if (this.queue.length >= this.cfg.packetInQueue) {
       this.ctl.stats.queueDrops++;
       return;
     }
-    this.queue.push(pi);
+    this.queue.push({ pi, arrived });
     if (!this.draining) {
       this.draining = true;
       setImmediate(() => this.drain());
@@ -286,19 +353,10 @@ export class AgentDaemon {
   }
 
   private drain(): void {
-    const c = this.conn;
-    const xid = () => c?.xid() ?? 0;
-    const now = Date.now();
     for (let i = 0; i < BATCH && this.queue.length > 0; i++) {
-      const pi = this.queue.shift()!;
-      try {
-        this.send(this.ctl.handlePacketIn(pi, now, xid));
-      } catch (e) {
-        this.ctl.stats.ignored++;
-        this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'packet-in handling failed');
-      }
+      const q = this.queue.shift()!;
+      this.handleOne(q.pi, q.arrived);
     }
-    this.requeueReleased();
     if (this.queue.length > 0) setImmediate(() => this.drain());
     else this.draining = false;
   }
@@ -318,16 +376,17 @@ export class AgentDaemon {
         if (before?.hostId === this.hostId || after?.hostId === this.hostId) bindings = true;
       }
     }
+    const deletedPorts = changes.filter((c) => c.kind === 'port' && c.op === 'delete').map((c) => c.id);
     const tags: Tag[] = ctl.topology.apply(changes);
+    if (deletedPorts.length > 0) tags.push(...ctl.portsDeleted(deletedPorts));
     ctl.stats.changesApplied += changes.length;
     ctl.stats.lastChangeSeq = changes.at(-1)!.seq;
     const extra: string[] = [];
     if (tunnelZones) {
-      ctl.tunnelZonesChanged();
+      ctl.ports.tunnelZonesChanged();
       extra.push(TUNNEL_ZONES_TAG);
     }
-    const xid = () => this.conn?.xid() ?? 0;
-    this.send(ctl.invalidate([...tags, ...extra], xid));
+    this.send(ctl.invalidate([...tags, ...extra]));
     if (bindings) {
       this.bindingsDirty = true;
       void this.bindInterfaces().then(() => this.scheduleBindingSync());
@@ -336,7 +395,7 @@ export class AgentDaemon {
 
   /** Adds every locally bound interface to br-int with its iface-id (idempotent). */
   private async bindInterfaces(): Promise<void> {
-    for (const [iface, p] of this.ctl.localBindings()) {
+    for (const [iface, p] of this.ctl.ports.localBindings()) {
       try {
         await this.datapath.bindInterface(iface, p.id);
       } catch (e) {
@@ -355,13 +414,13 @@ export class AgentDaemon {
 
   private async syncBindings(replaceAll: boolean): Promise<void> {
     this.bindingsDirty = false;
-    const { deliveries, moved } = this.ctl.refreshBindings();
-    this.send(this.ctl.invalidate(moved, () => this.conn?.xid() ?? 0));
+    const { deliveries, moved } = this.ctl.ports.refreshBindings();
+    this.send(this.ctl.invalidate(moved));
     try {
       // BGP speaker steering: extra proactive lines (bgp-steering.ts).
-      const steering = bgpSteeringFlows(this.ctl.topology, this.hostId, this.ctl.ifaceOfport);
+      const steering = bgpSteeringFlows(this.ctl.topology, this.hostId, this.ctl.ports.ifaceOfport);
       await this.datapath.syncProactive(
-        [...this.ctl.tunnelOfports.values()],
+        [...this.ctl.ports.tunnelOfports.values()],
         deliveries,
         replaceAll,
         steering,
@@ -389,7 +448,8 @@ export class AgentDaemon {
         return {
           hostId: this.hostId,
           agentVersion: AGENT_VERSION,
-          portsBound: this.ctl.boundPorts,
+          portsBound: this.ctl.ports.boundPorts,
+          peers: { endpoint: this.peerEndpoint, connected: this.peers.peerIds.length, ...this.peers.stats },
           ...this.ctl.stats.snapshot(this.ctl.flows.size),
         };
       case 'flows':
@@ -423,12 +483,11 @@ export class AgentDaemon {
 
   /** The reactive flows as the agent knows them (tags, what they match) and the switch holds them. */
   private async flowDump(): Promise<unknown[]> {
-    const inSwitch = new Map<bigint, { packets: bigint; match: unknown; instructions: unknown }>();
+    const inSwitch = new Map<number, { packets: bigint; match: unknown; instructions: unknown }>();
     const c = this.conn;
     if (c) {
       const parts = await c.request({
         type: 'multipart_request',
-        xid: c.xid(),
         flags: 0,
         body: {
           type: 'flow',
@@ -443,7 +502,11 @@ export class AgentDaemon {
       for (const p of parts)
         if (p.type === 'multipart_reply' && p.body.type === 'flow')
           for (const f of p.body.flows)
-            inSwitch.set(f.cookie, { packets: f.packetCount, match: f.match, instructions: f.instructions });
+            inSwitch.set(Number(f.cookie), {
+              packets: f.packetCount,
+              match: f.match,
+              instructions: f.instructions,
+            });
     }
     const name = (id: string) => this.ctl.topology.port(id)?.name ?? id;
     return [...this.ctl.flows.all()].map((f) => {
@@ -472,6 +535,7 @@ export class AgentDaemon {
     this.learnedWatch?.close();
     if (this.learnedFlush) clearInterval(this.learnedFlush);
     this.control?.close();
+    this.peers?.close();
     this.conn?.close();
     this.server?.close();
     rmSync(this.ofSocket, { force: true });
@@ -482,4 +546,16 @@ export class AgentDaemon {
     }
     await this.store.close();
   }
+}
+
+/**
+ * The endpoint other agents connect to: the configured one, else the bound endpoint with a wildcard
+ * host replaced by this host's tunnel address.
+ */
+export function advertisedEndpoint(advertise: string | null, bound: string, tunnelIp: string | null): string {
+  if (advertise !== null) return advertise;
+  const m = /^tcp:\/\/(.+):(\d+)$/.exec(bound);
+  if (m === null) return bound;
+  const host = m[1] === '0.0.0.0' || m[1] === '*' ? (tunnelIp ?? '127.0.0.1') : m[1]!;
+  return `tcp://${host}:${m[2]}`;
 }

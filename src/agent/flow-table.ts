@@ -1,66 +1,119 @@
 /**
- * The agent's record of the reactive flows it installed: cookie -> flow, and the tag index
- * tag -> cookies that makes invalidation exact.
+ * The agent's record of the reactive flows it installed: cookie -> flow, the tag index tag -> cookies
+ * that makes invalidation exact, and a match index that knows when a new flow takes the place of an
+ * installed one.
  *
- * Invariant: a cookie is in the tag index under exactly the tags of its flow, and only while the flow
- * is recorded; `remove` (on FLOW_REMOVED or an invalidation) clears both sides. Cookies of reactive
- * flows have the top bit clear; proactive flows (installed with ovs-ofctl) have it set, so the two
- * never collide and "every reactive flow" is one cookie/mask pair.
+ * Invariants:
+ * - A cookie is in the tag index under exactly the tags of its flow, and only while the flow is
+ *   recorded; `remove` (on FLOW_REMOVED or an invalidation) clears every index.
+ * - Open vSwitch replaces a flow with the same match and priority silently (no FLOW_REMOVED). So each
+ *   flow is also filed under a 53-bit hash of its match; `add` returns the cookie a flow with the same
+ *   hash had (now removed here), and the caller deletes that cookie in the switch before adding: if
+ *   the match really was the same the delete takes the old flow, if the hashes merely collided it
+ *   takes an unrelated flow, which is safe (its packets come back to be simulated). Either way no
+ *   cookie is recorded that the switch no longer holds.
+ * - Cookies of reactive flows have the top bit clear; proactive flows (installed with ovs-ofctl) have
+ *   it set, so "every reactive flow" is one cookie/mask pair. Reactive cookies are kept as numbers
+ *   (below 2^53, cheap to hash); they become 64-bit bigints only on the wire.
+ * - Memory: a record holds shared tag strings only (the match and actions live in the switch); a tag
+ *   with one flow holds the cookie itself, a Set only from the second flow on.
  */
 
 export const PROACTIVE_COOKIE_BIT = 1n << 63n;
 
 export interface FlowRecord {
-  readonly cookie: bigint;
+  readonly cookie: number;
   readonly inPort: string;
-  /** The tags the flow depends on (shared string instances; the match and actions live in the switch). */
+  /** The tags the flow depends on (shared string instances). */
   readonly tags: readonly string[];
   readonly installedAt: number;
+  /** Hash of the flow's OpenFlow match and priority (see matchHash). */
+  readonly matchHash: number;
+}
+
+/**
+ * A 53-bit hash of a flow's match: the ingress port and, per field, the mask and the packet's bits
+ * under it (FlowMatch words). Two 32-bit FNV-1a style lanes with different seeds.
+ */
+export function matchHash(ofInPort: number, mask: readonly number[], packet: readonly number[]): number {
+  let a = 0x811c9dc5 ^ ofInPort;
+  let b = 0x01000193 ^ Math.imul(ofInPort, 0x9e3779b1);
+  for (let f = 1; f < mask.length; f++) {
+    const m = mask[f]!;
+    const v = (packet[f]! & m) >>> 0;
+    a = Math.imul(a ^ m, 0x01000193);
+    a = Math.imul(a ^ v, 0x01000193);
+    b = Math.imul(b ^ v, 0x5bd1e995);
+    b = Math.imul(b ^ m, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 11) & 0x1fffff);
 }
 
 export class FlowTable {
-  private readonly flows = new Map<bigint, FlowRecord>();
-  private readonly byTag = new Map<string, Set<bigint>>();
-  private next = 1n;
+  private readonly flows = new Map<number, FlowRecord>();
+  private readonly byTag = new Map<string, number | Set<number>>();
+  private readonly byMatch = new Map<number, number>();
+  private next = 1;
 
   /** A fresh reactive cookie. */
-  cookie(): bigint {
+  cookie(): number {
     const c = this.next;
-    this.next = this.next + 1n >= PROACTIVE_COOKIE_BIT ? 1n : this.next + 1n;
+    this.next = this.next >= Number.MAX_SAFE_INTEGER ? 1 : this.next + 1;
     return c;
   }
 
-  add(f: FlowRecord): void {
+  /**
+   * Records a flow. Returns the cookie of the flow it replaces (same match hash), which is no longer
+   * recorded and must be deleted in the switch before the new flow is added; undefined when none.
+   */
+  add(f: FlowRecord): number | undefined {
     this.remove(f.cookie);
+    const replaced = this.byMatch.get(f.matchHash);
+    if (replaced !== undefined) this.remove(replaced);
     this.flows.set(f.cookie, f);
+    this.byMatch.set(f.matchHash, f.cookie);
     for (const t of f.tags) {
-      let s = this.byTag.get(t);
-      if (s === undefined) this.byTag.set(t, (s = new Set()));
-      s.add(f.cookie);
+      const s = this.byTag.get(t);
+      if (s === undefined) this.byTag.set(t, f.cookie);
+      else if (typeof s === 'number') {
+        if (s !== f.cookie) this.byTag.set(t, new Set([s, f.cookie]));
+      } else s.add(f.cookie);
     }
+    return replaced;
   }
 
-  remove(cookie: bigint): FlowRecord | undefined {
+  remove(cookie: number): FlowRecord | undefined {
     const f = this.flows.get(cookie);
     if (f === undefined) return undefined;
     this.flows.delete(cookie);
+    if (this.byMatch.get(f.matchHash) === cookie) this.byMatch.delete(f.matchHash);
     for (const t of f.tags) {
       const s = this.byTag.get(t);
       if (s === undefined) continue;
+      if (typeof s === 'number') {
+        if (s === cookie) this.byTag.delete(t);
+        continue;
+      }
       s.delete(cookie);
-      if (s.size === 0) this.byTag.delete(t);
+      if (s.size === 1) this.byTag.set(t, s.values().next().value!);
+      else if (s.size === 0) this.byTag.delete(t);
     }
     return f;
   }
 
   /** Cookies of every flow carrying any of `tags`. */
-  cookiesFor(tags: Iterable<string>): Set<bigint> {
-    const out = new Set<bigint>();
-    for (const t of tags) for (const c of this.byTag.get(t) ?? []) out.add(c);
+  cookiesFor(tags: Iterable<string>): Set<number> {
+    const out = new Set<number>();
+    for (const t of tags) {
+      const s = this.byTag.get(t);
+      if (s === undefined) continue;
+      if (typeof s === 'number') out.add(s);
+      else for (const c of s) out.add(c);
+    }
     return out;
   }
 
-  get(cookie: bigint): FlowRecord | undefined {
+  get(cookie: number): FlowRecord | undefined {
     return this.flows.get(cookie);
   }
 
@@ -75,5 +128,6 @@ export class FlowTable {
   clear(): void {
     this.flows.clear();
     this.byTag.clear();
+    this.byMatch.clear();
   }
 }

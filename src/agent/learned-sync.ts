@@ -11,7 +11,7 @@
  */
 import { formatIpv4, parseIpv4 } from '../state/addr.js';
 import type { Effect } from '../sim/result.js';
-import type { LearnedChange, LearnedEntry } from '../state/store.js';
+import type { LearnedEntry } from '../state/store.js';
 
 export class LearnedSync {
   private readonly published = new Map<string, { value: string; at: number }>();
@@ -23,8 +23,9 @@ export class LearnedSync {
     private readonly arpLifetimeMs: number,
   ) {}
 
-  /** Queues the shareable effects of a committed result. */
-  offer(effects: readonly Effect[], now: number): void {
+  /** Queues the shareable effects of a committed result; returns the entries it queued. */
+  offer(effects: readonly Effect[], now: number): LearnedEntry[] {
+    const fresh: LearnedEntry[] = [];
     for (const e of effects) {
       let entry: LearnedEntry | undefined;
       if (e.kind === 'macLearned') {
@@ -53,7 +54,9 @@ export class LearnedSync {
       if (last && last.value === entry.value && now - last.at < lifetime / 3) continue;
       this.published.set(id, { value: entry.value, at: now });
       this.outbox.push(entry);
+      fresh.push(entry);
     }
+    return fresh;
   }
 
   /** Entries waiting to be published (and empties the queue). */
@@ -64,7 +67,7 @@ export class LearnedSync {
   }
 
   /** Effects equivalent to other agents' entries, for committing into the local runtime state. */
-  effectsOf(entries: readonly LearnedChange[], now: number): Effect[] {
+  effectsOf(entries: readonly LearnedEntry[], now: number): Effect[] {
     const out: Effect[] = [];
     for (const e of entries) {
       if (e.origin === this.hostId || e.expiresAt <= now) continue;

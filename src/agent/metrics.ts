@@ -16,7 +16,7 @@
  *   store_reachable 0, health not ok, and the head and lag gauges NaN rather than stale or zero.
  */
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS_US, type AgentStats } from './stats.js';
+import { LATENCY_BUCKETS_US, type AgentStats, type LatencyHistogram } from './stats.js';
 import type { Logger } from '../log.js';
 import {
   daemonRegistry,
@@ -66,31 +66,33 @@ function gaugeOf(registry: Registry, name: string, help: string, read: () => num
 }
 
 /**
- * AgentStats' histogram as a prom-client metric. prom-client's Histogram cannot take bucket counts
- * from elsewhere, so this object implements the small interface the Registry reads (name, type,
- * get()); the cast at registration is that interface, not a Histogram.
+ * One of AgentStats' latency histograms as a prom-client metric. prom-client's Histogram cannot take
+ * bucket counts from elsewhere, so this object implements the small interface the Registry reads
+ * (name, type, get()); the cast at registration is that interface, not a Histogram.
  */
 class StatsLatencyHistogram {
-  readonly name = `${P}simulation_latency_seconds`;
-  readonly help = 'Time one packet-in simulation took (seconds), from the agent’s own histogram';
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  constructor(private readonly stats: () => AgentStats) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly histogram: () => LatencyHistogram,
+  ) {}
 
   get(): Promise<unknown> {
-    const s = this.stats();
+    const h = this.histogram();
     const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
     let cumulative = 0;
     LATENCY_BUCKETS_US.forEach((b, i) => {
-      cumulative += s.simLatency[i] ?? 0;
+      cumulative += h.counts[i] ?? 0;
       values.push({
         metricName: `${this.name}_bucket`,
         labels: { le: b === Infinity ? '+Inf' : b / 1e6 },
         value: cumulative,
       });
     });
-    values.push({ metricName: `${this.name}_sum`, labels: {}, value: s.simLatencySumUs / 1e6 });
-    values.push({ metricName: `${this.name}_count`, labels: {}, value: s.simulations });
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: h.sumUs / 1e6 });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: h.count });
     return Promise.resolve({
       name: this.name,
       help: this.help,
@@ -133,7 +135,32 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
     'Packet-ins simulated through the virtual topology',
     () => st().simulations,
   );
-  r.registerMetric(new StatsLatencyHistogram(st) as unknown as Metric);
+  r.registerMetric(
+    new StatsLatencyHistogram(
+      `${P}simulation_latency_seconds`,
+      'Time one packet-in simulation took (seconds), from the agent’s own histogram',
+      () => st().simLatency,
+    ) as unknown as Metric,
+  );
+  r.registerMetric(
+    new StatsLatencyHistogram(
+      `${P}packet_in_latency_seconds`,
+      'Time from a packet-in’s arrival to the write of the agent’s answer (seconds)',
+      () => st().packetInLatency,
+    ) as unknown as Metric,
+  );
+  counterOf(
+    r,
+    'packet_in_duplicates_total',
+    'Packet-ins a just-installed flow already covered (sent on without a new simulation)',
+    () => st().duplicates,
+  );
+  counterOf(
+    r,
+    'reply_flows_total',
+    'Predicted reply flows installed with their forward flow',
+    () => st().replyFlows,
+  );
   counterOf(r, 'flows_installed_total', 'Reactive flows installed (FLOW_MOD add)', () => st().flowsInstalled);
   counterOf(
     r,

@@ -3,13 +3,17 @@
  * handshake, transaction ids, request/response matching (barrier, multipart with the MORE flag, echo),
  * and events for what the switch sends unasked (packet-in, flow-removed, port-status, errors).
  *
+ * The connection stamps transaction ids: callers build messages without one (`Outgoing`). PACKET_INs
+ * take a fast path (openflow/packet-in.ts) and are delivered as views, not decoded objects;
+ * `sendAll` encodes a list of messages into one buffer and one socket write, so a FLOW_MOD and its
+ * PACKET_OUT leave together and nothing waits for a later tick.
+ *
  * Invariant: nothing the switch sends can throw out of this class: undecodable frames are answered
  * with an OpenFlow ERROR and reported as an 'ofError' event; a framing error closes the connection.
- * Writes made in one tick are coalesced into one socket write (cork/uncork), so a FLOW_MOD and its
- * PACKET_OUT leave together. Pending requests fail with an error naming the request when the
- * connection closes.
+ * Pending requests fail with an error naming the request when the connection closes.
  */
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import {
@@ -17,9 +21,14 @@ import {
   OFPET,
   OFPMPF_MORE,
   OpenFlowFramer,
-  encodeMessage,
+  PACKET_IN_CODE,
+  encodeMessages,
   helloOffersOpenFlow13,
+  readPacketIn,
+  type AsyncConfig,
   type Message,
+  type Outgoing,
+  type PacketInView,
   type Port,
 } from '../openflow/index.js';
 
@@ -34,7 +43,8 @@ interface Pending {
 }
 
 export interface OpenFlowConnectionEvents {
-  packetIn: [Msg<'packet_in'>];
+  /** A PACKET_IN (a view of the frame) and when its bytes arrived (performance.now()). */
+  packetIn: [PacketInView, number];
   flowRemoved: [Msg<'flow_removed'>];
   portStatus: [Msg<'port_status'>];
   /** An ERROR the switch sent that no pending request claimed (e.g. a refused FLOW_MOD). */
@@ -43,12 +53,11 @@ export interface OpenFlowConnectionEvents {
 }
 
 export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
-  private readonly framer = new OpenFlowFramer();
+  private readonly framer = new OpenFlowFramer({ raw: new Set([PACKET_IN_CODE]) });
   private nextXid = 1;
   private readonly pending = new Map<number, Pending>();
   private peerHello: Msg<'hello'> | undefined;
   private helloWaiter: ((m: Msg<'hello'>) => void) | undefined;
-  private corked = false;
   closed = false;
   /** Messages sent since connect. */
   sent = 0;
@@ -70,59 +79,59 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
     return x;
   }
 
-  /** Queues one message; messages sent in the same tick go out in one write. */
-  send(msg: Message): void {
+  /** Sends one message (stamped with a fresh xid unless it has one); returns its xid. */
+  send(msg: Outgoing): number {
+    const xid = msg.xid ?? this.xid();
+    this.write([msg], [xid]);
+    return xid;
+  }
+
+  /** Sends messages in order, encoded into one buffer and written at once. */
+  sendAll(msgs: readonly Outgoing[]): void {
+    if (msgs.length === 0) return;
+    const xids = msgs.map((m) => m.xid ?? this.xid());
+    this.write(msgs, xids);
+  }
+
+  private write(msgs: readonly Outgoing[], xids: readonly number[]): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.sent++;
-    this.socket.write(encodeMessage(msg));
+    this.sent += msgs.length;
+    this.socket.write(encodeMessages(msgs, xids));
   }
 
   /**
-   * OFPT_SET_ASYNC (not in the codec's table; fixed layout): which asynchronous messages this
-   * controller gets as primary/equal and as secondary. The agent asks for packet-ins on table miss,
-   * action and invalid TTL (a flow's dec_nw_ttl expiring a packet), every port status, every flow
-   * removal.
+   * Which asynchronous messages this controller gets (as master/equal; nothing as slave): the agent
+   * asks for packet-ins on table miss, action and invalid TTL (a flow's dec_nw_ttl expiring a packet),
+   * every port status, every flow removal.
    */
   setAsync(packetIn: number, portStatus: number, flowRemoved: number): void {
-    const b = Buffer.alloc(32);
-    b.writeUInt8(4, 0);
-    b.writeUInt8(28, 1);
-    b.writeUInt16BE(32, 2);
-    b.writeUInt32BE(this.xid(), 4);
-    b.writeUInt32BE(packetIn, 8);
-    b.writeUInt32BE(0, 12);
-    b.writeUInt32BE(portStatus, 16);
-    b.writeUInt32BE(portStatus, 20);
-    b.writeUInt32BE(flowRemoved, 24);
-    b.writeUInt32BE(0, 28);
-    if (this.closed) return;
-    this.sent++;
-    this.socket.write(b);
+    const cfg: AsyncConfig = {
+      packetInMaster: packetIn,
+      packetInSlave: 0,
+      portStatusMaster: portStatus,
+      portStatusSlave: portStatus,
+      flowRemovedMaster: flowRemoved,
+      flowRemovedSlave: 0,
+    };
+    this.send({ type: 'set_async', ...cfg });
   }
 
   /** Sends a request and resolves with its reply (all parts of a multipart reply). */
-  request(msg: Message, what: string = msg.type): Promise<Message[]> {
+  request(msg: Outgoing, what: string = msg.type): Promise<Message[]> {
     if (this.closed) return Promise.reject(new Error(`openflow ${what}: connection closed`));
+    const xid = msg.xid ?? this.xid();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(msg.xid);
+        this.pending.delete(xid);
         reject(new Error(`openflow ${what}: no reply in ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
-      this.pending.set(msg.xid, { what, resolve, reject, parts: [], timer });
-      this.send(msg);
+      this.pending.set(xid, { what, resolve, reject, parts: [], timer });
+      this.write([msg], [xid]);
     });
   }
 
   async barrier(): Promise<void> {
-    await this.request({ type: 'barrier_request', xid: this.xid() }, 'barrier');
+    await this.request({ type: 'barrier_request' }, 'barrier');
   }
 
   /** HELLO exchange (OpenFlow 1.3 required) and FEATURES; returns the datapath id. */
@@ -133,7 +142,6 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
     });
     this.send({
       type: 'hello',
-      xid: this.xid(),
       version: 4,
       elements: [{ type: 'versionbitmap', bitmaps: [1 << 4] }],
     });
@@ -155,7 +163,7 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
         `openflow: the switch does not offer OpenFlow 1.3 (its HELLO version is ${peer.version})`,
       );
     }
-    const [features] = await this.request({ type: 'features_request', xid: this.xid() }, 'features');
+    const [features] = await this.request({ type: 'features_request' }, 'features');
     if (features?.type !== 'features_reply')
       throw new Error('openflow: unexpected reply to FEATURES_REQUEST');
     return features.datapathId;
@@ -163,7 +171,7 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
 
   async portDescriptions(): Promise<Port[]> {
     const parts = await this.request(
-      { type: 'multipart_request', xid: this.xid(), flags: 0, body: { type: 'port_desc' } },
+      { type: 'multipart_request', flags: 0, body: { type: 'port_desc' } },
       'port_desc',
     );
     const ports: Port[] = [];
@@ -177,11 +185,21 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   }
 
   private onData(chunk: Buffer): void {
+    const arrived = performance.now();
     for (const ev of this.framer.push(chunk)) {
       switch (ev.kind) {
         case 'message':
           this.dispatch(ev.msg);
           break;
+        case 'raw': {
+          const pi = readPacketIn(ev.bytes);
+          if (typeof pi === 'string') {
+            this.emit('ofError', `undecodable packet_in from the switch: ${pi}`);
+            break;
+          }
+          this.emit('packetIn', pi, arrived);
+          break;
+        }
         case 'bad_message':
           this.emit('ofError', `undecodable message from the switch: ${ev.error}`);
           this.send({
@@ -208,9 +226,6 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
         return;
       case 'echo_request':
         this.send({ type: 'echo_reply', xid: msg.xid, data: msg.data });
-        return;
-      case 'packet_in':
-        this.emit('packetIn', msg);
         return;
       case 'flow_removed':
         this.emit('flowRemoved', msg);

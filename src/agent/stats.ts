@@ -1,12 +1,51 @@
 /**
- * The agent's counters and its simulation-latency histogram, as plain numbers the control API and
+ * The agent's counters and its latency histograms (the simulation alone, and a packet-in from the
+ * arrival of its bytes to the write of the agent's answer), as plain numbers the control API and
  * metrics read.
  *
- * Invariant: counters only grow (a restart starts them at zero); the histogram's buckets are fixed
+ * Invariant: counters only grow (a restart starts them at zero); a histogram's buckets are fixed
  * upper bounds in microseconds, and every observation lands in exactly one bucket (the last one is
- * +Inf).
+ * +Inf). Observing formats nothing and allocates nothing.
  */
 export const LATENCY_BUCKETS_US = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, Infinity] as const;
+
+/** Counts of observations per LATENCY_BUCKETS_US bucket, with their sum. */
+export class LatencyHistogram {
+  readonly counts = new Array<number>(LATENCY_BUCKETS_US.length).fill(0);
+  sumUs = 0;
+  count = 0;
+
+  observe(us: number): void {
+    this.count++;
+    this.sumUs += us;
+    let i = 0;
+    while (us > LATENCY_BUCKETS_US[i]!) i++;
+    this.counts[i]!++;
+  }
+
+  /** The upper bound of the bucket holding quantile q (0..1), in microseconds; 0 when empty. */
+  quantile(q: number): number {
+    if (this.count === 0) return 0;
+    const rank = q * this.count;
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return LATENCY_BUCKETS_US[i]!;
+    }
+    return Infinity;
+  }
+
+  snapshot(): { buckets: { le: number | string; count: number }[]; sum: number; count: number } {
+    return {
+      buckets: LATENCY_BUCKETS_US.map((b, i) => ({
+        le: b === Infinity ? '+Inf' : b,
+        count: this.counts[i]!,
+      })),
+      sum: Math.round(this.sumUs),
+      count: this.count,
+    };
+  }
+}
 
 export class AgentStats {
   packetIns = 0;
@@ -24,18 +63,23 @@ export class AgentStats {
   /** Packet-ins that could not be parsed or came from an unknown port. */
   ignored = 0;
   generated = 0;
+  /** Packet-ins a just-installed flow already covered (sent on with its actions, not simulated). */
+  duplicates = 0;
+  /** Predicted reply flows installed with their forward flow (here, or asked of this host). */
+  replyFlows = 0;
+  /** Reply flows asked of the agent of the host where the reply enters. */
+  replyFlowRequests = 0;
   /** Topology changes applied from the store's feed. */
   changesApplied = 0;
   lastChangeSeq = 0;
-  readonly simLatency = new Array<number>(LATENCY_BUCKETS_US.length).fill(0);
-  simLatencySumUs = 0;
+  /** The simulation alone. */
+  readonly simLatency = new LatencyHistogram();
+  /** A packet-in from its bytes' arrival to the write of the agent's answer. */
+  readonly packetInLatency = new LatencyHistogram();
 
   observeSimulation(us: number): void {
     this.simulations++;
-    this.simLatencySumUs += us;
-    let i = 0;
-    while (us > LATENCY_BUCKETS_US[i]!) i++;
-    this.simLatency[i]!++;
+    this.simLatency.observe(us);
   }
 
   snapshot(liveFlows: number): Record<string, unknown> {
@@ -54,14 +98,11 @@ export class AgentStats {
       generated: this.generated,
       changesApplied: this.changesApplied,
       lastChangeSeq: this.lastChangeSeq,
-      simLatencyUs: {
-        buckets: LATENCY_BUCKETS_US.map((b, i) => ({
-          le: b === Infinity ? '+Inf' : b,
-          count: this.simLatency[i],
-        })),
-        sum: Math.round(this.simLatencySumUs),
-        count: this.simulations,
-      },
+      duplicates: this.duplicates,
+      replyFlows: this.replyFlows,
+      replyFlowRequests: this.replyFlowRequests,
+      simLatencyUs: this.simLatency.snapshot(),
+      packetInLatencyUs: this.packetInLatency.snapshot(),
     };
   }
 }

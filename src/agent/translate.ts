@@ -45,6 +45,8 @@ export type PortLocation =
       readonly tunnelPort: number;
       readonly remoteIp: string;
       readonly tunnelKey: number;
+      /** The host the port is bound to. */
+      readonly hostId: string;
     }
   | { readonly kind: 'unknown'; readonly why: string }
   /** On a host that is down: nothing is sent there, and the flow carries `tag` to be redone when it is back. */
@@ -52,6 +54,11 @@ export type PortLocation =
 
 function macOf(v: readonly number[], hi: number, lo: number): string {
   return formatMacNumber(v[hi]! * 0x100000000 + (v[lo]! >>> 0));
+}
+
+/** The MAC of `pkt` under `mask` (both as FlowMatch words). */
+function maskedMac(pkt: readonly number[], mask: readonly number[], hi: number, lo: number): string {
+  return formatMacNumber((pkt[hi]! & mask[hi]!) * 0x100000000 + ((pkt[lo]! & mask[lo]!) >>> 0));
 }
 
 /** OXM match for a mask over the original packet `pkt`, entering at OpenFlow port `inPort`. */
@@ -71,13 +78,8 @@ export function matchFromMask(mask: readonly number[], pkt: readonly number[], i
   }
   const mac = (name: 'eth_src' | 'eth_dst', hi: number, lo: number) => {
     if (!mask[hi] && !mask[lo]) return;
-    const value = macOf(
-      pkt.map((x, i) => x & (mask[i] ?? 0)),
-      hi,
-      lo,
-    );
     if (exact(hi) && exact(lo)) m.push({ field: name, value: macOf(pkt, hi, lo) });
-    else m.push({ field: name, value, mask: macOf(mask, hi, lo) });
+    else m.push({ field: name, value: maskedMac(pkt, mask, hi, lo), mask: macOf(mask, hi, lo) });
   };
   mac('eth_dst', ETH_DST_HI, ETH_DST_LO);
   mac('eth_src', ETH_SRC_HI, ETH_SRC_LO);

@@ -36,6 +36,11 @@ export function labMetricsListen(n: number): string {
   return `127.0.0.1:${9470 + n}`;
 }
 
+/** Loopback endpoint of hypervisor `n`'s agent channel to the other agents (ZeroMQ with CURVE). */
+export function labPeersListen(n: number): string {
+  return `tcp://127.0.0.1:${9570 + n}`;
+}
+
 export interface Hypervisor {
   readonly n: number;
   readonly name: string;
@@ -95,6 +100,7 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
         flows: { idleTimeout: 300 },
         heartbeatMs: 500,
         metrics: { listen: labMetricsListen(n) },
+        peers: { listen: labPeersListen(n) },
       },
       null,
       2,

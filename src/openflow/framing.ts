@@ -22,6 +22,8 @@ import { decodeMessage, type Message } from './messages.js';
 export type FramerEvent =
   /** A complete, decoded message and the frame it came from. */
   | { readonly kind: 'message'; readonly msg: Message; readonly bytes: Buffer }
+  /** A complete frame of a type the caller asked to get undecoded (FramerOptions.raw). */
+  | { readonly kind: 'raw'; readonly code: number; readonly bytes: Buffer }
   /** A complete frame whose body did not decode; `xid`/`code` from its header for an error reply. */
   | {
       readonly kind: 'bad_message';
@@ -36,6 +38,8 @@ export type FramerEvent =
 export interface FramerOptions {
   /** Largest frame accepted, 8..65535 (default 65535). Larger header lengths are framing errors. */
   readonly maxMessageLength?: number;
+  /** OFPT_* codes handed out as `raw` frames, for a caller with a faster reader of its own. */
+  readonly raw?: ReadonlySet<number>;
 }
 
 /** Highest OpenFlow wire version that exists (1.5 = 0x06); a peer's HELLO may carry any of 1..6. */
@@ -46,8 +50,10 @@ export class OpenFlowFramer {
   private buffered = 0;
   private failed: string | undefined;
   private readonly maxMessageLength: number;
+  private readonly raw: ReadonlySet<number>;
 
   constructor(options: FramerOptions = {}) {
+    this.raw = options.raw ?? new Set();
     const max = options.maxMessageLength ?? OFP_MAX_MESSAGE_LEN;
     this.maxMessageLength = Math.max(OFP_HEADER_LEN, Math.min(OFP_MAX_MESSAGE_LEN, Math.floor(max)));
   }
@@ -91,6 +97,11 @@ export class OpenFlowFramer {
       }
       if (this.buffered < length) break;
       const bytes = this.take(length);
+      const code = bytes[1]!;
+      if (this.raw.has(code)) {
+        events.push({ kind: 'raw', code, bytes });
+        continue;
+      }
       const result = decodeMessage(bytes);
       if (result.ok) {
         events.push({ kind: 'message', msg: result.msg, bytes });

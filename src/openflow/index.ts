@@ -14,6 +14,7 @@ export type { FlowStats, MultipartReplyBody, MultipartRequestBody, RawMultipart 
 export {
   decodeMessage,
   encodeMessage,
+  encodeMessages,
   helloOffersOpenFlow13,
   type ControllerRole,
   type DecodeResult,
@@ -22,7 +23,10 @@ export {
   type Message,
   type MessageOf,
   type MessageType,
+  type Outgoing,
   type PortStatusReason,
+  type AsyncConfig,
 } from './messages.js';
+export { readPacketIn, PACKET_IN_CODE, type PacketInView } from './packet-in.js';
 export { OpenFlowFramer, type FramerEvent, type FramerOptions } from './framing.js';
 export { CodecError, type RawTlv } from './wire.js';

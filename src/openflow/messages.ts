@@ -215,6 +215,9 @@ export type Message =
       readonly role: ControllerRole;
       readonly generationId: bigint;
     }
+  | { readonly type: 'get_async_request'; readonly xid: number }
+  | ({ readonly type: 'get_async_reply'; readonly xid: number } & AsyncConfig)
+  | ({ readonly type: 'set_async'; readonly xid: number } & AsyncConfig)
   | {
       /** A message type the codec does not describe, kept verbatim. */
       readonly type: 'unknown';
@@ -225,8 +228,29 @@ export type Message =
       readonly body: Buffer;
     };
 
+/**
+ * Which asynchronous messages a controller gets (OFPT_SET_ASYNC / GET_ASYNC_REPLY): bit n of a mask
+ * set means reason n is sent (packet-in OFPR_*, port-status OFPPR_*, flow-removed OFPRR_*), when the
+ * controller's role is master or equal, and when it is slave.
+ */
+export interface AsyncConfig {
+  readonly packetInMaster: number;
+  readonly packetInSlave: number;
+  readonly portStatusMaster: number;
+  readonly portStatusSlave: number;
+  readonly flowRemovedMaster: number;
+  readonly flowRemovedSlave: number;
+}
+
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+type WithoutXid<T> = T extends unknown ? Omit<T, 'xid'> & { readonly xid?: number } : never;
+/**
+ * A message to send, its transaction id optional: the connection that sends it stamps a fresh one,
+ * so the code that builds messages never threads xids through.
+ */
+export type Outgoing = WithoutXid<Message>;
 
 /** The fields of a message that its body carries (the header carries type, xid and version). */
 type Body<T extends MessageType> = Omit<MessageOf<T>, 'type' | 'xid' | 'version'>;
@@ -254,6 +278,16 @@ const helloElementCodec = tlvUnion<Exclude<HelloElement, RawTlv>>(
     },
   },
   false,
+);
+
+/** The body of SET_ASYNC and GET_ASYNC_REPLY: three pairs of masks (master/equal, then slave). */
+const asyncConfig = struct<AsyncConfig>(
+  field('packetInMaster', u32),
+  field('packetInSlave', u32),
+  field('portStatusMaster', u32),
+  field('portStatusSlave', u32),
+  field('flowRemovedMaster', u32),
+  field('flowRemovedSlave', u32),
 );
 
 const flowModCommand = enumOf<FlowModCommand>(u8, 'flow_mod command', {
@@ -424,6 +458,9 @@ export const MESSAGES: MessageTable = {
     length: 24,
     body: struct<Body<'role_reply'>>(field('role', controllerRole), pad(4), field('generationId', u64)),
   },
+  get_async_request: { code: 26, length: 8, body: struct<Body<'get_async_request'>>() },
+  get_async_reply: { code: 27, length: 32, body: asyncConfig },
+  set_async: { code: 28, length: 32, body: asyncConfig },
 };
 
 type KnownType = Exclude<MessageType, 'unknown'>;
@@ -501,47 +538,74 @@ function decodeBody<T extends KnownType>(type: T, bytes: Buffer, xid: number, ve
   });
 }
 
-/** Encodes one message, computing the header length. Throws CodecError for unencodable values. */
+/**
+ * Encodes one message. Throws CodecError only for values the wire cannot carry (see the module
+ * comment).
+ */
 export function encodeMessage(msg: Message): Buffer {
   const w = new Writer();
+  encodeOne(w, msg, msg.xid);
+  return w.finish();
+}
+
+/** One writer reused by every `encodeMessages` call (encoding is synchronous). */
+const shared = new Writer();
+
+/**
+ * Encodes messages back to back into one buffer (one socket write), the i-th with transaction id
+ * `xids[i]`. The scratch writer is reused, so only the returned copy is allocated.
+ */
+export function encodeMessages(msgs: readonly Outgoing[], xids: readonly number[]): Buffer {
+  shared.reset();
+  for (let i = 0; i < msgs.length; i++) encodeOne(shared, msgs[i]!, xids[i]!);
+  return shared.finish();
+}
+
+function encodeOne(w: Writer, msg: Outgoing, xid: number): void {
+  const start = w.length;
   const version = msg.type === 'hello' ? msg.version : OFP_VERSION;
   if (msg.type === 'unknown') {
     w.u8(version);
     w.u8(msg.code, 'message type');
     w.reserve(2);
-    w.u32(msg.xid, 'xid');
+    w.u32(xid, 'xid');
     w.bytes(msg.body);
   } else {
-    encodeBody(msg.type, msg, w, version);
+    encodeBody(msg.type, msg, xid, w, version);
   }
-  if (w.length > OFP_MAX_MESSAGE_LEN) {
+  const length = w.length - start;
+  if (length > OFP_MAX_MESSAGE_LEN) {
     throw new CodecError(
-      `${msg.type}: ${w.length} bytes exceed the OpenFlow maximum of ${OFP_MAX_MESSAGE_LEN}`,
+      `${msg.type}: ${length} bytes exceed the OpenFlow maximum of ${OFP_MAX_MESSAGE_LEN}`,
     );
   }
-  w.patchU16(2, w.length);
-  return w.finish();
+  w.patchU16(start + 2, length);
 }
 
-function encodeBody<T extends KnownType>(type: T, msg: Message, w: Writer, version: number): void {
+function encodeBody<T extends KnownType>(
+  type: T,
+  msg: Outgoing,
+  xid: number,
+  w: Writer,
+  version: number,
+): void {
   const spec: MessageSpec<T> = MESSAGES[type];
+  const start = w.length;
   w.u8(version, 'version');
   w.u8(spec.code);
   w.reserve(2);
-  w.u32(msg.xid, 'xid');
-  withContext(type, () => {
-    const {
-      type: _t,
-      xid: _x,
-      version: _v,
-      ...rest
-    } = msg as { type: string; xid: number; version?: number };
-    spec.body.encode(w, rest as unknown as Body<T>);
-  });
-  if (spec.length !== 0 && w.length !== spec.length) {
-    throw new CodecError(`${type}: encoded ${w.length} bytes, expected ${spec.length}`);
+  w.u32(xid, 'xid');
+  try {
+    // The body's struct reads its own fields by name; type, xid and version are not among them.
+    spec.body.encode(w, msg as unknown as Body<T>);
+  } catch (e) {
+    if (e instanceof CodecError) throw new CodecError(`${type}: ${e.message}`);
+    throw e;
   }
-  if (spec.select !== undefined && !spec.select(new Reader(w.finish(), OFP_HEADER_LEN))) {
+  if (spec.length !== 0 && w.length - start !== spec.length) {
+    throw new CodecError(`${type}: encoded ${w.length - start} bytes, expected ${spec.length}`);
+  }
+  if (spec.select !== undefined && !spec.select(new Reader(w.view(start), OFP_HEADER_LEN))) {
     throw new CodecError(
       `${type}: these values would decode as another message (errType 0xffff is experimenter_error)`,
     );

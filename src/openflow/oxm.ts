@@ -20,6 +20,7 @@ import {
   CodecError,
   type Codec,
   type FixedCodec,
+  inContext,
   ipv4,
   ipv6,
   mac,
@@ -164,10 +165,12 @@ export const oxmCodec: Codec<OxmField> = {
     w.u16(spec.oxmClass);
     w.u8((spec.field << 1) | (mask !== undefined ? 1 : 0));
     w.u8(spec.value.size * (mask !== undefined ? 2 : 1));
-    withContext(`OXM ${f.field}`, () => {
+    try {
       spec.value.encode(w, f.value);
       if (mask !== undefined) spec.value.encode(w, mask);
-    });
+    } catch (e) {
+      throw inContext(`OXM ${f.field}`, e);
+    }
   },
   decode(r: Reader): OxmField {
     const oxmClass = r.u16('OXM header');
@@ -199,14 +202,15 @@ const OFPMT_OXM = 1;
 /** ofp_match: type, length (excluding padding), OXM TLVs, zero padding to 8. */
 export const matchCodec: Codec<Match> = {
   encode(w, fields) {
-    const seen = new Set<number>();
     const start = w.length;
     w.u16(OFPMT_OXM);
     w.reserve(2);
-    for (const f of fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      // Quadratic, but a match has at most a few dozen fields and no Set is allocated per message.
       const key = headerKey(f);
-      if (seen.has(key)) throw new CodecError(`match: duplicate OXM field ${f.field}`);
-      seen.add(key);
+      for (let j = 0; j < i; j++)
+        if (headerKey(fields[j]!) === key) throw new CodecError(`match: duplicate OXM field ${f.field}`);
       oxmCodec.encode(w, f);
     }
     w.patchU16(start + 2, w.length - start, 'match length');

@@ -22,9 +22,13 @@ export function withContext<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof CodecError) throw new CodecError(`${what}: ${e.message}`);
-    throw e;
+    throw inContext(what, e);
   }
+}
+
+/** The error to rethrow for `e` caught while coding `what` (no closure: for the hot loops). */
+export function inContext(what: string, e: unknown): unknown {
+  return e instanceof CodecError ? new CodecError(`${what}: ${e.message}`) : e;
 }
 
 /** Bounds-checked big-endian cursor over `buf[start, end)`. */
@@ -177,7 +181,8 @@ export class Writer {
 
   zeros(n: number): void {
     this.ensure(n);
-    this.buf.fill(0, this.len, this.len + n);
+    if (n <= 16) for (let i = 0; i < n; i++) this.buf[this.len + i] = 0;
+    else this.buf.fill(0, this.len, this.len + n);
     this.len += n;
   }
 
@@ -200,6 +205,16 @@ export class Writer {
 
   finish(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.len));
+  }
+
+  /** A view (no copy) of bytes written so far, valid until the next write or reset. */
+  view(start: number, end = this.len): Buffer {
+    return this.buf.subarray(start, end);
+  }
+
+  /** Empties the writer, keeping its buffer (a writer reused for many messages allocates once). */
+  reset(): void {
+    this.len = 0;
   }
 }
 
@@ -229,39 +244,73 @@ export const u16: FixedCodec<number> = { size: 2, encode: (w, v) => w.u16(v), de
 export const u32: FixedCodec<number> = { size: 4, encode: (w, v) => w.u32(v), decode: (r) => r.u32() };
 export const u64: FixedCodec<bigint> = { size: 8, encode: (w, v) => w.u64(v), decode: (r) => r.u64() };
 
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+/** The value of one hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
 
 /** MAC address as lowercase "aa:bb:cc:dd:ee:ff". */
 export const mac: FixedCodec<string> = {
   size: 6,
   encode(w, v) {
-    if (!MAC_RE.test(v)) throw new CodecError(`"${v}" is not a MAC address like aa:bb:cc:dd:ee:ff`);
-    w.bytes(Buffer.from(v.replace(/:/g, ''), 'hex'));
+    // Parsed by hand (no regular expression, no intermediate buffer): MACs are in every FLOW_MOD.
+    let ok = v.length === 17;
+    for (let i = 0; ok && i < 6; i++) {
+      const hi = hexDigit(v.charCodeAt(i * 3));
+      const lo = hexDigit(v.charCodeAt(i * 3 + 1));
+      if (hi < 0 || lo < 0 || (i < 5 && v.charCodeAt(i * 3 + 2) !== 58)) ok = false;
+      else w.u8((hi << 4) | lo);
+    }
+    if (!ok) throw new CodecError(`"${v}" is not a MAC address like aa:bb:cc:dd:ee:ff`);
   },
   decode(r) {
     return [...r.bytes(6, 'MAC address')].map((b) => b.toString(16).padStart(2, '0')).join(':');
   },
 };
 
+/**
+ * Parses dotted-quad IPv4 (decimal, no leading zeros) into a uint32 by hand; -1 when malformed.
+ */
+function parseIpv4Number(s: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 255) return -1;
+      value = value * 256 + part;
+      if (i < s.length && ++dots > 3) return -1;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // a leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 ? value : -1;
+}
+
 /** Parses dotted-quad IPv4 into 4 bytes; undefined when malformed. */
 function parseIpv4Bytes(s: string): number[] | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return undefined;
-    out.push(Number(p));
-  }
-  return out;
+  const n = parseIpv4Number(s);
+  return n < 0 ? undefined : [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 }
 
 /** IPv4 address as a dotted-quad string. */
 export const ipv4: FixedCodec<string> = {
   size: 4,
   encode(w, v) {
-    const b = parseIpv4Bytes(v);
-    if (b === undefined) throw new CodecError(`"${v}" is not a dotted-quad IPv4 address`);
-    w.bytes(Buffer.from(b));
+    const n = parseIpv4Number(v);
+    if (n < 0) throw new CodecError(`"${v}" is not a dotted-quad IPv4 address`);
+    w.u32(n);
   },
   decode(r) {
     return [...r.bytes(4, 'IPv4 address')].join('.');
@@ -494,15 +543,29 @@ export function struct<T>(...entries: StructEntry<T>[]): Codec<T> {
   return {
     encode(w, v) {
       for (const e of entries) {
-        if (e.kind === 'pad') w.zeros(e.n);
-        else withContext(e.key, () => e.codec.encode(w, v[e.key]));
+        if (e.kind === 'pad') {
+          w.zeros(e.n);
+          continue;
+        }
+        try {
+          e.codec.encode(w, v[e.key]);
+        } catch (err) {
+          throw inContext(e.key, err);
+        }
       }
     },
     decode(r) {
       const out: Record<string, unknown> = {};
       for (const e of entries) {
-        if (e.kind === 'pad') r.zeros(e.n, 'padding');
-        else out[e.key] = withContext(e.key, () => e.codec.decode(r));
+        if (e.kind === 'pad') {
+          r.zeros(e.n, 'padding');
+          continue;
+        }
+        try {
+          out[e.key] = e.codec.decode(r);
+        } catch (err) {
+          throw inContext(e.key, err);
+        }
       }
       return out as T;
     },
@@ -565,8 +628,12 @@ export function tlvUnion<U extends { type: string }>(
         fixedLength = variant.length;
         w.u16(variant.code);
         w.reserve(2);
-        const { type: _type, ...body } = v as Extract<U, { type: typeof tag }>;
-        withContext(tag, () => variant.body.encode(w, body as unknown as Body<U, typeof tag>));
+        try {
+          // The variant's struct reads its own fields by name; `type` is not among them.
+          variant.body.encode(w, v as unknown as Body<U, typeof tag>);
+        } catch (err) {
+          throw inContext(tag, err);
+        }
       }
       const unpadded = w.length - start;
       w.alignFrom(start, 8);

@@ -447,9 +447,13 @@ export function packetFieldsOf(m: FlowMatch, which: 'orig' | 'cur' = 'orig'): Pa
   return out;
 }
 
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A 48-bit MAC number as lowercase aa:bb:cc:dd:ee:ff. */
 export function formatMacNumber(n: number): string {
-  const hex = n.toString(16).padStart(12, '0');
-  return `${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}`;
+  const hi = Math.floor(n / 0x100000000);
+  const lo = n >>> 0;
+  return `${HEX2[(hi >>> 8) & 255]}:${HEX2[hi & 255]}:${HEX2[lo >>> 24]}:${HEX2[(lo >>> 16) & 255]}:${HEX2[(lo >>> 8) & 255]}:${HEX2[lo & 255]}`;
 }
 
 export function isMulticastMac(mac: number): boolean {

@@ -161,10 +161,12 @@ export class MemoryRuntimeState implements RuntimeState {
           if (before?.portId !== e.portId) changed.push(Tags.mac(e.bridgeId, e.vlan, e.mac));
           break;
         }
-        case 'arpLearned':
+        case 'arpLearned': {
+          const before = this.arp.lookup(e.routerId, e.ip, now);
           this.arp.learn(e.routerId, e.ip, e.mac, now);
-          changed.push(Tags.arp(e.routerId, e.ip));
+          if (before?.state !== 'resolved' || before.mac !== e.mac) changed.push(Tags.arp(e.routerId, e.ip));
           break;
+        }
         case 'arpWanted':
           break;
         case 'conntrackForward':

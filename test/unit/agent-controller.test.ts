@@ -1,14 +1,17 @@
 /**
- * The agent's controller logic without I/O (STYLE habit 7): packet-ins in, OpenFlow messages out.
- * Topology from the simulation's TopologyBuilder, frames from the packet codec; checks the FLOW_MOD's
- * match and actions, tunnel egress, invalidation by tag, and flooding that follows host liveness.
+ * The agent's controller logic without I/O (STYLE habit 7): packet-ins in, OpenFlow messages out,
+ * applied to a fake flow table (test/support/fake-of-table.ts) that answers "where does this packet
+ * go?". Topology from the simulation's TopologyBuilder, frames from the packet codec; checks
+ * forwarding, tunnel egress, invalidation by tag, flooding that follows host liveness, the reply flow
+ * installed with the forward one, and packet-ins a just-installed flow covers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowController } from '../../src/agent/controller.js';
 import { matchFromMask, translateActions } from '../../src/agent/translate.js';
 import { createLogger } from '../../src/log.js';
-import { OFP_NO_BUFFER, type Message } from '../../src/openflow/index.js';
+import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
+import { FakeOfTable } from '../support/fake-of-table.js';
 import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { Tags } from '../../src/sim/tags.js';
@@ -40,12 +43,19 @@ function world() {
     { hostId: HOST, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
     log,
   );
-  ctl.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tun-gre', 10).set('tun-vxlan', 11);
-  ctl.refreshBindings();
+  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tun-gre', 10).set('tun-vxlan', 11);
+  ctl.ports.refreshBindings();
   return { b, ctl, br, p1, p2, p3 };
 }
 
-function frame(src: string, dst: string): Buffer {
+function frame(
+  src: string,
+  dst: string,
+  srcIp = '192.0.2.10',
+  dstIp = '192.0.2.11',
+  sport = 4000,
+  dport = 53,
+): Buffer {
   return Buffer.from(
     buildEthernet({
       kind: 'ethernet',
@@ -59,13 +69,13 @@ function frame(src: string, dst: string): Buffer {
         moreFragments: false,
         fragmentOffset: 0,
         ttl: 64,
-        src: '192.0.2.10',
-        dst: '192.0.2.11',
+        src: srcIp,
+        dst: dstIp,
         options: new Uint8Array(0),
         payload: {
           kind: 'udp',
-          srcPort: 4000,
-          dstPort: 53,
+          srcPort: sport,
+          dstPort: dport,
           payload: { kind: 'raw', bytes: new Uint8Array(8) },
         },
       },
@@ -73,50 +83,84 @@ function frame(src: string, dst: string): Buffer {
   );
 }
 
-function packetIn(inPort: number, data: Buffer): Extract<Message, { type: 'packet_in' }> {
+function packetIn(inPort: number, data: Buffer, reason = 0): PacketInView {
   return {
-    type: 'packet_in',
     xid: 0,
     bufferId: OFP_NO_BUFFER,
     totalLen: data.length,
-    reason: 0,
+    reason,
     tableId: 0,
-    cookie: 0n,
-    match: [{ field: 'in_port', value: inPort }],
+    inPort,
+    tunnelId: 0,
     data,
   };
 }
-
-let x = 0;
-const xid = () => ++x;
 const A = '02:00:00:00:00:01';
 const B = '02:00:00:00:00:02';
 const C = '02:00:00:00:00:03';
 
-test('a first packet becomes one FLOW_MOD (mask as match) and one PACKET_OUT', () => {
+test('a first packet is forwarded and installed; the switch then forwards the flow itself', () => {
   const { ctl, p2 } = world();
-  // B is known on p2 (learned earlier): unicast, no flood.
-  const first = ctl.handlePacketIn(packetIn(2, frame(B, A)), 1000, xid);
-  const flood = first.find((m) => m.type === 'flow_mod')!;
-  const out = ctl.handlePacketIn(packetIn(1, frame(A, B)), 1001, xid);
-  // Learning A where B's flood flow did not know it: that flow is deleted before the new one is added.
-  const del = out.find((m) => m.type === 'flow_mod' && m.command === 'delete');
-  assert.ok(del && del.type === 'flow_mod' && flood.type === 'flow_mod' && del.cookie === flood.cookie);
+  const sw = new FakeOfTable();
+  // B is learned on p2 (its packet floods, no reply flow: a flood has no single egress).
+  sw.apply(ctl.packetIn(packetIn(2, frame(B, A)), 1000));
+  const out = ctl.packetIn(packetIn(1, frame(A, B)), 1001);
+  assert.ok(
+    out.every((m) => m.xid === undefined),
+    'the connection stamps transaction ids',
+  );
+  sw.apply(out);
+  assert.deepEqual(sw.packetOuts.at(-1)!.actions, [{ type: 'output', port: 2, maxLen: 0 }]);
+  assert.deepEqual(sw.outPorts(1, frame(A, B)), [2], 'later packets A -> B stay in the switch');
+  assert.deepEqual(
+    sw.outPorts(1, frame(A, B, '192.0.2.10', '192.0.2.99', 1, 2)),
+    [2],
+    'a bridge reads MACs, not IPs or ports: one flow serves every 5-tuple',
+  );
   const fm = out.find((m) => m.type === 'flow_mod' && m.command === 'add');
-  const po = out.find((m) => m.type === 'packet_out');
-  assert.ok(fm && fm.type === 'flow_mod' && po && po.type === 'packet_out');
-  assert.equal(fm.command, 'add');
-  assert.equal(fm.idleTimeout, 60);
-  const fields = Object.fromEntries(fm.match.map((f) => [f.field, 'value' in f ? f.value : undefined]));
-  assert.equal(fields.in_port, 1);
-  assert.equal(fields.eth_dst, B);
-  assert.equal(fields.ipv4_dst, undefined, 'a bridge does not read IP fields');
-  assert.deepEqual(fm.instructions, [
-    { type: 'apply_actions', actions: [{ type: 'output', port: 2, maxLen: 0 }] },
-  ]);
-  assert.deepEqual(po.actions, [{ type: 'output', port: 2, maxLen: 0 }]);
-  const rec = ctl.flows.get(fm.cookie)!;
-  assert.ok(rec.tags.includes(Tags.port(p2)), 'tagged with the egress port');
+  assert.ok(fm && fm.type === 'flow_mod' && fm.idleTimeout === 60);
+  assert.ok(ctl.flows.get(Number(fm.cookie))!.tags.includes(Tags.port(p2)), 'tagged with the egress port');
+});
+
+test('learning a MAC deletes the flood flow that did not know it, before the new flow', () => {
+  const { ctl } = world();
+  const sw = new FakeOfTable();
+  sw.apply(ctl.packetIn(packetIn(2, frame(B, A)), 1000)); // A unknown: flood
+  assert.deepEqual(sw.outPorts(2, frame(B, A)), [1, 10]);
+  const out = ctl.packetIn(packetIn(1, frame(A, B)), 1001); // learns A on p1
+  const del = out.findIndex((m) => m.type === 'flow_mod' && m.command === 'delete');
+  const add = out.findIndex((m) => m.type === 'flow_mod' && m.command === 'add');
+  assert.ok(del >= 0 && del < add);
+  sw.apply(out);
+  assert.deepEqual(sw.outPorts(2, frame(B, A)), [1], 'B -> A now unicast (the reply flow)');
+});
+
+test('the reply flow comes with the forward flow: the reply never reaches the controller', () => {
+  const { ctl } = world();
+  const sw = new FakeOfTable();
+  sw.apply(ctl.packetIn(packetIn(2, frame(B, A)), 1000));
+  sw.apply(ctl.packetIn(packetIn(1, frame(A, B, '192.0.2.10', '192.0.2.11', 4000, 53)), 1001));
+  assert.equal(ctl.stats.replyFlows, 1);
+  assert.deepEqual(sw.outPorts(2, frame(B, A, '192.0.2.11', '192.0.2.10', 53, 4000)), [1]);
+});
+
+test('a packet-in that a just-installed flow covers is sent on with its actions, not simulated again', () => {
+  const { ctl } = world();
+  ctl.packetIn(packetIn(2, frame(B, A)), 1000);
+  ctl.packetIn(packetIn(1, frame(A, B)), 1001);
+  const sims = ctl.stats.simulations;
+  const installed = ctl.stats.flowsInstalled;
+  const out = ctl.packetIn(packetIn(1, frame(A, B)), 1002);
+  assert.equal(ctl.stats.simulations, sims);
+  assert.equal(ctl.stats.flowsInstalled, installed);
+  assert.equal(ctl.stats.duplicates, 1);
+  assert.deepEqual(
+    out.map((m) => m.type),
+    ['packet_out'],
+  );
+  // Not for a packet-in the datapath sent because dec_nw_ttl expired it.
+  ctl.packetIn(packetIn(1, frame(A, B), 2), 1003);
+  assert.equal(ctl.stats.simulations, sims + 1);
 });
 
 test('egress on another host goes through the tunnel with tun_dst and tun_id', () => {
@@ -125,71 +169,55 @@ test('egress on another host goes through the tunnel with tun_dst and tun_id', (
     [{ kind: 'macLearned', bridgeId: b.id('br'), vlan: 0, mac: 0x020000000003, portId: p3 }],
     1000,
   );
-  const out = ctl.handlePacketIn(packetIn(1, frame(A, C)), 1001, xid);
-  const fm = out.find((m) => m.type === 'flow_mod');
-  assert.ok(fm && fm.type === 'flow_mod');
+  const sw = new FakeOfTable().apply(ctl.packetIn(packetIn(1, frame(A, C)), 1001));
+  const r = sw.process(1, frame(A, C));
+  assert.ok(r.kind === 'flow');
   const key = ctl.topology.get('port', p3)!.tunnelKey;
-  assert.deepEqual(fm.instructions, [
-    {
-      type: 'apply_actions',
-      actions: [
-        { type: 'set_field', field: { field: 'tun_ipv4_dst', value: '198.51.100.2' } },
-        { type: 'set_field', field: { field: 'tunnel_id', value: BigInt(key) } },
-        { type: 'output', port: 10, maxLen: 0 },
-      ],
-    },
-  ]);
+  assert.deepEqual(
+    r.outputs.map((o) => [o.port, o.tunDst, o.tunnelId]),
+    [[10, '198.51.100.2', BigInt(key)]],
+  );
 });
 
 test('a topology change deletes exactly the flows tagged with it', () => {
-  const { ctl, br, p1, p2 } = world();
-  ctl.handlePacketIn(packetIn(2, frame(B, A)), 1000, xid); // learns B on p2, floods
+  const { ctl, p1 } = world();
+  const sw = new FakeOfTable();
+  sw.apply(ctl.packetIn(packetIn(2, frame(B, A)), 1000)); // learns B on p2, floods
   const before = ctl.flows.size;
   assert.ok(before >= 1);
   const port = ctl.topology.get('port', p1)!;
   const tags = ctl.topology.apply([
     { op: 'update', kind: 'port', object: { ...port, adminStateUp: false, version: port.version + 1 } },
   ]);
-  const dels = ctl.invalidate(tags, xid);
-  assert.ok(
-    dels.length >= 1 &&
-      dels.every(
-        (m) => m.type === 'flow_mod' && m.command === 'delete' && m.cookieMask === 0xffffffffffffffffn,
-      ),
-  );
+  const dels = ctl.invalidate(tags);
+  assert.ok(dels.length >= 1 && dels.every((m) => m.type === 'flow_mod' && m.command === 'delete'));
+  sw.apply(dels);
+  assert.equal(sw.outPorts(2, frame(B, A)), 'miss', 'the flood through p1 is gone from the switch');
   assert.equal(ctl.flows.size, before - dels.length);
-  void br;
-  void p2;
 });
 
 test('flooding skips hosts that are down, and a liveness change redoes those flows', () => {
   const { ctl } = world();
-  assert.deepEqual(ctl.setLiveness(new Map([[OTHER, false]]), xid), []);
-  const out = ctl.handlePacketIn(packetIn(1, frame(A, 'ff:ff:ff:ff:ff:ff')), 1000, xid);
-  const fm = out.find((m) => m.type === 'flow_mod');
-  assert.ok(fm && fm.type === 'flow_mod');
-  const actions = (fm.instructions[0] as { actions: Array<{ type: string }> }).actions;
-  assert.ok(!actions.some((a) => a.type === 'set_field'), 'nothing sent through the tunnel to a dead host');
-  assert.ok(
-    actions.some((a) => a.type === 'output'),
-    'the local port still gets the flood',
-  );
-  const dels = ctl.setLiveness(new Map([[OTHER, true]]), xid);
-  assert.ok(
-    dels.some((m) => m.type === 'flow_mod' && m.cookie === fm.cookie),
+  assert.deepEqual(ctl.setLiveness(new Map([[OTHER, false]])), []);
+  const sw = new FakeOfTable().apply(ctl.packetIn(packetIn(1, frame(A, 'ff:ff:ff:ff:ff:ff')), 1000));
+  assert.deepEqual(sw.outPorts(1, frame(A, 'ff:ff:ff:ff:ff:ff')), [2], 'nothing to the dead host');
+  sw.apply(ctl.setLiveness(new Map([[OTHER, true]])));
+  assert.equal(
+    sw.outPorts(1, frame(A, 'ff:ff:ff:ff:ff:ff')),
+    'miss',
     'the flood flow is deleted when the host is back',
   );
 });
 
 test('an egress that cannot be located is not cached', () => {
   const { ctl, b, p3 } = world();
-  ctl.ifaceOfport.delete('tun-gre');
-  ctl.refreshBindings();
+  ctl.ports.ifaceOfport.delete('tun-gre');
+  ctl.ports.refreshBindings();
   ctl.state.commit(
     [{ kind: 'macLearned', bridgeId: b.id('br'), vlan: 0, mac: 0x020000000003, portId: p3 }],
     1000,
   );
-  const out = ctl.handlePacketIn(packetIn(1, frame(A, C)), 1001, xid);
+  const out = ctl.packetIn(packetIn(1, frame(A, C)), 1001);
   assert.ok(!out.some((m) => m.type === 'flow_mod'));
   assert.equal(ctl.stats.uncacheable, 1);
 });
@@ -212,4 +240,20 @@ test('dec_ttl comes first, so an expiring packet reaches the agent unchanged', (
     ['dec_nw_ttl', 'set_field', 'output'],
   );
   assert.deepEqual(matchFromMask(new Array(20).fill(0), m.orig, 7), [{ field: 'in_port', value: 7 }]);
+});
+
+test('a flow with the match of an installed one replaces it: the old cookie is deleted first, never left recorded', () => {
+  const { ctl } = world();
+  const sw = new FakeOfTable();
+  sw.apply(ctl.packetIn(packetIn(2, frame(B, A)), 1000));
+  sw.apply(ctl.packetIn(packetIn(1, frame(A, B)), 1001)); // forward A -> B and the predicted B -> A
+  const before = ctl.flows.size;
+  // B -> A comes up anyway, long after (e.g. a datapath flow OVS had not revalidated): same match.
+  const out = ctl.packetIn(packetIn(2, frame(B, A)), 5000);
+  const del = out.findIndex((m) => m.type === 'flow_mod' && m.command === 'delete');
+  const add = out.findIndex((m) => m.type === 'flow_mod' && m.command === 'add');
+  assert.ok(del >= 0 && del < add, 'delete of the replaced cookie before the add');
+  sw.apply(out);
+  assert.equal(ctl.flows.size, before, 'one record per match');
+  assert.equal(sw.flows.length, ctl.flows.size, 'the agent records exactly what the switch holds');
 });

@@ -9,7 +9,7 @@ export function holds<T extends [unknown, ...unknown[]]>(p: fc.IProperty<T>, par
   if (out.failed) {
     const e = out.errorInstance;
     throw new Error(
-      `${e instanceof Error ? e.message : String(e)}\ncounterexample: ${JSON.stringify(out.counterexample)}`,
+      `${e instanceof Error ? e.message : String(e)}\ncounterexample: ${JSON.stringify(out.counterexample, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`,
     );
   }
 }

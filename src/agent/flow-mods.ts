@@ -1,0 +1,76 @@
+/**
+ * The OpenFlow messages the agent builds for its reactive flows, in one place: the FLOW_MOD that
+ * installs a simulated flow, the FLOW_MOD that deletes flows by cookie, and the PACKET_OUT that sends
+ * a packet with a flow's actions.
+ *
+ * Invariant: every reactive flow is added with a cookie whose top bit is clear (flow-table.ts), its
+ * idle timeout and SEND_FLOW_REM (so the switch reports its end and the agent's table stays honest),
+ * and is deleted by its exact cookie in every table; messages carry no xid (the connection stamps it).
+ */
+import {
+  OFPFF,
+  OFPG,
+  OFPP,
+  OFPTT,
+  OFP_NO_BUFFER,
+  type Action,
+  type Match,
+  type Outgoing,
+} from '../openflow/index.js';
+
+export interface FlowSettings {
+  /** Seconds; 0 = none. */
+  readonly idleTimeout: number;
+  readonly priority: number;
+}
+
+/** FLOW_MOD adding a reactive flow. */
+export function addFlow(cookie: number, match: Match, actions: Action[], s: FlowSettings): Outgoing {
+  return {
+    type: 'flow_mod',
+    cookie: BigInt(cookie),
+    cookieMask: 0n,
+    tableId: 0,
+    command: 'add',
+    idleTimeout: s.idleTimeout,
+    hardTimeout: 0,
+    priority: s.priority,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: OFPFF.SEND_FLOW_REM,
+    match,
+    instructions: actions.length > 0 ? [{ type: 'apply_actions', actions }] : [],
+  };
+}
+
+/** FLOW_MOD deleting the flow(s) whose cookie equals `cookie` under `mask`, in every table. */
+export function deleteByCookie(cookie: number | bigint, mask = 0xffffffffffffffffn): Outgoing {
+  return {
+    type: 'flow_mod',
+    cookie: BigInt(cookie),
+    cookieMask: mask,
+    tableId: OFPTT.ALL,
+    command: 'delete',
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: 0,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: [],
+    instructions: [],
+  };
+}
+
+/** PACKET_OUT of a packet that entered on `inPort` (OFPP.CONTROLLER for a generated one). */
+export function packetOut(actions: Action[], inPort: number, bufferId: number, data: Buffer): Outgoing {
+  return {
+    type: 'packet_out',
+    bufferId,
+    inPort,
+    actions,
+    data: bufferId === OFP_NO_BUFFER ? data : Buffer.alloc(0),
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * The messages agents send each other (peers.ts), and their binary form.
+ *
+ * - `learned`: MAC and ARP entries this host just learned, pushed to the agents that may need them at
+ *   once (the store keeps the durable copy), so a first packet across hosts waits for no store poll.
+ * - `replyFlow`: "the forward packet of a new flow leaves through your port P; install the flow of its
+ *   predicted reply": the reply's headers (FlowMatch words) entering P, so the egress host simulates
+ *   it and installs its flow before the reply is sent.
+ *
+ * Wire form: 'M' 'N', version 1, kind, then the kind's fields: strings are u16 length + UTF-8, numbers
+ * are u32 or f64 (timestamps), lists are u16 count + items.
+ *
+ * Invariant: `decodePeerMessage` never throws and accepts only what `encodePeerMessage` can produce:
+ * the magic and version, a known kind, every length within the buffer and within its limit (strings
+ * of at most 200 bytes, at most 1,000 entries), known table names, finite numbers, no trailing bytes.
+ * Anything else is an error value naming what was wrong, so a truncated or forged message is dropped
+ * and counted, never applied.
+ */
+import { NUM_FIELDS } from '../sim/flow-match.js';
+import type { LearnedEntry } from '../state/store.js';
+
+export type PeerMessage =
+  | { readonly kind: 'learned'; readonly from: string; readonly entries: readonly LearnedEntry[] }
+  | {
+      readonly kind: 'replyFlow';
+      readonly from: string;
+      /** The receiver's local port the reply enters through. */
+      readonly portId: string;
+      /** The reply's headers, FlowMatch field order (NUM_FIELDS uint32 words). */
+      readonly packet: readonly number[];
+    };
+
+const MAGIC0 = 0x4d; // 'M'
+const MAGIC1 = 0x4e; // 'N'
+const VERSION = 1;
+const KIND_CODES = { learned: 1, replyFlow: 2 } as const;
+const MAX_STRING = 200;
+const MAX_ENTRIES = 1000;
+const TABLES = ['mac', 'arp'] as const;
+
+class Out {
+  private buf = Buffer.alloc(256);
+  len = 0;
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.len++] = v;
+  }
+  u16(v: number): void {
+    this.room(2);
+    this.buf.writeUInt16BE(v, this.len);
+    this.len += 2;
+  }
+  u32(v: number): void {
+    this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, this.len);
+    this.len += 4;
+  }
+  f64(v: number): void {
+    this.room(8);
+    this.buf.writeDoubleBE(v, this.len);
+    this.len += 8;
+  }
+  str(s: string): void {
+    const n = Buffer.byteLength(s);
+    if (n > MAX_STRING) throw new Error(`peer message: a string of ${n} bytes exceeds ${MAX_STRING}`);
+    this.u16(n);
+    this.room(n);
+    this.buf.write(s, this.len);
+    this.len += n;
+  }
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+}
+
+class In {
+  pos = 0;
+  constructor(private readonly b: Buffer) {}
+  need(n: number, what: string): void {
+    if (this.pos + n > this.b.length) throw new PeerCodecError(`truncated ${what}`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.b[this.pos++]!;
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = this.b.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.b.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.b.readDoubleBE(this.pos);
+    this.pos += 8;
+    if (!Number.isFinite(v)) throw new PeerCodecError(`${what} is not a finite number`);
+    return v;
+  }
+  str(what: string): string {
+    const n = this.u16(`${what} length`);
+    if (n > MAX_STRING) throw new PeerCodecError(`${what} of ${n} bytes exceeds ${MAX_STRING}`);
+    this.need(n, what);
+    const s = this.b.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+  end(): void {
+    if (this.pos !== this.b.length) throw new PeerCodecError(`${this.b.length - this.pos} trailing bytes`);
+  }
+}
+
+class PeerCodecError extends Error {}
+
+/** The bytes of a message. Throws only for values no message can carry (a caller's bug). */
+export function encodePeerMessage(m: PeerMessage): Buffer {
+  const o = new Out();
+  o.u8(MAGIC0);
+  o.u8(MAGIC1);
+  o.u8(VERSION);
+  o.u8(KIND_CODES[m.kind]);
+  o.str(m.from);
+  switch (m.kind) {
+    case 'learned':
+      if (m.entries.length > MAX_ENTRIES) throw new Error(`peer message: more than ${MAX_ENTRIES} entries`);
+      o.u16(m.entries.length);
+      for (const e of m.entries) {
+        o.u8(TABLES.indexOf(e.table));
+        o.str(e.scope);
+        o.str(e.key);
+        o.str(e.value);
+        o.str(e.origin);
+        o.f64(e.expiresAt);
+      }
+      break;
+    case 'replyFlow':
+      o.str(m.portId);
+      if (m.packet.length !== NUM_FIELDS) throw new Error(`peer message: a packet has ${NUM_FIELDS} fields`);
+      for (const v of m.packet) o.u32(v);
+      break;
+  }
+  return o.done();
+}
+
+export type PeerDecodeResult =
+  { readonly ok: true; readonly msg: PeerMessage } | { readonly ok: false; readonly error: string };
+
+/** Decodes one message; never throws (see the module comment). */
+export function decodePeerMessage(b: Buffer): PeerDecodeResult {
+  try {
+    const r = new In(b);
+    if (r.u8('magic') !== MAGIC0 || r.u8('magic') !== MAGIC1) return { ok: false, error: 'bad magic' };
+    const version = r.u8('version');
+    if (version !== VERSION) return { ok: false, error: `unknown version ${version}` };
+    const code = r.u8('kind');
+    const from = r.str('sender');
+    let msg: PeerMessage;
+    if (code === KIND_CODES.learned) {
+      const n = r.u16('entry count');
+      if (n > MAX_ENTRIES) return { ok: false, error: `${n} entries exceed ${MAX_ENTRIES}` };
+      const entries: LearnedEntry[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = r.u8('table');
+        const table = TABLES[t];
+        if (table === undefined) return { ok: false, error: `unknown table ${t}` };
+        entries.push({
+          table,
+          scope: r.str('scope'),
+          key: r.str('key'),
+          value: r.str('value'),
+          origin: r.str('origin'),
+          expiresAt: r.f64('expiry'),
+        });
+      }
+      msg = { kind: 'learned', from, entries };
+    } else if (code === KIND_CODES.replyFlow) {
+      const portId = r.str('port');
+      const packet: number[] = [];
+      for (let i = 0; i < NUM_FIELDS; i++) packet.push(r.u32('packet field'));
+      msg = { kind: 'replyFlow', from, portId, packet };
+    } else {
+      return { ok: false, error: `unknown kind ${code}` };
+    }
+    r.end();
+    return { ok: true, msg };
+  } catch (e) {
+    if (e instanceof PeerCodecError) return { ok: false, error: e.message };
+    return { ok: false, error: `internal decoder error: ${(e as Error).message}` };
+  }
+}

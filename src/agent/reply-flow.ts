@@ -1,0 +1,131 @@
+/**
+ * The reply a forward flow predicts: the packet its destination will send back, entering the topology
+ * where the forward packet left it. Installing the reply's flow together with the forward one saves
+ * the reply's trip through the controller channel, so a first ping costs one trip, not two.
+ *
+ * Only what is predictable is predicted: IPv4 UDP, TCP and ICMP echo, leaving through exactly one
+ * exterior port. The reply's headers are the forward packet's headers at that port with addresses
+ * and ports swapped (an echo request's reply is an echo reply; a SYN is answered by SYN+ACK). Whether
+ * the reply is then forwarded, and with which mask and tags, is decided by simulating it like any
+ * packet: a prediction never decides anything itself.
+ *
+ * Invariant: `predictReply` is pure; it fills `into` only when it returns a port id, and the headers it
+ * fills are a function of the forward result alone.
+ */
+import {
+  ETH_DST_HI,
+  ETH_DST_LO,
+  ETH_SRC_HI,
+  ETH_SRC_LO,
+  ETH_TYPE,
+  ETH_TYPE_IPV4,
+  ICMP_CODE,
+  ICMP_TYPE,
+  IP_DST,
+  IP_FRAG,
+  IP_PROTO,
+  IP_SRC,
+  IP_TOS,
+  IP_TTL,
+  NUM_FIELDS,
+  PROTO_ICMP,
+  PROTO_TCP,
+  PROTO_UDP,
+  TCP_FLAGS,
+  TCP_WINDOW,
+  TP_DST,
+  TP_SRC,
+  TUNNEL_ID,
+  VLAN,
+  type FlowMatch,
+} from '../sim/flow-match.js';
+import type { SimDone } from '../sim/result.js';
+
+const ICMP_ECHO_REQUEST = 8;
+const ICMP_ECHO_REPLY = 0;
+const TCP_SYN = 0x02;
+const TCP_ACK = 0x10;
+
+/** The headers of the packet as it leaves through the result's only output, or undefined. */
+export function headersAtOutput(res: SimDone): { portId: string; headers: number[] } | undefined {
+  let portId: string | undefined;
+  const h = res.packet.slice();
+  for (const a of res.actions) {
+    if (a.kind === 'output') {
+      if (portId !== undefined) return undefined;
+      portId = a.portId;
+    } else if (a.kind === 'setField' && portId === undefined) {
+      switch (a.field) {
+        case 'eth_src':
+          h[ETH_SRC_HI] = Math.floor(a.value / 0x100000000);
+          h[ETH_SRC_LO] = a.value % 0x100000000;
+          break;
+        case 'eth_dst':
+          h[ETH_DST_HI] = Math.floor(a.value / 0x100000000);
+          h[ETH_DST_LO] = a.value % 0x100000000;
+          break;
+        case 'vlan_vid':
+          h[VLAN] = a.value;
+          break;
+        case 'ip_src':
+          h[IP_SRC] = a.value;
+          break;
+        case 'ip_dst':
+          h[IP_DST] = a.value;
+          break;
+        case 'ip_tos':
+          h[IP_TOS] = a.value;
+          break;
+        case 'tp_src':
+          h[TP_SRC] = a.value;
+          break;
+        case 'tp_dst':
+          h[TP_DST] = a.value;
+          break;
+      }
+    }
+  }
+  return portId === undefined ? undefined : { portId, headers: h };
+}
+
+/**
+ * Fills `into.orig` with the reply to the forward result `res` and returns the port it enters
+ * through; undefined when the reply is not predictable.
+ */
+export function predictReply(res: SimDone, into: FlowMatch): string | undefined {
+  if (!res.cacheable || res.packet[ETH_TYPE] !== ETH_TYPE_IPV4 || res.packet[IP_FRAG] !== 0) return undefined;
+  const proto = res.packet[IP_PROTO];
+  if (proto !== PROTO_UDP && proto !== PROTO_TCP && proto !== PROTO_ICMP) return undefined;
+  if (proto === PROTO_ICMP && res.packet[ICMP_TYPE] !== ICMP_ECHO_REQUEST) return undefined;
+  const at = headersAtOutput(res);
+  if (at === undefined) return undefined;
+  const f = at.headers;
+  const o = into.orig;
+  for (let i = 0; i < NUM_FIELDS; i++) o[i] = 0;
+  o[ETH_SRC_HI] = f[ETH_DST_HI]!;
+  o[ETH_SRC_LO] = f[ETH_DST_LO]!;
+  o[ETH_DST_HI] = f[ETH_SRC_HI]!;
+  o[ETH_DST_LO] = f[ETH_SRC_LO]!;
+  o[VLAN] = f[VLAN]!;
+  o[ETH_TYPE] = ETH_TYPE_IPV4;
+  o[IP_SRC] = f[IP_DST]!;
+  o[IP_DST] = f[IP_SRC]!;
+  o[IP_PROTO] = proto;
+  o[IP_TOS] = f[IP_TOS]!;
+  o[IP_TTL] = 64;
+  o[TUNNEL_ID] = 0;
+  if (proto === PROTO_ICMP) {
+    o[ICMP_TYPE] = ICMP_ECHO_REPLY;
+    o[ICMP_CODE] = 0;
+  } else {
+    o[TP_SRC] = f[TP_DST]!;
+    o[TP_DST] = f[TP_SRC]!;
+  }
+  if (proto === PROTO_TCP) {
+    const flags = f[TCP_FLAGS]!;
+    o[TCP_FLAGS] = (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN ? TCP_SYN | TCP_ACK : flags;
+    o[TCP_WINDOW] = f[TCP_WINDOW]!;
+  }
+  into.resetHeaders();
+  return at.portId;
+}
