@@ -31,7 +31,7 @@ import { portNamer, renderTrace } from '../sim/trace.js';
 import { formatIpv4 } from '../state/addr.js';
 import type { LearnedEntry } from '../state/store.js';
 import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
-import { FlowTable, matchHash } from './flow-table.js';
+import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { fillFromFrame } from './frame-match.js';
 import { arpRequest, buildGenerated } from './generated-packets.js';
 import { HeldPackets } from './held-packets.js';
@@ -262,7 +262,10 @@ export class FlowController {
    */
   private predictedFlow(entry: string, ofport: number, now: number, out: Outgoing[]): void {
     const res = simulate(this.topology, this.replyMatch, entry, now, { state: this.state });
-    if (res.kind !== 'done' || !res.cacheable || !res.actions.some((a) => a.kind === 'output')) return;
+    if (res.kind !== 'done') return;
+    // The reply will need a next hop resolved: ask for it now, while the forward packet travels.
+    if (res.effects.some((e) => e.kind === 'arpWanted')) return this.askArp(res.effects, now, out);
+    if (!res.cacheable || !res.actions.some((a) => a.kind === 'output')) return;
     if (res.effects.some((e) => e.kind !== 'macLearned')) return;
     const d = this.decide(res, entry, ofport, now);
     if (d.flow === null) return;
@@ -311,17 +314,22 @@ export class FlowController {
     const fresh = this.learned.offer(res.effects, now);
     if (fresh.length > 0) this.peers.broadcast({ kind: 'learned', from: this.cfg.hostId, entries: fresh });
     this.invalidateInto(changed, out);
-    for (const e of res.effects) {
+    this.askArp(res.effects, now, out);
+    return this.held.release(res.effects, now);
+  }
+
+  /** Sends the ARP requests `effects` want (at most one a second per router and address). */
+  private askArp(effects: readonly Effect[], now: number, out: Outgoing[]): void {
+    for (const e of effects) {
       if (e.kind !== 'arpWanted') continue;
       const key = `${e.routerId}/${e.ip}`;
-      if ((this.arpAsked.get(key) ?? -Infinity) > now - 1000) continue; // at most one request a second
+      if ((this.arpAsked.get(key) ?? -Infinity) > now - 1000) continue;
       this.arpAsked.set(key, now);
       const port = this.topology.get('port', e.portId);
       if (!port?.address || !port.mac) continue;
       const frame = arpRequest(port.mac, port.address.split('/')[0]!, formatIpv4(e.ip));
       this.sendFromPort(e.portId, frame, now, out);
     }
-    return this.held.release(res.effects, now);
   }
 
   // ---- changes -----------------------------------------------------------------------------------
@@ -376,5 +384,21 @@ export class FlowController {
   forgetFlows(): void {
     this.flows.clear();
     this.recent.clear();
+  }
+
+  /**
+   * Forgets everything learned at run time (MAC and ARP tables, connections, held packets, ARP
+   * requests asked) and every reactive flow: this host then behaves as if it had never seen a packet.
+   * Returns the deletion of every reactive flow in the switch.
+   */
+  forgetLearned(): Outgoing[] {
+    this.state.macs.clear();
+    this.state.arp.clear();
+    this.state.conntrack.clear();
+    this.learned.reset();
+    this.held.clear();
+    this.arpAsked.clear();
+    this.forgetFlows();
+    return [deleteByCookie(0, PROACTIVE_COOKIE_BIT)];
   }
 }

@@ -454,6 +454,12 @@ export class AgentDaemon {
         };
       case 'flows':
         return this.flowDump();
+      case 'forget': {
+        // The evaluation's "first contact": this host forgets every MAC, ARP entry and flow it has.
+        this.send(this.ctl.forgetLearned());
+        if (this.conn) await this.conn.barrier();
+        return { forgotten: true };
+      }
       case 'barrier': {
         // Every FLOW_MOD sent so far has been applied by the switch once this returns.
         if (!this.conn) throw new Error('barrier: not connected to the switch');
@@ -477,7 +483,9 @@ export class AgentDaemon {
         });
       }
       default:
-        throw new Error(`unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace, barrier`);
+        throw new Error(
+          `unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace, barrier, forget`,
+        );
     }
   }
 

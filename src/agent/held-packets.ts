@@ -40,6 +40,10 @@ export class HeldPackets {
     return out;
   }
 
+  clear(): void {
+    this.waiting.clear();
+  }
+
   get size(): number {
     let n = 0;
     for (const w of this.waiting.values()) n += w.packets.length;

@@ -59,6 +59,12 @@ export class LearnedSync {
     return fresh;
   }
 
+  /** Forgets what was published (and what waits to be). */
+  reset(): void {
+    this.published.clear();
+    this.outbox = [];
+  }
+
   /** Entries waiting to be published (and empties the queue). */
   take(): LearnedEntry[] {
     const out = this.outbox;

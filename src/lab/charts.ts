@@ -1,7 +1,9 @@
 /**
- * charts: renders the first-packet latency study (an EvalReport) as three charts, each written as
- * SVG and as PNG, without a browser.
+ * charts: renders the first-packet latency study (an EvalReport) as charts, each written as SVG and
+ * as PNG, without a browser.
  *
+ *   floor           the agent against OVS NORMAL, ovs-testcontroller and the minimal controller
+ *                   (chart-floor.ts): first packet, packets 2-5, packets 6+
  *   first-vs-later  per filter feature step, grouped bars of the median RTT of first packets (the
  *                   packet-in that the agent simulates) and of later packets (the installed flow),
  *                   whiskers from median to p90, OVS NORMAL's first/later medians as labelled rules
@@ -25,106 +27,28 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { CaseResult, EvalReport } from './eval-report.js';
+import { floorChart } from './chart-floor.js';
+import {
+  AGENT_TPUT,
+  CONFIG,
+  FIRST,
+  HEIGHT,
+  LATER,
+  NORMAL_FIRST,
+  NORMAL_LATER,
+  NORMAL_TPUT,
+  PNG_WIDTH,
+  WIDTH,
+  colorScale,
+  finite,
+  fmt,
+  refLayers,
+  subtitle,
+  type ChartSpec,
+  type RefLine,
+} from './chart-style.js';
 
-/** One chart to render: its file stem and its vega-lite spec. */
-export interface ChartSpec {
-  /** file name without extension, e.g. 'first-vs-later' */
-  name: string;
-  /** the vega-lite spec, data inline */
-  spec: TopLevelSpec;
-}
-
-/** Plot area size, in CSS pixels (the legend and axes come on top of it). */
-const WIDTH = 640;
-const HEIGHT = 360;
-/** PNG width in pixels: twice the SVG's size, for sharp text. */
-const PNG_WIDTH = 1440;
-/** Font families tried in order; DejaVu is what Debian installs with its base fonts. */
-const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
-
-const FIRST = 'first packet';
-const LATER = 'later packets';
-const NORMAL_FIRST = 'OVS NORMAL first';
-const NORMAL_LATER = 'OVS NORMAL later';
-const AGENT_TPUT = 'agent (iperf3)';
-const NORMAL_TPUT = 'OVS NORMAL';
-
-const COLORS: Record<string, string> = {
-  [FIRST]: '#e45756',
-  [LATER]: '#4c78a8',
-  [NORMAL_FIRST]: '#9d2a1e',
-  [NORMAL_LATER]: '#1f3f6e',
-  [AGENT_TPUT]: '#54a24b',
-  [NORMAL_TPUT]: '#333333',
-};
-
-/** The value when it is a finite number, else undefined. */
-function finite(v: number | undefined): number | undefined {
-  return v !== undefined && Number.isFinite(v) ? v : undefined;
-}
-
-/** Rounds for labels: 3 significant digits, no exponent for the values this study sees. */
-function fmt(v: number): string {
-  return Number(v.toPrecision(3)).toString();
-}
-
-function colorScale(domain: string[]): { domain: string[]; range: string[] } {
-  return { domain, range: domain.map((d) => COLORS[d] ?? '#888888') };
-}
-
-/** The chart's notes that apply (empty ones dropped), then how and where the study ran. */
-function subtitle(report: EvalReport, notes: string[]): string {
-  const s = report.settings;
-  // The full method is in report.json and the tables; a subtitle long enough to hold it squashes the plot.
-  const how = `${s.flows} flows x ${s.packetsPerFlow} packets per case, a new flow each time${s.quick ? ' (quick)' : ''}; ${report.machine.hostname}`;
-  return [...notes.filter((n) => n !== ''), how].join('; ');
-}
-
-const CONFIG = {
-  font: FONT,
-  background: 'white',
-  title: {
-    fontSize: 16,
-    subtitleFontSize: 12,
-    subtitleColor: '#555555',
-    anchor: 'start' as const,
-    offset: 10,
-  },
-  axis: { labelFontSize: 12, titleFontSize: 13, titlePadding: 8 },
-  legend: { labelFontSize: 12, titleFontSize: 12, symbolSize: 160 },
-  view: { stroke: '#dddddd' },
-};
-
-/** A labelled horizontal reference line: a rule at y across the plot, its label right of the plot. */
-interface RefLine {
-  kind: string;
-  y: number;
-  label: string;
-}
-
-/** Rule + label layers for reference lines, colored by the shared color scale. */
-function refLayers(lines: RefLine[]): TopLevelSpec[] {
-  return [
-    {
-      data: { values: lines },
-      mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 2 },
-      encoding: {
-        y: { field: 'y', type: 'quantitative' },
-        color: { field: 'kind', type: 'nominal' },
-      },
-    },
-    {
-      data: { values: lines },
-      mark: { type: 'text', align: 'left', baseline: 'middle', dx: 6, fontSize: 11, fontWeight: 'bold' },
-      encoding: {
-        x: { value: 'width' },
-        y: { field: 'y', type: 'quantitative' },
-        text: { field: 'label', type: 'nominal' },
-        color: { field: 'kind', type: 'nominal' },
-      },
-    },
-  ] as TopLevelSpec[];
-}
+export type { ChartSpec } from './chart-style.js';
 
 /** "n/a" markers at the bottom of the plot for steps that have no value. */
 function absentLayer(
@@ -369,9 +293,10 @@ function throughput(report: EvalReport): ChartSpec {
   return { name: 'throughput', spec: spec as unknown as TopLevelSpec };
 }
 
-/** The three charts' vega-lite specs for a report. Pure: no I/O. */
+/** The charts' vega-lite specs for a report (the floor chart when the report has a floor). Pure: no I/O. */
 export function chartSpecs(report: EvalReport): ChartSpec[] {
-  return [firstVsLater(report), rttVsRules(report), throughput(report)];
+  const floor = floorChart(report);
+  return [firstVsLater(report), rttVsRules(report), throughput(report), ...(floor ? [floor] : [])];
 }
 
 /** The part of vega's (untyped) text-measurement hook that this module replaces. */

@@ -31,8 +31,14 @@ export interface CaseResult {
   name: string;
   /** first packet of each new flow */
   first: RttStats;
-  /** later packets of the same flows */
+  /** later packets of the same flows (packets 2 to N) */
   later: RttStats;
+  /** packets 2 to 5: right after the flow is installed, while Open vSwitch revalidates its cache */
+  transient?: RttStats;
+  /** packets 6 to N: the installed flow at steady state */
+  steady?: RttStats;
+  /** flows measured */
+  flows?: number;
   /** median first - median later */
   firstMinusLaterMs: number;
   /** iperf3 throughput, when measured */
@@ -77,6 +83,19 @@ export interface EvalReport {
   settings: { flows: number; packetsPerFlow: number; quick: boolean; method: string };
   /** plain OVS NORMAL, no agent */
   baseline: { sameHost: CaseResult; crossHost: CaseResult; throughputMbps: number };
+  /**
+   * The floor of a reactive controller on this machine, same pair of VMs, same host: Debian's
+   * ovs-testcontroller (a C learning switch) and the project's minimal controller (FLOW_MOD +
+   * PACKET_OUT per packet-in, nothing else) on the baseline bridge
+   */
+  floor?: { testController: CaseResult; minimal: CaseResult };
+  /**
+   * A first packet to a VM never contacted before (MAC, ARP and flow tables empty on every host and
+   * VM) across the router and hosts, against the same flows with the tables warm
+   */
+  firstContact?: { cold: CaseResult; warm: CaseResult };
+  /** the agents' own time from a packet-in's arrival to the write of their answer, over the study */
+  agentPacketInUs?: { p50: number; p99: number; count: number };
   /** agent same host, agent cross host */
   base: CaseResult[];
   /** filter feature steps: 'no filter', 'dst-ip', 'src-ip', 'src-port', 'dst-port', ..., 'tcp-window' */

@@ -2,34 +2,42 @@
  * The evaluation: first-packet latency against later packets on the lab, as the original test plan of
  * this kind of system asks, made reproducible.
  *
+ *   0. the floor, same pair of VMs, same host: plain OVS NORMAL, Debian's ovs-testcontroller (C) and
+ *      the project's minimal controller (eval-floor.ts), so the agent's first packet is read as a
+ *      ratio to what any reactive controller costs on this machine
  *   1. base: no filter; same host and across hosts (tunnel); agent vs plain OVS NORMAL
  *   2. features enabled one by one (cumulative filter rules that never match the probes, so every
  *      packet is checked against them): dst IP, src IP, src port, dst port, IP address group, TCP
  *      flags, TCP window (not matchable by the datapath: every packet takes the slow path); first and
  *      later RTT of the same TCP flows, and iperf3 throughput, after each step
  *   3. rule-set growth: a chain of 1 .. 10,000 rules with the matching rule near the end
- *   4. the NORMAL baseline measured in the same run, so every figure has a ratio
+ *   4. first contact: a VM never contacted before, across the router and hosts, with every MAC, ARP
+ *      and flow table emptied first (agents and VMs), against the same flows with warm tables
  *
  * Method: each flow is a new 5-tuple (a new source port). Before each flow's first packet the
  * evaluation deletes the agent's reactive flows (cookies with the top bit clear; proactive flows stay)
  * and the datapath's cached flows on both hosts, so every first packet takes the slow path even when
- * the installed mask does not include the L4 ports; the baseline flushes the datapath the same way.
+ * the installed mask does not include the L4 ports; the baselines flush the same way (a controller's
+ * flows, the datapath cache). Later packets are reported whole, as packets 2-5 (the transient while
+ * Open vSwitch revalidates its cache) and as packets 6-N (steady state).
  *
  * Invariant: everything the evaluation adds to the topology (chains, rules) is removed at the end,
- * also on failure; every probe is bounded (flows x packets, each waited for at most a second).
+ * and the baseline bridge is given back to NORMAL, also on failure; every probe is bounded (flows x
+ * packets, each waited for at most a second).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpus, hostname, release, totalmem } from 'node:os';
-import { createInterface, type Interface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { run } from '../exec.js';
 import { controlRequest } from '../control/control-api.js';
 import { openStore } from '../state/open.js';
 import type { Op, TopologyStore } from '../state/store.js';
 import { hostOvs, type LabHost, type LabState, type LabVm } from './lab.js';
-import type { CaseResult, EvalReport, RttStats, TargetResult } from './eval-report.js';
+import type { CaseResult, EvalReport } from './eval-report.js';
+import { PROBE, Prober } from './prober.js';
+import { FEATURE_STEPS, caseOf, growthRules, histogramDelta, targets, type Histogram } from './eval-cases.js';
+export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
+import { Floor } from './eval-floor.js';
 
-const PROBE = fileURLToPath(new URL('./udp-probe.js', import.meta.url));
 const REACTIVE = 'cookie=0x0/0x8000000000000000';
 
 export interface EvalOptions {
@@ -46,82 +54,13 @@ export interface EvalOptions {
   readonly progress: (done: number, total: number, label: string) => void;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-export function rttStats(values: ReadonlyArray<number | null>): RttStats {
-  const ok = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
-  return {
-    n: values.length,
-    lost: values.length - ok.length,
-    median: quantile(ok, 0.5),
-    p90: quantile(ok, 0.9),
-    p99: quantile(ok, 0.99),
-  };
-}
-
-function caseOf(
-  name: string,
-  flows: ReadonlyArray<ReadonlyArray<number | null>>,
-  extra: Partial<CaseResult> = {},
-): CaseResult {
-  const first = rttStats(flows.map((f) => f[0] ?? null));
-  const later = rttStats(flows.flatMap((f) => f.slice(1)));
-  return { name, first, later, firstMinusLaterMs: first.median - later.median, ...extra };
-}
-
-/** A probe process in a VM, driven one flow at a time. */
-class Prober {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly lines: Interface;
-  private readonly pending: Array<{ resolve: (l: string) => void; reject: (e: Error) => void }> = [];
-
-  constructor(vm: LabVm, to: string, proto: 'udp' | 'tcp', packets: number, basePort: number) {
-    this.child = spawn('ip', [
-      'netns',
-      'exec',
-      vm.netns,
-      process.execPath,
-      PROBE,
-      'probe',
-      '--to',
-      to,
-      '--port',
-      '7',
-      '--proto',
-      proto,
-      '--packets',
-      String(packets),
-      '--base-port',
-      String(basePort),
-      '--timeout-ms',
-      '1000',
-    ]);
-    this.lines = createInterface({ input: this.child.stdout });
-    this.lines.on('line', (l) => this.pending.shift()?.resolve(l));
-    this.child.on('exit', (c) => {
-      for (const p of this.pending.splice(0)) p.reject(new Error(`probe in ${vm.name} exited with ${c}`));
-    });
-  }
-
-  async flow(f: number): Promise<Array<number | null>> {
-    const line = new Promise<string>((resolve, reject) => this.pending.push({ resolve, reject }));
-    this.child.stdin.write(`${f}\n`);
-    return (JSON.parse(await line) as { rtts: Array<number | null> }).rtts;
-  }
-
-  close(): void {
-    this.child.stdin.end();
-    this.child.kill();
-  }
-}
-
 interface Pair {
   readonly src: LabVm;
   readonly dst: LabVm;
 }
+
+/** What happens before each flow's first packet of a case. */
+type Flush = () => Promise<void>;
 
 export class Evaluation {
   private store!: TopologyStore;
@@ -140,8 +79,11 @@ export class Evaluation {
     this.packets = opts.packets ?? 10;
   }
 
-  /** The VMs the evaluation uses: a source, another VM on its bridge and host, one on its bridge elsewhere. */
-  pairs(): { same: Pair; cross: Pair } {
+  /**
+   * The VMs the evaluation uses: a source, another VM on its bridge and host, one on its bridge
+   * elsewhere, and one on another bridge elsewhere (across the router and hosts).
+   */
+  pairs(): { same: Pair; cross: Pair; routed: Pair | undefined } {
     const [hv1, hv2] = this.lab.hosts;
     if (!hv1 || !hv2) throw new Error('eval: the lab needs at least 2 hosts (midonet-lab up --hosts 2)');
     const src = this.lab.vms.find((v) => v.host === hv1.name)!;
@@ -151,7 +93,8 @@ export class Evaluation {
       throw new Error(
         'eval: the lab needs 2 VMs of one bridge on hv1 and 1 on hv2 (midonet-lab up --vms-per-host 3)',
       );
-    return { same: { src, dst: same }, cross: { src, dst: cross } };
+    const routed = this.lab.vms.find((v) => v.host === hv2.name && v.bridge !== src.bridge);
+    return { same: { src, dst: same }, cross: { src, dst: cross }, routed: routed && { src, dst: routed } };
   }
 
   private tick(label: string): void {
@@ -169,35 +112,94 @@ export class Evaluation {
     );
   }
 
-  private async packetIns(): Promise<number> {
-    let n = 0;
-    for (const h of this.lab.hosts)
-      n += ((await controlRequest(h.controlSocket, { cmd: 'stats' })) as { packetIns: number }).packetIns;
-    return n;
+  private async agentStats(): Promise<Array<{ packetIns: number; packetInLatencyUs: Histogram }>> {
+    return Promise.all(
+      this.lab.hosts.map(
+        async (h) =>
+          (await controlRequest(h.controlSocket, { cmd: 'stats' })) as {
+            packetIns: number;
+            packetInLatencyUs: Histogram;
+          },
+      ),
+    );
   }
 
-  /** One case: `flows` flows from src to `to`, each preceded by a flush. */
+  private async packetIns(): Promise<number> {
+    return (await this.agentStats()).reduce((n, s) => n + s.packetIns, 0);
+  }
+
+  /**
+   * A first contact: every agent forgets what it learned (MAC, ARP, flows), the datapath caches go,
+   * and the two VMs forget their neighbours.
+   */
+  private async forgetEverything(vms: readonly LabVm[]): Promise<void> {
+    await Promise.all(this.lab.hosts.map((h) => controlRequest(h.controlSocket, { cmd: 'forget' })));
+    await this.flush(false);
+    for (const vm of vms) await run('ip', ['neigh', 'flush', 'all'], { netns: vm.netns });
+  }
+
+  /** One case: `flows` flows from src to `to`, each preceded by `flush`. */
   private async measure(
     name: string,
     src: LabVm,
     to: string,
     proto: 'udp' | 'tcp',
-    agent: boolean,
+    flush: Flush | boolean,
     basePort: number,
   ): Promise<CaseResult> {
+    const before = flush === false ? 0 : await this.packetIns();
+    const doFlush = typeof flush === 'boolean' ? () => this.flush(flush) : flush;
     const prober = new Prober(src, to, proto, this.packets, basePort);
-    const before = await this.packetIns();
     const results: Array<Array<number | null>> = [];
     try {
       for (let f = 0; f < this.flows; f++) {
-        await this.flush(agent);
+        await doFlush();
         results.push(await prober.flow(f));
         this.tick(name);
       }
     } finally {
       prober.close();
     }
+    if (flush === false) return caseOf(name, results);
     return caseOf(name, results, { packetIns: (await this.packetIns()) - before });
+  }
+
+  /** Part 0: the same probes through ovs-testcontroller and the minimal controller on br-normal. */
+  private async floor(same: Pair): Promise<{ testController: CaseResult; minimal: CaseResult }> {
+    const hv1 = this.lab.hosts[0]!;
+    const floor = new Floor(hostOvs(hv1), hv1.ovsRunDir);
+    const flush = async () => {
+      await floor.flush();
+      await hostOvs(hv1).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
+    };
+    try {
+      await floor.use('ovs-testcontroller');
+      await this.ping(same.src, same.dst.baselineIp);
+      const testController = await this.measure(
+        'ovs-testcontroller, same host',
+        same.src,
+        same.dst.baselineIp,
+        'udp',
+        flush,
+        27000,
+      );
+      await floor.use('minimal');
+      await this.ping(same.src, same.dst.baselineIp);
+      const minimal = await this.measure(
+        'minimal controller, same host',
+        same.src,
+        same.dst.baselineIp,
+        'udp',
+        flush,
+        28000,
+      );
+      // Packet-ins here are the controllers', not the agent's: not counted.
+      delete testController.packetIns;
+      delete minimal.packetIns;
+      return { testController, minimal };
+    } finally {
+      await floor.restore();
+    }
   }
 
   private async iperf(src: LabVm, dst: LabVm, to: string): Promise<number> {
@@ -257,20 +259,24 @@ export class Evaluation {
 
   async run(): Promise<EvalReport> {
     const started = Date.now();
-    const { same, cross } = this.pairs();
+    const { same, cross, routed } = this.pairs();
     const say = this.opts.say;
     const features = FEATURE_STEPS;
     const sizes = this.opts.quick ? [1, 10, 100, 1000] : [1, 10, 100, 1000, 10000];
-    this.total = this.flows * (4 + features.length + sizes.length) + features.length + 1;
+    this.total = this.flows * (6 + (routed ? 2 : 0) + features.length + sizes.length) + features.length + 1;
     this.store = await openStore(this.lab.storeUrl);
     try {
-      for (const vm of [same.dst, cross.dst]) await this.startEcho(vm);
+      for (const vm of [same.dst, cross.dst, ...(routed ? [routed.dst] : [])]) await this.startEcho(vm);
       for (const p of [same, cross]) {
         await this.ping(p.src, p.dst.ip);
         await this.ping(p.dst, p.src.ip);
         await this.ping(p.src, p.dst.baselineIp);
         await this.ping(p.dst, p.src.baselineIp);
       }
+      const statsBefore = await this.agentStats();
+
+      say('part 0: the floor of a reactive controller (UDP flows, same host, baseline bridge)');
+      const floor = await this.floor(same);
 
       say('part 1: base case, no filter (UDP flows)');
       const base = [
@@ -332,6 +338,34 @@ export class Evaluation {
         await this.removeChain(same.src.bridge);
       }
 
+      let firstContact: EvalReport['firstContact'];
+      if (routed) {
+        say('part 4: first contact across the router and hosts (every MAC, ARP and flow table empty)');
+        await this.ping(routed.src, routed.dst.ip);
+        const warm = await this.measure(
+          'agent, across router and hosts, warm',
+          routed.src,
+          routed.dst.ip,
+          'udp',
+          true,
+          29000,
+        );
+        const cold = await this.measure(
+          'agent, across router and hosts, first contact',
+          routed.src,
+          routed.dst.ip,
+          'udp',
+          () => this.forgetEverything([routed.src, routed.dst]),
+          30000,
+        );
+        firstContact = { cold, warm };
+      }
+      const statsAfter = await this.agentStats();
+      const agentPacketInUs = histogramDelta(
+        statsBefore.map((s) => s.packetInLatencyUs),
+        statsAfter.map((s) => s.packetInLatencyUs),
+      );
+
       const baseline = { sameHost: normalSame, crossHost: normalCross, throughputMbps: normalThroughput };
       return {
         machine: await machine(),
@@ -341,167 +375,22 @@ export class Evaluation {
           flows: this.flows,
           packetsPerFlow: this.packets,
           quick: this.opts.quick,
-          method: `each flow is a new source port; before its first packet the agent's reactive flows (cookie top bit clear) and the datapath flow cache are deleted on both hosts (the baseline: the datapath cache), so every first packet takes the slow path; later = packets 2 to ${this.packets} of each flow`,
+          method: `each flow is a new source port; before its first packet the agent's reactive flows (cookie top bit clear) and the datapath flow cache are deleted on both hosts (NORMAL: the datapath cache; the controllers of the floor: their flows and the datapath cache), so every first packet takes the slow path; later = packets 2 to ${this.packets} of each flow, transient = packets 2-5, steady = packets 6-${this.packets}; first contact also empties every agent's MAC and ARP tables and the two VMs' neighbour caches`,
         },
         baseline,
+        floor,
         base,
         features: steps,
         ruleGrowth: growth,
-        targets: targets(base, baseline, steps, growth),
+        ...(firstContact ? { firstContact } : {}),
+        agentPacketInUs,
+        targets: targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
       };
     } finally {
       for (const e of this.echoes) e.kill();
       await this.store.close();
     }
   }
-}
-
-/** The cumulative filter steps of part 2: rules that never match the probe flows, so all are read. */
-export const FEATURE_STEPS: ReadonlyArray<{
-  name: string;
-  rule?: (ipAddrGroup: string) => Record<string, unknown>;
-}> = [
-  { name: 'no filter' },
-  {
-    name: 'dst-ip',
-    rule: () => ({ action: 'drop', conditions: { dstPrefix: { value: '203.0.113.250/32' } } }),
-  },
-  {
-    name: 'src-ip',
-    rule: () => ({ action: 'drop', conditions: { srcPrefix: { value: '203.0.113.251/32' } } }),
-  },
-  {
-    name: 'src-port',
-    rule: () => ({
-      action: 'drop',
-      conditions: { ipProto: { value: 6 }, srcPort: { value: { start: 1, end: 1 } } },
-    }),
-  },
-  {
-    name: 'dst-port',
-    rule: () => ({
-      action: 'drop',
-      conditions: { ipProto: { value: 6 }, dstPort: { value: { start: 1, end: 1 } } },
-    }),
-  },
-  {
-    name: 'ip-address-group',
-    rule: (g) => ({ action: 'drop', conditions: { ipAddrGroupDst: { value: g } } }),
-  },
-  {
-    name: 'tcp-flags',
-    rule: () => ({
-      action: 'drop',
-      conditions: { ipProto: { value: 6 }, tcpFlags: { value: { set: 0x29, mask: 0x29 } } },
-    }),
-  },
-  {
-    name: 'tcp-window',
-    rule: () => ({
-      action: 'drop',
-      conditions: { ipProto: { value: 6 }, tcpWindow: { value: { start: 1, end: 1 } } },
-    }),
-  },
-];
-
-/** `n` rules: random 5-tuple drops that never match, and the probes' accept near the end. */
-export function growthRules(n: number, src: LabVm): Array<Record<string, unknown>> {
-  const rules: Array<Record<string, unknown>> = [];
-  let seed = 12345;
-  const rnd = (m: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % m;
-  };
-  const noise = () => ({
-    action: 'drop',
-    conditions: {
-      ipProto: { value: 17 },
-      srcPrefix: { value: `203.0.113.${rnd(256)}/32` },
-      dstPrefix: { value: `203.0.113.${rnd(256)}/32` },
-      srcPort: { value: { start: 1 + rnd(60000), end: 1 + rnd(60000) + 0 } },
-      dstPort: { value: { start: 1000 + rnd(1000), end: 1000 + rnd(1000) + 500 } },
-    },
-  });
-  const accept = {
-    action: 'accept',
-    conditions: {
-      ipProto: { value: 17 },
-      srcPrefix: { value: `${src.ip}/32` },
-      dstPort: { value: { start: 7, end: 7 } },
-    },
-  };
-  for (let i = 0; i < n - 2; i++) rules.push(fixRange(noise()));
-  rules.push(accept);
-  if (n >= 2) rules.push(fixRange(noise()));
-  return rules.slice(0, n);
-}
-
-function fixRange(r: {
-  action: string;
-  conditions: Record<string, { value: unknown }>;
-}): Record<string, unknown> {
-  for (const k of ['srcPort', 'dstPort']) {
-    const v = r.conditions[k]!.value as { start: number; end: number };
-    if (v.start > v.end) r.conditions[k] = { value: { start: v.end, end: v.start } };
-  }
-  return r;
-}
-
-function ratio(a: number, b: number): number {
-  return a / b;
-}
-
-function targets(
-  base: CaseResult[],
-  baseline: EvalReport['baseline'],
-  steps: CaseResult[],
-  growth: CaseResult[],
-): TargetResult[] {
-  const agentSame = base[0]!;
-  const noFilter = steps[0];
-  const r1 = growth.find((g) => g.rules === 1);
-  const rMax = growth.at(-1);
-  const t = (name: string, value: number, target: number, unit: string): TargetResult => ({
-    name,
-    value,
-    target,
-    unit,
-    met: value <= target,
-  });
-  const out = [
-    t(
-      'first-packet RTT / OVS NORMAL first-packet RTT (same host)',
-      ratio(agentSame.first.median, baseline.sameHost.first.median),
-      1.5,
-      'x',
-    ),
-    t(
-      'later-packet RTT / OVS NORMAL later-packet RTT (same host)',
-      ratio(agentSame.later.median, baseline.sameHost.later.median),
-      1.05,
-      'x',
-    ),
-  ];
-  if (r1 && rMax)
-    out.push(
-      t(
-        `first-packet RTT at ${rMax.rules} rules / at 1 rule`,
-        ratio(rMax.first.median, r1.first.median),
-        1.2,
-        'x',
-      ),
-    );
-  if (noFilter?.throughputMbps !== undefined) {
-    const v = ratio(noFilter.throughputMbps, baseline.throughputMbps);
-    out.push({
-      name: 'iperf3 throughput through agent flows / OVS NORMAL',
-      value: v,
-      target: 0.95,
-      unit: 'x',
-      met: v >= 0.95,
-    });
-  }
-  return out;
 }
 
 async function machine(): Promise<EvalReport['machine']> {

@@ -39,24 +39,69 @@ const RTT_HEAD = [
   'first-later',
 ];
 
+const perFlow = (c: CaseResult): string =>
+  c.packetIns === undefined || !c.flows ? '-' : (c.packetIns / c.flows).toFixed(2);
+
+/** Part 0: the agent against the floor of any reactive controller, same pair of VMs, same run. */
+function floorTable(r: EvalReport): string | undefined {
+  if (r.floor === undefined) return undefined;
+  const agent = r.base[0]!;
+  const rows = [r.baseline.sameHost, r.floor.testController, r.floor.minimal, agent];
+  return table(
+    'Part 0 - the floor: a reactive controller on this machine, same pair of VMs, same host; RTT in ms (agent/this: the agent divided by this row)',
+    [
+      'case',
+      'first med',
+      'later med',
+      'p2-5 med',
+      'p6+ med',
+      'packet-ins/flow',
+      'agent first/this',
+      'agent p6+/this',
+    ],
+    rows.map((c) => [
+      c.name,
+      f(c.first.median),
+      f(c.later.median),
+      f(c.transient?.median),
+      f(c.steady?.median),
+      perFlow(c),
+      x(agent.first.median / c.first.median),
+      x((agent.steady?.median ?? NaN) / (c.steady?.median ?? NaN)),
+    ]),
+  );
+}
+
 export function reportText(r: EvalReport): string {
   const b = r.baseline;
   const lost = (c: CaseResult) => String(c.first.lost + c.later.lost);
   const part1 = table(
     'Part 1 - base case, no filter: RTT in ms (first packet of a new flow vs later packets)',
-    ['case', ...RTT_HEAD, 'lost', 'first/NORMAL', 'later/NORMAL'],
+    ['case', ...RTT_HEAD, 'p6+ med', 'lost', 'packet-ins/flow', 'first/NORMAL', 'later/NORMAL', 'p6+/NORMAL'],
     [
       ...r.base.map((c) => {
         const ref = c.name.includes('across') ? b.crossHost : b.sameHost;
         return [
           c.name,
           ...rttCells(c),
+          f(c.steady?.median),
           lost(c),
+          perFlow(c),
           x(c.first.median / ref.first.median),
           x(c.later.median / ref.later.median),
+          x((c.steady?.median ?? NaN) / (ref.steady?.median ?? NaN)),
         ];
       }),
-      ...[b.sameHost, b.crossHost].map((c) => [c.name, ...rttCells(c), lost(c), '1.00x', '1.00x']),
+      ...[b.sameHost, b.crossHost].map((c) => [
+        c.name,
+        ...rttCells(c),
+        f(c.steady?.median),
+        lost(c),
+        '-',
+        '1.00x',
+        '1.00x',
+        '1.00x',
+      ]),
     ],
   );
   const part2 = table(
@@ -111,6 +156,27 @@ export function reportText(r: EvalReport): string {
   const part4 = `Part 4 - baseline: plain OVS NORMAL (no agent) in the same run: same host first ${f(b.sameHost.first.median)} ms, later ${f(
     b.sameHost.later.median,
   )} ms; across hosts first ${f(b.crossHost.first.median)} ms, later ${f(b.crossHost.later.median)} ms; iperf3 ${f(b.throughputMbps, 0)} Mbit/s`;
+  const fc = r.firstContact;
+  const part5 =
+    fc === undefined
+      ? undefined
+      : table(
+          'Part 4 - first contact across the router and hosts (every MAC, ARP and flow table emptied before each flow): RTT in ms',
+          ['case', 'first med', 'first p90', 'first p99', 'lost', 'packet-ins/flow', 'first/warm'],
+          [fc.warm, fc.cold].map((c) => [
+            c.name,
+            f(c.first.median),
+            f(c.first.p90),
+            f(c.first.p99),
+            String(c.first.lost),
+            perFlow(c),
+            x(c.first.median / fc.warm.first.median),
+          ]),
+        );
+  const agentUs =
+    r.agentPacketInUs === undefined
+      ? undefined
+      : `The agents' own time from a packet-in's arrival to the write of their answer, over the whole study: p50 <= ${r.agentPacketInUs.p50} us, p99 <= ${r.agentPacketInUs.p99} us (${r.agentPacketInUs.count} packet-ins; histogram bucket bounds)`;
   const targets = table(
     'Targets',
     ['target', 'value', 'goal', 'met'],
@@ -122,5 +188,7 @@ export function reportText(r: EvalReport): string {
     ]),
   );
   const setup = `${r.settings.flows} flows per case, ${r.settings.packetsPerFlow} packets per flow; ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.ovs}, node ${r.machine.node}; ${r.durationS.toFixed(0)} s\nMethod: ${r.settings.method}`;
-  return [setup, part1, part2, part3, part4, targets].join('\n\n');
+  return [setup, floorTable(r), part1, part2, part3, part5, part4, agentUs, targets]
+    .filter((t): t is string => t !== undefined)
+    .join('\n\n');
 }

@@ -78,6 +78,10 @@ export class MemoryMacTable implements MacTable {
   forget(bridgeId: string, vlan: number, mac: number): void {
     this.table(bridgeId, vlan).delete(mac);
   }
+  /** Forgets every entry. */
+  clear(): void {
+    this.entries.clear();
+  }
   /** Forgets every entry on `portId` (the port was deleted); returns their tags. */
   forgetPort(portId: string): Tag[] {
     const gone: Tag[] = [];
@@ -119,6 +123,9 @@ export class MemoryArpCache implements ArpCache {
   forget(routerId: string, ip: number): void {
     this.table(routerId).delete(ip);
   }
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 export class MemoryConntrack implements Conntrack {
@@ -130,6 +137,9 @@ export class MemoryConntrack implements Conntrack {
   }
   track(key: string, now: number): void {
     this.entries.set(key, now);
+  }
+  clear(): void {
+    this.entries.clear();
   }
 }
 

@@ -70,9 +70,20 @@ describe('midonet-lab', () => {
     assert.match(stdout, /Part 1 - base case/);
     assert.match(stdout, /Part 2 - features/);
     assert.match(stdout, /Part 3 - rule-set growth/);
+    assert.match(stdout, /Part 0 - the floor/);
+    assert.match(stdout, /Part 4 - first contact/);
     const r = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as EvalReport;
     assert.equal(r.base.length, 2);
-    for (const c of [...r.base, r.baseline.sameHost, r.baseline.crossHost]) {
+    assert.ok(r.floor && r.firstContact, 'the floor and first contact were measured');
+    for (const c of [
+      ...r.base,
+      r.baseline.sameHost,
+      r.baseline.crossHost,
+      r.floor.testController,
+      r.floor.minimal,
+      r.firstContact.warm,
+      r.firstContact.cold,
+    ]) {
       assert.equal(c.first.n, 6, `${c.name}: 6 flows`);
       assert.ok(c.first.lost === 0 && c.later.lost === 0, `${c.name}: nothing lost`);
       assert.ok(
@@ -115,7 +126,8 @@ describe('midonet-lab', () => {
       [1, 10, 100, 1000],
     );
     assert.ok(r.targets.length >= 3);
-    for (const f of ['first-vs-later', 'rtt-vs-rules', 'throughput']) {
+    assert.ok((r.agentPacketInUs?.count ?? 0) > 0, 'the agents timed their packet-ins');
+    for (const f of ['first-vs-later', 'rtt-vs-rules', 'throughput', 'floor']) {
       assert.ok(existsSync(join(outDir, `${f}.svg`)) && existsSync(join(outDir, `${f}.png`)), `chart ${f}`);
     }
   });

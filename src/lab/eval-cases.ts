@@ -1,0 +1,248 @@
+/**
+ * The evaluation's pure parts: RTT statistics of a case, the filter steps and rule sets it installs,
+ * and the targets it judges the figures against.
+ *
+ * Invariant: nothing here does I/O; a statistic of nothing is NaN, never a made-up number, and a
+ * target computed from a NaN is reported as not met.
+ */
+import type { LabVm } from './lab.js';
+import type { CaseResult, EvalReport, RttStats, TargetResult } from './eval-report.js';
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export function rttStats(values: ReadonlyArray<number | null>): RttStats {
+  const ok = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  return {
+    n: values.length,
+    lost: values.length - ok.length,
+    median: quantile(ok, 0.5),
+    p90: quantile(ok, 0.9),
+    p99: quantile(ok, 0.99),
+  };
+}
+
+export function caseOf(
+  name: string,
+  flows: ReadonlyArray<ReadonlyArray<number | null>>,
+  extra: Partial<CaseResult> = {},
+): CaseResult {
+  const first = rttStats(flows.map((f) => f[0] ?? null));
+  const later = rttStats(flows.flatMap((f) => f.slice(1)));
+  const transient = rttStats(flows.flatMap((f) => f.slice(1, 5)));
+  const steady = rttStats(flows.flatMap((f) => f.slice(5)));
+  return {
+    name,
+    first,
+    later,
+    transient,
+    steady,
+    flows: flows.length,
+    firstMinusLaterMs: first.median - later.median,
+    ...extra,
+  };
+}
+
+/** An agent's packet-in-to-write histogram as its stats give it. */
+export type Histogram = { buckets: Array<{ le: number | string; count: number }>; count: number };
+
+/** p50 and p99 (bucket upper bounds, us) of the observations between two snapshots of histograms. */
+export function histogramDelta(
+  before: Histogram[],
+  after: Histogram[],
+): { p50: number; p99: number; count: number } {
+  const counts = after[0]?.buckets.map(() => 0) ?? [];
+  after.forEach((h, i) =>
+    h.buckets.forEach((b, j) => (counts[j] = counts[j]! + b.count - (before[i]?.buckets[j]?.count ?? 0))),
+  );
+  const total = counts.reduce((a, b) => a + b, 0);
+  const q = (p: number) => {
+    let seen = 0;
+    for (let j = 0; j < counts.length; j++) {
+      seen += counts[j]!;
+      if (seen >= p * total) {
+        const le = after[0]!.buckets[j]!.le;
+        return typeof le === 'number' ? le : Infinity;
+      }
+    }
+    return NaN;
+  };
+  return { p50: total > 0 ? q(0.5) : NaN, p99: total > 0 ? q(0.99) : NaN, count: total };
+}
+
+/** The cumulative filter steps of part 2: rules that never match the probe flows, so all are read. */
+export const FEATURE_STEPS: ReadonlyArray<{
+  name: string;
+  rule?: (ipAddrGroup: string) => Record<string, unknown>;
+}> = [
+  { name: 'no filter' },
+  {
+    name: 'dst-ip',
+    rule: () => ({ action: 'drop', conditions: { dstPrefix: { value: '203.0.113.250/32' } } }),
+  },
+  {
+    name: 'src-ip',
+    rule: () => ({ action: 'drop', conditions: { srcPrefix: { value: '203.0.113.251/32' } } }),
+  },
+  {
+    name: 'src-port',
+    rule: () => ({
+      action: 'drop',
+      conditions: { ipProto: { value: 6 }, srcPort: { value: { start: 1, end: 1 } } },
+    }),
+  },
+  {
+    name: 'dst-port',
+    rule: () => ({
+      action: 'drop',
+      conditions: { ipProto: { value: 6 }, dstPort: { value: { start: 1, end: 1 } } },
+    }),
+  },
+  {
+    name: 'ip-address-group',
+    rule: (g) => ({ action: 'drop', conditions: { ipAddrGroupDst: { value: g } } }),
+  },
+  {
+    name: 'tcp-flags',
+    rule: () => ({
+      action: 'drop',
+      conditions: { ipProto: { value: 6 }, tcpFlags: { value: { set: 0x29, mask: 0x29 } } },
+    }),
+  },
+  {
+    name: 'tcp-window',
+    rule: () => ({
+      action: 'drop',
+      conditions: { ipProto: { value: 6 }, tcpWindow: { value: { start: 1, end: 1 } } },
+    }),
+  },
+];
+
+/** `n` rules: random 5-tuple drops that never match, and the probes' accept near the end. */
+export function growthRules(n: number, src: LabVm): Array<Record<string, unknown>> {
+  const rules: Array<Record<string, unknown>> = [];
+  let seed = 12345;
+  const rnd = (m: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % m;
+  };
+  const noise = () => ({
+    action: 'drop',
+    conditions: {
+      ipProto: { value: 17 },
+      srcPrefix: { value: `203.0.113.${rnd(256)}/32` },
+      dstPrefix: { value: `203.0.113.${rnd(256)}/32` },
+      srcPort: { value: { start: 1 + rnd(60000), end: 1 + rnd(60000) + 0 } },
+      dstPort: { value: { start: 1000 + rnd(1000), end: 1000 + rnd(1000) + 500 } },
+    },
+  });
+  const accept = {
+    action: 'accept',
+    conditions: {
+      ipProto: { value: 17 },
+      srcPrefix: { value: `${src.ip}/32` },
+      dstPort: { value: { start: 7, end: 7 } },
+    },
+  };
+  for (let i = 0; i < n - 2; i++) rules.push(fixRange(noise()));
+  rules.push(accept);
+  if (n >= 2) rules.push(fixRange(noise()));
+  return rules.slice(0, n);
+}
+
+function fixRange(r: {
+  action: string;
+  conditions: Record<string, { value: unknown }>;
+}): Record<string, unknown> {
+  for (const k of ['srcPort', 'dstPort']) {
+    const v = r.conditions[k]!.value as { start: number; end: number };
+    if (v.start > v.end) r.conditions[k] = { value: { start: v.end, end: v.start } };
+  }
+  return r;
+}
+
+function ratio(a: number, b: number): number {
+  return a / b;
+}
+
+export function targets(
+  base: CaseResult[],
+  baseline: EvalReport['baseline'],
+  floor: NonNullable<EvalReport['floor']>,
+  steps: CaseResult[],
+  growth: CaseResult[],
+  firstContact: EvalReport['firstContact'],
+  agentUs: NonNullable<EvalReport['agentPacketInUs']>,
+): TargetResult[] {
+  const agentSame = base[0]!;
+  const noFilter = steps[0];
+  const r1 = growth.find((g) => g.rules === 1);
+  const rMax = growth.at(-1);
+  const atMost = (name: string, value: number, target: number, unit: string): TargetResult => ({
+    name,
+    value,
+    target,
+    unit,
+    met: value <= target,
+  });
+  const steadyOf = (c: CaseResult) => (c.steady && c.steady.n > 0 ? c.steady.median : c.later.median);
+  const out = [
+    atMost(
+      "agent first-packet RTT / minimal controller's (same run, same host)",
+      ratio(agentSame.first.median, floor.minimal.first.median),
+      1.05,
+      'x',
+    ),
+    atMost(
+      "agent first-packet RTT / ovs-testcontroller's (same run, same host)",
+      ratio(agentSame.first.median, floor.testController.first.median),
+      1.0,
+      'x',
+    ),
+    atMost(
+      "agent later-packet RTT at steady state (packets 6+) / OVS NORMAL's",
+      ratio(steadyOf(agentSame), steadyOf(baseline.sameHost)),
+      1.05,
+      'x',
+    ),
+    atMost(
+      'packet-ins per new flow (agent, same host, reply flow installed with the forward one)',
+      (agentSame.packetIns ?? NaN) / (agentSame.flows ?? NaN),
+      1.1,
+      '',
+    ),
+    atMost('agent packet-in to write, p50 (its own histogram)', agentUs.p50, 100, 'us'),
+    atMost('agent packet-in to write, p99 (its own histogram)', agentUs.p99, 500, 'us'),
+  ];
+  if (firstContact)
+    out.push(
+      atMost(
+        'first contact across router and hosts / warm first packet (same path)',
+        ratio(firstContact.cold.first.median, firstContact.warm.first.median),
+        3,
+        'x',
+      ),
+    );
+  if (r1 && rMax)
+    out.push(
+      atMost(
+        `first-packet RTT at ${rMax.rules} rules / at 1 rule`,
+        ratio(rMax.first.median, r1.first.median),
+        1.2,
+        'x',
+      ),
+    );
+  if (noFilter?.throughputMbps !== undefined) {
+    const v = ratio(noFilter.throughputMbps, baseline.throughputMbps);
+    out.push({
+      name: 'iperf3 throughput through agent flows / OVS NORMAL',
+      value: v,
+      target: 0.95,
+      unit: 'x',
+      met: v >= 0.95,
+    });
+  }
+  return out;
+}

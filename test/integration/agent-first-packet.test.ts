@@ -1,0 +1,92 @@
+/**
+ * The first packet at the floor, on real Open vSwitch: a new flow costs the agent one packet-in (the
+ * reply's flow comes with the forward one, installed by the egress host's agent when the reply
+ * enters there); packet-ins a just-installed flow covers are sent on without a new flow, so the
+ * agent's flow table is exactly the switch's; a first contact across the router and hosts, with every
+ * MAC, ARP and flow table emptied, is answered (learned entries travel agent to agent).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { controlRequest } from '../../src/control/control-api.js';
+import { run } from '../../src/exec.js';
+import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import {
+  agentFlows,
+  cookieOf,
+  host,
+  ping,
+  probe,
+  reactiveFlows,
+  startEcho,
+  stats,
+  vm,
+} from './lab-helpers.js';
+
+describe('the first packet at the floor', () => {
+  let lab: LabState;
+  const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-first-'));
+  const stops: Array<() => Promise<void>> = [];
+  before(async () => {
+    // hv1: vm1 (a), vm2 (b), vm3 (a); hv2: vm4 (b), vm5 (a), vm6 (b)
+    lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel: 'gre' });
+    for (const name of ['vm3', 'vm4', 'vm5']) stops.push(await startEcho(vm(lab, name)));
+  });
+  after(async () => {
+    for (const s of stops) await s().catch(() => undefined);
+    await labDown(runDir);
+  });
+
+  it('a new flow across hosts costs one packet-in: the egress agent installs the reply flow', async () => {
+    const [vm1, vm5] = [vm(lab, 'vm1'), vm(lab, 'vm5')];
+    const [hv1, hv2] = [host(lab, 'hv1'), host(lab, 'hv2')];
+    assert.equal((await ping(vm1, vm5.ip)).received, 3, 'MACs learned');
+    const [a1, a2] = [await stats(hv1), await stats(hv2)];
+    // New source ports: new flows (the probe waits for each echo before the next packet).
+    const rtts = await probe(vm1, vm5.ip, 10, 3, 41000);
+    assert.ok(
+      rtts.every((f) => f.every((r) => r !== null)),
+      `every probe answered: ${JSON.stringify(rtts)}`,
+    );
+    const [b1, b2] = [await stats(hv1), await stats(hv2)];
+    assert.ok(b1.replyFlowRequests! > a1.replyFlowRequests!, 'hv1 asked hv2 for reply flows');
+    assert.ok(b2.replyFlows! > a2.replyFlows!, 'hv2 installed them');
+    assert.equal(
+      b2.simulations! - a2.simulations!,
+      b2.replyFlows! - a2.replyFlows!,
+      'hv2 simulated nothing else',
+    );
+  });
+
+  it("the agent's flow table is exactly the switch's, also after back-to-back packets of new flows", async () => {
+    const [vm1, vm3] = [vm(lab, 'vm1'), vm(lab, 'vm3')];
+    const hv1 = host(lab, 'hv1');
+    // Two UDP flows at a time of ten packets each, no wait between packets of a flow.
+    const send = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `import dgram from 'node:dgram'; const s = dgram.createSocket('udp4'); s.bind(${42000 + i}, () => { for (let k = 0; k < 10; k++) s.send(Buffer.alloc(16), 7, '${vm3.ip}'); setTimeout(() => s.close(), 200); });`,
+    );
+    for (const code of send)
+      await run(process.execPath, ['--input-type=module', '-e', code], { netns: vm1.netns });
+    await controlRequest(hv1.controlSocket, { cmd: 'barrier' });
+    const inAgent = (await agentFlows(hv1)).map((f) => f.cookie).sort();
+    const inSwitch = (await reactiveFlows(hv1)).map(cookieOf).sort();
+    assert.deepEqual(inAgent, inSwitch);
+    assert.equal((await stats(hv1)).flowsLive, inSwitch.length);
+  });
+
+  it('a first contact across the router and hosts is answered with every table empty', async () => {
+    const [vm1, vm4] = [vm(lab, 'vm1'), vm(lab, 'vm4')];
+    for (const h of lab.hosts) await controlRequest(h.controlSocket, { cmd: 'forget' });
+    for (const v of [vm1, vm4]) await run('ip', ['neigh', 'flush', 'all'], { netns: v.netns });
+    const peersSent = async () =>
+      ((await stats(host(lab, 'hv2'))) as unknown as { peers: { sent: number } }).peers.sent;
+    const before2 = await peersSent();
+    const first = await ping(vm1, vm4.ip, ['-c', '1', '-W', '2']);
+    assert.equal(first.received, 1, `the very first ping is answered: ${first.output}`);
+    assert.ok((await peersSent()) > before2, 'hv2 pushed what it learned (the ARP answer) straight to hv1');
+  });
+});
