@@ -13,14 +13,21 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, DEFAULT_CLI_CONFIG, cliConfigSchema, loadConfig } from '../config.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../log.js';
-import { KINDS, type Kind } from '../state/model.js';
+import type { Kind } from '../state/model.js';
 import { StoreError } from '../state/errors.js';
 import { DEFAULT_STORE_URL, openStore } from '../state/open.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TopologyStore } from '../state/store.js';
 import { CliError, KIND_OPTIONS, CONDITION_OPTIONS } from './options.js';
-import { VERB_OPTIONS, optionFlags, runTopologyCommand, verbsOf, type Args } from './topology-commands.js';
+import {
+  CLI_KINDS,
+  VERB_OPTIONS,
+  optionFlags,
+  runTopologyCommand,
+  verbsOf,
+  type Args,
+} from './topology-commands.js';
 import { extraCommands } from './extra-commands.js';
 
 export const VERSION = '0.1.0';
@@ -82,7 +89,7 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
     .option('json', { type: 'boolean', describe: 'print JSON for programs' })
     .option('log-level', { choices: LOG_LEVELS, describe: 'log level (logs go to stderr)' })
     .option('config', { type: 'string', describe: `config file (default ${DEFAULT_CLI_CONFIG} if present)` });
-  for (const kind of KINDS) {
+  for (const kind of CLI_KINDS) {
     cli = cli.command(
       `${kind} <verb> [ref] [arg]`,
       `${verbsOf(kind).join('|')} ${kind} objects`,

@@ -12,6 +12,7 @@ export type StoreErrorCode =
   | 'exists' // a name, binding or id is already taken
   | 'conflict' // the expected version is not the stored one
   | 'referenced' // delete refused: other objects refer to this one
+  | 'exhausted' // a pool (a DHCP range) has nothing left to give
   | 'unavailable' // the store cannot be reached or opened
   | 'position-gone'; // a watch asked to resume from a change the log no longer holds
 
