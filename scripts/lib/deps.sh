@@ -11,7 +11,7 @@ set -euo pipefail
 # (validates docker-compose.yml; no Docker engine is needed or installed).
 MIDONET_DEBIAN_PACKAGES=(
   build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump
-  ca-certificates openvswitch-switch frr
+  ca-certificates openssl openvswitch-switch frr
   zookeeper openjdk-17-jre-headless maven
   systemd docker-compose
 )

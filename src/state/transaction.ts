@@ -212,7 +212,11 @@ export class TransactionPlanner {
       const msgs = r.issues.map(
         (i) => `${kind}.${i.field}: ${i.value === undefined ? '' : `${show(i.value)}: `}${i.message}`,
       );
-      invalid(`${ctx}: ${msgs.join('; ')}`);
+      throw new StoreError(
+        'invalid',
+        `${ctx}: ${msgs.join('; ')}`,
+        r.issues.map((i) => ({ ...i, field: `${kind}.${i.field}` })),
+      );
     }
     return r.fields;
   }
@@ -698,7 +702,7 @@ export async function planTransaction(
       results.push(await planner.apply(op));
     } catch (e) {
       if (e instanceof StoreError && ops.length > 1)
-        throw new StoreError(e.code, `transaction step ${i + 1}: ${e.message}`);
+        throw new StoreError(e.code, `transaction step ${i + 1}: ${e.message}`, e.issues);
       throw e;
     }
   }
