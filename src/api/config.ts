@@ -3,8 +3,9 @@
  * every daemon's (loadConfig: file, key, value and what is allowed on any problem).
  *
  * Invariant: the API listens on loopback unless the file says otherwise, and it never serves bearer
- * tokens in clear text on a non-loopback address: such a `listen` needs `tls` (or an explicit
- * `plaintextOffLoopback: true` for a TLS-terminating proxy in front).
+ * tokens in clear text on a non-loopback address (unless an explicit
+ * `plaintextOffLoopback: true` for a TLS-terminating proxy in front): such a `listen` needs `tlsCert`
+ * and `tlsKey`.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
@@ -53,8 +54,10 @@ export const apiConfigSchema = z
         if (typeof r === 'string') ctx.addIssue({ code: z.ZodIssueCode.custom, message: r });
       })
       .default(DEFAULT_API_LISTEN),
-    /** PEM certificate chain and key; null serves plain HTTP. */
-    tls: z.object({ cert: path, key: path }).strict().nullable().default(null),
+    /** PEM certificate chain (with tlsKey); null serves plain HTTP. */
+    tlsCert: path.nullable().default(null),
+    /** PEM private key of tlsCert. */
+    tlsKey: path.nullable().default(null),
     /** Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy). */
     plaintextOffLoopback: z.boolean().default(false),
     logLevel: z.enum(LOG_LEVELS).default('info'),
@@ -78,17 +81,21 @@ export const apiConfigSchema = z
     maxPageSize: z.number().int().min(1).max(100000).default(1000),
     /** Longest `wait` a write may ask for (ms). */
     maxWaitMs: z.number().int().min(0).max(600000).default(60000),
-    /** How often the change feed looks for new changes when a client follows it (ms). */
-    feedPollMs: z.number().int().min(10).max(10000).default(200),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if ((c.tlsCert === null) !== (c.tlsKey === null))
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [c.tlsCert === null ? 'tlsCert' : 'tlsKey'],
+        message: 'TLS needs both tlsCert and tlsKey',
+      });
     const l = parseListen(c.listen);
-    if (typeof l !== 'string' && !isLoopback(l.host) && c.tls === null && !c.plaintextOffLoopback)
+    if (typeof l !== 'string' && !isLoopback(l.host) && c.tlsCert === null && !c.plaintextOffLoopback)
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['listen'],
-        message: `'${l.host}' is not a loopback address: configure tls (cert, key), or set plaintextOffLoopback behind a TLS proxy`,
+        message: `'${l.host}' is not a loopback address: configure tlsCert and tlsKey, or set plaintextOffLoopback behind a TLS proxy`,
       });
   });
 

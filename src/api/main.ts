@@ -44,7 +44,7 @@ export async function apiMain(argv: string[]): Promise<number> {
     log.info(
       {
         listen: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : cfg.listen,
-        tls: cfg.tls !== null,
+        tls: cfg.tlsCert !== null,
         store: store.url,
       },
       'serving',

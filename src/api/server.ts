@@ -54,9 +54,10 @@ export async function buildApi(opts: {
   now?: () => number;
 }): Promise<ApiServer> {
   const { store, config, log } = opts;
-  const https = config.tls
-    ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } }
-    : {};
+  const https =
+    config.tlsCert !== null && config.tlsKey !== null
+      ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : {};
   const app = Fastify({
     loggerInstance: log.child({ component: 'api.http' }),
     logController: new LogController({ disableRequestLogging: true }),

@@ -115,7 +115,7 @@ describe('midonet-api: tokens, roles, limits, TLS', () => {
         '-out',
         cert,
       ]);
-      const tls = await apiFixture({ tls: { cert, key } });
+      const tls = await apiFixture({ tlsCert: cert, tlsKey: key });
       try {
         const port = (tls.api.app.server.address() as { port: number }).port;
         const body = await new Promise<string>((resolve, reject) => {
@@ -150,9 +150,9 @@ describe('midonet-api: tokens, roles, limits, TLS', () => {
     assert.equal(apiConfigSchema.parse({}).listen, '127.0.0.1:8181');
     const r = apiConfigSchema.safeParse({ listen: '192.0.2.10:8181' });
     assert.equal(r.success, false);
-    assert.match(r.error.issues[0]!.message, /not a loopback address: configure tls/);
+    assert.match(r.error.issues[0]!.message, /not a loopback address: configure tlsCert and tlsKey/);
     assert.equal(
-      apiConfigSchema.safeParse({ listen: '192.0.2.10:8181', tls: { cert: '/c', key: '/k' } }).success,
+      apiConfigSchema.safeParse({ listen: '192.0.2.10:8181', tlsCert: '/c', tlsKey: '/k' }).success,
       true,
     );
   });
