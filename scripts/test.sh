@@ -14,7 +14,7 @@ npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 
 shopt -s nullglob
-files=(dist/test/unit/*.test.js dist/test/contract/*.test.js dist/test/cli/*.test.js dist/test/api/*.test.js dist/test/integration/*.test.js)
+files=(dist/test/unit/*.test.js dist/test/contract/*.test.js dist/test/cli/*.test.js dist/test/api/*.test.js dist/test/cni/*.test.js dist/test/integration/*.test.js)
 if [ $# -gt 0 ]; then files=("$@"); fi
 
 # The distributed backend's tests need ZooKeeper and Cassandra: start them (1 node each, or 3 with
