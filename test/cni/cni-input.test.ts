@@ -125,7 +125,7 @@ describe('midonet-cni: bad input', () => {
     });
     assert.equal((await cniMain(env('STATUS'), conf({ cniVersion: '1.1.0' }))).code, 0);
     const down = await cniMain(env('STATUS'), conf({ cniVersion: '1.1.0', bridge: 'gone' }));
-    assert.equal(JSON.parse(down.out).code, 50);
+    assert.equal((JSON.parse(down.out) as { code: number }).code, 50);
     const before = await store.position();
     assert.deepEqual(await cniMain(env('DEL'), conf()), { out: '', code: 0 }, 'DEL is idempotent');
     assert.equal(await store.position(), before);
@@ -139,6 +139,6 @@ describe('midonet-cni: bad input', () => {
       child.stdin!.end(conf({ bridge: 5 }));
     });
     assert.equal(r.code, 1);
-    assert.equal(JSON.parse(r.stdout).code, 7);
+    assert.equal((JSON.parse(r.stdout) as { code: number }).code, 7);
   });
 });
