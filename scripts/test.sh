@@ -30,6 +30,12 @@ if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | gre
   export MIDONET_TEST_CASSANDRA_URL
 fi
 
+# The CNI lab test drives midonet-cni with cnitool: build it once (deps.sh) when such a file is selected.
+if [ -z "${MIDONET_CNITOOL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'integration/api-cni'; then
+  MIDONET_CNITOOL=$(midonet_cnitool)
+  export MIDONET_CNITOOL
+fi
+
 echo "== tests (${#files[@]} files)" >&2
 # One file at a time: lab tests share the machine's `mnl-` namespaces and the CPU.
 # A test that hangs fails after 5 minutes, and no leftover handle keeps a finished file running.

@@ -76,6 +76,28 @@ midonet_cassandra_jars() {
   sha256sum "$pom" | cut -d' ' -f1 > "$stamp"
 }
 
+# Builds cnitool (the CNI project's own client, a Go module) once into /var/cache/midonet/go/bin, or
+# MIDONET_GOPATH/bin when set; the CNI tests and the API benchmark drive midonet-cni with it. Needs Go
+# (installed on the project's machines); a finished build is found again and not redone.
+MIDONET_CNITOOL_VERSION=v1.2.3
+midonet_cnitool() {
+  local gopath=${MIDONET_GOPATH:-/var/cache/midonet/go}
+  local stamp="$gopath/bin/.cnitool-$MIDONET_CNITOOL_VERSION"
+  if [ -x "$gopath/bin/cnitool" ] && [ -f "$stamp" ]; then
+    echo "$gopath/bin/cnitool"
+    return 0
+  fi
+  if ! command -v go >/dev/null; then
+    echo "deps: cnitool needs Go (go install github.com/containernetworking/cni/cnitool@$MIDONET_CNITOOL_VERSION)" >&2
+    return 1
+  fi
+  echo "deps: building cnitool $MIDONET_CNITOOL_VERSION with go install into $gopath/bin" >&2
+  mkdir -p "$gopath"
+  GOPATH="$gopath" GOFLAGS=-modcacherw go install "github.com/containernetworking/cni/cnitool@$MIDONET_CNITOOL_VERSION" >&2
+  touch "$stamp"
+  echo "$gopath/bin/cnitool"
+}
+
 midonet_build() {
   local root=$1
   (cd "$root" && npx tsc -p tsconfig.json)

@@ -91,6 +91,7 @@ export async function cniMain(env: NodeJS.ProcessEnv, stdin: string): Promise<{ 
       store,
       log,
       now: Date.now,
+      ...(env.MIDONET_CNI_CRASH_AFTER ? { crashAfter: env.MIDONET_CNI_CRASH_AFTER } : {}),
       where: {
         hostNs: conf.hostNetns,
         ovs: new Ovs({ dbSock: conf.ovs.dbSock, runDir: conf.ovs.runDir }),

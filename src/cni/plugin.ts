@@ -40,6 +40,15 @@ export interface PluginDeps {
   readonly where: Where;
   readonly log: Logger;
   readonly now: () => number;
+  /**
+   * Fault injection for tests of crash recovery: the process exits at once, as if killed, right after
+   * this step of ADD ('port', 'lease', 'veth'). Set from $MIDONET_CNI_CRASH_AFTER by main.ts.
+   */
+  readonly crashAfter?: string;
+}
+
+function crashPoint(deps: PluginDeps, step: string): void {
+  if (deps.crashAfter === step) process.exit(137);
 }
 
 export interface CniResult {
@@ -150,6 +159,7 @@ export async function cmdAdd(conf: NetConf, env: CniEnv, deps: PluginDeps): Prom
     hostId: host.id,
     interfaceName: hostIf,
   });
+  crashPoint(deps, 'port');
   try {
     let cidr: string;
     let gateway: string | null;
@@ -166,6 +176,7 @@ export async function cmdAdd(conf: NetConf, env: CniEnv, deps: PluginDeps): Prom
         clientId: env.containerId.slice(0, 255),
         hostname: podName && /^[A-Za-z0-9.-]{1,63}$/.test(podName) ? podName : null,
       });
+      crashPoint(deps, 'lease');
       cidr = `${lease.address}/${net.len}`;
       gateway = subnet.gateway;
     } else {
@@ -174,6 +185,7 @@ export async function cmdAdd(conf: NetConf, env: CniEnv, deps: PluginDeps): Prom
       gateway = a.gateway ?? null;
     }
     await addVeth(deps.where, hostIf, env.netns, env.ifname, mac, conf.mtu);
+    crashPoint(deps, 'veth');
     await configurePod(env.netns, env.ifname, cidr, gateway, conf.userspaceDatapath);
     await plug(deps.where, hostIf, port.id);
     const v1 = !conf.cniVersion.startsWith('0.');
