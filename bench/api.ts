@@ -203,7 +203,7 @@ async function podAdds(): Promise<{ figures: Record<string, number>; targets: Ta
   const runDir = mkdtempSync(join(tmpdir(), 'midonet-bench-cni-lab-'));
   const cniDir = mkdtempSync(join(tmpdir(), 'midonet-bench-cni-'));
   try {
-    const lab = await labUp({ runDir, hosts: 1, vmsPerHost: 0, tunnel: 'gre' });
+    const lab = await labUp({ runDir, hosts: 1, vmsPerHost: 1, tunnel: 'gre' });
     const hv = lab.hosts[0]!;
     const store = await openStore(lab.storeUrl);
     const br = await store.resolve('bridge', 'tenant-a');
