@@ -7,7 +7,7 @@
  * ({cniVersion, code, msg, details}) and exit status 1; nothing but that JSON goes to stdout.
  */
 import { readFileSync } from 'node:fs';
-import { Ovs } from '../agent/ovs.js';
+import { Ovs } from '../ovs/ovs.js';
 import { createLogger } from '../log.js';
 import { StoreError } from '../state/errors.js';
 import { openStore } from '../state/open.js';

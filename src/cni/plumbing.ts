@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { run, tryRun } from '../exec.js';
-import type { Ovs } from '../agent/ovs.js';
+import type { Ovs } from '../ovs/ovs.js';
 
 /** Host-side interface name of an attachment: `mnc` + 12 hex digits (15 characters, Linux's limit). */
 export function hostIfName(containerId: string, ifname: string): string {

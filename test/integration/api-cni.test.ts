@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { apiConfigSchema } from '../../src/api/config.js';
 import { buildApi, type ApiServer } from '../../src/api/server.js';
 import { createToken } from '../../src/api/tokens.js';
-import { controlRequest } from '../../src/agent/control-api.js';
+import { controlRequest } from '../../src/control/control-api.js';
 import { run, tryRun } from '../../src/exec.js';
 import { hostOvs, labDown, readLabState, type LabHost, type LabState } from '../../src/lab/lab.js';
 import { createLogger } from '../../src/log.js';
