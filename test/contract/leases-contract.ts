@@ -9,22 +9,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { StoreError } from '../../src/state/errors.js';
 import { allocate, decline, release, renew } from '../../src/state/leases.js';
 import type { TopologyStore } from '../../src/state/store.js';
-import type { StoreFixture } from './store-contract.js';
+import { rejects, type StoreFixture } from './store-contract.js';
 
 const run = promisify(execFile);
 const T0 = Date.parse('2030-01-01T00:00:00Z');
-
-async function rejects(p: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof StoreError, `expected a StoreError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 function mac(i: number): string {
   return `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
