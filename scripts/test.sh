@@ -14,7 +14,7 @@ npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 
 shopt -s nullglob
-files=(dist/test/unit/*.test.js dist/test/contract/*.test.js dist/test/cli/*.test.js dist/test/integration/*.test.js)
+files=(dist/test/unit/*.test.js dist/test/contract/*.test.js dist/test/cli/*.test.js dist/test/api/*.test.js dist/test/cni/*.test.js dist/test/integration/*.test.js)
 if [ $# -gt 0 ]; then files=("$@"); fi
 
 # The distributed backend's tests need ZooKeeper and Cassandra: start them (1 node each, or 3 with
@@ -28,6 +28,12 @@ if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | gre
   echo "== services (zookeeper x$n, cassandra x$n)" >&2
   MIDONET_TEST_CASSANDRA_URL=$(node "$root/dist/src/services/main.js" up --zookeeper "$n" --cassandra "$n")
   export MIDONET_TEST_CASSANDRA_URL
+fi
+
+# The CNI lab test drives midonet-cni with cnitool: build it once (deps.sh) when such a file is selected.
+if [ -z "${MIDONET_CNITOOL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'integration/api-cni'; then
+  MIDONET_CNITOOL=$(midonet_cnitool)
+  export MIDONET_CNITOOL
 fi
 
 echo "== tests (${#files[@]} files)" >&2

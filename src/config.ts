@@ -70,11 +70,19 @@ export const storeUrl = z
   .string()
   .regex(/^[a-z]+:.+/, { message: 'expected a store URL such as sqlite:/var/lib/midonet/state.db' });
 
-/** midonet-cli's own file (optional): where the store is and how much to log. */
+/** midonet-cli's own file (optional): where the store (or midonet-api) is and how much to log. */
 export const cliConfigSchema = z
   .object({
     store: storeUrl.default(DEFAULT_STORE_URL),
     logLevel: z.enum(LOG_LEVELS).default('warn'),
+    /** midonet-api URL; when set, the CLI works through the API instead of opening the store. */
+    api: z
+      .string()
+      .regex(/^https?:\/\/[^/\s]+/, { message: 'expected http(s)://HOST:PORT, e.g. http://127.0.0.1:8181' })
+      .nullable()
+      .default(null),
+    /** Bearer token for `api` (midonet-cli token create prints one). */
+    apiToken: z.string().min(1).nullable().default(null),
   })
   .strict();
 export type CliConfig = z.output<typeof cliConfigSchema>;

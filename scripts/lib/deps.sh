@@ -11,7 +11,7 @@ set -euo pipefail
 # (validates docker-compose.yml; no Docker engine is needed or installed).
 MIDONET_DEBIAN_PACKAGES=(
   build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump
-  ca-certificates openvswitch-switch openvswitch-testcontroller frr
+  ca-certificates openssl openvswitch-switch openvswitch-testcontroller frr
   zookeeper openjdk-17-jre-headless maven
   systemd docker-compose
 )
@@ -74,6 +74,28 @@ midonet_cassandra_jars() {
   rm -rf "$lib" && mkdir -p "$lib"
   mvn -B -q -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib" >&2
   sha256sum "$pom" | cut -d' ' -f1 > "$stamp"
+}
+
+# Builds cnitool (the CNI project's own client, a Go module) once into /var/cache/midonet/go/bin, or
+# MIDONET_GOPATH/bin when set; the CNI tests and the API benchmark drive midonet-cni with it. Needs Go
+# (installed on the project's machines); a finished build is found again and not redone.
+MIDONET_CNITOOL_VERSION=v1.2.3
+midonet_cnitool() {
+  local gopath=${MIDONET_GOPATH:-/var/cache/midonet/go}
+  local stamp="$gopath/bin/.cnitool-$MIDONET_CNITOOL_VERSION"
+  if [ -x "$gopath/bin/cnitool" ] && [ -f "$stamp" ]; then
+    echo "$gopath/bin/cnitool"
+    return 0
+  fi
+  if ! command -v go >/dev/null; then
+    echo "deps: cnitool needs Go (go install github.com/containernetworking/cni/cnitool@$MIDONET_CNITOOL_VERSION)" >&2
+    return 1
+  fi
+  echo "deps: building cnitool $MIDONET_CNITOOL_VERSION with go install into $gopath/bin" >&2
+  mkdir -p "$gopath"
+  GOPATH="$gopath" GOFLAGS=-modcacherw go install "github.com/containernetworking/cni/cnitool@$MIDONET_CNITOOL_VERSION" >&2
+  touch "$stamp"
+  echo "$gopath/bin/cnitool"
 }
 
 midonet_build() {

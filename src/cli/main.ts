@@ -3,8 +3,10 @@
  *
  *   midonet-cli <kind> <verb> [ref] [arg] [--field value ...] [--json] [--store URL]
  *
- * Store selection: --store URL, else $MIDONET_STORE, else `store` in the config file
- * (/etc/midonet/midonet-cli.json or --config FILE), else sqlite:/var/lib/midonet/state.db.
+ * Store selection: --api URL (or $MIDONET_API, or `api` in the config file) works through midonet-api
+ * with a bearer token (--token, $MIDONET_API_TOKEN, `apiToken`); else --store URL, else $MIDONET_STORE,
+ * else `store` in the config file (/etc/midonet/midonet-cli.json or --config FILE), else
+ * sqlite:/var/lib/midonet/state.db.
  *
  * Invariant: every failure ends as one line on stderr (`midonet-cli: error: ...`) and a non-zero exit:
  * 2 for bad usage, 1 for what the store or configuration refused or could not do; never a stack trace.
@@ -13,20 +15,31 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, DEFAULT_CLI_CONFIG, cliConfigSchema, loadConfig } from '../config.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../log.js';
-import { KINDS, type Kind } from '../state/model.js';
+import type { Kind } from '../state/model.js';
 import { StoreError } from '../state/errors.js';
 import { DEFAULT_STORE_URL, openStore } from '../state/open.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TopologyStore } from '../state/store.js';
 import { CliError, KIND_OPTIONS, CONDITION_OPTIONS } from './options.js';
-import { VERB_OPTIONS, optionFlags, runTopologyCommand, verbsOf, type Args } from './topology-commands.js';
+import {
+  CLI_KINDS,
+  VERB_OPTIONS,
+  optionFlags,
+  runTopologyCommand,
+  verbsOf,
+  type Args,
+} from './topology-commands.js';
 import { extraCommands } from './extra-commands.js';
+import { tokenCommand } from './token-commands.js';
+import { HttpStore } from '../api/http-store.js';
 
 export const VERSION = '0.1.0';
 
 export interface GlobalArgs {
   store?: string;
+  api?: string;
+  token?: string;
   json?: boolean;
   'log-level'?: LogLevel;
   config?: string;
@@ -34,7 +47,7 @@ export interface GlobalArgs {
 
 /** Opens the store the global options select, and a logger, for one command. */
 export async function withStore<T>(argv: GlobalArgs, fn: (store: TopologyStore) => Promise<T>): Promise<T> {
-  for (const k of ['store', 'config', 'log-level'] as const) {
+  for (const k of ['store', 'config', 'log-level', 'api', 'token'] as const) {
     if (Array.isArray(argv[k])) throw new CliError(`--${k}: given more than once`);
   }
   const configFile = argv.config ?? DEFAULT_CLI_CONFIG;
@@ -44,6 +57,23 @@ export async function withStore<T>(argv: GlobalArgs, fn: (store: TopologyStore) 
     level: argv['log-level'] ?? config.logLevel,
     destination: 2,
   }).child({ component: 'cli' });
+  const api = argv.api ?? process.env.MIDONET_API ?? (argv.store === undefined ? config.api : null);
+  if (api) {
+    if (argv.store !== undefined) throw new CliError('--store and --api: give one of them');
+    const token = argv.token ?? process.env.MIDONET_API_TOKEN ?? config.apiToken;
+    if (!token)
+      throw new CliError(
+        '--api: a token is needed: --token TOKEN, $MIDONET_API_TOKEN or apiToken in the config file',
+      );
+    log.debug({ api }, 'using midonet-api');
+    const remote = new HttpStore(api, token);
+    try {
+      return await fn(remote);
+    } finally {
+      await remote.close();
+    }
+  }
+  if (argv.token !== undefined) throw new CliError('--token: applies with --api only');
   const url = argv.store ?? process.env.MIDONET_STORE ?? config.store;
   log.debug({ url }, 'opening store');
   if (url === DEFAULT_STORE_URL)
@@ -79,10 +109,19 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
       type: 'string',
       describe: 'store URL (default: $MIDONET_STORE, the config file, or sqlite:/var/lib/midonet/state.db)',
     })
+    .option('api', {
+      type: 'string',
+      describe:
+        'work through midonet-api at this URL instead of the store (default: $MIDONET_API, the config file)',
+    })
+    .option('token', {
+      type: 'string',
+      describe: 'bearer token for --api (default: $MIDONET_API_TOKEN, the config file)',
+    })
     .option('json', { type: 'boolean', describe: 'print JSON for programs' })
     .option('log-level', { choices: LOG_LEVELS, describe: 'log level (logs go to stderr)' })
     .option('config', { type: 'string', describe: `config file (default ${DEFAULT_CLI_CONFIG} if present)` });
-  for (const kind of KINDS) {
+  for (const kind of CLI_KINDS) {
     cli = cli.command(
       `${kind} <verb> [ref] [arg]`,
       `${verbsOf(kind).join('|')} ${kind} objects`,
@@ -108,7 +147,7 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
       },
     );
   }
-  for (const cmd of extraCommands(print)) cli = cli.command(cmd);
+  for (const cmd of [...extraCommands(print), tokenCommand(print)]) cli = cli.command(cmd);
   return cli
     .completion('completion', 'print a bash completion script (source it from ~/.bashrc)')
     .demandCommand(1, 'give a command, e.g. midonet-cli bridge list')

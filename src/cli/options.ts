@@ -275,7 +275,22 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
     { flag: 'dns', field: 'dnsServers', type: { t: 'list' }, describe: 'DNS servers, comma-separated' },
     { flag: 'lease-time', field: 'leaseTime', type: int(60, 31536000), describe: 'lease time in seconds' },
     { flag: 'enabled', field: 'enabled', type: bool, describe: 'serve DHCP on the bridge' },
+    {
+      flag: 'range-start',
+      field: 'rangeStart',
+      type: nstr,
+      describe: 'first address of the dynamic range leases come from',
+    },
+    { flag: 'range-end', field: 'rangeEnd', type: nstr, describe: 'last address of the dynamic range' },
   ],
+  'dhcp-lease': [
+    { flag: 'dhcp', field: 'dhcpId', type: ref('dhcp'), describe: 'the DHCP subnet of the lease' },
+    { flag: 'host', field: 'hostId', type: ref('host'), describe: 'the host that asked for it' },
+    { flag: 'port', field: 'portId', type: ref('port'), describe: 'the port of the client' },
+    { flag: 'mac', field: 'mac', type: str, describe: 'the MAC of the client' },
+  ],
+  // Tokens have their own command (midonet-cli token create|list|delete): the secret is shown once.
+  'api-token': [],
   'bgp-peer': [
     name(true),
     {

@@ -30,7 +30,9 @@ export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
   rule: ['id', 'chainId', 'position', 'action', 'jumpChainId', 'conditions'],
   'port-group': ['id', 'name', 'portIds'],
   'ip-address-group': ['id', 'name', 'addresses'],
-  dhcp: ['id', 'name', 'bridgeId', 'subnet', 'gateway', 'enabled', 'hosts'],
+  dhcp: ['id', 'name', 'bridgeId', 'subnet', 'gateway', 'rangeStart', 'rangeEnd', 'enabled', 'hosts'],
+  'dhcp-lease': ['id', 'dhcpId', 'address', 'mac', 'state', 'expires', 'hostId', 'portId'],
+  'api-token': ['id', 'name', 'role', 'created'],
   'bgp-peer': [
     'id',
     'name',

@@ -18,7 +18,7 @@ import {
 } from './options.js';
 import { LIST_COLUMNS, block, nameIndex, scalar, table } from './output.js';
 import { normalizeMac } from '../state/addr.js';
-import type { Kind, Obj } from '../state/model.js';
+import { KINDS, type Kind, type Obj } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 
 export const BASE_VERBS = ['create', 'list', 'show', 'update', 'delete'] as const;
@@ -31,9 +31,16 @@ export const EXTRA_VERBS: Partial<Record<Kind, readonly string[]>> = {
   'port-group': ['add-port', 'remove-port'],
 };
 
+/** Kinds whose objects the system makes itself: people list, show and delete them only. */
+const READ_DELETE_KINDS: ReadonlySet<Kind> = new Set<Kind>(['dhcp-lease']);
+
 export function verbsOf(kind: Kind): string[] {
+  if (READ_DELETE_KINDS.has(kind)) return ['list', 'show', 'delete'];
   return [...BASE_VERBS, ...(EXTRA_VERBS[kind] ?? [])];
 }
+
+/** Kinds with `midonet-cli KIND VERB` commands (tokens have `midonet-cli token`, which shows secrets once). */
+export const CLI_KINDS: readonly Kind[] = KINDS.filter((k) => k !== 'api-token');
 
 /** Options that belong to particular verbs rather than to a kind's fields. */
 export const VERB_OPTIONS: Record<
@@ -452,5 +459,7 @@ async function decorate(store: TopologyStore, kind: Kind, obj: Obj): Promise<Rec
     const chain = await store.get('chain', (obj as Obj<'rule'>).chainId);
     return { ...obj, position: (chain?.ruleIds.indexOf(obj.id) ?? -1) + 1 };
   }
+  if (kind === 'dhcp-lease')
+    return { ...obj, expires: new Date((obj as Obj<'dhcp-lease'>).expiresAt).toISOString() };
   return obj as unknown as Record<string, unknown>;
 }

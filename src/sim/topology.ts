@@ -208,6 +208,8 @@ export class Topology {
         case 'tunnel-zone':
         case 'bgp-peer':
         case 'bgp-network':
+        case 'dhcp-lease':
+        case 'api-token':
           break;
       }
     };

@@ -12,13 +12,25 @@ export type StoreErrorCode =
   | 'exists' // a name, binding or id is already taken
   | 'conflict' // the expected version is not the stored one
   | 'referenced' // delete refused: other objects refer to this one
+  | 'exhausted' // a pool (a DHCP range) has nothing left to give
   | 'unavailable' // the store cannot be reached or opened
   | 'position-gone'; // a watch asked to resume from a change the log no longer holds
+
+/** One field a refused value was in: what was given and what is allowed (from the model's schemas). */
+export interface ErrorIssue {
+  /** Dotted field path, e.g. `port.address` or `rule.conditions.dstPort.value`. */
+  readonly field: string;
+  readonly value?: unknown;
+  /** What is allowed, or what is wrong. */
+  readonly message: string;
+}
 
 export class StoreError extends Error {
   constructor(
     readonly code: StoreErrorCode,
     message: string,
+    /** The fields at fault, when the refusal came from validating values (front doors show them). */
+    readonly issues?: readonly ErrorIssue[],
   ) {
     super(message);
     this.name = 'StoreError';

@@ -25,6 +25,8 @@ export const KINDS = [
   'dhcp',
   'bgp-peer',
   'bgp-network',
+  'dhcp-lease',
+  'api-token',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -33,7 +35,19 @@ export function isKind(s: string): s is Kind {
 }
 
 /** Kinds whose objects may be left unnamed (the name is then null and the object is found by id). */
-export const OPTIONAL_NAME_KINDS: ReadonlySet<Kind> = new Set<Kind>(['route', 'rule', 'bgp-network']);
+export const OPTIONAL_NAME_KINDS: ReadonlySet<Kind> = new Set<Kind>([
+  'route',
+  'rule',
+  'bgp-network',
+  'dhcp-lease',
+]);
+
+/** Roles of API tokens: readers may only read; admins may also write. */
+export const TOKEN_ROLES = ['admin', 'reader'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+/** States of a DHCP lease: `declined` quarantines an address a client found in use until it expires. */
+export const LEASE_STATES = ['active', 'declined'] as const;
 
 // ---- field types -------------------------------------------------------------------------------
 
@@ -220,6 +234,9 @@ export const fieldSchemas = {
       dnsServers: z.array(ipv4).default([]),
       leaseTime: z.number().int().min(60).max(31536000).default(86400),
       enabled: z.boolean().default(true),
+      /** The dynamic range leases are allocated from (both or neither; inclusive). */
+      rangeStart: ipv4.nullable().default(null),
+      rangeEnd: ipv4.nullable().default(null),
       hosts: z
         .array(z.object({ mac, address: ipv4, name: z.string().min(1).max(63).optional() }).strict())
         .default([]),
@@ -238,6 +255,37 @@ export const fieldSchemas = {
     })
     .strict(),
   'bgp-network': z.object({ name: name.nullable().default(null), routerId: uuid, prefix }).strict(),
+  /**
+   * One address of a DHCP subnet held by one client (leases.ts allocates them). The address is unique
+   * per subnet, whatever the lease's state or expiry: an expired lease is reused, never duplicated.
+   */
+  'dhcp-lease': z
+    .object({
+      name: name.nullable().default(null),
+      dhcpId: uuid,
+      mac,
+      address: ipv4,
+      /** The host whose agent or CNI plugin asked for it. */
+      hostId: optRef,
+      /** The port the client is on (the lease goes with the port). */
+      portId: optRef,
+      /** ms since epoch; an active lease past it is free to reuse, a declined one is out of quarantine. */
+      expiresAt: z.number().int().min(0),
+      state: z.enum(LEASE_STATES).default('active'),
+      clientId: z.string().min(1).max(255).nullable().default(null),
+      hostname: z.string().min(1).max(63).nullable().default(null),
+    })
+    .strict(),
+  /** A bearer token of midonet-api: only the SHA-256 of its secret is stored. */
+  'api-token': z
+    .object({
+      name,
+      role: z.enum(TOKEN_ROLES),
+      secretHash: z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected a SHA-256 digest in hex' }),
+      /** ms since epoch. */
+      createdAt: z.number().int().min(0),
+    })
+    .strict(),
 } satisfies Record<Kind, z.ZodTypeAny>;
 
 export type Fields<K extends Kind> = z.output<(typeof fieldSchemas)[K]>;
@@ -263,6 +311,8 @@ export type IpAddressGroup = Obj<'ip-address-group'>;
 export type DhcpSubnet = Obj<'dhcp'>;
 export type BgpPeer = Obj<'bgp-peer'>;
 export type BgpNetwork = Obj<'bgp-network'>;
+export type DhcpLease = Obj<'dhcp-lease'>;
+export type ApiToken = Obj<'api-token'>;
 
 /** Fields the store sets itself; a caller may not set or change them. */
 export const MANAGED_FIELDS: Partial<Record<Kind, readonly string[]>> = {
@@ -278,6 +328,8 @@ export const IMMUTABLE_FIELDS: Partial<Record<Kind, readonly string[]>> = {
   dhcp: ['bridgeId'],
   'bgp-peer': ['portId'],
   'bgp-network': ['routerId'],
+  'dhcp-lease': ['dhcpId', 'address'],
+  'api-token': ['secretHash'],
 };
 
 /** One problem with a value: which field, what was given, what is allowed. */

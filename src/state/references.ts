@@ -18,7 +18,10 @@ export interface Reference {
   readonly targetKinds: readonly Kind[];
   /** Absent: the holder is deleted with the target. Present: the holder's fields without the reference. */
   readonly clear?: (fields: Record<string, unknown>) => Record<string, unknown>;
-  /** Cleared whenever the target goes, without `--cascade` (a chain's list of its own rules). */
+  /**
+   * Follows the target without `--cascade`: cleared (a chain's list of its own rules) or, with no
+   * `clear`, deleted with it (a DHCP lease with its subnet or port); never blocks a delete.
+   */
   readonly auto?: boolean;
 }
 
@@ -154,6 +157,18 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
       return [
         { field: 'routerId', target: (obj as Fields<'bgp-network'>).routerId, targetKinds: ['router'] },
       ];
+    case 'dhcp-lease': {
+      // A lease lives and dies with its subnet and its port, whatever the caller asked (`auto`): it is
+      // the state of the allocation, never a reason to refuse deleting them.
+      const o = obj as Fields<'dhcp-lease'>;
+      const out: Reference[] = [{ field: 'dhcpId', target: o.dhcpId, targetKinds: ['dhcp'], auto: true }];
+      if (o.hostId)
+        out.push({ field: 'hostId', target: o.hostId, targetKinds: ['host'], clear: setNull('hostId') });
+      if (o.portId) out.push({ field: 'portId', target: o.portId, targetKinds: ['port'], auto: true });
+      return out;
+    }
+    case 'api-token':
+      return [];
   }
 }
 

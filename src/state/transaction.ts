@@ -10,7 +10,7 @@
  * itself. Each written object's version is its stored version + 1 (once per transaction).
  */
 import { randomUUID } from 'node:crypto';
-import { parseCidr, parseIpv4, prefixContains, isUuid } from './addr.js';
+import { formatIpv4, parseCidr, parseIpv4, prefixContains, isUuid } from './addr.js';
 import { StoreError, show } from './errors.js';
 import {
   IMMUTABLE_FIELDS,
@@ -70,6 +70,17 @@ function invalid(msg: string): never {
 function generatedMac(): string {
   const b = randomUUID().replace(/-/g, '').slice(0, 10);
   return `02:${b.match(/../g)!.join(':')}`;
+}
+
+function subnetOf(d: Obj<'dhcp'>): { addr: number; len: number } {
+  return parseCidr(d.subnet, true) as { addr: number; len: number };
+}
+
+/** First and last host address of a prefix (no network or broadcast address below /31). */
+export function usableRange(net: { addr: number; len: number }): [number, number] {
+  const size = 2 ** (32 - net.len);
+  if (net.len >= 31) return [net.addr, net.addr + size - 1];
+  return [net.addr + 1, net.addr + size - 2];
 }
 
 export class TransactionPlanner {
@@ -201,7 +212,11 @@ export class TransactionPlanner {
       const msgs = r.issues.map(
         (i) => `${kind}.${i.field}: ${i.value === undefined ? '' : `${show(i.value)}: `}${i.message}`,
       );
-      invalid(`${ctx}: ${msgs.join('; ')}`);
+      throw new StoreError(
+        'invalid',
+        `${ctx}: ${msgs.join('; ')}`,
+        r.issues.map((i) => ({ ...i, field: `${kind}.${i.field}` })),
+      );
     }
     return r.fields;
   }
@@ -372,7 +387,9 @@ export class TransactionPlanner {
       case 'rule':
         return this.checkRule(obj as Obj<'rule'>);
       case 'dhcp':
-        return this.checkDhcp(obj as Obj<'dhcp'>);
+        return await this.checkDhcp(obj as Obj<'dhcp'>);
+      case 'dhcp-lease':
+        return this.checkLease(obj as Obj<'dhcp-lease'>, before as Obj<'dhcp-lease'> | undefined);
       case 'tunnel-zone': {
         const seen = new Set<string>();
         for (const m of (obj as Obj<'tunnel-zone'>).members) {
@@ -404,6 +421,7 @@ export class TransactionPlanner {
       case 'chain':
       case 'ip-address-group':
       case 'bgp-network':
+      case 'api-token':
         return;
     }
   }
@@ -528,9 +546,9 @@ export class TransactionPlanner {
     }
   }
 
-  private checkDhcp(d: Obj<'dhcp'>): void {
+  private async checkDhcp(d: Obj<'dhcp'>): Promise<void> {
     const what = label('dhcp', d);
-    const net = parseCidr(d.subnet, true) as { addr: number; len: number };
+    const net = subnetOf(d);
     const inside = (ip: string) => prefixContains(net.addr, net.len, parseIpv4(ip)!);
     if (d.gateway !== null && !inside(d.gateway))
       invalid(`${what}: dhcp.gateway: ${show(d.gateway)} is outside the subnet ${d.subnet}`);
@@ -540,6 +558,93 @@ export class TransactionPlanner {
         invalid(`${what}: dhcp.hosts: ${show(h.address)} is outside the subnet ${d.subnet}`);
       if (macs.has(h.mac)) invalid(`${what}: dhcp.hosts: MAC ${h.mac} is listed twice`);
       macs.add(h.mac);
+    }
+    if ((d.rangeStart === null) !== (d.rangeEnd === null))
+      invalid(`${what}: a dynamic range needs both dhcp.rangeStart and dhcp.rangeEnd`);
+    if (d.rangeStart === null || d.rangeEnd === null) return;
+    const [first, last] = usableRange(net);
+    const start = parseIpv4(d.rangeStart)!;
+    const end = parseIpv4(d.rangeEnd)!;
+    for (const [f, v, n] of [
+      ['rangeStart', d.rangeStart, start],
+      ['rangeEnd', d.rangeEnd, end],
+    ] as const) {
+      if (n < first || n > last)
+        invalid(
+          `${what}: dhcp.${f}: ${show(v)} is not a host address of the subnet ${d.subnet}; allowed ${formatIpv4(first)} to ${formatIpv4(last)}`,
+        );
+    }
+    if (start > end)
+      invalid(`${what}: dhcp.rangeStart: ${show(d.rangeStart)} is above dhcp.rangeEnd ${show(d.rangeEnd)}`);
+    const within = (ip: number) => ip >= start && ip <= end;
+    if (d.gateway !== null && within(parseIpv4(d.gateway)!))
+      invalid(
+        `${what}: dhcp.rangeStart..rangeEnd: ${d.rangeStart}-${d.rangeEnd} contains the gateway ${d.gateway}`,
+      );
+    for (const a of await this.routerAddressesOn(d.bridgeId)) {
+      if (within(parseIpv4(a.address)!))
+        invalid(
+          `${what}: dhcp.rangeStart..rangeEnd: ${d.rangeStart}-${d.rangeEnd} contains ${a.address}, the address of router port '${a.port}'`,
+        );
+    }
+  }
+
+  /** Addresses of the router ports linked to a bridge's ports (the bridge's gateways). */
+  async routerAddressesOn(bridgeId: string): Promise<Array<{ port: string; address: string }>> {
+    const out: Array<{ port: string; address: string }> = [];
+    for (const r of await this.referrers(bridgeId)) {
+      if (r.kind !== 'port' || r.field !== 'deviceId') continue;
+      const p = (await this.lookup(r.id))?.obj as Obj<'port'> | undefined;
+      if (!p?.peerId) continue;
+      const peer = (await this.lookup(p.peerId))?.obj as Obj<'port'> | undefined;
+      if (peer?.address) out.push({ port: peer.name, address: peer.address.split('/')[0]! });
+    }
+    return out;
+  }
+
+  /**
+   * A lease's address belongs to its subnet (a host address, not the gateway, not reserved for another
+   * client by a static entry) and to no other lease of that subnet; a client holds at most one active
+   * lease per subnet. Leases are checked against the range only when made: a range that shrinks later
+   * leaves running leases alone until they expire.
+   */
+  private async checkLease(l: Obj<'dhcp-lease'>, before: Obj<'dhcp-lease'> | undefined): Promise<void> {
+    const what = label('dhcp-lease', l);
+    const d = await this.getKind(['dhcp'], l.dhcpId, `${what}: dhcp-lease.dhcpId`);
+    const net = subnetOf(d);
+    const ip = parseIpv4(l.address)!;
+    const [first, last] = usableRange(net);
+    if (ip < first || ip > last)
+      invalid(`${what}: dhcp-lease.address: ${show(l.address)} is not a host address of ${d.subnet}`);
+    if (l.address === d.gateway)
+      invalid(`${what}: dhcp-lease.address: ${show(l.address)} is the gateway of dhcp '${d.name}'`);
+    const reserved = d.hosts.find((h) => h.address === l.address);
+    if (reserved && reserved.mac !== l.mac)
+      throw new StoreError(
+        'exists',
+        `${what}: dhcp-lease.address: ${show(l.address)} is reserved for MAC ${reserved.mac} in dhcp '${d.name}'`,
+      );
+    if (!before && !reserved) {
+      if (d.rangeStart === null || d.rangeEnd === null)
+        invalid(`${what}: dhcp '${d.name}' has no dynamic range (dhcp.rangeStart, dhcp.rangeEnd)`);
+      if (ip < parseIpv4(d.rangeStart)! || ip > parseIpv4(d.rangeEnd)!)
+        invalid(
+          `${what}: dhcp-lease.address: ${show(l.address)} is outside the range ${d.rangeStart}-${d.rangeEnd} of dhcp '${d.name}'`,
+        );
+    }
+    for (const r of await this.referrers(d.id)) {
+      if (r.kind !== 'dhcp-lease' || r.id === l.id) continue;
+      const o = (await this.lookup(r.id))!.obj as Obj<'dhcp-lease'>;
+      if (o.address === l.address)
+        throw new StoreError(
+          'exists',
+          `${what}: dhcp-lease.address: ${show(l.address)} is already leased in dhcp '${d.name}' (lease ${o.id}, MAC ${o.mac})`,
+        );
+      if (l.state === 'active' && o.state === 'active' && o.mac === l.mac)
+        throw new StoreError(
+          'exists',
+          `${what}: dhcp-lease.mac: ${l.mac} already holds lease ${o.id} (${o.address}) in dhcp '${d.name}'`,
+        );
     }
   }
 
@@ -597,7 +702,7 @@ export async function planTransaction(
       results.push(await planner.apply(op));
     } catch (e) {
       if (e instanceof StoreError && ops.length > 1)
-        throw new StoreError(e.code, `transaction step ${i + 1}: ${e.message}`);
+        throw new StoreError(e.code, `transaction step ${i + 1}: ${e.message}`, e.issues);
       throw e;
     }
   }

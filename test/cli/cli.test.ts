@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { main } from '../../src/cli/main.js';
 import { openStore } from '../../src/state/open.js';
-import { KINDS } from '../../src/state/model.js';
-import { verbsOf } from '../../src/cli/topology-commands.js';
+import { CLI_KINDS as KINDS, verbsOf } from '../../src/cli/topology-commands.js';
+import { allocate } from '../../src/state/leases.js';
 
 const execFileP = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../../bin/midonet-cli', import.meta.url));
@@ -183,6 +183,10 @@ describe('midonet-cli', () => {
       '192.0.2.1',
       '--lease-time',
       '3600',
+      '--range-start',
+      '192.0.2.100',
+      '--range-end',
+      '192.0.2.199',
     );
     await ok(
       'dhcp',
@@ -197,6 +201,18 @@ describe('midonet-cli', () => {
     );
     await ok('dhcp', 'add-host', 'd', '--mac', '02:00:00:00:00:02', '--address', '192.0.2.11');
     await ok('dhcp', 'remove-host', 'd', '--mac', '02:00:00:00:00:02');
+    // Leases come from the allocator (the CNI plugin, the DHCP server); people list, show, delete them.
+    const direct = await openStore(store);
+    const vm2 = await direct.resolve('port', 'vm2');
+    const lease = await allocate(direct, 'd', { mac: '02:00:00:00:00:09', now: Date.now(), portId: vm2.id });
+    const spare = await allocate(direct, 'd', { mac: '02:00:00:00:00:0a', now: Date.now() });
+    await direct.close();
+    assert.match(
+      await ok('dhcp-lease', 'list', '--dhcp', 'd', '--port', 'vm2'),
+      /192\.0\.2\.100\s+02:00:00:00:00:09\s+active/,
+    );
+    assert.match(await ok('dhcp-lease', 'show', lease.id), /^id\s+/);
+    assert.match(await ok('dhcp-lease', 'delete', spare.id), /deleted dhcp-lease /);
     await ok(
       'bgp-peer',
       'create',
@@ -238,6 +254,7 @@ describe('midonet-cli', () => {
       ['dhcp', 'd'],
       ['bgp-peer', 'isp'],
       ['bgp-network', netId],
+      ['dhcp-lease', lease.id],
       ['port', 'vm2'],
     ] as const) {
       assert.match(await ok(kind, 'show', ref), /^id\s+[0-9a-f-]{36}/, `${kind} show`);

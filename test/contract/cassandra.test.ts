@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { openStore } from '../../src/state/open.js';
 import { storeContract } from './store-contract.js';
+import { leaseContract } from './leases-contract.js';
 import { freshStoreUrl } from '../integration/distributed-fixture.js';
 
 const base = process.env.MIDONET_TEST_CASSANDRA_URL;
@@ -18,7 +19,7 @@ if (!base) {
     );
   });
 } else {
-  storeContract('cassandra', async () => {
+  const cassandraFixture = async () => {
     const url = freshStoreUrl(base, `contract_${randomBytes(4).toString('hex')}`);
     const store = await openStore(url);
     return {
@@ -27,5 +28,7 @@ if (!base) {
       reopen: () => openStore(url),
       cleanup: () => store.close(),
     };
-  });
+  };
+  storeContract('cassandra', cassandraFixture);
+  leaseContract('cassandra', cassandraFixture);
 }

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/state/open.js';
 import { storeContract } from './store-contract.js';
+import { leaseContract } from './leases-contract.js';
 
-storeContract('sqlite', async () => {
+const sqliteFixture = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'midonet-contract-'));
   const url = `sqlite:${join(dir, 'state.db')}`;
   const store = await openStore(url);
@@ -18,4 +19,6 @@ storeContract('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
+storeContract('sqlite', sqliteFixture);
+leaseContract('sqlite', sqliteFixture);

@@ -25,7 +25,8 @@ export interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
-async function rejects(p: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
+/** Expects a StoreError with this code whose message matches. */
+export async function rejects(p: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof StoreError, `expected a StoreError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);

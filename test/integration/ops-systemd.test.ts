@@ -108,6 +108,41 @@ describe('systemd units', () => {
     });
   }
 
+  it('midonet-api.service passes verify, restarts with back-off, logs to journald, is sandboxed', async () => {
+    const r = await verify(render('midonet-api', dir));
+    assert.ok(r.ok, r.output);
+    assert.equal(r.output, '', `verify printed:\n${r.output}`);
+    const text = readFileSync(join(ROOT, 'packaging', 'systemd', 'midonet-api.service'), 'utf8');
+    assert.ok(values(text, 'After').join(' ').includes('network-online.target'));
+    assert.deepEqual(values(text, 'Restart'), ['on-failure']);
+    assert.ok(Number(values(text, 'StartLimitBurst')[0]) > 0);
+    assert.deepEqual(values(text, 'StandardOutput'), ['journal']);
+    assert.deepEqual(values(text, 'NoNewPrivileges'), ['yes']);
+    assert.deepEqual(values(text, 'ProtectSystem'), ['strict']);
+    assert.deepEqual(values(text, 'ExecStart'), [
+      '/usr/bin/midonet-api --config ${MIDONET_API_CONFIG} $MIDONET_API_OPTS',
+    ]);
+    const envFile = readFileSync(join(ROOT, 'packaging', 'default', 'midonet-api'), 'utf8');
+    assert.match(envFile, /^MIDONET_API_CONFIG=\/etc\/midonet\/midonet-api\.json$/m);
+    assert.match(envFile, /^MIDONET_API_OPTS=/m);
+    assert.match(await run(join(ROOT, 'bin', 'midonet-api'), ['--help'], { timeoutMs: 30000 }), /--config/);
+  });
+
+  it('midonet-api refuses a bad configuration file at start with file, key, value and what is allowed', async () => {
+    const file = join(dir, 'bad-api.json');
+    writeFileSync(file, JSON.stringify({ listen: '192.0.2.10:8181' }));
+    await assert.rejects(run(join(ROOT, 'bin', 'midonet-api'), ['--config', file]), (e: ExecError) => {
+      assert.equal(e.code, 1);
+      assert.match(
+        e.stderr.trim(),
+        new RegExp(
+          `^midonet-api: ${file}: key 'listen': value '192\\.0\\.2\\.10:8181': '192\\.0\\.2\\.10' is not a loopback address`,
+        ),
+      );
+      return true;
+    });
+  });
+
   it('the agent refuses a bad configuration file at start with file, key, value and what is allowed', async () => {
     const file = join(dir, 'bad-agent.json');
     writeFileSync(file, JSON.stringify({ logLevel: 'chatty' }));

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { agentConfigSchema } from '../../src/agent/config.js';
 import { cliConfigSchema } from '../../src/config.js';
 import { routerConfigSchema } from '../../src/router/config.js';
+import { apiConfigSchema } from '../../src/api/config.js';
 
 const DOC = readFileSync(fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url)), 'utf8');
 
@@ -52,6 +53,7 @@ for (const [name, schema, heading] of [
   ['midonet-agent', agentConfigSchema, 'midonet-agent:'],
   ['midonet-cli', cliConfigSchema, 'midonet-cli:'],
   ['midonet-router', routerConfigSchema, 'midonet-router:'],
+  ['midonet-api', apiConfigSchema, 'midonet-api:'],
 ] as const) {
   describe(`docs/configuration.md: ${name}`, () => {
     const keys = schemaKeys(schema);
@@ -86,6 +88,11 @@ describe('docs/configuration.md examples', () => {
     const m = /## midonet-agent[\s\S]*?```json\n([\s\S]*?)```/.exec(DOC);
     assert.ok(m, 'agent example');
     agentConfigSchema.parse(JSON.parse(m[1]!));
+  });
+  it('the API example file is valid', () => {
+    const m = /## midonet-api[\s\S]*?```json\n([\s\S]*?)```/.exec(DOC);
+    assert.ok(m, 'API example');
+    apiConfigSchema.parse(JSON.parse(m[1]!));
   });
   it('the router section points to its own module', () => {
     assert.match(DOC, /## midonet-router[\s\S]*src\/router\/config\.ts/);

@@ -1,0 +1,196 @@
+/**
+ * midonet-api's HTTP server: fastify 5 with its OpenAPI plugin (@fastify/swagger) and rate limiter
+ * (@fastify/rate-limit). Fastify gives the routing, JSON body parsing with a size bound, TLS, hooks for
+ * authentication, in-process requests for tests and an OpenAPI document built from the very routes it
+ * serves; writing that plumbing by hand would be more code to get wrong and no gain.
+ *
+ * Validation is not fastify's: routes carry JSON Schemas (generated from the model's zod schemas) for
+ * the OpenAPI document only, and every value is checked by the transaction planner, the one place the
+ * CLI's writes are checked too, so the API and the CLI refuse the same things with the same words.
+ *
+ * Invariants: every route but /health and /openapi.json needs a valid bearer token; a reader token may
+ * only read (any other method gets 403 before the handler runs); every response to an error is the
+ * JSON of errors.ts; a write either commits through the planner or changes nothing.
+ */
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import type { ApiToken } from '../state/model.js';
+import type { TopologyStore } from '../state/store.js';
+import type { ApiConfig } from './config.js';
+import { ApiError, parseWith, safe, wireError } from './errors.js';
+import { TokenIndex } from './tokens.js';
+import { waitForAgents } from './wait.js';
+import { waitQuery, type RouteCtx } from './route-ctx.js';
+import { objectRoutes } from './routes-objects.js';
+import { relationRoutes } from './routes-relations.js';
+import { feedRoutes } from './routes-feed.js';
+import { adminRoutes } from './routes-admin.js';
+
+export const API_VERSION = '0.1.0';
+
+const OPEN_ROUTES = new Set(['/health', '/openapi.json']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified token of the request (null on the open routes). */
+    token: ApiToken | null;
+  }
+}
+
+export interface ApiServer {
+  readonly app: FastifyInstance;
+  readonly tokens: TokenIndex;
+  close(): Promise<void>;
+}
+
+export async function buildApi(opts: {
+  store: TopologyStore;
+  config: ApiConfig;
+  log: Logger;
+  now?: () => number;
+}): Promise<ApiServer> {
+  const { store, config, log } = opts;
+  const https =
+    config.tlsCert !== null && config.tlsKey !== null
+      ? { https: { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } }
+      : {};
+  const app = Fastify({
+    // No logger of fastify's own: a child logger per request costs more than the request itself;
+    // the error handler logs what fails, with this module's logger.
+    logger: false,
+    bodyLimit: config.bodyLimitBytes,
+    ...https,
+  }) as unknown as FastifyInstance;
+  const tokens = new TokenIndex(store);
+  await tokens.start((e) => log.error({ err: e.message }, 'token feed stopped; restart the API'));
+
+  app.decorateRequest('token', null);
+  // The planner validates values (see the header): schemas on routes document, they do not check.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  app.setErrorHandler((err, req, reply) => {
+    const w = wireError(err, req.headers['if-match'] !== undefined);
+    if (w.status >= 500) log.error({ err: (err as Error).message, url: req.url }, 'request failed');
+    if (w.status === 401) void reply.header('www-authenticate', 'Bearer realm="midonet-api"');
+    void reply.code(w.status).send({ error: w });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    void reply.code(404).send({
+      error: {
+        status: 404,
+        code: 'no-route',
+        message: `no route ${req.method} ${safe(path)}; see /openapi.json`,
+      },
+    });
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0]!;
+    if (OPEN_ROUTES.has(path)) return;
+    const h = req.headers.authorization;
+    if (h === undefined)
+      throw new ApiError(401, 'unauthenticated', 'a bearer token is required: Authorization: Bearer TOKEN');
+    const m = /^Bearer (\S+)$/.exec(h);
+    const t = m ? await tokens.verify(m[1]!) : undefined;
+    if (!t)
+      throw new ApiError(
+        401,
+        'unauthenticated',
+        'the bearer token is not valid (unknown, deleted or malformed)',
+      );
+    req.token = t;
+    if (t.role !== 'admin' && req.method !== 'GET' && req.method !== 'HEAD')
+      throw new ApiError(403, 'forbidden', `token '${t.name}' has role ${t.role}: it may only read`);
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    keyGenerator: (req) => req.token?.id ?? req.ip,
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError(
+        429,
+        'rate-limited',
+        `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`,
+      ),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'midonet-api',
+        version: API_VERSION,
+        description:
+          'The topology of midonet-ts over HTTP: every kind and verb of midonet-cli, a resumable change feed, and writes that can wait until the agents applied them. Values are validated by the same transaction planner as the CLI; errors are JSON with the field, the value and what is allowed.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  const ctx: RouteCtx = {
+    store,
+    config,
+    log,
+    tokens,
+    now: opts.now ?? Date.now,
+    ifMatch(req) {
+      const h = req.headers['if-match'];
+      if (h === undefined || h === '*') return undefined;
+      const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(h.trim());
+      if (!m)
+        throw new ApiError(400, 'invalid', `If-Match: ${safe(h)}: expected the object's version, e.g. "3"`);
+      return Number(m[1]);
+    },
+    async finishWrite(req, reply, position) {
+      void reply.header('midonet-position', String(position));
+      const q = parseWith(z.object({ wait: waitQuery }).passthrough(), req.query ?? {}, 'query') as {
+        wait?: number;
+      };
+      if (q.wait === undefined || q.wait === 0) return undefined;
+      const timeoutMs = Math.min(q.wait * 1000, config.maxWaitMs);
+      const report = await waitForAgents(store, position, timeoutMs);
+      void reply.header('midonet-applied', report.outcome);
+      if (report.pending.length > 0)
+        void reply.header('midonet-pending-hosts', report.pending.map((p) => p.hostId).join(','));
+      if (report.note) void reply.header('midonet-note', report.note);
+      return report;
+    },
+  };
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => Promise.resolve(app.swagger()));
+  app.get(
+    '/health',
+    { schema: { summary: 'liveness of the API and its store', security: [], tags: ['meta'] } },
+    async (_req, reply) => {
+      try {
+        return { ok: true, position: await store.position(), version: API_VERSION };
+      } catch (e) {
+        return reply.code(503).send({ ok: false, error: (e as Error).message });
+      }
+    },
+  );
+  objectRoutes(app, ctx);
+  relationRoutes(app, ctx);
+  feedRoutes(app, ctx);
+  adminRoutes(app, ctx);
+  await app.ready();
+
+  return {
+    app,
+    tokens,
+    async close() {
+      tokens.stop();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * midonet-cni's network configuration (the JSON a CNI runtime passes on stdin) and its errors.
+ *
+ * A configuration names the virtual bridge pods join and where the topology is: the store directly
+ * (`store`, like the agent) or midonet-api (`api` with `apiToken` or `apiTokenFile`). Addresses come
+ * from the bridge's DHCP subnet through the store's lease allocator (src/state/leases.ts, the one the
+ * agents' DHCP server uses), or from `ipam: {type: "static", addresses: [...]}`.
+ *
+ * Invariant: every refusal is a CniError with a code of the CNI specification (1.1, "Error codes") and
+ * a message naming the key, the value and what is allowed; a configuration that parses is complete.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { storeUrl } from '../config.js';
+import { DEFAULT_STORE_URL } from '../state/open.js';
+import { parseCidr, parseIpv4 } from '../state/addr.js';
+
+/** Error codes of the CNI specification; 100 and up are this plugin's own. */
+export const CNI_CODES = {
+  incompatibleVersion: 1,
+  unsupportedField: 2,
+  unknownContainer: 3,
+  invalidEnvironment: 4,
+  ioFailure: 5,
+  decodeFailure: 6,
+  invalidConfig: 7,
+  tryAgainLater: 11,
+  notAvailable: 50,
+  /** CHECK found the attachment not as ADD left it. */
+  checkFailed: 100,
+  /** The store or the API refused a write. */
+  storeRefused: 101,
+} as const;
+
+export class CniError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details = '',
+  ) {
+    super(message);
+    this.name = 'CniError';
+  }
+}
+
+export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+
+const absPath = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
+const cidr = z.string().refine((s) => typeof parseCidr(s, false) !== 'string', {
+  message: 'expected an address with its prefix length, e.g. 192.0.2.50/24',
+});
+const ipv4 = z.string().refine((s) => parseIpv4(s) !== undefined, { message: 'expected an IPv4 address' });
+
+export const netConfSchema = z
+  .object({
+    cniVersion: z.enum(SUPPORTED_VERSIONS),
+    name: z.string().min(1).max(255),
+    type: z.string().min(1),
+    /** The virtual bridge (name or id) the pods' ports are made on. */
+    bridge: z.string().min(1),
+    /** The DHCP subnet (name or id) leases come from; default: the bridge's only subnet with a range. */
+    dhcp: z.string().min(1).optional(),
+    store: storeUrl.default(DEFAULT_STORE_URL),
+    /** midonet-api URL: used instead of `store` when given. */
+    api: z
+      .string()
+      .regex(/^https?:\/\/[^/\s]+/, { message: 'expected http(s)://HOST:PORT' })
+      .optional(),
+    apiToken: z.string().min(1).optional(),
+    apiTokenFile: absPath.optional(),
+    /** This host as its agent registered it. */
+    hostName: z.string().min(1).max(255).default(hostname()),
+    /** Network namespace where br-int's interfaces live (a lab hypervisor); default: this one. */
+    hostNetns: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
+    ovs: z
+      .object({
+        dbSock: absPath.default('/var/run/openvswitch/db.sock'),
+        runDir: absPath.default('/var/run/openvswitch'),
+        bridge: z.string().min(1).max(15).default('br-int'),
+      })
+      .strict()
+      .default({}),
+    mtu: z.number().int().min(576).max(9000).optional(),
+    /** Open vSwitch's userspace datapath passes partial checksums on: turn transmit offload off. */
+    userspaceDatapath: z.boolean().default(false),
+    ipam: z
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('midonet-lease') }).strict(),
+        z
+          .object({
+            type: z.literal('static'),
+            addresses: z.array(z.object({ address: cidr, gateway: ipv4.optional() }).strict()).min(1),
+          })
+          .strict(),
+      ])
+      .default({ type: 'midonet-lease' }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),
+    // Keys of the CNI specification that runtimes add.
+    runtimeConfig: z
+      .object({ ips: z.array(z.string()).optional() })
+      .passthrough()
+      .optional(),
+    capabilities: z.record(z.boolean()).optional(),
+    args: z.record(z.unknown()).optional(),
+    prevResult: z.record(z.unknown()).optional(),
+    dns: z.record(z.unknown()).optional(),
+    'cni.dev/valid-attachments': z
+      .array(z.object({ containerID: z.string(), ifname: z.string() }).passthrough())
+      .optional(),
+    'cni.dev/attachments': z.array(z.record(z.unknown())).optional(),
+  })
+  .strict();
+
+export type NetConf = z.output<typeof netConfSchema>;
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? 'undefined';
+  return (s.length > 60 ? `${s.slice(0, 57)}...` : s).replace(/\p{Cc}/gu, ' ');
+}
+
+/** Parses the stdin of a plugin call; the error names the key, the value and what is allowed. */
+export function parseNetConf(text: string): NetConf {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new CniError(
+      CNI_CODES.decodeFailure,
+      `network configuration: not valid JSON: ${(e as Error).message}`,
+    );
+  }
+  const r = netConfSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const i = r.error.issues[0]!;
+  const key = i.path.join('.');
+  let v: unknown = raw;
+  for (const k of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
+  if (i.code === 'unrecognized_keys')
+    throw new CniError(
+      CNI_CODES.unsupportedField,
+      `network configuration: unsupported key(s) ${i.keys.map((k) => `'${key ? `${key}.` : ''}${k}'`).join(', ')}`,
+    );
+  if (key === 'cniVersion')
+    throw new CniError(
+      CNI_CODES.incompatibleVersion,
+      `network configuration: cniVersion ${show(v)} is not supported; supported: ${SUPPORTED_VERSIONS.join(', ')}`,
+    );
+  const what =
+    i.code === 'invalid_type' && i.received === 'undefined'
+      ? 'is required'
+      : i.code === 'invalid_enum_value'
+        ? `value ${show(v)} is not allowed; allowed: ${i.options.join(', ')}`
+        : `value ${show(v)}: ${i.message}`;
+  const hint = key === 'bridge' ? ' (the virtual bridge, name or id, that pods join)' : '';
+  throw new CniError(CNI_CODES.invalidConfig, `network configuration: key '${key}' ${what}${hint}`);
+}
+
+/** The CNI_* environment of a call. */
+export interface CniEnv {
+  readonly command: string;
+  readonly containerId: string;
+  readonly netns: string;
+  readonly ifname: string;
+  /** CNI_ARGS as key=value pairs (K8S_POD_NAME, ...). */
+  readonly args: ReadonlyMap<string, string>;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const IFNAME_RE = /^[^\s/:]{1,15}$/;
+
+/** Reads and checks the environment a runtime sets; `needs` lists what this command requires. */
+export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
+  const command = env.CNI_COMMAND ?? '';
+  const need = (k: string, re: RegExp, what: string): string => {
+    const v = env[k];
+    if (v === undefined || v === '')
+      throw new CniError(CNI_CODES.invalidEnvironment, `${k} is not set (${command}: ${what})`);
+    if (!re.test(v)) throw new CniError(CNI_CODES.invalidEnvironment, `${k}=${show(v)}: ${what}`);
+    return v;
+  };
+  const wantsAttachment = command === 'ADD' || command === 'DEL' || command === 'CHECK';
+  const containerId = wantsAttachment
+    ? need('CNI_CONTAINERID', ID_RE, 'a container id: letters, digits, _ . -')
+    : '';
+  const ifname = wantsAttachment
+    ? need('CNI_IFNAME', IFNAME_RE, 'an interface name of 1 to 15 characters')
+    : '';
+  const netns =
+    command === 'ADD' || command === 'CHECK'
+      ? need('CNI_NETNS', /^\//, 'the path of the network namespace')
+      : (env.CNI_NETNS ?? '');
+  const args = new Map<string, string>();
+  for (const pair of (env.CNI_ARGS ?? '').split(';')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CniError(CNI_CODES.invalidEnvironment, `CNI_ARGS: ${show(pair)} is not KEY=VALUE`);
+    args.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  return { command, containerId, netns, ifname, args };
+}
