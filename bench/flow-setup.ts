@@ -8,8 +8,9 @@
  * all); the switch's flow table is then checked to hold them. Side by side: the same number of flows
  * added by spawning `ovs-ofctl add-flow` once per flow. Then the agent's resident memory with 100,000
  * installed flows.
- * The agent's own time per packet-in (arrival to the write of its answer, its histogram) is reported
- * over the timed run.
+ * The agent's own time per packet-in (arrival to the write of its answer, its histogram) is taken
+ * first over 1,000 flows injected one at a time (in the throughput run packet-ins queue behind each
+ * other and the histogram would time the queue).
  * Targets: >= 40,000 new flows/s; >= 100x the per-flow ovs-ofctl rate; agent RSS <= 150 MB at 100k
  * flows; packet-in to write p50 < 100 us and p99 < 500 us.
  */
@@ -30,6 +31,8 @@ import { printReport, printTable } from './report.js';
 
 const FLOWS = Number(process.env.FLOW_SETUP_FLOWS ?? 20000);
 const BASELINE = 200;
+/** Flows injected one at a time for the agent's own latency histogram. */
+const PACED = 1000;
 const MEMORY_FLOWS = 100000;
 
 function frame(i: number, src: string): Buffer {
@@ -159,11 +162,27 @@ try {
   const conn = new OpenFlowConnection(sock, log, 60000);
   await conn.handshake();
 
-  // Agent path: FLOWS new flows.
+  // The agent's own cost per packet-in, one at a time (under the throughput run below packet-ins
+  // queue behind each other, and the histogram would time the queue).
   const before = await agentStats(host);
-  const agentSecs = await inject(conn, host, inPort, vm.mac, 0, FLOWS, FLOWS);
-  const agentRate = FLOWS / agentSecs;
+  for (let i = 0; i < PACED; i++) {
+    const base = before.flowsInstalled + i;
+    conn.send({
+      type: 'packet_out',
+      bufferId: OFP_NO_BUFFER,
+      inPort,
+      actions: [{ type: 'output', port: OFPP.TABLE, maxLen: 0 }],
+      data: frame(MEMORY_FLOWS + i, vm.mac),
+    });
+    const deadline = Date.now() + 5000;
+    while ((await installed(host)) <= base && Date.now() < deadline)
+      await new Promise((r) => setImmediate(r));
+  }
   const latency = histogramDelta([before.packetInLatencyUs], [(await agentStats(host)).packetInLatencyUs]);
+
+  // Agent path: FLOWS new flows, as fast as the agent takes them.
+  const agentSecs = await inject(conn, host, inPort, vm.mac, 0, FLOWS, FLOWS + PACED);
+  const agentRate = FLOWS / agentSecs;
 
   // Baseline: one ovs-ofctl process per flow.
   const t0 = performance.now();
@@ -178,7 +197,7 @@ try {
   await ovs.delFlows('br-int', 'cookie=0x4000000000000000/0xffffffffffffffff');
 
   // Memory: fill up to MEMORY_FLOWS flows, then read the agent's resident set.
-  await inject(conn, host, inPort, vm.mac, FLOWS, MEMORY_FLOWS - FLOWS, MEMORY_FLOWS);
+  await inject(conn, host, inPort, vm.mac, FLOWS, MEMORY_FLOWS - FLOWS - PACED, MEMORY_FLOWS);
   const pid = agentPid(host)!;
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
   conn.close();
@@ -201,7 +220,7 @@ try {
     ['speed-up', `${figures.speedup_vs_ofctl.toFixed(0)}x`],
     ['agent RSS with 100,000 flows', `${figures.agent_rss_mb_at_100k_flows.toFixed(0)} MB`],
     [
-      'agent packet-in to write (its histogram)',
+      `agent packet-in to write, ${PACED} flows one at a time (its histogram)`,
       `p50 <= ${latency.p50} us, p99 <= ${latency.p99} us (${latency.count} packet-ins)`,
     ],
   ]);

@@ -204,10 +204,12 @@ export class FlowController {
       return { flow: null, actions: tr.actions };
     }
     const cookie = this.flows.cookie();
-    const tags: string[] = [...res.tags, this.ports.locationTagOf(portId)];
-    for (const a of res.actions) if (a.kind === 'output') tags.push(this.ports.locationTagOf(a.portId));
-    if (tr.remote) tags.push(TUNNEL_ZONES_TAG);
-    for (const t of tr.tags) tags.push(t);
+    const extra: string[] = [this.ports.locationTagOf(portId)];
+    for (const a of res.actions) if (a.kind === 'output') extra.push(this.ports.locationTagOf(a.portId));
+    if (tr.remote) extra.push(TUNNEL_ZONES_TAG);
+    for (const t of tr.tags) extra.push(t);
+    // One exact-size array per flow (a pushed-onto array keeps spare capacity).
+    const tags: string[] = res.tags.concat(extra as Tag[]);
     const replaced = this.flows.add({
       cookie,
       inPort: portId,

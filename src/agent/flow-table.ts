@@ -7,7 +7,7 @@
  * - A cookie is in the tag index under exactly the tags of its flow, and only while the flow is
  *   recorded; `remove` (on FLOW_REMOVED or an invalidation) clears every index.
  * - Open vSwitch replaces a flow with the same match and priority silently (no FLOW_REMOVED). So each
- *   flow is also filed under a 53-bit hash of its match; `add` returns the cookie a flow with the same
+ *   flow is also filed under a hash of its match; `add` returns the cookie a flow with the same
  *   hash had (now removed here), and the caller deletes that cookie in the switch before adding: if
  *   the match really was the same the delete takes the old flow, if the hashes merely collided it
  *   takes an unrelated flow, which is safe (its packets come back to be simulated). Either way no
@@ -16,7 +16,9 @@
  *   it set, so "every reactive flow" is one cookie/mask pair. Reactive cookies are kept as numbers
  *   (below 2^53, cheap to hash); they become 64-bit bigints only on the wire.
  * - Memory: a record holds shared tag strings only (the match and actions live in the switch); a tag
- *   with one flow holds the cookie itself, a Set only from the second flow on.
+ *   with one flow holds the cookie itself, from the second flow on an append-only list whose
+ *   entries of removed flows are skipped when read and dropped when they are half of it (a hash set
+ *   per tag costs several times as much at 100,000 flows).
  */
 
 export const PROACTIVE_COOKIE_BIT = 1n << 63n;
@@ -32,26 +34,23 @@ export interface FlowRecord {
 }
 
 /**
- * A 53-bit hash of a flow's match: the ingress port and, per field, the mask and the packet's bits
- * under it (FlowMatch words). Two 32-bit FNV-1a style lanes with different seeds.
+ * A 30-bit hash of a flow's match: the ingress port and, per field, the mask and the packet's bits
+ * under it (FlowMatch words), FNV-1a style. 30 bits keep it a small integer (no boxed number per
+ * flow); at 100,000 flows a few pairs collide, which costs each pair one extra packet-in (see add).
  */
 export function matchHash(ofInPort: number, mask: readonly number[], packet: readonly number[]): number {
-  let a = 0x811c9dc5 ^ ofInPort;
-  let b = 0x01000193 ^ Math.imul(ofInPort, 0x9e3779b1);
+  let h = 0x811c9dc5 ^ ofInPort;
   for (let f = 1; f < mask.length; f++) {
     const m = mask[f]!;
-    const v = (packet[f]! & m) >>> 0;
-    a = Math.imul(a ^ m, 0x01000193);
-    a = Math.imul(a ^ v, 0x01000193);
-    b = Math.imul(b ^ v, 0x5bd1e995);
-    b = Math.imul(b ^ m, 0x5bd1e995);
+    h = Math.imul(h ^ m, 0x01000193);
+    h = Math.imul(h ^ ((packet[f]! & m) >>> 0), 0x01000193);
   }
-  return (a >>> 0) * 0x200000 + ((b >>> 11) & 0x1fffff);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
 export class FlowTable {
   private readonly flows = new Map<number, FlowRecord>();
-  private readonly byTag = new Map<string, number | Set<number>>();
+  private readonly byTag = new Map<string, number | number[]>();
   private readonly byMatch = new Map<number, number>();
   private next = 1;
 
@@ -75,11 +74,23 @@ export class FlowTable {
     for (const t of f.tags) {
       const s = this.byTag.get(t);
       if (s === undefined) this.byTag.set(t, f.cookie);
-      else if (typeof s === 'number') {
-        if (s !== f.cookie) this.byTag.set(t, new Set([s, f.cookie]));
-      } else s.add(f.cookie);
+      else if (typeof s === 'number') this.byTag.set(t, s === f.cookie ? s : [s, f.cookie]);
+      else {
+        s.push(f.cookie);
+        this.compact(t, s);
+      }
     }
     return replaced;
+  }
+
+  /** Drops the entries of removed flows from a tag's list when they are half of it. */
+  private compact(tag: string, list: number[]): void {
+    if (list.length < 64 || (list.length & (list.length - 1)) !== 0) return; // only at powers of two
+    const live = list.filter((c) => this.flows.has(c));
+    if (live.length * 2 > list.length) return;
+    if (live.length === 0) this.byTag.delete(tag);
+    else if (live.length === 1) this.byTag.set(tag, live[0]!);
+    else this.byTag.set(tag, live);
   }
 
   remove(cookie: number): FlowRecord | undefined {
@@ -87,28 +98,26 @@ export class FlowTable {
     if (f === undefined) return undefined;
     this.flows.delete(cookie);
     if (this.byMatch.get(f.matchHash) === cookie) this.byMatch.delete(f.matchHash);
-    for (const t of f.tags) {
-      const s = this.byTag.get(t);
-      if (s === undefined) continue;
-      if (typeof s === 'number') {
-        if (s === cookie) this.byTag.delete(t);
-        continue;
-      }
-      s.delete(cookie);
-      if (s.size === 1) this.byTag.set(t, s.values().next().value!);
-      else if (s.size === 0) this.byTag.delete(t);
-    }
+    for (const t of f.tags) if (this.byTag.get(t) === cookie) this.byTag.delete(t);
+    // Lists keep the cookie until they are read or compacted: a removed flow is skipped there.
     return f;
   }
 
-  /** Cookies of every flow carrying any of `tags`. */
+  /** Cookies of every live flow carrying any of `tags`. */
   cookiesFor(tags: Iterable<string>): Set<number> {
     const out = new Set<number>();
     for (const t of tags) {
       const s = this.byTag.get(t);
       if (s === undefined) continue;
-      if (typeof s === 'number') out.add(s);
-      else for (const c of s) out.add(c);
+      if (typeof s === 'number') {
+        out.add(s);
+        continue;
+      }
+      // Cookies are never reused (a counter), so a live cookie in the list is that flow's.
+      const live = s.filter((c) => this.flows.has(c));
+      if (live.length === 0) this.byTag.delete(t);
+      else if (live.length < s.length) this.byTag.set(t, live.length === 1 ? live[0]! : live);
+      for (const c of live) out.add(c);
     }
     return out;
   }

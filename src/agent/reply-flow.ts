@@ -3,8 +3,8 @@
  * where the forward packet left it. Installing the reply's flow together with the forward one saves
  * the reply's trip through the controller channel, so a first ping costs one trip, not two.
  *
- * Only what is predictable is predicted: IPv4 UDP, TCP and ICMP echo, leaving through exactly one
- * exterior port. The reply's headers are the forward packet's headers at that port with addresses
+ * Only what is predictable is predicted: IPv4 UDP, TCP and ICMP echo sent to a known destination (not
+ * flooded), leaving through exactly one exterior port. The reply's headers are the forward packet's headers at that port with addresses
  * and ports swapped (an echo request's reply is an echo reply; a SYN is answered by SYN+ACK). Whether
  * the reply is then forwarded, and with which mask and tags, is decided by simulating it like any
  * packet: a prediction never decides anything itself.
@@ -93,7 +93,9 @@ export function headersAtOutput(res: SimDone): { portId: string; headers: number
  * through; undefined when the reply is not predictable.
  */
 export function predictReply(res: SimDone, into: FlowMatch): string | undefined {
-  if (!res.cacheable || res.packet[ETH_TYPE] !== ETH_TYPE_IPV4 || res.packet[IP_FRAG] !== 0) return undefined;
+  // A flooded packet's destination is unknown: its reply would be a guess, not a prediction.
+  if (!res.cacheable || res.flooded || res.packet[ETH_TYPE] !== ETH_TYPE_IPV4 || res.packet[IP_FRAG] !== 0)
+    return undefined;
   const proto = res.packet[IP_PROTO];
   if (proto !== PROTO_UDP && proto !== PROTO_TCP && proto !== PROTO_ICMP) return undefined;
   if (proto === PROTO_ICMP && res.packet[ICMP_TYPE] !== ICMP_ECHO_REQUEST) return undefined;

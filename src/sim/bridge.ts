@@ -22,6 +22,7 @@ import {
   ETH_SRC_HI,
   ETH_TYPE_ARP,
   IP_PROTO,
+  IP_SRC,
   VLAN,
   formatMacNumber,
   isMulticastMac,
@@ -52,6 +53,11 @@ export function bridgeStep(ctx: SimContext, b: BridgeView, inPort: PortView): De
       const mac = b.arpTable.get(tpa);
       if (mac !== undefined) {
         if (ctx.tracing) ctx.line('ARP suppression: the bridge knows the target');
+        // Answering for a router port: the router learns the asker, as it would answering itself
+        // (RFC 826), so its first packet back needs no ARP of its own.
+        const routerId = b.arpRouters.get(tpa);
+        if (routerId !== undefined)
+          ctx.effects.push({ kind: 'arpLearned', routerId, ip: m.peek(IP_SRC), mac: m.peekEthSrc() });
         ctx.emit(inPort.id, arpReply(m, inPort.id, tpa, mac));
         return ARP_SUPPRESSED;
       }

@@ -52,6 +52,8 @@ export class SimContext implements RuleEnv {
   hops = 0;
   /** Most TTL decrements on any branch so far. */
   maxTtlDecrements = 0;
+  /** A bridge flooded the packet on the walk. */
+  flooded = false;
   tracing = false;
   private readonly stack: TraceNode[] = [];
   private readonly scratch: Candidates[] = [];
@@ -76,6 +78,7 @@ export class SimContext implements RuleEnv {
     this.dropReason = null;
     this.hops = 0;
     this.maxTtlDecrements = 0;
+    this.flooded = false;
     this.tracing = tracing;
     if (tracing) this.stack.length = 0;
   }

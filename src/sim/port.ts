@@ -75,6 +75,7 @@ function routerIngress(ctx: SimContext, inPort: PortView): void {
 /** Every other port of the bridge on the packet's VLAN, each from the same headers. */
 function flood(ctx: SimContext, b: BridgeView, inPort: PortView): void {
   if (ctx.tracing) ctx.line('flood');
+  ctx.flooded = true;
   const vlan = ctx.vlan;
   let any = false;
   for (const pid of b.portIds) {

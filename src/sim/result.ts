@@ -76,6 +76,8 @@ export interface SimDone {
    * would have expired on the way (no ICMP time exceeded for it), as in MidoNet.
    */
   readonly ttlHops: number;
+  /** True when a bridge flooded the packet (its destination was not known) somewhere on the walk. */
+  readonly flooded: boolean;
   readonly trace: TraceNode | null;
 }
 

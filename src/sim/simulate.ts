@@ -72,6 +72,7 @@ export function simulate(
     cacheable: match.uncacheable === null,
     uncacheableReason: match.uncacheable,
     ttlHops: ctx.maxTtlDecrements,
+    flooded: ctx.flooded,
     trace: tracing ? ctx.root : null,
   };
 }

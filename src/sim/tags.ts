@@ -11,8 +11,12 @@ import { formatIpv4 } from '../state/addr.js';
 
 export type Tag = string & { readonly __tag: true };
 
-function t(s: string): Tag {
-  return s as Tag;
+/**
+ * A tag from its parts, as one flat string: a template literal would make a rope of several string
+ * objects, and a flow table keeps hundreds of thousands of per-entry tags.
+ */
+function t(...parts: string[]): Tag {
+  return parts.join('') as Tag;
 }
 
 export const Tags = {
@@ -26,11 +30,12 @@ export const Tags = {
   portGroup: (id: string): Tag => t(`port-group:${id}`),
   ipAddrGroup: (id: string): Tag => t(`ip-address-group:${id}`),
   /** A MAC table entry (present or absent) of a bridge on a VLAN. */
-  mac: (bridgeId: string, vlan: number, mac: number): Tag => t(`mac:${bridgeId}/${vlan}/${mac.toString(16)}`),
+  mac: (bridgeId: string, vlan: number, mac: number): Tag =>
+    t('mac:', bridgeId, '/', String(vlan), '/', mac.toString(16)),
   /** An ARP cache entry (present or absent) of a router. */
-  arp: (routerId: string, ip: number): Tag => t(`arp:${routerId}/${formatIpv4(ip)}`),
+  arp: (routerId: string, ip: number): Tag => t('arp:', routerId, '/', formatIpv4(ip)),
   /** A connection-tracking entry. */
-  conntrack: (key: string): Tag => t(`ct:${key}`),
+  conntrack: (key: string): Tag => t('ct:', key),
   /** Anything else the caller names (used by tests). */
   of: (kind: string, id: string): Tag => t(`${kind}:${id}`),
 };

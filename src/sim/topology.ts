@@ -65,6 +65,8 @@ export interface BridgeView {
   readonly routerMacs: ReadonlyMap<number, string>;
   /** IPs the bridge answers ARP for (router ports, DHCP hosts) -> MAC. */
   readonly arpTable: ReadonlyMap<number, number>;
+  /** Of those, the router port addresses -> the router (which learns who asked, as if it answered). */
+  readonly arpRouters: ReadonlyMap<number, string>;
   readonly tag: Tag;
 }
 
@@ -313,13 +315,17 @@ export class Topology {
     const portIds = [...(this.portsByDevice.get(id) ?? [])].filter((p) => this.ports.has(p)).sort(byId);
     const routerMacs = new Map<number, string>();
     const arpTable = new Map<number, number>();
+    const arpRouters = new Map<number, string>();
     for (const pid of portIds) {
       const p = this.ports.get(pid)!;
       if (p.peerId === null) continue;
       const peer = this.ports.get(p.peerId);
       if (peer === undefined || peer.deviceKind !== 'router' || peer.mac === null) continue;
       routerMacs.set(peer.mac, pid);
-      if (peer.ip !== null) arpTable.set(peer.ip, peer.mac);
+      if (peer.ip !== null) {
+        arpTable.set(peer.ip, peer.mac);
+        arpRouters.set(peer.ip, peer.deviceId);
+      }
     }
     for (const did of [...(this.dhcpByBridge.get(id) ?? [])].sort(byId)) {
       const d = this.get('dhcp', did);
@@ -339,6 +345,7 @@ export class Topology {
       portIds,
       routerMacs,
       arpTable,
+      arpRouters,
       tag: Tags.bridge(id),
     });
   }

@@ -125,7 +125,7 @@ describe('trace golden text', () => {
     );
   });
 
-  it('ARP suppression', () => {
+  it('ARP suppression: the bridge answers for the router port, and the router learns the asker', () => {
     const b = standardBuilder();
     const { text } = trace(
       b,
@@ -142,7 +142,7 @@ describe('trace golden text', () => {
         '  emit ARP reply 192.0.2.1 is-at 02:00:00:00:01:01 from port vm1',
         '  drop: answered by ARP suppression',
         'Actions: emit(ARP reply 192.0.2.1 is-at 02:00:00:00:01:01) from vm1, drop(answered by ARP suppression)',
-        'Effects: learn 02:00:00:00:00:01 vlan 0 on port vm1',
+        'Effects: learn 02:00:00:00:00:01 vlan 0 on port vm1, ARP entry 192.0.2.10 is-at 02:00:00:00:00:01',
         'Flow: not cacheable (generates a reply packet)',
         'Mask: in_port=vm1 eth_src=02:00:00:00:00:01 eth_dst=ff:ff:ff:ff:ff:ff vlan_vid=0 eth_type=0x806 arp_tpa=192.0.2.1 arp_op=1',
         'Tags: bridge:00000000-0000-4000-8000-000000000001 port:00000000-0000-4000-8000-000000000004',

@@ -1,0 +1,72 @@
+/**
+ * The agent's flow table against a plain reference model: after any sequence of adds, removes and
+ * reads, the cookies a tag names are exactly the live flows carrying it (lazy lists and compaction
+ * never lose or resurrect one), and a flow with the match hash of a live one replaces it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FlowTable } from '../../src/agent/flow-table.js';
+import { holds } from './property.js';
+
+const TAGS = ['a', 'b', 'c', 'shared'];
+
+test('cookiesFor names exactly the live flows carrying a tag', () => {
+  holds(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.record({
+            op: fc.constant('add' as const),
+            tags: fc.subarray(TAGS, { minLength: 1 }),
+            hash: fc.integer({ min: 0, max: 40 }),
+          }),
+          fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }),
+          fc.record({ op: fc.constant('read' as const), tag: fc.constantFrom(...TAGS) }),
+        ),
+        { maxLength: 400 },
+      ),
+      (ops) => {
+        const t = new FlowTable();
+        const model = new Map<number, { tags: string[]; hash: number }>();
+        for (const o of ops) {
+          if (o.op === 'add') {
+            const cookie = t.cookie();
+            const replaced = t.add({ cookie, inPort: 'p', tags: o.tags, installedAt: 0, matchHash: o.hash });
+            const same = [...model].find(([, f]) => f.hash === o.hash);
+            assert.equal(replaced, same?.[0]);
+            if (same) model.delete(same[0]);
+            model.set(cookie, { tags: o.tags, hash: o.hash });
+          } else if (o.op === 'remove') {
+            const live = [...model.keys()];
+            if (live.length === 0) continue;
+            const c = live[o.pick % live.length]!;
+            assert.ok(t.remove(c));
+            model.delete(c);
+          } else {
+            const want = [...model]
+              .filter(([, f]) => f.tags.includes(o.tag))
+              .map(([c]) => c)
+              .sort((x, y) => x - y);
+            assert.deepEqual(
+              [...t.cookiesFor([o.tag])].sort((x, y) => x - y),
+              want,
+            );
+          }
+        }
+        assert.equal(t.size, model.size);
+        for (const tag of TAGS) {
+          const want = [...model]
+            .filter(([, f]) => f.tags.includes(tag))
+            .map(([c]) => c)
+            .sort((x, y) => x - y);
+          assert.deepEqual(
+            [...t.cookiesFor([tag])].sort((x, y) => x - y),
+            want,
+          );
+        }
+      },
+    ),
+    { numRuns: 300, seed: 21 },
+  );
+});
