@@ -18,6 +18,7 @@ export interface RuleSpec {
   readonly name?: string;
   readonly jumpChainId?: string;
   readonly conditions?: Record<string, unknown>;
+  readonly natTargets?: ReadonlyArray<Record<string, unknown>>;
 }
 
 export class TopologyBuilder {
@@ -83,6 +84,7 @@ export class TopologyBuilder {
           name: r.name ?? null,
           jumpChainId: r.jumpChainId ?? null,
           conditions: r.conditions ?? {},
+          natTargets: r.natTargets ?? [],
         }).id,
     );
     this.update(chainId, { ruleIds });

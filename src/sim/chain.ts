@@ -2,7 +2,8 @@
  * Chain evaluation: rules in order, through the chain's classifier, with jump/return/continue.
  *
  * Semantics (MidoNet's): the first matching rule decides; accept, drop and reject end the whole
- * evaluation; `continue` goes on with the next rule; `return` leaves the current chain (in a jumped-to
+ * evaluation; a NAT rule (nat.ts) that translates accepts, one with nothing to translate (a reverse
+ * rule for a packet of no known connection) lets the next rule decide; `continue` goes on with the next rule; `return` leaves the current chain (in a jumped-to
  * chain: back to the caller, after the jump rule; in the top chain: accept); `jump` evaluates the
  * target chain and, if that ends in return or falls off its end, goes on after the jump rule. Falling
  * off the end of the top chain accepts. Jumps nest at most MAX_JUMP_DEPTH deep (validation forbids
@@ -12,6 +13,7 @@
  * a chain that is referenced but not loaded is recorded as needed (the result becomes notYet).
  */
 import { MAX_JUMP_DEPTH, type SimContext } from './context.js';
+import { applyNat } from './nat.js';
 import type { ChainView } from './topology.js';
 
 export type ChainVerdict = 'accept' | 'drop' | 'reject';
@@ -61,6 +63,19 @@ function evalChain(ctx: SimContext, chain: ChainView, depth: number): Inner {
       case 'continue':
         from = pos + 1;
         break;
+      case 'dnat':
+      case 'snat':
+      case 'rev-dnat':
+      case 'rev-snat':
+      case 'static-dnat':
+      case 'static-snat': {
+        const o = applyNat(ctx, ctx.zone, rule.action, rule.natTargets);
+        if (o === 'translated') return 'accept';
+        if (o === 'drop') return 'drop';
+        if (o === 'exhausted') return 'reject';
+        from = pos + 1; // not applicable: the next rule decides
+        break;
+      }
       case 'jump': {
         const target = rule.jumpChainId === null ? undefined : ctx.topo.chain(rule.jumpChainId);
         if (target === undefined) {

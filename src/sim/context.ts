@@ -13,7 +13,8 @@ import { Candidates } from './classifier.js';
 import type { FlowMatch } from './flow-match.js';
 import type { Action, Effect, TraceNode } from './result.js';
 import type { GroupView, RuleEnv } from './rule-match.js';
-import type { Conntrack, RuntimeState } from './runtime-state.js';
+import type { Conntrack } from './flow-state.js';
+import type { RuntimeState } from './runtime-state.js';
 import type { Tag } from './tags.js';
 import type { Topology } from './topology.js';
 
@@ -40,6 +41,8 @@ export class SimContext implements RuleEnv {
   outPortId: string | null = null;
   /** The VLAN the current bridge switches the frame on (egress pushes or pops tags for it). */
   vlan = 0;
+  /** RuleEnv: the device whose chain runs (connection tracking and NAT zone). */
+  zone = '';
   // Fresh arrays per simulation (cheaper than truncating, and the result can keep them).
   tags: Tag[] = [];
   effects: Effect[] = [];
@@ -70,6 +73,7 @@ export class SimContext implements RuleEnv {
     this.inPortId = null;
     this.outPortId = null;
     this.vlan = 0;
+    this.zone = '';
     this.tags = [];
     this.effects = [];
     this.outputs = [];

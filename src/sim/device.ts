@@ -47,11 +47,12 @@ export function consume(reason: string): Decision {
  * Enters a device: the loop guard, its tag, its trace node. Returns false (nothing entered, the
  * branch dropped) when the packet has traversed too many devices.
  */
-export function enterDevice(ctx: SimContext, what: string, name: string, tag: Tag): boolean {
+export function enterDevice(ctx: SimContext, what: string, id: string, name: string, tag: Tag): boolean {
   if (++ctx.hops > MAX_DEVICE_HOPS) {
     ctx.drop('loop guard: too many devices traversed');
     return false;
   }
+  ctx.zone = id;
   ctx.addTag(tag);
   if (ctx.tracing) ctx.enter(`${what} ${name}`);
   return true;
@@ -68,10 +69,27 @@ export function endBranch(ctx: SimContext, d: Decision): void {
 }
 
 const CHAIN_LABELS = {
-  port: { inbound: 'inbound', outbound: 'outbound' },
-  bridge: { inbound: 'bridge inbound', outbound: 'bridge outbound' },
-  router: { inbound: 'router inbound', outbound: 'router outbound' },
+  port: {
+    inbound: 'inbound',
+    outbound: 'outbound',
+    'nat inbound': 'NAT inbound',
+    'nat outbound': 'NAT outbound',
+  },
+  bridge: {
+    inbound: 'bridge inbound',
+    outbound: 'bridge outbound',
+    'nat inbound': 'bridge NAT inbound',
+    'nat outbound': 'bridge NAT outbound',
+  },
+  router: {
+    inbound: 'router inbound',
+    outbound: 'router outbound',
+    'nat inbound': 'router NAT inbound',
+    'nat outbound': 'router NAT outbound',
+  },
 } as const;
+
+export type ChainDirection = 'inbound' | 'outbound' | 'nat inbound' | 'nat outbound';
 
 /**
  * Runs the `direction` chain `chainId` (null: none, accept) of the port, bridge or router `name`.
@@ -83,7 +101,7 @@ export function applyChain(
   chainId: string | null,
   owner: 'port' | 'bridge' | 'router',
   name: string,
-  direction: 'inbound' | 'outbound',
+  direction: ChainDirection,
   replyPort: PortView | undefined,
 ): boolean {
   if (chainId === null) return false;

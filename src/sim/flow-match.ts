@@ -138,6 +138,11 @@ export class FlowMatch {
   uncacheable: string | null = null;
   /** True once any field was written in this simulation. */
   wroteAny = false;
+  /**
+   * For an ICMP error: the 5-tuple (proto, src, sport, dst, dport) of the datagram it quotes, set by
+   * whoever fills the packet; null otherwise. Not matchable: read it through relatedTuple().
+   */
+  related: readonly number[] | null = null;
 
   /** Starts a simulation: headers back to the packet, mask and writes cleared, in_port masked. */
   begin(inPort: string): void {
@@ -250,6 +255,11 @@ export class FlowMatch {
   get tcpWindow(): number {
     this.noCache('reads the TCP window size, which the datapath cannot match');
     return this.c[TCP_WINDOW]!;
+  }
+  /** The quoted datagram's 5-tuple of an ICMP error (see `related`); the result cannot be a flow. */
+  relatedTuple(): readonly number[] | null {
+    this.noCache('reads the connection an ICMP error quotes, which the datapath cannot match');
+    return this.related;
   }
   /** True when the (current) frame is IPv4; reads eth_type. */
   isIpv4(): boolean {

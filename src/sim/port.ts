@@ -35,6 +35,7 @@ export function ingressPort(ctx: SimContext, portId: string): void {
   } else if (port.inboundChainId !== null) {
     ctx.inPortId = port.id;
     ctx.outPortId = null;
+    ctx.zone = port.deviceId;
     go = !applyChain(ctx, port.inboundChainId, 'port', port.name, 'inbound', port);
   }
   if (ctx.tracing) ctx.leave();
@@ -46,7 +47,7 @@ export function ingressPort(ctx: SimContext, portId: string): void {
 function bridgeIngress(ctx: SimContext, inPort: PortView): void {
   const b = ctx.topo.bridge(inPort.deviceId);
   if (b === undefined) return ctx.need(inPort.deviceId);
-  if (!enterDevice(ctx, 'bridge', b.name, b.tag)) return;
+  if (!enterDevice(ctx, 'bridge', b.id, b.name, b.tag)) return;
   const d = bridgeStep(ctx, b, inPort);
   switch (d.kind) {
     case 'toPort':
@@ -64,7 +65,7 @@ function bridgeIngress(ctx: SimContext, inPort: PortView): void {
 function routerIngress(ctx: SimContext, inPort: PortView): void {
   const r = ctx.topo.router(inPort.deviceId);
   if (r === undefined) return ctx.need(inPort.deviceId);
-  if (!enterDevice(ctx, 'router', r.name, r.tag)) return;
+  if (!enterDevice(ctx, 'router', r.id, r.name, r.tag)) return;
   const d: Decision = routerStep(ctx, r, inPort);
   if (d.kind === 'toPort') egressPort(ctx, d.port, inPort);
   else if (d.kind === 'flood') ctx.drop('a router does not flood');
@@ -113,6 +114,7 @@ export function egressPort(ctx: SimContext, port: PortView, replyPort: PortView 
     go = false;
   } else if (port.outboundChainId !== null) {
     ctx.outPortId = port.id;
+    ctx.zone = port.deviceId;
     go = !applyChain(ctx, port.outboundChainId, 'port', port.name, 'outbound', replyPort);
   }
   if (go && port.peerId === null) {

@@ -47,7 +47,23 @@ export type Effect =
   /** An ARP reply (or request) taught the router `ip` is at `mac`. */
   | { readonly kind: 'arpLearned'; readonly routerId: string; readonly ip: number; readonly mac: number }
   /** A forward flow passed a conntrack check: record the connection so its return flow is recognised. */
-  | { readonly kind: 'conntrackForward'; readonly key: string };
+  | { readonly kind: 'conntrackForward'; readonly key: string }
+  /**
+   * A NAT rule chose a translation for a new connection: `forwardKey` maps to `forward` (the
+   * translated address and port), `reverseKey` (its replies) maps back to `reverse` (nat.ts).
+   */
+  | {
+      readonly kind: 'natCreated';
+      readonly zone: string;
+      readonly forwardKey: string;
+      readonly forward: { readonly ip: number; readonly port: number };
+      readonly reverseKey: string;
+      readonly reverse: { readonly ip: number; readonly port: number };
+    }
+  /** SNAT needs a block of ports for (ip, proto) that this host has not leased yet. */
+  | { readonly kind: 'natPortsWanted'; readonly ip: number; readonly proto: number }
+  /** Every SNAT port this host holds for (ip, proto) is in use. */
+  | { readonly kind: 'natExhausted'; readonly ip: number; readonly proto: number };
 
 /** One line of the trace tree and what happened below it. */
 export interface TraceNode {

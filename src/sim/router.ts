@@ -3,12 +3,13 @@
  *
  * In order: admin state; the frame must be addressed to the ingress port's MAC (or broadcast); ARP
  * requests for the port's address are answered (and teach the sender), ARP replies teach the ARP
- * cache; only IPv4 goes on; inbound chain; route lookup (route-table.ts) — no route: ICMP net
- * unreachable; blackhole: drop; reject: ICMP admin prohibited; a local address: ICMP echo reply or
- * drop; TTL <= 1: ICMP time exceeded, else decrement; outbound chain; next-hop MAC from a peered
- * router port or the ARP cache (a miss asks for an ARP request and is not cached; a failed entry gives
- * ICMP host unreachable); MACs rewritten; the decision is to leave through the next-hop port (port.ts
- * carries it out). Answers (ARP, echo, ICMP errors) are emitted here and end in a `consume` or `drop`.
+ * cache; only IPv4 goes on; NAT inbound chain (DNAT, reverse SNAT); inbound chain; route lookup
+ * (route-table.ts) — no route: ICMP net unreachable; blackhole: drop; reject: ICMP admin prohibited;
+ * a local address: ICMP echo reply or drop; TTL <= 1: ICMP time exceeded, else decrement; outbound
+ * chain; NAT outbound chain (SNAT, reverse DNAT); next-hop MAC from a peered router port or the ARP
+ * cache (a miss asks for an ARP request and is not cached; a failed entry gives ICMP host
+ * unreachable); MACs rewritten; the decision is to leave through the next-hop port (port.ts carries
+ * it out). Answers (ARP, echo, ICMP errors) are emitted here and end in a `consume` or `drop`.
  *
  * Invariant (mask/tags): the route lookup records the bits it consulted; an on-link next hop reads the
  * whole destination; the ARP entry (present or not) is tagged; TTL is handled by decTtl plus an
@@ -94,6 +95,8 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   if (et !== ETH_TYPE_IPV4) return NOT_IPV4;
   ctx.inPortId = inPort.id;
   ctx.outPortId = null;
+  // NAT before routing (DNAT, reverse SNAT), then the filter: it sees the translated destination.
+  if (applyChain(ctx, r.natInboundChainId, 'router', r.name, 'nat inbound', inPort)) return STOP;
   if (applyChain(ctx, r.inboundChainId, 'router', r.name, 'inbound', inPort)) return STOP;
   ctx.addTag(r.routesTag);
   const rt = r.table.lookup(m);
@@ -154,6 +157,8 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   if (m.ttlDecrements > ctx.maxTtlDecrements) ctx.maxTtlDecrements = m.ttlDecrements;
   ctx.outPortId = outPort.id;
   if (applyChain(ctx, r.outboundChainId, 'router', r.name, 'outbound', inPort)) return STOP;
+  // NAT after routing and filtering (SNAT, reverse DNAT): the filter saw the original source.
+  if (applyChain(ctx, r.natOutboundChainId, 'router', r.name, 'nat outbound', inPort)) return STOP;
   const nextHop = rt.gateway ?? m.ipDst;
   let mac: number;
   const peer = outPort.peerId === null ? undefined : ctx.topo.port(outPort.peerId);

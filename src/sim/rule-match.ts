@@ -10,7 +10,8 @@
  * mask), so short-circuiting is sound for the mask. Both the compiled classifier and the naive
  * in-order scan used as its reference call `ruleMatches`, so they cannot disagree on a condition.
  */
-import { macToNumber, prefixMask } from '../state/addr.js';
+import { macToNumber, parseIpv4, prefixMask } from '../state/addr.js';
+import type { NatTarget } from './nat.js';
 import type { Conditions, Rule, RuleAction } from '../state/model.js';
 import {
   ETH_DST_HI,
@@ -30,7 +31,7 @@ import {
   TP_SRC,
   type FlowMatch,
 } from './flow-match.js';
-import { conntrackKey, type Conntrack } from './runtime-state.js';
+import { conntrackKey, reverseKey, type Conntrack } from './flow-state.js';
 import { Tags, type Tag } from './tags.js';
 
 /** A group as the rules see it: members and the tag to add when it is consulted. */
@@ -46,6 +47,8 @@ export interface RuleEnv {
   /** The port the device chose for output (null: not yet chosen, or a flood). */
   outPortId: string | null;
   readonly now: number;
+  /** The device whose chain is being evaluated: the zone of connection tracking and NAT. */
+  readonly zone: string;
   readonly conntrack: Conntrack;
   portGroup(id: string): GroupView<string> | undefined;
   ipAddrGroup(id: string): GroupView<number> | undefined;
@@ -71,6 +74,8 @@ export interface CompiledRule {
   /** Parsed non-inverted destination/source prefixes (for the classifier's tries), else null. */
   readonly dstPrefix: Prefix | null;
   readonly srcPrefix: Prefix | null;
+  /** NAT rules: their targets as numbers (empty for others). */
+  readonly natTargets: readonly NatTarget[];
 }
 
 export interface Prefix {
@@ -149,6 +154,12 @@ export function compileRule(rule: Rule, pos: number): CompiledRule {
     tests: null,
     dstPrefix: dp,
     srcPrefix: sp,
+    natTargets: rule.natTargets.map((t) => ({
+      addrFrom: parseIpv4(t.addressFrom) ?? 0,
+      addrTo: parseIpv4(t.addressTo) ?? 0,
+      portFrom: t.portFrom,
+      portTo: t.portTo,
+    })),
   };
 }
 
@@ -268,26 +279,36 @@ function compileTests(c: Conditions): Test[] {
     );
   }
   if (c.conntrack) {
-    const wantReturn = c.conntrack.value === 'return';
+    const want = c.conntrack.value;
     tests.push(
       inv((m, e) => {
-        const key = conntrackKeyOf(m);
+        if (want === 'related') {
+          // An ICMP error about a tracked connection: the quoted datagram is not matchable.
+          const q = m.relatedTuple();
+          if (q === null || q.length !== 5) return false;
+          const [proto = 0, src = 0, sport = 0, dst = 0, dport = 0] = q;
+          return (
+            e.conntrack.state(conntrackKey(e.zone, proto, src, sport, dst, dport), e.now) === 'established'
+          );
+        }
+        const key = conntrackKeyOf(m, e.zone);
         e.addTag(Tags.conntrack(key));
-        const isReturn = e.conntrack.isReturn(key, e.now);
-        if (!isReturn) e.trackForward(key);
-        return isReturn === wantReturn;
+        e.addTag(Tags.conntrack(reverseKey(key)));
+        const st = e.conntrack.state(key, e.now);
+        if (st === 'new') e.trackForward(key);
+        return st === want;
       }, c.conntrack.invert),
     );
   }
   return tests;
 }
 
-/** The conntrack key of the current headers; reads the whole 5-tuple. */
-export function conntrackKeyOf(m: FlowMatch): string {
-  if (!m.isIpv4()) return conntrackKey(0, 0, 0, 0, 0);
+/** The conntrack key of the current headers in `zone`; reads the whole 5-tuple. */
+export function conntrackKeyOf(m: FlowMatch, zone: string): string {
+  if (!m.isIpv4()) return conntrackKey(zone, 0, 0, 0, 0, 0);
   const proto = m.ipProto;
   const ports = proto === 6 || proto === 17 || proto === 132;
-  return conntrackKey(proto, m.ipSrc, ports ? m.tpSrc : 0, m.ipDst, ports ? m.tpDst : 0);
+  return conntrackKey(zone, proto, m.ipSrc, ports ? m.tpSrc : 0, m.ipDst, ports ? m.tpDst : 0);
 }
 
 /** True when every condition of the rule holds for the packet. */

@@ -1,12 +1,14 @@
 /**
  * Runtime state the simulation reads but does not own: MAC tables per bridge and VLAN, ARP caches per
- * router, connection tracking. The simulation sees them only through the read-only interfaces below
+ * router, connection tracking and NAT bindings (flow-state.ts). The simulation sees them only through the read-only interfaces below
  * and tags every read (present or absent entry) so learning, expiry and deletion can invalidate flows.
  *
  * Invariant: lookups are pure functions of (table contents, key, now); an entry older than its lifetime
  * is absent. The Memory* classes are the reference implementation used by tests and the benchmark; the
  * agent commits simulation effects into them (or its own implementation of the same interfaces).
  */
+import { MemoryConntrack, MemoryNatTable, reverseKey, type Conntrack } from './flow-state.js';
+import type { NatTable } from './nat.js';
 import { Tags, type Tag } from './tags.js';
 import type { Effect } from './result.js';
 
@@ -31,16 +33,12 @@ export interface ArpCache {
   lookup(routerId: string, ip: number, now: number): ArpEntry | undefined;
 }
 
-export interface Conntrack {
-  /** True when `key` (a forward 5-tuple key) names the return direction of a tracked connection. */
-  isReturn(key: string, now: number): boolean;
-}
-
 /** The runtime state a simulation reads. */
 export interface RuntimeState {
   readonly macs: MacTable;
   readonly arp: ArpCache;
   readonly conntrack: Conntrack;
+  readonly nat: NatTable;
 }
 
 interface Timed<T> {
@@ -128,38 +126,12 @@ export class MemoryArpCache implements ArpCache {
   }
 }
 
-export class MemoryConntrack implements Conntrack {
-  private readonly entries = new Map<string, number>();
-  constructor(readonly lifetimeMs = 60_000) {}
-  isReturn(key: string, now: number): boolean {
-    const at = this.entries.get(reverseKey(key));
-    return at !== undefined && now - at < this.lifetimeMs;
-  }
-  track(key: string, now: number): void {
-    this.entries.set(key, now);
-  }
-  clear(): void {
-    this.entries.clear();
-  }
-}
-
-/** Conntrack key of a 5-tuple: `proto/src:sport>dst:dport` (numbers). */
-export function conntrackKey(proto: number, src: number, sport: number, dst: number, dport: number): string {
-  return `${proto}/${src}:${sport}>${dst}:${dport}`;
-}
-
-/** The key of the other direction of the same connection. */
-export function reverseKey(key: string): string {
-  const slash = key.indexOf('/');
-  const gt = key.indexOf('>');
-  return `${key.slice(0, slash + 1)}${key.slice(gt + 1)}>${key.slice(slash + 1, gt)}`;
-}
-
 /** A complete in-memory runtime state, with a way to commit a result's effects into it. */
 export class MemoryRuntimeState implements RuntimeState {
   readonly macs = new MemoryMacTable();
   readonly arp = new MemoryArpCache();
   readonly conntrack = new MemoryConntrack();
+  readonly nat = new MemoryNatTable();
   /** Commits effects; returns the tags of entries that changed (for flow invalidation). */
   commit(effects: readonly Effect[], now: number): Tag[] {
     const changed: Tag[] = [];
@@ -180,12 +152,24 @@ export class MemoryRuntimeState implements RuntimeState {
         case 'arpWanted':
           break;
         case 'conntrackForward':
-          if (!this.conntrack.isReturn(reverseKey(e.key), now))
-            changed.push(Tags.conntrack(reverseKey(e.key)));
+          // A new connection: flows that read it as new (either direction) must be redone.
+          if (this.conntrack.state(e.key, now) === 'new')
+            changed.push(Tags.conntrack(e.key), Tags.conntrack(reverseKey(e.key)));
           this.conntrack.track(e.key, now);
+          break;
+        case 'natCreated':
+          if (this.nat.bind(e.forwardKey, e.forward.ip, e.forward.port, now))
+            changed.push(Tags.nat(e.forwardKey));
+          if (this.nat.bind(e.reverseKey, e.reverse.ip, e.reverse.port, now))
+            changed.push(Tags.nat(e.reverseKey));
+          break;
+        case 'natPortsWanted':
+        case 'natExhausted':
           break;
       }
     }
     return changed;
   }
 }
+
+export { MemoryConntrack, MemoryNatTable, conntrackKey, reverseKey, type Conntrack } from './flow-state.js';

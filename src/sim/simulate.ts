@@ -16,7 +16,8 @@ import { type FlowMatch, packetFieldsOf } from './flow-match.js';
 import { finishMask } from './mask.js';
 import { egressPort, ingressPort } from './port.js';
 import type { SimResult } from './result.js';
-import type { Conntrack, RuntimeState } from './runtime-state.js';
+import type { Conntrack } from './flow-state.js';
+import type { RuntimeState } from './runtime-state.js';
 import type { Topology } from './topology.js';
 import { describePacket } from './trace.js';
 
@@ -32,12 +33,13 @@ export interface SimulateOptions {
   readonly direction?: 'ingress' | 'egress';
 }
 
-const noConntrack: Conntrack = { isReturn: () => false };
+const noConntrack: Conntrack = { state: () => 'new' };
 /** Runtime state with nothing learned. */
 export const EMPTY_STATE: RuntimeState = {
   macs: { lookup: () => undefined },
   arp: { lookup: () => undefined },
   conntrack: noConntrack,
+  nat: { lookup: () => undefined, portBlocks: () => [] },
 };
 
 const ctx = new SimContext();

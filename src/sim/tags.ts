@@ -36,6 +36,8 @@ export const Tags = {
   arp: (routerId: string, ip: number): Tag => t('arp:', routerId, '/', formatIpv4(ip)),
   /** A connection-tracking entry. */
   conntrack: (key: string): Tag => t('ct:', key),
+  /** A NAT binding (present or absent), by its key (nat.ts). */
+  nat: (key: string): Tag => t('nat:', key),
   /** Anything else the caller names (used by tests). */
   of: (kind: string, id: string): Tag => t(`${kind}:${id}`),
 };

@@ -76,6 +76,9 @@ export interface RouterView {
   readonly adminStateUp: boolean;
   readonly inboundChainId: string | null;
   readonly outboundChainId: string | null;
+  /** NAT before routing and after it (nat.ts). */
+  readonly natInboundChainId: string | null;
+  readonly natOutboundChainId: string | null;
   readonly table: RouteTable;
   readonly routes: readonly RouteEntry[];
   readonly tag: Tag;
@@ -409,6 +412,8 @@ export class Topology {
       adminStateUp: r.adminStateUp,
       inboundChainId: r.inboundChainId,
       outboundChainId: r.outboundChainId,
+      natInboundChainId: r.natInboundChainId,
+      natOutboundChainId: r.natOutboundChainId,
       table: new RouteTable(entries),
       routes: entries,
       tag: Tags.router(id),

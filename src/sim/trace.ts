@@ -77,6 +77,12 @@ export function formatEffect(e: Effect, name: PortNamer): string {
       return `ARP entry ${formatIpv4(e.ip)} is-at ${formatMacNumber(e.mac)}`;
     case 'conntrackForward':
       return `track connection ${e.key}`;
+    case 'natCreated':
+      return `NAT binding ${e.forwardKey} -> ${formatIpv4(e.forward.ip)}:${e.forward.port}`;
+    case 'natPortsWanted':
+      return `lease SNAT ports of ${formatIpv4(e.ip)} (protocol ${e.proto})`;
+    case 'natExhausted':
+      return `SNAT ports of ${formatIpv4(e.ip)} (protocol ${e.proto}) exhausted`;
   }
 }
 

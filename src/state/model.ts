@@ -100,6 +100,35 @@ const name = z
   .max(255, { message: 'a name is at most 255 characters' })
   .refine((s) => !isUuid(s), { message: 'a name must not look like a UUID' });
 const adminStateUp = z.boolean().default(true);
+/** A NAT target: an address range and an optional port range (0-0: keep the packet's port). */
+const natTarget = z
+  .object({
+    addressFrom: ipv4,
+    addressTo: ipv4,
+    portFrom: z.number().int().min(0).max(65535).default(0),
+    portTo: z.number().int().min(0).max(65535).default(0),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if ((parseIpv4(t.addressFrom) ?? 0) > (parseIpv4(t.addressTo) ?? 0))
+      ctx.addIssue({
+        code: 'custom',
+        message: `the range ${t.addressFrom}-${t.addressTo} is empty`,
+        path: ['addressTo'],
+      });
+    if ((t.portFrom === 0) !== (t.portTo === 0))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give both ends of the port range, or neither',
+        path: ['portTo'],
+      });
+    else if (t.portFrom > t.portTo)
+      ctx.addIssue({
+        code: 'custom',
+        message: `the port range ${t.portFrom}-${t.portTo} is empty`,
+        path: ['portTo'],
+      });
+  });
 
 /** A condition value plus its inversion flag: `invert` matches packets that do NOT satisfy it. */
 function cond<T extends z.ZodTypeAny>(value: T) {
@@ -107,7 +136,22 @@ function cond<T extends z.ZodTypeAny>(value: T) {
 }
 
 export const FRAGMENT_POLICIES = ['any', 'header', 'nonheader', 'unfragmented'] as const;
-export const RULE_ACTIONS = ['accept', 'drop', 'reject', 'jump', 'return', 'continue'] as const;
+export const RULE_ACTIONS = [
+  'accept',
+  'drop',
+  'reject',
+  'jump',
+  'return',
+  'continue',
+  'dnat',
+  'snat',
+  'rev-dnat',
+  'rev-snat',
+  'static-dnat',
+  'static-snat',
+] as const;
+/** Rule actions that translate addresses (src/sim/nat.ts); the forward and static ones take natTargets. */
+export const NAT_ACTIONS = ['dnat', 'snat', 'rev-dnat', 'rev-snat', 'static-dnat', 'static-snat'] as const;
 export type RuleAction = (typeof RULE_ACTIONS)[number];
 
 /** TCP flag names in bit order (FIN is bit 0). */
@@ -140,7 +184,8 @@ export const conditionsSchema = z
     icmpType: cond(byte),
     icmpCode: cond(byte),
     fragmentPolicy: cond(z.enum(FRAGMENT_POLICIES)),
-    conntrack: cond(z.enum(['forward', 'return'])),
+    /** new: the first packet of a connection; established: a later one or a reply; related: an ICMP error about one. */
+    conntrack: cond(z.enum(['new', 'established', 'related'])),
   })
   .partial()
   .strict();
@@ -167,7 +212,18 @@ export const fieldSchemas = {
       vlanAware: z.boolean().default(false),
     })
     .strict(),
-  router: z.object({ name, adminStateUp, inboundChainId: optRef, outboundChainId: optRef }).strict(),
+  router: z
+    .object({
+      name,
+      adminStateUp,
+      inboundChainId: optRef,
+      outboundChainId: optRef,
+      /** NAT before routing (DNAT, reverse SNAT); kept by floating IPs, port forwards and source NAT. */
+      natInboundChainId: optRef,
+      /** NAT after routing (SNAT, reverse DNAT). */
+      natOutboundChainId: optRef,
+    })
+    .strict(),
   port: z
     .object({
       name,
@@ -221,6 +277,10 @@ export const fieldSchemas = {
       action: z.enum(RULE_ACTIONS),
       jumpChainId: optRef,
       conditions: conditionsSchema.default({}),
+      /** dnat/snat: where to translate to (chosen per connection); static-*: the one address. */
+      natTargets: z.array(natTarget).max(16).default([]),
+      /** The floating IP, port forward or source NAT that wrote this rule (deleted with it). */
+      ownerId: optRef,
     })
     .strict(),
   'port-group': z.object({ name, portIds: z.array(uuid).default([]) }).strict(),

@@ -138,7 +138,7 @@ export function randomConditions(
         if (r() < 0.3) c.tcpWindow = { value: pick(r, ['0-1000', '1001-65535']), invert: inv() };
         break;
       case 19:
-        if (r() < 0.3) c.conntrack = { value: pick(r, ['forward', 'return']), invert: inv() };
+        if (r() < 0.3) c.conntrack = { value: pick(r, ['new', 'established'] as const), invert: inv() };
         break;
       default:
         c.dstPrefix = { value: randomPrefix(r, w.ips), invert: inv() };
@@ -264,10 +264,7 @@ export function randomWorld(seed: number): RandomWorld {
   for (let k = 0; k < nc; k++) {
     const rules: RuleSpec[] = [];
     for (let j = 0; j < int(r, 0, 6); j++)
-      rules.push({
-        action: pick(r, ['accept', 'drop', 'reject', 'return', 'continue', 'jump'] as const),
-        conditions: randomConditions(r, { ports, macs, ips, portGroups, ipGroups }),
-      });
+      rules.push(randomRule(r, randomConditions(r, { ports, macs, ips, portGroups, ipGroups }), ips));
     specs.push(rules);
   }
   for (let k = nc - 1; k >= 0; k--) {
@@ -283,11 +280,18 @@ export function randomWorld(seed: number): RandomWorld {
   for (const c of chains) {
     if (r() < 0.7) {
       const target = pick(r, [...ports, ...bridges, ...routers]);
-      b.set(target, { [r() < 0.5 ? 'inboundChainId' : 'outboundChainId']: c });
+      const routerSide = routers.includes(target) && r() < 0.5;
+      const slot = r() < 0.5 ? 'inbound' : 'outbound';
+      b.set(target, {
+        [routerSide ? `nat${slot[0]!.toUpperCase()}${slot.slice(1)}ChainId` : `${slot}ChainId`]: c,
+      });
     }
   }
   // Runtime state.
   const state = new MemoryRuntimeState();
+  for (const ip of ips)
+    if (r() < 0.5)
+      for (const proto of [6, 17]) state.nat.setBlocks(parseIpv4(ip) ?? 0, proto, [[2000, 2001]]);
   for (const br of bridges) {
     const brPorts = ports.filter((p) =>
       b.objects.some(
@@ -384,4 +388,18 @@ export function perturb(
   const TTL = 11;
   if (q.orig[TTL]! <= minTtl) q.orig[TTL] = minTtl + 1 + Math.floor(r() * (254 - minTtl));
   return q;
+}
+
+const NAT_ACTIONS = ['dnat', 'snat', 'rev-dnat', 'rev-snat', 'static-dnat', 'static-snat'] as const;
+
+/** A rule with a random action; one in five translates addresses (to one of the topology's IPs). */
+function randomRule(r: () => number, conditions: Record<string, unknown>, ips: readonly string[]): RuleSpec {
+  if (r() < 0.2) {
+    const action = pick(r, NAT_ACTIONS);
+    const a = pick(r, ips);
+    const ports =
+      action === 'dnat' || action === 'snat' ? (r() < 0.5 ? { portFrom: 2000, portTo: 2003 } : {}) : {};
+    return { action, conditions, natTargets: [{ addressFrom: a, addressTo: a, ...ports }] };
+  }
+  return { action: pick(r, ['accept', 'drop', 'reject', 'return', 'continue', 'jump'] as const), conditions };
 }

@@ -31,6 +31,7 @@ function env(
     inPortId,
     outPortId,
     now: 0,
+    zone: 'test-zone',
     conntrack: new MemoryConntrack(),
     portGroup: (id): GroupView<string> | undefined => {
       const g = groups.get(id);

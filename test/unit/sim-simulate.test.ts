@@ -476,18 +476,16 @@ describe('simulate: runtime state', () => {
     assert.ok(back.tags.some((x) => changed.includes(x)));
   });
 
-  it('conntrack: a return flow is recognised after the forward flow is committed', () => {
+  it('conntrack: a reply is established once the forward flow is committed (a stateful firewall)', () => {
     const b = standardBuilder();
     b.set(b.id('vm2'), {
       inboundChainId: b.chain('established-only', [
-        { action: 'accept', conditions: { conntrack: { value: 'return' } } },
+        { action: 'accept', conditions: { conntrack: { value: 'established' } } },
         { action: 'drop' },
       ]),
     });
     b.set(b.id('vm1'), {
-      inboundChainId: b.chain('track', [
-        { action: 'accept', conditions: { conntrack: { value: 'forward' } } },
-      ]),
+      inboundChainId: b.chain('track', [{ action: 'accept', conditions: { conntrack: { value: 'new' } } }]),
     });
     const t = b.build();
     const s = standardState(b);

@@ -1,0 +1,180 @@
+/**
+ * Per-connection flow state: connection tracking and NAT bindings, as the simulation reads them and
+ * as an agent keeps them (the Memory* tables). Both are keyed by zone (the device whose chain asked)
+ * and 5-tuple, so two routers never share a connection by accident.
+ *
+ * Lifetime: an entry lives while a flow that depends on it is installed (the agent pins it), and for
+ * `idleMs` after the last such flow went idle or after the entry was last used without a flow; a TCP
+ * connection that ended (FIN or RST seen) lives `closingMs` more. So state follows the traffic, not a
+ * fixed timer.
+ *
+ * Invariant: a lookup is a pure function of (table contents, key, now); an entry past its lifetime is
+ * absent; `entries()` lists only live ones (what an agent shares with peers and the store).
+ */
+import type { NatBinding, NatTable } from './nat.js';
+
+export type ConnState = 'new' | 'established';
+
+export interface Conntrack {
+  /** 'established' when the connection of `key` (either direction) is tracked, else 'new'. */
+  state(key: string, now: number): ConnState;
+}
+
+/** Conntrack key: `zone|proto/src:sport>dst:dport` (numbers), one flat string. */
+export function conntrackKey(
+  zone: string,
+  proto: number,
+  src: number,
+  sport: number,
+  dst: number,
+  dport: number,
+): string {
+  return [
+    zone,
+    '|',
+    String(proto),
+    '/',
+    String(src),
+    ':',
+    String(sport),
+    '>',
+    String(dst),
+    ':',
+    String(dport),
+  ].join('');
+}
+
+/** The key of the other direction of the same connection. */
+export function reverseKey(key: string): string {
+  const slash = key.indexOf('/');
+  const gt = key.indexOf('>');
+  return [key.slice(0, slash + 1), key.slice(gt + 1), '>', key.slice(slash + 1, gt)].join('');
+}
+
+interface Timed {
+  /** When it was made or last used (ms). */
+  at: number;
+  /** Flows installed that depend on it: it does not age while any is. */
+  pinned: boolean;
+  /** How long it lives unpinned after `at`. */
+  lifetimeMs: number;
+}
+
+/** An expiring map of keyed entries, the common part of the two tables. */
+class Timeouts<V extends Timed> {
+  readonly map = new Map<string, V>();
+  alive(e: V | undefined, now: number): e is V {
+    return e !== undefined && (e.pinned || now - e.at < e.lifetimeMs);
+  }
+  get(key: string, now: number): V | undefined {
+    const e = this.map.get(key);
+    return this.alive(e, now) ? e : undefined;
+  }
+  /** Pins or unpins an entry; unpinning starts its idle time now. */
+  pin(key: string, pinned: boolean, now: number): void {
+    const e = this.map.get(key);
+    if (e === undefined) return;
+    if (!pinned && e.pinned) e.at = now;
+    e.pinned = pinned;
+  }
+  /** Removes entries past their lifetime; returns their keys. */
+  sweep(now: number): string[] {
+    const gone: string[] = [];
+    for (const [k, e] of this.map) if (!this.alive(e, now)) gone.push(k);
+    for (const k of gone) this.map.delete(k);
+    return gone;
+  }
+}
+
+export class MemoryConntrack implements Conntrack {
+  private readonly t = new Timeouts<Timed>();
+  constructor(
+    readonly idleMs = 60_000,
+    readonly closingMs = 10_000,
+  ) {}
+  state(key: string, now: number): ConnState {
+    return this.t.get(key, now) !== undefined || this.t.get(reverseKey(key), now) !== undefined
+      ? 'established'
+      : 'new';
+  }
+  /** Starts tracking the connection whose first packet had `key` (or refreshes it). */
+  track(key: string, now: number): void {
+    const e = this.t.map.get(key);
+    if (e !== undefined) e.at = now;
+    else this.t.map.set(key, { at: now, pinned: false, lifetimeMs: this.idleMs });
+  }
+  /** The connection ended (TCP FIN or RST): it lives `closingMs` more. */
+  end(key: string, now: number): void {
+    for (const k of [key, reverseKey(key)]) {
+      const e = this.t.map.get(k);
+      if (e !== undefined) Object.assign(e, { at: now, pinned: false, lifetimeMs: this.closingMs });
+    }
+  }
+  pin(key: string, pinned: boolean, now: number): void {
+    this.t.pin(key, pinned, now);
+  }
+  has(key: string, now: number): boolean {
+    return this.t.get(key, now) !== undefined;
+  }
+  sweep(now: number): string[] {
+    return this.t.sweep(now);
+  }
+  /** Live connections (forward keys) and when they were last used. */
+  entries(now: number): Array<{ key: string; at: number }> {
+    const out: Array<{ key: string; at: number }> = [];
+    for (const [key, e] of this.t.map) if (this.t.alive(e, now)) out.push({ key, at: e.at });
+    return out;
+  }
+  clear(): void {
+    this.t.map.clear();
+  }
+}
+
+interface NatEntry extends Timed {
+  readonly ip: number;
+  readonly port: number;
+}
+
+export class MemoryNatTable implements NatTable {
+  private readonly t = new Timeouts<NatEntry>();
+  /** `ip/proto` -> port ranges leased to this host. */
+  private readonly blocks = new Map<string, Array<readonly [number, number]>>();
+  constructor(readonly idleMs = 60_000) {}
+
+  lookup(key: string, now: number): NatBinding | undefined {
+    return this.t.get(key, now);
+  }
+  portBlocks(ip: number, proto: number): ReadonlyArray<readonly [number, number]> {
+    return this.blocks.get(`${ip}/${proto}`) ?? [];
+  }
+  /** Records a binding (made here or by another agent); an existing one is kept (first wins). */
+  bind(key: string, ip: number, port: number, now: number, idleMs = this.idleMs): boolean {
+    const e = this.t.get(key, now);
+    if (e !== undefined) {
+      e.at = Math.max(e.at, now);
+      return false;
+    }
+    this.t.map.set(key, { ip, port, at: now, pinned: false, lifetimeMs: idleMs });
+    return true;
+  }
+  pin(key: string, pinned: boolean, now: number): void {
+    this.t.pin(key, pinned, now);
+  }
+  sweep(now: number): string[] {
+    return this.t.sweep(now);
+  }
+  setBlocks(ip: number, proto: number, ranges: ReadonlyArray<readonly [number, number]>): void {
+    if (ranges.length === 0) this.blocks.delete(`${ip}/${proto}`);
+    else this.blocks.set(`${ip}/${proto}`, [...ranges]);
+  }
+  /** Live bindings. */
+  entries(now: number): Array<{ key: string; ip: number; port: number; at: number }> {
+    const out: Array<{ key: string; ip: number; port: number; at: number }> = [];
+    for (const [key, e] of this.t.map)
+      if (this.t.alive(e, now)) out.push({ key, ip: e.ip, port: e.port, at: e.at });
+    return out;
+  }
+  clear(): void {
+    this.t.map.clear();
+  }
+}
