@@ -21,7 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import { OFPP, OFPR, type Action, type Outgoing, type PacketInView } from '../openflow/index.js';
-import { FlowMatch } from '../sim/flow-match.js';
+import { ETH_TYPE, ETH_TYPE_IPV4, FlowMatch, IP_PROTO, PROTO_TCP, TCP_FLAGS } from '../sim/flow-match.js';
 import type { Action as SimAction, Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
@@ -40,6 +40,8 @@ import { PortLocator, TUNNEL_ZONES_TAG } from './locations.js';
 import { RecentFlows } from './recent-flows.js';
 import type { PeerMessage } from './peer-codec.js';
 import { predictReply } from './reply-flow.js';
+import { FlowStateSync } from './flow-state-sync.js';
+import type { CtStateEntry, NatStateEntry } from './peer-codec.js';
 import { AgentStats } from './stats.js';
 import { matchFromMask, translateActions, unmatchable } from './translate.js';
 
@@ -77,6 +79,8 @@ interface Decided {
     readonly cookie: number;
     readonly msg: Outgoing;
     readonly replaced: number | undefined;
+    /** The mask installed (the result's, widened where the agent watches something). */
+    readonly mask: readonly number[];
   } | null;
   /** OpenFlow actions for this packet. */
   readonly actions: Action[];
@@ -94,6 +98,7 @@ export class FlowController {
   private readonly held = new HeldPackets();
   private readonly arpAsked = new Map<string, number>();
   private readonly traces = new Map<string, TraceRequest>();
+  readonly flowState: FlowStateSync;
 
   constructor(
     public topology: Topology,
@@ -103,6 +108,7 @@ export class FlowController {
   ) {
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs);
+    this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
   }
 
   // ---- packet-in ---------------------------------------------------------------------------------
@@ -166,13 +172,15 @@ export class FlowController {
       }
     }
     const released = this.commitEffects(res, now, out);
-    const d = this.decide(res, portId, pi.inPort, now);
+    const closing = isTcpEnd(res.packet) ? this.flowState.ended(res.tags, now) : [];
+    if (closing.length > 0) this.shareFlowState(res, { nat: [], ct: closing });
+    const d = this.decide(res, portId, pi.inPort, now, closing.length > 0);
     if (d.flow !== null) {
       if (d.flow.replaced !== undefined) out.push(deleteByCookie(d.flow.replaced));
       out.push(d.flow.msg);
       this.recent.add(pi.inPort, {
         cookie: d.flow.cookie,
-        mask: res.mask,
+        mask: d.flow.mask,
         packet: res.packet,
         actions: d.actions,
         at: now,
@@ -190,14 +198,14 @@ export class FlowController {
    * Locates the result's egress ports and, when it can be a flow, records it (tags, cookie) and builds
    * its FLOW_MOD. `ofInPort` is where the packet entered.
    */
-  private decide(res: SimDone, portId: string, ofInPort: number, now: number): Decided {
+  private decide(res: SimDone, portId: string, ofInPort: number, now: number, ending = false): Decided {
     let outputs = 0;
     for (const a of res.actions) if (a.kind === 'output') outputs++;
     const tr = translateActions(res.actions, res.packet, ofInPort, (id) =>
       this.ports.locate(id, outputs > 1),
     );
     const notExpressible = unmatchable(res.mask, res.packet);
-    if (!res.cacheable || tr.unresolved.length > 0 || notExpressible !== null) {
+    if (!res.cacheable || ending || tr.unresolved.length > 0 || notExpressible !== null) {
       this.stats.uncacheable++;
       if (tr.unresolved.length > 0)
         this.log.debug({ port: portId, unresolved: tr.unresolved }, 'egress not located; not caching');
@@ -210,16 +218,20 @@ export class FlowController {
     for (const t of tr.tags) extra.push(t);
     // One exact-size array per flow (a pushed-onto array keeps spare capacity).
     const tags: string[] = res.tags.concat(extra as Tag[]);
+    // A flow of a tracked TCP connection lets FIN and RST come up, so the agent sees the connection end.
+    const mask = watchesTcpEnd(res) ? withTcpEndBits(res.mask) : res.mask;
     const replaced = this.flows.add({
       cookie,
       inPort: portId,
       tags,
       installedAt: now,
-      matchHash: matchHash(ofInPort, res.mask, res.packet),
+      matchHash: matchHash(ofInPort, mask, res.packet),
     });
+    if (replaced !== undefined) this.flowState.flowRemoved(replaced.tags, now);
+    this.flowState.flowInstalled(tags, now);
     this.stats.flowsInstalled++;
-    const msg = addFlow(cookie, matchFromMask(res.mask, res.packet, ofInPort), tr.actions, this.cfg);
-    return { flow: { cookie, msg, replaced }, actions: tr.actions };
+    const msg = addFlow(cookie, matchFromMask(mask, res.packet, ofInPort), tr.actions, this.cfg);
+    return { flow: { cookie, msg, replaced: replaced?.cookie, mask }, actions: tr.actions };
   }
 
   /**
@@ -276,7 +288,7 @@ export class FlowController {
     out.push(d.flow.msg);
     this.recent.add(ofport, {
       cookie: d.flow.cookie,
-      mask: res.mask,
+      mask: d.flow.mask,
       packet: res.packet,
       actions: d.actions,
       at: now,
@@ -313,6 +325,8 @@ export class FlowController {
   private commitEffects(res: SimDone, now: number, out: Outgoing[]): PacketInView[] {
     if (res.effects.length === 0) return [];
     const changed = this.state.commit(res.effects, now);
+    const shared = this.flowState.outgoing(res.effects, this.egressHosts(res), now);
+    if (shared !== undefined) for (const h of shared.to) this.peers.send(h, shared.msg);
     const fresh = this.learned.offer(res.effects, now);
     if (fresh.length > 0) this.peers.broadcast({ kind: 'learned', from: this.cfg.hostId, entries: fresh });
     this.invalidateInto(changed, out);
@@ -364,11 +378,51 @@ export class FlowController {
     const cookies = this.flows.cookiesFor(tags);
     if (cookies.size === 0) return;
     this.stats.invalidations++;
+    const now = Date.now();
     for (const c of cookies) {
-      this.flows.remove(c);
+      this.forgetFlow(c, now);
       this.stats.flowsInvalidated++;
       out.push(deleteByCookie(c));
     }
+  }
+
+  /** Drops a flow's record (and the pins it held on flow state). */
+  private forgetFlow(cookie: number, now: number): boolean {
+    const f = this.flows.remove(cookie);
+    if (f === undefined) return false;
+    this.flowState.flowRemoved(f.tags, now);
+    return true;
+  }
+
+  /** Hosts the result's outputs go to through tunnels. */
+  private egressHosts(res: SimDone): string[] {
+    const hosts: string[] = [];
+    for (const a of res.actions) {
+      if (a.kind !== 'output') continue;
+      const loc = this.ports.locate(a.portId);
+      if (loc.kind === 'remote') hosts.push(loc.hostId);
+    }
+    return hosts;
+  }
+
+  /** Sends flow state (e.g. connections a FIN ended) to the hosts that need it. */
+  private shareFlowState(res: SimDone, st: { nat: NatStateEntry[]; ct: CtStateEntry[] }): void {
+    for (const h of this.egressHosts(res))
+      this.peers.send(h, { kind: 'flowState', from: this.cfg.hostId, nat: st.nat, ct: st.ct });
+  }
+
+  /** Applies flow state another agent (or the store) shared; returns deletions of flows it changes. */
+  applyFlowState(nat: readonly NatStateEntry[], ct: readonly CtStateEntry[], now: number): Outgoing[] {
+    return this.invalidate(this.flowState.apply(nat, ct, now));
+  }
+
+  /**
+   * Removes aged NAT bindings and connections (returns deletions of the flows that used them), and
+   * renews, with the hosts that hold copies, the state installed flows still use.
+   */
+  sweepFlowState(now: number, renew: boolean): Outgoing[] {
+    if (renew) for (const r of this.flowState.renewals(now)) this.peers.send(r.to, r.msg);
+    return this.invalidate(this.flowState.sweep(now));
   }
 
   /** Forgets the MAC entries of deleted ports; returns the tags of the entries forgotten. */
@@ -378,8 +432,8 @@ export class FlowController {
     return tags;
   }
 
-  flowRemoved(cookie: number): void {
-    if (this.flows.remove(cookie)) this.stats.flowsRemoved++;
+  flowRemoved(cookie: number, now = Date.now()): void {
+    if (this.forgetFlow(cookie, now)) this.stats.flowsRemoved++;
   }
 
   /** Forgets every reactive flow (the switch's were all deleted). */
@@ -403,4 +457,32 @@ export class FlowController {
     this.forgetFlows();
     return [deleteByCookie(0, PROACTIVE_COOKIE_BIT)];
   }
+}
+
+const TCP_FIN = 0x01;
+const TCP_RST = 0x04;
+
+/** A TCP packet that ends its connection (FIN or RST). */
+function isTcpEnd(packet: readonly number[]): boolean {
+  return (
+    packet[ETH_TYPE] === ETH_TYPE_IPV4 &&
+    packet[IP_PROTO] === PROTO_TCP &&
+    (packet[TCP_FLAGS]! & (TCP_FIN | TCP_RST)) !== 0
+  );
+}
+
+/** A TCP flow that read connection state: its FIN or RST must reach the agent. */
+function watchesTcpEnd(res: SimDone): boolean {
+  if (res.packet[IP_PROTO] !== PROTO_TCP || res.packet[ETH_TYPE] !== ETH_TYPE_IPV4) return false;
+  for (const t of res.tags) if (t.startsWith('ct:') || t.startsWith('nat:')) return true;
+  return false;
+}
+
+/** The mask with the FIN and RST bits matched (extra bits: the flow only gets narrower). */
+function withTcpEndBits(mask: readonly number[]): number[] {
+  const m = mask.slice();
+  m[TCP_FLAGS] = (m[TCP_FLAGS]! | TCP_FIN | TCP_RST) >>> 0;
+  m[IP_PROTO] = 0xff;
+  m[ETH_TYPE] = 0xffff;
+  return m;
 }

@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { OFPCML, type Match, type Outgoing, type PacketInView } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
 import type { Tag } from '../sim/tags.js';
+import { formatIpv4 } from '../state/addr.js';
 import { StoreError } from '../state/errors.js';
 import type { Obj } from '../state/model.js';
 import { openStore } from '../state/open.js';
@@ -66,6 +67,7 @@ export class AgentDaemon {
   private store!: TopologyStore;
   private watch: Watch | undefined;
   private learnedWatch: Watch | undefined;
+  private flowStateSweep: NodeJS.Timeout | undefined;
   private peers!: PeerChannel;
   /** The endpoint other agents reach this one at (null: the channel is off). */
   private peerEndpoint: string | null = null;
@@ -139,6 +141,13 @@ export class AgentDaemon {
       onError: (e) => log.error({ err: e.message }, 'learned-state watch failed'),
     });
     this.learnedFlush = setInterval(() => void this.flushLearned(), 20);
+    // Flow state ages with the traffic: aged entries go with their flows each second; state that
+    // installed flows use is renewed with the hosts holding copies a few times per lifetime.
+    let sweeps = 0;
+    this.flowStateSweep = setInterval(() => {
+      const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
+      this.send(this.ctl.sweepFlowState(Date.now(), renew));
+    }, 1000);
     this.watch = this.store.watch(snap.position, {
       onChanges: (cs) => this.onChanges(cs),
       onError: (e) => log.error({ err: e.message }, 'store watch failed'),
@@ -308,6 +317,9 @@ export class AgentDaemon {
       case 'replyFlow':
         this.send(this.ctl.remoteReply(m.portId, m.packet, Date.now()));
         break;
+      case 'flowState':
+        this.send(this.ctl.applyFlowState(m.nat, m.ct, Date.now()));
+        break;
     }
   }
 
@@ -454,6 +466,16 @@ export class AgentDaemon {
         };
       case 'flows':
         return this.flowDump();
+      case 'conntrack':
+        return this.ctl.state.conntrack
+          .entries(Date.now())
+          .map((e) => ({ key: e.key, lastUsed: new Date(e.at).toISOString() }));
+      case 'nat':
+        return this.ctl.state.nat.entries(Date.now()).map((e) => ({
+          key: e.key,
+          to: `${formatIpv4(e.ip)}:${e.port}`,
+          lastUsed: new Date(e.at).toISOString(),
+        }));
       case 'forget': {
         // The evaluation's "first contact": this host forgets every MAC, ARP entry and flow it has.
         this.send(this.ctl.forgetLearned());
@@ -484,7 +506,7 @@ export class AgentDaemon {
       }
       default:
         throw new Error(
-          `unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace, barrier, forget`,
+          `unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace, barrier, forget, conntrack, nat`,
         );
     }
   }
@@ -542,6 +564,7 @@ export class AgentDaemon {
     this.watch?.close();
     this.learnedWatch?.close();
     if (this.learnedFlush) clearInterval(this.learnedFlush);
+    if (this.flowStateSweep) clearInterval(this.flowStateSweep);
     this.control?.close();
     this.peers?.close();
     this.conn?.close();

@@ -62,13 +62,13 @@ export class FlowTable {
   }
 
   /**
-   * Records a flow. Returns the cookie of the flow it replaces (same match hash), which is no longer
-   * recorded and must be deleted in the switch before the new flow is added; undefined when none.
+   * Records a flow. Returns the flow it replaces (same match hash), which is no longer recorded and
+   * must be deleted in the switch before the new flow is added; undefined when none.
    */
-  add(f: FlowRecord): number | undefined {
+  add(f: FlowRecord): FlowRecord | undefined {
     this.remove(f.cookie);
-    const replaced = this.byMatch.get(f.matchHash);
-    if (replaced !== undefined) this.remove(replaced);
+    const old = this.byMatch.get(f.matchHash);
+    const replaced = old === undefined ? undefined : this.remove(old);
     this.flows.set(f.cookie, f);
     this.byMatch.set(f.matchHash, f.cookie);
     for (const t of f.tags) {

@@ -6,6 +6,8 @@
  * - `replyFlow`: "the forward packet of a new flow leaves through your port P; install the flow of its
  *   predicted reply": the reply's headers (FlowMatch words) entering P, so the egress host simulates
  *   it and installs its flow before the reply is sent.
+ * - `flowState`: NAT bindings and tracked connections this host made or renewed, sent before the
+ *   packet that made them goes out, to the hosts that may see its reply or a later packet.
  *
  * Wire form: 'M' 'N', version 1, kind, then the kind's fields: strings are u16 length + UTF-8, numbers
  * are u32 or f64 (timestamps), lists are u16 count + items.
@@ -28,12 +30,35 @@ export type PeerMessage =
       readonly portId: string;
       /** The reply's headers, FlowMatch field order (NUM_FIELDS uint32 words). */
       readonly packet: readonly number[];
+    }
+  | {
+      readonly kind: 'flowState';
+      readonly from: string;
+      /** NAT bindings made or renewed (nat.ts keys). */
+      readonly nat: readonly NatStateEntry[];
+      /** Connections tracked (flow-state.ts keys). */
+      readonly ct: readonly CtStateEntry[];
     };
+
+/** A NAT binding as agents share it: key -> address and port, live until `expiresAt` (ms). */
+export interface NatStateEntry {
+  readonly key: string;
+  readonly ip: number;
+  readonly port: number;
+  readonly expiresAt: number;
+}
+
+/** A tracked connection as agents share it; `ended`: a FIN or RST was seen. */
+export interface CtStateEntry {
+  readonly key: string;
+  readonly expiresAt: number;
+  readonly ended: boolean;
+}
 
 const MAGIC0 = 0x4d; // 'M'
 const MAGIC1 = 0x4e; // 'N'
 const VERSION = 1;
-const KIND_CODES = { learned: 1, replyFlow: 2 } as const;
+const KIND_CODES = { learned: 1, replyFlow: 2, flowState: 3 } as const;
 const MAX_STRING = 200;
 const MAX_ENTRIES = 1000;
 const TABLES = ['mac', 'arp'] as const;
@@ -149,6 +174,23 @@ export function encodePeerMessage(m: PeerMessage): Buffer {
       if (m.packet.length !== NUM_FIELDS) throw new Error(`peer message: a packet has ${NUM_FIELDS} fields`);
       for (const v of m.packet) o.u32(v);
       break;
+    case 'flowState':
+      if (m.nat.length + m.ct.length > MAX_ENTRIES)
+        throw new Error(`peer message: more than ${MAX_ENTRIES} entries`);
+      o.u16(m.nat.length);
+      for (const e of m.nat) {
+        o.str(e.key);
+        o.u32(e.ip);
+        o.u16(e.port);
+        o.f64(e.expiresAt);
+      }
+      o.u16(m.ct.length);
+      for (const e of m.ct) {
+        o.str(e.key);
+        o.f64(e.expiresAt);
+        o.u8(e.ended ? 1 : 0);
+      }
+      break;
   }
   return o.done();
 }
@@ -189,6 +231,28 @@ export function decodePeerMessage(b: Buffer): PeerDecodeResult {
       const packet: number[] = [];
       for (let i = 0; i < NUM_FIELDS; i++) packet.push(r.u32('packet field'));
       msg = { kind: 'replyFlow', from, portId, packet };
+    } else if (code === KIND_CODES.flowState) {
+      const nn = r.u16('binding count');
+      if (nn > MAX_ENTRIES) return { ok: false, error: `${nn} entries exceed ${MAX_ENTRIES}` };
+      const nat: NatStateEntry[] = [];
+      for (let i = 0; i < nn; i++)
+        nat.push({
+          key: r.str('binding key'),
+          ip: r.u32('address'),
+          port: r.u16('port'),
+          expiresAt: r.f64('expiry'),
+        });
+      const nc = r.u16('connection count');
+      if (nn + nc > MAX_ENTRIES) return { ok: false, error: `${nn + nc} entries exceed ${MAX_ENTRIES}` };
+      const ct: CtStateEntry[] = [];
+      for (let i = 0; i < nc; i++) {
+        const key = r.str('connection key');
+        const expiresAt = r.f64('expiry');
+        const ended = r.u8('ended');
+        if (ended > 1) return { ok: false, error: `ended flag ${ended} is not 0 or 1` };
+        ct.push({ key, expiresAt, ended: ended === 1 });
+      }
+      msg = { kind: 'flowState', from, nat, ct };
     } else {
       return { ok: false, error: `unknown kind ${code}` };
     }

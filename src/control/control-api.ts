@@ -7,6 +7,7 @@
  *   {"cmd": "trace", "port": ID, "count": N, "timeoutMs": T}   traces of the next N packets entering a port
  *   {"cmd": "barrier"}                            returns once the switch has applied every FLOW_MOD sent so far
  *   {"cmd": "forget"}                             forgets every learned MAC/ARP entry and reactive flow
+ *   {"cmd": "conntrack"} / {"cmd": "nat"}         the agent's tracked connections / NAT bindings
  *
  * Invariant: a malformed or failing request gets `{"ok": false, "error": "..."}`; the socket always
  * answers (REP requires it), and one request is served at a time.

@@ -102,6 +102,7 @@ export class SimContext implements RuleEnv {
     return this.topo.ipAddrGroup(id);
   }
   trackForward(key: string): void {
+    for (const e of this.effects) if (e.kind === 'conntrackForward' && e.key === key) return;
     this.effects.push({ kind: 'conntrackForward', key });
   }
   /** Scratch candidate lists for chain evaluation at a jump depth. */

@@ -163,6 +163,14 @@ export class MemoryNatTable implements NatTable {
   sweep(now: number): string[] {
     return this.t.sweep(now);
   }
+  /** The connection of this binding ended: it lives `closingMs` more. */
+  end(key: string, now: number, closingMs: number): void {
+    const e = this.t.map.get(key);
+    if (e !== undefined) Object.assign(e, { at: now, pinned: false, lifetimeMs: closingMs });
+  }
+  has(key: string, now: number): boolean {
+    return this.t.get(key, now) !== undefined;
+  }
   setBlocks(ip: number, proto: number, ranges: ReadonlyArray<readonly [number, number]>): void {
     if (ranges.length === 0) this.blocks.delete(`${ip}/${proto}`);
     else this.blocks.set(`${ip}/${proto}`, [...ranges]);

@@ -87,6 +87,20 @@ export function natKey(
   ].join('');
 }
 
+/**
+ * The reverse key of a forward binding (`d` or `s` key translated to `b`): the key its replies are
+ * filed under. undefined for a key that is not a forward one.
+ */
+export function reverseOfForward(key: string, b: NatBinding): string | undefined {
+  const m = /^(.*)\/(d|s)\/(\d+)\/(\d+):(\d+)>(\d+):(\d+)$/.exec(key);
+  if (m === null) return undefined;
+  const [, zone = '', kind, proto = '0', src = '0', sport = '0', dst = '0', dport = '0'] = m;
+  const p = Number(proto);
+  return kind === 'd'
+    ? natKey(zone, 'rd', p, b.ip, b.port, Number(src), Number(sport))
+    : natKey(zone, 'rs', p, Number(dst), Number(dport), b.ip, b.port);
+}
+
 /** Reads the whole 5-tuple (the caller checked the packet is IPv4). */
 function tuple(ctx: SimContext): [number, number, number, number, number] {
   const m = ctx.m;

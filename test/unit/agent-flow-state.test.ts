@@ -1,0 +1,183 @@
+/**
+ * Flow state in the agent's controller (no I/O): an SNAT binding made on this host goes to the host
+ * of the router's uplink before the packet leaves; a peer's binding applied here translates the reply
+ * the same way; the flows of a tracked TCP connection let its FIN up, which ends the connection; state
+ * lives while a flow uses it and goes, with the flows that used it, once they are gone and it aged.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FlowController, type PeerSender } from '../../src/agent/controller.js';
+import type { PeerMessage } from '../../src/agent/peer-codec.js';
+import { createLogger } from '../../src/log.js';
+import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
+import { buildEthernet } from '../../src/packet/index.js';
+import { TopologyBuilder } from '../../src/sim/builder.js';
+import { parseIpv4 } from '../../src/state/addr.js';
+import { FakeOfTable } from '../support/fake-of-table.js';
+
+const log = createLogger({ name: 'test', level: 'silent' });
+const HV1 = '00000000-0000-4000-8000-0000000000aa';
+const HV2 = '00000000-0000-4000-8000-0000000000bb';
+const VM = '02:00:00:00:00:01';
+const RMAC = '02:00:00:00:01:01';
+const PUBLIC = '203.0.113.1';
+
+function world() {
+  const b = new TopologyBuilder();
+  b.add('host', { name: 'hv1' }, HV1);
+  b.add('host', { name: 'hv2' }, HV2);
+  b.add('tunnel-zone', {
+    name: 'tz',
+    members: [
+      { hostId: HV1, address: '198.51.100.1' },
+      { hostId: HV2, address: '198.51.100.2' },
+    ],
+  });
+  const br = b.bridge('tenant');
+  b.port(br, 'vm1', { hostId: HV1, interfaceName: 'tap1' });
+  const up = b.port(br, 'tenant-up');
+  const r = b.router('edge');
+  const rl = b.port(r, 'edge-in', { address: '192.0.2.1/24', mac: RMAC });
+  b.link(up, rl);
+  const uplink = b.port(r, 'edge-up', {
+    address: `${PUBLIC}/30`,
+    mac: '02:00:00:00:01:02',
+    hostId: HV2,
+    interfaceName: 'up0',
+  });
+  b.add('route', { routerId: r, dstPrefix: '0.0.0.0/0', nextHopPortId: uplink, gateway: '203.0.113.2' });
+  const fw = b.chain('fw', [
+    { action: 'accept', conditions: { conntrack: { value: 'established' } } },
+    { action: 'accept', conditions: { conntrack: { value: 'new' }, inPorts: { value: [rl] } } },
+    { action: 'drop' },
+  ]);
+  const natOut = b.chain('nat-out', [
+    {
+      action: 'snat',
+      conditions: { srcPrefix: { value: '192.0.2.0/24' }, outPorts: { value: [uplink] } },
+      natTargets: [{ addressFrom: PUBLIC, addressTo: PUBLIC, portFrom: 1024, portTo: 65535 }],
+    },
+  ]);
+  const natIn = b.chain('nat-in', [
+    { action: 'rev-snat', conditions: { dstPrefix: { value: `${PUBLIC}/32` } } },
+  ]);
+  b.set(r, { inboundChainId: fw, natInboundChainId: natIn, natOutboundChainId: natOut });
+  const sent: Array<{ to: string; msg: PeerMessage }> = [];
+  const peers: PeerSender = { send: (to, msg) => (sent.push({ to, msg }), true), broadcast: () => undefined };
+  const ctl = new FlowController(
+    b.build(),
+    { hostId: HV1, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
+    log,
+    peers,
+  );
+  ctl.ports.ifaceOfport.set('tap1', 1).set('tun-gre', 10);
+  ctl.ports.refreshBindings();
+  ctl.state.arp.learn(r, parseIpv4('203.0.113.2')!, 0x020000000099, 0);
+  ctl.state.nat.setBlocks(parseIpv4(PUBLIC)!, 6, [[40000, 40063]]);
+  return { b, ctl, sent, r };
+}
+
+function tcp(flags: number, sport = 5000): Buffer {
+  return Buffer.from(
+    buildEthernet({
+      kind: 'ethernet',
+      dst: RMAC,
+      src: VM,
+      payload: {
+        kind: 'ipv4',
+        tos: 0,
+        id: 1,
+        dontFragment: true,
+        moreFragments: false,
+        fragmentOffset: 0,
+        ttl: 64,
+        src: '192.0.2.10',
+        dst: '198.51.100.99',
+        options: new Uint8Array(0),
+        payload: {
+          kind: 'tcp',
+          srcPort: sport,
+          dstPort: 80,
+          seq: 1,
+          ack: 0,
+          flags,
+          window: 1000,
+          urgentPointer: 0,
+          options: new Uint8Array(0),
+          payload: new Uint8Array(0),
+        },
+      },
+    }),
+  );
+}
+
+const pin = (data: Buffer): PacketInView => ({
+  xid: 0,
+  bufferId: OFP_NO_BUFFER,
+  totalLen: data.length,
+  reason: 0,
+  tableId: 0,
+  inPort: 1,
+  tunnelId: 0,
+  data,
+});
+
+test("a new SNAT connection's state goes to the uplink's host before the packet leaves", () => {
+  const { ctl, sent } = world();
+  const out = ctl.packetIn(pin(tcp(0x02)), 1000);
+  const fs = sent.find((s) => s.msg.kind === 'flowState');
+  assert.ok(fs, 'flow state sent');
+  assert.equal(fs.to, HV2);
+  assert.ok(fs.msg.kind === 'flowState' && fs.msg.nat.length === 2 && fs.msg.ct.length === 1);
+  const sw = new FakeOfTable().apply(out);
+  const r = sw.process(1, tcp(0x10));
+  assert.ok(r.kind === 'flow');
+  assert.equal(r.outputs[0]!.tunDst, '198.51.100.2', 'through the tunnel to the uplink host');
+  assert.deepEqual(sw.outPorts(1, tcp(0x11)), 'miss', 'a FIN misses the flow: it comes to the agent');
+});
+
+test('a FIN ends the connection: forwarded without a flow, the connection ends for peers too', () => {
+  const { ctl, sent } = world();
+  ctl.packetIn(pin(tcp(0x02)), 1000);
+  sent.length = 0;
+  const out = ctl.packetIn(pin(tcp(0x11)), 2000);
+  assert.ok(!out.some((m) => m.type === 'flow_mod' && m.command === 'add'), 'no flow for the FIN');
+  assert.ok(
+    out.some((m) => m.type === 'packet_out'),
+    'the FIN goes on',
+  );
+  const ended = sent.find((s) => s.msg.kind === 'flowState');
+  assert.ok(ended && ended.msg.kind === 'flowState' && ended.msg.ct.every((c) => c.ended));
+});
+
+test("state lives while a flow uses it; when the flows are gone it ages, and the sweep takes the others' flows", () => {
+  const { ctl } = world();
+  const out = ctl.packetIn(pin(tcp(0x02)), 1000);
+  const fm = out.find((m) => m.type === 'flow_mod' && m.command === 'add');
+  assert.ok(fm && fm.type === 'flow_mod');
+  const idle = ctl.flowState.idleMs;
+  assert.deepEqual(ctl.sweepFlowState(1000 + idle * 10, false), [], 'pinned by the installed flow');
+  assert.equal(ctl.state.nat.entries(1000 + idle * 10).length, 2);
+  ctl.flowRemoved(Number(fm.cookie), 5000);
+  ctl.sweepFlowState(5000 + idle + 1, false);
+  assert.equal(ctl.state.nat.entries(5000 + idle + 1).length, 0, 'aged out after the last flow went');
+});
+
+test("a peer's binding translates the reply here the same way", () => {
+  const a = world();
+  a.ctl.packetIn(pin(tcp(0x02)), 1000);
+  const shared = a.sent.find((s) => s.msg.kind === 'flowState')!.msg;
+  assert.ok(shared.kind === 'flowState');
+  const bWorld = world();
+  bWorld.ctl.applyFlowState(shared.nat, shared.ct, 1000);
+  assert.deepEqual(
+    bWorld.ctl.state.nat
+      .entries(1000)
+      .map((e) => e.key)
+      .sort(),
+    a.ctl.state.nat
+      .entries(1000)
+      .map((e) => e.key)
+      .sort(),
+  );
+});
