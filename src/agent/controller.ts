@@ -25,7 +25,7 @@ import { ETH_TYPE, ETH_TYPE_IPV4, FlowMatch, IP_PROTO, PROTO_TCP, TCP_FLAGS } fr
 import type { Action as SimAction, Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
-import type { Tag } from '../sim/tags.js';
+import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { portNamer, renderTrace } from '../sim/trace.js';
 import { formatIpv4 } from '../state/addr.js';
@@ -34,7 +34,7 @@ import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mo
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { fillFromFrame } from './frame-match.js';
 import { arpRequest, buildGenerated } from './generated-packets.js';
-import { HeldPackets } from './held-packets.js';
+import { HeldPackets, arpWaitKey, snatWaitKey } from './held-packets.js';
 import { LearnedSync } from './learned-sync.js';
 import { PortLocator, TUNNEL_ZONES_TAG } from './locations.js';
 import { RecentFlows } from './recent-flows.js';
@@ -55,6 +55,18 @@ export interface PeerSender {
 }
 
 const NO_PEERS: PeerSender = { send: () => false, broadcast: () => undefined };
+
+/** Where the controller asks for SNAT port blocks (leased through the store by the daemon). */
+export interface NatBlockSource {
+  /** This host needs (more) ports of `ip` for protocol `proto`; natBlocksGranted answers. */
+  want(ip: number, proto: number): void;
+}
+
+/** What the controller talks to besides the switch (all optional: tests give what they use). */
+export interface ControllerDeps {
+  readonly peers?: PeerSender;
+  readonly natBlocks?: NatBlockSource;
+}
 
 export interface ControllerConfig extends FlowSettings {
   readonly hostId: string;
@@ -100,12 +112,19 @@ export class FlowController {
   private readonly traces = new Map<string, TraceRequest>();
   readonly flowState: FlowStateSync;
 
+  private readonly peers: PeerSender;
+  private readonly natBlocks: NatBlockSource | undefined;
+  /** ARP waits -> the router port to ask from. */
+  private readonly arpPorts = new Map<string, string>();
+
   constructor(
     public topology: Topology,
     readonly cfg: ControllerConfig,
     private readonly log: Logger,
-    private readonly peers: PeerSender = NO_PEERS,
+    deps: ControllerDeps = {},
   ) {
+    this.peers = deps.peers ?? NO_PEERS;
+    this.natBlocks = deps.natBlocks;
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
@@ -189,8 +208,7 @@ export class FlowController {
     }
     if (d.actions.length > 0) out.push(packetOut(d.actions, pi.inPort, pi.bufferId, pi.data));
     for (const a of res.actions) if (a.kind === 'emit') this.emit(a, pi.data, now, out);
-    if (d.actions.length === 0)
-      for (const e of res.effects) if (e.kind === 'arpWanted') this.held.hold(e.routerId, e.ip, pi, now);
+    if (d.actions.length === 0) this.holdFor(res.effects, pi, now);
     for (const r of released) this.handle(r, now, out);
   }
 
@@ -331,21 +349,80 @@ export class FlowController {
     if (fresh.length > 0) this.peers.broadcast({ kind: 'learned', from: this.cfg.hostId, entries: fresh });
     this.invalidateInto(changed, out);
     this.askArp(res.effects, now, out);
-    return this.held.release(res.effects, now);
+    return this.held.release(resolvedWaits(res.effects));
+  }
+
+  /** Holds a packet that waits for what `effects` asked for (a next hop's MAC, SNAT ports). */
+  private holdFor(effects: readonly Effect[], pi: PacketInView, now: number): void {
+    for (const e of effects) {
+      if (e.kind === 'arpWanted') {
+        const key = arpWaitKey(e.routerId, e.ip);
+        this.arpPorts.set(key, e.portId);
+        this.held.hold(key, pi, now);
+      } else if (e.kind === 'natPortsWanted') {
+        if (this.held.hold(snatWaitKey(e.ip, e.proto), pi, now)) this.natBlocks?.want(e.ip, e.proto);
+      }
+    }
+  }
+
+  /**
+   * Time passes: ARP requests for next hops that still do not answer are sent again (once a second);
+   * after three, the next hop is marked failed and the packets held for it are simulated again (they
+   * get ICMP host unreachable); SNAT port requests are repeated, and packets that waited too long for
+   * ports are dropped (counted).
+   */
+  tick(now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    const { retry, expired } = this.held.due(now);
+    for (const key of retry) {
+      const [kind, a, b] = key.split('/');
+      if (kind === 'arp') {
+        const portId = this.arpPorts.get(key);
+        if (portId !== undefined) this.sendArpRequest(a!, Number(b), portId, now, out);
+      } else if (kind === 'snat') this.natBlocks?.want(Number(a), Number(b));
+    }
+    for (const w of expired) {
+      const [kind, a, b] = w.key.split('/');
+      if (kind === 'arp') {
+        this.arpPorts.delete(w.key);
+        this.state.arp.fail(a!, Number(b), now);
+        this.stats.arpFailures++;
+        this.invalidateInto([Tags.arp(a!, Number(b))], out);
+        for (const pi of w.packets) this.handle(pi, now, out);
+      } else {
+        this.stats.natPortDrops += w.packets.length;
+      }
+    }
+    return out;
+  }
+
+  /** Blocks of SNAT ports leased for (ip, proto): packets waiting for them go on. */
+  natBlocksGranted(
+    ip: number,
+    proto: number,
+    ranges: ReadonlyArray<readonly [number, number]>,
+    now: number,
+  ): Outgoing[] {
+    this.state.nat.setBlocks(ip, proto, ranges);
+    const out: Outgoing[] = [];
+    for (const pi of this.held.release([snatWaitKey(ip, proto)])) this.handle(pi, now, out);
+    return out;
   }
 
   /** Sends the ARP requests `effects` want (at most one a second per router and address). */
   private askArp(effects: readonly Effect[], now: number, out: Outgoing[]): void {
-    for (const e of effects) {
-      if (e.kind !== 'arpWanted') continue;
-      const key = `${e.routerId}/${e.ip}`;
-      if ((this.arpAsked.get(key) ?? -Infinity) > now - 1000) continue;
-      this.arpAsked.set(key, now);
-      const port = this.topology.get('port', e.portId);
-      if (!port?.address || !port.mac) continue;
-      const frame = arpRequest(port.mac, port.address.split('/')[0]!, formatIpv4(e.ip));
-      this.sendFromPort(e.portId, frame, now, out);
-    }
+    for (const e of effects)
+      if (e.kind === 'arpWanted') this.sendArpRequest(e.routerId, e.ip, e.portId, now, out);
+  }
+
+  private sendArpRequest(routerId: string, ip: number, portId: string, now: number, out: Outgoing[]): void {
+    const key = arpWaitKey(routerId, ip);
+    if ((this.arpAsked.get(key) ?? -Infinity) > now - 1000) return;
+    this.arpAsked.set(key, now);
+    const port = this.topology.get('port', portId);
+    if (!port?.address || !port.mac) return;
+    const frame = arpRequest(port.mac, port.address.split('/')[0]!, formatIpv4(ip));
+    this.sendFromPort(portId, frame, now, out);
   }
 
   // ---- changes -----------------------------------------------------------------------------------
@@ -358,7 +435,7 @@ export class FlowController {
     const effects: Effect[] = this.learned.effectsOf(entries, now);
     if (effects.length === 0) return [];
     const out = this.invalidate(this.state.commit(effects, now));
-    for (const pi of this.held.release(effects, now)) this.handle(pi, now, out);
+    for (const pi of this.held.release(resolvedWaits(effects))) this.handle(pi, now, out);
     return out;
   }
 
@@ -485,4 +562,11 @@ function withTcpEndBits(mask: readonly number[]): number[] {
   m[IP_PROTO] = 0xff;
   m[ETH_TYPE] = 0xffff;
   return m;
+}
+
+/** The waits the effects end: next hops whose MAC became known. */
+function resolvedWaits(effects: readonly Effect[]): string[] {
+  const keys: string[] = [];
+  for (const e of effects) if (e.kind === 'arpLearned') keys.push(arpWaitKey(e.routerId, e.ip));
+  return keys;
 }

@@ -68,6 +68,8 @@ export class AgentDaemon {
   private watch: Watch | undefined;
   private learnedWatch: Watch | undefined;
   private flowStateSweep: NodeJS.Timeout | undefined;
+  /** Retries of what held packets wait for (ARP, SNAT ports), and their deadlines. */
+  private tick: NodeJS.Timeout | undefined;
   private peers!: PeerChannel;
   /** The endpoint other agents reach this one at (null: the channel is off). */
   private peerEndpoint: string | null = null;
@@ -125,12 +127,10 @@ export class AgentDaemon {
       (m) => this.onPeerMessage(m),
       this.log.child({ component: 'agent.peers' }),
     );
-    this.ctl = new FlowController(
-      topology,
-      this.ctlCfg,
-      this.log.child({ component: 'agent.flows' }),
-      this.peers,
-    );
+    this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }), {
+      peers: this.peers,
+      natBlocks: { want: (ip, proto) => void this.leaseNatBlock(ip, proto) },
+    });
     this.ctl.stats.lastChangeSeq = snap.position;
     log.info(
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
@@ -144,6 +144,7 @@ export class AgentDaemon {
     // Flow state ages with the traffic: aged entries go with their flows each second; state that
     // installed flows use is renewed with the hosts holding copies a few times per lifetime.
     let sweeps = 0;
+    this.tick = setInterval(() => this.send(this.ctl.tick(Date.now())), 200);
     this.flowStateSweep = setInterval(() => {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
       this.send(this.ctl.sweepFlowState(Date.now(), renew));
@@ -306,6 +307,15 @@ export class AgentDaemon {
       log.error({ err: (e as Error).message }, 'switch handshake failed');
       conn.close();
     }
+  }
+
+  /**
+   * Leases a block of SNAT ports of `ip` for `proto` through the store and hands every block this
+   * host holds for it to the controller. (The store side is not in place yet: until it is, the agent
+   * uses a fixed block per address and says so in its log.)
+   */
+  private async leaseNatBlock(ip: number, proto: number): Promise<void> {
+    this.send(this.ctl.natBlocksGranted(ip, proto, [[1024, 65535]], Date.now()));
   }
 
   /** What another agent sent: learned entries to use at once, or a reply flow to install. */
@@ -565,6 +575,7 @@ export class AgentDaemon {
     this.learnedWatch?.close();
     if (this.learnedFlush) clearInterval(this.learnedFlush);
     if (this.flowStateSweep) clearInterval(this.flowStateSweep);
+    if (this.tick) clearInterval(this.tick);
     this.control?.close();
     this.peers?.close();
     this.conn?.close();

@@ -69,6 +69,10 @@ export class AgentStats {
   replyFlows = 0;
   /** Reply flows asked of the agent of the host where the reply enters. */
   replyFlowRequests = 0;
+  /** Next hops that never answered ARP (held packets got ICMP host unreachable). */
+  arpFailures = 0;
+  /** Packets dropped after waiting too long for SNAT ports. */
+  natPortDrops = 0;
   /** Topology changes applied from the store's feed. */
   changesApplied = 0;
   lastChangeSeq = 0;
@@ -101,6 +105,8 @@ export class AgentStats {
       duplicates: this.duplicates,
       replyFlows: this.replyFlows,
       replyFlowRequests: this.replyFlowRequests,
+      arpFailures: this.arpFailures,
+      natPortDrops: this.natPortDrops,
       simLatencyUs: this.simLatency.snapshot(),
       packetInLatencyUs: this.packetInLatency.snapshot(),
     };

@@ -95,7 +95,14 @@ export class MemoryMacTable implements MacTable {
 
 export class MemoryArpCache implements ArpCache {
   private readonly entries = new Map<string, Map<number, Timed<ArpEntry>>>();
-  constructor(readonly lifetimeMs = 600_000) {}
+  /**
+   * @param lifetimeMs resolved entries not refreshed for this long are absent
+   * @param failedMs a next hop that did not answer is remembered as failed this long, then tried again
+   */
+  constructor(
+    readonly lifetimeMs = 600_000,
+    readonly failedMs = 20_000,
+  ) {}
   private table(routerId: string): Map<number, Timed<ArpEntry>> {
     let t = this.entries.get(routerId);
     if (t === undefined) {
@@ -106,7 +113,8 @@ export class MemoryArpCache implements ArpCache {
   }
   lookup(routerId: string, ip: number, now: number): ArpEntry | undefined {
     const e = this.table(routerId).get(ip);
-    if (e === undefined || now - e.at >= this.lifetimeMs) return undefined;
+    if (e === undefined) return undefined;
+    if (now - e.at >= (e.value.state === 'failed' ? this.failedMs : this.lifetimeMs)) return undefined;
     return e.value;
   }
   learn(routerId: string, ip: number, mac: number, now: number): void {

@@ -3,6 +3,8 @@
  * of the router's uplink before the packet leaves; a peer's binding applied here translates the reply
  * the same way; the flows of a tracked TCP connection let its FIN up, which ends the connection; state
  * lives while a flow uses it and goes, with the flows that used it, once they are gone and it aged.
+ * A next hop that does not answer ARP is asked again once a second; after three tries the packets held
+ * for it get ICMP host unreachable.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +24,7 @@ const VM = '02:00:00:00:00:01';
 const RMAC = '02:00:00:00:01:01';
 const PUBLIC = '203.0.113.1';
 
-function world() {
+function world(knowNextHop = true) {
   const b = new TopologyBuilder();
   b.add('host', { name: 'hv1' }, HV1);
   b.add('host', { name: 'hv2' }, HV2);
@@ -68,11 +70,11 @@ function world() {
     b.build(),
     { hostId: HV1, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
     log,
-    peers,
+    { peers },
   );
   ctl.ports.ifaceOfport.set('tap1', 1).set('tun-gre', 10);
   ctl.ports.refreshBindings();
-  ctl.state.arp.learn(r, parseIpv4('203.0.113.2')!, 0x020000000099, 0);
+  if (knowNextHop) ctl.state.arp.learn(r, parseIpv4('203.0.113.2')!, 0x020000000099, 0);
   ctl.state.nat.setBlocks(parseIpv4(PUBLIC)!, 6, [[40000, 40063]]);
   return { b, ctl, sent, r };
 }
@@ -180,4 +182,21 @@ test("a peer's binding translates the reply here the same way", () => {
       .map((e) => e.key)
       .sort(),
   );
+});
+
+test('a next hop that never answers ARP: asked once a second, then held packets get ICMP host unreachable', () => {
+  const { ctl } = world(false);
+  const first = ctl.packetIn(pin(tcp(0x02)), 1000);
+  const arps = (msgs: ReturnType<typeof ctl.tick>) =>
+    msgs.filter((m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0806).length;
+  assert.equal(arps(first), 1, 'one ARP request at once');
+  assert.equal(arps(ctl.tick(1500)), 0, 'not twice within a second');
+  assert.equal(arps(ctl.tick(2001)), 1, 'again after a second');
+  const end = ctl.tick(4001);
+  const icmp = end.filter(
+    (m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0800 && m.data[23] === 1,
+  );
+  assert.equal(icmp.length, 1, 'ICMP host unreachable for the held packet');
+  assert.equal(icmp[0]!.type === 'packet_out' && icmp[0]!.data[34], 3, 'destination unreachable');
+  assert.equal(ctl.stats.arpFailures, 1);
 });
