@@ -129,7 +129,7 @@ export class AgentDaemon {
     );
     this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }), {
       peers: this.peers,
-      natBlocks: { want: (ip, proto) => void this.leaseNatBlock(ip, proto) },
+      natBlocks: { want: (ip, proto) => this.leaseNatBlock(ip, proto) },
     });
     this.ctl.stats.lastChangeSeq = snap.position;
     log.info(
@@ -314,7 +314,7 @@ export class AgentDaemon {
    * host holds for it to the controller. (The store side is not in place yet: until it is, the agent
    * uses a fixed block per address and says so in its log.)
    */
-  private async leaseNatBlock(ip: number, proto: number): Promise<void> {
+  private leaseNatBlock(ip: number, proto: number): void {
     this.send(this.ctl.natBlocksGranted(ip, proto, [[1024, 65535]], Date.now()));
   }
 
