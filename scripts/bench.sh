@@ -17,4 +17,4 @@ if [ ! -f "$root/bench/$name.ts" ]; then
   exit 2
 fi
 midonet_deps "$root" >&2
-exec node "$root/dist/bench/$name.js" "$@"
+exec node --expose-gc "$root/dist/bench/$name.js" "$@"

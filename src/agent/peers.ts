@@ -8,7 +8,7 @@
  *
  * Invariants: sending never blocks the caller: messages wait in a bounded outbox per peer (full:
  * dropped and counted) and go out batched as the frames of one ZeroMQ message, one send in flight per
- * socket; a message that does not decode is dropped and counted, never handed on; closing the channel
+ * socket, runs of flow-state or learned messages coalesced into one frame (order kept); a message that does not decode is dropped and counted, never handed on; closing the channel
  * closes every socket it opened.
  */
 import type { Logger } from '../log.js';
@@ -97,8 +97,36 @@ const zap = new ZapAuthenticator();
 interface Peer {
   readonly info: PeerInfo;
   readonly sock: Push;
-  outbox: Buffer[];
+  outbox: PeerMessage[];
   sending: boolean;
+}
+
+/** Most entries one coalesced message carries (the codec's limit). */
+const MAX_COALESCED = 1000;
+
+/**
+ * The frames for a run of messages: consecutive flowState (and learned) messages are merged into one
+ * message of up to MAX_COALESCED entries, so a burst of new connections costs a few frames, not one
+ * each (the CURVE box and the decode are per frame).
+ */
+export function coalesce(msgs: readonly PeerMessage[]): PeerMessage[] {
+  const out: PeerMessage[] = [];
+  for (const m of msgs) {
+    const last = out.at(-1);
+    if (last?.kind === 'flowState' && m.kind === 'flowState' && last.from === m.from) {
+      if (last.nat.length + last.ct.length + m.nat.length + m.ct.length <= MAX_COALESCED) {
+        out[out.length - 1] = { ...last, nat: [...last.nat, ...m.nat], ct: [...last.ct, ...m.ct] };
+        continue;
+      }
+    } else if (last?.kind === 'learned' && m.kind === 'learned' && last.from === m.from) {
+      if (last.entries.length + m.entries.length <= MAX_COALESCED) {
+        out[out.length - 1] = { ...last, entries: [...last.entries, ...m.entries] };
+        continue;
+      }
+    }
+    out.push(m);
+  }
+  return out;
 }
 
 export class PeerChannel {
@@ -221,22 +249,20 @@ export class PeerChannel {
       this.stats.dropped++;
       return false;
     }
-    return this.queue(p, encodePeerMessage(msg));
+    return this.queue(p, msg);
   }
 
   /** Queues a message for every peer. */
   broadcast(msg: PeerMessage): void {
-    if (this.peers.size === 0) return;
-    const bytes = encodePeerMessage(msg);
-    for (const p of this.peers.values()) this.queue(p, bytes);
+    for (const p of this.peers.values()) this.queue(p, msg);
   }
 
-  private queue(p: Peer, bytes: Buffer): boolean {
+  private queue(p: Peer, msg: PeerMessage): boolean {
     if (p.outbox.length >= OUTBOX_LIMIT) {
       this.stats.dropped++;
       return false;
     }
-    p.outbox.push(bytes);
+    p.outbox.push(msg);
     if (!p.sending) void this.drain(p);
     return true;
   }
@@ -248,7 +274,7 @@ export class PeerChannel {
         const batch = p.outbox.length <= BATCH ? p.outbox : p.outbox.slice(0, BATCH);
         p.outbox = p.outbox.length <= BATCH ? [] : p.outbox.slice(BATCH);
         try {
-          await p.sock.send(batch);
+          await p.sock.send(coalesce(batch).map(encodePeerMessage));
           this.stats.sent += batch.length;
         } catch {
           // Not connected yet, or its queue is full: these messages are lost (the store has the state).

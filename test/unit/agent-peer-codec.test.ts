@@ -32,7 +32,28 @@ const replyFlow: fc.Arbitrary<PeerMessage> = fc.record({
   portId: id,
   packet: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: NUM_FIELDS, maxLength: NUM_FIELDS }),
 });
-const message = fc.oneof(learned, replyFlow);
+const flowState: fc.Arbitrary<PeerMessage> = fc.record({
+  kind: fc.constant('flowState' as const),
+  from: id,
+  nat: fc.array(
+    fc.record({
+      key: fc.string({ maxLength: 80 }),
+      ip: fc.integer({ min: 0, max: 0xffffffff }),
+      port: fc.integer({ min: 0, max: 65535 }),
+      expiresAt: fc.integer({ min: 0, max: 2 ** 45 }),
+    }),
+    { maxLength: 10 },
+  ),
+  ct: fc.array(
+    fc.record({
+      key: fc.string({ maxLength: 80 }),
+      expiresAt: fc.integer({ min: 0, max: 2 ** 45 }),
+      ended: fc.boolean(),
+    }),
+    { maxLength: 10 },
+  ),
+});
+const message = fc.oneof(learned, replyFlow, flowState);
 
 test('every message round-trips', () => {
   holds(
