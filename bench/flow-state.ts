@@ -122,7 +122,7 @@ try {
     ],
     [
       'heap per 100,000 NAT bindings',
-      `${mb.toFixed(1)} MB${global.gc ? '' : ' (run with --expose-gc for a settled figure)'}`,
+      `${mb.toFixed(1)} MB (${bindings} bindings)${global.gc ? '' : ' (without --expose-gc: not settled)'}`,
     ],
   ]);
   printReport('flow-state', figures, [
