@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { labDown, labUp } from '../src/lab/lab.js';
 import { ispFrr } from '../src/lab/bgp-lab.js';
 import { openStore } from '../src/state/open.js';
-import { formatIpv4, parseIpv4 } from '../src/state/addr.js';
+import { formatIpv4, parseIpv4 } from '../src/addr.js';
 import { printReport, printTable, quantile, round } from './report.js';
 
 const SIZES: ReadonlyArray<[number, number]> = [

@@ -7,7 +7,7 @@
  * time of a 10,000-rule chain. Prints a table for people, then one JSON line for programs (last line).
  * Randomness is a seeded generator, so every run measures the same rule sets.
  */
-import { formatIpv4 } from '../src/state/addr.js';
+import { formatIpv4, parseIpv4, prefixMask } from '../src/addr.js';
 import type { TopologyBuilder } from '../src/sim/builder.js';
 import { Classifier } from '../src/sim/classifier.js';
 import type { FlowMatch } from '../src/sim/flow-match.js';
@@ -32,10 +32,7 @@ function randomConditions(r: () => number): Record<string, unknown> {
   const len = () => 16 + Math.floor(r() * 17);
   const pfx = () => {
     const l = len();
-    const a = ip().split('.').map(Number);
-    const n = ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) >>> 0;
-    const m = l === 0 ? 0 : (0xffffffff << (32 - l)) >>> 0;
-    return `${formatIpv4((n & m) >>> 0)}/${l}`;
+    return `${formatIpv4((parseIpv4(ip())! & prefixMask(l)) >>> 0)}/${l}`;
   };
   const c: Record<string, unknown> = { dstPrefix: { value: pfx() }, srcPrefix: { value: pfx() } };
   c.ipProto = { value: r() < 0.5 ? 6 : 17 };

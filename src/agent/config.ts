@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { storeUrl } from '../config.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
-import { parseIpv4 } from '../state/addr.js';
+import { parseIpv4 } from '../addr.js';
 import { metricsConfigSchema } from '../metrics/server.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/midonet/midonet-agent.json';

@@ -28,7 +28,7 @@ import { simulate } from '../sim/simulate.js';
 import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { portNamer, renderTrace } from '../sim/trace.js';
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import type { LearnedEntry } from '../state/store.js';
 import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';

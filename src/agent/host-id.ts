@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isUuid } from '../state/addr.js';
+import { isUuid } from '../state/model.js';
 
 export function stableHostId(stateDir: string): string {
   const file = join(stateDir, 'host_uuid');

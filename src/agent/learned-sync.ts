@@ -9,7 +9,7 @@
  * since it was last published (so it never expires while in use, and a busy flow does not write to the
  * store per packet); entries this host published are not applied again when they come back.
  */
-import { formatIpv4, parseIpv4 } from '../state/addr.js';
+import { formatIpv4, parseIpv4 } from '../addr.js';
 import type { Effect } from '../sim/result.js';
 import type { LearnedEntry } from '../state/store.js';
 

@@ -34,7 +34,7 @@ import {
   formatMacNumber,
 } from '../sim/flow-match.js';
 import type { Action as SimAction } from '../sim/result.js';
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import { OFPP, OFPVID_PRESENT, type Action, type Match, type OxmField } from '../openflow/index.js';
 
 /** Where a virtual port is, as the agent knows it. */

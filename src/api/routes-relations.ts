@@ -15,7 +15,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { normalizeMac } from '../state/addr.js';
+import { normalizeMac } from '../addr.js';
 import { allocate, release } from '../state/leases.js';
 import type { Kind, Obj } from '../state/model.js';
 import { ApiError, parseWith, safe } from './errors.js';

@@ -6,7 +6,8 @@
  * CliError naming the option, the value given and what is allowed. Values are then validated again by
  * the store (the model is the authority); this table only translates.
  */
-import { normalizeMac, parsePortRange } from '../state/addr.js';
+import { normalizeMac } from '../addr.js';
+import { parsePortRange } from '../state/model.js';
 import { TCP_FLAGS, type Kind } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 

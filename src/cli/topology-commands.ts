@@ -17,7 +17,7 @@ import {
   type OptionSpec,
 } from './options.js';
 import { LIST_COLUMNS, block, nameIndex, scalar, table } from './output.js';
-import { normalizeMac } from '../state/addr.js';
+import { normalizeMac } from '../addr.js';
 import { KINDS, type Kind, type Obj } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { storeUrl } from '../config.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
-import { parseCidr, parseIpv4 } from '../state/addr.js';
+import { parseCidr, parseIpv4 } from '../addr.js';
 
 /** Error codes of the CNI specification; 100 and up are this plugin's own. */
 export const CNI_CODES = {

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { parseCidr } from '../state/addr.js';
+import { parseCidr } from '../addr.js';
 import { StoreError } from '../state/errors.js';
 import { allocate } from '../state/leases.js';
 import type { DhcpSubnet, Host, Obj } from '../state/model.js';

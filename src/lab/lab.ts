@@ -10,6 +10,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIpv4, parseIpv4 } from '../addr.js';
 import { run } from '../exec.js';
 import { openStore } from '../state/open.js';
 import type { TopologyStore } from '../state/store.js';
@@ -277,12 +278,11 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
 }
 
 function ipLast(ip: string): number {
-  return Number(ip.split('.')[3]);
+  return parseIpv4(ip)! & 255;
 }
 
 function ipAdd(net: string, add: number): string {
-  const p = net.split('.').map(Number);
-  return `${p[0]}.${p[1]}.${p[2]}.${p[3]! + add}`;
+  return formatIpv4((parseIpv4(net)! + add) >>> 0);
 }
 
 /** A VM namespace on `hv`, its port on its bridge, and the binding of that port to the VM's tap. */

@@ -15,7 +15,8 @@
  *   a check that throws or times out reports not-ok.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ipv6Equal, parseIpv4, parseIpv6 } from '../addr.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
@@ -31,9 +32,10 @@ export interface ListenAddress {
 
 function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;
-  if (isIPv4(host)) return host.startsWith('127.');
-  if (isIPv6(host)) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
+  const v4 = parseIpv4(host);
+  if (v4 !== undefined) return v4 >>> 24 === 127;
+  const v6 = parseIpv6(host);
+  return v6 !== undefined && ipv6Equal(v6, [0, 0, 0, 1]);
 }
 
 /**

@@ -12,6 +12,8 @@
  * represented (a u16 of 70000, a malformed MAC string): those are programming errors of the caller.
  */
 
+import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../addr.js';
+
 /** Malformed bytes (on decode) or an unrepresentable value (on encode). */
 export class CodecError extends Error {
   override readonly name = 'CodecError';
@@ -244,147 +246,47 @@ export const u16: FixedCodec<number> = { size: 2, encode: (w, v) => w.u16(v), de
 export const u32: FixedCodec<number> = { size: 4, encode: (w, v) => w.u32(v), decode: (r) => r.u32() };
 export const u64: FixedCodec<bigint> = { size: 8, encode: (w, v) => w.u64(v), decode: (r) => r.u64() };
 
-/** The value of one hex digit's char code, or -1. */
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+/**
+ * Address codecs over src/addr.ts: text in the domain, bytes on the wire. Encoding parses the text
+ * to a number (no regular expression, no intermediate buffer: MACs and IPv4 addresses are in every
+ * FLOW_MOD); text that is not such an address is a CodecError naming it.
+ */
+function notAddress(v: string, what: string): never {
+  throw new CodecError(`${JSON.stringify(v)} is not ${what}`);
 }
 
-/** MAC address as lowercase "aa:bb:cc:dd:ee:ff". */
+/** MAC address as lowercase "aa:bb:cc:dd:ee:ff" (either case accepted on encode). */
 export const mac: FixedCodec<string> = {
   size: 6,
   encode(w, v) {
-    // Parsed by hand (no regular expression, no intermediate buffer): MACs are in every FLOW_MOD.
-    let ok = v.length === 17;
-    for (let i = 0; ok && i < 6; i++) {
-      const hi = hexDigit(v.charCodeAt(i * 3));
-      const lo = hexDigit(v.charCodeAt(i * 3 + 1));
-      if (hi < 0 || lo < 0 || (i < 5 && v.charCodeAt(i * 3 + 2) !== 58)) ok = false;
-      else w.u8((hi << 4) | lo);
-    }
-    if (!ok) throw new CodecError(`"${v}" is not a MAC address like aa:bb:cc:dd:ee:ff`);
+    const n = v.charCodeAt(2) === 58 ? parseMac(v) : undefined;
+    if (n === undefined) return notAddress(v, 'a MAC address like aa:bb:cc:dd:ee:ff');
+    w.u16(Math.floor(n / 0x100000000));
+    w.u32(n >>> 0);
   },
-  decode(r) {
-    return [...r.bytes(6, 'MAC address')].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  },
+  decode: (r) => formatMac(r.bytes(6, 'MAC address'), 0),
 };
-
-/**
- * Parses dotted-quad IPv4 (decimal, no leading zeros) into a uint32 by hand; -1 when malformed.
- */
-function parseIpv4Number(s: string): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 46;
-    if (c === 46) {
-      if (digits === 0 || part > 255) return -1;
-      value = value * 256 + part;
-      if (i < s.length && ++dots > 3) return -1;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1; // a leading zero
-      part = part * 10 + (c - 48);
-      if (++digits > 3) return -1;
-    } else {
-      return -1;
-    }
-  }
-  return dots === 3 ? value : -1;
-}
-
-/** Parses dotted-quad IPv4 into 4 bytes; undefined when malformed. */
-function parseIpv4Bytes(s: string): number[] | undefined {
-  const n = parseIpv4Number(s);
-  return n < 0 ? undefined : [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
-}
 
 /** IPv4 address as a dotted-quad string. */
 export const ipv4: FixedCodec<string> = {
   size: 4,
   encode(w, v) {
-    const n = parseIpv4Number(v);
-    if (n < 0) throw new CodecError(`"${v}" is not a dotted-quad IPv4 address`);
+    const n = parseIpv4(v);
+    if (n === undefined) return notAddress(v, 'a dotted-quad IPv4 address');
     w.u32(n);
   },
-  decode(r) {
-    return [...r.bytes(4, 'IPv4 address')].join('.');
-  },
+  decode: (r) => formatIpv4(r.bytes(4, 'IPv4 address'), 0),
 };
-
-/** Parses an IPv6 address (with optional "::" and trailing dotted quad) into 8 groups. */
-function parseIpv6Groups(s: string): number[] | undefined {
-  let text = s;
-  const tail: number[] = [];
-  if (text.includes('.')) {
-    const lastColon = text.lastIndexOf(':');
-    if (lastColon < 0) return undefined;
-    const v4 = parseIpv4Bytes(text.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    tail.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-    text = text.slice(0, lastColon + 1);
-    if (!text.endsWith('::')) text = text.slice(0, -1);
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  if (head === undefined || rest === undefined) return undefined;
-  const given = head.length + rest.length + tail.length;
-  if (halves.length === 1) return given === 8 ? [...head, ...tail] : undefined;
-  if (given > 7) return undefined;
-  return [...head, ...new Array<number>(8 - given).fill(0), ...rest, ...tail];
-}
-
-/** RFC 5952 text: lowercase, leading zeros dropped, the longest run (>= 2) of zero groups as "::". */
-function formatIpv6(groups: number[]): string {
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
 
 /** IPv6 address as RFC 5952 text ("2001:db8::1"); any valid text form is accepted on encode. */
 export const ipv6: FixedCodec<string> = {
   size: 16,
   encode(w, v) {
-    const groups = parseIpv6Groups(v);
-    if (groups === undefined) throw new CodecError(`"${v}" is not an IPv6 address`);
-    for (const g of groups) w.u16(g);
+    const words = parseIpv6(v);
+    if (words === undefined) return notAddress(v, 'an IPv6 address');
+    for (const x of words) w.u32(x);
   },
-  decode(r) {
-    const groups: number[] = [];
-    for (let i = 0; i < 8; i++) groups.push(r.u16('IPv6 address'));
-    return formatIpv6(groups);
-  },
+  decode: (r) => formatIpv6(r.bytes(16, 'IPv6 address'), 0),
 };
 
 /** Exactly `n` opaque bytes. */

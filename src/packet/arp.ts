@@ -4,7 +4,7 @@
  * Invariant: only htype 1, ptype 0x0800, hlen 6, plen 4 is decoded (anything else is `Malformed`), so
  * the 28-byte body is fully described by the node and builds back to the same bytes.
  */
-import { formatIpv4, formatMac, writeIpv4, writeMac } from './address.js';
+import { formatIpv4, formatMac, writeIpv4, writeMac } from '../addr.js';
 import { put16, u16 } from './bytes.js';
 import { malformed, type Decoded } from './malformed.js';
 

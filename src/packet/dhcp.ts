@@ -12,7 +12,7 @@
  * message `Malformed` with a reason. `sname` and `file` are the Latin-1 text of their fields up to the
  * last non-zero byte (so interior NULs survive).
  */
-import { formatIpv4, formatMac, writeIpv4, writeMac } from './address.js';
+import { formatIpv4, formatMac, writeIpv4, writeMac } from '../addr.js';
 import { latin1, plainView, put16, put32, putLatin1, u16, u32 } from './bytes.js';
 import { malformed, type Malformed } from './malformed.js';
 

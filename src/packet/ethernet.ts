@@ -11,7 +11,7 @@
  * a function of the payload node (arp 0x0806, ipv4 0x0800, ipv6 0x86dd, raw its own `ethertype`,
  * malformed that of its layer); bytes after the network-layer packet are kept as `padding`.
  */
-import { formatMac, writeMac } from './address.js';
+import { formatMac, writeMac } from '../addr.js';
 import { decodeArp, encodeArp, ARP_LENGTH, type Arp } from './arp.js';
 import { plainView, put16, u16 } from './bytes.js';
 import { decodeIpv4, encodeIpv4, ipv4Length, type Ipv4 } from './ipv4.js';

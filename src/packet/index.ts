@@ -1,7 +1,7 @@
 /**
  * The packet codec's public API: parse and build Ethernet frames and the headers inside them (802.1Q,
  * ARP, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6, DHCP), the Internet checksum, and the replies a controller
- * sends (ARP reply, ICMP echo reply, ICMP error).
+ * sends (ICMP errors). Address text forms are in src/addr.ts.
  *
  * Invariants, kept by every module here: parsing never throws -- a layer that cannot be decoded is a
  * `Malformed` node with a reason while the outer layers stay parsed (malformed.ts); parsing is lossless,
@@ -12,7 +12,6 @@
 import { type Frame } from './ethernet.js';
 import { type Malformed } from './malformed.js';
 
-export { canonicalIpv6, formatIpv4, formatIpv6, formatMac } from './address.js';
 export { ArpOp, type Arp } from './arp.js';
 export {
   foldSum,
@@ -52,7 +51,7 @@ export { type Icmpv6 } from './icmpv6.js';
 export { buildIpv4, isFragment, parseIpv4, type Ipv4 } from './ipv4.js';
 export { buildIpv6, parseIpv6, type Ipv6 } from './ipv6.js';
 export { type Layer, type Malformed } from './malformed.js';
-export { arpReply, icmpEchoReply, icmpError, DEFAULT_TTL } from './replies.js';
+export { icmpError, DEFAULT_TTL } from './replies.js';
 export { TcpFlag, type Tcp } from './tcp.js';
 export {
   IpProtocol,

@@ -9,7 +9,7 @@
  * `checksum` left undefined are computed, given ones are written as is. Decoding keeps every header
  * bit (including the reserved flag), so a parsed packet builds back to the same bytes.
  */
-import { formatIpv4, writeIpv4 } from './address.js';
+import { formatIpv4, writeIpv4 } from '../addr.js';
 import { plainView, put16, u16 } from './bytes.js';
 import { internetChecksum, onesComplementSum, sumIsValid, type PseudoHeader } from './checksum.js';
 import { malformed, type Decoded, type Malformed } from './malformed.js';

@@ -6,7 +6,7 @@
  * Invariant: `payloadLength` left undefined is computed on build; the next header is a function of
  * the payload node (see transport.ts). Parsing is lossless.
  */
-import { formatIpv6, writeIpv6 } from './address.js';
+import { formatIpv6, writeIpv6 } from '../addr.js';
 import { plainView, put16, put32, u16, u32 } from './bytes.js';
 import { type PseudoHeader } from './checksum.js';
 import { malformed, type Decoded, type Malformed } from './malformed.js';

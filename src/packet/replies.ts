@@ -1,86 +1,19 @@
 /**
- * Packets a controller answers with: ARP replies, ICMP echo replies and ICMP errors (RFC 792).
+ * ICMP errors a controller sends about a packet it cannot deliver (RFC 792). (ARP and echo replies
+ * are built by the simulation, src/sim/replies.ts.)
  *
- * Invariant: these are pure functions from parsed packets to packets to build; lengths and checksums
- * are left undefined so the builder computes them. A request that is not of the expected kind gives
- * `undefined` rather than an exception, and `icmpError` gives `undefined` where RFC 1122 §3.2.2 forbids
- * sending an error at all.
+ * Invariant: a pure function from a parsed packet to a packet to build; lengths and checksums are
+ * left undefined so the builder computes them, and `icmpError` gives `undefined` where RFC 1122
+ * §3.2.2 forbids sending an error at all.
  */
-import { writeIpv4 } from './address.js';
-import { ArpOp } from './arp.js';
+import { writeIpv4 } from '../addr.js';
 import { EMPTY } from './bytes.js';
-import { type Ethernet, type Frame } from './ethernet.js';
-import { IcmpType, icmpMessageKind } from './icmp.js';
+import { icmpMessageKind } from './icmp.js';
 import { IpProtocol } from './transport.js';
 import { encodeIpv4, ipv4Length, type Ipv4 } from './ipv4.js';
 
 /** TTL of packets the controller originates. */
 export const DEFAULT_TTL = 64;
-
-/** Ethernet header of a reply: back to the sender, from `src`, on the same VLAN tags. */
-function replyHeader(
-  request: Ethernet,
-  src: string,
-): Pick<Ethernet, 'kind' | 'dst' | 'src' | 'svlan' | 'vlan'> {
-  return {
-    kind: 'ethernet',
-    dst: request.src,
-    src,
-    ...(request.svlan !== undefined && { svlan: request.svlan }),
-    ...(request.vlan !== undefined && { vlan: request.vlan }),
-  };
-}
-
-/**
- * The reply to an ARP request, answering that `request`'s target IP is at `mac`; undefined if
- * `request` is not an ARP request.
- */
-export function arpReply(request: Frame, mac: string): Ethernet | undefined {
-  if (request.kind !== 'ethernet') return undefined;
-  const arp = request.payload;
-  if (arp.kind !== 'arp' || arp.op !== ArpOp.REQUEST) return undefined;
-  return {
-    ...replyHeader(request, mac),
-    payload: {
-      kind: 'arp',
-      op: ArpOp.REPLY,
-      senderMac: mac,
-      senderIp: arp.targetIp,
-      targetMac: arp.senderMac,
-      targetIp: arp.senderIp,
-    },
-  };
-}
-
-/**
- * The reply to an ICMP echo request (same identifier, sequence and data, addresses swapped, options
- * dropped); undefined if `request` is not an IPv4 ICMP echo request.
- */
-export function icmpEchoReply(request: Frame): Ethernet | undefined {
-  if (request.kind !== 'ethernet') return undefined;
-  const ip = request.payload;
-  if (ip.kind !== 'ipv4') return undefined;
-  const icmp = ip.payload;
-  if (icmp.kind !== 'icmp' || icmp.type !== IcmpType.ECHO_REQUEST || icmp.message.kind !== 'echo') {
-    return undefined;
-  }
-  return {
-    ...replyHeader(request, request.dst),
-    payload: {
-      kind: 'ipv4',
-      tos: ip.tos,
-      id: ip.id,
-      dontFragment: false,
-      moreFragments: false,
-      fragmentOffset: 0,
-      ttl: DEFAULT_TTL,
-      src: ip.dst,
-      dst: ip.src,
-      options: EMPTY,
-      payload: { kind: 'icmp', type: IcmpType.ECHO_REPLY, code: 0, message: icmp.message },
-    },
-  };
-}
 
 /** Whether an IPv4 address is one no ICMP error may be sent to or about (RFC 1122 §3.2.2). */
 function isNotSingleHost(ip: string): boolean {

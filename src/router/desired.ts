@@ -7,7 +7,7 @@
  * named in `problems`), a network the router cannot reach is not advertised (and named), and a port
  * whose every peer is invalid gets no speaker.
  */
-import { formatIpv4, parseCidr, parseIpv4, prefixContains, prefixMask } from '../state/addr.js';
+import { formatIpv4, parseCidr, parseIpv4, prefixContains, prefixMask } from '../addr.js';
 import type { Kind, Obj } from '../state/model.js';
 import type { BgpNeighbor, BgpSpeakerConfig } from './frr-config.js';
 

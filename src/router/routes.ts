@@ -8,7 +8,7 @@
  * rewrites a route that is already right, removes duplicates, and keeps at most `cap` routes per peer
  * (the lowest prefixes in a stable order), reporting how many it left out.
  */
-import { parseCidr } from '../state/addr.js';
+import { parseCidr } from '../addr.js';
 import type { Obj } from '../state/model.js';
 import type { Op } from '../state/store.js';
 

@@ -20,7 +20,7 @@
  *   ip_proto). Candidates tested record their own reads.
  * - Recompiling is a full rebuild of one chain, linear in its rules (10,000 rules well under 50 ms).
  */
-import { prefixMask } from '../state/addr.js';
+import { prefixMask } from '../addr.js';
 import type { Rule } from '../state/model.js';
 import { IP_DST, IP_SRC, type FlowMatch } from './flow-match.js';
 import { compileRule, ruleMatches, type CompiledRule, type RuleEnv } from './rule-match.js';

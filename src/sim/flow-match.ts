@@ -23,7 +23,14 @@
  * - TCP window size cannot be matched by the datapath: reading it makes the result uncacheable.
  * - MACs are split into a 16-bit high word and a 32-bit low word so every mask word is a uint32.
  */
-import { formatIpv4, macToNumber, normalizeMac, parseIpv4 } from '../state/addr.js';
+import {
+  formatIpv4,
+  formatMac as formatMacNumber,
+  isMulticastMac,
+  macToNumber,
+  normalizeMac,
+  parseIpv4,
+} from '../addr.js';
 
 // ---- field indices -----------------------------------------------------------------------------
 
@@ -457,15 +464,4 @@ export function packetFieldsOf(m: FlowMatch, which: 'orig' | 'cur' = 'orig'): Pa
   return out;
 }
 
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** A 48-bit MAC number as lowercase aa:bb:cc:dd:ee:ff. */
-export function formatMacNumber(n: number): string {
-  const hi = Math.floor(n / 0x100000000);
-  const lo = n >>> 0;
-  return `${HEX2[(hi >>> 8) & 255]}:${HEX2[hi & 255]}:${HEX2[lo >>> 24]}:${HEX2[(lo >>> 16) & 255]}:${HEX2[(lo >>> 8) & 255]}:${HEX2[lo & 255]}`;
-}
-
-export function isMulticastMac(mac: number): boolean {
-  return Math.floor(mac / 0x10000000000) % 2 === 1;
-}
+export { formatMacNumber, isMulticastMac };

@@ -8,7 +8,7 @@
  * L4 field needs ip_proto), so a finished mask is always expressible as an OpenFlow 1.3 match with
  * per-field bitmasks (TTL and TCP window are never in it: see flow-match.ts).
  */
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import {
   ETH_DST_HI,
   ETH_DST_LO,

@@ -33,7 +33,7 @@ import {
   TP_DST,
   TP_SRC,
 } from './flow-match.js';
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import { Tags } from './tags.js';
 
 /** One NAT target: an address range and, optionally, a port range (0-0: keep the port). */

@@ -5,7 +5,7 @@
  * packet is never cached (context.emit marks it), so its mask need not cover the reply's contents.
  * Invariant: replies are plain PacketFields, ready for buildFlowMatch, addressed back to the sender.
  */
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import {
   ARP_REPLY,
   ETH_TYPE_ARP,

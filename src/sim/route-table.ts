@@ -12,7 +12,7 @@
  * of them are read through FlowMatch and so recorded. Routes at one node are kept in id order so the
  * ECMP choice is deterministic for a given table.
  */
-import { prefixMask } from '../state/addr.js';
+import { prefixMask } from '../addr.js';
 import { IP_DST, IP_SRC, type FlowMatch } from './flow-match.js';
 
 export type RouteKind = 'normal' | 'blackhole' | 'reject' | 'local';

@@ -15,7 +15,7 @@
  * whole destination; the ARP entry (present or not) is tagged; TTL is handled by decTtl plus an
  * uncacheable result at expiry (see flow-match.ts) so it is never a mask field.
  */
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import type { SimContext } from './context.js';
 import { STOP, applyChain, consume, drop, type Decision } from './device.js';
 import {

@@ -10,7 +10,7 @@
  * mask), so short-circuiting is sound for the mask. Both the compiled classifier and the naive
  * in-order scan used as its reference call `ruleMatches`, so they cannot disagree on a condition.
  */
-import { macToNumber, parseIpv4, prefixMask } from '../state/addr.js';
+import { macToNumber, parseIpv4, prefixMask } from '../addr.js';
 import type { NatTarget } from './nat.js';
 import type { Conditions, Rule, RuleAction } from '../state/model.js';
 import {

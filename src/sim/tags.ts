@@ -7,7 +7,7 @@
  * never disagree on spelling. Object tags are precomputed on the compiled topology so the hot path
  * allocates no strings; per-entry tags (MAC table, ARP cache, conntrack) are built on a read.
  */
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 
 export type Tag = string & { readonly __tag: true };
 

@@ -13,7 +13,7 @@
  * and `apply` returns the tags of every view it rebuilt, so a flow whose simulation would now differ
  * carries at least one of them (the simulation tags each view it reads).
  */
-import { parseCidr, parseIpv4, macToNumber, prefixMask } from '../state/addr.js';
+import { parseCidr, parseIpv4, macToNumber, prefixMask } from '../addr.js';
 import type { DhcpSubnet, IpAddressGroup, Kind, Obj, Port, PortGroup, Route, Rule } from '../state/model.js';
 import { Classifier } from './classifier.js';
 import type { Decision } from './device.js';

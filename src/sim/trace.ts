@@ -6,7 +6,7 @@
  * `Tags:` lines, like OVS ofproto/trace. Invariant: the text is a pure function of the result (and
  * of the port-name lookup given), so golden tests can pin it; the JSON form carries the same data.
  */
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import { ETH_TYPE_ARP, formatMacNumber, type PacketFields } from './flow-match.js';
 import { formatMask, maskFields, type MaskField } from './mask.js';
 import type { Action, Effect, SimDone, TraceNode } from './result.js';

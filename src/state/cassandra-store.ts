@@ -29,7 +29,7 @@
  */
 import cassandra from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
-import { isUuid } from './addr.js';
+import { isUuid } from './model.js';
 import { ChangeLog, encodeEntry, encodeHead, type Head, type LogEntry } from './distributed-log.js';
 import { LearnedLog } from './distributed-learned.js';
 import { campaign, lock, segment, type Lock } from './distributed-recipes.js';

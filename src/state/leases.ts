@@ -13,7 +13,7 @@
  * address in a subnet ('exists') or a reuse of a lease changed since it was read ('conflict'); the loser
  * reads again and chooses again. `now` comes from the caller (tests control time).
  */
-import { formatIpv4, parseIpv4 } from './addr.js';
+import { formatIpv4, parseIpv4 } from '../addr.js';
 import { StoreError, show } from './errors.js';
 import type { DhcpLease, DhcpSubnet } from './model.js';
 import type { Op, TopologyStore } from './store.js';

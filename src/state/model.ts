@@ -9,7 +9,25 @@
  * kind; optional only for routes, rules and BGP networks).
  */
 import { z } from 'zod';
-import { isUuid, normalizeMac, parseCidr, parseIpv4, parsePortRange } from './addr.js';
+import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True for a lowercase UUID, the form every object id has. */
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}
+
+/** Parses "N" or "N-M" (0..65535, N <= M); a message saying what is wrong otherwise. */
+export function parsePortRange(s: string): { start: number; end: number } | string {
+  const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(s.trim());
+  if (!m) return 'expected a port or a range such as 1000-2000';
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  if (start > 65535 || end > 65535) return 'ports are 0 to 65535';
+  if (start > end) return 'the range start is above its end';
+  return { start, end };
+}
 
 export const KINDS = [
   'host',

@@ -36,7 +36,7 @@ import type {
 } from './store.js';
 import { StoreBase } from './store-base.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
-import { isUuid } from './addr.js';
+import { isUuid } from './model.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS objects (

@@ -10,7 +10,8 @@
  * itself. Each written object's version is its stored version + 1 (once per transaction).
  */
 import { randomUUID } from 'node:crypto';
-import { formatIpv4, parseCidr, parseIpv4, prefixContains, isUuid } from './addr.js';
+import { formatIpv4, parseCidr, parseIpv4, prefixContains } from '../addr.js';
+import { isUuid } from './model.js';
 import { StoreError, show } from './errors.js';
 import {
   IMMUTABLE_FIELDS,

@@ -31,7 +31,7 @@ import {
   TUNNEL_ID,
   VLAN,
 } from '../../src/sim/flow-match.js';
-import { parseIpv4 } from '../../src/state/addr.js';
+import { parseIpv4 } from '../../src/addr.js';
 
 export interface FakeFlow {
   readonly cookie: bigint;

@@ -6,7 +6,7 @@
  * overlap, MAC tables hold some destinations. Invariant: a seed fully determines the result (no
  * Math.random, no clock), and every object passes the model's validation (built with TopologyBuilder).
  */
-import { formatIpv4, macToNumber, parseIpv4, prefixMask } from '../../src/state/addr.js';
+import { formatIpv4, macToNumber, parseIpv4, prefixMask } from '../../src/addr.js';
 import { TopologyBuilder, type RuleSpec } from '../../src/sim/builder.js';
 import { FlowMatch, NUM_FIELDS, FULL, buildFlowMatch, type PacketFields } from '../../src/sim/flow-match.js';
 import { MemoryRuntimeState } from '../../src/sim/runtime-state.js';

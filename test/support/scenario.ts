@@ -6,7 +6,7 @@
  *
  * Invariant: the ids are deterministic (TopologyBuilder), so golden traces are stable.
  */
-import { macToNumber, parseIpv4 } from '../../src/state/addr.js';
+import { macToNumber, parseIpv4 } from '../../src/addr.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { buildFlowMatch, type FlowMatch, type PacketFields } from '../../src/sim/flow-match.js';
 import { MemoryRuntimeState } from '../../src/sim/runtime-state.js';

@@ -162,7 +162,7 @@ test('address text forms: MACs lowercase, IPv6 RFC 5952', () => {
     { field: 'eth_dst', value: 'aa:bb:cc:dd:ee:0f' },
     { field: 'eth_type', value: 0x86dd },
     { field: 'ipv6_src', value: '2001:db8::1' },
-    { field: 'ipv6_dst', value: '::ffff:c000:201' },
+    { field: 'ipv6_dst', value: '::ffff:192.0.2.1' },
   ]);
   assert.deepEqual(findField(r.msg.match, 'ipv6_src'), { field: 'ipv6_src', value: '2001:db8::1' });
   assert.equal(findField(r.msg.match, 'tcp_dst'), undefined);

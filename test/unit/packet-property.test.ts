@@ -4,11 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { formatIpv4, formatIpv6, formatMac } from '../../src/addr.js';
 import {
   buildEthernet,
-  formatIpv4,
-  formatIpv6,
-  formatMac,
   parseEthernet,
   type Arp,
   type Dhcp,

@@ -19,7 +19,7 @@ import {
 } from '../support/random-topology.js';
 import { Tags } from '../../src/sim/tags.js';
 import type { Rule } from '../../src/state/model.js';
-import { parseCidr } from '../../src/state/addr.js';
+import { parseCidr } from '../../src/addr.js';
 
 function env(
   inPortId: string | null,

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { simulate, type SimDone } from '../../src/sim/index.js';
 import { agreesOnMask } from '../../src/sim/mask.js';
 import { Tags } from '../../src/sim/tags.js';
-import { parseIpv4 } from '../../src/state/addr.js';
+import { parseIpv4 } from '../../src/addr.js';
 import { IP, MAC, packet, routedTcp, standardBuilder, standardState } from '../support/scenario.js';
 import { holds } from './property.js';
 

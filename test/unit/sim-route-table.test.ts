@@ -4,11 +4,11 @@ import { holds } from './property.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { prefixMask } from '../../src/state/addr.js';
+import { prefixMask } from '../../src/addr.js';
 import { buildFlowMatch } from '../../src/sim/flow-match.js';
 import { RouteTable, type RouteEntry } from '../../src/sim/route-table.js';
 import { seeded } from '../support/random-topology.js';
-import { formatIpv4 } from '../../src/state/addr.js';
+import { formatIpv4 } from '../../src/addr.js';
 
 describe('route table', () => {
   it('matches a scan of all routes (random tables, random packets)', (t) => {

@@ -1,7 +1,7 @@
 // Table-driven simulation tests: topology builder, packet builder, expected actions, mask and tags.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { macToNumber, parseIpv4 } from '../../src/state/addr.js';
+import { macToNumber, parseIpv4 } from '../../src/addr.js';
 import type { TopologyBuilder } from '../../src/sim/builder.js';
 import type { PacketFields } from '../../src/sim/flow-match.js';
 import {

@@ -6,7 +6,7 @@ import { holds } from './property.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseIpv4, macToNumber } from '../../src/state/addr.js';
+import { parseIpv4, macToNumber } from '../../src/addr.js';
 import type { Kind, Obj } from '../../src/state/model.js';
 import { simulate, Tags, Topology, type SimResult, type Tag } from '../../src/sim/index.js';
 import {
