@@ -34,7 +34,13 @@ for (let i = 0; i < watchers; i += 50) {
   );
 }
 for (const zk of sessions) {
-  const log = new ChangeLog(zk, root, 'bench', 5000);
+  const log = new ChangeLog(
+    zk,
+    root,
+    'bench',
+    () => Promise.reject(new Error('bench watchers do not resync')),
+    5000,
+  );
   let seen = 0;
   const w = log.watch(from, {
     onChanges: (changes) => {

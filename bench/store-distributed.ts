@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { CassandraStore, parseCassandraUrl, storeUrlFor } from '../src/state/cassandra-store.js';
+import { CassandraStore } from '../src/state/cassandra-store.js';
+import { parseCassandraUrl, storeUrlFor } from '../src/state/cassandra-url.js';
 import type { Op } from '../src/state/store.js';
 import { quantile, type Target } from './report.js';
 

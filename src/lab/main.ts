@@ -183,7 +183,7 @@ export async function labMain(argv: string[]): Promise<number> {
               );
             // A keyspace and ZooKeeper root of its own: every lab starts from an empty store.
             const tag = Date.now().toString(36);
-            const { storeUrlFor } = await import('../state/cassandra-store.js');
+            const { storeUrlFor } = await import('../state/cassandra-url.js');
             storeUrl = storeUrlFor(base, `midonet_lab_${tag}`, `/midonet-lab-${tag}`);
           }
           const s = await labUp({

@@ -9,7 +9,7 @@
  * Invariant: a watch from 0 first gets the newest unexpired value of each key once, then every later
  * write in order; a watch from a position gets every write after it that has not expired.
  */
-import type { LearnedChange, LearnedEntry, Watch } from './store.js';
+import type { LearnedChange, LearnedEntry, LearnedWatchHandlers, Watch } from './store.js';
 import { ZkError, zkPath, type ZkSession } from './zk.js';
 
 export const PER_NODE = 1000;
@@ -35,8 +35,6 @@ interface StoredNode {
   readonly until: number;
   readonly entries: readonly LearnedEntry[];
 }
-
-type Handlers = { onEntries: (entries: readonly LearnedChange[]) => void; onError?: (e: Error) => void };
 
 export class LearnedLog {
   private writes = 0;
@@ -94,7 +92,7 @@ export class LearnedLog {
     return out;
   }
 
-  watch(from: number, handlers: Handlers, pollMs = 2000): Watch {
+  watch(from: number, handlers: LearnedWatchHandlers, pollMs = 2000): Watch {
     let cursor = from;
     let open = true;
     let armed = false;

@@ -8,7 +8,8 @@
  *                        plans again).
  *   log/c-0000000123     one persistent node per change: the change with its object (JSON), named by
  *                        its position so a reader knows every name between two positions.
- *   log-start            {"seq": first position the log still holds} (older nodes may be pruned).
+ *   log-start            {"seq": first position the log still holds}; compaction (retention.ts) moves
+ *                        it up first, then removes the nodes below it.
  *
  * A commit is one multi-op: set `head` (version-checked), create the change nodes, and set the objects'
  * version pointers. So a reader that sees `head` at N finds every change node up to N, and never one
@@ -17,13 +18,16 @@
  * Watching: each `ChangeLog` keeps one data watch on `head` for all its watches (plus a slow poll as a
  * safety net) and, when it moves, reads the new change nodes once and hands each watch its part, in
  * order. A watch that fell behind (disconnection, session expiry) catches up from its cursor through
- * the same path: no full reload while the log still holds its position; 'position-gone' otherwise.
+ * the same path: no full reload while the log still holds its position; once it does not, the watch
+ * resyncs from a snapshot (`onResync`), or fails with 'position-gone' when it has no such handler.
  *
- * Invariant: a watch delivers every change after its start position exactly once, in position order.
+ * Invariant: a watch delivers every change after its start position exactly once, in position order,
+ * or a snapshot and then every change after the snapshot's position.
  */
 import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
-import type { Change, ChangeOp, Watch, WatchHandlers } from './store.js';
+import { countCut } from './retention.js';
+import type { Change, ChangeOp, LogRetention, Snapshot, Watch, WatchHandlers } from './store.js';
 import { ZkError, zkPath, type ZkSession } from './zk.js';
 
 /** What the `head` node holds. */
@@ -44,6 +48,8 @@ export interface LogEntry {
   readonly op: ChangeOp;
   readonly version: number;
   readonly object: Obj;
+  /** Commit time (ms since epoch), for compaction by age; absent in entries of older versions. */
+  readonly at?: number;
 }
 
 export function logName(seq: number): string {
@@ -98,6 +104,8 @@ export class ChangeLog {
     readonly root: string,
     /** For error messages. */
     private readonly url: string,
+    /** The whole state at one position, for watches that resync. */
+    private readonly snapshot: () => Promise<Snapshot>,
     /** Safety-net poll interval for watches (ms). */
     private readonly pollMs = 2000,
   ) {
@@ -127,9 +135,72 @@ export class ChangeLog {
     return { ...decodeHead(n.data), version: n.version };
   }
 
+  private get logStartPath(): string {
+    return zkPath(this.root, 'log-start');
+  }
+
   async logStart(): Promise<number> {
-    const n = await this.zk.get(zkPath(this.root, 'log-start'));
+    const n = await this.zk.get(this.logStartPath);
     return n ? decodeHead(n.data).seq : 1;
+  }
+
+  /** The position of the first entry from `from` to `head` committed at or after `since` (else `head`). */
+  private async firstSince(from: number, head: number, since: number): Promise<number> {
+    for (let a = from; a <= head; a += 100) {
+      const seqs = Array.from({ length: Math.min(100, head - a + 1) }, (_, k) => a + k);
+      const got = await Promise.all(seqs.map((q) => this.entry(q)));
+      const i = got.findIndex((e) => e?.at === undefined || e.at >= since);
+      if (i >= 0) return seqs[i]!;
+    }
+    return head;
+  }
+
+  /**
+   * Removes the entries beyond the retention (whole transactions, never the newest). `settle` is
+   * given the entries about to go first (the store marks their rows committed, so nothing needs them
+   * afterwards); then `log-start` moves up (version-checked: of two compactors at once, one goes on)
+   * and the nodes below it are removed. `head` is the position of the last committed change.
+   */
+  async compact(
+    r: LogRetention,
+    head: number,
+    now: number,
+    settle: (entries: readonly LogEntry[]) => Promise<void>,
+  ): Promise<void> {
+    const node = await this.zk.get(this.logStartPath);
+    const start = node ? decodeHead(node.data).seq : 1;
+    let cut = countCut(r, start, head) ?? start;
+    const maxAge = r.maxAgeMs;
+    const first = await this.entry(start);
+    if (first?.at !== undefined && first.at < now - maxAge - maxAge / 10)
+      cut = Math.max(cut, await this.firstSince(Math.max(start, cut), head, now - maxAge));
+    const newest = await this.entry(head);
+    cut = Math.min(cut, newest?.tx ?? head);
+    if (cut > start) cut = (await this.entry(cut))?.tx ?? cut;
+    if (cut <= start) return;
+    for (let a = start; a < cut; a += 200) {
+      const seqs = Array.from({ length: Math.min(200, cut - a) }, (_, k) => a + k);
+      const got = await Promise.all(seqs.map((q) => this.entry(q)));
+      await settle(got.filter((e): e is LogEntry => e !== undefined));
+    }
+    const data = encodeHead({ seq: cut, tk: 0 });
+    try {
+      if (node) await this.zk.set(this.logStartPath, data, node.version);
+      else await this.zk.create(this.logStartPath, data);
+    } catch (e) {
+      if (e instanceof ZkError && (e.code === 'bad-version' || e.code === 'node-exists')) return;
+      throw e;
+    }
+    for (let a = start; a < cut; a += 200) {
+      const seqs = Array.from({ length: Math.min(200, cut - a) }, (_, k) => a + k);
+      await Promise.all(
+        seqs.map((q) =>
+          this.zk.remove(this.entryPath(q)).catch((e: unknown) => {
+            if (!(e instanceof ZkError && e.code === 'no-node')) throw e;
+          }),
+        ),
+      );
+    }
   }
 
   /** The log entry at `seq`, or undefined when there is none (not committed, or pruned). */
@@ -239,8 +310,8 @@ export class ChangeLog {
         batch = await this.range(from, to);
       } catch (e) {
         if (e instanceof StoreError && e.code === 'position-gone') {
-          // Only the watches at or before the lost position fail; the others go on.
-          for (const w of behind) if (w.cursor === from) this.fail(w, e);
+          // Only the watches at the lost position resync (or fail); the others go on.
+          for (const w of behind) if (w.cursor === from) await this.resync(w, e);
           continue;
         }
         throw e;
@@ -256,6 +327,20 @@ export class ChangeLog {
           this.fail(w, e instanceof Error ? e : new Error(String(e)));
         }
       }
+    }
+  }
+
+  /** Hands a watch that fell behind the log the whole state, or ends it when it cannot take that. */
+  private async resync(w: WatchState, gone: StoreError): Promise<void> {
+    const onResync = w.handlers.onResync;
+    if (!onResync) return this.fail(w, gone);
+    const snap = await this.snapshot();
+    if (!w.open) return;
+    w.cursor = snap.position;
+    try {
+      onResync(snap);
+    } catch (e) {
+      this.fail(w, e instanceof Error ? e : new Error(String(e)));
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * The one error type of the state layer. Every failure a user can cause (bad value, missing object,
  * stale version, duplicate name, delete of a referenced object) or meet (store unreachable) is a
- * StoreError with a code and a message that names the object, the field, the value and what is allowed.
+ * StoreError with a code and a message that names the object, the field, the value and what is allowed;
+ * values are shown through `quote` (src/quote.ts), never raw.
  *
  * Invariant: a StoreError is thrown before anything is written; a transaction that throws leaves the
  * store as it was.
@@ -39,11 +40,4 @@ export class StoreError extends Error {
 
 export function isStoreError(e: unknown): e is StoreError {
   return e instanceof StoreError;
-}
-
-/** Renders a value for an error message: strings quoted, objects as JSON, short. */
-export function show(v: unknown): string {
-  if (v === undefined) return '(missing)';
-  const s = typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
+import { quote } from '../quote.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -50,6 +51,11 @@ export type Kind = (typeof KINDS)[number];
 
 export function isKind(s: string): s is Kind {
   return (KINDS as readonly string[]).includes(s);
+}
+
+/** The error text for a kind that does not exist, naming the ones that do. */
+export function unknownKindMessage(kind: unknown): string {
+  return `unknown kind ${quote(kind)}; kinds are: ${KINDS.join(', ')}`;
 }
 
 /** Kinds whose objects may be left unnamed (the name is then null and the object is found by id). */

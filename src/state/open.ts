@@ -2,30 +2,53 @@
  * Opens a TopologyStore from a store URL, the one place that knows the URL schemes:
  *   sqlite:/var/lib/midonet/state.db   the embedded backend (default), a path absolute or relative
  *   cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1   the distributed backend (Cassandra + ZooKeeper)
+ *   memory:NAME                        an in-memory store (tests); `memory:` alone is a fresh one
+ * Every scheme takes the change-log retention parameters `retain=N` and `retainSeconds=S`
+ * (retention.ts), e.g. sqlite:/var/lib/midonet/state.db?retain=50000.
  *
  * Invariant: an unknown scheme or an unusable location is a StoreError('unavailable') naming the URL
  * and what is allowed, never a crash.
  */
 import { StoreError } from './errors.js';
+import { MemoryStore } from './memory-store.js';
+import { parseRetention } from './retention.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { TopologyStore } from './store.js';
+import { quote } from '../quote.js';
 
 export const DEFAULT_STORE_URL = 'sqlite:/var/lib/midonet/state.db';
 
 export async function openStore(url: string): Promise<TopologyStore> {
-  const m = /^([a-z]+):(.*)$/.exec(url);
+  const m = /^([a-z]+):([^?]*)(?:\?(.*))?$/.exec(url);
+  const bad = (why: string): never => {
+    throw new StoreError('unavailable', `store URL ${quote(url)}: ${why}`);
+  };
   if (m?.[1] === 'sqlite') {
     const path = m[2]!.replace(/^\/\/(?=\/)/, '');
-    if (path === '') throw new StoreError('unavailable', `store URL '${url}': no file path after 'sqlite:'`);
-    return new SqliteStore(path);
+    if (path === '') bad("no file path after 'sqlite:'");
+    return new SqliteStore(path, { retention: query(m[3], bad) });
+  }
+  if (m?.[1] === 'memory') {
+    const name = m[2]!;
+    if (name !== '' && !/^[A-Za-z0-9_.-]{1,128}$/.test(name))
+      bad('a memory store name is letters, digits, _ . - (at most 128)');
+    return new MemoryStore(url, name === '' ? undefined : name, query(m[3], bad));
   }
   if (m?.[1] === 'cassandra') {
     // Loaded only when used: the drivers cost start-up time every CLI call would otherwise pay.
     const { CassandraStore } = await import('./cassandra-store.js');
     return CassandraStore.open(url);
   }
-  throw new StoreError(
-    'unavailable',
-    `store URL '${url}': unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL}), cassandra://HOST:PORT?zk=HOST:PORT (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1)`,
+  return bad(
+    `unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL}), cassandra://HOST:PORT?zk=HOST:PORT (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1), memory:[NAME]`,
   );
+}
+
+/** The retention parameters of a URL's query; any other parameter is refused. */
+function query(q: string | undefined, bad: (why: string) => never): ReturnType<typeof parseRetention> {
+  const params = new URLSearchParams(q ?? '');
+  for (const k of params.keys())
+    if (k !== 'retain' && k !== 'retainSeconds')
+      bad(`unknown parameter ${quote(k)}; allowed: retain, retainSeconds`);
+  return parseRetention(params, bad);
 }

@@ -1,130 +1,51 @@
 /**
  * The embedded backend: the whole topology in one SQLite file (better-sqlite3, WAL mode), shared by
- * every process on the machine — the CLI writes while agents watch.
- *
- * Tables: `objects` (one row per object, JSON body; unique indexes enforce names per kind, port
- * bindings and tunnel keys), `refs` (holder -> target, the referrer index), `changes` (the change
- * log that drives the watch feed), `liveness` (host heartbeats) and `meta` (counters).
+ * every process on the machine -- the CLI writes while agents watch. Tables and statements are in
+ * sqlite-schema.ts; the shared reads in store-base.ts; the planner in transaction.ts.
  *
  * Invariant: every transaction runs the shared planner under SQLite's write lock (BEGIN IMMEDIATE,
- * serialized within the process by a queue) and writes its objects, references and change-log rows
- * in that one SQLite transaction, so readers and watchers in any process see all of it or none of it.
- * Watchers poll the log (`seq` is its primary key, so a poll is one index probe) and are woken at once
- * by commits made through the same store object.
+ * serialized within the process by a queue) and writes its objects, references, change-log rows and
+ * any compaction of the log in that one SQLite transaction, so readers and watchers in any process
+ * see all of it or none of it. Watchers poll the log (`seq` is its primary key, so a poll is one
+ * index probe) and are woken at once by commits made through the same store object; a watcher whose
+ * position was compacted away resyncs from a snapshot (store.ts). The file stays bounded: the log
+ * keeps its retention, and SQLite reuses the pages compaction frees.
  */
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
-import { referencedIds, referencesOf } from './references.js';
-import type {
-  Campaign,
-  CampaignHandlers,
-  Change,
-  ChangeOp,
-  HostLiveness,
-  LearnedChange,
-  LearnedEntry,
-  Op,
-  Referrer,
-  Snapshot,
-  TopologyStore,
-  TxResult,
-  Watch,
-  WatchHandlers,
+import { PolledFeed } from './polled-feed.js';
+import { referencedIds } from './references.js';
+import { countCut } from './retention.js';
+import {
+  DEFAULT_RETENTION,
+  type Campaign,
+  type CampaignHandlers,
+  type Change,
+  type HostLiveness,
+  type LearnedChange,
+  type LearnedEntry,
+  type LearnedWatchHandlers,
+  type LogRetention,
+  type Op,
+  type Snapshot,
+  type TopologyStore,
+  type TxResult,
+  type Watch,
+  type WatchHandlers,
 } from './store.js';
-import { StoreBase } from './store-base.js';
+import { StoreBase, type StoredObject } from './store-base.js';
+import {
+  SCHEMA,
+  prepareStatements,
+  rowToChange,
+  rowToLearned,
+  rowToObj,
+  type Statements,
+} from './sqlite-schema.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
-import { isUuid } from './model.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS objects (
-  id TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  name TEXT,
-  version INTEGER NOT NULL,
-  body TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS objects_kind_name ON objects(kind, name) WHERE name IS NOT NULL;
-CREATE INDEX IF NOT EXISTS objects_kind ON objects(kind);
-CREATE UNIQUE INDEX IF NOT EXISTS port_binding ON objects(json_extract(body, '$.hostId'), json_extract(body, '$.interfaceName'))
-  WHERE kind = 'port' AND json_extract(body, '$.hostId') IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS port_tunnel_key ON objects(json_extract(body, '$.tunnelKey')) WHERE kind = 'port';
-CREATE TABLE IF NOT EXISTS refs (
-  target TEXT NOT NULL,
-  holder TEXT NOT NULL,
-  PRIMARY KEY (target, holder)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS refs_holder ON refs(holder);
-CREATE TABLE IF NOT EXISTS changes (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  tx INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  id TEXT NOT NULL,
-  op TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS liveness (
-  host_id TEXT PRIMARY KEY,
-  renewed_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  info TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS leases (
-  grp TEXT PRIMARY KEY,
-  holder TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS learned (
-  tbl TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  origin TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (tbl, scope, key)
-);
-CREATE INDEX IF NOT EXISTS learned_seq ON learned(seq);
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
-);
-`;
-
-interface ObjectRow {
-  id: string;
-  kind: string;
-  body: string;
-}
-interface ChangeRow {
-  seq: number;
-  tx: number;
-  kind: string;
-  id: string;
-  op: string;
-  version: number;
-  body: string;
-}
-
-function rowToObj(r: ObjectRow): Obj {
-  return JSON.parse(r.body) as Obj;
-}
-
-function rowToChange(r: ChangeRow): Change {
-  return {
-    seq: r.seq,
-    tx: r.tx,
-    kind: r.kind as Kind,
-    id: r.id,
-    op: r.op as ChangeOp,
-    version: r.version,
-    object: JSON.parse(r.body) as Obj,
-  };
-}
 
 export interface SqliteStoreOptions {
   /** How often watchers look for commits made by other processes (ms). */
@@ -133,28 +54,24 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Leader-election lease: a dead leader is replaced within this time (ms). */
   readonly leaseMs?: number;
+  /** How much of the change log is kept. */
+  readonly retention?: LogRetention;
 }
 
 export class SqliteStore extends StoreBase implements TopologyStore {
   readonly url: string;
   private readonly db: Database.Database;
-  private readonly stmts;
+  private readonly stmts: Statements;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly watches = new Set<WatchState>();
-  private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly pollMs: number;
   private readonly leaseMs: number;
+  private readonly retention: LogRetention;
   private readonly campaigns = new Set<NodeJS.Timeout>();
-  private readonly learnedWatches = new Set<{
-    cursor: number;
-    readonly handlers: {
-      onEntries: (entries: readonly LearnedChange[]) => void;
-      onError?: (e: Error) => void;
-    };
-    open: boolean;
-  }>();
-  private learnedTimer: NodeJS.Timeout | undefined;
+  private readonly changeFeed: PolledFeed<Change>;
+  private readonly learnedFeed: PolledFeed<LearnedChange>;
+  /** Reads, in one read transaction, the changes after a cursor or 'gone' when compacted away. */
+  private readonly readAfterTx: Database.Transaction<(cursor: number, limit: number) => Change[] | 'gone'>;
+  private readonly readSnapshotTx: Database.Transaction<() => Snapshot>;
 
   constructor(
     readonly path: string,
@@ -162,8 +79,8 @@ export class SqliteStore extends StoreBase implements TopologyStore {
   ) {
     super();
     this.url = `sqlite:${path}`;
-    this.pollMs = opts.pollMs ?? 5;
     this.leaseMs = opts.leaseMs ?? 3000;
+    this.retention = opts.retention ?? DEFAULT_RETENTION;
     const dir = dirname(path);
     if (path !== ':memory:' && (!existsSync(dir) || !statSync(dir).isDirectory())) {
       throw new StoreError('unavailable', `cannot open ${this.url}: directory ${dir} does not exist`);
@@ -176,156 +93,116 @@ export class SqliteStore extends StoreBase implements TopologyStore {
     } catch (e) {
       throw new StoreError('unavailable', `cannot open ${this.url}: ${(e as Error).message}`);
     }
-    const db = this.db;
-    this.stmts = {
-      get: db.prepare<[string], ObjectRow>('SELECT id, kind, body FROM objects WHERE id = ?'),
-      idByName: db.prepare<[string, string], { id: string }>(
-        'SELECT id FROM objects WHERE kind = ? AND name = ?',
-      ),
-      listKind: db.prepare<[string], ObjectRow>(
-        'SELECT id, kind, body FROM objects WHERE kind = ? ORDER BY name, id',
-      ),
-      listAll: db.prepare<[], ObjectRow>('SELECT id, kind, body FROM objects'),
-      listReferring: db.prepare<[string, string], ObjectRow>(
-        'SELECT o.id, o.kind, o.body FROM refs r JOIN objects o ON o.id = r.holder WHERE r.target = ? AND o.kind = ? ORDER BY o.name, o.id',
-      ),
-      referrerRows: db.prepare<[string], ObjectRow>(
-        'SELECT o.id, o.kind, o.body FROM refs r JOIN objects o ON o.id = r.holder WHERE r.target = ?',
-      ),
-      referrerIds: db.prepare<[string], { id: string; kind: string }>(
-        'SELECT o.id, o.kind FROM refs r JOIN objects o ON o.id = r.holder WHERE r.target = ?',
-      ),
-      binding: db.prepare<[string, string], { id: string }>(
-        "SELECT id FROM objects WHERE kind = 'port' AND json_extract(body, '$.hostId') = ? AND json_extract(body, '$.interfaceName') = ?",
-      ),
-      maxTunnelKey: db.prepare<[], { k: number | null }>(
-        "SELECT max(json_extract(body, '$.tunnelKey')) AS k FROM objects WHERE kind = 'port'",
-      ),
-      meta: db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare<[string, number]>(
-        'INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      ),
-      insert: db.prepare<[string, string, string | null, number, string]>(
-        'INSERT INTO objects(id, kind, name, version, body) VALUES (?, ?, ?, ?, ?)',
-      ),
-      update: db.prepare<[string | null, number, string, string, number]>(
-        'UPDATE objects SET name = ?, version = ?, body = ? WHERE id = ? AND version = ?',
-      ),
-      remove: db.prepare<[string, number]>('DELETE FROM objects WHERE id = ? AND version = ?'),
-      delRefs: db.prepare<[string]>('DELETE FROM refs WHERE holder = ?'),
-      addRef: db.prepare<[string, string]>('INSERT OR IGNORE INTO refs(target, holder) VALUES (?, ?)'),
-      addChange: db.prepare<[number, string, string, string, number, string, number]>(
-        'INSERT INTO changes(tx, kind, id, op, version, body, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      nextSeq: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'changes'"),
-      lastSeq: db.prepare<[], { seq: number }>('SELECT seq FROM changes ORDER BY seq DESC LIMIT 1'),
-      changesSince: db.prepare<[number, number], ChangeRow>(
-        'SELECT seq, tx, kind, id, op, version, body FROM changes WHERE seq > ? ORDER BY seq LIMIT ?',
-      ),
-      heartbeat: db.prepare<[string, number, number, string]>(
-        'INSERT INTO liveness(host_id, renewed_at, expires_at, info) VALUES (?, ?, ?, ?) ON CONFLICT(host_id) DO UPDATE SET renewed_at = excluded.renewed_at, expires_at = excluded.expires_at, info = excluded.info',
-      ),
-      goodbye: db.prepare<[number, string]>('UPDATE liveness SET expires_at = ? WHERE host_id = ?'),
-      claimLease: db.prepare<[string, string, number, number]>(
-        `INSERT INTO leases(grp, holder, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT(grp) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE leases.holder = excluded.holder OR leases.expires_at < ?`,
-      ),
-      leaseHolder: db.prepare<[string], { holder: string; expires_at: number }>(
-        'SELECT holder, expires_at FROM leases WHERE grp = ?',
-      ),
-      dropLease: db.prepare<[string, string]>('DELETE FROM leases WHERE grp = ? AND holder = ?'),
-      learnSeq: db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'learned_seq'"),
-      putLearned: db.prepare<[string, string, string, string, string, number, number]>(
-        `INSERT INTO learned(tbl, scope, key, value, origin, expires_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(tbl, scope, key) DO UPDATE SET value = excluded.value, origin = excluded.origin,
-           expires_at = excluded.expires_at, seq = excluded.seq`,
-      ),
-      purgeLearned: db.prepare<[number]>('DELETE FROM learned WHERE expires_at < ?'),
-      learnedSince: db.prepare<
-        [number, number],
-        {
-          tbl: string;
-          scope: string;
-          key: string;
-          value: string;
-          origin: string;
-          expires_at: number;
-          seq: number;
-        }
-      >(
-        'SELECT tbl, scope, key, value, origin, expires_at, seq FROM learned WHERE seq > ? ORDER BY seq LIMIT ?',
-      ),
-      lastLearned: db.prepare<[], { seq: number }>('SELECT seq FROM learned ORDER BY seq DESC LIMIT 1'),
-      liveness: db.prepare<[], { host_id: string; renewed_at: number; expires_at: number; info: string }>(
-        'SELECT host_id, renewed_at, expires_at, info FROM liveness ORDER BY host_id',
-      ),
-    };
+    const s = (this.stmts = prepareStatements(this.db));
+    this.readAfterTx = this.db.transaction((cursor: number, limit: number): Change[] | 'gone' =>
+      cursor + 1 < this.logStart() ? 'gone' : s.changesSince.all(cursor, limit).map(rowToChange),
+    );
+    this.readSnapshotTx = this.db.transaction((): Snapshot => ({
+      position: s.last.get()?.seq ?? 0,
+      objects: s.listAll.all().map((r) => ({ kind: r.kind as Kind, object: rowToObj(r) })),
+    }));
+    const pollMs = opts.pollMs ?? 5;
+    this.changeFeed = new PolledFeed<Change>(
+      {
+        last: () => s.last.get()?.seq ?? 0,
+        after: (cursor, limit) => this.readAfter(cursor, limit),
+        position: (c) => c.seq,
+      },
+      `${this.url}: change feed`,
+      pollMs,
+    );
+    this.learnedFeed = new PolledFeed<LearnedChange>(
+      {
+        last: () => s.lastLearned.get()?.seq ?? 0,
+        after: (cursor, limit) => s.learnedSince.all(cursor, limit).map(rowToLearned),
+        position: (e) => e.seq,
+      },
+      `${this.url}: learned-state feed`,
+      pollMs,
+    );
   }
 
-  // ---- reads -------------------------------------------------------------------------------------
-
-  private assertOpen(): void {
-    if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
+  private readAfter(cursor: number, limit: number): Change[] | 'gone' {
+    return this.readAfterTx.deferred(cursor, limit);
   }
 
-  get<K extends Kind>(kind: K, id: string): Promise<Obj<K> | undefined> {
-    this.assertOpen();
+  private readSnapshot(): Snapshot {
+    return this.readSnapshotTx.deferred();
+  }
+
+  private logStart(): number {
+    return this.stmts.meta.get('log_start')?.value ?? 1;
+  }
+
+  // ---- primitives (store-base.ts) ---------------------------------------------------------------
+
+  protected guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreError('unavailable', `${this.url}: the store is closed`));
+    return fn().catch((e: unknown) => {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError('unavailable', `${this.url}: ${what}: ${(e as Error).message}`);
+    });
+  }
+
+  protected readObject(id: string): Promise<StoredObject | undefined> {
     const r = this.stmts.get.get(id);
-    return Promise.resolve(r && r.kind === kind ? (rowToObj(r) as Obj<K>) : undefined);
+    return Promise.resolve(r && isKind(r.kind) ? { kind: r.kind, obj: rowToObj(r) } : undefined);
   }
 
-  async resolve<K extends Kind>(kind: K, ref: string): Promise<Obj<K>> {
-    this.assertOpen();
-    if (isUuid(ref)) {
-      const r = this.stmts.get.get(ref);
-      if (r && r.kind === kind) return rowToObj(r);
-      if (r) throw new StoreError('not-found', `${kind} ${ref}: that id is a ${r.kind}, not a ${kind}`);
-    }
-    const byName = this.stmts.idByName.get(kind, ref);
-    if (byName) return (await this.get(kind, byName.id))!;
-    throw new StoreError('not-found', `no ${kind} named or with id '${ref}'`);
+  protected idByName(kind: Kind, name: string): Promise<string | undefined> {
+    return Promise.resolve(this.stmts.idByName.get(kind, name)?.id);
   }
 
-  list<K extends Kind>(kind: K, filter?: { readonly refersTo?: string }): Promise<Obj<K>[]> {
-    this.assertOpen();
-    const rows =
-      filter?.refersTo !== undefined
-        ? this.stmts.listReferring.all(filter.refersTo, kind)
-        : this.stmts.listKind.all(kind);
-    return Promise.resolve(rows.map((r) => rowToObj(r) as Obj<K>));
+  protected holdersOf(id: string): Promise<StoredObject[]> {
+    return Promise.resolve(
+      this.stmts.referrerRows.all(id).map((r) => ({ kind: r.kind as Kind, obj: rowToObj(r) })),
+    );
   }
 
-  referrers(id: string): Promise<Referrer[]> {
-    this.assertOpen();
-    const out: Referrer[] = [];
-    for (const r of this.stmts.referrerRows.all(id)) {
-      const obj = rowToObj(r);
-      for (const ref of referencesOf(r.kind as Kind, obj)) {
-        if (ref.target === id)
-          out.push({ kind: r.kind as Kind, id: r.id, name: obj.name ?? null, field: ref.field });
-      }
-    }
-    return Promise.resolve(out);
+  protected scanKind(kind: Kind): Promise<Obj[]> {
+    return Promise.resolve(this.stmts.listKind.all(kind).map(rowToObj));
   }
+
+  // ---- feed --------------------------------------------------------------------------------------
 
   snapshot(): Promise<Snapshot> {
-    this.assertOpen();
-    const read = this.db.transaction(() => ({
-      position: this.stmts.lastSeq.get()?.seq ?? 0,
-      objects: this.stmts.listAll.all().map((r) => ({ kind: r.kind as Kind, object: rowToObj(r) })),
-    }));
-    return Promise.resolve(read.deferred());
+    return this.guard('snapshot', () => Promise.resolve(this.readSnapshot()));
   }
 
   position(): Promise<number> {
-    this.assertOpen();
-    return Promise.resolve(this.stmts.lastSeq.get()?.seq ?? 0);
+    return this.guard('position', () => Promise.resolve(this.stmts.last.get()?.seq ?? 0));
   }
 
   changesSince(from: number, limit = 10000): Promise<Change[]> {
+    return this.guard(`changes since ${from}`, () => {
+      const r = this.readAfter(from, limit);
+      if (r === 'gone')
+        throw new StoreError(
+          'position-gone',
+          `${this.url}: position ${from} is no longer in the change log (it starts at ${this.logStart()}); reload a snapshot`,
+        );
+      return Promise.resolve(r);
+    });
+  }
+
+  watch(from: number, handlers: WatchHandlers): Watch {
     this.assertOpen();
-    return Promise.resolve(this.stmts.changesSince.all(from, limit).map(rowToChange));
+    const onResync = handlers.onResync;
+    return this.changeFeed.watch(from, {
+      deliver: handlers.onChanges,
+      ...(onResync && {
+        resync: () => {
+          const snap = this.readSnapshot();
+          onResync(snap);
+          return snap.position;
+        },
+      }),
+      ...(handlers.onError && { onError: handlers.onError }),
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
   }
 
   // ---- writes ------------------------------------------------------------------------------------
@@ -363,8 +240,9 @@ export class SqliteStore extends StoreBase implements TopologyStore {
       try {
         const { writes, results } = await planTransaction(this.reader, ops);
         const changes = this.applyWrites(writes);
+        if (changes.length > 0) this.compact(Date.now());
         this.db.exec('COMMIT');
-        if (changes.length > 0) this.wake();
+        if (changes.length > 0) this.changeFeed.wake();
         return { position: changes.at(-1)?.seq ?? 0, results, changes };
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -422,170 +300,88 @@ export class SqliteStore extends StoreBase implements TopologyStore {
     return changes;
   }
 
-  // ---- watch -------------------------------------------------------------------------------------
-
-  watch(from: number, handlers: WatchHandlers): Watch {
-    this.assertOpen();
-    const w: WatchState = { cursor: from, handlers, open: true };
-    this.watches.add(w);
-    const close = () => {
-      w.open = false;
-      this.watches.delete(w);
-      if (this.watches.size === 0 && this.pollTimer) {
-        clearInterval(this.pollTimer);
-        this.pollTimer = undefined;
-      }
-    };
-    if (!this.pollTimer) {
-      this.pollTimer = setInterval(() => this.poll(), this.pollMs);
-    }
-    setImmediate(() => this.poll());
-    return { close };
-  }
-
-  private wake(): void {
-    if (this.watches.size > 0) setImmediate(() => this.poll());
-  }
-
-  private poll(): void {
-    if (this.closed || this.watches.size === 0) return;
-    let last: number;
-    try {
-      last = this.stmts.lastSeq.get()?.seq ?? 0;
-    } catch (e) {
-      for (const w of [...this.watches]) this.fail(w, e as Error);
-      return;
-    }
-    for (const w of [...this.watches]) {
-      while (w.open && w.cursor < last) {
-        const batch = this.stmts.changesSince.all(w.cursor, 1000).map(rowToChange);
-        if (batch.length === 0) break;
-        w.cursor = batch.at(-1)!.seq;
-        try {
-          w.handlers.onChanges(batch);
-        } catch (e) {
-          this.fail(w, e as Error);
-        }
-      }
-    }
-  }
-
-  private fail(w: WatchState, e: Error): void {
-    w.open = false;
-    this.watches.delete(w);
-    w.handlers.onError?.(e);
+  /**
+   * Removes the log entries beyond the retention (retention.ts), inside the writing transaction:
+   * whole transactions, never the newest, and by age only once the oldest is a tenth past it.
+   */
+  private compact(now: number): void {
+    const s = this.stmts;
+    const start = this.logStart();
+    const last = s.last.get();
+    if (!last) return;
+    let cut = countCut(this.retention, start, last.seq) ?? start;
+    const oldest = s.oldest.get(start);
+    const maxAge = this.retention.maxAgeMs;
+    if (oldest && oldest.at < now - maxAge - Math.floor(maxAge / 10))
+      cut = Math.max(cut, s.firstSince.get(start, now - maxAge)?.seq ?? last.seq);
+    cut = Math.min(s.txAt.get(cut)?.tx ?? last.tx, last.tx);
+    if (cut <= start) return;
+    s.dropChanges.run(cut);
+    s.setMeta.run('log_start', cut);
   }
 
   // ---- liveness ----------------------------------------------------------------------------------
 
   heartbeat(hostId: string, ttlMs: number, info: Record<string, unknown> = {}): Promise<void> {
-    this.assertOpen();
-    const now = Date.now();
-    this.stmts.heartbeat.run(hostId, now, now + ttlMs, JSON.stringify(info));
-    return Promise.resolve();
+    return this.guard(`heartbeat of host ${hostId}`, () => {
+      const now = Date.now();
+      this.stmts.heartbeat.run(hostId, now, now + ttlMs, JSON.stringify(info));
+      return Promise.resolve();
+    });
   }
 
   goodbye(hostId: string): Promise<void> {
-    this.assertOpen();
-    this.stmts.goodbye.run(0, hostId);
-    return Promise.resolve();
+    return this.guard(`goodbye of host ${hostId}`, () => {
+      this.stmts.goodbye.run(0, hostId);
+      return Promise.resolve();
+    });
   }
 
   liveness(): Promise<HostLiveness[]> {
-    this.assertOpen();
-    const now = Date.now();
-    return Promise.resolve(
-      this.stmts.liveness.all().map((r) => ({
-        hostId: r.host_id,
-        alive: r.expires_at > now,
-        renewedAt: r.renewed_at,
-        info: JSON.parse(r.info) as Record<string, unknown>,
-      })),
-    );
+    return this.guard('liveness', () => {
+      const now = Date.now();
+      return Promise.resolve(
+        this.stmts.liveness.all().map((r) => ({
+          hostId: r.host_id,
+          alive: r.expires_at > now,
+          renewedAt: r.renewed_at,
+          info: JSON.parse(r.info) as Record<string, unknown>,
+        })),
+      );
+    });
   }
 
   // ---- learned state ----------------------------------------------------------------------------
 
   learn(entries: readonly LearnedEntry[]): Promise<void> {
-    this.assertOpen();
-    if (entries.length === 0) return Promise.resolve();
-    const write = this.db.transaction(() => {
-      let seq = this.stmts.learnSeq.get()?.value ?? 0;
-      for (const e of entries)
-        this.stmts.putLearned.run(e.table, e.scope, e.key, e.value, e.origin, e.expiresAt, ++seq);
-      this.stmts.setMeta.run('learned_seq', seq);
-      // Expired entries are of no use to anyone: drop them now and then, in the writer's transaction.
-      if (seq % 1000 < entries.length) this.stmts.purgeLearned.run(Date.now());
+    if (entries.length === 0) return this.guard('learn', () => Promise.resolve());
+    return this.guard('cannot record learned state', () => {
+      const s = this.stmts;
+      this.db
+        .transaction(() => {
+          let seq = s.meta.get('learned_seq')?.value ?? 0;
+          for (const e of entries)
+            s.putLearned.run(e.table, e.scope, e.key, e.value, e.origin, e.expiresAt, ++seq);
+          s.setMeta.run('learned_seq', seq);
+          // Expired entries are of no use to anyone: drop them now and then, in the writer's transaction.
+          if (seq % 1000 < entries.length) s.purgeLearned.run(Date.now());
+        })
+        .immediate();
+      this.learnedFeed.wake();
+      return Promise.resolve();
     });
-    try {
-      write.immediate();
-    } catch (e) {
-      return Promise.reject(
-        new StoreError('unavailable', `${this.url}: cannot record learned state: ${(e as Error).message}`),
-      );
-    }
-    this.wakeLearned();
-    return Promise.resolve();
   }
 
-  watchLearned(
-    from: number,
-    handlers: { onEntries: (entries: readonly LearnedChange[]) => void; onError?: (e: Error) => void },
-  ): Watch {
+  watchLearned(from: number, handlers: LearnedWatchHandlers): Watch {
     this.assertOpen();
-    const w = { cursor: from, handlers, open: true };
-    this.learnedWatches.add(w);
-    if (!this.learnedTimer) this.learnedTimer = setInterval(() => this.pollLearned(), this.pollMs);
-    setImmediate(() => this.pollLearned());
-    return {
-      close: () => {
-        w.open = false;
-        this.learnedWatches.delete(w);
-        if (this.learnedWatches.size === 0 && this.learnedTimer) {
-          clearInterval(this.learnedTimer);
-          this.learnedTimer = undefined;
-        }
+    return this.learnedFeed.watch(from, {
+      deliver: (entries) => {
+        const now = Date.now();
+        const current = entries.filter((e) => e.expiresAt > now);
+        if (current.length > 0) handlers.onEntries(current);
       },
-    };
-  }
-
-  private wakeLearned(): void {
-    if (this.learnedWatches.size > 0) setImmediate(() => this.pollLearned());
-  }
-
-  private pollLearned(): void {
-    if (this.closed || this.learnedWatches.size === 0) return;
-    let last: number;
-    try {
-      last = this.stmts.lastLearned.get()?.seq ?? 0;
-    } catch (e) {
-      for (const w of [...this.learnedWatches]) w.handlers.onError?.(e as Error);
-      return;
-    }
-    for (const w of [...this.learnedWatches]) {
-      while (w.open && w.cursor < last) {
-        const rows = this.stmts.learnedSince.all(w.cursor, 1000);
-        if (rows.length === 0) break;
-        w.cursor = rows.at(-1)!.seq;
-        try {
-          w.handlers.onEntries(
-            rows.map((r) => ({
-              table: r.tbl as 'mac' | 'arp',
-              scope: r.scope,
-              key: r.key,
-              value: r.value,
-              origin: r.origin,
-              expiresAt: r.expires_at,
-              seq: r.seq,
-            })),
-          );
-        } catch (e) {
-          w.open = false;
-          this.learnedWatches.delete(w);
-          w.handlers.onError?.(e as Error);
-        }
-      }
-    }
+      ...(handlers.onError && { onError: handlers.onError }),
+    });
   }
 
   // ---- leader election --------------------------------------------------------------------------
@@ -640,20 +436,11 @@ export class SqliteStore extends StoreBase implements TopologyStore {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const t of this.campaigns) clearInterval(t);
-    if (this.learnedTimer) clearInterval(this.learnedTimer);
-    this.learnedWatches.clear();
     this.campaigns.clear();
+    this.learnedFeed.close();
     await this.queue;
     this.closed = true;
-    for (const w of this.watches) w.open = false;
-    this.watches.clear();
-    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.changeFeed.close();
     this.db.close();
   }
-}
-
-interface WatchState {
-  cursor: number;
-  readonly handlers: WatchHandlers;
-  open: boolean;
 }

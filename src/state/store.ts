@@ -1,6 +1,6 @@
 /**
- * TopologyStore: the one interface every state backend implements (embedded SQLite now, Cassandra +
- * ZooKeeper next), and the one the CLI, the agents and the router process use.
+ * TopologyStore: the one interface every state backend implements (embedded SQLite, Cassandra +
+ * ZooKeeper, and an in-memory store for tests), and the one the CLI, the agents and the router use.
  *
  * Invariants every backend keeps (the contract suite in test/contract checks them):
  * - A transaction is atomic: all its writes become visible together, or none do.
@@ -8,6 +8,11 @@
  *   delete given an expected version that is not the stored one is refused ('conflict').
  * - Every committed write appears once in the change feed, in commit order, with a position (`seq`)
  *   that only grows; a watcher can resume from any position the log still holds.
+ * - The change log is compacted: entries beyond the newest `retain` or older than `retainSeconds`
+ *   (`LogRetention`, from the store URL; defaults DEFAULT_RETENTION) are removed, a transaction's
+ *   entries together. A watch whose position the log no longer holds is not left with a gap: it gets
+ *   `onResync` with a snapshot, then the changes after the snapshot's position (or, without an
+ *   `onResync` handler, `onError` with 'position-gone').
  * - `snapshot()` returns every object and the feed position they reflect, read at one instant, so a
  *   reader that loads a snapshot and then watches from its position misses nothing and sees nothing twice.
  */
@@ -90,12 +95,35 @@ export interface Watch {
   close(): void;
 }
 
+/**
+ * The callbacks of a watch. They are called one at a time, in feed order, never concurrently and
+ * never after `close()`.
+ */
 export interface WatchHandlers {
-  /** Called with each batch of changes, in commit order, never concurrently. */
+  /** Called with each batch of changes, in commit order. */
   readonly onChanges: (changes: readonly Change[]) => void;
-  /** Called once if the watch cannot go on (e.g. 'position-gone'); the watch is then closed. */
+  /**
+   * Called when the watch fell behind what the change log retains (it was compacted past the
+   * watch's position): `snapshot` is the whole state at `snapshot.position`, to be taken instead of
+   * everything seen so far (objects absent from it are gone); `onChanges` then goes on with the
+   * changes after that position. Without this handler such a watch ends with `onError`
+   * ('position-gone').
+   */
+  readonly onResync?: (snapshot: Snapshot) => void;
+  /** Called once if the watch cannot go on; the watch is then closed. */
   readonly onError?: (err: Error) => void;
 }
+
+/** How much of the change log a store keeps (URL parameters `retain` and `retainSeconds`). */
+export interface LogRetention {
+  /** At most this many newest entries are kept (whole transactions: a few more may stay). */
+  readonly entries: number;
+  /** Entries older than this (ms) are removed, however few there are. */
+  readonly maxAgeMs: number;
+}
+
+/** Ten thousand changes or one hour: an agent that was away longer loads a snapshot instead. */
+export const DEFAULT_RETENTION: LogRetention = { entries: 10000, maxAgeMs: 3600000 };
 
 /** A host's liveness record: an agent renews it while it runs. */
 export interface HostLiveness {
@@ -129,6 +157,12 @@ export interface LearnedEntry {
 export interface LearnedChange extends LearnedEntry {
   /** Position in the learned-state feed; strictly increasing. */
   readonly seq: number;
+}
+
+/** The callbacks of a learned-state watch (called one at a time, never after `close()`). */
+export interface LearnedWatchHandlers {
+  readonly onEntries: (entries: readonly LearnedChange[]) => void;
+  readonly onError?: (e: Error) => void;
 }
 
 /** Callbacks of a leader-election candidate; never called concurrently, and never after resign. */
@@ -192,12 +226,10 @@ export interface TopologyStore {
   learn(entries: readonly LearnedEntry[]): Promise<void>;
   /**
    * Delivers the current learned entries written after `from` (0: all current ones; only the newest
-   * value of each key), then every later write as it commits, in order.
+   * value of each key), then every later write as it commits, in order; expired entries are not
+   * delivered.
    */
-  watchLearned(
-    from: number,
-    handlers: { onEntries: (entries: readonly LearnedChange[]) => void; onError?: (e: Error) => void },
-  ): Watch;
+  watchLearned(from: number, handlers: LearnedWatchHandlers): Watch;
 
   /**
    * Joins the leader election of `group` as `candidate` (e.g. a router process serving an uplink):

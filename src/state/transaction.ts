@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { formatIpv4, parseCidr, parseIpv4, prefixContains } from '../addr.js';
 import { isUuid } from './model.js';
-import { StoreError, show } from './errors.js';
+import { StoreError } from './errors.js';
+import { quote } from '../quote.js';
 import {
   IMMUTABLE_FIELDS,
   MANAGED_FIELDS,
@@ -189,7 +190,7 @@ export class TransactionPlanner {
   }
 
   async apply(op: Op): Promise<OpResult> {
-    if (!isKind(op.kind)) invalid(`unknown kind ${show(op.kind)}`);
+    if (!isKind(op.kind)) invalid(`unknown kind ${quote(op.kind)}`);
     switch (op.op) {
       case 'create':
         return this.create(op.kind, op.fields, op.id, op.position);
@@ -211,7 +212,7 @@ export class TransactionPlanner {
     const r = parseFields(kind, input);
     if (!r.ok) {
       const msgs = r.issues.map(
-        (i) => `${kind}.${i.field}: ${i.value === undefined ? '' : `${show(i.value)}: `}${i.message}`,
+        (i) => `${kind}.${i.field}: ${i.value === undefined ? '' : `${quote(i.value)}: `}${i.message}`,
       );
       throw new StoreError(
         'invalid',
@@ -230,7 +231,7 @@ export class TransactionPlanner {
   ): Promise<Obj> {
     this.rejectManaged(kind, given);
     const id = wantId ?? randomUUID();
-    if (!isUuid(id)) invalid(`${kind}.id: ${show(id)}: expected a UUID`);
+    if (!isUuid(id)) invalid(`${kind}.id: ${quote(id)}: expected a UUID`);
     if (await this.lookup(id))
       throw new StoreError('exists', `${kind}: an object with id ${id} already exists`);
     const input: Record<string, unknown> = { ...given };
@@ -372,7 +373,10 @@ export class TransactionPlanner {
     if (typeof obj.name === 'string') {
       const other = await this.nameTaken(kind, obj.name, obj.id);
       if (other)
-        throw new StoreError('exists', `${kind}.name: ${show(obj.name)} is already used by ${kind} ${other}`);
+        throw new StoreError(
+          'exists',
+          `${kind}.name: ${quote(obj.name)} is already used by ${kind} ${other}`,
+        );
     }
     for (const ref of referencesOf(kind, obj)) {
       if (kind === 'chain') continue; // the rule order list is maintained by the store itself
@@ -552,11 +556,11 @@ export class TransactionPlanner {
     const net = subnetOf(d);
     const inside = (ip: string) => prefixContains(net.addr, net.len, parseIpv4(ip)!);
     if (d.gateway !== null && !inside(d.gateway))
-      invalid(`${what}: dhcp.gateway: ${show(d.gateway)} is outside the subnet ${d.subnet}`);
+      invalid(`${what}: dhcp.gateway: ${quote(d.gateway)} is outside the subnet ${d.subnet}`);
     const macs = new Set<string>();
     for (const h of d.hosts) {
       if (!inside(h.address))
-        invalid(`${what}: dhcp.hosts: ${show(h.address)} is outside the subnet ${d.subnet}`);
+        invalid(`${what}: dhcp.hosts: ${quote(h.address)} is outside the subnet ${d.subnet}`);
       if (macs.has(h.mac)) invalid(`${what}: dhcp.hosts: MAC ${h.mac} is listed twice`);
       macs.add(h.mac);
     }
@@ -655,7 +659,7 @@ export class TransactionPlanner {
     const ids = chain.ruleIds.filter((x) => x !== r.id);
     const pos = position ?? ids.length + 1;
     if (!Number.isInteger(pos) || pos < 1 || pos > ids.length + 1) {
-      invalid(`rule --position: ${show(position)}: allowed 1 to ${ids.length + 1} in chain '${chain.name}'`);
+      invalid(`rule --position: ${quote(position)}: allowed 1 to ${ids.length + 1} in chain '${chain.name}'`);
     }
     ids.splice(pos - 1, 0, r.id);
     await this.put('chain', chain.id, { ...chain, ruleIds: ids, version: this.versionFor(chain.id) });

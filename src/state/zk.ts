@@ -104,15 +104,16 @@ export function zkPath(root: string, ...parts: string[]): string {
 }
 
 export class ZkSession {
-  private client!: Client;
+  protected client!: Client;
   private closed = false;
   private readonly listeners = new Set<() => void>();
-  private generation = 0;
+  /** Counts clients made; events of an older client than the current one are ignored. */
+  protected generation = 0;
   private readonly sessionTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly opTimeoutMs: number;
 
-  private constructor(
+  protected constructor(
     /** host:port[,host:port...] */
     readonly connect: string,
     opts: ZkSessionOptions,
@@ -129,7 +130,7 @@ export class ZkSession {
     return s;
   }
 
-  private start(extra: { sessionId?: Buffer; sessionPassword?: Buffer } = {}): Promise<void> {
+  protected start(extra: { sessionId?: Buffer; sessionPassword?: Buffer } = {}): Promise<void> {
     const client = zookeeper.createClient(this.connect, {
       sessionTimeout: this.sessionTimeoutMs,
       spinDelay: 200,
@@ -162,7 +163,7 @@ export class ZkSession {
   }
 
   /** Makes a new session after expiry (retrying until the ensemble answers), then tells listeners. */
-  private async renew(): Promise<void> {
+  protected async renew(): Promise<void> {
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2000)) {
       try {
         await this.start();
@@ -187,20 +188,6 @@ export class ZkSession {
   /** True while the client has a live connection to a server. */
   get connected(): boolean {
     return this.client.getState() === zookeeper.State.SYNC_CONNECTED;
-  }
-
-  /**
-   * Ends this session the way an expiry does (for tests of expiry): the session is closed on the
-   * server, which deletes its ephemeral nodes and forgets its watches, and this object then goes
-   * through exactly what an `expired` event starts: a new session, then every `onSession` listener.
-   * (Making the server expire a live session from outside, by a second client joining and closing
-   * it, races this client's own reconnection and proved flaky under load.)
-   */
-  async expireForTest(): Promise<void> {
-    const old = this.client;
-    this.generation++; // the old client's events no longer count
-    old.close();
-    await this.renew();
   }
 
   private call<T>(what: string, path: string, fn: (cb: (e: unknown, v?: T) => void) => void): Promise<T> {

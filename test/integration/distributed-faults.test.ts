@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { CassandraStore, type WriteStep } from '../../src/state/cassandra-store.js';
+import { CassandraStore } from '../../src/state/cassandra-store.js';
+import type { WriteStep } from './distributed-writer.js';
 import { freshStoreUrl } from './distributed-fixture.js';
 
 const base = process.env.MIDONET_TEST_CASSANDRA_URL;

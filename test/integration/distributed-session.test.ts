@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { CassandraStore } from '../../src/state/cassandra-store.js';
 import { StoreError } from '../../src/state/errors.js';
 import type { Change } from '../../src/state/store.js';
+import { ExpiringZkSession } from './expiring-zk-session.js';
 import { freshStoreUrl } from './distributed-fixture.js';
 
 const base = process.env.MIDONET_TEST_CASSANDRA_URL;
@@ -29,10 +30,13 @@ describe(
   () => {
     let url: string;
     let a: CassandraStore;
+    let aZk: ExpiringZkSession;
     let b: CassandraStore;
     before(async () => {
       url = freshStoreUrl(base!, `session_${randomBytes(4).toString('hex')}`);
-      a = await CassandraStore.open(url);
+      a = await CassandraStore.open(url, {
+        openZk: async (c, o) => (aZk = await ExpiringZkSession.open(c, o)),
+      });
       b = await CassandraStore.open(url);
     });
     after(async () => {
@@ -54,12 +58,12 @@ describe(
       const first = await b.create('bridge', { name: 'before-expiry' });
       await until(() => got.length === 1, 'the first change');
 
-      const oldSession = a.sessionId;
-      await a.expireSessionForTest();
+      const oldSession = aZk.sessionId;
+      await aZk.expire();
       // While the session is gone (and being replaced), another handle writes.
       const written = [];
       for (let i = 0; i < 5; i++) written.push(await b.create('bridge', { name: `during-${i}` }));
-      await until(() => a.sessionId !== oldSession, 'a new session', 60000);
+      await until(() => aZk.sessionId !== oldSession, 'a new session', 60000);
       await until(() => got.length === 6, 'the changes made meanwhile');
       assert.deepEqual(
         got.map((x) => x.id),

@@ -1,0 +1,136 @@
+/**
+ * The commit point of the distributed backend and the repair of what dead writers leave.
+ *
+ * A transaction: read `head` (position P, znode version H); plan with the shared planner, reading
+ * pointers from ZooKeeper and bodies from Cassandra; write the new rows to Cassandra (uncommitted:
+ * no pointer names them); then one ZooKeeper multi-op (`commitOps`) sets `head` if still at version
+ * H, creates the log entries P+1.. and sets the pointers. That multi-op is the commit point. If
+ * another writer committed first, the multi-op fails, the rows are deleted, and the transaction is
+ * planned again. Afterwards the rows are marked committed (a hint for scans; the log is the truth).
+ * The loop itself is `CassandraStore.transact`.
+ *
+ * Invariant: readers only see bodies a committed pointer or log entry names, so a writer that dies
+ * anywhere before the multi-op leaves nothing visible, and one that dies after it loses nothing.
+ * `reconcile` marks committed rows whose marking was lost and deletes the orphans of dead writers.
+ */
+import { encodeEntry, encodeHead, type ChangeLog, type Head, type LogEntry } from './distributed-log.js';
+import { KINDS, type Kind, type Obj } from './model.js';
+import { BUCKETS } from './cassandra-schema.js';
+import { sleep, type ObjectRows, type Pointer } from './cassandra-rows.js';
+import type { Change } from './store.js';
+import type { Write } from './transaction.js';
+import type { ZkOp } from './zk.js';
+
+/** The ZooKeeper multi-op that commits `writes` as transaction `txid` on top of `head`. */
+export function commitOps(
+  log: ChangeLog,
+  rows: ObjectRows,
+  head: Head & { version: number },
+  writes: readonly Write[],
+  txid: string,
+  now: number,
+): ZkOp[] {
+  let tk = head.tk;
+  for (const w of writes)
+    if (w.kind === 'port' && w.op !== 'delete') tk = Math.max(tk, (w.after as Obj<'port'>).tunnelKey);
+  const ops: ZkOp[] = [
+    {
+      op: 'set',
+      path: log.headPath,
+      data: encodeHead({ seq: head.seq + writes.length, tk }),
+      version: head.version,
+    },
+  ];
+  writes.forEach((w, i) => {
+    const entry: LogEntry = {
+      seq: head.seq + 1 + i,
+      tx: head.seq + 1,
+      txid,
+      kind: w.kind,
+      id: w.id,
+      op: w.op,
+      version: w.after.version,
+      object: w.op === 'delete' ? w.before! : w.after,
+      at: now,
+    };
+    ops.push({ op: 'create', path: log.entryPath(entry.seq), data: encodeEntry(entry) });
+  });
+  for (const w of writes) {
+    const path = rows.pointerPath(w.id);
+    const data = Buffer.from(JSON.stringify({ k: w.kind, v: w.after.version, t: txid } satisfies Pointer));
+    if (w.op === 'create') ops.push({ op: 'create', path, data });
+    else if (w.op === 'update') ops.push({ op: 'set', path, data });
+    else ops.push({ op: 'remove', path });
+  }
+  return ops;
+}
+
+/** The changes a committed transaction reports, from its first position. */
+export function changesOf(writes: readonly Write[], firstSeq: number): Change[] {
+  return writes.map((w, i) => ({
+    seq: firstSeq + i,
+    tx: firstSeq,
+    kind: w.kind,
+    id: w.id,
+    op: w.op,
+    version: w.after.version,
+    object: w.op === 'delete' ? w.before! : w.after,
+  }));
+}
+
+/**
+ * Whether a commit whose answer was lost (connection loss) was applied: the log entry at its first
+ * position carries its transaction id exactly when it was.
+ */
+export async function wasCommitted(log: ChangeLog, firstSeq: number, txid: string): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await log.entry(firstSeq))?.txid === txid;
+    } catch (e) {
+      if (attempt >= 10) throw e;
+      await sleep(500);
+    }
+  }
+}
+
+/**
+ * Repairs what dead writers left: rows at or below the head that the log names are marked committed;
+ * rows it does not name, and rows above the head older than `graceMs` (their writer is gone), are
+ * deleted with their index entries. Safe to run at any time, from any process.
+ */
+export async function reconcile(
+  log: ChangeLog,
+  rows: ObjectRows,
+  graceMs: number,
+): Promise<{ marked: number; removed: number }> {
+  const graceUs = graceMs * 1000;
+  const head = await log.head();
+  const nowUs = Date.now() * 1000;
+  let marked = 0;
+  let removed = 0;
+  for (const kind of KINDS as readonly Kind[]) {
+    for (let bucket = 0; bucket < BUCKETS; bucket++) {
+      for await (const r of rows.pages(rows.q.scanWithAge, [kind, bucket])) {
+        if (r.get('committed') === true) continue;
+        const id = r.get('id') as string;
+        const version = r.get('version') as number;
+        const txid = r.get('txid') as string;
+        const seq = Number(r.get('seq'));
+        const key = [kind, bucket, id, version, txid];
+        if (seq <= head.seq) {
+          if ((await log.entry(seq))?.txid === txid) {
+            await rows.exec(rows.q.mark, key);
+            marked++;
+            continue;
+          }
+        } else if (nowUs - Number(r.get('wt')) < graceUs) continue;
+        const body = r.get('body') as string | null;
+        if (body && r.get('deleted') !== true)
+          await rows.execMany(rows.indexUndo(kind, id, JSON.parse(body) as Obj, txid));
+        await rows.exec(rows.q.remove, key);
+        removed++;
+      }
+    }
+  }
+  return { marked, removed };
+}

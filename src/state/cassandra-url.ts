@@ -1,0 +1,62 @@
+/**
+ * The distributed backend's store URL:
+ *   cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&root=/midonet][&rf=1][&dc=datacenter1]
+ *     [&retain=N][&retainSeconds=S]
+ * Cassandra contact points (port 9042 by default), the keyspace (default `midonet`), the ZooKeeper
+ * servers and root znode, the replication factor and local data centre, and the change-log retention
+ * (retention.ts).
+ *
+ * Invariant: a URL that does not parse is a StoreError('unavailable') naming what is wrong and the
+ * whole expected form; nothing is contacted before the URL is valid.
+ */
+import { StoreError } from './errors.js';
+import { parseRetention } from './retention.js';
+import type { LogRetention } from './store.js';
+import { quote } from '../quote.js';
+
+export interface CassandraUrl {
+  readonly contactPoints: string[];
+  readonly keyspace: string;
+  readonly zk: string;
+  readonly root: string;
+  readonly rf: number;
+  readonly dc: string;
+  readonly retention: LogRetention;
+}
+
+const PARAMS = ['zk', 'root', 'rf', 'dc', 'retain', 'retainSeconds'];
+
+/** Parses a cassandra:// store URL; throws StoreError('unavailable') naming what is wrong. */
+export function parseCassandraUrl(url: string): CassandraUrl {
+  const bad = (why: string): never => {
+    throw new StoreError(
+      'unavailable',
+      `store URL ${quote(url)}: ${why}; expected cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&rf=N][&root=/midonet][&dc=datacenter1][&retain=N][&retainSeconds=S]`,
+    );
+  };
+  const m = /^cassandra:\/\/([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(url);
+  if (!m) return bad('not a cassandra:// URL');
+  const hosts = m[1]!.split(',').filter((h) => h !== '');
+  if (hosts.length === 0) bad('no Cassandra host');
+  const contactPoints = hosts.map((h) => (/:\d+$/.test(h) ? h : `${h}:9042`));
+  const keyspace = (m[2] ?? '/midonet').slice(1) || 'midonet';
+  if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace))
+    bad(`keyspace ${quote(keyspace)} must be lower-case letters, digits, _`);
+  const q = new URLSearchParams(m[3] ?? '');
+  for (const k of q.keys()) if (!PARAMS.includes(k)) bad(`unknown parameter ${quote(k)}`);
+  const zk = q.get('zk') ?? bad('no zk= parameter (the ZooKeeper servers)');
+  const root = q.get('root') ?? '/midonet';
+  if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(root)) bad(`root ${quote(root)} must be an absolute znode path`);
+  const rf = Number(q.get('rf') ?? '1');
+  if (!Number.isInteger(rf) || rf < 1 || rf > 9) bad(`rf ${quote(q.get('rf'))} must be 1 to 9`);
+  const retention = parseRetention(q, bad);
+  return { contactPoints, keyspace, zk, root, rf, dc: q.get('dc') ?? 'datacenter1', retention };
+}
+
+/** The same services with another keyspace and ZooKeeper root: a separate, initially empty store. */
+export function storeUrlFor(base: string, keyspace: string, root: string): string {
+  const m = /^cassandra:\/\/([^/?]*)(?:\/[^?]*)?(?:\?(.*))?$/.exec(base);
+  if (!m) throw new StoreError('unavailable', `store URL ${quote(base)}: not a cassandra:// URL`);
+  const params = (m[2] ?? '').split('&').filter((p) => p !== '' && !p.startsWith('root='));
+  return `cassandra://${m[1]}/${keyspace}?${[...params, `root=${root}`].join('&')}`;
+}

@@ -1,0 +1,123 @@
+/**
+ * A feed of positioned items (changes, learned entries) that watchers follow from a position, for
+ * backends whose log can be read synchronously (SQLite, memory). The backend gives a `FeedSource`;
+ * the feed keeps the watchers' cursors, reads what each one has not seen in batches, and delivers it.
+ * It reads when woken (after a commit through the same handle) and, with `pollMs`, on a timer (for
+ * commits made by other processes).
+ *
+ * Invariants: each watcher gets every item after its position exactly once, in position order, one
+ * batch at a time and never after `close()`; when the source no longer holds what follows a
+ * watcher's position, the watcher resyncs (its `resync` handler says where it goes on from) or, with
+ * no such handler, fails once with StoreError('position-gone'). A handler that throws ends only its
+ * own watch (through `onError`).
+ */
+import { StoreError } from './errors.js';
+import type { Watch } from './store.js';
+
+export interface FeedSource<T> {
+  /** Position of the newest item (0 when there is none). */
+  last(): number;
+  /** Up to `limit` items after `cursor`, oldest first; 'gone' when items after `cursor` were removed. */
+  after(cursor: number, limit: number): readonly T[] | 'gone';
+  /** An item's position. */
+  position(item: T): number;
+}
+
+export interface FeedHandlers<T> {
+  readonly deliver: (items: readonly T[]) => void;
+  /** Takes the whole state instead of the missing items; returns the position to go on from. */
+  readonly resync?: () => number;
+  readonly onError?: (e: Error) => void;
+}
+
+interface Watcher<T> {
+  cursor: number;
+  open: boolean;
+  readonly handlers: FeedHandlers<T>;
+}
+
+const BATCH = 1000;
+
+export class PolledFeed<T> {
+  private readonly watchers = new Set<Watcher<T>>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly source: FeedSource<T>,
+    /** What the feed is, for errors (e.g. "sqlite:/x.db: change feed"). */
+    private readonly what: string,
+    /** Read interval for items committed elsewhere; undefined: only when woken. */
+    private readonly pollMs?: number,
+  ) {}
+
+  watch(from: number, handlers: FeedHandlers<T>): Watch {
+    if (this.closed) throw new StoreError('unavailable', `${this.what}: the store is closed`);
+    const w: Watcher<T> = { cursor: from, open: true, handlers };
+    this.watchers.add(w);
+    if (this.pollMs !== undefined && !this.timer) this.timer = setInterval(() => this.poll(), this.pollMs);
+    setImmediate(() => this.poll());
+    return {
+      close: () => {
+        w.open = false;
+        this.watchers.delete(w);
+        if (this.watchers.size === 0 && this.timer) {
+          clearInterval(this.timer);
+          this.timer = undefined;
+        }
+      },
+    };
+  }
+
+  /** Reads soon (a commit through this handle just happened). */
+  wake(): void {
+    if (this.watchers.size > 0) setImmediate(() => this.poll());
+  }
+
+  private poll(): void {
+    if (this.closed || this.watchers.size === 0) return;
+    let last: number;
+    try {
+      last = this.source.last();
+    } catch (e) {
+      for (const w of [...this.watchers]) this.fail(w, e as Error);
+      return;
+    }
+    for (const w of [...this.watchers]) {
+      while (w.open && w.cursor < last) {
+        try {
+          const batch = this.source.after(w.cursor, BATCH);
+          if (batch === 'gone') {
+            if (!w.handlers.resync)
+              throw new StoreError(
+                'position-gone',
+                `${this.what}: position ${w.cursor} is no longer in the log (it was compacted); reload a snapshot`,
+              );
+            w.cursor = w.handlers.resync();
+            continue;
+          }
+          if (batch.length === 0) break;
+          w.cursor = this.source.position(batch.at(-1)!);
+          w.handlers.deliver(batch);
+        } catch (e) {
+          this.fail(w, e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    }
+  }
+
+  private fail(w: Watcher<T>, e: Error): void {
+    if (!w.open) return;
+    w.open = false;
+    this.watchers.delete(w);
+    w.handlers.onError?.(e);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.watchers) w.open = false;
+    this.watchers.clear();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
