@@ -14,7 +14,8 @@
  * reads again and chooses again. `now` comes from the caller (tests control time).
  */
 import { formatIpv4, parseIpv4 } from '../addr.js';
-import { StoreError, show } from './errors.js';
+import { StoreError } from './errors.js';
+import { quote } from '../quote.js';
 import type { DhcpLease, DhcpSubnet } from './model.js';
 import type { Op, TopologyStore } from './store.js';
 
@@ -47,7 +48,7 @@ interface Pool {
 function normalized(mac: string): string {
   const hex = mac.toLowerCase().replace(/[^0-9a-f]/g, '');
   if (hex.length !== 12)
-    throw new StoreError('invalid', `dhcp-lease.mac: ${show(mac)}: expected a MAC such as 02:00:00:00:00:01`);
+    throw new StoreError('invalid', `dhcp-lease.mac: ${quote(mac)}: expected a MAC such as 02:00:00:00:00:01`);
   return hex.match(/../g)!.join(':');
 }
 
@@ -108,7 +109,7 @@ function choose(pool: Pool, mac: string, req: LeaseRequest): Op[] {
     if (holder && holder.mac !== mac && holder.expiresAt > req.now)
       throw new StoreError(
         'exists',
-        `dhcp '${d.name}': ${fixed.address} is reserved for ${mac} but leased to ${holder.mac} until ${new Date(holder.expiresAt).toISOString()}`,
+        `dhcp ${quote(d.name)}: ${fixed.address} is reserved for ${mac} but leased to ${holder.mac} until ${new Date(holder.expiresAt).toISOString()}`,
       );
     const drop: Op[] =
       mine && mine.address !== fixed.address
@@ -120,7 +121,7 @@ function choose(pool: Pool, mac: string, req: LeaseRequest): Op[] {
   if (d.rangeStart === null || d.rangeEnd === null)
     throw new StoreError(
       'invalid',
-      `dhcp '${d.name}': no dynamic range to lease from (set dhcp.rangeStart and dhcp.rangeEnd) and no static entry for ${mac}`,
+      `dhcp ${quote(d.name)}: no dynamic range to lease from (set dhcp.rangeStart and dhcp.rangeEnd) and no static entry for ${mac}`,
     );
   const requested = req.requested ?? null;
   if (requested !== null && inRange(d, requested) && isFree(pool, requested, mac, req.now))
@@ -134,7 +135,7 @@ function choose(pool: Pool, mac: string, req: LeaseRequest): Op[] {
   const busy = pool.leases.filter((l) => l.expiresAt > req.now);
   throw new StoreError(
     'exhausted',
-    `dhcp '${d.name}': no free address in its range ${d.rangeStart}-${d.rangeEnd} (${end - start + 1} addresses: ${busy.filter((l) => l.state === 'active').length} leased, ${busy.filter((l) => l.state === 'declined').length} declined and quarantined, the rest reserved); widen the range or release leases`,
+    `dhcp ${quote(d.name)}: no free address in its range ${d.rangeStart}-${d.rangeEnd} (${end - start + 1} addresses: ${busy.filter((l) => l.state === 'active').length} leased, ${busy.filter((l) => l.state === 'declined').length} declined and quarantined, the rest reserved); widen the range or release leases`,
   );
 }
 
@@ -165,7 +166,7 @@ export async function allocate(store: TopologyStore, dhcpRef: string, req: Lease
   if (req.requested != null && parseIpv4(req.requested) === undefined)
     throw new StoreError(
       'invalid',
-      `requested address ${show(req.requested)}: expected an IPv4 address such as 192.0.2.10`,
+      `requested address ${quote(req.requested)}: expected an IPv4 address such as 192.0.2.10`,
     );
   return retrying(`dhcp ${dhcpRef}: lease for ${mac}`, async () => {
     const pool = await readPool(store, dhcpRef);
@@ -198,7 +199,7 @@ export async function renew(
     if (!mine || (req.address !== undefined && mine.address !== req.address))
       throw new StoreError(
         'not-found',
-        `dhcp '${pool.dhcp.name}': ${mac} holds no lease${req.address !== undefined ? ` of ${show(req.address)}` : ''}`,
+        `dhcp ${quote(pool.dhcp.name)}: ${mac} holds no lease${req.address !== undefined ? ` of ${quote(req.address)}` : ''}`,
       );
     const lease = await store.update(
       'dhcp-lease',
@@ -246,7 +247,7 @@ export async function decline(
     if (!held)
       throw new StoreError(
         'not-found',
-        `dhcp '${pool.dhcp.name}': ${mac} holds no lease of ${show(req.address)}`,
+        `dhcp ${quote(pool.dhcp.name)}: ${mac} holds no lease of ${quote(req.address)}`,
       );
     return store.update(
       'dhcp-lease',

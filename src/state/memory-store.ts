@@ -129,9 +129,9 @@ export class MemoryStore extends StoreBase implements TopologyStore {
 
   // ---- primitives (store-base.ts) ---------------------------------------------------------------
 
-  protected guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreError('unavailable', `${this.url}: the store is closed`));
-    return fn();
+  protected async guard<T>(_what: string, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return await fn();
   }
 
   private assertOpen(): void {
@@ -406,9 +406,10 @@ export class MemoryStore extends StoreBase implements TopologyStore {
     me.leading = false;
     const next = queue[0];
     if (i === 0 && next) {
-      next.leading = true;
       setImmediate(() => {
-        if (next.leading) next.handlers.onElected();
+        if (queue[0] !== next || next.leading) return;
+        next.leading = true;
+        next.handlers.onElected();
       });
     }
   }

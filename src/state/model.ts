@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
-import { quote } from '../quote.js';
+import { quote, UNSAFE_TEXT } from '../quote.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -118,10 +118,19 @@ const portRange = z.union([
   }),
 ]);
 const byte = z.number().int().min(0).max(255);
+/** Free text a person gave (names, host names): printable, so it cannot break a line or a terminal. */
+const printable = {
+  message:
+    'control characters (newlines, tabs, escape sequences) and invisible formatting characters are not allowed',
+};
 const name = z
   .string()
   .min(1, { message: 'a name must not be empty' })
   .max(255, { message: 'a name is at most 255 characters' })
+  .refine((s) => !UNSAFE_TEXT.test(s), printable)
+  .refine((s) => s !== 'none', {
+    message: "'none' is reserved: it clears a reference (e.g. --inbound-chain none)",
+  })
   .refine((s) => !isUuid(s), { message: 'a name must not look like a UUID' });
 const adminStateUp = z.boolean().default(true);
 /** A NAT target: an address range and an optional port range (0-0: keep the packet's port). */
@@ -322,7 +331,20 @@ export const fieldSchemas = {
       rangeStart: ipv4.nullable().default(null),
       rangeEnd: ipv4.nullable().default(null),
       hosts: z
-        .array(z.object({ mac, address: ipv4, name: z.string().min(1).max(63).optional() }).strict())
+        .array(
+          z
+            .object({
+              mac,
+              address: ipv4,
+              name: z
+                .string()
+                .min(1)
+                .max(63)
+                .refine((s) => !UNSAFE_TEXT.test(s), printable)
+                .optional(),
+            })
+            .strict(),
+        )
         .default([]),
     })
     .strict(),

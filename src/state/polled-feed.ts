@@ -91,7 +91,7 @@ export class PolledFeed<T> {
             if (!w.handlers.resync)
               throw new StoreError(
                 'position-gone',
-                `${this.what}: position ${w.cursor} is no longer in the log (it was compacted); reload a snapshot`,
+                `${this.what}: position ${w.cursor} is no longer in the change log (it was compacted); reload a snapshot`,
               );
             w.cursor = w.handlers.resync();
             continue;

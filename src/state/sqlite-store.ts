@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
 import { PolledFeed } from './polled-feed.js';
@@ -58,8 +58,13 @@ export interface SqliteStoreOptions {
   readonly retention?: LogRetention;
 }
 
+/** The last transaction of this process on each database file (see `serialized`). */
+const fileQueues = new Map<unknown, Promise<unknown>>();
+
 export class SqliteStore extends StoreBase implements TopologyStore {
   readonly url: string;
+  /** The absolute path of the database file. */
+  private readonly file: string;
   private readonly db: Database.Database;
   private readonly stmts: Statements;
   private queue: Promise<unknown> = Promise.resolve();
@@ -79,6 +84,7 @@ export class SqliteStore extends StoreBase implements TopologyStore {
   ) {
     super();
     this.url = `sqlite:${path}`;
+    this.file = path === ':memory:' ? path : resolve(path);
     this.leaseMs = opts.leaseMs ?? 3000;
     this.retention = opts.retention ?? DEFAULT_RETENTION;
     const dir = dirname(path);
@@ -136,12 +142,14 @@ export class SqliteStore extends StoreBase implements TopologyStore {
 
   // ---- primitives (store-base.ts) ---------------------------------------------------------------
 
-  protected guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreError('unavailable', `${this.url}: the store is closed`));
-    return fn().catch((e: unknown) => {
+  protected async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    try {
+      return await fn();
+    } catch (e) {
       if (e instanceof StoreError) throw e;
       throw new StoreError('unavailable', `${this.url}: ${what}: ${(e as Error).message}`);
-    });
+    }
   }
 
   protected readObject(id: string): Promise<StoredObject | undefined> {
@@ -219,10 +227,21 @@ export class SqliteStore extends StoreBase implements TopologyStore {
       Math.max(this.stmts.maxTunnelKey.get()?.k ?? 0, this.stmts.meta.get('tunnel_key')?.value ?? 0),
   };
 
-  /** Runs `fn` after every earlier transaction of this store object has finished. */
+  /**
+   * Runs `fn` after every earlier transaction on this file from this process has finished. Per file,
+   * not per handle: better-sqlite3 waits for a lock synchronously, so a second handle of the same
+   * process asking for the write lock while the first holds it across an `await` would block the
+   * thread the first one needs to finish (and both would time out).
+   */
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
+    const key = this.file === ':memory:' ? this : this.file;
+    const run = (fileQueues.get(key) ?? Promise.resolve()).then(fn, fn);
+    const settled = run.catch(() => undefined);
+    fileQueues.set(key, settled);
+    this.queue = settled;
+    void settled.then(() => {
+      if (fileQueues.get(key) === settled) fileQueues.delete(key);
+    });
     return run;
   }
 

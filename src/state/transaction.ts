@@ -7,24 +7,25 @@
  * Invariant: `plan` either throws a StoreError and writes nothing, or returns writes after which
  * every reference points at an existing object of an allowed kind, names and bindings are unique per
  * kind, links are symmetric, rule orders list exactly the chain's rules, and no chain can jump into
- * itself. Each written object's version is its stored version + 1 (once per transaction).
+ * itself (the rules that span objects are in model-rules.ts). Each written object's version is its
+ * stored version + 1 (once per transaction); an update that changes nothing writes nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { formatIpv4, parseCidr, parseIpv4, prefixContains } from '../addr.js';
-import { isUuid } from './model.js';
 import { StoreError } from './errors.js';
 import { quote } from '../quote.js';
 import {
   IMMUTABLE_FIELDS,
   MANAGED_FIELDS,
-  OPTIONAL_NAME_KINDS,
   fieldsOf,
   isKind,
+  isUuid,
   parseFields,
+  unknownKindMessage,
   type Fields,
   type Kind,
   type Obj,
 } from './model.js';
+import { checkObject, invalid, label, type PlanView } from './model-rules.js';
 import { referencesOf } from './references.js';
 import type { ChangeOp, Op, Referrer } from './store.js';
 
@@ -60,12 +61,13 @@ interface Pending {
   base: Obj | undefined;
 }
 
-function label(kind: Kind, o: { id: string; name?: unknown }): string {
-  return typeof o.name === 'string' ? `${kind} '${o.name}'` : `${kind} ${o.id}`;
-}
-
-function invalid(msg: string): never {
-  throw new StoreError('invalid', msg);
+/** JSON with object keys sorted at every level: equal for equal values whatever the key order. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 }
 
 /** Generates a locally administered unicast MAC for a router port. */
@@ -74,18 +76,7 @@ function generatedMac(): string {
   return `02:${b.match(/../g)!.join(':')}`;
 }
 
-function subnetOf(d: Obj<'dhcp'>): { addr: number; len: number } {
-  return parseCidr(d.subnet, true) as { addr: number; len: number };
-}
-
-/** First and last host address of a prefix (no network or broadcast address below /31). */
-export function usableRange(net: { addr: number; len: number }): [number, number] {
-  const size = 2 ** (32 - net.len);
-  if (net.len >= 31) return [net.addr, net.addr + size - 1];
-  return [net.addr + 1, net.addr + size - 2];
-}
-
-export class TransactionPlanner {
+export class TransactionPlanner implements PlanView {
   private readonly pending = new Map<string, Pending>();
   /** Order in which ids were first written, for the change feed. */
   private readonly order: string[] = [];
@@ -112,7 +103,7 @@ export class TransactionPlanner {
     return r;
   }
 
-  private async getKind<K extends Kind>(kinds: readonly K[], id: string, what: string): Promise<Obj<K>> {
+  async getKind<K extends Kind>(kinds: readonly K[], id: string, what: string): Promise<Obj<K>> {
     const r = await this.lookup(id);
     if (!r) throw new StoreError('not-found', `${what}: no object with id ${id}`);
     if (!(kinds as readonly Kind[]).includes(r.kind)) {
@@ -121,7 +112,7 @@ export class TransactionPlanner {
     return r.obj;
   }
 
-  private async nameTaken(kind: Kind, name: string, self: string): Promise<string | undefined> {
+  async nameTaken(kind: Kind, name: string, self: string): Promise<string | undefined> {
     for (const [id, p] of this.pending) {
       if (id !== self && p.kind === kind && p.obj && p.obj.name === name) return id;
     }
@@ -132,7 +123,7 @@ export class TransactionPlanner {
     return id;
   }
 
-  private async bindingTaken(hostId: string, iface: string, self: string): Promise<string | undefined> {
+  async bindingTaken(hostId: string, iface: string, self: string): Promise<string | undefined> {
     for (const [id, p] of this.pending) {
       if (id === self || p.kind !== 'port' || !p.obj) continue;
       const o = p.obj as Obj<'port'>;
@@ -190,7 +181,9 @@ export class TransactionPlanner {
   }
 
   async apply(op: Op): Promise<OpResult> {
-    if (!isKind(op.kind)) invalid(`unknown kind ${quote(op.kind)}`);
+    if (!isKind(op.kind)) invalid(unknownKindMessage(op.kind));
+    if (op.op !== 'create' && !isUuid(op.id))
+      throw new StoreError('not-found', `${op.kind}: no object with id ${quote(op.id)}`);
     switch (op.op) {
       case 'create':
         return this.create(op.kind, op.fields, op.id, op.position);
@@ -250,7 +243,7 @@ export class TransactionPlanner {
     if (kind === 'chain') input.ruleIds = [];
     const fields = this.parse(kind, input, `cannot create ${kind}`);
     const obj = { id, ...fields, version: 1 } as Obj;
-    await this.check(kind, obj, undefined);
+    await checkObject(this, kind, obj, undefined);
     await this.put(kind, id, obj);
     if (kind === 'port') await this.linkPeer(obj as Obj<'port'>, null);
     if (kind === 'rule') await this.placeRule(obj as Obj<'rule'>, position);
@@ -283,8 +276,10 @@ export class TransactionPlanner {
     }
     const merged = { ...(fieldsOf(cur) as Record<string, unknown>), ...set };
     const fields = this.parse(kind, merged, `cannot update ${label(kind, cur)}`);
+    // An update that changes nothing writes nothing: no version, no change in the feed.
+    if (position === undefined && canonical(fields) === canonical(fieldsOf(cur))) return cur;
     const obj = { id, ...fields, version: this.versionFor(id) } as Obj;
-    await this.check(kind, obj, cur);
+    await checkObject(this, kind, obj, cur);
     await this.put(kind, id, obj);
     if (kind === 'port') await this.linkPeer(obj as Obj<'port'>, cur as Obj<'port'>);
     if (kind === 'rule' && position !== undefined) await this.placeRule(obj as Obj<'rule'>, position);
@@ -366,114 +361,6 @@ export class TransactionPlanner {
 
   // ---- rules of the model ------------------------------------------------------------------------
 
-  /** Checks one object against the rest of the store (as this transaction leaves it). */
-  private async check(kind: Kind, obj: Obj, before: Obj | undefined): Promise<void> {
-    const what = label(kind, obj);
-    if (obj.name === null && !OPTIONAL_NAME_KINDS.has(kind)) invalid(`${kind}.name: is required`);
-    if (typeof obj.name === 'string') {
-      const other = await this.nameTaken(kind, obj.name, obj.id);
-      if (other)
-        throw new StoreError(
-          'exists',
-          `${kind}.name: ${quote(obj.name)} is already used by ${kind} ${other}`,
-        );
-    }
-    for (const ref of referencesOf(kind, obj)) {
-      if (kind === 'chain') continue; // the rule order list is maintained by the store itself
-      if (ref.target === obj.id && kind !== 'rule')
-        invalid(`${what}: ${kind}.${ref.field} refers to the object itself`);
-      await this.getKind(ref.targetKinds, ref.target, `${what}: ${kind}.${ref.field}`);
-    }
-    switch (kind) {
-      case 'port':
-        return this.checkPort(obj as Obj<'port'>, before as Obj<'port'> | undefined);
-      case 'route':
-        return this.checkRoute(obj as Obj<'route'>);
-      case 'rule':
-        return this.checkRule(obj as Obj<'rule'>);
-      case 'dhcp':
-        return await this.checkDhcp(obj as Obj<'dhcp'>);
-      case 'dhcp-lease':
-        return this.checkLease(obj as Obj<'dhcp-lease'>, before as Obj<'dhcp-lease'> | undefined);
-      case 'tunnel-zone': {
-        const seen = new Set<string>();
-        for (const m of (obj as Obj<'tunnel-zone'>).members) {
-          if (seen.has(m.hostId)) invalid(`${what}: host ${m.hostId} is a member twice`);
-          seen.add(m.hostId);
-        }
-        return;
-      }
-      case 'port-group': {
-        const ids = (obj as Obj<'port-group'>).portIds;
-        if (new Set(ids).size !== ids.length) invalid(`${what}: port-group.portIds lists a port twice`);
-        return;
-      }
-      case 'bgp-peer': {
-        const port = await this.getKind(
-          ['port'],
-          (obj as Obj<'bgp-peer'>).portId,
-          `${what}: bgp-peer.portId`,
-        );
-        if (port.deviceKind !== 'router')
-          invalid(
-            `${what}: bgp-peer.portId: port '${port.name}' is a bridge port; BGP peers need a router port`,
-          );
-        return;
-      }
-      case 'host':
-      case 'bridge':
-      case 'router':
-      case 'chain':
-      case 'ip-address-group':
-      case 'bgp-network':
-      case 'api-token':
-        return;
-    }
-  }
-
-  private async checkPort(p: Obj<'port'>, before: Obj<'port'> | undefined): Promise<void> {
-    const what = label('port', p);
-    if (p.deviceKind === 'router') {
-      if (p.address === null)
-        invalid(`${what}: port.address: is required on a router port (e.g. 192.0.2.1/24)`);
-      if (p.vlanId !== null) invalid(`${what}: port.vlanId: applies to bridge ports only`);
-    } else {
-      if (p.address !== null) invalid(`${what}: port.address: applies to router ports only`);
-      if (p.vlanId !== null) {
-        const br = await this.getKind(['bridge'], p.deviceId, `${what}: port.deviceId`);
-        if (!br.vlanAware) invalid(`${what}: port.vlanId: bridge '${br.name}' is not VLAN-aware`);
-      }
-    }
-    if ((p.hostId === null) !== (p.interfaceName === null)) {
-      invalid(`${what}: a binding needs both port.hostId and port.interfaceName`);
-    }
-    if (p.hostId !== null && p.peerId !== null) {
-      invalid(
-        `${what}: a port is either exterior (bound to a host interface) or interior (linked to a peer), not both`,
-      );
-    }
-    if (p.hostId !== null && p.interfaceName !== null) {
-      const other = await this.bindingTaken(p.hostId, p.interfaceName, p.id);
-      if (other)
-        throw new StoreError(
-          'exists',
-          `${what}: interface '${p.interfaceName}' on host ${p.hostId} is already bound to port ${other}`,
-        );
-    }
-    if (p.peerId !== null && p.peerId !== before?.peerId) {
-      if (before?.peerId) invalid(`${what}: already linked to port ${before.peerId}; unlink it first`);
-      if (p.peerId === p.id) invalid(`${what}: port.peerId: a port cannot be linked to itself`);
-      const peer = await this.getKind(['port'], p.peerId, `${what}: port.peerId`);
-      if (peer.peerId !== null && peer.peerId !== p.id) {
-        invalid(`${what}: port.peerId: port '${peer.name}' is already linked to port ${peer.peerId}`);
-      }
-      if (peer.hostId !== null)
-        invalid(`${what}: port.peerId: port '${peer.name}' is bound to a host interface (exterior)`);
-      if (peer.deviceId === p.deviceId)
-        invalid(`${what}: port.peerId: port '${peer.name}' is on the same device`);
-    }
-  }
-
   /** Keeps links symmetric: linking A to B sets B's peer to A; unlinking clears both sides. */
   private async linkPeer(p: Obj<'port'>, before: Obj<'port'> | null): Promise<void> {
     const old = before?.peerId ?? null;
@@ -496,170 +383,15 @@ export class TransactionPlanner {
     }
   }
 
-  private async checkRoute(r: Obj<'route'>): Promise<void> {
-    const what = label('route', r);
-    if (r.type === 'normal' && r.nextHopPortId === null)
-      invalid(`${what}: route.nextHopPortId: is required for a normal route`);
-    if (r.nextHopPortId !== null) {
-      const port = await this.getKind(['port'], r.nextHopPortId, `${what}: route.nextHopPortId`);
-      if (port.deviceId !== r.routerId) {
-        invalid(`${what}: route.nextHopPortId: port '${port.name}' is not a port of router ${r.routerId}`);
-      }
-    }
-  }
-
-  private async checkRule(r: Obj<'rule'>): Promise<void> {
-    const what = label('rule', r);
-    if ((r.action === 'jump') !== (r.jumpChainId !== null)) {
-      invalid(
-        `${what}: rule.jumpChainId: ${r.action === 'jump' ? 'is required for action jump' : 'applies to action jump only'}`,
-      );
-    }
-    if (r.jumpChainId !== null) {
-      if (r.jumpChainId === r.chainId) invalid(`${what}: a rule cannot jump to its own chain`);
-      // A cycle exists when the jump target can reach this rule's chain through jump rules.
-      const seen = new Set<string>();
-      const stack = [r.jumpChainId];
-      while (stack.length > 0) {
-        const c = stack.pop()!;
-        if (c === r.chainId)
-          invalid(
-            `${what}: jumping to chain ${r.jumpChainId} would create a loop back to chain ${r.chainId}`,
-          );
-        if (seen.has(c)) continue;
-        seen.add(c);
-        const chain = await this.lookup(c);
-        if (!chain) continue;
-        for (const rid of (chain.obj as Obj<'chain'>).ruleIds) {
-          if (rid === r.id) continue;
-          const rule = await this.lookup(rid);
-          const j = rule && (rule.obj as Obj<'rule'>).jumpChainId;
-          if (j) stack.push(j);
-        }
-      }
-    }
-    const c = r.conditions;
-    for (const [f, v] of [
-      ['srcPort', c.srcPort],
-      ['dstPort', c.dstPort],
-    ] as const) {
-      if (v && c.ipProto && ![6, 17, 132].includes(c.ipProto.value) && !c.ipProto.invert) {
-        invalid(
-          `${what}: rule.conditions.${f}: L4 ports need ipProto tcp (6), udp (17) or sctp (132), not ${c.ipProto.value}`,
-        );
-      }
-    }
-  }
-
-  private async checkDhcp(d: Obj<'dhcp'>): Promise<void> {
-    const what = label('dhcp', d);
-    const net = subnetOf(d);
-    const inside = (ip: string) => prefixContains(net.addr, net.len, parseIpv4(ip)!);
-    if (d.gateway !== null && !inside(d.gateway))
-      invalid(`${what}: dhcp.gateway: ${quote(d.gateway)} is outside the subnet ${d.subnet}`);
-    const macs = new Set<string>();
-    for (const h of d.hosts) {
-      if (!inside(h.address))
-        invalid(`${what}: dhcp.hosts: ${quote(h.address)} is outside the subnet ${d.subnet}`);
-      if (macs.has(h.mac)) invalid(`${what}: dhcp.hosts: MAC ${h.mac} is listed twice`);
-      macs.add(h.mac);
-    }
-    if ((d.rangeStart === null) !== (d.rangeEnd === null))
-      invalid(`${what}: a dynamic range needs both dhcp.rangeStart and dhcp.rangeEnd`);
-    if (d.rangeStart === null || d.rangeEnd === null) return;
-    const [first, last] = usableRange(net);
-    const start = parseIpv4(d.rangeStart)!;
-    const end = parseIpv4(d.rangeEnd)!;
-    for (const [f, v, n] of [
-      ['rangeStart', d.rangeStart, start],
-      ['rangeEnd', d.rangeEnd, end],
-    ] as const) {
-      if (n < first || n > last)
-        invalid(
-          `${what}: dhcp.${f}: ${show(v)} is not a host address of the subnet ${d.subnet}; allowed ${formatIpv4(first)} to ${formatIpv4(last)}`,
-        );
-    }
-    if (start > end)
-      invalid(`${what}: dhcp.rangeStart: ${show(d.rangeStart)} is above dhcp.rangeEnd ${show(d.rangeEnd)}`);
-    const within = (ip: number) => ip >= start && ip <= end;
-    if (d.gateway !== null && within(parseIpv4(d.gateway)!))
-      invalid(
-        `${what}: dhcp.rangeStart..rangeEnd: ${d.rangeStart}-${d.rangeEnd} contains the gateway ${d.gateway}`,
-      );
-    for (const a of await this.routerAddressesOn(d.bridgeId)) {
-      if (within(parseIpv4(a.address)!))
-        invalid(
-          `${what}: dhcp.rangeStart..rangeEnd: ${d.rangeStart}-${d.rangeEnd} contains ${a.address}, the address of router port '${a.port}'`,
-        );
-    }
-  }
-
-  /** Addresses of the router ports linked to a bridge's ports (the bridge's gateways). */
-  async routerAddressesOn(bridgeId: string): Promise<Array<{ port: string; address: string }>> {
-    const out: Array<{ port: string; address: string }> = [];
-    for (const r of await this.referrers(bridgeId)) {
-      if (r.kind !== 'port' || r.field !== 'deviceId') continue;
-      const p = (await this.lookup(r.id))?.obj as Obj<'port'> | undefined;
-      if (!p?.peerId) continue;
-      const peer = (await this.lookup(p.peerId))?.obj as Obj<'port'> | undefined;
-      if (peer?.address) out.push({ port: peer.name, address: peer.address.split('/')[0]! });
-    }
-    return out;
-  }
-
-  /**
-   * A lease's address belongs to its subnet (a host address, not the gateway, not reserved for another
-   * client by a static entry) and to no other lease of that subnet; a client holds at most one active
-   * lease per subnet. Leases are checked against the range only when made: a range that shrinks later
-   * leaves running leases alone until they expire.
-   */
-  private async checkLease(l: Obj<'dhcp-lease'>, before: Obj<'dhcp-lease'> | undefined): Promise<void> {
-    const what = label('dhcp-lease', l);
-    const d = await this.getKind(['dhcp'], l.dhcpId, `${what}: dhcp-lease.dhcpId`);
-    const net = subnetOf(d);
-    const ip = parseIpv4(l.address)!;
-    const [first, last] = usableRange(net);
-    if (ip < first || ip > last)
-      invalid(`${what}: dhcp-lease.address: ${show(l.address)} is not a host address of ${d.subnet}`);
-    if (l.address === d.gateway)
-      invalid(`${what}: dhcp-lease.address: ${show(l.address)} is the gateway of dhcp '${d.name}'`);
-    const reserved = d.hosts.find((h) => h.address === l.address);
-    if (reserved && reserved.mac !== l.mac)
-      throw new StoreError(
-        'exists',
-        `${what}: dhcp-lease.address: ${show(l.address)} is reserved for MAC ${reserved.mac} in dhcp '${d.name}'`,
-      );
-    if (!before && !reserved) {
-      if (d.rangeStart === null || d.rangeEnd === null)
-        invalid(`${what}: dhcp '${d.name}' has no dynamic range (dhcp.rangeStart, dhcp.rangeEnd)`);
-      if (ip < parseIpv4(d.rangeStart)! || ip > parseIpv4(d.rangeEnd)!)
-        invalid(
-          `${what}: dhcp-lease.address: ${show(l.address)} is outside the range ${d.rangeStart}-${d.rangeEnd} of dhcp '${d.name}'`,
-        );
-    }
-    for (const r of await this.referrers(d.id)) {
-      if (r.kind !== 'dhcp-lease' || r.id === l.id) continue;
-      const o = (await this.lookup(r.id))!.obj as Obj<'dhcp-lease'>;
-      if (o.address === l.address)
-        throw new StoreError(
-          'exists',
-          `${what}: dhcp-lease.address: ${show(l.address)} is already leased in dhcp '${d.name}' (lease ${o.id}, MAC ${o.mac})`,
-        );
-      if (l.state === 'active' && o.state === 'active' && o.mac === l.mac)
-        throw new StoreError(
-          'exists',
-          `${what}: dhcp-lease.mac: ${l.mac} already holds lease ${o.id} (${o.address}) in dhcp '${d.name}'`,
-        );
-    }
-  }
-
   /** Inserts or moves a rule in its chain's order list (1-based position; default last). */
   private async placeRule(r: Obj<'rule'>, position: number | undefined): Promise<void> {
     const chain = await this.getKind(['chain'], r.chainId, `rule.chainId`);
     const ids = chain.ruleIds.filter((x) => x !== r.id);
     const pos = position ?? ids.length + 1;
     if (!Number.isInteger(pos) || pos < 1 || pos > ids.length + 1) {
-      invalid(`rule --position: ${quote(position)}: allowed 1 to ${ids.length + 1} in chain '${chain.name}'`);
+      invalid(
+        `rule --position: ${quote(position)}: allowed 1 to ${ids.length + 1} in chain ${quote(chain.name)}`,
+      );
     }
     ids.splice(pos - 1, 0, r.id);
     await this.put('chain', chain.id, { ...chain, ruleIds: ids, version: this.versionFor(chain.id) });

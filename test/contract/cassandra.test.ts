@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { openStore } from '../../src/state/open.js';
-import { storeContract } from './store-contract.js';
+import { storeContract, type FixtureFactory } from './store-contract.js';
 import { leaseContract } from './leases-contract.js';
 import { freshStoreUrl } from '../integration/distributed-fixture.js';
 
@@ -19,8 +19,9 @@ if (!base) {
     );
   });
 } else {
-  const cassandraFixture = async () => {
-    const url = freshStoreUrl(base, `contract_${randomBytes(4).toString('hex')}`);
+  const cassandraFixture: FixtureFactory = async (params = {}) => {
+    const q = new URLSearchParams(params).toString();
+    const url = `${freshStoreUrl(base, `contract_${randomBytes(4).toString('hex')}`)}${q ? `&${q}` : ''}`;
     const store = await openStore(url);
     return {
       store,

@@ -248,7 +248,9 @@ export function leaseContract(backend: string, makeFixture: () => Promise<StoreF
       assert.deepEqual(all.map((x) => x.kind).sort(), ['dhcp', 'dhcp-lease'], 'no --cascade needed');
     });
 
-    it('never gives one address twice to two writers at once', async () => {
+    it('never gives one address twice to two writers at once', async (t) => {
+      const url = fx.url;
+      if (url === undefined) return t.skip('this backend lives in one process');
       const { d } = await subnet('192.0.2.100', '192.0.2.139');
       const writer = fileURLToPath(new URL('./writer-process.js', import.meta.url));
       const each = 20;
@@ -256,7 +258,7 @@ export function leaseContract(backend: string, makeFixture: () => Promise<StoreF
         ['aa', 'bb'].map(
           async (tag) =>
             JSON.parse(
-              (await run(process.execPath, [writer, fx.url, 'leases', d.name, String(each), tag])).stdout,
+              (await run(process.execPath, [writer, url, 'leases', d.name, String(each), tag])).stdout,
             ) as string[],
         ),
       );

@@ -1,0 +1,169 @@
+/**
+ * Contract aspect: concurrent writers. Two writer processes; and sixteen writers at once over several
+ * handles, each doing read-modify-write updates of one shared object (with the version it read) and
+ * three-object transactions, while a reader takes snapshots: no update is lost, the shared object's
+ * versions come in order in the feed, and no snapshot or feed batch shows half a transaction.
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { StoreError } from '../../src/state/errors.js';
+import type { Change, Snapshot, TopologyStore } from '../../src/state/store.js';
+import type { Obj } from '../../src/state/model.js';
+import { until } from '../until.js';
+import type { ContractContext } from './support.js';
+
+const run = promisify(execFile);
+
+/** Every bridge of a transaction has both its ports, and every port its bridge. */
+function halfVisible(snap: Snapshot, prefix: string): string[] {
+  const bridges = snap.objects.filter((o) => o.kind === 'bridge' && o.object.name?.startsWith(`${prefix}-`));
+  const ports = snap.objects
+    .filter((o) => o.kind === 'port' && o.object.name?.startsWith(`${prefix}-`))
+    .map((o) => o.object as Obj<'port'>);
+  const out: string[] = [];
+  for (const b of bridges) {
+    const n = ports.filter((p) => p.deviceId === b.object.id).length;
+    if (n !== 2) out.push(`bridge ${b.object.name} with ${n} of its 2 ports at position ${snap.position}`);
+  }
+  for (const p of ports)
+    if (!bridges.some((b) => b.object.id === p.deviceId))
+      out.push(`port ${p.name} without its bridge at position ${snap.position}`);
+  return out;
+}
+
+export function concurrencyContract(c: ContractContext): void {
+  const uniq = (p: string) => c.uniq(p);
+
+  it('keeps two writer processes consistent', async (t) => {
+    const fx = c.fx();
+    if (fx.url === undefined) return t.skip('this backend lives in one process');
+    const s = fx.store;
+    const writer = fileURLToPath(new URL('./writer-process.js', import.meta.url));
+    const prefix = uniq('w');
+    const start = await s.position();
+    const count = 150;
+    await Promise.all([
+      run(process.execPath, [writer, fx.url, 'ports', `${prefix}-a`, String(count)]),
+      run(process.execPath, [writer, fx.url, 'ports', `${prefix}-b`, String(count)]),
+    ]);
+    const changes = await s.changesSince(start, 100000);
+    assert.equal(changes.length, 2 * (count + 1), 'every write of both processes is in the feed');
+    for (let i = 1; i < changes.length; i++)
+      assert.equal(changes[i]!.seq, changes[i - 1]!.seq + 1, 'no gap in the feed');
+    for (const w of ['a', 'b']) {
+      const br = await s.resolve('bridge', `${prefix}-${w}`);
+      assert.equal((await s.list('port', { refersTo: br.id })).length, count, `ports of writer ${w}`);
+    }
+    const ports = await s.list('port');
+    assert.equal(new Set(ports.map((p) => p.tunnelKey)).size, ports.length, 'tunnel keys stay unique');
+
+    // Two processes update one object with the versions they read: no update is lost.
+    const target = await s.create('bridge', { name: `${prefix}-shared` });
+    const bumps = 60;
+    await Promise.all([
+      run(process.execPath, [writer, fx.url, 'bump', target.name, String(bumps)]),
+      run(process.execPath, [writer, fx.url, 'bump', target.name, String(bumps)]),
+    ]);
+    const after = (await s.get('bridge', target.id))!;
+    assert.equal(after.version, 1 + 2 * bumps, 'every accepted update raised the version once');
+    assert.equal(after.adminStateUp, true, 'an even number of flips');
+  });
+
+  it('sixteen writers at once: no lost update, versions in order, no transaction half visible', async (t) => {
+    const fx = c.fx();
+    const s = fx.store;
+    const handles: TopologyStore[] = [s, ...(await Promise.all([1, 2, 3].map(() => fx.reopen())))];
+    const writers = 16;
+    const rounds = 6;
+    const prefix = uniq('cw');
+    const group = await s.create('ip-address-group', { name: `${prefix}-group` });
+    const start = await s.position();
+    const seen: Change[] = [];
+    const w = s.watch(start, { onChanges: (cs) => seen.push(...cs) });
+    const problems: string[] = [];
+    let snapshots = 0;
+    let stop = false;
+    const reader = (async () => {
+      while (!stop) {
+        problems.push(...halfVisible(await handles[1]!.snapshot(), prefix));
+        snapshots++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    let conflicts = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: writers }, async (_, i) => {
+          const h = handles[i % handles.length]!;
+          for (let r = 0; r < rounds; r++) {
+            for (;;) {
+              const g = (await h.get('ip-address-group', group.id))!;
+              const address = `198.51.100.${i * rounds + r + 1}`;
+              try {
+                await h.update(
+                  'ip-address-group',
+                  group.id,
+                  { addresses: [...g.addresses, address] },
+                  { expectedVersion: g.version },
+                );
+                break;
+              } catch (e) {
+                if (!(e instanceof StoreError && e.code === 'conflict')) throw e;
+                conflicts++;
+              }
+            }
+            // Let the reader and the other writers in between steps, as separate processes would.
+            await new Promise((r) => setImmediate(r));
+            const brId = randomUUID();
+            const name = `${prefix}-${i}-${r}`;
+            await h.transact([
+              { op: 'create', kind: 'bridge', id: brId, fields: { name } },
+              { op: 'create', kind: 'port', fields: { name: `${name}-a`, deviceId: brId } },
+              { op: 'create', kind: 'port', fields: { name: `${name}-b`, deviceId: brId } },
+            ]);
+            await new Promise((r) => setImmediate(r));
+          }
+        }),
+      );
+    } finally {
+      stop = true;
+      await reader;
+      for (const h of handles.slice(1)) await h.close();
+    }
+    const n = writers * rounds;
+    t.diagnostic(`${conflicts} conflicts retried, ${snapshots} snapshots checked`);
+    const final = (await s.get('ip-address-group', group.id))!;
+    assert.equal(final.addresses.length, n, 'no update was lost');
+    assert.equal(new Set(final.addresses).size, n);
+    assert.equal(final.version, 1 + n, 'one version per accepted update');
+    assert.deepEqual(problems, [], 'no snapshot showed half a transaction');
+    assert.ok(snapshots > 0);
+    assert.deepEqual(halfVisible(await s.snapshot(), prefix), []);
+
+    await until(() => seen.length >= n * 4, {
+      what: `the feed delivering ${n * 4} changes`,
+      timeoutMs: 30000,
+    });
+    w.close();
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.seq > seen[i - 1]!.seq, 'positions grow');
+    assert.deepEqual(
+      seen.filter((x) => x.id === group.id).map((x) => x.version),
+      Array.from({ length: n }, (_, k) => k + 2),
+      "the shared object's versions arrive in order, each once",
+    );
+    const byTx = new Map<number, Change[]>();
+    for (const x of seen) if (x.kind !== 'ip-address-group') byTx.set(x.tx, [...(byTx.get(x.tx) ?? []), x]);
+    assert.equal(byTx.size, n, 'one feed transaction per written transaction');
+    for (const [tx, cs] of byTx) {
+      assert.deepEqual(
+        cs.map((x) => x.seq),
+        [tx, tx + 1, tx + 2],
+        'the three changes of a transaction are contiguous and start at its position',
+      );
+    }
+  });
+}

@@ -1,0 +1,17 @@
+// Runs the TopologyStore contract against the in-memory backend: every fixture is a store of its own
+// name, shared by the handles opened on it (memory:NAME).
+import { randomBytes } from 'node:crypto';
+import { openStore } from '../../src/state/open.js';
+import { storeContract } from './store-contract.js';
+
+storeContract('memory', async (params = {}) => {
+  const q = new URLSearchParams(params).toString();
+  const url = `memory:contract-${randomBytes(6).toString('hex')}${q ? `?${q}` : ''}`;
+  const store = await openStore(url);
+  return {
+    store,
+    url: undefined,
+    reopen: () => openStore(url),
+    cleanup: () => store.close(),
+  };
+});
