@@ -2,7 +2,7 @@
  * How a value someone gave is shown in a message (an error, a refusal, a log line meant for people):
  * `quote` puts it in single quotes with every control or invisible formatting character escaped and
  * cuts it to a bounded length; `escapeControls` escapes a whole line the same way without quoting or
- * cutting it. Every error path that echoes a value uses these, so no value can end a line early, move
+ * cutting it (nor its backslashes). Every error path that echoes a value uses these, so no value can end a line early, move
  * the terminal's cursor, recolour it or reorder text (terminal escape sequences, newlines, bidi
  * overrides), and no value can flood a message.
  *
@@ -14,7 +14,8 @@
 
 /** Characters that must not reach a terminal or a log line raw, and that names may not contain. */
 export const UNSAFE_TEXT = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
-const UNSAFE_ALL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\\]/gu;
+const UNSAFE_ALL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const UNSAFE_OR_BACKSLASH = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\\]/gu;
 
 /** Characters of a value shown before it is cut. */
 export const QUOTE_MAX_CHARS = 64;
@@ -30,7 +31,10 @@ function escapeOne(c: string): string {
     : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
-/** The line with every unsafe character (and the backslash) written as an escape sequence. */
+/**
+ * The line with every unsafe character written as an escape sequence (backslashes are left alone, so
+ * a line that holds quoted values is not escaped twice).
+ */
 export function escapeControls(s: string): string {
   return s.replace(UNSAFE_ALL, escapeOne);
 }
@@ -50,14 +54,17 @@ function textOf(v: unknown): string {
 
 /**
  * A value for a message: strings in single quotes, other values as JSON, escaped as by
- * `escapeControls`, cut after QUOTE_MAX_CHARS characters (then "...", and the full length); undefined
+ * `escapeControls` and with backslashes and quotes escaped too, cut after QUOTE_MAX_CHARS characters (then "...", and the full length); undefined
  * is "(missing)".
  */
 export function quote(v: unknown): string {
   if (v === undefined) return '(missing)';
   const chars = [...textOf(v)];
   const cut = chars.length > QUOTE_MAX_CHARS;
-  const shown = escapeControls((cut ? chars.slice(0, QUOTE_MAX_CHARS) : chars).join('')).replace(/'/g, "\\'");
+  const shown = (cut ? chars.slice(0, QUOTE_MAX_CHARS) : chars)
+    .join('')
+    .replace(UNSAFE_OR_BACKSLASH, escapeOne)
+    .replace(/'/g, "\\'");
   const body = typeof v === 'string' ? `'${shown}${cut ? '...' : ''}'` : `${shown}${cut ? '...' : ''}`;
   return cut ? `${body} (${chars.length} characters)` : body;
 }

@@ -27,7 +27,7 @@ import { formatIpv4 } from '../state/addr.js';
 import { StoreError } from '../state/errors.js';
 import type { Obj } from '../state/model.js';
 import { openStore } from '../state/open.js';
-import type { Change, TopologyStore, Watch } from '../state/store.js';
+import type { Change, Snapshot, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
 import { bgpSteeringFlows } from './bgp-steering.js';
@@ -151,6 +151,7 @@ export class AgentDaemon {
     }, 1000);
     this.watch = this.store.watch(snap.position, {
       onChanges: (cs) => this.onChanges(cs),
+      onResync: (s) => this.onResync(s),
       onError: (e) => log.error({ err: e.message }, 'store watch failed'),
     });
 
@@ -413,6 +414,32 @@ export class AgentDaemon {
       this.bindingsDirty = true;
       void this.bindInterfaces().then(() => this.scheduleBindingSync());
     }
+  }
+
+  // ---- store resync --------------------------------------------------------------------------------
+  // [state] The smallest correct handling of a resync (the watch fell behind the compacted change log,
+  // store.ts): the replica is rebuilt from the snapshot and every reactive flow is invalidated, since
+  // no tag can say what changed meanwhile; bindings and proactive flows are redone. To be refined
+  // (e.g. diff the snapshot against the replica and invalidate only what differs).
+  private onResync(snap: Snapshot): void {
+    const ctl = this.ctl;
+    this.log.warn(
+      { position: snap.position },
+      'store watch fell behind the change log: reloading the topology',
+    );
+    const kept = new Set(snap.objects.filter((o) => o.kind === 'port').map((o) => o.object.id));
+    const gone = ctl.topology
+      .all('port')
+      .filter((p) => !kept.has(p.id))
+      .map((p) => p.id);
+    ctl.topology = Topology.from(snap.objects as never);
+    ctl.portsDeleted(gone);
+    ctl.stats.lastChangeSeq = snap.position;
+    ctl.ports.tunnelZonesChanged();
+    ctl.forgetFlows();
+    this.send([deleteByCookie(0n, PROACTIVE_COOKIE_BIT)]);
+    this.bindingsDirty = true;
+    void this.bindInterfaces().then(() => this.scheduleBindingSync());
   }
 
   /** Adds every locally bound interface to br-int with its iface-id (idempotent). */

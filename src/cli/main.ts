@@ -15,7 +15,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, DEFAULT_CLI_CONFIG, cliConfigSchema, loadConfig } from '../config.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../log.js';
-import type { Kind } from '../state/model.js';
+import { KINDS, unknownKindMessage, type Kind } from '../state/model.js';
+import { escapeControls } from '../quote.js';
 import { StoreError } from '../state/errors.js';
 import { DEFAULT_STORE_URL, openStore } from '../state/open.js';
 import { mkdirSync } from 'node:fs';
@@ -160,10 +161,16 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
     .fail((msg, err) => {
       if (err) throw err;
       const line = msg.replace(/\s*\n\s*/g, ' ');
+      const unknown = /^Unknown arguments?: ([^,]*)/.exec(line)?.[1];
+      if (unknown !== undefined && argv.includes(unknown) && !COMMANDS.includes(unknown))
+        throw new CliError(`${unknownKindMessage(unknown)}; other commands: trace, agent, completion`);
       const verb = /Invalid values: Argument: verb, Given: "(.*)", Choices: (.*)$/.exec(line);
       throw new CliError(verb ? `unknown verb '${verb[1]}'; allowed: ${verb[2]!.replace(/"/g, '')}` : line);
     });
 }
+
+/** The first words of every command: the kinds, then the other commands. */
+const COMMANDS: readonly string[] = [...KINDS, 'trace', 'agent', 'completion'];
 
 /** Runs one command line; returns the exit code. */
 export async function main(
@@ -177,7 +184,7 @@ export async function main(
   } catch (e) {
     const err = e as Error;
     const usage = e instanceof CliError || !(e instanceof StoreError || e instanceof ConfigError);
-    errOut(`midonet-cli: error: ${err.message}`);
+    errOut(`midonet-cli: error: ${escapeControls(err.message)}`);
     if (
       !(e instanceof CliError || e instanceof StoreError || e instanceof ConfigError) &&
       process.env.MIDONET_DEBUG

@@ -49,7 +49,9 @@ class Replica implements TopologyView {
   private readonly objs = new Map<Kind, Map<string, Obj>>();
   position = 0;
 
+  /** Replaces everything held with `objects`, the state at `position`. */
   load(objects: ReadonlyArray<{ kind: Kind; object: Obj }>, position: number): void {
+    this.objs.clear();
     for (const o of objects) if (KINDS_OF_INTEREST.has(o.kind)) this.map(o.kind).set(o.object.id, o.object);
     this.position = position;
   }
@@ -151,17 +153,26 @@ export class RouterDaemon {
     this.hostId = await this.findHost();
     const snap = await this.store.snapshot();
     this.replica.load(snap.objects, snap.position);
+    const caughtUp = () => {
+      for (let i = this.replicaWaiters.length - 1; i >= 0; i--) {
+        const w = this.replicaWaiters[i]!;
+        if (this.replica.position >= w.position) {
+          this.replicaWaiters.splice(i, 1);
+          w.resolve();
+        }
+      }
+    };
     this.watch = this.store.watch(snap.position, {
       onChanges: (cs) => {
         const relevant = this.replica.apply(cs);
-        for (let i = this.replicaWaiters.length - 1; i >= 0; i--) {
-          const w = this.replicaWaiters[i]!;
-          if (this.replica.position >= w.position) {
-            this.replicaWaiters.splice(i, 1);
-            w.resolve();
-          }
-        }
+        caughtUp();
         if (relevant) this.scheduleReconcile();
+      },
+      // The watch fell behind the compacted change log: take the whole state and reconcile from it.
+      onResync: (s) => {
+        this.replica.load(s.objects, s.position);
+        caughtUp();
+        this.scheduleReconcile();
       },
       onError: (e) => this.log.error({ err: e.message }, 'store watch failed'),
     });

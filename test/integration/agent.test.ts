@@ -1,20 +1,25 @@
 /**
  * midonet-agent on real Open vSwitch (userspace datapath) in network namespaces: first-packet flows,
  * tunnels (GRE and VXLAN), routing with ARP/TTL/ICMP errors, exact invalidation, restart under traffic.
- * Every lab is torn down after its tests, also when they fail.
+ * Every lab is torn down after its tests, also when they fail. No test sleeps for a fixed time: after
+ * a store change a test waits until the agent applied it and the switch acknowledged the agent's flow
+ * changes (agentSettled: the store position, then the control API's barrier).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labDown, labUp, hostOvs, waitForAgent, type LabState } from '../../src/lab/lab.js';
+import { labDown, labUp, hostOvs, type LabState } from '../../src/lab/lab.js';
 import { startAgent, stopAgent } from '../../src/lab/hypervisor.js';
 import { run } from '../../src/exec.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import {
   agentFlows,
+  agentRunning,
+  agentSettled,
+  barrier,
   cookieOf,
   host,
   ping,
@@ -24,8 +29,6 @@ import {
   stats,
   vm,
 } from './lab-helpers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 for (const tunnel of ['gre', 'vxlan'] as const) {
   describe(`agent on a two-host lab (${tunnel})`, () => {
@@ -73,7 +76,10 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
         // Drop hv1's reactive flows only: the next packet is simulated on hv1 and delivered on hv2 by
         // the proactive tunnel flow, without a packet-in there.
         await hostOvs(hv1).delFlows('br-int', 'cookie=0x0/0x8000000000000000');
-        await sleep(200);
+        // ...and the datapath's cache of them, so the next packet misses for certain; the barrier makes
+        // sure the agent has heard of the removals before the counters are read.
+        await hostOvs(hv1).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
+        await barrier(hv1);
         const [s1, s2] = [await stats(hv1), await stats(hv2)];
         const rtts = await probe(vm1, vm5.ip, 1, 3, 30100);
         assert.ok(
@@ -114,7 +120,7 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
       const router = await store.resolve('router', 'edge');
       const chain = await store.create('chain', { name: `filter-${tunnel}` });
       await store.update('router', router.id, { inboundChainId: chain.id });
-      await sleep(200);
+      await agentSettled(store, hv1);
       assert.equal((await ping(vm1, vm2.ip)).received, 3, 'routed traffic flows through the empty chain');
       assert.equal((await ping(vm1, vm3.ip)).received, 3, 'bridged traffic flows');
       const flows = await agentFlows(hv1);
@@ -129,7 +135,7 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
         action: 'drop',
         conditions: { ipProto: { value: 1 }, dstPrefix: { value: `${vm2.ip}/32` } },
       });
-      await sleep(300);
+      await agentSettled(store, hv1);
       const inSwitch = (await reactiveFlows(hv1)).map(cookieOf);
       for (const f of routed)
         assert.ok(!inSwitch.includes(f.cookie), `flow ${f.cookie} through the chain was removed`);
@@ -142,7 +148,7 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
       );
       assert.equal((await ping(vm1, vm3.ip)).received, 3, 'unrelated traffic still flows');
       await store.delete('rule', rule.id);
-      await sleep(300);
+      await agentSettled(store, hv1);
       assert.equal((await ping(vm1, vm2.ip)).received, 3, 'traffic is restored');
       await store.update('router', router.id, { inboundChainId: null });
       await store.delete('chain', chain.id);
@@ -155,9 +161,9 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
       await stopAgent({ dir: hv1.dir }, true);
       const during = await ping(vm1, vm3.ip, ['-c', '10', '-i', '0.05', '-W', '1']);
       assert.equal(during.received, 10, `existing flows forward with the agent dead: ${during.output}`);
-      startAgent({ dir: hv1.dir, agentConfig: join(hv1.dir, 'agent.json') } as never);
-      await sleep(1500); // the dead agent's liveness must lapse before the new one is seen
-      await waitForAgent(store, 'hv1');
+      const pid = startAgent({ dir: hv1.dir, agentConfig: join(hv1.dir, 'agent.json') } as never);
+      // The dead agent's record may still say alive: wait for the new process's own.
+      await agentRunning(store, hv1, pid);
       const after2 = await ping(vm1, vm3.ip);
       assert.equal(after2.received, 3, after2.output);
       const known = new Set((await agentFlows(hv1)).map((f) => f.cookie));

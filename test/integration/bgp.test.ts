@@ -24,15 +24,7 @@ import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { peerStates } from '../../src/router/peer-state.js';
 import { ping, vm } from './lab-helpers.js';
-
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await check()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-}
+import { until } from '../until.js';
 
 describe('midonet-router: BGP with an ISP through FRR', () => {
   let lab: LabState;
@@ -57,25 +49,33 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
    */
   const reachable = async () => {
     await until(
-      'an echo from behind the ISP',
-      10000,
       async () => (await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable, ['-c', '1', '-W', '1'])).received === 1,
+      { what: 'an echo from behind the ISP', timeoutMs: 10000, intervalMs: 200 },
     );
     const p = await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable);
     assert.equal(p.received, 3, p.output);
   };
 
   it("reaches Established; each side learns the other's prefixes; a VM pings behind the ISP", async () => {
-    await until('the session reaching Established', 30000, async () => (await peerState()) === 'Established');
-    await until('the ISP prefix in the virtual router', 15000, async () =>
-      (await bgpRoutes()).includes(ISP_ANNOUNCED),
-    );
-    await until('the ISP learning the tenant prefixes', 15000, async () => {
-      const r = (
-        (await ispFrr().showJson('show bgp ipv4 unicast json')) as { routes: Record<string, unknown> }
-      ).routes;
-      return '192.0.2.0/25' in r && '192.0.2.128/25' in r;
+    await until(async () => (await peerState()) === 'Established', {
+      what: 'the session reaching Established',
+      timeoutMs: 30000,
+      intervalMs: 200,
     });
+    await until(async () => (await bgpRoutes()).includes(ISP_ANNOUNCED), {
+      what: 'the ISP prefix in the virtual router',
+      timeoutMs: 15000,
+      intervalMs: 200,
+    });
+    await until(
+      async () => {
+        const r = (
+          (await ispFrr().showJson('show bgp ipv4 unicast json')) as { routes: Record<string, unknown> }
+        ).routes;
+        return '192.0.2.0/25' in r && '192.0.2.128/25' in r;
+      },
+      { what: 'the ISP learning the tenant prefixes', timeoutMs: 15000, intervalMs: 200 },
+    );
     const route = (await store.list('route')).find((r) => r.source === 'bgp')!;
     assert.equal(route.gateway, lab.bgp!.isp.address);
     const up = await store.resolve('port', lab.bgp!.uplinkPort);
@@ -102,7 +102,11 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
       `no network ${ISP_ANNOUNCED}`,
       'end',
     ]);
-    await until('the route being withdrawn', 15000, async () => !(await bgpRoutes()).includes(ISP_ANNOUNCED));
+    await until(async () => !(await bgpRoutes()).includes(ISP_ANNOUNCED), {
+      what: 'the route being withdrawn',
+      timeoutMs: 15000,
+      intervalMs: 200,
+    });
     const p = await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable, ['-c', '2', '-i', '0.2', '-W', '1']);
     assert.equal(p.received, 0, p.output);
     await frr.vtysh([
@@ -112,7 +116,11 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
       `network ${ISP_ANNOUNCED}`,
       'end',
     ]);
-    await until('the route coming back', 15000, async () => (await bgpRoutes()).includes(ISP_ANNOUNCED));
+    await until(async () => (await bgpRoutes()).includes(ISP_ANNOUNCED), {
+      what: 'the route coming back',
+      timeoutMs: 15000,
+      intervalMs: 200,
+    });
     await reachable();
   });
 
@@ -124,18 +132,27 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
     const cfg = JSON.parse(readFileSync(leader.config, 'utf8')) as Record<string, unknown>;
     const scfg = join(sdir, 'router.json');
     writeFileSync(scfg, JSON.stringify({ ...cfg, runDir: join(sdir, 'run'), metrics: { listen: null } }));
-    startRouter({ dir: sdir, config: scfg });
+    const standby = startRouter({ dir: sdir, config: scfg });
     try {
-      await new Promise((r) => setTimeout(r, 1500));
+      await until(async () => (await store.liveness()).some((l) => l.alive && l.info.pid === standby), {
+        what: 'the standby router running (a candidate for the uplink)',
+        timeoutMs: 30000,
+      });
       await stopRouter(leader.dir, true);
       const during = await ping(vm(lab, 'vm1'), lab.bgp!.isp.pingable, ['-c', '5', '-i', '0.1', '-W', '1']);
       assert.equal(during.received, 5, `the datapath forwards with the leader dead: ${during.output}`);
-      const took = await until('the standby re-establishing the session', 10000, async () => {
-        const st = [...(await peerStates(store)).values()][0];
-        return st?.state === 'Established' && st.servedBy?.includes(String(routerPid(sdir))) === true;
+      await until(
+        async () => {
+          const st = [...(await peerStates(store)).values()][0];
+          return st?.state === 'Established' && st.servedBy?.includes(String(routerPid(sdir))) === true;
+        },
+        { what: 'the standby re-establishing the session', timeoutMs: 10000, intervalMs: 200 },
+      );
+      await until(async () => (await bgpRoutes()).includes(ISP_ANNOUNCED), {
+        what: 'the route learned again',
+        timeoutMs: 10000,
+        intervalMs: 200,
       });
-      assert.ok(took < 10000);
-      await until('the route learned again', 10000, async () => (await bgpRoutes()).includes(ISP_ANNOUNCED));
       await reachable();
     } finally {
       // A clean stop removes FRR, the speaker namespace and the learned routes.

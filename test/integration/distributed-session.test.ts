@@ -13,16 +13,9 @@ import { StoreError } from '../../src/state/errors.js';
 import type { Change } from '../../src/state/store.js';
 import { ExpiringZkSession } from './expiring-zk-session.js';
 import { freshStoreUrl } from './distributed-fixture.js';
+import { until } from '../until.js';
 
 const base = process.env.MIDONET_TEST_CASSANDRA_URL;
-
-async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe(
   'distributed backend: session expiry',
@@ -56,25 +49,25 @@ describe(
       const got: Change[] = [];
       const w = a.watch(await a.position(), { onChanges: (cs) => got.push(...cs) });
       const first = await b.create('bridge', { name: 'before-expiry' });
-      await until(() => got.length === 1, 'the first change');
+      await until(() => got.length === 1, { what: 'the first change', timeoutMs: 20000 });
 
       const oldSession = aZk.sessionId;
       await aZk.expire();
       // While the session is gone (and being replaced), another handle writes.
       const written = [];
       for (let i = 0; i < 5; i++) written.push(await b.create('bridge', { name: `during-${i}` }));
-      await until(() => aZk.sessionId !== oldSession, 'a new session', 60000);
-      await until(() => got.length === 6, 'the changes made meanwhile');
+      await until(() => aZk.sessionId !== oldSession, { what: 'a new session', timeoutMs: 60000 });
+      await until(() => got.length === 6, { what: 'the changes made meanwhile', timeoutMs: 20000 });
       assert.deepEqual(
         got.map((x) => x.id),
         [first.id, ...written.map((x) => x.id)],
         'every change once, in order',
       );
-      await until(
-        async () => (await b.liveness()).find((l) => l.hostId === hostId)?.alive === true,
-        'liveness again',
-      );
-      await until(() => c.leading, 're-election');
+      await until(async () => (await b.liveness()).find((l) => l.hostId === hostId)?.alive === true, {
+        what: 'liveness again',
+        timeoutMs: 20000,
+      });
+      await until(() => c.leading, { what: 're-election', timeoutMs: 20000 });
       assert.deepEqual(events, ['+', '-', '+'], 'deposed with the old session, elected again in the new one');
       w.close();
       await c.resign();
@@ -84,30 +77,17 @@ describe(
       const other = await CassandraStore.open(url);
       const h1 = randomUUID();
       await other.heartbeat(h1, 5000, {});
-      await until(async () => (await a.liveness()).find((l) => l.hostId === h1)?.alive === true, 'h1 alive');
+      await until(async () => (await a.liveness()).find((l) => l.hostId === h1)?.alive === true, {
+        what: 'h1 alive',
+        timeoutMs: 20000,
+      });
       await other.close(); // the agent's session ends: its ephemeral node goes
-      await until(async () => (await a.liveness()).find((l) => l.hostId === h1)?.alive === false, 'h1 dead');
+      await until(async () => (await a.liveness()).find((l) => l.hostId === h1)?.alive === false, {
+        what: 'h1 dead',
+        timeoutMs: 20000,
+      });
       const l = (await a.liveness()).find((x) => x.hostId === h1)!;
       assert.ok(l.renewedAt > 0, 'a dead host still shows when it was last seen');
-    });
-
-    it('shares learned entries: newest value per key first, then every write in order', async () => {
-      const exp = Date.now() + 60000;
-      await a.learn([
-        { table: 'mac', scope: 'br1', key: '020000000001', value: 'p1', origin: 'h1', expiresAt: exp },
-        { table: 'mac', scope: 'br1', key: '020000000001', value: 'p2', origin: 'h1', expiresAt: exp },
-        { table: 'arp', scope: 'rt1', key: '192.0.2.1', value: '020000000002', origin: 'h1', expiresAt: exp },
-      ]);
-      const got: string[] = [];
-      const w = b.watchLearned(0, { onEntries: (es) => got.push(...es.map((e) => `${e.key}=${e.value}`)) });
-      await until(() => got.length === 2, 'the current entries');
-      assert.deepEqual(got, ['020000000001=p2', '192.0.2.1=020000000002']);
-      await a.learn([
-        { table: 'mac', scope: 'br1', key: '020000000001', value: 'p3', origin: 'h2', expiresAt: exp },
-      ]);
-      await until(() => got.length === 3, 'the later write');
-      assert.equal(got[2], '020000000001=p3');
-      w.close();
     });
 
     it('fails with a clear error when a service cannot be reached', async () => {

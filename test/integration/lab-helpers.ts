@@ -1,12 +1,15 @@
 /**
  * Helpers for the integration tests that run on a real lab (namespaces, Open vSwitch, agents): ping,
- * agent statistics through the control API, the reactive flows in a switch, UDP probes.
+ * agent statistics and barriers through the control API, waiting for an agent to apply the store's
+ * changes or to come up, the reactive flows in a switch, UDP probes.
  */
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec.js';
 import { controlRequest } from '../../src/control/control-api.js';
 import { PROACTIVE_COOKIE_BIT } from '../../src/agent/flow-table.js';
 import { hostOvs, type LabHost, type LabState, type LabVm } from '../../src/lab/lab.js';
+import type { TopologyStore } from '../../src/state/store.js';
+import { until } from '../until.js';
 
 export const PROBE = fileURLToPath(new URL('../../src/lab/udp-probe.js', import.meta.url));
 
@@ -35,6 +38,42 @@ export async function ping(
 
 export async function stats(host: LabHost): Promise<Record<string, number>> {
   return (await controlRequest(host.controlSocket, { cmd: 'stats' })) as Record<string, number>;
+}
+
+/** Asks the agent to send an OpenFlow barrier: every flow change it sent so far is then applied. */
+export async function barrier(host: LabHost): Promise<void> {
+  await controlRequest(host.controlSocket, { cmd: 'barrier' });
+}
+
+/**
+ * Waits until the agent of `h` has applied every change committed to the store so far (its
+ * `lastChangeSeq` reached the store's position) and the switch has applied every flow change the
+ * agent sent for them (a barrier): the state a test may check flows or send traffic in.
+ */
+export async function agentSettled(store: TopologyStore, h: LabHost, timeoutMs = 10000): Promise<void> {
+  const position = await store.position();
+  await until(async () => ((await stats(h)).lastChangeSeq ?? 0) >= position, {
+    what: `the agent of ${h.name} applying the store's change ${position}`,
+    timeoutMs,
+  });
+  await barrier(h);
+}
+
+/** Waits until the agent process `pid` of `h` is alive in the store and connected to its switch. */
+export async function agentRunning(
+  store: TopologyStore,
+  h: LabHost,
+  pid: number,
+  timeoutMs = 30000,
+): Promise<void> {
+  const hostId = (await store.resolve('host', h.name)).id;
+  await until(
+    async () => {
+      const l = (await store.liveness()).find((x) => x.hostId === hostId);
+      return l?.alive === true && l.info.pid === pid && l.info.openflowConnected === true;
+    },
+    { what: `agent ${pid} of ${h.name} alive and connected to its switch`, timeoutMs },
+  );
 }
 
 export async function agentFlows(

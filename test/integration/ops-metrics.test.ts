@@ -15,10 +15,9 @@ import { join } from 'node:path';
 import { hostOvs, labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { agentPid, labMetricsListen } from '../../src/lab/hypervisor.js';
 import { openStore } from '../../src/state/open.js';
-import { host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
+import { agentSettled, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
+import { until } from '../until.js';
 import { parsePromText as parseProm } from '../../src/metrics/prom-text.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function scrape(listen: string, path: string): Promise<{ status: number; body: string }> {
   const r = await fetch(`http://${listen}${path}`, { signal: AbortSignal.timeout(5000) });
@@ -44,14 +43,16 @@ describe('agent metrics and health on a one-host lab', () => {
     assert.ok(p.received >= 2, p.output);
 
     // An object change after the flows exist: an invalidation round and a feed position to apply.
+    // (A rename and back: an update that changes nothing writes nothing.)
     const store = await openStore(lab.storeUrl);
     try {
       const router = await store.resolve('router', 'edge');
+      await store.update('router', router.id, { name: 'edge-renamed' });
       await store.update('router', router.id, { name: 'edge' });
+      await agentSettled(store, hv1);
     } finally {
       await store.close();
     }
-    await sleep(300);
 
     const r = await scrape(listen, '/metrics');
     assert.equal(r.status, 200);
@@ -118,14 +119,16 @@ describe('agent metrics and health on a one-host lab', () => {
     process.kill(pid, 'SIGHUP');
     const logFile = join(hv1.dir, 'agent.log');
     let lines: Array<{ msg?: string; applied?: string[]; keys?: string[] }> = [];
-    for (let i = 0; i < 50; i++) {
-      lines = readFileSync(logFile, 'utf8')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { msg?: string });
-      if (lines.some((l) => l.msg === 'reload: configuration re-read')) break;
-      await sleep(100);
-    }
+    await until(
+      () => {
+        lines = readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg?: string });
+        return lines.some((l) => l.msg === 'reload: configuration re-read');
+      },
+      { what: 'the agent logging that it re-read its configuration', timeoutMs: 5000, intervalMs: 100 },
+    );
     const done = lines.find((l) => l.msg === 'reload: configuration re-read');
     assert.deepEqual(done?.applied, ['logLevel', 'flows.idleTimeout']);
     assert.deepEqual(lines.find((l) => l.msg === 'reload: changed keys need a restart')?.keys, [

@@ -4,7 +4,6 @@
  * kinds) pass through byte for byte; address text forms normalise; helpers answer as documented.
  */
 
-import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -18,7 +17,6 @@ import {
   OFP_NO_BUFFER,
   OFPG,
   OFPP,
-  OFPR,
 } from '../../src/openflow/index.js';
 
 function roundTrip(msg: Message): Buffer {
@@ -52,41 +50,6 @@ function flowMod(
     instructions,
   };
 }
-
-test('a PACKET_IN as OVS sends it, with an NXM register the table does not describe', () => {
-  const msg: Message = {
-    type: 'packet_in',
-    xid: 0,
-    bufferId: OFP_NO_BUFFER,
-    totalLen: 14,
-    reason: OFPR.ACTION,
-    tableId: 3,
-    cookie: 0x77n,
-    match: [
-      { field: 'in_port', value: 2 },
-      // NXM_NX_REG0 (class 0x0001, field 0), 4 bytes
-      {
-        field: 'raw',
-        oxmClass: 0x0001,
-        oxmField: 0,
-        hasMask: false,
-        payload: Buffer.from('0000002a', 'hex'),
-      },
-    ],
-    data: Buffer.from('020000000002020000000001' + '88b5', 'hex'),
-  };
-  const bytes = roundTrip(msg);
-  const text = execFileSync('ovs-ofctl', ['ofp-print', bytes.toString('hex')], {
-    encoding: 'utf8',
-  }).trimEnd();
-  assert.equal(
-    text,
-    [
-      'OFPT_PACKET_IN (OF1.3) (xid=0x0): table_id=3 cookie=0x77 total_len=14 reg0=0x2a,in_port=2 (via action) data_len=14 (unbuffered)',
-      'vlan_tci=0x0000,dl_src=02:00:00:00:00:01,dl_dst=02:00:00:00:00:02,dl_type=0x88b5',
-    ].join('\n'),
-  );
-});
 
 test('in_phy_port, experimenter actions, meter and unknown instructions pass through', () => {
   roundTrip(

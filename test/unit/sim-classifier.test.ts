@@ -1,5 +1,6 @@
 // Classifier equivalence: the compiled classifier returns exactly what an in-order scan returns, on
-// random rule sets and packets (fixed seeds); plus the mask it records is sound, and compile is fast.
+// random rule sets and packets (fixed seeds); plus the mask it records is sound. (Compile time is a
+// figure of `npm run bench -- sim`, with its target; tests do not time anything.)
 import { holds } from './property.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
@@ -144,25 +145,6 @@ describe('classifier', () => {
       { seed: 7, numRuns: 200 },
     );
     t.diagnostic(`${compared} perturbed lookups compared`);
-  });
-
-  it('compiles 10,000 rules in well under 50 ms', () => {
-    const r = seeded(3);
-    const w = randomWorld(3);
-    const chainId = w.builder.chain('big', []);
-    const rules: Rule[] = [];
-    for (let i = 0; i < 10000; i++)
-      rules.push(w.builder.add('rule', { chainId, action: 'drop', conditions: randomConditions(r, w) }));
-    new Classifier(rules);
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const s = performance.now();
-      new Classifier(rules);
-      times.push(performance.now() - s);
-    }
-    times.sort((a, b) => a - b);
-    // Generous bound for loaded CI machines; the benchmark reports the real figure.
-    assert.ok(times[2]! < 150, `median compile ${times[2]} ms`);
   });
 
   it('parses prefixes like the model does', () => {
