@@ -17,7 +17,7 @@
  */
 import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
-import { PolledFeed } from './polled-feed.js';
+import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
 import { referencedIds } from './references.js';
 import { countCut } from './retention.js';
 import {
@@ -199,18 +199,7 @@ export class MemoryStore extends StoreBase implements TopologyStore {
 
   watch(from: number, handlers: WatchHandlers): Watch {
     this.assertOpen();
-    const onResync = handlers.onResync;
-    return this.changeFeed.watch(from, {
-      deliver: handlers.onChanges,
-      ...(onResync && {
-        resync: () => {
-          const snap = this.snapshotNow();
-          onResync(snap);
-          return snap.position;
-        },
-      }),
-      ...(handlers.onError && { onError: handlers.onError }),
-    });
+    return watchChanges(this.changeFeed, from, handlers, () => this.snapshotNow());
   }
 
   // ---- writes ------------------------------------------------------------------------------------
@@ -363,14 +352,7 @@ export class MemoryStore extends StoreBase implements TopologyStore {
 
   watchLearned(from: number, handlers: LearnedWatchHandlers): Watch {
     this.assertOpen();
-    return this.learnedFeed.watch(from, {
-      deliver: (entries) => {
-        const now = Date.now();
-        const current = entries.filter((e) => e.expiresAt > now);
-        if (current.length > 0) handlers.onEntries(current);
-      },
-      ...(handlers.onError && { onError: handlers.onError }),
-    });
+    return watchLearned(this.learnedFeed, from, handlers);
   }
 
   // ---- leader election --------------------------------------------------------------------------

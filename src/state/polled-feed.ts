@@ -12,7 +12,7 @@
  * own watch (through `onError`).
  */
 import { StoreError } from './errors.js';
-import type { Watch } from './store.js';
+import type { Change, LearnedChange, LearnedWatchHandlers, Snapshot, Watch, WatchHandlers } from './store.js';
 
 export interface FeedSource<T> {
   /** Position of the newest item (0 when there is none). */
@@ -120,4 +120,41 @@ export class PolledFeed<T> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** A change-feed watch over `feed`: a watcher behind the log resyncs from `snapshot()` (store.ts). */
+export function watchChanges(
+  feed: PolledFeed<Change>,
+  from: number,
+  handlers: WatchHandlers,
+  snapshot: () => Snapshot,
+): Watch {
+  const onResync = handlers.onResync;
+  return feed.watch(from, {
+    deliver: handlers.onChanges,
+    ...(onResync && {
+      resync: () => {
+        const snap = snapshot();
+        onResync(snap);
+        return snap.position;
+      },
+    }),
+    ...(handlers.onError && { onError: handlers.onError }),
+  });
+}
+
+/** A learned-state watch over `feed`: entries that expired before delivery are left out. */
+export function watchLearned(
+  feed: PolledFeed<LearnedChange>,
+  from: number,
+  handlers: LearnedWatchHandlers,
+): Watch {
+  return feed.watch(from, {
+    deliver: (entries) => {
+      const now = Date.now();
+      const current = entries.filter((e) => e.expiresAt > now);
+      if (current.length > 0) handlers.onEntries(current);
+    },
+    ...(handlers.onError && { onError: handlers.onError }),
+  });
 }

@@ -16,7 +16,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
-import { PolledFeed } from './polled-feed.js';
+import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
 import { referencedIds } from './references.js';
 import { countCut } from './retention.js';
 import {
@@ -195,18 +195,7 @@ export class SqliteStore extends StoreBase implements TopologyStore {
 
   watch(from: number, handlers: WatchHandlers): Watch {
     this.assertOpen();
-    const onResync = handlers.onResync;
-    return this.changeFeed.watch(from, {
-      deliver: handlers.onChanges,
-      ...(onResync && {
-        resync: () => {
-          const snap = this.readSnapshot();
-          onResync(snap);
-          return snap.position;
-        },
-      }),
-      ...(handlers.onError && { onError: handlers.onError }),
-    });
+    return watchChanges(this.changeFeed, from, handlers, () => this.readSnapshot());
   }
 
   private assertOpen(): void {
@@ -393,14 +382,7 @@ export class SqliteStore extends StoreBase implements TopologyStore {
 
   watchLearned(from: number, handlers: LearnedWatchHandlers): Watch {
     this.assertOpen();
-    return this.learnedFeed.watch(from, {
-      deliver: (entries) => {
-        const now = Date.now();
-        const current = entries.filter((e) => e.expiresAt > now);
-        if (current.length > 0) handlers.onEntries(current);
-      },
-      ...(handlers.onError && { onError: handlers.onError }),
-    });
+    return watchLearned(this.learnedFeed, from, handlers);
   }
 
   // ---- leader election --------------------------------------------------------------------------
