@@ -77,6 +77,8 @@ export class CassandraStore extends StoreBase implements TopologyStore {
   private readonly rows: ObjectRows;
   private readonly hosts: HostRecords;
   private readonly learned: LearnedLog;
+  /** When this handle last started a compaction (ms since epoch). */
+  private compactedAt = 0;
 
   /** Use `open`; subclasses (tests) construct from `connect`'s services and then call `init`. */
   protected constructor(s: Services) {
@@ -316,18 +318,27 @@ export class CassandraStore extends StoreBase implements TopologyStore {
         this.track(this.rows.execMany(this.rows.markStatements(writes, txid), 16));
         const changes = changesOf(writes, firstSeq);
         const last = changes.at(-1)!.seq;
-        if (
-          Math.floor(last / slackOf(this.cfg.retention)) > Math.floor(head.seq / slackOf(this.cfg.retention))
-        )
-          this.track(
-            this.log.compact(this.cfg.retention, last, Date.now(), (entries) =>
-              this.rows.execMany(this.rows.markEntries(entries), 16),
-            ),
-          );
+        this.maybeCompact(head.seq, last);
         this.log.poke();
         return { position: last, results, changes };
       }
     });
+  }
+
+  /**
+   * Compacts the log in the background (distributed-log.ts) when this commit took it past a multiple
+   * of the retention's slack (so of many writers one does it), or when this handle last looked a
+   * tenth of the retention age ago (so entries also go by age).
+   */
+  private maybeCompact(before: number, last: number): void {
+    const r = this.cfg.retention;
+    const now = Date.now();
+    const bySize = Math.floor(last / slackOf(r)) > Math.floor(before / slackOf(r));
+    if (!bySize && now - this.compactedAt < Math.min(r.maxAgeMs / 10, 60000)) return;
+    this.compactedAt = now;
+    this.track(
+      this.log.compact(r, last, now, (entries) => this.rows.execMany(this.rows.markEntries(entries), 16)),
+    );
   }
 
   /** Repairs what dead writers left (cassandra-commit.ts); safe at any time, from any process. */
