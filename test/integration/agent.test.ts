@@ -7,11 +7,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, hostOvs, type LabState } from '../../src/lab/lab.js';
-import { startAgent, stopAgent } from '../../src/lab/hypervisor.js';
+import { agentPid, startAgent, stopAgent } from '../../src/lab/hypervisor.js';
 import { run } from '../../src/exec.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
@@ -37,7 +37,9 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
     const runDir = mkdtempSync(join(tmpdir(), `midonet-it-${tunnel}-`));
     before(async () => {
       // hv1: vm1 (a), vm2 (b), vm3 (a); hv2: vm4 (b), vm5 (a), vm6 (b)
-      lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel });
+      // A short change log (20 changes), so that a test can make an agent fall behind it.
+      const storeUrl = `sqlite:${join(runDir, 'state.db')}?retain=20`;
+      lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel, storeUrl });
       store = await openStore(lab.storeUrl);
     });
     after(async () => {
@@ -171,6 +173,32 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
       assert.ok(inSwitch.length > 0);
       for (const c of inSwitch)
         assert.ok(known.has(c), `flow ${c} in the switch is known to the restarted agent`);
+    });
+
+    it('reloads the topology from a snapshot when its position was compacted out of the change log', async () => {
+      const [vm1, vm3] = [vm(lab, 'vm1'), vm(lab, 'vm3')];
+      const hv1 = host(lab, 'hv1');
+      assert.equal((await ping(vm1, vm3.ip)).received, 3);
+      const cookies = (await reactiveFlows(hv1)).map(cookieOf);
+      assert.ok(cookies.length > 0);
+      const behind = (await stats(hv1)).lastChangeSeq!;
+      const pid = agentPid({ dir: hv1.dir })!;
+      // The agent is stopped while 40 changes are committed: its position leaves the 20-change log.
+      process.kill(pid, 'SIGSTOP');
+      try {
+        for (let i = 0; i < 40; i++) await store.create('chain', { name: `resync-${tunnel}-${i}` });
+        await assert.rejects(store.changesSince(behind), /no longer in the change log/);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await agentSettled(store, hv1);
+      const log = readFileSync(join(hv1.dir, 'agent.log'), 'utf8');
+      assert.match(log, /store watch fell behind the change log: reloading the topology/);
+      const inSwitch = (await reactiveFlows(hv1)).map(cookieOf);
+      for (const c of cookies) assert.ok(!inSwitch.includes(c), `flow ${c} was invalidated by the reload`);
+      assert.equal((await ping(vm1, vm3.ip)).received, 3, 'traffic flows on the reloaded topology');
+      for (const c of await store.list('chain'))
+        if (c.name.startsWith('resync-')) await store.delete('chain', c.id);
     });
   });
 }
