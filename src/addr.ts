@@ -164,29 +164,50 @@ export interface Ipv4Prefix {
   readonly len: number;
 }
 
-/** Splits "ADDR/LEN"; a message when there is no slash or LEN is not a decimal within 0..max. */
-function splitCidr(s: string, max: number, example: string): { addr: string; len: number } | string {
-  const slash = s.indexOf('/');
-  if (slash < 0) return `expected address/prefix-length, e.g. ${example}`;
-  const lenText = s.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > max)
-    return `the prefix length must be 0 to ${max}`;
-  return { addr: s.slice(0, slash), len: Number(lenText) };
+/** What `parsePrefix` needs to know of an address family. */
+interface Family<A> {
+  readonly bits: number;
+  /** An example prefix, for the error on text without a slash. */
+  readonly example: string;
+  /** What the address part must be, for its error. */
+  readonly what: string;
+  parse(s: string): A | undefined;
+  network(a: A, len: number): A;
+  same(a: A, b: A): boolean;
+  format(a: A): string;
 }
+
+/** Parses "ADDR/LEN" of a family; `strict`: host bits must be zero. A message says what is wrong. */
+function parsePrefix<A>(s: string, strict: boolean, f: Family<A>): { addr: A; len: number } | string {
+  const slash = s.indexOf('/');
+  if (slash < 0) return `expected address/prefix-length, e.g. ${f.example}`;
+  const addr = f.parse(s.slice(0, slash));
+  if (addr === undefined) return `the address part is not ${f.what}`;
+  const lenText = s.slice(slash + 1);
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > f.bits)
+    return `the prefix length must be 0 to ${f.bits}`;
+  const len = Number(lenText);
+  const net = f.network(addr, len);
+  if (strict && !f.same(net, addr)) return `host bits are set; did you mean ${f.format(net)}/${len}?`;
+  return { addr, len };
+}
+
+const IPV4: Family<number> = {
+  bits: 32,
+  example: '192.0.2.0/24',
+  what: 'a dotted-quad IPv4 address',
+  parse: parseIpv4,
+  network: (a, len) => (a & prefixMask(len)) >>> 0,
+  same: (a, b) => a === b,
+  format: (a) => formatIpv4(a),
+};
 
 /**
  * Parses "a.b.c.d/len". With `strict`, host bits must be zero (a route destination); without it the
  * address is kept as given (an interface address such as a router port's "192.0.2.1/24").
  */
 export function parseCidr(s: string, strict: boolean): Ipv4Prefix | string {
-  const parts = splitCidr(s, 32, '192.0.2.0/24');
-  if (typeof parts === 'string') return parts;
-  const addr = parseIpv4(parts.addr);
-  if (addr === undefined) return 'the address part is not a dotted-quad IPv4 address';
-  const { len } = parts;
-  if (strict && (addr & ~prefixMask(len)) >>> 0 !== 0)
-    return `host bits are set; did you mean ${formatIpv4((addr & prefixMask(len)) >>> 0)}/${len}?`;
-  return { addr, len };
+  return parsePrefix(s, strict, IPV4);
 }
 
 // ---- IPv6 -----------------------------------------------------------------------------------------
@@ -351,14 +372,17 @@ export interface Ipv6Prefix {
   readonly len: number;
 }
 
+const IPV6: Family<Ipv6Words> = {
+  bits: 128,
+  example: '2001:db8::/32',
+  what: 'an IPv6 address',
+  parse: parseIpv6,
+  network: ipv6Network,
+  same: ipv6Equal,
+  format: (a) => formatIpv6(a),
+};
+
 /** Parses "ADDR/len" for IPv6; `strict` as for `parseCidr`. */
 export function parseIpv6Cidr(s: string, strict: boolean): Ipv6Prefix | string {
-  const parts = splitCidr(s, 128, '2001:db8::/32');
-  if (typeof parts === 'string') return parts;
-  const addr = parseIpv6(parts.addr);
-  if (addr === undefined) return 'the address part is not an IPv6 address';
-  const { len } = parts;
-  const net = ipv6Network(addr, len);
-  if (strict && !ipv6Equal(net, addr)) return `host bits are set; did you mean ${formatIpv6(net)}/${len}?`;
-  return { addr, len };
+  return parsePrefix(s, strict, IPV6);
 }

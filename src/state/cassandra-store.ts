@@ -67,7 +67,6 @@ export interface Services {
 
 export class CassandraStore extends StoreBase implements TopologyStore {
   readonly url: string;
-  private closed = false;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly campaigns = new Set<Campaign>();
   private readonly cfg: CassandraUrl;
@@ -162,20 +161,9 @@ export class CassandraStore extends StoreBase implements TopologyStore {
 
   // ---- plumbing and primitives (store-base.ts) ------------------------------------------------------
 
-  private assertOpen(): void {
-    if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
-  }
-
-  protected async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    this.assertOpen();
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof StoreError) throw e;
-      const msg = (e as Error).message;
-      if (e instanceof ZkError) throw new StoreError('unavailable', `${this.url}: ${what}: ${msg}`);
-      throw new StoreError('unavailable', `${this.url}: ${what}: Cassandra: ${msg}`);
-    }
+  protected override failure(e: unknown): string {
+    const msg = e instanceof Error ? e.message : String(e);
+    return e instanceof ZkError ? msg : `Cassandra: ${msg}`;
   }
 
   /** Runs `p` in the background; `close` waits for it. */

@@ -28,6 +28,7 @@ import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
 import { countCut } from './retention.js';
 import type { Change, ChangeOp, LogRetention, Snapshot, Watch, WatchHandlers } from './store.js';
+import { WatcherSet } from './watcher-set.js';
 import { ZkError, zkPath, type ZkSession } from './zk.js';
 
 /** What the `head` node holds. */
@@ -90,11 +91,10 @@ interface WatchState {
 }
 
 export class ChangeLog {
-  private readonly watches = new Set<WatchState>();
+  private readonly watches: WatcherSet<WatchState>;
   private armed = false;
   private pumping = false;
   private again = false;
-  private poller: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly offSession: () => void;
 
@@ -107,8 +107,9 @@ export class ChangeLog {
     /** The whole state at one position, for watches that resync. */
     private readonly snapshot: () => Promise<Snapshot>,
     /** Safety-net poll interval for watches (ms). */
-    private readonly pollMs = 2000,
+    pollMs = 2000,
   ) {
+    this.watches = new WatcherSet(() => this.pump(), pollMs);
     this.offSession = zk.onSession(() => {
       // The new session has none of the old one's watches.
       this.armed = false;
@@ -239,20 +240,7 @@ export class ChangeLog {
 
   watch(from: number, handlers: WatchHandlers): Watch {
     if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
-    const w: WatchState = { cursor: from, handlers, open: true };
-    this.watches.add(w);
-    if (!this.poller) this.poller = setInterval(() => this.pump(), this.pollMs);
-    setImmediate(() => this.pump());
-    return {
-      close: () => {
-        w.open = false;
-        this.watches.delete(w);
-        if (this.watches.size === 0 && this.poller) {
-          clearInterval(this.poller);
-          this.poller = undefined;
-        }
-      },
-    };
+    return this.watches.add({ cursor: from, handlers, open: true });
   }
 
   /** Wakes the watches at once (after a commit through the same handle). */
@@ -346,16 +334,13 @@ export class ChangeLog {
 
   private fail(w: WatchState, e: Error): void {
     if (!w.open) return;
-    w.open = false;
-    this.watches.delete(w);
+    this.watches.remove(w);
     w.handlers.onError?.(e);
   }
 
   close(): void {
     this.closed = true;
     this.offSession();
-    for (const w of this.watches) w.open = false;
     this.watches.clear();
-    if (this.poller) clearInterval(this.poller);
   }
 }

@@ -20,23 +20,9 @@ import type { Kind, Obj } from './model.js';
 import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
 import { referencedIds } from './references.js';
 import { countCut } from './retention.js';
-import {
-  DEFAULT_RETENTION,
-  type Campaign,
-  type CampaignHandlers,
-  type Change,
-  type HostLiveness,
-  type LearnedChange,
-  type LearnedEntry,
-  type LearnedWatchHandlers,
-  type LogRetention,
-  type Op,
-  type Snapshot,
-  type TopologyStore,
-  type TxResult,
-  type Watch,
-  type WatchHandlers,
-} from './store.js';
+import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
+import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
+import type { LearnedChange, LearnedEntry, LearnedWatchHandlers, Watch, WatchHandlers } from './store.js';
 import { StoreBase, type StoredObject } from './store-base.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 
@@ -79,7 +65,6 @@ const named = new Map<string, MemoryState>();
 
 export class MemoryStore extends StoreBase implements TopologyStore {
   private readonly state: MemoryState;
-  private closed = false;
   private readonly changeFeed: PolledFeed<Change>;
   private readonly learnedFeed: PolledFeed<LearnedChange>;
   private readonly wake = () => {
@@ -128,15 +113,6 @@ export class MemoryStore extends StoreBase implements TopologyStore {
   }
 
   // ---- primitives (store-base.ts) ---------------------------------------------------------------
-
-  protected async guard<T>(_what: string, fn: () => Promise<T>): Promise<T> {
-    this.assertOpen();
-    return await fn();
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
-  }
 
   private readSync(id: string): StoredObject | undefined {
     const r = this.state.objects.get(id);

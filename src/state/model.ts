@@ -404,19 +404,13 @@ export interface Meta {
 }
 export type Obj<K extends Kind = Kind> = Fields<K> & Meta;
 
-export type Host = Obj<'host'>;
-export type TunnelZone = Obj<'tunnel-zone'>;
-export type Bridge = Obj<'bridge'>;
-export type Router = Obj<'router'>;
+/** Names of the object types other modules use by name (others are `Obj<'kind'>`). */
 export type Port = Obj<'port'>;
 export type Route = Obj<'route'>;
-export type Chain = Obj<'chain'>;
 export type Rule = Obj<'rule'>;
 export type PortGroup = Obj<'port-group'>;
 export type IpAddressGroup = Obj<'ip-address-group'>;
 export type DhcpSubnet = Obj<'dhcp'>;
-export type BgpPeer = Obj<'bgp-peer'>;
-export type BgpNetwork = Obj<'bgp-network'>;
 export type DhcpLease = Obj<'dhcp-lease'>;
 export type ApiToken = Obj<'api-token'>;
 

@@ -12,6 +12,7 @@
  * own watch (through `onError`).
  */
 import { StoreError } from './errors.js';
+import { WatcherSet } from './watcher-set.js';
 import type { Change, LearnedChange, LearnedWatchHandlers, Snapshot, Watch, WatchHandlers } from './store.js';
 
 export interface FeedSource<T> {
@@ -39,8 +40,7 @@ interface Watcher<T> {
 const BATCH = 1000;
 
 export class PolledFeed<T> {
-  private readonly watchers = new Set<Watcher<T>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly watchers: WatcherSet<Watcher<T>>;
   private closed = false;
 
   constructor(
@@ -48,25 +48,14 @@ export class PolledFeed<T> {
     /** What the feed is, for errors (e.g. "sqlite:/x.db: change feed"). */
     private readonly what: string,
     /** Read interval for items committed elsewhere; undefined: only when woken. */
-    private readonly pollMs?: number,
-  ) {}
+    pollMs?: number,
+  ) {
+    this.watchers = new WatcherSet(() => this.poll(), pollMs);
+  }
 
   watch(from: number, handlers: FeedHandlers<T>): Watch {
     if (this.closed) throw new StoreError('unavailable', `${this.what}: the store is closed`);
-    const w: Watcher<T> = { cursor: from, open: true, handlers };
-    this.watchers.add(w);
-    if (this.pollMs !== undefined && !this.timer) this.timer = setInterval(() => this.poll(), this.pollMs);
-    setImmediate(() => this.poll());
-    return {
-      close: () => {
-        w.open = false;
-        this.watchers.delete(w);
-        if (this.watchers.size === 0 && this.timer) {
-          clearInterval(this.timer);
-          this.timer = undefined;
-        }
-      },
-    };
+    return this.watchers.add({ cursor: from, open: true, handlers });
   }
 
   /** Reads soon (a commit through this handle just happened). */
@@ -108,17 +97,13 @@ export class PolledFeed<T> {
 
   private fail(w: Watcher<T>, e: Error): void {
     if (!w.open) return;
-    w.open = false;
-    this.watchers.delete(w);
+    this.watchers.remove(w);
     w.handlers.onError?.(e);
   }
 
   close(): void {
     this.closed = true;
-    for (const w of this.watchers) w.open = false;
     this.watchers.clear();
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
   }
 }
 

@@ -19,23 +19,9 @@ import { isKind, type Kind, type Obj } from './model.js';
 import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
 import { referencedIds } from './references.js';
 import { countCut } from './retention.js';
-import {
-  DEFAULT_RETENTION,
-  type Campaign,
-  type CampaignHandlers,
-  type Change,
-  type HostLiveness,
-  type LearnedChange,
-  type LearnedEntry,
-  type LearnedWatchHandlers,
-  type LogRetention,
-  type Op,
-  type Snapshot,
-  type TopologyStore,
-  type TxResult,
-  type Watch,
-  type WatchHandlers,
-} from './store.js';
+import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
+import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
+import type { LearnedChange, LearnedEntry, LearnedWatchHandlers, Watch, WatchHandlers } from './store.js';
 import { StoreBase, type StoredObject } from './store-base.js';
 import {
   SCHEMA,
@@ -68,7 +54,6 @@ export class SqliteStore extends StoreBase implements TopologyStore {
   private readonly db: Database.Database;
   private readonly stmts: Statements;
   private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
   private readonly leaseMs: number;
   private readonly retention: LogRetention;
   private readonly campaigns = new Set<NodeJS.Timeout>();
@@ -142,16 +127,6 @@ export class SqliteStore extends StoreBase implements TopologyStore {
 
   // ---- primitives (store-base.ts) ---------------------------------------------------------------
 
-  protected async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    this.assertOpen();
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof StoreError) throw e;
-      throw new StoreError('unavailable', `${this.url}: ${what}: ${(e as Error).message}`);
-    }
-  }
-
   protected readObject(id: string): Promise<StoredObject | undefined> {
     const r = this.stmts.get.get(id);
     return Promise.resolve(r && isKind(r.kind) ? { kind: r.kind, obj: rowToObj(r) } : undefined);
@@ -196,10 +171,6 @@ export class SqliteStore extends StoreBase implements TopologyStore {
   watch(from: number, handlers: WatchHandlers): Watch {
     this.assertOpen();
     return watchChanges(this.changeFeed, from, handlers, () => this.readSnapshot());
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
   }
 
   // ---- writes ------------------------------------------------------------------------------------

@@ -51,11 +51,32 @@ export abstract class StoreBase {
   protected abstract holdersOf(id: string): Promise<StoredObject[]>;
   /** Every committed object of `kind`, in any order. */
   protected abstract scanKind(kind: Kind): Promise<Obj[]>;
+  /** Set by `close()`: every later call is refused. */
+  protected closed = false;
+
+  protected assertOpen(): void {
+    if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
+  }
+
   /**
    * Runs one store call: refuses it when the store is closed, and turns the backend's own failures
-   * (driver errors, locks, lost connections) into StoreErrors naming the URL and `what`.
+   * (driver errors, locks, lost connections) into StoreError('unavailable') naming the URL, `what`
+   * and the failure (as `failure` words it).
    */
-  protected abstract guard<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  protected async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError('unavailable', `${this.url}: ${what}: ${this.failure(e)}`);
+    }
+  }
+
+  /** How a backend failure reads in a StoreError. */
+  protected failure(e: unknown): string {
+    return e instanceof Error ? e.message : String(e);
+  }
 
   // ---- reads -------------------------------------------------------------------------------------
 
