@@ -6,6 +6,7 @@
  * Invariant: `loadConfig` returns a fully defaulted, valid configuration or throws ConfigError; a
  * process never starts on a half-valid configuration.
  */
+import { quote } from './quote.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LOG_LEVELS } from './log.js';
@@ -16,10 +17,6 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
-}
-
-function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v);
 }
 
 /** Parses `file` with `schema`; a missing file gives the defaults when `optional`. */
@@ -53,16 +50,16 @@ export function loadConfig<S extends z.ZodTypeAny>(
   switch (issue.code) {
     case 'unrecognized_keys':
       throw new ConfigError(
-        `${file}: unknown key(s) ${issue.keys.map((k) => `'${key ? `${key}.` : ''}${k}'`).join(', ')}`,
+        `${file}: unknown key(s) ${issue.keys.map((k) => quote(key ? `${key}.${k}` : k)).join(', ')}`,
       );
     case 'invalid_enum_value':
       throw new ConfigError(
-        `${file}: key '${key}': value ${show(value)} is not allowed; allowed: ${issue.options.join(', ')}`,
+        `${file}: key ${quote(key)}: value ${quote(value)} is not allowed; allowed: ${issue.options.join(', ')}`,
       );
     case 'invalid_type':
-      throw new ConfigError(`${file}: key '${key}': value ${show(value)}: expected ${issue.expected}`);
+      throw new ConfigError(`${file}: key ${quote(key)}: value ${quote(value)}: expected ${issue.expected}`);
     default:
-      throw new ConfigError(`${file}: key '${key}': value ${show(value)}: ${issue.message}`);
+      throw new ConfigError(`${file}: key ${quote(key)}: value ${quote(value)}: ${issue.message}`);
   }
 }
 

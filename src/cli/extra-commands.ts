@@ -6,6 +6,7 @@
  * Invariant: like every command, failures are CliErrors or StoreErrors with one clear line; trace
  * reads the store only (it never changes anything), and agent commands only read from the agent.
  */
+import { quote } from '../quote.js';
 import type { Argv, CommandModule } from 'yargs';
 import { controlRequest } from '../control/control-api.js';
 import { buildFlowMatch, type PacketFields } from '../sim/flow-match.js';
@@ -39,7 +40,7 @@ function num(args: Record<string, unknown>, flag: string, max: number): number |
   if (v === undefined) return undefined;
   const s = typeof v === 'string' ? v : scalar(v);
   if (!/^[0-9]+$/.test(s) || Number(s) > max)
-    throw new CliError(`--${flag}: '${s}' is not valid: expected a whole number from 0 to ${max}`);
+    throw new CliError(`--${flag}: ${quote(s)} is not valid: expected a whole number from 0 to ${max}`);
   return Number(s);
 }
 
@@ -60,13 +61,13 @@ export function packetFromOptions(args: Record<string, unknown>): PacketFields {
         ? 0x0806
         : Number(ethertype);
   if (!Number.isInteger(et) || et < 0 || et > 0xffff)
-    throw new CliError(`--ethertype: '${ethertype}' is not valid: ipv4, arp or a number up to 65535`);
+    throw new CliError(`--ethertype: ${quote(ethertype)} is not valid: ipv4, arp or a number up to 65535`);
   const proto = str(args, 'proto');
   let p: PacketFields['proto'];
   if (proto === undefined) p = undefined;
   else if (proto === 'tcp' || proto === 'udp' || proto === 'icmp') p = proto;
   else if (/^[0-9]{1,3}$/.test(proto) && Number(proto) <= 255) p = Number(proto);
-  else throw new CliError(`--proto: '${proto}' is not valid: tcp, udp, icmp or a number 0 to 255`);
+  else throw new CliError(`--proto: ${quote(proto)} is not valid: tcp, udp, icmp or a number 0 to 255`);
   const flags = str(args, 'tcp-flags');
   const out: Record<string, unknown> = {
     srcMac: str(args, 'src-mac') ?? '02:00:00:00:00:01',
@@ -143,7 +144,7 @@ function agentCommand(print: (s: string) => void): CommandModule {
         const live = (await store.liveness()).find((l) => l.hostId === host.id);
         const socket = live?.info.controlSocket;
         if (!live?.alive || typeof socket !== 'string')
-          throw new CliError(`agent: the agent of host '${host.name}' is not running`);
+          throw new CliError(`agent: the agent of host ${quote(host.name)} is not running`);
         const what = g.what as string;
         let req: Record<string, unknown> = { cmd: what };
         let timeoutMs = 5000;

@@ -16,7 +16,7 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, DEFAULT_CLI_CONFIG, cliConfigSchema, loadConfig } from '../config.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../log.js';
 import { KINDS, unknownKindMessage, type Kind } from '../state/model.js';
-import { escapeControls } from '../quote.js';
+import { escapeControls, quote } from '../quote.js';
 import { StoreError } from '../state/errors.js';
 import { DEFAULT_STORE_URL, openStore } from '../state/open.js';
 import { mkdirSync } from 'node:fs';
@@ -165,7 +165,9 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
       if (unknown !== undefined && argv.includes(unknown) && !COMMANDS.includes(unknown))
         throw new CliError(`${unknownKindMessage(unknown)}; other commands: trace, agent, completion`);
       const verb = /Invalid values: Argument: verb, Given: "(.*)", Choices: (.*)$/.exec(line);
-      throw new CliError(verb ? `unknown verb '${verb[1]}'; allowed: ${verb[2]!.replace(/"/g, '')}` : line);
+      throw new CliError(
+        verb ? `unknown verb ${quote(verb[1])}; allowed: ${verb[2]!.replace(/"/g, '')}` : line,
+      );
     });
 }
 

@@ -6,6 +6,7 @@
  * CliError naming the option, the value given and what is allowed. Values are then validated again by
  * the store (the model is the authority); this table only translates.
  */
+import { quote } from '../quote.js';
 import { normalizeMac } from '../addr.js';
 import { parsePortRange } from '../state/model.js';
 import { TCP_FLAGS, type Kind } from '../state/model.js';
@@ -324,7 +325,7 @@ export async function parseOption(
   raw: string,
 ): Promise<unknown> {
   const bad = (allowed: string): never => {
-    throw new CliError(`--${flag}: '${raw}' is not valid: ${allowed}`);
+    throw new CliError(`--${flag}: ${quote(raw)} is not valid: ${allowed}`);
   };
   switch (type.t) {
     case 'string':
@@ -368,7 +369,7 @@ export async function parseCondition(
   raw: string,
 ): Promise<unknown> {
   const bad = (allowed: string): never => {
-    throw new CliError(`--${spec.flag}: '${raw}' is not valid: ${allowed}`);
+    throw new CliError(`--${spec.flag}: ${quote(raw)} is not valid: ${allowed}`);
   };
   if (spec.type.t !== 'special') return parseOption(store, spec.flag, spec.type, raw);
   switch (spec.cond) {

@@ -3,9 +3,12 @@
  * referenced objects shown as their names. (`--json` output bypasses this module: it prints the stored
  * objects as they are, with stable field names.)
  *
- * Invariant: rendering never fails on an object it does not fully know; unknown references print as ids.
+ * Invariant: rendering never fails on an object it does not fully know; unknown references print as ids;
+ * no stored value reaches the terminal raw (control characters and escape sequences are escaped, even in
+ * names stored before such names were refused).
  */
 import type { Kind, Obj } from '../state/model.js';
+import { escapeControls } from '../quote.js';
 
 /** Columns shown by `KIND list`, as field names (dotted for nested). */
 export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
@@ -136,7 +139,7 @@ export function table(
   names: Names,
 ): string {
   const head = columns.map((c) => (HEADER[c] ?? c).toUpperCase());
-  const body = rows.map((r) => columns.map((c) => valueOf(r, c, names)));
+  const body = rows.map((r) => columns.map((c) => escapeControls(valueOf(r, c, names))));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
@@ -158,7 +161,7 @@ export function block(o: Record<string, unknown>, names: Names): string {
         text = v.map((x: string) => names.get(x)).join(', ') || '-';
       else if (v !== null && typeof v === 'object') text = JSON.stringify(v);
       else text = v === null ? '-' : typeof v === 'string' ? v : scalar(v);
-      return `${k.padEnd(w)}  ${text}`;
+      return `${k.padEnd(w)}  ${escapeControls(text)}`;
     })
     .join('\n');
 }

@@ -7,6 +7,7 @@
  * Invariant: a command either completes one store transaction or changes nothing; every bad input is
  * a CliError or StoreError whose message names the option or field and the value.
  */
+import { quote } from '../quote.js';
 import { UNKNOWN_PEER, peerStates, type PeerView } from '../router/peer-state.js';
 import {
   CONDITION_OPTIONS,
@@ -160,7 +161,7 @@ async function collectConditions(
   for (const f of inverted) {
     if (!CONDITION_OPTIONS.some((c) => c.flag === f)) {
       throw new CliError(
-        `--invert: '${f}' is not a condition; allowed: ${CONDITION_OPTIONS.map((c) => c.flag).join(', ')}`,
+        `--invert: ${quote(f)} is not a condition; allowed: ${CONDITION_OPTIONS.map((c) => c.flag).join(', ')}`,
       );
     }
   }
@@ -194,7 +195,7 @@ function parseIntArg(args: Args, flag: string, min: number): number | undefined 
   const raw = given(args, flag);
   if (raw === undefined) return undefined;
   if (!/^[0-9]+$/.test(raw) || Number(raw) < min)
-    throw new CliError(`--${flag}: '${raw}' is not valid: expected a whole number from ${min}`);
+    throw new CliError(`--${flag}: ${quote(raw)} is not valid: expected a whole number from ${min}`);
   return Number(raw);
 }
 
@@ -208,13 +209,13 @@ function checkApplicable(kind: Kind, verb: string, args: Args): void {
   for (const k of optionFlags(kind)) {
     if (args[k] === undefined || args[k] === false) continue;
     if (fieldFlags.has(k)) {
-      if (!takesFields) throw new CliError(`--${k}: does not apply to '${kind} ${verb}'`);
+      if (!takesFields) throw new CliError(`--${k}: does not apply to ${quote(`${kind} ${verb}`)}`);
       if (verb === 'list' && kind === 'rule' && k !== 'chain')
         throw new CliError(`--${k}: 'rule list' filters by --chain only`);
       continue;
     }
     if (!VERB_OPTIONS[k]!.verbs.includes(verb))
-      throw new CliError(`--${k}: does not apply to '${kind} ${verb}'`);
+      throw new CliError(`--${k}: does not apply to ${quote(`${kind} ${verb}`)}`);
   }
 }
 
@@ -222,7 +223,7 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
   const { store } = ctx;
   const verb = args.verb;
   if (!verbsOf(kind).includes(verb)) {
-    throw new CliError(`${kind}: unknown verb '${verb}'; allowed: ${verbsOf(kind).join(', ')}`);
+    throw new CliError(`${kind}: unknown verb ${quote(verb)}; allowed: ${verbsOf(kind).join(', ')}`);
   }
   checkApplicable(kind, verb, args);
   const names = async () => nameIndex((await store.snapshot()).objects.map((o) => o.object));
@@ -231,7 +232,7 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
     else if (verbDone === 'created') ctx.print(obj.id);
     else
       ctx.print(
-        `${verbDone} ${kind} ${typeof obj.name === 'string' ? `'${obj.name}'` : obj.id} (version ${obj.version})`,
+        `${verbDone} ${kind} ${typeof obj.name === 'string' ? `${quote(obj.name)}` : obj.id} (version ${obj.version})`,
       );
   };
   const expectedVersion = parseIntArg(args, 'expected-version', 1);
@@ -303,7 +304,7 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       });
       if (ctx.json) return ctx.print(JSON.stringify({ deleted }, null, 2));
       return ctx.print(
-        deleted.map((d) => `deleted ${d.kind} ${d.name !== null ? `'${d.name}'` : d.id}`).join('\n'),
+        deleted.map((d) => `deleted ${d.kind} ${d.name !== null ? `${quote(d.name)}` : d.id}`).join('\n'),
       );
     }
     case 'bind': {
@@ -345,7 +346,9 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       const others = tz.members.filter((m) => m.hostId !== host.id);
       if (verb === 'remove-member') {
         if (others.length === tz.members.length)
-          throw new CliError(`tunnel-zone ${verb}: host '${host.name}' is not a member of '${tz.name}'`);
+          throw new CliError(
+            `tunnel-zone ${verb}: host ${quote(host.name)} is not a member of ${quote(tz.name)}`,
+          );
         return emit(
           await store.update('tunnel-zone', tz.id, { members: others }, { expectedVersion: tz.version }),
           'updated',
@@ -354,10 +357,12 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       const address = given(args, 'address') ?? host.addresses[0];
       if (!address)
         throw new CliError(
-          `tunnel-zone add-member: --address is required (host '${host.name}' has no address)`,
+          `tunnel-zone add-member: --address is required (host ${quote(host.name)} has no address)`,
         );
       if (others.length !== tz.members.length)
-        throw new CliError(`tunnel-zone add-member: host '${host.name}' is already a member of '${tz.name}'`);
+        throw new CliError(
+          `tunnel-zone add-member: host ${quote(host.name)} is already a member of ${quote(tz.name)}`,
+        );
       return emit(
         await store.update(
           'tunnel-zone',
@@ -375,11 +380,11 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       if (!macRaw) throw new CliError(`dhcp ${verb}: --mac is required`);
       const mac = normalizeMac(macRaw);
       if (!mac)
-        throw new CliError(`--mac: '${macRaw}' is not valid: expected a MAC such as 02:00:00:00:00:01`);
+        throw new CliError(`--mac: ${quote(macRaw)} is not valid: expected a MAC such as 02:00:00:00:00:01`);
       const others = d.hosts.filter((h) => h.mac !== mac);
       if (verb === 'remove-host') {
         if (others.length === d.hosts.length)
-          throw new CliError(`dhcp remove-host: no host entry with MAC ${mac} in '${d.name}'`);
+          throw new CliError(`dhcp remove-host: no host entry with MAC ${mac} in ${quote(d.name)}`);
         return emit(
           await store.update('dhcp', d.id, { hosts: others }, { expectedVersion: d.version }),
           'updated',
@@ -401,9 +406,9 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       const port = await store.resolve('port', args.arg);
       const others = pg.portIds.filter((id) => id !== port.id);
       if (verb === 'add-port' && others.length !== pg.portIds.length)
-        throw new CliError(`port-group add-port: port '${port.name}' is already in '${pg.name}'`);
+        throw new CliError(`port-group add-port: port ${quote(port.name)} is already in ${quote(pg.name)}`);
       if (verb === 'remove-port' && others.length === pg.portIds.length)
-        throw new CliError(`port-group remove-port: port '${port.name}' is not in '${pg.name}'`);
+        throw new CliError(`port-group remove-port: port ${quote(port.name)} is not in ${quote(pg.name)}`);
       const portIds = verb === 'add-port' ? [...pg.portIds, port.id] : others;
       return emit(
         await store.update('port-group', pg.id, { portIds }, { expectedVersion: pg.version }),
@@ -411,7 +416,7 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       );
     }
     default:
-      throw new CliError(`${kind}: unknown verb '${verb}'`);
+      throw new CliError(`${kind}: unknown verb ${quote(verb)}`);
   }
 }
 

@@ -7,6 +7,7 @@
  * Invariant: `countCut` only asks for a cut once the log holds `slack` entries more than it should,
  * so compaction happens in batches of at least `slack` entries, not on every commit.
  */
+import { quote } from '../quote.js';
 import { DEFAULT_RETENTION, type LogRetention } from './store.js';
 
 /** Reads `retain` and `retainSeconds` from URL query parameters; `bad` reports what is wrong. */
@@ -16,7 +17,7 @@ export function parseRetention(q: URLSearchParams, bad: (why: string) => never):
     if (v === null) return undefined;
     const n = Number(v);
     if (!/^[0-9]+$/.test(v) || n < min || n > max)
-      bad(`${key} '${v}' must be a whole number from ${min} to ${max}`);
+      bad(`${key} ${quote(v)} must be a whole number from ${min} to ${max}`);
     return n;
   };
   const entries = num('retain', 10, 100_000_000) ?? DEFAULT_RETENTION.entries;

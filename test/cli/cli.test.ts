@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { main } from '../../src/cli/main.js';
+import { UNSAFE_TEXT } from '../../src/quote.js';
 import { openStore } from '../../src/state/open.js';
 import { CLI_KINDS as KINDS, verbsOf } from '../../src/cli/topology-commands.js';
 import { allocate } from '../../src/state/leases.js';
@@ -503,6 +505,21 @@ describe('midonet-cli', () => {
       'b',
       'MIDONET_STORE selects the store',
     );
+  });
+
+  it('prints a name stored before such names were refused with its control characters escaped', async () => {
+    await ok('bridge', 'create', 'legacy');
+    // What an older version let through, written straight into the file.
+    const db = new Database(store.slice('sqlite:'.length));
+    const hostile = 'evil\nname\u001b[2J';
+    db.prepare(
+      "UPDATE objects SET name = ?, body = json_set(body, '$.name', ?) WHERE kind = 'bridge' AND name = 'legacy'",
+    ).run(hostile, hostile);
+    db.close();
+    for (const out of [await ok('bridge', 'list'), await ok('bridge', 'show', hostile)]) {
+      assert.match(out, /evil\\nname\\x1b\[2J/);
+      for (const line of out.split('\n')) assert.doesNotMatch(line, UNSAFE_TEXT);
+    }
   });
 
   it('traces a packet through the stored topology', async () => {
