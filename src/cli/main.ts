@@ -15,7 +15,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, DEFAULT_CLI_CONFIG, cliConfigSchema, loadConfig } from '../config.js';
 import { LOG_LEVELS, createLogger, type LogLevel } from '../log.js';
-import { KINDS, unknownKindMessage, type Kind } from '../state/model.js';
+import { unknownKindMessage, type Kind } from '../state/model.js';
 import { escapeControls, quote } from '../quote.js';
 import { StoreError } from '../state/errors.js';
 import { DEFAULT_STORE_URL, openStore } from '../state/open.js';
@@ -163,7 +163,9 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
       const line = msg.replace(/\s*\n\s*/g, ' ');
       const unknown = /^Unknown arguments?: ([^,]*)/.exec(line)?.[1];
       if (unknown !== undefined && argv.includes(unknown) && !COMMANDS.includes(unknown))
-        throw new CliError(`${unknownKindMessage(unknown)}; other commands: trace, agent, completion`);
+        throw new CliError(
+          `${unknownKindMessage(unknown, CLI_KINDS)}; other commands: ${OTHER_COMMANDS.join(', ')}`,
+        );
       const verb = /Invalid values: Argument: verb, Given: "(.*)", Choices: (.*)$/.exec(line);
       throw new CliError(
         verb ? `unknown verb ${quote(verb[1])}; allowed: ${verb[2]!.replace(/"/g, '')}` : line,
@@ -171,8 +173,9 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
     });
 }
 
-/** The first words of every command: the kinds, then the other commands. */
-const COMMANDS: readonly string[] = [...KINDS, 'trace', 'agent', 'completion'];
+/** The first words of the commands that are not kinds, and of every command. */
+const OTHER_COMMANDS: readonly string[] = ['trace', 'agent', 'token', 'completion'];
+const COMMANDS: readonly string[] = [...CLI_KINDS, ...OTHER_COMMANDS];
 
 /** Runs one command line; returns the exit code. */
 export async function main(

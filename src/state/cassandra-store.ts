@@ -45,7 +45,7 @@ import type {
   Watch,
   WatchHandlers,
 } from './store.js';
-import { StoreBase, type StoredObject } from './store-base.js';
+import { BackendBase, type StoredObject } from './store-base.js';
 import { planTransaction, type BaseReader } from './transaction.js';
 import { ZkError, ZkSession, zkPath, type ZkOp, type ZkSessionOptions } from './zk.js';
 
@@ -65,7 +65,7 @@ export interface Services {
   readonly zk: ZkSession;
 }
 
-export class CassandraStore extends StoreBase implements TopologyStore {
+export class CassandraStore extends BackendBase implements TopologyStore {
   readonly url: string;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly campaigns = new Set<Campaign>();

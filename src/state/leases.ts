@@ -48,7 +48,10 @@ interface Pool {
 function normalized(mac: string): string {
   const hex = mac.toLowerCase().replace(/[^0-9a-f]/g, '');
   if (hex.length !== 12)
-    throw new StoreError('invalid', `dhcp-lease.mac: ${quote(mac)}: expected a MAC such as 02:00:00:00:00:01`);
+    throw new StoreError(
+      'invalid',
+      `dhcp-lease.mac: ${quote(mac)}: expected a MAC such as 02:00:00:00:00:01`,
+    );
   return hex.match(/../g)!.join(':');
 }
 

@@ -23,7 +23,7 @@ import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
 import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
 import type { LearnedChange, LearnedEntry, LearnedWatchHandlers, Watch, WatchHandlers } from './store.js';
-import { StoreBase, type StoredObject } from './store-base.js';
+import { BackendBase, type StoredObject } from './store-base.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 
 interface Stored {
@@ -63,7 +63,7 @@ class MemoryState {
 
 const named = new Map<string, MemoryState>();
 
-export class MemoryStore extends StoreBase implements TopologyStore {
+export class MemoryStore extends BackendBase implements TopologyStore {
   private readonly state: MemoryState;
   private readonly changeFeed: PolledFeed<Change>;
   private readonly learnedFeed: PolledFeed<LearnedChange>;

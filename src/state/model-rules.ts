@@ -262,7 +262,9 @@ async function checkRange(view: PlanView, d: Obj<'dhcp'>, net: { addr: number; l
     invalid(`${what}: dhcp.rangeStart: ${quote(d.rangeStart)} is above dhcp.rangeEnd ${quote(d.rangeEnd)}`);
   const within = (ip: number) => ip >= start && ip <= end;
   if (d.gateway !== null && within(parseIpv4(d.gateway)!))
-    invalid(`${what}: dhcp.rangeStart..rangeEnd: ${d.rangeStart}-${d.rangeEnd} contains the gateway ${d.gateway}`);
+    invalid(
+      `${what}: dhcp.rangeStart..rangeEnd: ${d.rangeStart}-${d.rangeEnd} contains the gateway ${d.gateway}`,
+    );
   for (const a of await routerAddressesOn(view, d.bridgeId)) {
     if (within(parseIpv4(a.address)!))
       invalid(
@@ -272,7 +274,10 @@ async function checkRange(view: PlanView, d: Obj<'dhcp'>, net: { addr: number; l
 }
 
 /** Addresses of the router ports linked to a bridge's ports (the bridge's gateways). */
-async function routerAddressesOn(view: PlanView, bridgeId: string): Promise<Array<{ port: string; address: string }>> {
+async function routerAddressesOn(
+  view: PlanView,
+  bridgeId: string,
+): Promise<Array<{ port: string; address: string }>> {
   const out: Array<{ port: string; address: string }> = [];
   for (const r of await view.referrers(bridgeId)) {
     if (r.kind !== 'port' || r.field !== 'deviceId') continue;
@@ -290,7 +295,11 @@ async function routerAddressesOn(view: PlanView, bridgeId: string): Promise<Arra
  * lease per subnet. Leases are checked against the range only when made: a range that shrinks later
  * leaves running leases alone until they expire.
  */
-async function checkLease(view: PlanView, l: Obj<'dhcp-lease'>, before: Obj<'dhcp-lease'> | undefined): Promise<void> {
+async function checkLease(
+  view: PlanView,
+  l: Obj<'dhcp-lease'>,
+  before: Obj<'dhcp-lease'> | undefined,
+): Promise<void> {
   const what = label('dhcp-lease', l);
   const d = await view.getKind(['dhcp'], l.dhcpId, `${what}: dhcp-lease.dhcpId`);
   const net = subnetOf(d);

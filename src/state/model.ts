@@ -53,9 +53,9 @@ export function isKind(s: string): s is Kind {
   return (KINDS as readonly string[]).includes(s);
 }
 
-/** The error text for a kind that does not exist, naming the ones that do. */
-export function unknownKindMessage(kind: unknown): string {
-  return `unknown kind ${quote(kind)}; kinds are: ${KINDS.join(', ')}`;
+/** The error text for a kind that does not exist, naming the ones that do (or those of `kinds`). */
+export function unknownKindMessage(kind: unknown, kinds: readonly string[] = KINDS): string {
+  return `unknown kind ${quote(kind)}; kinds are: ${kinds.join(', ')}`;
 }
 
 /** Kinds whose objects may be left unnamed (the name is then null and the object is found by id). */
@@ -405,6 +405,7 @@ export interface Meta {
 export type Obj<K extends Kind = Kind> = Fields<K> & Meta;
 
 /** Names of the object types other modules use by name (others are `Obj<'kind'>`). */
+export type Host = Obj<'host'>;
 export type Port = Obj<'port'>;
 export type Route = Obj<'route'>;
 export type Rule = Obj<'rule'>;

@@ -22,7 +22,7 @@ import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
 import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
 import type { LearnedChange, LearnedEntry, LearnedWatchHandlers, Watch, WatchHandlers } from './store.js';
-import { StoreBase, type StoredObject } from './store-base.js';
+import { BackendBase, type StoredObject } from './store-base.js';
 import {
   SCHEMA,
   prepareStatements,
@@ -47,7 +47,7 @@ export interface SqliteStoreOptions {
 /** The last transaction of this process on each database file (see `serialized`). */
 const fileQueues = new Map<unknown, Promise<unknown>>();
 
-export class SqliteStore extends StoreBase implements TopologyStore {
+export class SqliteStore extends BackendBase implements TopologyStore {
   readonly url: string;
   /** The absolute path of the database file. */
   private readonly file: string;

@@ -1,9 +1,11 @@
 /**
- * What every TopologyStore backend shares, written once over a few primitives each backend provides
- * (read one committed object by id, find an id by name, list the candidate holders of a reference,
- * scan a kind, guard a call):
- * - the reads `get`, `resolve`, `list` and `referrers`, with their error texts;
- * - the single-object `create`, `update` and `delete`, each one transaction of one op.
+ * What TopologyStore implementations share:
+ * - StoreBase (every store, midonet-api's client included): the single-object `create`, `update`
+ *   and `delete`, each one transaction of one op;
+ * - BackendBase (the backends that hold the data): the reads `get`, `resolve`, `list` and
+ *   `referrers`, with their error texts, written once over a few primitives each backend provides
+ *   (read one committed object by id, find an id by name, list the candidate holders of a reference,
+ *   scan a kind), and one `guard` that refuses calls on a closed store and words failures.
  *
  * Invariants: `create`, `update` and `delete` are exactly `transact([op])`, with that op's result;
  * the reads answer the same question the same way on every backend (a kind that does not exist is
@@ -37,10 +39,52 @@ export function byNameThenId(a: Obj, b: Obj): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/**
+ * The single-object writes of every TopologyStore (the backends and midonet-api's client alike), each
+ * one transaction of one op.
+ */
 export abstract class StoreBase {
   abstract readonly url: string;
   abstract transact(ops: readonly Op[]): Promise<TxResult>;
 
+  // ---- single-object writes ----------------------------------------------------------------------
+
+  private async one<T>(op: Op): Promise<T> {
+    const r = await this.transact([op]);
+    return r.results[0] as T;
+  }
+
+  create<K extends Kind>(
+    kind: K,
+    fields: Record<string, unknown>,
+    opts: { id?: string; position?: number } = {},
+  ): Promise<Obj<K>> {
+    return this.one({ op: 'create', kind, fields, ...opts });
+  }
+
+  update<K extends Kind>(
+    kind: K,
+    id: string,
+    set: Record<string, unknown>,
+    opts: { expectedVersion?: number; position?: number } = {},
+  ): Promise<Obj<K>> {
+    return this.one({ op: 'update', kind, id, set, ...opts });
+  }
+
+  async delete(
+    kind: Kind,
+    id: string,
+    opts: { expectedVersion?: number; cascade?: boolean } = {},
+  ): Promise<DeletedRefs> {
+    return (await this.one<{ deleted: DeletedRefs }>({ op: 'delete', kind, id, ...opts })).deleted;
+  }
+}
+
+/**
+ * A backend that holds the data (SQLite, Cassandra + ZooKeeper, memory), as opposed to a client of
+ * midonet-api: the reads, written once over the primitives it provides, and one guard for every call.
+ */
+export abstract class BackendBase extends StoreBase {
   // ---- primitives --------------------------------------------------------------------------------
 
   /** The committed object with this id, of any kind. */
@@ -134,37 +178,5 @@ export abstract class StoreBase {
       }
       return out;
     });
-  }
-
-  // ---- single-object writes ----------------------------------------------------------------------
-
-  private async one<T>(op: Op): Promise<T> {
-    const r = await this.transact([op]);
-    return r.results[0] as T;
-  }
-
-  create<K extends Kind>(
-    kind: K,
-    fields: Record<string, unknown>,
-    opts: { id?: string; position?: number } = {},
-  ): Promise<Obj<K>> {
-    return this.one({ op: 'create', kind, fields, ...opts });
-  }
-
-  update<K extends Kind>(
-    kind: K,
-    id: string,
-    set: Record<string, unknown>,
-    opts: { expectedVersion?: number; position?: number } = {},
-  ): Promise<Obj<K>> {
-    return this.one({ op: 'update', kind, id, set, ...opts });
-  }
-
-  async delete(
-    kind: Kind,
-    id: string,
-    opts: { expectedVersion?: number; cascade?: boolean } = {},
-  ): Promise<DeletedRefs> {
-    return (await this.one<{ deleted: DeletedRefs }>({ op: 'delete', kind, id, ...opts })).deleted;
   }
 }

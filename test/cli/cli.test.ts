@@ -329,7 +329,7 @@ describe('midonet-cli', () => {
       await fails(
         ['gizmo', 'list'],
         2,
-        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network; other commands: trace, agent, completion/,
+        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network, dhcp-lease; other commands: trace, agent, token, completion/,
       );
       // Hostile names are refused and shown escaped, on one line.
       await fails(
