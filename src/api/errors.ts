@@ -12,6 +12,7 @@
  * Invariant: an error never carries a stack trace or a raw hostile value: values are cut and control
  * characters escaped before they are put in a message.
  */
+import { escapeControls, quote } from '../quote.js';
 import type { z } from 'zod';
 import { StoreError, type ErrorIssue, type StoreErrorCode } from '../state/errors.js';
 
@@ -38,17 +39,6 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
-}
-
-/** Control characters as `\uXXXX`: a message never carries a raw newline or escape sequence. */
-export function escapeControls(s: string): string {
-  return s.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** A value fit for an error message: quoted, control characters escaped, at most 80 characters. */
-export function safe(v: unknown): string {
-  const s = JSON.stringify(typeof v === 'string' ? v : (v ?? null)) ?? 'null';
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 function cut(v: unknown): unknown {
@@ -142,7 +132,7 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, wha
   throw new ApiError(
     400,
     'invalid',
-    `${what}: ${issues.map((i) => `${i.field}: ${i.value !== undefined ? `${safe(i.value)}: ` : ''}${i.allowed}`).join('; ')}`,
+    `${what}: ${issues.map((i) => `${i.field}: ${i.value !== undefined ? `${quote(i.value)}: ` : ''}${i.allowed}`).join('; ')}`,
     issues,
   );
 }

@@ -18,7 +18,8 @@ import { z } from 'zod';
 import { normalizeMac } from '../addr.js';
 import { allocate, release } from '../state/leases.js';
 import type { Kind, Obj } from '../state/model.js';
-import { ApiError, parseWith, safe } from './errors.js';
+import { ApiError, parseWith } from './errors.js';
+import { quote } from '../quote.js';
 import { createSchema, jsonSchema, objectSchema } from './kinds.js';
 import { bodyObject } from './routes-objects.js';
 import { errorSchema, waitQuery, type RouteCtx } from './route-ctx.js';
@@ -61,7 +62,7 @@ const ruleQuery = z
 function mac(raw: string, field: string): string {
   const m = normalizeMac(raw);
   if (!m)
-    throw new ApiError(400, 'invalid', `${field}: ${safe(raw)}: expected a MAC such as 02:00:00:00:00:01`, [
+    throw new ApiError(400, 'invalid', `${field}: ${quote(raw)}: expected a MAC such as 02:00:00:00:00:01`, [
       { field, value: raw, allowed: 'a MAC such as 02:00:00:00:00:01' },
     ]);
   return m;

@@ -21,7 +21,8 @@ import type { Logger } from '../log.js';
 import type { ApiToken } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 import type { ApiConfig } from './config.js';
-import { ApiError, parseWith, safe, wireError } from './errors.js';
+import { ApiError, parseWith, wireError } from './errors.js';
+import { quote } from '../quote.js';
 import { TokenIndex } from './tokens.js';
 import { waitForAgents } from './wait.js';
 import { waitQuery, type RouteCtx } from './route-ctx.js';
@@ -85,7 +86,7 @@ export async function buildApi(opts: {
       error: {
         status: 404,
         code: 'no-route',
-        message: `no route ${req.method} ${safe(path)}; see /openapi.json`,
+        message: `no route ${req.method} ${quote(path)}; see /openapi.json`,
       },
     });
   });
@@ -148,7 +149,7 @@ export async function buildApi(opts: {
       if (h === undefined || h === '*') return undefined;
       const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(h.trim());
       if (!m)
-        throw new ApiError(400, 'invalid', `If-Match: ${safe(h)}: expected the object's version, e.g. "3"`);
+        throw new ApiError(400, 'invalid', `If-Match: ${quote(h)}: expected the object's version, e.g. "3"`);
       return Number(m[1]);
     },
     async finishWrite(req, reply, position) {
