@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { OFPCML, type Match, type Outgoing, type PacketInView } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
 import type { Tag } from '../sim/tags.js';
-import { formatIpv4 } from '../state/addr.js';
+import { formatIpv4 } from '../addr.js';
 import { StoreError } from '../state/errors.js';
 import type { Obj } from '../state/model.js';
 import { openStore } from '../state/open.js';

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log.js';
 import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
 import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
-import { parseIpv4 } from '../../src/state/addr.js';
+import { parseIpv4 } from '../../src/addr.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
