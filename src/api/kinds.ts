@@ -30,6 +30,10 @@ export const KIND_PATHS: Record<ApiKind, string> = {
   'bgp-peer': 'bgp-peers',
   'bgp-network': 'bgp-networks',
   'dhcp-lease': 'dhcp-leases',
+  'floating-ip': 'floating-ips',
+  'port-forward': 'port-forwards',
+  'source-nat': 'source-nats',
+  'nat-block': 'nat-blocks',
 };
 
 export type JsonSchema = Record<string, unknown>;

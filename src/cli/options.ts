@@ -9,7 +9,7 @@
 import { quote } from '../quote.js';
 import { normalizeMac } from '../addr.js';
 import { parsePortRange } from '../state/model.js';
-import { TCP_FLAGS, type Kind } from '../state/model.js';
+import { RULE_ACTIONS, TCP_FLAGS, type Kind } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 
 export class CliError extends Error {
@@ -27,7 +27,8 @@ export type OptionType =
   | { t: 'ref'; kind: Kind }
   | { t: 'refs'; kind: Kind }
   | { t: 'list' } // comma-separated strings
-  | { t: 'nullable-string' };
+  | { t: 'nullable-string' }
+  | { t: 'nat-targets' }; // ADDR[-ADDR][:PORT[-PORT]], comma-separated
 
 export interface OptionSpec {
   readonly flag: string;
@@ -165,8 +166,9 @@ export const CONDITION_OPTIONS: ReadonlyArray<{
   {
     flag: 'conntrack',
     cond: 'conntrack',
-    type: { t: 'enum', values: ['forward', 'return'] },
-    describe: 'forward or return flow of a connection',
+    type: { t: 'enum', values: ['new', 'established', 'related'] },
+    describe:
+      'connection state: new, established (a later packet or a reply), related (an ICMP error about one)',
   },
 ];
 
@@ -190,7 +192,23 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
     ...chains,
     { flag: 'vlan-aware', field: 'vlanAware', type: bool, describe: 'learn MACs per VLAN' },
   ],
-  router: [name(true), admin, ...chains],
+  router: [
+    name(true),
+    admin,
+    ...chains,
+    {
+      flag: 'nat-inbound-chain',
+      field: 'natInboundChainId',
+      type: ref('chain'),
+      describe: 'NAT chain before routing',
+    },
+    {
+      flag: 'nat-outbound-chain',
+      field: 'natOutboundChainId',
+      type: ref('chain'),
+      describe: 'NAT chain after routing',
+    },
+  ],
   port: [
     name(true),
     { flag: 'bridge', field: 'deviceId', type: ref('bridge'), describe: 'the bridge of a bridge port' },
@@ -204,6 +222,12 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
     },
     { flag: 'mac', field: 'mac', type: nstr, describe: 'router port MAC (generated if not given)' },
     { flag: 'vlan', field: 'vlanId', type: int(1, 4094), describe: 'access VLAN on a VLAN-aware bridge' },
+    {
+      flag: 'addresses',
+      field: 'addresses',
+      type: { t: 'list' },
+      describe: "bridge ports: the VM's addresses, comma-separated",
+    },
     ...chains,
   ],
   route: [
@@ -245,11 +269,18 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
     {
       flag: 'action',
       field: 'action',
-      type: { t: 'enum', values: ['accept', 'drop', 'reject', 'jump', 'return', 'continue'] },
-      describe: 'what a match does',
+      type: { t: 'enum', values: RULE_ACTIONS },
+      describe:
+        'what a match does (dnat/snat translate per connection, rev-* translate replies back, static-* 1:1)',
       required: true,
     },
     { flag: 'jump-chain', field: 'jumpChainId', type: ref('chain'), describe: 'target of action jump' },
+    {
+      flag: 'nat-target',
+      field: 'natTargets',
+      type: { t: 'nat-targets' },
+      describe: 'NAT targets ADDR[-ADDR][:PORT[-PORT]], comma-separated (dnat, snat, static-*)',
+    },
   ],
   'port-group': [
     name(true),
@@ -313,6 +344,65 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
     { flag: 'router', field: 'routerId', type: ref('router'), describe: 'the router', required: true },
     { flag: 'prefix', field: 'prefix', type: str, describe: 'advertised prefix', required: true },
   ],
+  'floating-ip': [
+    name(true),
+    { flag: 'router', field: 'routerId', type: ref('router'), describe: 'the router', required: true },
+    {
+      flag: 'address',
+      field: 'address',
+      type: str,
+      describe: "public address, in one of the router's uplink subnets",
+      required: true,
+    },
+    {
+      flag: 'port',
+      field: 'portId',
+      type: ref('port'),
+      describe: "the VM's port (its address is the private one)",
+    },
+    {
+      flag: 'fixed-address',
+      field: 'fixedAddress',
+      type: nstr,
+      describe: "the private address (default: the port's)",
+    },
+  ],
+  'port-forward': [
+    name(true),
+    { flag: 'router', field: 'routerId', type: ref('router'), describe: 'the router', required: true },
+    { flag: 'address', field: 'address', type: str, describe: 'public address', required: true },
+    {
+      flag: 'protocol',
+      field: 'protocol',
+      type: { t: 'enum', values: ['tcp', 'udp'] },
+      describe: 'tcp or udp',
+      required: true,
+    },
+    { flag: 'port', field: 'port', type: int(1, 65535), describe: 'public port', required: true },
+    { flag: 'to-address', field: 'toAddress', type: str, describe: "the VM's address", required: true },
+    { flag: 'to-port', field: 'toPort', type: int(1, 65535), describe: "the VM's port", required: true },
+  ],
+  'source-nat': [
+    name(true),
+    { flag: 'router', field: 'routerId', type: ref('router'), describe: 'the router', required: true },
+    { flag: 'subnet', field: 'subnet', type: str, describe: 'the tenant subnet translated', required: true },
+    {
+      flag: 'address',
+      field: 'address',
+      type: str,
+      describe: 'public address (on an uplink)',
+      required: true,
+    },
+    {
+      flag: 'port-from',
+      field: 'portFrom',
+      type: int(1, 65535),
+      describe: 'first source port (default 1024)',
+    },
+    { flag: 'port-to', field: 'portTo', type: int(1, 65535), describe: 'last source port (default 65535)' },
+  ],
+  // Blocks of SNAT ports are leased by the agents; the CLI lists and shows them.
+  'nat-block': [],
 };
 
 const NONE = new Set(['none', 'null', '-']);
@@ -355,6 +445,20 @@ export async function parseOption(
       const ids: string[] = [];
       for (const r of raw.split(',')) ids.push((await store.resolve(type.kind, r.trim())).id);
       return ids;
+    }
+    case 'nat-targets': {
+      const out: Array<Record<string, unknown>> = [];
+      for (const part of raw.split(',')) {
+        const m = /^([0-9.]+)(?:-([0-9.]+))?(?::([0-9]{1,5})(?:-([0-9]{1,5}))?)?$/.exec(part.trim());
+        if (m === null) return bad('expected ADDR[-ADDR][:PORT[-PORT]], e.g. 203.0.113.1:1024-65535');
+        const [, a, b, p, q] = m;
+        out.push({
+          addressFrom: a,
+          addressTo: b ?? a,
+          ...(p !== undefined ? { portFrom: Number(p), portTo: Number(q ?? p) } : {}),
+        });
+      }
+      return out;
     }
   }
 }

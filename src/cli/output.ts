@@ -15,7 +15,15 @@ export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
   host: ['id', 'name', 'alive', 'addresses', 'agentVersion', 'flows', 'lastChangeApplied'],
   'tunnel-zone': ['id', 'name', 'type', 'members'],
   bridge: ['id', 'name', 'adminStateUp', 'vlanAware', 'inboundChainId', 'outboundChainId'],
-  router: ['id', 'name', 'adminStateUp', 'inboundChainId', 'outboundChainId'],
+  router: [
+    'id',
+    'name',
+    'adminStateUp',
+    'inboundChainId',
+    'outboundChainId',
+    'natInboundChainId',
+    'natOutboundChainId',
+  ],
   port: [
     'id',
     'name',
@@ -49,6 +57,10 @@ export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
     'prefixesAdvertised',
   ],
   'bgp-network': ['id', 'routerId', 'prefix'],
+  'floating-ip': ['id', 'name', 'routerId', 'address', 'portId', 'fixedAddress'],
+  'port-forward': ['id', 'name', 'routerId', 'address', 'protocol', 'port', 'toAddress', 'toPort'],
+  'source-nat': ['id', 'name', 'routerId', 'subnet', 'address', 'portFrom', 'portTo'],
+  'nat-block': ['id', 'name', 'hostId', 'expiresAt'],
 };
 
 export type Names = ReadonlyMap<string, string>;

@@ -33,7 +33,7 @@ export const EXTRA_VERBS: Partial<Record<Kind, readonly string[]>> = {
 };
 
 /** Kinds whose objects the system makes itself: people list, show and delete them only. */
-const READ_DELETE_KINDS: ReadonlySet<Kind> = new Set<Kind>(['dhcp-lease']);
+const READ_DELETE_KINDS: ReadonlySet<Kind> = new Set<Kind>(['dhcp-lease', 'nat-block']);
 
 export function verbsOf(kind: Kind): string[] {
   if (READ_DELETE_KINDS.has(kind)) return ['list', 'show', 'delete'];

@@ -15,7 +15,7 @@
  * whole destination; the ARP entry (present or not) is tagged; TTL is handled by decTtl plus an
  * uncacheable result at expiry (see flow-match.ts) so it is never a mask field.
  */
-import { formatIpv4 } from '../addr.js';
+import { formatIpv4, prefixMask } from '../addr.js';
 import type { SimContext } from './context.js';
 import { STOP, applyChain, consume, drop, type Decision } from './device.js';
 import {
@@ -45,6 +45,10 @@ import { Tags } from './tags.js';
 import type { PortView, RouterView } from './topology.js';
 
 const BROADCAST = 0xffffffffffff;
+
+function sameSubnet(a: number, b: number, len: number): boolean {
+  return len > 0 && ((a ^ b) & prefixMask(len)) === 0;
+}
 
 const NOT_ADDRESSED = drop('frame not addressed to the router port');
 const BROADCAST_NOT_ARP = drop('broadcast frame that is not ARP');
@@ -79,10 +83,12 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   if (et === ETH_TYPE_ARP) {
     const op = m.readAll(IP_PROTO);
     const tpa = m.ipDst;
-    if (tpa !== inPort.ip) return ARP_NOT_OURS;
+    // Its own address, or a public NAT address (floating IP, port forward) in this port's subnet.
+    const ours = tpa === inPort.ip || (r.natAddresses.has(tpa) && sameSubnet(tpa, inPort.ip, inPort.ipLen));
+    if (!ours) return ARP_NOT_OURS;
     if (op === ARP_REQUEST) {
       ctx.effects.push({ kind: 'arpLearned', routerId: r.id, ip: m.peek(IP_SRC), mac: m.peekEthSrc() });
-      ctx.emit(inPort.id, arpReply(m, inPort.id, inPort.ip, inPort.mac));
+      ctx.emit(inPort.id, arpReply(m, inPort.id, tpa, inPort.mac));
       return ANSWERED;
     }
     if (op === ARP_REPLY) {

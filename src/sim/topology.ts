@@ -83,6 +83,8 @@ export interface RouterView {
   readonly routes: readonly RouteEntry[];
   readonly tag: Tag;
   readonly routesTag: Tag;
+  /** Public addresses of its floating IPs, port forwards and source NATs: it answers ARP for them. */
+  readonly natAddresses: ReadonlySet<number>;
 }
 
 export interface ChainView {
@@ -92,6 +94,10 @@ export interface ChainView {
   /** Rule ids in the chain's order that are not loaded. */
   readonly missingRules: readonly string[];
   readonly tag: Tag;
+}
+
+function isNatConvenience(kind: Kind): boolean {
+  return kind === 'floating-ip' || kind === 'port-forward' || kind === 'source-nat';
 }
 
 function byId(a: string, b: string): number {
@@ -108,6 +114,8 @@ export class Topology {
   private readonly objs = new Map<Kind, Map<string, Obj>>();
   private readonly portsByDevice = new Map<string, Set<string>>();
   private readonly routesByRouter = new Map<string, Set<string>>();
+  /** Floating IPs, port forwards and source NATs of each router. */
+  private readonly natByRouter = new Map<string, Set<string>>();
   private readonly dhcpByBridge = new Map<string, Set<string>>();
   private readonly ports = new Map<string, PortView>();
   private readonly bridges = new Map<string, BridgeView>();
@@ -215,6 +223,13 @@ export class Topology {
         case 'bgp-network':
         case 'dhcp-lease':
         case 'api-token':
+        case 'nat-block':
+          break;
+        case 'floating-ip':
+        case 'port-forward':
+        case 'source-nat':
+          // Their public addresses are answered for (proxy ARP) by the router's uplinks.
+          dirtyRouters.add((o as Obj<'floating-ip'>).routerId);
           break;
       }
     };
@@ -274,11 +289,13 @@ export class Topology {
     if (kind === 'port') addTo(this.portsByDevice, (o as Port).deviceId, o.id);
     else if (kind === 'route') addTo(this.routesByRouter, (o as Route).routerId, o.id);
     else if (kind === 'dhcp') addTo(this.dhcpByBridge, (o as DhcpSubnet).bridgeId, o.id);
+    else if (isNatConvenience(kind)) addTo(this.natByRouter, (o as Obj<'floating-ip'>).routerId, o.id);
   }
   private unindex(kind: Kind, o: Obj): void {
     if (kind === 'port') this.portsByDevice.get((o as Port).deviceId)?.delete(o.id);
     else if (kind === 'route') this.routesByRouter.get((o as Route).routerId)?.delete(o.id);
     else if (kind === 'dhcp') this.dhcpByBridge.get((o as DhcpSubnet).bridgeId)?.delete(o.id);
+    else if (isNatConvenience(kind)) this.natByRouter.get((o as Obj<'floating-ip'>).routerId)?.delete(o.id);
   }
 
   private rebuildPort(id: string): void {
@@ -414,11 +431,24 @@ export class Topology {
       outboundChainId: r.outboundChainId,
       natInboundChainId: r.natInboundChainId,
       natOutboundChainId: r.natOutboundChainId,
+      natAddresses: this.natAddressesOf(id),
       table: new RouteTable(entries),
       routes: entries,
       tag: Tags.router(id),
       routesTag: Tags.routes(id),
     });
+  }
+
+  private natAddressesOf(routerId: string): Set<number> {
+    const out = new Set<number>();
+    for (const oid of this.natByRouter.get(routerId) ?? []) {
+      for (const kind of ['floating-ip', 'port-forward', 'source-nat'] as const) {
+        const o = this.get(kind, oid);
+        const ip = o === undefined ? undefined : parseIpv4(o.address);
+        if (ip !== undefined) out.add(ip);
+      }
+    }
+    return out;
   }
 
   private rebuildChain(id: string): void {

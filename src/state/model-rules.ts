@@ -91,6 +91,13 @@ export async function checkObject(
         );
       return;
     }
+    case 'nat-block': {
+      const b = obj as Obj<'nat-block'>;
+      const want = `${b.address}/${b.protocol}/${b.index}`;
+      if (b.name !== want)
+        invalid(`${what}: nat-block.name: must be ADDRESS/PROTOCOL/INDEX, here ${quote(want)}`);
+      return;
+    }
     case 'host':
     case 'bridge':
     case 'router':
@@ -98,6 +105,9 @@ export async function checkObject(
     case 'ip-address-group':
     case 'bgp-network':
     case 'api-token':
+    case 'floating-ip': // the NAT conveniences are checked against their router by the planner
+    case 'port-forward': // (nat-objects.ts), which also writes their rules
+    case 'source-nat':
       return;
   }
 }
@@ -188,6 +198,20 @@ async function checkRule(view: PlanView, r: Obj<'rule'>): Promise<void> {
         if (j) stack.push(j);
       }
     }
+  }
+  const needsTargets = r.action === 'dnat' || r.action === 'snat' || r.action.startsWith('static-');
+  if (needsTargets && r.natTargets.length === 0)
+    invalid(
+      `${what}: rule.natTargets: is required for action ${r.action} (e.g. --nat-target 203.0.113.1:1024-65535)`,
+    );
+  if (!needsTargets && r.natTargets.length > 0)
+    invalid(
+      `${what}: rule.natTargets: applies to actions dnat, snat, static-dnat and static-snat, not ${r.action}`,
+    );
+  if (r.action.startsWith('static-')) {
+    const t = r.natTargets[0]!;
+    if (r.natTargets.length !== 1 || t.addressFrom !== t.addressTo || t.portFrom !== 0)
+      invalid(`${what}: rule.natTargets: action ${r.action} maps to exactly one address, with no ports`);
   }
   const c = r.conditions;
   for (const [f, v] of [

@@ -46,6 +46,10 @@ export const KINDS = [
   'bgp-network',
   'dhcp-lease',
   'api-token',
+  'floating-ip',
+  'port-forward',
+  'source-nat',
+  'nat-block',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -286,6 +290,8 @@ export const fieldSchemas = {
       outboundChainId: optRef,
       /** Unique in the deployment (tunnel id / VNI of traffic to this port); assigned by the store. */
       tunnelKey: z.number().int().min(1).max(0xffffff),
+      /** The addresses the VM on this port has (floating IPs map to them). */
+      addresses: z.array(ipv4).max(16).default([]),
     })
     .strict(),
   route: z
@@ -382,6 +388,59 @@ export const fieldSchemas = {
       hostname: z.string().min(1).max(63).nullable().default(null),
     })
     .strict(),
+  /**
+   * A floating IP: a public address on one of the router's uplinks mapped 1:1 to a VM's private
+   * address, both directions (static NAT rules the store writes into the router's NAT chains).
+   */
+  'floating-ip': z
+    .object({
+      name,
+      routerId: uuid,
+      /** The public address (in the subnet of one of the router's uplink ports). */
+      address: ipv4,
+      /** The VM's port; its address is the private one unless fixedAddress says otherwise. */
+      portId: optRef,
+      fixedAddress: ipv4.nullable().default(null),
+    })
+    .strict(),
+  /** Port forwarding: connections to a public address:port go to a VM's address:port (DNAT). */
+  'port-forward': z
+    .object({
+      name,
+      routerId: uuid,
+      address: ipv4,
+      protocol: z.enum(['tcp', 'udp']),
+      port: z.number().int().min(1).max(65535),
+      toAddress: ipv4,
+      toPort: z.number().int().min(1).max(65535),
+    })
+    .strict(),
+  /** A router's source NAT: traffic from `subnet` leaving through its uplinks takes `address` (SNAT). */
+  'source-nat': z
+    .object({
+      name,
+      routerId: uuid,
+      subnet: prefix,
+      address: ipv4,
+      portFrom: z.number().int().min(1).max(65535).default(1024),
+      portTo: z.number().int().min(1).max(65535).default(65535),
+    })
+    .strict(),
+  /**
+   * A block of SNAT ports leased by one host's agent: its name is ADDRESS/PROTOCOL/INDEX, unique, so
+   * no two hosts ever hold the same ports of an address (a block is 64 ports from 1024 + 64 x INDEX).
+   */
+  'nat-block': z
+    .object({
+      name,
+      address: ipv4,
+      protocol: z.enum(['tcp', 'udp', 'sctp']),
+      index: z.number().int().min(0).max(1007),
+      hostId: uuid,
+      /** ms since epoch; past it, another host may take the block. */
+      expiresAt: z.number().int().min(0),
+    })
+    .strict(),
   /** A bearer token of midonet-api: only the SHA-256 of its secret is stored. */
   'api-token': z
     .object({
@@ -431,6 +490,10 @@ export const IMMUTABLE_FIELDS: Partial<Record<Kind, readonly string[]>> = {
   'bgp-network': ['routerId'],
   'dhcp-lease': ['dhcpId', 'address'],
   'api-token': ['secretHash'],
+  'floating-ip': ['routerId'],
+  'port-forward': ['routerId'],
+  'source-nat': ['routerId'],
+  'nat-block': ['address', 'protocol', 'index'],
 };
 
 /** One problem with a value: which field, what was given, what is allowed. */

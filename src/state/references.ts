@@ -92,8 +92,25 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
     }
     case 'bridge':
       return chainRefs('bridge', obj as Fields<'bridge'>);
-    case 'router':
-      return chainRefs('router', obj as Fields<'router'>);
+    case 'router': {
+      const o = obj as Fields<'router'>;
+      const out = chainRefs('router', o);
+      if (o.natInboundChainId)
+        out.push({
+          field: 'natInboundChainId',
+          target: o.natInboundChainId,
+          targetKinds: ['chain'],
+          clear: setNull('natInboundChainId'),
+        });
+      if (o.natOutboundChainId)
+        out.push({
+          field: 'natOutboundChainId',
+          target: o.natOutboundChainId,
+          targetKinds: ['chain'],
+          clear: setNull('natOutboundChainId'),
+        });
+      return out;
+    }
     case 'port': {
       const o = obj as Fields<'port'>;
       const out: Reference[] = [{ field: 'deviceId', target: o.deviceId, targetKinds: [o.deviceKind] }];
@@ -135,6 +152,14 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
       const o = obj as Fields<'rule'>;
       const out: Reference[] = [{ field: 'chainId', target: o.chainId, targetKinds: ['chain'] }];
       if (o.jumpChainId) out.push({ field: 'jumpChainId', target: o.jumpChainId, targetKinds: ['chain'] });
+      // A rule a floating IP, port forward or source NAT wrote goes with it.
+      if (o.ownerId)
+        out.push({
+          field: 'ownerId',
+          target: o.ownerId,
+          targetKinds: ['floating-ip', 'port-forward', 'source-nat'],
+          auto: true,
+        });
       return [...out, ...conditionRefs(o.conditions)];
     }
     case 'port-group': {
@@ -169,6 +194,22 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
     }
     case 'api-token':
       return [];
+    case 'floating-ip': {
+      const o = obj as Fields<'floating-ip'>;
+      const out: Reference[] = [{ field: 'routerId', target: o.routerId, targetKinds: ['router'] }];
+      if (o.portId) out.push({ field: 'portId', target: o.portId, targetKinds: ['port'] });
+      return out;
+    }
+    case 'port-forward':
+    case 'source-nat':
+      return [
+        { field: 'routerId', target: (obj as Fields<'port-forward'>).routerId, targetKinds: ['router'] },
+      ];
+    case 'nat-block':
+      // A host's blocks go with the host.
+      return [
+        { field: 'hostId', target: (obj as Fields<'nat-block'>).hostId, targetKinds: ['host'], auto: true },
+      ];
   }
 }
 

@@ -26,6 +26,14 @@ import {
   type Obj,
 } from './model.js';
 import { checkObject, invalid, label, type PlanView } from './model-rules.js';
+import {
+  NAT_KINDS,
+  checkNatObject,
+  fixedAddressOf,
+  natRules,
+  routerPorts,
+  type NatKind,
+} from './nat-objects.js';
 import { referencesOf } from './references.js';
 import type { ChangeOp, Op, Referrer } from './store.js';
 
@@ -245,6 +253,7 @@ export class TransactionPlanner implements PlanView {
     const obj = { id, ...fields, version: 1 } as Obj;
     await checkObject(this, kind, obj, undefined);
     await this.put(kind, id, obj);
+    if (isNatKind(kind)) await this.writeNatRules(kind, obj as Obj<NatKind>);
     if (kind === 'port') await this.linkPeer(obj as Obj<'port'>, null);
     if (kind === 'rule') await this.placeRule(obj as Obj<'rule'>, position);
     else if (position !== undefined) invalid(`${kind}: --position applies to rules only`);
@@ -281,6 +290,7 @@ export class TransactionPlanner implements PlanView {
     const obj = { id, ...fields, version: this.versionFor(id) } as Obj;
     await checkObject(this, kind, obj, cur);
     await this.put(kind, id, obj);
+    if (isNatKind(kind)) await this.writeNatRules(kind, obj as Obj<NatKind>);
     if (kind === 'port') await this.linkPeer(obj as Obj<'port'>, cur as Obj<'port'>);
     if (kind === 'rule' && position !== undefined) await this.placeRule(obj as Obj<'rule'>, position);
     else if (position !== undefined) invalid(`${kind}: --position applies to rules only`);
@@ -383,6 +393,49 @@ export class TransactionPlanner implements PlanView {
     }
   }
 
+  /**
+   * Writes the rules a floating IP, port forward or source NAT stands for (nat-objects.ts) into its
+   * router's NAT chains, made on first use, replacing the rules it wrote before.
+   */
+  private async writeNatRules(kind: NatKind, o: Obj<NatKind>): Promise<void> {
+    await checkNatObject(this, kind, o);
+    for (const r of await this.referrers(o.id)) {
+      if (r.kind !== 'rule' || r.field !== 'ownerId') continue;
+      const rule = await this.lookup(r.id);
+      if (rule) await this.deleteOne('rule', rule.obj, true, [], new Set());
+    }
+    const router = await this.getKind(['router'], o.routerId, `${kind}.routerId`);
+    const chains: Record<'in' | 'out', string> = {
+      in: router.natInboundChainId ?? (await this.natChain(router, 'in')),
+      out: router.natOutboundChainId ?? (await this.natChain(router, 'out')),
+    };
+    const ports = await routerPorts(this, o.routerId);
+    const uplinks = ports.filter((p) => p.hostId !== null).map((p) => p.id);
+    let fixed: string | undefined;
+    if (kind === 'floating-ip') {
+      const f = o as Obj<'floating-ip'>;
+      const port =
+        f.portId === null ? undefined : ((await this.lookup(f.portId))?.obj as Obj<'port'> | undefined);
+      fixed = fixedAddressOf(f, port);
+    }
+    for (const r of natRules(kind, o, uplinks, fixed))
+      await this.create('rule', { ...r.fields, chainId: chains[r.chain] }, undefined);
+  }
+
+  /** Makes the router's NAT chain ('in' or 'out') and points the router at it; returns its id. */
+  private async natChain(router: Obj<'router'>, which: 'in' | 'out'): Promise<string> {
+    let name = `${router.name}-nat-${which}`;
+    for (let i = 2; await this.nameTaken('chain', name, ''); i++) name = `${router.name}-nat-${which}-${i}`;
+    const chain = await this.create('chain', { name }, undefined);
+    const cur = (await this.lookup(router.id))!.obj as Obj<'router'>;
+    await this.put('router', router.id, {
+      ...cur,
+      [which === 'in' ? 'natInboundChainId' : 'natOutboundChainId']: chain.id,
+      version: this.versionFor(router.id),
+    });
+    return chain.id;
+  }
+
   /** Inserts or moves a rule in its chain's order list (1-based position; default last). */
   private async placeRule(r: Obj<'rule'>, position: number | undefined): Promise<void> {
     const chain = await this.getKind(['chain'], r.chainId, `rule.chainId`);
@@ -425,6 +478,10 @@ export class TransactionPlanner implements PlanView {
     }
     return out;
   }
+}
+
+function isNatKind(kind: Kind): kind is NatKind {
+  return (NAT_KINDS as readonly Kind[]).includes(kind);
 }
 
 /** Plans a whole transaction against `base`; throws a StoreError on the first problem. */

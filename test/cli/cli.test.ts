@@ -234,6 +234,57 @@ describe('midonet-cli', () => {
       '64513',
     );
     const netId = await ok('bgp-network', 'create', '--router', 'rt', '--prefix', '198.51.100.0/24');
+    // NAT conveniences need an uplink: a router port bound to a host interface.
+    await ok('port', 'create', 'rt-up', '--router', 'rt', '--address', '203.0.113.1/24');
+    await ok('port', 'bind', 'rt-up', '--host', 'hv1', '--interface', 'up0');
+    await ok('port', 'update', 'vm2', '--addresses', '192.0.2.12');
+    await ok('floating-ip', 'create', 'fip1', '--router', 'rt', '--address', '203.0.113.10', '--port', 'vm2');
+    await ok(
+      'port-forward',
+      'create',
+      'web',
+      '--router',
+      'rt',
+      '--address',
+      '203.0.113.1',
+      '--protocol',
+      'tcp',
+      '--port',
+      '8080',
+      '--to-address',
+      '192.0.2.12',
+      '--to-port',
+      '80',
+    );
+    await ok(
+      'source-nat',
+      'create',
+      'snat',
+      '--router',
+      'rt',
+      '--subnet',
+      '192.0.2.0/24',
+      '--address',
+      '203.0.113.1',
+    );
+    const natIn = await json<{ natInboundChainId: string }>('router', 'show', 'rt');
+    const owned = await json<Array<{ action: string }>>('rule', 'list', '--chain', natIn.natInboundChainId);
+    assert.deepEqual(
+      owned.map((r) => r.action).sort(),
+      ['dnat', 'rev-snat', 'static-dnat'],
+      'the conveniences wrote their rules',
+    );
+    const agent = await openStore(store);
+    const hv1 = await agent.resolve('host', 'hv1');
+    const block = await agent.create('nat-block', {
+      name: '203.0.113.1/tcp/0',
+      address: '203.0.113.1',
+      protocol: 'tcp',
+      index: 0,
+      hostId: hv1.id,
+      expiresAt: Date.now() + 60000,
+    });
+    await agent.close();
 
     for (const kind of KINDS) {
       const table = await ok(kind, 'list');
@@ -245,8 +296,8 @@ describe('midonet-cli', () => {
     assert.match(await ok('port', 'show', 'vm1'), /hostId\s+hv1 \(/);
     assert.equal(
       (await json<unknown[]>('port', 'list', '--router', 'rt')).length,
-      1,
-      'list filters by reference',
+      2,
+      'list filters by reference (rp and the uplink rt-up)',
     );
     for (const [kind, ref] of [
       ['host', 'hv1'],
@@ -263,6 +314,10 @@ describe('midonet-cli', () => {
       ['bgp-network', netId],
       ['dhcp-lease', lease.id],
       ['port', 'vm2'],
+      ['floating-ip', 'fip1'],
+      ['port-forward', 'web'],
+      ['source-nat', 'snat'],
+      ['nat-block', block.id],
     ] as const) {
       assert.match(await ok(kind, 'show', ref), /^id\s+[0-9a-f-]{36}/, `${kind} show`);
     }
@@ -295,6 +350,23 @@ describe('midonet-cli', () => {
     await ok('port', 'unbind', 'vm1');
     assert.equal((await json<{ hostId: null }>('port', 'show', 'vm1')).hostId, null);
 
+    await ok('floating-ip', 'update', 'fip1', '--fixed-address', '192.0.2.13');
+    await ok('port-forward', 'update', 'web', '--to-port', '8080');
+    await ok('source-nat', 'update', 'snat', '--port-from', '2000');
+    assert.equal(
+      (await json<unknown[]>('rule', 'list', '--chain', natIn.natInboundChainId)).length,
+      3,
+      'an update rewrites its rules, it does not add more',
+    );
+    await ok('floating-ip', 'delete', 'fip1');
+    await ok('port-forward', 'delete', 'web');
+    await ok('source-nat', 'delete', 'snat');
+    assert.deepEqual(
+      await json<unknown[]>('rule', 'list', '--chain', natIn.natInboundChainId),
+      [],
+      'their rules went with them',
+    );
+    await ok('nat-block', 'delete', block.id);
     await ok('bgp-network', 'delete', netId);
     await ok('bgp-peer', 'delete', 'isp');
     await ok('dhcp', 'delete', 'd');
@@ -304,11 +376,17 @@ describe('midonet-cli', () => {
     await ok('port', 'delete', 'vm2');
     await ok('route', 'delete', routeId);
     await ok('tunnel-zone', 'delete', 'tz');
-    assert.match(await ok('router', 'delete', 'rt', '--cascade'), /deleted router 'rt'\ndeleted port 'rp'/);
+    assert.match(
+      await ok('router', 'delete', 'rt', '--cascade'),
+      /deleted router 'rt'\n(deleted port '(rt-up|rp)'\n?){2}/,
+    );
     const gone = await json<{ deleted: Array<{ kind: string }> }>('bridge', 'delete', 'br', '--cascade');
     assert.deepEqual(gone.deleted.map((d) => d.kind).sort(), ['bridge', 'port', 'port']);
     await ok('chain', 'delete', 'in', '--cascade');
     await ok('chain', 'delete', 'sub2', '--cascade');
+    // The NAT chains the conveniences made are chains like any other.
+    await ok('chain', 'delete', 'rt-nat-in');
+    await ok('chain', 'delete', 'rt-nat-out');
     await ok('host', 'delete', 'hv1');
     await ok('host', 'delete', 'hv2');
     for (const kind of KINDS) assert.equal(await ok(kind, 'list'), `no ${kind} objects`);
@@ -323,13 +401,110 @@ describe('midonet-cli', () => {
     await ok('router', 'create', 'r');
     await ok('port', 'create', 'rp', '--router', 'r', '--address', '192.0.2.1/24');
     await ok('chain', 'create', 'c0');
+    await ok('host', 'create', 'h');
+    await ok('port', 'create', 'up', '--router', 'r', '--address', '203.0.113.1/24');
+    await ok('port', 'bind', 'up', '--host', 'h', '--interface', 'up0');
+    await ok('port', 'create', 'vm', '--bridge', 'b');
+    await ok(
+      'floating-ip',
+      'create',
+      'f1',
+      '--router',
+      'r',
+      '--address',
+      '203.0.113.10',
+      '--fixed-address',
+      '192.0.2.9',
+    );
     const s = await openStore(store);
     const before = await s.position();
     try {
+      // NAT conveniences: a public address off the uplinks, a taken floating IP, an empty port range,
+      // a port out of range, a floating IP for a port without an address.
+      await fails(
+        [
+          'floating-ip',
+          'create',
+          'f2',
+          '--router',
+          'r',
+          '--address',
+          '198.51.100.5',
+          '--fixed-address',
+          '192.0.2.9',
+        ],
+        1,
+        /floating-ip\.address: '198\.51\.100\.5' is outside every uplink subnet of router .* \(uplinks: 203\.0\.113\.1\/24\)/,
+      );
+      await fails(
+        [
+          'floating-ip',
+          'create',
+          'f3',
+          '--router',
+          'r',
+          '--address',
+          '203.0.113.10',
+          '--fixed-address',
+          '192.0.2.8',
+        ],
+        1,
+        /floating-ip\.address: '203\.0\.113\.10' is already floating IP 'f1'/,
+      );
+      await fails(
+        [
+          'source-nat',
+          'create',
+          's',
+          '--router',
+          'r',
+          '--subnet',
+          '192.0.2.0/24',
+          '--address',
+          '203.0.113.1',
+          '--port-from',
+          '3000',
+          '--port-to',
+          '2000',
+        ],
+        1,
+        /source-nat\.portTo: the range 3000-2000 is empty/,
+      );
+      await fails(
+        [
+          'port-forward',
+          'create',
+          'p',
+          '--router',
+          'r',
+          '--address',
+          '203.0.113.1',
+          '--protocol',
+          'tcp',
+          '--port',
+          '70000',
+          '--to-address',
+          '192.0.2.9',
+          '--to-port',
+          '80',
+        ],
+        2,
+        /--port: '70000' is not valid: expected a whole number from 1 to 65535/,
+      );
+      await fails(
+        ['floating-ip', 'create', 'f4', '--router', 'r', '--address', '203.0.113.11', '--port', 'vm'],
+        1,
+        /floating-ip\.fixedAddress: port 'vm' has no IPv4 address/,
+      );
+      await fails(
+        ['rule', 'add', 'c0', '--action', 'snat', '--nat-target', '203.0.113.9-203.0.113.1'],
+        1,
+        /the range 203\.0\.113\.9-203\.0\.113\.1 is empty/,
+      );
       await fails(
         ['gizmo', 'list'],
         2,
-        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network, dhcp-lease; other commands: trace, agent, token, completion/,
+        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network, dhcp-lease, floating-ip, port-forward, source-nat, nat-block; other commands: trace, agent, token, completion/,
       );
       // Hostile names are refused and shown escaped, on one line.
       await fails(
@@ -412,7 +587,7 @@ describe('midonet-cli', () => {
       await fails(
         ['router', 'delete', 'r'],
         1,
-        /cannot delete router 'r': referenced by port 'rp' \(deviceId\).*--cascade/,
+        /cannot delete router 'r': referenced by .*port 'rp' \(deviceId\).*--cascade/,
       );
       await fails(['bridge', 'show'], 2, /which bridge\? give its name or id/);
       await fails(['bridge', 'create', 'b'], 1, /bridge\.name: 'b' is already used/);
