@@ -58,8 +58,8 @@ const NO_PEERS: PeerSender = { send: () => false, broadcast: () => undefined };
 
 /** Where the controller asks for SNAT port blocks (leased through the store by the daemon). */
 export interface NatBlockSource {
-  /** This host needs (more) ports of `ip` for protocol `proto`; natBlocksGranted answers. */
-  want(ip: number, proto: number): void;
+  /** This host needs (more) ports of `ip` for protocol `proto`, in [from, to]; natBlocksGranted answers. */
+  want(ip: number, proto: number, from: number, to: number): void;
 }
 
 /** What the controller talks to besides the switch (all optional: tests give what they use). */
@@ -116,6 +116,8 @@ export class FlowController {
   private readonly natBlocks: NatBlockSource | undefined;
   /** ARP waits -> the router port to ask from. */
   private readonly arpPorts = new Map<string, string>();
+  /** SNAT waits -> the port range their rule translates to. */
+  private readonly snatWanted = new Map<string, [number, number]>();
 
   constructor(
     public topology: Topology,
@@ -344,11 +346,20 @@ export class FlowController {
     if (res.effects.length === 0) return [];
     const changed = this.state.commit(res.effects, now);
     const shared = this.flowState.outgoing(res.effects, this.egressHosts(res), now);
-    if (shared !== undefined) for (const h of shared.to) this.peers.send(h, shared.msg);
+    if (shared !== undefined) {
+      for (const h of shared.to) this.peers.send(h, shared.msg);
+      if (shared.msg.kind === 'flowState')
+        this.learned.queue(this.flowState.toStore(shared.msg.nat, shared.msg.ct));
+    }
     const fresh = this.learned.offer(res.effects, now);
     if (fresh.length > 0) this.peers.broadcast({ kind: 'learned', from: this.cfg.hostId, entries: fresh });
     this.invalidateInto(changed, out);
     this.askArp(res.effects, now, out);
+    for (const e of res.effects)
+      if (e.kind === 'natExhausted') {
+        this.stats.natExhausted++;
+        this.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo); // one more block, for the next ones
+      }
     return this.held.release(resolvedWaits(res.effects));
   }
 
@@ -360,7 +371,9 @@ export class FlowController {
         this.arpPorts.set(key, e.portId);
         this.held.hold(key, pi, now);
       } else if (e.kind === 'natPortsWanted') {
-        if (this.held.hold(snatWaitKey(e.ip, e.proto), pi, now)) this.natBlocks?.want(e.ip, e.proto);
+        this.snatWanted.set(snatWaitKey(e.ip, e.proto), [e.portFrom, e.portTo]);
+        if (this.held.hold(snatWaitKey(e.ip, e.proto), pi, now))
+          this.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo);
       }
     }
   }
@@ -379,7 +392,10 @@ export class FlowController {
       if (kind === 'arp') {
         const portId = this.arpPorts.get(key);
         if (portId !== undefined) this.sendArpRequest(a!, Number(b), portId, now, out);
-      } else if (kind === 'snat') this.natBlocks?.want(Number(a), Number(b));
+      } else if (kind === 'snat') {
+        const [from, to] = this.snatWanted.get(key) ?? [1024, 65535];
+        this.natBlocks?.want(Number(a), Number(b), from, to);
+      }
     }
     for (const w of expired) {
       const [kind, a, b] = w.key.split('/');
@@ -432,9 +448,11 @@ export class FlowController {
    * held packets it lets go on.
    */
   applyLearned(entries: readonly LearnedEntry[], now: number): Outgoing[] {
+    const fs = this.flowState.fromStore(entries.filter((e) => e.origin !== this.cfg.hostId));
+    const out = fs.nat.length + fs.ct.length > 0 ? this.applyFlowState(fs.nat, fs.ct, now) : [];
     const effects: Effect[] = this.learned.effectsOf(entries, now);
-    if (effects.length === 0) return [];
-    const out = this.invalidate(this.state.commit(effects, now));
+    if (effects.length === 0) return out;
+    this.invalidateInto(this.state.commit(effects, now), out);
     for (const pi of this.held.release(resolvedWaits(effects))) this.handle(pi, now, out);
     return out;
   }
@@ -486,6 +504,7 @@ export class FlowController {
   private shareFlowState(res: SimDone, st: { nat: NatStateEntry[]; ct: CtStateEntry[] }): void {
     for (const h of this.egressHosts(res))
       this.peers.send(h, { kind: 'flowState', from: this.cfg.hostId, nat: st.nat, ct: st.ct });
+    this.learned.queue(this.flowState.toStore(st.nat, st.ct));
   }
 
   /** Applies flow state another agent (or the store) shared; returns deletions of flows it changes. */
@@ -498,7 +517,11 @@ export class FlowController {
    * renews, with the hosts that hold copies, the state installed flows still use.
    */
   sweepFlowState(now: number, renew: boolean): Outgoing[] {
-    if (renew) for (const r of this.flowState.renewals(now)) this.peers.send(r.to, r.msg);
+    if (renew) {
+      for (const r of this.flowState.renewals(now)) this.peers.send(r.to, r.msg);
+      const live = this.flowState.live(now);
+      this.learned.queue(this.flowState.toStore(live.nat, live.ct));
+    }
     return this.invalidate(this.flowState.sweep(now));
   }
 

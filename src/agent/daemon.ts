@@ -36,6 +36,7 @@ import { deleteByCookie } from './flow-mods.js';
 import type { PeerMessage } from './peer-codec.js';
 import { loadOrCreateKeys } from './peer-keys.js';
 import { PeerChannel } from './peers.js';
+import { NatBlockLeaser } from './nat-blocks.js';
 import { Datapath } from './datapath.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import { stableHostId } from './host-id.js';
@@ -70,6 +71,8 @@ export class AgentDaemon {
   private flowStateSweep: NodeJS.Timeout | undefined;
   /** Retries of what held packets wait for (ARP, SNAT ports), and their deadlines. */
   private tick: NodeJS.Timeout | undefined;
+  private natBlocks!: NatBlockLeaser;
+  private natRenew: NodeJS.Timeout | undefined;
   private peers!: PeerChannel;
   /** The endpoint other agents reach this one at (null: the channel is off). */
   private peerEndpoint: string | null = null;
@@ -129,8 +132,15 @@ export class AgentDaemon {
     );
     this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }), {
       peers: this.peers,
-      natBlocks: { want: (ip, proto) => this.leaseNatBlock(ip, proto) },
+      natBlocks: { want: (ip, proto, from, to) => void this.natBlocks.want(ip, proto, from, to) },
     });
+    this.natBlocks = new NatBlockLeaser(
+      () => this.store,
+      this.hostId,
+      (ip, proto, ranges) => this.send(this.ctl.natBlocksGranted(ip, proto, ranges, Date.now())),
+      this.log.child({ component: 'agent.nat' }),
+    );
+    await this.natBlocks.recover();
     this.ctl.stats.lastChangeSeq = snap.position;
     log.info(
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
@@ -145,6 +155,7 @@ export class AgentDaemon {
     // installed flows use is renewed with the hosts holding copies a few times per lifetime.
     let sweeps = 0;
     this.tick = setInterval(() => this.send(this.ctl.tick(Date.now())), 200);
+    this.natRenew = setInterval(() => void this.natBlocks.renew(), this.natBlocks.leaseMs / 3);
     this.flowStateSweep = setInterval(() => {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
       this.send(this.ctl.sweepFlowState(Date.now(), renew));
@@ -308,15 +319,6 @@ export class AgentDaemon {
       log.error({ err: (e as Error).message }, 'switch handshake failed');
       conn.close();
     }
-  }
-
-  /**
-   * Leases a block of SNAT ports of `ip` for `proto` through the store and hands every block this
-   * host holds for it to the controller. (The store side is not in place yet: until it is, the agent
-   * uses a fixed block per address and says so in its log.)
-   */
-  private leaseNatBlock(ip: number, proto: number): void {
-    this.send(this.ctl.natBlocksGranted(ip, proto, [[1024, 65535]], Date.now()));
   }
 
   /** What another agent sent: learned entries to use at once, or a reply flow to install. */
@@ -603,6 +605,7 @@ export class AgentDaemon {
     if (this.learnedFlush) clearInterval(this.learnedFlush);
     if (this.flowStateSweep) clearInterval(this.flowStateSweep);
     if (this.tick) clearInterval(this.tick);
+    if (this.natRenew) clearInterval(this.natRenew);
     this.control?.close();
     this.peers?.close();
     this.conn?.close();

@@ -19,6 +19,7 @@ import type { Effect } from '../sim/result.js';
 import type { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
+import type { LearnedEntry } from '../state/store.js';
 import type { CtStateEntry, NatStateEntry, PeerMessage } from './peer-codec.js';
 
 const NAT_PREFIX = 'nat:';
@@ -86,6 +87,45 @@ export class FlowStateSync {
     to.delete(this.hostId);
     if (nat.length === 0 && ct.length === 0) return undefined;
     return { to: [...to], msg: { kind: 'flowState', from: this.hostId, nat, ct } };
+  }
+
+  /** Flow state as the store keeps it (the learned table, with expiry): what a restarted agent reads. */
+  toStore(nat: readonly NatStateEntry[], ct: readonly CtStateEntry[]): LearnedEntry[] {
+    return [
+      ...nat.map((e) => ({
+        table: 'nat' as const,
+        scope: zoneOf(e.key, '/'),
+        key: e.key,
+        value: `${e.ip}:${e.port}`,
+        origin: this.hostId,
+        expiresAt: e.expiresAt,
+      })),
+      ...ct.map((e) => ({
+        table: 'ct' as const,
+        scope: zoneOf(e.key, '|'),
+        key: e.key,
+        value: e.ended ? 'ended' : 'open',
+        origin: this.hostId,
+        expiresAt: e.expiresAt,
+      })),
+    ];
+  }
+
+  /** Flow state from the store's entries (other tables are skipped). */
+  fromStore(entries: readonly LearnedEntry[]): { nat: NatStateEntry[]; ct: CtStateEntry[] } {
+    const nat: NatStateEntry[] = [];
+    const ct: CtStateEntry[] = [];
+    for (const e of entries) {
+      if (e.table === 'nat') {
+        const i = e.value.lastIndexOf(':');
+        const ip = Number(e.value.slice(0, i));
+        const port = Number(e.value.slice(i + 1));
+        if (i > 0 && Number.isInteger(ip) && Number.isInteger(port))
+          nat.push({ key: e.key, ip, port, expiresAt: e.expiresAt });
+      } else if (e.table === 'ct')
+        ct.push({ key: e.key, expiresAt: e.expiresAt, ended: e.value === 'ended' });
+    }
+    return { nat, ct };
   }
 
   /** Puts what another agent (or the store) shared into this host's tables; returns changed tags. */

@@ -59,6 +59,11 @@ export class LearnedSync {
     return fresh;
   }
 
+  /** Queues entries made elsewhere (flow state) for the same flush to the store. */
+  queue(entries: readonly LearnedEntry[]): void {
+    for (const e of entries) this.outbox.push(e);
+  }
+
   /** Forgets what was published (and what waits to be). */
   reset(): void {
     this.published.clear();
@@ -77,6 +82,7 @@ export class LearnedSync {
     const out: Effect[] = [];
     for (const e of entries) {
       if (e.origin === this.hostId || e.expiresAt <= now) continue;
+      if (e.table === 'nat' || e.table === 'ct') continue; // flow state: FlowStateSync applies it
       if (e.table === 'mac') {
         const slash = e.scope.indexOf('/');
         const bridgeId = slash < 0 ? e.scope : e.scope.slice(0, slash);

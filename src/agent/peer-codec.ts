@@ -19,7 +19,7 @@
  * and counted, never applied.
  */
 import { NUM_FIELDS } from '../sim/flow-match.js';
-import type { LearnedEntry } from '../state/store.js';
+import { LEARNED_TABLES, type LearnedEntry } from '../state/store.js';
 
 export type PeerMessage =
   | { readonly kind: 'learned'; readonly from: string; readonly entries: readonly LearnedEntry[] }
@@ -61,7 +61,7 @@ const VERSION = 1;
 const KIND_CODES = { learned: 1, replyFlow: 2, flowState: 3 } as const;
 const MAX_STRING = 200;
 const MAX_ENTRIES = 1000;
-const TABLES = ['mac', 'arp'] as const;
+const TABLES = LEARNED_TABLES;
 
 class Out {
   private buf = Buffer.alloc(256);

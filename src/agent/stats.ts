@@ -73,6 +73,8 @@ export class AgentStats {
   arpFailures = 0;
   /** Packets dropped after waiting too long for SNAT ports. */
   natPortDrops = 0;
+  /** New connections refused (ICMP error) because every SNAT port this host held was in use. */
+  natExhausted = 0;
   /** Topology changes applied from the store's feed. */
   changesApplied = 0;
   lastChangeSeq = 0;
@@ -107,6 +109,7 @@ export class AgentStats {
       replyFlowRequests: this.replyFlowRequests,
       arpFailures: this.arpFailures,
       natPortDrops: this.natPortDrops,
+      natExhausted: this.natExhausted,
       simLatencyUs: this.simLatency.snapshot(),
       packetInLatencyUs: this.packetInLatency.snapshot(),
     };

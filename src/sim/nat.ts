@@ -205,13 +205,19 @@ function forward(
   } else if (hasPorts && target.portFrom !== 0) {
     const chosen = snatPort(ctx, zone, proto, ip, dst, dport, target, h);
     if (chosen === 'wait') {
-      ctx.effects.push({ kind: 'natPortsWanted', ip, proto });
+      ctx.effects.push({
+        kind: 'natPortsWanted',
+        ip,
+        proto,
+        portFrom: target.portFrom,
+        portTo: target.portTo,
+      });
       ctx.m.noCache('waiting for a block of SNAT ports');
       ctx.drop(`no SNAT ports leased yet for ${formatIpv4(ip)}`);
       return 'drop';
     }
     if (chosen === 'exhausted') {
-      ctx.effects.push({ kind: 'natExhausted', ip, proto });
+      ctx.effects.push({ kind: 'natExhausted', ip, proto, portFrom: target.portFrom, portTo: target.portTo });
       ctx.drop(`every SNAT port of ${formatIpv4(ip)} is in use`);
       return 'exhausted';
     }

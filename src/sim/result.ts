@@ -60,10 +60,22 @@ export type Effect =
       readonly reverseKey: string;
       readonly reverse: { readonly ip: number; readonly port: number };
     }
-  /** SNAT needs a block of ports for (ip, proto) that this host has not leased yet. */
-  | { readonly kind: 'natPortsWanted'; readonly ip: number; readonly proto: number }
-  /** Every SNAT port this host holds for (ip, proto) is in use. */
-  | { readonly kind: 'natExhausted'; readonly ip: number; readonly proto: number };
+  /** SNAT needs a block of ports for (ip, proto), within [portFrom, portTo], that this host lacks. */
+  | {
+      readonly kind: 'natPortsWanted';
+      readonly ip: number;
+      readonly proto: number;
+      readonly portFrom: number;
+      readonly portTo: number;
+    }
+  /** Every SNAT port this host holds for (ip, proto) is in use (another block is asked for too). */
+  | {
+      readonly kind: 'natExhausted';
+      readonly ip: number;
+      readonly proto: number;
+      readonly portFrom: number;
+      readonly portTo: number;
+    };
 
 /** One line of the trace tree and what happened below it. */
 export interface TraceNode {

@@ -13,7 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Kind, Obj } from './model.js';
-import type { Change, ChangeOp, LearnedChange } from './store.js';
+import type { Change, ChangeOp, LearnedChange, LearnedTable } from './store.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS objects (
@@ -116,7 +116,7 @@ export function rowToChange(r: ChangeRow): Change {
 
 export function rowToLearned(r: LearnedRow): LearnedChange {
   return {
-    table: r.tbl as 'mac' | 'arp',
+    table: r.tbl as LearnedTable,
     scope: r.scope,
     key: r.key,
     value: r.value,

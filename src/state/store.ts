@@ -140,8 +140,12 @@ export interface HostLiveness {
  * MAC and ARP tables): `mac` maps (bridge[/vlan], MAC) to the port it was seen on, `arp` maps
  * (router, IP) to a MAC. Entries expire at `expiresAt` unless renewed.
  */
+export const LEARNED_TABLES = ['mac', 'arp', 'nat', 'ct'] as const;
+export type LearnedTable = (typeof LEARNED_TABLES)[number];
+
 export interface LearnedEntry {
-  readonly table: 'mac' | 'arp';
+  /** mac, arp: learned tables; nat, ct: flow state (NAT bindings, tracked connections). */
+  readonly table: LearnedTable;
   /** Bridge id (with '/VLAN' when tagged) for mac; router id for arp. */
   readonly scope: string;
   /** MAC (lowercase hex, no separators) for mac; dotted IPv4 for arp. */

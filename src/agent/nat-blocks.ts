@@ -1,0 +1,137 @@
+/**
+ * SNAT port blocks leased through the store, so no two hosts ever hand out the same (address, port):
+ * a block is 64 ports of one address and protocol (index i: ports 1024 + 64i .. 1087 + 64i), held as
+ * a `nat-block` object whose name ADDRESS/PROTOCOL/INDEX is unique — the store's one transaction
+ * planner refuses a second holder on every backend, so two agents asking at once get different
+ * blocks. A lease expires unless renewed; an expired block of another host is taken over by deleting
+ * it at its version and creating it anew in one transaction.
+ *
+ * Invariant: `blocks(ip, proto)` are exactly the blocks this host holds a live lease for; a block is
+ * used only after its lease is committed; a failed attempt (a race, the store away) leaves what was
+ * held untouched and is retried when asked again.
+ */
+import { formatIpv4, parseIpv4 } from '../addr.js';
+import type { Logger } from '../log.js';
+import { StoreError } from '../state/errors.js';
+import type { Obj } from '../state/model.js';
+import type { Op, TopologyStore } from '../state/store.js';
+
+export const BLOCK_SIZE = 64;
+export const FIRST_PORT = 1024;
+const LAST_INDEX = Math.floor((65536 - FIRST_PORT) / BLOCK_SIZE) - 1;
+
+const PROTO_NAMES: Record<number, 'tcp' | 'udp' | 'sctp'> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
+export function blockRange(index: number): [number, number] {
+  const from = FIRST_PORT + BLOCK_SIZE * index;
+  return [from, from + BLOCK_SIZE - 1];
+}
+
+export class NatBlockLeaser {
+  /** `ip/proto` -> indexes held. */
+  private readonly held = new Map<string, Set<number>>();
+  private readonly asking = new Set<string>();
+
+  constructor(
+    private readonly store: () => TopologyStore,
+    private readonly hostId: string,
+    /** Called with every block range this host holds for (ip, proto) after a change. */
+    private readonly granted: (ip: number, proto: number, ranges: Array<[number, number]>) => void,
+    private readonly log: Logger,
+    readonly leaseMs = 300_000,
+  ) {}
+
+  blocks(ip: number, proto: number): Array<[number, number]> {
+    return [...(this.held.get(`${ip}/${proto}`) ?? [])].sort((a, b) => a - b).map(blockRange);
+  }
+
+  /** Leases one more block of (ip, proto), preferring ports in [from, to]. */
+  async want(ip: number, proto: number, from = FIRST_PORT, to = 65535): Promise<void> {
+    const protocol = PROTO_NAMES[proto];
+    const key = `${ip}/${proto}`;
+    if (protocol === undefined || this.asking.has(key)) return;
+    this.asking.add(key);
+    try {
+      const address = formatIpv4(ip);
+      const now = Date.now();
+      const taken = new Map<number, Obj<'nat-block'>>();
+      for (const b of await this.store().list('nat-block'))
+        if (b.address === address && b.protocol === protocol) taken.set(b.index, b);
+      const lo = Math.max(0, Math.floor((Math.max(from, FIRST_PORT) - FIRST_PORT) / BLOCK_SIZE));
+      const hi = Math.min(LAST_INDEX, Math.floor((to - FIRST_PORT) / BLOCK_SIZE));
+      for (let index = lo; index <= hi; index++) {
+        const cur = taken.get(index);
+        if (cur !== undefined && (cur.hostId === this.hostId || cur.expiresAt > now)) continue;
+        const fields = {
+          name: `${address}/${protocol}/${index}`,
+          address,
+          protocol,
+          index,
+          hostId: this.hostId,
+          expiresAt: now + this.leaseMs,
+        };
+        const ops: Op[] = [];
+        if (cur !== undefined)
+          ops.push({ op: 'delete', kind: 'nat-block', id: cur.id, expectedVersion: cur.version });
+        ops.push({ op: 'create', kind: 'nat-block', fields });
+        try {
+          await this.store().transact(ops);
+        } catch (e) {
+          if (
+            e instanceof StoreError &&
+            (e.code === 'exists' || e.code === 'conflict' || e.code === 'not-found')
+          )
+            continue;
+          throw e;
+        }
+        let s = this.held.get(key);
+        if (s === undefined) this.held.set(key, (s = new Set()));
+        s.add(index);
+        this.log.info({ address, protocol, index, ports: blockRange(index) }, 'SNAT port block leased');
+        this.granted(ip, proto, this.blocks(ip, proto));
+        return;
+      }
+      this.log.warn({ address, protocol }, 'no SNAT port block free');
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot lease an SNAT port block');
+    } finally {
+      this.asking.delete(key);
+    }
+  }
+
+  /** Takes back the live blocks this host holds (after a restart) and hands them to the controller. */
+  async recover(): Promise<void> {
+    const now = Date.now();
+    for (const b of await this.store().list('nat-block')) {
+      if (b.hostId !== this.hostId || b.expiresAt <= now) continue;
+      const ip = parseIpv4(b.address) ?? 0;
+      const proto = b.protocol === 'tcp' ? 6 : b.protocol === 'udp' ? 17 : 132;
+      const key = `${ip}/${proto}`;
+      let s = this.held.get(key);
+      if (s === undefined) this.held.set(key, (s = new Set()));
+      s.add(b.index);
+    }
+    for (const key of this.held.keys()) {
+      const [ip, proto] = key.split('/').map(Number) as [number, number];
+      this.granted(ip, proto, this.blocks(ip, proto));
+    }
+  }
+
+  /** Renews every lease this host holds (call a few times per lease time). */
+  async renew(): Promise<void> {
+    const now = Date.now();
+    try {
+      for (const b of await this.store().list('nat-block')) {
+        if (b.hostId !== this.hostId) continue;
+        await this.store().update(
+          'nat-block',
+          b.id,
+          { expiresAt: now + this.leaseMs },
+          { expectedVersion: b.version },
+        );
+      }
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'cannot renew SNAT port blocks');
+    }
+  }
+}
