@@ -372,7 +372,8 @@ export class FlowController {
         this.held.hold(key, pi, now);
       } else if (e.kind === 'natPortsWanted') {
         this.snatWanted.set(snatWaitKey(e.ip, e.proto), [e.portFrom, e.portTo]);
-        if (this.held.hold(snatWaitKey(e.ip, e.proto), pi, now))
+        // A burst of new connections may wait for a block: hold more of them than for an ARP.
+        if (this.held.hold(snatWaitKey(e.ip, e.proto), pi, now, 512))
           this.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo);
       }
     }
@@ -412,6 +413,17 @@ export class FlowController {
     return out;
   }
 
+  /**
+   * No block of (ip, proto) is left to lease: packets waiting for one are simulated again and get an
+   * ICMP error (a refused connection, never a collision).
+   */
+  natExhausted(ip: number, proto: number, now: number): Outgoing[] {
+    this.state.nat.setExhausted(ip, proto, true);
+    const out: Outgoing[] = [];
+    for (const pi of this.held.release([snatWaitKey(ip, proto)])) this.handle(pi, now, out);
+    return out;
+  }
+
   /** Blocks of SNAT ports leased for (ip, proto): packets waiting for them go on. */
   natBlocksGranted(
     ip: number,
@@ -420,6 +432,7 @@ export class FlowController {
     now: number,
   ): Outgoing[] {
     this.state.nat.setBlocks(ip, proto, ranges);
+    this.state.nat.setExhausted(ip, proto, false);
     const out: Outgoing[] = [];
     for (const pi of this.held.release([snatWaitKey(ip, proto)])) this.handle(pi, now, out);
     return out;

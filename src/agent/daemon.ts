@@ -138,6 +138,7 @@ export class AgentDaemon {
       () => this.store,
       this.hostId,
       (ip, proto, ranges) => this.send(this.ctl.natBlocksGranted(ip, proto, ranges, Date.now())),
+      (ip, proto) => this.send(this.ctl.natExhausted(ip, proto, Date.now())),
       this.log.child({ component: 'agent.nat' }),
     );
     await this.natBlocks.recover();

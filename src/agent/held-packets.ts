@@ -33,8 +33,11 @@ export class HeldPackets {
     private readonly perKey = 8,
   ) {}
 
-  /** Holds a packet under `key`; returns true when the wait is new (the caller asks for it now). */
-  hold(key: string, pi: PacketInView, now: number): boolean {
+  /**
+   * Holds a packet under `key` (at most `limit` per key; default perKey); returns true when the wait
+   * is new (the caller asks for it now).
+   */
+  hold(key: string, pi: PacketInView, now: number, limit = this.perKey): boolean {
     let w = this.waiting.get(key);
     const fresh = w === undefined;
     if (w === undefined)
@@ -42,7 +45,7 @@ export class HeldPackets {
         key,
         (w = { packets: [], retryAt: now + this.retryMs, until: now + this.giveUpMs, tries: 0 }),
       );
-    if (w.packets.length < this.perKey) w.packets.push({ ...pi, data: Buffer.from(pi.data) });
+    if (w.packets.length < limit) w.packets.push({ ...pi, data: Buffer.from(pi.data) });
     return fresh;
   }
 

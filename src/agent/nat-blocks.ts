@@ -37,6 +37,8 @@ export class NatBlockLeaser {
     private readonly hostId: string,
     /** Called with every block range this host holds for (ip, proto) after a change. */
     private readonly granted: (ip: number, proto: number, ranges: Array<[number, number]>) => void,
+    /** Called when no block of (ip, proto) is free to lease. */
+    private readonly exhausted: (ip: number, proto: number) => void,
     private readonly log: Logger,
     readonly leaseMs = 300_000,
   ) {}
@@ -92,6 +94,7 @@ export class NatBlockLeaser {
         return;
       }
       this.log.warn({ address, protocol }, 'no SNAT port block free');
+      this.exhausted(ip, proto);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'cannot lease an SNAT port block');
     } finally {

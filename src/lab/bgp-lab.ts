@@ -1,6 +1,6 @@
 /**
  * The lab's outside world for BGP (`midonet-lab up --bgp`): an "ISP" namespace running FRR (AS 64500)
- * joined by a veth to an uplink interface on hv1, a router port `edge-up` (203.0.113.1/30, bound to
+ * joined by a veth to an uplink interface on hv1, a router port `edge-up` (203.0.113.1/26, bound to
  * that interface) with a BGP peer to the ISP (203.0.113.2, AS 64500; the tenant side is AS 64510), the
  * tenant bridges' prefixes as BGP networks, and a midonet-router process for hv1. The ISP announces
  * 203.0.113.128/25 and answers on 203.0.113.129 (on its loopback), which VMs can ping once the
@@ -27,7 +27,9 @@ export const ISP_NS = `${LAB_PREFIX}isp`;
 export const ISP_AS = 64500;
 export const TENANT_AS = 64510;
 export const UPLINK_PORT = 'edge-up';
-export const UPLINK_ADDRESS = '203.0.113.1/30';
+export const UPLINK_ADDRESS = '203.0.113.1/26';
+/** The uplink subnet is a /26: room for floating IPs (203.0.113.3 to .62) beside the two routers. */
+export const UPLINK_PREFIX_LEN = 26;
 export const ISP_ADDRESS = '203.0.113.2';
 export const ISP_ANNOUNCED = '203.0.113.128/25';
 export const ISP_PINGABLE = '203.0.113.129';
@@ -126,7 +128,7 @@ export async function bgpLabUp(
     { netns: ISP_NS },
   );
   await addVeth(uplinkIface(hostNumber), hvNs, 'eth0', ISP_NS);
-  await setAddress(ISP_NS, 'eth0', `${ISP_ADDRESS}/30`);
+  await setAddress(ISP_NS, 'eth0', `${ISP_ADDRESS}/${UPLINK_PREFIX_LEN}`);
   await tryRun('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: ISP_NS });
   // The address "behind" the ISP: on its loopback (no dummy interfaces without the kernel module).
   await run('ip', ['addr', 'add', `${ISP_PINGABLE}/32`, 'dev', 'lo'], { netns: ISP_NS });

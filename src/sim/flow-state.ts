@@ -139,6 +139,8 @@ export class MemoryNatTable implements NatTable {
   private readonly t = new Timeouts<NatEntry>();
   /** `ip/proto` -> port ranges leased to this host. */
   private readonly blocks = new Map<string, Array<readonly [number, number]>>();
+  /** `ip/proto` with no block left to lease. */
+  private readonly full = new Set<string>();
   constructor(readonly idleMs = 60_000) {}
 
   lookup(key: string, now: number): NatBinding | undefined {
@@ -170,6 +172,13 @@ export class MemoryNatTable implements NatTable {
   }
   has(key: string, now: number): boolean {
     return this.t.get(key, now) !== undefined;
+  }
+  exhausted(ip: number, proto: number): boolean {
+    return this.full.has(`${ip}/${proto}`);
+  }
+  setExhausted(ip: number, proto: number, exhausted: boolean): void {
+    if (exhausted) this.full.add(`${ip}/${proto}`);
+    else this.full.delete(`${ip}/${proto}`);
   }
   setBlocks(ip: number, proto: number, ranges: ReadonlyArray<readonly [number, number]>): void {
     if (ranges.length === 0) this.blocks.delete(`${ip}/${proto}`);

@@ -15,8 +15,9 @@
  * Choice: a DNAT target is a function of the tuple (a hash), so two hosts simulating the same first
  * packet choose alike; an SNAT port is the first one from the tuple's hash onward, among the port
  * blocks this host leased for the address, whose reply tuple no binding holds, so no (address, port)
- * serves two connections to one destination. No leased block: the packet waits for one (an effect
- * asks for it); every port taken: an ICMP error and a drop, never a collision.
+ * serves two connections to one destination. No free port in this host's blocks: the packet waits
+ * for another block (an effect asks for it); no block left to lease anywhere: an ICMP error and a
+ * drop, never a collision.
  *
  * Invariant (mask/tags): a forward or reverse rule reads the whole 5-tuple (the flow is exact on it,
  * as a translation chosen per connection must be) and tags the binding it consulted, present or not,
@@ -58,6 +59,8 @@ export interface NatTable {
   lookup(key: string, now: number): NatBinding | undefined;
   /** Port ranges this host may hand out as SNAT ports for (address, protocol): its leased blocks. */
   portBlocks(ip: number, proto: number): ReadonlyArray<readonly [number, number]>;
+  /** True when no further block of (address, protocol) could be leased (every one is held). */
+  exhausted(ip: number, proto: number): boolean;
 }
 
 /** The key of a binding: zone, kind ('d', 's', 'rd', 'rs') and 5-tuple, as one flat string. */
@@ -262,7 +265,8 @@ function snatPort(
     const hi = Math.min(b, target.portTo);
     if (lo <= hi) usable.push([lo, hi]);
   }
-  if (usable.length === 0) return 'wait';
+  const none = () => (ctx.state.nat.exhausted(ip, proto) ? 'exhausted' : 'wait');
+  if (usable.length === 0) return none();
   let total = 0;
   for (const [a, b] of usable) total += b - a + 1;
   for (let i = 0; i < total; i++) {
@@ -279,5 +283,5 @@ function snatPort(
     if (ctx.state.nat.lookup(natKey(zone, 'rs', proto, dst, dport, ip, port), ctx.now) === undefined)
       return port;
   }
-  return 'exhausted';
+  return none();
 }

@@ -39,7 +39,7 @@ export const EMPTY_STATE: RuntimeState = {
   macs: { lookup: () => undefined },
   arp: { lookup: () => undefined },
   conntrack: noConntrack,
-  nat: { lookup: () => undefined, portBlocks: () => [] },
+  nat: { lookup: () => undefined, portBlocks: () => [], exhausted: () => false },
 };
 
 const ctx = new SimContext();

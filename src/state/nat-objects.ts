@@ -6,6 +6,7 @@
  * only ever sees rules.
  *
  *   floating-ip  A <-> P   NAT in:  static-dnat dst A -> P;   NAT out: static-snat src P, out an uplink -> A
+ *                          (first in both chains: a VM with a floating IP keeps it under a source NAT)
  *   port-forward A:a -> P:p  NAT in: dnat dst A proto a -> P:p; NAT out: rev-dnat src P proto p
  *   source-nat   S -> A     NAT out: snat src S, out an uplink -> A:ports; NAT in: rev-snat dst A
  *

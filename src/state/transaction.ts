@@ -418,8 +418,10 @@ export class TransactionPlanner implements PlanView {
         f.portId === null ? undefined : ((await this.lookup(f.portId))?.obj as Obj<'port'> | undefined);
       fixed = fixedAddressOf(f, port);
     }
+    // A floating IP's 1:1 rules go first: its VM keeps its own public address even under a source NAT.
+    const position = kind === 'floating-ip' ? 1 : undefined;
     for (const r of natRules(kind, o, uplinks, fixed))
-      await this.create('rule', { ...r.fields, chainId: chains[r.chain] }, undefined);
+      await this.create('rule', { ...r.fields, chainId: chains[r.chain] }, undefined, position);
   }
 
   /** Makes the router's NAT chain ('in' or 'out') and points the router at it; returns its id. */

@@ -96,7 +96,7 @@ describe('simulate: NAT', () => {
     assert.ok(r.actions.every((a) => a.kind !== 'output' || a.portId !== b.id('vm1')));
   });
 
-  it('SNAT ports never collide: many connections to one destination get distinct ports until exhaustion rejects', () => {
+  it('SNAT ports never collide: distinct ports until the blocks are full, then a wait for another block, then an ICMP error once none is left', () => {
     const { b, t, s } = snatWorld();
     const used = new Set<number>();
     for (let i = 0; i < 64; i++) {
@@ -108,6 +108,15 @@ describe('simulate: NAT', () => {
       used.add(p);
       s.commit(r.effects, i);
     }
+    const wait = simulate(t, packet(routedTcp({ srcPort: 31000 })), b.id('vm1'), 100, {
+      state: s,
+    }) as SimDone;
+    assert.ok(
+      wait.effects.some((e) => e.kind === 'natPortsWanted'),
+      'the blocks are full: ask for another',
+    );
+    assert.equal(wait.cacheable, false);
+    s.nat.setExhausted(pub, 6, true);
     const full = simulate(t, packet(routedTcp({ srcPort: 31000 })), b.id('vm1'), 100, {
       state: s,
     }) as SimDone;
