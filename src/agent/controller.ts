@@ -20,21 +20,20 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
-import { OFPP, OFPR, type Action, type Outgoing, type PacketInView } from '../openflow/index.js';
-import { ETH_TYPE, ETH_TYPE_IPV4, FlowMatch, IP_PROTO, PROTO_TCP, TCP_FLAGS } from '../sim/flow-match.js';
-import type { Action as SimAction, Effect, SimDone } from '../sim/result.js';
+import { OFPR, type Action, type Outgoing, type PacketInView } from '../openflow/index.js';
+import { FlowMatch } from '../sim/flow-match.js';
+import type { Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
 import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { portNamer, renderTrace } from '../sim/trace.js';
-import { formatIpv4 } from '../addr.js';
 import type { LearnedEntry } from '../state/store.js';
 import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
+import { Emitter } from './emitter.js';
 import { fillFromFrame } from './frame-match.js';
-import { arpRequest, buildGenerated } from './generated-packets.js';
-import { HeldPackets, arpWaitKey, snatWaitKey } from './held-packets.js';
+import { HeldPackets, arpWaitKey, snatWaitKey, type Want } from './held-packets.js';
 import { LearnedSync } from './learned-sync.js';
 import { PortLocator, TUNNEL_ZONES_TAG } from './locations.js';
 import { RecentFlows } from './recent-flows.js';
@@ -43,6 +42,7 @@ import { predictReply } from './reply-flow.js';
 import { FlowStateSync } from './flow-state-sync.js';
 import type { CtStateEntry, NatStateEntry } from './peer-codec.js';
 import { AgentStats } from './stats.js';
+import { isTcpEnd, watchesTcpEnd, withTcpEndBits } from './tcp-end.js';
 import { matchFromMask, translateActions, unmatchable } from './translate.js';
 
 export { TUNNEL_ZONES_TAG, livenessTag, locationTag } from './locations.js';
@@ -108,16 +108,12 @@ export class FlowController {
   private readonly replyMatch = new FlowMatch();
   private readonly recent = new RecentFlows();
   private readonly held = new HeldPackets();
-  private readonly arpAsked = new Map<string, number>();
+  private readonly emitter: Emitter;
   private readonly traces = new Map<string, TraceRequest>();
   readonly flowState: FlowStateSync;
 
   private readonly peers: PeerSender;
   private readonly natBlocks: NatBlockSource | undefined;
-  /** ARP waits -> the router port to ask from. */
-  private readonly arpPorts = new Map<string, string>();
-  /** SNAT waits -> the port range their rule translates to. */
-  private readonly snatWanted = new Map<string, [number, number]>();
 
   constructor(
     public topology: Topology,
@@ -130,6 +126,7 @@ export class FlowController {
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
+    this.emitter = new Emitter(() => this.topology, this.state, this.ports, this.stats);
   }
 
   // ---- packet-in ---------------------------------------------------------------------------------
@@ -209,7 +206,7 @@ export class FlowController {
       if (this.cfg.replyFlows !== false) this.installReply(res, now, out);
     }
     if (d.actions.length > 0) out.push(packetOut(d.actions, pi.inPort, pi.bufferId, pi.data));
-    for (const a of res.actions) if (a.kind === 'emit') this.emit(a, pi.data, now, out);
+    for (const a of res.actions) if (a.kind === 'emit') this.emitter.emit(a, pi.data, now, out);
     if (d.actions.length === 0) this.holdFor(res.effects, pi, now);
     for (const r of released) this.handle(r, now, out);
   }
@@ -315,27 +312,9 @@ export class FlowController {
     });
   }
 
-  /** Sends a generated packet: simulated leaving its port, then PACKET_OUT from the controller. */
-  private emit(
-    a: Extract<SimAction, { kind: 'emit' }>,
-    original: Uint8Array,
-    now: number,
-    out: Outgoing[],
-  ): void {
-    const bytes = buildGenerated(a.packet, original);
-    if (bytes !== undefined) this.sendFromPort(a.fromPortId, bytes, now, out);
-  }
-
   /** Simulates `frame` leaving the device through `portId` and adds the PACKET_OUT that carries it. */
   sendFromPort(portId: string, frame: Uint8Array, now: number, out: Outgoing[]): void {
-    const m = new FlowMatch();
-    if (fillFromFrame(m, frame, 0) !== null) return;
-    const res = simulate(this.topology, m, portId, now, { state: this.state, direction: 'egress' });
-    if (res.kind !== 'done') return;
-    const tr = translateActions(res.actions, res.packet, OFPP.CONTROLLER, this.ports.locate);
-    if (tr.actions.length === 0) return;
-    this.stats.generated++;
-    out.push(packetOut(tr.actions, OFPP.CONTROLLER, 0xffffffff, Buffer.from(frame)));
+    this.emitter.sendFromPort(portId, frame, now, out);
   }
 
   /**
@@ -367,14 +346,11 @@ export class FlowController {
   private holdFor(effects: readonly Effect[], pi: PacketInView, now: number): void {
     for (const e of effects) {
       if (e.kind === 'arpWanted') {
-        const key = arpWaitKey(e.routerId, e.ip);
-        this.arpPorts.set(key, e.portId);
-        this.held.hold(key, pi, now);
+        this.held.hold({ kind: 'arp', routerId: e.routerId, ip: e.ip, portId: e.portId }, pi, now);
       } else if (e.kind === 'natPortsWanted') {
-        this.snatWanted.set(snatWaitKey(e.ip, e.proto), [e.portFrom, e.portTo]);
+        const want: Want = { kind: 'snat', ip: e.ip, proto: e.proto, portFrom: e.portFrom, portTo: e.portTo };
         // A burst of new connections may wait for a block: hold more of them than for an ARP.
-        if (this.held.hold(snatWaitKey(e.ip, e.proto), pi, now, 512))
-          this.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo);
+        if (this.held.hold(want, pi, now, 512)) this.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo);
       }
     }
   }
@@ -388,26 +364,18 @@ export class FlowController {
   tick(now: number): Outgoing[] {
     const out: Outgoing[] = [];
     const { retry, expired } = this.held.due(now);
-    for (const key of retry) {
-      const [kind, a, b] = key.split('/');
-      if (kind === 'arp') {
-        const portId = this.arpPorts.get(key);
-        if (portId !== undefined) this.sendArpRequest(a!, Number(b), portId, now, out);
-      } else if (kind === 'snat') {
-        const [from, to] = this.snatWanted.get(key) ?? [1024, 65535];
-        this.natBlocks?.want(Number(a), Number(b), from, to);
-      }
+    for (const w of retry) {
+      if (w.kind === 'arp') this.emitter.askArp(w.routerId, w.ip, w.portId, now, out);
+      else this.natBlocks?.want(w.ip, w.proto, w.portFrom, w.portTo);
     }
-    for (const w of expired) {
-      const [kind, a, b] = w.key.split('/');
-      if (kind === 'arp') {
-        this.arpPorts.delete(w.key);
-        this.state.arp.fail(a!, Number(b), now);
+    for (const { want: w, packets } of expired) {
+      if (w.kind === 'arp') {
+        this.state.arp.fail(w.routerId, w.ip, now);
         this.stats.arpFailures++;
-        this.invalidateInto([Tags.arp(a!, Number(b))], out);
-        for (const pi of w.packets) this.handle(pi, now, out);
+        this.invalidateInto([Tags.arp(w.routerId, w.ip)], out);
+        for (const pi of packets) this.handle(pi, now, out);
       } else {
-        this.stats.natPortDrops += w.packets.length;
+        this.stats.natPortDrops += packets.length;
       }
     }
     return out;
@@ -441,17 +409,7 @@ export class FlowController {
   /** Sends the ARP requests `effects` want (at most one a second per router and address). */
   private askArp(effects: readonly Effect[], now: number, out: Outgoing[]): void {
     for (const e of effects)
-      if (e.kind === 'arpWanted') this.sendArpRequest(e.routerId, e.ip, e.portId, now, out);
-  }
-
-  private sendArpRequest(routerId: string, ip: number, portId: string, now: number, out: Outgoing[]): void {
-    const key = arpWaitKey(routerId, ip);
-    if ((this.arpAsked.get(key) ?? -Infinity) > now - 1000) return;
-    this.arpAsked.set(key, now);
-    const port = this.topology.get('port', portId);
-    if (!port?.address || !port.mac) return;
-    const frame = arpRequest(port.mac, port.address.split('/')[0]!, formatIpv4(ip));
-    this.sendFromPort(portId, frame, now, out);
+      if (e.kind === 'arpWanted') this.emitter.askArp(e.routerId, e.ip, e.portId, now, out);
   }
 
   // ---- changes -----------------------------------------------------------------------------------
@@ -566,38 +524,10 @@ export class FlowController {
     this.state.conntrack.clear();
     this.learned.reset();
     this.held.clear();
-    this.arpAsked.clear();
+    this.emitter.clear();
     this.forgetFlows();
     return [deleteByCookie(0, PROACTIVE_COOKIE_BIT)];
   }
-}
-
-const TCP_FIN = 0x01;
-const TCP_RST = 0x04;
-
-/** A TCP packet that ends its connection (FIN or RST). */
-function isTcpEnd(packet: readonly number[]): boolean {
-  return (
-    packet[ETH_TYPE] === ETH_TYPE_IPV4 &&
-    packet[IP_PROTO] === PROTO_TCP &&
-    (packet[TCP_FLAGS]! & (TCP_FIN | TCP_RST)) !== 0
-  );
-}
-
-/** A TCP flow that read connection state: its FIN or RST must reach the agent. */
-function watchesTcpEnd(res: SimDone): boolean {
-  if (res.packet[IP_PROTO] !== PROTO_TCP || res.packet[ETH_TYPE] !== ETH_TYPE_IPV4) return false;
-  for (const t of res.tags) if (t.startsWith('ct:') || t.startsWith('nat:')) return true;
-  return false;
-}
-
-/** The mask with the FIN and RST bits matched (extra bits: the flow only gets narrower). */
-function withTcpEndBits(mask: readonly number[]): number[] {
-  const m = mask.slice();
-  m[TCP_FLAGS] = (m[TCP_FLAGS]! | TCP_FIN | TCP_RST) >>> 0;
-  m[IP_PROTO] = 0xff;
-  m[ETH_TYPE] = 0xffff;
-  return m;
 }
 
 /** The waits the effects end: next hops whose MAC became known. */

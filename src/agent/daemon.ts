@@ -20,10 +20,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { performance } from 'node:perf_hooks';
-import { OFPCML, type Match, type Outgoing, type PacketInView } from '../openflow/index.js';
+import { OFPCML, type Outgoing, type PacketInView } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
 import type { Tag } from '../sim/tags.js';
-import { formatIpv4 } from '../addr.js';
 import { StoreError } from '../state/errors.js';
 import type { Obj } from '../state/model.js';
 import { openStore } from '../state/open.js';
@@ -31,6 +30,8 @@ import type { Change, Snapshot, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
 import { bgpSteeringFlows } from './bgp-steering.js';
+import { AGENT_VERSION, controlRequest } from './control-requests.js';
+import { PacketInQueue } from './packet-in-queue.js';
 import { FlowController, TUNNEL_ZONES_TAG, type ControllerConfig } from './controller.js';
 import { deleteByCookie } from './flow-mods.js';
 import type { PeerMessage } from './peer-codec.js';
@@ -45,23 +46,7 @@ import { Ovs } from '../ovs/ovs.js';
 import { startAgentMetrics } from './metrics.js';
 import type { MetricsServer } from '../metrics/server.js';
 
-export const AGENT_VERSION = '0.1.0';
-
-/** An OpenFlow match as one line, `field=value[/mask]` (for flow dumps). */
-export function matchText(match: Match): string {
-  return match
-    .map((f) => {
-      if (f.field === 'raw') return 'raw';
-      const v = typeof f.value === 'bigint' ? `0x${f.value.toString(16)}` : String(f.value);
-      const m =
-        'mask' in f && f.mask !== undefined
-          ? `/${typeof f.mask === 'bigint' ? `0x${f.mask.toString(16)}` : String(f.mask)}`
-          : '';
-      return `${f.field}=${v}${m}`;
-    })
-    .join(',');
-}
-const BATCH = 256;
+export { AGENT_VERSION, matchText } from './control-requests.js';
 
 export class AgentDaemon {
   hostId = '';
@@ -83,10 +68,7 @@ export class AgentDaemon {
   private conn: OpenFlowConnection | undefined;
   private control: ControlApi | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private readonly queue: Array<{ pi: PacketInView; arrived: number }> = [];
-  private draining = false;
-  /** Packet-ins handled in the current socket callback (reset after it). */
-  private inCallback = 0;
+  private queue!: PacketInQueue;
   private bindingsDirty = false;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -129,6 +111,11 @@ export class AgentDaemon {
       loadOrCreateKeys(this.cfg.stateDir),
       (m) => this.onPeerMessage(m),
       this.log.child({ component: 'agent.peers' }),
+    );
+    this.queue = new PacketInQueue(
+      (pi, arrived) => this.handleOne(pi, arrived),
+      this.cfg.packetInQueue,
+      () => this.ctl.stats.queueDrops++,
     );
     this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }), {
       peers: this.peers,
@@ -311,7 +298,7 @@ export class AgentDaemon {
       this.ctl.forgetFlows();
       conn.send(deleteByCookie(0n, PROACTIVE_COOKIE_BIT));
       this.conn = conn;
-      conn.on('packetIn', (pi, arrived) => this.onPacketIn(pi, arrived));
+      conn.on('packetIn', (pi, arrived) => this.queue.offer(pi, arrived));
       conn.on('flowRemoved', (fr) => this.ctl.flowRemoved(Number(fr.cookie)));
       await conn.barrier();
       await this.syncBindings(true);
@@ -341,21 +328,6 @@ export class AgentDaemon {
     this.conn?.sendAll(msgs);
   }
 
-  /**
-   * A packet-in is handled at once, in the socket's data callback: simulated, decided, and answered
-   * with one write. Only when packet-ins arrive faster than that (more than BATCH in one read) do the
-   * rest wait in the bounded queue, drained in batches between which store changes are applied.
-   */
-  private onPacketIn(pi: PacketInView, arrived: number): void {
-    if (this.draining || this.inCallback >= BATCH) {
-      this.enqueue(pi, arrived);
-      return;
-    }
-    this.inCallback++;
-    if (this.inCallback === 1) queueMicrotask(() => (this.inCallback = 0));
-    this.handleOne(pi, arrived);
-  }
-
   private handleOne(pi: PacketInView, arrived: number): void {
     try {
       this.send(this.ctl.packetIn(pi, Date.now()));
@@ -364,27 +336,6 @@ export class AgentDaemon {
       this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'packet-in handling failed');
     }
     this.ctl.stats.packetInLatency.observe((performance.now() - arrived) * 1000);
-  }
-
-  private enqueue(pi: PacketInView, arrived: number): void {
-    if (this.queue.length >= this.cfg.packetInQueue) {
-      this.ctl.stats.queueDrops++;
-      return;
-    }
-    this.queue.push({ pi, arrived });
-    if (!this.draining) {
-      this.draining = true;
-      setImmediate(() => this.drain());
-    }
-  }
-
-  private drain(): void {
-    for (let i = 0; i < BATCH && this.queue.length > 0; i++) {
-      const q = this.queue.shift()!;
-      this.handleOne(q.pi, q.arrived);
-    }
-    if (this.queue.length > 0) setImmediate(() => this.drain());
-    else this.draining = false;
   }
 
   // ---- topology changes --------------------------------------------------------------------------
@@ -494,104 +445,21 @@ export class AgentDaemon {
 
   // ---- control API -------------------------------------------------------------------------------
 
-  private async controlRequest(req: Record<string, unknown>): Promise<unknown> {
-    switch (req.cmd) {
-      case 'stats':
-        return {
-          hostId: this.hostId,
-          agentVersion: AGENT_VERSION,
-          portsBound: this.ctl.ports.boundPorts,
-          peers: { endpoint: this.peerEndpoint, connected: this.peers.peerIds.length, ...this.peers.stats },
-          ...this.ctl.stats.snapshot(this.ctl.flows.size),
-        };
-      case 'flows':
-        return this.flowDump();
-      case 'conntrack':
-        return this.ctl.state.conntrack
-          .entries(Date.now())
-          .map((e) => ({ key: e.key, lastUsed: new Date(e.at).toISOString() }));
-      case 'nat':
-        return this.ctl.state.nat.entries(Date.now()).map((e) => ({
-          key: e.key,
-          to: `${formatIpv4(e.ip)}:${e.port}`,
-          lastUsed: new Date(e.at).toISOString(),
-        }));
-      case 'forget': {
-        // The evaluation's "first contact": this host forgets every MAC, ARP entry and flow it has.
-        this.send(this.ctl.forgetLearned());
-        if (this.conn) await this.conn.barrier();
-        return { forgotten: true };
-      }
-      case 'barrier': {
-        // Every FLOW_MOD sent so far has been applied by the switch once this returns.
-        if (!this.conn) throw new Error('barrier: not connected to the switch');
-        await this.conn.barrier();
-        return { flowsInstalled: this.ctl.stats.flowsInstalled };
-      }
-      case 'trace': {
-        const port = typeof req.port === 'string' ? req.port : '';
-        if (!this.ctl.topology.get('port', port)) throw new Error(`trace: no port with id '${port}'`);
-        const count = typeof req.count === 'number' ? Math.max(1, Math.min(100, req.count)) : 1;
-        const timeoutMs = typeof req.timeoutMs === 'number' ? Math.min(600000, req.timeoutMs) : 10000;
-        return await new Promise((resolve) => {
-          const results = this.ctl.traceNext(port, count, () => {
-            clearTimeout(timer);
-            resolve({ traces: results, complete: true });
-          });
-          const timer = setTimeout(() => {
-            this.ctl.cancelTrace(port);
-            resolve({ traces: results, complete: false });
-          }, timeoutMs);
-        });
-      }
-      default:
-        throw new Error(
-          `unknown command ${JSON.stringify(req.cmd)}; allowed: stats, flows, trace, barrier, forget, conntrack, nat`,
-        );
-    }
-  }
-
-  /** The reactive flows as the agent knows them (tags, what they match) and the switch holds them. */
-  private async flowDump(): Promise<unknown[]> {
-    const inSwitch = new Map<number, { packets: bigint; match: unknown; instructions: unknown }>();
-    const c = this.conn;
-    if (c) {
-      const parts = await c.request({
-        type: 'multipart_request',
-        flags: 0,
-        body: {
-          type: 'flow',
-          tableId: 0xff,
-          outPort: 0xffffffff,
-          outGroup: 0xffffffff,
-          cookie: 0n,
-          cookieMask: PROACTIVE_COOKIE_BIT,
-          match: [],
-        },
-      });
-      for (const p of parts)
-        if (p.type === 'multipart_reply' && p.body.type === 'flow')
-          for (const f of p.body.flows)
-            inSwitch.set(Number(f.cookie), {
-              packets: f.packetCount,
-              match: f.match,
-              instructions: f.instructions,
-            });
-    }
-    const name = (id: string) => this.ctl.topology.port(id)?.name ?? id;
-    return [...this.ctl.flows.all()].map((f) => {
-      const s = inSwitch.get(f.cookie);
-      return {
-        cookie: `0x${f.cookie.toString(16)}`,
-        inPort: name(f.inPort),
-        match: s ? matchText(s.match as Match) : null,
-        tags: f.tags,
-        packets: Number(s?.packets ?? 0n),
-        inSwitch: s !== undefined,
-        openflow: s ? { match: s.match, instructions: s.instructions } : null,
-        installedAt: new Date(f.installedAt).toISOString(),
-      };
-    });
+  private controlRequest(req: Record<string, unknown>): Promise<unknown> {
+    return controlRequest(
+      {
+        hostId: this.hostId,
+        ctl: this.ctl,
+        conn: this.conn,
+        peers: () => ({
+          endpoint: this.peerEndpoint,
+          connected: this.peers.peerIds.length,
+          ...this.peers.stats,
+        }),
+        send: (msgs) => this.send(msgs),
+      },
+      req,
+    );
   }
 
   // ---- shutdown ----------------------------------------------------------------------------------

@@ -1,26 +1,40 @@
 /**
  * Packets that cannot go on yet, held until what they wait for arrives: a router's next hop MAC
- * (ARP), or a block of SNAT ports (leased through the store). Each wait has a key
- * (`arp/ROUTER/IP`, `snat/IP/PROTO`); the agent retries what it asked for while packets wait (an ARP
- * request at most once a second, RFC 1122) and gives up after a deadline: held packets are then
- * simulated again and meet the failure (ICMP host unreachable for a next hop that never answered).
+ * (ARP), or a block of SNAT ports (leased through the store). Each wait has a key and carries what
+ * it asked for (`Want`); the agent asks again while packets wait (an ARP request at most once a
+ * second, RFC 1122) and gives up after a deadline: held packets are then simulated again and meet
+ * the failure (ICMP host unreachable for a next hop that never answered).
  *
- * Invariant: memory is bounded (at most `perKey` packets per wait, their bytes copied so no socket
+ * Invariant: memory is bounded (at most `limit` packets per wait, their bytes copied so no socket
  * buffer is retained); a packet is handed back at most once.
  */
 import type { PacketInView } from '../openflow/index.js';
 
+/** What a wait asked for. */
+export type Want =
+  | { readonly kind: 'arp'; readonly routerId: string; readonly ip: number; readonly portId: string }
+  | {
+      readonly kind: 'snat';
+      readonly ip: number;
+      readonly proto: number;
+      readonly portFrom: number;
+      readonly portTo: number;
+    };
+
 export const arpWaitKey = (routerId: string, ip: number): string => `arp/${routerId}/${ip}`;
 export const snatWaitKey = (ip: number, proto: number): string => `snat/${ip}/${proto}`;
 
+export function waitKey(w: Want): string {
+  return w.kind === 'arp' ? arpWaitKey(w.routerId, w.ip) : snatWaitKey(w.ip, w.proto);
+}
+
 interface Wait {
-  packets: PacketInView[];
+  readonly want: Want;
+  readonly packets: PacketInView[];
   /** When the next retry of the request is due (ms). */
   retryAt: number;
   /** When to give up (ms). */
-  until: number;
-  /** Retries made. */
-  tries: number;
+  readonly until: number;
 }
 
 export class HeldPackets {
@@ -34,16 +48,17 @@ export class HeldPackets {
   ) {}
 
   /**
-   * Holds a packet under `key` (at most `limit` per key; default perKey); returns true when the wait
-   * is new (the caller asks for it now).
+   * Holds a packet until `want` arrives (at most `limit` packets per wait; default perKey); returns
+   * true when the wait is new (the caller asks for it now).
    */
-  hold(key: string, pi: PacketInView, now: number, limit = this.perKey): boolean {
+  hold(want: Want, pi: PacketInView, now: number, limit = this.perKey): boolean {
+    const key = waitKey(want);
     let w = this.waiting.get(key);
     const fresh = w === undefined;
     if (w === undefined)
       this.waiting.set(
         key,
-        (w = { packets: [], retryAt: now + this.retryMs, until: now + this.giveUpMs, tries: 0 }),
+        (w = { want, packets: [], retryAt: now + this.retryMs, until: now + this.giveUpMs }),
       );
     if (w.packets.length < limit) w.packets.push({ ...pi, data: Buffer.from(pi.data) });
     return fresh;
@@ -62,20 +77,19 @@ export class HeldPackets {
   }
 
   /**
-   * Due work at `now`: the waits whose request should be sent again, and the waits that gave up
-   * (removed; their packets handed back to be simulated again).
+   * Due work at `now`: what should be asked for again, and the waits that gave up (removed; their
+   * packets handed back to be simulated again).
    */
-  due(now: number): { retry: string[]; expired: Array<{ key: string; packets: PacketInView[] }> } {
-    const retry: string[] = [];
-    const expired: Array<{ key: string; packets: PacketInView[] }> = [];
+  due(now: number): { retry: Want[]; expired: Array<{ want: Want; packets: PacketInView[] }> } {
+    const retry: Want[] = [];
+    const expired: Array<{ want: Want; packets: PacketInView[] }> = [];
     for (const [key, w] of this.waiting) {
       if (now >= w.until) {
         this.waiting.delete(key);
-        expired.push({ key, packets: w.packets });
+        expired.push({ want: w.want, packets: w.packets });
       } else if (now >= w.retryAt) {
-        w.tries++;
         w.retryAt = now + this.retryMs;
-        retry.push(key);
+        retry.push(w.want);
       }
     }
     return { retry, expired };

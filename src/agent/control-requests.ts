@@ -1,0 +1,146 @@
+/**
+ * The agent's answers on its control socket (control-api.ts carries them): counters, the flows as
+ * the agent and the switch hold them, connections and NAT bindings, traces of the next packets of a
+ * port, a barrier, and "forget" (the evaluation's first contact).
+ *
+ * Invariant: read-only except `forget`; a request names one command of ALLOWED, and a bad command or
+ * argument is an error that names it (escaped), never a crash of the agent.
+ */
+import { formatIpv4 } from '../addr.js';
+import type { Match, Outgoing } from '../openflow/index.js';
+import { quote } from '../quote.js';
+import type { FlowController } from './controller.js';
+import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
+import type { OpenFlowConnection } from './of-connection.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+const ALLOWED = ['stats', 'flows', 'trace', 'barrier', 'forget', 'conntrack', 'nat'] as const;
+
+/** What the answers read from the running agent. */
+export interface AgentView {
+  readonly hostId: string;
+  readonly ctl: FlowController;
+  /** The switch connection, when connected. */
+  readonly conn: OpenFlowConnection | undefined;
+  /** The peer channel's endpoint (null: off), connected peers and counters. */
+  readonly peers: () => Record<string, unknown>;
+  send(msgs: readonly Outgoing[]): void;
+}
+
+export async function controlRequest(a: AgentView, req: Record<string, unknown>): Promise<unknown> {
+  const ctl = a.ctl;
+  switch (req.cmd) {
+    case 'stats':
+      return {
+        hostId: a.hostId,
+        agentVersion: AGENT_VERSION,
+        portsBound: ctl.ports.boundPorts,
+        peers: a.peers(),
+        ...ctl.stats.snapshot(ctl.flows.size),
+      };
+    case 'flows':
+      return flowDump(ctl, a.conn);
+    case 'conntrack':
+      return ctl.state.conntrack
+        .entries(Date.now())
+        .map((e) => ({ key: e.key, lastUsed: new Date(e.at).toISOString() }));
+    case 'nat':
+      return ctl.state.nat.entries(Date.now()).map((e) => ({
+        key: e.key,
+        to: `${formatIpv4(e.ip)}:${e.port}`,
+        lastUsed: new Date(e.at).toISOString(),
+      }));
+    case 'forget': {
+      // The evaluation's "first contact": this host forgets every MAC, ARP entry and flow it has.
+      a.send(ctl.forgetLearned());
+      if (a.conn) await a.conn.barrier();
+      return { forgotten: true };
+    }
+    case 'barrier': {
+      // Every FLOW_MOD sent so far has been applied by the switch once this returns.
+      if (!a.conn) throw new Error('barrier: not connected to the switch');
+      await a.conn.barrier();
+      return { flowsInstalled: ctl.stats.flowsInstalled };
+    }
+    case 'trace':
+      return trace(ctl, req);
+    default:
+      throw new Error(`unknown command ${quote(String(req.cmd))}; allowed: ${ALLOWED.join(', ')}`);
+  }
+}
+
+/** Traces the next `count` packets (1..100) entering `port`, waiting at most `timeoutMs`. */
+function trace(ctl: FlowController, req: Record<string, unknown>): Promise<unknown> {
+  const port = typeof req.port === 'string' ? req.port : '';
+  if (!ctl.topology.get('port', port)) throw new Error(`trace: no port with id ${quote(port)}`);
+  const count = typeof req.count === 'number' ? Math.max(1, Math.min(100, req.count)) : 1;
+  const timeoutMs = typeof req.timeoutMs === 'number' ? Math.min(600000, req.timeoutMs) : 10000;
+  return new Promise((resolve) => {
+    const results = ctl.traceNext(port, count, () => {
+      clearTimeout(timer);
+      resolve({ traces: results, complete: true });
+    });
+    const timer = setTimeout(() => {
+      ctl.cancelTrace(port);
+      resolve({ traces: results, complete: false });
+    }, timeoutMs);
+  });
+}
+
+/** An OpenFlow match as one line, `field=value[/mask]` (for flow dumps). */
+export function matchText(match: Match): string {
+  return match
+    .map((f) => {
+      if (f.field === 'raw') return 'raw';
+      const v = typeof f.value === 'bigint' ? `0x${f.value.toString(16)}` : String(f.value);
+      const m =
+        'mask' in f && f.mask !== undefined
+          ? `/${typeof f.mask === 'bigint' ? `0x${f.mask.toString(16)}` : String(f.mask)}`
+          : '';
+      return `${f.field}=${v}${m}`;
+    })
+    .join(',');
+}
+
+/** The reactive flows as the agent knows them (tags, what they match) and the switch holds them. */
+async function flowDump(ctl: FlowController, conn: OpenFlowConnection | undefined): Promise<unknown[]> {
+  const inSwitch = new Map<number, { packets: bigint; match: unknown; instructions: unknown }>();
+  if (conn) {
+    const parts = await conn.request({
+      type: 'multipart_request',
+      flags: 0,
+      body: {
+        type: 'flow',
+        tableId: 0xff,
+        outPort: 0xffffffff,
+        outGroup: 0xffffffff,
+        cookie: 0n,
+        cookieMask: PROACTIVE_COOKIE_BIT,
+        match: [],
+      },
+    });
+    for (const p of parts)
+      if (p.type === 'multipart_reply' && p.body.type === 'flow')
+        for (const f of p.body.flows)
+          inSwitch.set(Number(f.cookie), {
+            packets: f.packetCount,
+            match: f.match,
+            instructions: f.instructions,
+          });
+  }
+  const name = (id: string) => ctl.topology.port(id)?.name ?? id;
+  return [...ctl.flows.all()].map((f) => {
+    const s = inSwitch.get(f.cookie);
+    return {
+      cookie: `0x${f.cookie.toString(16)}`,
+      inPort: name(f.inPort),
+      match: s ? matchText(s.match as Match) : null,
+      tags: f.tags,
+      packets: Number(s?.packets ?? 0n),
+      inSwitch: s !== undefined,
+      openflow: s ? { match: s.match, instructions: s.instructions } : null,
+      installedAt: new Date(f.installedAt).toISOString(),
+    };
+  });
+}
