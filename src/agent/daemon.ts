@@ -111,6 +111,7 @@ export class AgentDaemon {
       loadOrCreateKeys(this.cfg.stateDir),
       (m) => this.onPeerMessage(m),
       this.log.child({ component: 'agent.peers' }),
+      () => this.refreshPeers(),
     );
     this.queue = new PacketInQueue(
       (pi, arrived) => this.handleOne(pi, arrived),
@@ -239,20 +240,26 @@ export class AgentDaemon {
           ? { peerEndpoint: this.peerEndpoint, peerKey: this.peers.publicKey }
           : {}),
       });
-      // Tunnel-zone membership follows liveness: nothing is flooded to a host that is down.
-      const live = await this.store.liveness();
-      this.send(this.ctl.setLiveness(new Map(live.map((l) => [l.hostId, l.alive]))));
-      // The agents this one talks to directly: every live one that published an endpoint and a key.
-      this.peers.setPeers(
-        live.flatMap((l) =>
-          l.alive && typeof l.info.peerEndpoint === 'string' && typeof l.info.peerKey === 'string'
-            ? [{ hostId: l.hostId, endpoint: l.info.peerEndpoint, key: l.info.peerKey }]
-            : [],
-        ),
-      );
+      await this.refreshPeers();
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'heartbeat failed');
     }
+  }
+
+  /**
+   * Reads liveness: tunnel-zone membership follows it (nothing is flooded to a host that is down), and
+   * the agents this one talks to directly are every live one that published an endpoint and a key.
+   */
+  private async refreshPeers(): Promise<void> {
+    const live = await this.store.liveness();
+    this.send(this.ctl.setLiveness(new Map(live.map((l) => [l.hostId, l.alive]))));
+    this.peers.setPeers(
+      live.flatMap((l) =>
+        l.alive && typeof l.info.peerEndpoint === 'string' && typeof l.info.peerKey === 'string'
+          ? [{ hostId: l.hostId, endpoint: l.info.peerEndpoint, key: l.info.peerKey }]
+          : [],
+      ),
+    );
   }
 
   // ---- OpenFlow ----------------------------------------------------------------------------------

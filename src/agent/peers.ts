@@ -45,9 +45,9 @@ const BATCH = 256;
  */
 class ZapAuthenticator {
   private sock: Router | undefined;
-  private readonly domains = new Map<string, (key: Buffer) => boolean>();
+  private readonly domains = new Map<string, (key: Buffer) => Promise<boolean>>();
 
-  async register(domain: string, allowed: (key: Buffer) => boolean): Promise<void> {
+  async register(domain: string, allowed: (key: Buffer) => Promise<boolean>): Promise<void> {
     this.domains.set(domain, allowed);
     if (this.sock !== undefined) return;
     this.sock = new Router({ linger: 0 });
@@ -74,7 +74,7 @@ class ZapAuthenticator {
           String(mechanism) === 'CURVE' &&
           key !== undefined &&
           key.length === 32 &&
-          check(key);
+          (await check(key));
         await sock.send([
           route!,
           Buffer.alloc(0),
@@ -99,7 +99,12 @@ interface Peer {
   readonly sock: Push;
   outbox: PeerMessage[];
   sending: boolean;
+  /** Since when sends to it fail (0: they do not); see setPeers. */
+  failingSince: number;
 }
+
+/** A socket whose sends fail this long is made again (a refused handshake is never retried by ZeroMQ). */
+const REMAKE_AFTER_MS = 2000;
 
 /** Most entries one coalesced message carries (the codec's limit). */
 const MAX_COALESCED = 1000;
@@ -135,6 +140,7 @@ export class PeerChannel {
   private readonly peers = new Map<string, Peer>();
   /** Raw 32-byte keys of the agents allowed to connect, as hex. */
   private allowed = new Set<string>();
+  private lastRefresh = -Infinity;
   private closed = false;
   private readonly domain: string;
 
@@ -143,14 +149,28 @@ export class PeerChannel {
     private readonly keys: CurveKeys,
     private readonly onMessage: (msg: PeerMessage) => void,
     private readonly log: Logger,
+    /**
+     * Reads the agents' published keys again (the store's liveness) and calls setPeers: a peer that
+     * started after this agent's last look connects before this agent has seen its key.
+     */
+    private readonly refreshPeers: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.domain = `midonet-peers:${hostId}`;
   }
 
   /** Binds the receiving socket. */
   async listen(endpoint: string): Promise<void> {
-    await zap.register(this.domain, (key) => {
-      const ok = this.allowed.has(key.toString('hex'));
+    await zap.register(this.domain, async (key) => {
+      const hex = key.toString('hex');
+      if (this.allowed.has(hex)) return true;
+      // An unknown key: look again, at most once a second (unknown keys cannot make the agent
+      // hammer the store), before refusing.
+      const now = Date.now();
+      if (now - this.lastRefresh >= 1000) {
+        this.lastRefresh = now;
+        await this.refreshPeers().catch(() => undefined);
+      }
+      const ok = this.allowed.has(hex);
       if (!ok) this.stats.refusedKeys++;
       return ok;
     });
@@ -217,7 +237,8 @@ export class PeerChannel {
     this.allowed = allowed;
     for (const [id, peer] of this.peers) {
       const n = next.get(id);
-      if (n === undefined || n.endpoint !== peer.info.endpoint || n.key !== peer.info.key) {
+      const stuck = peer.failingSince > 0 && Date.now() - peer.failingSince > REMAKE_AFTER_MS;
+      if (n === undefined || n.endpoint !== peer.info.endpoint || n.key !== peer.info.key || stuck) {
         peer.sock.close();
         this.peers.delete(id);
       }
@@ -233,7 +254,7 @@ export class PeerChannel {
         linger: 0,
       });
       sock.connect(info.endpoint);
-      this.peers.set(id, { info, sock, outbox: [], sending: false });
+      this.peers.set(id, { info, sock, outbox: [], sending: false, failingSince: 0 });
     }
   }
 
@@ -276,9 +297,11 @@ export class PeerChannel {
         try {
           await p.sock.send(coalesce(batch).map(encodePeerMessage));
           this.stats.sent += batch.length;
+          p.failingSince = 0;
         } catch {
           // Not connected yet, or its queue is full: these messages are lost (the store has the state).
           this.stats.dropped += batch.length;
+          if (p.failingSince === 0) p.failingSince = Date.now();
         }
       }
     } finally {
