@@ -113,6 +113,37 @@ describe('midonet-api: objects and verbs', () => {
       localAs: 64513,
     });
     await ok('POST', '/v1/bgp-networks', { routerId: rt.id, prefix: '198.51.100.0/24' });
+    await ok('POST', '/v1/ports', { name: 'wan', deviceId: rt.id, address: '203.0.113.1/26' });
+    await ok('POST', '/v1/ports/wan/bind', { host: 'hv1', interface: 'eth-up' });
+    await ok('POST', '/v1/floating-ips', {
+      name: 'fip',
+      routerId: rt.id,
+      address: '203.0.113.10',
+      fixedAddress: '192.0.2.10',
+    });
+    await ok('POST', '/v1/port-forwards', {
+      name: 'web',
+      routerId: rt.id,
+      address: '203.0.113.1',
+      protocol: 'tcp',
+      port: 8080,
+      toAddress: '192.0.2.11',
+      toPort: 80,
+    });
+    await ok('POST', '/v1/source-nats', {
+      name: 'out',
+      routerId: rt.id,
+      subnet: '192.0.2.0/24',
+      address: '203.0.113.1',
+    });
+    await ok('POST', '/v1/nat-blocks', {
+      name: '203.0.113.1/udp/0',
+      address: '203.0.113.1',
+      protocol: 'udp',
+      index: 0,
+      hostId: hv1.id,
+      expiresAt: Date.now() + 60_000,
+    });
 
     for (const kind of API_KINDS) {
       const page = await ok('GET', `/v1/${KIND_PATHS[kind]}`);
@@ -129,7 +160,7 @@ describe('midonet-api: objects and verbs', () => {
       brPorts.items.map((p: { name: string }) => p.name),
       ['up', 'vm1', 'vm2', 'vm3'],
     );
-    assert.equal((await ok('GET', `/v1/ports?refersTo=${rt.id}`)).items.length, 1);
+    assert.equal((await ok('GET', `/v1/ports?refersTo=${rt.id}`)).items.length, 2, 'rp and wan');
     assert.equal((await ok('GET', '/v1/ports?interfaceName=tap-vm1')).items[0].name, 'vm1');
     assert.equal((await ok('GET', `/v1/dhcp-leases?portId=${lease.portId}`)).items[0].id, lease.id);
     const seen: string[] = [];
@@ -143,7 +174,7 @@ describe('midonet-api: objects and verbs', () => {
       seen.push(...page.items.map((p) => p.name));
       next = page.next;
     } while (next !== null);
-    assert.deepEqual(seen, ['rp', 'up', 'vm1', 'vm2', 'vm3']);
+    assert.deepEqual(seen, ['rp', 'up', 'vm1', 'vm2', 'vm3', 'wan']);
 
     // If-Match: the current version passes, a stale one is 412 and changes nothing.
     const b1 = await fx.call('PATCH', '/v1/bridges/br', {
