@@ -1,7 +1,7 @@
 /**
  * Fills a simulation FlowMatch straight from an Ethernet frame's bytes (the packet-in hot path, no
  * intermediate objects): MACs, 802.1Q VLAN, ethertype, IPv4 addresses/proto/TOS/TTL/fragment bits,
- * TCP/UDP/SCTP ports, TCP flags and window, ICMP type/code, ARP opcode and addresses (in the IP fields,
+ * TCP/UDP/SCTP ports, TCP flags and window, ICMP type/code (and an echo's identifier), ARP opcode and addresses (in the IP fields,
  * as OVS does).
  *
  * Invariant: every field not present in the frame is 0, so two frames that agree on the bytes the
@@ -16,6 +16,7 @@ import {
   ETH_TYPE,
   FlowMatch,
   ICMP_CODE,
+  ICMP_ID,
   ICMP_TYPE,
   IP_DST,
   IP_FRAG,
@@ -88,6 +89,8 @@ export function fillFromFrame(m: FlowMatch, frame: Uint8Array, tunnelId: number)
         if (n < l4 + 4) return 'truncated ICMP header';
         o[ICMP_TYPE] = frame[l4]!;
         o[ICMP_CODE] = frame[l4 + 1]!;
+        const echo = o[ICMP_TYPE] === 0 || o[ICMP_TYPE] === 8;
+        if (echo && n >= l4 + 8) o[ICMP_ID] = dv.getUint16(l4 + 4);
       }
     }
   }

@@ -2,7 +2,8 @@
  * nat-probe: the lab's tool for seeing addresses through NAT, run inside namespaces (VMs, the ISP).
  *
  *   nat-probe serve --port P [--name N]
- *       UDP: answers every datagram with "SRC_IP:SRC_PORT PAYLOAD" (the source as this side saw it);
+ *       UDP: answers every datagram with "SRC_IP:SRC_PORT PAYLOAD" (the source as this side saw it),
+ *       from the address it was sent to;
  *       TCP: writes "SRC_IP:SRC_PORT N" to every connection and closes it
  *   nat-probe udp --to IP --port P --count N --base-port B [--timeout-ms T]
  *       sends one datagram from each source port B..B+N-1 (all sockets open at once), each carrying a
@@ -15,6 +16,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 
 function opt(args: string[], name: string, dflt?: string): string {
   const i = args.indexOf(`--${name}`);
@@ -26,11 +28,20 @@ function opt(args: string[], name: string, dflt?: string): string {
 async function serve(args: string[]): Promise<void> {
   const port = Number(opt(args, 'port'));
   const name = opt(args, 'name', 'server');
-  const u = createSocket('udp4');
-  u.on('message', (msg, r) =>
-    u.send(Buffer.from(`${r.address}:${r.port} ${msg.toString()}`), r.port, r.address),
-  );
-  await new Promise<void>((res) => u.bind(port, res));
+  // One UDP socket per local address, as UDP servers do: an answer leaves from the address the
+  // client asked (a socket on 0.0.0.0 would answer from the outgoing interface's first address,
+  // which NAT on the client's side rightly does not know).
+  const local = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4')
+    .map((a) => a.address);
+  for (const address of local) {
+    const u = createSocket('udp4');
+    u.on('message', (msg, r) =>
+      u.send(Buffer.from(`${r.address}:${r.port} ${msg.toString()}`), r.port, r.address),
+    );
+    await new Promise<void>((res) => u.bind(port, address, res));
+  }
   const t = createServer((c) => {
     c.on('error', () => c.destroy());
     c.end(`${c.remoteAddress?.replace(/^::ffff:/, '')}:${c.remotePort} ${name}\n`);

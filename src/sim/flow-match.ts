@@ -20,7 +20,8 @@
  * - TTL is never a mask field (OpenFlow 1.3 cannot match it). A router that forwards applies
  *   `decTtl` (OpenFlow DEC_NW_TTL, which sends packets whose TTL would expire to the controller), and a
  *   packet whose TTL is <= 1 at a router gets ICMP time exceeded and an uncacheable result.
- * - TCP window size cannot be matched by the datapath: reading it makes the result uncacheable.
+ * - TCP window size and the ICMP echo identifier cannot be matched by the datapath: reading either
+ *   makes the result uncacheable.
  * - MACs are split into a 16-bit high word and a 32-bit low word so every mask word is a uint32.
  */
 import {
@@ -58,7 +59,9 @@ export const IP_FRAG = 17;
 export const TUNNEL_ID = 18;
 /** Not matchable by the datapath (see header). */
 export const TCP_WINDOW = 19;
-export const NUM_FIELDS = 20;
+/** The identifier of an ICMP echo request or reply; not matchable by the datapath (see header). */
+export const ICMP_ID = 20;
+export const NUM_FIELDS = 21;
 
 /** Names as OpenFlow/OVS would print them, per field index. */
 export const FIELD_NAMES: readonly string[] = [
@@ -82,12 +85,13 @@ export const FIELD_NAMES: readonly string[] = [
   'ip_frag',
   'tunnel_id',
   'tcp_window',
+  'icmp_id',
 ];
 
 /** All bits of each field. */
 export const FULL: readonly number[] = [
   0xffffffff, 0xffff, 0xffffffff, 0xffff, 0xffffffff, 0xfff, 0xffff, 0xffffffff, 0xffffffff, 0xff, 0xff, 0xff,
-  0xffff, 0xffff, 0xff, 0xff, 0xff, 0x3, 0xffffff, 0xffff,
+  0xffff, 0xffff, 0xff, 0xff, 0xff, 0x3, 0xffffff, 0xffff, 0xffff,
 ];
 
 export const ETH_TYPE_IPV4 = 0x0800;
@@ -263,6 +267,11 @@ export class FlowMatch {
     this.noCache('reads the TCP window size, which the datapath cannot match');
     return this.c[TCP_WINDOW]!;
   }
+  /** ICMP echo identifier: not matchable, so reading it makes the result uncacheable. */
+  get icmpId(): number {
+    this.noCache('reads the ICMP echo identifier, which the datapath cannot match');
+    return this.c[ICMP_ID]!;
+  }
   /** The quoted datagram's 5-tuple of an ICMP error (see `related`); the result cannot be a flow. */
   relatedTuple(): readonly number[] | null {
     this.noCache('reads the connection an ICMP error quotes, which the datapath cannot match');
@@ -338,6 +347,8 @@ export interface PacketFields {
   readonly tcpWindow?: number;
   readonly icmpType?: number;
   readonly icmpCode?: number;
+  /** The identifier of an ICMP echo request or reply. */
+  readonly icmpId?: number;
   readonly fragment?: 'none' | 'first' | 'later';
   readonly tunnelId?: number;
   /** ARP opcode (1 request, 2 reply) when ethertype is 0x0806; srcIp/dstIp are then SPA/TPA. */
@@ -420,6 +431,7 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
   o[TCP_WINDOW] = intIn('tcpWindow', p.tcpWindow, 0xffff, errs);
   o[ICMP_TYPE] = intIn('icmpType', p.icmpType, 0xff, errs);
   o[ICMP_CODE] = intIn('icmpCode', p.icmpCode, 0xff, errs);
+  o[ICMP_ID] = intIn('icmpId', p.icmpId, 0xffff, errs);
   o[IP_FRAG] = p.fragment === 'first' ? 1 : p.fragment === 'later' ? 3 : 0;
   o[TUNNEL_ID] = intIn('tunnelId', p.tunnelId, 0xffffff, errs);
   if (errs.length > 0) return { ok: false, error: errs.join('; ') };
@@ -458,6 +470,7 @@ export function packetFieldsOf(m: FlowMatch, which: 'orig' | 'cur' = 'orig'): Pa
   if (proto === PROTO_ICMP) {
     out.icmpType = v[ICMP_TYPE];
     out.icmpCode = v[ICMP_CODE];
+    if (v[ICMP_ID]! !== 0) out.icmpId = v[ICMP_ID];
   }
   if (v[IP_FRAG]! !== 0) out.fragment = v[IP_FRAG] === 1 ? 'first' : 'later';
   if (v[TUNNEL_ID]! !== 0) out.tunnelId = v[TUNNEL_ID];

@@ -9,8 +9,12 @@
  * Keys: a binding is filed under its zone (the device whose chain translated it), its kind and the
  * connection's 5-tuple as the rule saw it. A forward binding `d`/`s` maps the original tuple to the
  * translated address and port; its reverse `rd`/`rs` maps the reply's tuple (the translated one,
- * swapped) back. ICMP has no ports here (OpenFlow cannot rewrite an ICMP id), so two connections
- * differing only in their ICMP id share a binding.
+ * swapped) back. An ICMP echo's identifier stands for its ports, as in Linux conntrack: a request is
+ * (src, id) -> (dst, 0), its reply (src, 0) -> (dst, id). OpenFlow can neither match nor rewrite the
+ * identifier, so reading it makes the result uncacheable (every echo through NAT is simulated, as the
+ * few packets of a ping can afford) and source NAT keeps it: the public address takes the echo's own
+ * identifier, and a second echo with the same identifier to the same destination through the same
+ * address is dropped until the first one's binding expires.
  *
  * Choice: a DNAT target is a function of the tuple (a hash), so two hosts simulating the same first
  * packet choose alike; an SNAT port is the first one from the tuple's hash onward, among the port
@@ -25,6 +29,7 @@
  */
 import type { SimContext } from './context.js';
 import {
+  ICMP_TYPE,
   IP_DST,
   IP_SRC,
   PROTO_ICMP,
@@ -35,6 +40,7 @@ import {
   TP_SRC,
 } from './flow-match.js';
 import { formatIpv4 } from '../addr.js';
+import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from './replies.js';
 import { Tags } from './tags.js';
 
 /** One NAT target: an address range and, optionally, a port range (0-0: keep the port). */
@@ -104,12 +110,21 @@ export function reverseOfForward(key: string, b: NatBinding): string | undefined
     : natKey(zone, 'rs', p, Number(dst), Number(dport), b.ip, b.port);
 }
 
-/** Reads the whole 5-tuple (the caller checked the packet is IPv4). */
+/**
+ * Reads the whole 5-tuple (the caller checked the packet is IPv4); an ICMP echo's identifier stands
+ * for its source port (a request) or destination port (a reply).
+ */
 function tuple(ctx: SimContext): [number, number, number, number, number] {
   const m = ctx.m;
   const proto = m.ipProto;
   const ports = proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP;
-  return [proto, m.ipSrc, ports ? m.tpSrc : 0, m.ipDst, ports ? m.tpDst : 0];
+  if (ports) return [proto, m.ipSrc, m.tpSrc, m.ipDst, m.tpDst];
+  if (proto === PROTO_ICMP) {
+    const type = m.read(ICMP_TYPE, 0xff);
+    if (type === ICMP_ECHO_REQUEST) return [proto, m.ipSrc, m.icmpId, m.ipDst, 0];
+    if (type === ICMP_ECHO_REPLY) return [proto, m.ipSrc, 0, m.ipDst, m.icmpId];
+  }
+  return [proto, m.ipSrc, 0, m.ipDst, 0];
 }
 
 function hash(t: readonly number[]): number {
@@ -202,7 +217,14 @@ function forward(
   const ip = (target.addrFrom + (span > 0 ? Math.floor(h / targets.length) % span : 0)) >>> 0;
   const hasPorts = proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP;
   let port = kind === 'dnat' ? dport : sport;
-  if (kind === 'dnat') {
+  const echoId = proto === PROTO_ICMP ? sport : 0;
+  if (kind === 'snat' && proto === PROTO_ICMP) {
+    // The identifier cannot be rewritten: the echo keeps it, unless another holds it already.
+    if (ctx.state.nat.lookup(natKey(zone, 'rs', proto, dst, 0, ip, echoId), ctx.now) !== undefined) {
+      ctx.drop(`ICMP echo identifier ${echoId} to ${formatIpv4(dst)} is in use through ${formatIpv4(ip)}`);
+      return 'drop';
+    }
+  } else if (kind === 'dnat') {
     if (hasPorts && target.portFrom !== 0)
       port = target.portFrom + (h % (target.portTo - target.portFrom + 1));
   } else if (hasPorts && target.portFrom !== 0) {
@@ -230,7 +252,7 @@ function forward(
   const revKey =
     kind === 'dnat'
       ? natKey(zone, 'rd', proto, ip, hasPorts ? port : 0, src, sport)
-      : natKey(zone, 'rs', proto, dst, dport, ip, hasPorts ? port : 0);
+      : natKey(zone, 'rs', proto, dst, dport, ip, hasPorts ? port : echoId);
   ctx.effects.push({
     kind: 'natCreated',
     zone,

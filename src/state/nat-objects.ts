@@ -7,6 +7,9 @@
  *
  *   floating-ip  A <-> P   NAT in:  static-dnat dst A -> P;   NAT out: static-snat src P, out an uplink -> A
  *                          (first in both chains: a VM with a floating IP keeps it under a source NAT)
+ * Rules go into the chains in that order (natRuleRank): floating IPs, port forwards, source NAT, then
+ * rules an operator wrote by hand, so a port-forwarded connection's reply is translated back before
+ * a source NAT could give it a new port.
  *   port-forward A:a -> P:p  NAT in: dnat dst A proto a -> P:p; NAT out: rev-dnat src P proto p
  *   source-nat   S -> A     NAT out: snat src S, out an uplink -> A:ports; NAT in: rev-snat dst A
  *
@@ -36,6 +39,17 @@ const PROTO = { tcp: 6, udp: 17 } as const;
 export function fixedAddressOf(fip: Obj<'floating-ip'>, port: Obj<'port'> | undefined): string | undefined {
   if (fip.fixedAddress !== null) return fip.fixedAddress;
   return port?.addresses.find((a) => parseIpv4(a) !== undefined);
+}
+
+/**
+ * The order of rules in a router's NAT chains: static 1:1 rules (floating IPs), then port forwards
+ * (dnat, rev-dnat), then source NAT (snat, rev-snat), then rules not written for a convenience.
+ */
+export function natRuleRank(action: string, owned: boolean): number {
+  if (!owned) return 3;
+  if (action === 'static-dnat' || action === 'static-snat') return 0;
+  if (action === 'dnat' || action === 'rev-dnat') return 1;
+  return 2;
 }
 
 /** The rules a NAT convenience stands for. `uplinks`: the router's exterior ports. */

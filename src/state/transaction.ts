@@ -30,6 +30,7 @@ import {
   NAT_KINDS,
   checkNatObject,
   fixedAddressOf,
+  natRuleRank,
   natRules,
   routerPorts,
   type NatKind,
@@ -418,10 +419,27 @@ export class TransactionPlanner implements PlanView {
         f.portId === null ? undefined : ((await this.lookup(f.portId))?.obj as Obj<'port'> | undefined);
       fixed = fixedAddressOf(f, port);
     }
-    // A floating IP's 1:1 rules go first: its VM keeps its own public address even under a source NAT.
-    const position = kind === 'floating-ip' ? 1 : undefined;
-    for (const r of natRules(kind, o, uplinks, fixed))
+    for (const r of natRules(kind, o, uplinks, fixed)) {
+      const position = await this.natRulePosition(chains[r.chain], String(r.fields.action));
       await this.create('rule', { ...r.fields, chainId: chains[r.chain] }, undefined, position);
+    }
+  }
+
+  /**
+   * Where a convenience's rule goes in a NAT chain: after every rule of its rank or a lower one
+   * (`natRuleRank`), before the others. So a floating IP's 1:1 rules come first (its VM keeps its own
+   * public address under a source NAT), a port forward's before a source NAT's (the reply of a
+   * forwarded connection is translated back, not given a new SNAT port), rules written by hand last.
+   */
+  private async natRulePosition(chainId: string, action: string): Promise<number> {
+    const chain = await this.getKind(['chain'], chainId, 'rule.chainId');
+    const mine = natRuleRank(action, true);
+    let position = 1;
+    for (let i = 0; i < chain.ruleIds.length; i++) {
+      const r = (await this.lookup(chain.ruleIds[i]!))?.obj as Obj<'rule'> | undefined;
+      if (r !== undefined && natRuleRank(r.action, r.ownerId !== null) <= mine) position = i + 2;
+    }
+    return position;
   }
 
   /** Makes the router's NAT chain ('in' or 'out') and points the router at it; returns its id. */

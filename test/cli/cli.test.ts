@@ -238,7 +238,17 @@ describe('midonet-cli', () => {
     await ok('port', 'create', 'rt-up', '--router', 'rt', '--address', '203.0.113.1/24');
     await ok('port', 'bind', 'rt-up', '--host', 'hv1', '--interface', 'up0');
     await ok('port', 'update', 'vm2', '--addresses', '192.0.2.12');
-    await ok('floating-ip', 'create', 'fip1', '--router', 'rt', '--address', '203.0.113.10', '--port', 'vm2');
+    await ok(
+      'source-nat',
+      'create',
+      'snat',
+      '--router',
+      'rt',
+      '--subnet',
+      '192.0.2.0/24',
+      '--address',
+      '203.0.113.1',
+    );
     await ok(
       'port-forward',
       'create',
@@ -256,24 +266,17 @@ describe('midonet-cli', () => {
       '--to-port',
       '80',
     );
-    await ok(
-      'source-nat',
-      'create',
-      'snat',
-      '--router',
-      'rt',
-      '--subnet',
-      '192.0.2.0/24',
-      '--address',
-      '203.0.113.1',
-    );
-    const natIn = await json<{ natInboundChainId: string }>('router', 'show', 'rt');
-    const owned = await json<Array<{ action: string }>>('rule', 'list', '--chain', natIn.natInboundChainId);
-    assert.deepEqual(
-      owned.map((r) => r.action).sort(),
-      ['dnat', 'rev-snat', 'static-dnat'],
-      'the conveniences wrote their rules',
-    );
+    await ok('floating-ip', 'create', 'fip1', '--router', 'rt', '--address', '203.0.113.10', '--port', 'vm2');
+    // Made in the order source NAT, port forward, floating IP; each rule goes to its place in the
+    // chain: floating IPs first, then port forwards, then source NAT.
+    const nat = await json<{ natInboundChainId: string; natOutboundChainId: string }>('router', 'show', 'rt');
+    const actions = async (chain: string) => {
+      const rules = await json<Array<{ id: string; action: string }>>('rule', 'list', '--chain', chain);
+      const order = (await json<{ ruleIds: string[] }>('chain', 'show', chain)).ruleIds;
+      return order.map((id) => rules.find((r) => r.id === id)!.action);
+    };
+    assert.deepEqual(await actions(nat.natInboundChainId), ['static-dnat', 'dnat', 'rev-snat']);
+    assert.deepEqual(await actions(nat.natOutboundChainId), ['static-snat', 'rev-dnat', 'snat']);
     const agent = await openStore(store);
     const hv1 = await agent.resolve('host', 'hv1');
     const block = await agent.create('nat-block', {
@@ -354,15 +357,16 @@ describe('midonet-cli', () => {
     await ok('port-forward', 'update', 'web', '--to-port', '8080');
     await ok('source-nat', 'update', 'snat', '--port-from', '2000');
     assert.equal(
-      (await json<unknown[]>('rule', 'list', '--chain', natIn.natInboundChainId)).length,
+      (await json<unknown[]>('rule', 'list', '--chain', nat.natInboundChainId)).length,
       3,
       'an update rewrites its rules, it does not add more',
     );
+    assert.deepEqual(await actions(nat.natOutboundChainId), ['static-snat', 'rev-dnat', 'snat'], 'in place');
     await ok('floating-ip', 'delete', 'fip1');
     await ok('port-forward', 'delete', 'web');
     await ok('source-nat', 'delete', 'snat');
     assert.deepEqual(
-      await json<unknown[]>('rule', 'list', '--chain', natIn.natInboundChainId),
+      await json<unknown[]>('rule', 'list', '--chain', nat.natInboundChainId),
       [],
       'their rules went with them',
     );

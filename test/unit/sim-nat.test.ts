@@ -81,6 +81,51 @@ describe('simulate: NAT', () => {
     assert.ok(!again.effects.some((e) => e.kind === 'natCreated'));
   });
 
+  it('ICMP echo through SNAT: the identifier tells two VMs pinging one host apart; never a flow', () => {
+    const { b, t, s } = snatWorld();
+    const echo = (vm: 'vm1' | 'vm2', id: number) =>
+      packet({
+        srcMac: MAC[vm],
+        dstMac: MAC.rLeft,
+        srcIp: IP[vm],
+        dstIp: IP.vm3,
+        proto: 'icmp',
+        icmpType: 8,
+        icmpId: id,
+      });
+    const reply = (id: number) =>
+      packet({
+        srcMac: MAC.vm3,
+        dstMac: MAC.rRight,
+        srcIp: IP.vm3,
+        dstIp: PUBLIC,
+        proto: 'icmp',
+        icmpType: 0,
+        icmpId: id,
+      });
+    for (const [vm, id] of [
+      ['vm1', 7],
+      ['vm2', 9],
+    ] as const) {
+      const r = simulate(t, echo(vm, id), b.id(vm), 0, { state: s }) as SimDone;
+      assert.equal(out(r).set.ip_src, pub);
+      assert.ok(!r.cacheable, 'the datapath cannot match the identifier');
+      s.commit(r.effects, 0);
+    }
+    for (const [vm, id] of [
+      ['vm1', 7],
+      ['vm2', 9],
+    ] as const) {
+      const back = simulate(t, reply(id), b.id('vm3'), 0, { state: s }) as SimDone;
+      assert.equal(out(back).portId, b.id(vm), `the reply with identifier ${id} goes to ${vm}`);
+      assert.equal(out(back).set.ip_dst, parseIpv4(IP[vm]));
+    }
+    // vm2 using vm1's identifier to the same host while vm1's binding lives: dropped, not misdelivered.
+    const clash = simulate(t, echo('vm2', 7), b.id('vm2'), 0, { state: s }) as SimDone;
+    assert.equal(out(clash).portId, '');
+    assert.ok(!clash.effects.some((e) => e.kind === 'natCreated'));
+  });
+
   it('a reply of no known connection is not translated (the reverse rule lets the next rule decide)', () => {
     const { b, t, s } = snatWorld();
     const stray = packet({
