@@ -20,7 +20,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
-import { OFPR, type Action, type Outgoing, type PacketInView } from '../openflow/index.js';
+import { OFPR, type Action, type Match, type Outgoing, type PacketInView } from '../openflow/index.js';
 import { FlowMatch } from '../sim/flow-match.js';
 import type { Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
@@ -32,6 +32,7 @@ import type { LearnedEntry } from '../state/store.js';
 import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
+import { canonicalFlow, type FoundFlow } from './flow-adoption.js';
 import { fillFromFrame } from './frame-match.js';
 import { HeldPackets, arpWaitKey, snatWaitKey, type Want } from './held-packets.js';
 import { LearnedSync } from './learned-sync.js';
@@ -79,6 +80,18 @@ interface TraceRequest {
   remaining: number;
   readonly results: string[];
   readonly done: () => void;
+}
+
+/** A flow a result can be (controller.plan). */
+interface PlannedFlow {
+  readonly mask: readonly number[];
+  readonly tags: string[];
+  readonly match: Match;
+}
+
+interface Planned {
+  readonly flow: PlannedFlow | null;
+  readonly actions: Action[];
 }
 
 /** What one simulation result becomes on this host. */
@@ -216,6 +229,24 @@ export class FlowController {
    * its FLOW_MOD. `ofInPort` is where the packet entered.
    */
   private decide(res: SimDone, portId: string, ofInPort: number, now: number, ending = false): Decided {
+    const p = this.plan(res, portId, ofInPort, ending);
+    if (p.flow === null) {
+      this.stats.uncacheable++;
+      return { flow: null, actions: p.actions };
+    }
+    const cookie = this.flows.cookie();
+    const replaced = this.record(cookie, portId, ofInPort, p.flow, res.packet, now);
+    this.stats.flowsInstalled++;
+    const msg = addFlow(cookie, p.flow.match, p.actions, this.cfg);
+    return { flow: { cookie, msg, replaced, mask: p.flow.mask }, actions: p.actions };
+  }
+
+  /**
+   * What the result becomes on this host, with no side effect: the OpenFlow actions for the packet
+   * and, when it can be a flow (cacheable, every egress located, mask expressible), the flow's mask,
+   * tags and match.
+   */
+  private plan(res: SimDone, portId: string, ofInPort: number, ending: boolean): Planned {
     let outputs = 0;
     for (const a of res.actions) if (a.kind === 'output') outputs++;
     const tr = translateActions(res.actions, res.packet, ofInPort, (id) =>
@@ -223,12 +254,10 @@ export class FlowController {
     );
     const notExpressible = unmatchable(res.mask, res.packet);
     if (!res.cacheable || ending || tr.unresolved.length > 0 || notExpressible !== null) {
-      this.stats.uncacheable++;
       if (tr.unresolved.length > 0)
         this.log.debug({ port: portId, unresolved: tr.unresolved }, 'egress not located; not caching');
       return { flow: null, actions: tr.actions };
     }
-    const cookie = this.flows.cookie();
     const extra: string[] = [this.ports.locationTagOf(portId)];
     for (const a of res.actions) if (a.kind === 'output') extra.push(this.ports.locationTagOf(a.portId));
     if (tr.remote) extra.push(TUNNEL_ZONES_TAG);
@@ -237,18 +266,57 @@ export class FlowController {
     const tags: string[] = res.tags.concat(extra as Tag[]);
     // A flow of a tracked TCP connection lets FIN and RST come up, so the agent sees the connection end.
     const mask = watchesTcpEnd(res) ? withTcpEndBits(res.mask) : res.mask;
+    return {
+      flow: { mask, tags, match: matchFromMask(mask, res.packet, ofInPort) },
+      actions: tr.actions,
+    };
+  }
+
+  /** Records a flow under `cookie`; returns the cookie of the flow with the same match it replaces. */
+  private record(
+    cookie: number,
+    portId: string,
+    ofInPort: number,
+    flow: PlannedFlow,
+    packet: readonly number[],
+    now: number,
+  ): number | undefined {
     const replaced = this.flows.add({
       cookie,
       inPort: portId,
-      tags,
+      tags: flow.tags,
       installedAt: now,
-      matchHash: matchHash(ofInPort, mask, res.packet),
+      matchHash: matchHash(ofInPort, flow.mask, packet),
     });
     if (replaced !== undefined) this.flowState.flowRemoved(replaced.tags, now);
-    this.flowState.flowInstalled(tags, now);
-    this.stats.flowsInstalled++;
-    const msg = addFlow(cookie, matchFromMask(mask, res.packet, ofInPort), tr.actions, this.cfg);
-    return { flow: { cookie, msg, replaced: replaced?.cookie, mask }, actions: tr.actions };
+    this.flowState.flowInstalled(flow.tags, now);
+    return replaced?.cookie;
+  }
+
+  /**
+   * Judges a flow an earlier run of the agent left in the switch (flow-adoption.ts): kept, under its
+   * cookie, when simulating the packet its match describes gives that very flow again, with no effect
+   * but MAC learning (null); otherwise why not (the caller deletes it).
+   */
+  adoptFlow(f: FoundFlow, now: number): string | null {
+    const portId = this.ports.portAt(f.inPort);
+    if (portId === undefined) return `in_port ${f.inPort} is no port of this host`;
+    if (f.packet.length !== this.match.orig.length) return 'malformed packet';
+    for (let i = 0; i < f.packet.length; i++) this.match.orig[i] = f.packet[i]! >>> 0;
+    this.match.resetHeaders();
+    const res = simulate(this.topology, this.match, portId, now, { state: this.state });
+    if (res.kind !== 'done') return `simulation needs ${res.need.join(', ')}`;
+    const effect = res.effects.find((e) => e.kind !== 'macLearned');
+    if (effect !== undefined) return `simulation has an effect: ${effect.kind}`;
+    const p = this.plan(res, portId, f.inPort, false);
+    if (p.flow === null) return 'not a flow now';
+    const now2 = canonicalFlow(p.flow.match, p.actions);
+    if (now2 !== f.canonical) return `now ${now2}`;
+    this.flows.reserve(f.cookie);
+    if (this.record(f.cookie, portId, f.inPort, p.flow, res.packet, now) !== undefined)
+      return 'a flow with the same match was adopted already';
+    this.stats.flowsAdopted++;
+    return null;
   }
 
   /**
@@ -416,12 +484,15 @@ export class FlowController {
 
   /**
    * Commits what other agents learned: the deletions of flows it invalidates, then the messages of
-   * held packets it lets go on.
+   * held packets it lets go on. With `includeOwn` (start-up: what an earlier run of this host learned
+   * and wrote to the store) this host's own entries too.
    */
-  applyLearned(entries: readonly LearnedEntry[], now: number): Outgoing[] {
-    const fs = this.flowState.fromStore(entries.filter((e) => e.origin !== this.cfg.hostId));
+  applyLearned(entries: readonly LearnedEntry[], now: number, includeOwn = false): Outgoing[] {
+    const fs = this.flowState.fromStore(
+      includeOwn ? entries : entries.filter((e) => e.origin !== this.cfg.hostId),
+    );
     const out = fs.nat.length + fs.ct.length > 0 ? this.applyFlowState(fs.nat, fs.ct, now) : [];
-    const effects: Effect[] = this.learned.effectsOf(entries, now);
+    const effects: Effect[] = this.learned.effectsOf(entries, now, includeOwn);
     if (effects.length === 0) return out;
     this.invalidateInto(this.state.commit(effects, now), out);
     for (const pi of this.held.release(resolvedWaits(effects))) this.handle(pi, now, out);

@@ -40,6 +40,7 @@ import { PeerChannel } from './peers.js';
 import { NatBlockLeaser } from './nat-blocks.js';
 import { Datapath } from './datapath.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
+import { adoptFlows } from './flow-adoption.js';
 import { stableHostId } from './host-id.js';
 import { OpenFlowConnection } from './of-connection.js';
 import { Ovs } from '../ovs/ovs.js';
@@ -53,6 +54,11 @@ export class AgentDaemon {
   private store!: TopologyStore;
   private watch: Watch | undefined;
   private learnedWatch: Watch | undefined;
+  /** When the learned-state watch began, and when it last delivered entries (learnedSettled). */
+  private learnedSince = 0;
+  private learnedAt = 0;
+  /** The first connection's judging of an earlier run's flows is done (its own learned state used). */
+  private flowsJudged = false;
   private flowStateSweep: NodeJS.Timeout | undefined;
   /** Retries of what held packets wait for (ARP, SNAT ports), and their deadlines. */
   private tick: NodeJS.Timeout | undefined;
@@ -135,8 +141,13 @@ export class AgentDaemon {
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
       'topology loaded',
     );
+    this.learnedSince = Date.now();
     this.learnedWatch = this.store.watchLearned(0, {
-      onEntries: (es) => this.send(this.ctl.applyLearned(es, Date.now())),
+      onEntries: (es) => {
+        this.learnedAt = Date.now();
+        // Until the switch's flows are judged, what an earlier run of this host learned counts too.
+        this.send(this.ctl.applyLearned(es, Date.now(), !this.flowsJudged));
+      },
       onError: (e) => log.error({ err: e.message }, 'learned-state watch failed'),
     });
     this.learnedFlush = setInterval(() => void this.flushLearned(), 20);
@@ -301,9 +312,20 @@ export class AgentDaemon {
       conn.send({ type: 'set_config', flags: 0, missSendLen: OFPCML.NO_BUFFER });
       const ports = await conn.portDescriptions();
       for (const p of ports) ifaces.set(p.name, p.portNo);
-      // Reconcile: no reactive flow of an earlier run survives; all proactive flows are replaced.
+      // Reconcile: the reactive flows of an earlier run that are still right are kept, the others
+      // deleted (flow-adoption.ts), judged on the state learned so far; all proactive flows are replaced.
       this.ctl.forgetFlows();
-      conn.send(deleteByCookie(0n, PROACTIVE_COOKIE_BIT));
+      this.ctl.ports.refreshBindings(); // which OpenFlow port is which virtual port, for the judging
+      await this.learnedSettled();
+      const found = await conn.flowStats(0n, PROACTIVE_COOKIE_BIT);
+      const judged = adoptFlows(this.ctl, found, this.ctlCfg.priority, Date.now());
+      this.ctl.stats.flowsDiscarded += judged.dropped;
+      conn.sendAll(judged.out);
+      this.flowsJudged = true;
+      log.info(
+        { kept: judged.kept, deleted: judged.dropped, firstDeleted: judged.why },
+        'flows of an earlier run judged',
+      );
       this.conn = conn;
       conn.on('packetIn', (pi, arrived) => this.queue.offer(pi, arrived));
       conn.on('flowRemoved', (fr) => this.ctl.flowRemoved(Number(fr.cookie)));
@@ -313,6 +335,20 @@ export class AgentDaemon {
     } catch (e) {
       log.error({ err: (e as Error).message }, 'switch handshake failed');
       conn.close();
+    }
+  }
+
+  /**
+   * Waits, at start-up, until the store's learned state (MAC and ARP tables, NAT bindings, tracked
+   * connections) has come in: no new entry for 200 ms, at most 3 s after the watch began. Flows of an
+   * earlier run are judged on it.
+   */
+  private async learnedSettled(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      if (now - this.learnedSince >= 3000) return;
+      if (now - this.learnedSince >= 300 && now - this.learnedAt >= 200) return;
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
@@ -487,11 +523,9 @@ export class AgentDaemon {
     this.conn?.close();
     this.server?.close();
     rmSync(this.ofSocket, { force: true });
-    try {
-      await this.store.goodbye(this.hostId);
-    } catch {
-      /* the store may be gone already */
-    }
+    // No goodbye: a stop is as often a restart (systemctl restart, an upgrade), and the datapath goes
+    // on forwarding meanwhile; other agents would drop their flows towards this host at once. Its
+    // liveness lapses after three heartbeats unless the next run renews it first.
     await this.store.close();
   }
 }

@@ -61,6 +61,11 @@ export class FlowTable {
     return c;
   }
 
+  /** Keeps `cookie` (a flow an earlier run installed, adopted) from being handed out again. */
+  reserve(cookie: number): void {
+    if (cookie >= this.next && cookie < Number.MAX_SAFE_INTEGER) this.next = cookie + 1;
+  }
+
   /**
    * Records a flow. Returns the flow it replaces (same match hash), which is no longer recorded and
    * must be deleted in the switch before the new flow is added; undefined when none.

@@ -78,10 +78,10 @@ export class LearnedSync {
   }
 
   /** Effects equivalent to other agents' entries, for committing into the local runtime state. */
-  effectsOf(entries: readonly LearnedEntry[], now: number): Effect[] {
+  effectsOf(entries: readonly LearnedEntry[], now: number, includeOwn = false): Effect[] {
     const out: Effect[] = [];
     for (const e of entries) {
-      if (e.origin === this.hostId || e.expiresAt <= now) continue;
+      if ((e.origin === this.hostId && !includeOwn) || e.expiresAt <= now) continue;
       if (e.table === 'nat' || e.table === 'ct') continue; // flow state: FlowStateSync applies it
       if (e.table === 'mac') {
         const slash = e.scope.indexOf('/');

@@ -164,6 +164,18 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   counterOf(r, 'flows_installed_total', 'Reactive flows installed (FLOW_MOD add)', () => st().flowsInstalled);
   counterOf(
     r,
+    'flows_adopted_total',
+    'Flows an earlier run of the agent left in the switch, kept on connection because they are still right',
+    () => st().flowsAdopted,
+  );
+  counterOf(
+    r,
+    'flows_discarded_total',
+    'Flows an earlier run of the agent left in the switch, deleted on connection',
+    () => st().flowsDiscarded,
+  );
+  counterOf(
+    r,
     'flows_removed_total',
     'Reactive flows the switch reported removed (FLOW_REMOVED: idle timeout or delete)',
     () => st().flowsRemoved,

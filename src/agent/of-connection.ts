@@ -19,13 +19,16 @@ import type { Logger } from '../log.js';
 import {
   OFPBRC,
   OFPET,
+  OFPG,
   OFPMPF_MORE,
+  OFPP,
   OpenFlowFramer,
   PACKET_IN_CODE,
   encodeMessages,
   helloOffersOpenFlow13,
   readPacketIn,
   type AsyncConfig,
+  type FlowStats,
   type Message,
   type Outgoing,
   type PacketInView,
@@ -178,6 +181,30 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
     for (const p of parts)
       if (p.type === 'multipart_reply' && p.body.type === 'port_desc') ports.push(...p.body.ports);
     return ports;
+  }
+
+  /** The flows of table 0 whose cookie agrees with `cookie` under `cookieMask`. */
+  async flowStats(cookie: bigint, cookieMask: bigint): Promise<FlowStats[]> {
+    const parts = await this.request(
+      {
+        type: 'multipart_request',
+        flags: 0,
+        body: {
+          type: 'flow',
+          tableId: 0,
+          outPort: OFPP.ANY,
+          outGroup: OFPG.ANY,
+          cookie,
+          cookieMask,
+          match: [],
+        },
+      },
+      'flow stats',
+    );
+    const flows: FlowStats[] = [];
+    for (const p of parts)
+      if (p.type === 'multipart_reply' && p.body.type === 'flow') flows.push(...p.body.flows);
+    return flows;
   }
 
   close(): void {

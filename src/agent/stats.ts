@@ -52,6 +52,10 @@ export class AgentStats {
   simulations = 0;
   flowsInstalled = 0;
   flowsRemoved = 0;
+  /** Flows an earlier run left in the switch, kept on (re)connection because they are still right. */
+  flowsAdopted = 0;
+  /** Flows an earlier run left in the switch, deleted on (re)connection. */
+  flowsDiscarded = 0;
   invalidations = 0;
   /** Flows deleted because something they depended on changed. */
   flowsInvalidated = 0;
@@ -94,6 +98,8 @@ export class AgentStats {
       simulations: this.simulations,
       flowsInstalled: this.flowsInstalled,
       flowsRemoved: this.flowsRemoved,
+      flowsAdopted: this.flowsAdopted,
+      flowsDiscarded: this.flowsDiscarded,
       flowsLive: liveFlows,
       invalidations: this.invalidations,
       flowsInvalidated: this.flowsInvalidated,

@@ -17,6 +17,7 @@ import { addNamespace, addVeth } from './netns.js';
 import { startOvs, stopOvs } from './ovs-daemons.js';
 import {
   UNDERLAY_BRIDGE,
+  UNDERLAY_MTU,
   UNDERLAY_NS,
   hvName,
   hvNamespace,
@@ -63,6 +64,8 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
   const ovs = await startOvs(join(dir, 'ovs'), netns);
   // Underlay: a veth from br-phy (netdev) to the underlay namespace's Linux bridge.
   await addVeth(hvUplink(n), netns, underlayPort(n), UNDERLAY_NS);
+  await run('ip', ['link', 'set', hvUplink(n), 'mtu', String(UNDERLAY_MTU)], { netns });
+  await run('ip', ['link', 'set', underlayPort(n), 'mtu', String(UNDERLAY_MTU)], { netns: UNDERLAY_NS });
   await run('ip', ['link', 'set', underlayPort(n), 'master', UNDERLAY_BRIDGE], { netns: UNDERLAY_NS });
   await ovs.vsctl([
     'add-br',
@@ -76,6 +79,11 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
     'add-port',
     'br-phy',
     hvUplink(n),
+    '--',
+    'set',
+    'interface',
+    'br-phy',
+    `mtu_request=${UNDERLAY_MTU}`,
   ]);
   await run('ip', ['addr', 'add', `${hvUnderlayIp(n)}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'br-phy'], { netns });
   await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });

@@ -22,6 +22,7 @@ import {
   BASELINE_PREFIX_LEN,
   LAB_PREFIX,
   UNDERLAY_BRIDGE,
+  UNDERLAY_MTU,
   UNDERLAY_NS,
   hvName,
   vmBaselineIp,
@@ -175,7 +176,9 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
   try {
     say(`underlay: namespace ${UNDERLAY_NS}, bridge ${UNDERLAY_BRIDGE}`);
     await addNamespace(UNDERLAY_NS);
-    await run('ip', ['link', 'add', UNDERLAY_BRIDGE, 'type', 'bridge'], { netns: UNDERLAY_NS });
+    await run('ip', ['link', 'add', UNDERLAY_BRIDGE, 'mtu', String(UNDERLAY_MTU), 'type', 'bridge'], {
+      netns: UNDERLAY_NS,
+    });
     await run('ip', ['link', 'set', UNDERLAY_BRIDGE, 'up'], { netns: UNDERLAY_NS });
 
     const hvs: Hypervisor[] = [];

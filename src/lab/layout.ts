@@ -13,6 +13,12 @@
 export const LAB_PREFIX = 'mnl-';
 export const UNDERLAY_NS = `${LAB_PREFIX}underlay`;
 export const UNDERLAY_BRIDGE = 'br-underlay';
+/**
+ * The underlay carries jumbo frames, as operators configure the physical network under an overlay:
+ * a VM's full 1,500-byte packet plus the tunnel header (GRE 38 bytes, VXLAN 50) must fit, or bulk TCP
+ * between hosts stalls on segments the underlay drops.
+ */
+export const UNDERLAY_MTU = 9000;
 export const UNDERLAY_PREFIX = '198.51.100';
 
 export const hvNamespace = (n: number): string => `${LAB_PREFIX}hv${n}`;

@@ -11,12 +11,22 @@
  *       [{"sport", "nonce", "seen": "IP:PORT" | null}] (null: no answer within T ms)
  *   nat-probe tcp --to IP --port P [--timeout-ms T]
  *       connects and prints what the server wrote, or exits 1 after T ms
+ *   nat-probe udp-stream --to IP --port P --rate R --seconds S [--sources N] [--base-port B]
+ *       sends R numbered datagrams a second for S seconds, round robin from N source ports (N flows),
+ *       to a `serve`; prints {"sent", "received", "lost", "firstLost", "lastLost"} once the last
+ *       answers had a second to come back
+ *   nat-probe tcp-sink --port P
+ *       counts the bytes of every connection and, when the client ends its side, writes the count
+ *   nat-probe tcp-stream --to IP --port P --seconds S [--kbps K]
+ *       writes K kbit/s for S seconds on one connection to a `tcp-sink`, ends its side and prints
+ *       {"sent", "counted", "error"} (counted: the bytes the sink saw; error: a reset or timeout)
  *
  * Invariant: bounded in count and time; talks only to the address it is given.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 function opt(args: string[], name: string, dflt?: string): string {
   const i = args.indexOf(`--${name}`);
@@ -113,12 +123,118 @@ async function tcp(args: string[]): Promise<void> {
   process.stdout.write(text);
 }
 
+async function udpStream(args: string[]): Promise<void> {
+  const to = opt(args, 'to');
+  const port = Number(opt(args, 'port'));
+  const rate = Math.min(20000, Number(opt(args, 'rate')));
+  const seconds = Math.min(120, Number(opt(args, 'seconds')));
+  const sources = Math.min(1000, Number(opt(args, 'sources', '1')));
+  const base = Number(opt(args, 'base-port', '26000'));
+  const total = Math.round(rate * seconds);
+  const seen = new Uint8Array(total);
+  let received = 0;
+  const sockets: UdpSocket[] = [];
+  for (let i = 0; i < sources; i++) {
+    const s = createSocket('udp4');
+    s.on('message', (m) => {
+      const seq = Number(m.toString().split(' ')[1]);
+      if (Number.isInteger(seq) && seq >= 0 && seq < total && seen[seq] === 0) {
+        seen[seq] = 1;
+        received++;
+      }
+    });
+    await new Promise<void>((res) => s.bind(base + i, res));
+    sockets.push(s);
+  }
+  const start = performance.now();
+  let sent = 0;
+  await new Promise<void>((res) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      for (; sent < due; sent++) sockets[sent % sources]!.send(String(sent), port, to);
+      if (sent >= total) {
+        clearInterval(timer);
+        res();
+      }
+    }, 5);
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const s of sockets) s.close();
+  const lost: number[] = [];
+  for (let i = 0; i < total; i++) if (seen[i] === 0) lost.push(i);
+  process.stdout.write(
+    `${JSON.stringify({ sent, received, lost: lost.length, firstLost: lost[0] ?? null, lastLost: lost.at(-1) ?? null })}\n`,
+  );
+}
+
+async function tcpSink(args: string[]): Promise<void> {
+  const port = Number(opt(args, 'port'));
+  const t = createServer({ allowHalfOpen: true }, (c) => {
+    let n = 0;
+    c.on('data', (d) => (n += d.length));
+    c.on('end', () => c.end(`${n}\n`));
+    c.on('error', () => c.destroy());
+  });
+  await new Promise<void>((res) => t.listen(port, res));
+  process.stdout.write(`sinking on ${port}\n`);
+}
+
+async function tcpStream(args: string[]): Promise<void> {
+  const to = opt(args, 'to');
+  const port = Number(opt(args, 'port'));
+  const seconds = Math.min(120, Number(opt(args, 'seconds')));
+  const bytesPerTick = Math.max(1, Math.round((Number(opt(args, 'kbps', '8000')) * 1000) / 8 / 100));
+  const result = await new Promise<{ sent: number; counted: number | null; error: string | null }>(
+    (resolve) => {
+      let sent = 0;
+      let answer = '';
+      let timer: NodeJS.Timeout | undefined;
+      const done = (error: string | null) => {
+        clearInterval(timer);
+        clearTimeout(deadline);
+        const counted = answer.trim() === '' ? null : Number(answer.trim());
+        resolve({ sent, counted, error });
+      };
+      const deadline = setTimeout(
+        () => {
+          c.destroy();
+          done('no count from the sink in time');
+        },
+        (seconds + 15) * 1000,
+      );
+      const c = connect({ host: to, port, allowHalfOpen: true }, () => {
+        const chunk = Buffer.alloc(bytesPerTick, 0x61);
+        const start = performance.now();
+        timer = setInterval(() => {
+          if (performance.now() - start >= seconds * 1000) {
+            clearInterval(timer);
+            c.end();
+            return;
+          }
+          c.write(chunk);
+          sent += chunk.length;
+        }, 10);
+      });
+      c.on('data', (d) => (answer += d.toString()));
+      c.on('end', () => done(null));
+      c.on('error', (e) => done(e.message));
+    },
+  );
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
 const [mode, ...rest] = process.argv.slice(2);
 try {
   if (mode === 'serve') await serve(rest);
   else if (mode === 'udp') await udp(rest);
   else if (mode === 'tcp') await tcp(rest);
-  else throw new Error(`nat-probe: unknown mode '${mode}'; use serve, udp or tcp`);
+  else if (mode === 'udp-stream') await udpStream(rest);
+  else if (mode === 'tcp-sink') await tcpSink(rest);
+  else if (mode === 'tcp-stream') await tcpStream(rest);
+  else
+    throw new Error(
+      `nat-probe: unknown mode '${mode}'; use serve, udp, tcp, udp-stream, tcp-sink or tcp-stream`,
+    );
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n`);
   process.exitCode = 1;

@@ -3,15 +3,36 @@
  * agent statistics and barriers through the control API, waiting for an agent to apply the store's
  * changes or to come up, the reactive flows in a switch, UDP probes.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec.js';
 import { controlRequest } from '../../src/control/control-api.js';
 import { PROACTIVE_COOKIE_BIT } from '../../src/agent/flow-table.js';
+import { ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
 import { hostOvs, type LabHost, type LabState, type LabVm } from '../../src/lab/lab.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
 
 export const PROBE = fileURLToPath(new URL('../../src/lab/udp-probe.js', import.meta.url));
+export const NAT_PROBE = fileURLToPath(new URL('../../src/lab/nat-probe.js', import.meta.url));
+
+/** Starts a nat-probe server (`serve`, `tcp-sink`) in `netns`; resolves once it listens. */
+export async function startNatProbe(netns: string, args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, NAT_PROBE, ...args]);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`nat-probe ${args[0]} in ${netns} exited with ${c}`)));
+  });
+  return child;
+}
+
+/** Waits until vm1 reaches the ISP: the route to it learned over BGP (a lab with bgp: true). */
+export async function ispReachable(lab: LabState): Promise<void> {
+  await until(async () => (await ping(vm(lab, 'vm1'), ISP_PINGABLE, ['-c', '1', '-W', '1'])).received === 1, {
+    what: 'the route to the ISP learned over BGP',
+    timeoutMs: 60000,
+  });
+}
 
 export interface PingResult {
   readonly sent: number;

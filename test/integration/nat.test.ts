@@ -7,20 +7,27 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec.js';
 import { ISP_NS, ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
 import { labDown, labUp, type LabState, type LabVm } from '../../src/lab/lab.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
-import { until } from '../until.js';
-import { agentSettled, cookieOf, host, ping, reactiveFlows, vm } from './lab-helpers.js';
+import {
+  agentSettled,
+  cookieOf,
+  host,
+  ispReachable,
+  NAT_PROBE,
+  ping,
+  reactiveFlows,
+  startNatProbe,
+  vm,
+} from './lab-helpers.js';
 
-const NAT_PROBE = fileURLToPath(new URL('../../src/lab/nat-probe.js', import.meta.url));
 const UPLINK = '203.0.113.1';
 const FIP = '203.0.113.10';
 
@@ -30,25 +37,8 @@ describe('NAT, floating IPs, port forwards and a stateful firewall on a two-host
   const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-nat-'));
   const servers: ChildProcess[] = [];
 
-  /** Starts nat-probe serve in a namespace; resolves once it listens. */
   async function serve(netns: string, port: number, name: string): Promise<void> {
-    const child = spawn('ip', [
-      'netns',
-      'exec',
-      netns,
-      process.execPath,
-      NAT_PROBE,
-      'serve',
-      '--port',
-      String(port),
-      '--name',
-      name,
-    ]);
-    servers.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.once('data', () => resolve());
-      child.once('exit', (c) => reject(new Error(`nat-probe serve in ${netns} exited with ${c}`)));
-    });
+    servers.push(await startNatProbe(netns, ['serve', '--port', String(port), '--name', name]));
   }
 
   async function tcpFrom(netns: string, to: string, port: number, timeoutMs = 3000): Promise<string> {
@@ -92,13 +82,7 @@ describe('NAT, floating IPs, port forwards and a stateful firewall on a two-host
     lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel: 'gre', bgp: true });
     store = await openStore(lab.storeUrl);
     await serve(ISP_NS, 7100, 'isp');
-    await until(
-      async () => (await ping(vm(lab, 'vm1'), ISP_PINGABLE, ['-c', '1', '-W', '1'])).received === 1,
-      {
-        what: 'the route to the ISP learned over BGP',
-        timeoutMs: 60000,
-      },
-    );
+    await ispReachable(lab);
   });
   after(async () => {
     for (const s of servers) s.kill();

@@ -10,12 +10,14 @@ import assert from 'node:assert/strict';
 import { FlowController } from '../../src/agent/controller.js';
 import { matchFromMask, translateActions } from '../../src/agent/translate.js';
 import { createLogger } from '../../src/log.js';
-import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
+import { OFP_NO_BUFFER, type FlowStats, type PacketInView } from '../../src/openflow/index.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { Tags } from '../../src/sim/tags.js';
-import { FlowMatch, IP_TTL } from '../../src/sim/flow-match.js';
+import { ETH_DST_LO, FlowMatch, IP_DST, IP_SRC, IP_TTL, TP_DST } from '../../src/sim/flow-match.js';
+import { adoptFlows, normalizeMatch, packetOfMatch } from '../../src/agent/flow-adoption.js';
+import { PROACTIVE_COOKIE_BIT } from '../../src/agent/flow-table.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const HOST = '00000000-0000-4000-8000-0000000000aa';
@@ -256,4 +258,101 @@ test('a flow with the match of an installed one replaces it: the old cookie is d
   sw.apply(out);
   assert.equal(ctl.flows.size, before, 'one record per match');
   assert.equal(sw.flows.length, ctl.flows.size, 'the agent records exactly what the switch holds');
+});
+
+/** The switch's flows as a FLOW multipart reply gives them to an agent that connects. */
+function dumped(sw: FakeOfTable): FlowStats[] {
+  return sw.flows.map((f) => ({
+    tableId: 0,
+    durationSec: 1,
+    durationNsec: 0,
+    priority: f.priority,
+    idleTimeout: 60,
+    hardTimeout: 0,
+    flags: 1,
+    cookie: f.cookie,
+    packetCount: 1n,
+    byteCount: 64n,
+    match: [...f.match],
+    instructions: f.actions.length > 0 ? [{ type: 'apply_actions', actions: [...f.actions] }] : [],
+  }));
+}
+
+test('a restarted agent keeps the flows of its earlier run that are still right, under their cookies', () => {
+  const first = world();
+  const sw = new FakeOfTable();
+  sw.apply(first.ctl.packetIn(packetIn(2, frame(B, A)), 1000));
+  sw.apply(first.ctl.packetIn(packetIn(1, frame(A, B)), 1001));
+  sw.apply(first.ctl.packetIn(packetIn(1, frame(A, C)), 1002)); // C unknown: a flood flow
+  assert.equal(sw.flows.length, 3);
+  // The new run learned what the store kept (the MACs), and judges the switch's flows on it.
+  const { ctl } = world();
+  ctl.packetIn(packetIn(2, frame(B, A)), 2000);
+  ctl.packetIn(packetIn(1, frame(A, B)), 2001);
+  ctl.forgetFlows();
+  const judged = adoptFlows(ctl, dumped(sw), 10, 3000);
+  assert.equal(judged.kept, 3, 'every flow is still right');
+  assert.deepEqual(judged.out, []);
+  assert.equal(ctl.stats.flowsAdopted, 3);
+  const cookies = sw.flows.map((f) => Number(f.cookie));
+  assert.deepEqual([...cookies].sort(), [...ctl.flows.cookiesFor([Tags.bridge(first.br)])].sort());
+  assert.ok(!cookies.includes(ctl.flows.cookie()), 'a new flow never takes an adopted cookie');
+  // Adopted flows are invalidated like any other.
+  const del = ctl.invalidate([Tags.bridge(first.br)]);
+  assert.equal(del.length, 3);
+});
+
+test('a flow whose treatment changed, or that the agent cannot read, is deleted on restart', () => {
+  const first = world();
+  const sw = new FakeOfTable();
+  sw.apply(first.ctl.packetIn(packetIn(2, frame(B, A)), 1000));
+  sw.apply(first.ctl.packetIn(packetIn(1, frame(A, B)), 1001));
+  const flows = dumped(sw);
+  const proactive: FlowStats = { ...flows[0]!, cookie: PROACTIVE_COOKIE_BIT | 5n };
+  const foreign: FlowStats = {
+    ...flows[0]!,
+    cookie: 99n,
+    match: [...flows[0]!.match, { field: 'ipv6_src', value: '2001:db8::1' }],
+  };
+  // A new run that knows no MAC: A -> B now floods, B -> A too; nothing the switch holds is right.
+  const { ctl } = world();
+  const judged = adoptFlows(ctl, [...flows, proactive, foreign], 10, 3000);
+  assert.equal(judged.kept, 0);
+  const deleted = judged.out.map((m) => (m.type === 'flow_mod' ? m.cookie : -1n)).sort();
+  assert.deepEqual(deleted, [...flows.map((f) => f.cookie), 99n].sort(), 'proactive flows are not judged');
+  assert.equal(ctl.flows.size, 0);
+});
+
+test('the packet a flow match describes: named fields hold their masked values, the others 0', () => {
+  const at = packetOfMatch([
+    { field: 'in_port', value: 3 },
+    { field: 'eth_dst', value: B },
+    { field: 'eth_type', value: 0x0800 },
+    { field: 'ipv4_dst', value: '192.0.2.77', mask: '255.255.255.0' },
+    { field: 'ip_proto', value: 17 },
+    { field: 'udp_dst', value: 53 },
+  ]);
+  assert.ok(typeof at !== 'string');
+  assert.equal(at.inPort, 3);
+  const m = new FlowMatch();
+  m.orig.splice(0, m.orig.length, ...at.packet);
+  assert.equal(m.orig[ETH_DST_LO], 0x02);
+  assert.equal(m.orig[IP_DST], 0xc0000200, 'the value under its mask');
+  assert.equal(m.orig[TP_DST], 53);
+  assert.equal(m.orig[IP_SRC], 0, 'a field the match does not name');
+  assert.equal(packetOfMatch([{ field: 'eth_dst', value: B }]), 'no in_port', 'not a flow of ours');
+});
+
+test('a match as Open vSwitch reports it: the ONF TCP flags field reads as the Nicira one the agent wrote', () => {
+  const onf = Buffer.alloc(8);
+  onf.writeUInt32BE(0x4f4e4600, 0);
+  onf.writeUInt16BE(0, 4);
+  onf.writeUInt16BE(5, 6);
+  const m = normalizeMatch([
+    { field: 'in_port', value: 1 },
+    { field: 'raw', oxmClass: 0xffff, oxmField: 42, hasMask: true, payload: onf },
+  ]);
+  assert.deepEqual(m[1], { field: 'tcp_flags', value: 0, mask: 5 });
+  const other = { field: 'raw', oxmClass: 0xffff, oxmField: 7, hasMask: false, payload: onf } as const;
+  assert.equal(normalizeMatch([other])[0], other, 'another experimenter field is left as it is');
 });
