@@ -44,6 +44,7 @@ import { stableHostId } from './host-id.js';
 import { OpenFlowConnection } from './of-connection.js';
 import { Ovs } from '../ovs/ovs.js';
 import { startAgentMetrics } from './metrics.js';
+import { FlowHistory } from './flow-history.js'; // [ops]
 import type { MetricsServer } from '../metrics/server.js';
 
 export { AGENT_VERSION, matchText } from './control-requests.js';
@@ -76,6 +77,8 @@ export class AgentDaemon {
   private ctlCfg!: { -readonly [K in keyof ControllerConfig]: ControllerConfig[K] };
   // [ops] The /metrics and /health endpoint (undefined when metrics.listen is null).
   private metrics: MetricsServer | undefined;
+  // [ops] Why recent flows were removed (flow-history.ts), for `midonet-cli agent flow-history`.
+  readonly history = new FlowHistory();
   readonly ofSocket: string;
   readonly controlSocket: string;
 
@@ -131,6 +134,7 @@ export class AgentDaemon {
     );
     await this.natBlocks.recover();
     this.ctl.stats.lastChangeSeq = snap.position;
+    this.history.attach(this.ctl.flows); // [ops]
     log.info(
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
       'topology loaded',
@@ -302,11 +306,15 @@ export class AgentDaemon {
       const ports = await conn.portDescriptions();
       for (const p of ports) ifaces.set(p.name, p.portNo);
       // Reconcile: no reactive flow of an earlier run survives; all proactive flows are replaced.
+      this.history.reset('the switch (re)connected: reactive flows of the earlier connection deleted'); // [ops]
       this.ctl.forgetFlows();
       conn.send(deleteByCookie(0n, PROACTIVE_COOKIE_BIT));
       this.conn = conn;
       conn.on('packetIn', (pi, arrived) => this.queue.offer(pi, arrived));
-      conn.on('flowRemoved', (fr) => this.ctl.flowRemoved(Number(fr.cookie)));
+      conn.on('flowRemoved', (fr) => {
+        this.history.fromSwitch(fr); // [ops]
+        this.ctl.flowRemoved(Number(fr.cookie));
+      });
       await conn.barrier();
       await this.syncBindings(true);
       log.info({ datapathId: `0x${dpid.toString(16)}`, ports: ports.length }, 'switch connected');
@@ -349,6 +357,7 @@ export class AgentDaemon {
 
   private onChanges(changes: readonly Change[]): void {
     const ctl = this.ctl;
+    this.history.changes(changes); // [ops]
     let tunnelZones = false;
     let bindings = false;
     for (const c of changes) {
@@ -397,6 +406,9 @@ export class AgentDaemon {
     ctl.portsDeleted(gone);
     ctl.stats.lastChangeSeq = snap.position;
     ctl.ports.tunnelZonesChanged();
+    this.history.reset(
+      'the store watch fell behind the change log and resynced: every reactive flow dropped',
+    ); // [ops]
     ctl.forgetFlows();
     this.send([deleteByCookie(0n, PROACTIVE_COOKIE_BIT)]);
     this.bindingsDirty = true;
@@ -464,6 +476,7 @@ export class AgentDaemon {
           ...this.peers.stats,
         }),
         send: (msgs) => this.send(msgs),
+        history: this.history, // [ops]
       },
       req,
     );
