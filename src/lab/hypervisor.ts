@@ -8,6 +8,7 @@
  * agent.pid), so `stopHypervisor` can stop it again after any crash.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,16 +16,7 @@ import { run, processAlive } from '../exec.js';
 import type { Ovs } from '../ovs/ovs.js';
 import { addNamespace, addVeth } from './netns.js';
 import { startOvs, stopOvs } from './ovs-daemons.js';
-import {
-  UNDERLAY_BRIDGE,
-  UNDERLAY_NS,
-  hvName,
-  hvNamespace,
-  hvUnderlayIp,
-  hvUplink,
-  underlayPort,
-  UNDERLAY_PREFIX_LEN,
-} from './layout.js';
+import { UNDERLAY_BRIDGE, hvName, hvUnderlayIp, UNDERLAY_PREFIX_LEN, type LabNames } from './layout.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
 
@@ -41,6 +33,47 @@ export function labPeersListen(n: number): string {
   return `tcp://127.0.0.1:${9570 + n}`;
 }
 
+/** The loopback ports of one hypervisor's agent. */
+export interface AgentPorts {
+  /** HOST:PORT of /metrics and /health. */
+  readonly metricsListen: string;
+  /** tcp://HOST:PORT of the channel to the other agents. */
+  readonly peersListen: string;
+}
+
+/** A loopback TCP port nothing listens on now (the system picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when a loopback TCP port can be listened on now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The agent ports of hypervisor `n`: the fixed, documented ones for the default lab (9470+n, 9570+n),
+ * ports the system picks for a named lab (so labs side by side never share one).
+ */
+export async function agentPorts(names: LabNames, n: number): Promise<AgentPorts> {
+  if (names.name === null) return { metricsListen: labMetricsListen(n), peersListen: labPeersListen(n) };
+  return {
+    metricsListen: `127.0.0.1:${await freePort()}`,
+    peersListen: `tcp://127.0.0.1:${await freePort()}`,
+  };
+}
+
 export interface Hypervisor {
   readonly n: number;
   readonly name: string;
@@ -52,18 +85,28 @@ export interface Hypervisor {
   readonly controlSocket: string;
   /** HOST:PORT of the agent's /metrics and /health. */
   readonly metricsListen: string;
+  /** The agent's endpoint for the other agents. */
+  readonly peersListen: string;
 }
 
 /** Creates the namespace, OVS and underlay of hypervisor `n` (no agent yet). */
-export async function createHypervisor(runDir: string, n: number, storeUrl: string): Promise<Hypervisor> {
-  const netns = hvNamespace(n);
+export async function createHypervisor(
+  runDir: string,
+  n: number,
+  storeUrl: string,
+  names: LabNames,
+  ports: AgentPorts,
+): Promise<Hypervisor> {
+  const netns = names.hvNamespace(n);
   const dir = join(runDir, hvName(n));
   mkdirSync(dir, { recursive: true });
   await addNamespace(netns);
   const ovs = await startOvs(join(dir, 'ovs'), netns);
   // Underlay: a veth from br-phy (netdev) to the underlay namespace's Linux bridge.
-  await addVeth(hvUplink(n), netns, underlayPort(n), UNDERLAY_NS);
-  await run('ip', ['link', 'set', underlayPort(n), 'master', UNDERLAY_BRIDGE], { netns: UNDERLAY_NS });
+  await addVeth(names.hvUplink(n), netns, names.underlayPort(n), names.underlayNs);
+  await run('ip', ['link', 'set', names.underlayPort(n), 'master', UNDERLAY_BRIDGE], {
+    netns: names.underlayNs,
+  });
   await ovs.vsctl([
     'add-br',
     'br-phy',
@@ -75,7 +118,7 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
     '--',
     'add-port',
     'br-phy',
-    hvUplink(n),
+    names.hvUplink(n),
   ]);
   await run('ip', ['addr', 'add', `${hvUnderlayIp(n)}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'br-phy'], { netns });
   await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });
@@ -99,8 +142,8 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
         tunnel: { localIp: hvUnderlayIp(n) },
         flows: { idleTimeout: 300 },
         heartbeatMs: 500,
-        metrics: { listen: labMetricsListen(n) },
-        peers: { listen: labPeersListen(n) },
+        metrics: { listen: ports.metricsListen },
+        peers: { listen: ports.peersListen },
       },
       null,
       2,
@@ -115,7 +158,8 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
     ovs,
     agentConfig,
     controlSocket,
-    metricsListen: labMetricsListen(n),
+    metricsListen: ports.metricsListen,
+    peersListen: ports.peersListen,
   };
 }
 
