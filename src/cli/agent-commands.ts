@@ -23,6 +23,7 @@ import { PACKET_OPTIONS, num, packetFromOptions, str } from './packet-options.js
 import { withStore, type GlobalArgs } from './store-access.js';
 import type { TopologyStore } from '../state/store.js';
 import { tagObjectId } from '../agent/flow-history.js';
+import { nameTag, type ObjectNamer } from '../sim/trace.js';
 
 export const AGENT_VIEWS = [
   'stats',
@@ -144,7 +145,12 @@ export function agentCommand(print: (s: string) => void): CommandModule {
           throw new CliError(e.message);
         });
         if (g.json) return print(JSON.stringify(result, null, 2));
-        print(render(what, req, result));
+        const names = new Map(
+          (await store.snapshot()).objects.flatMap(({ object: o }) =>
+            typeof o.name === 'string' ? [[o.id, o.name] as const] : [],
+          ),
+        );
+        print(render(what, req, result, (id) => names.get(id)));
       });
     },
   };
@@ -159,7 +165,7 @@ async function deviceId(store: TopologyStore, ref: string | undefined): Promise<
   }
 }
 
-function render(what: string, req: Row, result: unknown): string {
+function render(what: string, req: Row, result: unknown, objects: ObjectNamer): string {
   const r = result as Row & { entries?: Row[]; note?: string };
   switch (what) {
     case 'flows': {
@@ -175,7 +181,7 @@ function render(what: string, req: Row, result: unknown): string {
       return flows
         .map(
           (f) =>
-            `${f.cookie}  in_port=${f.inPort} packets=${f.packets}  ${f.match ?? '(not in the switch)'}\n  actions: ${f.actions ?? '-'}\n  tags: ${f.tags.join(' ')}`,
+            `${f.cookie}  in_port=${f.inPort} packets=${f.packets}  ${f.match ?? '(not in the switch)'}\n  actions: ${f.actions ?? '-'}\n  tags: ${f.tags.map((t) => nameTag(t, objects)).join(' ')}`,
         )
         .join('\n');
     }
