@@ -23,6 +23,7 @@ import { PACKET_OPTIONS, num, packetFromOptions, str } from './packet-options.js
 import { withStore, type GlobalArgs } from './store-access.js';
 import type { TopologyStore } from '../state/store.js';
 import { tagObjectId } from '../agent/flow-history.js';
+import { CONNTRACK_NOTE, NAT_NOTE, parseFlowKey } from '../agent/control-commands.js';
 import { nameTag, type ObjectNamer } from '../sim/trace.js';
 
 export const AGENT_VIEWS = [
@@ -165,6 +166,11 @@ async function deviceId(store: TopologyStore, ref: string | undefined): Promise<
   }
 }
 
+/** An ISO time as seconds ago. */
+function ago(iso: string): string {
+  return `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))}s`;
+}
+
 function render(what: string, req: Row, result: unknown, objects: ObjectNamer): string {
   const r = result as Row & { entries?: Row[]; note?: string };
   switch (what) {
@@ -208,27 +214,26 @@ function render(what: string, req: Row, result: unknown, objects: ObjectNamer): 
         ['router', 'ip', 'mac', 'state', 'age'],
       );
     case 'conntrack':
-      return rows(
-        'tracked connections',
-        r.entries!.map((e) => ({
-          ...e,
-          zone: e.zoneName ?? e.zone,
-          age: `${Math.round(Number(e.ageMs) / 1000)}s`,
-        })),
-        ['zone', 'proto', 'src', 'srcPort', 'dst', 'dstPort', 'age'],
-        r.note,
-      );
-    case 'nat':
-      return rows(
-        'NAT bindings',
-        r.entries!.map((e) => ({
-          ...e,
-          zone: e.zoneName ?? e.zone,
-          age: `${Math.round(Number(e.ageMs) / 1000)}s`,
-        })),
-        ['zone', 'kind', 'proto', 'src', 'srcPort', 'dst', 'dstPort', 'to', 'age'],
-        r.note,
-      );
+    case 'nat': {
+      // The daemon's own commands: [{key, lastUsed, to?}], keys parsed here.
+      const entries = (result as Array<{ key: string; lastUsed: string; to?: string }>).map((e) => {
+        const k = parseFlowKey(e.key);
+        return { ...k, ...e, zone: objects(k.zone) ?? k.zone, age: ago(e.lastUsed) };
+      });
+      return what === 'nat'
+        ? rows(
+            'NAT bindings',
+            entries,
+            ['zone', 'kind', 'proto', 'src', 'srcPort', 'dst', 'dstPort', 'to', 'age'],
+            NAT_NOTE,
+          )
+        : rows(
+            'tracked connections',
+            entries,
+            ['zone', 'proto', 'src', 'srcPort', 'dst', 'dstPort', 'age'],
+            CONNTRACK_NOTE,
+          );
+    }
     case 'flow-history':
       return rows(
         'removed flows kept',
