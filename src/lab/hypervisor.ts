@@ -41,16 +41,25 @@ export interface AgentPorts {
   readonly peersListen: string;
 }
 
-/** A loopback TCP port nothing listens on now (the system picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * `count` distinct loopback TCP ports nothing listens on now (the system picks them; all are held
+ * open together while picking, so no two are the same).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (srv) =>
+          new Promise<number>((resolve, reject) => {
+            srv.once('error', reject);
+            srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  }
 }
 
 /** True when a loopback TCP port can be listened on now. */
@@ -63,14 +72,30 @@ export function portIsFree(port: number): Promise<boolean> {
 }
 
 /**
- * The agent ports of hypervisor `n`: the fixed, documented ones for the default lab (9470+n, 9570+n),
- * ports the system picks for a named lab (so labs side by side never share one).
+ * The loopback ports of a lab's agents (one AgentPorts per host) and of its midonet-router: the fixed,
+ * documented ones for the default lab (agents 9470+n and 9570+n, router 9480+n), distinct ports the
+ * system picks for a named lab (so labs side by side never share one).
  */
-export async function agentPorts(names: LabNames, n: number): Promise<AgentPorts> {
-  if (names.name === null) return { metricsListen: labMetricsListen(n), peersListen: labPeersListen(n) };
+export async function labPorts(
+  names: LabNames,
+  hosts: number,
+  routerBase: number,
+): Promise<{ agents: AgentPorts[]; router: string }> {
+  if (names.name === null)
+    return {
+      agents: Array.from({ length: hosts }, (_, i) => ({
+        metricsListen: labMetricsListen(i + 1),
+        peersListen: labPeersListen(i + 1),
+      })),
+      router: `127.0.0.1:${routerBase + 1}`,
+    };
+  const p = await freePorts(2 * hosts + 1);
   return {
-    metricsListen: `127.0.0.1:${await freePort()}`,
-    peersListen: `tcp://127.0.0.1:${await freePort()}`,
+    agents: Array.from({ length: hosts }, (_, i) => ({
+      metricsListen: `127.0.0.1:${p[2 * i]}`,
+      peersListen: `tcp://127.0.0.1:${p[2 * i + 1]}`,
+    })),
+    router: `127.0.0.1:${p[2 * hosts]}`,
   };
 }
 

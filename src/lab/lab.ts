@@ -24,9 +24,8 @@ import type { TopologyStore } from '../state/store.js';
 import { Ovs } from '../ovs/ovs.js';
 import { controlRequest } from '../control/control-api.js';
 import {
-  agentPorts,
   createHypervisor,
-  freePort,
+  labPorts,
   portIsFree,
   startAgent,
   stopHypervisor,
@@ -242,7 +241,10 @@ export async function waitForAgent(
  * brought up, its prefix not held by a lab of another run directory, its fixed ports free. Returns
  * the agent ports to use. Leftovers of an earlier crashed bring-up of this same lab are fine (removed).
  */
-async function preflight(opts: LabOptions, names: LabNames): Promise<AgentPorts[]> {
+async function preflight(
+  opts: LabOptions,
+  names: LabNames,
+): Promise<{ agents: AgentPorts[]; router: string }> {
   const label = labLabel(names.name);
   const state = readLabState(opts.runDir);
   if (state)
@@ -259,10 +261,9 @@ async function preflight(opts: LabOptions, names: LabNames): Promise<AgentPorts[
     throw new LabClash(
       `${label} already has namespaces (${held.slice(0, 3).join(' ')}) that ${opts.runDir} did not make: another run directory holds it; use another --name, or remove it with midonet-lab down${nameArg(names.name)}`,
     );
-  const ports: AgentPorts[] = [];
-  for (let n = 1; n <= opts.hosts; n++) ports.push(await agentPorts(names, n));
+  const ports = await labPorts(names, opts.hosts, ROUTER_METRICS_BASE);
   if (names.name === null) {
-    for (const [i, p] of ports.entries()) {
+    for (const [i, p] of ports.agents.entries()) {
       for (const ep of [p.metricsListen, p.peersListen]) {
         const port = Number(/:(\d+)$/.exec(ep)![1]);
         if (!(await portIsFree(port)))
@@ -303,7 +304,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
     const hvs: Hypervisor[] = [];
     for (let n = 1; n <= opts.hosts; n++) {
       step(`hypervisor ${hvName(n)}: namespace, Open vSwitch (userspace datapath), underlay, agent`);
-      const hv = await createHypervisor(opts.runDir, n, storeUrl, names, ports[n - 1]!);
+      const hv = await createHypervisor(opts.runDir, n, storeUrl, names, ports.agents[n - 1]!);
       startAgent(hv);
       hvs.push(hv);
     }
@@ -375,8 +376,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
       });
     }
     if (opts.bgp) step('bgp: an ISP running FRR, the uplink and midonet-router');
-    const routerMetrics =
-      names.name === null ? `127.0.0.1:${ROUTER_METRICS_BASE + 1}` : `127.0.0.1:${await freePort()}`;
+    const routerMetrics = ports.router;
     const bgp = opts.bgp
       ? await bgpLabUp(opts.runDir, storeUrl, store, say, names, routerMetrics)
       : undefined;
