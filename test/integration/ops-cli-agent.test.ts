@@ -2,7 +2,8 @@
  * midonet-cli against a live agent in a lab of its own (real Open vSwitch, namespaces): the agent's
  * MAC and ARP tables, its flows filtered by port with actions and named tags, a made-up packet traced
  * against the live tables (nothing sent or installed), --wait on a write until the agent applied it,
- * and the flow history naming the change that invalidated each flow, through the real executable.
+ * the flow history naming the change that invalidated each flow, and the tracked connections of a rule
+ * with a conntrack condition, through the real executable.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,15 +57,10 @@ describe('midonet-cli on a live agent', () => {
     );
 
     const before = await stats(host(lab, 'hv1'));
-    const trace = await cli(
-      'agent',
-      'trace',
-      '--host',
-      'hv1',
-      '--port',
-      'vm1-port',
-      '--src-mac',
-      vm1.mac,
+    // A made-up packet entering vm1-port: nothing is sent, the trace reads the live tables.
+    const trace1 = (...packet: string[]) =>
+      cli('agent', 'trace', '--host', 'hv1', '--port', 'vm1-port', '--src-mac', vm1.mac, ...packet);
+    const trace = await trace1(
       '--dst-mac',
       'ff:ff:ff:ff:ff:ff',
       '--ethertype',
@@ -78,15 +74,7 @@ describe('midonet-cli on a live agent', () => {
     );
     assert.match(trace, /^packet .* arp request/m);
     assert.match(trace, /^Tags: .*port:vm1-port\(/m);
-    const tcp = await cli(
-      'agent',
-      'trace',
-      '--host',
-      'hv1',
-      '--port',
-      'vm1-port',
-      '--src-mac',
-      vm1.mac,
+    const tcp = await trace1(
       '--dst-mac',
       vm1.mac,
       '--src-ip',
@@ -148,6 +136,42 @@ describe('midonet-cli on a live agent', () => {
         (e) => e.reason === 'invalidated' && e.change?.seq === Number(m[1]) && e.change.kind === 'bridge',
       ),
     );
+    // A rule with a conntrack condition tracks connections: the view lists them, the zone by name.
+    await cli('rule', 'add', 'fw', '--position', '1', '--conntrack', 'new', '--action', 'accept', '--wait');
+    const [vm1, vm2] = [vm(lab, 'vm1'), vm(lab, 'vm2')];
+    const p = await ping(vm1, vm2.ip);
+    assert.ok(p.received > 0, p.output);
+    const ip = (a: string) => a.replace(/\./g, '\\.');
+    const ct = await cli('agent', 'conntrack', '--host', 'hv1');
+    const why = async () =>
+      [
+        ct,
+        await cli('chain', 'show', 'fw'),
+        await cli('agent', 'flows', '--host', 'hv1', '--port', 'vm1-port'),
+        await cli(
+          'agent',
+          'trace',
+          '--host',
+          'hv1',
+          '--port',
+          'vm1-port',
+          '--src-mac',
+          vm1.mac,
+          '--dst-mac',
+          vm1.mac,
+          '--src-ip',
+          vm1.ip,
+          '--dst-ip',
+          vm2.ip,
+          '--proto',
+          'icmp',
+          '--icmp-type',
+          '8',
+        ),
+      ].join('\n');
+    const row = new RegExp(`^tenant-a\\s+1\\s+${ip(vm1.ip)}\\s+0\\s+${ip(vm2.ip)}\\s+0\\s+\\d+s$`, 'm');
+    if (!row.test(ct)) assert.fail(`no row ${row} in agent conntrack:\n${await why()}`);
+    assert.match(ct, /^\(connections are tracked for rules with a conntrack condition/m);
     assert.match(
       await cli('agent', 'nat', '--host', 'hv1'),
       /^no NAT bindings\n\(bindings are made by dnat\/snat rules/m,
