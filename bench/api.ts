@@ -24,6 +24,7 @@ import { labDown, labUp } from '../src/lab/lab.js';
 import { openStore } from '../src/state/open.js';
 import type { TopologyStore } from '../src/state/store.js';
 import { printReport, printTable, quantile, type Target } from './report.js';
+import { uniqueLabName } from '../src/lab/layout.js';
 
 const execFileP = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -203,7 +204,7 @@ async function podAdds(): Promise<{ figures: Record<string, number>; targets: Ta
   const runDir = mkdtempSync(join(tmpdir(), 'midonet-bench-cni-lab-'));
   const cniDir = mkdtempSync(join(tmpdir(), 'midonet-bench-cni-'));
   try {
-    const lab = await labUp({ runDir, hosts: 1, vmsPerHost: 1, tunnel: 'gre' });
+    const lab = await labUp({ runDir, name: uniqueLabName('ba'), hosts: 1, vmsPerHost: 1, tunnel: 'gre' });
     const hv = lab.hosts[0]!;
     const store = await openStore(lab.storeUrl);
     const br = await store.resolve('bridge', 'tenant-a');
@@ -236,7 +237,7 @@ async function podAdds(): Promise<{ figures: Record<string, number>; targets: Ta
     const adds: number[] = [];
     const dels: number[] = [];
     for (let i = 0; i < PODS; i++) {
-      const ns = `mnl-bpod${i}`;
+      const ns = `${lab.prefix}bpod${i}`;
       await run('ip', ['netns', 'add', ns]);
       let t0 = performance.now();
       await execFileP(cnitool, ['add', 'pods', `/var/run/netns/${ns}`], { env, timeout: 60000 });

@@ -15,6 +15,7 @@ import { ispFrr } from '../src/lab/bgp-lab.js';
 import { openStore } from '../src/state/open.js';
 import { formatIpv4, parseIpv4 } from '../src/addr.js';
 import { printReport, printTable, quantile, round } from './report.js';
+import { uniqueLabName } from '../src/lab/layout.js';
 
 const SIZES: ReadonlyArray<[number, number]> = [
   [1, 5],
@@ -31,9 +32,16 @@ const median = (xs: number[]) =>
 
 const runDir = mkdtempSync(join(tmpdir(), 'midonet-bench-bgp-'));
 try {
-  const lab = await labUp({ runDir, hosts: 1, vmsPerHost: 1, tunnel: 'gre', bgp: true });
+  const lab = await labUp({
+    runDir,
+    name: uniqueLabName('bb'),
+    hosts: 1,
+    vmsPerHost: 1,
+    tunnel: 'gre',
+    bgp: true,
+  });
   const store = await openStore(lab.storeUrl);
-  const frr = ispFrr();
+  const frr = ispFrr(lab.bgp!.isp.netns);
   const count = async () =>
     (await store.list('route')).filter((r) => r.source === 'bgp' && r.dstPrefix.startsWith('198.1')).length;
   const until = async (what: string, ok: (n: number) => boolean, timeoutMs: number) => {

@@ -28,6 +28,7 @@ import { createLogger } from '../src/log.js';
 import { OFPP, OFP_NO_BUFFER } from '../src/openflow/index.js';
 import { buildEthernet } from '../src/packet/index.js';
 import { printReport, printTable } from './report.js';
+import { labNames, uniqueLabName } from '../src/lab/layout.js';
 
 const FLOWS = Number(process.env.FLOW_SETUP_FLOWS ?? 20000);
 const BASELINE = 200;
@@ -152,11 +153,11 @@ async function inject(
 const runDir = mkdtempSync(join(tmpdir(), 'midonet-bench-flows-'));
 const log = createLogger({ name: 'bench', level: 'warn', destination: 2 });
 try {
-  const lab = await labUp({ runDir, hosts: 1, vmsPerHost: 2, tunnel: 'gre' });
+  const lab = await labUp({ runDir, name: uniqueLabName('bf'), hosts: 1, vmsPerHost: 2, tunnel: 'gre' });
   const host = lab.hosts[0]!;
   const vm = lab.vms[0]!;
   const ovs = hostOvs(host);
-  const inPort = (await ovs.portNumbers('br-int')).get(`mnl-t-${vm.name}`)!;
+  const inPort = (await ovs.portNumbers('br-int')).get(labNames(lab.name ?? null).vmTap(vm.name))!;
   const sock = connect(join(host.ovsRunDir, 'br-int.mgmt'));
   await new Promise((r) => sock.once('connect', r));
   const conn = new OpenFlowConnection(sock, log, 60000);

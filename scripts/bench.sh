@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/deps.sh
 source "$root/scripts/lib/deps.sh"
 if [ $# -lt 1 ]; then
-  echo "usage: npm run bench -- NAME   (one of: $(cd "$root/bench" && ls ./*.ts | sed 's#^\./##; s#\.ts$##' | grep -v -- '-' | tr '\n' ' '))" >&2
+  echo "usage: npm run bench -- NAME   (one of: $(cd "$root/bench" && ls ./*.ts | sed 's#^\./##; s#\.ts$##' | grep -v -- '-'  | tr '\n' ' '))" >&2
   exit 2
 fi
 name=$1
@@ -17,4 +17,5 @@ if [ ! -f "$root/bench/$name.ts" ]; then
   exit 2
 fi
 midonet_deps "$root" >&2
-exec node --expose-gc "$root/dist/bench/$name.js" "$@"
+# Through bench-main: a failure is one line, never a stack trace.
+exec node --expose-gc "$root/dist/bench/bench-main.js" "$name" "$@"

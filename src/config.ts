@@ -9,7 +9,7 @@
 import { quote } from './quote.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
-import { LOG_LEVELS } from './log.js';
+import { LOG_LEVELS } from './log-levels.js';
 import { DEFAULT_STORE_URL } from './state/open.js';
 
 export class ConfigError extends Error {

@@ -26,6 +26,8 @@ export interface RunOptions {
   /** Written to stdin. */
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** Working directory (default: this process's). */
+  readonly cwd?: string;
 }
 
 function display(cmd: string, args: readonly string[]): string {
@@ -41,7 +43,12 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const child = execFile(
       file,
       argv,
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 30000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        env: opts.env ?? process.env,
+        timeout: opts.timeoutMs ?? 30000,
+        maxBuffer: 64 * 1024 * 1024,
+        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

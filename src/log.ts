@@ -7,8 +7,8 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
+import type { LogLevel } from './log-levels.js';
 
 export function createLogger(opts: { name: string; level: LogLevel; destination?: 1 | 2 }): Logger {
   return pino(

@@ -13,7 +13,7 @@ MIDONET_DEBIAN_PACKAGES=(
   build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump
   ca-certificates openssl openvswitch-switch openvswitch-testcontroller frr
   zookeeper openjdk-17-jre-headless maven
-  systemd docker-compose
+  systemd docker-compose hyperfine
 )
 
 midonet_install_debian() {

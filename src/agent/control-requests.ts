@@ -12,6 +12,8 @@ import { quote } from '../quote.js';
 import type { FlowController } from './controller.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import type { OpenFlowConnection } from './of-connection.js';
+import type { FlowHistory } from './flow-history.js'; // [ops]
+import { OPERATOR_COMMANDS, controlCommand, filterFlows, type FlowDumpEntry } from './control-commands.js'; // [ops]
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -26,6 +28,8 @@ export interface AgentView {
   /** The peer channel's endpoint (null: off), connected peers and counters. */
   readonly peers: () => Record<string, unknown>;
   send(msgs: readonly Outgoing[]): void;
+  /** [ops] Why recent flows were removed (flow-history.ts); the operator commands read it. */
+  readonly history?: FlowHistory;
 }
 
 export async function controlRequest(a: AgentView, req: Record<string, unknown>): Promise<unknown> {
@@ -39,8 +43,8 @@ export async function controlRequest(a: AgentView, req: Record<string, unknown>)
         peers: a.peers(),
         ...ctl.stats.snapshot(ctl.flows.size),
       };
-    case 'flows':
-      return flowDump(ctl, a.conn);
+    case 'flows': // [ops] filtered by port, device or tag, with actions (control-commands.ts)
+      return filterFlows((await flowDump(ctl, a.conn)) as FlowDumpEntry[], req, ctl);
     case 'conntrack':
       return ctl.state.conntrack
         .entries(Date.now())
@@ -53,6 +57,7 @@ export async function controlRequest(a: AgentView, req: Record<string, unknown>)
       }));
     case 'forget': {
       // The evaluation's "first contact": this host forgets every MAC, ARP entry and flow it has.
+      a.history?.reset('forgotten on request (control API forget)'); // [ops]
       a.send(ctl.forgetLearned());
       if (a.conn) await a.conn.barrier();
       return { forgotten: true };
@@ -65,8 +70,12 @@ export async function controlRequest(a: AgentView, req: Record<string, unknown>)
     }
     case 'trace':
       return trace(ctl, req);
-    default:
-      throw new Error(`unknown command ${quote(String(req.cmd))}; allowed: ${ALLOWED.join(', ')}`);
+    default: // [ops] macs, arp, flow-history, simulate (control-commands.ts)
+      if (a.history && (OPERATOR_COMMANDS as readonly unknown[]).includes(req.cmd))
+        return controlCommand({ hostId: a.hostId, controller: ctl, history: a.history }, req);
+      throw new Error(
+        `unknown command ${quote(String(req.cmd))}; allowed: ${[...ALLOWED, ...OPERATOR_COMMANDS].join(', ')}`,
+      );
   }
 }
 

@@ -27,7 +27,7 @@ import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
 import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
-import { portNamer, renderTrace } from '../sim/trace.js';
+import { objectNamer, portNamer, renderTrace } from '../sim/trace.js';
 import type { LearnedEntry } from '../state/store.js';
 import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
@@ -196,7 +196,7 @@ export class FlowController {
       return;
     }
     if (traceReq) {
-      traceReq.results.push(renderTrace(res, portNamer(this.topology)));
+      traceReq.results.push(renderTrace(res, portNamer(this.topology), objectNamer(this.topology)));
       if (--traceReq.remaining <= 0) {
         this.traces.delete(portId);
         traceReq.done();

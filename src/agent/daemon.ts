@@ -45,6 +45,7 @@ import { stableHostId } from './host-id.js';
 import { OpenFlowConnection } from './of-connection.js';
 import { Ovs } from '../ovs/ovs.js';
 import { startAgentMetrics } from './metrics.js';
+import { FlowHistory } from './flow-history.js'; // [ops]
 import type { MetricsServer } from '../metrics/server.js';
 
 export { AGENT_VERSION, matchText } from './control-requests.js';
@@ -82,6 +83,8 @@ export class AgentDaemon {
   private ctlCfg!: { -readonly [K in keyof ControllerConfig]: ControllerConfig[K] };
   // [ops] The /metrics and /health endpoint (undefined when metrics.listen is null).
   private metrics: MetricsServer | undefined;
+  // [ops] Why recent flows were removed (flow-history.ts), for `midonet-cli agent flow-history`.
+  readonly history = new FlowHistory();
   readonly ofSocket: string;
   readonly controlSocket: string;
 
@@ -137,6 +140,7 @@ export class AgentDaemon {
     );
     await this.natBlocks.recover();
     this.ctl.stats.lastChangeSeq = snap.position;
+    this.history.attach(this.ctl.flows); // [ops]
     log.info(
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
       'topology loaded',
@@ -314,6 +318,7 @@ export class AgentDaemon {
       for (const p of ports) ifaces.set(p.name, p.portNo);
       // Reconcile: the reactive flows of an earlier run that are still right are kept, the others
       // deleted (flow-adoption.ts), judged on the state learned so far; all proactive flows are replaced.
+      this.history.reset('the switch (re)connected: flows of the earlier run judged again'); // [ops]
       this.ctl.forgetFlows();
       this.ctl.ports.refreshBindings(); // which OpenFlow port is which virtual port, for the judging
       await this.learnedSettled();
@@ -328,7 +333,10 @@ export class AgentDaemon {
       );
       this.conn = conn;
       conn.on('packetIn', (pi, arrived) => this.queue.offer(pi, arrived));
-      conn.on('flowRemoved', (fr) => this.ctl.flowRemoved(Number(fr.cookie)));
+      conn.on('flowRemoved', (fr) => {
+        this.history.fromSwitch(fr); // [ops]
+        this.ctl.flowRemoved(Number(fr.cookie));
+      });
       await conn.barrier();
       await this.syncBindings(true);
       log.info({ datapathId: `0x${dpid.toString(16)}`, ports: ports.length }, 'switch connected');
@@ -385,6 +393,7 @@ export class AgentDaemon {
 
   private onChanges(changes: readonly Change[]): void {
     const ctl = this.ctl;
+    this.history.changes(changes); // [ops]
     let tunnelZones = false;
     let bindings = false;
     for (const c of changes) {
@@ -433,6 +442,9 @@ export class AgentDaemon {
     ctl.portsDeleted(gone);
     ctl.stats.lastChangeSeq = snap.position;
     ctl.ports.tunnelZonesChanged();
+    this.history.reset(
+      'the store watch fell behind the change log and resynced: every reactive flow dropped',
+    ); // [ops]
     ctl.forgetFlows();
     this.send([deleteByCookie(0n, PROACTIVE_COOKIE_BIT)]);
     this.bindingsDirty = true;
@@ -500,6 +512,7 @@ export class AgentDaemon {
           ...this.peers.stats,
         }),
         send: (msgs) => this.send(msgs),
+        history: this.history, // [ops]
       },
       req,
     );

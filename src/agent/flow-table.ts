@@ -48,7 +48,18 @@ export function matchHash(ofInPort: number, mask: readonly number[], packet: rea
   return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
+/** [ops] Why a flow stops being recorded, as the removal listener hears it (flow-history.ts). */
+export type RemovedBy =
+  | { readonly kind: 'replaced'; readonly by: number }
+  | { readonly kind: 'tag'; readonly tag: string }
+  | { readonly kind: 'cleared' }
+  | { readonly kind: 'other' };
+
 export class FlowTable {
+  /** [ops] Hears every flow that stops being recorded (flow-history.ts); undefined: nobody listens. */
+  onRemove: ((f: FlowRecord, why: RemovedBy) => void) | undefined;
+  /** [ops] While a listener is set: the tag through which the last cookiesFor found each cookie. */
+  private readonly foundBy = new Map<number, string>();
   private readonly flows = new Map<number, FlowRecord>();
   private readonly byTag = new Map<string, number | number[]>();
   private readonly byMatch = new Map<number, number>();
@@ -73,7 +84,7 @@ export class FlowTable {
   add(f: FlowRecord): FlowRecord | undefined {
     this.remove(f.cookie);
     const old = this.byMatch.get(f.matchHash);
-    const replaced = old === undefined ? undefined : this.remove(old);
+    const replaced = old === undefined ? undefined : this.remove(old, { kind: 'replaced', by: f.cookie });
     this.flows.set(f.cookie, f);
     this.byMatch.set(f.matchHash, f.cookie);
     for (const t of f.tags) {
@@ -98,9 +109,13 @@ export class FlowTable {
     else this.byTag.set(tag, live);
   }
 
-  remove(cookie: number): FlowRecord | undefined {
+  remove(cookie: number, why?: RemovedBy): FlowRecord | undefined {
     const f = this.flows.get(cookie);
     if (f === undefined) return undefined;
+    if (this.onRemove) {
+      this.onRemove(f, why ?? tagOrOther(this.foundBy.get(cookie)));
+      this.foundBy.delete(cookie);
+    }
     this.flows.delete(cookie);
     if (this.byMatch.get(f.matchHash) === cookie) this.byMatch.delete(f.matchHash);
     for (const t of f.tags) if (this.byTag.get(t) === cookie) this.byTag.delete(t);
@@ -111,11 +126,14 @@ export class FlowTable {
   /** Cookies of every live flow carrying any of `tags`. */
   cookiesFor(tags: Iterable<string>): Set<number> {
     const out = new Set<number>();
+    const found = this.onRemove ? this.foundBy : undefined;
+    found?.clear();
     for (const t of tags) {
       const s = this.byTag.get(t);
       if (s === undefined) continue;
       if (typeof s === 'number') {
         out.add(s);
+        if (found && !found.has(s)) found.set(s, t);
         continue;
       }
       // Cookies are never reused (a counter), so a live cookie in the list is that flow's.
@@ -123,6 +141,7 @@ export class FlowTable {
       if (live.length === 0) this.byTag.delete(t);
       else if (live.length < s.length) this.byTag.set(t, live.length === 1 ? live[0]! : live);
       for (const c of live) out.add(c);
+      if (found) for (const c of live) if (!found.has(c)) found.set(c, t);
     }
     return out;
   }
@@ -140,8 +159,14 @@ export class FlowTable {
   }
 
   clear(): void {
+    if (this.onRemove) for (const f of this.flows.values()) this.onRemove(f, { kind: 'cleared' });
+    this.foundBy.clear();
     this.flows.clear();
     this.byTag.clear();
     this.byMatch.clear();
   }
+}
+
+function tagOrOther(tag: string | undefined): RemovedBy {
+  return tag === undefined ? { kind: 'other' } : { kind: 'tag', tag };
 }

@@ -1,181 +1,124 @@
 /**
- * midonet-cli: topology edits and inspection from the command line (yargs).
+ * midonet-cli: topology edits and inspection from the command line.
  *
- *   midonet-cli <kind> <verb> [ref] [arg] [--field value ...] [--json] [--store URL]
+ *   midonet-cli <kind> <verb> [ref] [arg] [--field value ...] [-- <kind> <verb> ...] [--wait] [--json]
+ *   midonet-cli show | watch | trace | agent ... | token ... | completion bash|zsh
+ *   midonet-cli                      (on a terminal: an interactive shell)
  *
- * Store selection: --api URL (or $MIDONET_API, or `api` in the config file) works through midonet-api
- * with a bearer token (--token, $MIDONET_API_TOKEN, `apiToken`); else --store URL, else $MIDONET_STORE,
- * else `store` in the config file (/etc/midonet/midonet-cli.json or --config FILE), else
- * sqlite:/var/lib/midonet/state.db.
+ * Start-up is paid per call, so the common case takes a short road: topology commands (KIND VERB ...,
+ * alone or several joined by `--` into one transaction) are parsed with yargs-parser (the parser yargs
+ * itself uses) and checked against the option table here; everything else (help, the other commands,
+ * shell completion) goes through the full yargs definition (full-cli.ts), loaded only then.
  *
  * Invariant: every failure ends as one line on stderr (`midonet-cli: error: ...`) and a non-zero exit:
  * 2 for bad usage, 1 for what the store or configuration refused or could not do; never a stack trace.
  */
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { ConfigError, DEFAULT_CLI_CONFIG, cliConfigSchema, loadConfig } from '../config.js';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../log.js';
-import { unknownKindMessage, type Kind } from '../state/model.js';
-import { escapeControls, quote } from '../quote.js';
+import { quote } from '../quote.js';
+import parser from 'yargs-parser';
+import { ConfigError } from '../config.js';
 import { StoreError } from '../state/errors.js';
-import { DEFAULT_STORE_URL, openStore } from '../state/open.js';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { TopologyStore } from '../state/store.js';
-import { CliError, KIND_OPTIONS, CONDITION_OPTIONS } from './options.js';
-import {
-  CLI_KINDS,
-  VERB_OPTIONS,
-  optionFlags,
-  runTopologyCommand,
-  verbsOf,
-  type Args,
-} from './topology-commands.js';
-import { extraCommands } from './extra-commands.js';
-import { tokenCommand } from './token-commands.js';
-import { HttpStore } from '../api/http-store.js';
+import { isKind } from '../state/model.js';
+import type { Command } from './executor.js';
+import { CliError } from './options.js';
+import { waitMs, withStore, type GlobalArgs } from './store-access.js';
+import { CLI_KINDS, VERB_OPTIONS, optionFlags, type Args } from './topology-commands.js';
 
 export const VERSION = '0.1.0';
+export { withStore, type GlobalArgs };
 
-export interface GlobalArgs {
-  store?: string;
-  api?: string;
-  token?: string;
-  json?: boolean;
-  'log-level'?: LogLevel;
-  config?: string;
+/** Options of the whole call (any segment may carry them; they must agree). */
+export const GLOBAL_OPTIONS: Record<string, { describe: string; boolean?: boolean }> = {
+  store: {
+    describe: 'store URL (default: $MIDONET_STORE, the config file, or sqlite:/var/lib/midonet/state.db)',
+  },
+  api: {
+    describe:
+      'work through midonet-api at this URL instead of the store (default: $MIDONET_API, the config file)',
+  },
+  token: { describe: 'bearer token for --api (default: $MIDONET_API_TOKEN, the config file)' },
+  json: { describe: 'print JSON for programs (same as --format json)', boolean: true },
+  'log-level': { describe: 'log level (logs go to stderr)' },
+  config: { describe: 'config file (default /etc/midonet/midonet-cli.json if present)' },
+  wait: {
+    describe:
+      'after a write, wait until every live agent has applied it (returns at once when none is alive)',
+    boolean: true,
+  },
+  'wait-timeout': { describe: 'with --wait: give up after this many seconds (default 30)' },
+};
+
+const BOOLEANS = [
+  ...Object.entries(GLOBAL_OPTIONS)
+    .filter(([, o]) => o.boolean)
+    .map(([k]) => k),
+  ...Object.entries(VERB_OPTIONS)
+    .filter(([, o]) => o.boolean)
+    .map(([k]) => k),
+  'help',
+  'version',
+];
+
+const PARSER_CONFIG = {
+  'camel-case-expansion': false,
+  'parse-numbers': false,
+  'parse-positional-numbers': false,
+  'boolean-negation': false,
+  'duplicate-arguments-array': true,
+  'dot-notation': false,
+  'populate--': false,
+} as const;
+
+/** Splits argv at each `--` into the argument lists of the commands of one transaction. */
+export function segments(argv: readonly string[]): string[][] {
+  const out: string[][] = [[]];
+  for (const a of argv) {
+    if (a === '--') out.push([]);
+    else out.at(-1)!.push(a);
+  }
+  return out;
 }
 
-/** Opens the store the global options select, and a logger, for one command. */
-export async function withStore<T>(argv: GlobalArgs, fn: (store: TopologyStore) => Promise<T>): Promise<T> {
-  for (const k of ['store', 'config', 'log-level', 'api', 'token'] as const) {
-    if (Array.isArray(argv[k])) throw new CliError(`--${k}: given more than once`);
+interface Parsed {
+  readonly positional: string[];
+  readonly options: Record<string, unknown>;
+}
+
+function parse(seg: readonly string[]): Parsed {
+  const r = parser(seg as string[], { boolean: BOOLEANS, configuration: PARSER_CONFIG });
+  const { _, ...options } = r;
+  return { positional: _.map(String), options };
+}
+
+/** A topology command of the short road, or undefined when the full CLI must handle the call. */
+function topologyCommand(p: Parsed, seg: readonly string[]): (Command & { globals: GlobalArgs }) | undefined {
+  const [kind, verb, ref, arg, ...extra] = p.positional;
+  if (kind === undefined || !isKind(kind) || !CLI_KINDS.includes(kind)) return undefined;
+  if (p.options.help !== undefined || p.options.version !== undefined || verb === undefined) return undefined;
+  if (extra.length > 0) throw new CliError(`${kind} ${verb}: unexpected argument ${quote(extra[0])}`);
+  const allowed = new Set([...optionFlags(kind), ...Object.keys(GLOBAL_OPTIONS)]);
+  const args: Args = { verb };
+  const globals: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p.options)) {
+    if (!allowed.has(k)) throw new CliError(`Unknown argument: ${k}`);
+    if (k in GLOBAL_OPTIONS) globals[k] = v;
+    else args[k] = v;
   }
-  const configFile = argv.config ?? DEFAULT_CLI_CONFIG;
-  const config = loadConfig(configFile, cliConfigSchema, { optional: argv.config === undefined });
-  const log = createLogger({
-    name: 'midonet-cli',
-    level: argv['log-level'] ?? config.logLevel,
-    destination: 2,
-  }).child({ component: 'cli' });
-  const api = argv.api ?? process.env.MIDONET_API ?? (argv.store === undefined ? config.api : null);
-  if (api) {
-    if (argv.store !== undefined) throw new CliError('--store and --api: give one of them');
-    const token = argv.token ?? process.env.MIDONET_API_TOKEN ?? config.apiToken;
-    if (!token)
-      throw new CliError(
-        '--api: a token is needed: --token TOKEN, $MIDONET_API_TOKEN or apiToken in the config file',
-      );
-    log.debug({ api }, 'using midonet-api');
-    const remote = new HttpStore(api, token);
-    try {
-      return await fn(remote);
-    } finally {
-      await remote.close();
+  if (ref !== undefined) args.ref = ref;
+  if (arg !== undefined) args.arg = arg;
+  return { kind: kind, args, text: seg.join(' '), globals: globals };
+}
+
+/** The global options of a sequence: each given once, or the same in every segment that gives it. */
+function mergeGlobals(all: readonly GlobalArgs[]): GlobalArgs {
+  const out: Record<string, unknown> = {};
+  for (const g of all)
+    for (const [k, v] of Object.entries(g)) {
+      if (k in out && JSON.stringify(out[k]) !== JSON.stringify(v))
+        throw new CliError(`--${k}: given with different values in one -- sequence`);
+      out[k] = v;
     }
-  }
-  if (argv.token !== undefined) throw new CliError('--token: applies with --api only');
-  const url = argv.store ?? process.env.MIDONET_STORE ?? config.store;
-  log.debug({ url }, 'opening store');
-  if (url === DEFAULT_STORE_URL)
-    mkdirSync(dirname(DEFAULT_STORE_URL.slice('sqlite:'.length)), { recursive: true });
-  const store = await openStore(url);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
+  return out;
 }
-
-function describeOption(kind: Kind, flag: string): string {
-  return (
-    KIND_OPTIONS[kind].find((s) => s.flag === flag)?.describe ??
-    CONDITION_OPTIONS.find((c) => c.flag === flag)?.describe ??
-    VERB_OPTIONS[flag]?.describe ??
-    ''
-  );
-}
-
-export function buildCli(argv: string[], print: (s: string) => void): Argv {
-  let cli = yargs(argv)
-    .scriptName('midonet-cli')
-    .usage('$0 <kind> <verb> [ref] [--field value ...]')
-    .parserConfiguration({
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'boolean-negation': false,
-      'duplicate-arguments-array': true,
-    })
-    .option('store', {
-      type: 'string',
-      describe: 'store URL (default: $MIDONET_STORE, the config file, or sqlite:/var/lib/midonet/state.db)',
-    })
-    .option('api', {
-      type: 'string',
-      describe:
-        'work through midonet-api at this URL instead of the store (default: $MIDONET_API, the config file)',
-    })
-    .option('token', {
-      type: 'string',
-      describe: 'bearer token for --api (default: $MIDONET_API_TOKEN, the config file)',
-    })
-    .option('json', { type: 'boolean', describe: 'print JSON for programs' })
-    .option('log-level', { choices: LOG_LEVELS, describe: 'log level (logs go to stderr)' })
-    .option('config', { type: 'string', describe: `config file (default ${DEFAULT_CLI_CONFIG} if present)` });
-  for (const kind of CLI_KINDS) {
-    cli = cli.command(
-      `${kind} <verb> [ref] [arg]`,
-      `${verbsOf(kind).join('|')} ${kind} objects`,
-      (y) => {
-        let c = y
-          .positional('verb', { choices: verbsOf(kind), type: 'string' })
-          .positional('ref', { type: 'string', describe: 'name or id' })
-          .positional('arg', {
-            type: 'string',
-            describe: 'second object (port link PORT PEER, port-group add-port GROUP PORT)',
-          });
-        for (const flag of optionFlags(kind)) {
-          c = c.option(flag, {
-            type: VERB_OPTIONS[flag]?.boolean ? 'boolean' : 'string',
-            describe: describeOption(kind, flag),
-          });
-        }
-        return c;
-      },
-      async (a) => {
-        const g = a as unknown as GlobalArgs & Args;
-        await withStore(g, (store) => runTopologyCommand({ store, json: g.json === true, print }, kind, g));
-      },
-    );
-  }
-  for (const cmd of [...extraCommands(print), tokenCommand(print)]) cli = cli.command(cmd);
-  return cli
-    .completion('completion', 'print a bash completion script (source it from ~/.bashrc)')
-    .demandCommand(1, 'give a command, e.g. midonet-cli bridge list')
-    .exitProcess(false)
-    .strict()
-    .recommendCommands()
-    .version(VERSION)
-    .help()
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      if (err) throw err;
-      const line = msg.replace(/\s*\n\s*/g, ' ');
-      const unknown = /^Unknown arguments?: ([^,]*)/.exec(line)?.[1];
-      if (unknown !== undefined && argv.includes(unknown) && !COMMANDS.includes(unknown))
-        throw new CliError(
-          `${unknownKindMessage(unknown, CLI_KINDS)}; other commands: ${OTHER_COMMANDS.join(', ')}`,
-        );
-      const verb = /Invalid values: Argument: verb, Given: "(.*)", Choices: (.*)$/.exec(line);
-      throw new CliError(
-        verb ? `unknown verb ${quote(verb[1])}; allowed: ${verb[2]!.replace(/"/g, '')}` : line,
-      );
-    });
-}
-
-/** The first words of the commands that are not kinds, and of every command. */
-const OTHER_COMMANDS: readonly string[] = ['trace', 'agent', 'token', 'completion'];
-const COMMANDS: readonly string[] = [...CLI_KINDS, ...OTHER_COMMANDS];
 
 /** Runs one command line; returns the exit code. */
 export async function main(
@@ -184,22 +127,55 @@ export async function main(
   errOut = (s: string) => void process.stderr.write(`${s}\n`),
 ): Promise<number> {
   try {
-    await buildCli(argv, out).parseAsync();
+    if (argv.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
+      const { shell } = await import('./shell.js');
+      return await shell();
+    }
+    if (argv[0] === '__complete') {
+      // Completion of a partly typed line for the bash and zsh scripts (complete.ts).
+      const { completeLine } = await import('./complete.js');
+      for (const c of await completeLine(argv.slice(1))) out(c);
+      return 0;
+    }
+    const segs = segments(argv);
+    const parsed = segs.map(parse);
+    const cmds = parsed.map((p, i) => topologyCommand(p, segs[i]!));
+    if (segs.length > 1) {
+      const bad = cmds.findIndex((c) => c === undefined);
+      if (bad >= 0)
+        throw new CliError(
+          segs[bad]!.length === 0
+            ? `command ${bad + 1} of the -- sequence is empty`
+            : `command ${bad + 1} of the -- sequence (${segs[bad]!.join(' ')}): only topology commands (KIND VERB ...) can be joined with --`,
+        );
+    }
+    if (cmds[0] === undefined) {
+      const { runFull } = await import('./full-cli.js');
+      await runFull(argv, out);
+      return 0;
+    }
+    const globals = mergeGlobals(cmds.map((c) => c!.globals));
+    const wait = waitMs(globals);
+    const { runCommands } = await import('./executor.js');
+    await withStore(globals, (store) =>
+      runCommands(store, cmds as Command[], {
+        json: globals.json === true,
+        print: out,
+        note: errOut,
+        ...(wait !== undefined ? { waitMs: wait } : {}),
+      }),
+    );
     return 0;
   } catch (e) {
-    const err = e as Error;
-    const usage = e instanceof CliError || !(e instanceof StoreError || e instanceof ConfigError);
-    errOut(`midonet-cli: error: ${escapeControls(err.message)}`);
-    if (
-      !(e instanceof CliError || e instanceof StoreError || e instanceof ConfigError) &&
-      process.env.MIDONET_DEBUG
-    ) {
-      errOut(String(err.stack));
-    }
-    return usage && !(e instanceof StoreError) ? 2 : 1;
+    return reportError(e, errOut);
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await main(hideBin(process.argv));
+/** Prints a failure as one line; returns the exit code (2 usage, 1 refused or unavailable). */
+export function reportError(e: unknown, errOut: (s: string) => void): number {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const known = e instanceof CliError || e instanceof StoreError || e instanceof ConfigError;
+  errOut(`midonet-cli: error: ${err.message.replace(/\s*\n\s*/g, ' ')}`);
+  if (!known && process.env.MIDONET_DEBUG) errOut(String(err.stack));
+  return e instanceof StoreError || e instanceof ConfigError ? 1 : 2;
 }

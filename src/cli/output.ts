@@ -110,22 +110,22 @@ export function renderConditions(
   return parts.length ? parts.join(' ') : '(all)';
 }
 
-function valueOf(o: Record<string, unknown>, field: string, names: Names): string {
-  if (field === 'rules') return String((o.ruleIds as unknown[]).length);
-  if (field === 'conditions')
+export function valueOf(o: Record<string, unknown>, field: string, names: Names): string {
+  if (field === 'rules' && Array.isArray(o.ruleIds)) return String(o.ruleIds.length);
+  if (field === 'conditions' && typeof o.conditions !== 'string')
     return renderConditions(o.conditions as Record<string, { value: unknown; invert?: boolean }>, names);
-  if (field === 'members') {
+  if (field === 'members' && Array.isArray(o.members)) {
     return (
       (o.members as Array<{ hostId: string; address: string }>)
         .map((m) => `${names.get(m.hostId) ?? m.hostId}=${m.address}`)
         .join(',') || '-'
     );
   }
-  if (field === 'hosts') return String((o.hosts as unknown[]).length);
+  if (field === 'hosts' && Array.isArray(o.hosts)) return String(o.hosts.length);
   return cell(o[field], names, field);
 }
 
-const HEADER: Record<string, string> = {
+export const HEADER: Record<string, string> = {
   deviceId: 'device',
   inboundChainId: 'inbound',
   outboundChainId: 'outbound',
@@ -156,6 +156,22 @@ export function table(
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(head), ...body.map(line)].join('\n');
+}
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** Rows as CSV: a header of field names, then one line per row (values as the table shows them). */
+export function csv(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  columns: readonly string[],
+  names: Names,
+): string {
+  const lines = [columns.map(csvField).join(',')];
+  for (const r of rows) lines.push(columns.map((c) => csvField(valueOf(r, c, names))).join(','));
+  return lines.join('\n');
 }
 
 /** One object as `field: value` lines, references shown as `name (id)`. */

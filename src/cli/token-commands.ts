@@ -6,12 +6,13 @@
  * Invariant: a token's secret is printed once, by the `create` that made it (alone on stdout, so a
  * script can capture it); `list` never prints a secret or its digest.
  */
+import { quote } from '../quote.js';
 import type { Argv, CommandModule } from 'yargs';
 import { HttpStore } from '../api/http-store.js';
 import { createToken, publicToken } from '../api/tokens.js';
 import { TOKEN_ROLES, type TokenRole } from '../state/model.js';
 import { CliError } from './options.js';
-import { withStore, type GlobalArgs } from './main.js';
+import { withStore, type GlobalArgs } from './store-access.js';
 import { table } from './output.js';
 
 function one(args: Record<string, unknown>, flag: string): string | undefined {
@@ -40,7 +41,7 @@ export function tokenCommand(print: (s: string) => void): CommandModule {
       if (verb !== 'list' && !name) throw new CliError(`token ${verb}: give the token's name`);
       if (verb === 'create' && !TOKEN_ROLES.includes(role as TokenRole))
         throw new CliError(
-          `token create: --role ${role === undefined ? 'is required' : `'${role}' is not allowed`}; allowed: ${TOKEN_ROLES.join(', ')}`,
+          `token create: --role ${role === undefined ? 'is required' : `${quote(role)} is not allowed`}; allowed: ${TOKEN_ROLES.join(', ')}`,
         );
       await withStore(g, async (store) => {
         const remote = store instanceof HttpStore ? store : undefined;
@@ -68,7 +69,7 @@ export function tokenCommand(print: (s: string) => void): CommandModule {
         print(
           g.json
             ? JSON.stringify({ deleted }, null, 2)
-            : deleted.map((d) => `deleted api-token '${d.name}'`).join('\n'),
+            : deleted.map((d) => `deleted api-token ${quote(d.name)}`).join('\n'),
         );
       });
     },

@@ -1,26 +1,26 @@
 /**
  * `midonet-cli <kind> <verb> [ref] [arg] [--field value ...]`: the topology commands, one generic
- * handler driven by the option table (options.ts). Verbs: create, list, show, update, delete for every
+ * planner driven by the option table (options.ts). Verbs: create, list, show, update, delete for every
  * kind, plus port bind/unbind/link/unlink, tunnel-zone add-member/remove-member, rule add,
- * dhcp add-host/remove-host and port-group add-port/remove-port.
+ * dhcp add-host/remove-host and port-group add-port/remove-port. `--may-exist` makes a create (or an
+ * add/link/bind) that is already done a no-op; `--if-exists` does the same for a delete (or a
+ * remove/unlink/unbind) of something that is not there.
  *
- * Invariant: a command either completes one store transaction or changes nothing; every bad input is
- * a CliError or StoreError whose message names the option or field and the value.
+ * A command is planned, not run: `planTopologyCommand` reads what it needs and returns the store ops
+ * it wants and how to print their results. The executor (executor.ts) commits one command's ops, or
+ * the ops of several commands (`--` sequences) in one transaction.
+ *
+ * Invariant: planning never writes; every bad input is a CliError or StoreError whose message names
+ * the option or field and the value.
  */
 import { quote } from '../quote.js';
-import { UNKNOWN_PEER, peerStates, type PeerView } from '../router/peer-state.js';
-import {
-  CONDITION_OPTIONS,
-  CliError,
-  KIND_OPTIONS,
-  parseCondition,
-  parseOption,
-  type OptionSpec,
-} from './options.js';
-import { LIST_COLUMNS, block, nameIndex, scalar, table } from './output.js';
-import { normalizeMac } from '../addr.js';
 import { KINDS, type Kind, type Obj } from '../state/model.js';
-import type { TopologyStore } from '../state/store.js';
+import type { Op, TopologyStore } from '../state/store.js';
+import type { OpResult } from '../state/transaction.js';
+import { CONDITION_OPTIONS, CliError, KIND_OPTIONS, parseCondition, parseOption } from './options.js';
+import { scalar } from './output.js';
+import { listCommand, showCommand, decorate } from './views.js';
+import { planRelation } from './relation-commands.js';
 
 export const BASE_VERBS = ['create', 'list', 'show', 'update', 'delete'] as const;
 
@@ -42,6 +42,19 @@ export function verbsOf(kind: Kind): string[] {
 
 /** Kinds with `midonet-cli KIND VERB` commands (tokens have `midonet-cli token`, which shows secrets once). */
 export const CLI_KINDS: readonly Kind[] = KINDS.filter((k) => k !== 'api-token');
+
+/** Verbs that write (the rest only read). */
+export const WRITE_VERBS: ReadonlySet<string> = new Set([
+  'create',
+  'update',
+  'delete',
+  'add',
+  ...Object.values(EXTRA_VERBS).flat(),
+]);
+
+/** Verbs `--may-exist` / `--if-exists` apply to. */
+export const MAY_EXIST_VERBS = ['create', 'add', 'bind', 'link', 'add-member', 'add-host', 'add-port'];
+export const IF_EXISTS_VERBS = ['delete', 'unbind', 'unlink', 'remove-member', 'remove-host', 'remove-port'];
 
 /** Options that belong to particular verbs rather than to a kind's fields. */
 export const VERB_OPTIONS: Record<
@@ -80,6 +93,18 @@ export const VERB_OPTIONS: Record<
     verbs: ['add', 'create', 'update'],
     kinds: ['rule'],
   },
+  'may-exist': {
+    describe: 'do nothing (and succeed) when it is already there',
+    verbs: MAY_EXIST_VERBS,
+    boolean: true,
+  },
+  'if-exists': {
+    describe: 'do nothing (and succeed) when it is not there',
+    verbs: IF_EXISTS_VERBS,
+    boolean: true,
+  },
+  columns: { describe: 'list/show: the columns (fields) to print, comma-separated', verbs: ['list', 'show'] },
+  format: { describe: 'list/show: table (default), json or csv', verbs: ['list', 'show'] },
 };
 
 /** Every option flag a kind's command accepts (fields, rule conditions, verb options). */
@@ -98,12 +123,19 @@ export function optionFlags(kind: Kind): string[] {
 export interface Ctx {
   readonly store: TopologyStore;
   readonly json: boolean;
-  readonly print: (text: string) => void;
 }
 
 export type Args = Record<string, unknown> & { verb: string; ref?: string; arg?: string };
 
-function given(args: Args, flag: string): string | undefined {
+/** What a planned command commits and prints. */
+export interface Planned {
+  /** Store ops to commit, in order (none: a read, or nothing to do). */
+  readonly ops: Op[];
+  /** The command's output, given the results of its ops (same order). */
+  readonly output: (results: readonly OpResult[]) => string | undefined;
+}
+
+export function given(args: Record<string, unknown>, flag: string): string | undefined {
   const v = args[flag];
   if (v === undefined) return undefined;
   if (Array.isArray(v)) throw new CliError(`--${flag}: given more than once`);
@@ -116,29 +148,24 @@ function needRef(kind: Kind, verb: string, args: Args): string {
   return args.ref;
 }
 
-/** The options a kind's fields accept, minus those not meaningful for the verb. */
-function fieldOptions(kind: Kind): readonly OptionSpec[] {
-  return KIND_OPTIONS[kind];
-}
-
-async function collectFields(
-  ctx: Ctx,
+export async function collectFields(
+  store: TopologyStore,
   kind: Kind,
   args: Args,
   creating: boolean,
 ): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  for (const spec of fieldOptions(kind)) {
+  for (const spec of KIND_OPTIONS[kind]) {
     const raw = given(args, spec.flag);
     if (raw === undefined) continue;
     if (spec.field in out)
       throw new CliError(`--${spec.flag}: conflicts with another option setting ${spec.field}`);
-    out[spec.field] = await parseOption(ctx.store, spec.flag, spec.type, raw);
+    out[spec.field] = await parseOption(store, spec.flag, spec.type, raw);
   }
   if (creating) {
     if (out.name === undefined && args.ref !== undefined && KIND_OPTIONS[kind].some((s) => s.flag === 'name'))
       out.name = args.ref;
-    for (const spec of fieldOptions(kind)) {
+    for (const spec of KIND_OPTIONS[kind]) {
       if (spec.required && out[spec.field] === undefined)
         throw new CliError(`${kind} create: --${spec.flag} is required (${spec.describe})`);
     }
@@ -152,7 +179,7 @@ async function collectFields(
 }
 
 async function collectConditions(
-  ctx: Ctx,
+  store: TopologyStore,
   args: Args,
   existing: Record<string, unknown>,
 ): Promise<Record<string, unknown> | undefined> {
@@ -183,7 +210,7 @@ async function collectConditions(
       delete out[spec.cond];
       continue;
     }
-    const v = await parseCondition(ctx.store, spec, raw);
+    const v = await parseCondition(store, spec, raw);
     const invert = inverted.has(spec.flag);
     out[spec.cond] =
       spec.cond === 'srcMac' || spec.cond === 'dstMac' ? { ...(v as object), invert } : { value: v, invert };
@@ -209,33 +236,72 @@ function checkApplicable(kind: Kind, verb: string, args: Args): void {
   for (const k of optionFlags(kind)) {
     if (args[k] === undefined || args[k] === false) continue;
     if (fieldFlags.has(k)) {
-      if (!takesFields) throw new CliError(`--${k}: does not apply to ${quote(`${kind} ${verb}`)}`);
+      if (!takesFields) throw new CliError(`--${k}: does not apply to '${kind} ${verb}'`);
       if (verb === 'list' && kind === 'rule' && k !== 'chain')
         throw new CliError(`--${k}: 'rule list' filters by --chain only`);
       continue;
     }
     if (!VERB_OPTIONS[k]!.verbs.includes(verb))
-      throw new CliError(`--${k}: does not apply to ${quote(`${kind} ${verb}`)}`);
+      throw new CliError(`--${k}: does not apply to '${kind} ${verb}'`);
+  }
+  const unnamed = kind === 'route' || kind === 'rule' || kind === 'bgp-network' || args.ref === undefined;
+  if (
+    args['may-exist'] === true &&
+    (verb === 'create' || verb === 'add') &&
+    unnamed &&
+    args.name === undefined
+  )
+    throw new CliError(`--may-exist: needs the name to look for (--name NAME); ${kind} create has none`);
+}
+
+export const nothing = (): Planned => ({ ops: [], output: () => undefined });
+const label = (kind: Kind, o: { id: string; name?: unknown }) =>
+  `${kind} ${typeof o.name === 'string' ? `${quote(o.name)}` : o.id}`;
+
+/** Finds by name or id; undefined (instead of an error) when it is not there. */
+export async function find<K extends Kind>(
+  store: TopologyStore,
+  kind: K,
+  ref: string,
+): Promise<Obj<K> | undefined> {
+  try {
+    return await store.resolve(kind, ref);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'not-found') return undefined;
+    throw e;
   }
 }
 
-export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Promise<void> {
+export async function planTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Promise<Planned> {
   const { store } = ctx;
   const verb = args.verb;
   if (!verbsOf(kind).includes(verb)) {
     throw new CliError(`${kind}: unknown verb ${quote(verb)}; allowed: ${verbsOf(kind).join(', ')}`);
   }
   checkApplicable(kind, verb, args);
-  const names = async () => nameIndex((await store.snapshot()).objects.map((o) => o.object));
-  const emit = async (obj: Obj, verbDone: string) => {
-    if (ctx.json) ctx.print(JSON.stringify(await decorate(store, kind, obj), null, 2));
-    else if (verbDone === 'created') ctx.print(obj.id);
-    else
-      ctx.print(
-        `${verbDone} ${kind} ${typeof obj.name === 'string' ? `${quote(obj.name)}` : obj.id} (version ${obj.version})`,
-      );
-  };
+  const mayExist = args['may-exist'] === true;
+  const ifExists = args['if-exists'] === true;
+  /** One write whose result is printed as `VERBED kind 'name' (version N)`, or as JSON. */
+  const write = (op: Op, done: string): Planned => ({
+    ops: [op],
+    output: ([r]) => {
+      const obj = r as Obj;
+      if (ctx.json) return JSON.stringify(obj, null, 2);
+      return done === 'created' ? obj.id : `${done} ${label(kind, obj)} (version ${obj.version})`;
+    },
+  });
+  /** Already done (--may-exist): print what a successful write would have printed. */
+  const already = (obj: Obj, done: string): Planned => ({
+    ops: [],
+    output: () =>
+      ctx.json
+        ? JSON.stringify(obj, null, 2)
+        : done === 'created'
+          ? obj.id
+          : `${label(kind, obj)} is already ${done} (version ${obj.version})`,
+  });
   const expectedVersion = parseIntArg(args, 'expected-version', 1);
+  const ev = expectedVersion !== undefined ? { expectedVersion } : {};
 
   switch (verb) {
     case 'create':
@@ -243,228 +309,59 @@ export async function runTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Prom
       if (verb === 'add' && kind === 'rule' && args.ref !== undefined && args.chain === undefined)
         args.chain = args.ref;
       if (kind === 'rule') args.ref = undefined;
-      const fields = await collectFields(ctx, kind, args, true);
+      const fields = await collectFields(store, kind, args, true);
+      if (mayExist && typeof fields.name === 'string') {
+        const cur = await find(store, kind, fields.name);
+        if (cur) return already(cur, 'created');
+      }
       if (kind === 'rule') {
-        const conditions = await collectConditions(ctx, args, {});
+        const conditions = await collectConditions(store, args, {});
         if (conditions) fields.conditions = conditions;
       }
       const position = parseIntArg(args, 'position', 1);
-      const obj = await store.create(kind, fields, position !== undefined ? { position } : {});
-      return emit(obj, 'created');
-    }
-    case 'list': {
-      let objs: Obj[];
-      const filters = await collectFields(ctx, kind, args, false);
-      const refFilter = Object.entries(filters).find(([f]) => f.endsWith('Id') && f !== 'id');
-      objs = refFilter
-        ? await store.list(kind, { refersTo: refFilter[1] as string })
-        : await store.list(kind);
-      for (const [f, v] of Object.entries(filters)) {
-        objs = objs.filter(
-          (o) => JSON.stringify((o as unknown as Record<string, unknown>)[f]) === JSON.stringify(v),
-        );
-      }
-      if (kind === 'rule' && refFilter) {
-        const chain = await store.get('chain', refFilter[1] as string);
-        const order = new Map(chain?.ruleIds.map((id, i) => [id, i]) ?? []);
-        objs.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-      }
-      const rows = await Promise.all(objs.map((o) => decorate(store, kind, o)));
-      if (ctx.json) return ctx.print(JSON.stringify(rows, null, 2));
-      return ctx.print(
-        rows.length === 0 ? `no ${kind} objects` : table(rows, LIST_COLUMNS[kind], await names()),
+      return write(
+        { op: 'create', kind, fields, ...(position !== undefined ? { position } : {}) },
+        'created',
       );
     }
-    case 'show': {
-      const obj = await store.resolve(kind, needRef(kind, verb, args));
-      const d = await decorate(store, kind, obj);
-      return ctx.print(ctx.json ? JSON.stringify(d, null, 2) : block(d, await names()));
-    }
+    case 'list':
+      return listCommand(ctx, kind, args);
+    case 'show':
+      return showCommand(ctx, kind, await store.resolve(kind, needRef(kind, verb, args)), args);
     case 'update': {
       const cur = await store.resolve(kind, needRef(kind, verb, args));
-      const set = await collectFields(ctx, kind, args, false);
+      const set = await collectFields(store, kind, args, false);
       if (kind === 'rule') {
-        const conditions = await collectConditions(ctx, args, (cur as Obj<'rule'>).conditions);
+        const conditions = await collectConditions(store, args, (cur as Obj<'rule'>).conditions);
         if (conditions) set.conditions = conditions;
       }
       const position = parseIntArg(args, 'position', 1);
       if (Object.keys(set).length === 0 && position === undefined)
         throw new CliError(`${kind} update: nothing to change; give at least one --field value`);
-      const obj = await store.update(kind, cur.id, set, {
-        ...(expectedVersion !== undefined ? { expectedVersion } : {}),
-        ...(position !== undefined ? { position } : {}),
-      });
-      return emit(obj, 'updated');
+      return write(
+        { op: 'update', kind, id: cur.id, set, ...ev, ...(position !== undefined ? { position } : {}) },
+        'updated',
+      );
     }
     case 'delete': {
-      const cur = await store.resolve(kind, needRef(kind, verb, args));
-      const deleted = await store.delete(kind, cur.id, {
-        cascade: args.cascade === true,
-        ...(expectedVersion !== undefined ? { expectedVersion } : {}),
-      });
-      if (ctx.json) return ctx.print(JSON.stringify({ deleted }, null, 2));
-      return ctx.print(
-        deleted.map((d) => `deleted ${d.kind} ${d.name !== null ? `${quote(d.name)}` : d.id}`).join('\n'),
-      );
-    }
-    case 'bind': {
-      const port = await store.resolve('port', needRef(kind, verb, args));
-      const hostRef = given(args, 'host');
-      const iface = given(args, 'interface');
-      if (!hostRef || !iface) throw new CliError('port bind: --host and --interface are required');
-      const host = await store.resolve('host', hostRef);
-      return emit(
-        await store.update(
-          'port',
-          port.id,
-          { hostId: host.id, interfaceName: iface },
-          expectedVersion ? { expectedVersion } : {},
-        ),
-        'bound',
-      );
-    }
-    case 'unbind': {
-      const port = await store.resolve('port', needRef(kind, verb, args));
-      return emit(await store.update('port', port.id, { hostId: null, interfaceName: null }), 'unbound');
-    }
-    case 'link': {
-      const port = await store.resolve('port', needRef(kind, verb, args));
-      if (!args.arg) throw new CliError('port link: give the peer port: port link PORT PEER');
-      const peer = await store.resolve('port', args.arg);
-      return emit(await store.update('port', port.id, { peerId: peer.id }), 'linked');
-    }
-    case 'unlink': {
-      const port = await store.resolve('port', needRef(kind, verb, args));
-      return emit(await store.update('port', port.id, { peerId: null }), 'unlinked');
-    }
-    case 'add-member':
-    case 'remove-member': {
-      const tz = await store.resolve('tunnel-zone', needRef(kind, verb, args));
-      const hostRef = given(args, 'host');
-      if (!hostRef) throw new CliError(`tunnel-zone ${verb}: --host is required`);
-      const host = await store.resolve('host', hostRef);
-      const others = tz.members.filter((m) => m.hostId !== host.id);
-      if (verb === 'remove-member') {
-        if (others.length === tz.members.length)
-          throw new CliError(
-            `tunnel-zone ${verb}: host ${quote(host.name)} is not a member of ${quote(tz.name)}`,
-          );
-        return emit(
-          await store.update('tunnel-zone', tz.id, { members: others }, { expectedVersion: tz.version }),
-          'updated',
-        );
-      }
-      const address = given(args, 'address') ?? host.addresses[0];
-      if (!address)
-        throw new CliError(
-          `tunnel-zone add-member: --address is required (host ${quote(host.name)} has no address)`,
-        );
-      if (others.length !== tz.members.length)
-        throw new CliError(
-          `tunnel-zone add-member: host ${quote(host.name)} is already a member of ${quote(tz.name)}`,
-        );
-      return emit(
-        await store.update(
-          'tunnel-zone',
-          tz.id,
-          { members: [...tz.members, { hostId: host.id, address }] },
-          { expectedVersion: tz.version },
-        ),
-        'updated',
-      );
-    }
-    case 'add-host':
-    case 'remove-host': {
-      const d = await store.resolve('dhcp', needRef(kind, verb, args));
-      const macRaw = given(args, 'mac');
-      if (!macRaw) throw new CliError(`dhcp ${verb}: --mac is required`);
-      const mac = normalizeMac(macRaw);
-      if (!mac)
-        throw new CliError(`--mac: ${quote(macRaw)} is not valid: expected a MAC such as 02:00:00:00:00:01`);
-      const others = d.hosts.filter((h) => h.mac !== mac);
-      if (verb === 'remove-host') {
-        if (others.length === d.hosts.length)
-          throw new CliError(`dhcp remove-host: no host entry with MAC ${mac} in ${quote(d.name)}`);
-        return emit(
-          await store.update('dhcp', d.id, { hosts: others }, { expectedVersion: d.version }),
-          'updated',
-        );
-      }
-      const address = given(args, 'address');
-      if (!address) throw new CliError('dhcp add-host: --address is required');
-      const hostName = given(args, 'host-name');
-      const entry = { mac, address, ...(hostName ? { name: hostName } : {}) };
-      return emit(
-        await store.update('dhcp', d.id, { hosts: [...others, entry] }, { expectedVersion: d.version }),
-        'updated',
-      );
-    }
-    case 'add-port':
-    case 'remove-port': {
-      const pg = await store.resolve('port-group', needRef(kind, verb, args));
-      if (!args.arg) throw new CliError(`port-group ${verb}: give the port: port-group ${verb} GROUP PORT`);
-      const port = await store.resolve('port', args.arg);
-      const others = pg.portIds.filter((id) => id !== port.id);
-      if (verb === 'add-port' && others.length !== pg.portIds.length)
-        throw new CliError(`port-group add-port: port ${quote(port.name)} is already in ${quote(pg.name)}`);
-      if (verb === 'remove-port' && others.length === pg.portIds.length)
-        throw new CliError(`port-group remove-port: port ${quote(port.name)} is not in ${quote(pg.name)}`);
-      const portIds = verb === 'add-port' ? [...pg.portIds, port.id] : others;
-      return emit(
-        await store.update('port-group', pg.id, { portIds }, { expectedVersion: pg.version }),
-        'updated',
-      );
+      const ref = needRef(kind, verb, args);
+      const cur = ifExists ? await find(store, kind, ref) : await store.resolve(kind, ref);
+      if (cur === undefined)
+        return { ops: [], output: () => (ctx.json ? JSON.stringify({ deleted: [] }, null, 2) : undefined) };
+      return {
+        ops: [{ op: 'delete', kind, id: cur.id, cascade: args.cascade === true, ...ev }],
+        output: ([r]) => {
+          const deleted = (r as { deleted: Array<{ kind: Kind; id: string; name: string | null }> }).deleted;
+          if (ctx.json) return JSON.stringify({ deleted }, null, 2);
+          return deleted
+            .map((d) => `deleted ${d.kind} ${d.name !== null ? `${quote(d.name)}` : d.id}`)
+            .join('\n');
+        },
+      };
     }
     default:
-      throw new CliError(`${kind}: unknown verb ${quote(verb)}`);
+      return planRelation(ctx, kind, verb, args, { write, already, ev, mayExist, ifExists, needRef });
   }
 }
 
-/** Adds derived, read-only fields for display: a host's liveness, a rule's position. */
-const bgpStateCache = new WeakMap<TopologyStore, Promise<Map<string, PeerView>>>();
-/** BGP peer states, read once per command. */
-function bgpStates(store: TopologyStore): Promise<Map<string, PeerView>> {
-  let p = bgpStateCache.get(store);
-  if (p === undefined) bgpStateCache.set(store, (p = peerStates(store)));
-  return p;
-}
-
-async function decorate(store: TopologyStore, kind: Kind, obj: Obj): Promise<Record<string, unknown>> {
-  if (kind === 'host') {
-    const l = (await store.liveness()).find((x) => x.hostId === obj.id);
-    return {
-      ...obj,
-      alive: l?.alive ?? false,
-      agentVersion: l?.info.agentVersion ?? null,
-      flows: l?.alive ? (l.info.flows ?? null) : null,
-      lastChangeApplied: l?.info.lastChangeApplied ?? null,
-      lastSeen: l ? new Date(l.renewedAt).toISOString() : null,
-    };
-  }
-  if (kind === 'bgp-peer') {
-    // Live session state from the midonet-router serving the peer (router/peer-state.ts).
-    const st = (await bgpStates(store)).get(obj.id) ?? UNKNOWN_PEER;
-    return { ...obj, ...st };
-  }
-  if (kind === 'router') {
-    const peers = await store.list('bgp-peer');
-    const ports = new Set((await store.list('port')).filter((p) => p.deviceId === obj.id).map((p) => p.id));
-    const states = await bgpStates(store);
-    const bgp = peers
-      .filter((p) => ports.has(p.portId))
-      .map((p) => ({
-        peer: p.name,
-        peerAddress: p.peerAddress,
-        peerAs: p.peerAs,
-        ...(states.get(p.id) ?? UNKNOWN_PEER),
-      }));
-    return bgp.length > 0 ? { ...obj, bgpPeers: bgp } : (obj as unknown as Record<string, unknown>);
-  }
-  if (kind === 'rule') {
-    const chain = await store.get('chain', (obj as Obj<'rule'>).chainId);
-    return { ...obj, position: (chain?.ruleIds.indexOf(obj.id) ?? -1) + 1 };
-  }
-  if (kind === 'dhcp-lease')
-    return { ...obj, expires: new Date((obj as Obj<'dhcp-lease'>).expiresAt).toISOString() };
-  return obj as unknown as Record<string, unknown>;
-}
+export { decorate };

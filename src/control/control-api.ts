@@ -8,6 +8,10 @@
  *   {"cmd": "barrier"}                            returns once the switch has applied every FLOW_MOD sent so far
  *   {"cmd": "forget"}                             forgets every learned MAC/ARP entry and reactive flow
  *   {"cmd": "conntrack"} / {"cmd": "nat"}         the agent's tracked connections / NAT bindings
+ *   {"cmd": "macs"|"arp"|"flow-history"|"simulate", ...}   operators' views of the live tables, why
+ *                                                 recent flows went, and a made-up packet's trace
+ *                                                 (src/agent/control-commands.ts); `flows` also takes
+ *                                                 "port", "device" and "tag" filters
  *
  * Invariant: a malformed or failing request gets `{"ok": false, "error": "..."}`; the socket always
  * answers (REP requires it), and one request is served at a time.

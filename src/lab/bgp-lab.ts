@@ -6,8 +6,8 @@
  * 203.0.113.128/25 and answers on 203.0.113.129 (on its loopback), which VMs can ping once the
  * virtual router has learned the route.
  *
- * Invariant: everything is named with the lab prefix (namespaces `mnl-isp`, `mnl-r*`; FRR path spaces
- * of the same names) and the router process is named by RUN_DIR/hvN/router.pid, so `bgpLabDown` finds
+ * Invariant: everything is named with the lab's prefix (namespaces `PREFIXisp`, `PREFIXr*`; FRR path
+ * spaces of the same names) and the router process is named by RUN_DIR/hvN/router.pid, so `bgpLabDown` finds
  * and removes it all after any crash.
  */
 import { spawn } from 'node:child_process';
@@ -18,12 +18,11 @@ import { run, tryRun, processAlive } from '../exec.js';
 import type { TopologyStore } from '../state/store.js';
 import { renderFull, type BgpSpeakerConfig } from '../router/frr-config.js';
 import { FRR_ETC_BASE, FRR_RUN_BASE, FrrInstance } from '../router/frr.js';
-import { LAB_PREFIX, hvNamespace } from './layout.js';
+import { DEFAULT_LAB, type LabNames } from './layout.js';
 import { addNamespace, addVeth, setAddress } from './netns.js';
 
 const ROUTER_MAIN = fileURLToPath(new URL('../router/main.js', import.meta.url));
 
-export const ISP_NS = `${LAB_PREFIX}isp`;
 export const ISP_AS = 64500;
 export const TENANT_AS = 64510;
 export const UPLINK_PORT = 'edge-up';
@@ -34,8 +33,6 @@ export const ISP_ADDRESS = '203.0.113.2';
 export const ISP_ANNOUNCED = '203.0.113.128/25';
 export const ISP_PINGABLE = '203.0.113.129';
 export const ISP_PEER = 'isp1';
-/** The uplink interface on the hypervisor (a port of its br-int, bound to `edge-up`). */
-export const uplinkIface = (hostNumber: number): string => `${LAB_PREFIX}up${hostNumber}`;
 
 export interface BgpLabState {
   readonly isp: {
@@ -50,8 +47,13 @@ export interface BgpLabState {
   readonly uplinkPort: string;
   readonly uplinkAddress: string;
   readonly peer: string;
-  /** Hypervisors running midonet-router, with their run directories. */
-  readonly routers: ReadonlyArray<{ readonly host: string; readonly dir: string; readonly config: string }>;
+  /** Hypervisors running midonet-router, with their run directories and metrics endpoints. */
+  readonly routers: ReadonlyArray<{
+    readonly host: string;
+    readonly dir: string;
+    readonly config: string;
+    readonly metricsListen?: string;
+  }>;
 }
 
 /** The ISP's FRR configuration (the same renderer as the speakers'). */
@@ -72,8 +74,9 @@ export function ispConfig(networks: readonly string[] = [ISP_ANNOUNCED]): BgpSpe
   };
 }
 
-export function ispFrr(): FrrInstance {
-  return new FrrInstance(ISP_NS);
+/** The ISP's FRR (of the default lab unless its namespace is given: `LabState.bgp.isp.netns`). */
+export function ispFrr(netns: string = DEFAULT_LAB.ispNs): FrrInstance {
+  return new FrrInstance(netns);
 }
 
 export function routerPid(dir: string): number | undefined {
@@ -83,10 +86,10 @@ export function routerPid(dir: string): number | undefined {
   return pid > 0 && processAlive(pid) ? pid : undefined;
 }
 
-/** Starts midonet-router for a lab hypervisor (logging to DIR/router.log). */
-/** Lab router N serves metrics on 127.0.0.1:(9480 + N). */
+/** The default lab's router N serves metrics on 127.0.0.1:(9480 + N); a named lab's on a free port. */
 export const ROUTER_METRICS_BASE = 9480;
 
+/** Starts midonet-router for a lab hypervisor (logging to DIR/router.log). */
 export function startRouter(r: { readonly dir: string; readonly config: string }): number {
   const log = openSync(join(r.dir, 'router.log'), 'a');
   const child = spawn(process.execPath, [ROUTER_MAIN, '--config', r.config], {
@@ -115,24 +118,28 @@ export async function bgpLabUp(
   storeUrl: string,
   store: TopologyStore,
   say: (l: string) => void,
+  names: LabNames,
+  metricsListen: string,
 ): Promise<BgpLabState> {
   const hostNumber = 1;
-  const hvNs = hvNamespace(hostNumber);
+  const hvNs = names.hvNamespace(hostNumber);
+  const ispNs = names.ispNs;
+  const uplinkIface = (n: number) => names.uplinkIface(n);
   say(
-    `bgp: ISP namespace ${ISP_NS} (AS ${ISP_AS}) announcing ${ISP_ANNOUNCED}, uplink ${uplinkIface(hostNumber)} on hv${hostNumber}`,
+    `bgp: ISP namespace ${ispNs} (AS ${ISP_AS}) announcing ${ISP_ANNOUNCED}, uplink ${uplinkIface(hostNumber)} on hv${hostNumber}`,
   );
-  await addNamespace(ISP_NS);
+  await addNamespace(ispNs);
   await run(
     'sysctl',
     ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
-    { netns: ISP_NS },
+    { netns: ispNs },
   );
-  await addVeth(uplinkIface(hostNumber), hvNs, 'eth0', ISP_NS);
-  await setAddress(ISP_NS, 'eth0', `${ISP_ADDRESS}/${UPLINK_PREFIX_LEN}`);
-  await tryRun('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: ISP_NS });
+  await addVeth(uplinkIface(hostNumber), hvNs, 'eth0', ispNs);
+  await setAddress(ispNs, 'eth0', `${ISP_ADDRESS}/${UPLINK_PREFIX_LEN}`);
+  await tryRun('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: ispNs });
   // The address "behind" the ISP: on its loopback (no dummy interfaces without the kernel module).
-  await run('ip', ['addr', 'add', `${ISP_PINGABLE}/32`, 'dev', 'lo'], { netns: ISP_NS });
-  const frr = ispFrr();
+  await run('ip', ['addr', 'add', `${ISP_PINGABLE}/32`, 'dev', 'lo'], { netns: ispNs });
+  const frr = ispFrr(ispNs);
   await frr.start();
   await frr.apply(renderFull(ispConfig(), 'isp'));
 
@@ -169,21 +176,21 @@ export async function bgpLabUp(
         logLevel: 'info',
         ovs: { dbSock: join(dir, 'ovs', 'db.sock'), runDir: join(dir, 'ovs'), bridge: 'br-int' },
         hostNetns: hvNs,
-        namespacePrefix: `${LAB_PREFIX}r`,
+        namespacePrefix: names.routerNsPrefix,
         pollMs: 500,
         heartbeatMs: 500,
-        metrics: { listen: `127.0.0.1:${ROUTER_METRICS_BASE + hostNumber}` },
+        metrics: { listen: metricsListen },
       },
       null,
       2,
     )}\n`,
   );
-  const r = { host: `hv${hostNumber}`, dir, config };
+  const r = { host: `hv${hostNumber}`, dir, config, metricsListen };
   say(`bgp: midonet-router on hv${hostNumber}`);
   startRouter(r);
   return {
     isp: {
-      netns: ISP_NS,
+      netns: ispNs,
       as: ISP_AS,
       address: ISP_ADDRESS,
       announces: ISP_ANNOUNCED,
@@ -198,14 +205,14 @@ export async function bgpLabUp(
 }
 
 /** Stops the lab's routers and FRR instances and removes their path spaces (namespaces go with the lab's). */
-export async function bgpLabDown(runDir: string): Promise<void> {
+export async function bgpLabDown(runDir: string, names: LabNames): Promise<void> {
   if (existsSync(runDir)) {
     for (const d of readdirSync(runDir)) if (/^hv\d+$/.test(d)) await stopRouter(join(runDir, d));
   }
   for (const base of [FRR_RUN_BASE, FRR_ETC_BASE]) {
     if (!existsSync(base)) continue;
     for (const d of readdirSync(base)) {
-      if (!d.startsWith(LAB_PREFIX)) continue;
+      if (!d.startsWith(names.prefix)) continue;
       await new FrrInstance(d).stop();
     }
   }

@@ -8,6 +8,7 @@
  * agent.pid), so `stopHypervisor` can stop it again after any crash.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,13 +19,10 @@ import { startOvs, stopOvs } from './ovs-daemons.js';
 import {
   UNDERLAY_BRIDGE,
   UNDERLAY_MTU,
-  UNDERLAY_NS,
   hvName,
-  hvNamespace,
   hvUnderlayIp,
-  hvUplink,
-  underlayPort,
   UNDERLAY_PREFIX_LEN,
+  type LabNames,
 } from './layout.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
@@ -42,6 +40,72 @@ export function labPeersListen(n: number): string {
   return `tcp://127.0.0.1:${9570 + n}`;
 }
 
+/** The loopback ports of one hypervisor's agent. */
+export interface AgentPorts {
+  /** HOST:PORT of /metrics and /health. */
+  readonly metricsListen: string;
+  /** tcp://HOST:PORT of the channel to the other agents. */
+  readonly peersListen: string;
+}
+
+/**
+ * `count` distinct loopback TCP ports nothing listens on now (the system picks them; all are held
+ * open together while picking, so no two are the same).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (srv) =>
+          new Promise<number>((resolve, reject) => {
+            srv.once('error', reject);
+            srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  }
+}
+
+/** True when a loopback TCP port can be listened on now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The loopback ports of a lab's agents (one AgentPorts per host) and of its midonet-router: the fixed,
+ * documented ones for the default lab (agents 9470+n and 9570+n, router 9480+n), distinct ports the
+ * system picks for a named lab (so labs side by side never share one).
+ */
+export async function labPorts(
+  names: LabNames,
+  hosts: number,
+  routerBase: number,
+): Promise<{ agents: AgentPorts[]; router: string }> {
+  if (names.name === null)
+    return {
+      agents: Array.from({ length: hosts }, (_, i) => ({
+        metricsListen: labMetricsListen(i + 1),
+        peersListen: labPeersListen(i + 1),
+      })),
+      router: `127.0.0.1:${routerBase + 1}`,
+    };
+  const p = await freePorts(2 * hosts + 1);
+  return {
+    agents: Array.from({ length: hosts }, (_, i) => ({
+      metricsListen: `127.0.0.1:${p[2 * i]}`,
+      peersListen: `tcp://127.0.0.1:${p[2 * i + 1]}`,
+    })),
+    router: `127.0.0.1:${p[2 * hosts]}`,
+  };
+}
+
 export interface Hypervisor {
   readonly n: number;
   readonly name: string;
@@ -53,20 +117,32 @@ export interface Hypervisor {
   readonly controlSocket: string;
   /** HOST:PORT of the agent's /metrics and /health. */
   readonly metricsListen: string;
+  /** The agent's endpoint for the other agents. */
+  readonly peersListen: string;
 }
 
 /** Creates the namespace, OVS and underlay of hypervisor `n` (no agent yet). */
-export async function createHypervisor(runDir: string, n: number, storeUrl: string): Promise<Hypervisor> {
-  const netns = hvNamespace(n);
+export async function createHypervisor(
+  runDir: string,
+  n: number,
+  storeUrl: string,
+  names: LabNames,
+  ports: AgentPorts,
+): Promise<Hypervisor> {
+  const netns = names.hvNamespace(n);
   const dir = join(runDir, hvName(n));
   mkdirSync(dir, { recursive: true });
   await addNamespace(netns);
   const ovs = await startOvs(join(dir, 'ovs'), netns);
   // Underlay: a veth from br-phy (netdev) to the underlay namespace's Linux bridge.
-  await addVeth(hvUplink(n), netns, underlayPort(n), UNDERLAY_NS);
-  await run('ip', ['link', 'set', hvUplink(n), 'mtu', String(UNDERLAY_MTU)], { netns });
-  await run('ip', ['link', 'set', underlayPort(n), 'mtu', String(UNDERLAY_MTU)], { netns: UNDERLAY_NS });
-  await run('ip', ['link', 'set', underlayPort(n), 'master', UNDERLAY_BRIDGE], { netns: UNDERLAY_NS });
+  await addVeth(names.hvUplink(n), netns, names.underlayPort(n), names.underlayNs);
+  await run('ip', ['link', 'set', names.hvUplink(n), 'mtu', String(UNDERLAY_MTU)], { netns });
+  await run('ip', ['link', 'set', names.underlayPort(n), 'mtu', String(UNDERLAY_MTU)], {
+    netns: names.underlayNs,
+  });
+  await run('ip', ['link', 'set', names.underlayPort(n), 'master', UNDERLAY_BRIDGE], {
+    netns: names.underlayNs,
+  });
   await ovs.vsctl([
     'add-br',
     'br-phy',
@@ -78,7 +154,7 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
     '--',
     'add-port',
     'br-phy',
-    hvUplink(n),
+    names.hvUplink(n),
     '--',
     'set',
     'interface',
@@ -107,8 +183,8 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
         tunnel: { localIp: hvUnderlayIp(n) },
         flows: { idleTimeout: 300 },
         heartbeatMs: 500,
-        metrics: { listen: labMetricsListen(n) },
-        peers: { listen: labPeersListen(n) },
+        metrics: { listen: ports.metricsListen },
+        peers: { listen: ports.peersListen },
       },
       null,
       2,
@@ -123,7 +199,8 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
     ovs,
     agentConfig,
     controlSocket,
-    metricsListen: labMetricsListen(n),
+    metricsListen: ports.metricsListen,
+    peersListen: ports.peersListen,
   };
 }
 

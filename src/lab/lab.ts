@@ -4,38 +4,56 @@
  * host, and a demo tenant topology made through the store API the CLI uses: two bridges spread over
  * the hosts, joined by a router, so VMs ping within and across bridges and hosts.
  *
- * Invariants: `up` first removes whatever an earlier lab left (by pid files in the run directory and
- * the `mnl-` prefix); `down` removes everything `up` made, also after a crash; the lab's state is
+ * Labs live side by side: each has a name (none for the default lab), a name prefix for everything
+ * it makes (layout.ts), a run directory and agent ports of its own, so a benchmark or a test brings up
+ * its own lab and never touches the user's.
+ *
+ * Invariants: `up` refuses, before changing anything, to bring up a lab whose name is already up (its
+ * lab.json), being brought up (a live owner), or whose prefix another run directory's lab holds; it
+ * only removes leftovers of an earlier crashed bring-up of the same lab in the same run directory
+ * (owner.json, written first). `down` removes everything its lab made (by pid files in the run
+ * directory and the lab's prefix), also after a crash, and nothing of another lab. The lab's state is
  * written to RUN_DIR/lab.json so status, exec and down work from any later process.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIpv4, parseIpv4 } from '../addr.js';
-import { run } from '../exec.js';
+import { processAlive, run } from '../exec.js';
 import { openStore } from '../state/open.js';
 import type { TopologyStore } from '../state/store.js';
 import { Ovs } from '../ovs/ovs.js';
 import { controlRequest } from '../control/control-api.js';
-import { createHypervisor, startAgent, stopHypervisor, type Hypervisor } from './hypervisor.js';
+import {
+  createHypervisor,
+  labPorts,
+  portIsFree,
+  startAgent,
+  stopHypervisor,
+  type AgentPorts,
+  type Hypervisor,
+} from './hypervisor.js';
 import {
   BASELINE_BRIDGE,
   BASELINE_PREFIX_LEN,
-  LAB_PREFIX,
+  DEFAULT_LAB,
   UNDERLAY_BRIDGE,
   UNDERLAY_MTU,
-  UNDERLAY_NS,
   hvName,
+  labNames,
   vmBaselineIp,
-  vmBaselineTap,
   vmMac,
-  vmNamespace,
-  vmTap,
+  type LabNames,
 } from './layout.js';
-import { addNamespace, addVeth, removeByPrefix, setAddress } from './netns.js';
-import { bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
+import { addNamespace, addVeth, listNamespaces, removeByPrefix, setAddress } from './netns.js';
+import { ROUTER_METRICS_BASE, bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
+
+/** A lab cannot be brought up or down as asked; the message is one line, nothing was changed. */
+export class LabClash extends Error {}
 
 export interface LabOptions {
   readonly runDir: string;
+  /** The lab's name (layout.ts); absent or null: the default lab. */
+  readonly name?: string | null;
   readonly hosts: number;
   readonly vmsPerHost: number;
   readonly tunnel: 'gre' | 'vxlan';
@@ -45,6 +63,8 @@ export interface LabOptions {
   readonly say?: (line: string) => void;
   /** Add an ISP running FRR, an uplink and midonet-router (bgp-lab.ts). */
   readonly bgp?: boolean;
+  /** Progress of the bring-up, in steps. */
+  readonly progress?: (done: number, total: number, label: string) => void;
 }
 
 export interface LabVm {
@@ -71,10 +91,16 @@ export interface LabHost {
   readonly controlSocket: string;
   readonly ovsDbSock: string;
   readonly ovsRunDir: string;
+  /** HOST:PORT of the agent's /metrics and /health (absent in labs made before names). */
+  readonly metricsListen?: string;
 }
 
 /** What lab.json holds. */
 export interface LabState {
+  /** null: the default lab (absent in labs made before names). */
+  readonly name?: string | null;
+  /** The prefix of everything the lab made (layout.ts). */
+  readonly prefix?: string;
   readonly runDir: string;
   readonly storeUrl: string;
   readonly tunnel: 'gre' | 'vxlan';
@@ -116,19 +142,66 @@ export function readLabState(runDir: string): LabState | undefined {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as LabState) : undefined;
 }
 
+/** RUN_DIR/owner.json: written first by `up`, so a crashed bring-up is known for what it was. */
+interface LabOwner {
+  readonly name: string | null;
+  readonly pid: number;
+  readonly startedAt: string;
+}
+
+function ownerPath(runDir: string): string {
+  return join(runDir, 'owner.json');
+}
+
+function readOwner(runDir: string): LabOwner | undefined {
+  const f = ownerPath(runDir);
+  if (!existsSync(f)) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as LabOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `lab 'x'` or `the default lab`, for messages. */
+export function labLabel(name: string | null): string {
+  return name === null ? 'the default lab' : `lab '${name}'`;
+}
+
+const nameArg = (name: string | null): string => (name === null ? '' : ` --name ${name}`);
+
+/** The names of the lab in `runDir` (its owner or state file), else of the lab called `name`. */
+export function namesOf(runDir: string, name?: string | null): LabNames {
+  const recorded = readOwner(runDir)?.name ?? readLabState(runDir)?.name;
+  if (name !== undefined && recorded !== undefined && recorded !== name)
+    throw new LabClash(
+      `${runDir} holds ${labLabel(recorded)}, not ${labLabel(name)}; give --run-dir of that lab or no --name`,
+    );
+  return labNames(name !== undefined ? name : (recorded ?? null));
+}
+
 export function hostOvs(h: LabHost): Ovs {
   return new Ovs({ dbSock: h.ovsDbSock, runDir: h.ovsRunDir });
 }
 
-/** Removes everything a lab in `runDir` (or any crashed lab) left: processes, namespaces, links, files. */
-export async function labDown(runDir: string, say: (l: string) => void = () => undefined): Promise<string[]> {
-  await bgpLabDown(runDir); // BGP: midonet-router processes and FRR path spaces (bgp-lab.ts)
+/**
+ * Removes everything the lab of `runDir` left (processes, namespaces, links, files), also after a
+ * crash: the lab named in its owner or state file, else the one called `name` (default: the default
+ * lab). Nothing of another lab is touched.
+ */
+export async function labDown(
+  runDir: string,
+  say: (l: string) => void = () => undefined,
+  name?: string | null,
+): Promise<string[]> {
+  const names = namesOf(runDir, name);
+  await bgpLabDown(runDir, names); // BGP: midonet-router processes and FRR path spaces (bgp-lab.ts)
   if (existsSync(runDir)) {
     for (const d of readdirSync(runDir)) {
       if (/^hv\d+$/.test(d)) await stopHypervisor(join(runDir, d));
     }
   }
-  const removed = await removeByPrefix(LAB_PREFIX);
+  const removed = await removeByPrefix(names.prefix);
   if (removed.length > 0)
     say(
       `removed ${removed.length} namespaces/links: ${removed.slice(0, 6).join(' ')}${removed.length > 6 ? ' ...' : ''}`,
@@ -164,35 +237,86 @@ export async function waitForAgent(
   return id;
 }
 
+/**
+ * Checks, before anything is changed, that the lab can come up in `runDir`: not up already, not being
+ * brought up, its prefix not held by a lab of another run directory, its fixed ports free. Returns
+ * the agent ports to use. Leftovers of an earlier crashed bring-up of this same lab are fine (removed).
+ */
+async function preflight(
+  opts: LabOptions,
+  names: LabNames,
+): Promise<{ agents: AgentPorts[]; router: string }> {
+  const label = labLabel(names.name);
+  const state = readLabState(opts.runDir);
+  if (state)
+    throw new LabClash(
+      `${label} is already up in ${opts.runDir} (since ${state.createdAt}); bring it down first: midonet-lab down${nameArg(names.name)}`,
+    );
+  const owner = readOwner(opts.runDir);
+  if (owner && owner.name !== names.name)
+    throw new LabClash(`${opts.runDir} holds ${labLabel(owner.name)}; give another --run-dir`);
+  if (owner && owner.pid !== process.pid && processAlive(owner.pid))
+    throw new LabClash(`${label} is being brought up in ${opts.runDir} by process ${owner.pid}`);
+  const held = (await listNamespaces()).filter((ns) => ns.startsWith(names.prefix));
+  if (held.length > 0 && owner === undefined)
+    throw new LabClash(
+      `${label} already has namespaces (${held.slice(0, 3).join(' ')}) that ${opts.runDir} did not make: another run directory holds it; use another --name, or remove it with midonet-lab down${nameArg(names.name)}`,
+    );
+  const ports = await labPorts(names, opts.hosts, ROUTER_METRICS_BASE);
+  if (names.name === null) {
+    for (const [i, p] of ports.agents.entries()) {
+      for (const ep of [p.metricsListen, p.peersListen]) {
+        const port = Number(/:(\d+)$/.exec(ep)![1]);
+        if (!(await portIsFree(port)))
+          throw new LabClash(
+            `port ${port} of ${hvName(i + 1)}'s agent is in use (another lab or daemon holds it); bring the lab up with --name NAME to get ports of its own`,
+          );
+      }
+    }
+  }
+  return ports;
+}
+
 export async function labUp(opts: LabOptions): Promise<LabState> {
   const say = opts.say ?? (() => undefined);
-  if (opts.hosts < 1 || opts.hosts > 50) throw new Error(`--hosts ${opts.hosts}: allowed 1 to 50`);
+  const names = labNames(opts.name ?? null);
+  if (opts.hosts < 1 || opts.hosts > 50) throw new LabClash(`--hosts ${opts.hosts}: allowed 1 to 50`);
   if (opts.vmsPerHost < 1 || opts.vmsPerHost > 50)
-    throw new Error(`--vms-per-host ${opts.vmsPerHost}: allowed 1 to 50`);
-  await labDown(opts.runDir, say);
+    throw new LabClash(`--vms-per-host ${opts.vmsPerHost}: allowed 1 to 50`);
+  const ports = await preflight(opts, names);
+  if (readOwner(opts.runDir)) await labDown(opts.runDir, say, names.name); // a crashed earlier bring-up
   mkdirSync(opts.runDir, { recursive: true });
+  const owner: LabOwner = { name: names.name, pid: process.pid, startedAt: new Date().toISOString() };
+  writeFileSync(ownerPath(opts.runDir), `${JSON.stringify(owner)}\n`);
+  const total = 3 + opts.hosts * (1 + opts.vmsPerHost) + (opts.bgp ? 1 : 0);
+  let done = 0;
+  const step = (label: string) => {
+    say(label);
+    opts.progress?.(done++, total, label);
+  };
   const storeUrl = opts.storeUrl ?? `sqlite:${join(opts.runDir, 'state.db')}`;
   const store = await openStore(storeUrl);
   try {
-    say(`underlay: namespace ${UNDERLAY_NS}, bridge ${UNDERLAY_BRIDGE}`);
-    await addNamespace(UNDERLAY_NS);
+    step(`underlay: namespace ${names.underlayNs}, bridge ${UNDERLAY_BRIDGE}`);
+    await addNamespace(names.underlayNs);
     await run('ip', ['link', 'add', UNDERLAY_BRIDGE, 'mtu', String(UNDERLAY_MTU), 'type', 'bridge'], {
-      netns: UNDERLAY_NS,
+      netns: names.underlayNs,
     });
-    await run('ip', ['link', 'set', UNDERLAY_BRIDGE, 'up'], { netns: UNDERLAY_NS });
+    await run('ip', ['link', 'set', UNDERLAY_BRIDGE, 'up'], { netns: names.underlayNs });
 
     const hvs: Hypervisor[] = [];
     for (let n = 1; n <= opts.hosts; n++) {
-      say(`hypervisor ${hvName(n)}: namespace, Open vSwitch (userspace datapath), underlay, agent`);
-      const hv = await createHypervisor(opts.runDir, n, storeUrl);
+      step(`hypervisor ${hvName(n)}: namespace, Open vSwitch (userspace datapath), underlay, agent`);
+      const hv = await createHypervisor(opts.runDir, n, storeUrl, names, ports.agents[n - 1]!);
       startAgent(hv);
       hvs.push(hv);
     }
     await addBaselineNetwork(hvs);
     const hostIds: string[] = [];
+    step('waiting for the agents to connect to their switches');
     for (const hv of hvs) hostIds.push(await waitForAgent(store, hv.name));
 
-    say(
+    step(
       `topology: tunnel zone (${opts.tunnel}), bridges ${BRIDGES.map((b) => b.name).join(', ')}, router ${ROUTER}`,
     );
     await store.create('tunnel-zone', {
@@ -227,7 +351,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
         const name = `vm${count}`;
         const vm: LabVm = {
           name,
-          netns: vmNamespace(name),
+          netns: names.vmNamespace(name),
           host: hv.name,
           hostNumber: hv.n,
           bridge: b.name,
@@ -238,9 +362,9 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
           gateway: b.gateway,
           baselineIp: vmBaselineIp(count),
         };
-        say(`vm ${name}: ${vm.ip}/${vm.prefixLen} on ${b.name}, host ${hv.name}`);
-        await addVm(store, hv, vm);
-        await addBaselineInterface(hv, vm);
+        step(`vm ${name}: ${vm.ip}/${vm.prefixLen} on ${b.name}, host ${hv.name}`);
+        await addVm(store, hv, vm, names);
+        await addBaselineInterface(hv, vm, names);
         vms.push(vm);
       }
     }
@@ -254,8 +378,15 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
         return (s.portsBound ?? 0) >= want;
       });
     }
-    const bgp = opts.bgp ? await bgpLabUp(opts.runDir, storeUrl, store, say) : undefined;
+    if (opts.bgp) step('bgp: an ISP running FRR, the uplink and midonet-router');
+    const routerMetrics = ports.router;
+    const bgp = opts.bgp
+      ? await bgpLabUp(opts.runDir, storeUrl, store, say, names, routerMetrics)
+      : undefined;
+    opts.progress?.(total, total, 'lab up');
     const state: LabState = {
+      name: names.name,
+      prefix: names.prefix,
       runDir: opts.runDir,
       storeUrl,
       tunnel: opts.tunnel,
@@ -268,6 +399,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
         controlSocket: hv.controlSocket,
         ovsDbSock: hv.ovs.ep.dbSock,
         ovsRunDir: hv.ovs.ep.runDir,
+        metricsListen: hv.metricsListen,
       })),
       vms,
       createdAt: new Date().toISOString(),
@@ -289,7 +421,12 @@ function ipAdd(net: string, add: number): string {
 }
 
 /** A VM namespace on `hv`, its port on its bridge, and the binding of that port to the VM's tap. */
-export async function addVm(store: TopologyStore, hv: Pick<Hypervisor, 'netns'>, vm: LabVm): Promise<void> {
+export async function addVm(
+  store: TopologyStore,
+  hv: Pick<Hypervisor, 'netns'>,
+  vm: LabVm,
+  names: LabNames = DEFAULT_LAB,
+): Promise<void> {
   await addNamespace(vm.netns);
   // No IPv6 in lab VMs: its router solicitations and MLD reports would only add packet-ins.
   await run(
@@ -297,7 +434,7 @@ export async function addVm(store: TopologyStore, hv: Pick<Hypervisor, 'netns'>,
     ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
     { netns: vm.netns },
   );
-  await addVeth(vmTap(vm.name), hv.netns, 'eth0', vm.netns);
+  await addVeth(names.vmTap(vm.name), hv.netns, 'eth0', vm.netns);
   await setAddress(vm.netns, 'eth0', `${vm.ip}/${vm.prefixLen}`, vm.mac);
   await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });
   // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
@@ -308,7 +445,7 @@ export async function addVm(store: TopologyStore, hv: Pick<Hypervisor, 'netns'>,
     name: vm.port,
     deviceId: bridge.id,
     hostId: host.id,
-    interfaceName: vmTap(vm.name),
+    interfaceName: names.vmTap(vm.name),
   });
 }
 
@@ -356,11 +493,11 @@ async function addBaselineNetwork(hvs: readonly Hypervisor[]): Promise<void> {
   }
 }
 
-async function addBaselineInterface(hv: Hypervisor, vm: LabVm): Promise<void> {
-  await addVeth(vmBaselineTap(vm.name), hv.netns, 'eth1', vm.netns);
+async function addBaselineInterface(hv: Hypervisor, vm: LabVm, names: LabNames): Promise<void> {
+  await addVeth(names.vmBaselineTap(vm.name), hv.netns, 'eth1', vm.netns);
   await setAddress(vm.netns, 'eth1', `${vm.baselineIp}/${BASELINE_PREFIX_LEN}`);
   await run('ethtool', ['-K', 'eth1', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
-  await hv.ovs.vsctl(['add-port', BASELINE_BRIDGE, vmBaselineTap(vm.name)]);
+  await hv.ovs.vsctl(['add-port', BASELINE_BRIDGE, names.vmBaselineTap(vm.name)]);
 }
 
 /** Runs a command inside a lab VM. */

@@ -1,14 +1,18 @@
 /**
  * midonet-lab: the whole suite on one Linux machine.
  *
- *   midonet-lab up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--store sqlite|cassandra] [--bgp]
- *   midonet-lab status [--json]
- *   midonet-lab exec VM -- CMD ...
- *   midonet-lab eval [--quick] [--out DIR]
- *   midonet-lab down
+ *   midonet-lab [--name NAME] [--run-dir DIR] up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan]
+ *               [--store sqlite|cassandra] [--bgp]
+ *   midonet-lab [--name NAME] status [--json]
+ *   midonet-lab [--name NAME] exec VM -- CMD ...
+ *   midonet-lab [--name NAME] eval [--quick] [--out DIR]
+ *   midonet-lab [--name NAME] down
  *
- * Invariant: every failure prints one line (`midonet-lab: error: ...`) and exits non-zero; `down`
- * always removes what the lab made, also after a crash.
+ * `--name` picks a lab of its own (its name prefix, run directory /run/midonet-lab-NAME and ports), so
+ * several labs run side by side; without it, the default lab (/run/midonet-lab, prefix mnl-).
+ *
+ * Invariant: every failure prints one line (`midonet-lab: error: ...`) and exits non-zero, never a
+ * stack trace; `down` always removes what its lab made, also after a crash, and nothing of another lab.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { runDir as servicesRunDir } from '../services/main.js';
@@ -20,12 +24,14 @@ import { controlRequest } from '../control/control-api.js';
 import { openStore } from '../state/open.js';
 import { agentPid } from './hypervisor.js';
 import { routerPid, type BgpLabState } from './bgp-lab.js';
-import { labDown, labUp, readLabState, type LabState } from './lab.js';
+import { LabClash, labDown, labLabel, labUp, readLabState, type LabState } from './lab.js';
+import { defaultRunDir, labNameProblem } from './layout.js';
+import { progress } from '../progress.js';
 import { Evaluation } from './eval.js';
 import { reportText } from './report-text.js';
 import { renderCharts } from './charts.js';
 
-export const DEFAULT_RUN_DIR = '/run/midonet-lab';
+export const DEFAULT_RUN_DIR = defaultRunDir(null);
 
 class LabError extends Error {}
 
@@ -36,36 +42,30 @@ function runningServicesUrl(): string | undefined {
   return (JSON.parse(readFileSync(f, 'utf8')) as { url?: string }).url;
 }
 
-function needLab(runDir: string): LabState {
+function needLab(runDir: string, name: string | null): LabState {
   const s = readLabState(runDir);
-  if (!s) throw new LabError(`no lab is up in ${runDir} (run: midonet-lab up)`);
+  if (!s)
+    throw new LabError(
+      `${labLabel(name)} is not up in ${runDir} (run: midonet-lab${name === null ? '' : ` --name ${name}`} up)`,
+    );
   return s;
 }
 
-/** A progress bar on stderr: redrawn in place on a terminal, a line per 10% elsewhere. */
-function progressBar(): (done: number, total: number, label: string) => void {
-  let lastDecile = -1;
-  return (done, total, label) => {
-    const frac = total > 0 ? Math.min(1, done / total) : 1;
-    if (process.stderr.isTTY) {
-      const width = 30;
-      const n = Math.round(frac * width);
-      process.stderr.write(
-        `\r[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${(frac * 100).toFixed(0).padStart(3)}% ${label.padEnd(40).slice(0, 40)}`,
-      );
-      if (done >= total) process.stderr.write('\n');
-    } else {
-      const decile = Math.floor(frac * 10);
-      if (decile !== lastDecile) {
-        lastDecile = decile;
-        process.stderr.write(`progress ${decile * 10}% (${label})\n`);
-      }
-    }
-  };
+/** The lab name and run directory the global options select. */
+function where(a: { name?: unknown; 'run-dir'?: unknown }): { name: string | null; runDir: string } {
+  if (Array.isArray(a.name) || Array.isArray(a['run-dir']))
+    throw new LabError('--name and --run-dir: give each at most once');
+  const name = typeof a.name === 'string' ? a.name : null;
+  if (name !== null) {
+    const problem = labNameProblem(name);
+    if (problem) throw new LabError(problem);
+  }
+  const dir = typeof a['run-dir'] === 'string' ? a['run-dir'] : defaultRunDir(name);
+  return { name, runDir: resolve(dir) };
 }
 
-async function status(runDir: string, json: boolean): Promise<string> {
-  const s = needLab(runDir);
+async function status(runDir: string, name: string | null, json: boolean): Promise<string> {
+  const s = needLab(runDir, name);
   const store = await openStore(s.storeUrl);
   try {
     const live = await store.liveness();
@@ -97,6 +97,8 @@ async function status(runDir: string, json: boolean): Promise<string> {
       };
     });
     const data = {
+      name: s.name ?? null,
+      prefix: s.prefix ?? 'mnl-',
       runDir: s.runDir,
       storeUrl: s.storeUrl,
       tunnel: s.tunnel,
@@ -107,7 +109,7 @@ async function status(runDir: string, json: boolean): Promise<string> {
     };
     if (json) return JSON.stringify(data, null, 2);
     const lines = [
-      `lab in ${s.runDir}, store ${s.storeUrl}, tunnel ${s.tunnel}`,
+      `${labLabel(s.name ?? null)} in ${s.runDir} (prefix ${s.prefix ?? 'mnl-'}), store ${s.storeUrl}, tunnel ${s.tunnel}`,
       '',
       'HOST  ALIVE  AGENT PID  UNDERLAY        FLOWS  PACKET-INS',
     ];
@@ -149,14 +151,17 @@ export async function labMain(argv: string[]): Promise<number> {
   try {
     await yargs(argv)
       .scriptName('midonet-lab')
+      .option('name', {
+        type: 'string',
+        describe: 'a lab of its own beside others: its name prefix, run directory and ports (1-5 of a-z0-9)',
+      })
       .option('run-dir', {
         type: 'string',
-        default: DEFAULT_RUN_DIR,
-        describe: 'where the lab keeps its state',
+        describe: `where the lab keeps its state (default ${DEFAULT_RUN_DIR}, or ${defaultRunDir('NAME')} with --name)`,
       })
       .command(
         'up',
-        'bring the lab up (removing any earlier one first)',
+        'bring the lab up (refused if it is up already; leftovers of its own crashed bring-up are removed)',
         (y) =>
           y
             .option('hosts', { type: 'number', default: 2 })
@@ -174,6 +179,7 @@ export async function labMain(argv: string[]): Promise<number> {
                 'with --store cassandra: the URL (default: start services with npm run services -- up)',
             }),
         async (a) => {
+          const { name, runDir } = where(a);
           let storeUrl: string | undefined;
           if (a.store === 'cassandra') {
             const base = a['store-url'] ?? process.env.MIDONET_STORE ?? runningServicesUrl();
@@ -186,16 +192,21 @@ export async function labMain(argv: string[]): Promise<number> {
             const { storeUrlFor } = await import('../state/cassandra-url.js');
             storeUrl = storeUrlFor(base, `midonet_lab_${tag}`, `/midonet-lab-${tag}`);
           }
+          const bar = await progress('lab up');
           const s = await labUp({
-            runDir: resolve(a['run-dir']),
+            runDir,
+            name,
             hosts: a.hosts,
             vmsPerHost: a['vms-per-host'],
             tunnel: a.tunnel,
             bgp: a.bgp,
             ...(storeUrl ? { storeUrl } : {}),
-            say,
-          });
-          console.log(`lab up: ${s.hosts.length} hosts, ${s.vms.length} VMs, store ${s.storeUrl}`);
+            say: bar.drawing ? () => undefined : say,
+            progress: (d, t, l) => bar.update(d, t, l),
+          }).finally(() => bar.stop());
+          console.log(
+            `${labLabel(name)} up in ${runDir}: ${s.hosts.length} hosts, ${s.vms.length} VMs, store ${s.storeUrl}`,
+          );
         },
       )
       .command(
@@ -203,7 +214,8 @@ export async function labMain(argv: string[]): Promise<number> {
         'hosts, agents, VMs and their bindings',
         (y) => y.option('json', { type: 'boolean' }),
         async (a) => {
-          console.log(await status(resolve(a['run-dir']), a.json === true));
+          const { name, runDir } = where(a);
+          console.log(await status(runDir, name, a.json === true));
         },
       )
       .command(
@@ -211,7 +223,8 @@ export async function labMain(argv: string[]): Promise<number> {
         'run a command in a VM (midonet-lab exec vm1 -- ping 192.0.2.11)',
         (y) => y.positional('vm', { type: 'string' }).positional('cmd', { type: 'string', array: true }),
         (a) => {
-          const s = needLab(resolve(a['run-dir']));
+          const { name, runDir } = where(a);
+          const s = needLab(runDir, name);
           const vm = s.vms.find((v) => v.name === a.vm);
           if (!vm) throw new LabError(`no VM '${a.vm}'; the lab has ${s.vms.map((v) => v.name).join(', ')}`);
           const dashes = argv.indexOf('--');
@@ -230,16 +243,18 @@ export async function labMain(argv: string[]): Promise<number> {
             .option('out', { type: 'string', describe: 'report directory (default ./out/eval-TIME)' })
             .option('flows', { type: 'number' }),
         async (a) => {
-          const s = needLab(resolve(a['run-dir']));
+          const { name, runDir } = where(a);
+          const s = needLab(runDir, name);
           const out = resolve(a.out ?? join('out', `eval-${new Date().toISOString().replace(/[:.]/g, '-')}`));
           mkdirSync(out, { recursive: true });
+          const bar = await progress('eval');
           const ev = new Evaluation(s, {
             quick: a.quick,
             ...(a.flows ? { flows: a.flows } : {}),
-            say,
-            progress: progressBar(),
+            say: bar.drawing ? () => undefined : say,
+            progress: (d, t, l) => bar.update(d, t, l),
           });
-          const report = await ev.run();
+          const report = await ev.run().finally(() => bar.stop());
           writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
           const text = reportText(report);
           writeFileSync(join(out, 'report.txt'), `${text}\n`);
@@ -250,9 +265,10 @@ export async function labMain(argv: string[]): Promise<number> {
           );
         },
       )
-      .command('down', 'remove everything the lab made', {}, async (a) => {
-        const removed = await labDown(resolve(String(a['run-dir'])), say);
-        console.log(`lab down (${removed.length} namespaces/links removed)`);
+      .command('down', 'remove everything the lab made (and nothing of another lab)', {}, async (a) => {
+        const { name, runDir } = where(a as { name?: unknown; 'run-dir'?: unknown });
+        const removed = await labDown(runDir, say, name);
+        console.log(`${labLabel(name)} down (${removed.length} namespaces/links removed)`);
       })
       .demandCommand(1, 'give a command: up, status, exec, eval or down')
       .strict()
@@ -263,7 +279,11 @@ export async function labMain(argv: string[]): Promise<number> {
       .parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    process.stderr.write(`\nmidonet-lab: error: ${(e as Error).message}\n`);
+    // One line, whatever failed (a command's stderr may span lines): never a stack trace.
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`midonet-lab: error: ${msg.replace(/\s*\n\s*/g, ' ').slice(0, 2000)}\n`);
+    if (process.env.MIDONET_DEBUG && e instanceof Error && !(e instanceof LabClash))
+      process.stderr.write(`${e.stack}\n`);
     return 1;
   }
 }

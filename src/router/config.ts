@@ -39,7 +39,7 @@ export const routerConfigSchema = z
     namespacePrefix: z
       .string()
       .min(1)
-      .max(8)
+      .max(12)
       .regex(/^[a-z0-9-]+$/, { message: 'lowercase letters, digits and - only' })
       .default('mnr-'),
     /** How often FRR's state and learned routes are read (ms). */

@@ -52,7 +52,9 @@ function evalChain(ctx: SimContext, chain: ChainView, depth: number): Inner {
     }
     const rule = cls.rules[pos]!;
     if (ctx.tracing)
-      ctx.line(`rule ${pos + 1}${rule.name !== null ? ` (${rule.name})` : ''} matched: ${rule.action}`);
+      ctx.line(
+        `rule ${pos + 1}${rule.name !== null ? ` (${rule.name})` : ''} [${rule.id}] matched: ${rule.action}`,
+      );
     switch (rule.action) {
       case 'accept':
       case 'drop':

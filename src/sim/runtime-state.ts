@@ -80,6 +80,19 @@ export class MemoryMacTable implements MacTable {
   clear(): void {
     this.entries.clear();
   }
+  /** [ops] Every live entry, for inspection (`midonet-cli agent macs`). */
+  *list(
+    now: number,
+  ): Iterable<{ bridgeId: string; vlan: number; mac: number; portId: string; ageMs: number }> {
+    for (const [k, t] of this.entries) {
+      const slash = k.indexOf('/');
+      const bridgeId = slash < 0 ? k : k.slice(0, slash);
+      const vlan = slash < 0 ? 0 : Number(k.slice(slash + 1));
+      for (const [mac, e] of t)
+        if (now - e.at < this.lifetimeMs)
+          yield { bridgeId, vlan, mac, portId: e.value.portId, ageMs: now - e.at };
+    }
+  }
   /** Forgets every entry on `portId` (the port was deleted); returns their tags. */
   forgetPort(portId: string): Tag[] {
     const gone: Tag[] = [];
@@ -131,6 +144,12 @@ export class MemoryArpCache implements ArpCache {
   }
   clear(): void {
     this.entries.clear();
+  }
+  /** [ops] Every live entry, for inspection (`midonet-cli agent arp`). */
+  *list(now: number): Iterable<{ routerId: string; ip: number; entry: ArpEntry; ageMs: number }> {
+    for (const [routerId, t] of this.entries)
+      for (const [ip, e] of t)
+        if (now - e.at < this.lifetimeMs) yield { routerId, ip, entry: e.value, ageMs: now - e.at };
   }
 }
 

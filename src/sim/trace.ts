@@ -36,13 +36,45 @@ export function describePacket(p: PacketFields): string {
     if (p.srcPort !== undefined) l4 = ` ${p.srcPort} > ${p.dstPort}`;
     if (p.icmpType !== undefined) l4 = ` type ${p.icmpType} code ${p.icmpCode}`;
     parts.push(`ip ${p.srcIp} > ${p.dstIp} ttl ${p.ttl} ${proto}${l4}`);
-    if (typeof p.tcpFlags === 'number' && p.tcpFlags !== 0) parts.push(`flags 0x${p.tcpFlags.toString(16)}`);
+    if (typeof p.tcpFlags === 'number' && p.tcpFlags !== 0) parts.push(`flags ${tcpFlagNames(p.tcpFlags)}`);
     if (p.tcpWindow !== undefined && p.tcpWindow !== 0) parts.push(`win ${p.tcpWindow}`);
     if (p.fragment !== undefined) parts.push(`fragment ${p.fragment}`);
   } else {
     parts.push(`ethertype 0x${(p.ethertype ?? 0).toString(16)}`);
   }
   return parts.join(' ');
+}
+
+const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'] as const;
+
+/** TCP flag bits as names, `syn,ack` (bit order of the header: fin is bit 0). */
+export function tcpFlagNames(bits: number): string {
+  return TCP_FLAG_NAMES.filter((_, i) => (bits & (1 << i)) !== 0).join(',');
+}
+
+/** Names any object id for printing; undefined when it names nothing known. */
+export type ObjectNamer = (id: string) => string | undefined;
+
+const NAMED_KINDS = ['port', 'bridge', 'router', 'chain', 'port-group', 'ip-address-group', 'host'] as const;
+
+export function objectNamer(topo: Topology): ObjectNamer {
+  return (id) => {
+    for (const k of NAMED_KINDS) {
+      const o = topo.get(k, id) as { name?: unknown } | undefined;
+      if (o !== undefined) return typeof o.name === 'string' ? o.name : undefined;
+    }
+    return undefined;
+  };
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** A tag with every object id in it shown as `name(first 8 digits…)`: `chain:fw(d19f03a2…)`. */
+export function nameTag(tag: string, objects: ObjectNamer): string {
+  return tag.replace(UUID, (id) => {
+    const n = objects(id);
+    return n === undefined ? id : `${n}(${id.slice(0, 8)}…)`;
+  });
 }
 
 export function formatAction(a: Action, name: PortNamer): string {
@@ -92,7 +124,11 @@ function renderNode(n: TraceNode, depth: number, out: string[]): void {
 }
 
 /** The trace as text, ending with the Mask: and Tags: lines. */
-export function renderTrace(r: SimDone, name: PortNamer = (id) => id): string {
+export function renderTrace(
+  r: SimDone,
+  name: PortNamer = (id) => id,
+  objects: ObjectNamer = () => undefined,
+): string {
   const out: string[] = [];
   if (r.trace !== null) {
     out.push(r.trace.text);
@@ -102,7 +138,12 @@ export function renderTrace(r: SimDone, name: PortNamer = (id) => id): string {
   if (r.effects.length > 0) out.push(`Effects: ${r.effects.map((e) => formatEffect(e, name)).join(', ')}`);
   out.push(r.cacheable ? 'Flow: cacheable' : `Flow: not cacheable (${r.uncacheableReason})`);
   out.push(`Mask: ${formatMask(r.mask, r.packet, name(r.inPort))}`);
-  out.push(`Tags: ${[...r.tags].sort().join(' ')}`);
+  out.push(
+    `Tags: ${[...r.tags]
+      .sort()
+      .map((t) => nameTag(t, objects))
+      .join(' ')}`,
+  );
   return out.join('\n');
 }
 

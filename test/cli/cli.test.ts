@@ -508,7 +508,7 @@ describe('midonet-cli', () => {
       await fails(
         ['gizmo', 'list'],
         2,
-        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network, dhcp-lease, floating-ip, port-forward, source-nat, nat-block; other commands: trace, agent, token, completion/,
+        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network, dhcp-lease, floating-ip, port-forward, source-nat, nat-block; other commands: show, watch, trace, agent, token, completion/,
       );
       // Hostile names are refused and shown escaped, on one line.
       await fails(
@@ -776,16 +776,47 @@ describe('midonet-cli', () => {
     await fails(['trace', '--port', 'nope'], 1, /no port named or with id 'nope'/);
   });
 
-  it('completes commands in bash', async () => {
-    const script = await execFileP(BIN, ['completion']);
-    assert.match(
-      script.stdout,
-      /complete -o bashdefault -o default -F _midonet-cli_yargs_completions midonet-cli|_midonet_cli_yargs_completions|complete .* midonet-cli/,
+  it('completes kinds, verbs, options and names, in bash and zsh', async () => {
+    const env = { ...process.env, MIDONET_STORE: store };
+    const complete = async (...words: string[]) =>
+      (await execFileP(BIN, ['__complete', ...words], { env })).stdout.split('\n').filter(Boolean);
+    await ok('bridge', 'create', 'compl-br');
+    await ok('port', 'create', 'compl-p1', '--bridge', 'compl-br');
+    const kinds = await complete('');
+    for (const k of ['bridge', 'tunnel-zone', 'bgp-network', 'show', 'watch', 'agent'])
+      assert.ok(kinds.includes(k), k);
+    assert.deepEqual(await complete('tun'), ['tunnel-zone']);
+    const verbs = await complete('port', '');
+    for (const v of ['create', 'bind', 'link']) assert.ok(verbs.includes(v), v);
+    assert.ok((await complete('port', 'bind', 'compl')).includes('compl-p1'), 'object names as REF');
+    assert.ok(
+      (await complete('port', 'create', 'x', '--bridge', 'compl')).includes('compl-br'),
+      'option values',
     );
-    const kinds = await execFileP(BIN, ['--get-yargs-completions', 'midonet-cli', '']);
-    for (const k of ['bridge', 'tunnel-zone', 'bgp-network'])
-      assert.match(kinds.stdout, new RegExp(`^${k}`, 'm'));
-    const verbs = await execFileP(BIN, ['--get-yargs-completions', 'midonet-cli', 'port', '']);
-    for (const v of ['create', 'bind', 'link']) assert.match(verbs.stdout, new RegExp(`^${v}`, 'm'));
+    assert.ok((await complete('port', 'bind', 'compl-p1', '--h')).includes('--host'), 'options of the verb');
+    assert.deepEqual(await complete('agent', 'flo'), ['flow-history', 'flows']);
+    assert.ok((await complete('bridge', 'create', 'a', '--', 'po')).includes('port'), 'after --');
+
+    const bash = (await execFileP(BIN, ['completion', 'bash'])).stdout;
+    assert.match(bash, /complete -o default -F _midonet_cli midonet-cli/);
+    // The script itself, in bash: COMPREPLY from a partly typed line.
+    const binDir = mkdtempSync(join(tmpdir(), 'midonet-cli-bin-'));
+    writeFileSync(join(binDir, 'midonet-cli'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, {
+      mode: 0o755,
+    });
+    const probe = `${bash}\nCOMP_WORDS=(midonet-cli port bi); COMP_CWORD=2; _midonet_cli; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const got = await execFileP('bash', ['-c', probe], {
+      env: { ...env, PATH: `${binDir}:${process.env.PATH}` },
+    });
+    assert.deepEqual(got.stdout.split('\n').filter(Boolean), ['bind']);
+    const zsh = (await execFileP(BIN, ['completion', 'zsh'])).stdout;
+    assert.match(zsh, /^#compdef midonet-cli/);
+    assert.match(zsh, /midonet-cli __complete/);
+    const hasZsh = await execFileP('sh', ['-c', 'command -v zsh']).then(
+      () => true,
+      () => false,
+    );
+    if (hasZsh) await execFileP('zsh', ['-n', '-c', zsh]);
+    rmSync(binDir, { recursive: true, force: true });
   });
 });

@@ -26,6 +26,7 @@ import {
   stats,
   vm,
 } from './lab-helpers.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
 
 describe('the first packet at the floor', () => {
   let lab: LabState;
@@ -33,7 +34,7 @@ describe('the first packet at the floor', () => {
   const stops: Array<() => Promise<void>> = [];
   before(async () => {
     // hv1: vm1 (a), vm2 (b), vm3 (a); hv2: vm4 (b), vm5 (a), vm6 (b)
-    lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel: 'gre' });
+    lab = await labUp({ runDir, name: uniqueLabName('tf'), hosts: 2, vmsPerHost: 3, tunnel: 'gre' });
     for (const name of ['vm3', 'vm4', 'vm5']) stops.push(await startEcho(vm(lab, name)));
   });
   after(async () => {

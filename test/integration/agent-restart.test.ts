@@ -13,7 +13,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec.js';
-import { ISP_NS, ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
+import { ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
 import { startAgent, stopAgent } from '../../src/lab/hypervisor.js';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { openStore } from '../../src/state/open.js';
@@ -100,10 +101,18 @@ describe('an agent restart keeps its flows: nothing lost under traffic through N
   before(async () => {
     // hv1: vm1 and the uplink; hv2: vm5. The UDP stream's forward flows and every reply flow are on
     // hv1; the TCP transfer's forward flows on hv2.
-    lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel: 'gre', bgp: true });
+    lab = await labUp({
+      runDir,
+      name: uniqueLabName('tr'),
+      hosts: 2,
+      vmsPerHost: 3,
+      tunnel: 'gre',
+      bgp: true,
+    });
+    const ispNs = lab.bgp!.isp.netns;
     store = await openStore(lab.storeUrl);
-    servers.push(await startNatProbe(ISP_NS, ['serve', '--port', '7100', '--name', 'isp']));
-    servers.push(await startNatProbe(ISP_NS, ['tcp-sink', '--port', '7500']));
+    servers.push(await startNatProbe(ispNs, ['serve', '--port', '7100', '--name', 'isp']));
+    servers.push(await startNatProbe(ispNs, ['tcp-sink', '--port', '7500']));
     await ispReachable(lab);
     const edge = await store.resolve('router', 'edge');
     await store.create('source-nat', {

@@ -29,6 +29,7 @@ import {
   stats,
   vm,
 } from './lab-helpers.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
 
 for (const tunnel of ['gre', 'vxlan'] as const) {
   describe(`agent on a two-host lab (${tunnel})`, () => {
@@ -39,7 +40,7 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
       // hv1: vm1 (a), vm2 (b), vm3 (a); hv2: vm4 (b), vm5 (a), vm6 (b)
       // A short change log (20 changes), so that a test can make an agent fall behind it.
       const storeUrl = `sqlite:${join(runDir, 'state.db')}?retain=20`;
-      lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel, storeUrl });
+      lab = await labUp({ runDir, name: uniqueLabName('ta'), hosts: 2, vmsPerHost: 3, tunnel, storeUrl });
       store = await openStore(lab.storeUrl);
     });
     after(async () => {

@@ -25,6 +25,7 @@ import { createLogger } from '../../src/log.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { ping } from './lab-helpers.js';
+import { labNames, uniqueLabName } from '../../src/lab/layout.js';
 
 const execFileP = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -32,6 +33,9 @@ const LAB = join(ROOT, 'bin', 'midonet-lab');
 const CNITOOL = process.env.MIDONET_CNITOOL ?? '/var/cache/midonet/go/bin/cnitool';
 const runDir = mkdtempSync(join(tmpdir(), 'midonet-cni-lab-'));
 const cniDir = mkdtempSync(join(tmpdir(), 'midonet-cni-conf-'));
+const LAB_NAME = uniqueLabName('tc');
+/** Pods are namespaces of the lab's prefix: removed with the lab. */
+const P = labNames(LAB_NAME).prefix;
 
 interface CniOutcome {
   code: number;
@@ -46,7 +50,7 @@ describe('midonet-api and midonet-cni in the lab', () => {
   let base: string;
   let admin: string;
 
-  /** Runs cnitool for `pod` (a namespace named mnl-POD) with host `hv`'s network configuration. */
+  /** Runs cnitool for `pod` (a namespace named PREFIX + POD) with host `hv`'s network configuration. */
   async function cnitool(
     cmd: string,
     hv: LabHost,
@@ -54,7 +58,7 @@ describe('midonet-api and midonet-cni in the lab', () => {
     env: Record<string, string> = {},
   ): Promise<CniOutcome> {
     try {
-      const r = await execFileP(CNITOOL, [cmd, 'pods', `/var/run/netns/mnl-${pod}`], {
+      const r = await execFileP(CNITOOL, [cmd, 'pods', `/var/run/netns/${P}${pod}`], {
         env: { ...process.env, CNI_PATH: join(cniDir, 'bin'), NETCONFPATH: join(cniDir, hv.name), ...env },
         timeout: 60000,
       });
@@ -66,7 +70,7 @@ describe('midonet-api and midonet-cni in the lab', () => {
   }
 
   async function addPod(pod: string, hv: LabHost, env: Record<string, string> = {}) {
-    await tryRun('ip', ['netns', 'add', `mnl-${pod}`]);
+    await tryRun('ip', ['netns', 'add', `${P}${pod}`]);
     const r = await cnitool('add', hv, pod, env);
     return r;
   }
@@ -91,10 +95,14 @@ describe('midonet-api and midonet-cni in the lab', () => {
   }
 
   before(async () => {
-    await execFileP(LAB, ['--run-dir', runDir, 'up', '--hosts', '2', '--vms-per-host', '1'], {
-      timeout: 600000,
-      maxBuffer: 16 << 20,
-    });
+    await execFileP(
+      LAB,
+      ['--run-dir', runDir, '--name', LAB_NAME, 'up', '--hosts', '2', '--vms-per-host', '1'],
+      {
+        timeout: 600000,
+        maxBuffer: 16 << 20,
+      },
+    );
     lab = readLabState(runDir)!;
     store = await openStore(lab.storeUrl);
     admin = (await createToken(store, 'cni-test', 'admin', Date.now())).token;
@@ -126,7 +134,7 @@ describe('midonet-api and midonet-cni in the lab', () => {
   after(async () => {
     await api?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
-    await labDown(runDir); // pods are mnl- namespaces: removed with the lab
+    await labDown(runDir); // pods are namespaces of the lab's prefix: removed with the lab
     rmSync(cniDir, { recursive: true, force: true });
   });
 
@@ -164,15 +172,15 @@ describe('midonet-api and midonet-cni in the lab', () => {
     };
     assert.equal(r1.ips[0]!.address, '192.0.2.64/25');
     assert.equal(r1.ips[0]!.gateway, '192.0.2.1');
-    assert.equal(r1.interfaces[1]!.sandbox, '/var/run/netns/mnl-pod1');
+    assert.equal(r1.interfaces[1]!.sandbox, `/var/run/netns/${P}pod1`);
     const b = await addPod('pod2', hv('hv2'));
     assert.equal(b.code, 0, b.stderr + b.stdout);
     const r2 = JSON.parse(b.stdout) as { ips: Array<{ address: string }> };
     assert.equal(r2.ips[0]!.address, '192.0.2.65/25');
     const port1 = await store.resolve('port', 'cni-' + (await podContainerId('pod1')) + '-eth0');
     assert.equal(port1.hostId, (await store.resolve('host', 'hv1')).id);
-    const pod1 = { netns: 'mnl-pod1' } as never;
-    const pod2 = { netns: 'mnl-pod2' } as never;
+    const pod1 = { netns: `${P}pod1` } as never;
+    const pod2 = { netns: `${P}pod2` } as never;
     const vm1 = lab.vms.find((v) => v.bridge === 'tenant-a')!;
     for (const [from, to, what] of [
       [pod1, '192.0.2.65', 'pod1 -> pod2 across hosts'],
@@ -190,7 +198,7 @@ describe('midonet-api and midonet-cni in the lab', () => {
     assert.equal((await cnitool('check', hv('hv1'), 'pod1')).code, 0);
     assert.equal((await cnitool('status', hv('hv2'), 'pod2')).code, 0);
     // CHECK notices a pod that lost its address.
-    await run('ip', ['addr', 'flush', 'dev', 'eth0'], { netns: 'mnl-pod2' });
+    await run('ip', ['addr', 'flush', 'dev', 'eth0'], { netns: `${P}pod2` });
     const bad = await cnitool('check', hv('hv2'), 'pod2');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /has no address, not 192\.0\.2\.65\/25/);
@@ -199,7 +207,7 @@ describe('midonet-api and midonet-cni in the lab', () => {
   /** cnitool names a pod's container `cnitool-` + the first 10 bytes of sha512(netns path), in hex. */
   async function podContainerId(pod: string): Promise<string> {
     const { createHash } = await import('node:crypto');
-    return `cnitool-${createHash('sha512').update(`/var/run/netns/mnl-${pod}`).digest('hex').slice(0, 20)}`;
+    return `cnitool-${createHash('sha512').update(`/var/run/netns/${P}${pod}`).digest('hex').slice(0, 20)}`;
   }
 
   it('DEL removes the port, the lease and the interfaces, and may run twice', async () => {
@@ -249,7 +257,7 @@ describe('midonet-api and midonet-cni in the lab', () => {
       assert.equal(a.code, 0, `pod ${i}: ${a.stderr}`);
       const d = await cnitool('del', h, pod);
       assert.equal(d.code, 0, `pod ${i}: ${d.stderr}`);
-      await run('ip', ['netns', 'del', `mnl-${pod}`]);
+      await run('ip', ['netns', 'del', `${P}${pod}`]);
     }
     assert.deepEqual(await leftovers(), { ports: [], leases: 0, links: [], ovsPorts: [] });
   });

@@ -11,20 +11,14 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
-import {
-  ISP_ANNOUNCED,
-  ROUTER_METRICS_BASE,
-  ispFrr,
-  routerPid,
-  startRouter,
-  stopRouter,
-} from '../../src/lab/bgp-lab.js';
+import { ISP_ANNOUNCED, ispFrr, routerPid, startRouter, stopRouter } from '../../src/lab/bgp-lab.js';
 import { listNamespaces } from '../../src/lab/netns.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { peerStates } from '../../src/router/peer-state.js';
 import { ping, vm } from './lab-helpers.js';
 import { until } from '../until.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
 
 describe('midonet-router: BGP with an ISP through FRR', () => {
   let lab: LabState;
@@ -35,7 +29,14 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
   const peerState = async () => [...(await peerStates(store)).values()][0]?.state ?? 'unknown';
 
   before(async () => {
-    lab = await labUp({ runDir, hosts: 1, vmsPerHost: 1, tunnel: 'gre', bgp: true });
+    lab = await labUp({
+      runDir,
+      name: uniqueLabName('tb'),
+      hosts: 1,
+      vmsPerHost: 1,
+      tunnel: 'gre',
+      bgp: true,
+    });
     store = await openStore(lab.storeUrl);
   });
   after(async () => {
@@ -70,7 +71,9 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
     await until(
       async () => {
         const r = (
-          (await ispFrr().showJson('show bgp ipv4 unicast json')) as { routes: Record<string, unknown> }
+          (await ispFrr(lab.bgp!.isp.netns).showJson('show bgp ipv4 unicast json')) as {
+            routes: Record<string, unknown>;
+          }
         ).routes;
         return '192.0.2.0/25' in r && '192.0.2.128/25' in r;
       },
@@ -85,16 +88,16 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
     const st = [...(await peerStates(store)).values()][0]!;
     assert.ok((st.prefixesReceived ?? 0) >= 1 && (st.prefixesAdvertised ?? 0) >= 2, JSON.stringify(st));
     // The router's metrics endpoint says the same.
-    const metrics = await (await fetch(`http://127.0.0.1:${ROUTER_METRICS_BASE + 1}/metrics`)).text();
+    const metrics = await (await fetch(`http://${lab.bgp!.routers[0]!.metricsListen}/metrics`)).text();
     assert.match(metrics, /midonet_router_bgp_session_established\{[^}]*\} 1/);
     assert.match(metrics, /midonet_router_bgp_prefixes_received\{[^}]*\} [1-9]/);
     assert.match(metrics, /process_resident_memory_bytes/);
-    const health = await fetch(`http://127.0.0.1:${ROUTER_METRICS_BASE + 1}/health`);
+    const health = await fetch(`http://${lab.bgp!.routers[0]!.metricsListen}/health`);
     assert.equal(health.status, 200);
   });
 
   it('a withdrawal at the ISP removes the route and the ping fails; announcing again restores it', async () => {
-    const frr = ispFrr();
+    const frr = ispFrr(lab.bgp!.isp.netns);
     await frr.vtysh([
       'configure terminal',
       'router bgp 64500',
@@ -159,11 +162,11 @@ describe('midonet-router: BGP with an ISP through FRR', () => {
       await stopRouter(sdir, false);
     }
     assert.deepEqual(
-      (await listNamespaces()).filter((n) => n.startsWith('mnl-r')),
+      (await listNamespaces()).filter((n) => n.startsWith(`${lab.prefix}r`)),
       [],
     );
     assert.deepEqual(
-      readdirSync('/var/run/frr').filter((d) => d.startsWith('mnl-r')),
+      readdirSync('/var/run/frr').filter((d) => d.startsWith(`${lab.prefix}r`)),
       [],
       'FRR path spaces removed',
     );

@@ -1,7 +1,9 @@
 /**
  * midonet-lab end to end, through its command line: up (2 hosts), status --json, exec (ping within a
- * bridge, across the router, across hosts), a short evaluation whose report has every part with
- * plausible figures, and down, after which no namespace, veth or process of the lab is left.
+ * bridge, across the router, across hosts), a second lab side by side (its own names, run directory and
+ * ports; a clash is one line; its down leaves the first lab working), a short evaluation whose report
+ * has every part with plausible figures, and down, after which no namespace, veth or process of the
+ * lab is left. Each lab has a name of its own, so a user's lab is never touched.
  */
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,13 +16,16 @@ import { promisify } from 'node:util';
 import type { EvalReport } from '../../src/lab/eval-report.js';
 import { labDown } from '../../src/lab/lab.js';
 import { listNamespaces } from '../../src/lab/netns.js';
+import { labNames, uniqueLabName } from '../../src/lab/layout.js';
 
 const run = promisify(execFile);
 const LAB = fileURLToPath(new URL('../../../bin/midonet-lab', import.meta.url));
 const runDir = mkdtempSync(join(tmpdir(), 'midonet-lab-test-'));
 const outDir = mkdtempSync(join(tmpdir(), 'midonet-eval-test-'));
+const NAME = uniqueLabName('tl');
+const PREFIX = labNames(NAME).prefix;
 const lab = (...args: string[]) =>
-  run(LAB, ['--run-dir', runDir, ...args], { timeout: 600000, maxBuffer: 16 << 20 });
+  run(LAB, ['--run-dir', runDir, '--name', NAME, ...args], { timeout: 600000, maxBuffer: 16 << 20 });
 
 interface Status {
   hosts: Array<{ name: string; alive: boolean; agentPid: number | null; dir: string }>;
@@ -63,6 +68,50 @@ describe('midonet-lab', () => {
       assert.match(out, /2 received/, `${from} -> ${to}: ${out}`);
     }
     await assert.rejects(lab('exec', 'vm99', '--', 'true'), /no VM 'vm99'/);
+  });
+
+  it('runs a second lab side by side; a clash is one line; its down leaves the first one working', async () => {
+    const other = uniqueLabName('to');
+    const dir2 = mkdtempSync(join(tmpdir(), 'midonet-lab-test2-'));
+    const lab2 = (...args: string[]) =>
+      run(LAB, ['--run-dir', dir2, '--name', other, ...args], { timeout: 600000, maxBuffer: 16 << 20 });
+    try {
+      await lab2('up', '--hosts', '1', '--vms-per-host', '2');
+      const st2 = JSON.parse((await lab2('status', '--json')).stdout) as Status & { prefix: string };
+      assert.equal(st2.prefix, labNames(other).prefix);
+      assert.ok(st2.hosts.every((h) => h.alive));
+      const ip2 = st2.vms[1]!.ip;
+      assert.match(
+        (await lab2('exec', 'vm1', '--', 'ping', '-c', '2', '-i', '0.2', '-W', '2', ip2)).stdout,
+        /2 received/,
+      );
+      // The same name again: refused before anything changes, in one line, without a stack trace.
+      const clash = await lab2('up', '--hosts', '1').then(
+        () => assert.fail('a second up of the same lab succeeded'),
+        (e: { code: number; stderr: string }) => e,
+      );
+      assert.equal(clash.code, 1);
+      assert.match(clash.stderr, /^midonet-lab: error: lab '.+' is already up in .*; bring it down first/);
+      assert.equal(clash.stderr.trim().split('\n').length, 1, clash.stderr);
+      // A bad name, the same way.
+      await assert.rejects(run(LAB, ['--name', 'Bad Name', 'status']), (e: { stderr: string }) =>
+        /^midonet-lab: error: --name "Bad Name" is not allowed: 1 to 5 lowercase letters/.test(e.stderr),
+      );
+      await lab2('down');
+      assert.deepEqual(
+        (await listNamespaces()).filter((n) => n.startsWith(labNames(other).prefix)),
+        [],
+      );
+    } finally {
+      await labDown(dir2).catch(() => undefined);
+    }
+    // The first lab did not notice.
+    const vm = (n: string) => status.vms.find((v) => v.name === n)!;
+    assert.match(
+      (await lab('exec', 'vm1', '--', 'ping', '-c', '2', '-i', '0.2', '-W', '2', vm('vm5').ip)).stdout,
+      /2 received/,
+    );
+    assert.ok(existsSync(runDir));
   });
 
   it('runs a short evaluation with every part and plausible figures', async () => {
@@ -136,11 +185,11 @@ describe('midonet-lab', () => {
     const pids = status.hosts.map((h) => h.agentPid!);
     await lab('down');
     assert.deepEqual(
-      (await listNamespaces()).filter((n) => n.startsWith('mnl-')),
+      (await listNamespaces()).filter((n) => n.startsWith(PREFIX)),
       [],
     );
     const links = (await run('ip', ['-o', 'link', 'show'])).stdout;
-    assert.doesNotMatch(links, /mnl-/);
+    assert.ok(!links.includes(PREFIX), links);
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'agent process gone');
     const procs = (await run('ps', ['-eo', 'args'])).stdout;
     assert.doesNotMatch(
@@ -159,8 +208,9 @@ describe(
   { skip: cassandraUrl === undefined ? 'MIDONET_TEST_CASSANDRA_URL is not set' : false },
   () => {
     const dir = mkdtempSync(join(tmpdir(), 'midonet-lab-cassandra-'));
+    const nameC = uniqueLabName('tz');
     const labC = (...args: string[]) =>
-      run(LAB, ['--run-dir', dir, ...args], { timeout: 600000, maxBuffer: 16 << 20 });
+      run(LAB, ['--run-dir', dir, '--name', nameC, ...args], { timeout: 600000, maxBuffer: 16 << 20 });
     after(async () => {
       await labDown(dir);
     });
@@ -195,7 +245,7 @@ describe(
       }
       await labC('down');
       assert.deepEqual(
-        (await listNamespaces()).filter((n) => n.startsWith('mnl-')),
+        (await listNamespaces()).filter((n) => n.startsWith(labNames(nameC).prefix)),
         [],
       );
     });

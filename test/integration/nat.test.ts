@@ -12,7 +12,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/exec.js';
-import { ISP_NS, ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
+import { ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
 import { labDown, labUp, type LabState, type LabVm } from '../../src/lab/lab.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
@@ -28,6 +29,8 @@ import {
   vm,
 } from './lab-helpers.js';
 
+/** The lab's ISP namespace (its name carries the lab's prefix). */
+let ISP_NS = '';
 const UPLINK = '203.0.113.1';
 const FIP = '203.0.113.10';
 
@@ -79,7 +82,15 @@ describe('NAT, floating IPs, port forwards and a stateful firewall on a two-host
 
   before(async () => {
     // hv1: vm1 (a), vm2 (b), vm3 (a); hv2: vm4 (b), vm5 (a), vm6 (b); the uplink edge-up on hv1.
-    lab = await labUp({ runDir, hosts: 2, vmsPerHost: 3, tunnel: 'gre', bgp: true });
+    lab = await labUp({
+      runDir,
+      name: uniqueLabName('tn'),
+      hosts: 2,
+      vmsPerHost: 3,
+      tunnel: 'gre',
+      bgp: true,
+    });
+    ISP_NS = lab.bgp!.isp.netns;
     store = await openStore(lab.storeUrl);
     await serve(ISP_NS, 7100, 'isp');
     await ispReachable(lab);

@@ -13,11 +13,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostOvs, labDown, labUp, type LabState } from '../../src/lab/lab.js';
-import { agentPid, labMetricsListen } from '../../src/lab/hypervisor.js';
+import { agentPid } from '../../src/lab/hypervisor.js';
 import { openStore } from '../../src/state/open.js';
 import { agentSettled, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
 import { until } from '../until.js';
 import { parsePromText as parseProm } from '../../src/metrics/prom-text.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
 
 async function scrape(listen: string, path: string): Promise<{ status: number; body: string }> {
   const r = await fetch(`http://${listen}${path}`, { signal: AbortSignal.timeout(5000) });
@@ -29,7 +30,7 @@ describe('agent metrics and health on a one-host lab', () => {
   const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-metrics-'));
   before(async () => {
     // hv1: vm1 (tenant-a, 192.0.2.10), vm2 (tenant-b, 192.0.2.138): a ping crosses the router.
-    lab = await labUp({ runDir, hosts: 1, vmsPerHost: 2, tunnel: 'gre' });
+    lab = await labUp({ runDir, name: uniqueLabName('tm'), hosts: 1, vmsPerHost: 2, tunnel: 'gre' });
   });
   after(async () => {
     await labDown(runDir);
@@ -38,7 +39,7 @@ describe('agent metrics and health on a one-host lab', () => {
   it('serves plausible figures after traffic, equal to the control API counters', async () => {
     const [vm1, vm2] = [vm(lab, 'vm1'), vm(lab, 'vm2')];
     const hv1 = host(lab, 'hv1');
-    const listen = labMetricsListen(hv1.number);
+    const listen = hv1.metricsListen!;
     const p = await ping(vm1, vm2.ip, ['-c', '3', '-i', '0.2', '-W', '2']);
     assert.ok(p.received >= 2, p.output);
 
@@ -142,7 +143,7 @@ describe('agent metrics and health on a one-host lab', () => {
     assert.ok(p.received >= 1, p.output);
     const flows = await reactiveFlows(hv1);
     assert.ok(flows.length > 0 && flows.every((f) => f.includes('idle_timeout=120')), flows.join('\n'));
-    const h = await scrape(labMetricsListen(hv1.number), '/health');
+    const h = await scrape(hv1.metricsListen!, '/health');
     assert.equal(h.status, 200, h.body);
   });
 });

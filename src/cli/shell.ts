@@ -1,0 +1,101 @@
+/**
+ * The interactive shell: `midonet-cli` with no arguments on a terminal. Each line is one command line
+ * of midonet-cli (the same parser, `--` sequences included), with the global options given to the
+ * shell's environment ($MIDONET_STORE, $MIDONET_API, the config file); history is kept in
+ * ~/.midonet_cli_history (1,000 lines); Tab completes kinds, verbs, options and object names
+ * (complete.ts); `exit`, `quit` or Ctrl-D leave.
+ *
+ * Built on Node's own readline (node:readline/promises): maintained with Node itself, it edits lines,
+ * keeps history and calls a completer function, which is all a command shell needs; prompt libraries
+ * (inquirer, enquirer) ask questions rather than edit command lines, and would be one more dependency.
+ *
+ * Invariant: a failing command prints its one error line and the shell goes on; the shell's store
+ * handle (for completion) is read-only and closed on exit.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { TopologyStore } from '../state/store.js';
+import { complete, storeNames, type NameSource } from './complete.js';
+
+const HISTORY = join(homedir(), '.midonet_cli_history');
+const HISTORY_SIZE = 1000;
+
+/** Splits a line into words: spaces separate, single or double quotes group, backslash escapes. */
+export function words(line: string): string[] {
+  const out: string[] = [];
+  let cur: string | null = null;
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote !== null) {
+      if (ch === quote) quote = null;
+      else cur = (cur ?? '') + ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      cur ??= '';
+    } else if (ch === '\\' && i + 1 < line.length) {
+      cur = (cur ?? '') + line[++i];
+    } else if (ch === ' ' || ch === '\t') {
+      if (cur !== null) out.push(cur);
+      cur = null;
+    } else cur = (cur ?? '') + ch;
+  }
+  if (cur !== null) out.push(cur);
+  return out;
+}
+
+export async function shell(): Promise<number> {
+  const { main } = await import('./main.js');
+  let store: TopologyStore | undefined;
+  let names: NameSource = () => Promise.resolve([]);
+  try {
+    const { openSelected } = await import('./store-access.js');
+    store = await openSelected({});
+    names = storeNames(store);
+  } catch {
+    /* no completion of names without a readable store */
+  }
+  const history = existsSync(HISTORY)
+    ? readFileSync(HISTORY, 'utf8').split('\n').filter(Boolean).slice(-HISTORY_SIZE).reverse()
+    : [];
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    prompt: 'midonet> ',
+    history,
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    completer: (line: string, cb: (err: null, r: [string[], string]) => void) => {
+      const ws = words(line);
+      if (line.endsWith(' ') || line === '') ws.push('');
+      complete(ws, names).then(
+        (c) => cb(null, [c, ws.at(-1) ?? '']),
+        () => cb(null, [[], line]),
+      );
+    },
+  });
+  process.stdout.write(
+    'midonet-cli shell: KIND VERB ... as on the command line; Tab completes; exit or Ctrl-D leaves\n',
+  );
+  rl.prompt();
+  for await (const line of rl) {
+    const trimmed = line.trim();
+    if (trimmed === 'exit' || trimmed === 'quit') break;
+    if (trimmed !== '') {
+      try {
+        appendFileSync(HISTORY, `${trimmed}\n`, { mode: 0o600 });
+      } catch {
+        /* history is a convenience */
+      }
+      rl.pause();
+      await main(words(trimmed));
+      rl.resume();
+    }
+    rl.prompt();
+  }
+  rl.close();
+  await store?.close();
+  return 0;
+}
