@@ -1,0 +1,438 @@
+/**
+ * Seed inputs for the fuzzers (test/support/fuzz-targets.ts): well-formed Ethernet frames, DHCP
+ * messages, OpenFlow messages and agent peer messages, built with the project's own encoders from
+ * seeded random field values, plus the golden OpenFlow messages frozen in test/golden/openflow when
+ * that directory exists. The mutator (fuzz-mutate.ts) starts from these, so most fuzzed inputs are
+ * near-valid: they get past the first length check and reach the deeper decoding paths.
+ *
+ * Invariant: a seed is a function of the random source only (no clock, no Math.random), so a fuzz run
+ * is reproducible from its seed.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { encodePeerMessage, type PeerMessage } from '../../src/agent/peer-codec.js';
+import { NUM_FIELDS } from '../../src/sim/flow-match.js';
+import {
+  encodeMessage,
+  OFP_NO_BUFFER,
+  OFPG,
+  OFPP,
+  OFPR,
+  OFPVID_PRESENT,
+  type Message,
+} from '../../src/openflow/index.js';
+import {
+  buildDhcp,
+  buildEthernet,
+  type Dhcp,
+  type DhcpOption,
+  type Ethernet,
+  type EthernetPayload,
+  type Ipv4Payload,
+} from '../../src/packet/index.js';
+import { pick, type Rand } from './random-topology.js';
+
+export function int(r: Rand, lo: number, hi: number): number {
+  return lo + Math.floor(r() * (hi - lo + 1));
+}
+
+export function randomBytes(r: Rand, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
+  return b;
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+/** A MAC from a small universe (so frames repeat addresses), sometimes broadcast or multicast. */
+export function randomMac(r: Rand): string {
+  const x = r();
+  if (x < 0.1) return 'ff:ff:ff:ff:ff:ff';
+  if (x < 0.15) return '01:00:5e:00:00:fb';
+  return `02:00:00:00:00:${hex2(int(r, 1, 12))}`;
+}
+
+export function randomIpv4(r: Rand): string {
+  const x = r();
+  if (x < 0.05) return '0.0.0.0';
+  if (x < 0.1) return '255.255.255.255';
+  const net = pick(r, ['192.0.2', '198.51.100', '203.0.113', '10.0.0', '10.0.1']);
+  return `${net}.${int(r, 1, 20)}`;
+}
+
+function randomIpv6(r: Rand): string {
+  return `2001:db8::${int(r, 1, 0xffff).toString(16)}`;
+}
+
+const PORTS = [0, 22, 53, 67, 68, 80, 443, 1500, 40000, 65535];
+
+function randomDhcpOption(r: Rand): DhcpOption {
+  switch (int(r, 0, 8)) {
+    case 0:
+      return { type: 'messageType', value: int(r, 1, 8) };
+    case 1:
+      return { type: 'serverId', value: randomIpv4(r) };
+    case 2:
+      return { type: 'requestedIp', value: randomIpv4(r) };
+    case 3:
+      return { type: 'leaseTime', value: int(r, 0, 0xffffffff) };
+    case 4:
+      return { type: 'router', value: [randomIpv4(r)] };
+    case 5:
+      return { type: 'dns', value: [randomIpv4(r), randomIpv4(r)] };
+    case 6:
+      return { type: 'hostname', value: pick(r, ['vm1', 'a-host', 'x'.repeat(int(r, 1, 60))]) };
+    case 7:
+      return { type: 'parameterRequestList', value: [1, 3, 6, 15, 51] };
+    default:
+      return { type: 'raw', code: pick(r, [43, 60, 61, 81, 121, 252]), data: randomBytes(r, int(r, 0, 12)) };
+  }
+}
+
+/** A DHCP message (the UDP payload) as an object. */
+export function randomDhcpObject(r: Rand): Dhcp {
+  const options: DhcpOption[] = [{ type: 'messageType', value: int(r, 1, 8) }];
+  for (let i = int(r, 0, 5); i > 0; i--) options.push(r() < 0.1 ? { type: 'pad' } : randomDhcpOption(r));
+  return {
+    kind: 'dhcp',
+    op: int(r, 1, 2),
+    hops: 0,
+    xid: int(r, 0, 0xffffffff),
+    secs: int(r, 0, 10),
+    flags: r() < 0.5 ? 0x8000 : 0,
+    ciaddr: '0.0.0.0',
+    yiaddr: r() < 0.5 ? '0.0.0.0' : randomIpv4(r),
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: randomMac(r),
+    sname: r() < 0.8 ? '' : 'server',
+    file: '',
+    options,
+    ...(r() < 0.3 ? { trailer: new Uint8Array(int(r, 1, 20)) } : {}),
+  };
+}
+
+export function dhcpSeed(r: Rand): Uint8Array {
+  return buildDhcp(randomDhcpObject(r));
+}
+
+function randomIpv4Payload(r: Rand): Ipv4Payload {
+  const port = () => pick(r, PORTS);
+  switch (int(r, 0, 5)) {
+    case 0:
+    case 1:
+      return {
+        kind: 'tcp',
+        srcPort: port(),
+        dstPort: port(),
+        seq: int(r, 0, 0xffffffff),
+        ack: 0,
+        flags: pick(r, [0x002, 0x012, 0x010, 0x018, 0x011, 0x004]),
+        window: int(r, 0, 0xffff),
+        urgentPointer: 0,
+        options: r() < 0.3 ? new Uint8Array([2, 4, 5, 0xb4]) : new Uint8Array(0),
+        payload: randomBytes(r, int(r, 0, 24)),
+      };
+    case 2: {
+      const dhcp = r() < 0.4;
+      return {
+        kind: 'udp',
+        srcPort: dhcp ? 68 : port(),
+        dstPort: dhcp ? 67 : port(),
+        payload: dhcp ? randomDhcpObject(r) : { kind: 'raw', bytes: randomBytes(r, int(r, 0, 24)) },
+      };
+    }
+    case 3:
+      return {
+        kind: 'icmp',
+        type: pick(r, [0, 8, 3, 11]),
+        code: int(r, 0, 1),
+        message:
+          r() < 0.6
+            ? { kind: 'echo', id: int(r, 0, 0xffff), seq: int(r, 0, 0xffff), data: randomBytes(r, 8) }
+            : { kind: 'error', restOfHeader: 0, original: randomBytes(r, 28) },
+      };
+    default:
+      return { kind: 'raw', protocol: pick(r, [2, 47, 50, 132]), bytes: randomBytes(r, int(r, 0, 32)) };
+  }
+}
+
+function randomL3(r: Rand): EthernetPayload {
+  switch (int(r, 0, 9)) {
+    case 0:
+    case 1:
+      return {
+        kind: 'arp',
+        op: pick(r, [1, 2]),
+        senderMac: randomMac(r),
+        senderIp: randomIpv4(r),
+        targetMac: r() < 0.5 ? '00:00:00:00:00:00' : randomMac(r),
+        targetIp: randomIpv4(r),
+      };
+    case 2:
+      return {
+        kind: 'ipv6',
+        trafficClass: 0,
+        flowLabel: int(r, 0, 0xfffff),
+        hopLimit: 64,
+        src: randomIpv6(r),
+        dst: randomIpv6(r),
+        payload:
+          r() < 0.5
+            ? { kind: 'icmpv6', type: pick(r, [128, 135, 136]), code: 0, body: randomBytes(r, int(r, 4, 24)) }
+            : {
+                kind: 'udp',
+                srcPort: pick(r, PORTS),
+                dstPort: pick(r, PORTS),
+                payload: { kind: 'raw', bytes: randomBytes(r, 8) },
+              },
+      };
+    case 3:
+      return {
+        kind: 'raw',
+        ethertype: pick(r, [0x88cc, 0x8847, 0x0042, 0x05dc]),
+        bytes: randomBytes(r, int(r, 0, 46)),
+      };
+    default: {
+      const fragment = r() < 0.15;
+      return {
+        kind: 'ipv4',
+        tos: pick(r, [0, 0, 0x10, 0xb8, 0x03]),
+        id: int(r, 0, 0xffff),
+        dontFragment: !fragment && r() < 0.5,
+        moreFragments: fragment && r() < 0.6,
+        fragmentOffset: fragment && r() < 0.5 ? int(r, 1, 185) : 0,
+        ttl: pick(r, [64, 64, 1, 2, 255]),
+        src: randomIpv4(r),
+        dst: randomIpv4(r),
+        options: r() < 0.1 ? new Uint8Array([1, 1, 1, 0]) : new Uint8Array(0),
+        payload: randomIpv4Payload(r),
+      };
+    }
+  }
+}
+
+/** A well-formed Ethernet frame: ARP, IPv4 (TCP, UDP, DHCP, ICMP, fragments, others), IPv6, raw. */
+export function frameSeed(r: Rand): Uint8Array {
+  const tag = r();
+  const payload = randomL3(r);
+  const frame: Ethernet = {
+    kind: 'ethernet',
+    dst: randomMac(r),
+    src: randomMac(r),
+    ...(tag < 0.05 ? { svlan: { pcp: 0, dei: false, vid: int(r, 1, 4094) } } : {}),
+    ...(tag < 0.2 ? { vlan: { pcp: int(r, 0, 7), dei: false, vid: pick(r, [0, 10, 20, 4095]) } } : {}),
+    payload,
+    ...(r() < 0.3
+      ? { padding: r() < 0.5 ? new Uint8Array(int(r, 1, 30)) : randomBytes(r, int(r, 1, 30)) }
+      : {}),
+  };
+  const bytes = buildEthernet(frame);
+  if (payload.kind === 'raw' && payload.ethertype < 0x600 && r() < 0.5) {
+    // An LLC/SNAP header in front of an IPv4 packet, as OVS would parse it.
+    const snap = new Uint8Array([0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    const inner = buildEthernet({ ...frame, payload: randomL3(r) }).subarray(14);
+    const out = new Uint8Array(14 + snap.length + inner.length);
+    out.set(bytes.subarray(0, 14));
+    out.set(snap, 14);
+    out.set(inner, 22);
+    return out;
+  }
+  return bytes;
+}
+
+/** A short Ethernet frame for the data of a PACKET_IN or PACKET_OUT. */
+function frameData(r: Rand): Buffer {
+  return Buffer.from(frameSeed(r));
+}
+
+function randomMessage(r: Rand): Message {
+  const xid = int(r, 0, 0xffffffff);
+  switch (int(r, 0, 13)) {
+    case 0:
+      return { type: 'hello', xid, version: 4, elements: [{ type: 'versionbitmap', bitmaps: [0x10] }] };
+    case 1:
+      return { type: 'echo_request', xid, data: Buffer.from(randomBytes(r, int(r, 0, 16))) };
+    case 2:
+      return {
+        type: 'error',
+        xid,
+        errType: int(r, 0, 13),
+        code: int(r, 0, 12),
+        data: Buffer.from(randomBytes(r, 64)),
+      };
+    case 3:
+      return {
+        type: 'features_reply',
+        xid,
+        datapathId: BigInt(int(r, 0, 0xffffffff)),
+        nBuffers: 0,
+        nTables: 254,
+        auxiliaryId: 0,
+        capabilities: 0x4f,
+        reserved: 0,
+      };
+    case 4:
+    case 5:
+    case 6: {
+      const data = frameData(r);
+      return {
+        type: 'packet_in',
+        xid,
+        bufferId: OFP_NO_BUFFER,
+        totalLen: data.length,
+        reason: pick(r, [OFPR.NO_MATCH, OFPR.ACTION]),
+        tableId: 0,
+        cookie: BigInt(int(r, 0, 0xffffffff)),
+        match: [
+          { field: 'in_port', value: int(r, 1, 64) },
+          ...(r() < 0.3 ? [{ field: 'tunnel_id' as const, value: BigInt(int(r, 1, 0xffffff)) }] : []),
+        ],
+        data,
+      };
+    }
+    case 7:
+      return {
+        type: 'packet_out',
+        xid,
+        bufferId: OFP_NO_BUFFER,
+        inPort: OFPP.CONTROLLER,
+        actions: [
+          { type: 'set_field', field: { field: 'eth_dst', value: randomMac(r) } },
+          { type: 'output', port: int(r, 1, 64), maxLen: 0 },
+        ],
+        data: frameData(r),
+      };
+    case 8:
+    case 9:
+      return {
+        type: 'flow_mod',
+        xid,
+        cookie: BigInt(int(r, 0, 0xffffffff)),
+        cookieMask: 0n,
+        tableId: 0,
+        command: pick(r, ['add', 'delete', 'modify_strict'] as const),
+        idleTimeout: 60,
+        hardTimeout: 0,
+        priority: int(r, 0, 0xffff),
+        bufferId: OFP_NO_BUFFER,
+        outPort: OFPP.ANY,
+        outGroup: OFPG.ANY,
+        flags: 1,
+        match: [
+          { field: 'in_port', value: int(r, 1, 64) },
+          { field: 'eth_dst', value: randomMac(r) },
+          { field: 'vlan_vid', value: OFPVID_PRESENT | int(r, 1, 4094) },
+          { field: 'eth_type', value: 0x0800 },
+          { field: 'ip_proto', value: 6 },
+          { field: 'ipv4_src', value: '192.0.2.0', mask: '255.255.255.0' },
+          { field: 'tcp_dst', value: pick(r, PORTS) },
+        ],
+        instructions: [
+          {
+            type: 'apply_actions',
+            actions: [
+              { type: 'pop_vlan' },
+              { type: 'set_field', field: { field: 'tunnel_id', value: BigInt(int(r, 1, 0xffffff)) } },
+              { type: 'dec_nw_ttl' },
+              { type: 'output', port: int(r, 1, 64), maxLen: 0 },
+            ],
+          },
+        ],
+      };
+    case 10:
+      return {
+        type: 'flow_removed',
+        xid,
+        cookie: BigInt(int(r, 0, 0xffffffff)),
+        priority: 10,
+        reason: int(r, 0, 2),
+        tableId: 0,
+        durationSec: int(r, 0, 1000),
+        durationNsec: 0,
+        idleTimeout: 60,
+        hardTimeout: 0,
+        packetCount: 3n,
+        byteCount: 180n,
+        match: [
+          { field: 'in_port', value: int(r, 1, 64) },
+          { field: 'eth_src', value: randomMac(r) },
+        ],
+      };
+    case 11:
+      return {
+        type: 'multipart_request',
+        xid,
+        flags: 0,
+        body: {
+          type: 'flow',
+          tableId: 0xff,
+          outPort: OFPP.ANY,
+          outGroup: OFPG.ANY,
+          cookie: 0n,
+          cookieMask: 0n,
+          match: [],
+        },
+      };
+    case 12:
+      return { type: 'role_request', xid, role: 'master', generationId: BigInt(int(r, 0, 1000)) };
+    default:
+      return {
+        type: 'set_async',
+        xid,
+        packetInMaster: 3,
+        packetInSlave: 0,
+        portStatusMaster: 7,
+        portStatusSlave: 7,
+        flowRemovedMaster: 15,
+        flowRemovedSlave: 0,
+      };
+  }
+}
+
+/** Golden OpenFlow messages frozen in the source tree (test/golden/openflow/*.hex), when present. */
+function goldenOpenFlow(): Buffer[] {
+  const dir = fileURLToPath(new URL('../../../test/golden/openflow/', import.meta.url));
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.hex'))
+    .sort()
+    .map((f) => Buffer.from(readFileSync(`${dir}${f}`, 'utf8').replace(/\s+/g, ''), 'hex'));
+}
+
+let golden: Buffer[] | undefined;
+
+/** One OpenFlow 1.3 message: a golden one, or one encoded from random field values. */
+export function openflowSeed(r: Rand): Uint8Array {
+  golden ??= goldenOpenFlow();
+  if (golden.length > 0 && r() < 0.3) return pick(r, golden);
+  return encodeMessage(randomMessage(r));
+}
+
+/** One message of the agents' peer channel. */
+export function peerSeed(r: Rand): Uint8Array {
+  const id = () => `00000000-0000-4000-8000-${int(r, 0, 0xffffff).toString(16).padStart(12, '0')}`;
+  const m: PeerMessage =
+    r() < 0.5
+      ? {
+          kind: 'learned',
+          from: id(),
+          entries: Array.from({ length: int(r, 0, 4) }, () => ({
+            table: pick(r, ['mac', 'arp'] as const),
+            scope: id(),
+            key: randomIpv4(r),
+            value: '020000000001',
+            origin: id(),
+            expiresAt: int(r, 0, 2 ** 40),
+          })),
+        }
+      : {
+          kind: 'replyFlow',
+          from: id(),
+          portId: id(),
+          packet: Array.from({ length: NUM_FIELDS }, () => int(r, 0, 0xffffffff)),
+        };
+  return encodePeerMessage(m);
+}
