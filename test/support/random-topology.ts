@@ -149,8 +149,19 @@ export function randomConditions(
 
 /** A random world: 1-3 bridges, 0-2 routers, chains, routes, groups, DHCP, MAC/ARP state. */
 export function randomWorld(seed: number): RandomWorld {
-  const r = seeded(seed);
-  const b = new TopologyBuilder();
+  return addWorld(seeded(seed), new TopologyBuilder(), new MemoryRuntimeState(), '');
+}
+
+/**
+ * Adds a random world to `b` and `state`, its object names prefixed with `prefix` (so several worlds
+ * can share one topology). `randomWorld(seed)` is `addWorld(seeded(seed), new builder, new state, '')`.
+ */
+export function addWorld(
+  r: Rand,
+  b: TopologyBuilder,
+  state: MemoryRuntimeState,
+  prefix: string,
+): RandomWorld {
   const bridges: string[] = [];
   const routers: string[] = [];
   const ports: string[] = [];
@@ -162,11 +173,11 @@ export function randomWorld(seed: number): RandomWorld {
   let macN = 0x020000000100;
   for (let i = 0; i < nb; i++) {
     const vlanAware = r() < 0.2;
-    const br = b.bridge(`b${i}`, { vlanAware, adminStateUp: r() > 0.03 });
+    const br = b.bridge(`${prefix}b${i}`, { vlanAware, adminStateUp: r() > 0.03 });
     bridges.push(br);
     const vms: Array<{ port: string; mac: string; ip: string }> = [];
     for (let j = 0; j < int(r, 1, 3); j++) {
-      const p = b.port(br, `b${i}-vm${j}`, {
+      const p = b.port(br, `${prefix}b${i}-vm${j}`, {
         vlanId: vlanAware && r() < 0.6 ? pick(r, [10, 20]) : null,
         adminStateUp: r() > 0.03,
       });
@@ -183,15 +194,19 @@ export function randomWorld(seed: number): RandomWorld {
   const nr = int(r, 0, 2);
   const routerPorts: string[] = [];
   for (let i = 0; i < nr; i++) {
-    const rt = b.router(`r${i}`, { adminStateUp: r() > 0.03 });
+    const rt = b.router(`${prefix}r${i}`, { adminStateUp: r() > 0.03 });
     routers.push(rt);
     const attached = new Set<number>();
     for (let k = 0; k < int(r, 1, Math.min(2, nb)); k++) attached.add(int(r, 0, nb - 1));
     for (const bi of attached) {
       const m = mac(0x020000001000 + i * 16 + bi);
       const ip = `10.0.${bi}.${1 + i}`;
-      const rp = b.port(rt, `r${i}-b${bi}`, { address: `${ip}/24`, mac: m, adminStateUp: r() > 0.03 });
-      const bp = b.port(bridges[bi]!, `b${bi}-r${i}`);
+      const rp = b.port(rt, `${prefix}r${i}-b${bi}`, {
+        address: `${ip}/24`,
+        mac: m,
+        adminStateUp: r() > 0.03,
+      });
+      const bp = b.port(bridges[bi]!, `${prefix}b${bi}-r${i}`);
       b.link(rp, bp);
       ports.push(rp, bp);
       routerPorts.push(rp);
@@ -199,7 +214,7 @@ export function randomWorld(seed: number): RandomWorld {
       ips.push(ip);
     }
     if (r() < 0.3) {
-      const up = b.port(rt, `r${i}-uplink`, {
+      const up = b.port(rt, `${prefix}r${i}-uplink`, {
         address: `192.0.2.${1 + i * 4}/30`,
         mac: mac(0x020000002000 + i),
       });
@@ -210,8 +225,8 @@ export function randomWorld(seed: number): RandomWorld {
     }
   }
   if (routers.length === 2 && r() < 0.5) {
-    const a = b.port(routers[0]!, 'r0-r1', { address: '198.51.100.1/30', mac: mac(0x020000003001) });
-    const c = b.port(routers[1]!, 'r1-r0', { address: '198.51.100.2/30', mac: mac(0x020000003002) });
+    const a = b.port(routers[0]!, `${prefix}r0-r1`, { address: '198.51.100.1/30', mac: mac(0x020000003001) });
+    const c = b.port(routers[1]!, `${prefix}r1-r0`, { address: '198.51.100.2/30', mac: mac(0x020000003002) });
     b.link(a, c);
     ports.push(a, c);
     b.route(routers[0]!, '10.0.0.0/8', { nextHopPortId: a, gateway: '198.51.100.2', weight: 200 });
@@ -240,20 +255,20 @@ export function randomWorld(seed: number): RandomWorld {
   for (let k = 0; k < int(r, 0, 2); k++)
     portGroups.push(
       b.portGroup(
-        `pg${k}`,
+        `${prefix}pg${k}`,
         [pick(r, ports), pick(r, ports)].filter((v, i, a) => a.indexOf(v) === i),
       ),
     );
   for (let k = 0; k < int(r, 0, 2); k++)
     ipGroups.push(
       b.ipGroup(
-        `ig${k}`,
+        `${prefix}ig${k}`,
         [pick(r, ips), pick(r, ips)].filter((v, i, a) => a.indexOf(v) === i),
       ),
     );
   if (r() < 0.4) {
     const bi = int(r, 0, nb - 1);
-    b.dhcp(bridges[bi]!, 'dhcp0', `10.0.${bi}.0/24`, [
+    b.dhcp(bridges[bi]!, `${prefix}dhcp0`, `10.0.${bi}.0/24`, [
       { mac: pick(r, macs.slice(3)), address: `10.0.${bi}.${int(r, 10, 13)}` },
     ]);
   }
@@ -275,7 +290,7 @@ export function randomWorld(seed: number): RandomWorld {
         ? { ...s, action: 'continue' as const }
         : { ...s, jumpChainId: pick(r, later) };
     });
-    chains.push(b.chain(`c${k}`, rules));
+    chains.push(b.chain(`${prefix}c${k}`, rules));
   }
   for (const c of chains) {
     if (r() < 0.7) {
@@ -288,7 +303,6 @@ export function randomWorld(seed: number): RandomWorld {
     }
   }
   // Runtime state.
-  const state = new MemoryRuntimeState();
   for (const ip of ips)
     if (r() < 0.5)
       for (const proto of [6, 17]) state.nat.setBlocks(parseIpv4(ip) ?? 0, proto, [[2000, 2001]]);
@@ -402,4 +416,50 @@ function randomRule(r: () => number, conditions: Record<string, unknown>, ips: r
     return { action, conditions, natTargets: [{ addressFrom: a, addressTo: a, ...ports }] };
   }
   return { action: pick(r, ['accept', 'drop', 'reject', 'return', 'continue', 'jump'] as const), conditions };
+}
+
+/** Two tenants in one topology, as an operator would host them: see `randomTenants`. */
+export interface RandomTenants {
+  readonly builder: TopologyBuilder;
+  readonly state: MemoryRuntimeState;
+  readonly tenants: readonly [RandomWorld, RandomWorld];
+}
+
+/**
+ * Two random worlds ('a-' and 'b-' names) in one topology and one runtime state, sharing no router
+ * path, but as close as an operator could put them: the same MAC and IP address plans (each world
+ * draws from the same universes), a port group and an IP address group spanning both, and rules of
+ * each tenant that name the other's ports, groups and addresses (references create no path).
+ */
+export function randomTenants(seed: number): RandomTenants {
+  const r = seeded(seed);
+  const b = new TopologyBuilder();
+  const state = new MemoryRuntimeState();
+  const a = addWorld(r, b, state, 'a-');
+  const c = addWorld(r, b, state, 'b-');
+  const pg = b.portGroup('shared-pg', [pick(r, a.ports), pick(r, c.ports)]);
+  const ig = b.ipGroup('shared-ig', [...new Set([pick(r, a.ips), pick(r, c.ips)])]);
+  for (const [own, other] of [
+    [a, c],
+    [c, a],
+  ] as const) {
+    const universes = {
+      ports: other.ports,
+      macs: [...own.macs, ...other.macs],
+      ips: [...own.ips, ...other.ips],
+      portGroups: [pg, ...other.portGroups],
+      ipGroups: [ig, ...other.ipGroups],
+    };
+    const rules: RuleSpec[] = [];
+    for (let k = int(r, 1, 4); k > 0; k--) {
+      // Translations to the other tenant's addresses too: an address is not a path.
+      const rule = randomRule(r, randomConditions(r, universes), universes.ips);
+      rules.push(rule.action === 'jump' ? { ...rule, action: 'continue' } : rule);
+    }
+    const chain = b.chain(`${own === a ? 'a-' : 'b-'}cross`, rules);
+    b.set(pick(r, [...own.ports, ...own.bridges, ...own.routers]), {
+      [r() < 0.5 ? 'inboundChainId' : 'outboundChainId']: chain,
+    });
+  }
+  return { builder: b, state, tenants: [a, c] };
 }
