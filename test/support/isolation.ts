@@ -2,7 +2,8 @@
  * Tenant isolation as a property: in a random two-tenant topology (random-topology.ts `randomTenants`:
  * no router path between the tenants, but the same address plans and rules that name each other's
  * ports), no packet entering one tenant's port, whatever its headers, is delivered to a port of the
- * other tenant, and none makes a device of the other tenant learn anything.
+ * other tenant, and none makes a device of the other tenant learn anything (MAC, ARP, NAT bindings,
+ * tracked connections).
  *
  * One case is one topology and a run of packets entering exterior ports of both tenants in turn:
  * packets over the tenants' own address universes (both tenants' MACs and IPs), packets whose every
@@ -64,7 +65,11 @@ function checkEffects(w: Walk, t: number, effects: readonly Effect[], where: str
           ? [e.routerId, e.portId]
           : e.kind === 'arpLearned'
             ? [e.routerId]
-            : [];
+            : e.kind === 'natCreated'
+              ? [e.zone]
+              : e.kind === 'conntrackForward'
+                ? [e.key.split('|')[0]!]
+                : [];
     for (const id of ids)
       if (w.owner.get(id) !== t)
         w.violations.push(`${where}: effect ${e.kind} touches ${id} of the other tenant`);
