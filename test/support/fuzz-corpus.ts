@@ -414,25 +414,42 @@ export function openflowSeed(r: Rand): Uint8Array {
 /** One message of the agents' peer channel. */
 export function peerSeed(r: Rand): Uint8Array {
   const id = () => `00000000-0000-4000-8000-${int(r, 0, 0xffffff).toString(16).padStart(12, '0')}`;
+  const x = r();
   const m: PeerMessage =
-    r() < 0.5
+    x < 0.3
       ? {
-          kind: 'learned',
+          kind: 'flowState',
           from: id(),
-          entries: Array.from({ length: int(r, 0, 4) }, () => ({
-            table: pick(r, ['mac', 'arp'] as const),
-            scope: id(),
-            key: randomIpv4(r),
-            value: '020000000001',
-            origin: id(),
+          nat: Array.from({ length: int(r, 0, 3) }, () => ({
+            key: `${id()}|s|6/${int(r, 0, 0xffffffff)}:${int(r, 0, 65535)}>${int(r, 0, 0xffffffff)}:80`,
+            ip: int(r, 0, 0xffffffff),
+            port: int(r, 0, 65535),
             expiresAt: int(r, 0, 2 ** 40),
           })),
+          ct: Array.from({ length: int(r, 0, 3) }, () => ({
+            key: `${id()}|17/${int(r, 0, 0xffffffff)}:53>${int(r, 0, 0xffffffff)}:${int(r, 0, 65535)}`,
+            expiresAt: int(r, 0, 2 ** 40),
+            ended: r() < 0.3,
+          })),
         }
-      : {
-          kind: 'replyFlow',
-          from: id(),
-          portId: id(),
-          packet: Array.from({ length: NUM_FIELDS }, () => int(r, 0, 0xffffffff)),
-        };
+      : x < 0.65
+        ? {
+            kind: 'learned',
+            from: id(),
+            entries: Array.from({ length: int(r, 0, 4) }, () => ({
+              table: pick(r, ['mac', 'arp'] as const),
+              scope: id(),
+              key: randomIpv4(r),
+              value: '020000000001',
+              origin: id(),
+              expiresAt: int(r, 0, 2 ** 40),
+            })),
+          }
+        : {
+            kind: 'replyFlow',
+            from: id(),
+            portId: id(),
+            packet: Array.from({ length: NUM_FIELDS }, () => int(r, 0, 0xffffffff)),
+          };
   return encodePeerMessage(m);
 }
