@@ -191,6 +191,11 @@ describe('named cases (file, key, value, what is allowed)', () => {
     });
   }
 
+  it('an unknown key is named escaped', () => {
+    const msg = load(agentConfigSchema, { ovs: { 'brige\n\u001b[2J': 'x' } })!;
+    assert.ok(msg.endsWith("unknown key(s) 'ovs.brige\\n\\u001b[2J'"), msg);
+  });
+
   it('a long hostile value is cut in the message', () => {
     const msg = load(agentConfigSchema, { hostName: `${'a'.repeat(5000)}\n` })!;
     assert.ok(msg.length < 400, `${msg.length} characters`);
