@@ -17,7 +17,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FUZZ_TARGETS, fuzz, type FuzzFailure } from '../test/support/fuzz-targets.js';
 import { seeded } from '../test/support/random-topology.js';
-import { printReport, printTable, type Target } from './report.js';
+import { intArg, printReport, printTable, type Target } from './report.js';
 
 const HANG_MS = 100;
 const SILENCE_MS = 30_000;
@@ -41,17 +41,6 @@ interface ChildReport {
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const v = arg(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench fuzz: ${name} must be a positive integer (got '${v.slice(0, 40)}')`);
-    process.exit(2);
-  }
-  return n;
 }
 
 /** In a child: runs one target and sends its report to the parent. */
@@ -163,8 +152,8 @@ function runChild(name: string, count: number, seed: number): Promise<ChildRepor
 
 async function main(): Promise<void> {
   const childName = arg('--child');
-  const count = positiveInt('--count', 1_000_000);
-  const seed = positiveInt('--seed', 1);
+  const count = intArg('fuzz', '--count', 1_000_000);
+  const seed = intArg('fuzz', '--seed', 1);
   if (childName !== undefined) return child(childName, count, seed);
   const wanted = arg('--target')?.split(',') ?? FUZZ_TARGETS.map((t) => t.name);
   for (const w of wanted)

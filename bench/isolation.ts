@@ -7,23 +7,11 @@
  *   npm run bench -- isolation [--cases N] [--packets P] [--seed S]
  */
 import { isolationCase } from '../test/support/isolation.js';
-import { printReport, printTable } from './report.js';
+import { intArg, printReport, printTable } from './report.js';
 
-function positiveInt(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = process.argv[i + 1] ?? '';
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench isolation: ${name} must be a positive integer (got '${v.slice(0, 40)}')`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const cases = positiveInt('--cases', 100_000);
-const packets = positiveInt('--packets', 40);
-const first = positiveInt('--seed', 1);
+const cases = intArg('isolation', '--cases', 100_000);
+const packets = intArg('isolation', '--packets', 40);
+const first = intArg('isolation', '--seed', 1);
 const CONTROL = 1000;
 
 let delivered = 0;
