@@ -23,6 +23,7 @@
 import { rmSync } from 'node:fs';
 import { Reply } from 'zeromq';
 import type { Logger } from '../log.js';
+import { quote } from '../quote.js';
 
 export type ControlHandler = (req: Record<string, unknown>) => Promise<unknown>;
 
@@ -76,9 +77,7 @@ export function parseRequest(frame: Buffer, limits: Required<ControlLimits>): Re
   if ('timeoutMs' in r) {
     const t = r.timeoutMs;
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > limits.maxRequestMs)
-      throw new Error(
-        `timeoutMs ${JSON.stringify(t)?.slice(0, 40) ?? String(t)} is not allowed: an integer of 1 to ${limits.maxRequestMs} ms`,
-      );
+      throw new Error(`timeoutMs ${quote(t)} is not allowed: an integer of 1 to ${limits.maxRequestMs} ms`);
   }
   return r;
 }

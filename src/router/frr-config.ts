@@ -12,10 +12,12 @@
  * Every value is checked here, where it becomes text, whatever checked it before (the store's model):
  * AS numbers are integers 1..4294967295, addresses and the router id dotted-quad IPv4, prefixes
  * IPv4 CIDR, timers what FRR accepts. A value that is not is never written into a command: its
- * object's block is `refused` with a reason naming the field and the (escaped) value, and the applier
- * reports it like a command vtysh rejected, so one bad object never stops the others. Finally every
- * command is checked to be one line of printable ASCII, so nothing can make one vtysh line into two.
+ * object's block is `refused` with a reason naming the field and the value (quoted and escaped by
+ * src/quote.ts), and the applier reports it like a command vtysh rejected, so one bad object never
+ * stops the others. Finally every command is checked to be one line of printable ASCII, so nothing
+ * can make one vtysh line into two.
  */
+import { escapeControls, quote } from '../quote.js';
 
 /** One BGP neighbour of the speaker. */
 export interface BgpNeighbor {
@@ -57,24 +59,14 @@ const PREFIX = new RegExp(`^${OCTET}(\\.${OCTET}){3}/(3[0-2]|[12]?[0-9])$`);
 /** One vtysh line: printable ASCII, no control character (a newline would start a second command). */
 const ONE_LINE = /^[\x20-\x7e]+$/;
 
-/** A value for an error message: quoted, everything but printable ASCII escaped, cut to 60 characters. */
-export function printable(v: unknown): string {
-  const s = typeof v === 'string' ? v : String(v);
-  const cut = s.length > 60 ? `${s.slice(0, 60)}...` : s;
-  return JSON.stringify(cut).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
 function asProblem(field: string, v: number): string | null {
   return Number.isInteger(v) && v >= 1 && v <= MAX_AS
     ? null
-    : `${field} ${printable(v)} is not an AS number (an integer 1 to ${MAX_AS})`;
+    : `${field} ${quote(v)} is not an AS number (an integer 1 to ${MAX_AS})`;
 }
 
 function ipProblem(field: string, v: string): string | null {
-  return typeof v === 'string' && IPV4.test(v) ? null : `${field} ${printable(v)} is not an IPv4 address`;
+  return typeof v === 'string' && IPV4.test(v) ? null : `${field} ${quote(v)} is not an IPv4 address`;
 }
 
 function globalProblem(cfg: Pick<BgpSpeakerConfig, 'localAs' | 'routerId'>): string | null {
@@ -89,7 +81,7 @@ function neighborProblem(n: BgpNeighbor): string | null {
     ['hold time', n.holdTime],
   ] as const)
     if (v !== null && !(Number.isInteger(v) && v >= 0 && v <= 65535))
-      return `${k} ${printable(v)} is not a number of seconds 0 to 65535`;
+      return `${k} ${quote(v)} is not a number of seconds 0 to 65535`;
   const t = effectiveTimers(n);
   if (t !== null && (t[1] > 65535 || (t[1] !== 0 && t[1] < 3) || t[0] > t[1]))
     return `timers keepalive ${t[0]} hold ${t[1]}: the hold time must be 0 or 3 to 65535 and not below the keepalive`;
@@ -99,7 +91,7 @@ function neighborProblem(n: BgpNeighbor): string | null {
 function networkProblem(n: BgpNetworkEntry): string | null {
   return typeof n.prefix === 'string' && PREFIX.test(n.prefix)
     ? null
-    : `network prefix ${printable(n.prefix)} is not an IPv4 prefix (A.B.C.D/LEN)`;
+    : `network prefix ${quote(n.prefix)} is not an IPv4 prefix (A.B.C.D/LEN)`;
 }
 
 /** `block`, or a refusal when a value or a command would not be one vtysh line. */
@@ -108,7 +100,7 @@ function checked(object: string, problem: string | null, commands: () => string[
   const cs = commands();
   const bad = cs.find((c) => !ONE_LINE.test(c));
   if (bad !== undefined)
-    return { object, commands: [], refused: `command ${printable(bad)} is not one line of printable text` };
+    return { object, commands: [], refused: `command ${quote(bad)} is not one line of printable text` };
   return { object, commands: cs };
 }
 
@@ -236,7 +228,7 @@ export function renderDiff(
  * comes from a store name) and, when refused, by why: what golden tests compare.
  */
 export function scriptText(blocks: readonly VtyBlock[]): string {
-  const label = (o: string) => (ONE_LINE.test(o) ? o : printable(o));
+  const label = (o: string) => escapeControls(o);
   return (
     blocks
       .map((b) =>

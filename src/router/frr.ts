@@ -11,7 +11,8 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecError, run, tryRun, processAlive } from '../exec.js';
-import { printable, type VtyBlock } from './frr-config.js';
+import type { VtyBlock } from './frr-config.js';
+import { quote } from '../quote.js';
 
 export const FRR_BIN = '/usr/lib/frr';
 export const FRR_RUN_BASE = '/var/run/frr';
@@ -33,7 +34,7 @@ function notOneLine(commands: readonly string[]): Error | undefined {
   const bad = commands.find((c) => !/^[\x20-\x7e]+$/.test(c));
   return bad === undefined
     ? undefined
-    : new Error(`vtysh: command ${printable(bad)} is not one line of printable text`);
+    : new Error(`vtysh: command ${quote(bad)} is not one line of printable text`);
 }
 
 function frrIds(): { uid: number; gid: number } | undefined {
