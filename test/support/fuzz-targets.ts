@@ -1,8 +1,9 @@
 /**
- * The fuzz targets: each makes inputs from the seeded corpus (fuzz-corpus.ts) through the mutator
- * (fuzz-mutate.ts) and runs one decoder on them, checking the invariants its module comment promises.
- * The suite runs every target a bounded number of times with a fixed seed (test/unit/fuzz.test.ts);
- * `npm run bench -- fuzz` runs 1,000,000 inputs per target and reports crashes, hangs and peak memory.
+ * The fuzz targets: each makes inputs from the seeded corpus (fuzz-corpus.ts, fuzz-corpus-openflow.ts)
+ * through the mutator (fuzz-mutate.ts) and runs one decoder on them, checking the invariants its
+ * module comment promises. The suite runs every target a bounded number of times with a fixed seed
+ * (test/unit/fuzz.test.ts); `npm run bench -- fuzz` runs 1,000,000 inputs per target and reports
+ * crashes, hangs and peak memory.
  *
  * A crash is anything `run` throws: an exception escaping a decoder that promises never to throw, or a
  * broken invariant (a parse that does not build back to its bytes, the packet-in fast path disagreeing
@@ -17,7 +18,8 @@ import { decodePeerMessage, encodePeerMessage } from '../../src/agent/peer-codec
 import { decodeMessage, encodeMessage, OpenFlowFramer, readPacketIn } from '../../src/openflow/index.js';
 import { buildDhcp, buildEthernet, findMalformed, parseDhcp, parseEthernet } from '../../src/packet/index.js';
 import { FlowMatch } from '../../src/sim/flow-match.js';
-import { dhcpSeed, frameSeed, int, openflowSeed, peerSeed, randomBytes } from './fuzz-corpus.js';
+import { dhcpSeed, frameSeed, int, peerSeed, randomBytes } from './fuzz-corpus.js';
+import { openflowSeed } from './fuzz-corpus-openflow.js';
 import { mutate } from './fuzz-mutate.js';
 import { codecView } from './frame-oracle.js';
 import type { Rand } from './random-topology.js';

@@ -1,5 +1,5 @@
 /**
- * Tenant isolation as a property: in a random two-tenant topology (random-topology.ts `randomTenants`:
+ * Tenant isolation as a property: in a random two-tenant topology (random-tenants.ts `randomTenants`:
  * no router path between the tenants, but the same address plans and rules that name each other's
  * ports), no packet entering one tenant's port, whatever its headers, is delivered to a port of the
  * other tenant, and none makes a device of the other tenant learn anything (MAC, ARP, NAT bindings,
@@ -21,7 +21,8 @@ import { FlowMatch, FULL, NUM_FIELDS, buildFlowMatch } from '../../src/sim/flow-
 import type { Effect } from '../../src/sim/result.js';
 import type { MemoryRuntimeState } from '../../src/sim/runtime-state.js';
 import { frameMatchTarget } from './fuzz-targets.js';
-import { pick, randomPacket, randomTenants, seeded, type Rand, type RandomWorld } from './random-topology.js';
+import { randomTenants } from './random-tenants.js';
+import { pick, randomPacket, seeded, type Rand, type RandomWorld } from './random-topology.js';
 
 export interface IsolationResult {
   readonly packets: number;

@@ -28,7 +28,8 @@ export function seeded(seed: number): Rand {
 export function pick<T>(r: Rand, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
 }
-function int(r: Rand, lo: number, hi: number): number {
+/** An integer of lo to hi, both included. */
+export function int(r: Rand, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));
 }
 
@@ -407,7 +408,11 @@ export function perturb(
 const NAT_ACTIONS = ['dnat', 'snat', 'rev-dnat', 'rev-snat', 'static-dnat', 'static-snat'] as const;
 
 /** A rule with a random action; one in five translates addresses (to one of the topology's IPs). */
-function randomRule(r: () => number, conditions: Record<string, unknown>, ips: readonly string[]): RuleSpec {
+export function randomRule(
+  r: () => number,
+  conditions: Record<string, unknown>,
+  ips: readonly string[],
+): RuleSpec {
   if (r() < 0.2) {
     const action = pick(r, NAT_ACTIONS);
     const a = pick(r, ips);
@@ -416,50 +421,4 @@ function randomRule(r: () => number, conditions: Record<string, unknown>, ips: r
     return { action, conditions, natTargets: [{ addressFrom: a, addressTo: a, ...ports }] };
   }
   return { action: pick(r, ['accept', 'drop', 'reject', 'return', 'continue', 'jump'] as const), conditions };
-}
-
-/** Two tenants in one topology, as an operator would host them: see `randomTenants`. */
-export interface RandomTenants {
-  readonly builder: TopologyBuilder;
-  readonly state: MemoryRuntimeState;
-  readonly tenants: readonly [RandomWorld, RandomWorld];
-}
-
-/**
- * Two random worlds ('a-' and 'b-' names) in one topology and one runtime state, sharing no router
- * path, but as close as an operator could put them: the same MAC and IP address plans (each world
- * draws from the same universes), a port group and an IP address group spanning both, and rules of
- * each tenant that name the other's ports, groups and addresses (references create no path).
- */
-export function randomTenants(seed: number): RandomTenants {
-  const r = seeded(seed);
-  const b = new TopologyBuilder();
-  const state = new MemoryRuntimeState();
-  const a = addWorld(r, b, state, 'a-');
-  const c = addWorld(r, b, state, 'b-');
-  const pg = b.portGroup('shared-pg', [pick(r, a.ports), pick(r, c.ports)]);
-  const ig = b.ipGroup('shared-ig', [...new Set([pick(r, a.ips), pick(r, c.ips)])]);
-  for (const [own, other] of [
-    [a, c],
-    [c, a],
-  ] as const) {
-    const universes = {
-      ports: other.ports,
-      macs: [...own.macs, ...other.macs],
-      ips: [...own.ips, ...other.ips],
-      portGroups: [pg, ...other.portGroups],
-      ipGroups: [ig, ...other.ipGroups],
-    };
-    const rules: RuleSpec[] = [];
-    for (let k = int(r, 1, 4); k > 0; k--) {
-      // Translations to the other tenant's addresses too: an address is not a path.
-      const rule = randomRule(r, randomConditions(r, universes), universes.ips);
-      rules.push(rule.action === 'jump' ? { ...rule, action: 'continue' } : rule);
-    }
-    const chain = b.chain(`${own === a ? 'a-' : 'b-'}cross`, rules);
-    b.set(pick(r, [...own.ports, ...own.bridges, ...own.routers]), {
-      [r() < 0.5 ? 'inboundChainId' : 'outboundChainId']: chain,
-    });
-  }
-  return { builder: b, state, tenants: [a, c] };
 }
