@@ -8,7 +8,7 @@
  */
 import { quote } from '../quote.js';
 import type { Argv, CommandModule } from 'yargs';
-import { controlRequest } from '../control/control-api.js';
+import { controlRequest, MAX_REQUEST_MS, MAX_TRACE_COUNT } from '../control/control-api.js';
 import { buildFlowMatch, type PacketFields } from '../sim/flow-match.js';
 import { simulate } from '../sim/simulate.js';
 import { Topology } from '../sim/topology.js';
@@ -35,12 +35,12 @@ const PACKET_OPTIONS: Record<string, string> = {
   'arp-op': 'ARP opcode (1 request, 2 reply) with --ethertype arp',
 };
 
-function num(args: Record<string, unknown>, flag: string, max: number): number | undefined {
+function num(args: Record<string, unknown>, flag: string, max: number, min = 0): number | undefined {
   const v = args[flag];
   if (v === undefined) return undefined;
   const s = typeof v === 'string' ? v : scalar(v);
-  if (!/^[0-9]+$/.test(s) || Number(s) > max)
-    throw new CliError(`--${flag}: ${quote(s)} is not valid: expected a whole number from 0 to ${max}`);
+  if (!/^[0-9]+$/.test(s) || Number(s) > max || Number(s) < min)
+    throw new CliError(`--${flag}: ${quote(s)} is not valid: expected a whole number from ${min} to ${max}`);
   return Number(s);
 }
 
@@ -139,6 +139,9 @@ function agentCommand(print: (s: string) => void): CommandModule {
       const g = a as GlobalArgs & Record<string, unknown>;
       const hostRef = str(g, 'host');
       if (!hostRef) throw new CliError('agent: --host is required');
+      // A trace's bounds are the agent's (control-requests.ts traceArgs): checked before asking it.
+      const secs = num(g, 'timeout', MAX_REQUEST_MS / 1000, 1) ?? 10;
+      const count = num(g, 'count', MAX_TRACE_COUNT, 1) ?? 1;
       await withStore(g, async (store) => {
         const host = await store.resolve('host', hostRef);
         const live = (await store.liveness()).find((l) => l.hostId === host.id);
@@ -152,9 +155,8 @@ function agentCommand(print: (s: string) => void): CommandModule {
           const portRef = str(g, 'port');
           if (!portRef) throw new CliError('agent trace: --port is required');
           const port = await store.resolve('port', portRef);
-          const secs = num(g, 'timeout', 600) ?? 10;
           timeoutMs = secs * 1000 + 2000;
-          req = { cmd: 'trace', port: port.id, count: num(g, 'count', 100) ?? 1, timeoutMs: secs * 1000 };
+          req = { cmd: 'trace', port: port.id, count, timeoutMs: secs * 1000 };
         }
         const result = await controlRequest(socket, req, timeoutMs).catch((e: Error) => {
           throw new CliError(e.message);

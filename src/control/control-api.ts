@@ -33,6 +33,8 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 export const HARD_REQUEST_BYTES = 1024 * 1024;
 /** Longest a request may hold the socket, and the largest `timeoutMs` (a trace's wait) accepted. */
 export const MAX_REQUEST_MS = 60_000;
+/** Most packets one agent trace request follows. */
+export const MAX_TRACE_COUNT = 100;
 
 export interface ControlLimits {
   readonly maxRequestBytes?: number;

@@ -3,7 +3,8 @@
  * over ZeroMQ's hard limit is dropped without taking the server down), a `timeoutMs` out of range is
  * refused, a request that never finishes frees the socket after the limit, and the socket file is
  * never accessible to group or others, not even for a moment (watched from another thread while the
- * daemon binds, with the process umask at its most permissive).
+ * daemon binds, with the process umask at its most permissive); an agent trace's count and timeout are
+ * bounded integers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,10 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Reply, Request } from 'zeromq';
+import { traceArgs } from '../../src/agent/control-requests.js';
 import {
   ControlApi,
   HARD_REQUEST_BYTES,
   MAX_REQUEST_BYTES,
+  MAX_REQUEST_MS,
+  MAX_TRACE_COUNT,
   bindPrivate,
   controlRequest,
 } from '../../src/control/control-api.js';
@@ -118,6 +122,41 @@ describe('control API limits', () => {
   it('not JSON, not an object, no cmd: clear errors', async () => {
     for (const body of ['{', '[1]', '"stats"', '{"cmd": 3}'])
       assert.equal(((await raw(path, body)) as { ok: boolean }).ok, false);
+  });
+});
+
+describe("an agent trace's arguments", () => {
+  it('defaults: one packet, 10 s', () => {
+    assert.deepEqual(traceArgs({ cmd: 'trace' }), { count: 1, timeoutMs: 10_000 });
+  });
+
+  it('the bounds are allowed', () => {
+    assert.deepEqual(traceArgs({ cmd: 'trace', count: MAX_TRACE_COUNT, timeoutMs: MAX_REQUEST_MS }), {
+      count: MAX_TRACE_COUNT,
+      timeoutMs: MAX_REQUEST_MS,
+    });
+    assert.deepEqual(traceArgs({ cmd: 'trace', count: 1, timeoutMs: 1 }), { count: 1, timeoutMs: 1 });
+  });
+
+  it('anything else is refused, naming the field, the escaped value and the range', () => {
+    const cases: Array<[string, unknown, string]> = [
+      ['count', 0, '0'],
+      ['count', MAX_TRACE_COUNT + 1, String(MAX_TRACE_COUNT + 1)],
+      ['count', 2.5, '2.5'],
+      ['count', '5', "'5'"],
+      ['count', null, 'null'],
+      ['timeoutMs', 0, '0'],
+      ['timeoutMs', MAX_REQUEST_MS + 1, String(MAX_REQUEST_MS + 1)],
+      ['timeoutMs', 'x\n\u001b[2J', "'x\\n\\x1b[2J'"],
+    ];
+    for (const [field, value, shown] of cases) {
+      const max = field === 'count' ? MAX_TRACE_COUNT : MAX_REQUEST_MS;
+      assert.throws(
+        () => traceArgs({ cmd: 'trace', [field]: value }),
+        (e: Error) => e.message === `trace: ${field} ${shown} is not allowed: an integer of 1 to ${max}`,
+        `${field}=${String(value)}`,
+      );
+    }
   });
 });
 
