@@ -56,3 +56,16 @@ function met(t: Target): boolean {
 export function round(v: number): number {
   return Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 1000) / 1000;
 }
+
+/** The positive integer after `--name` on the command line, or `fallback`; exits 2 naming a bad one. */
+export function intArg(bench: string, name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1] ?? '';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench ${bench}: ${name} must be a positive integer (got '${v.slice(0, 40)}')`);
+    process.exit(2);
+  }
+  return n;
+}

@@ -6,7 +6,7 @@
  * Invariant: `loadConfig` returns a fully defaulted, valid configuration or throws ConfigError; a
  * process never starts on a half-valid configuration.
  */
-import { quote } from './quote.js';
+import { quote, UNSAFE_TEXT } from './quote.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LOG_LEVELS } from './log-levels.js';
@@ -63,9 +63,77 @@ export function loadConfig<S extends z.ZodTypeAny>(
   }
 }
 
-export const storeUrl = z
+// ---- values every daemon's file shares -----------------------------------------------------------
+// Each says what is allowed in its message, so an error names it. Strings never carry control
+// characters (a newline in a host name would split a log line; one in a command argument, a command),
+// names that reach a command line never start with '-' (they would be read as an option), and paths
+// and namespace names cannot climb out of their directory.
+
+/** Whether `s` has a character no value may carry (controls, invisible formatting; src/quote.ts). */
+export function hasControl(s: string): boolean {
+  return UNSAFE_TEXT.test(s);
+}
+/** A string of 1 to `max` characters without control characters. */
+export function text(max: number) {
+  return z
+    .string()
+    .min(1, { message: `expected 1 to ${max} characters` })
+    .max(max, { message: `expected 1 to ${max} characters` })
+    .refine((s) => !hasControl(s), {
+      message: 'control or invisible characters (newlines, escapes) are not allowed',
+    });
+}
+
+/** An integer from `min` to `max`. */
+export function intIn(min: number, max: number) {
+  const message = `expected an integer from ${min} to ${max}`;
+  return z
+    .number({ invalid_type_error: message })
+    .int({ message })
+    .min(min, { message })
+    .max(max, { message });
+}
+
+/** An absolute path without `.` or `..` components or control characters. */
+export const absolutePath = text(4096)
+  .refine((s) => s.startsWith('/'), { message: 'expected an absolute path' })
+  .refine((s) => !s.split('/').some((c) => c === '.' || c === '..'), {
+    message: "expected an absolute path without '.' or '..' components",
+  });
+
+/** An Open vSwitch bridge (a Linux interface name): what ovs-vsctl and the kernel accept. */
+export const ovsBridgeName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, {
+  message: "expected 1 to 15 of letters, digits, '_', '.', '-', not starting with '.' or '-'",
+});
+
+/** A host name as hosts register (the machine's host name by default). */
+export const hostNameValue = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/, {
+  message: "expected 1 to 255 of letters, digits, '_', '.', '-', not starting with '.' or '-'",
+});
+
+/** A network namespace name (a file in /var/run/netns): no '/', no leading '-' or '.'. */
+export const netnsName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, {
+  message:
+    "expected 1 to 64 of letters, digits, '_', '.', '-', not starting with '.' or '-' (a namespace name, not a path)",
+});
+
+/** `tcp://HOST:PORT` with a port of 1 to 65535. */
+export const tcpEndpoint = z
   .string()
-  .regex(/^[a-z]+:.+/, { message: 'expected a store URL such as sqlite:/var/lib/midonet/state.db' });
+  .regex(/^tcp:\/\/[^\s/]+:\d{1,5}$/, { message: 'expected tcp://HOST:PORT' })
+  .refine((s) => !hasControl(s), {
+    message: 'control or invisible characters (newlines, escapes) are not allowed',
+  })
+  .refine(
+    (s) => Number(s.slice(s.lastIndexOf(':') + 1)) >= 1 && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535,
+    {
+      message: 'expected tcp://HOST:PORT with a port from 1 to 65535',
+    },
+  );
+
+export const storeUrl = text(2048).refine((s) => /^[a-z]+:.+/.test(s), {
+  message: 'expected a store URL such as sqlite:/var/lib/midonet/state.db',
+});
 
 /** midonet-cli's own file (optional): where the store (or midonet-api) is and how much to log. */
 export const cliConfigSchema = z
@@ -73,13 +141,14 @@ export const cliConfigSchema = z
     store: storeUrl.default(DEFAULT_STORE_URL),
     logLevel: z.enum(LOG_LEVELS).default('warn'),
     /** midonet-api URL; when set, the CLI works through the API instead of opening the store. */
-    api: z
-      .string()
-      .regex(/^https?:\/\/[^/\s]+/, { message: 'expected http(s)://HOST:PORT, e.g. http://127.0.0.1:8181' })
+    api: text(2048)
+      .refine((s) => /^https?:\/\/[^/\s]+/.test(s), {
+        message: 'expected http(s)://HOST:PORT, e.g. http://127.0.0.1:8181',
+      })
       .nullable()
       .default(null),
     /** Bearer token for `api` (midonet-cli token create prints one). */
-    apiToken: z.string().min(1).nullable().default(null),
+    apiToken: text(1024).nullable().default(null),
   })
   .strict();
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { storeUrl } from '../config.js';
+import { absolutePath, hostNameValue, intIn, ovsBridgeName, storeUrl, tcpEndpoint } from '../config.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { parseIpv4 } from '../addr.js';
@@ -17,14 +17,14 @@ export const DEFAULT_AGENT_CONFIG = '/etc/midonet/midonet-agent.json';
 /** Where the agent serves /metrics and /health unless its file says otherwise. */
 export const DEFAULT_AGENT_METRICS = '127.0.0.1:9464';
 
-const path = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
+const path = absolutePath;
 
 export const agentConfigSchema = z
   .object({
     /** Store URL (sqlite:PATH or the distributed backend's URL). */
     store: storeUrl.default(DEFAULT_STORE_URL),
     /** Name this host registers under; defaults to the machine's host name. */
-    hostName: z.string().min(1).max(255).default(hostname()),
+    hostName: hostNameValue.default(hostname()),
     /** Where the stable host id (host_uuid) is kept. */
     stateDir: path.default('/var/lib/midonet'),
     /** Where the agent's sockets live (OpenFlow controller socket, control API). */
@@ -36,12 +36,12 @@ export const agentConfigSchema = z
         dbSock: path.default('/var/run/openvswitch/db.sock'),
         /** ovs-vswitchd's run directory (BRIDGE.mgmt). */
         runDir: path.default('/var/run/openvswitch'),
-        bridge: z.string().min(1).max(15).default('br-int'),
+        bridge: ovsBridgeName.default('br-int'),
         /** 'system' (kernel datapath) on hypervisors, 'netdev' (userspace) where no module can load. */
         datapathType: z.enum(['system', 'netdev']).default('system'),
         /** Packet-ins per second OVS sends the agent at most (0: unlimited); a flood of new flows cannot swamp it. */
-        controllerRateLimit: z.number().int().min(0).max(1_000_000).default(50000),
-        controllerBurstLimit: z.number().int().min(0).max(1_000_000).default(10000),
+        controllerRateLimit: intIn(0, 1_000_000).default(50000),
+        controllerBurstLimit: intIn(0, 1_000_000).default(10000),
       })
       .strict()
       .default({}),
@@ -59,17 +59,17 @@ export const agentConfigSchema = z
     flows: z
       .object({
         /** Seconds an idle reactive flow stays installed. */
-        idleTimeout: z.number().int().min(1).max(65535).default(60),
-        priority: z.number().int().min(1).max(65000).default(10),
+        idleTimeout: intIn(1, 65535).default(60),
+        priority: intIn(1, 65000).default(10),
       })
       .strict()
       .default({}),
     /** Packet-ins waiting for simulation at most; more are dropped and counted. */
-    packetInQueue: z.number().int().min(1).max(1_000_000).default(10000),
+    packetInQueue: intIn(1, 1_000_000).default(10000),
     /** How often the agent renews its liveness (ms); it is dead after 3 missed renewals. */
-    heartbeatMs: z.number().int().min(100).max(60000).default(1000),
+    heartbeatMs: intIn(100, 60000).default(1000),
     /** MAC table entries not refreshed for this long expire (ms). */
-    macLifetimeMs: z.number().int().min(1000).default(300000),
+    macLifetimeMs: intIn(1000, 86_400_000).default(300000),
     /**
      * The channel between agents (ZeroMQ with CURVE): learned MAC/ARP entries pushed at once, reply
      * flows installed on the egress host. `listen: null` turns it off (the store still carries learned
@@ -78,17 +78,9 @@ export const agentConfigSchema = z
     peers: z
       .object({
         /** ZeroMQ endpoint to receive on, e.g. tcp://0.0.0.0:9470. */
-        listen: z
-          .string()
-          .regex(/^tcp:\/\/[^\s/]+:\d{1,5}$/, { message: 'expected tcp://HOST:PORT' })
-          .nullable()
-          .default('tcp://0.0.0.0:9470'),
+        listen: tcpEndpoint.nullable().default('tcp://0.0.0.0:9470'),
         /** The endpoint other agents connect to; default: the listen port on this host's tunnel address. */
-        advertise: z
-          .string()
-          .regex(/^tcp:\/\/[^\s/]+:\d{1,5}$/, { message: 'expected tcp://HOST:PORT' })
-          .nullable()
-          .default(null),
+        advertise: tcpEndpoint.nullable().default(null),
       })
       .strict()
       .default({}),

@@ -7,6 +7,7 @@
  * argument is an error that names it (escaped), never a crash of the agent.
  */
 import { formatIpv4 } from '../addr.js';
+import { MAX_REQUEST_MS, MAX_TRACE_COUNT } from '../control/control-api.js';
 import type { Match, Outgoing } from '../openflow/index.js';
 import { quote } from '../quote.js';
 import type { FlowController } from './controller.js';
@@ -79,12 +80,27 @@ export async function controlRequest(a: AgentView, req: Record<string, unknown>)
   }
 }
 
-/** Traces the next `count` packets (1..100) entering `port`, waiting at most `timeoutMs`. */
+/**
+ * A trace request's `count` (an integer of 1 to MAX_TRACE_COUNT, default 1) and `timeoutMs` (an
+ * integer of 1 to the control socket's MAX_REQUEST_MS, default 10 s); throws an Error naming the
+ * field, its value (escaped) and what is allowed.
+ */
+export function traceArgs(req: Record<string, unknown>): { count: number; timeoutMs: number } {
+  const int = (field: 'count' | 'timeoutMs', max: number, dflt: number): number => {
+    const v = req[field];
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+      throw new Error(`trace: ${field} ${quote(v)} is not allowed: an integer of 1 to ${max}`);
+    return v;
+  };
+  return { count: int('count', MAX_TRACE_COUNT, 1), timeoutMs: int('timeoutMs', MAX_REQUEST_MS, 10000) };
+}
+
+/** Traces the next `count` packets entering `port`, waiting at most `timeoutMs` (traceArgs). */
 function trace(ctl: FlowController, req: Record<string, unknown>): Promise<unknown> {
   const port = typeof req.port === 'string' ? req.port : '';
   if (!ctl.topology.get('port', port)) throw new Error(`trace: no port with id ${quote(port)}`);
-  const count = typeof req.count === 'number' ? Math.max(1, Math.min(100, req.count)) : 1;
-  const timeoutMs = typeof req.timeoutMs === 'number' ? Math.min(600000, req.timeoutMs) : 10000;
+  const { count, timeoutMs } = traceArgs(req);
   return new Promise((resolve) => {
     const results = ctl.traceNext(port, count, () => {
       clearTimeout(timer);

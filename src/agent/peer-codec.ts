@@ -14,7 +14,8 @@
  *
  * Invariant: `decodePeerMessage` never throws and accepts only what `encodePeerMessage` can produce:
  * the magic and version, a known kind, every length within the buffer and within its limit (strings
- * of at most 200 bytes, at most 1,000 entries), known table names, finite numbers, no trailing bytes.
+ * of at most 200 bytes of valid UTF-8, at most 1,000 entries), known table names, finite numbers, no
+ * trailing bytes.
  * Anything else is an error value naming what was wrong, so a truncated or forged message is dropped
  * and counted, never applied.
  */
@@ -104,6 +105,9 @@ class Out {
   }
 }
 
+/** Refuses invalid UTF-8 instead of replacing it; keeps a leading U+FEFF as the encoder wrote it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 class In {
   pos = 0;
   constructor(private readonly b: Buffer) {}
@@ -137,7 +141,14 @@ class In {
     const n = this.u16(`${what} length`);
     if (n > MAX_STRING) throw new PeerCodecError(`${what} of ${n} bytes exceeds ${MAX_STRING}`);
     this.need(n, what);
-    const s = this.b.toString('utf8', this.pos, this.pos + n);
+    let s: string;
+    try {
+      // Not Buffer#toString: it would turn each bad byte into U+FFFD (3 bytes), a string the encoder
+      // could then refuse as too long.
+      s = UTF8.decode(this.b.subarray(this.pos, this.pos + n));
+    } catch {
+      throw new PeerCodecError(`${what} is not UTF-8`);
+    }
     this.pos += n;
     return s;
   }

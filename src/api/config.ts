@@ -9,14 +9,14 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { storeUrl } from '../config.js';
+import { absolutePath, intIn, storeUrl } from '../config.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 
 export const DEFAULT_API_CONFIG = '/etc/midonet/midonet-api.json';
 export const DEFAULT_API_LISTEN = '127.0.0.1:8181';
 
-const path = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
+const path = absolutePath;
 
 export interface ApiListen {
   readonly host: string;
@@ -62,25 +62,20 @@ export const apiConfigSchema = z
     plaintextOffLoopback: z.boolean().default(false),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     /** Largest request body accepted (bytes); larger ones get 413. */
-    bodyLimitBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(64 * 1024 * 1024)
-      .default(1024 * 1024),
+    bodyLimitBytes: intIn(1024, 64 * 1024 * 1024).default(1024 * 1024),
     rateLimit: z
       .object({
         /** Requests one token (or, before authentication, one client address) may make per window. */
-        max: z.number().int().min(1).max(1_000_000).default(6000),
+        max: intIn(1, 1_000_000).default(6000),
         /** Window length (ms). */
-        windowMs: z.number().int().min(1000).max(3_600_000).default(60000),
+        windowMs: intIn(1000, 3_600_000).default(60000),
       })
       .strict()
       .default({}),
     /** Largest page a list returns (`limit`); the default page is 100 or this, whichever is smaller. */
-    maxPageSize: z.number().int().min(1).max(100000).default(1000),
+    maxPageSize: intIn(1, 100000).default(1000),
     /** Longest `wait` a write may ask for (ms). */
-    maxWaitMs: z.number().int().min(0).max(600000).default(60000),
+    maxWaitMs: intIn(0, 600000).default(60000),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -17,6 +17,7 @@
  */
 import { quote } from '../quote.js';
 import type { Argv, CommandModule } from 'yargs';
+import { MAX_REQUEST_MS, MAX_TRACE_COUNT } from '../control/limits.js';
 import { CliError } from './options.js';
 import { scalar, table } from './output.js';
 import { PACKET_OPTIONS, num, packetFromOptions, str } from './packet-options.js';
@@ -87,6 +88,9 @@ export function agentCommand(print: (s: string) => void): CommandModule {
       const hostRef = str(g, 'host');
       if (!hostRef) throw new CliError('agent: --host is required');
       const what = g.what as (typeof AGENT_VIEWS)[number];
+      // A trace's bounds are the agent's (control-requests.ts traceArgs): checked before asking it.
+      const secs = num(g, 'timeout', MAX_REQUEST_MS / 1000, 1) ?? 10;
+      const count = num(g, 'count', MAX_TRACE_COUNT, 1) ?? 1;
       await withStore(g, async (store) => {
         const host = await store.resolve('host', hostRef);
         const live = (await store.liveness()).find((l) => l.hostId === host.id);
@@ -135,9 +139,8 @@ export function agentCommand(print: (s: string) => void): CommandModule {
               );
             req = { cmd: 'simulate', port, packet: packetFromOptions(g) };
           } else {
-            const secs = num(g, 'timeout', 600) ?? 10;
             timeoutMs = secs * 1000 + 2000;
-            req = { cmd: 'trace', port, count: num(g, 'count', 100) ?? 1, timeoutMs: secs * 1000 };
+            req = { cmd: 'trace', port, count, timeoutMs: secs * 1000 };
           }
         }
         for (const k of Object.keys(req)) if (req[k] === undefined) delete req[k];

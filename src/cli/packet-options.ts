@@ -26,12 +26,12 @@ export const PACKET_OPTIONS: Record<string, string> = {
   'arp-op': 'ARP opcode (1 request, 2 reply) with --ethertype arp',
 };
 
-export function num(args: Record<string, unknown>, flag: string, max: number): number | undefined {
+export function num(args: Record<string, unknown>, flag: string, max: number, min = 0): number | undefined {
   const v = args[flag];
   if (v === undefined) return undefined;
   const s = typeof v === 'string' ? v : scalar(v);
-  if (!/^[0-9]+$/.test(s) || Number(s) > max)
-    throw new CliError(`--${flag}: ${quote(s)} is not valid: expected a whole number from 0 to ${max}`);
+  if (!/^[0-9]+$/.test(s) || Number(s) > max || Number(s) < min)
+    throw new CliError(`--${flag}: ${quote(s)} is not valid: expected a whole number from ${min} to ${max}`);
   return Number(s);
 }
 

@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { storeUrl } from '../config.js';
+import { absolutePath, hostNameValue, netnsName, ovsBridgeName, storeUrl } from '../config.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { parseCidr, parseIpv4 } from '../addr.js';
 
@@ -45,7 +45,7 @@ export class CniError extends Error {
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 
-const absPath = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
+const absPath = absolutePath;
 const cidr = z.string().refine((s) => typeof parseCidr(s, false) !== 'string', {
   message: 'expected an address with its prefix length, e.g. 192.0.2.50/24',
 });
@@ -69,17 +69,14 @@ export const netConfSchema = z
     apiToken: z.string().min(1).optional(),
     apiTokenFile: absPath.optional(),
     /** This host as its agent registered it. */
-    hostName: z.string().min(1).max(255).default(hostname()),
+    hostName: hostNameValue.default(hostname()),
     /** Network namespace where br-int's interfaces live (a lab hypervisor); default: this one. */
-    hostNetns: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-      .optional(),
+    hostNetns: netnsName.optional(),
     ovs: z
       .object({
         dbSock: absPath.default('/var/run/openvswitch/db.sock'),
         runDir: absPath.default('/var/run/openvswitch'),
-        bridge: z.string().min(1).max(15).default('br-int'),
+        bridge: ovsBridgeName.default('br-int'),
       })
       .strict()
       .default({}),

@@ -8,20 +8,20 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { storeUrl } from '../config.js';
+import { absolutePath, hostNameValue, intIn, netnsName, ovsBridgeName, storeUrl } from '../config.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { metricsConfigSchema } from '../metrics/server.js';
 
 export const DEFAULT_ROUTER_CONFIG = '/etc/midonet/midonet-router.json';
 
-const path = z.string().min(1).regex(/^\//, { message: 'expected an absolute path' });
+const path = absolutePath;
 
 export const routerConfigSchema = z
   .object({
     store: storeUrl.default(DEFAULT_STORE_URL),
     /** The host (as the agent registered it) whose uplink ports this process serves. */
-    hostName: z.string().min(1).max(255).default(hostname()),
+    hostName: hostNameValue.default(hostname()),
     /** Where the control socket lives. */
     runDir: path.default('/run/midonet'),
     logLevel: z.enum(LOG_LEVELS).default('info'),
@@ -29,27 +29,29 @@ export const routerConfigSchema = z
       .object({
         dbSock: path.default('/var/run/openvswitch/db.sock'),
         runDir: path.default('/var/run/openvswitch'),
-        bridge: z.string().min(1).max(15).default('br-int'),
+        bridge: ovsBridgeName.default('br-int'),
       })
       .strict()
       .default({}),
     /** Network namespace where br-int's interfaces live (null: the root namespace; the lab: its hypervisor). */
-    hostNetns: z.string().min(1).max(64).nullable().default(null),
+    hostNetns: netnsName.nullable().default(null),
     /** Speaker namespaces (and FRR path spaces) are named PREFIX + the port's tunnel key in hex. */
     namespacePrefix: z
       .string()
       .min(1)
       .max(12)
-      .regex(/^[a-z0-9-]+$/, { message: 'lowercase letters, digits and - only' })
+      .regex(/^[a-z0-9][a-z0-9-]*$/, {
+        message: "expected 1 to 12 of lowercase letters, digits and '-', not starting with '-'",
+      })
       .default('mnr-'),
     /** How often FRR's state and learned routes are read (ms). */
-    pollMs: z.number().int().min(100).max(60000).default(1000),
+    pollMs: intIn(100, 60000).default(1000),
     /** Learned routes kept per peer at most; the rest are left out (and reported). */
-    maxRoutesPerPeer: z.number().int().min(1).max(1_000_000).default(20000),
+    maxRoutesPerPeer: intIn(1, 1_000_000).default(20000),
     /** Store operations per transaction when writing learned routes. */
-    routeBatch: z.number().int().min(1).max(100000).default(2000),
+    routeBatch: intIn(1, 100000).default(2000),
     /** How often this process renews its liveness record (ms). */
-    heartbeatMs: z.number().int().min(100).max(60000).default(1000),
+    heartbeatMs: intIn(100, 60000).default(1000),
     /** Prometheus metrics (BGP session states, prefix counts, process) and /health. */
     metrics: metricsConfigSchema('127.0.0.1:9465').default({}),
   })

@@ -12,6 +12,7 @@ import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { ExecError, run, tryRun, processAlive } from '../exec.js';
 import type { VtyBlock } from './frr-config.js';
+import { quote } from '../quote.js';
 
 export const FRR_BIN = '/usr/lib/frr';
 export const FRR_RUN_BASE = '/var/run/frr';
@@ -26,6 +27,14 @@ export class VtyError extends Error {
     super(message);
     this.name = 'VtyError';
   }
+}
+
+/** vtysh takes a newline inside a command as the start of another one: such a command is an error. */
+function notOneLine(commands: readonly string[]): Error | undefined {
+  const bad = commands.find((c) => !/^[\x20-\x7e]+$/.test(c));
+  return bad === undefined
+    ? undefined
+    : new Error(`vtysh: command ${quote(bad)} is not one line of printable text`);
 }
 
 function frrIds(): { uid: number; gid: number } | undefined {
@@ -127,8 +136,10 @@ export class FrrInstance {
     rmSync(this.etcDir, { recursive: true, force: true });
   }
 
-  /** Runs vtysh commands (each one `-c`); resolves with the output. */
+  /** Runs vtysh commands (each one `-c`, each one line); resolves with the output. */
   vtysh(commands: readonly string[], timeoutMs = 30000): Promise<string> {
+    const bad = notOneLine(commands);
+    if (bad !== undefined) return Promise.reject(bad);
     return run('vtysh', ['-N', this.name, ...commands.flatMap((c) => ['-c', c])], {
       netns: this.name,
       timeoutMs,
@@ -137,6 +148,8 @@ export class FrrInstance {
 
   /** Feeds many commands on stdin (one vtysh process; for large scripts such as 10,000 networks). */
   async vtyshScript(commands: readonly string[], timeoutMs = 120000): Promise<void> {
+    const refused = notOneLine(commands);
+    if (refused !== undefined) throw refused;
     const out = await run('vtysh', ['-N', this.name], {
       netns: this.name,
       input: `${commands.join('\n')}\n`,
@@ -159,6 +172,8 @@ export class FrrInstance {
   /** Applies blocks in order; the first rejected one throws a VtyError naming its object. */
   async apply(blocks: readonly VtyBlock[]): Promise<void> {
     for (const b of blocks) {
+      if (b.refused !== undefined)
+        throw new VtyError(`${b.object}: not sent to vtysh: ${b.refused}`, b.object);
       try {
         const out = await this.vtysh(b.commands);
         const bad = out.split('\n').find((l) => l.startsWith('% '));

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Ovs } from '../ovs/ovs.js';
 import { speakerInterface } from '../agent/bgp-steering.js';
 import { FrrInstance, VtyError } from './frr.js';
-import { renderDiff, type BgpSpeakerConfig } from './frr-config.js';
+import { renderDiff, renderRemove, type BgpSpeakerConfig } from './frr-config.js';
 import type { Problem, SpeakerSpec } from './desired.js';
 import { learnedFromJson } from './routes.js';
 
@@ -154,9 +154,7 @@ export class Speaker {
     this.problems = [...failed].map(([object, message]) => ({ object, objectId: '', message }));
     if (failed.has(`port '${spec.portName}'`)) {
       this.running = undefined; // the global block failed: rebuild from scratch next time
-      await this.frr
-        .vtysh(['configure terminal', `no router bgp ${to.localAs}`, 'end'])
-        .catch(() => undefined);
+      await this.frr.apply([renderRemove(to.localAs)]).catch(() => undefined);
       return;
     }
     const prev = this.running;

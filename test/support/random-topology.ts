@@ -28,7 +28,8 @@ export function seeded(seed: number): Rand {
 export function pick<T>(r: Rand, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
 }
-function int(r: Rand, lo: number, hi: number): number {
+/** An integer of lo to hi, both included. */
+export function int(r: Rand, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));
 }
 
@@ -149,8 +150,19 @@ export function randomConditions(
 
 /** A random world: 1-3 bridges, 0-2 routers, chains, routes, groups, DHCP, MAC/ARP state. */
 export function randomWorld(seed: number): RandomWorld {
-  const r = seeded(seed);
-  const b = new TopologyBuilder();
+  return addWorld(seeded(seed), new TopologyBuilder(), new MemoryRuntimeState(), '');
+}
+
+/**
+ * Adds a random world to `b` and `state`, its object names prefixed with `prefix` (so several worlds
+ * can share one topology). `randomWorld(seed)` is `addWorld(seeded(seed), new builder, new state, '')`.
+ */
+export function addWorld(
+  r: Rand,
+  b: TopologyBuilder,
+  state: MemoryRuntimeState,
+  prefix: string,
+): RandomWorld {
   const bridges: string[] = [];
   const routers: string[] = [];
   const ports: string[] = [];
@@ -162,11 +174,11 @@ export function randomWorld(seed: number): RandomWorld {
   let macN = 0x020000000100;
   for (let i = 0; i < nb; i++) {
     const vlanAware = r() < 0.2;
-    const br = b.bridge(`b${i}`, { vlanAware, adminStateUp: r() > 0.03 });
+    const br = b.bridge(`${prefix}b${i}`, { vlanAware, adminStateUp: r() > 0.03 });
     bridges.push(br);
     const vms: Array<{ port: string; mac: string; ip: string }> = [];
     for (let j = 0; j < int(r, 1, 3); j++) {
-      const p = b.port(br, `b${i}-vm${j}`, {
+      const p = b.port(br, `${prefix}b${i}-vm${j}`, {
         vlanId: vlanAware && r() < 0.6 ? pick(r, [10, 20]) : null,
         adminStateUp: r() > 0.03,
       });
@@ -183,15 +195,19 @@ export function randomWorld(seed: number): RandomWorld {
   const nr = int(r, 0, 2);
   const routerPorts: string[] = [];
   for (let i = 0; i < nr; i++) {
-    const rt = b.router(`r${i}`, { adminStateUp: r() > 0.03 });
+    const rt = b.router(`${prefix}r${i}`, { adminStateUp: r() > 0.03 });
     routers.push(rt);
     const attached = new Set<number>();
     for (let k = 0; k < int(r, 1, Math.min(2, nb)); k++) attached.add(int(r, 0, nb - 1));
     for (const bi of attached) {
       const m = mac(0x020000001000 + i * 16 + bi);
       const ip = `10.0.${bi}.${1 + i}`;
-      const rp = b.port(rt, `r${i}-b${bi}`, { address: `${ip}/24`, mac: m, adminStateUp: r() > 0.03 });
-      const bp = b.port(bridges[bi]!, `b${bi}-r${i}`);
+      const rp = b.port(rt, `${prefix}r${i}-b${bi}`, {
+        address: `${ip}/24`,
+        mac: m,
+        adminStateUp: r() > 0.03,
+      });
+      const bp = b.port(bridges[bi]!, `${prefix}b${bi}-r${i}`);
       b.link(rp, bp);
       ports.push(rp, bp);
       routerPorts.push(rp);
@@ -199,7 +215,7 @@ export function randomWorld(seed: number): RandomWorld {
       ips.push(ip);
     }
     if (r() < 0.3) {
-      const up = b.port(rt, `r${i}-uplink`, {
+      const up = b.port(rt, `${prefix}r${i}-uplink`, {
         address: `192.0.2.${1 + i * 4}/30`,
         mac: mac(0x020000002000 + i),
       });
@@ -210,8 +226,8 @@ export function randomWorld(seed: number): RandomWorld {
     }
   }
   if (routers.length === 2 && r() < 0.5) {
-    const a = b.port(routers[0]!, 'r0-r1', { address: '198.51.100.1/30', mac: mac(0x020000003001) });
-    const c = b.port(routers[1]!, 'r1-r0', { address: '198.51.100.2/30', mac: mac(0x020000003002) });
+    const a = b.port(routers[0]!, `${prefix}r0-r1`, { address: '198.51.100.1/30', mac: mac(0x020000003001) });
+    const c = b.port(routers[1]!, `${prefix}r1-r0`, { address: '198.51.100.2/30', mac: mac(0x020000003002) });
     b.link(a, c);
     ports.push(a, c);
     b.route(routers[0]!, '10.0.0.0/8', { nextHopPortId: a, gateway: '198.51.100.2', weight: 200 });
@@ -240,20 +256,20 @@ export function randomWorld(seed: number): RandomWorld {
   for (let k = 0; k < int(r, 0, 2); k++)
     portGroups.push(
       b.portGroup(
-        `pg${k}`,
+        `${prefix}pg${k}`,
         [pick(r, ports), pick(r, ports)].filter((v, i, a) => a.indexOf(v) === i),
       ),
     );
   for (let k = 0; k < int(r, 0, 2); k++)
     ipGroups.push(
       b.ipGroup(
-        `ig${k}`,
+        `${prefix}ig${k}`,
         [pick(r, ips), pick(r, ips)].filter((v, i, a) => a.indexOf(v) === i),
       ),
     );
   if (r() < 0.4) {
     const bi = int(r, 0, nb - 1);
-    b.dhcp(bridges[bi]!, 'dhcp0', `10.0.${bi}.0/24`, [
+    b.dhcp(bridges[bi]!, `${prefix}dhcp0`, `10.0.${bi}.0/24`, [
       { mac: pick(r, macs.slice(3)), address: `10.0.${bi}.${int(r, 10, 13)}` },
     ]);
   }
@@ -275,7 +291,7 @@ export function randomWorld(seed: number): RandomWorld {
         ? { ...s, action: 'continue' as const }
         : { ...s, jumpChainId: pick(r, later) };
     });
-    chains.push(b.chain(`c${k}`, rules));
+    chains.push(b.chain(`${prefix}c${k}`, rules));
   }
   for (const c of chains) {
     if (r() < 0.7) {
@@ -288,7 +304,6 @@ export function randomWorld(seed: number): RandomWorld {
     }
   }
   // Runtime state.
-  const state = new MemoryRuntimeState();
   for (const ip of ips)
     if (r() < 0.5)
       for (const proto of [6, 17]) state.nat.setBlocks(parseIpv4(ip) ?? 0, proto, [[2000, 2001]]);
@@ -393,7 +408,11 @@ export function perturb(
 const NAT_ACTIONS = ['dnat', 'snat', 'rev-dnat', 'rev-snat', 'static-dnat', 'static-snat'] as const;
 
 /** A rule with a random action; one in five translates addresses (to one of the topology's IPs). */
-function randomRule(r: () => number, conditions: Record<string, unknown>, ips: readonly string[]): RuleSpec {
+export function randomRule(
+  r: () => number,
+  conditions: Record<string, unknown>,
+  ips: readonly string[],
+): RuleSpec {
   if (r() < 0.2) {
     const action = pick(r, NAT_ACTIONS);
     const a = pick(r, ips);

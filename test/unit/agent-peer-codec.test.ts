@@ -104,6 +104,24 @@ test('forged headers are named: magic, version, kind, table, counts', () => {
   assert.deepEqual(decodePeerMessage(many), { ok: false, error: '5000 entries exceed 1000' });
 });
 
+test('a string that is not UTF-8 is refused: decoding it would grow it past what the encoder allows', () => {
+  // Found by npm run bench -- fuzz: 200 bytes of invalid UTF-8 decode to 200 U+FFFD characters, 600
+  // bytes once encoded again, which encodePeerMessage refuses.
+  const b = encodePeerMessage({ kind: 'learned', from: 'h'.repeat(200), entries: [] });
+  const bad = Buffer.from(b);
+  bad.fill(0xfe, 6, 206);
+  assert.deepEqual(decodePeerMessage(bad), { ok: false, error: 'sender is not UTF-8' });
+  const lone = Buffer.from(b);
+  lone[6] = 0xc3; // a lead byte with no continuation
+  const r = decodePeerMessage(lone);
+  assert.equal(r.ok, false);
+  // Valid multi-byte UTF-8 at the limit is accepted and round-trips.
+  const ok = encodePeerMessage({ kind: 'learned', from: '\u00e9'.repeat(100), entries: [] });
+  const back = decodePeerMessage(ok);
+  assert.ok(back.ok);
+  assert.deepEqual(encodePeerMessage(back.msg), ok);
+});
+
 test('Z85 keys round-trip, malformed ones are refused', () => {
   holds(
     fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (k) => {
