@@ -54,6 +54,37 @@ export interface Hypervisor {
   readonly metricsListen: string;
 }
 
+/**
+ * Puts the underlay interface `iface` into a netdev bridge `br-phy` that carries the host's underlay
+ * address `cidr`: with the userspace datapath, OVS sends tunnel packets through its own bridges, so
+ * the tunnel's local address must live on one (any address `iface` had moves to br-phy).
+ */
+export async function attachUnderlay(
+  ovs: Ovs,
+  iface: string,
+  cidr: string,
+  netns: string | undefined,
+): Promise<void> {
+  await run('ip', ['addr', 'flush', 'dev', iface], { netns });
+  await ovs.vsctl([
+    '--may-exist',
+    'add-br',
+    'br-phy',
+    '--',
+    'set',
+    'bridge',
+    'br-phy',
+    'datapath_type=netdev',
+    '--',
+    '--may-exist',
+    'add-port',
+    'br-phy',
+    iface,
+  ]);
+  await run('ip', ['addr', 'replace', cidr, 'dev', 'br-phy'], { netns });
+  await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });
+}
+
 /** Creates the namespace, OVS and underlay of hypervisor `n` (no agent yet). */
 export async function createHypervisor(runDir: string, n: number, storeUrl: string): Promise<Hypervisor> {
   const netns = hvNamespace(n);
@@ -64,21 +95,7 @@ export async function createHypervisor(runDir: string, n: number, storeUrl: stri
   // Underlay: a veth from br-phy (netdev) to the underlay namespace's Linux bridge.
   await addVeth(hvUplink(n), netns, underlayPort(n), UNDERLAY_NS);
   await run('ip', ['link', 'set', underlayPort(n), 'master', UNDERLAY_BRIDGE], { netns: UNDERLAY_NS });
-  await ovs.vsctl([
-    'add-br',
-    'br-phy',
-    '--',
-    'set',
-    'bridge',
-    'br-phy',
-    'datapath_type=netdev',
-    '--',
-    'add-port',
-    'br-phy',
-    hvUplink(n),
-  ]);
-  await run('ip', ['addr', 'add', `${hvUnderlayIp(n)}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'br-phy'], { netns });
-  await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });
+  await attachUnderlay(ovs, hvUplink(n), `${hvUnderlayIp(n)}/${UNDERLAY_PREFIX_LEN}`, netns);
   const controlSocket = join(dir, 'run', 'agent-control.sock');
   const agentConfig = join(dir, 'agent.json');
   writeFileSync(

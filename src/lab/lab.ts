@@ -163,6 +163,35 @@ export async function waitForAgent(
   return id;
 }
 
+/**
+ * The demo tenant topology, through the store API the CLI uses: a tunnel zone `lab` with `members`,
+ * the bridges of BRIDGES joined by the router ROUTER (a port and a route per bridge). VM ports are
+ * added separately. The namespace lab and the compose lab (src/compose) both make it with this.
+ */
+export async function createDemoTopology(
+  store: TopologyStore,
+  tunnel: 'gre' | 'vxlan',
+  members: ReadonlyArray<{ readonly hostId: string; readonly address: string }>,
+): Promise<void> {
+  await store.create('tunnel-zone', { name: 'lab', type: tunnel, members: [...members] });
+  const router = await store.create('router', { name: ROUTER });
+  for (const b of BRIDGES) {
+    const br = await store.create('bridge', { name: b.name });
+    const rp = await store.create('port', {
+      name: b.routerPort,
+      deviceId: router.id,
+      address: `${b.gateway}/${b.len}`,
+    });
+    const up = await store.create('port', { name: b.uplink, deviceId: br.id });
+    await store.update('port', up.id, { peerId: rp.id });
+    await store.create('route', {
+      routerId: router.id,
+      dstPrefix: `${b.net}/${b.len}`,
+      nextHopPortId: rp.id,
+    });
+  }
+}
+
 export async function labUp(opts: LabOptions): Promise<LabState> {
   const say = opts.say ?? (() => undefined);
   if (opts.hosts < 1 || opts.hosts > 50) throw new Error(`--hosts ${opts.hosts}: allowed 1 to 50`);
@@ -192,27 +221,11 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
     say(
       `topology: tunnel zone (${opts.tunnel}), bridges ${BRIDGES.map((b) => b.name).join(', ')}, router ${ROUTER}`,
     );
-    await store.create('tunnel-zone', {
-      name: 'lab',
-      type: opts.tunnel,
-      members: hvs.map((hv, i) => ({ hostId: hostIds[i]!, address: hv.underlayIp })),
-    });
-    const router = await store.create('router', { name: ROUTER });
-    for (const b of BRIDGES) {
-      const br = await store.create('bridge', { name: b.name });
-      const rp = await store.create('port', {
-        name: b.routerPort,
-        deviceId: router.id,
-        address: `${b.gateway}/${b.len}`,
-      });
-      const up = await store.create('port', { name: b.uplink, deviceId: br.id });
-      await store.update('port', up.id, { peerId: rp.id });
-      await store.create('route', {
-        routerId: router.id,
-        dstPrefix: `${b.net}/${b.len}`,
-        nextHopPortId: rp.id,
-      });
-    }
+    await createDemoTopology(
+      store,
+      opts.tunnel,
+      hvs.map((hv, i) => ({ hostId: hostIds[i]!, address: hv.underlayIp })),
+    );
 
     const vms: LabVm[] = [];
     let count = 0;

@@ -45,8 +45,14 @@ export class FrrInstance {
   readonly runDir: string;
   readonly etcDir: string;
 
-  /** `name` is both the network namespace and FRR's path space. */
-  constructor(readonly name: string) {
+  /**
+   * `name` is FRR's path space and, unless `netns` says otherwise, the network namespace it runs in
+   * (`netns: null`: the caller's own namespace, e.g. a container's).
+   */
+  constructor(
+    readonly name: string,
+    readonly netns: string | null = name,
+  ) {
     this.runDir = join(FRR_RUN_BASE, name);
     this.etcDir = join(FRR_ETC_BASE, name);
   }
@@ -88,13 +94,13 @@ export class FrrInstance {
           '-i',
           join(this.runDir, `${daemon}.pid`),
         ],
-        { netns: this.name, timeoutMs },
+        { netns: this.netns ?? undefined, timeoutMs },
       );
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const out = await tryRun('vtysh', ['-N', this.name, '-c', 'show bgp summary json'], {
-        netns: this.name,
+        netns: this.netns ?? undefined,
         timeoutMs: 5000,
       });
       if (out?.trim().startsWith('{') === true && this.running()) return;
@@ -130,7 +136,7 @@ export class FrrInstance {
   /** Runs vtysh commands (each one `-c`); resolves with the output. */
   vtysh(commands: readonly string[], timeoutMs = 30000): Promise<string> {
     return run('vtysh', ['-N', this.name, ...commands.flatMap((c) => ['-c', c])], {
-      netns: this.name,
+      netns: this.netns ?? undefined,
       timeoutMs,
     });
   }
@@ -138,7 +144,7 @@ export class FrrInstance {
   /** Feeds many commands on stdin (one vtysh process; for large scripts such as 10,000 networks). */
   async vtyshScript(commands: readonly string[], timeoutMs = 120000): Promise<void> {
     const out = await run('vtysh', ['-N', this.name], {
-      netns: this.name,
+      netns: this.netns ?? undefined,
       input: `${commands.join('\n')}\n`,
       timeoutMs,
     });
