@@ -36,6 +36,13 @@ if [ -z "${MIDONET_CNITOOL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'inte
   export MIDONET_CNITOOL
 fi
 
+# The compose lab's test runs only with MIDONET_TEST_COMPOSE=1 (it builds images the first time):
+# only then are Podman, debootstrap and the rest installed, so a plain `npm test` never pays for them.
+if [ "${MIDONET_TEST_COMPOSE:-}" = 1 ] && printf '%s\n' "${files[@]}" | grep -q 'compose-lab'; then
+  midonet_install_compose
+  midonet_cassandra_jars "$root"
+fi
+
 echo "== tests (${#files[@]} files)" >&2
 # One file at a time: lab tests share the machine's `mnl-` namespaces and the CPU.
 # A test that hangs fails after 5 minutes, and no leftover handle keeps a finished file running.

@@ -312,14 +312,20 @@ export async function addVm(store: TopologyStore, hv: Pick<Hypervisor, 'netns'>,
   await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });
   // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
   await run('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
-  const bridge = await store.resolve('bridge', vm.bridge);
-  const host = await store.resolve('host', vm.host);
-  await store.create('port', {
-    name: vm.port,
-    deviceId: bridge.id,
-    hostId: host.id,
-    interfaceName: vmTap(vm.name),
-  });
+  await createVmPort(store, vm.bridge, vm.port, vm.host, vmTap(vm.name));
+}
+
+/** A VM's port on `bridge`, bound to interface `iface` on host `host` (names), in the store. */
+export async function createVmPort(
+  store: TopologyStore,
+  bridge: string,
+  port: string,
+  host: string,
+  iface: string,
+): Promise<void> {
+  const b = await store.resolve('bridge', bridge);
+  const h = await store.resolve('host', host);
+  await store.create('port', { name: port, deviceId: b.id, hostId: h.id, interfaceName: iface });
 }
 
 /**
