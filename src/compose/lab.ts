@@ -20,7 +20,7 @@ import { run } from '../exec.js';
 import { cassandraLibDir } from '../services/main.js';
 import { Engine, REPO, type ContainerInfo } from './engine.js';
 import { buildImages } from './images.js';
-import { CLI_SERVICE, HOSTS, SERVICES, VMS, type ComposeVm } from './layout.js';
+import { CLI_SERVICE, HOSTS, LAB_ID_VAR, SERVICES, VMS, labIdOf, type ComposeVm } from './layout.js';
 import type { LabReport } from './setup.js';
 import { StepError, streamStep } from './steps.js';
 import { ISP_PINGABLE } from '../lab/bgp-lab.js';
@@ -34,14 +34,14 @@ function say(l: string): void {
   process.stderr.write(`compose: ${l}\n`);
 }
 
-/** The environment docker-compose.local.yml reads (where the host's Cassandra jars are). */
-function composeEnv(engine: Engine): NodeJS.ProcessEnv {
+/** The environment the compose files read: the lab id (network names), the host's Cassandra jars. */
+function composeEnv(engine: Engine, labId: string): NodeJS.ProcessEnv {
   const lib = cassandraLibDir();
   if (!existsSync(lib))
     throw new LabError(
       `Cassandra's jars are not in ${lib}: run through npm run compose (it resolves them with Maven), or set MIDONET_CASSANDRA_LIB`,
     );
-  return { ...engine.env, MIDONET_CASSANDRA_LIB: lib };
+  return { ...engine.env, MIDONET_CASSANDRA_LIB: lib, [LAB_ID_VAR]: labId };
 }
 
 function compose(engine: Engine, name: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv) {
@@ -161,12 +161,12 @@ export async function up(engine: Engine): Promise<void> {
         'nothing changed. `npm run compose -- status` shows it, `npm run compose -- down` removes it',
     );
   }
-  const env = composeEnv(engine);
   const left = await engine.networksAndVolumes();
   if (left.networks.length + left.volumes.length > 0) {
     say(`removing what a crashed lab left: ${[...left.networks, ...left.volumes].join(' ')}`);
-    await compose(engine, 'down (leftovers)', ['down', '-v', '--remove-orphans'], 300000, env);
+    await down(engine);
   }
+  const env = composeEnv(engine, Date.now().toString(36));
   await buildImages(engine, env, LOG);
   say(`starting ${SERVICES.join(' ')}`);
   try {
@@ -268,7 +268,11 @@ export async function down(engine: Engine): Promise<void> {
   }
   const [cmd, args] = engine.composeArgs(['down', '-v', '--remove-orphans', '-t', '5']);
   await streamStep('docker-compose down', cmd, args, {
-    env: { ...engine.env, MIDONET_CASSANDRA_LIB: cassandraLibDir() },
+    env: {
+      ...engine.env,
+      MIDONET_CASSANDRA_LIB: cassandraLibDir(),
+      [LAB_ID_VAR]: labIdOf(before.networks) ?? '0',
+    },
     cwd: REPO,
     timeoutMs: 300000,
     log: LOG,

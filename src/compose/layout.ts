@@ -28,6 +28,22 @@ export const IMAGE = 'midonet-ts:latest';
 export const DEFAULT_NODE_BASE_IMAGE = 'localhost/midonet-node:20-bookworm';
 export const NODE_BASE_IMAGE = process.env.MIDONET_COMPOSE_NODE_BASE || DEFAULT_NODE_BASE_IMAGE;
 
+/**
+ * The compose networks' names end with a lab id, new at every `up` (docker-compose.yml reads it from
+ * MIDONET_COMPOSE_LAB_ID): Podman 4.3 can keep a removed container's address allocated in a network of
+ * the same name, which would refuse the next lab's static addresses.
+ */
+export const LAB_ID_VAR = 'MIDONET_COMPOSE_LAB_ID';
+
+/** The lab id of existing networks of the project (their names), if any. */
+export function labIdOf(networks: readonly string[]): string | undefined {
+  for (const n of networks) {
+    const m = /^midonet-(?:underlay|upstream)-([a-z0-9]{1,16})$/.exec(n);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
 export const UNDERLAY_SUBNET = '198.51.100.0/24';
 export const UNDERLAY_PREFIX_LEN = 24;
 export const ZOOKEEPER_IP = '198.51.100.2';

@@ -29,6 +29,7 @@ import {
   UPSTREAM_SUBNET,
   VMS,
   ZOOKEEPER_IP,
+  labIdOf,
 } from '../../src/compose/layout.js';
 import { ROLES } from '../../src/compose/role.js';
 import { StepError, streamStep } from '../../src/compose/steps.js';
@@ -62,7 +63,10 @@ interface Service {
 }
 interface ComposeConfig {
   services: Record<string, Service>;
-  networks: Record<string, { internal?: boolean; ipam: { config: Array<{ subnet: string }> } }>;
+  networks: Record<
+    string,
+    { name?: string; internal?: boolean; ipam: { config: Array<{ subnet: string }> } }
+  >;
   volumes?: Record<string, unknown>;
 }
 
@@ -250,6 +254,15 @@ describe('compose files and Dockerfile (static; the lab runs in compose-lab.test
         assert.equal(s[v.service]!.network_mode, 'none', `${v.service}: wired by the verb`);
     }
     assert.equal(local.services.cassandra!.environment!.MIDONET_ADDRESS, CASSANDRA_IP);
+  });
+
+  it('network names carry the lab id that up makes new each time, and it is read back from them', async () => {
+    const named = await config(['docker-compose.yml'], { ...process.env, MIDONET_COMPOSE_LAB_ID: 'mk3f9a' });
+    assert.equal(named.networks.underlay!.name, 'midonet-underlay-mk3f9a');
+    assert.equal(named.networks.upstream!.name, 'midonet-upstream-mk3f9a');
+    assert.equal(base.networks.underlay!.name, 'midonet-underlay-0');
+    assert.equal(labIdOf(['podman', 'midonet-upstream-mk3f9a']), 'mk3f9a');
+    assert.equal(labIdOf(['podman', 'midonet_underlay']), undefined);
   });
 
   it('every service of ours runs a known midonet-role role, a VM or the CLI idles', () => {
