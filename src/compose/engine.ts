@@ -17,6 +17,7 @@ import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, tryRun, type RunOptions } from '../exec.js';
+import { quote } from '../quote.js';
 import { PROJECT, PROJECT_LABEL, SERVICE_LABEL } from './layout.js';
 import { stopChild } from './supervisor.js';
 
@@ -71,9 +72,7 @@ export class Engine {
   static async detect(runDir: string): Promise<Engine> {
     const want = process.env.MIDONET_COMPOSE_ENGINE ?? '';
     if (!['', 'podman', 'docker'].includes(want))
-      throw new EngineMissing(
-        `MIDONET_COMPOSE_ENGINE=${JSON.stringify(want.slice(0, 40))}: allowed podman or docker (or unset)`,
-      );
+      throw new EngineMissing(`MIDONET_COMPOSE_ENGINE=${quote(want)}: allowed podman or docker (or unset)`);
     const docker = findProgram('docker');
     const podman = findProgram('podman');
     const dockerCompose = findProgram('docker-compose');

@@ -9,6 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quote } from '../quote.js';
 import { Engine, EngineMissing } from './engine.js';
 import { LabError, RUN_DIR, down, status, up } from './lab.js';
 import { StepError } from './steps.js';
@@ -20,14 +21,14 @@ export async function composeMain(argv: string[]): Promise<number> {
   const json = rest.includes('--json');
   const unknown = rest.filter((a) => a !== '--json' || verb !== 'status');
   if (!['up', 'status', 'down'].includes(verb ?? '') || unknown.length > 0) {
-    const bad = verb === undefined ? 'no verb' : JSON.stringify(argv.join(' ').slice(0, 60));
+    const bad = verb === undefined ? 'no verb' : quote(argv.join(' '));
     process.stderr.write(`compose: error: ${bad}: ${USAGE}\n`);
     return 2;
   }
   const base = process.env.MIDONET_COMPOSE_NODE_BASE;
   if (base !== undefined && base !== '' && !/^[a-z0-9][a-z0-9._/:-]{0,199}$/.test(base)) {
     process.stderr.write(
-      `compose: error: MIDONET_COMPOSE_NODE_BASE=${JSON.stringify(base.slice(0, 60))}: expected an image name such as localhost/midonet-node:20-bookworm\n`,
+      `compose: error: MIDONET_COMPOSE_NODE_BASE=${quote(base)}: expected an image name such as localhost/midonet-node:20-bookworm\n`,
     );
     return 2;
   }

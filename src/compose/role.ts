@@ -8,6 +8,7 @@
  * 1, never a stack trace; a role that fails after starting daemons stops them before exiting.
  */
 import { createLogger } from '../log.js';
+import { quote } from '../quote.js';
 import { STORE_URL } from './layout.js';
 import {
   RoleError,
@@ -16,7 +17,6 @@ import {
   env,
   ispRole,
   routerRole,
-  shown,
   waitStore,
   zookeeperRole,
 } from './roles.js';
@@ -42,7 +42,7 @@ function fail(message: string, code: number): never {
 export async function roleMain(argv: string[]): Promise<void> {
   const role = argv[0] ?? '';
   if (argv.length !== 1 || !ROLES.includes(role))
-    fail(`role ${shown(argv.join(' '))}: allowed one of ${ROLES.join(', ')}`, 2);
+    fail(`role ${quote(argv.join(' '))}: allowed one of ${ROLES.join(', ')}`, 2);
   if (role === 'setup' || role === 'report') {
     try {
       const url = env('MIDONET_STORE', STORE_URL);

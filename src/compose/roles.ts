@@ -19,6 +19,7 @@ import { run, tryRun } from '../exec.js';
 import type { Logger } from '../log.js';
 import { openStore } from '../state/open.js';
 import { parseIpv4 } from '../addr.js';
+import { quote } from '../quote.js';
 import { servicesDir } from '../services/main.js';
 import { renderZooCfg, waitZkServing, zkDaemon, zkServers } from '../services/zookeeper.js';
 import { cassandraDaemon, cassandraNodes, renderCassandraYaml, waitCql } from '../services/cassandra.js';
@@ -38,12 +39,6 @@ const DATA = '/var/lib/midonet';
 
 export class RoleError extends Error {}
 
-/** Control characters escaped and long values cut, so a hostile value is never echoed raw. */
-export function shown(v: string): string {
-  const s = JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}...` : v);
-  return s;
-}
-
 export function env(name: string, dflt?: string): string {
   const v = process.env[name] ?? dflt;
   if (v === undefined || v === '') throw new RoleError(`environment variable ${name} is not set`);
@@ -53,7 +48,7 @@ export function env(name: string, dflt?: string): string {
 export function envIp(name: string, dflt?: string): string {
   const v = env(name, dflt);
   if (parseIpv4(v) === undefined)
-    throw new RoleError(`${name}=${shown(v)}: expected an IPv4 address such as 198.51.100.11`);
+    throw new RoleError(`${name}=${quote(v)}: expected an IPv4 address such as 198.51.100.11`);
   return v;
 }
 
@@ -61,14 +56,14 @@ export function envInt(name: string, dflt: number, min: number, max: number): nu
   const raw = env(name, String(dflt));
   const v = Number(raw);
   if (!Number.isInteger(v) || v < min || v > max)
-    throw new RoleError(`${name}=${shown(raw)}: expected a whole number from ${min} to ${max}`);
+    throw new RoleError(`${name}=${quote(raw)}: expected a whole number from ${min} to ${max}`);
   return v;
 }
 
 export function envIface(name: string, dflt: string): string {
   const v = env(name, dflt);
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(v))
-    throw new RoleError(`${name}=${shown(v)}: expected an interface name (1 to 15 letters, digits, _ . -)`);
+    throw new RoleError(`${name}=${quote(v)}: expected an interface name (1 to 15 letters, digits, _ . -)`);
   return v;
 }
 
@@ -216,7 +211,7 @@ export async function agentRole(sup: Supervisor, log: Logger): Promise<void> {
 export async function routerRole(sup: Supervisor, log: Logger): Promise<void> {
   const uplink = envIface('MIDONET_UPLINK_IFACE', 'eth1');
   if (!existsSync(`/sys/class/net/${uplink}`))
-    throw new RoleError(`MIDONET_UPLINK_IFACE=${shown(uplink)}: no such interface in this container`);
+    throw new RoleError(`MIDONET_UPLINK_IFACE=${quote(uplink)}: no such interface in this container`);
   // The virtual router's port owns the uplink's address (edge-up); the interface only carries frames.
   await run('ip', ['addr', 'flush', 'dev', uplink]);
   await agentRole(sup, log);

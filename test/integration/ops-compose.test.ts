@@ -299,10 +299,10 @@ describe('compose files and Dockerfile (static; the lab runs in compose-lab.test
     );
     const bad = verb(['launch\n\x1b[31m'], process.env);
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /^compose: error: "launch\\n\\u001b\[31m": usage: npm run compose -- up/);
+    assert.match(bad.err, /^compose: error: 'launch\\n\\x1b\[31m': usage: npm run compose -- up/);
     const name = verb(['status'], { ...process.env, MIDONET_COMPOSE_NODE_BASE: 'Bad Name;rm' });
     assert.equal(name.code, 2);
-    assert.match(name.err, /MIDONET_COMPOSE_NODE_BASE="Bad Name;rm": expected an image name/);
+    assert.match(name.err, /MIDONET_COMPOSE_NODE_BASE='Bad Name;rm': expected an image name/);
   });
 
   it('a failing step is named with its exit status, its log file and its last lines', async () => {
