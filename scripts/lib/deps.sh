@@ -16,8 +16,8 @@ MIDONET_DEBIAN_PACKAGES=(
   systemd docker-compose
 )
 
-# The compose lab's engine and image tools (`npm run compose`, and `npm test` with
-# MIDONET_TEST_COMPOSE=1 only): Podman with runc (crun refuses this machine's hybrid cgroups),
+# The compose lab's engine and image tools (`npm run compose`, and `npm test` for the compose
+# tests): Podman with runc (crun refuses this machine's hybrid cgroups),
 # catatonit (the init of `init: true`), netavark and iptables (container networks; not aardvark-dns,
 # whose teardown race leaks addresses: docs/operations.md), debootstrap (the Debian 12 base image,
 # since no image registry is reachable).

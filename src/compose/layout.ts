@@ -48,6 +48,8 @@ export const UNDERLAY_SUBNET = '198.51.100.0/24';
 export const UNDERLAY_PREFIX_LEN = 24;
 export const ZOOKEEPER_IP = '198.51.100.2';
 export const CASSANDRA_IP = '198.51.100.3';
+/** The cli container's address (every address of the lab is static: a dynamic one can take a static one's). */
+export const CLI_IP = '198.51.100.20';
 export const STORE_URL = `cassandra://${CASSANDRA_IP}:9042?zk=${ZOOKEEPER_IP}:2181&rf=1&dc=datacenter1`;
 export const UPSTREAM_SUBNET = '203.0.113.0/29';
 

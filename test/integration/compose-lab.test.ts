@@ -1,5 +1,5 @@
 /**
- * The compose lab for real (opt-in: MIDONET_TEST_COMPOSE=1; the first run builds the images, see the
+ * The compose lab for real (opt-in: MIDONET_TEST_LONG=1; the first run builds the images, see the
  * README for durations): `npm run compose -- up` brings up ZooKeeper, Cassandra, three hypervisors,
  * the ISP, VMs and the CLI as containers (Podman here, Docker where it answers); a VM container pings
  * another across hosts, one behind the virtual router, and the ISP's announced address across the
@@ -19,7 +19,7 @@ import { HOSTS, SERVICES, VMS } from '../../src/compose/layout.js';
 import { ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
 
 const MAIN = fileURLToPath(new URL('../../src/compose/main.js', import.meta.url));
-const enabled = process.env.MIDONET_TEST_COMPOSE === '1';
+const enabled = process.env.MIDONET_TEST_LONG === '1';
 
 /** Runs the compose verb; resolves with its exit code and output. */
 function verb(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 3600000) {
@@ -39,7 +39,7 @@ function verb(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 
 
 describe(
   'compose lab: up, pings across hosts and over BGP, the CLI container, down',
-  { skip: !enabled && 'set MIDONET_TEST_COMPOSE=1' },
+  { skip: !enabled && 'a long run: set MIDONET_TEST_LONG=1' },
   () => {
     let engine: Engine;
     const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-compose-'));

@@ -1,13 +1,14 @@
 /**
  * docker-compose.yml, docker-compose.local.yml and the Dockerfile, checked without starting anything
- * (the compose lab itself runs in compose-lab.test.ts, opt-in): `docker-compose config` (Debian's
- * docker-compose) accepts the file alone (Docker with registry access) and with the local override
- * (no registry); every address, host name and store URL agrees with src/compose/layout.ts, which the
- * compose verb and the roles use; every service runs a known `midonet-role` role; every program a role
- * starts is installed by the Dockerfile (traced to its Debian package with dpkg on this machine, plus
- * its direct dependencies and Debian's essential packages) or is the base image's Node. The compose
- * verb's bad input is refused with a clear message: no engine, an unknown verb, a bad base image name;
- * a failing step is named.
+ * (the compose lab itself runs in compose-lab.test.ts, opt-in; the verb against the real engine in
+ * compose-engine.test.ts): `docker-compose config` (Debian's docker-compose) accepts the file alone
+ * (Docker with registry access) and with the local override (no registry); every address, host name
+ * and store URL agrees with src/compose/layout.ts, which the compose verb and the roles use, and every
+ * container on a network has a static address there (a dynamic one can take a static one's); every
+ * service runs a known `midonet-role` role; every program a role starts is installed by the
+ * Dockerfile (traced to its Debian package with dpkg on this machine, plus its direct dependencies and
+ * Debian's essential packages) or is the base image's Node. The compose verb's bad input is refused
+ * with a clear message: no engine, an unknown verb, a bad base image name; a failing step is named.
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { run, tryRun } from '../../src/exec.js';
 import {
   CASSANDRA_IP,
+  CLI_IP,
   DEFAULT_NODE_BASE_IMAGE,
   HOSTS,
   ISP_UPSTREAM_IP,
@@ -250,10 +252,29 @@ describe('compose files and Dockerfile (static; the lab runs in compose-lab.test
       }
       assert.equal(s.isp!.networks!.upstream!.ipv4_address, ISP_UPSTREAM_IP);
       assert.equal(s.cli!.environment!.MIDONET_STORE, STORE_URL);
+      assert.equal(s.cli!.networks!.underlay!.ipv4_address, CLI_IP);
       for (const v of VMS)
         assert.equal(s[v.service]!.network_mode, 'none', `${v.service}: wired by the verb`);
     }
     assert.equal(local.services.cassandra!.environment!.MIDONET_ADDRESS, CASSANDRA_IP);
+  });
+
+  it('every container on a network has a static address, none twice, none the gateway', () => {
+    for (const c of [base, local]) {
+      const seen = new Map<string, string>();
+      for (const [name, svc] of Object.entries(c.services))
+        for (const [net, how] of Object.entries(svc.networks ?? {})) {
+          const ip = how?.ipv4_address;
+          assert.ok(ip, `${name} on ${net}: no static address (a dynamic one can take a static one's)`);
+          assert.equal(seen.get(ip), undefined, `${ip} given to ${name} and ${seen.get(ip)}`);
+          seen.set(ip, name);
+        }
+      assert.ok(seen.size >= SERVICES.length - VMS.length, 'every service but the VMs is on a network');
+      for (const n of Object.values(c.networks)) {
+        const gw = (n.ipam.config[0] as { gateway?: string }).gateway;
+        assert.ok(gw && !seen.has(gw), `gateway ${gw}`);
+      }
+    }
   });
 
   it('network names carry the lab id that up makes new each time, and it is read back from them', async () => {
@@ -333,7 +354,7 @@ describe('compose files and Dockerfile (static; the lab runs in compose-lab.test
     for (const f of ['README.md', join('docs', 'operations.md')]) {
       const doc = readFileSync(join(ROOT, f), 'utf8');
       assert.match(doc, /npm run compose -- up/, f);
-      assert.match(doc, /MIDONET_TEST_COMPOSE=1/, f);
+      assert.match(doc, /MIDONET_TEST_LONG=1/, f);
     }
   });
 });
