@@ -36,6 +36,16 @@ if [ -z "${MIDONET_CNITOOL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'inte
   export MIDONET_CNITOOL
 fi
 
+# Long runs are opt-in with MIDONET_TEST_LONG=1 (README): today the compose lab's test, which builds
+# images the first time. The compose verb's fast test against the engine runs in every suite: Podman
+# (or a Docker that answers) is installed when either compose test is selected.
+if printf '%s\n' "${files[@]}" | grep -qE 'integration/compose-'; then
+  midonet_install_compose
+fi
+if [ "${MIDONET_TEST_LONG:-}" = 1 ] && printf '%s\n' "${files[@]}" | grep -q 'compose-lab'; then
+  midonet_cassandra_jars "$root"
+fi
+
 echo "== tests (${#files[@]} files)" >&2
 # One file at a time: lab tests share the machine's `mnl-` namespaces and the CPU.
 # A test that hangs fails after 5 minutes, and no leftover handle keeps a finished file running.

@@ -2,7 +2,7 @@
 # Installs what the project needs on a Debian 12 machine, idempotently: Debian packages (only the
 # missing ones, one `apt-get update` when something is missing) and the npm packages of
 # package-lock.json (skipped when node_modules already matches the lock file). Sourced by the
-# scripts behind `npm start`, `npm test` and `npm run bench`.
+# scripts behind `npm start`, `npm test`, `npm run bench` and `npm run compose`.
 set -euo pipefail
 
 # Every Debian package any part of the project uses: build tools for better-sqlite3, Open vSwitch
@@ -16,10 +16,33 @@ MIDONET_DEBIAN_PACKAGES=(
   systemd docker-compose hyperfine
 )
 
+# The compose lab's engine and image tools (`npm run compose`, and `npm test` for the compose
+# tests): Podman with runc (crun refuses this machine's hybrid cgroups),
+# catatonit (the init of `init: true`), netavark and iptables (container networks; not aardvark-dns,
+# whose teardown race leaks addresses: docs/operations.md), debootstrap (the Debian 12 base image,
+# since no image registry is reachable).
+MIDONET_COMPOSE_PACKAGES=(podman runc catatonit netavark iptables debootstrap)
+
 midonet_install_debian() {
+  midonet_install_packages "${MIDONET_DEBIAN_PACKAGES[@]}"
+}
+
+# The compose lab's tools: debootstrap always; Podman and its helpers unless a Docker daemon answers
+# (or MIDONET_COMPOSE_ENGINE=docker). Skipped where apt-get cannot run (not Debian, not root): then
+# `npm run compose` says what to install.
+midonet_install_compose() {
+  if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then return 0; fi
+  local want=(debootstrap)
+  if [ "${MIDONET_COMPOSE_ENGINE:-}" != docker ] && ! { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
+    want=("${MIDONET_COMPOSE_PACKAGES[@]}")
+  fi
+  midonet_install_packages "${want[@]}"
+}
+
+midonet_install_packages() {
   local missing=()
   local p
-  for p in "${MIDONET_DEBIAN_PACKAGES[@]}"; do
+  for p in "$@"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$p")
     fi

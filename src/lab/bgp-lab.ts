@@ -112,6 +112,34 @@ export async function stopRouter(dir: string, crash = false): Promise<void> {
   rmSync(join(dir, 'router.pid'), { force: true });
 }
 
+/**
+ * The router's side of the BGP set-up in the store: the uplink port `edge-up` of router `edge`, bound
+ * to `iface` on host `hostName`, a BGP peer to the ISP, and the tenant bridges' prefixes as networks
+ * (used by the namespace lab and the compose lab alike).
+ */
+export async function createUplinkPeer(store: TopologyStore, hostName: string, iface: string): Promise<void> {
+  const router = await store.resolve('router', 'edge');
+  const host = await store.resolve('host', hostName);
+  const port = await store.create('port', {
+    name: UPLINK_PORT,
+    deviceId: router.id,
+    address: UPLINK_ADDRESS,
+    hostId: host.id,
+    interfaceName: iface,
+  });
+  await store.create('bgp-peer', {
+    name: ISP_PEER,
+    portId: port.id,
+    peerAddress: ISP_ADDRESS,
+    peerAs: ISP_AS,
+    localAs: TENANT_AS,
+    keepalive: 1,
+    holdTime: 3,
+  });
+  for (const prefix of ['192.0.2.0/25', '192.0.2.128/25'])
+    await store.create('bgp-network', { routerId: router.id, prefix });
+}
+
 /** Adds the ISP, the uplink, the BGP objects and midonet-router on hv1 to a lab that is up. */
 export async function bgpLabUp(
   runDir: string,
@@ -143,26 +171,7 @@ export async function bgpLabUp(
   await frr.start();
   await frr.apply(renderFull(ispConfig(), 'isp'));
 
-  const router = await store.resolve('router', 'edge');
-  const host = await store.resolve('host', `hv${hostNumber}`);
-  const port = await store.create('port', {
-    name: UPLINK_PORT,
-    deviceId: router.id,
-    address: UPLINK_ADDRESS,
-    hostId: host.id,
-    interfaceName: uplinkIface(hostNumber),
-  });
-  await store.create('bgp-peer', {
-    name: ISP_PEER,
-    portId: port.id,
-    peerAddress: ISP_ADDRESS,
-    peerAs: ISP_AS,
-    localAs: TENANT_AS,
-    keepalive: 1,
-    holdTime: 3,
-  });
-  for (const prefix of ['192.0.2.0/25', '192.0.2.128/25'])
-    await store.create('bgp-network', { routerId: router.id, prefix });
+  await createUplinkPeer(store, `hv${hostNumber}`, uplinkIface(hostNumber));
 
   const dir = join(runDir, `hv${hostNumber}`);
   const config = join(dir, 'router.json');

@@ -121,6 +121,40 @@ export interface Hypervisor {
   readonly peersListen: string;
 }
 
+/**
+ * Puts the underlay interface `iface` into a netdev bridge `br-phy` that carries the host's underlay
+ * address `cidr`: with the userspace datapath, OVS sends tunnel packets through its own bridges, so
+ * the tunnel's local address must live on one (any address `iface` had moves to br-phy).
+ */
+export async function attachUnderlay(
+  ovs: Ovs,
+  iface: string,
+  cidr: string,
+  netns: string | undefined,
+  /** The MTU of br-phy (UNDERLAY_MTU where the underlay carries jumbo frames); default OVS's. */
+  mtu?: number,
+): Promise<void> {
+  await run('ip', ['addr', 'flush', 'dev', iface], { netns });
+  await ovs.vsctl([
+    '--may-exist',
+    'add-br',
+    'br-phy',
+    '--',
+    'set',
+    'bridge',
+    'br-phy',
+    'datapath_type=netdev',
+    '--',
+    '--may-exist',
+    'add-port',
+    'br-phy',
+    iface,
+    ...(mtu !== undefined ? ['--', 'set', 'interface', 'br-phy', `mtu_request=${mtu}`] : []),
+  ]);
+  await run('ip', ['addr', 'replace', cidr, 'dev', 'br-phy'], { netns });
+  await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });
+}
+
 /** Creates the namespace, OVS and underlay of hypervisor `n` (no agent yet). */
 export async function createHypervisor(
   runDir: string,
@@ -143,26 +177,13 @@ export async function createHypervisor(
   await run('ip', ['link', 'set', names.underlayPort(n), 'master', UNDERLAY_BRIDGE], {
     netns: names.underlayNs,
   });
-  await ovs.vsctl([
-    'add-br',
-    'br-phy',
-    '--',
-    'set',
-    'bridge',
-    'br-phy',
-    'datapath_type=netdev',
-    '--',
-    'add-port',
-    'br-phy',
+  await attachUnderlay(
+    ovs,
     names.hvUplink(n),
-    '--',
-    'set',
-    'interface',
-    'br-phy',
-    `mtu_request=${UNDERLAY_MTU}`,
-  ]);
-  await run('ip', ['addr', 'add', `${hvUnderlayIp(n)}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'br-phy'], { netns });
-  await run('ip', ['link', 'set', 'br-phy', 'up'], { netns });
+    `${hvUnderlayIp(n)}/${UNDERLAY_PREFIX_LEN}`,
+    netns,
+    UNDERLAY_MTU,
+  );
   const controlSocket = join(dir, 'run', 'agent-control.sock');
   const agentConfig = join(dir, 'agent.json');
   writeFileSync(

@@ -277,6 +277,35 @@ async function preflight(
   return ports;
 }
 
+/**
+ * The demo tenant topology, through the store API the CLI uses: a tunnel zone `lab` with `members`,
+ * the bridges of BRIDGES joined by the router ROUTER (a port and a route per bridge). VM ports are
+ * added separately. The namespace lab and the compose lab (src/compose) both make it with this.
+ */
+export async function createDemoTopology(
+  store: TopologyStore,
+  tunnel: 'gre' | 'vxlan',
+  members: ReadonlyArray<{ readonly hostId: string; readonly address: string }>,
+): Promise<void> {
+  await store.create('tunnel-zone', { name: 'lab', type: tunnel, members: [...members] });
+  const router = await store.create('router', { name: ROUTER });
+  for (const b of BRIDGES) {
+    const br = await store.create('bridge', { name: b.name });
+    const rp = await store.create('port', {
+      name: b.routerPort,
+      deviceId: router.id,
+      address: `${b.gateway}/${b.len}`,
+    });
+    const up = await store.create('port', { name: b.uplink, deviceId: br.id });
+    await store.update('port', up.id, { peerId: rp.id });
+    await store.create('route', {
+      routerId: router.id,
+      dstPrefix: `${b.net}/${b.len}`,
+      nextHopPortId: rp.id,
+    });
+  }
+}
+
 export async function labUp(opts: LabOptions): Promise<LabState> {
   const say = opts.say ?? (() => undefined);
   const names = labNames(opts.name ?? null);
@@ -319,27 +348,11 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
     step(
       `topology: tunnel zone (${opts.tunnel}), bridges ${BRIDGES.map((b) => b.name).join(', ')}, router ${ROUTER}`,
     );
-    await store.create('tunnel-zone', {
-      name: 'lab',
-      type: opts.tunnel,
-      members: hvs.map((hv, i) => ({ hostId: hostIds[i]!, address: hv.underlayIp })),
-    });
-    const router = await store.create('router', { name: ROUTER });
-    for (const b of BRIDGES) {
-      const br = await store.create('bridge', { name: b.name });
-      const rp = await store.create('port', {
-        name: b.routerPort,
-        deviceId: router.id,
-        address: `${b.gateway}/${b.len}`,
-      });
-      const up = await store.create('port', { name: b.uplink, deviceId: br.id });
-      await store.update('port', up.id, { peerId: rp.id });
-      await store.create('route', {
-        routerId: router.id,
-        dstPrefix: `${b.net}/${b.len}`,
-        nextHopPortId: rp.id,
-      });
-    }
+    await createDemoTopology(
+      store,
+      opts.tunnel,
+      hvs.map((hv, i) => ({ hostId: hostIds[i]!, address: hv.underlayIp })),
+    );
 
     const vms: LabVm[] = [];
     let count = 0;
@@ -439,14 +452,20 @@ export async function addVm(
   await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });
   // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
   await run('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
-  const bridge = await store.resolve('bridge', vm.bridge);
-  const host = await store.resolve('host', vm.host);
-  await store.create('port', {
-    name: vm.port,
-    deviceId: bridge.id,
-    hostId: host.id,
-    interfaceName: names.vmTap(vm.name),
-  });
+  await createVmPort(store, vm.bridge, vm.port, vm.host, names.vmTap(vm.name));
+}
+
+/** A VM's port on `bridge`, bound to interface `iface` on host `host` (names), in the store. */
+export async function createVmPort(
+  store: TopologyStore,
+  bridge: string,
+  port: string,
+  host: string,
+  iface: string,
+): Promise<void> {
+  const b = await store.resolve('bridge', bridge);
+  const h = await store.resolve('host', host);
+  await store.create('port', { name: port, deviceId: b.id, hostId: h.id, interfaceName: iface });
 }
 
 /**

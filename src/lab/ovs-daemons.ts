@@ -1,6 +1,7 @@
 /**
  * Starting and stopping one Open vSwitch instance (ovsdb-server + ovs-vswitchd, userspace datapath) in
- * a network namespace, with its own database and run directory: one per lab hypervisor.
+ * a network namespace (or the caller's own, e.g. a compose lab container), with its own database and
+ * run directory: one per lab hypervisor.
  *
  * Invariant: the daemons write pid files in the run directory; `stopOvs` stops exactly the processes
  * those files name (SIGTERM, then SIGKILL), so a crashed run's daemons are found and stopped again.
@@ -12,7 +13,7 @@ import { Ovs } from '../ovs/ovs.js';
 
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
-export async function startOvs(dir: string, netns: string): Promise<Ovs> {
+export async function startOvs(dir: string, netns: string | undefined): Promise<Ovs> {
   mkdirSync(dir, { recursive: true });
   await stopOvs(dir);
   rmSync(join(dir, 'conf.db'), { force: true });

@@ -54,8 +54,14 @@ export class FrrInstance {
   readonly runDir: string;
   readonly etcDir: string;
 
-  /** `name` is both the network namespace and FRR's path space. */
-  constructor(readonly name: string) {
+  /**
+   * `name` is FRR's path space and, unless `netns` says otherwise, the network namespace it runs in
+   * (`netns: null`: the caller's own namespace, e.g. a container's).
+   */
+  constructor(
+    readonly name: string,
+    readonly netns: string | null = name,
+  ) {
     this.runDir = join(FRR_RUN_BASE, name);
     this.etcDir = join(FRR_ETC_BASE, name);
   }
@@ -97,13 +103,13 @@ export class FrrInstance {
           '-i',
           join(this.runDir, `${daemon}.pid`),
         ],
-        { netns: this.name, timeoutMs },
+        { netns: this.netns ?? undefined, timeoutMs },
       );
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const out = await tryRun('vtysh', ['-N', this.name, '-c', 'show bgp summary json'], {
-        netns: this.name,
+        netns: this.netns ?? undefined,
         timeoutMs: 5000,
       });
       if (out?.trim().startsWith('{') === true && this.running()) return;
@@ -141,7 +147,7 @@ export class FrrInstance {
     const bad = notOneLine(commands);
     if (bad !== undefined) return Promise.reject(bad);
     return run('vtysh', ['-N', this.name, ...commands.flatMap((c) => ['-c', c])], {
-      netns: this.name,
+      netns: this.netns ?? undefined,
       timeoutMs,
     });
   }
@@ -151,7 +157,7 @@ export class FrrInstance {
     const refused = notOneLine(commands);
     if (refused !== undefined) throw refused;
     const out = await run('vtysh', ['-N', this.name], {
-      netns: this.name,
+      netns: this.netns ?? undefined,
       input: `${commands.join('\n')}\n`,
       timeoutMs,
     });

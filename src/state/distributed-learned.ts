@@ -1,8 +1,8 @@
 /**
  * Learned state of the distributed backend (the agents' shared MAC and ARP tables), in ZooKeeper:
  * each `learn` call appends one persistent-sequential node `learned/e-<n>` holding its entries (at
- * most PER_NODE per node), and entry i of node n has feed position n * PER_NODE + i, so positions
- * grow strictly in commit order. Watches use a child watch on `learned` (plus a slow poll) and read
+ * most PER_NODE per node), and entry i of node n has feed position n * PER_NODE + i + 1, so positions
+ * grow strictly in commit order and start at 1 (a watch from 0 sees the very first entry). Watches use a child watch on `learned` (plus a slow poll) and read
  * only the nodes at or after their cursor. Nodes whose entries have all expired are pruned by
  * writers now and then.
  *
@@ -77,7 +77,7 @@ export class LearnedLog {
     const names = (await this.zk.children(this.dir, watch)) ?? [];
     const wanted = names
       .map((n) => ({ n, s: learnedSeq(n) }))
-      .filter((x): x is { n: string; s: number } => x.s !== undefined && (x.s + 1) * PER_NODE > from + 1)
+      .filter((x): x is { n: string; s: number } => x.s !== undefined && (x.s + 1) * PER_NODE > from)
       .sort((a, b) => a.s - b.s);
     const nodes = await Promise.all(wanted.map((w) => this.zk.get(zkPath(this.dir, w.n))));
     const out: LearnedChange[] = [];
@@ -85,7 +85,7 @@ export class LearnedLog {
       const n = nodes[k];
       if (!n) return;
       (JSON.parse(n.data.toString()) as StoredNode).entries.forEach((e, i) => {
-        const seq = w.s * PER_NODE + i;
+        const seq = w.s * PER_NODE + i + 1;
         if (seq > from) out.push({ ...e, seq });
       });
     });

@@ -1,7 +1,8 @@
 /**
  * Contract aspect: learned state (the agents' shared MAC and ARP tables). A watch from 0 gets the
- * newest value of each key once, without expired entries; then every later write in order; from a
- * position, only what came after it; other handles see the same.
+ * newest value of each key once, without expired entries, the very first entry of a fresh store
+ * included; then every later write in order; from a position, only what came after it; other handles
+ * see the same.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,34 @@ function watchAll(s: TopologyStore, from: number): { got: LearnedChange[]; w: Wa
 }
 
 export function learnedContract(c: ContractContext): void {
+  it('a watch from 0 sees the very first entry written to a fresh store', async () => {
+    const fx = await c.make();
+    try {
+      const entry: LearnedEntry = {
+        table: 'arp',
+        scope: c.uniq('rt'),
+        key: '203.0.113.2',
+        value: '8aec7f2d2b33',
+        origin: 'h3',
+        expiresAt: Date.now() + 60000,
+      };
+      await fx.store.learn([entry]);
+      const { got, w } = watchAll(fx.store, 0);
+      try {
+        await until(() => got.length >= 1, { what: 'the first entry' });
+        assert.deepEqual(
+          got.map((x) => `${x.key}=${x.value}`),
+          ['203.0.113.2=8aec7f2d2b33'],
+        );
+        assert.ok(got[0]!.seq > 0, 'positions start after 0, where a watch from 0 begins');
+      } finally {
+        w.close();
+      }
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
   it('delivers the newest value of each key, then later writes in order, to every handle', async () => {
     const s = c.fx().store;
     const scope = c.uniq('br');
