@@ -34,7 +34,7 @@ import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
 import { canonicalFlow, type FoundFlow } from './flow-adoption.js';
 import { fillFromFrame } from './frame-match.js';
-import { HeldPackets, arpWaitKey, snatWaitKey, type Want } from './held-packets.js';
+import { HeldPackets, arpWaitKey, natStateWaitKey, snatWaitKey, type Want } from './held-packets.js';
 import { LearnedSync } from './learned-sync.js';
 import { PortLocator, TUNNEL_ZONES_TAG } from './locations.js';
 import { RecentFlows } from './recent-flows.js';
@@ -162,7 +162,8 @@ export class FlowController {
     return out;
   }
 
-  private handle(pi: PacketInView, now: number, out: Outgoing[]): void {
+  /** `waited`: the packet already waited for flow state (it does not wait again). */
+  private handle(pi: PacketInView, now: number, out: Outgoing[], waited = false): void {
     this.stats.packetIns++;
     const portId = this.ports.portAt(pi.inPort);
     if (portId === undefined) {
@@ -188,6 +189,7 @@ export class FlowController {
     const res = simulate(this.topology, this.match, portId, now, {
       state: this.state,
       trace: traceReq !== undefined,
+      waitForFlowState: !waited,
     });
     this.stats.observeSimulation((performance.now() - t0) * 1000);
     if (res.kind === 'notYet') {
@@ -415,6 +417,9 @@ export class FlowController {
     for (const e of effects) {
       if (e.kind === 'arpWanted') {
         this.held.hold({ kind: 'arp', routerId: e.routerId, ip: e.ip, portId: e.portId }, pi, now);
+      } else if (e.kind === 'natStateWanted') {
+        // A reply racing its connection's flow state from another host: a short wait, then it goes on.
+        this.held.hold({ kind: 'natState', key: e.key }, pi, now, 64, FLOW_STATE_WAIT_MS);
       } else if (e.kind === 'natPortsWanted') {
         const want: Want = { kind: 'snat', ip: e.ip, proto: e.proto, portFrom: e.portFrom, portTo: e.portTo };
         // A burst of new connections may wait for a block: hold more of them than for an ARP.
@@ -434,10 +439,13 @@ export class FlowController {
     const { retry, expired } = this.held.due(now);
     for (const w of retry) {
       if (w.kind === 'arp') this.emitter.askArp(w.routerId, w.ip, w.portId, now, out);
-      else this.natBlocks?.want(w.ip, w.proto, w.portFrom, w.portTo);
+      else if (w.kind === 'snat') this.natBlocks?.want(w.ip, w.proto, w.portFrom, w.portTo);
     }
     for (const { want: w, packets } of expired) {
-      if (w.kind === 'arp') {
+      if (w.kind === 'natState') {
+        this.stats.flowStateWaitsExpired++;
+        for (const pi of packets) this.handle(pi, now, out, true);
+      } else if (w.kind === 'arp') {
         this.state.arp.fail(w.routerId, w.ip, now);
         this.stats.arpFailures++;
         this.invalidateInto([Tags.arp(w.routerId, w.ip)], out);
@@ -551,7 +559,9 @@ export class FlowController {
 
   /** Applies flow state another agent (or the store) shared; returns deletions of flows it changes. */
   applyFlowState(nat: readonly NatStateEntry[], ct: readonly CtStateEntry[], now: number): Outgoing[] {
-    return this.invalidate(this.flowState.apply(nat, ct, now));
+    const out = this.invalidate(this.flowState.apply(nat, ct, now));
+    for (const pi of this.held.release(nat.map((e) => natStateWaitKey(e.key)))) this.handle(pi, now, out);
+    return out;
   }
 
   /**
@@ -600,6 +610,9 @@ export class FlowController {
     return [deleteByCookie(0, PROACTIVE_COOKIE_BIT)];
   }
 }
+
+/** How long a reply waits for its connection's flow state from another host (ms). */
+const FLOW_STATE_WAIT_MS = 300;
 
 /** The waits the effects end: next hops whose MAC became known. */
 function resolvedWaits(effects: readonly Effect[]): string[] {

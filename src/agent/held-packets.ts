@@ -1,18 +1,21 @@
 /**
  * Packets that cannot go on yet, held until what they wait for arrives: a router's next hop MAC
- * (ARP), or a block of SNAT ports (leased through the store). Each wait has a key and carries what
+ * (ARP), a block of SNAT ports (leased through the store), or the flow state of a reply's connection
+ * (sent by the host that created it; a short wait). Each wait has a key and carries what
  * it asked for (`Want`); the agent asks again while packets wait (an ARP request at most once a
  * second, RFC 1122) and gives up after a deadline: held packets are then simulated again and meet
  * the failure (ICMP host unreachable for a next hop that never answered).
  *
- * Invariant: memory is bounded (at most `limit` packets per wait, their bytes copied so no socket
- * buffer is retained); a packet is handed back at most once.
+ * Invariant: memory is bounded (at most `limit` packets per wait and `maxWaits` waits, their bytes
+ * copied so no socket buffer is retained); a packet is handed back at most once.
  */
 import type { PacketInView } from '../openflow/index.js';
 
 /** What a wait asked for. */
 export type Want =
   | { readonly kind: 'arp'; readonly routerId: string; readonly ip: number; readonly portId: string }
+  /** The flow state (NAT binding) under `key`, which another host may be sending. */
+  | { readonly kind: 'natState'; readonly key: string }
   | {
       readonly kind: 'snat';
       readonly ip: number;
@@ -24,8 +27,11 @@ export type Want =
 export const arpWaitKey = (routerId: string, ip: number): string => `arp/${routerId}/${ip}`;
 export const snatWaitKey = (ip: number, proto: number): string => `snat/${ip}/${proto}`;
 
+export const natStateWaitKey = (key: string): string => `nat/${key}`;
+
 export function waitKey(w: Want): string {
-  return w.kind === 'arp' ? arpWaitKey(w.routerId, w.ip) : snatWaitKey(w.ip, w.proto);
+  if (w.kind === 'arp') return arpWaitKey(w.routerId, w.ip);
+  return w.kind === 'natState' ? natStateWaitKey(w.key) : snatWaitKey(w.ip, w.proto);
 }
 
 interface Wait {
@@ -45,20 +51,29 @@ export class HeldPackets {
     private readonly giveUpMs = 3000,
     private readonly retryMs = 1000,
     private readonly perKey = 8,
+    /** Waits at most, all keys together (a flood of new keys cannot grow the memory without end). */
+    private readonly maxWaits = 4096,
   ) {}
 
   /**
-   * Holds a packet until `want` arrives (at most `limit` packets per wait; default perKey); returns
-   * true when the wait is new (the caller asks for it now).
+   * Holds a packet until `want` arrives (at most `limit` packets per wait; default perKey), for at
+   * most `forMs` (default giveUpMs; such a short wait asks nothing again); returns true when the wait
+   * is new (the caller asks for it now).
    */
-  hold(want: Want, pi: PacketInView, now: number, limit = this.perKey): boolean {
+  hold(want: Want, pi: PacketInView, now: number, limit = this.perKey, forMs?: number): boolean {
     const key = waitKey(want);
     let w = this.waiting.get(key);
     const fresh = w === undefined;
+    if (w === undefined && this.waiting.size >= this.maxWaits) return false; // bounded: dropped
     if (w === undefined)
       this.waiting.set(
         key,
-        (w = { want, packets: [], retryAt: now + this.retryMs, until: now + this.giveUpMs }),
+        (w = {
+          want,
+          packets: [],
+          retryAt: forMs === undefined ? now + this.retryMs : Infinity,
+          until: now + (forMs ?? this.giveUpMs),
+        }),
       );
     if (w.packets.length < limit) w.packets.push({ ...pi, data: Buffer.from(pi.data) });
     return fresh;

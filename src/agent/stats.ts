@@ -75,6 +75,8 @@ export class AgentStats {
   replyFlowRequests = 0;
   /** Next hops that never answered ARP (held packets got ICMP host unreachable). */
   arpFailures = 0;
+  /** Replies that waited for their connection's flow state and went on without it. */
+  flowStateWaitsExpired = 0;
   /** Packets dropped after waiting too long for SNAT ports. */
   natPortDrops = 0;
   /** New connections refused (ICMP error) because every SNAT port this host held was in use. */
@@ -114,6 +116,7 @@ export class AgentStats {
       replyFlows: this.replyFlows,
       replyFlowRequests: this.replyFlowRequests,
       arpFailures: this.arpFailures,
+      flowStateWaitsExpired: this.flowStateWaitsExpired,
       natPortDrops: this.natPortDrops,
       natExhausted: this.natExhausted,
       simLatencyUs: this.simLatency.snapshot(),

@@ -58,6 +58,8 @@ export class SimContext implements RuleEnv {
   /** A bridge flooded the packet on the walk. */
   flooded = false;
   tracing = false;
+  /** See SimulateOptions.waitForFlowState. */
+  waitForFlowState = false;
   private readonly stack: TraceNode[] = [];
   private readonly scratch: Candidates[] = [];
 

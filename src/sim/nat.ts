@@ -36,6 +36,7 @@ import {
   PROTO_SCTP,
   PROTO_TCP,
   PROTO_UDP,
+  TCP_FLAGS,
   TP_DST,
   TP_SRC,
 } from './flow-match.js';
@@ -170,6 +171,12 @@ export function applyNat(
       ctx.addTag(Tags.nat(key));
       const b = ctx.state.nat.lookup(key, ctx.now);
       if (b === undefined) {
+        if (ctx.waitForFlowState && replyLike(ctx, proto)) {
+          ctx.effects.push({ kind: 'natStateWanted', key });
+          ctx.m.noCache('waiting for the flow state of its connection');
+          ctx.drop(`${kind}: no connection to translate back yet; waiting for its flow state`);
+          return 'drop';
+        }
         if (ctx.tracing) ctx.line(`${kind}: no connection to translate back`);
         return 'skip';
       }
@@ -185,6 +192,19 @@ export function applyNat(
       return forward(ctx, zone, kind, targets);
   }
 }
+
+/**
+ * A packet that can only be a reply (a TCP segment with ACK, any UDP datagram, an ICMP echo reply):
+ * worth waiting for flow state; a SYN or an echo request starts something and never waits.
+ */
+function replyLike(ctx: SimContext, proto: number): boolean {
+  if (proto === PROTO_UDP) return true;
+  if (proto === PROTO_TCP) return (ctx.m.read(TCP_FLAGS, TCP_ACK) & TCP_ACK) !== 0;
+  if (proto === PROTO_ICMP) return ctx.m.read(ICMP_TYPE, 0xff) === ICMP_ECHO_REPLY;
+  return false;
+}
+
+const TCP_ACK = 0x10;
 
 function writeAddr(ctx: SimContext, which: 'src' | 'dst', proto: number, b: NatBinding): void {
   const m = ctx.m;

@@ -60,6 +60,8 @@ export type Effect =
       readonly reverseKey: string;
       readonly reverse: { readonly ip: number; readonly port: number };
     }
+  /** A reply found no binding to translate it back: its flow state may still be on its way. */
+  | { readonly kind: 'natStateWanted'; readonly key: string }
   /** SNAT needs a block of ports for (ip, proto), within [portFrom, portTo], that this host lacks. */
   | {
       readonly kind: 'natPortsWanted';

@@ -191,6 +191,7 @@ export class MemoryRuntimeState implements RuntimeState {
             changed.push(Tags.nat(e.reverseKey));
           break;
         case 'natPortsWanted':
+        case 'natStateWanted':
         case 'natExhausted':
           break;
       }

@@ -31,6 +31,12 @@ export interface SimulateOptions {
    * port's device through it (how a generated reply is simulated).
    */
   readonly direction?: 'ingress' | 'egress';
+  /**
+   * A reply that no NAT binding translates back may belong to a connection another host created
+   * moments ago, whose flow state is still on its way: wait for it (a `natStateWanted` effect and a
+   * drop) instead of letting the next rule decide. The agent sets it for a packet's first simulation.
+   */
+  readonly waitForFlowState?: boolean;
 }
 
 const noConntrack: Conntrack = { state: () => 'new' };
@@ -53,6 +59,7 @@ export function simulate(
 ): SimResult {
   const tracing = opts?.trace === true;
   ctx.reset(topology, match, opts?.state ?? EMPTY_STATE, now, tracing);
+  ctx.waitForFlowState = opts?.waitForFlowState === true;
   match.begin(portId);
   if (tracing) ctx.startTrace(`packet ${describePacket(packetFieldsOf(match))}`);
   if (opts?.direction === 'egress') {

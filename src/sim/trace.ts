@@ -113,6 +113,8 @@ export function formatEffect(e: Effect, name: PortNamer): string {
       return `NAT binding ${e.forwardKey} -> ${formatIpv4(e.forward.ip)}:${e.forward.port}`;
     case 'natPortsWanted':
       return `lease SNAT ports of ${formatIpv4(e.ip)} (protocol ${e.proto})`;
+    case 'natStateWanted':
+      return `wait for the flow state of ${e.key}`;
     case 'natExhausted':
       return `SNAT ports of ${formatIpv4(e.ip)} (protocol ${e.proto}) exhausted`;
   }

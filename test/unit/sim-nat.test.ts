@@ -126,6 +126,36 @@ describe('simulate: NAT', () => {
     assert.ok(!clash.effects.some((e) => e.kind === 'natCreated'));
   });
 
+  it('a reply of no known connection waits for its flow state when asked to (the agent first time), never a flow', () => {
+    const { b, t, s } = snatWorld();
+    const reply = (flags: string[]) =>
+      packet({
+        srcMac: MAC.vm3,
+        dstMac: MAC.rRight,
+        srcIp: IP.vm3,
+        dstIp: PUBLIC,
+        proto: 'tcp',
+        srcPort: 80,
+        dstPort: 20001,
+        tcpFlags: flags,
+      });
+    const r = simulate(t, reply(['ack']), b.id('vm3'), 0, { state: s, waitForFlowState: true }) as SimDone;
+    const wanted = r.effects.find((e) => e.kind === 'natStateWanted');
+    assert.ok(wanted, 'asks for the flow state');
+    assert.ok(!r.cacheable);
+    assert.ok(
+      r.actions.every((a) => a.kind !== 'output'),
+      'held, not forwarded',
+    );
+    const syn = simulate(t, reply(['syn']), b.id('vm3'), 0, { state: s, waitForFlowState: true }) as SimDone;
+    assert.ok(!syn.effects.some((e) => e.kind === 'natStateWanted'), 'a SYN starts something: no wait');
+    const again = simulate(t, reply(['ack']), b.id('vm3'), 0, { state: s }) as SimDone;
+    assert.ok(
+      !again.effects.some((e) => e.kind === 'natStateWanted'),
+      'after the wait: the next rule decides',
+    );
+  });
+
   it('a reply of no known connection is not translated (the reverse rule lets the next rule decide)', () => {
     const { b, t, s } = snatWorld();
     const stray = packet({
