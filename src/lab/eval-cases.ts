@@ -120,6 +120,78 @@ export const FEATURE_STEPS: ReadonlyArray<{
   },
 ];
 
+/** What a layer 4 step's chains are made of: the pair's addresses, gateways and router ports. */
+export interface Layer4Pair {
+  readonly src: string;
+  readonly dst: string;
+  readonly srcGateway: string;
+  readonly dstGateway: string;
+  readonly srcPort: string;
+  readonly dstPort: string;
+}
+
+/** A floating IP for the destination VM, off every lab subnet (the router routes to it). */
+export const EVAL_FLOATING_IP = '203.0.113.77';
+
+/**
+ * The layer 4 steps of part 2, through the router on one host: each gives the router's chains
+ * (inbound filter, NAT in, NAT out) as rule lists, and the address the probes go to.
+ */
+export const LAYER4_STEPS: ReadonlyArray<{
+  name: string;
+  target?: string;
+  chains: (
+    p: Layer4Pair,
+  ) => Partial<
+    Record<'inboundChainId' | 'natInboundChainId' | 'natOutboundChainId', Array<Record<string, unknown>>>
+  >;
+}> = [
+  { name: 'routed', chains: () => ({}) },
+  {
+    name: 'routed + conntrack',
+    chains: () => ({
+      inboundChainId: [
+        { action: 'accept', conditions: { conntrack: { value: 'established' } } },
+        { action: 'accept', conditions: { conntrack: { value: 'new' } } },
+        { action: 'drop' },
+      ],
+    }),
+  },
+  {
+    name: 'routed + SNAT',
+    chains: (p) => ({
+      natOutboundChainId: [
+        {
+          action: 'snat',
+          conditions: { srcPrefix: { value: `${p.src}/32` }, outPorts: { value: [p.dstPort] } },
+          natTargets: [{ addressFrom: p.dstGateway, addressTo: p.dstGateway, portFrom: 1024, portTo: 65535 }],
+        },
+      ],
+      natInboundChainId: [{ action: 'rev-snat', conditions: { dstPrefix: { value: `${p.dstGateway}/32` } } }],
+    }),
+  },
+  {
+    name: 'routed + floating IP',
+    target: EVAL_FLOATING_IP,
+    chains: (p) => ({
+      natInboundChainId: [
+        {
+          action: 'static-dnat',
+          conditions: { dstPrefix: { value: `${EVAL_FLOATING_IP}/32` } },
+          natTargets: [{ addressFrom: p.dst, addressTo: p.dst }],
+        },
+      ],
+      natOutboundChainId: [
+        {
+          action: 'static-snat',
+          conditions: { srcPrefix: { value: `${p.dst}/32` }, outPorts: { value: [p.srcPort] } },
+          natTargets: [{ addressFrom: EVAL_FLOATING_IP, addressTo: EVAL_FLOATING_IP }],
+        },
+      ],
+    }),
+  },
+];
+
 /** `n` rules: random 5-tuple drops that never match, and the probes' accept near the end. */
 export function growthRules(n: number, src: LabVm): Array<Record<string, unknown>> {
   const rules: Array<Record<string, unknown>> = [];

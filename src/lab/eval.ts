@@ -10,6 +10,8 @@
  *      packet is checked against them): dst IP, src IP, src port, dst port, IP address group, TCP
  *      flags, TCP window (not matchable by the datapath: every packet takes the slow path); first and
  *      later RTT of the same TCP flows, and iperf3 throughput, after each step
+ *      then layer 4 through the router, same host: routed, a stateful firewall (conntrack), source
+ *      NAT, a floating IP (LAYER4_STEPS), each with first/later RTT and iperf3 throughput
  *   3. rule-set growth: a chain of 1 .. 10,000 rules with the matching rule near the end
  *   4. first contact: a VM never contacted before, across the router and hosts, with every MAC, ARP
  *      and flow table emptied first (agents and VMs), against the same flows with warm tables
@@ -31,10 +33,18 @@ import { run } from '../exec.js';
 import { controlRequest } from '../control/control-api.js';
 import { openStore } from '../state/open.js';
 import type { Op, TopologyStore } from '../state/store.js';
-import { hostOvs, type LabHost, type LabState, type LabVm } from './lab.js';
+import { ROUTER, hostOvs, type LabHost, type LabState, type LabVm } from './lab.js';
 import type { CaseResult, EvalReport } from './eval-report.js';
 import { PROBE, Prober } from './prober.js';
-import { FEATURE_STEPS, caseOf, growthRules, histogramDelta, targets, type Histogram } from './eval-cases.js';
+import {
+  FEATURE_STEPS,
+  LAYER4_STEPS,
+  caseOf,
+  growthRules,
+  histogramDelta,
+  targets,
+  type Histogram,
+} from './eval-cases.js';
 export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
 import { Floor } from './eval-floor.js';
 
@@ -83,7 +93,7 @@ export class Evaluation {
    * The VMs the evaluation uses: a source, another VM on its bridge and host, one on its bridge
    * elsewhere, and one on another bridge elsewhere (across the router and hosts).
    */
-  pairs(): { same: Pair; cross: Pair; routed: Pair | undefined } {
+  pairs(): { same: Pair; cross: Pair; routed: Pair | undefined; sameRouted: Pair | undefined } {
     const [hv1, hv2] = this.lab.hosts;
     if (!hv1 || !hv2) throw new Error('eval: the lab needs at least 2 hosts (midonet-lab up --hosts 2)');
     const src = this.lab.vms.find((v) => v.host === hv1.name)!;
@@ -94,7 +104,13 @@ export class Evaluation {
         'eval: the lab needs 2 VMs of one bridge on hv1 and 1 on hv2 (midonet-lab up --vms-per-host 3)',
       );
     const routed = this.lab.vms.find((v) => v.host === hv2.name && v.bridge !== src.bridge);
-    return { same: { src, dst: same }, cross: { src, dst: cross }, routed: routed && { src, dst: routed } };
+    const near = this.lab.vms.find((v) => v.host === hv1.name && v.bridge !== src.bridge);
+    return {
+      same: { src, dst: same },
+      cross: { src, dst: cross },
+      routed: routed && { src, dst: routed },
+      sameRouted: near && { src, dst: near },
+    };
   }
 
   private tick(label: string): void {
@@ -257,16 +273,76 @@ export class Evaluation {
     if (bridge.inboundChainId) await this.store.delete('chain', bridge.inboundChainId, { cascade: true });
   }
 
+  /**
+   * The layer 4 steps on a routed pair (LAYER4_STEPS): each step's chains replace the last one's on
+   * the router; the router's chains are given back, and the step chains removed, also on failure.
+   */
+  private async layer4(p: Pair): Promise<CaseResult[]> {
+    const router = await this.store.resolve('router', ROUTER);
+    const ports = (await this.store.list('port')).filter((x) => x.deviceId === router.id);
+    const portOf = (vm: LabVm) => ports.find((x) => x.address?.startsWith(`${vm.gateway}/`))?.id;
+    const srcPort = portOf(p.src);
+    const dstPort = portOf(p.dst);
+    if (srcPort === undefined || dstPort === undefined)
+      throw new Error(`eval: router ${ROUTER} has no port on the bridges of ${p.src.name} and ${p.dst.name}`);
+    const keep = {
+      inboundChainId: router.inboundChainId,
+      natInboundChainId: router.natInboundChainId,
+      natOutboundChainId: router.natOutboundChainId,
+    };
+    const out: CaseResult[] = [];
+    const made: string[] = [];
+    try {
+      for (const [i, step] of LAYER4_STEPS.entries()) {
+        const set: Record<string, string | null> = { ...keep };
+        for (const [field, rules] of Object.entries(
+          step.chains({
+            src: p.src.ip,
+            dst: p.dst.ip,
+            srcGateway: p.src.gateway,
+            dstGateway: p.dst.gateway,
+            srcPort,
+            dstPort,
+          }),
+        )) {
+          const chain = await this.store.create('chain', { name: `eval-l4-${i}-${field}-${Date.now()}` });
+          made.push(chain.id);
+          for (const r of rules) await this.store.create('rule', { chainId: chain.id, ...r });
+          set[field] = chain.id;
+        }
+        await this.store.update('router', router.id, set);
+        await new Promise((r) => setTimeout(r, 300)); // let agents apply it
+        const to = step.target ?? p.dst.ip;
+        const c = await this.measure(step.name, p.src, to, 'tcp', true, 25000 + i * 300);
+        c.throughputMbps = await this.iperf(p.src, p.dst, to);
+        this.tick(`${step.name} iperf3`);
+        out.push(c);
+      }
+    } finally {
+      await this.store.update('router', router.id, keep).catch(() => undefined);
+      for (const id of made) await this.store.delete('chain', id, { cascade: true }).catch(() => undefined);
+    }
+    return out;
+  }
+
   async run(): Promise<EvalReport> {
     const started = Date.now();
-    const { same, cross, routed } = this.pairs();
+    const { same, cross, routed, sameRouted } = this.pairs();
     const say = this.opts.say;
     const features = FEATURE_STEPS;
     const sizes = this.opts.quick ? [1, 10, 100, 1000] : [1, 10, 100, 1000, 10000];
-    this.total = this.flows * (6 + (routed ? 2 : 0) + features.length + sizes.length) + features.length + 1;
+    const l4 = sameRouted ? LAYER4_STEPS.length : 0;
+    this.total =
+      this.flows * (6 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
     this.store = await openStore(this.lab.storeUrl);
     try {
-      for (const vm of [same.dst, cross.dst, ...(routed ? [routed.dst] : [])]) await this.startEcho(vm);
+      for (const vm of [
+        same.dst,
+        cross.dst,
+        ...(routed ? [routed.dst] : []),
+        ...(sameRouted ? [sameRouted.dst] : []),
+      ])
+        await this.startEcho(vm);
       for (const p of [same, cross]) {
         await this.ping(p.src, p.dst.ip);
         await this.ping(p.dst, p.src.ip);
@@ -323,6 +399,12 @@ export class Evaluation {
       } finally {
         await this.removeChain(same.src.bridge);
         await this.store.delete('ip-address-group', ipg.id).catch(() => undefined);
+      }
+
+      if (sameRouted) {
+        say('part 2, layer 4: through the router, same host (conntrack, source NAT, floating IP)');
+        await this.ping(sameRouted.src, sameRouted.dst.ip);
+        steps.push(...(await this.layer4(sameRouted)));
       }
 
       say('part 3: rule-set growth (UDP flows, the matching rule near the end)');

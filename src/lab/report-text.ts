@@ -105,7 +105,7 @@ export function reportText(r: EvalReport): string {
     ],
   );
   const part2 = table(
-    'Part 2 - features enabled one by one (cumulative; TCP flows, same host): RTT in ms, throughput in Mbit/s',
+    'Part 2 - features one by one (filters cumulative on a bridge, then layer 4 through the router; TCP flows, same host): RTT in ms, throughput in Mbit/s',
     [
       'step',
       'first med',
