@@ -151,9 +151,13 @@ describe('midonet-lab', () => {
         'ip-address-group',
         'tcp-flags',
         'tcp-window',
+        'routed',
+        'routed + conntrack',
+        'routed + SNAT',
+        'routed + floating IP',
       ],
     );
-    const window = r.features.at(-1)!;
+    const window = r.features.find((s) => s.name === 'tcp-window')!;
     const noFilter = r.features[0]!;
     const packets = r.settings.flows * r.settings.packetsPerFlow;
     // With the window rule every probe packet and its echo reach the agent; without it only the first
@@ -168,8 +172,10 @@ describe('midonet-lab', () => {
     );
     assert.ok(
       r.features.every((s) => (s.throughputMbps ?? 0) > 0),
-      'iperf3 measured each step',
+      'iperf3 measured each step (through conntrack, source NAT and a floating IP too)',
     );
+    for (const s of r.features.filter((c) => c.name.startsWith('routed')))
+      assert.equal(s.first.lost, 0, `${s.name}: every first packet answered`);
     assert.deepEqual(
       r.ruleGrowth.map((g) => g.rules),
       [1, 10, 100, 1000],
