@@ -64,6 +64,13 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({}),
+    dhcp: z
+      .object({
+        /** Interface MTU (option 26) the DHCP server gives VMs: 1500 less the tunnel overhead; 0: none. */
+        mtu: intIn(0, 65535).default(1450),
+      })
+      .strict()
+      .default({}),
     /** Packet-ins waiting for simulation at most; more are dropped and counted. */
     packetInQueue: intIn(1, 1_000_000).default(10000),
     /** How often the agent renews its liveness (ms); it is dead after 3 missed renewals. */

@@ -8,7 +8,8 @@
  * flow installed moments ago that covers it (recent-flows.ts: sent on with that flow's actions, no
  * new simulation); else simulate, commit the result's effects (invalidating flows they make stale,
  * asking ARP for unknown next hops, re-simulating packets that waited for a next hop), and decide:
- * install (cacheable, every egress located, mask expressible) or only forward this packet. An installed
+ * install (cacheable, every egress located, mask expressible) or only forward this packet. A DHCP
+ * request the simulation consumed goes to the DHCP service (answered later, by PACKET_OUT). An installed
  * forward flow brings its predicted reply's flow along (reply-flow.ts), so a first ping costs one trip
  * through the controller channel, not two.
  *
@@ -63,10 +64,16 @@ export interface NatBlockSource {
   want(ip: number, proto: number, from: number, to: number): void;
 }
 
+/** Where DHCP client messages go (dhcp-service.ts): answered asynchronously, by PACKET_OUT. */
+export interface DhcpSink {
+  request(dhcpId: string, portId: string, frame: Uint8Array): void;
+}
+
 /** What the controller talks to besides the switch (all optional: tests give what they use). */
 export interface ControllerDeps {
   readonly peers?: PeerSender;
   readonly natBlocks?: NatBlockSource;
+  readonly dhcp?: DhcpSink;
 }
 
 export interface ControllerConfig extends FlowSettings {
@@ -127,6 +134,7 @@ export class FlowController {
 
   private readonly peers: PeerSender;
   private readonly natBlocks: NatBlockSource | undefined;
+  private readonly dhcp: DhcpSink | undefined;
 
   constructor(
     public topology: Topology,
@@ -136,6 +144,7 @@ export class FlowController {
   ) {
     this.peers = deps.peers ?? NO_PEERS;
     this.natBlocks = deps.natBlocks;
+    this.dhcp = deps.dhcp;
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
@@ -205,6 +214,8 @@ export class FlowController {
       }
     }
     const released = this.commitEffects(res, now, out);
+    for (const e of res.effects)
+      if (e.kind === 'dhcpRequest') this.dhcp?.request(e.dhcpId, e.portId, Uint8Array.from(pi.data));
     const closing = isTcpEnd(res.packet) ? this.flowState.ended(res.tags, now) : [];
     if (closing.length > 0) this.shareFlowState(res, { nat: [], ct: closing });
     const d = this.decide(res, portId, pi.inPort, now, closing.length > 0);

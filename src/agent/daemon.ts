@@ -38,6 +38,7 @@ import type { PeerMessage } from './peer-codec.js';
 import { loadOrCreateKeys } from './peer-keys.js';
 import { PeerChannel } from './peers.js';
 import { NatBlockLeaser } from './nat-blocks.js';
+import { DhcpService } from './dhcp-service.js';
 import { Datapath } from './datapath.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import { adoptFlows } from './flow-adoption.js';
@@ -64,6 +65,7 @@ export class AgentDaemon {
   /** Retries of what held packets wait for (ARP, SNAT ports), and their deadlines. */
   private tick: NodeJS.Timeout | undefined;
   private natBlocks!: NatBlockLeaser;
+  private dhcp!: DhcpService;
   private natRenew: NodeJS.Timeout | undefined;
   private peers!: PeerChannel;
   /** The endpoint other agents reach this one at (null: the channel is off). */
@@ -130,6 +132,20 @@ export class AgentDaemon {
     this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }), {
       peers: this.peers,
       natBlocks: { want: (ip, proto, from, to) => void this.natBlocks.want(ip, proto, from, to) },
+      dhcp: { request: (dhcpId, portId, frame) => void this.dhcp.request(dhcpId, portId, frame) },
+    });
+    this.dhcp = new DhcpService({
+      store: () => this.store,
+      topology: () => this.ctl.topology,
+      hostId: this.hostId,
+      mtu: this.cfg.dhcp.mtu,
+      send: (portId, frame) => {
+        const out: Outgoing[] = [];
+        this.ctl.sendFromPort(portId, frame, Date.now(), out);
+        this.send(out);
+      },
+      log: this.log.child({ component: 'agent.dhcp' }),
+      stats: this.ctl.stats.dhcp,
     });
     this.natBlocks = new NatBlockLeaser(
       () => this.store,

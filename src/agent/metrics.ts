@@ -226,6 +226,18 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   );
   counterOf(
     r,
+    'dhcp_replies_total',
+    'DHCP replies the agent sent (OFFER, ACK, NAK)',
+    () => st().dhcp.replies,
+  );
+  counterOf(
+    r,
+    'dhcp_ignored_total',
+    'DHCP client messages not answered (malformed, spoofed, not ours; by reason in the agent stats)',
+    () => st().dhcp.ignoredTotal,
+  );
+  counterOf(
+    r,
     'store_changes_applied_total',
     'Topology changes applied from the store’s change feed',
     () => st().changesApplied,

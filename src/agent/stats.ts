@@ -47,6 +47,34 @@ export class LatencyHistogram {
   }
 }
 
+/** The DHCP service's counters (dhcp-service.ts): requests, replies, and silences by reason. */
+export class DhcpStats {
+  requests = 0;
+  replies = 0;
+  naks = 0;
+  releases = 0;
+  declines = 0;
+  /** Store or internal failures (logged); the client retries. */
+  failures = 0;
+  /** Requests not answered, by reason (dhcp-server.ts DhcpIgnoreReason): malformed, spoofed-chaddr... */
+  readonly ignored: Record<string, number> = {};
+
+  ignore(reason: string): void {
+    this.ignored[reason] = (this.ignored[reason] ?? 0) + 1;
+  }
+
+  get ignoredTotal(): number {
+    let n = 0;
+    for (const v of Object.values(this.ignored)) n += v;
+    return n;
+  }
+
+  snapshot(): Record<string, unknown> {
+    const { requests, replies, naks, releases, declines, failures } = this;
+    return { requests, replies, naks, releases, declines, failures, ignored: { ...this.ignored } };
+  }
+}
+
 export class AgentStats {
   packetIns = 0;
   simulations = 0;
@@ -81,6 +109,7 @@ export class AgentStats {
   natPortDrops = 0;
   /** New connections refused (ICMP error) because every SNAT port this host held was in use. */
   natExhausted = 0;
+  readonly dhcp = new DhcpStats();
   /** Topology changes applied from the store's feed. */
   changesApplied = 0;
   lastChangeSeq = 0;
@@ -119,6 +148,7 @@ export class AgentStats {
       flowStateWaitsExpired: this.flowStateWaitsExpired,
       natPortDrops: this.natPortDrops,
       natExhausted: this.natExhausted,
+      dhcp: this.dhcp.snapshot(),
       simLatencyUs: this.simLatency.snapshot(),
       packetInLatencyUs: this.packetInLatency.snapshot(),
     };

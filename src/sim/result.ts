@@ -70,6 +70,11 @@ export type Effect =
       readonly portFrom: number;
       readonly portTo: number;
     }
+  /**
+   * A DHCP client message (UDP 68 -> 67) entered exterior port `portId` of a bridge the agent serves
+   * DHCP on (subnet `dhcpId`): the agent answers it (dhcp-server.ts); the result is never a flow.
+   */
+  | { readonly kind: 'dhcpRequest'; readonly dhcpId: string; readonly portId: string }
   /** Every SNAT port this host holds for (ip, proto) is in use (another block is asked for too). */
   | {
       readonly kind: 'natExhausted';

@@ -193,6 +193,7 @@ export class MemoryRuntimeState implements RuntimeState {
         case 'natPortsWanted':
         case 'natStateWanted':
         case 'natExhausted':
+        case 'dhcpRequest':
           break;
       }
     }

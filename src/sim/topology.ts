@@ -67,6 +67,8 @@ export interface BridgeView {
   readonly arpTable: ReadonlyMap<number, number>;
   /** Of those, the router port addresses -> the router (which learns who asked, as if it answered). */
   readonly arpRouters: ReadonlyMap<number, string>;
+  /** The enabled DHCP subnet the agent serves on this bridge (the first by id), or null. */
+  readonly dhcpId: string | null;
   readonly tag: Tag;
 }
 
@@ -347,9 +349,11 @@ export class Topology {
         arpRouters.set(peer.ip, peer.deviceId);
       }
     }
+    let dhcpId: string | null = null;
     for (const did of [...(this.dhcpByBridge.get(id) ?? [])].sort(byId)) {
       const d = this.get('dhcp', did);
       if (d === undefined || !d.enabled) continue;
+      dhcpId ??= did;
       for (const h of d.hosts) {
         const ip = parseIpv4(h.address);
         if (ip !== undefined && !arpTable.has(ip)) arpTable.set(ip, macToNumber(h.mac));
@@ -366,6 +370,7 @@ export class Topology {
       routerMacs,
       arpTable,
       arpRouters,
+      dhcpId,
       tag: Tags.bridge(id),
     });
   }

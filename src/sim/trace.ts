@@ -117,6 +117,8 @@ export function formatEffect(e: Effect, name: PortNamer): string {
       return `wait for the flow state of ${e.key}`;
     case 'natExhausted':
       return `SNAT ports of ${formatIpv4(e.ip)} (protocol ${e.proto}) exhausted`;
+    case 'dhcpRequest':
+      return `DHCP request from port ${name(e.portId)} to the agent's server`;
   }
 }
 
