@@ -7,10 +7,11 @@ set -euo pipefail
 
 # Every Debian package any part of the project uses: build tools for better-sqlite3, Open vSwitch
 # (userspace datapath), FRR, ZooKeeper, traffic tools for the lab and its evaluation; systemd
-# (systemd-analyze verify checks the units, also where systemd is not PID 1) and docker-compose
-# (validates docker-compose.yml; no Docker engine is needed or installed).
+# (systemd-analyze verify checks the units, also where systemd is not PID 1), busybox (its udhcpc is
+# the lab tests' DHCP client) and docker-compose (validates docker-compose.yml; no Docker engine is
+# needed or installed).
 MIDONET_DEBIAN_PACKAGES=(
-  build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump
+  build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump busybox
   ca-certificates openssl openvswitch-switch openvswitch-testcontroller frr
   zookeeper openjdk-17-jre-headless maven
   systemd docker-compose hyperfine

@@ -1,0 +1,179 @@
+/**
+ * The agent's DHCP server on real Open vSwitch, with Debian's busybox udhcpc as the client: a two-host
+ * lab, a DHCP subnet with a dynamic range added to bridge tenant-a, and vm1 (hv1) and vm3 (hv2) giving
+ * up their lab addresses for DHCP at the same moment. Each gets a distinct address of the range with
+ * the mask, router, DNS and MTU the agent sends (both leases in the store, each written by its own
+ * host's agent), the two reach each other on the new addresses, a renewal (SIGUSR1) keeps the
+ * address, a release (udhcpc -R on exit) frees the lease, and no flow in either switch matches DHCP.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../src/exec.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
+import { labDown, labUp, type LabState, type LabVm } from '../../src/lab/lab.js';
+import { openStore } from '../../src/state/open.js';
+import type { TopologyStore } from '../../src/state/store.js';
+import { until } from '../until.js';
+import { agentSettled, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
+
+const HOOK = fileURLToPath(new URL('../../../test/integration/udhcpc-script.sh', import.meta.url));
+const RANGE = ['192.0.2.100', '192.0.2.110'] as const;
+
+interface Client {
+  readonly vm: LabVm;
+  readonly child: ChildProcess;
+  readonly events: string;
+}
+
+/** The events udhcpc's hook recorded, as {event, options}. */
+function events(c: Client): Array<{ event: string; o: Record<string, string> }> {
+  if (!existsSync(c.events)) return [];
+  return readFileSync(c.events, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [event, ...kv] = l.split(' ');
+      return { event: event!, o: Object.fromEntries(kv.map((x) => x.split('=') as [string, string])) };
+    });
+}
+
+function lastBound(c: Client, kind = 'bound'): Record<string, string> | undefined {
+  return events(c)
+    .filter((e) => e.event === kind)
+    .at(-1)?.o;
+}
+
+describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host lab', () => {
+  let lab: LabState;
+  let store: TopologyStore;
+  const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-dhcp-'));
+  const clients: Client[] = [];
+
+  function start(v: LabVm): Client {
+    const file = join(runDir, `${v.name}.events`);
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        v.netns,
+        'busybox',
+        'udhcpc',
+        '-f',
+        '-R',
+        '-i',
+        'eth0',
+        '-s',
+        HOOK,
+        '-t',
+        '20',
+        '-T',
+        '1',
+        '-A',
+        '1',
+        '-O',
+        'mtu',
+      ],
+      { env: { ...process.env, DHCP_EVENTS: file }, stdio: 'ignore' },
+    );
+    const c = { vm: v, child, events: file };
+    clients.push(c);
+    return c;
+  }
+
+  before(async () => {
+    // hv1: vm1 (tenant-a), vm2 (tenant-b); hv2: vm3 (tenant-a), vm4 (tenant-b).
+    lab = await labUp({ runDir, name: uniqueLabName('td'), hosts: 2, vmsPerHost: 2, tunnel: 'gre' });
+    store = await openStore(lab.storeUrl);
+  });
+  after(async () => {
+    for (const c of clients) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await store?.close();
+    await labDown(runDir);
+  });
+
+  it('two VMs on two hosts get distinct addresses and the options; renew keeps, release frees', async () => {
+    const bridge = await store.resolve('bridge', 'tenant-a');
+    const dhcp = await store.create('dhcp', {
+      name: 'dhcp-a',
+      bridgeId: bridge.id,
+      subnet: '192.0.2.0/25',
+      gateway: '192.0.2.1',
+      dnsServers: ['192.0.2.53'],
+      leaseTime: 3600,
+      rangeStart: RANGE[0],
+      rangeEnd: RANGE[1],
+    });
+    for (const h of lab.hosts) await agentSettled(store, h);
+    const v1 = vm(lab, 'vm1');
+    const v3 = vm(lab, 'vm3');
+    for (const v of [v1, v3]) await run('ip', ['addr', 'flush', 'dev', 'eth0'], { netns: v.netns });
+    const [c1, c3] = [start(v1), start(v3)];
+    await until(() => lastBound(c1) !== undefined && lastBound(c3) !== undefined, {
+      what: 'udhcpc bound in vm1 and vm3',
+      timeoutMs: 30000,
+    });
+    const b1 = lastBound(c1)!;
+    const b3 = lastBound(c3)!;
+    assert.notEqual(b1.ip, b3.ip, 'two VMs on two hosts never get one address');
+    for (const b of [b1, b3]) {
+      const n = Number(b.ip!.split('.')[3]);
+      assert.ok(n >= 100 && n <= 110, `${b.ip} is in the range`);
+      assert.equal(b.subnet, '255.255.255.128');
+      assert.equal(b.router, '192.0.2.1');
+      assert.equal(b.dns, '192.0.2.53');
+      assert.equal(b.mtu, '1450');
+      assert.equal(b.lease, '3600');
+      assert.equal(b.serverid, '192.0.2.1');
+    }
+    const leases = (await store.list('dhcp-lease', { refersTo: dhcp.id })).filter(
+      (l) => l.state === 'active',
+    );
+    const hv1 = await store.resolve('host', host(lab, 'hv1').name);
+    const hv2 = await store.resolve('host', host(lab, 'hv2').name);
+    assert.deepEqual(
+      leases.map((l) => [l.address, l.mac, l.hostId]).sort(),
+      [
+        [b1.ip, v1.mac, hv1.id],
+        [b3.ip, v3.mac, hv2.id],
+      ].sort(),
+    );
+    // The addresses work: across hosts, and to the gateway.
+    assert.equal((await ping(v1, b3.ip!)).received, 3, 'vm1 reaches vm3 at its DHCP address');
+    assert.equal((await ping(v3, '192.0.2.1')).received, 3, 'vm3 reaches its gateway');
+
+    // Renewal (a unicast REQUEST from the bound address): the same address, the lease extended.
+    const before1 = leases.find((l) => l.address === b1.ip)!;
+    const replies = ((await stats(host(lab, 'hv1'))).dhcp as unknown as { replies: number }).replies;
+    c1.child.kill('SIGUSR1');
+    await until(() => lastBound(c1, 'renew') !== undefined, { what: 'vm1 renewed', timeoutMs: 20000 });
+    assert.equal(lastBound(c1, 'renew')!.ip, b1.ip);
+    const renewed = await store.get('dhcp-lease', before1.id);
+    assert.ok(renewed && renewed.expiresAt > before1.expiresAt, 'the renewal extended the lease');
+    const after1 = ((await stats(host(lab, 'hv1'))).dhcp as unknown as { replies: number }).replies;
+    assert.ok(after1 > replies, 'the agent answered the renewal');
+
+    // No flow in either switch covers DHCP: every request reaches the agent.
+    for (const h of lab.hosts) {
+      const flows = await reactiveFlows(h);
+      assert.deepEqual(
+        flows.filter((f) => /tp_dst=67\b/.test(f)),
+        [],
+        `${h.name} has no DHCP flow`,
+      );
+    }
+
+    // Release (udhcpc -R on exit): vm3's lease is gone from the store.
+    c3.child.kill('SIGTERM');
+    await until(
+      async () => !(await store.list('dhcp-lease', { refersTo: dhcp.id })).some((l) => l.address === b3.ip),
+      { what: "vm3's lease released", timeoutMs: 20000 },
+    );
+  });
+});
