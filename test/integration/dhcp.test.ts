@@ -5,6 +5,9 @@
  * the mask, router, DNS and MTU the agent sends (both leases in the store, each written by its own
  * host's agent), the two reach each other on the new addresses, a renewal (SIGUSR1) keeps the
  * address, a release (udhcpc -R on exit) frees the lease, and no flow in either switch matches DHCP.
+ * Then: a renewal after the agent restarts keeps the address; a static host entry gives its address
+ * and host name; hostile DHCP sent from a VM over a raw socket (frames from the project's codec) gets
+ * no answer and a counter by reason, and the agent serves on.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +22,9 @@ import { labDown, labUp, type LabState, type LabVm } from '../../src/lab/lab.js'
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
-import { agentSettled, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
+import { DhcpMessageType, buildDhcp, buildEthernet, type Dhcp } from '../../src/packet/index.js';
+import { startAgent, stopAgent } from '../../src/lab/hypervisor.js';
+import { agentRunning, agentSettled, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
 
 const HOOK = fileURLToPath(new URL('../../../test/integration/udhcpc-script.sh', import.meta.url));
 const RANGE = ['192.0.2.100', '192.0.2.110'] as const;
@@ -49,11 +54,71 @@ function lastBound(c: Client, kind = 'bound'): Record<string, string> | undefine
     .at(-1)?.o;
 }
 
+interface DhcpCounters {
+  replies: number;
+  failures: number;
+  ignored: Record<string, number>;
+}
+
+function dhcpStats(st: Record<string, unknown>): DhcpCounters {
+  return st.dhcp as DhcpCounters;
+}
+
+/** A broadcast UDP 68 -> 67 frame from `src` carrying `payload`. */
+function udpFrame(src: string, payload: Dhcp | { kind: 'raw'; bytes: Uint8Array }): Uint8Array {
+  return buildEthernet({
+    kind: 'ethernet',
+    dst: 'ff:ff:ff:ff:ff:ff',
+    src,
+    payload: {
+      kind: 'ipv4',
+      tos: 0,
+      id: 1,
+      dontFragment: false,
+      moreFragments: false,
+      fragmentOffset: 0,
+      ttl: 64,
+      src: '0.0.0.0',
+      dst: '255.255.255.255',
+      options: new Uint8Array(0),
+      payload: { kind: 'udp', srcPort: 68, dstPort: 67, payload },
+    },
+  });
+}
+
+/** A DHCP client frame from `src` built with the project's codec, made wrong as asked. */
+function clientFrame(
+  src: string,
+  bad: { chaddr?: string; truncate?: number; type?: number; op?: number },
+): Uint8Array {
+  const msg: Dhcp = {
+    kind: 'dhcp',
+    op: bad.op ?? 1,
+    hops: 0,
+    xid: 0x0bad0bad,
+    secs: 0,
+    flags: 0,
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: bad.chaddr ?? src,
+    sname: '',
+    file: '',
+    options: [{ type: 'messageType', value: bad.type ?? DhcpMessageType.DISCOVER }],
+  };
+  if (bad.truncate === undefined) return udpFrame(src, msg);
+  // A well-formed UDP datagram whose DHCP payload is cut short.
+  return udpFrame(src, { kind: 'raw', bytes: buildDhcp(msg).subarray(0, bad.truncate) });
+}
+
 describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host lab', () => {
   let lab: LabState;
   let store: TopologyStore;
   const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-dhcp-'));
   const clients: Client[] = [];
+  let c1: Client;
+  let b1: Record<string, string>;
 
   function start(v: LabVm): Client {
     const file = join(runDir, `${v.name}.events`);
@@ -114,12 +179,13 @@ describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host la
     const v1 = vm(lab, 'vm1');
     const v3 = vm(lab, 'vm3');
     for (const v of [v1, v3]) await run('ip', ['addr', 'flush', 'dev', 'eth0'], { netns: v.netns });
-    const [c1, c3] = [start(v1), start(v3)];
+    c1 = start(v1);
+    const c3 = start(v3);
     await until(() => lastBound(c1) !== undefined && lastBound(c3) !== undefined, {
       what: 'udhcpc bound in vm1 and vm3',
       timeoutMs: 30000,
     });
-    const b1 = lastBound(c1)!;
+    b1 = lastBound(c1)!;
     const b3 = lastBound(c3)!;
     assert.notEqual(b1.ip, b3.ip, 'two VMs on two hosts never get one address');
     for (const b of [b1, b3]) {
@@ -175,5 +241,86 @@ describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host la
       async () => !(await store.list('dhcp-lease', { refersTo: dhcp.id })).some((l) => l.address === b3.ip),
       { what: "vm3's lease released", timeoutMs: 20000 },
     );
+  });
+
+  it('a renewal after the agent restarts keeps the address (the lease is in the store)', async () => {
+    const h = host(lab, 'hv1');
+    await stopAgent({ dir: h.dir });
+    const pid = startAgent({ dir: h.dir, agentConfig: join(h.dir, 'agent.json') } as never);
+    await agentRunning(store, h, pid);
+    await agentSettled(store, h);
+    const renewals = events(c1).filter((e) => e.event === 'renew').length;
+    c1.child.kill('SIGUSR1');
+    await until(() => events(c1).filter((e) => e.event === 'renew').length > renewals, {
+      what: 'vm1 renewed with the restarted agent',
+      timeoutMs: 20000,
+    });
+    assert.equal(lastBound(c1, 'renew')!.ip, b1.ip);
+    assert.equal(dhcpStats(await stats(h)).replies, 1, 'the restarted agent answered it');
+  });
+
+  it('a static host entry gives its address and host name', async () => {
+    const v2 = vm(lab, 'vm2');
+    const bridge = await store.resolve('bridge', 'tenant-b');
+    await store.create('dhcp', {
+      name: 'dhcp-b',
+      bridgeId: bridge.id,
+      subnet: '192.0.2.128/25',
+      gateway: '192.0.2.129',
+      hosts: [
+        { mac: v2.mac, address: '192.0.2.150', name: 'vm2-static' },
+        { mac: vm(lab, 'vm4').mac, address: '192.0.2.151' },
+      ],
+    });
+    for (const h of lab.hosts) await agentSettled(store, h);
+    await run('ip', ['addr', 'flush', 'dev', 'eth0'], { netns: v2.netns });
+    const c2 = start(v2);
+    const b2 = await until(() => lastBound(c2), { what: 'udhcpc bound in vm2', timeoutMs: 30000 });
+    assert.equal(b2.ip, '192.0.2.150');
+    assert.equal(b2.hostname, 'vm2-static');
+    assert.equal(b2.router, '192.0.2.129');
+    assert.equal((await ping(v2, '192.0.2.129')).received, 3, 'vm2 reaches its gateway');
+  });
+
+  it('hostile DHCP from a VM gets no answer and a counter; the agent serves on', async () => {
+    const v4 = vm(lab, 'vm4'); // hv2, tenant-b
+    const h = host(lab, 'hv2');
+    const before = dhcpStats(await stats(h));
+    const frames = [
+      clientFrame(v4.mac, { chaddr: vm(lab, 'vm2').mac }), // asks for another VM's MAC
+      clientFrame(v4.mac, { truncate: 100 }), // cut in the middle of the BOOTP header
+      clientFrame(v4.mac, { type: DhcpMessageType.OFFER }), // a server's message from a VM
+      clientFrame(v4.mac, { op: 2 }), // a BOOTREPLY from a VM
+    ];
+    await run(
+      'python3',
+      [
+        '-c',
+        'import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\nfor h in sys.argv[2:]: s.send(bytes.fromhex(h))',
+        'eth0',
+        ...frames.map((f) => Buffer.from(f).toString('hex')),
+      ],
+      { netns: v4.netns },
+    );
+    const ignored = await until(
+      async () => {
+        const st = dhcpStats(await stats(h));
+        const delta = (r: string) => (st.ignored[r] ?? 0) - (before.ignored[r] ?? 0);
+        return delta('spoofed-chaddr') === 1 &&
+          delta('malformed') === 1 &&
+          delta('bad-message-type') === 1 &&
+          delta('not-request') === 1
+          ? st
+          : undefined;
+      },
+      { what: 'the agent of hv2 counting four hostile DHCP messages', timeoutMs: 10000 },
+    );
+    assert.equal(ignored.replies, before.replies, 'none was answered');
+    assert.equal(ignored.failures, 0);
+    // The agent serves on: vm4's own client gets its static address from the same agent.
+    await run('ip', ['addr', 'flush', 'dev', 'eth0'], { netns: v4.netns });
+    const c4 = start(v4);
+    const b4 = await until(() => lastBound(c4), { what: 'udhcpc bound in vm4', timeoutMs: 30000 });
+    assert.equal(b4.ip, '192.0.2.151');
   });
 });
