@@ -1,8 +1,8 @@
 /**
  * The agent's DHCP server: the pure part (dhcp-server.ts) table-driven from client frames built with
  * the packet codec, hostile inputs (truncations, every byte of a request flipped, random bytes, server
- * messages from a VM, spoofed chaddr) that must yield no answer and never throw; the simulation handing
- * DHCP requests to the agent as uncacheable; and the service (dhcp-service.ts) over a real in-memory
+ * messages from a VM, spoofed chaddr) that must yield no answer and never throw; the simulation and the
+ * controller handing DHCP requests to the agent, never as a flow; and the service (dhcp-service.ts) over a real in-memory
  * store, where two hosts' services never give one address twice.
  */
 import { test } from 'node:test';
@@ -25,6 +25,8 @@ import { Topology } from '../../src/sim/topology.js';
 import { MemoryStore } from '../../src/state/memory-store.js';
 import type { DhcpSubnet } from '../../src/state/model.js';
 import { fillFromFrame } from '../../src/agent/frame-match.js';
+import { FlowController } from '../../src/agent/controller.js';
+import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const VM = '02:00:00:00:00:0a';
@@ -441,4 +443,47 @@ void test('dhcp service: the server identity is the gateway router port, else a 
   assert.equal(lone.ip, '192.0.2.254');
   assert.match(lone.mac, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/);
   assert.equal(serverIdentity(new TopologyBuilder().build(), d).ip, '192.0.2.254');
+});
+
+void test('dhcp: the controller hands a DHCP packet-in to the DHCP service and installs no flow', () => {
+  const b = new TopologyBuilder();
+  const HOST = '00000000-0000-4000-8000-0000000000aa';
+  b.add('host', { name: 'hv1' }, HOST);
+  const br = b.bridge('br');
+  const p1 = b.port(br, 'p1', { hostId: HOST, interfaceName: 'tap1' });
+  b.port(br, 'p2', { hostId: HOST, interfaceName: 'tap2' });
+  const dhcpId = b.dhcp(br, 'net', '192.0.2.0/24', []);
+  const asked: Array<[string, string, number]> = [];
+  const ctl = new FlowController(
+    b.build(),
+    { hostId: HOST, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
+    log,
+    { dhcp: { request: (d, p, f) => asked.push([d, p, f.length]) } },
+  );
+  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2);
+  ctl.ports.refreshBindings();
+  const data = Buffer.from(request({ type: D.DISCOVER }));
+  const pi: PacketInView = {
+    xid: 0,
+    bufferId: OFP_NO_BUFFER,
+    totalLen: data.length,
+    reason: 0,
+    tableId: 0,
+    inPort: 1,
+    tunnelId: 0,
+    data,
+  };
+  for (let i = 0; i < 2; i++) {
+    const out = ctl.packetIn(pi, 1000 + i);
+    assert.deepEqual(
+      out.map((m) => m.type),
+      [],
+      'no FLOW_MOD and no PACKET_OUT: the service answers later',
+    );
+  }
+  assert.deepEqual(asked, [
+    [dhcpId, p1, data.length],
+    [dhcpId, p1, data.length],
+  ]);
+  assert.equal(ctl.stats.flowsInstalled, 0);
 });
