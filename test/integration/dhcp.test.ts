@@ -22,11 +22,13 @@ import { labDown, labUp, type LabState, type LabVm } from '../../src/lab/lab.js'
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
-import { DhcpMessageType, buildDhcp, buildEthernet, type Dhcp } from '../../src/packet/index.js';
+import { DhcpMessageType } from '../../src/packet/index.js';
+import { dhcpClientFrame } from '../support/dhcp-client-frame.js';
 import { startAgent, stopAgent } from '../../src/lab/hypervisor.js';
 import { agentRunning, agentSettled, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
 
 const HOOK = fileURLToPath(new URL('../../../test/integration/udhcpc-script.sh', import.meta.url));
+const DISCOVER = DhcpMessageType.DISCOVER;
 const RANGE = ['192.0.2.100', '192.0.2.110'] as const;
 
 interface Client {
@@ -62,54 +64,6 @@ interface DhcpCounters {
 
 function dhcpStats(st: Record<string, unknown>): DhcpCounters {
   return st.dhcp as DhcpCounters;
-}
-
-/** A broadcast UDP 68 -> 67 frame from `src` carrying `payload`. */
-function udpFrame(src: string, payload: Dhcp | { kind: 'raw'; bytes: Uint8Array }): Uint8Array {
-  return buildEthernet({
-    kind: 'ethernet',
-    dst: 'ff:ff:ff:ff:ff:ff',
-    src,
-    payload: {
-      kind: 'ipv4',
-      tos: 0,
-      id: 1,
-      dontFragment: false,
-      moreFragments: false,
-      fragmentOffset: 0,
-      ttl: 64,
-      src: '0.0.0.0',
-      dst: '255.255.255.255',
-      options: new Uint8Array(0),
-      payload: { kind: 'udp', srcPort: 68, dstPort: 67, payload },
-    },
-  });
-}
-
-/** A DHCP client frame from `src` built with the project's codec, made wrong as asked. */
-function clientFrame(
-  src: string,
-  bad: { chaddr?: string; truncate?: number; type?: number; op?: number },
-): Uint8Array {
-  const msg: Dhcp = {
-    kind: 'dhcp',
-    op: bad.op ?? 1,
-    hops: 0,
-    xid: 0x0bad0bad,
-    secs: 0,
-    flags: 0,
-    ciaddr: '0.0.0.0',
-    yiaddr: '0.0.0.0',
-    siaddr: '0.0.0.0',
-    giaddr: '0.0.0.0',
-    chaddr: bad.chaddr ?? src,
-    sname: '',
-    file: '',
-    options: [{ type: 'messageType', value: bad.type ?? DhcpMessageType.DISCOVER }],
-  };
-  if (bad.truncate === undefined) return udpFrame(src, msg);
-  // A well-formed UDP datagram whose DHCP payload is cut short.
-  return udpFrame(src, { kind: 'raw', bytes: buildDhcp(msg).subarray(0, bad.truncate) });
 }
 
 describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host lab', () => {
@@ -287,10 +241,10 @@ describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host la
     const h = host(lab, 'hv2');
     const before = dhcpStats(await stats(h));
     const frames = [
-      clientFrame(v4.mac, { chaddr: vm(lab, 'vm2').mac }), // asks for another VM's MAC
-      clientFrame(v4.mac, { truncate: 100 }), // cut in the middle of the BOOTP header
-      clientFrame(v4.mac, { type: DhcpMessageType.OFFER }), // a server's message from a VM
-      clientFrame(v4.mac, { op: 2 }), // a BOOTREPLY from a VM
+      { src: v4.mac, type: DISCOVER, chaddr: vm(lab, 'vm2').mac }, // asks for another VM's MAC
+      { src: v4.mac, type: DISCOVER, truncate: 100 }, // cut in the middle of the BOOTP header
+      { src: v4.mac, type: DhcpMessageType.OFFER }, // a server's message from a VM
+      { src: v4.mac, type: DISCOVER, op: 2 }, // a BOOTREPLY from a VM
     ];
     await run(
       'python3',
@@ -298,7 +252,7 @@ describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host la
         '-c',
         'import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind((sys.argv[1],0))\nfor h in sys.argv[2:]: s.send(bytes.fromhex(h))',
         'eth0',
-        ...frames.map((f) => Buffer.from(f).toString('hex')),
+        ...frames.map((f) => Buffer.from(dhcpClientFrame(f)).toString('hex')),
       ],
       { netns: v4.netns },
     );
