@@ -20,6 +20,11 @@ export interface Conntrack {
   state(key: string, now: number): ConnState;
 }
 
+/** A 5-tuple as key text: `proto/src:sport>dst:dport` (numbers); conntrack and NAT keys end in it. */
+export function tupleText(proto: number, src: number, sport: number, dst: number, dport: number): string {
+  return `${proto}/${src}:${sport}>${dst}:${dport}`;
+}
+
 /** Conntrack key: `zone|proto/src:sport>dst:dport` (numbers), one flat string. */
 export function conntrackKey(
   zone: string,
@@ -29,19 +34,7 @@ export function conntrackKey(
   dst: number,
   dport: number,
 ): string {
-  return [
-    zone,
-    '|',
-    String(proto),
-    '/',
-    String(src),
-    ':',
-    String(sport),
-    '>',
-    String(dst),
-    ':',
-    String(dport),
-  ].join('');
+  return `${zone}|${tupleText(proto, src, sport, dst, dport)}`;
 }
 
 /** The key of the other direction of the same connection. */

@@ -42,6 +42,7 @@ import {
 } from './flow-match.js';
 import { formatIpv4 } from '../addr.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from './replies.js';
+import { tupleText } from './flow-state.js';
 import { Tags } from './tags.js';
 
 /** One NAT target: an address range and, optionally, a port range (0-0: keep the port). */
@@ -80,21 +81,7 @@ export function natKey(
   dst: number,
   dport: number,
 ): string {
-  return [
-    zone,
-    '/',
-    kind,
-    '/',
-    String(proto),
-    '/',
-    String(src),
-    ':',
-    String(sport),
-    '>',
-    String(dst),
-    ':',
-    String(dport),
-  ].join('');
+  return `${zone}/${kind}/${tupleText(proto, src, sport, dst, dport)}`;
 }
 
 /**
