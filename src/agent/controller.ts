@@ -18,6 +18,8 @@
  * FLOW_MOD is returned, so an invalidation computed afterwards always finds it. Deletions that effects
  * cause come before the FLOW_MOD of the flow that caused them. Generated replies and uncacheable
  * results go out as PACKET_OUT only.
+ *
+ * Over 450 lines: packet-in decisions, waits and flow-state sharing in one class. To split next: the waits (held packets, ARP and SNAT retries, tick) and flow-state sharing, which only call back into handle().
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';

@@ -14,6 +14,8 @@
  *   store changes are applied; when the queue is full new packet-ins are dropped and counted.
  * - Store changes are applied to the replica in commit order, and the flows their tags name are
  *   deleted in the same turn, before any later packet-in is simulated.
+ *
+ * Over 450 lines: the daemon's wiring (store, switch connection and its reconciliation, peers, timers, control). To split next: the switch connection (onSwitch, reconcile, bindings) into a module of its own.
  */
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';

@@ -5,6 +5,8 @@
  * Invariant: every option is parsed by `parseOption`, which either returns the field value or throws a
  * CliError naming the option, the value given and what is allowed. Values are then validated again by
  * the store (the model is the authority); this table only translates.
+ *
+ * Over 450 lines: one table, the options of every kind and their checks, kept together so a kind's flags read in one place.
  */
 import { quote } from '../quote.js';
 import { normalizeMac } from '../addr.js';

@@ -26,6 +26,8 @@
  * Invariant: everything the evaluation adds to the topology (chains, rules) is removed at the end,
  * and the baseline bridge is given back to NORMAL, also on failure; every probe is bounded (flows x
  * packets, each waited for at most a second).
+ *
+ * Over 450 lines: one job, the evaluation's runner (its five parts in order, the flushes between flows); the pure parts live in eval-cases.ts, the floor in eval-floor.ts.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpus, hostname, release, totalmem } from 'node:os';

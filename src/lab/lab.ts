@@ -14,6 +14,8 @@
  * (owner.json, written first). `down` removes everything its lab made (by pid files in the run
  * directory and the lab's prefix), also after a crash, and nothing of another lab. The lab's state is
  * written to RUN_DIR/lab.json so status, exec and down work from any later process.
+ *
+ * Over 450 lines: one job, a lab's life (preflight, up, the demo topology, VMs, status, down); hypervisors are in hypervisor.ts, the ISP in bgp-lab.ts.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

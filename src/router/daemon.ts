@@ -15,6 +15,8 @@
  * - A failure on one port (bad peer, vtysh rejecting a command, FRR not starting) is recorded for that
  *   port and logged; the other ports are served on.
  * - Killing the process leaves the datapath (flows, FRR) alone; the next leader recreates the speaker.
+ *
+ * Over 450 lines: one job, the router process (leadership per uplink, its speaker, route import); FRR text is in frr.ts, speakers in speaker.ts.
  */
 import { daemonRegistry, startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { registerBgpMetrics, type BgpSessionSample } from '../metrics/bgp-metrics.js';
