@@ -1,51 +1,40 @@
 /**
  * midonet-agent, the per-hypervisor daemon: wires the store (topology replica and change feed, host
- * registration and liveness), Open vSwitch (br-int set-up, proactive flows with ovs-ofctl, the
- * OpenFlow 1.3 channel on a unix socket) and the controller logic (controller.ts), plus the control API.
+ * registration and liveness, learned state), Open vSwitch (br-int set-up and the switch connection,
+ * switch-link.ts), the controller logic (controller.ts), peers, timers and the control API.
  *
  * Invariants:
- * - The OpenFlow socket (in OVS's run directory, the only place OVS accepts a unix controller) listens
- *   before br-int is pointed at it, and is mode 0600.
- * - On every (re)connection of OVS the agent deletes all reactive flows (it cannot vouch for flows it
- *   did not install in this run) and replaces all proactive flows in one bundle: no stale flow
- *   survives a restart, and tunnel delivery has no gap.
  * - A packet-in is answered in the socket callback that delivered it (no wait on the event loop);
  *   beyond a batch per callback, packet-ins wait in a bounded queue, drained in batches between which
  *   store changes are applied; when the queue is full new packet-ins are dropped and counted.
  * - Store changes are applied to the replica in commit order, and the flows their tags name are
  *   deleted in the same turn, before any later packet-in is simulated.
- *
- * Over 450 lines: the daemon's wiring (store, switch connection and its reconciliation, peers, timers, control). To split next: the switch connection (onSwitch, reconcile, bindings) into a module of its own.
+ * - The switch connection's own invariants (socket mode, flows judged on reconnection) are
+ *   switch-link.ts's.
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { performance } from 'node:perf_hooks';
-import { OFPCML, type Outgoing, type PacketInView } from '../openflow/index.js';
+import type { Outgoing, PacketInView } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
-import type { Tag } from '../sim/tags.js';
 import { StoreError } from '../state/errors.js';
-import type { Obj } from '../state/model.js';
 import { openStore } from '../state/open.js';
 import type { Change, Snapshot, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
-import { bgpSteeringFlows } from './bgp-steering.js';
 import { AGENT_VERSION, controlRequest } from './control-requests.js';
 import { PacketInQueue } from './packet-in-queue.js';
-import { FlowController, TUNNEL_ZONES_TAG, type ControllerConfig } from './controller.js';
-import { deleteByCookie } from './flow-mods.js';
+import { FlowController, type ControllerConfig } from './controller.js';
 import type { PeerMessage } from './peer-codec.js';
 import { loadOrCreateKeys } from './peer-keys.js';
 import { PeerChannel } from './peers.js';
 import { NatBlockLeaser } from './nat-blocks.js';
 import { DhcpService } from './dhcp-service.js';
 import { Datapath } from './datapath.js';
-import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
-import { adoptFlows } from './flow-adoption.js';
 import { stableHostId } from './host-id.js';
-import { OpenFlowConnection } from './of-connection.js';
+import { SwitchLink } from './switch-link.js';
+import { applyChanges, applySnapshot, type FeedResult } from './topology-feed.js';
 import { Ovs } from '../ovs/ovs.js';
 import { startAgentMetrics } from './metrics.js';
 import { FlowHistory } from './flow-history.js'; // [ops]
@@ -75,13 +64,10 @@ export class AgentDaemon {
   private learnedFlush: NodeJS.Timeout | undefined;
   private ctl!: FlowController;
   private datapath!: Datapath;
-  private server: Server | undefined;
-  private conn: OpenFlowConnection | undefined;
+  private link!: SwitchLink;
   private control: ControlApi | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private queue!: PacketInQueue;
-  private bindingsDirty = false;
-  private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
   // [ops] The controller's configuration, kept mutable here so a reload can change what may change live.
   private ctlCfg!: { -readonly [K in keyof ControllerConfig]: ControllerConfig[K] };
@@ -135,6 +121,17 @@ export class AgentDaemon {
       peers: this.peers,
       natBlocks: { want: (ip, proto, from, to) => void this.natBlocks.want(ip, proto, from, to) },
       dhcp: { request: (dhcpId, portId, frame) => void this.dhcp.request(dhcpId, portId, frame) },
+    });
+    this.link = new SwitchLink({
+      socket: this.ofSocket,
+      ctl: () => this.ctl,
+      datapath: () => this.datapath,
+      priority: () => this.ctlCfg.priority,
+      history: this.history,
+      learnedSettled: () => this.learnedSettled(),
+      onJudged: () => (this.flowsJudged = true),
+      onPacketIn: (pi, arrived) => this.queue.offer(pi, arrived),
+      log: this.log.child({ component: 'agent.openflow' }),
     });
     this.dhcp = new DhcpService({
       store: () => this.store,
@@ -208,10 +205,10 @@ export class AgentDaemon {
         this.cfg.tunnel.localIp ?? this.ctl.ports.localTunnelIp(),
       );
     }
-    await this.listen();
+    await this.link.listen();
     await this.datapath.ensureBridge();
     await this.datapath.ensureTunnels(this.cfg.tunnel.localIp ?? this.ctl.ports.localTunnelIp());
-    await this.bindInterfaces();
+    await this.link.bindInterfaces();
 
     this.control = new ControlApi(
       this.controlSocket,
@@ -230,7 +227,7 @@ export class AgentDaemon {
         stats: () => this.ctl.stats,
         liveFlows: () => this.ctl.flows.size,
         queueLength: () => this.queue.length,
-        openflowConnected: () => this.conn !== undefined && !this.conn.closed,
+        openflowConnected: () => this.link.connected,
         storeHead: () => this.store.position(),
       },
       this.log,
@@ -268,7 +265,7 @@ export class AgentDaemon {
         controlSocket: this.controlSocket,
         flows: this.ctl.flows.size,
         lastChangeApplied: this.ctl.stats.lastChangeSeq,
-        openflowConnected: this.conn !== undefined && !this.conn.closed,
+        openflowConnected: this.link.connected,
         ...(this.peerEndpoint !== null
           ? { peerEndpoint: this.peerEndpoint, peerKey: this.peers.publicKey }
           : {}),
@@ -295,74 +292,7 @@ export class AgentDaemon {
     );
   }
 
-  // ---- OpenFlow ----------------------------------------------------------------------------------
-
-  private listen(): Promise<void> {
-    rmSync(this.ofSocket, { force: true });
-    this.server = createServer((s) => void this.onSwitch(s));
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.ofSocket, () => {
-        chmodSync(this.ofSocket, 0o600);
-        resolve();
-      });
-    });
-  }
-
-  private async onSwitch(socket: Socket): Promise<void> {
-    const log = this.log.child({ component: 'agent.openflow' });
-    const conn = new OpenFlowConnection(socket, log);
-    // Port changes may arrive at any time from here on; none may be missed.
-    const ifaces = this.ctl.ports.ifaceOfport;
-    conn.on('portStatus', (ps) => {
-      if (ps.reason === 'delete') ifaces.delete(ps.port.name);
-      else ifaces.set(ps.port.name, ps.port.portNo);
-      if (this.conn === conn) this.scheduleBindingSync();
-    });
-    conn.on('ofError', (e) => log.warn({ err: e }, 'switch reported an error'));
-    conn.on('close', () => {
-      if (this.conn === conn) this.conn = undefined;
-      if (!this.stopped) log.warn('switch disconnected');
-    });
-    try {
-      const dpid = await conn.handshake();
-      this.conn?.close();
-      ifaces.clear();
-      // Packet-ins on miss, action and invalid TTL (dec_nw_ttl expiring a packet: the agent answers
-      // ICMP time exceeded); every port status; every flow removal.
-      conn.setAsync(0b111, 0b111, 0b1111);
-      conn.send({ type: 'set_config', flags: 0, missSendLen: OFPCML.NO_BUFFER });
-      const ports = await conn.portDescriptions();
-      for (const p of ports) ifaces.set(p.name, p.portNo);
-      // Reconcile: the reactive flows of an earlier run that are still right are kept, the others
-      // deleted (flow-adoption.ts), judged on the state learned so far; all proactive flows are replaced.
-      this.history.reset('the switch (re)connected: flows of the earlier run judged again'); // [ops]
-      this.ctl.forgetFlows();
-      this.ctl.ports.refreshBindings(); // which OpenFlow port is which virtual port, for the judging
-      await this.learnedSettled();
-      const found = await conn.flowStats(0n, PROACTIVE_COOKIE_BIT);
-      const judged = adoptFlows(this.ctl, found, this.ctlCfg.priority, Date.now());
-      this.ctl.stats.flowsDiscarded += judged.dropped;
-      conn.sendAll(judged.out);
-      this.flowsJudged = true;
-      log.info(
-        { kept: judged.kept, deleted: judged.dropped, firstDeleted: judged.why },
-        'flows of an earlier run judged',
-      );
-      this.conn = conn;
-      conn.on('packetIn', (pi, arrived) => this.queue.offer(pi, arrived));
-      conn.on('flowRemoved', (fr) => {
-        this.history.fromSwitch(fr); // [ops]
-        this.ctl.flowRemoved(Number(fr.cookie));
-      });
-      await conn.barrier();
-      await this.syncBindings(true);
-      log.info({ datapathId: `0x${dpid.toString(16)}`, ports: ports.length }, 'switch connected');
-    } catch (e) {
-      log.error({ err: (e as Error).message }, 'switch handshake failed');
-      conn.close();
-    }
-  }
+  // ---- the switch ---------------------------------------------------------------------------------
 
   /**
    * Waits, at start-up, until the store's learned state (MAC and ARP tables, NAT bindings, tracked
@@ -394,7 +324,7 @@ export class AgentDaemon {
   }
 
   private send(msgs: readonly Outgoing[]): void {
-    this.conn?.sendAll(msgs);
+    this.link.send(msgs);
   }
 
   private handleOne(pi: PacketInView, arrived: number): void {
@@ -407,103 +337,23 @@ export class AgentDaemon {
     this.ctl.stats.packetInLatency.observe((performance.now() - arrived) * 1000);
   }
 
-  // ---- topology changes --------------------------------------------------------------------------
+  // ---- topology changes (topology-feed.ts) -------------------------------------------------------
 
   private onChanges(changes: readonly Change[]): void {
-    const ctl = this.ctl;
-    this.history.changes(changes); // [ops]
-    let tunnelZones = false;
-    let bindings = false;
-    for (const c of changes) {
-      if (c.kind === 'tunnel-zone') tunnelZones = true;
-      if (c.kind === 'bgp-peer') bindings = true; // BGP steering flows follow the peers (bgp-steering.ts)
-      if (c.kind === 'port') {
-        const before = ctl.topology.get('port', c.id);
-        const after = c.op === 'delete' ? undefined : (c.object as Obj<'port'>);
-        if (before?.hostId === this.hostId || after?.hostId === this.hostId) bindings = true;
-      }
-    }
-    const deletedPorts = changes.filter((c) => c.kind === 'port' && c.op === 'delete').map((c) => c.id);
-    const tags: Tag[] = ctl.topology.apply(changes);
-    if (deletedPorts.length > 0) tags.push(...ctl.portsDeleted(deletedPorts));
-    ctl.stats.changesApplied += changes.length;
-    ctl.stats.lastChangeSeq = changes.at(-1)!.seq;
-    const extra: string[] = [];
-    if (tunnelZones) {
-      ctl.ports.tunnelZonesChanged();
-      extra.push(TUNNEL_ZONES_TAG);
-    }
-    this.send(ctl.invalidate([...tags, ...extra]));
-    if (bindings) {
-      this.bindingsDirty = true;
-      void this.bindInterfaces().then(() => this.scheduleBindingSync());
-    }
+    this.afterFeed(applyChanges(this.ctl, changes, this.history));
   }
 
-  // ---- store resync --------------------------------------------------------------------------------
-  // [state] The smallest correct handling of a resync (the watch fell behind the compacted change log,
-  // store.ts): the replica is rebuilt from the snapshot and every reactive flow is invalidated, since
-  // no tag can say what changed meanwhile; bindings and proactive flows are redone. To be refined
-  // (e.g. diff the snapshot against the replica and invalidate only what differs).
   private onResync(snap: Snapshot): void {
-    const ctl = this.ctl;
     this.log.warn(
       { position: snap.position },
       'store watch fell behind the change log: reloading the topology',
     );
-    const kept = new Set(snap.objects.filter((o) => o.kind === 'port').map((o) => o.object.id));
-    const gone = ctl.topology
-      .all('port')
-      .filter((p) => !kept.has(p.id))
-      .map((p) => p.id);
-    ctl.topology = Topology.from(snap.objects as never);
-    ctl.portsDeleted(gone);
-    ctl.stats.lastChangeSeq = snap.position;
-    ctl.ports.tunnelZonesChanged();
-    this.history.reset(
-      'the store watch fell behind the change log and resynced: every reactive flow dropped',
-    ); // [ops]
-    ctl.forgetFlows();
-    this.send([deleteByCookie(0n, PROACTIVE_COOKIE_BIT)]);
-    this.bindingsDirty = true;
-    void this.bindInterfaces().then(() => this.scheduleBindingSync());
+    this.afterFeed(applySnapshot(this.ctl, snap, this.history));
   }
 
-  /** Adds every locally bound interface to br-int with its iface-id (idempotent). */
-  private async bindInterfaces(): Promise<void> {
-    for (const [iface, p] of this.ctl.ports.localBindings()) {
-      try {
-        await this.datapath.bindInterface(iface, p.id);
-      } catch (e) {
-        this.log.warn(
-          { err: (e as Error).message, iface, port: p.name },
-          'cannot add bound interface to the bridge',
-        );
-      }
-    }
-  }
-
-  private scheduleBindingSync(): void {
-    this.bindingsDirty = true;
-    this.syncing = this.syncing.then(() => (this.bindingsDirty ? this.syncBindings(false) : undefined));
-  }
-
-  private async syncBindings(replaceAll: boolean): Promise<void> {
-    this.bindingsDirty = false;
-    const { deliveries, moved } = this.ctl.ports.refreshBindings();
-    this.send(this.ctl.invalidate(moved));
-    try {
-      // BGP speaker steering: extra proactive lines (bgp-steering.ts).
-      const steering = bgpSteeringFlows(this.ctl.topology, this.hostId, this.ctl.ports.ifaceOfport);
-      await this.datapath.syncProactive(
-        [...this.ctl.ports.tunnelOfports.values()],
-        deliveries,
-        replaceAll,
-        steering,
-      );
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'proactive flow sync failed');
-    }
+  private afterFeed(r: FeedResult): void {
+    this.send(r.out);
+    if (r.bindings) this.link.bindingsChanged();
   }
 
   private async flushLearned(): Promise<void> {
@@ -523,7 +373,7 @@ export class AgentDaemon {
       {
         hostId: this.hostId,
         ctl: this.ctl,
-        conn: this.conn,
+        conn: this.link.conn,
         peers: () => ({
           endpoint: this.peerEndpoint,
           connected: this.peers.peerIds.length,
@@ -551,9 +401,7 @@ export class AgentDaemon {
     if (this.natRenew) clearInterval(this.natRenew);
     this.control?.close();
     this.peers?.close();
-    this.conn?.close();
-    this.server?.close();
-    rmSync(this.ofSocket, { force: true });
+    this.link?.close();
     // No goodbye: a stop is as often a restart (systemctl restart, an upgrade), and the datapath goes
     // on forwarding meanwhile; other agents would drop their flows towards this host at once. Its
     // liveness lapses after three heartbeats unless the next run renews it first.

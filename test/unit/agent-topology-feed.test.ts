@@ -1,0 +1,144 @@
+/**
+ * topology-feed.ts: a batch of store changes goes into the controller's replica and deletes exactly
+ * the flows it touched; a change to one of this host's ports asks for the bindings to be redone; a
+ * resync drops every reactive flow.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FlowController } from '../../src/agent/controller.js';
+import { FlowHistory } from '../../src/agent/flow-history.js';
+import { applyChanges, applySnapshot } from '../../src/agent/topology-feed.js';
+import { createLogger } from '../../src/log.js';
+import { OFP_NO_BUFFER } from '../../src/openflow/index.js';
+import { buildEthernet } from '../../src/packet/index.js';
+import { TopologyBuilder } from '../../src/sim/builder.js';
+import type { Change } from '../../src/state/store.js';
+import { FakeOfTable } from '../support/fake-of-table.js';
+
+const HOST = '00000000-0000-4000-8000-0000000000aa';
+const A = '02:00:00:00:00:01';
+const B = '02:00:00:00:00:02';
+
+function world() {
+  const b = new TopologyBuilder();
+  b.add('host', { name: 'hv1' }, HOST);
+  const br1 = b.bridge('br1');
+  const br2 = b.bridge('br2');
+  const p1 = b.port(br1, 'p1', { hostId: HOST, interfaceName: 'tap1' });
+  const p2 = b.port(br1, 'p2', { hostId: HOST, interfaceName: 'tap2' });
+  const p3 = b.port(br2, 'p3', { hostId: HOST, interfaceName: 'tap3' });
+  const p4 = b.port(br2, 'p4', { hostId: HOST, interfaceName: 'tap4' });
+  const topo = b.build();
+  const log = createLogger({ name: 'test', level: 'silent' });
+  const ctl = new FlowController(
+    topo,
+    { hostId: HOST, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
+    log,
+  );
+  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tap3', 3).set('tap4', 4);
+  ctl.ports.refreshBindings();
+  return { b, ctl, br1, p1, p2, p3, p4 };
+}
+
+function udp(src: string, dst: string): Buffer {
+  return Buffer.from(
+    buildEthernet({
+      kind: 'ethernet',
+      dst,
+      src,
+      payload: {
+        kind: 'ipv4',
+        tos: 0,
+        id: 1,
+        dontFragment: true,
+        moreFragments: false,
+        fragmentOffset: 0,
+        ttl: 64,
+        src: '192.0.2.10',
+        dst: '192.0.2.11',
+        options: new Uint8Array(0),
+        payload: {
+          kind: 'udp',
+          srcPort: 4000,
+          dstPort: 53,
+          payload: { kind: 'raw', bytes: new Uint8Array(8) },
+        },
+      },
+    }),
+  );
+}
+
+function packetIn(inPort: number, data: Buffer) {
+  return {
+    xid: 0,
+    bufferId: OFP_NO_BUFFER,
+    totalLen: data.length,
+    reason: 0,
+    tableId: 0,
+    inPort,
+    tunnelId: 0,
+    data,
+  };
+}
+
+/** A flow on each bridge: B learned behind p2 (p4), then A -> B from p1 (p3). */
+function flows(ctl: FlowController): FakeOfTable {
+  const sw = new FakeOfTable();
+  sw.apply(ctl.packetIn(packetIn(2, udp(B, A)), 1000));
+  sw.apply(ctl.packetIn(packetIn(4, udp(B, A)), 1000));
+  sw.apply(ctl.packetIn(packetIn(1, udp(A, B)), 1001));
+  sw.apply(ctl.packetIn(packetIn(3, udp(A, B)), 1001));
+  return sw;
+}
+
+test('a bridge update deletes the flows through that bridge only, and asks for no rebinding', () => {
+  const { ctl, br1 } = world();
+  const sw = flows(ctl);
+  assert.deepEqual(sw.outPorts(1, udp(A, B)), [2]);
+  assert.deepEqual(sw.outPorts(3, udp(A, B)), [4]);
+  const changed: Change = {
+    seq: 7,
+    tx: 7,
+    kind: 'bridge',
+    id: br1,
+    op: 'update',
+    version: 2,
+    object: { ...ctl.topology.get('bridge', br1)!, name: 'renamed' },
+  };
+  const r = applyChanges(ctl, [changed], new FlowHistory());
+  sw.apply(r.out);
+  assert.equal(sw.outPorts(1, udp(A, B)), 'miss');
+  assert.deepEqual(sw.outPorts(3, udp(A, B)), [4]);
+  assert.equal(r.bindings, false);
+  assert.equal(ctl.stats.lastChangeSeq, 7);
+});
+
+test("deleting one of this host's ports deletes its flows and asks for the bindings to be redone", () => {
+  const { ctl, p2 } = world();
+  const sw = flows(ctl);
+  const del: Change = {
+    seq: 9,
+    tx: 9,
+    kind: 'port',
+    id: p2,
+    op: 'delete',
+    version: 2,
+    object: ctl.topology.get('port', p2)!,
+  };
+  const r = applyChanges(ctl, [del], new FlowHistory());
+  sw.apply(r.out);
+  assert.equal(r.bindings, true);
+  assert.equal(sw.outPorts(1, udp(A, B)), 'miss');
+  assert.deepEqual(sw.outPorts(3, udp(A, B)), [4]);
+});
+
+test('a resync drops every reactive flow and asks for the bindings to be redone', () => {
+  const { ctl } = world();
+  const sw = flows(ctl);
+  const r = applySnapshot(ctl, { position: 20, objects: ctl.topology.objects() }, new FlowHistory());
+  sw.apply(r.out);
+  assert.equal(r.bindings, true);
+  assert.equal(sw.outPorts(1, udp(A, B)), 'miss');
+  assert.equal(sw.outPorts(3, udp(A, B)), 'miss');
+  assert.equal(ctl.flows.size, 0);
+});
