@@ -17,12 +17,15 @@ shopt -s nullglob
 files=(dist/test/unit/*.test.js dist/test/contract/*.test.js dist/test/cli/*.test.js dist/test/api/*.test.js dist/test/cni/*.test.js dist/test/integration/*.test.js)
 if [ $# -gt 0 ]; then files=("$@"); fi
 
-# The distributed backend's tests need ZooKeeper and Cassandra: start them (1 node each, or 3 with
-# MIDONET_TEST_SERVICES=3) when a selected test file needs them, and stop them afterwards, also on
-# failure or interruption. `up` first stops leftovers of a crashed earlier run.
-if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'cassandra|distributed'; then
+# The distributed backend's tests need ZooKeeper and Cassandra: start them (1 node each; 3 with
+# MIDONET_TEST_SERVICES=3, the default of a long run, whose node-failure test needs three) when a
+# selected test file needs them, and stop them afterwards, also on failure or interruption. `up` first
+# stops leftovers of a crashed earlier run.
+if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'cassandra|distributed|store-node'; then
   midonet_cassandra_jars "$root"
-  n=${MIDONET_TEST_SERVICES:-1}
+  long_default=1
+  if [ "${MIDONET_TEST_LONG:-}" = 1 ]; then long_default=3; fi
+  n=${MIDONET_TEST_SERVICES:-$long_default}
   trap 'node "$root/dist/src/services/main.js" down || true' EXIT
   trap 'exit 130' INT TERM
   echo "== services (zookeeper x$n, cassandra x$n)" >&2

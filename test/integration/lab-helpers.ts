@@ -45,10 +45,11 @@ export async function ping(
   vm: LabVm,
   ip: string,
   args: string[] = ['-c', '3', '-i', '0.2', '-W', '1'],
+  timeoutMs = 30000,
 ): Promise<PingResult> {
   let output: string;
   try {
-    output = await run('ping', [...args, ip], { netns: vm.netns, timeoutMs: 30000 });
+    output = await run('ping', [...args, ip], { netns: vm.netns, timeoutMs });
   } catch (e) {
     const err = e as { stdout?: string; message: string };
     output = `${err.stdout ?? ''}\n${err.message}`;
