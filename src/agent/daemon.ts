@@ -149,8 +149,8 @@ export class AgentDaemon {
     this.natBlocks = new NatBlockLeaser(
       () => this.store,
       this.hostId,
-      (ip, proto, ranges) => this.send(this.ctl.natBlocksGranted(ip, proto, ranges, Date.now())),
-      (ip, proto) => this.send(this.ctl.natExhausted(ip, proto, Date.now())),
+      (ip, proto, ranges) => this.send(this.ctl.waits.natBlocksGranted(ip, proto, ranges, Date.now())),
+      (ip, proto) => this.send(this.ctl.waits.natExhausted(ip, proto, Date.now())),
       this.log.child({ component: 'agent.nat' }),
     );
     await this.natBlocks.recover();
@@ -173,7 +173,7 @@ export class AgentDaemon {
     // Flow state ages with the traffic: aged entries go with their flows each second; state that
     // installed flows use is renewed with the hosts holding copies a few times per lifetime.
     let sweeps = 0;
-    this.tick = setInterval(() => this.send(this.ctl.tick(Date.now())), 200);
+    this.tick = setInterval(() => this.send(this.ctl.waits.tick(Date.now())), 200);
     this.natRenew = setInterval(() => void this.natBlocks.renew(), this.natBlocks.leaseMs / 3);
     this.flowStateSweep = setInterval(() => {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;

@@ -187,12 +187,12 @@ test("a peer's binding translates the reply here the same way", () => {
 test('a next hop that never answers ARP: asked once a second, then held packets get ICMP host unreachable', () => {
   const { ctl } = world(false);
   const first = ctl.packetIn(pin(tcp(0x02)), 1000);
-  const arps = (msgs: ReturnType<typeof ctl.tick>) =>
+  const arps = (msgs: ReturnType<typeof ctl.waits.tick>) =>
     msgs.filter((m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0806).length;
   assert.equal(arps(first), 1, 'one ARP request at once');
-  assert.equal(arps(ctl.tick(1500)), 0, 'not twice within a second');
-  assert.equal(arps(ctl.tick(2001)), 1, 'again after a second');
-  const end = ctl.tick(4001);
+  assert.equal(arps(ctl.waits.tick(1500)), 0, 'not twice within a second');
+  assert.equal(arps(ctl.waits.tick(2001)), 1, 'again after a second');
+  const end = ctl.waits.tick(4001);
   const icmp = end.filter(
     (m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0800 && m.data[23] === 1,
   );
