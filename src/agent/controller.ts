@@ -145,7 +145,7 @@ export class FlowController {
     this.peers = deps.peers ?? NO_PEERS;
     this.dhcp = deps.dhcp;
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
-    this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs);
+    this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
     this.emitter = new Emitter(() => this.topology, this.state, this.ports, this.stats);
     this.waits = new Waits({

@@ -62,6 +62,8 @@ export class AgentDaemon {
   /** The endpoint other agents reach this one at (null: the channel is off). */
   private peerEndpoint: string | null = null;
   private learnedFlush: NodeJS.Timeout | undefined;
+  /** The last publication of learned state failed (logged once per outage). */
+  private publishFailing = false;
   private ctl!: FlowController;
   private datapath!: Datapath;
   private link!: SwitchLink;
@@ -356,14 +358,29 @@ export class AgentDaemon {
     if (r.bindings) this.link.bindingsChanged();
   }
 
+  /**
+   * Publishes what the controller learned (learned-sync.ts): one publication at a time; a failed one
+   * keeps its entries and is tried again after a back-off, so nothing learned during a store outage is
+   * lost. Logged once when publications start failing and once when they succeed again.
+   */
   private async flushLearned(): Promise<void> {
-    const entries = this.ctl.learned.take();
-    if (entries.length === 0) return;
+    const learned = this.ctl.learned;
+    const entries = learned.take(Date.now());
+    if (entries === undefined) return;
+    let err: Error | undefined;
     try {
       await this.store.learn(entries);
     } catch (e) {
-      this.log.warn({ err: (e as Error).message, entries: entries.length }, 'cannot publish learned state');
+      err = e as Error;
     }
+    if (learned.settle(entries, err === undefined, Date.now()))
+      this.log.info({ waiting: learned.unpublished }, 'learned state published again');
+    else if (err !== undefined && !this.publishFailing)
+      this.log.warn(
+        { err: err.message, waiting: learned.unpublished },
+        'cannot publish learned state: kept, and tried again until the store takes it',
+      );
+    this.publishFailing = err !== undefined;
   }
 
   // ---- control API -------------------------------------------------------------------------------
