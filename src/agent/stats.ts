@@ -103,6 +103,8 @@ export class AgentStats {
   replyFlowRequests = 0;
   /** Next hops that never answered ARP (held packets got ICMP host unreachable). */
   arpFailures = 0;
+  /** ARP requests sent again for next hops marked failed (waits.ts: back-off probes). */
+  arpProbes = 0;
   /** Learned entries waiting for the store (learned-sync.ts; a gauge). */
   learnedUnpublished = 0;
   /** Publications of learned state the store refused or did not answer (each retried). */
@@ -151,6 +153,7 @@ export class AgentStats {
       replyFlows: this.replyFlows,
       replyFlowRequests: this.replyFlowRequests,
       arpFailures: this.arpFailures,
+      arpProbes: this.arpProbes,
       flowStateWaitsExpired: this.flowStateWaitsExpired,
       learnedUnpublished: this.learnedUnpublished,
       learnedPublishFailures: this.learnedPublishFailures,

@@ -5,17 +5,24 @@
  * waits that last too long. A released or given-up packet goes back to the controller's packet-in
  * handling (`rehandle`), which simulates it again from scratch.
  *
+ * ARP follows RFC 1122 (2.3.2.1): a next hop is asked at once, again once a second while packets
+ * wait, and after 3 s it is marked failed: the held packets, and new ones while it stays failed (20 s,
+ * runtime-state.ts), get ICMP host unreachable. A failed next hop is still asked now and then, with a
+ * back-off (2, 4, 8, 8 s ...) until its failure ages out, so a reply that was lost, or a next hop that
+ * comes back, resolves it without waiting for the failure to age out; an answer ends the probing.
+ *
  * Invariant: a held packet is handed back at most once, either when its wait is resolved or when it
  * expires; an ARP wait that expires marks its next hop failed and invalidates the flows that read the
  * old entry before the held packets are simulated again (so they meet the failure: ICMP host
- * unreachable); an ARP request for a router and address goes out at most once a second (emitter.ts).
+ * unreachable); an ARP request for a router and address goes out at most once a second (emitter.ts);
+ * probes of failed next hops are bounded in number (MAX_PROBES) and end with the failure.
  */
 import type { Outgoing, PacketInView } from '../openflow/index.js';
 import type { Effect } from '../sim/result.js';
 import type { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { Tags } from '../sim/tags.js';
 import type { Emitter } from './emitter.js';
-import { HeldPackets, arpWaitKey, natStateWaitKey, snatWaitKey, type Want } from './held-packets.js';
+import { HeldPackets, arpWaitKey, natStateWaitKey, snatWaitKey, waitKey, type Want } from './held-packets.js';
 import type { AgentStats } from './stats.js';
 
 /** Where the controller asks for SNAT port blocks (leased through the store by the daemon). */
@@ -39,8 +46,27 @@ export interface WaitsDeps {
 /** How long a reply waits for its connection's flow state from another host (ms). */
 const FLOW_STATE_WAIT_MS = 300;
 
+/** Probes of a failed next hop: the first this long after the failure, each next one twice as late, at most the last (ms). */
+export const ARP_PROBE_MS = [2000, 8000] as const;
+
+/** Failed next hops probed at most at once (a scan of dead addresses cannot grow the memory). */
+const MAX_PROBES = 4096;
+
+/** A failed next hop still asked now and then. */
+interface Probe {
+  readonly want: Extract<Want, { kind: 'arp' }>;
+  /** When to ask next (ms). */
+  at: number;
+  /** The wait after that ask (ms). */
+  every: number;
+  /** When the failure ages out (ms): the probing ends. */
+  readonly until: number;
+}
+
 export class Waits {
   private readonly held = new HeldPackets();
+  /** arp wait key -> its probe, for next hops marked failed. */
+  private readonly probes = new Map<string, Probe>();
 
   constructor(private readonly deps: WaitsDeps) {}
 
@@ -63,7 +89,9 @@ export class Waits {
 
   /** The held packets that committed `effects` let go on (next hops whose MAC became known). */
   resolvedBy(effects: readonly Effect[]): PacketInView[] {
-    return this.held.release(resolvedWaits(effects));
+    const keys = resolvedWaits(effects);
+    for (const k of keys) this.probes.delete(k);
+    return this.held.release(keys);
   }
 
   /** Sends the ARP requests `effects` want (at most one a second per router and address). */
@@ -107,13 +135,35 @@ export class Waits {
       } else if (w.kind === 'arp') {
         state.arp.fail(w.routerId, w.ip, now);
         stats.arpFailures++;
+        this.probe(w, now);
         this.deps.invalidateInto([Tags.arp(w.routerId, w.ip)], out);
         for (const pi of packets) this.deps.rehandle(pi, now, out);
       } else {
         stats.natPortDrops += packets.length;
       }
     }
+    for (const [key, p] of this.probes) {
+      if (now >= p.until) this.probes.delete(key);
+      else if (now >= p.at) {
+        emitter.askArp(p.want.routerId, p.want.ip, p.want.portId, now, out);
+        stats.arpProbes++;
+        p.at = now + p.every;
+        p.every = Math.min(ARP_PROBE_MS[1], p.every * 2);
+      }
+    }
     return out;
+  }
+
+  /** Starts probing a next hop just marked failed (until its failure ages out). */
+  private probe(want: Extract<Want, { kind: 'arp' }>, now: number): void {
+    if (this.probes.size >= MAX_PROBES) return;
+    const first = ARP_PROBE_MS[0];
+    this.probes.set(waitKey(want), {
+      want,
+      at: now + first,
+      every: Math.min(ARP_PROBE_MS[1], first * 2),
+      until: now + this.deps.state.arp.failedMs,
+    });
   }
 
   /**
@@ -144,6 +194,7 @@ export class Waits {
   /** Forgets every held packet. */
   clear(): void {
     this.held.clear();
+    this.probes.clear();
   }
 }
 

@@ -200,3 +200,37 @@ test('a next hop that never answers ARP: asked once a second, then held packets 
   assert.equal(icmp[0]!.type === 'packet_out' && icmp[0]!.data[34], 3, 'destination unreachable');
   assert.equal(ctl.stats.arpFailures, 1);
 });
+
+test('a failed next hop is asked again with a back-off (2, 4, 8 s) until it answers; then packets go through', () => {
+  const { ctl, r } = world(false);
+  const arps = (msgs: ReturnType<typeof ctl.waits.tick>) =>
+    msgs.filter((m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0806).length;
+  ctl.packetIn(pin(tcp(0x02)), 1000);
+  ctl.waits.tick(2001);
+  ctl.waits.tick(4001); // failed: the held packet got ICMP host unreachable
+  assert.equal(ctl.stats.arpFailures, 1);
+  const asked: number[] = [];
+  for (let t = 4200; t <= 23800; t += 200) if (arps(ctl.waits.tick(t)) > 0) asked.push(t);
+  assert.deepEqual(
+    asked,
+    [6200, 10200, 18200],
+    'probes 2, 4 and 8 s apart until the failure ages out (20 s)',
+  );
+  assert.equal(ctl.stats.arpProbes, 3);
+
+  // Failed again; this time the next hop answers (on another host, which shares the entry).
+  ctl.packetIn(pin(tcp(0x02, 5001)), 30000);
+  ctl.waits.tick(31001);
+  ctl.waits.tick(33001);
+  assert.equal(ctl.stats.arpFailures, 2);
+  const answer = { table: 'arp' as const, scope: r, key: '203.0.113.2', value: '20000000099', origin: HV2 };
+  ctl.applyLearned([{ ...answer, expiresAt: 900_000 }], 34000);
+  const out = ctl.packetIn(pin(tcp(0x02, 5002)), 34100);
+  assert.ok(
+    out.some((m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0800 && m.data[23] === 6),
+    'the next packet goes on to the next hop',
+  );
+  let later = 0;
+  for (let t = 34200; t <= 60000; t += 200) later += arps(ctl.waits.tick(t));
+  assert.equal(later, 0, 'no probe once the next hop answered');
+});
