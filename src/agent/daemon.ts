@@ -42,6 +42,9 @@ import type { MetricsServer } from '../metrics/server.js';
 
 export { AGENT_VERSION, matchText } from './control-requests.js';
 
+/** How long an agent's write to a SQLite store waits for another process's write lock (ms). */
+export const AGENT_STORE_BUSY_MS = 100;
+
 export class AgentDaemon {
   hostId = '';
   private store!: TopologyStore;
@@ -97,7 +100,9 @@ export class AgentDaemon {
     const log = this.log.child({ component: 'agent' });
     mkdirSync(this.cfg.runDir, { recursive: true });
     this.hostId = stableHostId(this.cfg.stateDir);
-    this.store = await openStore(this.cfg.store);
+    // A locked SQLite file must not stop the event loop (packet-ins) for long: writes fail fast and
+    // are retried (learned state, heartbeats, leases).
+    this.store = await openStore(this.cfg.store, { busyTimeoutMs: AGENT_STORE_BUSY_MS });
     await this.register();
     const snap = await this.store.snapshot();
     const topology = Topology.from(snap.objects as never);
