@@ -20,7 +20,7 @@ if [ $# -gt 0 ]; then files=("$@"); fi
 # The distributed backend's tests need ZooKeeper and Cassandra: start them (1 node each, or 3 with
 # MIDONET_TEST_SERVICES=3) when a selected test file needs them, and stop them afterwards, also on
 # failure or interruption. `up` first stops leftovers of a crashed earlier run.
-if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'cassandra|distributed'; then
+if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'cassandra|distributed|store-outage'; then
   midonet_cassandra_jars "$root"
   n=${MIDONET_TEST_SERVICES:-1}
   trap 'node "$root/dist/src/services/main.js" down || true' EXIT
