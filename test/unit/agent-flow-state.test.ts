@@ -4,7 +4,8 @@
  * the same way; the flows of a tracked TCP connection let its FIN up, which ends the connection; state
  * lives while a flow uses it and goes, with the flows that used it, once they are gone and it aged.
  * A next hop that does not answer ARP is asked again once a second; after three tries the packets held
- * for it get ICMP host unreachable.
+ * for it get ICMP host unreachable, and it is still asked 2, 4 and 8 s later until it answers. An ARP
+ * reply is shared with the other agents every time it comes (issue 21).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,7 +66,10 @@ function world(knowNextHop = true) {
   ]);
   b.set(r, { inboundChainId: fw, natInboundChainId: natIn, natOutboundChainId: natOut });
   const sent: Array<{ to: string; msg: PeerMessage }> = [];
-  const peers: PeerSender = { send: (to, msg) => (sent.push({ to, msg }), true), broadcast: () => undefined };
+  const peers: PeerSender = {
+    send: (to, msg) => (sent.push({ to, msg }), true),
+    broadcast: (msg) => void sent.push({ to: '*', msg }),
+  };
   const ctl = new FlowController(
     b.build(),
     { hostId: HV1, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
@@ -233,4 +237,38 @@ test('a failed next hop is asked again with a back-off (2, 4, 8 s) until it answ
   let later = 0;
   for (let t = 34200; t <= 60000; t += 200) later += arps(ctl.waits.tick(t));
   assert.equal(later, 0, 'no probe once the next hop answered');
+});
+
+test('an ARP reply is shared with the other agents every time, so a host whose first message was lost still hears of it', () => {
+  const { ctl, sent, r } = world(false);
+  const reply = Buffer.from(
+    buildEthernet({
+      kind: 'ethernet',
+      dst: RMAC,
+      src: VM,
+      payload: {
+        kind: 'arp',
+        op: 2,
+        senderMac: VM,
+        senderIp: '192.0.2.10',
+        targetMac: RMAC,
+        targetIp: '192.0.2.1',
+      },
+    }),
+  );
+  const shared = () =>
+    sent.filter(
+      (s) =>
+        s.to === '*' &&
+        s.msg.kind === 'learned' &&
+        s.msg.entries.some((e) => e.table === 'arp' && e.scope === r && e.key === '192.0.2.10'),
+    ).length;
+  ctl.packetIn(pin(reply), 1000);
+  assert.equal(shared(), 1, 'the first reply is shared');
+  // The other host never got it (say the message was lost) and asks again: the answer is shared again,
+  // although the value is the same and the store need not hear of it again.
+  ctl.packetIn(pin(reply), 2000);
+  assert.equal(shared(), 2, 'the second reply is shared too');
+  const toStore = ctl.learned.take(2000) ?? [];
+  assert.equal(toStore.filter((e) => e.table === 'arp').length, 1, 'the store gets the entry once');
 });
