@@ -21,7 +21,7 @@ if [ $# -gt 0 ]; then files=("$@"); fi
 # MIDONET_TEST_SERVICES=3, the default of a long run, whose node-failure test needs three) when a
 # selected test file needs them, and stop them afterwards, also on failure or interruption. `up` first
 # stops leftovers of a crashed earlier run.
-if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'cassandra|distributed|store-node'; then
+if [ -z "${MIDONET_TEST_CASSANDRA_URL:-}" ] && printf '%s\n' "${files[@]}" | grep -qE 'cassandra|distributed|store-node|store-outage'; then
   midonet_cassandra_jars "$root"
   long_default=1
   if [ "${MIDONET_TEST_LONG:-}" = 1 ]; then long_default=3; fi

@@ -19,7 +19,10 @@
  * cause come before the FLOW_MOD of the flow that caused them. Generated replies and uncacheable
  * results go out as PACKET_OUT only.
  *
- * Over 450 lines: packet-in decisions, waits and flow-state sharing in one class. To split next: the waits (held packets, ARP and SNAT retries, tick) and flow-state sharing, which only call back into handle().
+ * The waits (held packets, ARP and SNAT retries, the tick) live in waits.ts and call back into handle().
+ *
+ * Over 450 lines: packet-in decisions and flow-state sharing in one class. To split next: flow-state
+ * sharing (shareFlowState, applyFlowState, sweepFlowState), which only calls back into handle().
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
@@ -28,7 +31,7 @@ import { FlowMatch } from '../sim/flow-match.js';
 import type { Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
-import { Tags, type Tag } from '../sim/tags.js';
+import type { Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { objectNamer, portNamer, renderTrace } from '../sim/trace.js';
 import type { LearnedEntry } from '../state/store.js';
@@ -37,7 +40,6 @@ import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
 import { canonicalFlow, type FoundFlow } from './flow-adoption.js';
 import { fillFromFrame } from './frame-match.js';
-import { HeldPackets, arpWaitKey, natStateWaitKey, snatWaitKey, type Want } from './held-packets.js';
 import { LearnedSync } from './learned-sync.js';
 import { PortLocator, TUNNEL_ZONES_TAG } from './locations.js';
 import { RecentFlows } from './recent-flows.js';
@@ -48,9 +50,11 @@ import type { CtStateEntry, NatStateEntry } from './peer-codec.js';
 import { AgentStats } from './stats.js';
 import { isTcpEnd, watchesTcpEnd, withTcpEndBits } from './tcp-end.js';
 import { matchFromMask, translateActions, unmatchable } from './translate.js';
+import { Waits, type NatBlockSource } from './waits.js';
 
 export { TUNNEL_ZONES_TAG, livenessTag, locationTag } from './locations.js';
 export { deleteByCookie } from './flow-mods.js';
+export type { NatBlockSource } from './waits.js';
 
 /** Where the controller's messages to other agents go (peers.ts; a recorder in tests). */
 export interface PeerSender {
@@ -59,12 +63,6 @@ export interface PeerSender {
 }
 
 const NO_PEERS: PeerSender = { send: () => false, broadcast: () => undefined };
-
-/** Where the controller asks for SNAT port blocks (leased through the store by the daemon). */
-export interface NatBlockSource {
-  /** This host needs (more) ports of `ip` for protocol `proto`, in [from, to]; natBlocksGranted answers. */
-  want(ip: number, proto: number, from: number, to: number): void;
-}
 
 /** Where DHCP client messages go (dhcp-service.ts): answered asynchronously, by PACKET_OUT. */
 export interface DhcpSink {
@@ -129,13 +127,13 @@ export class FlowController {
   private readonly match = new FlowMatch();
   private readonly replyMatch = new FlowMatch();
   private readonly recent = new RecentFlows();
-  private readonly held = new HeldPackets();
+  /** Held packets and what they wait for (ARP, SNAT ports, flow state); the daemon's clock ticks it. */
+  readonly waits: Waits;
   private readonly emitter: Emitter;
   private readonly traces = new Map<string, TraceRequest>();
   readonly flowState: FlowStateSync;
 
   private readonly peers: PeerSender;
-  private readonly natBlocks: NatBlockSource | undefined;
   private readonly dhcp: DhcpSink | undefined;
 
   constructor(
@@ -145,12 +143,19 @@ export class FlowController {
     deps: ControllerDeps = {},
   ) {
     this.peers = deps.peers ?? NO_PEERS;
-    this.natBlocks = deps.natBlocks;
     this.dhcp = deps.dhcp;
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
-    this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs);
+    this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
     this.emitter = new Emitter(() => this.topology, this.state, this.ports, this.stats);
+    this.waits = new Waits({
+      emitter: this.emitter,
+      state: this.state,
+      stats: this.stats,
+      natBlocks: deps.natBlocks,
+      rehandle: (pi, now, out, waited) => this.handle(pi, now, out, waited),
+      invalidateInto: (tags, out) => this.invalidateInto(tags, out),
+    });
   }
 
   // ---- packet-in ---------------------------------------------------------------------------------
@@ -235,7 +240,7 @@ export class FlowController {
     }
     if (d.actions.length > 0) out.push(packetOut(d.actions, pi.inPort, pi.bufferId, pi.data));
     for (const a of res.actions) if (a.kind === 'emit') this.emitter.emit(a, pi.data, now, out);
-    if (d.actions.length === 0) this.holdFor(res.effects, pi, now);
+    if (d.actions.length === 0) this.waits.holdFor(res.effects, pi, now);
     for (const r of released) this.handle(r, now, out);
   }
 
@@ -378,7 +383,7 @@ export class FlowController {
     const res = simulate(this.topology, this.replyMatch, entry, now, { state: this.state });
     if (res.kind !== 'done') return;
     // The reply will need a next hop resolved: ask for it now, while the forward packet travels.
-    if (res.effects.some((e) => e.kind === 'arpWanted')) return this.askArp(res.effects, now, out);
+    if (res.effects.some((e) => e.kind === 'arpWanted')) return this.waits.askArp(res.effects, now, out);
     if (!res.cacheable || !res.actions.some((a) => a.kind === 'output')) return;
     if (res.effects.some((e) => e.kind !== 'macLearned')) return;
     const d = this.decide(res, entry, ofport, now);
@@ -416,89 +421,9 @@ export class FlowController {
     const fresh = this.learned.offer(res.effects, now);
     if (fresh.length > 0) this.peers.broadcast({ kind: 'learned', from: this.cfg.hostId, entries: fresh });
     this.invalidateInto(changed, out);
-    this.askArp(res.effects, now, out);
-    for (const e of res.effects)
-      if (e.kind === 'natExhausted') {
-        this.stats.natExhausted++;
-        this.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo); // one more block, for the next ones
-      }
-    return this.held.release(resolvedWaits(res.effects));
-  }
-
-  /** Holds a packet that waits for what `effects` asked for (a next hop's MAC, SNAT ports). */
-  private holdFor(effects: readonly Effect[], pi: PacketInView, now: number): void {
-    for (const e of effects) {
-      if (e.kind === 'arpWanted') {
-        this.held.hold({ kind: 'arp', routerId: e.routerId, ip: e.ip, portId: e.portId }, pi, now);
-      } else if (e.kind === 'natStateWanted') {
-        // A reply racing its connection's flow state from another host: a short wait, then it goes on.
-        this.held.hold({ kind: 'natState', key: e.key }, pi, now, 64, FLOW_STATE_WAIT_MS);
-      } else if (e.kind === 'natPortsWanted') {
-        const want: Want = { kind: 'snat', ip: e.ip, proto: e.proto, portFrom: e.portFrom, portTo: e.portTo };
-        // A burst of new connections may wait for a block: hold more of them than for an ARP.
-        if (this.held.hold(want, pi, now, 512)) this.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo);
-      }
-    }
-  }
-
-  /**
-   * Time passes: ARP requests for next hops that still do not answer are sent again (once a second);
-   * after three, the next hop is marked failed and the packets held for it are simulated again (they
-   * get ICMP host unreachable); SNAT port requests are repeated, and packets that waited too long for
-   * ports are dropped (counted).
-   */
-  tick(now: number): Outgoing[] {
-    const out: Outgoing[] = [];
-    const { retry, expired } = this.held.due(now);
-    for (const w of retry) {
-      if (w.kind === 'arp') this.emitter.askArp(w.routerId, w.ip, w.portId, now, out);
-      else if (w.kind === 'snat') this.natBlocks?.want(w.ip, w.proto, w.portFrom, w.portTo);
-    }
-    for (const { want: w, packets } of expired) {
-      if (w.kind === 'natState') {
-        this.stats.flowStateWaitsExpired++;
-        for (const pi of packets) this.handle(pi, now, out, true);
-      } else if (w.kind === 'arp') {
-        this.state.arp.fail(w.routerId, w.ip, now);
-        this.stats.arpFailures++;
-        this.invalidateInto([Tags.arp(w.routerId, w.ip)], out);
-        for (const pi of packets) this.handle(pi, now, out);
-      } else {
-        this.stats.natPortDrops += packets.length;
-      }
-    }
-    return out;
-  }
-
-  /**
-   * No block of (ip, proto) is left to lease: packets waiting for one are simulated again and get an
-   * ICMP error (a refused connection, never a collision).
-   */
-  natExhausted(ip: number, proto: number, now: number): Outgoing[] {
-    this.state.nat.setExhausted(ip, proto, true);
-    const out: Outgoing[] = [];
-    for (const pi of this.held.release([snatWaitKey(ip, proto)])) this.handle(pi, now, out);
-    return out;
-  }
-
-  /** Blocks of SNAT ports leased for (ip, proto): packets waiting for them go on. */
-  natBlocksGranted(
-    ip: number,
-    proto: number,
-    ranges: ReadonlyArray<readonly [number, number]>,
-    now: number,
-  ): Outgoing[] {
-    this.state.nat.setBlocks(ip, proto, ranges);
-    this.state.nat.setExhausted(ip, proto, false);
-    const out: Outgoing[] = [];
-    for (const pi of this.held.release([snatWaitKey(ip, proto)])) this.handle(pi, now, out);
-    return out;
-  }
-
-  /** Sends the ARP requests `effects` want (at most one a second per router and address). */
-  private askArp(effects: readonly Effect[], now: number, out: Outgoing[]): void {
-    for (const e of effects)
-      if (e.kind === 'arpWanted') this.emitter.askArp(e.routerId, e.ip, e.portId, now, out);
+    this.waits.askArp(res.effects, now, out);
+    this.waits.askPorts(res.effects);
+    return this.waits.resolvedBy(res.effects);
   }
 
   // ---- changes -----------------------------------------------------------------------------------
@@ -516,7 +441,7 @@ export class FlowController {
     const effects: Effect[] = this.learned.effectsOf(entries, now, includeOwn);
     if (effects.length === 0) return out;
     this.invalidateInto(this.state.commit(effects, now), out);
-    for (const pi of this.held.release(resolvedWaits(effects))) this.handle(pi, now, out);
+    for (const pi of this.waits.resolvedBy(effects)) this.handle(pi, now, out);
     return out;
   }
 
@@ -573,7 +498,11 @@ export class FlowController {
   /** Applies flow state another agent (or the store) shared; returns deletions of flows it changes. */
   applyFlowState(nat: readonly NatStateEntry[], ct: readonly CtStateEntry[], now: number): Outgoing[] {
     const out = this.invalidate(this.flowState.apply(nat, ct, now));
-    for (const pi of this.held.release(nat.map((e) => natStateWaitKey(e.key)))) this.handle(pi, now, out);
+    this.waits.natStateArrived(
+      nat.map((e) => e.key),
+      now,
+      out,
+    );
     return out;
   }
 
@@ -617,19 +546,9 @@ export class FlowController {
     this.state.arp.clear();
     this.state.conntrack.clear();
     this.learned.reset();
-    this.held.clear();
+    this.waits.clear();
     this.emitter.clear();
     this.forgetFlows();
     return [deleteByCookie(0, PROACTIVE_COOKIE_BIT)];
   }
-}
-
-/** How long a reply waits for its connection's flow state from another host (ms). */
-const FLOW_STATE_WAIT_MS = 300;
-
-/** The waits the effects end: next hops whose MAC became known. */
-function resolvedWaits(effects: readonly Effect[]): string[] {
-  const keys: string[] = [];
-  for (const e of effects) if (e.kind === 'arpLearned') keys.push(arpWaitKey(e.routerId, e.ip));
-  return keys;
 }

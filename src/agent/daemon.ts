@@ -42,6 +42,9 @@ import type { MetricsServer } from '../metrics/server.js';
 
 export { AGENT_VERSION, matchText } from './control-requests.js';
 
+/** How long an agent's write to a SQLite store waits for another process's write lock (ms). */
+export const AGENT_STORE_BUSY_MS = 100;
+
 export class AgentDaemon {
   hostId = '';
   private store!: TopologyStore;
@@ -62,6 +65,8 @@ export class AgentDaemon {
   /** The endpoint other agents reach this one at (null: the channel is off). */
   private peerEndpoint: string | null = null;
   private learnedFlush: NodeJS.Timeout | undefined;
+  /** The last publication of learned state failed (logged once per outage). */
+  private publishFailing = false;
   private ctl!: FlowController;
   private datapath!: Datapath;
   private link!: SwitchLink;
@@ -95,7 +100,9 @@ export class AgentDaemon {
     const log = this.log.child({ component: 'agent' });
     mkdirSync(this.cfg.runDir, { recursive: true });
     this.hostId = stableHostId(this.cfg.stateDir);
-    this.store = await openStore(this.cfg.store);
+    // A locked SQLite file must not stop the event loop (packet-ins) for long: writes fail fast and
+    // are retried (learned state, heartbeats, leases).
+    this.store = await openStore(this.cfg.store, { busyTimeoutMs: AGENT_STORE_BUSY_MS });
     await this.register();
     const snap = await this.store.snapshot();
     const topology = Topology.from(snap.objects as never);
@@ -149,8 +156,8 @@ export class AgentDaemon {
     this.natBlocks = new NatBlockLeaser(
       () => this.store,
       this.hostId,
-      (ip, proto, ranges) => this.send(this.ctl.natBlocksGranted(ip, proto, ranges, Date.now())),
-      (ip, proto) => this.send(this.ctl.natExhausted(ip, proto, Date.now())),
+      (ip, proto, ranges) => this.send(this.ctl.waits.natBlocksGranted(ip, proto, ranges, Date.now())),
+      (ip, proto) => this.send(this.ctl.waits.natExhausted(ip, proto, Date.now())),
       this.log.child({ component: 'agent.nat' }),
     );
     await this.natBlocks.recover();
@@ -173,7 +180,7 @@ export class AgentDaemon {
     // Flow state ages with the traffic: aged entries go with their flows each second; state that
     // installed flows use is renewed with the hosts holding copies a few times per lifetime.
     let sweeps = 0;
-    this.tick = setInterval(() => this.send(this.ctl.tick(Date.now())), 200);
+    this.tick = setInterval(() => this.send(this.ctl.waits.tick(Date.now())), 200);
     this.natRenew = setInterval(() => void this.natBlocks.renew(), this.natBlocks.leaseMs / 3);
     this.flowStateSweep = setInterval(() => {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
@@ -356,14 +363,29 @@ export class AgentDaemon {
     if (r.bindings) this.link.bindingsChanged();
   }
 
+  /**
+   * Publishes what the controller learned (learned-sync.ts): one publication at a time; a failed one
+   * keeps its entries and is tried again after a back-off, so nothing learned during a store outage is
+   * lost. Logged once when publications start failing and once when they succeed again.
+   */
   private async flushLearned(): Promise<void> {
-    const entries = this.ctl.learned.take();
-    if (entries.length === 0) return;
+    const learned = this.ctl.learned;
+    const entries = learned.take(Date.now());
+    if (entries === undefined) return;
+    let err: Error | undefined;
     try {
       await this.store.learn(entries);
     } catch (e) {
-      this.log.warn({ err: (e as Error).message, entries: entries.length }, 'cannot publish learned state');
+      err = e as Error;
     }
+    if (learned.settle(entries, err === undefined, Date.now()))
+      this.log.info({ waiting: learned.unpublished }, 'learned state published again');
+    else if (err !== undefined && !this.publishFailing)
+      this.log.warn(
+        { err: err.message, waiting: learned.unpublished },
+        'cannot publish learned state: kept, and tried again until the store takes it',
+      );
+    this.publishFailing = err !== undefined;
   }
 
   // ---- control API -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
  *                 liveness, the tunnel zones
  *   replaced      a new flow with the same match took its place
  *   reset         every reactive flow was dropped at once (the switch (re)connected, the host was told
- *                 to forget, the store watch resynced)
+ *                 to forget)
  *
  * Hook API: the agent makes one FlowHistory and makes four calls, each a line:
  *   history.attach(flowTable)        once: listens to the table's removals (flow-table.ts onRemove)

@@ -1,29 +1,69 @@
 /**
- * Sharing learned state between agents through the store (MidoNet's replicated MAC and ARP tables):
- * what a local simulation learns (a MAC seen on a port, an IP's MAC answered to a router) is published,
- * and what other agents published is turned back into the same effects and committed here, so a
+ * Sharing learned state between agents (MidoNet's replicated MAC and ARP tables): what a local
+ * simulation learns (a MAC seen on a port, an IP's MAC answered to a router) is used here at once (the
+ * controller commits it before offering it), sent to the other agents directly, and published to the
+ * store; what other agents published is turned back into the same effects and committed here, so a
  * bridge on host A unicasts to a VM on host B, and a router on host A reaches a next hop that answered
  * host B's ARP request.
  *
- * Invariant: an entry is published when its value changes or when a third of its lifetime has passed
- * since it was last published (so it never expires while in use, and a busy flow does not write to the
- * store per packet); entries this host published are not applied again when they come back.
+ * Publication survives a store outage: entries wait in a pending table (one per table, scope and key:
+ * the newest value wins) until the store took them; a failed publication is tried again with a
+ * back-off (100 ms doubling to 1 s), so what was learned while the store was away reaches it soon
+ * after it is back. The table is bounded (the oldest entry goes first when full, counted); an entry
+ * that expired while it waited is not published.
+ *
+ * Invariants: an entry is published when its value changes or when a third of its lifetime has passed
+ * since it was last published (so it never expires while in use, and a busy flow does not write to
+ * the store per packet); it leaves the pending table only when the store acknowledged it or a newer
+ * value replaced it; at most one publication is in flight; entries this host published are not
+ * applied again when they come back. An ARP entry is sent to the other agents every time it is
+ * learned (an ARP reply is rare and usually answers a request another host sent: that host must hear
+ * of it even when an earlier message was lost).
  */
 import { formatIpv4, parseIpv4 } from '../addr.js';
 import type { Effect } from '../sim/result.js';
 import type { LearnedEntry } from '../state/store.js';
 
+/** The counters LearnedSync keeps (AgentStats has them). */
+export interface LearnedCounters {
+  /** Entries waiting for the store (a gauge). */
+  learnedUnpublished: number;
+  /** Publications the store refused or did not answer (each retried). */
+  learnedPublishFailures: number;
+  /** Entries dropped unpublished because the pending table was full. */
+  learnedDropped: number;
+}
+
+/** Retry back-off of a failed publication (ms): doubles from the first to the last. */
+export const PUBLISH_RETRY_MS = [100, 1000] as const;
+
 export class LearnedSync {
   private readonly published = new Map<string, { value: string; at: number }>();
-  private outbox: LearnedEntry[] = [];
+  /** id -> newest entry not yet acknowledged by the store; Map order is the order of first waiting. */
+  private readonly pending = new Map<string, LearnedEntry>();
+  private inFlight = false;
+  private retryAt = 0;
+  private backoffMs = 0;
 
   constructor(
     private readonly hostId: string,
     private readonly macLifetimeMs: number,
     private readonly arpLifetimeMs: number,
+    private readonly counters: LearnedCounters = {
+      learnedUnpublished: 0,
+      learnedPublishFailures: 0,
+      learnedDropped: 0,
+    },
+    /** Pending entries at most. */
+    private readonly maxPending = 50_000,
+    /** Entries per publication at most. */
+    private readonly batch = 5000,
   ) {}
 
-  /** Queues the shareable effects of a committed result; returns the entries it queued. */
+  /**
+   * Queues the shareable effects of a committed result for the store; returns the entries to send to
+   * the other agents now (those queued, and every ARP entry).
+   */
   offer(effects: readonly Effect[], now: number): LearnedEntry[] {
     const fresh: LearnedEntry[] = [];
     for (const e of effects) {
@@ -48,33 +88,99 @@ export class LearnedSync {
         };
       }
       if (entry === undefined) continue;
-      const id = `${entry.table}|${entry.scope}|${entry.key}`;
+      const id = entryId(entry);
       const last = this.published.get(id);
       const lifetime = entry.table === 'mac' ? this.macLifetimeMs : this.arpLifetimeMs;
-      if (last && last.value === entry.value && now - last.at < lifetime / 3) continue;
+      if (last && last.value === entry.value && now - last.at < lifetime / 3) {
+        if (entry.table === 'arp') fresh.push(entry);
+        continue;
+      }
       this.published.set(id, { value: entry.value, at: now });
-      this.outbox.push(entry);
+      this.put(id, entry);
       fresh.push(entry);
     }
     return fresh;
   }
 
-  /** Queues entries made elsewhere (flow state) for the same flush to the store. */
+  /** Queues entries made elsewhere (flow state) for the same publication to the store. */
   queue(entries: readonly LearnedEntry[]): void {
-    for (const e of entries) this.outbox.push(e);
+    for (const e of entries) this.put(entryId(e), e);
   }
 
-  /** Forgets what was published (and what waits to be). */
+  /** Forgets what was published and what waits to be. */
   reset(): void {
     this.published.clear();
-    this.outbox = [];
+    this.pending.clear();
+    this.counters.learnedUnpublished = 0;
+    this.inFlight = false;
+    this.retryAt = 0;
+    this.backoffMs = 0;
   }
 
-  /** Entries waiting to be published (and empties the queue). */
-  take(): LearnedEntry[] {
-    const out = this.outbox;
-    this.outbox = [];
+  /**
+   * The entries to publish now, oldest first (at most one batch), or undefined: nothing waits, a
+   * publication is in flight, or a failed one's back-off has not passed. The caller reports the
+   * outcome with `settle`. Entries that expired while they waited are dropped here.
+   */
+  take(now: number): LearnedEntry[] | undefined {
+    if (this.inFlight || this.pending.size === 0 || now < this.retryAt) return undefined;
+    const out: LearnedEntry[] = [];
+    for (const [id, e] of this.pending) {
+      if (e.expiresAt <= now) {
+        this.pending.delete(id);
+        continue;
+      }
+      out.push(e);
+      if (out.length >= this.batch) break;
+    }
+    this.counters.learnedUnpublished = this.pending.size;
+    if (out.length === 0) return undefined;
+    this.inFlight = true;
     return out;
+  }
+
+  /**
+   * The store took `entries` (ok) or did not: taken entries leave the pending table unless a newer
+   * value replaced them meanwhile; after a failure they stay, and the next `take` waits a back-off.
+   * Returns whether this ended a run of failures (the store is back).
+   */
+  settle(entries: readonly LearnedEntry[], ok: boolean, now: number): boolean {
+    this.inFlight = false;
+    if (!ok) {
+      this.counters.learnedPublishFailures++;
+      this.backoffMs = Math.min(
+        PUBLISH_RETRY_MS[1],
+        this.backoffMs === 0 ? PUBLISH_RETRY_MS[0] : this.backoffMs * 2,
+      );
+      this.retryAt = now + this.backoffMs;
+      return false;
+    }
+    for (const e of entries) {
+      const id = entryId(e);
+      if (this.pending.get(id) === e) this.pending.delete(id);
+    }
+    this.counters.learnedUnpublished = this.pending.size;
+    const recovered = this.backoffMs > 0;
+    this.backoffMs = 0;
+    this.retryAt = 0;
+    return recovered;
+  }
+
+  /** Entries waiting for the store. */
+  get unpublished(): number {
+    return this.pending.size;
+  }
+
+  /** Puts the newest value of an entry in the pending table (its place moves to the end: newest). */
+  private put(id: string, e: LearnedEntry): void {
+    this.pending.delete(id);
+    this.pending.set(id, e);
+    if (this.pending.size > this.maxPending) {
+      const oldest = this.pending.keys().next().value as string;
+      this.pending.delete(oldest);
+      this.counters.learnedDropped++;
+    }
+    this.counters.learnedUnpublished = this.pending.size;
   }
 
   /** Effects equivalent to other agents' entries, for committing into the local runtime state. */
@@ -93,9 +199,21 @@ export class LearnedSync {
         if (ip !== undefined)
           out.push({ kind: 'arpLearned', routerId: e.scope, ip, mac: parseInt(e.value, 16) });
       }
-      // Remember what others published so this host does not echo it back at once.
-      this.published.set(`${e.table}|${e.scope}|${e.key}`, { value: e.value, at: now });
+      // Remember what others published so this host does not echo it back at once; an entry of this
+      // host's waiting for the store that is older than theirs is theirs now (newest wins).
+      const id = entryId(e);
+      this.published.set(id, { value: e.value, at: now });
+      const mine = this.pending.get(id);
+      if (mine !== undefined && mine.origin !== e.origin && mine.expiresAt <= e.expiresAt) {
+        this.pending.delete(id);
+        this.counters.learnedUnpublished = this.pending.size;
+      }
     }
     return out;
   }
+}
+
+/** The identity of an entry: its table, scope and key (the value is what changes). */
+function entryId(e: LearnedEntry): string {
+  return `${e.table}|${e.scope}|${e.key}`;
 }

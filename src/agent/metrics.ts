@@ -13,7 +13,7 @@
  *   applied. The change feed carries no commit time, so a lag in seconds cannot be measured honestly
  *   here; positions behind head is what an operator can alert on (it should return to 0).
  * - Probing the store (for lag and health) is bounded by a timeout; an unreachable store makes
- *   store_reachable 0, health not ok, and the head and lag gauges NaN rather than stale or zero.
+ *   store_reachable 0, health degraded, and the head and lag gauges NaN rather than stale or zero.
  */
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_US, type AgentStats, type LatencyHistogram } from './stats.js';
@@ -200,6 +200,30 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
     () => st().queueDrops,
   );
   gaugeOf(r, 'packet_in_queue_length', 'Packet-ins waiting for simulation now', src.queueLength);
+  gaugeOf(
+    r,
+    'learned_unpublished',
+    'Learned entries (MAC, ARP, flow state) waiting for the store, e.g. during a store outage',
+    () => st().learnedUnpublished,
+  );
+  counterOf(
+    r,
+    'learned_publish_failures_total',
+    'Publications of learned state the store refused or did not answer (each retried)',
+    () => st().learnedPublishFailures,
+  );
+  counterOf(
+    r,
+    'learned_dropped_total',
+    'Learned entries dropped unpublished because too many waited for the store',
+    () => st().learnedDropped,
+  );
+  counterOf(
+    r,
+    'arp_probes_total',
+    'ARP requests sent again, with a back-off, for next hops marked failed',
+    () => st().arpProbes,
+  );
   counterOf(
     r,
     'not_yet_drops_total',
@@ -294,12 +318,18 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   return r;
 }
 
-/** /health: ok when Open vSwitch is connected and the store answers. */
+/**
+ * /health: `status` ok when Open vSwitch is connected and the store answers; degraded when only the
+ * store does not answer (the agent goes on forwarding and simulating on its cached topology, and
+ * catches up when the store is back: still serving, so `ok` and HTTP 200); down when the switch is
+ * not connected (503).
+ */
 export async function agentHealth(src: AgentMetricsSource, storeTimeoutMs = 1000): Promise<HealthReport> {
   const openflow = src.openflowConnected();
   const p = await probeStore(src, storeTimeoutMs);
   return {
-    ok: openflow && p.ok,
+    ok: openflow,
+    status: !openflow ? 'down' : p.ok ? 'ok' : 'degraded',
     openflow,
     store: p.ok,
     ...(p.ok ? {} : { storeError: p.error }),

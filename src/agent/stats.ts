@@ -103,6 +103,14 @@ export class AgentStats {
   replyFlowRequests = 0;
   /** Next hops that never answered ARP (held packets got ICMP host unreachable). */
   arpFailures = 0;
+  /** ARP requests sent again for next hops marked failed (waits.ts: back-off probes). */
+  arpProbes = 0;
+  /** Learned entries waiting for the store (learned-sync.ts; a gauge). */
+  learnedUnpublished = 0;
+  /** Publications of learned state the store refused or did not answer (each retried). */
+  learnedPublishFailures = 0;
+  /** Learned entries dropped unpublished because too many waited for the store. */
+  learnedDropped = 0;
   /** Replies that waited for their connection's flow state and went on without it. */
   flowStateWaitsExpired = 0;
   /** Packets dropped after waiting too long for SNAT ports. */
@@ -145,7 +153,11 @@ export class AgentStats {
       replyFlows: this.replyFlows,
       replyFlowRequests: this.replyFlowRequests,
       arpFailures: this.arpFailures,
+      arpProbes: this.arpProbes,
       flowStateWaitsExpired: this.flowStateWaitsExpired,
+      learnedUnpublished: this.learnedUnpublished,
+      learnedPublishFailures: this.learnedPublishFailures,
+      learnedDropped: this.learnedDropped,
       natPortDrops: this.natPortDrops,
       natExhausted: this.natExhausted,
       dhcp: this.dhcp.snapshot(),

@@ -5,18 +5,17 @@
  * host's bindings must be redone.
  *
  * Invariants: changes are applied in commit order and the flows their tags name are invalidated in
- * the same call, before any later packet-in is simulated; after a resync no reactive flow survives
- * (no tag can say what changed meanwhile).
+ * the same call, before any later packet-in is simulated; a resync invalidates exactly the flows that
+ * read an object the snapshot created, updated or deleted, as if the missed changes had come one by
+ * one.
  */
 import type { Outgoing } from '../openflow/index.js';
-import { Topology } from '../sim/topology.js';
+import type { Topology } from '../sim/topology.js';
 import type { Tag } from '../sim/tags.js';
 import type { Obj } from '../state/model.js';
 import type { Change, Snapshot } from '../state/store.js';
 import { TUNNEL_ZONES_TAG, type FlowController } from './controller.js';
 import type { FlowHistory } from './flow-history.js';
-import { deleteByCookie } from './flow-mods.js';
-import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 
 export interface FeedResult {
   out: Outgoing[];
@@ -56,22 +55,44 @@ export function applyChanges(
 }
 
 /**
- * [state] The smallest correct handling of a resync (the watch fell behind the compacted change log,
- * store.ts): the replica is rebuilt from the snapshot and every reactive flow is invalidated; bindings
- * and proactive flows are redone. To be refined (diff the snapshot against the replica and invalidate
- * only what differs).
+ * A resync (the watch fell behind the compacted change log, store.ts, e.g. after a long store
+ * outage): the difference between the replica and the snapshot becomes changes (`changesBetween`),
+ * applied like any others, so exactly the flows that read what changed meanwhile are deleted.
  */
 export function applySnapshot(ctl: FlowController, snap: Snapshot, history: FlowHistory): FeedResult {
-  const kept = new Set(snap.objects.filter((o) => o.kind === 'port').map((o) => o.object.id));
-  const gone = ctl.topology
-    .all('port')
-    .filter((p) => !kept.has(p.id))
-    .map((p) => p.id);
-  ctl.topology = Topology.from(snap.objects as never);
-  ctl.portsDeleted(gone);
+  const changes = changesBetween(ctl.topology, snap);
+  const r = changes.length > 0 ? applyChanges(ctl, changes, history) : { out: [], bindings: false };
   ctl.stats.lastChangeSeq = snap.position;
-  ctl.ports.tunnelZonesChanged();
-  history.reset('the store watch fell behind the change log and resynced: every reactive flow dropped'); // [ops]
-  ctl.forgetFlows();
-  return { out: [deleteByCookie(0n, PROACTIVE_COOKIE_BIT)], bindings: true };
+  return r;
+}
+
+/**
+ * The changes from `replica` to `snap`, all at the snapshot's position, deletes first: an object only
+ * in the snapshot is created, one only in the replica deleted, one whose version differs updated.
+ * Applied to the replica they give the snapshot's objects; an object with the same kind, id and
+ * version in both is not named (versions grow by one per write: equal versions are the same write).
+ */
+export function changesBetween(replica: Topology, snap: Snapshot): Change[] {
+  const seq = snap.position;
+  const seen = new Set<string>();
+  const upserts: Change[] = [];
+  for (const { kind, object } of snap.objects) {
+    seen.add(`${kind}/${object.id}`);
+    const had = replica.get(kind, object.id);
+    if (had !== undefined && had.version === object.version) continue;
+    upserts.push({
+      seq,
+      tx: seq,
+      kind,
+      id: object.id,
+      op: had === undefined ? 'create' : 'update',
+      version: object.version,
+      object,
+    });
+  }
+  const deletes: Change[] = [];
+  for (const { kind, object } of replica.objects())
+    if (!seen.has(`${kind}/${object.id}`))
+      deletes.push({ seq, tx: seq, kind, id: object.id, op: 'delete', version: object.version + 1, object });
+  return [...deletes, ...upserts];
 }

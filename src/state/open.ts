@@ -6,6 +6,10 @@
  * Every scheme takes the change-log retention parameters `retain=N` and `retainSeconds=S`
  * (retention.ts), e.g. sqlite:/var/lib/midonet/state.db?retain=50000.
  *
+ * `busyTimeoutMs` (SQLite only) is how long a write waits for another process's write lock before it
+ * fails: better-sqlite3 waits synchronously, so a daemon whose event loop carries packets (the agent)
+ * asks for a short one and retries its writes itself, rather than stopping for the default 10 s.
+ *
  * Invariant: an unknown scheme or an unusable location is a StoreError('unavailable') naming the URL
  * and what is allowed, never a crash.
  */
@@ -18,7 +22,12 @@ import { quote } from '../quote.js';
 
 export const DEFAULT_STORE_URL = 'sqlite:/var/lib/midonet/state.db';
 
-export async function openStore(url: string): Promise<TopologyStore> {
+export interface OpenOptions {
+  /** SQLite: how long a write waits for the write lock (ms; default 10,000). */
+  readonly busyTimeoutMs?: number;
+}
+
+export async function openStore(url: string, opts: OpenOptions = {}): Promise<TopologyStore> {
   const m = /^([a-z]+):([^?]*)(?:\?(.*))?$/.exec(url);
   const bad = (why: string): never => {
     throw new StoreError('unavailable', `store URL ${quote(url)}: ${why}`);
@@ -26,7 +35,10 @@ export async function openStore(url: string): Promise<TopologyStore> {
   if (m?.[1] === 'sqlite') {
     const path = m[2]!.replace(/^\/\/(?=\/)/, '');
     if (path === '') bad("no file path after 'sqlite:'");
-    return new SqliteStore(path, { retention: query(m[3], bad) });
+    return new SqliteStore(path, {
+      retention: query(m[3], bad),
+      ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+    });
   }
   if (m?.[1] === 'memory') {
     const name = m[2]!;

@@ -176,30 +176,45 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
         assert.ok(known.has(c), `flow ${c} in the switch is known to the restarted agent`);
     });
 
-    it('reloads the topology from a snapshot when its position was compacted out of the change log', async () => {
-      const [vm1, vm3] = [vm(lab, 'vm1'), vm(lab, 'vm3')];
+    it('catches up from a snapshot when its position was compacted out of the change log, invalidating only what changed', async () => {
+      const [vm1, vm2, vm3, vm4] = [vm(lab, 'vm1'), vm(lab, 'vm2'), vm(lab, 'vm3'), vm(lab, 'vm4')];
       const hv1 = host(lab, 'hv1');
       assert.equal((await ping(vm1, vm3.ip)).received, 3);
-      const cookies = (await reactiveFlows(hv1)).map(cookieOf);
-      assert.ok(cookies.length > 0);
+      assert.equal((await ping(vm2, vm4.ip)).received, 3);
+      const flowsOf = (lines: string[], macs: string[]) =>
+        lines.filter((l) => macs.some((m) => l.includes(`dl_dst=${m}`))).map(cookieOf);
+      const before = await reactiveFlows(hv1);
+      const untouched = flowsOf(before, [vm1.mac, vm3.mac]); // tenant-a: nothing it reads changes
+      const changed = flowsOf(before, [vm2.mac, vm4.mac]); // tenant-b: its bridge is updated
+      assert.ok(untouched.length > 0 && changed.length > 0, before.join('\n'));
       const behind = (await stats(hv1)).lastChangeSeq!;
       const pid = agentPid({ dir: hv1.dir })!;
-      // The agent is stopped while 40 changes are committed: its position leaves the 20-change log.
+      const tenantB = await store.resolve('bridge', 'tenant-b');
+      // The agent is stopped while 41 changes are committed: its position leaves the 20-change log.
       process.kill(pid, 'SIGSTOP');
       try {
+        await store.update('bridge', tenantB.id, { name: 'tenant-b-renamed' });
         for (let i = 0; i < 40; i++) await store.create('chain', { name: `resync-${tunnel}-${i}` });
         await assert.rejects(store.changesSince(behind), /no longer in the change log/);
       } finally {
         process.kill(pid, 'SIGCONT');
       }
-      await agentSettled(store, hv1);
-      const log = readFileSync(join(hv1.dir, 'agent.log'), 'utf8');
-      assert.match(log, /store watch fell behind the change log: reloading the topology/);
-      const inSwitch = (await reactiveFlows(hv1)).map(cookieOf);
-      for (const c of cookies) assert.ok(!inSwitch.includes(c), `flow ${c} was invalidated by the reload`);
-      assert.equal((await ping(vm1, vm3.ip)).received, 3, 'traffic flows on the reloaded topology');
-      for (const c of await store.list('chain'))
-        if (c.name.startsWith('resync-')) await store.delete('chain', c.id);
+      try {
+        await agentSettled(store, hv1);
+        const log = readFileSync(join(hv1.dir, 'agent.log'), 'utf8');
+        assert.match(log, /store watch fell behind the change log: reloading the topology/);
+        const inSwitch = (await reactiveFlows(hv1)).map(cookieOf);
+        for (const c of untouched)
+          assert.ok(inSwitch.includes(c), `flow ${c} (nothing it read changed) was kept`);
+        for (const c of changed)
+          assert.ok(!inSwitch.includes(c), `flow ${c} (its bridge changed) was invalidated`);
+        assert.equal((await ping(vm1, vm3.ip)).received, 3, 'traffic flows on the caught-up topology');
+        assert.equal((await ping(vm2, vm4.ip)).received, 3);
+      } finally {
+        await store.update('bridge', tenantB.id, { name: 'tenant-b' });
+        for (const c of await store.list('chain'))
+          if (c.name.startsWith('resync-')) await store.delete('chain', c.id);
+      }
     });
   });
 }

@@ -4,7 +4,8 @@
  * the same way; the flows of a tracked TCP connection let its FIN up, which ends the connection; state
  * lives while a flow uses it and goes, with the flows that used it, once they are gone and it aged.
  * A next hop that does not answer ARP is asked again once a second; after three tries the packets held
- * for it get ICMP host unreachable.
+ * for it get ICMP host unreachable, and it is still asked 2, 4 and 8 s later until it answers. An ARP
+ * reply is shared with the other agents every time it comes (issue 21).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,7 +66,10 @@ function world(knowNextHop = true) {
   ]);
   b.set(r, { inboundChainId: fw, natInboundChainId: natIn, natOutboundChainId: natOut });
   const sent: Array<{ to: string; msg: PeerMessage }> = [];
-  const peers: PeerSender = { send: (to, msg) => (sent.push({ to, msg }), true), broadcast: () => undefined };
+  const peers: PeerSender = {
+    send: (to, msg) => (sent.push({ to, msg }), true),
+    broadcast: (msg) => void sent.push({ to: '*', msg }),
+  };
   const ctl = new FlowController(
     b.build(),
     { hostId: HV1, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
@@ -187,16 +191,84 @@ test("a peer's binding translates the reply here the same way", () => {
 test('a next hop that never answers ARP: asked once a second, then held packets get ICMP host unreachable', () => {
   const { ctl } = world(false);
   const first = ctl.packetIn(pin(tcp(0x02)), 1000);
-  const arps = (msgs: ReturnType<typeof ctl.tick>) =>
+  const arps = (msgs: ReturnType<typeof ctl.waits.tick>) =>
     msgs.filter((m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0806).length;
   assert.equal(arps(first), 1, 'one ARP request at once');
-  assert.equal(arps(ctl.tick(1500)), 0, 'not twice within a second');
-  assert.equal(arps(ctl.tick(2001)), 1, 'again after a second');
-  const end = ctl.tick(4001);
+  assert.equal(arps(ctl.waits.tick(1500)), 0, 'not twice within a second');
+  assert.equal(arps(ctl.waits.tick(2001)), 1, 'again after a second');
+  const end = ctl.waits.tick(4001);
   const icmp = end.filter(
     (m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0800 && m.data[23] === 1,
   );
   assert.equal(icmp.length, 1, 'ICMP host unreachable for the held packet');
   assert.equal(icmp[0]!.type === 'packet_out' && icmp[0]!.data[34], 3, 'destination unreachable');
   assert.equal(ctl.stats.arpFailures, 1);
+});
+
+test('a failed next hop is asked again with a back-off (2, 4, 8 s) until it answers; then packets go through', () => {
+  const { ctl, r } = world(false);
+  const arps = (msgs: ReturnType<typeof ctl.waits.tick>) =>
+    msgs.filter((m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0806).length;
+  ctl.packetIn(pin(tcp(0x02)), 1000);
+  ctl.waits.tick(2001);
+  ctl.waits.tick(4001); // failed: the held packet got ICMP host unreachable
+  assert.equal(ctl.stats.arpFailures, 1);
+  const asked: number[] = [];
+  for (let t = 4200; t <= 23800; t += 200) if (arps(ctl.waits.tick(t)) > 0) asked.push(t);
+  assert.deepEqual(
+    asked,
+    [6200, 10200, 18200],
+    'probes 2, 4 and 8 s apart until the failure ages out (20 s)',
+  );
+  assert.equal(ctl.stats.arpProbes, 3);
+
+  // Failed again; this time the next hop answers (on another host, which shares the entry).
+  ctl.packetIn(pin(tcp(0x02, 5001)), 30000);
+  ctl.waits.tick(31001);
+  ctl.waits.tick(33001);
+  assert.equal(ctl.stats.arpFailures, 2);
+  const answer = { table: 'arp' as const, scope: r, key: '203.0.113.2', value: '20000000099', origin: HV2 };
+  ctl.applyLearned([{ ...answer, expiresAt: 900_000 }], 34000);
+  const out = ctl.packetIn(pin(tcp(0x02, 5002)), 34100);
+  assert.ok(
+    out.some((m) => m.type === 'packet_out' && m.data.readUInt16BE(12) === 0x0800 && m.data[23] === 6),
+    'the next packet goes on to the next hop',
+  );
+  let later = 0;
+  for (let t = 34200; t <= 60000; t += 200) later += arps(ctl.waits.tick(t));
+  assert.equal(later, 0, 'no probe once the next hop answered');
+});
+
+test('an ARP reply is shared with the other agents every time, so a host whose first message was lost still hears of it', () => {
+  const { ctl, sent, r } = world(false);
+  const reply = Buffer.from(
+    buildEthernet({
+      kind: 'ethernet',
+      dst: RMAC,
+      src: VM,
+      payload: {
+        kind: 'arp',
+        op: 2,
+        senderMac: VM,
+        senderIp: '192.0.2.10',
+        targetMac: RMAC,
+        targetIp: '192.0.2.1',
+      },
+    }),
+  );
+  const shared = () =>
+    sent.filter(
+      (s) =>
+        s.to === '*' &&
+        s.msg.kind === 'learned' &&
+        s.msg.entries.some((e) => e.table === 'arp' && e.scope === r && e.key === '192.0.2.10'),
+    ).length;
+  ctl.packetIn(pin(reply), 1000);
+  assert.equal(shared(), 1, 'the first reply is shared');
+  // The other host never got it (say the message was lost) and asks again: the answer is shared again,
+  // although the value is the same and the store need not hear of it again.
+  ctl.packetIn(pin(reply), 2000);
+  assert.equal(shared(), 2, 'the second reply is shared too');
+  const toStore = ctl.learned.take(2000) ?? [];
+  assert.equal(toStore.filter((e) => e.table === 'arp').length, 1, 'the store gets the entry once');
 });

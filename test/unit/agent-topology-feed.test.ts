@@ -1,18 +1,21 @@
 /**
  * topology-feed.ts: a batch of store changes goes into the controller's replica and deletes exactly
  * the flows it touched; a change to one of this host's ports asks for the bindings to be redone; a
- * resync drops every reactive flow.
+ * resync turns the difference between the replica and the snapshot into changes and deletes only the
+ * flows of what changed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowController } from '../../src/agent/controller.js';
 import { FlowHistory } from '../../src/agent/flow-history.js';
-import { applyChanges, applySnapshot } from '../../src/agent/topology-feed.js';
+import { applyChanges, applySnapshot, changesBetween } from '../../src/agent/topology-feed.js';
 import { createLogger } from '../../src/log.js';
 import { OFP_NO_BUFFER } from '../../src/openflow/index.js';
 import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
-import type { Change } from '../../src/state/store.js';
+import { Tags } from '../../src/sim/tags.js';
+import { Topology } from '../../src/sim/topology.js';
+import type { Change, Snapshot } from '../../src/state/store.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 
 const HOST = '00000000-0000-4000-8000-0000000000aa';
@@ -132,13 +135,77 @@ test("deleting one of this host's ports deletes its flows and asks for the bindi
   assert.deepEqual(sw.outPorts(3, udp(A, B)), [4]);
 });
 
-test('a resync drops every reactive flow and asks for the bindings to be redone', () => {
-  const { ctl } = world();
+test('a resync deletes only the flows of what changed meanwhile, as if the changes had come one by one', () => {
+  const { ctl, br1 } = world();
   const sw = flows(ctl);
-  const r = applySnapshot(ctl, { position: 20, objects: ctl.topology.objects() }, new FlowHistory());
+  const objects = ctl.topology
+    .objects()
+    .map((o) =>
+      o.object.id === br1 ? { kind: o.kind, object: { ...o.object, name: 'renamed', version: 2 } } : o,
+    );
+  const r = applySnapshot(ctl, { position: 20, objects }, new FlowHistory());
+  sw.apply(r.out);
+  assert.equal(r.bindings, false);
+  assert.equal(sw.outPorts(1, udp(A, B)), 'miss', 'the flows through the updated bridge are deleted');
+  assert.deepEqual(sw.outPorts(3, udp(A, B)), [4], 'the others stay');
+  assert.equal(ctl.stats.lastChangeSeq, 20);
+  assert.deepEqual(
+    applySnapshot(ctl, { position: 21, objects }, new FlowHistory()).out,
+    [],
+    'nothing differs now',
+  );
+});
+
+test("a resync that removed one of this host's ports asks for the bindings to be redone", () => {
+  const { ctl, p2 } = world();
+  const sw = flows(ctl);
+  const objects = ctl.topology.objects().filter((o) => o.object.id !== p2);
+  const r = applySnapshot(ctl, { position: 30, objects }, new FlowHistory());
   sw.apply(r.out);
   assert.equal(r.bindings, true);
   assert.equal(sw.outPorts(1, udp(A, B)), 'miss');
-  assert.equal(sw.outPorts(3, udp(A, B)), 'miss');
-  assert.equal(ctl.flows.size, 0);
+  assert.deepEqual(sw.outPorts(3, udp(A, B)), [4]);
+});
+
+test('the replica and a snapshot: created, updated and deleted objects become changes, the rest is not named', () => {
+  const b = new TopologyBuilder();
+  const kept = b.bridge('kept');
+  const renamed = b.bridge('renamed');
+  const gone = b.bridge('gone');
+  b.port(kept, 'kp');
+  const replica = b.build();
+  const objects = replica
+    .objects()
+    .filter((o) => o.object.id !== gone)
+    .map((o) =>
+      o.object.id === renamed ? { kind: o.kind, object: { ...o.object, name: 'renamed-2', version: 2 } } : o,
+    );
+  const fresh = {
+    kind: 'bridge' as const,
+    object: { ...replica.get('bridge', kept)!, id: 'new-id', name: 'new' },
+  };
+  const snap: Snapshot = { position: 99, objects: [...objects, fresh] };
+  const changes = changesBetween(replica, snap);
+  assert.deepEqual(
+    changes.map((c) => [c.op, c.kind, c.id, c.version, c.seq]),
+    [
+      ['delete', 'bridge', gone, 2, 99],
+      ['update', 'bridge', renamed, 2, 99],
+      ['create', 'bridge', 'new-id', 1, 99],
+    ],
+  );
+  const tags = replica.apply(changes);
+  assert.ok(!tags.includes(Tags.bridge(kept)), 'nothing that reads the unchanged bridge is invalidated');
+  assert.ok(tags.includes(Tags.bridge(renamed)), 'the updated bridge is');
+  const key = (t: Topology) =>
+    t
+      .objects()
+      .map((o) => `${o.kind}/${o.object.id}/${o.object.version}/${o.object.name}`)
+      .sort();
+  assert.deepEqual(
+    key(replica),
+    key(Topology.from(snap.objects as never)),
+    'the replica is now the snapshot',
+  );
+  assert.deepEqual(changesBetween(replica, snap), [], 'and nothing differs any more');
 });

@@ -132,7 +132,14 @@ describe('metrics endpoint', () => {
       assert.equal(h.status, 200);
       assert.deepEqual(
         { ...(JSON.parse(h.body) as object), hostId: undefined, lastChangeApplied: undefined },
-        { ok: true, openflow: true, store: true, hostId: undefined, lastChangeApplied: undefined },
+        {
+          ok: true,
+          status: 'ok',
+          openflow: true,
+          store: true,
+          hostId: undefined,
+          lastChangeApplied: undefined,
+        },
       );
       assert.equal((await get(server.address.port, '/nope')).status, 404);
     } finally {
@@ -140,7 +147,7 @@ describe('metrics endpoint', () => {
     }
   });
 
-  it('health is 503 when the switch is not connected or the store does not answer', async () => {
+  it('health is 503 (down) when the switch is not connected', async () => {
     const src = fakeSource({
       openflowConnected: () => false,
       storeHead: () => new Promise<number>(() => undefined), // never answers
@@ -162,6 +169,20 @@ describe('metrics endpoint', () => {
       const m = parseProm((await get(server.address.port, '/metrics')).body);
       assert.equal(m.get('midonet_agent_store_reachable'), 0);
       assert.ok(Number.isNaN(m.get('midonet_agent_store_watch_lag_changes')), 'lag unknown, not 0');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('health is degraded (still 200) when only the store does not answer: the agent forwards on', async () => {
+    const src = fakeSource({ storeHead: () => new Promise<number>(() => undefined) });
+    const server = (await startAgentMetrics('127.0.0.1:0', src, silent))!;
+    try {
+      const h = await get(server.address.port, '/health');
+      assert.equal(h.status, 200);
+      const body = JSON.parse(h.body) as { ok: boolean; status: string; store: boolean; storeError: string };
+      assert.deepEqual([body.ok, body.status, body.store], [true, 'degraded', false]);
+      assert.match(body.storeError, /no answer/);
     } finally {
       await server.close();
     }
