@@ -34,6 +34,11 @@ export const KIND_PATHS: Record<ApiKind, string> = {
   'port-forward': 'port-forwards',
   'source-nat': 'source-nats',
   'nat-block': 'nat-blocks',
+  'load-balancer': 'load-balancers',
+  pool: 'pools',
+  vip: 'vips',
+  'pool-member': 'pool-members',
+  'health-monitor': 'health-monitors',
 };
 
 export type JsonSchema = Record<string, unknown>;

@@ -13,6 +13,7 @@ import { normalizeMac } from '../addr.js';
 import { parsePortRange } from '../state/model.js';
 import { RULE_ACTIONS, TCP_FLAGS, type Kind } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
+import { LB_OPTIONS } from './lb-options.js';
 
 export class CliError extends Error {
   constructor(message: string) {
@@ -405,6 +406,7 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
   ],
   // Blocks of SNAT ports are leased by the agents; the CLI lists and shows them.
   'nat-block': [],
+  ...LB_OPTIONS,
 };
 
 const NONE = new Set(['none', 'null', '-']);

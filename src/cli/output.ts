@@ -61,6 +61,11 @@ export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
   'port-forward': ['id', 'name', 'routerId', 'address', 'protocol', 'port', 'toAddress', 'toPort'],
   'source-nat': ['id', 'name', 'routerId', 'subnet', 'address', 'portFrom', 'portTo'],
   'nat-block': ['id', 'name', 'hostId', 'expiresAt'],
+  'load-balancer': ['id', 'name', 'routerId', 'adminStateUp'],
+  pool: ['id', 'name', 'loadBalancerId', 'algorithm', 'adminStateUp'],
+  vip: ['id', 'name', 'poolId', 'address', 'protocol', 'port', 'sessionPersistence', 'adminStateUp'],
+  'pool-member': ['id', 'name', 'poolId', 'address', 'port', 'weight', 'adminStateUp', 'status'],
+  'health-monitor': ['id', 'name', 'poolId', 'type', 'interval', 'timeout', 'retries', 'adminStateUp'],
 };
 
 export type Names = ReadonlyMap<string, string>;

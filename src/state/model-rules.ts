@@ -14,6 +14,7 @@ import { formatIpv4, isMulticastMac, macToNumber, parseCidr, parseIpv4, prefixCo
 import { quote } from '../quote.js';
 import { StoreError } from './errors.js';
 import { OPTIONAL_NAME_KINDS, type Kind, type Obj } from './model.js';
+import { checkLbObject, type LbKind } from './lb-objects.js';
 import { referencesOf } from './references.js';
 import type { StoredObject } from './store-base.js';
 import type { Referrer } from './store.js';
@@ -91,6 +92,12 @@ export async function checkObject(
         );
       return;
     }
+    case 'load-balancer':
+    case 'pool':
+    case 'vip':
+    case 'pool-member':
+    case 'health-monitor':
+      return checkLbObject(view, kind, obj as Obj<LbKind>);
     case 'nat-block': {
       const b = obj as Obj<'nat-block'>;
       const want = `${b.address}/${b.protocol}/${b.index}`;

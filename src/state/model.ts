@@ -50,6 +50,11 @@ export const KINDS = [
   'port-forward',
   'source-nat',
   'nat-block',
+  'load-balancer',
+  'pool',
+  'vip',
+  'pool-member',
+  'health-monitor',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -441,6 +446,69 @@ export const fieldSchemas = {
       expiresAt: z.number().int().min(0),
     })
     .strict(),
+  /** An L4 load balancer on a router (src/sim/load-balancer.ts): its VIPs spread connections over pools. */
+  'load-balancer': z.object({ name, routerId: uuid, adminStateUp }).strict(),
+  /** A set of members; a new connection picks one by `algorithm` (weights respected). */
+  pool: z
+    .object({
+      name,
+      loadBalancerId: uuid,
+      /** round-robin: each new connection takes the next member; hash: a function of the 5-tuple. */
+      algorithm: z.enum(['round-robin', 'hash']).default('round-robin'),
+      adminStateUp,
+    })
+    .strict(),
+  /** A virtual address:port of the balancer's router; connections to it go to a member of its pool. */
+  vip: z
+    .object({
+      name,
+      loadBalancerId: uuid,
+      poolId: uuid,
+      /** On one of the router's port subnets (an uplink for a public service), not a port's own address. */
+      address: ipv4,
+      protocol: z.enum(['tcp', 'udp']).default('tcp'),
+      port: z.number().int().min(1).max(65535),
+      /** source-ip: a client stays on one member while that member is healthy. */
+      sessionPersistence: z.enum(['none', 'source-ip']).default('none'),
+      adminStateUp,
+    })
+    .strict(),
+  /** One backend of a pool; `status` is written by the pool's health monitor (up when it has none). */
+  'pool-member': z
+    .object({
+      name,
+      poolId: uuid,
+      address: ipv4,
+      port: z.number().int().min(1).max(65535),
+      /** Share of new connections relative to the pool's other members; 0: none. */
+      weight: z.number().int().min(0).max(256).default(1),
+      adminStateUp,
+      status: z.enum(['up', 'down']).default('up'),
+    })
+    .strict(),
+  /** Health checks of a pool's members, run by midonet-lb-health (src/lb/). */
+  'health-monitor': z
+    .object({
+      name,
+      poolId: uuid,
+      type: z.enum(['tcp', 'http']).default('tcp'),
+      /** Seconds between checks of a member. */
+      interval: z.number().int().min(1).max(3600).default(5),
+      /** Seconds a check may take; at most the interval. */
+      timeout: z.number().int().min(1).max(3600).default(2),
+      /** Failed (or passed) checks in a row before a member goes down (or up). */
+      retries: z.number().int().min(1).max(10).default(3),
+      /** http: the path asked for and the status that means healthy. */
+      httpPath: z
+        .string()
+        .regex(/^\/[\x21-\x7e]{0,255}$/, {
+          message: 'expected a path such as /health (printable, no spaces)',
+        })
+        .default('/'),
+      expectedStatus: z.number().int().min(100).max(599).default(200),
+      adminStateUp,
+    })
+    .strict(),
   /** A bearer token of midonet-api: only the SHA-256 of its secret is stored. */
   'api-token': z
     .object({
@@ -494,6 +562,11 @@ export const IMMUTABLE_FIELDS: Partial<Record<Kind, readonly string[]>> = {
   'port-forward': ['routerId'],
   'source-nat': ['routerId'],
   'nat-block': ['address', 'protocol', 'index'],
+  'load-balancer': ['routerId'],
+  pool: ['loadBalancerId'],
+  vip: ['loadBalancerId'],
+  'pool-member': ['poolId'],
+  'health-monitor': ['poolId'],
 };
 
 /** One problem with a value: which field, what was given, what is allowed. */

@@ -205,6 +205,37 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
       return [
         { field: 'routerId', target: (obj as Fields<'port-forward'>).routerId, targetKinds: ['router'] },
       ];
+    case 'load-balancer':
+      return [
+        { field: 'routerId', target: (obj as Fields<'load-balancer'>).routerId, targetKinds: ['router'] },
+      ];
+    case 'pool':
+      return [
+        {
+          field: 'loadBalancerId',
+          target: (obj as Fields<'pool'>).loadBalancerId,
+          targetKinds: ['load-balancer'],
+        },
+      ];
+    case 'vip': {
+      const o = obj as Fields<'vip'>;
+      return [
+        { field: 'loadBalancerId', target: o.loadBalancerId, targetKinds: ['load-balancer'] },
+        { field: 'poolId', target: o.poolId, targetKinds: ['pool'] },
+      ];
+    }
+    case 'pool-member':
+      return [{ field: 'poolId', target: (obj as Fields<'pool-member'>).poolId, targetKinds: ['pool'] }];
+    case 'health-monitor':
+      // A pool's health monitor goes with the pool.
+      return [
+        {
+          field: 'poolId',
+          target: (obj as Fields<'health-monitor'>).poolId,
+          targetKinds: ['pool'],
+          auto: true,
+        },
+      ];
     case 'nat-block':
       // A host's blocks go with the host.
       return [

@@ -144,6 +144,17 @@ describe('midonet-api: objects and verbs', () => {
       hostId: hv1.id,
       expiresAt: Date.now() + 60_000,
     });
+    const lb = await ok('POST', '/v1/load-balancers', { name: 'lb', routerId: rt.id });
+    const pool = await ok('POST', '/v1/pools', { name: 'web', loadBalancerId: lb.id });
+    await ok('POST', '/v1/vips', {
+      name: 'web',
+      loadBalancerId: lb.id,
+      poolId: pool.id,
+      address: '203.0.113.40',
+      port: 80,
+    });
+    await ok('POST', '/v1/pool-members', { name: 'web1', poolId: pool.id, address: '192.0.2.10', port: 80 });
+    await ok('POST', '/v1/health-monitors', { name: 'web', poolId: pool.id });
 
     for (const kind of API_KINDS) {
       const page = await ok('GET', `/v1/${KIND_PATHS[kind]}`);

@@ -289,6 +289,48 @@ describe('midonet-cli', () => {
     });
     await agent.close();
 
+    // The load balancer: a VIP on the uplink, members on the tenant subnet, a health monitor.
+    await ok('load-balancer', 'create', 'lb', '--router', 'rt');
+    await ok('pool', 'create', 'web-pool', '--load-balancer', 'lb', '--algorithm', 'hash');
+    await ok(
+      'vip',
+      'create',
+      'web-vip',
+      '--load-balancer',
+      'lb',
+      '--pool',
+      'web-pool',
+      '--address',
+      '203.0.113.80',
+      '--port',
+      '80',
+    );
+    await ok(
+      'pool-member',
+      'create',
+      'web1',
+      '--pool',
+      'web-pool',
+      '--address',
+      '192.0.2.21',
+      '--port',
+      '8080',
+      '--weight',
+      '3',
+    );
+    await ok(
+      'health-monitor',
+      'create',
+      'web-hm',
+      '--pool',
+      'web-pool',
+      '--type',
+      'http',
+      '--interval',
+      '2',
+      '--timeout',
+      '1',
+    );
     for (const kind of KINDS) {
       const table = await ok(kind, 'list');
       assert.match(table.split('\n')[0]!, /^ID\s+/, `${kind} list prints a table`);
@@ -370,6 +412,26 @@ describe('midonet-cli', () => {
       [],
       'their rules went with them',
     );
+    for (const [kind, ref] of [
+      ['load-balancer', 'lb'],
+      ['pool', 'web-pool'],
+      ['vip', 'web-vip'],
+      ['pool-member', 'web1'],
+      ['health-monitor', 'web-hm'],
+    ] as const) {
+      assert.match(await ok(kind, 'show', ref), /^id\s+[0-9a-f-]{36}/, `${kind} show`);
+      assert.match(await ok(kind, 'list'), new RegExp(ref));
+    }
+    await ok('load-balancer', 'update', 'lb', '--admin-state-up', 'false');
+    await ok('pool', 'update', 'web-pool', '--algorithm', 'round-robin');
+    await ok('vip', 'update', 'web-vip', '--session-persistence', 'source-ip');
+    await ok('pool-member', 'update', 'web1', '--weight', '0');
+    await ok('health-monitor', 'update', 'web-hm', '--retries', '5');
+    await ok('health-monitor', 'delete', 'web-hm');
+    await ok('pool-member', 'delete', 'web1');
+    await ok('vip', 'delete', 'web-vip');
+    await ok('pool', 'delete', 'web-pool');
+    await ok('load-balancer', 'delete', 'lb');
     await ok('nat-block', 'delete', block.id);
     await ok('bgp-network', 'delete', netId);
     await ok('bgp-peer', 'delete', 'isp');
@@ -398,6 +460,59 @@ describe('midonet-cli', () => {
     for (const kind of KINDS)
       for (const verb of verbsOf(kind))
         assert.ok(covered.has(`${kind} ${verb}`), `${kind} ${verb} is tested`);
+  });
+
+  it('rejects bad load balancer input naming option or field and value, writing nothing', async () => {
+    await ok('router', 'create', 'lbr');
+    await ok('port', 'create', 'lbr-p', '--router', 'lbr', '--address', '192.0.2.1/24');
+    await ok('load-balancer', 'create', 'lb2', '--router', 'lbr');
+    await ok('pool', 'create', 'p2', '--load-balancer', 'lb2');
+    await fails(
+      ['pool-member', 'create', 'm', '--pool', 'p2', '--address', '192.0.2.5', '--port', '70000'],
+      2,
+      /--port: '70000' is not valid: expected a whole number from 1 to 65535/,
+    );
+    await fails(
+      [
+        'pool-member',
+        'create',
+        'm',
+        '--pool',
+        'p2',
+        '--address',
+        '192.0.2.5',
+        '--port',
+        '80',
+        '--weight',
+        '-1',
+      ],
+      2,
+      /--weight: '-1' is not valid/,
+    );
+    await fails(
+      [
+        'vip',
+        'create',
+        'v',
+        '--load-balancer',
+        'lb2',
+        '--pool',
+        'p2',
+        '--address',
+        '192.0.2.1',
+        '--port',
+        '80',
+      ],
+      1,
+      /vip\.address: '192\.0\.2\.1' is the address of port 'lbr-p'/,
+    );
+    await fails(
+      ['health-monitor', 'create', 'h', '--pool', 'p2', '--interval', '3', '--timeout', '4'],
+      1,
+      /health-monitor\.timeout: 4 is above the interval \(3\)/,
+    );
+    for (const kind of ['pool-member', 'vip', 'health-monitor'])
+      assert.equal(await ok(kind, 'list'), `no ${kind} objects`);
   });
 
   it('rejects bad input with one clear line and changes nothing', async () => {
@@ -508,7 +623,7 @@ describe('midonet-cli', () => {
       await fails(
         ['gizmo', 'list'],
         2,
-        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network, dhcp-lease, floating-ip, port-forward, source-nat, nat-block; other commands: show, watch, trace, agent, token, completion/,
+        /unknown kind 'gizmo'; kinds are: host, tunnel-zone, bridge, .*, bgp-network, dhcp-lease, floating-ip, port-forward, source-nat, nat-block(, [a-z-]+)*; other commands: show, watch, trace, agent, token, completion/,
       );
       // Hostile names are refused and shown escaped, on one line.
       await fails(

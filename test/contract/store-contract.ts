@@ -11,6 +11,7 @@ import { concurrencyContract } from './contract-concurrency.js';
 import { electionContract } from './contract-election.js';
 import { feedContract } from './contract-feed.js';
 import { learnedContract } from './contract-learned.js';
+import { lbContract } from './contract-lb.js';
 import { livenessContract } from './contract-liveness.js';
 import { objectsContract } from './contract-objects.js';
 import { validationContract } from './contract-validation.js';
@@ -43,6 +44,7 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     describe('liveness', () => livenessContract(c));
     describe('election', () => electionContract(c));
     describe('learned state', () => learnedContract(c));
+    describe('load balancer', () => lbContract(c));
     describe('concurrent writers', () => concurrencyContract(c));
   });
 }

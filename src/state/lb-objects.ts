@@ -1,0 +1,124 @@
+/**
+ * The rules of the load balancer objects that span objects (model.ts has their fields): a router has
+ * at most one load balancer; a VIP's pool is a pool of the same balancer, its address lies in a subnet
+ * of one of the router's ports (an uplink for a public service) without being a port's own address,
+ * and no other VIP of the router listens on the same address, protocol and port; a member's address is
+ * reachable from the router (in a port's subnet or under one of its routes); a health monitor's
+ * timeout is at most its interval, one monitor per pool.
+ *
+ * Invariant: like model-rules.ts, a check reads only through the PlanView, throws a StoreError naming
+ * the object, the field and the value (quoted), and writes nothing.
+ */
+import { parseCidr, parseIpv4, prefixContains } from '../addr.js';
+import { quote } from '../quote.js';
+import { StoreError } from './errors.js';
+import { invalid, label, type PlanView } from './model-rules.js';
+import type { Obj } from './model.js';
+import { routerPorts } from './nat-objects.js';
+
+export type LbKind = 'load-balancer' | 'pool' | 'vip' | 'pool-member' | 'health-monitor';
+
+/** The objects of `kind` that refer to `id` (through any field), as the transaction leaves them. */
+async function referring<K extends LbKind>(view: PlanView, id: string, kind: K): Promise<Obj<K>[]> {
+  const out: Obj<K>[] = [];
+  for (const r of await view.referrers(id)) {
+    if (r.kind !== kind) continue;
+    const o = (await view.lookup(r.id))?.obj as Obj<K> | undefined;
+    if (o !== undefined && !out.some((x) => x.id === o.id)) out.push(o);
+  }
+  return out;
+}
+
+function inCidr(cidr: string, ip: number): boolean {
+  const c = parseCidr(cidr, false);
+  return typeof c !== 'string' && prefixContains(c.addr, c.len, ip);
+}
+
+/** The router a balancer object belongs to (through its load balancer, or its pool's). */
+async function routerOf(view: PlanView, lbId: string, what: string): Promise<Obj<'router'>> {
+  const lb = await view.getKind(['load-balancer'], lbId, `${what}: loadBalancerId`);
+  return view.getKind(['router'], lb.routerId, `${what}: load-balancer.routerId`);
+}
+
+export async function checkLbObject(view: PlanView, kind: LbKind, o: Obj<LbKind>): Promise<void> {
+  const what = label(kind, o);
+  switch (kind) {
+    case 'load-balancer': {
+      const lb = o as Obj<'load-balancer'>;
+      const others = (await referring(view, lb.routerId, 'load-balancer')).filter((x) => x.id !== lb.id);
+      if (others.length > 0)
+        throw new StoreError(
+          'exists',
+          `${what}: load-balancer.routerId: router ${lb.routerId} already has load balancer ${quote(others[0]!.name)} (one per router)`,
+        );
+      return;
+    }
+    case 'pool':
+      return;
+    case 'vip':
+      return checkVip(view, o as Obj<'vip'>, what);
+    case 'pool-member': {
+      const m = o as Obj<'pool-member'>;
+      const pool = await view.getKind(['pool'], m.poolId, `${what}: pool-member.poolId`);
+      const router = await routerOf(view, pool.loadBalancerId, `${what}: pool ${quote(pool.name)}`);
+      const ip = parseIpv4(m.address)!;
+      const ports = await routerPorts(view, router.id);
+      if (ports.some((p) => p.address?.split('/')[0] === m.address))
+        invalid(`${what}: pool-member.address: ${quote(m.address)} is the address of a port of the router`);
+      if (ports.some((p) => p.address !== null && inCidr(p.address, ip))) return;
+      for (const r of await view.referrers(router.id)) {
+        if (r.kind !== 'route') continue;
+        const rt = (await view.lookup(r.id))?.obj as Obj<'route'> | undefined;
+        if (rt !== undefined && rt.type === 'normal' && inCidr(rt.dstPrefix, ip)) return;
+      }
+      invalid(
+        `${what}: pool-member.address: ${quote(m.address)} is not reachable from router ${quote(router.name)} (in none of its port subnets: ${ports.map((p) => p.address).join(', ') || 'none'}, under none of its routes)`,
+      );
+      return;
+    }
+    case 'health-monitor': {
+      const h = o as Obj<'health-monitor'>;
+      if (h.timeout > h.interval)
+        invalid(
+          `${what}: health-monitor.timeout: ${h.timeout} is above the interval (${h.interval}); allowed 1 to ${h.interval}`,
+        );
+      const others = (await referring(view, h.poolId, 'health-monitor')).filter((x) => x.id !== h.id);
+      if (others.length > 0)
+        throw new StoreError(
+          'exists',
+          `${what}: health-monitor.poolId: pool ${h.poolId} already has health monitor ${quote(others[0]!.name)}`,
+        );
+      return;
+    }
+  }
+}
+
+async function checkVip(view: PlanView, v: Obj<'vip'>, what: string): Promise<void> {
+  const pool = await view.getKind(['pool'], v.poolId, `${what}: vip.poolId`);
+  if (pool.loadBalancerId !== v.loadBalancerId)
+    invalid(
+      `${what}: vip.poolId: pool ${quote(pool.name)} belongs to another load balancer (${pool.loadBalancerId})`,
+    );
+  const router = await routerOf(view, v.loadBalancerId, `${what}: vip`);
+  const ports = await routerPorts(view, router.id);
+  const clash = ports.find((p) => p.address?.split('/')[0] === v.address);
+  if (clash !== undefined)
+    invalid(
+      `${what}: vip.address: ${quote(v.address)} is the address of port ${quote(clash.name)} of router ${quote(router.name)}`,
+    );
+  const ip = parseIpv4(v.address)!;
+  if (!ports.some((p) => p.address !== null && inCidr(p.address, ip))) {
+    const subnets = ports.flatMap((p) => (p.address === null ? [] : [p.address])).join(', ');
+    invalid(
+      `${what}: vip.address: ${quote(v.address)} is in no subnet of router ${quote(router.name)} (its ports: ${subnets === '' ? 'none' : subnets})`,
+    );
+  }
+  for (const other of await referring(view, v.loadBalancerId, 'vip')) {
+    if (other.id === v.id) continue;
+    if (other.address === v.address && other.protocol === v.protocol && other.port === v.port)
+      throw new StoreError(
+        'exists',
+        `${what}: vip: ${v.protocol} ${v.address}:${v.port} is already VIP ${quote(other.name)}`,
+      );
+  }
+}
