@@ -42,6 +42,7 @@ import {
 } from './replies.js';
 import type { RouteEntry } from './route-table.js';
 import { Tags } from './tags.js';
+import { lbInbound, lbOutbound } from './load-balancer.js';
 import type { PortView, RouterView } from './topology.js';
 
 const BROADCAST = 0xffffffffffff;
@@ -84,7 +85,10 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
     const op = m.readAll(IP_PROTO);
     const tpa = m.ipDst;
     // Its own address, or a public NAT address (floating IP, port forward) in this port's subnet.
-    const ours = tpa === inPort.ip || (r.natAddresses.has(tpa) && sameSubnet(tpa, inPort.ip, inPort.ipLen));
+    const ours =
+      tpa === inPort.ip ||
+      ((r.natAddresses.has(tpa) || ctx.topo.loadBalancer(r.id)?.vips.has(tpa) === true) &&
+        sameSubnet(tpa, inPort.ip, inPort.ipLen));
     if (!ours) return ARP_NOT_OURS;
     if (op === ARP_REQUEST) {
       ctx.effects.push({ kind: 'arpLearned', routerId: r.id, ip: m.peek(IP_SRC), mac: m.peekEthSrc() });
@@ -101,7 +105,10 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   if (et !== ETH_TYPE_IPV4) return NOT_IPV4;
   ctx.inPortId = inPort.id;
   ctx.outPortId = null;
-  // NAT before routing (DNAT, reverse SNAT), then the filter: it sees the translated destination.
+  // A VIP's connections to a member (load-balancer.ts), NAT before routing (DNAT, reverse SNAT), then
+  // the filter: it sees the translated destination.
+  const lb = ctx.topo.loadBalancer(r.id);
+  if (lb !== undefined && lbInbound(ctx, r.id, lb) === 'drop') return STOP;
   if (applyChain(ctx, r.natInboundChainId, 'router', r.name, 'nat inbound', inPort)) return STOP;
   if (applyChain(ctx, r.inboundChainId, 'router', r.name, 'inbound', inPort)) return STOP;
   ctx.addTag(r.routesTag);
@@ -163,7 +170,9 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   if (m.ttlDecrements > ctx.maxTtlDecrements) ctx.maxTtlDecrements = m.ttlDecrements;
   ctx.outPortId = outPort.id;
   if (applyChain(ctx, r.outboundChainId, 'router', r.name, 'outbound', inPort)) return STOP;
-  // NAT after routing and filtering (SNAT, reverse DNAT): the filter saw the original source.
+  // A member's reply gets its VIP back; NAT after routing and filtering (SNAT, reverse DNAT): the
+  // filter saw the original source.
+  if (lb !== undefined) lbOutbound(ctx, r.id, lb);
   if (applyChain(ctx, r.natOutboundChainId, 'router', r.name, 'nat outbound', inPort)) return STOP;
   const nextHop = rt.gateway ?? m.ipDst;
   let mac: number;

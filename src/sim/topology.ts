@@ -20,6 +20,7 @@ import type { Decision } from './device.js';
 import { RouteTable, type RouteEntry } from './route-table.js';
 import type { GroupView } from './rule-match.js';
 import { Tags, type Tag } from './tags.js';
+import { LoadBalancers, type LbView } from './lb-view.js';
 
 /** A model object with its kind (what a snapshot or change feed delivers). */
 export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
@@ -125,6 +126,8 @@ export class Topology {
   private readonly chains = new Map<string, ChainView>();
   private readonly portGroups = new Map<string, GroupView<string>>();
   private readonly ipGroups = new Map<string, GroupView<number>>();
+  /** Load balancers by router (lb-view.ts). */
+  private readonly lbs = new LoadBalancers(this);
 
   /** Builds a topology from a full set of objects. */
   static from(objects: readonly TopologyObject[]): Topology {
@@ -150,6 +153,10 @@ export class Topology {
   }
   ipAddrGroup(id: string): GroupView<number> | undefined {
     return this.ipGroups.get(id);
+  }
+  /** The load balancer of a router, if it has one. */
+  loadBalancer(routerId: string): LbView | undefined {
+    return this.lbs.of(routerId);
   }
   /** A raw object by kind and id. */
   get<K extends Kind>(kind: K, id: string): Obj<K> | undefined {
@@ -178,6 +185,8 @@ export class Topology {
     const dirtyChains = new Set<string>();
     const dirtyPortGroups = new Set<string>();
     const dirtyIpGroups = new Set<string>();
+    const dirtyLbs = new Set<string>();
+    const lbTags: Tag[] = [];
     const deviceOf = (portId: string | null): void => {
       if (portId === null) return;
       const p = this.get('port', portId);
@@ -226,7 +235,18 @@ export class Topology {
         case 'dhcp-lease':
         case 'api-token':
         case 'nat-block':
+        case 'health-monitor':
           break;
+        case 'load-balancer':
+        case 'pool':
+        case 'vip':
+        case 'pool-member': {
+          const router = this.lbs.routerOf(kind, o);
+          if (router !== undefined) dirtyLbs.add(router);
+          const tag = LoadBalancers.tagOf(kind, o.id);
+          if (tag !== undefined) lbTags.push(tag);
+          break;
+        }
         case 'floating-ip':
         case 'port-forward':
         case 'source-nat':
@@ -284,6 +304,8 @@ export class Topology {
         });
       tags.push(Tags.ipAddrGroup(id));
     }
+    for (const id of dirtyLbs) tags.push(...this.lbs.rebuild(id));
+    tags.push(...lbTags);
     return tags;
   }
 

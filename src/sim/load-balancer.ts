@@ -1,0 +1,177 @@
+/**
+ * The L4 load balancer step of a router (MidoNet's and OVN's distributed load balancer): a DNAT whose
+ * target is chosen per connection among a pool's members.
+ *
+ * Inbound (before the router's NAT chains): a TCP/UDP packet to a VIP (address, protocol, port) of
+ * the router's balancer is translated to a member. A connection already bound (the NAT binding under
+ * the router's zone, the same `d`/`rd` keys a `dnat` rule uses, nat.ts) keeps its member while that
+ * member is usable (admin up, status up, weight above 0); otherwise a member is chosen: with
+ * source-ip persistence by weighted rendezvous hashing of the client address (a client keeps its
+ * member while that member is usable, whatever happens to the others, on every host alike), else by
+ * the pool's algorithm over the cumulative weights, round robin (this agent's rotation) or a hash of
+ * the 5-tuple. The choice is a `natCreated` effect, so it is shared with peers and the store exactly
+ * as a NAT binding is, and survives host changes and agent restarts.
+ * Outbound (after the outbound filter, before the NAT outbound chain): a packet from a member's
+ * endpoint whose reverse binding exists gets the VIP back as its source.
+ *
+ * Invariant (mask/tags): every IPv4 TCP/UDP packet the balancer looks at reads the whole address it
+ * matches on (destination inbound, source outbound) and carries the router's `endpointsTag`; a packet
+ * to a VIP reads the whole 5-tuple (the flow is one connection) and carries the VIP's, the pool's, the
+ * binding's and the chosen member's tags, so a member going down or away invalidates exactly the flows
+ * of the connections that chose it. No allocation besides the binding keys and the effect.
+ */
+import { formatIpv4 } from '../addr.js';
+import type { SimContext } from './context.js';
+import { IP_DST, IP_SRC, PROTO_TCP, PROTO_UDP, TP_DST, TP_SRC } from './flow-match.js';
+import { endpointKey, type LbMemberView, type LbPoolView, type LbView, type VipView } from './lb-view.js';
+import { natKey } from './nat.js';
+import { Tags } from './tags.js';
+
+/** What the inbound step did: nothing (not a VIP), translated, or dropped (the reason is recorded). */
+export type LbOutcome = 'none' | 'translated' | 'drop';
+
+function mix(h: number, v: number): number {
+  return Math.imul(h ^ v, 0x01000193);
+}
+
+function tupleHash(proto: number, src: number, sport: number, dst: number, dport: number): number {
+  let h = 0x811c9dc5;
+  h = mix(mix(mix(mix(mix(h, proto), src), sport), dst), dport);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+/** The member at `position` (0 .. total-1) of the pool's cumulative weights. */
+function byWeight(pool: LbPoolView, position: number): LbMemberView {
+  const c = pool.cumulative;
+  let lo = 0;
+  let hi = c.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (c[mid]! > position) hi = mid;
+    else lo = mid + 1;
+  }
+  return pool.usable[lo]!;
+}
+
+/** Weighted rendezvous hashing of the client address: the usable member with the highest score. */
+function bySource(pool: LbPoolView, src: number): LbMemberView {
+  let best = pool.usable[0]!;
+  let bestScore = -1;
+  for (let i = 0; i < pool.usable.length; i++) {
+    const m = pool.usable[i]!;
+    let h = mix(mix(0x811c9dc5, src), m.seed);
+    h = (h ^ (h >>> 15)) >>> 0;
+    h = Math.imul(h, 0x2c1b3c6d) >>> 0;
+    h = (h ^ (h >>> 12)) >>> 0;
+    const u = (h + 0.5) / 4294967296;
+    const score = -m.weight / Math.log(u);
+    if (score > bestScore) {
+      bestScore = score;
+      best = m;
+    }
+  }
+  return best;
+}
+
+function findVip(lb: LbView, dst: number, proto: number, dport: number): VipView | undefined {
+  const list = lb.vips.get(dst);
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i]!;
+    if (v.proto === proto && v.port === dport) return v;
+  }
+  return undefined;
+}
+
+/** The inbound step: a packet to a VIP is translated to a member (see the module comment). */
+export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome {
+  const m = ctx.m;
+  ctx.addTag(lb.endpointsTag);
+  const dst = m.ipDst;
+  if (!lb.vips.has(dst)) return 'none';
+  const proto = m.ipProto;
+  if (proto !== PROTO_TCP && proto !== PROTO_UDP) return 'none';
+  const dport = m.tpDst;
+  const vip = findVip(lb, dst, proto, dport);
+  if (vip === undefined) return 'none';
+  ctx.addTag(vip.tag);
+  const pool = vip.pool;
+  const what = ctx.tracing ? `load balancer ${lb.name}: VIP ${vip.name} ${formatIpv4(dst)}:${dport}` : '';
+  if (!lb.up || !vip.up || pool === undefined || !pool.up) {
+    ctx.drop(`VIP ${vip.name}: the load balancer, the VIP or its pool is down`);
+    return 'drop';
+  }
+  ctx.addTag(pool.tag);
+  const src = m.ipSrc;
+  const sport = m.tpSrc;
+  const fwdKey = natKey(zone, 'd', proto, src, sport, dst, dport);
+  ctx.addTag(Tags.nat(fwdKey));
+  const known = ctx.state.nat.lookup(fwdKey, ctx.now);
+  if (known !== undefined) {
+    const member = pool.byEndpoint.get(endpointKey(known.ip, known.port));
+    if (member !== undefined && member.usable) {
+      ctx.addTag(member.tag);
+      m.write(IP_DST, member.ip);
+      m.write(TP_DST, member.port);
+      if (ctx.tracing) ctx.line(`${what}: connection known, member ${member.name} ${endpoint(member)}`);
+      return 'translated';
+    }
+    if (ctx.tracing) ctx.line(`${what}: the connection's member is no longer usable; choosing again`);
+  }
+  if (pool.total === 0) {
+    ctx.drop(`VIP ${vip.name}: pool ${pool.name} has no healthy member`);
+    return 'drop';
+  }
+  let member: LbMemberView;
+  let how: string;
+  if (vip.sticky) {
+    member = bySource(pool, src);
+    how = 'source-ip persistence';
+  } else if (pool.hash) {
+    member = byWeight(pool, tupleHash(proto, src, sport, dst, dport) % pool.total);
+    how = '5-tuple hash';
+  } else {
+    member = byWeight(pool, pool.turn % pool.total);
+    // A trace only shows the choice; it does not move the rotation.
+    if (!ctx.tracing) pool.turn = (pool.turn + 1) % pool.total;
+    how = 'round robin';
+  }
+  ctx.addTag(member.tag);
+  ctx.effects.push({
+    kind: 'natCreated',
+    zone,
+    forwardKey: fwdKey,
+    forward: { ip: member.ip, port: member.port },
+    reverseKey: natKey(zone, 'rd', proto, member.ip, member.port, src, sport),
+    reverse: { ip: dst, port: dport },
+  });
+  m.write(IP_DST, member.ip);
+  m.write(TP_DST, member.port);
+  if (ctx.tracing) ctx.line(`${what}: new connection, member ${member.name} ${endpoint(member)} by ${how}`);
+  return 'translated';
+}
+
+/** The outbound step: a member's reply to a balanced connection leaves with the VIP as its source. */
+export function lbOutbound(ctx: SimContext, zone: string, lb: LbView): void {
+  const m = ctx.m;
+  ctx.addTag(lb.endpointsTag);
+  const proto = m.ipProto;
+  if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;
+  const member = lb.members.get(endpointKey(m.ipSrc, m.tpSrc));
+  if (member === undefined) return;
+  const revKey = natKey(zone, 'rd', proto, member.ip, member.port, m.ipDst, m.tpDst);
+  ctx.addTag(Tags.nat(revKey));
+  const b = ctx.state.nat.lookup(revKey, ctx.now);
+  if (b === undefined) return;
+  ctx.addTag(member.tag);
+  m.write(IP_SRC, b.ip);
+  m.write(TP_SRC, b.port);
+  if (ctx.tracing)
+    ctx.line(
+      `load balancer ${lb.name}: reply from member ${member.name}, source back to ${formatIpv4(b.ip)}:${b.port}`,
+    );
+}
+
+function endpoint(m: LbMemberView): string {
+  return `${formatIpv4(m.ip)}:${m.port}`;
+}
