@@ -53,8 +53,9 @@ function lbWorld(
 }
 
 /** A client (vm3) connection to the VIP from `sport` (and `src`). */
-function toVip(sport: number, src: string = IP.vm3) {
+function toVip(sport: number, src: string = IP.vm3, tcpFlags = 0x10) {
   return packet({
+    tcpFlags,
     srcMac: MAC.vm3,
     dstMac: MAC.rRight,
     srcIp: src,

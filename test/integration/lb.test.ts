@@ -1,0 +1,267 @@
+/**
+ * The L4 load balancer on real Open vSwitch, on a two-host lab with an ISP beyond the uplink: three
+ * member VMs on bridge A (vm1, vm3 on hv1; vm5 on hv2) run busybox httpd answering their name; a
+ * client on bridge B of hv2 (vm4) makes HTTP requests to a VIP on B's subnet, each on a new
+ * connection. Round robin spreads 300 requests over every member (each at least 20%); weights 3:1:0
+ * split 400 connections within 10 points of 75:25:0; source-ip persistence keeps one client on one
+ * member; the ISP reaches a VIP on the uplink (a public service).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../src/exec.js';
+import { uniqueLabName } from '../../src/lab/layout.js';
+import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import { openStore } from '../../src/state/open.js';
+import type { Obj } from '../../src/state/model.js';
+import type { TopologyStore } from '../../src/state/store.js';
+import { until } from '../until.js';
+import { agentSettled, ispReachable, vm } from './lab-helpers.js';
+
+const HTTP_PROBE = fileURLToPath(new URL('../../src/lab/http-probe.js', import.meta.url));
+const LB_HEALTH = fileURLToPath(new URL('../../src/lb/main.js', import.meta.url));
+const VIP = '192.0.2.200';
+const PUBLIC_VIP = '203.0.113.50';
+const MEMBERS = ['vm1', 'vm3', 'vm5'] as const;
+
+interface Answers {
+  answers: Record<string, number>;
+  failed: number;
+  log: Array<{ t: number; body: string | null }>;
+}
+
+/** Which requests failed, when (ms from the first), for an assertion's message. */
+function failures(r: Answers): string {
+  const at = r.log.flatMap((l, i) => (l.body === null ? [`#${i} at ${l.t} ms`] : []));
+  return `${r.failed} failed (${at.join(', ')}); answers ${JSON.stringify(r.answers)}`;
+}
+
+describe('load balancer: a VIP spreads HTTP connections over member VMs on two hosts', () => {
+  let lab: LabState;
+  let store: TopologyStore;
+  const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-lb-'));
+  const servers = new Map<string, ChildProcess>();
+  const monitors: ChildProcess[] = [];
+
+  /** busybox httpd in a member VM, answering its name on :8080; resolves once it answers. */
+  async function startHttpd(name: string): Promise<void> {
+    const dir = join(runDir, `www-${name}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'index.html'), `${name}\n`);
+    const v = vm(lab, name);
+    const child = spawn('ip', ['netns', 'exec', v.netns, 'busybox', 'httpd', '-f', '-p', '8080', '-h', dir], {
+      stdio: 'ignore',
+    });
+    servers.set(name, child);
+    await until(async () => (await get(v.netns, `${v.ip}:8080`, 1)).answers[name] === 1, {
+      what: `busybox httpd answering in ${name}`,
+    });
+  }
+
+  async function stopHttpd(name: string): Promise<void> {
+    const child = servers.get(name)!;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill();
+    await gone;
+    servers.delete(name);
+  }
+
+  /** A midonet-lb-health process making its checks from `netns`; `leading`: resolves once it leads. */
+  async function startMonitor(candidate: string, netns: string, leading: boolean): Promise<ChildProcess> {
+    const child = spawn(
+      process.execPath,
+      [LB_HEALTH, '--store', lab.storeUrl, '--netns', netns, '--candidate', candidate],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    monitors.push(child);
+    let out = '';
+    const led = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('leading the health checks')) resolve();
+      });
+      child.once('exit', (c) => reject(new Error(`midonet-lb-health ${candidate} exited with ${c}`)));
+    });
+    led.catch(() => undefined);
+    if (leading) await led;
+    return child;
+  }
+
+  async function status(name: string): Promise<string | undefined> {
+    return (await store.get('pool-member', members[name]!.id))?.status;
+  }
+  const members: Record<string, Obj<'pool-member'>> = {};
+  let vip: Obj<'vip'>;
+
+  async function get(netns: string, host: string, count: number, extra: string[] = []): Promise<Answers> {
+    const out = await run(
+      process.execPath,
+      [
+        HTTP_PROBE,
+        'get',
+        '--url',
+        `http://${host}/`,
+        '--count',
+        String(count),
+        '--timeout-ms',
+        '5000',
+        ...extra,
+      ],
+      { netns, timeoutMs: 120000 },
+    );
+    return JSON.parse(out) as Answers;
+  }
+
+  async function settled(): Promise<void> {
+    for (const h of lab.hosts) await agentSettled(store, h);
+  }
+
+  before(async () => {
+    lab = await labUp({
+      runDir,
+      name: uniqueLabName('lb'),
+      hosts: 2,
+      vmsPerHost: 3,
+      tunnel: 'gre',
+      bgp: true,
+    });
+    store = await openStore(lab.storeUrl);
+    for (const name of MEMBERS) await startHttpd(name);
+    const edge = await store.resolve('router', 'edge');
+    const lb = await store.create('load-balancer', { name: 'lb', routerId: edge.id });
+    const pool = await store.create('pool', { name: 'web', loadBalancerId: lb.id });
+    for (const name of MEMBERS)
+      members[name] = await store.create('pool-member', {
+        name,
+        poolId: pool.id,
+        address: vm(lab, name).ip,
+        port: 8080,
+      });
+    vip = await store.create('vip', {
+      name: 'web',
+      loadBalancerId: lb.id,
+      poolId: pool.id,
+      address: VIP,
+      port: 80,
+    });
+    await store.create('vip', {
+      name: 'public-web',
+      loadBalancerId: lb.id,
+      poolId: pool.id,
+      address: PUBLIC_VIP,
+      port: 80,
+    });
+    await settled();
+  });
+  after(async () => {
+    for (const s of [...servers.values(), ...monitors]) s.kill('SIGKILL');
+    await store?.close();
+    await labDown(runDir);
+  });
+
+  it('round robin: 300 requests from a client on another bridge, every member answers at least 20%', async () => {
+    const r = await get(vm(lab, 'vm4').netns, VIP, 300);
+    assert.equal(r.failed, 0, failures(r));
+    for (const name of MEMBERS)
+      assert.ok(
+        (r.answers[name] ?? 0) >= 60,
+        `${name} answered ${r.answers[name] ?? 0} of 300: ${JSON.stringify(r.answers)}`,
+      );
+  });
+
+  it('weights 3:1:0 split 400 connections within 10 points of 75:25:0', async () => {
+    const weights = { vm1: 3, vm3: 1, vm5: 0 };
+    for (const name of MEMBERS)
+      await store.update('pool-member', members[name]!.id, { weight: weights[name] });
+    await settled();
+    const r = await get(vm(lab, 'vm4').netns, VIP, 400);
+    for (const name of MEMBERS) await store.update('pool-member', members[name]!.id, { weight: 1 });
+    await settled();
+    assert.equal(r.failed, 0, failures(r));
+    const share = (n: string) => (100 * (r.answers[n] ?? 0)) / 400;
+    assert.ok(Math.abs(share('vm1') - 75) <= 10, `vm1 ${share('vm1')}%`);
+    assert.ok(Math.abs(share('vm3') - 25) <= 10, `vm3 ${share('vm3')}%`);
+    assert.equal(r.answers.vm5 ?? 0, 0, 'weight 0: no connection');
+  });
+
+  it('source-ip persistence: each client stays on one member', async () => {
+    await store.update('vip', vip.id, { sessionPersistence: 'source-ip' });
+    await settled();
+    // Clients that made no connection yet: a 5-tuple reused while its binding lives keeps its member.
+    for (const client of ['vm6', 'vm2']) {
+      const r = await get(vm(lab, client).netns, VIP, 40);
+      assert.equal(r.failed, 0);
+      assert.equal(Object.keys(r.answers).length, 1, `${client}: ${JSON.stringify(r.answers)}`);
+    }
+    await store.update('vip', vip.id, { sessionPersistence: 'none' });
+    await settled();
+  });
+
+  it('the ISP reaches a VIP on the uplink: a public service', async () => {
+    await ispReachable(lab);
+    const r = await get(lab.bgp!.isp.netns, PUBLIC_VIP, 30);
+    assert.equal(r.failed, 0, JSON.stringify(r));
+    assert.equal(
+      Object.keys(r.answers).length,
+      3,
+      `every member serves the ISP: ${JSON.stringify(r.answers)}`,
+    );
+  });
+
+  it('health: a stopped member gets no new request within interval x retries + 2 s and none fails; started again, it gets traffic', async () => {
+    const pool = await store.resolve('pool', 'web');
+    await store.create('health-monitor', {
+      name: 'web',
+      poolId: pool.id,
+      type: 'http',
+      interval: 1,
+      timeout: 1,
+      retries: 2,
+    });
+    // Checks from vm6 (bridge B, hv2): through the router, the path clients take.
+    await startMonitor('a', vm(lab, 'vm6').netns, true);
+    const stoppedAt = Date.now();
+    await stopHttpd('vm3');
+    const limitMs = 1000 * 2 + 2000;
+    const probeStart = Date.now();
+    const r = await get(vm(lab, 'vm4').netns, VIP, 80, ['--interval-ms', '100']);
+    const late = r.log.filter((l) => probeStart - stoppedAt + l.t > limitMs);
+    assert.ok(late.length > 20, `requests after the limit: ${late.length}`);
+    assert.equal(
+      late.filter((l) => l.body === null).length,
+      0,
+      `none fails after ${limitMs} ms: ${failures(r)}`,
+    );
+    assert.equal(late.filter((l) => l.body === 'vm3').length, 0, 'none goes to the stopped member');
+    assert.equal(await status('vm3'), 'down');
+    await startHttpd('vm3');
+    await until(async () => (await status('vm3')) === 'up', {
+      what: 'vm3 marked up again',
+      timeoutMs: 15000,
+    });
+    await settled();
+    const back = await get(vm(lab, 'vm4').netns, VIP, 30);
+    assert.ok((back.answers.vm3 ?? 0) > 0, `vm3 gets traffic again: ${JSON.stringify(back.answers)}`);
+  });
+
+  it('health: the leader is killed, the standby takes over and still detects a member failure', async () => {
+    const standby = await startMonitor('b', vm(lab, 'vm6').netns, false);
+    // The first monitor ('a') leads; it dies without resigning.
+    monitors[0]!.kill('SIGKILL');
+    await stopHttpd('vm5');
+    await until(async () => (await status('vm5')) === 'down', {
+      what: 'vm5 marked down by the standby',
+      timeoutMs: 20000,
+    });
+    assert.equal(standby.exitCode, null, 'the standby runs on');
+    await startHttpd('vm5');
+    await until(async () => (await status('vm5')) === 'up', {
+      what: 'vm5 marked up again',
+      timeoutMs: 15000,
+    });
+  });
+});
