@@ -15,6 +15,7 @@ import type { Kind, Obj } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 import { CliError, KIND_OPTIONS } from './options.js';
 import { HEADER, LIST_COLUMNS, block, csv, nameIndex, renderConditions, table, valueOf } from './output.js';
+import { lbTables } from './lb-show.js';
 import { collectFields, given, type Args, type Ctx, type Planned } from './topology-commands.js';
 
 /** `KIND list PARENT`: the kinds whose list takes a positional parent, and the field it fills. */
@@ -160,6 +161,7 @@ export async function showCommand(ctx: Ctx, kind: Kind, obj: Obj, args: Args): P
   const parts = [block(shown, names)];
   if (!explicit && kind === 'router') parts.push(await routesTable(store, obj.id, names));
   if (!explicit && kind === 'chain') parts.push(await rulesTable(store, obj as Obj<'chain'>, names));
+  if (!explicit && kind === 'load-balancer') parts.push(await lbTables(store, obj.id, names));
   const text = parts.join('\n\n');
   return { ops: [], output: () => text };
 }

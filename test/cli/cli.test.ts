@@ -422,6 +422,13 @@ describe('midonet-cli', () => {
       assert.match(await ok(kind, 'show', ref), /^id\s+[0-9a-f-]{36}/, `${kind} show`);
       assert.match(await ok(kind, 'list'), new RegExp(ref));
     }
+    const shown = await ok('load-balancer', 'show', 'lb');
+    assert.match(shown, /VIPs:\n.*\nweb-vip\s+tcp 203\.0\.113\.80:80\s+web-pool\s+none/);
+    assert.match(
+      shown,
+      /Pool web-pool \(hash\); health monitor: web-hm: http GET \/ expecting 200 every 2 s/,
+    );
+    assert.match(shown, /web1\s+192\.0\.2\.21:8080\s+3\s+true\s+up\s+yes/);
     await ok('load-balancer', 'update', 'lb', '--admin-state-up', 'false');
     await ok('pool', 'update', 'web-pool', '--algorithm', 'round-robin');
     await ok('vip', 'update', 'web-vip', '--session-persistence', 'source-ip');
