@@ -16,6 +16,8 @@ import { hideBin } from 'yargs/helpers';
 import { LOG_LEVELS, createLogger } from '../log.js';
 import { openStore } from '../state/open.js';
 import { quote } from '../quote.js';
+import { daemonRegistry, startMetricsServer } from '../metrics/server.js';
+import { registerLbHealthMetrics } from './metrics.js';
 import { HealthMonitor } from './monitor.js';
 
 const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -26,6 +28,10 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
     .option('store', { type: 'string', demandOption: true, describe: 'store URL (sqlite:PATH, ...)' })
     .option('netns', { type: 'string', describe: 'network namespace the checks are made from' })
     .option('candidate', { type: 'string', describe: 'name in the elections (default: host/pid)' })
+    .option('metrics-listen', {
+      type: 'string',
+      describe: 'HOST:PORT on loopback for /metrics and /health (default: none)',
+    })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const })
     .strict()
     .help()
@@ -58,6 +64,17 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   await monitor.start();
+  const listen = args['metrics-listen'];
+  if (listen !== undefined) {
+    const registry = daemonRegistry();
+    registerLbHealthMetrics(registry, monitor);
+    await startMetricsServer({
+      listen,
+      registry,
+      health: () => Promise.resolve({ ok: true, store: store.url, leading: monitor.leads().length }),
+      log,
+    });
+  }
   return await new Promise<number>(() => undefined);
 }
 

@@ -47,7 +47,10 @@ interface MemberState {
 /** Counts for metrics and tests. */
 export interface MonitorCounts {
   checks: number;
+  passed: number;
   transitions: number;
+  /** Transitions written per member name. */
+  readonly byMember: Map<string, { up: number; down: number }>;
 }
 
 export class HealthMonitor {
@@ -59,7 +62,7 @@ export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private seq = 0;
   private stopped = false;
-  readonly counts: MonitorCounts = { checks: 0, transitions: 0 };
+  readonly counts: MonitorCounts = { checks: 0, passed: 0, transitions: 0, byMember: new Map() };
 
   constructor(
     private readonly store: TopologyStore,
@@ -173,6 +176,7 @@ export class HealthMonitor {
       expectedStatus: hm.expectedStatus,
     });
     this.counts.checks++;
+    if (r.ok) this.counts.passed++;
     try {
       const cur = await this.store.get('pool-member', m.id);
       if (cur === undefined) return;
@@ -189,6 +193,9 @@ export class HealthMonitor {
       const status = r.ok ? 'up' : 'down';
       await this.store.update('pool-member', cur.id, { status }, { expectedVersion: cur.version });
       this.counts.transitions++;
+      let t = this.counts.byMember.get(cur.name);
+      if (t === undefined) this.counts.byMember.set(cur.name, (t = { up: 0, down: 0 }));
+      t[status]++;
       this.log.info(
         { member: cur.name, address: `${cur.address}:${cur.port}`, status, detail: r.detail },
         'member status',

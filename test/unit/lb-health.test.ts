@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { registerLbHealthMetrics } from '../../src/lb/metrics.js';
 import { HealthMonitor } from '../../src/lb/monitor.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
@@ -72,6 +74,13 @@ describe('midonet-lb-health: member status from real checks', () => {
       timeoutMs: 6000,
     });
     assert.equal(mon.counts.transitions, 2);
+    const registry = new Registry();
+    registerLbHealthMetrics(registry, mon);
+    const text = await registry.metrics();
+    assert.match(text, /midonet_lb_health_transitions_total\{member="m",status="down"\} 1/);
+    assert.match(text, /midonet_lb_health_transitions_total\{member="m",status="up"\} 1/);
+    assert.match(text, /midonet_lb_health_checks_total\{result="fail"\} [1-9]/);
+    assert.match(text, /midonet_lb_health_leading 1/);
   });
 
   it('http: a status other than the expected one is a failure; a standby takes over from a leader that stops', async () => {
