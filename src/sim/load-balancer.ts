@@ -111,6 +111,9 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
     const member = pool.byEndpoint.get(endpointKey(known.ip, known.port));
     if (member !== undefined && member.usable) {
       ctx.addTag(member.tag);
+      // Both bindings again: the reverse one may have aged out here or on the member's host (its reply
+      // flow went first) while a client reuses the tuple; an unchanged binding invalidates nothing.
+      bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport);
       m.write(IP_DST, member.ip);
       m.write(TP_DST, member.port);
       if (ctx.tracing) ctx.line(`${what}: connection known, member ${member.name} ${endpoint(member)}`);
@@ -137,6 +140,25 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
     how = 'round robin';
   }
   ctx.addTag(member.tag);
+  bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport);
+  m.write(IP_DST, member.ip);
+  m.write(TP_DST, member.port);
+  if (ctx.tracing) ctx.line(`${what}: new connection, member ${member.name} ${endpoint(member)} by ${how}`);
+  return 'translated';
+}
+
+/** Records the connection's member as a NAT binding pair (shared with peers and the store). */
+function bind(
+  ctx: SimContext,
+  zone: string,
+  fwdKey: string,
+  member: LbMemberView,
+  proto: number,
+  src: number,
+  sport: number,
+  dst: number,
+  dport: number,
+): void {
   ctx.effects.push({
     kind: 'natCreated',
     zone,
@@ -145,10 +167,6 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
     reverseKey: natKey(zone, 'rd', proto, member.ip, member.port, src, sport),
     reverse: { ip: dst, port: dport },
   });
-  m.write(IP_DST, member.ip);
-  m.write(TP_DST, member.port);
-  if (ctx.tracing) ctx.line(`${what}: new connection, member ${member.name} ${endpoint(member)} by ${how}`);
-  return 'translated';
 }
 
 /** The outbound step: a member's reply to a balanced connection leaves with the VIP as its source. */
