@@ -7,6 +7,9 @@
  * by `integrity.ts` against the store, and `references.ts` says what each reference means on delete.
  * Every stored object carries `id` (UUID), `version` (1 on create, +1 per write) and `name` (unique per
  * kind; optional only for routes, rules and BGP networks).
+ *
+ * Over 450 lines: one table, the fields of every kind in one zod description from which the store, the
+ * API schemas and the CLI derive; the rules that span objects live in model-rules.ts and its helpers.
  */
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
