@@ -22,7 +22,7 @@ export interface LbMemberView {
   readonly ip: number;
   readonly port: number;
   readonly weight: number;
-  /** Admin up, status up, weight above 0: new connections may choose it. */
+  /** Admin up, status up (when its pool has a monitor), weight above 0: new connections may choose it. */
   readonly usable: boolean;
   /** A hash of its id, for source-ip persistence (rendezvous hashing). */
   readonly seed: number;
@@ -115,6 +115,7 @@ export class LoadBalancers {
         lbId = (o as Obj<'pool'>).loadBalancerId;
         break;
       case 'pool-member':
+      case 'health-monitor':
         lbId = this.src.get('pool', (o as Obj<'pool-member'>).poolId)?.loadBalancerId;
         break;
       default:
@@ -144,9 +145,13 @@ export class LoadBalancers {
     const members = new Map<number, LbMemberView>();
     const sig: string[] = [];
     const allMembers = this.src.all('pool-member');
+    const monitors = this.src.all('health-monitor');
     for (const p of this.src.all('pool')) {
       if (p.loadBalancerId !== lb.id) continue;
       const mine = allMembers.filter((m) => m.poolId === p.id).sort((a, b) => (a.id < b.id ? -1 : 1));
+      // A member's status counts while its pool has an enabled monitor (which writes it); without one,
+      // a status left by a removed monitor does not keep the member out.
+      const monitored = monitors.some((h) => h.poolId === p.id && h.adminStateUp);
       const byEndpoint = new Map<number, LbMemberView>();
       const usable: LbMemberView[] = [];
       for (const m of mine) {
@@ -156,7 +161,7 @@ export class LoadBalancers {
           ip: parseIpv4(m.address) ?? 0,
           port: m.port,
           weight: m.weight,
-          usable: m.adminStateUp && m.status === 'up' && m.weight > 0,
+          usable: m.adminStateUp && (m.status === 'up' || !monitored) && m.weight > 0,
           seed: seedOf(m.id),
           tag: Tags.of('lb-member', m.id),
         };

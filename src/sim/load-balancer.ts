@@ -122,6 +122,8 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
     if (ctx.tracing) ctx.line(`${what}: the connection's member is no longer usable; choosing again`);
   }
   if (pool.total === 0) {
+    // Not a flow: no member's tag is on it, so nothing would remove it when one comes back.
+    m.noCache('the pool has no usable member');
     ctx.drop(`VIP ${vip.name}: pool ${pool.name} has no healthy member`);
     return 'drop';
   }

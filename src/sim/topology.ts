@@ -238,12 +238,12 @@ export class Topology {
         case 'dhcp-lease':
         case 'api-token':
         case 'nat-block':
-        case 'health-monitor':
           break;
         case 'load-balancer':
         case 'pool':
         case 'vip':
-        case 'pool-member': {
+        case 'pool-member':
+        case 'health-monitor': {
           const router = this.lbs.routerOf(kind, o);
           if (router !== undefined) dirtyLbs.add(router);
           const tag = LoadBalancers.tagOf(kind, o.id);

@@ -46,6 +46,7 @@ function lbWorld(
   const members = [IP.vm1, IP.vm2, M3].map((address, i) =>
     b.add('pool-member', { name: `m${i + 1}`, poolId: pool.id, address, port: 8080, weight: weights[i] }),
   );
+  b.add('health-monitor', { name: 'web-hm', poolId: pool.id });
   const t = b.build();
   const s = standardState(b);
   s.arp.learn(b.id('r1'), parseIpv4(M3)!, macToNumber('02:00:00:00:00:0c'), 0);
@@ -182,6 +183,18 @@ describe('simulate: load balancer', () => {
       if (before[i] === 0) assert.notEqual(now, 0);
       else assert.equal(now, before[i], 'a client of a healthy member keeps it');
     });
+  });
+
+  it('a status left by a removed monitor does not keep a member out', () => {
+    const w = lbWorld({ weights: [1, 0, 0] });
+    const m1 = w.members[0]!;
+    w.t.apply([{ op: 'update', kind: 'pool-member', object: { ...m1, status: 'down', version: 2 } }]);
+    const none = simulate(w.t, toVip(30000), w.b.id('vm3'), 0, { state: w.s }) as SimDone;
+    assert.ok(!none.actions.some((a) => a.kind === 'output'), 'down while monitored');
+    assert.ok(!none.cacheable, 'no drop flow: the first member back up gets the next retransmission');
+    const hm = w.t.all('health-monitor')[0]!;
+    w.t.apply([{ op: 'delete', kind: 'health-monitor', object: hm }]);
+    assert.equal(choose(w, 30001), 0, 'chosen again without a monitor');
   });
 
   it('no usable member: dropped; traffic to other addresses through the router is not touched', () => {
