@@ -6,7 +6,7 @@
  *                                docs/, package.json and the production node_modules (`npm prune
  *                                --omit=dev` of a copy of this checkout's, so nothing is rebuilt)
  *   /usr/bin/midonet-*           links to /opt/midonet/bin (agent, router, cli, api, cni, lab)
- *   /lib/systemd/system          midonet-agent, midonet-router, midonet-api units (packaging/systemd)
+ *   /lib/systemd/system          midonet-agent, midonet-router, midonet-api, midonet-lb-health units
  *   /etc/default/midonet-*       their environment files (conffiles)
  *   /usr/share/doc/midonet/examples   an example configuration file per process
  *   /usr/share/bash-completion/completions/midonet-cli, /usr/share/zsh/vendor-completions/_midonet-cli
@@ -44,12 +44,13 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const PROGRAMS = [
   'midonet-agent',
   'midonet-router',
+  'midonet-lb-health',
   'midonet-cli',
   'midonet-api',
   'midonet-cni',
   'midonet-lab',
 ];
-export const UNITS = ['midonet-agent', 'midonet-router', 'midonet-api'];
+export const UNITS = ['midonet-agent', 'midonet-router', 'midonet-api', 'midonet-lb-health'];
 
 const POSTINST = `#!/bin/sh
 # midonet postinst: the state and run directories; nothing is started (enable the units you need).
