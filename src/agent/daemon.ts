@@ -11,6 +11,14 @@
  *   deleted in the same turn, before any later packet-in is simulated.
  * - The switch connection's own invariants (socket mode, flows judged on reconnection) are
  *   switch-link.ts's.
+ * - Starting without the store: when it cannot be reached within STORE_START_MS and a local snapshot
+ *   exists (local-snapshot.ts, written when the topology moved on and at stop), the agent starts on
+ *   the snapshot and follows the store from the snapshot's position once it answers; it never
+ *   creates an empty SQLite store in place of a missing file it ran on before.
+ *
+ * Over 450 lines: the wiring of five sources (store, switch, peers, timers, control). To split next:
+ * the store's side (loadTopology, follow, reachLater, the heartbeat) into a store-link module like
+ * switch-link.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +28,7 @@ import type { Outgoing, PacketInView } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
 import { StoreError } from '../state/errors.js';
 import { openStore } from '../state/open.js';
+import { readLocalSnapshot, writeLocalSnapshot } from './local-snapshot.js';
 import type { Change, Snapshot, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
@@ -45,9 +54,30 @@ export { AGENT_VERSION, matchText } from './control-requests.js';
 /** How long an agent's write to a SQLite store waits for another process's write lock (ms). */
 export const AGENT_STORE_BUSY_MS = 100;
 
+/** How long start-up waits for the store before it starts on the local snapshot (when there is one). */
+const STORE_START_MS = 10000;
+/** How often the local snapshot is written when the topology changed. */
+const LOCAL_SNAPSHOT_MS = 5000;
+const LOCAL_SNAPSHOT_FILE = 'topology-snapshot.json';
+
+/** `p`, or a rejection after `ms` (p itself goes on). */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 export class AgentDaemon {
   hostId = '';
-  private store!: TopologyStore;
+  /** Undefined until the store is first reached (the agent may start on its local snapshot). */
+  private store: TopologyStore | undefined;
+  private snapshotSaver: NodeJS.Timeout | undefined;
+  /** The change-feed position of the last local snapshot written. */
+  private savedPosition = -1;
   private watch: Watch | undefined;
   private learnedWatch: Watch | undefined;
   /** When the learned-state watch began, and when it last delivered entries (learnedSettled). */
@@ -100,11 +130,7 @@ export class AgentDaemon {
     const log = this.log.child({ component: 'agent' });
     mkdirSync(this.cfg.runDir, { recursive: true });
     this.hostId = stableHostId(this.cfg.stateDir);
-    // A locked SQLite file must not stop the event loop (packet-ins) for long: writes fail fast and
-    // are retried (learned state, heartbeats, leases).
-    this.store = await openStore(this.cfg.store, { busyTimeoutMs: AGENT_STORE_BUSY_MS });
-    await this.register();
-    const snap = await this.store.snapshot();
+    const snap = await this.loadTopology(log);
     const topology = Topology.from(snap.objects as never);
     this.ctlCfg = {
       hostId: this.hostId,
@@ -141,7 +167,7 @@ export class AgentDaemon {
       log: this.log.child({ component: 'agent.openflow' }),
     });
     this.dhcp = new DhcpService({
-      store: () => this.store,
+      store: () => this.reachedStore(),
       topology: () => this.ctl.topology,
       hostId: this.hostId,
       mtu: this.cfg.dhcp.mtu,
@@ -154,43 +180,31 @@ export class AgentDaemon {
       stats: this.ctl.stats.dhcp,
     });
     this.natBlocks = new NatBlockLeaser(
-      () => this.store,
+      () => this.reachedStore(),
       this.hostId,
       (ip, proto, ranges) => this.send(this.ctl.waits.natBlocksGranted(ip, proto, ranges, Date.now())),
       (ip, proto) => this.send(this.ctl.waits.natExhausted(ip, proto, Date.now())),
       this.log.child({ component: 'agent.nat' }),
     );
-    await this.natBlocks.recover();
     this.ctl.stats.lastChangeSeq = snap.position;
+    this.saveSnapshot();
     this.history.attach(this.ctl.flows); // [ops]
     log.info(
       { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
       'topology loaded',
     );
     this.learnedSince = Date.now();
-    this.learnedWatch = this.store.watchLearned(0, {
-      onEntries: (es) => {
-        this.learnedAt = Date.now();
-        // Until the switch's flows are judged, what an earlier run of this host learned counts too.
-        this.send(this.ctl.applyLearned(es, Date.now(), !this.flowsJudged));
-      },
-      onError: (e) => log.error({ err: e.message }, 'learned-state watch failed'),
-    });
+    if (this.store !== undefined) await this.follow(this.store, snap.position, log);
     this.learnedFlush = setInterval(() => void this.flushLearned(), 20);
     // Flow state ages with the traffic: aged entries go with their flows each second; state that
     // installed flows use is renewed with the hosts holding copies a few times per lifetime.
     let sweeps = 0;
     this.tick = setInterval(() => this.send(this.ctl.waits.tick(Date.now())), 200);
-    this.natRenew = setInterval(() => void this.natBlocks.renew(), this.natBlocks.leaseMs / 3);
     this.flowStateSweep = setInterval(() => {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
       this.send(this.ctl.sweepFlowState(Date.now(), renew));
     }, 1000);
-    this.watch = this.store.watch(snap.position, {
-      onChanges: (cs) => this.onChanges(cs),
-      onResync: (s) => this.onResync(s),
-      onError: (e) => log.error({ err: e.message }, 'store watch failed'),
-    });
+    this.snapshotSaver = setInterval(() => this.saveSnapshot(), LOCAL_SNAPSHOT_MS);
 
     const ovs = new Ovs({ dbSock: this.cfg.ovs.dbSock, runDir: this.cfg.ovs.runDir });
     this.datapath = new Datapath(
@@ -223,8 +237,8 @@ export class AgentDaemon {
       this.log.child({ component: 'agent.control' }),
     );
     await this.control.start();
-    await this.beat();
-    this.heartbeat = setInterval(() => void this.beat(), this.cfg.heartbeatMs);
+    if (this.store !== undefined) await this.startHeartbeat();
+    else void this.reachLater(snap.position, log);
     // [ops] Metrics and health, read from the controller's counters at scrape time.
     this.metrics = await startAgentMetrics(
       this.cfg.metrics.listen,
@@ -235,7 +249,7 @@ export class AgentDaemon {
         liveFlows: () => this.ctl.flows.size,
         queueLength: () => this.queue.length,
         openflowConnected: () => this.link.connected,
-        storeHead: () => this.store.position(),
+        storeHead: () => this.reachedStore().position(),
       },
       this.log,
     );
@@ -247,15 +261,156 @@ export class AgentDaemon {
     this.ctlCfg.idleTimeout = seconds;
   }
 
+  // ---- the store, and starting without it ---------------------------------------------------------
+
+  /**
+   * Opens the store, registers this host and reads the topology. When the store cannot be reached
+   * within STORE_START_MS and a local snapshot exists, the agent starts on the snapshot instead
+   * (forwarding and simulating on what it last knew) and reaches the store in the background.
+   */
+  private async loadTopology(log: Logger): Promise<Snapshot> {
+    const saved = readLocalSnapshot(this.snapshotPath);
+    const reach = async (): Promise<{ store: TopologyStore; snap: Snapshot }> => {
+      const store = await this.openStore(typeof saved !== 'string');
+      try {
+        await this.register(store);
+        return { store, snap: await store.snapshot() };
+      } catch (e) {
+        await store.close().catch(() => undefined);
+        throw e;
+      }
+    };
+    if (typeof saved === 'string') {
+      const { store, snap } = await reach(); // nothing to fall back on: wait for the store as ever
+      this.store = store;
+      this.savedPosition = -1;
+      return snap;
+    }
+    const attempt = reach();
+    try {
+      const { store, snap } = await withDeadline(attempt, STORE_START_MS);
+      this.store = store;
+      return snap;
+    } catch (e) {
+      // A store reached after the deadline is closed; reachLater opens its own.
+      attempt.then((r) => void r.store.close().catch(() => undefined)).catch(() => undefined);
+      log.warn(
+        {
+          err: (e as Error).message,
+          position: saved.position,
+          savedAt: new Date(saved.savedAt).toISOString(),
+          objects: saved.objects.length,
+        },
+        'store unreachable: starting on the local snapshot; the store is reached in the background',
+      );
+      this.savedPosition = saved.position;
+      return saved;
+    }
+  }
+
+  /** Follows the store from `position`: NAT blocks, learned state, the change feed. */
+  private async follow(store: TopologyStore, position: number, log: Logger): Promise<void> {
+    await this.natBlocks.recover();
+    this.learnedWatch = store.watchLearned(0, {
+      onEntries: (es) => {
+        this.learnedAt = Date.now();
+        // Until the switch's flows are judged, what an earlier run of this host learned counts too.
+        this.send(this.ctl.applyLearned(es, Date.now(), !this.flowsJudged));
+      },
+      onError: (e) => log.error({ err: e.message }, 'learned-state watch failed'),
+    });
+    this.natRenew = setInterval(() => void this.natBlocks.renew(), this.natBlocks.leaseMs / 3);
+    // From the snapshot's position: a position the log no longer holds is a resync (topology-feed.ts
+    // applies only the difference).
+    this.watch = store.watch(position, {
+      onChanges: (cs) => this.onChanges(cs),
+      onResync: (s) => this.onResync(s),
+      onError: (e) => log.error({ err: e.message }, 'store watch failed'),
+    });
+  }
+
+  private async startHeartbeat(): Promise<void> {
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat(), this.cfg.heartbeatMs);
+  }
+
+  /** Started on the local snapshot: tries the store every few seconds until it answers. */
+  private async reachLater(position: number, log: Logger): Promise<void> {
+    for (let delay = 1000; !this.stopped; delay = Math.min(delay * 2, 10000)) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.stopped) return;
+      let store: TopologyStore | undefined;
+      try {
+        store = await this.openStore(true);
+        await this.register(store);
+        if (this.stopped) return void (await store.close());
+        this.store = store;
+        await this.follow(store, position, log);
+      } catch (e) {
+        this.store = undefined;
+        this.closeFollowers();
+        await store?.close().catch(() => undefined);
+        log.debug({ err: (e as Error).message }, 'store still unreachable');
+        continue;
+      }
+      await this.startHeartbeat();
+      log.info({ from: position }, 'store reached: catching up from the local snapshot');
+      return;
+    }
+  }
+
+  /**
+   * Opens the store. `mustExist`: this agent ran on it before (it has a local snapshot), so a missing
+   * SQLite file is the store gone, not a new one to create empty.
+   */
+  private openStore(mustExist: boolean): Promise<TopologyStore> {
+    // A locked SQLite file must not stop the event loop (packet-ins) for long: writes fail fast and
+    // are retried (learned state, heartbeats, leases).
+    return openStore(this.cfg.store, { busyTimeoutMs: AGENT_STORE_BUSY_MS, mustExist });
+  }
+
+  private closeFollowers(): void {
+    this.watch?.close();
+    this.learnedWatch?.close();
+    if (this.natRenew) clearInterval(this.natRenew);
+    this.watch = this.learnedWatch = this.natRenew = undefined;
+  }
+
+  /** The store, or an 'unavailable' error while it has not been reached since the agent started. */
+  private reachedStore(): TopologyStore {
+    if (this.store === undefined)
+      throw new StoreError('unavailable', 'the store has not been reached since the agent started');
+    return this.store;
+  }
+
+  private get snapshotPath(): string {
+    return join(this.cfg.stateDir, LOCAL_SNAPSHOT_FILE);
+  }
+
+  /** Writes the local snapshot when the topology moved on since the last one. */
+  private saveSnapshot(): void {
+    const position = this.ctl.stats.lastChangeSeq;
+    if (position === this.savedPosition || this.store === undefined) return;
+    try {
+      writeLocalSnapshot(this.snapshotPath, { position, objects: this.ctl.topology.objects() }, Date.now());
+      this.savedPosition = position;
+    } catch (e) {
+      this.log.warn(
+        { err: (e as Error).message, path: this.snapshotPath },
+        'cannot write the local snapshot',
+      );
+    }
+  }
+
   /** Registers this host in the store (by its stable id) if it is not there yet. */
-  private async register(): Promise<void> {
-    const mine = await this.store.get('host', this.hostId);
+  private async register(store: TopologyStore): Promise<void> {
+    const mine = await store.get('host', this.hostId);
     if (mine) return;
     try {
-      await this.store.create('host', { name: this.cfg.hostName }, { id: this.hostId });
+      await store.create('host', { name: this.cfg.hostName }, { id: this.hostId });
     } catch (e) {
       if (e instanceof StoreError && e.code === 'exists') {
-        const other = await this.store.resolve('host', this.cfg.hostName);
+        const other = await store.resolve('host', this.cfg.hostName);
         throw new Error(
           `host name '${this.cfg.hostName}' is registered with id ${other.id}, but this machine's id is ${this.hostId} (${join(this.cfg.stateDir, 'host_uuid')}); put that id in the file or choose another hostName`,
         );
@@ -266,7 +421,7 @@ export class AgentDaemon {
 
   private async beat(): Promise<void> {
     try {
-      await this.store.heartbeat(this.hostId, this.cfg.heartbeatMs * 3, {
+      await this.reachedStore().heartbeat(this.hostId, this.cfg.heartbeatMs * 3, {
         agentVersion: AGENT_VERSION,
         pid: process.pid,
         controlSocket: this.controlSocket,
@@ -288,6 +443,7 @@ export class AgentDaemon {
    * the agents this one talks to directly are every live one that published an endpoint and a key.
    */
   private async refreshPeers(): Promise<void> {
+    if (this.store === undefined) return;
     const live = await this.store.liveness();
     this.send(this.ctl.setLiveness(new Map(live.map((l) => [l.hostId, l.alive]))));
     this.peers.setPeers(
@@ -369,12 +525,14 @@ export class AgentDaemon {
    * lost. Logged once when publications start failing and once when they succeed again.
    */
   private async flushLearned(): Promise<void> {
+    const store = this.store;
+    if (store === undefined) return; // kept until the store is reached
     const learned = this.ctl.learned;
     const entries = learned.take(Date.now());
     if (entries === undefined) return;
     let err: Error | undefined;
     try {
-      await this.store.learn(entries);
+      await store.learn(entries);
     } catch (e) {
       err = e as Error;
     }
@@ -415,19 +573,19 @@ export class AgentDaemon {
     this.stopped = true;
     await this.metrics?.close(); // [ops]
     if (this.heartbeat) clearInterval(this.heartbeat);
-    this.watch?.close();
-    this.learnedWatch?.close();
+    this.closeFollowers();
     if (this.learnedFlush) clearInterval(this.learnedFlush);
     if (this.flowStateSweep) clearInterval(this.flowStateSweep);
     if (this.tick) clearInterval(this.tick);
-    if (this.natRenew) clearInterval(this.natRenew);
+    if (this.snapshotSaver) clearInterval(this.snapshotSaver);
+    if (this.snapshotSaver) this.saveSnapshot(); // the next start may find the store away
     this.control?.close();
     this.peers?.close();
     this.link?.close();
     // No goodbye: a stop is as often a restart (systemctl restart, an upgrade), and the datapath goes
     // on forwarding meanwhile; other agents would drop their flows towards this host at once. Its
     // liveness lapses after three heartbeats unless the next run renews it first.
-    await this.store.close();
+    await this.store?.close();
   }
 }
 

@@ -25,6 +25,8 @@ export const DEFAULT_STORE_URL = 'sqlite:/var/lib/midonet/state.db';
 export interface OpenOptions {
   /** SQLite: how long a write waits for the write lock (ms; default 10,000). */
   readonly busyTimeoutMs?: number;
+  /** SQLite: the file must exist already (an agent that ran before treats a missing file as the store gone). */
+  readonly mustExist?: boolean;
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<TopologyStore> {
@@ -38,6 +40,7 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<To
     return new SqliteStore(path, {
       retention: query(m[3], bad),
       ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+      ...(opts.mustExist === true ? { mustExist: true } : {}),
     });
   }
   if (m?.[1] === 'memory') {

@@ -38,6 +38,8 @@ export interface SqliteStoreOptions {
   readonly pollMs?: number;
   /** How long a writer waits for another process's write lock before failing (ms). */
   readonly busyTimeoutMs?: number;
+  /** The file must exist already (better-sqlite3 fileMustExist): a missing file is an error, not a new store. */
+  readonly mustExist?: boolean;
   /** Leader-election lease: a dead leader is replaced within this time (ms). */
   readonly leaseMs?: number;
   /** How much of the change log is kept. */
@@ -77,7 +79,10 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       throw new StoreError('unavailable', `cannot open ${this.url}: directory ${dir} does not exist`);
     }
     try {
-      this.db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10000 });
+      this.db = new Database(path, {
+        timeout: opts.busyTimeoutMs ?? 10000,
+        fileMustExist: opts.mustExist === true,
+      });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
