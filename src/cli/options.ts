@@ -31,7 +31,8 @@ export type OptionType =
   | { t: 'refs'; kind: Kind }
   | { t: 'list' } // comma-separated strings
   | { t: 'nullable-string' }
-  | { t: 'nat-targets' }; // ADDR[-ADDR][:PORT[-PORT]], comma-separated
+  | { t: 'nat-targets' } // ADDR[-ADDR][:PORT[-PORT]], comma-separated
+  | { t: 'address-pairs' }; // ADDR[/LEN][@MAC], comma-separated
 
 export interface OptionSpec {
   readonly flag: string;
@@ -223,13 +224,37 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       type: nstr,
       describe: 'router port address with prefix, e.g. 192.0.2.1/24',
     },
-    { flag: 'mac', field: 'mac', type: nstr, describe: 'router port MAC (generated if not given)' },
+    {
+      flag: 'mac',
+      field: 'mac',
+      type: nstr,
+      describe: "the port's MAC (router ports: generated if not given; port security needs it)",
+    },
     { flag: 'vlan', field: 'vlanId', type: int(1, 4094), describe: 'access VLAN on a VLAN-aware bridge' },
     {
       flag: 'addresses',
       field: 'addresses',
       type: { t: 'list' },
-      describe: "bridge ports: the VM's addresses, comma-separated",
+      describe: "bridge ports: the VM's IPv4/IPv6 addresses, comma-separated",
+    },
+    {
+      flag: 'port-security',
+      field: 'portSecurity',
+      type: bool,
+      describe: 'anti-spoofing: drop frames not from the port MAC, addresses and allowed pairs',
+    },
+    {
+      flag: 'allowed-address-pairs',
+      field: 'allowedAddressPairs',
+      type: { t: 'address-pairs' },
+      describe: 'extra senders ADDR[/LEN][@MAC], comma-separated (MAC default: the port\'s; "none" clears)',
+    },
+    {
+      flag: 'addresses-from-dhcp',
+      field: 'addressesFromDhcp',
+      type: bool,
+      describe:
+        "port security: the bridge's DHCP host entries and leases for the port count as its addresses",
     },
     ...chains,
   ],
@@ -449,6 +474,14 @@ export async function parseOption(
       const ids: string[] = [];
       for (const r of raw.split(',')) ids.push((await store.resolve(type.kind, r.trim())).id);
       return ids;
+    }
+    case 'address-pairs': {
+      if (raw === '' || NONE.has(raw)) return [];
+      // Checked by the model (port-security-fields.ts), which names a bad address or MAC.
+      return raw.split(',').map((part) => {
+        const [ip, mac] = part.trim().split('@');
+        return { ipAddress: ip, mac: mac ?? null };
+      });
     }
     case 'nat-targets': {
       const out: Array<Record<string, unknown>> = [];
