@@ -241,6 +241,11 @@ async function checkDhcp(view: PlanView, d: Obj<'dhcp'>, before: Obj<'dhcp'> | u
   const inside = (ip: string) => prefixContains(net.addr, net.len, parseIpv4(ip)!);
   if (d.gateway !== null && !inside(d.gateway))
     invalid(`${what}: dhcp.gateway: ${quote(d.gateway)} is outside the subnet ${d.subnet}`);
+  for (const [i, r] of d.staticRoutes.entries())
+    if (!inside(r.gateway))
+      invalid(
+        `${what}: dhcp.staticRoutes.${i}.gateway: ${quote(r.gateway)} is outside the subnet ${d.subnet} (clients reach a route's gateway directly)`,
+      );
   const macs = new Set<string>();
   for (const h of d.hosts) {
     if (!inside(h.address))

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
 import { addressPair, ipAddress } from './port-security-fields.js';
+import { domainName, extraOption, staticRoute } from './dhcp-option-fields.js';
 import { quote, UNSAFE_TEXT } from '../quote.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -346,6 +347,12 @@ export const fieldSchemas = {
       subnet: prefix,
       gateway: ipv4.nullable().default(null),
       dnsServers: z.array(ipv4).default([]),
+      /** Option 15: the domain name clients search. */
+      domainName: domainName.nullable().default(null),
+      /** Option 121 (RFC 3442): routes clients install; the gateway's default route is added to them. */
+      staticRoutes: z.array(staticRoute).max(32).default([]),
+      /** Options by number, e.g. {code: 252, hex: '...'}; not the ones the server writes itself. */
+      extraOptions: z.array(extraOption).max(16).default([]),
       leaseTime: z.number().int().min(60).max(31536000).default(86400),
       enabled: z.boolean().default(true),
       /** The dynamic range leases are allocated from (both or neither; inclusive). */
