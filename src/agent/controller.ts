@@ -223,6 +223,7 @@ export class FlowController {
     const released = this.commitEffects(res, now, out);
     for (const e of res.effects)
       if (e.kind === 'dhcpRequest') this.dhcp?.request(e.dhcpId, e.portId, Uint8Array.from(pi.data));
+      else if (e.kind === 'portSecurityDrop') this.countPortSecurityDrop(e.reason);
     const closing = isTcpEnd(res.packet) ? this.flowState.ended(res.tags, now) : [];
     if (closing.length > 0) this.shareFlowState(res, { nat: [], ct: closing });
     const d = this.decide(res, portId, pi.inPort, now, closing.length > 0);
@@ -242,6 +243,11 @@ export class FlowController {
     for (const a of res.actions) if (a.kind === 'emit') this.emitter.emit(a, pi.data, now, out);
     if (d.actions.length === 0) this.waits.holdFor(res.effects, pi, now);
     for (const r of released) this.handle(r, now, out);
+  }
+
+  private countPortSecurityDrop(reason: string): void {
+    const d = this.stats.portSecurityDrops;
+    d[reason] = (d[reason] ?? 0) + 1;
   }
 
   /**
@@ -326,7 +332,7 @@ export class FlowController {
     this.match.resetHeaders();
     const res = simulate(this.topology, this.match, portId, now, { state: this.state });
     if (res.kind !== 'done') return `simulation needs ${res.need.join(', ')}`;
-    const effect = res.effects.find((e) => e.kind !== 'macLearned');
+    const effect = res.effects.find((e) => e.kind !== 'macLearned' && e.kind !== 'portSecurityDrop');
     if (effect !== undefined) return `simulation has an effect: ${effect.kind}`;
     const p = this.plan(res, portId, f.inPort, false);
     if (p.flow === null) return 'not a flow now';

@@ -21,6 +21,7 @@ import {
   DhcpMessageType,
   buildEthernet,
   parseEthernet,
+  type ClasslessRoute,
   type Dhcp,
   type DhcpKnownOption,
   type DhcpOption,
@@ -180,8 +181,22 @@ function replyOptions(type: number, s: DhcpReplySettings, out: DhcpOutcome): Dhc
   if (d.gateway !== null) opts.push({ type: 'router', value: [d.gateway] });
   if (d.dnsServers.length > 0) opts.push({ type: 'dns', value: [...d.dnsServers] });
   if (out.kind === 'address' && out.hostname) opts.push({ type: 'hostname', value: out.hostname });
+  if (d.domainName !== null) opts.push({ type: 'domainName', value: d.domainName });
   if (s.mtu > 0) opts.push({ type: 'raw', code: OPTION_MTU, data: u16Bytes(s.mtu) });
+  if (d.staticRoutes.length > 0) opts.push({ type: 'classlessRoutes', value: classlessRoutes(d) });
+  for (const x of d.extraOptions) opts.push({ type: 'raw', code: x.code, data: Buffer.from(x.hex, 'hex') });
   return opts;
+}
+
+/**
+ * Option 121's routes: the subnet's static routes, then its default route through the gateway (a
+ * client that gets option 121 ignores the router option, RFC 3442), unless a static route is one.
+ */
+function classlessRoutes(d: DhcpSubnet): ClasslessRoute[] {
+  const routes = d.staticRoutes.map((r) => ({ destination: r.destination, router: r.gateway }));
+  if (d.gateway !== null && !routes.some((r) => r.destination.endsWith('/0')))
+    routes.push({ destination: '0.0.0.0/0', router: d.gateway });
+  return routes;
 }
 
 /**

@@ -14,9 +14,11 @@
  * Invariant: a kept flow is one the agent would install now for any packet it matches; the result
  * lists a deletion for every reactive flow not kept, and nothing for a kept one.
  */
-import { parseIpv4, parseMac } from '../addr.js';
+import { parseIpv4, parseIpv6, parseMac } from '../addr.js';
 import type { Action, FlowStats, Match, Outgoing } from '../openflow/index.js';
 import {
+  setArpSha,
+  setIpv6Src,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -121,6 +123,18 @@ export function packetOfMatch(match: Match): { inPort: number; packet: number[] 
         const lo = ((mac >>> 0) & (mm >>> 0)) >>> 0;
         p[f.field === 'eth_dst' ? ETH_DST_HI : ETH_SRC_HI] = hi;
         p[f.field === 'eth_dst' ? ETH_DST_LO : ETH_SRC_LO] = lo;
+        break;
+      }
+      case 'arp_sha': {
+        const mac = typeof v === 'string' && m === undefined ? parseMac(v) : undefined;
+        if (mac === undefined) return `${f.field} ${String(v)}`;
+        setArpSha(p, mac);
+        break;
+      }
+      case 'ipv6_src': {
+        const w = typeof v === 'string' && m === undefined ? parseIpv6(v) : undefined;
+        if (w === undefined) return `${f.field} ${String(v)}`;
+        setIpv6Src(p, w);
         break;
       }
       case 'vlan_vid':

@@ -2,7 +2,7 @@
  * Fills a simulation FlowMatch straight from an Ethernet frame's bytes (the packet-in hot path, no
  * intermediate objects): MACs, 802.1Q VLAN, ethertype, IPv4 addresses/proto/TOS/TTL/fragment bits,
  * TCP/UDP/SCTP ports, TCP flags and window, ICMP type/code (and an echo's identifier), ARP opcode and
- * addresses (in the IP fields, as OVS does).
+ * addresses (in the IP fields, as OVS does) and sender MAC, the IPv6 source address.
  *
  * The fields are the ones Open vSwitch's own flow extraction gives the same frame (`miniflow_extract`
  * in lib/flow.c, with the default `vlan-limit` of 1), because the flow the agent installs is matched
@@ -30,6 +30,8 @@
  * reason (never half-filled and simulated).
  */
 import {
+  setArpSha,
+  setIpv6Src,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -77,7 +79,14 @@ export function fillFromFrame(m: FlowMatch, frame: Uint8Array, tunnelId: number)
     if (isSnapEthernet(frame, off)) return 'LLC/SNAP-encapsulated frames are not simulated';
     type = DL_TYPE_NONE;
   }
-  const why = type === 0x0800 ? fillIpv4(o, frame, dv, off) : type === 0x0806 ? fillArp(o, dv, off) : null;
+  const why =
+    type === 0x0800
+      ? fillIpv4(o, frame, dv, off)
+      : type === 0x0806
+        ? fillArp(o, dv, off)
+        : type === 0x86dd
+          ? fillIpv6(o, dv, off)
+          : null;
   if (why !== null) {
     for (let f = 0; f < NUM_FIELDS; f++) o[f] = 0;
     return why;
@@ -113,6 +122,7 @@ function fillArp(o: number[], dv: DataView, off: number): string | null {
   const op = dv.getUint16(off + 6);
   if (op > 0xff) return `ARP opcode ${op} does not fit the 8 bits OpenFlow matches`;
   o[IP_PROTO] = op;
+  setArpSha(o, dv.getUint16(off + 8) * 0x100000000 + dv.getUint32(off + 10));
   o[IP_SRC] = dv.getUint32(off + 14);
   o[IP_DST] = dv.getUint32(off + 24);
   return null;
@@ -172,5 +182,26 @@ function fillIpv4(o: number[], b: Uint8Array, dv: DataView, off: number): string
   o[IP_PROTO] = proto;
   o[IP_SRC] = dv.getUint32(off + 12);
   o[IP_DST] = dv.getUint32(off + 16);
+  return null;
+}
+
+/**
+ * IPv6: only the source address so far (what port security reads). A header the codec calls malformed
+ * (shorter than 40 bytes, a version other than 6, a payload length past the frame) is refused, as
+ * OVS's own sanity check leaves such a frame without IPv6 fields.
+ */
+function fillIpv6(o: number[], dv: DataView, off: number): string | null {
+  const n = dv.byteLength - off;
+  if (n < 40) return `IPv6 header of ${n} bytes is shorter than 40`;
+  const version = dv.getUint8(off) >> 4;
+  if (version !== 6) return `IPv6 version ${version} is not 6`;
+  const plen = dv.getUint16(off + 4);
+  if (40 + plen > n) return `IPv6 payload length ${plen} runs past the frame`;
+  setIpv6Src(o, [
+    dv.getUint32(off + 8),
+    dv.getUint32(off + 12),
+    dv.getUint32(off + 16),
+    dv.getUint32(off + 20),
+  ]);
   return null;
 }

@@ -260,6 +260,16 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
     'DHCP client messages not answered (malformed, spoofed, not ours; by reason in the agent stats)',
     () => st().dhcp.ignoredTotal,
   );
+  const psd: Counter<'reason'> = new Counter({
+    name: P + 'port_security_drops_total',
+    help: 'Packets port security dropped at a port, by reason (the first of each flow: later ones match its drop flow in OVS)',
+    labelNames: ['reason'] as const,
+    registers: [r],
+    collect: () => {
+      psd.reset();
+      for (const [reason, n] of Object.entries(st().portSecurityDrops)) psd.inc({ reason }, n);
+    },
+  });
   counterOf(
     r,
     'store_changes_applied_total',

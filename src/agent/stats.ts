@@ -118,6 +118,8 @@ export class AgentStats {
   /** New connections refused (ICMP error) because every SNAT port this host held was in use. */
   natExhausted = 0;
   readonly dhcp = new DhcpStats();
+  /** Packets port security dropped (sim/port-security.ts), by reason: mac, ip, arp, dhcp-server. */
+  readonly portSecurityDrops: Record<string, number> = {};
   /** Topology changes applied from the store's feed. */
   changesApplied = 0;
   lastChangeSeq = 0;
@@ -161,6 +163,7 @@ export class AgentStats {
       natPortDrops: this.natPortDrops,
       natExhausted: this.natExhausted,
       dhcp: this.dhcp.snapshot(),
+      portSecurityDrops: { ...this.portSecurityDrops },
       simLatencyUs: this.simLatency.snapshot(),
       packetInLatencyUs: this.packetInLatency.snapshot(),
     };

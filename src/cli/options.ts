@@ -31,7 +31,10 @@ export type OptionType =
   | { t: 'refs'; kind: Kind }
   | { t: 'list' } // comma-separated strings
   | { t: 'nullable-string' }
-  | { t: 'nat-targets' }; // ADDR[-ADDR][:PORT[-PORT]], comma-separated
+  | { t: 'nat-targets' } // ADDR[-ADDR][:PORT[-PORT]], comma-separated
+  | { t: 'address-pairs' } // ADDR[/LEN][@MAC], comma-separated
+  | { t: 'static-routes' } // PREFIX@GATEWAY, comma-separated
+  | { t: 'dhcp-options' }; // CODE=0xHEX or CODE=TEXT, comma-separated
 
 export interface OptionSpec {
   readonly flag: string;
@@ -223,13 +226,37 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       type: nstr,
       describe: 'router port address with prefix, e.g. 192.0.2.1/24',
     },
-    { flag: 'mac', field: 'mac', type: nstr, describe: 'router port MAC (generated if not given)' },
+    {
+      flag: 'mac',
+      field: 'mac',
+      type: nstr,
+      describe: "the port's MAC (router ports: generated if not given; port security needs it)",
+    },
     { flag: 'vlan', field: 'vlanId', type: int(1, 4094), describe: 'access VLAN on a VLAN-aware bridge' },
     {
       flag: 'addresses',
       field: 'addresses',
       type: { t: 'list' },
-      describe: "bridge ports: the VM's addresses, comma-separated",
+      describe: "bridge ports: the VM's IPv4/IPv6 addresses, comma-separated",
+    },
+    {
+      flag: 'port-security',
+      field: 'portSecurity',
+      type: bool,
+      describe: 'anti-spoofing: drop frames not from the port MAC, addresses and allowed pairs',
+    },
+    {
+      flag: 'allowed-address-pairs',
+      field: 'allowedAddressPairs',
+      type: { t: 'address-pairs' },
+      describe: 'extra senders ADDR[/LEN][@MAC], comma-separated (MAC default: the port\'s; "none" clears)',
+    },
+    {
+      flag: 'addresses-from-dhcp',
+      field: 'addressesFromDhcp',
+      type: bool,
+      describe:
+        "port security: the bridge's DHCP host entries and leases for the port count as its addresses",
     },
     ...chains,
   ],
@@ -318,6 +345,19 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       describe: 'first address of the dynamic range leases come from',
     },
     { flag: 'range-end', field: 'rangeEnd', type: nstr, describe: 'last address of the dynamic range' },
+    { flag: 'domain-name', field: 'domainName', type: nstr, describe: 'domain name handed out (option 15)' },
+    {
+      flag: 'static-routes',
+      field: 'staticRoutes',
+      type: { t: 'static-routes' },
+      describe: 'classless static routes (option 121) PREFIX@GATEWAY, comma-separated ("none" clears)',
+    },
+    {
+      flag: 'extra-options',
+      field: 'extraOptions',
+      type: { t: 'dhcp-options' },
+      describe: 'options by number CODE=0xHEX or CODE=TEXT, comma-separated ("none" clears)',
+    },
   ],
   'dhcp-lease': [
     { flag: 'dhcp', field: 'dhcpId', type: ref('dhcp'), describe: 'the DHCP subnet of the lease' },
@@ -450,6 +490,33 @@ export async function parseOption(
       for (const r of raw.split(',')) ids.push((await store.resolve(type.kind, r.trim())).id);
       return ids;
     }
+    case 'address-pairs': {
+      if (raw === '' || NONE.has(raw)) return [];
+      // Checked by the model (port-security-fields.ts), which names a bad address or MAC.
+      return raw.split(',').map((part) => {
+        const [ip, mac] = part.trim().split('@');
+        return { ipAddress: ip, mac: mac ?? null };
+      });
+    }
+    case 'static-routes':
+      if (raw === '' || NONE.has(raw)) return [];
+      return raw.split(',').map((part) => {
+        const [destination, gateway, ...rest] = part.trim().split('@');
+        if (gateway === undefined || rest.length > 0)
+          bad('expected PREFIX@GATEWAY, e.g. 198.51.100.0/24@192.0.2.254');
+        return { destination, gateway };
+      });
+    case 'dhcp-options':
+      if (raw === '' || NONE.has(raw)) return [];
+      // Codes and values are checked by the model (dhcp-option-fields.ts).
+      return raw.split(',').map((part) => {
+        const eq = part.indexOf('=');
+        const code = part.slice(0, eq).trim();
+        if (eq < 0 || !/^[0-9]{1,3}$/.test(code)) bad('expected CODE=0xHEX or CODE=TEXT, e.g. 252=0x0a0b');
+        const value = part.slice(eq + 1);
+        const hex = /^0x/i.test(value) ? value.slice(2) : Buffer.from(value, 'utf8').toString('hex');
+        return { code: Number(code), hex };
+      });
     case 'nat-targets': {
       const out: Array<Record<string, unknown>> = [];
       for (const part of raw.split(',')) {

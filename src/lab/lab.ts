@@ -48,6 +48,7 @@ import {
 } from './layout.js';
 import { addNamespace, addVeth, listNamespaces, removeByPrefix, setAddress } from './netns.js';
 import { ROUTER_METRICS_BASE, bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
+import { addressByDhcp, createLabDhcp, waitApplied } from './vm-dhcp.js';
 
 /** A lab cannot be brought up or down as asked; the message is one line, nothing was changed. */
 export class LabClash extends Error {}
@@ -67,6 +68,8 @@ export interface LabOptions {
   readonly bgp?: boolean;
   /** Progress of the bring-up, in steps. */
   readonly progress?: (done: number, total: number, label: string) => void;
+  /** How VMs get their IPv4 address: `ip addr add` (default) or the agents' DHCP server (vm-dhcp.ts). */
+  readonly addressing?: 'static' | 'dhcp';
 }
 
 export interface LabVm {
@@ -357,6 +360,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
     );
 
     const vms: LabVm[] = [];
+    const dhcp = opts.addressing === 'dhcp';
     let count = 0;
     for (const hv of hvs) {
       for (let i = 0; i < opts.vmsPerHost; i++) {
@@ -378,7 +382,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
           baselineIp: vmBaselineIp(count),
         };
         step(`vm ${name}: ${vm.ip}/${vm.prefixLen} on ${b.name}, host ${hv.name}`);
-        await addVm(store, hv, vm, names);
+        await addVm(store, hv, vm, names, dhcp);
         await addBaselineInterface(hv, vm, names);
         vms.push(vm);
       }
@@ -392,6 +396,15 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
         };
         return (s.portsBound ?? 0) >= want;
       });
+    }
+    if (dhcp) {
+      step("VM addresses from the agents' DHCP server (busybox udhcpc in every VM)");
+      await createLabDhcp(store, BRIDGES, vms);
+      await waitApplied(
+        store,
+        hvs.map((hv) => hv.controlSocket),
+      );
+      await addressByDhcp(vms);
     }
     if (opts.bgp) step('bgp: an ISP running FRR, the uplink and midonet-router');
     const routerMetrics = ports.router;
@@ -441,6 +454,7 @@ export async function addVm(
   hv: Pick<Hypervisor, 'netns'>,
   vm: LabVm,
   names: LabNames = DEFAULT_LAB,
+  dhcp = false,
 ): Promise<void> {
   await addNamespace(vm.netns);
   // No IPv6 in lab VMs: its router solicitations and MLD reports would only add packet-ins.
@@ -450,8 +464,14 @@ export async function addVm(
     { netns: vm.netns },
   );
   await addVeth(names.vmTap(vm.name), hv.netns, 'eth0', vm.netns);
-  await setAddress(vm.netns, 'eth0', `${vm.ip}/${vm.prefixLen}`, vm.mac);
-  await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });
+  if (dhcp) {
+    // The address, MTU and route come later, from the agent's DHCP server (vm-dhcp.ts).
+    await run('ip', ['link', 'set', 'eth0', 'address', vm.mac], { netns: vm.netns });
+    await run('ip', ['link', 'set', 'eth0', 'up'], { netns: vm.netns });
+  } else {
+    await setAddress(vm.netns, 'eth0', `${vm.ip}/${vm.prefixLen}`, vm.mac);
+    await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });
+  }
   // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
   await run('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
   await createVmPort(store, vm.bridge, vm.port, vm.host, names.vmTap(vm.name));

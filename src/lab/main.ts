@@ -1,7 +1,7 @@
 /**
  * midonet-lab: the whole suite on one Linux machine.
  *
- *   midonet-lab [--name NAME] [--run-dir DIR] up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan]
+ *   midonet-lab [--name NAME] [--run-dir DIR] up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--addressing static|dhcp]
  *               [--store sqlite|cassandra] [--bgp]
  *   midonet-lab [--name NAME] status [--json]
  *   midonet-lab [--name NAME] exec VM -- CMD ...
@@ -167,6 +167,11 @@ export async function labMain(argv: string[]): Promise<number> {
             .option('hosts', { type: 'number', default: 2 })
             .option('vms-per-host', { type: 'number', default: 3 })
             .option('tunnel', { choices: ['gre', 'vxlan'] as const, default: 'gre' as const })
+            .option('addressing', {
+              choices: ['static', 'dhcp'] as const,
+              default: 'static' as const,
+              describe: "VM addresses: ip addr add, or the agents' DHCP server with busybox udhcpc",
+            })
             .option('bgp', {
               type: 'boolean',
               default: false,
@@ -200,6 +205,7 @@ export async function labMain(argv: string[]): Promise<number> {
             vmsPerHost: a['vms-per-host'],
             tunnel: a.tunnel,
             bgp: a.bgp,
+            addressing: a.addressing,
             ...(storeUrl ? { storeUrl } : {}),
             say: bar.drawing ? () => undefined : say,
             progress: (d, t, l) => bar.update(d, t, l),

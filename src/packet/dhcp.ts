@@ -43,6 +43,14 @@ export interface DhcpOptionValues {
   messageType: number;
   serverId: string;
   parameterRequestList: number[];
+  domainName: string;
+  classlessRoutes: ClasslessRoute[];
+}
+
+/** One route of option 121 (RFC 3442): destination as "a.b.c.d/len", and its router. */
+export interface ClasslessRoute {
+  readonly destination: string;
+  readonly router: string;
 }
 
 export type DhcpOptionName = keyof DhcpOptionValues;
@@ -134,6 +142,44 @@ const u8ListCodec: OptionCodec<number[]> = {
   encode: (v, out, o) => out.set(v, o),
 };
 
+/**
+ * Option 121 (RFC 3442): per route, the prefix length, the destination's significant octets
+ * (ceil(len / 8)), the router. Octets past them are zero in the text; bits past the length inside them
+ * are kept as sent, so decoding stays lossless.
+ */
+const classlessRoutesCodec: OptionCodec<ClasslessRoute[]> = {
+  decode: (d) => {
+    const routes: ClasslessRoute[] = [];
+    let i = 0;
+    while (i < d.length) {
+      const len = d[i]!;
+      if (len > 32) return `route ${routes.length + 1} has prefix length ${len}, above 32`;
+      const n = Math.ceil(len / 8);
+      if (i + 1 + n + 4 > d.length)
+        return `route ${routes.length + 1} runs past the option's ${d.length} bytes`;
+      const dst = new Uint8Array(4);
+      dst.set(d.subarray(i + 1, i + 1 + n));
+      routes.push({ destination: `${formatIpv4(dst, 0)}/${len}`, router: formatIpv4(d, i + 1 + n) });
+      i += 1 + n + 4;
+    }
+    return routes.length > 0 ? { value: routes } : 'has length 0, expected at least 5';
+  },
+  length: (v) => v.reduce((a, r) => a + 5 + Math.ceil(Number(r.destination.split('/')[1]) / 8), 0),
+  encode: (v, out, o) => {
+    for (const r of v) {
+      const [addr, lenText] = r.destination.split('/');
+      const len = Number(lenText);
+      const n = Math.ceil(len / 8);
+      const dst = new Uint8Array(4);
+      writeIpv4(addr!, dst, 0);
+      out[o] = len;
+      out.set(dst.subarray(0, n), o + 1);
+      writeIpv4(r.router, out, o + 1 + n);
+      o += 5 + n;
+    }
+  },
+};
+
 type OptionTable = {
   readonly [K in DhcpOptionName]: { code: number; codec: OptionCodec<DhcpOptionValues[K]> };
 };
@@ -149,6 +195,8 @@ export const DHCP_OPTIONS: OptionTable = {
   messageType: { code: 53, codec: u8Codec },
   serverId: { code: 54, codec: ipCodec },
   parameterRequestList: { code: 55, codec: u8ListCodec },
+  domainName: { code: 15, codec: textCodec },
+  classlessRoutes: { code: 121, codec: classlessRoutesCodec },
 };
 
 const OPTION_PAD = 0;

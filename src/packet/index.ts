@@ -29,6 +29,7 @@ export {
   DHCP_OPTIONS,
   DHCP_SERVER_PORT,
   DhcpMessageType,
+  type ClasslessRoute,
   type Dhcp,
   type DhcpKnownOption,
   type DhcpOption,

@@ -23,11 +23,15 @@
  * - TCP window size and the ICMP echo identifier cannot be matched by the datapath: reading either
  *   makes the result uncacheable.
  * - MACs are split into a 16-bit high word and a 32-bit low word so every mask word is a uint32.
+ * - Of ARP, the sender hardware address is a field (port security reads it); of IPv6, only the source
+ *   address so far (four words), which port security reads; other IPv6 fields stay 0.
  *
  * Over 450 lines: one job, the packet fields with their read tracking (field table, getters, masks, building a match from fields); every read of the simulation goes through it.
  */
 import {
   formatIpv4,
+  formatIpv6,
+  parseIpv6,
   formatMac as formatMacNumber,
   isMulticastMac,
   macToNumber,
@@ -63,7 +67,41 @@ export const TUNNEL_ID = 18;
 export const TCP_WINDOW = 19;
 /** The identifier of an ICMP echo request or reply; not matchable by the datapath (see header). */
 export const ICMP_ID = 20;
-export const NUM_FIELDS = 21;
+/** ARP sender hardware address (arp_sha), split like the Ethernet MACs; 0 for other frames. */
+export const ARP_SHA_HI = 21;
+export const ARP_SHA_LO = 22;
+/** IPv6 source address (ipv6_src), four words most significant first (addr.ts Ipv6Words); 0 unless IPv6. */
+export const IPV6_SRC_0 = 23;
+export const IPV6_SRC_1 = 24;
+export const IPV6_SRC_2 = 25;
+export const IPV6_SRC_3 = 26;
+export const NUM_FIELDS = 27;
+
+/** The IPv6 source words of `v` (a packet's fields or a mask). */
+export function ipv6SrcOf(v: readonly number[]): [number, number, number, number] {
+  return [v[IPV6_SRC_0]!, v[IPV6_SRC_1]!, v[IPV6_SRC_2]!, v[IPV6_SRC_3]!];
+}
+
+/** Writes IPv6 source words into `v` (a packet's fields). */
+export function setIpv6Src(v: number[], w: readonly [number, number, number, number]): void {
+  [v[IPV6_SRC_0], v[IPV6_SRC_1], v[IPV6_SRC_2], v[IPV6_SRC_3]] = w;
+}
+
+/** Non-zero when any bit of the IPv6 source is in the mask. */
+export function ipv6SrcBits(mask: readonly number[]): number {
+  return mask[IPV6_SRC_0]! | mask[IPV6_SRC_1]! | mask[IPV6_SRC_2]! | mask[IPV6_SRC_3]!;
+}
+
+/** The ARP sender MAC of `v` (a packet's fields). */
+export function arpShaOf(v: readonly number[]): number {
+  return v[ARP_SHA_HI]! * 0x100000000 + v[ARP_SHA_LO]!;
+}
+
+/** Writes the ARP sender MAC into `v` (a packet's fields). */
+export function setArpSha(v: number[], mac: number): void {
+  v[ARP_SHA_HI] = Math.floor(mac / 0x100000000);
+  v[ARP_SHA_LO] = mac % 0x100000000;
+}
 
 /** Names as OpenFlow/OVS would print them, per field index. */
 export const FIELD_NAMES: readonly string[] = [
@@ -88,16 +126,24 @@ export const FIELD_NAMES: readonly string[] = [
   'tunnel_id',
   'tcp_window',
   'icmp_id',
+  'arp_sha_hi',
+  'arp_sha_lo',
+  'ipv6_src_0',
+  'ipv6_src_1',
+  'ipv6_src_2',
+  'ipv6_src_3',
 ];
 
 /** All bits of each field. */
 export const FULL: readonly number[] = [
   0xffffffff, 0xffff, 0xffffffff, 0xffff, 0xffffffff, 0xfff, 0xffff, 0xffffffff, 0xffffffff, 0xff, 0xff, 0xff,
-  0xffff, 0xffff, 0xff, 0xff, 0xff, 0x3, 0xffffff, 0xffff, 0xffff,
+  0xffff, 0xffff, 0xff, 0xff, 0xff, 0x3, 0xffffff, 0xffff, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff,
+  0xffffffff, 0xffffffff,
 ];
 
 export const ETH_TYPE_IPV4 = 0x0800;
 export const ETH_TYPE_ARP = 0x0806;
+export const ETH_TYPE_IPV6 = 0x86dd;
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
@@ -252,6 +298,19 @@ export class FlowMatch {
   get ipSrc(): number {
     return this.readAll(IP_SRC);
   }
+  /** ARP sender hardware address (0 unless ARP). */
+  get arpSha(): number {
+    return this.readAll(ARP_SHA_HI) * 0x100000000 + this.readAll(ARP_SHA_LO);
+  }
+  /** The IPv6 source address as Ipv6Words (all zero unless IPv6); allocates, so off the hot path. */
+  ipv6Src(): readonly [number, number, number, number] {
+    return [
+      this.readAll(IPV6_SRC_0),
+      this.readAll(IPV6_SRC_1),
+      this.readAll(IPV6_SRC_2),
+      this.readAll(IPV6_SRC_3),
+    ];
+  }
   get ipDst(): number {
     return this.readAll(IP_DST);
   }
@@ -355,6 +414,10 @@ export interface PacketFields {
   readonly tunnelId?: number;
   /** ARP opcode (1 request, 2 reply) when ethertype is 0x0806; srcIp/dstIp are then SPA/TPA. */
   readonly arpOp?: number;
+  /** ARP sender hardware address; default: srcMac (as a host's own ARP has it). */
+  readonly arpSha?: string;
+  /** IPv6 source address when ethertype is 0x86dd (srcIp/dstIp stay IPv4-only). */
+  readonly srcIp6?: string;
 }
 
 const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
@@ -400,6 +463,14 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
   o[VLAN] = intIn('vlan', p.vlan, 4094, errs);
   const ethType = p.ethertype ?? (p.arpOp !== undefined ? ETH_TYPE_ARP : ETH_TYPE_IPV4);
   o[ETH_TYPE] = intIn('ethertype', ethType, 0xffff, errs);
+  if (ethType === ETH_TYPE_ARP) {
+    setArpSha(o, p.arpSha === undefined ? src : mac('arpSha', p.arpSha));
+  } else if (p.arpSha !== undefined) errs.push('arpSha needs an ARP packet (ethertype 0x0806)');
+  if (p.srcIp6 !== undefined) {
+    const w = ethType === ETH_TYPE_IPV6 ? parseIpv6(p.srcIp6) : undefined;
+    if (w === undefined) errs.push(`srcIp6 needs an IPv6 packet and an IPv6 address, got ${p.srcIp6}`);
+    else setIpv6Src(o, w);
+  }
   o[IP_SRC] = ip('srcIp', p.srcIp);
   o[IP_DST] = ip('dstIp', p.dstIp);
   let proto = 0;
@@ -458,8 +529,12 @@ export function packetFieldsOf(m: FlowMatch, which: 'orig' | 'cur' = 'orig'): Pa
   };
   if (m.inPort !== '') out.inPort = m.inPort;
   if (v[VLAN]! !== 0) out.vlan = v[VLAN];
-  if (ethertype === ETH_TYPE_ARP) out.arpOp = proto;
-  else out.proto = proto;
+  if (ethertype === ETH_TYPE_ARP) {
+    out.arpOp = proto;
+    const sha = formatMacNumber(arpShaOf(v));
+    if (sha !== out.srcMac) out.arpSha = sha;
+  } else out.proto = proto;
+  if (ethertype === ETH_TYPE_IPV6) out.srcIp6 = formatIpv6(ipv6SrcOf(v));
   if (v[IP_TOS]! !== 0) out.tos = v[IP_TOS];
   if (proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP) {
     out.srcPort = v[TP_SRC];

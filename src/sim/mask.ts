@@ -8,8 +8,12 @@
  * L4 field needs ip_proto), so a finished mask is always expressible as an OpenFlow 1.3 match with
  * per-field bitmasks (TTL and TCP window are never in it: see flow-match.ts).
  */
-import { formatIpv4 } from '../addr.js';
+import { formatIpv4, formatIpv6, type Ipv6Words } from '../addr.js';
 import {
+  ARP_SHA_HI,
+  ARP_SHA_LO,
+  ipv6SrcBits,
+  ipv6SrcOf,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -43,6 +47,7 @@ export function finishMask(mask: FlowMask): FlowMask {
     mask[IP_PROTO] = 0xff;
   if ((mask[IP_SRC]! | mask[IP_DST]! | mask[IP_PROTO]! | mask[IP_TOS]! | mask[IP_FRAG]!) !== 0)
     mask[ETH_TYPE] = 0xffff;
+  if ((mask[ARP_SHA_HI]! | mask[ARP_SHA_LO]! | ipv6SrcBits(mask)) !== 0) mask[ETH_TYPE] = 0xffff;
   return mask;
 }
 
@@ -101,6 +106,13 @@ export function maskFields(mask: readonly number[], packet: readonly number[], i
   };
   num('vlan_vid', VLAN);
   num('eth_type', ETH_TYPE, hex);
+  mac('arp_sha', ARP_SHA_HI, ARP_SHA_LO);
+  if (ipv6SrcBits(mask) !== 0) {
+    const m = ipv6SrcOf(mask);
+    const all = m.every((w) => w === 0xffffffff);
+    const v = ipv6SrcOf(packet).map((w, i) => (w & m[i]!) >>> 0) as unknown as Ipv6Words;
+    out.push({ field: 'ipv6_src', value: formatIpv6(v), mask: all ? 'exact' : formatIpv6(m) });
+  }
   // ARP carries its addresses and opcode in the IP fields (flow-match.ts); OpenFlow names them apart.
   const arp = (mask[ETH_TYPE]! & 0xffff) === 0xffff && packet[ETH_TYPE] === ETH_TYPE_ARP;
   num(arp ? 'arp_spa' : 'ip_src', IP_SRC, formatIpv4);

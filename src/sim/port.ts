@@ -2,7 +2,8 @@
  * Ports, and the walk between devices: where a packet enters and leaves devices, and where a device's
  * decision (device.ts) is carried out.
  *
- * Ingress: tag, admin state (down drops), inbound chain, then the owning device: its step decides,
+ * Ingress: tag, admin state (down drops), port security (port-security.ts: a spoofed source drops),
+ * inbound chain, then the owning device: its step decides,
  * and the decision is carried out inside the device's trace node (forward: egress through one port;
  * flood: egress through every other port of the bridge on the packet's VLAN, each branch from the
  * same headers). Egress: tag, admin state, outbound chain, then either the packet leaves the virtual
@@ -16,6 +17,7 @@ import { bridgeStep } from './bridge.js';
 import type { SimContext } from './context.js';
 import { applyChain, endBranch, enterDevice, leaveDevice, type Decision } from './device.js';
 import { VLAN } from './flow-match.js';
+import { portSecurityDrops } from './port-security.js';
 import { routerStep } from './router.js';
 import type { BridgeView, PortView } from './topology.js';
 
@@ -31,6 +33,8 @@ export function ingressPort(ctx: SimContext, portId: string): void {
   let go = true;
   if (!port.adminStateUp) {
     ctx.drop(`port ${port.name} is down`);
+    go = false;
+  } else if (port.security !== null && portSecurityDrops(ctx, port.security, port.id, port.name)) {
     go = false;
   } else if (port.inboundChainId !== null) {
     ctx.inPortId = port.id;

@@ -7,6 +7,7 @@
  * caller commits effects only for a final result. A `notYet` result carries nothing else: the caller
  * loads the named objects and simulates again from scratch.
  */
+import type { PortSecurityReason } from './port-security.js';
 import type { PacketFields } from './flow-match.js';
 import type { FlowMask } from './mask.js';
 import type { Tag } from './tags.js';
@@ -75,6 +76,8 @@ export type Effect =
    * DHCP on (subnet `dhcpId`): the agent answers it (dhcp-server.ts); the result is never a flow.
    */
   | { readonly kind: 'dhcpRequest'; readonly dhcpId: string; readonly portId: string }
+  /** Port security dropped the packet at `portId` (port-security.ts); the agent counts it per reason. */
+  | { readonly kind: 'portSecurityDrop'; readonly portId: string; readonly reason: PortSecurityReason }
   /** Every SNAT port this host holds for (ip, proto) is in use (another block is asked for too). */
   | {
       readonly kind: 'natExhausted';

@@ -194,6 +194,7 @@ export class MemoryRuntimeState implements RuntimeState {
         case 'natStateWanted':
         case 'natExhausted':
         case 'dhcpRequest':
+        case 'portSecurityDrop':
           break;
       }
     }

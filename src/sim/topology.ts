@@ -24,6 +24,7 @@ import { RouteTable, type RouteEntry } from './route-table.js';
 import type { GroupView } from './rule-match.js';
 import { Tags, type Tag } from './tags.js';
 import { LoadBalancers, type LbView } from './lb-view.js';
+import { portSecurityView, type PortSecurityView } from './port-security.js';
 
 /** A model object with its kind (what a snapshot or change feed delivers). */
 export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
@@ -51,6 +52,8 @@ export interface PortView {
   readonly ip: number | null;
   readonly ipLen: number;
   readonly mac: number | null;
+  /** Port security on: what the port may send (port-security.ts); null when off. */
+  readonly security: PortSecurityView | null;
   readonly tag: Tag;
   /** The decision "leave the device through this port", shared so devices allocate none. */
   readonly toPort: Decision;
@@ -123,6 +126,8 @@ export class Topology {
   /** Floating IPs, port forwards and source NATs of each router. */
   private readonly natByRouter = new Map<string, Set<string>>();
   private readonly dhcpByBridge = new Map<string, Set<string>>();
+  /** DHCP leases by the port of their client (port security's addresses from DHCP). */
+  private readonly leasesByPort = new Map<string, Set<string>>();
   private readonly ports = new Map<string, PortView>();
   private readonly bridges = new Map<string, BridgeView>();
   private readonly routers = new Map<string, RouterView>();
@@ -230,12 +235,19 @@ export class Topology {
           break;
         case 'dhcp':
           dirtyBridges.add((o as DhcpSubnet).bridgeId);
+          // Ports that count the bridge's DHCP host entries as their addresses (port security).
+          for (const pid of this.portsByDevice.get((o as DhcpSubnet).bridgeId) ?? [])
+            if (this.get('port', pid)?.addressesFromDhcp === true) dirtyPorts.add(pid);
           break;
+        case 'dhcp-lease': {
+          const pid = (o as Obj<'dhcp-lease'>).portId;
+          if (pid !== null && this.get('port', pid)?.addressesFromDhcp === true) dirtyPorts.add(pid);
+          break;
+        }
         case 'host':
         case 'tunnel-zone':
         case 'bgp-peer':
         case 'bgp-network':
-        case 'dhcp-lease':
         case 'api-token':
         case 'nat-block':
           break;
@@ -316,12 +328,16 @@ export class Topology {
     if (kind === 'port') addTo(this.portsByDevice, (o as Port).deviceId, o.id);
     else if (kind === 'route') addTo(this.routesByRouter, (o as Route).routerId, o.id);
     else if (kind === 'dhcp') addTo(this.dhcpByBridge, (o as DhcpSubnet).bridgeId, o.id);
+    else if (kind === 'dhcp-lease' && (o as Obj<'dhcp-lease'>).portId !== null)
+      addTo(this.leasesByPort, (o as Obj<'dhcp-lease'>).portId!, o.id);
     else if (isNatConvenience(kind)) addTo(this.natByRouter, (o as Obj<'floating-ip'>).routerId, o.id);
   }
   private unindex(kind: Kind, o: Obj): void {
     if (kind === 'port') this.portsByDevice.get((o as Port).deviceId)?.delete(o.id);
     else if (kind === 'route') this.routesByRouter.get((o as Route).routerId)?.delete(o.id);
     else if (kind === 'dhcp') this.dhcpByBridge.get((o as DhcpSubnet).bridgeId)?.delete(o.id);
+    else if (kind === 'dhcp-lease' && (o as Obj<'dhcp-lease'>).portId !== null)
+      this.leasesByPort.get((o as Obj<'dhcp-lease'>).portId!)?.delete(o.id);
     else if (isNatConvenience(kind)) this.natByRouter.get((o as Obj<'floating-ip'>).routerId)?.delete(o.id);
   }
 
@@ -346,11 +362,27 @@ export class Topology {
       ip: ok ? cidr.addr : null,
       ipLen: ok ? cidr.len : 0,
       mac: p.mac === null ? null : macToNumber(p.mac),
+      security: portSecurityView(p, p.addressesFromDhcp ? this.dhcpAddressesOf(p) : []),
       tag: Tags.port(id),
       toPort: undefined as unknown as Decision,
     };
     view.toPort = { kind: 'toPort', port: view };
     this.ports.set(id, view);
+  }
+
+  /** The port's DHCP addresses: host entries for its MAC on its bridge, and its active leases. */
+  private dhcpAddressesOf(p: Port): string[] {
+    const out: string[] = [];
+    for (const did of this.dhcpByBridge.get(p.deviceId) ?? []) {
+      const d = this.get('dhcp', did);
+      if (d === undefined || !d.enabled) continue;
+      for (const h of d.hosts) if (h.mac === p.mac) out.push(h.address);
+    }
+    for (const lid of this.leasesByPort.get(p.id) ?? []) {
+      const l = this.get('dhcp-lease', lid);
+      if (l !== undefined && l.state === 'active' && l.mac === p.mac) out.push(l.address);
+    }
+    return out;
   }
 
   private rebuildBridge(id: string): void {

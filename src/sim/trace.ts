@@ -119,6 +119,8 @@ export function formatEffect(e: Effect, name: PortNamer): string {
       return `SNAT ports of ${formatIpv4(e.ip)} (protocol ${e.proto}) exhausted`;
     case 'dhcpRequest':
       return `DHCP request from port ${name(e.portId)} to the agent's server`;
+    case 'portSecurityDrop':
+      return `count a port security drop (${e.reason}) on port ${name(e.portId)}`;
   }
 }
 

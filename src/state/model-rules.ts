@@ -3,7 +3,7 @@
  * rest of the store as a transaction leaves it (unique names and bindings, references to existing
  * objects of the right kinds, ports either bound or linked and never to their own device, routes
  * through ports of their router, rule jumps that cannot loop, DHCP subnets that hold their gateway
- * and hosts and do not overlap another subnet of the same bridge, unicast port MACs, BGP peers on
+ * and hosts and do not overlap another subnet of the same bridge, unicast port MACs (and one on a port with port security), BGP peers on
  * router ports). The planner (transaction.ts) runs `checkObject` on every object it writes.
  *
  * Invariant: a check reads only through the `PlanView` it is given, so it sees the store as the
@@ -136,6 +136,8 @@ async function checkPort(view: PlanView, p: Obj<'port'>, before: Obj<'port'> | u
     invalid(
       `${what}: port.mac: ${quote(p.mac)} is a multicast MAC; a port needs a unicast one (lowest bit of the first byte clear)`,
     );
+  if (p.portSecurity && p.mac === null)
+    invalid(`${what}: port.mac: port security needs the port's MAC (e.g. --mac 02:00:00:00:00:01)`);
   if ((p.hostId === null) !== (p.interfaceName === null)) {
     invalid(`${what}: a binding needs both port.hostId and port.interfaceName`);
   }
@@ -239,6 +241,11 @@ async function checkDhcp(view: PlanView, d: Obj<'dhcp'>, before: Obj<'dhcp'> | u
   const inside = (ip: string) => prefixContains(net.addr, net.len, parseIpv4(ip)!);
   if (d.gateway !== null && !inside(d.gateway))
     invalid(`${what}: dhcp.gateway: ${quote(d.gateway)} is outside the subnet ${d.subnet}`);
+  for (const [i, r] of d.staticRoutes.entries())
+    if (!inside(r.gateway))
+      invalid(
+        `${what}: dhcp.staticRoutes.${i}.gateway: ${quote(r.gateway)} is outside the subnet ${d.subnet} (clients reach a route's gateway directly)`,
+      );
   const macs = new Set<string>();
   for (const h of d.hosts) {
     if (!inside(h.address))

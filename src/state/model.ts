@@ -13,6 +13,8 @@
  */
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
+import { addressPair, ipAddress } from './port-security-fields.js';
+import { domainName, extraOption, staticRoute } from './dhcp-option-fields.js';
 import { quote, UNSAFE_TEXT } from '../quote.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -298,8 +300,14 @@ export const fieldSchemas = {
       outboundChainId: optRef,
       /** Unique in the deployment (tunnel id / VNI of traffic to this port); assigned by the store. */
       tunnelKey: z.number().int().min(1).max(0xffffff),
-      /** The addresses the VM on this port has (floating IPs map to them). */
-      addresses: z.array(ipv4).max(16).default([]),
+      /** The addresses the VM on this port has, IPv4 or IPv6 (floating IPs map to the IPv4 ones). */
+      addresses: z.array(ipAddress).max(16).default([]),
+      /** Anti-spoofing: only `mac`, `addresses` and the pairs may send from this port (sim/port-security.ts). */
+      portSecurity: z.boolean().default(false),
+      /** Extra (MAC, address or prefix) pairs the port may send from, e.g. a VRRP address. */
+      allowedAddressPairs: z.array(addressPair).max(32).default([]),
+      /** The bridge's DHCP host entries for the port's MAC count as its addresses. */
+      addressesFromDhcp: z.boolean().default(false),
     })
     .strict(),
   route: z
@@ -339,6 +347,12 @@ export const fieldSchemas = {
       subnet: prefix,
       gateway: ipv4.nullable().default(null),
       dnsServers: z.array(ipv4).default([]),
+      /** Option 15: the domain name clients search. */
+      domainName: domainName.nullable().default(null),
+      /** Option 121 (RFC 3442): routes clients install; the gateway's default route is added to them. */
+      staticRoutes: z.array(staticRoute).max(32).default([]),
+      /** Options by number, e.g. {code: 252, hex: '...'}; not the ones the server writes itself. */
+      extraOptions: z.array(extraOption).max(16).default([]),
       leaseTime: z.number().int().min(60).max(31536000).default(86400),
       enabled: z.boolean().default(true),
       /** The dynamic range leases are allocated from (both or neither; inclusive). */

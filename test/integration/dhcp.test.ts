@@ -2,7 +2,7 @@
  * The agent's DHCP server on real Open vSwitch, with Debian's busybox udhcpc as the client: a two-host
  * lab, a DHCP subnet with a dynamic range added to bridge tenant-a, and vm1 (hv1) and vm3 (hv2) giving
  * up their lab addresses for DHCP at the same moment. Each gets a distinct address of the range with
- * the mask, router, DNS and MTU the agent sends (both leases in the store, each written by its own
+ * the mask, router, DNS, MTU, domain name, classless routes and an extra option the agent sends (both leases in the store, each written by its own
  * host's agent), the two reach each other on the new addresses, a renewal (SIGUSR1) keeps the
  * address, a release (udhcpc -R on exit) frees the lease, and no flow in either switch matches DHCP.
  * Then: a renewal after the agent restarts keeps the address; a static host entry gives its address
@@ -98,6 +98,10 @@ describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host la
         '1',
         '-O',
         'mtu',
+        '-O',
+        'staticroutes',
+        '-O',
+        'ntpsrv',
       ],
       { env: { ...process.env, DHCP_EVENTS: file }, stdio: 'ignore' },
     );
@@ -125,6 +129,10 @@ describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host la
       subnet: '192.0.2.0/25',
       gateway: '192.0.2.1',
       dnsServers: ['192.0.2.53'],
+      domainName: 'tenant.example',
+      staticRoutes: [{ destination: '203.0.113.0/24', gateway: '192.0.2.1' }],
+      // An operator-defined option the server knows nothing of: 42, NTP servers (192.0.2.123).
+      extraOptions: [{ code: 42, hex: 'c000027b' }],
       leaseTime: 3600,
       rangeStart: RANGE[0],
       rangeEnd: RANGE[1],
@@ -151,6 +159,13 @@ describe('DHCP from the agent to a real client (busybox udhcpc) on a two-host la
       assert.equal(b.mtu, '1450');
       assert.equal(b.lease, '3600');
       assert.equal(b.serverid, '192.0.2.1');
+      assert.equal(b.domain, 'tenant.example');
+      assert.equal(
+        b.staticroutes,
+        '203.0.113.0/24,192.0.2.1,0.0.0.0/0,192.0.2.1',
+        'option 121 with the default route',
+      );
+      assert.equal(b.ntpsrv, '192.0.2.123', 'an extra option by number (42)');
     }
     const leases = (await store.list('dhcp-lease', { refersTo: dhcp.id })).filter(
       (l) => l.state === 'active',

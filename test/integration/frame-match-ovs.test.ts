@@ -16,7 +16,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillFromFrame } from '../../src/agent/frame-match.js';
+import { parseIpv6 } from '../../src/addr.js';
 import {
+  setArpSha,
+  setIpv6Src,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -113,6 +116,7 @@ function ovsFields(line: string): number[] {
     f[IP_SRC] = ipNum(kv.get('arp_spa'));
     f[IP_DST] = ipNum(kv.get('arp_tpa'));
     f[IP_PROTO] = Number(kv.get('arp_op') ?? 0);
+    setArpSha(f, parseInt((kv.get('arp_sha') ?? '0').replace(/:/g, ''), 16));
   } else if (kw !== undefined && kw in IP_KEYWORDS) {
     f[ETH_TYPE] = 0x0800;
     f[IP_SRC] = ipNum(kv.get('nw_src'));
@@ -136,6 +140,8 @@ function ovsFields(line: string): number[] {
     }
   } else if (kw?.startsWith('ipv6') || ['tcp6', 'udp6', 'icmp6', 'sctp6'].includes(kw ?? '')) {
     f[ETH_TYPE] = 0x86dd;
+    const src = parseIpv6(kv.get('ipv6_src') ?? '::');
+    if (src !== undefined) setIpv6Src(f, src);
   } else if (kw !== undefined && kw in OTHER_KEYWORDS) {
     f[ETH_TYPE] = OTHER_KEYWORDS[kw]!;
   } else {

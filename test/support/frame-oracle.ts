@@ -10,12 +10,15 @@
  * than 4, a UDP length that disagrees with its payload): there the frame must be refused, since a
  * flow with the codec's view would never match what the datapath extracts. Things the simulation's
  * fields cannot hold (an 802.1ad service tag, LLC/SNAP encapsulation, an ARP opcode above 255) are
- * refused too.
+ * refused too, and so is an IPv6 header the codec calls malformed (its source is all the simulation
+ * reads of IPv6).
  *
  * Invariant: the oracle never reads a header field from raw frame offsets the codec did not assign to
  * that header; its only inputs are the codec's nodes (and the bytes of raw payloads).
  */
 import {
+  setArpSha,
+  setIpv6Src,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -38,6 +41,7 @@ import {
   TUNNEL_ID,
   VLAN,
 } from '../../src/sim/flow-match.js';
+import { parseIpv6 } from '../../src/addr.js';
 import { parseEthernet, type Ipv4 } from '../../src/packet/index.js';
 import { decodeIcmp, type Icmp } from '../../src/packet/icmp.js';
 import { decodeTcp } from '../../src/packet/tcp.js';
@@ -141,14 +145,18 @@ export function codecView(frame: Uint8Array, tunnelId: number): CodecView {
       f[ETH_TYPE] = p.layer === 'ipv4' ? 0x0800 : p.layer === 'arp' ? 0x0806 : 0x86dd;
       // The codec checks the version right after the 20-byte minimum; OVS does not check it at all.
       if (p.layer === 'ipv4' && p.bytes.length >= 20 && p.bytes[0]! >>> 4 !== 4) return { refused: p.reason };
+      // An IPv6 header the codec refuses has no source the simulation could read: refused too.
+      if (p.layer === 'ipv6') return { refused: p.reason };
       break;
     case 'arp':
       f[ETH_TYPE] = 0x0806;
       if (p.op > 0xff) return { refused: `ARP opcode ${p.op}` };
       [f[IP_PROTO], f[IP_SRC], f[IP_DST]] = [p.op, ip(p.senderIp), ip(p.targetIp)];
+      setArpSha(f, parseInt(p.senderMac.replace(/:/g, ''), 16));
       break;
     case 'ipv6':
       f[ETH_TYPE] = 0x86dd;
+      setIpv6Src(f, parseIpv6(p.src)!);
       break;
     case 'ipv4': {
       f[ETH_TYPE] = 0x0800;

@@ -12,6 +12,8 @@ export interface UdpFrameFields {
   readonly srcPort?: number;
   readonly dstPort?: number;
   readonly ttl?: number;
+  /** The UDP payload; default 8 zero bytes. */
+  readonly data?: Uint8Array;
 }
 
 export function udpFrame(f: UdpFrameFields): Buffer {
@@ -35,7 +37,7 @@ export function udpFrame(f: UdpFrameFields): Buffer {
           kind: 'udp',
           srcPort: f.srcPort ?? 4000,
           dstPort: f.dstPort ?? 53,
-          payload: { kind: 'raw', bytes: new Uint8Array(8) },
+          payload: { kind: 'raw', bytes: f.data ?? new Uint8Array(8) },
         },
       },
     }),

@@ -8,26 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyDhcp, dhcpReply, inSubnet, type DhcpIntent } from '../../src/agent/dhcp-server.js';
 import { DhcpMessageType, parseEthernet, type Dhcp, type DhcpOption } from '../../src/packet/index.js';
-import type { DhcpSubnet } from '../../src/state/model.js';
+import { TEST_SERVER_IP, TEST_VM_MAC, testSubnet } from '../support/dhcp-subnet.js';
 import { dhcpClientFrame, type DhcpClientFields } from '../support/dhcp-client-frame.js';
 
-const VM = '02:00:00:00:00:0a';
-const SERVER = '192.0.2.1';
-
-const SUBNET: DhcpSubnet = {
-  id: '00000000-0000-4000-8000-00000000d0c0',
-  version: 1,
-  name: 'net',
-  bridgeId: '00000000-0000-4000-8000-00000000b000',
-  subnet: '192.0.2.0/24',
-  gateway: SERVER,
-  dnsServers: ['192.0.2.53'],
-  leaseTime: 3600,
-  enabled: true,
-  rangeStart: '192.0.2.100',
-  rangeEnd: '192.0.2.199',
-  hosts: [{ mac: '02:00:00:00:00:5a', address: '192.0.2.50', name: 'db' }],
-};
+const VM = TEST_VM_MAC;
+const SERVER = TEST_SERVER_IP;
+const SUBNET = testSubnet();
 
 type Req = Omit<DhcpClientFields, 'src'> & { src?: string };
 

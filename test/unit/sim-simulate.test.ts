@@ -558,4 +558,27 @@ describe('simulate: results', () => {
     assert.equal(r.kind, 'done');
     assert.deepEqual(r.actions, [{ kind: 'output', portId: b.id('vm1') }]);
   });
+  it("a router's own ARP request floods to the VMs, even for a DHCP host's address (no suppression)", () => {
+    const b = standardBuilder();
+    b.dhcp(b.id('br-left'), 'd', '192.0.2.0/24', [{ mac: MAC.vm2, address: IP.vm2 }]);
+    const t = b.build();
+    const arpFrom = (portId: string, direction: 'ingress' | 'egress', srcMac: string, srcIp: string) =>
+      simulate(
+        t,
+        packet({ srcMac, dstMac: 'ff:ff:ff:ff:ff:ff', arpOp: 1, srcIp, dstIp: IP.vm2 }),
+        portId,
+        0,
+        { state: standardState(b), direction },
+      );
+    const fromRouter = arpFrom(b.id('r1-left'), 'egress', MAC.rLeft, IP.rLeft);
+    assert.equal(fromRouter.kind, 'done');
+    const outs = fromRouter.kind === 'done' ? fromRouter.actions.filter((a) => a.kind === 'output') : [];
+    assert.deepEqual(
+      outs.map((a) => a.kind === 'output' && a.portId).sort(),
+      [b.id('vm1'), b.id('vm2')].sort(),
+    );
+    // A VM's request is still answered by the bridge itself.
+    const fromVm = arpFrom(b.id('vm1'), 'ingress', MAC.vm1, IP.vm1);
+    assert.ok(fromVm.kind === 'done' && fromVm.actions.some((a) => a.kind === 'emit'));
+  });
 });
