@@ -290,6 +290,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
+        await new Promise((r) => setImmediate(r)); // writers just answered join the next group
         const batch = this.queue.splice(0);
         try {
           this.queue.unshift(...(await this.commitGroup(batch)));
