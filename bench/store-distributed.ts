@@ -1,9 +1,11 @@
 /**
- * The distributed backend's figures for bench/store: single-object writes per second, reads per
- * second (get by id), change propagation time from a write to N watchers (N = 1, 10, 100, 1,000
- * lightweight watcher clients, each with its own ZooKeeper session, spread over a few processes),
- * median and p99, and an agent's cold start: opening the store and loading a snapshot of a
- * 100,000-object topology. Targets: propagation p99 < 1 s at 1,000 watchers; cold start < 5 s.
+ * The distributed backend's figures for bench/store: single-object writes per second, the same from
+ * 16 concurrent writers on one handle, reads per second (get by id), change propagation time from a
+ * write to N watchers (N = 1, 10, 100, 1,000 lightweight watcher clients, each with its own ZooKeeper
+ * session, spread over a few processes), median and p99, and an agent's cold start: opening the store
+ * and loading a snapshot of a 100,000-object topology. Targets: >= 300 writes/s sequential and
+ * >= 1,000/s from 16 writers (issue 19; bench/store-writes measures these alone, also with 16
+ * handles); propagation p99 < 1 s at 1,000 watchers; cold start < 5 s.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -75,12 +77,25 @@ export async function benchDistributed(
     const ids: string[] = [];
     for (let i = 0; i < opts.writes; i++) ids.push((await store.create('bridge', { name: `w${i}` })).id);
     figures.distributed_writes_per_s = opts.writes / ((performance.now() - t0) / 1000);
+    // Sixteen writers through this handle (an API server's clients): commits go in groups.
+    t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < opts.writes; i = next++) await store.create('bridge', { name: `c${i}` });
+      }),
+    );
+    figures.distributed_concurrent_writes_per_s = opts.writes / ((performance.now() - t0) / 1000);
     t0 = performance.now();
     for (let i = 0; i < opts.reads; i++) await store.get('bridge', ids[(i * 7919) % ids.length]!);
     figures.distributed_reads_per_s = opts.reads / ((performance.now() - t0) / 1000);
     rows.push([
       'distributed: single-object writes',
       `${Math.round(figures.distributed_writes_per_s)} /s (${opts.writes} creates)`,
+    ]);
+    rows.push([
+      'distributed: 16 concurrent writers',
+      `${Math.round(figures.distributed_concurrent_writes_per_s)} /s (${opts.writes} creates)`,
     ]);
     rows.push([
       'distributed: reads (get by id)',
@@ -100,7 +115,7 @@ export async function benchDistributed(
     // Cold start: fill the store to `objects` objects in large transactions, then time what an agent
     // does at start: open the store and load a snapshot.
     t0 = performance.now();
-    let have = opts.writes + 4 * 40;
+    let have = 2 * opts.writes + 4 * 40;
     const batch = 1000;
     while (have < opts.objects) {
       const k = Math.min(batch, opts.objects - have);
@@ -126,24 +141,21 @@ export async function benchDistributed(
   } finally {
     await store.close();
   }
+  const target = (name: string, goal: number, unit: string, kind: Target['kind']): Target => ({
+    name,
+    value: figures[name] ?? NaN,
+    target: goal,
+    unit,
+    kind,
+  });
   return {
     figures,
     rows,
     targets: [
-      {
-        name: 'distributed_propagation_1000_p99_ms',
-        value: figures.distributed_propagation_1000_p99_ms ?? NaN,
-        target: 1000,
-        unit: 'ms',
-        kind: 'max',
-      },
-      {
-        name: 'distributed_cold_start_ms',
-        value: figures.distributed_cold_start_ms ?? NaN,
-        target: 5000,
-        unit: 'ms',
-        kind: 'max',
-      },
+      target('distributed_writes_per_s', 300, '/s', 'min'),
+      target('distributed_concurrent_writes_per_s', 1000, '/s', 'min'),
+      target('distributed_propagation_1000_p99_ms', 1000, 'ms', 'max'),
+      target('distributed_cold_start_ms', 5000, 'ms', 'max'),
     ],
   };
 }

@@ -7,7 +7,8 @@
  * H, creates the log entries P+1.. and sets the pointers. That multi-op is the commit point. If
  * another writer committed first, the multi-op fails, the rows are deleted, and the transaction is
  * planned again. Afterwards the rows are marked committed (a hint for scans; the log is the truth).
- * The loop itself is `CassandraStore.transact`.
+ * The loop itself is `CassandraStore.transact`; a group of transactions (cassandra-group.ts) commits
+ * the same way, in one multi-op, each transaction with its own id and positions.
  *
  * Invariant: readers only see bodies a committed pointer or log entry names, so a writer that dies
  * anywhere before the multi-op leaves nothing visible, and one that dies after it loses nothing.
@@ -21,47 +22,61 @@ import type { Change } from './store.js';
 import type { Write } from './transaction.js';
 import type { ZkOp } from './zk.js';
 
-/** The ZooKeeper multi-op that commits `writes` as transaction `txid` on top of `head`. */
+/** The highest tunnel key of `tk` and the ports `writes` create or update. */
+export function highestTunnelKey(tk: number, writes: readonly Write[]): number {
+  for (const w of writes)
+    if (w.kind === 'port' && w.op !== 'delete') tk = Math.max(tk, (w.after as Obj<'port'>).tunnelKey);
+  return tk;
+}
+
+/** One transaction of a commit: its writes and its id. */
+export interface CommitPart {
+  readonly writes: readonly Write[];
+  readonly txid: string;
+}
+
+/**
+ * The ZooKeeper multi-op that commits `parts` (one transaction, or a group of them in order, each
+ * with its own id and positions) on top of `head`.
+ */
 export function commitOps(
   log: ChangeLog,
   rows: ObjectRows,
   head: Head & { version: number },
-  writes: readonly Write[],
-  txid: string,
+  parts: readonly CommitPart[],
   now: number,
 ): ZkOp[] {
-  let tk = head.tk;
-  for (const w of writes)
-    if (w.kind === 'port' && w.op !== 'delete') tk = Math.max(tk, (w.after as Obj<'port'>).tunnelKey);
+  const tk = parts.reduce((k, p) => highestTunnelKey(k, p.writes), head.tk);
+  const count = parts.reduce((n, p) => n + p.writes.length, 0);
   const ops: ZkOp[] = [
-    {
-      op: 'set',
-      path: log.headPath,
-      data: encodeHead({ seq: head.seq + writes.length, tk }),
-      version: head.version,
-    },
+    { op: 'set', path: log.headPath, data: encodeHead({ seq: head.seq + count, tk }), version: head.version },
   ];
-  writes.forEach((w, i) => {
-    const entry: LogEntry = {
-      seq: head.seq + 1 + i,
-      tx: head.seq + 1,
-      txid,
-      kind: w.kind,
-      id: w.id,
-      op: w.op,
-      version: w.after.version,
-      object: w.op === 'delete' ? w.before! : w.after,
-      at: now,
-    };
-    ops.push({ op: 'create', path: log.entryPath(entry.seq), data: encodeEntry(entry) });
-  });
-  for (const w of writes) {
-    const path = rows.pointerPath(w.id);
-    const data = Buffer.from(JSON.stringify({ k: w.kind, v: w.after.version, t: txid } satisfies Pointer));
-    if (w.op === 'create') ops.push({ op: 'create', path, data });
-    else if (w.op === 'update') ops.push({ op: 'set', path, data });
-    else ops.push({ op: 'remove', path });
+  let seq = head.seq;
+  for (const { writes, txid } of parts) {
+    const tx = seq + 1;
+    for (const w of writes) {
+      const entry: LogEntry = {
+        seq: ++seq,
+        tx,
+        txid,
+        kind: w.kind,
+        id: w.id,
+        op: w.op,
+        version: w.after.version,
+        object: w.op === 'delete' ? w.before! : w.after,
+        at: now,
+      };
+      ops.push({ op: 'create', path: log.entryPath(entry.seq), data: encodeEntry(entry) });
+    }
   }
+  for (const { writes, txid } of parts)
+    for (const w of writes) {
+      const path = rows.pointerPath(w.id);
+      const data = Buffer.from(JSON.stringify({ k: w.kind, v: w.after.version, t: txid } satisfies Pointer));
+      if (w.op === 'create') ops.push({ op: 'create', path, data });
+      else if (w.op === 'update') ops.push({ op: 'set', path, data });
+      else ops.push({ op: 'remove', path });
+    }
   return ops;
 }
 

@@ -20,13 +20,14 @@
  */
 import cassandra from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
-import { changesOf, commitOps, reconcile, wasCommitted } from './cassandra-commit.js';
+import { commitOps, highestTunnelKey, reconcile, wasCommitted } from './cassandra-commit.js';
+import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { ObjectRows, sleep, type Statement } from './cassandra-rows.js';
 import { ensureSchema, statements } from './cassandra-schema.js';
 import { parseCassandraUrl, type CassandraUrl } from './cassandra-url.js';
 import { LearnedLog } from './distributed-learned.js';
 import { HostRecords } from './distributed-liveness.js';
-import { ChangeLog, encodeHead } from './distributed-log.js';
+import { ChangeLog, encodeHead, type Head } from './distributed-log.js';
 import { campaign, lock, segment, type Lock } from './distributed-recipes.js';
 import { StoreError } from './errors.js';
 import { KINDS, isKind, isUuid, type Kind, type Obj } from './model.js';
@@ -46,7 +47,7 @@ import type {
   WatchHandlers,
 } from './store.js';
 import { BackendBase, type StoredObject } from './store-base.js';
-import { planTransaction, type BaseReader } from './transaction.js';
+import type { BaseReader } from './transaction.js';
 import { ZkError, ZkSession, zkPath, type ZkOp, type ZkSessionOptions } from './zk.js';
 
 export interface CassandraStoreOptions {
@@ -68,6 +69,13 @@ export interface Services {
 export class CassandraStore extends BackendBase implements TopologyStore {
   readonly url: string;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Transactions waiting for their group; whether a group is being committed. */
+  private readonly queue: Queued[] = [];
+  private draining = false;
+  /** The head this handle's last commit left (a guess the commit's version check makes safe), and
+   * until when (ms since epoch) not to guess because a guess failed: another writer is active. */
+  private lastHead: (Head & { version: number }) | undefined;
+  private contendedUntil = 0;
   private readonly campaigns = new Set<Campaign>();
   private readonly cfg: CassandraUrl;
   private readonly db: cassandra.Client;
@@ -267,50 +275,94 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   }
 
   transact(ops: readonly Op[]): Promise<TxResult> {
-    return this.guard('transaction', async () => {
-      for (let attempt = 1; ; attempt++) {
-        const head = await this.log.head();
-        let planned: Awaited<ReturnType<typeof planTransaction>>;
+    return this.guard(
+      'transaction',
+      () =>
+        new Promise<TxResult>((resolve, reject) => {
+          this.queue.push({ ops, resolve, reject });
+          if (!this.draining) void this.drain();
+        }),
+    );
+  }
+
+  /** Commits what is queued, group after group (cassandra-group.ts), until the queue is empty. */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        await new Promise((r) => setImmediate(r)); // writers just answered join the next group
+        const batch = this.queue.splice(0);
         try {
-          planned = await planTransaction(await this.baseReader(ops), ops);
+          this.queue.unshift(...(await this.commitGroup(batch)));
         } catch (e) {
-          // A refusal counts only if nothing was committed while planning (else the reads may mix states).
-          if (e instanceof StoreError && (await this.log.head()).version !== head.version && attempt < 100)
-            continue;
-          throw e;
+          for (const q of batch) q.reject(e);
         }
-        const { writes, results } = planned;
-        if (writes.length === 0) return { position: 0, results, changes: [] };
-        const txid = randomUUID();
-        const firstSeq = head.seq + 1;
-        await this.writeRows(this.rows.rowStatements(writes, txid, firstSeq));
-        let committed: boolean;
-        try {
-          await this.commit(commitOps(this.log, this.rows, head, writes, txid, Date.now()));
-          committed = true;
-        } catch (e) {
-          if (!(e instanceof ZkError)) throw e;
-          if (e.code === 'bad-version' || e.code === 'node-exists' || e.code === 'no-node') committed = false;
-          else committed = await wasCommitted(this.log, firstSeq, txid);
-        }
-        if (!committed) {
-          this.track(this.rows.execMany(this.rows.undoStatements(writes, txid), 16));
-          if (attempt >= 100)
-            throw new StoreError(
-              'unavailable',
-              `${this.url}: transaction not committed after ${attempt} attempts (too much contention)`,
-            );
-          await sleep(Math.random() * Math.min(50, 2 * attempt));
-          continue;
-        }
-        this.track(this.rows.execMany(this.rows.markStatements(writes, txid), 16));
-        const changes = changesOf(writes, firstSeq);
-        const last = changes.at(-1)!.seq;
-        this.maybeCompact(head.seq, last);
-        this.log.poke();
-        return { position: last, results, changes };
       }
-    });
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Plans `batch` as one group on the committed head, writes its rows, commits it with one multi-op
+   * (or undoes and plans again if another writer committed first), settles its members, and returns
+   * the transactions that must wait for the next group. */
+  private async commitGroup(batch: readonly Queued[]): Promise<Queued[]> {
+    for (let attempt = 1; ; attempt++) {
+      // The head this handle last committed, if any: if another writer moved it, the multi-op fails.
+      const cached = this.lastHead !== undefined && Date.now() >= this.contendedUntil;
+      const head = cached ? this.lastHead! : await this.log.head();
+      this.lastHead = undefined;
+      const { group, rest } = await planGroup(batch, (o) => this.baseReader(o), head.tk, MAX_GROUP_WRITES);
+      const parts = group.flatMap((p) =>
+        'writes' in p && p.writes.length > 0 ? [{ p, writes: p.writes, txid: randomUUID() }] : [],
+      );
+      if (parts.length === 0) {
+        // Refusals and no-ops stand only if nothing was committed while planning (else reads may mix states).
+        if ((await this.log.head()).version !== head.version && attempt < 100) continue;
+        settle(group, new Map());
+        return rest;
+      }
+      const firstSeq = new Map<Planned, number>();
+      let seq = head.seq + 1;
+      for (const part of parts) {
+        firstSeq.set(part.p, seq);
+        seq += part.writes.length;
+      }
+      await this.writeRows(
+        parts.flatMap((part) => this.rows.rowStatements(part.writes, part.txid, firstSeq.get(part.p)!)),
+      );
+      let committed: boolean;
+      try {
+        await this.commit(commitOps(this.log, this.rows, head, parts, Date.now()));
+        committed = true;
+      } catch (e) {
+        if (!(e instanceof ZkError)) throw e;
+        if (e.code === 'bad-version' || e.code === 'node-exists' || e.code === 'no-node') committed = false;
+        else committed = await wasCommitted(this.log, head.seq + 1, parts[0]!.txid);
+      }
+      if (!committed) {
+        // Other writers are about: read the head for a while rather than guess it.
+        if (cached) this.contendedUntil = Date.now() + 1000;
+        for (const part of parts)
+          this.track(this.rows.execMany(this.rows.undoStatements(part.writes, part.txid), 16));
+        if (attempt >= 100)
+          throw new StoreError(
+            'unavailable',
+            `${this.url}: transaction not committed after ${attempt} attempts (too much contention)`,
+          );
+        await sleep(Math.random() * Math.min(500, 5 * 2 ** Math.min(attempt, 7)));
+        continue;
+      }
+      for (const part of parts)
+        this.track(this.rows.execMany(this.rows.markStatements(part.writes, part.txid), 16));
+      const last = seq - 1;
+      const tk = parts.reduce((k, part) => highestTunnelKey(k, part.writes), head.tk);
+      this.lastHead = { seq: last, tk, version: head.version + 1 };
+      settle(group, firstSeq);
+      this.maybeCompact(head.seq, last);
+      this.log.poke();
+      return rest;
+    }
   }
 
   /**

@@ -2,7 +2,9 @@
  * Contract aspect: concurrent writers. Two writer processes; and sixteen writers at once over several
  * handles, each doing read-modify-write updates of one shared object (with the version it read) and
  * three-object transactions, while a reader takes snapshots: no update is lost, the shared object's
- * versions come in order in the feed, and no snapshot or feed batch shows half a transaction.
+ * versions come in order in the feed, and no snapshot or feed batch shows half a transaction. And
+ * sixteen writers through one handle (which a backend may commit as one group): a name is taken once,
+ * tunnel keys stay unique, and a deleted object is never left referenced.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -164,6 +166,56 @@ export function concurrencyContract(c: ContractContext): void {
         [tx, tx + 1, tx + 2],
         'the three changes of a transaction are contiguous and start at its position',
       );
+    }
+  });
+
+  it('sixteen writers on one handle: one name taken once, unique tunnel keys, nothing refers to a deleted object', async () => {
+    const s = c.fx().store;
+    const prefix = uniq('one');
+    const same = await Promise.allSettled(
+      Array.from({ length: 16 }, () => s.create('router', { name: `${prefix}-same` })),
+    );
+    assert.equal(same.filter((r) => r.status === 'fulfilled').length, 1, 'one writer gets the name');
+    for (const r of same)
+      if (r.status === 'rejected') assert.ok(r.reason instanceof StoreError, String(r.reason));
+
+    const bridges = await Promise.all([0, 1].map((k) => s.create('bridge', { name: `${prefix}-br${k}` })));
+    const made = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        s.transact(
+          [0, 1, 2].map((k) => ({
+            op: 'create' as const,
+            kind: 'port',
+            fields: { name: `${prefix}-p${i}-${k}`, deviceId: bridges[i % 2]!.id },
+          })),
+        ),
+      ),
+    );
+    const keys = made.flatMap((r) => r.results.map((o) => (o as Obj<'port'>).tunnelKey));
+    assert.equal(new Set(keys).size, 48, 'every port of every writer has its own tunnel key');
+    const all = await s.list('port');
+    assert.equal(new Set(all.map((p) => p.tunnelKey)).size, all.length, 'tunnel keys unique in the store');
+
+    // Ports created on a bridge while another writer deletes it: either the delete is refused, or
+    // no port that was acknowledged refers to the deleted bridge.
+    for (let round = 0; round < 4; round++) {
+      const br = await s.create('bridge', { name: `${prefix}-doomed${round}` });
+      const writes: Array<Promise<unknown>> = Array.from({ length: 16 }, (_, i) =>
+        i === round * 4
+          ? s.delete('bridge', br.id)
+          : s.create('port', { name: `${prefix}-d${round}-${i}`, deviceId: br.id }),
+      );
+      const out = await Promise.allSettled(writes);
+      for (const r of out)
+        if (r.status === 'rejected') assert.ok(r.reason instanceof StoreError, String(r.reason));
+      if (!(await s.get('bridge', br.id))) {
+        const dangling = (await s.list('port')).filter((p) => p.deviceId === br.id);
+        assert.deepEqual(
+          dangling.map((p) => p.name),
+          [],
+          'no port refers to the deleted bridge',
+        );
+      }
     }
   });
 }
