@@ -22,49 +22,22 @@ import { stopOvs } from '../../src/lab/ovs-daemons.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
-import { agentSettled, host, ping, reactiveFlows, vm } from './lab-helpers.js';
+import { controlRequest } from '../../src/control/control-api.js';
+import {
+  agentSettled,
+  barrier,
+  capture,
+  host,
+  ping,
+  reactiveFlows,
+  stats,
+  vm,
+  type Capture,
+} from './lab-helpers.js';
 
 const MAC_LIFETIME_MS = 4000;
 /** Flows idle this long (s) go: a MAC no flow learns from any more is silent, and ages. */
 const IDLE_S = 2;
-
-/** A tcpdump in a VM's namespace: the frames it printed so far, and a stop. */
-interface Capture {
-  readonly lines: string[];
-  stop(): Promise<string[]>;
-}
-
-async function capture(netns: string, filter: string): Promise<Capture> {
-  const child = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', 'eth0', '-n', '-l', '-e', filter], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buf = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts.filter((l) => l.trim() !== ''));
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      if (/listening on/.test(d.toString())) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`tcpdump in ${netns} exited with ${c}`)));
-  });
-  return {
-    lines,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT');
-        await exited;
-      }
-      return lines;
-    },
-  };
-}
 
 describe('MAC learning across hosts, aging, moves and host liveness on Open vSwitch', () => {
   let lab: LabState;
@@ -100,14 +73,34 @@ describe('MAC learning across hosts, aging, moves and host liveness on Open vSwi
     for (const h of lab.hosts) await agentSettled(store, h);
   }
 
-  it('a MAC learned on one host is used on another: no flood of the unicast frames', async () => {
+  it('a MAC learned on one host is used on another: simulated anew, the unicast frames are not flooded', async () => {
     const [vm1, vm3, vm5] = [vm(lab, 'vm1'), vm(lab, 'vm3'), vm(lab, 'vm5')];
+    const [hv1, hv2] = [host(lab, 'hv1'), host(lab, 'hv2')];
+    // hv1 learns vm1's MAC, hv2 vm3's; each has the other's from its peer.
+    assert.ok((await ping(vm3, vm1.ip, ['-c', '3', '-i', '0.2', '-W', '1'])).received >= 1);
+    const knows = async (h: typeof hv1, mac: string) =>
+      (
+        (await controlRequest(h.controlSocket, { cmd: 'macs' })) as { entries: Array<{ mac: string }> }
+      ).entries.some((e) => e.mac === mac);
+    await until(async () => (await knows(hv1, vm3.mac)) && (await knows(hv2, vm1.mac)), {
+      what: "each host knowing the other's VM MAC",
+    });
+    // Without flows, every frame of the next exchange is simulated on its ingress host.
+    for (const h of [hv1, hv2]) {
+      await hostOvs(h).delFlows('br-int', 'cookie=0x0/0x8000000000000000');
+      await hostOvs(h).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
+      await barrier(h);
+    }
     // vm5 (hv3, the same bridge) would see any frame between vm1 and vm3 that a host flooded.
     const spy = await watch(vm5, `ether host ${vm1.mac} and not ether broadcast`);
-    // vm1's ARP request (a broadcast) teaches hv1 vm1's MAC; hv2 simulates vm3's unicast reply and
-    // every later frame from vm3 with what hv1 learned, hv1 the frames from vm1 with what hv2 learned.
-    assert.equal((await ping(vm1, vm3.ip, ['-c', '5', '-i', '0.1', '-W', '1'])).received, 5);
+    const [s1, s2] = [await stats(hv1), await stats(hv2)];
+    assert.equal((await ping(vm1, vm3.ip, ['-c', '3', '-i', '0.1', '-W', '1'])).received, 3);
+    const [t1, t2] = [await stats(hv1), await stats(hv2)];
     const seen = await spy.stop();
+    assert.ok((t1.packetIns ?? 0) > (s1.packetIns ?? 0), 'hv1 simulated the requests');
+    // hv2 simulated the replies: as packet-ins, or ahead of them as the reply flow hv1 asked for.
+    const onHv2 = (x: Record<string, number>) => (x.packetIns ?? 0) + (x.replyFlows ?? 0);
+    assert.ok(onHv2(t2) > onHv2(s2), 'hv2 simulated the replies');
     assert.deepEqual(seen, [], `vm5 saw unicast frames of vm1 and vm3:\n${seen.join('\n')}`);
   });
 
@@ -126,6 +119,8 @@ describe('MAC learning across hosts, aging, moves and host liveness on Open vSwi
   it('a silent MAC ages out and traffic to it floods again', async () => {
     const [vm1, vm3, vm5] = [vm(lab, 'vm1'), vm(lab, 'vm3'), vm(lab, 'vm5')];
     assert.equal((await ping(vm3, vm1.ip, ['-c', '1', '-W', '1'])).received, 1, 'every host knows vm3');
+    // ...and vm3 forgets vm1, so its kernel sends no probe later (a probe would renew vm3's entry).
+    await run('ip', ['neigh', 'flush', 'all'], { netns: vm3.netns });
     // Pings to an address nobody has, sent to vm3's MAC: vm3, no router, drops them and stays silent.
     for (const k of ['net.ipv4.ip_forward=0', 'net.ipv4.conf.all.send_redirects=0'])
       await run('sysctl', ['-q', '-w', k], { netns: vm3.netns });
@@ -133,13 +128,13 @@ describe('MAC learning across hosts, aging, moves and host liveness on Open vSwi
       netns: vm1.netns,
     });
     const flood = await watch(vm5, `ether dst ${vm3.mac} and icmp`);
-    const pinger = spawn('ip', ['netns', 'exec', vm1.netns, 'ping', '-i', '0.2', '-c', '60', '192.0.2.99'], {
+    const pinger = spawn('ip', ['netns', 'exec', vm1.netns, 'ping', '-i', '0.2', '-c', '80', '192.0.2.99'], {
       stdio: 'ignore',
     });
     try {
       const at = await until(() => flood.lines.find((l) => /seq \d+/.test(l)), {
         what: `echo requests to vm3's MAC flooded to vm5 after ${MAC_LIFETIME_MS} ms of silence`,
-        timeoutMs: MAC_LIFETIME_MS + 6000,
+        timeoutMs: MAC_LIFETIME_MS + IDLE_S * 1000 + 9000,
       });
       const seq = Number(/seq (\d+)/.exec(at)![1]);
       // One request each 200 ms: while vm3's entry lived (4 s) the requests were unicast.

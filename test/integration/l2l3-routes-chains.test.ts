@@ -4,7 +4,7 @@
  * unreachable for a next hop that never answers ARP, blackhole (silence) and reject (ICMP admin
  * prohibited) routes, a source route; chains with L2 conditions (a MAC with a mask, the ethertype),
  * inversion on several fields, jump/return across three chains, port-group and IP-address-group
- * conditions. Every test leaves the topology as it found it (its chains and routes deleted), so they
+ * conditions; DSCP marking by rule (QoS). Every test leaves the topology as it found it (its chains and routes deleted), so they
  * do not depend on each other's order.
  */
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,8 @@ import { uniqueLabName } from '../../src/lab/layout.js';
 import { labDown, labUp, type LabState, type LabVm } from '../../src/lab/lab.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
-import { agentSettled, ping, probe, startEcho, vm } from './lab-helpers.js';
+import { agentSettled, capture, ping, probe, startEcho, vm } from './lab-helpers.js';
+import { until } from '../until.js';
 
 const ONE = ['-c', '1', '-W', '1'];
 const THREE = ['-c', '3', '-i', '0.2', '-W', '1'];
@@ -274,5 +275,40 @@ describe('route types, router replies and chains seen from VMs on Open vSwitch',
       await store.delete('ip-address-group', ag.id);
       await settled();
     }
+  });
+
+  it('DSCP marking by rule: marked packets cross the tunnel with their DSCP, others keep theirs', async () => {
+    const [vm1, vm3, vm5] = [vm(lab, 'vm1'), vm(lab, 'vm3'), vm(lab, 'vm5')];
+    // EF (46) for ICMP from vm5 (hv2): marked on hv2, carried to vm3 on hv1.
+    const { undo } = await inboundChain('bridge', 'tenant-a', 'qos', [
+      {
+        action: 'accept',
+        setDscp: 46,
+        conditions: { ipProto: { value: 1 }, srcPrefix: { value: `${vm5.ip}/32` } },
+      },
+    ]);
+    const dump = await capture(vm3.netns, 'icmp[icmptype] = icmp-echo', true);
+    try {
+      assert.equal(await pings(vm5, vm3.ip), 3);
+      assert.equal(await pings(vm1, vm3.ip), 3);
+      await until(() => dump.lines.filter((l) => /ICMP echo request/.test(l)).length >= 6, {
+        what: 'tcpdump in vm3 printing the six requests',
+      });
+    } finally {
+      await dump.stop();
+      await undo();
+    }
+    const text = dump.lines.join('\n');
+    const from = (ip: string, tos: string) =>
+      new RegExp(
+        `tos ${tos},[^\n]*\n\\s*${ip.replace(/\./g, '\\.')} > ${vm3.ip.replace(/\./g, '\\.')}: ICMP echo request`,
+        'g',
+      );
+    assert.equal(
+      text.match(from(vm5.ip, '0xb8'))?.length,
+      3,
+      `vm5's requests arrive as EF (tos 0xb8):\n${text}`,
+    );
+    assert.equal(text.match(from(vm1.ip, '0x0'))?.length, 3, `vm1's are not marked:\n${text}`);
   });
 });
