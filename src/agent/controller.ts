@@ -31,7 +31,7 @@ import { FlowMatch } from '../sim/flow-match.js';
 import type { Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { simulate } from '../sim/simulate.js';
-import type { Tag } from '../sim/tags.js';
+import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { objectNamer, portNamer, renderTrace } from '../sim/trace.js';
 import type { LearnedEntry } from '../state/store.js';
@@ -121,7 +121,7 @@ interface Decided {
 export class FlowController {
   readonly flows = new FlowTable();
   readonly stats = new AgentStats();
-  readonly state = new MemoryRuntimeState();
+  readonly state: MemoryRuntimeState;
   readonly ports: PortLocator;
   readonly learned: LearnedSync;
   private readonly match = new FlowMatch();
@@ -144,6 +144,7 @@ export class FlowController {
   ) {
     this.peers = deps.peers ?? NO_PEERS;
     this.dhcp = deps.dhcp;
+    this.state = new MemoryRuntimeState(cfg.macLifetimeMs);
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
@@ -288,6 +289,9 @@ export class FlowController {
     for (const a of res.actions) if (a.kind === 'output') extra.push(this.ports.locationTagOf(a.portId));
     if (tr.remote) extra.push(TUNNEL_ZONES_TAG);
     for (const t of tr.tags) extra.push(t);
+    // The MACs this flow's packets teach stay in their tables while it lives (ageMacs).
+    for (const e of res.effects)
+      if (e.kind === 'macLearned') extra.push(Tags.macSource(e.bridgeId, e.vlan, e.mac));
     // One exact-size array per flow (a pushed-onto array keeps spare capacity).
     const tags: string[] = res.tags.concat(extra as Tag[]);
     // A flow of a tracked TCP connection lets FIN and RST come up, so the agent sees the connection end.
@@ -523,6 +527,25 @@ export class FlowController {
       this.learned.queue(this.flowState.toStore(live.nat, live.ct));
     }
     return this.invalidate(this.flowState.sweep(now));
+  }
+
+  /**
+   * MAC aging: an entry no installed flow learns from expires macLifetimeMs after it was last learned,
+   * and the flows that unicast to it go (the next packet to it floods); entries flows still learn
+   * from are refreshed here and with the peers.
+   */
+  ageMacs(now: number): Outgoing[] {
+    const { expired, refreshed } = this.state.macs.age(now, (b, vlan, mac) =>
+      this.flows.carries(Tags.macSource(b, vlan, mac)),
+    );
+    if (refreshed.length > 0) {
+      const fresh = this.learned.offer(
+        refreshed.map((r) => ({ kind: 'macLearned' as const, ...r })),
+        now,
+      );
+      if (fresh.length > 0) this.peers.broadcast({ kind: 'learned', from: this.cfg.hostId, entries: fresh });
+    }
+    return this.invalidate(expired);
   }
 
   /** Forgets the MAC entries of deleted ports; returns the tags of the entries forgotten. */

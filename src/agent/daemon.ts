@@ -203,6 +203,7 @@ export class AgentDaemon {
     this.flowStateSweep = setInterval(() => {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
       this.send(this.ctl.sweepFlowState(Date.now(), renew));
+      this.send(this.ctl.ageMacs(Date.now()));
     }, 1000);
     this.snapshotSaver = setInterval(() => this.saveSnapshot(), LOCAL_SNAPSHOT_MS);
 

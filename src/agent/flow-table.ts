@@ -146,6 +146,13 @@ export class FlowTable {
     return out;
   }
 
+  /** True when a live flow carries `tag` (removing a flow drops a tag it alone carried). */
+  carries(tag: string): boolean {
+    const s = this.byTag.get(tag);
+    if (s === undefined) return false;
+    return typeof s === 'number' || s.some((c) => this.flows.has(c));
+  }
+
   get(cookie: number): FlowRecord | undefined {
     return this.flows.get(cookie);
   }

@@ -306,6 +306,12 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
     },
     { flag: 'jump-chain', field: 'jumpChainId', type: ref('chain'), describe: 'target of action jump' },
     {
+      flag: 'set-dscp',
+      field: 'setDscp',
+      type: int(0, 63),
+      describe: 'QoS: matching IPv4 packets leave with this DSCP (0-63)',
+    },
+    {
       flag: 'nat-target',
       field: 'natTargets',
       type: { t: 'nat-targets' },

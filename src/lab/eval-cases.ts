@@ -72,7 +72,12 @@ export function histogramDelta(
   return { p50: total > 0 ? q(0.5) : NaN, p99: total > 0 ? q(0.99) : NaN, count: total };
 }
 
-/** The cumulative filter steps of part 2: rules that never match the probe flows, so all are read. */
+/**
+ * The cumulative filter steps of part 2. Each step adds one rule and every rule is read for every
+ * probe flow: the drops never match the probes; the address-group rule does match them (its group
+ * holds the probes' destination among others, `featureGroupAddresses`), with `continue`, so the
+ * lookup is a real hit and the rules after it are still read.
+ */
 export const FEATURE_STEPS: ReadonlyArray<{
   name: string;
   rule?: (ipAddrGroup: string) => Record<string, unknown>;
@@ -102,7 +107,7 @@ export const FEATURE_STEPS: ReadonlyArray<{
   },
   {
     name: 'ip-address-group',
-    rule: (g) => ({ action: 'drop', conditions: { ipAddrGroupDst: { value: g } } }),
+    rule: (g) => ({ action: 'continue', conditions: { ipAddrGroupDst: { value: g } } }),
   },
   {
     name: 'tcp-flags',
@@ -119,6 +124,11 @@ export const FEATURE_STEPS: ReadonlyArray<{
     }),
   },
 ];
+
+/** The address-group step's group: the probes' destination `dst` and 63 other addresses (none in use). */
+export function featureGroupAddresses(dst: string): string[] {
+  return [dst, ...Array.from({ length: 63 }, (_, i) => `203.0.113.${160 + i}`)];
+}
 
 /** What a layer 4 step's chains are made of: the pair's addresses, gateways and router ports. */
 export interface Layer4Pair {

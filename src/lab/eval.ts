@@ -42,6 +42,7 @@ import {
   FEATURE_STEPS,
   LAYER4_STEPS,
   caseOf,
+  featureGroupAddresses,
   growthRules,
   histogramDelta,
   targets,
@@ -385,7 +386,7 @@ export class Evaluation {
       const rules: Array<Record<string, unknown>> = [];
       const ipg = await this.store.create('ip-address-group', {
         name: `eval-group-${Date.now()}`,
-        addresses: ['203.0.113.249'],
+        addresses: featureGroupAddresses(same.dst.ip),
       });
       this.made.push(ipg.name);
       try {

@@ -162,6 +162,7 @@ export async function createHypervisor(
   storeUrl: string,
   names: LabNames,
   ports: AgentPorts,
+  agent: { readonly macLifetimeMs?: number; readonly idleTimeout?: number } = {},
 ): Promise<Hypervisor> {
   const netns = names.hvNamespace(n);
   const dir = join(runDir, hvName(n));
@@ -202,8 +203,9 @@ export async function createHypervisor(
           datapathType: 'netdev',
         },
         tunnel: { localIp: hvUnderlayIp(n) },
-        flows: { idleTimeout: 300 },
+        flows: { idleTimeout: agent.idleTimeout ?? 300 },
         heartbeatMs: 500,
+        ...(agent.macLifetimeMs === undefined ? {} : { macLifetimeMs: agent.macLifetimeMs }),
         metrics: { listen: ports.metricsListen },
         peers: { listen: ports.peersListen },
       },

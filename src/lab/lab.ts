@@ -66,6 +66,9 @@ export interface LabOptions {
   readonly say?: (line: string) => void;
   /** Add an ISP running FRR, an uplink and midonet-router (bgp-lab.ts). */
   readonly bgp?: boolean;
+  /** The agents' MAC aging (ms; default the agent's) and flows' idle timeout (s; default 300): tests of aging use short ones. */
+  readonly macLifetimeMs?: number;
+  readonly idleTimeout?: number;
   /** Progress of the bring-up, in steps. */
   readonly progress?: (done: number, total: number, label: string) => void;
   /** How VMs get their IPv4 address: `ip addr add` (default) or the agents' DHCP server (vm-dhcp.ts). */
@@ -341,11 +344,15 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
     const hvs: Hypervisor[] = [];
     for (let n = 1; n <= opts.hosts; n++) {
       step(`hypervisor ${hvName(n)}: namespace, Open vSwitch (userspace datapath), underlay, agent`);
-      const hv = await createHypervisor(opts.runDir, n, storeUrl, names, ports.agents[n - 1]!);
+      const hv = await createHypervisor(opts.runDir, n, storeUrl, names, ports.agents[n - 1]!, {
+        ...(opts.macLifetimeMs === undefined ? {} : { macLifetimeMs: opts.macLifetimeMs }),
+        ...(opts.idleTimeout === undefined ? {} : { idleTimeout: opts.idleTimeout }),
+      });
       startAgent(hv);
       hvs.push(hv);
     }
     await addBaselineNetwork(hvs);
+    await warmUnderlay(hvs);
     const hostIds: string[] = [];
     step('waiting for the agents to connect to their switches');
     for (const hv of hvs) hostIds.push(await waitForAgent(store, hv.name));
@@ -387,15 +394,22 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
         vms.push(vm);
       }
     }
-    // Ready when every agent has put every VM of its host on its bridge.
+    // Ready when every agent has put every VM of its host on its bridge and is connected to every
+    // other agent (learned MAC and ARP entries sent before that are lost to the peer channel, and a
+    // first packet then waits for the store's copy, about a second).
     for (const hv of hvs) {
       const want = vms.filter((v) => v.host === hv.name).length;
-      await waitFor(`agent of ${hv.name} binding ${want} VM ports`, 30000, async () => {
-        const s = (await controlRequest(hv.controlSocket, { cmd: 'stats' }).catch(() => ({}))) as {
-          portsBound?: number;
-        };
-        return (s.portsBound ?? 0) >= want;
-      });
+      await waitFor(
+        `agent of ${hv.name} binding ${want} VM ports and reaching its peers`,
+        30000,
+        async () => {
+          const s = (await controlRequest(hv.controlSocket, { cmd: 'stats' }).catch(() => ({}))) as {
+            portsBound?: number;
+            peers?: { connected?: number };
+          };
+          return (s.portsBound ?? 0) >= want && (s.peers?.connected ?? 0) >= hvs.length - 1;
+        },
+      );
     }
     if (dhcp) {
       step("VM addresses from the agents' DHCP server (busybox udhcpc in every VM)");
@@ -475,6 +489,19 @@ export async function addVm(
   // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
   await run('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
   await createVmPort(store, vm.bridge, vm.port, vm.host, names.vmTap(vm.name));
+}
+
+/**
+ * Each hypervisor resolves every other one's underlay address once, so their switches' tunnel
+ * neighbour caches are warm before the first tunnelled packet: Open vSwitch's userspace tunnels learn
+ * a remote's MAC by snooping ARP on br-phy and drop the packet that found the cache cold (a first
+ * packet to a host no traffic went to before was lost; a physical underlay has its ARP warm too).
+ */
+async function warmUnderlay(hvs: readonly Hypervisor[]): Promise<void> {
+  for (const a of hvs)
+    for (const b of hvs)
+      if (a !== b)
+        await run('ping', ['-c', '1', '-W', '2', b.underlayIp], { netns: a.netns }).catch(() => undefined);
 }
 
 /** A VM's port on `bridge`, bound to interface `iface` on host `host` (names), in the store. */

@@ -7,12 +7,14 @@
  * chain: back to the caller, after the jump rule; in the top chain: accept); `jump` evaluates the
  * target chain and, if that ends in return or falls off its end, goes on after the jump rule. Falling
  * off the end of the top chain accepts. Jumps nest at most MAX_JUMP_DEPTH deep (validation forbids
- * cycles; the limit guards anyway, and drops).
+ * cycles; the limit guards anyway, and drops). A matching rule with a DSCP (QoS marking) rewrites an
+ * IPv4 packet's DSCP, keeping its ECN bits, before its action is taken.
  *
  * Invariant: every chain evaluated adds its tag (which stands for its rule list and every rule in it);
  * a chain that is referenced but not loaded is recorded as needed (the result becomes notYet).
  */
 import { MAX_JUMP_DEPTH, type SimContext } from './context.js';
+import { ETH_TYPE_IPV4, IP_TOS } from './flow-match.js';
 import { applyNat } from './nat.js';
 import type { ChainView } from './topology.js';
 
@@ -55,6 +57,12 @@ function evalChain(ctx: SimContext, chain: ChainView, depth: number): Inner {
       ctx.line(
         `rule ${pos + 1}${rule.name !== null ? ` (${rule.name})` : ''} [${rule.id}] matched: ${rule.action}`,
       );
+    if (rule.setDscp !== null && ctx.m.ethType === ETH_TYPE_IPV4) {
+      // The whole byte is read so the flow's rewrite of the ECN bits keeps each packet's own.
+      const tos = ctx.m.read(IP_TOS, 0xff);
+      ctx.m.write(IP_TOS, (rule.setDscp << 2) | (tos & 3));
+      if (ctx.tracing) ctx.line(`DSCP set to ${rule.setDscp}`);
+    }
     switch (rule.action) {
       case 'accept':
       case 'drop':

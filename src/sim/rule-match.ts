@@ -69,6 +69,8 @@ export interface CompiledRule {
   readonly action: RuleAction;
   readonly jumpChainId: string | null;
   readonly conditions: Conditions;
+  /** DSCP written into matching IPv4 packets (QoS marking), or null. */
+  readonly setDscp: number | null;
   /** Compiled on first use (so recompiling a large chain only parses what the index needs). */
   tests: readonly Test[] | null;
   /** Parsed non-inverted destination/source prefixes (for the classifier's tries), else null. */
@@ -151,6 +153,7 @@ export function compileRule(rule: Rule, pos: number): CompiledRule {
     action: rule.action,
     jumpChainId: rule.jumpChainId,
     conditions: c,
+    setDscp: rule.setDscp ?? null,
     tests: null,
     dstPrefix: dp,
     srcPrefix: sp,

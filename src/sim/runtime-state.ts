@@ -93,6 +93,36 @@ export class MemoryMacTable implements MacTable {
           yield { bridgeId, vlan, mac, portId: e.value.portId, ageMs: now - e.at };
     }
   }
+  /**
+   * Ages the table (MAC aging that flows can see): an entry that `inUse` says installed flows still
+   * learn it from is refreshed once a third of its lifetime has passed (returned in `refreshed`, so
+   * peers renew their copies); any other entry past its lifetime is removed and its tag returned in
+   * `expired` (the flows that unicast to it must go: the next packet to it floods).
+   */
+  age(
+    now: number,
+    inUse: (bridgeId: string, vlan: number, mac: number) => boolean,
+  ): { expired: Tag[]; refreshed: Array<{ bridgeId: string; vlan: number; mac: number; portId: string }> } {
+    const expired: Tag[] = [];
+    const refreshed: Array<{ bridgeId: string; vlan: number; mac: number; portId: string }> = [];
+    for (const [k, t] of this.entries) {
+      const slash = k.indexOf('/');
+      const bridgeId = slash < 0 ? k : k.slice(0, slash);
+      const vlan = slash < 0 ? 0 : Number(k.slice(slash + 1));
+      for (const [mac, e] of t) {
+        const age = now - e.at;
+        if (age < this.lifetimeMs / 3) continue;
+        if (inUse(bridgeId, vlan, mac)) {
+          t.set(mac, { value: e.value, at: now });
+          refreshed.push({ bridgeId, vlan, mac, portId: e.value.portId });
+        } else if (age >= this.lifetimeMs) {
+          t.delete(mac);
+          expired.push(e.value.tag);
+        }
+      }
+    }
+    return { expired, refreshed };
+  }
   /** Forgets every entry on `portId` (the port was deleted); returns their tags. */
   forgetPort(portId: string): Tag[] {
     const gone: Tag[] = [];
@@ -155,7 +185,11 @@ export class MemoryArpCache implements ArpCache {
 
 /** A complete in-memory runtime state, with a way to commit a result's effects into it. */
 export class MemoryRuntimeState implements RuntimeState {
-  readonly macs = new MemoryMacTable();
+  readonly macs: MemoryMacTable;
+  /** @param macLifetimeMs MAC aging: how long an entry no flow learns from lives */
+  constructor(macLifetimeMs?: number) {
+    this.macs = new MemoryMacTable(macLifetimeMs);
+  }
   readonly arp = new MemoryArpCache();
   readonly conntrack = new MemoryConntrack();
   readonly nat = new MemoryNatTable();

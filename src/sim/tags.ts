@@ -32,6 +32,9 @@ export const Tags = {
   /** A MAC table entry (present or absent) of a bridge on a VLAN. */
   mac: (bridgeId: string, vlan: number, mac: number): Tag =>
     t('mac:', bridgeId, '/', String(vlan), '/', mac.toString(16)),
+  /** Carried by a flow whose packets teach the bridge this MAC (the entry is in use while it lives). */
+  macSource: (bridgeId: string, vlan: number, mac: number): Tag =>
+    t('macsrc:', bridgeId, '/', String(vlan), '/', mac.toString(16)),
   /** An ARP cache entry (present or absent) of a router. */
   arp: (routerId: string, ip: number): Tag => t('arp:', routerId, '/', formatIpv4(ip)),
   /** A connection-tracking entry. */

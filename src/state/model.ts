@@ -334,6 +334,8 @@ export const fieldSchemas = {
       conditions: conditionsSchema.default({}),
       /** dnat/snat: where to translate to (chosen per connection); static-*: the one address. */
       natTargets: z.array(natTarget).max(16).default([]),
+      /** QoS: IPv4 packets the rule matches leave with this DSCP (0-63; their ECN bits kept). */
+      setDscp: z.number().int().min(0).max(63).nullable().default(null),
       /** The floating IP, port forward or source NAT that wrote this rule (deleted with it). */
       ownerId: optRef,
     })

@@ -723,6 +723,21 @@ describe('midonet-cli', () => {
         /--proto: 'tcpp' is not valid: icmp, tcp, udp/,
       );
       await fails(['chain', 'create', 'c', '--bogus', '1'], 2, /Unknown argument: bogus/);
+      await fails(
+        ['rule', 'add', 'c0', '--action', 'accept', '--set-dscp', '64'],
+        2,
+        /--set-dscp: '64' is not valid: expected a whole number from 0 to 63/,
+      );
+      await fails(
+        ['port', 'create', 'pv', '--bridge', 'b', '--vlan', '4095'],
+        2,
+        /--vlan: '4095' is not valid: expected a whole number from 1 to 4094/,
+      );
+      await fails(
+        ['port', 'create', 'pv', '--bridge', 'b', '--vlan', '0'],
+        2,
+        /--vlan: '0' is not valid: expected a whole number from 1 to 4094/,
+      );
       assert.equal(await s.position(), before, 'no failed command wrote anything');
     } finally {
       await s.close();

@@ -184,3 +184,45 @@ export async function probe(
     .split('\n')
     .map((l) => (JSON.parse(l) as { rtts: Array<number | null> }).rtts);
 }
+
+/** A tcpdump on a VM's eth0 (`verbose`: -v, two lines per IP packet): the lines it printed so far, and a stop. */
+export interface Capture {
+  readonly lines: string[];
+  stop(): Promise<string[]>;
+}
+
+export async function capture(netns: string, filter: string, verbose = false): Promise<Capture> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', netns, 'tcpdump', '-i', 'eth0', '-n', '-l', '-e', ...(verbose ? ['-v'] : []), filter],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => {
+    buf += d;
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts.filter((l) => l.trim() !== ''));
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      if (/listening on/.test(d.toString())) resolve();
+    });
+    child.once('exit', (c) => reject(new Error(`tcpdump in ${netns} exited with ${c}`)));
+  });
+  return {
+    lines,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        await exited;
+      }
+      return lines;
+    },
+  };
+}
