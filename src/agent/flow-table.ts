@@ -63,6 +63,8 @@ export class FlowTable {
   private readonly flows = new Map<number, FlowRecord>();
   private readonly byTag = new Map<string, number | number[]>();
   private readonly byMatch = new Map<number, number>();
+  /** The one instance of each tag more than one recorded flow carries (shareTags). */
+  private readonly shared = new Map<string, string>();
   private next = 1;
 
   /** A fresh reactive cookie. */
@@ -81,10 +83,11 @@ export class FlowTable {
    * Records a flow. Returns the flow it replaces (same match hash), which is no longer recorded and
    * must be deleted in the switch before the new flow is added; undefined when none.
    */
-  add(f: FlowRecord): FlowRecord | undefined {
-    this.remove(f.cookie);
-    const old = this.byMatch.get(f.matchHash);
-    const replaced = old === undefined ? undefined : this.remove(old, { kind: 'replaced', by: f.cookie });
+  add(flow: FlowRecord): FlowRecord | undefined {
+    this.remove(flow.cookie);
+    const old = this.byMatch.get(flow.matchHash);
+    const replaced = old === undefined ? undefined : this.remove(old, { kind: 'replaced', by: flow.cookie });
+    const f = this.shareTags(flow);
     this.flows.set(f.cookie, f);
     this.byMatch.set(f.matchHash, f.cookie);
     for (const t of f.tags) {
@@ -99,12 +102,40 @@ export class FlowTable {
     return replaced;
   }
 
+  /**
+   * The flow with each tag that other live flows carry too replaced by their instance: per-entry tags
+   * (a MAC, an ARP entry) are built on every read, and 100,000 flows learning from one MAC would
+   * otherwise hold 100,000 copies of its tag.
+   */
+  private shareTags(f: FlowRecord): FlowRecord {
+    let tags: string[] | undefined;
+    for (let i = 0; i < f.tags.length; i++) {
+      const t = f.tags[i]!;
+      const s = this.byTag.get(t);
+      if (s === undefined) continue;
+      let shared = this.shared.get(t);
+      if (shared === undefined) {
+        const first = this.flows.get(typeof s === 'number' ? s : s[0]!);
+        shared = first?.tags.find((x) => x === t) ?? t;
+        this.shared.set(t, shared);
+      }
+      // Equal strings compare equal whatever their instance: replace every time.
+      (tags ??= [...f.tags])[i] = shared;
+    }
+    return tags === undefined ? f : { ...f, tags };
+  }
+
+  private dropTag(tag: string): void {
+    this.byTag.delete(tag);
+    this.shared.delete(tag);
+  }
+
   /** Drops the entries of removed flows from a tag's list when they are half of it. */
   private compact(tag: string, list: number[]): void {
     if (list.length < 64 || (list.length & (list.length - 1)) !== 0) return; // only at powers of two
     const live = list.filter((c) => this.flows.has(c));
     if (live.length * 2 > list.length) return;
-    if (live.length === 0) this.byTag.delete(tag);
+    if (live.length === 0) this.dropTag(tag);
     else if (live.length === 1) this.byTag.set(tag, live[0]!);
     else this.byTag.set(tag, live);
   }
@@ -118,7 +149,7 @@ export class FlowTable {
     }
     this.flows.delete(cookie);
     if (this.byMatch.get(f.matchHash) === cookie) this.byMatch.delete(f.matchHash);
-    for (const t of f.tags) if (this.byTag.get(t) === cookie) this.byTag.delete(t);
+    for (const t of f.tags) if (this.byTag.get(t) === cookie) this.dropTag(t);
     // Lists keep the cookie until they are read or compacted: a removed flow is skipped there.
     return f;
   }
@@ -138,7 +169,7 @@ export class FlowTable {
       }
       // Cookies are never reused (a counter), so a live cookie in the list is that flow's.
       const live = s.filter((c) => this.flows.has(c));
-      if (live.length === 0) this.byTag.delete(t);
+      if (live.length === 0) this.dropTag(t);
       else if (live.length < s.length) this.byTag.set(t, live.length === 1 ? live[0]! : live);
       for (const c of live) out.add(c);
       if (found) for (const c of live) if (!found.has(c)) found.set(c, t);
@@ -170,6 +201,7 @@ export class FlowTable {
     this.foundBy.clear();
     this.flows.clear();
     this.byTag.clear();
+    this.shared.clear();
     this.byMatch.clear();
   }
 }
