@@ -11,12 +11,12 @@ import { FlowHistory } from '../../src/agent/flow-history.js';
 import { applyChanges, applySnapshot, changesBetween } from '../../src/agent/topology-feed.js';
 import { createLogger } from '../../src/log.js';
 import { OFP_NO_BUFFER } from '../../src/openflow/index.js';
-import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { Tags } from '../../src/sim/tags.js';
 import { Topology } from '../../src/sim/topology.js';
 import type { Change, Snapshot } from '../../src/state/store.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
+import { udpFrame } from '../support/udp-frame.js';
 
 const HOST = '00000000-0000-4000-8000-0000000000aa';
 const A = '02:00:00:00:00:01';
@@ -44,31 +44,7 @@ function world() {
 }
 
 function udp(src: string, dst: string): Buffer {
-  return Buffer.from(
-    buildEthernet({
-      kind: 'ethernet',
-      dst,
-      src,
-      payload: {
-        kind: 'ipv4',
-        tos: 0,
-        id: 1,
-        dontFragment: true,
-        moreFragments: false,
-        fragmentOffset: 0,
-        ttl: 64,
-        src: '192.0.2.10',
-        dst: '192.0.2.11',
-        options: new Uint8Array(0),
-        payload: {
-          kind: 'udp',
-          srcPort: 4000,
-          dstPort: 53,
-          payload: { kind: 'raw', bytes: new Uint8Array(8) },
-        },
-      },
-    }),
-  );
+  return udpFrame({ src, dst });
 }
 
 function packetIn(inPort: number, data: Buffer) {
