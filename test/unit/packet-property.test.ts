@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { formatIpv4, formatIpv6, formatMac } from '../../src/addr.js';
 import {
   buildEthernet,
+  DHCP_OPTIONS,
   parseEthernet,
   type Arp,
   type Dhcp,
@@ -52,6 +53,17 @@ const tcp: fc.Arbitrary<Tcp> = fc.record({
   payload: bytes(64),
 });
 
+const knownDhcpCodes = new Set(Object.values(DHCP_OPTIONS).map((o) => o.code));
+
+/** A route of option 121: octets past the prefix's significant ones are zero on the wire. */
+const classlessRoute = fc
+  .record({ len: fc.integer({ min: 0, max: 32 }), dst: bytes(4, 4), router: ipv4Addr })
+  .map(({ len, dst, router }) => {
+    const kept = new Uint8Array(4);
+    kept.set(dst.subarray(0, Math.ceil(len / 8)));
+    return { destination: `${formatIpv4(kept, 0)}/${len}`, router };
+  });
+
 const dhcpOption: fc.Arbitrary<DhcpOption> = fc.oneof(
   fc.record({ type: fc.constant('messageType' as const), value: fc.integer({ min: 1, max: 8 }) }),
   fc.record({ type: fc.constant('serverId' as const), value: ipv4Addr }),
@@ -68,9 +80,15 @@ const dhcpOption: fc.Arbitrary<DhcpOption> = fc.oneof(
     type: fc.constant('parameterRequestList' as const),
     value: fc.array(u8, { minLength: 1, maxLength: 20 }),
   }),
+  fc.record({ type: fc.constant('domainName' as const), value: latin1Text(1, 40) }),
+  fc.record({
+    type: fc.constant('classlessRoutes' as const),
+    value: fc.array(classlessRoute, { minLength: 1, maxLength: 4 }),
+  }),
   fc.record({
     type: fc.constant('raw' as const),
-    code: fc.integer({ min: 1, max: 254 }).filter((c) => ![1, 3, 6, 12, 50, 51, 53, 54, 55].includes(c)),
+    // Codes the parser decodes come back decoded, never raw.
+    code: fc.integer({ min: 1, max: 254 }).filter((c) => !knownDhcpCodes.has(c)),
     data: bytes(20),
   }),
   fc.constant({ type: 'pad' as const }),
