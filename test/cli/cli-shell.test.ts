@@ -35,7 +35,7 @@ describe('midonet-cli shell', () => {
 
   it('runs commands on a terminal with completion, errors and history', async () => {
     const home = mkdtempSync(join(tmpdir(), 'midonet-shell-'));
-    const child = spawn('script', ['-qfec', `${process.execPath} ${BIN}`, '/dev/null'], {
+    const child = spawn('script', ['-qfec', BIN, '/dev/null'], {
       env: { ...process.env, HOME: home, MIDONET_STORE: `sqlite:${join(home, 's.db')}`, TERM: 'xterm' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

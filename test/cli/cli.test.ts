@@ -938,7 +938,7 @@ describe('midonet-cli', () => {
     assert.match(bash, /complete -o default -F _midonet_cli midonet-cli/);
     // The script itself, in bash: COMPREPLY from a partly typed line.
     const binDir = mkdtempSync(join(tmpdir(), 'midonet-cli-bin-'));
-    writeFileSync(join(binDir, 'midonet-cli'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, {
+    writeFileSync(join(binDir, 'midonet-cli'), `#!/bin/sh\nexec ${BIN} "$@"\n`, {
       mode: 0o755,
     });
     const probe = `${bash}\nCOMP_WORDS=(midonet-cli port bi); COMP_CWORD=2; _midonet_cli; printf '%s\\n' "\${COMPREPLY[@]}"`;

@@ -47,6 +47,7 @@ describe('the Debian package', () => {
     const files = await sh('dpkg-deb', '-c', deb);
     for (const p of [
       './opt/midonet/dist/src/cli/main.js',
+      './opt/midonet/dist/cli/midonet-cli.cjs',
       './lib/systemd/system/midonet-agent.service',
       './etc/default/midonet-agent',
       './usr/share/doc/midonet/examples/midonet-agent.json',
@@ -66,6 +67,10 @@ describe('the Debian package', () => {
     await sh('/usr/bin/midonet-cli', '--store', `sqlite:${db}`, 'bridge', 'create', 'pkg-test');
     assert.match(await sh('/usr/bin/midonet-cli', '--store', `sqlite:${db}`, 'bridge', 'list'), /pkg-test/);
     assert.ok(existsSync('/var/lib/midonet') && existsSync('/run/midonet'), 'postinst made the directories');
+    assert.ok(
+      existsSync('/opt/midonet/dist/cli/midonet-cli.blob.node'),
+      "postinst made the CLI's start-up snapshot with the installed node",
+    );
     const procs = await sh('ps', '-eo', 'args');
     assert.ok(!procs.split('\n').some((l) => l.includes('/opt/midonet/')), 'postinst started nothing');
     for (const u of UNITS) {

@@ -35,9 +35,7 @@ const CLI = fileURLToPath(new URL('../../../bin/midonet-cli', import.meta.url));
 /** One midonet-cli write; resolves true when it was acknowledged (exit 0). */
 function cliWrite(url: string, args: string[]): Promise<boolean> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--store', url, ...args], { timeout: 30000 }, (err) =>
-      resolve(err === null),
-    );
+    execFile(CLI, ['--store', url, ...args], { timeout: 30000 }, (err) => resolve(err === null));
   });
 }
 
