@@ -3,9 +3,10 @@
  *
  *   1. bundle: esbuild puts dist/src/cli/snapshot-entry.js and everything it can reach into one
  *      CommonJS file, dist/cli/midonet-cli.cjs (Node 20 builds a snapshot from one script only).
- *      Packages with native code or a large lazy part (better-sqlite3, cassandra-driver,
- *      node-zookeeper-client, zeromq) stay out of it: the bundle requires them at run time from the
- *      project's node_modules, found from the snapshot's own path. A hand-written bundler would be
+ *      Packages with native code or a large lazy part (cassandra-driver, node-zookeeper-client,
+ *      zeromq) stay out of it: the bundle requires them at run time from the project's node_modules,
+ *      found from the snapshot's own path; better-sqlite3's JavaScript is in it and only its native
+ *      addon is loaded at run time. A hand-written bundler would be
  *      plumbing; esbuild is the maintained one (a build-time dependency only).
  *   2. snapshot: `node --snapshot-blob dist/cli/midonet-cli.blob --build-snapshot dist/cli/midonet-cli.cjs`.
  *   3. stamp: dist/cli/midonet-cli.blob.node names the node binary that built the blob (size, mtime,
@@ -39,29 +40,43 @@ const RUNTIME_PACKAGES = ['better-sqlite3', 'cassandra-driver', 'node-zookeeper-
 /**
  * The module that stands for a run-time package in the bundle. It resolves the package from the
  * snapshot's path (`--snapshot-blob` in process.execArgv), because the builder's own require only
- * loads Node's built-in modules. better-sqlite3 is imported by a module initialised into the snapshot,
- * so its stand-in is a constructor that loads the real one on first use.
+ * loads Node's built-in modules. better-sqlite3's JavaScript is in the bundle (initialised into the
+ * snapshot); only its native addon is loaded at run time, on first use, and handed to it
+ * (`nativeBinding`).
  */
 function standIn(pkg: string): string {
   const load = `
 const { createRequire } = require('node:module');
-const { resolve } = require('node:path');
-function load() {
+const { dirname, resolve } = require('node:path');
+function runtimeRequire() {
   const argv = process.execArgv;
   let blob = __filename;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--snapshot-blob') blob = argv[i + 1];
     else if (argv[i].startsWith('--snapshot-blob=')) blob = argv[i].slice(16);
   }
-  return createRequire(resolve(blob))(${JSON.stringify(pkg)});
+  return createRequire(resolve(blob));
 }`;
-  if (pkg !== 'better-sqlite3') return `${load}\nmodule.exports = load();\n`;
+  if (pkg !== 'better-sqlite3')
+    return `${load}\nmodule.exports = runtimeRequire()(${JSON.stringify(pkg)});\n`;
   return `${load}
-let real;
-module.exports = function Database(...args) {
-  real ??= load();
-  return new real(...args);
-};
+const Real = require('better-sqlite3/lib/index.js');
+let addon;
+function nativeAddon() {
+  const req = runtimeRequire();
+  try {
+    return req('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    const root = dirname(req.resolve('better-sqlite3/package.json'));
+    return req('bindings')({ bindings: 'better_sqlite3.node', module_root: root });
+  }
+}
+function Database(filename, options) {
+  addon ??= nativeAddon();
+  return new Real(filename, { ...options, nativeBinding: addon });
+}
+Database.SqliteError = Real.SqliteError;
+module.exports = Database;
 `;
 }
 
@@ -85,6 +100,8 @@ async function bundle(): Promise<void> {
           b.onLoad({ filter: /.*/, namespace: 'runtime-package' }, (args) => ({
             contents: standIn(args.path),
             loader: 'js',
+            // Where the stand-in's own imports (better-sqlite3's JavaScript) are resolved from.
+            resolveDir: dirname(entry),
           }));
         },
       },
