@@ -14,7 +14,7 @@ MIDONET_DEBIAN_PACKAGES=(
   build-essential python3 sqlite3 iproute2 iputils-ping procps psmisc ethtool iperf3 tcpdump busybox
   ca-certificates openssl openvswitch-switch openvswitch-testcontroller frr
   zookeeper openjdk-17-jre-headless maven
-  systemd docker-compose hyperfine
+  systemd docker-compose
 )
 
 # The compose lab's engine and image tools (`npm run compose`, and `npm test` for the compose
