@@ -110,6 +110,20 @@ export function lbContract(c: ContractContext): void {
       /tcp 203\.0\.113\.20:443 is already VIP/,
     );
     assert.equal((await s.list('vip')).length, vips + 1);
+    // The same collision seen from the port: a router port given a VIP's address, new or updated.
+    const ports = await s.list('port');
+    await rejects(
+      s.create('port', { name: uniq('p'), deviceId: lb.routerId, address: '203.0.113.20/24' }),
+      'invalid',
+      /port\.address: '203\.0\.113\.20\/24' is the address of VIP/,
+    );
+    const up = ports.find((p) => p.deviceId === lb.routerId && p.address === '203.0.113.1/24')!;
+    await rejects(
+      s.update('port', up.id, { address: '203.0.113.20/24' }),
+      'invalid',
+      /port\.address: '203\.0\.113\.20\/24' is the address of VIP/,
+    );
+    assert.deepEqual(await s.list('port'), ports, 'no port written');
     const monitors = (await s.list('health-monitor')).length;
     await rejects(
       s.create('health-monitor', { name: uniq('hm'), poolId: pool.id, interval: 5, timeout: 10 }),
