@@ -25,6 +25,7 @@ import { DEFAULT_LINK_BLOCK } from './health-port.js';
 import { daemonRegistry, startMetricsServer } from '../metrics/server.js';
 import { registerLbHealthMetrics } from './metrics.js';
 import { HealthMonitor, type CheckSource } from './monitor.js';
+import { startLivenessBeat } from './liveness.js';
 
 const PREFIX_RE = /^[a-z0-9][a-z0-9-]{0,11}$/;
 
@@ -142,14 +143,13 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
     await store.close();
     return 1;
   }
-  const monitor = new HealthMonitor(
-    store,
-    { candidate: args.candidate ?? `${hostName}/${process.pid}`, source },
-    monitorLog,
-  );
+  const candidate = args.candidate ?? `${hostName}/${process.pid}`;
+  const monitor = new HealthMonitor(store, { candidate, source }, monitorLog);
+  const beat: { current?: { stop(): Promise<void> } } = {};
   const stop = () => {
     void monitor
       .stop()
+      .then(() => beat.current?.stop())
       .then(() => store.close())
       .finally(() => process.exit(0));
   };
@@ -161,6 +161,7 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
     process.stderr.write(`midonet-lb-health: --store: ${(e as Error).message}\n`);
     return 1;
   }
+  beat.current = startLivenessBeat(store, monitor, { candidate, hostName }, monitorLog);
   const listen = args['metrics-listen'];
   if (listen !== undefined) {
     const registry = daemonRegistry();

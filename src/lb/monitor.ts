@@ -59,8 +59,10 @@ export interface MonitorCounts {
   checks: number;
   passed: number;
   transitions: number;
-  /** Transitions written per member name. */
+  /** Transitions written per member name (metrics). */
   readonly byMember: Map<string, { up: number; down: number }>;
+  /** The same per member id (published in the liveness record, liveness.ts). */
+  readonly byMemberId: Map<string, { up: number; down: number }>;
 }
 
 const KINDS = ['load-balancer', 'pool', 'health-monitor', 'pool-member'] as const;
@@ -117,7 +119,13 @@ export class HealthMonitor {
   /** Elections and namespace work, one step at a time. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
-  readonly counts: MonitorCounts = { checks: 0, passed: 0, transitions: 0, byMember: new Map() };
+  readonly counts: MonitorCounts = {
+    checks: 0,
+    passed: 0,
+    transitions: 0,
+    byMember: new Map(),
+    byMemberId: new Map(),
+  };
 
   constructor(
     private readonly store: TopologyStore,
@@ -299,9 +307,14 @@ export class HealthMonitor {
       const status = r.ok ? 'up' : 'down';
       await this.store.update('pool-member', cur.id, { status }, { expectedVersion: cur.version });
       this.counts.transitions++;
-      let t = this.counts.byMember.get(cur.name);
-      if (t === undefined) this.counts.byMember.set(cur.name, (t = { up: 0, down: 0 }));
-      t[status]++;
+      for (const [map, key] of [
+        [this.counts.byMember, cur.name],
+        [this.counts.byMemberId, cur.id],
+      ] as const) {
+        let t = map.get(key);
+        if (t === undefined) map.set(key, (t = { up: 0, down: 0 }));
+        t[status]++;
+      }
       this.log.info(
         { member: cur.name, address: `${cur.address}:${cur.port}`, status, detail: r.detail },
         'member status',

@@ -28,6 +28,7 @@ import { until } from '../until.js';
 import { agentSettled, ispReachable, vm } from './lab-helpers.js';
 
 const HTTP_PROBE = fileURLToPath(new URL('../../src/lab/http-probe.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../bin/midonet-cli', import.meta.url));
 const VIP = '192.0.2.200';
 const PUBLIC_VIP = '203.0.113.50';
 const MEMBERS = ['vm1', 'vm3', 'vm5'] as const;
@@ -289,5 +290,27 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
       what: 'vm5 marked up again',
       timeoutMs: 15000,
     });
+  });
+
+  it('load-balancer show: connections per member from the agents, health transitions and the leader from midonet-lb-health', async () => {
+    const show = () => run(CLI, ['--store', lab.storeUrl, 'load-balancer', 'show', 'lb']);
+    // midonet-lb-health renews its record every 2 s: the last transition may not be in it yet.
+    let shown = await show();
+    await until(async () => /^vm5\s.*1 down, 1 up$/m.test((shown = await show())), {
+      what: 'vm5 transitions published',
+      timeoutMs: 10000,
+    }).catch(() => undefined);
+    assert.match(shown, /connections: new connections counted by 2 of 2 running agents/, shown);
+    assert.match(shown, new RegExp(`health checks: led by 'b' on host '${lab.hosts[1]!.name}'`), shown);
+    const row = (name: string) => {
+      const m = new RegExp(`^${name}\\s+\\S+\\s+\\d+\\s+\\S+\\s+\\S+\\s+\\S+\\s+(\\d+)\\s+(\\S+)`, 'm').exec(
+        shown,
+      );
+      assert.ok(m, `a row for ${name}:\n${shown}`);
+      return { connections: Number(m[1]), transitions: shown.slice(m.index).split('\n')[0]! };
+    };
+    // Round robin alone sent each member at least 60 of 300 connections.
+    for (const name of MEMBERS) assert.ok(row(name).connections >= 60, `${name}: ${row(name).transitions}`);
+    assert.match(row('vm5').transitions, /1 down, 1 up$/, 'the standby marked vm5 down and up');
   });
 });
