@@ -22,6 +22,7 @@
  */
 import { formatIpv4, parseCidr, prefixMask, type Ipv4Prefix } from '../addr.js';
 import { run, tryRun } from '../exec.js';
+import { killNamespace } from '../netns-remove.js';
 import type { Logger } from '../log.js';
 import type { Obj } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
@@ -96,18 +97,6 @@ export function namespaceEnd(routerAddress: string): LinkAddresses {
   const net = (p.addr & prefixMask(p.len)) >>> 0;
   const other = p.addr === net + 1 ? net + 2 : net + 1;
   return { router: routerAddress, namespace: `${formatIpv4(other)}/${p.len}` };
-}
-
-async function killNamespace(ns: string): Promise<void> {
-  const pids = ((await tryRun('ip', ['netns', 'pids', ns])) ?? '').split('\n').filter(Boolean);
-  for (const pid of pids) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  await tryRun('ip', ['netns', 'delete', ns]);
 }
 
 function hostIp(env: HealthPortEnv, args: string[]): string[] {
