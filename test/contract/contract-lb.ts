@@ -133,6 +133,45 @@ export function lbContract(c: ContractContext): void {
     assert.equal((await s.list('health-monitor')).length, monitors);
   });
 
+  it('refuses the same bad inputs on update, leaving the stored object as it was', async () => {
+    const { s, pool } = await world();
+    const m = await s.create('pool-member', {
+      name: uniq('m'),
+      poolId: pool.id,
+      address: '192.0.2.10',
+      port: 80,
+    });
+    const hm = await s.create('health-monitor', {
+      name: uniq('hm'),
+      poolId: pool.id,
+      interval: 5,
+      timeout: 2,
+    });
+    await rejects(
+      s.update('pool-member', m.id, { weight: -1 }),
+      'invalid',
+      /pool-member\.weight: -1: must be at least 0/,
+    );
+    await rejects(
+      s.update('pool-member', m.id, { port: 0 }),
+      'invalid',
+      /pool-member\.port: 0: must be at least 1/,
+    );
+    await rejects(
+      s.update('health-monitor', hm.id, { timeout: 6 }),
+      'invalid',
+      /health-monitor\.timeout: 6 is above the interval \(5\)/,
+    );
+    // Lowering the interval under the stored timeout is the same conflict, named on the timeout.
+    await rejects(
+      s.update('health-monitor', hm.id, { interval: 1 }),
+      'invalid',
+      /health-monitor\.timeout: 2 is above the interval \(1\)/,
+    );
+    assert.deepEqual(await s.get('pool-member', m.id), m);
+    assert.deepEqual(await s.get('health-monitor', hm.id), hm);
+  });
+
   it('refuses a member the router cannot reach, a second balancer on a router, a second monitor', async () => {
     const { s, rt, pool } = await world();
     await rejects(
