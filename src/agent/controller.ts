@@ -421,6 +421,7 @@ export class FlowController {
    */
   private commitEffects(res: SimDone, now: number, out: Outgoing[]): PacketInView[] {
     if (res.effects.length === 0) return [];
+    this.stats.lbConnections.count(res.effects);
     const changed = this.state.commit(res.effects, now);
     const shared = this.flowState.outgoing(res.effects, this.egressHosts(res), now);
     if (shared !== undefined) {

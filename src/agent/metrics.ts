@@ -17,6 +17,7 @@
  */
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_US, type AgentStats, type LatencyHistogram } from './stats.js';
+import { registerLbConnectionMetrics } from './lb-counts.js';
 import type { Logger } from '../log.js';
 import {
   daemonRegistry,
@@ -325,6 +326,7 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
     registers: [r],
   });
   info.set({ version: src.version, host_id: src.hostId }, 1);
+  registerLbConnectionMetrics(r, () => st().lbConnections);
   return r;
 }
 

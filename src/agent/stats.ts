@@ -7,6 +7,8 @@
  * upper bounds in microseconds, and every observation lands in exactly one bucket (the last one is
  * +Inf). Observing formats nothing and allocates nothing.
  */
+import { LbConnectionCounts } from './lb-counts.js';
+
 export const LATENCY_BUCKETS_US = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, Infinity] as const;
 
 /** Counts of observations per LATENCY_BUCKETS_US bucket, with their sum. */
@@ -118,6 +120,8 @@ export class AgentStats {
   /** New connections refused (ICMP error) because every SNAT port this host held was in use. */
   natExhausted = 0;
   readonly dhcp = new DhcpStats();
+  /** New connections per load balancer pool member (lb-counts.ts). */
+  readonly lbConnections = new LbConnectionCounts();
   /** Packets port security dropped (sim/port-security.ts), by reason: mac, ip, arp, dhcp-server. */
   readonly portSecurityDrops: Record<string, number> = {};
   /** Topology changes applied from the store's feed. */
@@ -163,6 +167,7 @@ export class AgentStats {
       natPortDrops: this.natPortDrops,
       natExhausted: this.natExhausted,
       dhcp: this.dhcp.snapshot(),
+      lbConnections: this.lbConnections.snapshot(),
       portSecurityDrops: { ...this.portSecurityDrops },
       simLatencyUs: this.simLatency.snapshot(),
       packetInLatencyUs: this.packetInLatency.snapshot(),

@@ -11,7 +11,8 @@
  *      flags, TCP window (not matchable by the datapath: every packet takes the slow path); first and
  *      later RTT of the same TCP flows, and iperf3 throughput, after each step
  *      then layer 4 through the router, same host: routed, a stateful firewall (conntrack), source
- *      NAT, a floating IP (LAYER4_STEPS), each with first/later RTT and iperf3 throughput
+ *      NAT, a floating IP (LAYER4_STEPS), and a load balancer's VIP (eval-lb.ts), each with
+ *      first/later RTT and iperf3 throughput
  *   3. rule-set growth: a chain of 1 .. 10,000 rules with the matching rule near the end
  *   4. first contact: a VM never contacted before, across the router and hosts, with every MAC, ARP
  *      and flow table emptied first (agents and VMs), against the same flows with warm tables
@@ -50,6 +51,7 @@ import {
 } from './eval-cases.js';
 export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
 import { Floor } from './eval-floor.js';
+import { loadBalancerStep } from './eval-lb.js';
 
 const REACTIVE = 'cookie=0x0/0x8000000000000000';
 
@@ -334,7 +336,7 @@ export class Evaluation {
     const say = this.opts.say;
     const features = FEATURE_STEPS;
     const sizes = this.opts.quick ? [1, 10, 100, 1000] : [1, 10, 100, 1000, 10000];
-    const l4 = sameRouted ? LAYER4_STEPS.length : 0;
+    const l4 = sameRouted ? LAYER4_STEPS.length + 1 : 0; // + the load balancer step
     this.total =
       this.flows * (6 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
     this.store = await openStore(this.lab.storeUrl);
@@ -405,9 +407,20 @@ export class Evaluation {
       }
 
       if (sameRouted) {
-        say('part 2, layer 4: through the router, same host (conntrack, source NAT, floating IP)');
+        say('part 2, layer 4: through the router, same host (conntrack, source NAT, floating IP, VIP)');
         await this.ping(sameRouted.src, sameRouted.dst.ip);
         steps.push(...(await this.layer4(sameRouted)));
+        const lbPort = 25000 + LAYER4_STEPS.length * 300;
+        steps.push(
+          await loadBalancerStep(this.store, sameRouted.dst, {
+            measure: (name, to) => this.measure(name, sameRouted.src, to, 'tcp', true, lbPort),
+            iperf: async (to) => {
+              const mbps = await this.iperf(sameRouted.src, sameRouted.dst, to);
+              this.tick('load balancer iperf3');
+              return mbps;
+            },
+          }),
+        );
       }
 
       say('part 3: rule-set growth (UDP flows, the matching rule near the end)');

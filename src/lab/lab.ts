@@ -48,6 +48,7 @@ import {
 } from './layout.js';
 import { addNamespace, addVeth, listNamespaces, removeByPrefix, setAddress } from './netns.js';
 import { ROUTER_METRICS_BASE, bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
+import { startLabLbHealth, stopLabLbHealth } from './lb-lab.js';
 import { addressByDhcp, createLabDhcp, waitApplied } from './vm-dhcp.js';
 
 /** A lab cannot be brought up or down as asked; the message is one line, nothing was changed. */
@@ -73,6 +74,8 @@ export interface LabOptions {
   readonly progress?: (done: number, total: number, label: string) => void;
   /** How VMs get their IPv4 address: `ip addr add` (default) or the agents' DHCP server (vm-dhcp.ts). */
   readonly addressing?: 'static' | 'dhcp';
+  /** Start midonet-lb-health on every hypervisor (lb-lab.ts). */
+  readonly lbHealth?: boolean;
 }
 
 export interface LabVm {
@@ -206,7 +209,10 @@ export async function labDown(
   await bgpLabDown(runDir, names); // BGP: midonet-router processes and FRR path spaces (bgp-lab.ts)
   if (existsSync(runDir)) {
     for (const d of readdirSync(runDir)) {
-      if (/^hv\d+$/.test(d)) await stopHypervisor(join(runDir, d));
+      if (/^hv\d+$/.test(d)) {
+        await stopLabLbHealth(join(runDir, d)); // before its agent: it may still write the store
+        await stopHypervisor(join(runDir, d));
+      }
     }
   }
   const removed = await removeByPrefix(names.prefix);
@@ -448,6 +454,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
       ...(bgp ? { bgp } : {}),
     };
     writeFileSync(labStatePath(opts.runDir), `${JSON.stringify(state, null, 2)}\n`);
+    if (opts.lbHealth) startLabLbHealth(state);
     return state;
   } finally {
     await store.close();

@@ -2,7 +2,7 @@
  * midonet-lab: the whole suite on one Linux machine.
  *
  *   midonet-lab [--name NAME] [--run-dir DIR] up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--addressing static|dhcp]
- *               [--store sqlite|cassandra] [--bgp]
+ *               [--store sqlite|cassandra] [--bgp] [--lb-health]
  *   midonet-lab [--name NAME] status [--json]
  *   midonet-lab [--name NAME] exec VM -- CMD ...
  *   midonet-lab [--name NAME] eval [--quick] [--out DIR]
@@ -177,6 +177,11 @@ export async function labMain(argv: string[]): Promise<number> {
               default: false,
               describe: 'add an ISP running FRR and midonet-router',
             })
+            .option('lb-health', {
+              type: 'boolean',
+              default: false,
+              describe: 'run midonet-lb-health on every hypervisor (load balancer health checks)',
+            })
             .option('store', { choices: ['sqlite', 'cassandra'] as const, default: 'sqlite' as const })
             .option('store-url', {
               type: 'string',
@@ -205,6 +210,7 @@ export async function labMain(argv: string[]): Promise<number> {
             vmsPerHost: a['vms-per-host'],
             tunnel: a.tunnel,
             bgp: a.bgp,
+            lbHealth: a['lb-health'],
             addressing: a.addressing,
             ...(storeUrl ? { storeUrl } : {}),
             say: bar.drawing ? () => undefined : say,

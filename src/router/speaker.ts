@@ -10,6 +10,7 @@
  * reported, the others apply); `destroy` stops FRR and removes the namespace and the br-int port.
  */
 import { run, tryRun } from '../exec.js';
+import { killNamespace } from '../netns-remove.js';
 import type { Logger } from '../log.js';
 import type { Ovs } from '../ovs/ovs.js';
 import { speakerInterface } from '../agent/bgp-steering.js';
@@ -41,18 +42,6 @@ export const SPEAKER_IFACE = 'uplink0';
 
 export function speakerNamespace(prefix: string, tunnelKey: number): string {
   return `${prefix}${tunnelKey.toString(16)}`;
-}
-
-async function killNamespace(ns: string): Promise<void> {
-  const pids = ((await tryRun('ip', ['netns', 'pids', ns])) ?? '').split('\n').filter(Boolean);
-  for (const pid of pids) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  await tryRun('ip', ['netns', 'delete', ns]);
 }
 
 export class Speaker {

@@ -113,7 +113,7 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
       ctx.addTag(member.tag);
       // Both bindings again: the reverse one may have aged out here or on the member's host (its reply
       // flow went first) while a client reuses the tuple; an unchanged binding invalidates nothing.
-      bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport);
+      bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport, false);
       m.write(IP_DST, member.ip);
       m.write(TP_DST, member.port);
       if (ctx.tracing) ctx.line(`${what}: connection known, member ${member.name} ${endpoint(member)}`);
@@ -142,14 +142,17 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
     how = 'round robin';
   }
   ctx.addTag(member.tag);
-  bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport);
+  bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport, true);
   m.write(IP_DST, member.ip);
   m.write(TP_DST, member.port);
   if (ctx.tracing) ctx.line(`${what}: new connection, member ${member.name} ${endpoint(member)} by ${how}`);
   return 'translated';
 }
 
-/** Records the connection's member as a NAT binding pair (shared with peers and the store). */
+/**
+ * Records the connection's member as a NAT binding pair (shared with peers and the store); `chosen`:
+ * a new choice, which the effect names (`lbMember`) so the agent counts connections per member.
+ */
 function bind(
   ctx: SimContext,
   zone: string,
@@ -160,6 +163,7 @@ function bind(
   sport: number,
   dst: number,
   dport: number,
+  chosen: boolean,
 ): void {
   ctx.effects.push({
     kind: 'natCreated',
@@ -168,6 +172,7 @@ function bind(
     forward: { ip: member.ip, port: member.port },
     reverseKey: natKey(zone, 'rd', proto, member.ip, member.port, src, sport),
     reverse: { ip: dst, port: dport },
+    ...(chosen ? { lbMember: member.id } : {}),
   });
 }
 

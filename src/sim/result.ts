@@ -60,6 +60,8 @@ export type Effect =
       readonly forward: { readonly ip: number; readonly port: number };
       readonly reverseKey: string;
       readonly reverse: { readonly ip: number; readonly port: number };
+      /** A load balancer chose this pool member (id) for a new connection (counted per member). */
+      readonly lbMember?: string;
     }
   /** A reply found no binding to translate it back: its flow state may still be on its way. */
   | { readonly kind: 'natStateWanted'; readonly key: string }

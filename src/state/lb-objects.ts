@@ -4,7 +4,8 @@
  * of one of the router's ports (an uplink for a public service) without being a port's own address,
  * and no other VIP of the router listens on the same address, protocol and port; a member's address is
  * reachable from the router (in a port's subnet or under one of its routes); a health monitor's
- * timeout is at most its interval, one monitor per pool.
+ * timeout is at most its interval, one monitor per pool. The other way round, a router port is not
+ * given the address of one of its router's VIPs (`checkPortAddress`).
  *
  * Invariant: like model-rules.ts, a check reads only through the PlanView, throws a StoreError naming
  * the object, the field and the value (quoted), and writes nothing.
@@ -121,4 +122,16 @@ async function checkVip(view: PlanView, v: Obj<'vip'>, what: string): Promise<vo
         `${what}: vip: ${v.protocol} ${v.address}:${v.port} is already VIP ${quote(other.name)}`,
       );
   }
+}
+
+/** A router port's address must not be a VIP of its router (the VIP's rule, seen from the port). */
+export async function checkPortAddress(view: PlanView, p: Obj<'port'>, what: string): Promise<void> {
+  if (p.deviceKind !== 'router' || p.address === null) return;
+  const ip = p.address.split('/')[0];
+  for (const lb of await referring(view, p.deviceId, 'load-balancer'))
+    for (const v of await referring(view, lb.id, 'vip'))
+      if (v.address === ip)
+        invalid(
+          `${what}: port.address: ${quote(p.address)} is the address of VIP ${quote(v.name)} of load balancer ${quote(lb.name)}`,
+        );
 }

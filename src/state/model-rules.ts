@@ -14,7 +14,7 @@ import { formatIpv4, isMulticastMac, macToNumber, parseCidr, parseIpv4, prefixCo
 import { quote } from '../quote.js';
 import { StoreError } from './errors.js';
 import { OPTIONAL_NAME_KINDS, type Kind, type Obj } from './model.js';
-import { checkLbObject, type LbKind } from './lb-objects.js';
+import { checkLbObject, checkPortAddress, type LbKind } from './lb-objects.js';
 import { referencesOf } from './references.js';
 import type { StoredObject } from './store-base.js';
 import type { Referrer } from './store.js';
@@ -125,6 +125,7 @@ async function checkPort(view: PlanView, p: Obj<'port'>, before: Obj<'port'> | u
     if (p.address === null)
       invalid(`${what}: port.address: is required on a router port (e.g. 192.0.2.1/24)`);
     if (p.vlanId !== null) invalid(`${what}: port.vlanId: applies to bridge ports only`);
+    await checkPortAddress(view, p, what);
   } else {
     if (p.address !== null) invalid(`${what}: port.address: applies to router ports only`);
     if (p.vlanId !== null) {

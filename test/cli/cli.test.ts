@@ -429,6 +429,8 @@ describe('midonet-cli', () => {
       /Pool web-pool \(hash\); health monitor: web-hm: http GET \/ expecting 200 every 2 s/,
     );
     assert.match(shown, /web1\s+192\.0\.2\.21:8080\s+3\s+true\s+up\s+yes/);
+    // No agent and no midonet-lb-health run here: the live columns are left out, and it says why.
+    assert.match(shown, /connections: no agent is running\nhealth checks: no midonet-lb-health is running/);
     await ok('load-balancer', 'update', 'lb', '--admin-state-up', 'false');
     await ok('pool', 'update', 'web-pool', '--algorithm', 'round-robin');
     await ok('vip', 'update', 'web-vip', '--session-persistence', 'source-ip');

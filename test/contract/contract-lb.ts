@@ -110,6 +110,20 @@ export function lbContract(c: ContractContext): void {
       /tcp 203\.0\.113\.20:443 is already VIP/,
     );
     assert.equal((await s.list('vip')).length, vips + 1);
+    // The same collision seen from the port: a router port given a VIP's address, new or updated.
+    const ports = await s.list('port');
+    await rejects(
+      s.create('port', { name: uniq('p'), deviceId: lb.routerId, address: '203.0.113.20/24' }),
+      'invalid',
+      /port\.address: '203\.0\.113\.20\/24' is the address of VIP/,
+    );
+    const up = ports.find((p) => p.deviceId === lb.routerId && p.address === '203.0.113.1/24')!;
+    await rejects(
+      s.update('port', up.id, { address: '203.0.113.20/24' }),
+      'invalid',
+      /port\.address: '203\.0\.113\.20\/24' is the address of VIP/,
+    );
+    assert.deepEqual(await s.list('port'), ports, 'no port written');
     const monitors = (await s.list('health-monitor')).length;
     await rejects(
       s.create('health-monitor', { name: uniq('hm'), poolId: pool.id, interval: 5, timeout: 10 }),
@@ -117,6 +131,45 @@ export function lbContract(c: ContractContext): void {
       /health-monitor\.timeout: 10 is above the interval \(5\)/,
     );
     assert.equal((await s.list('health-monitor')).length, monitors);
+  });
+
+  it('refuses the same bad inputs on update, leaving the stored object as it was', async () => {
+    const { s, pool } = await world();
+    const m = await s.create('pool-member', {
+      name: uniq('m'),
+      poolId: pool.id,
+      address: '192.0.2.10',
+      port: 80,
+    });
+    const hm = await s.create('health-monitor', {
+      name: uniq('hm'),
+      poolId: pool.id,
+      interval: 5,
+      timeout: 2,
+    });
+    await rejects(
+      s.update('pool-member', m.id, { weight: -1 }),
+      'invalid',
+      /pool-member\.weight: -1: must be at least 0/,
+    );
+    await rejects(
+      s.update('pool-member', m.id, { port: 0 }),
+      'invalid',
+      /pool-member\.port: 0: must be at least 1/,
+    );
+    await rejects(
+      s.update('health-monitor', hm.id, { timeout: 6 }),
+      'invalid',
+      /health-monitor\.timeout: 6 is above the interval \(5\)/,
+    );
+    // Lowering the interval under the stored timeout is the same conflict, named on the timeout.
+    await rejects(
+      s.update('health-monitor', hm.id, { interval: 1 }),
+      'invalid',
+      /health-monitor\.timeout: 2 is above the interval \(1\)/,
+    );
+    assert.deepEqual(await s.get('pool-member', m.id), m);
+    assert.deepEqual(await s.get('health-monitor', hm.id), hm);
   });
 
   it('refuses a member the router cannot reach, a second balancer on a router, a second monitor', async () => {

@@ -41,7 +41,8 @@ describe('midonet-lab', () => {
   let status: Status;
 
   it('brings a two-host lab up and reports it', async () => {
-    await lab('up', '--hosts', '2', '--vms-per-host', '3');
+    // --lb-health: the evaluation's load balancer step runs with a leader making its health port.
+    await lab('up', '--hosts', '2', '--vms-per-host', '3', '--lb-health');
     status = JSON.parse((await lab('status', '--json')).stdout) as Status;
     assert.equal(status.hosts.length, 2);
     assert.ok(
@@ -155,6 +156,7 @@ describe('midonet-lab', () => {
         'routed + conntrack',
         'routed + SNAT',
         'routed + floating IP',
+        'routed + load balancer (VIP)',
       ],
     );
     const window = r.features.find((s) => s.name === 'tcp-window')!;
@@ -172,7 +174,7 @@ describe('midonet-lab', () => {
     );
     assert.ok(
       r.features.every((s) => (s.throughputMbps ?? 0) > 0),
-      'iperf3 measured each step (through conntrack, source NAT and a floating IP too)',
+      'iperf3 measured each step (through conntrack, source NAT, a floating IP and a VIP too)',
     );
     for (const s of r.features.filter((c) => c.name.startsWith('routed')))
       assert.equal(s.first.lost, 0, `${s.name}: every first packet answered`);

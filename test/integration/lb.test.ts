@@ -4,7 +4,10 @@
  * client on bridge B of hv2 (vm4) makes HTTP requests to a VIP on B's subnet, each on a new
  * connection. Round robin spreads 300 requests over every member (each at least 20%); weights 3:1:0
  * split 400 connections within 10 points of 75:25:0; source-ip persistence keeps one client on one
- * member; the ISP reaches a VIP on the uplink (a public service).
+ * member; the ISP reaches a VIP on the uplink (a public service). Health checks are made by
+ * midonet-lb-health from a namespace attached to router `edge` through a health port of its own (so
+ * they take the path clients take): a stopped member is found through it, and when the leader on hv1
+ * is killed the standby on hv2 rebinds the port to its host and still finds a failure.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +18,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec.js';
 import { uniqueLabName } from '../../src/lab/layout.js';
-import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import { labDown, labUp, type LabHost, type LabState } from '../../src/lab/lab.js';
+import { lbHealthNsPrefix, startLbHealth } from '../../src/lab/lb-lab.js';
+import { healthNamespace, healthPortName, NS_IFACE } from '../../src/lb/health-port.js';
 import { openStore } from '../../src/state/open.js';
 import type { Obj } from '../../src/state/model.js';
 import type { TopologyStore } from '../../src/state/store.js';
@@ -23,7 +28,7 @@ import { until } from '../until.js';
 import { agentSettled, ispReachable, vm } from './lab-helpers.js';
 
 const HTTP_PROBE = fileURLToPath(new URL('../../src/lab/http-probe.js', import.meta.url));
-const LB_HEALTH = fileURLToPath(new URL('../../src/lb/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../bin/midonet-cli', import.meta.url));
 const VIP = '192.0.2.200';
 const PUBLIC_VIP = '203.0.113.50';
 const MEMBERS = ['vm1', 'vm3', 'vm5'] as const;
@@ -70,17 +75,13 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
     servers.delete(name);
   }
 
-  /** A midonet-lb-health process making its checks from `netns`; `leading`: resolves once it leads. */
-  async function startMonitor(candidate: string, netns: string, leading: boolean): Promise<ChildProcess> {
-    const child = spawn(
-      process.execPath,
-      [LB_HEALTH, '--store', lab.storeUrl, '--netns', netns, '--candidate', candidate],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+  /** midonet-lb-health of hypervisor `host` (its health ports bound there); `leading`: resolves once it leads. */
+  async function startMonitor(candidate: string, host: LabHost, leading: boolean): Promise<ChildProcess> {
+    const child = startLbHealth(lab, host, candidate, true);
     monitors.push(child);
     let out = '';
     const led = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
+      child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes('leading the health checks')) resolve();
       });
@@ -96,6 +97,15 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
   }
   const members: Record<string, Obj<'pool-member'>> = {};
   let vip: Obj<'vip'>;
+  let lbId = '';
+
+  /** The health port as stored, and the address its namespace on `host` has. */
+  async function healthPort(host: LabHost): Promise<{ port: Obj<'port'>; nsAddress: string }> {
+    const port = await store.resolve('port', healthPortName(lbId));
+    const ns = healthNamespace(lbHealthNsPrefix(lab, host), lbId);
+    const out = await run('ip', ['-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IFACE]);
+    return { port, nsAddress: /inet (\S+)/.exec(out)?.[1] ?? '' };
+  }
 
   async function get(netns: string, host: string, count: number, extra: string[] = []): Promise<Answers> {
     const out = await run(
@@ -133,6 +143,7 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
     for (const name of MEMBERS) await startHttpd(name);
     const edge = await store.resolve('router', 'edge');
     const lb = await store.create('load-balancer', { name: 'lb', routerId: edge.id });
+    lbId = lb.id;
     const pool = await store.create('pool', { name: 'web', loadBalancerId: lb.id });
     for (const name of MEMBERS)
       members[name] = await store.create('pool-member', {
@@ -212,7 +223,7 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
     );
   });
 
-  it('health: a stopped member gets no new request within interval x retries + 2 s and none fails; started again, it gets traffic', async () => {
+  it('health: checks from the router health port; a stopped member gets no new request within interval x retries + 2 s and none fails; started again, it gets traffic', async () => {
     const pool = await store.resolve('pool', 'web');
     await store.create('health-monitor', {
       name: 'web',
@@ -222,8 +233,17 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
       timeout: 1,
       retries: 2,
     });
-    // Checks from vm6 (bridge B, hv2): through the router, the path clients take.
-    await startMonitor('a', vm(lab, 'vm6').netns, true);
+    // The leader on hv1 makes its checks from a namespace whose only link is the router's health port.
+    const hv1 = lab.hosts[0]!;
+    await startMonitor('a', hv1, true);
+    const hp = await healthPort(hv1);
+    assert.equal(hp.port.deviceId, (await store.resolve('router', 'edge')).id);
+    assert.equal(hp.port.hostId, (await store.resolve('host', hv1.name)).id, 'bound on the leader host');
+    assert.match(hp.port.address ?? '', /^169\.254\.\d+\.\d+\/30$/);
+    assert.equal(hp.nsAddress.split('/')[1], '30', `namespace address ${hp.nsAddress}`);
+    // Checks that could not pass through the port would mark every member down after 2 intervals.
+    await new Promise((r) => setTimeout(r, 3500));
+    for (const name of MEMBERS) assert.equal(await status(name), 'up', `${name} passes its checks`);
     const stoppedAt = Date.now();
     await stopHttpd('vm3');
     const limitMs = 1000 * 2 + 2000;
@@ -249,9 +269,16 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
   });
 
   it('health: the leader is killed, the standby takes over and still detects a member failure', async () => {
-    const standby = await startMonitor('b', vm(lab, 'vm6').netns, false);
-    // The first monitor ('a') leads; it dies without resigning.
+    const hv2 = lab.hosts[1]!;
+    const standby = await startMonitor('b', hv2, false);
+    // The first monitor ('a', hv1) leads; it dies without resigning. The standby (hv2) takes over
+    // and moves the health port to its host; its checks go through hv2's OVS and the overlay.
     monitors[0]!.kill('SIGKILL');
+    const hostId = (await store.resolve('host', hv2.name)).id;
+    await until(async () => (await store.resolve('port', healthPortName(lbId))).hostId === hostId, {
+      what: 'the health port bound on hv2',
+      timeoutMs: 20000,
+    });
     await stopHttpd('vm5');
     await until(async () => (await status('vm5')) === 'down', {
       what: 'vm5 marked down by the standby',
@@ -263,5 +290,27 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
       what: 'vm5 marked up again',
       timeoutMs: 15000,
     });
+  });
+
+  it('load-balancer show: connections per member from the agents, health transitions and the leader from midonet-lb-health', async () => {
+    const show = () => run(CLI, ['--store', lab.storeUrl, 'load-balancer', 'show', 'lb']);
+    // midonet-lb-health renews its record every 2 s: the last transition may not be in it yet.
+    let shown = await show();
+    await until(async () => /^vm5\s.*1 down, 1 up$/m.test((shown = await show())), {
+      what: 'vm5 transitions published',
+      timeoutMs: 10000,
+    }).catch(() => undefined);
+    assert.match(shown, /connections: new connections counted by 2 of 2 running agents/, shown);
+    assert.match(shown, new RegExp(`health checks: led by 'b' on host '${lab.hosts[1]!.name}'`), shown);
+    const row = (name: string) => {
+      const m = new RegExp(`^${name}\\s+\\S+\\s+\\d+\\s+\\S+\\s+\\S+\\s+\\S+\\s+(\\d+)\\s+(\\S+)`, 'm').exec(
+        shown,
+      );
+      assert.ok(m, `a row for ${name}:\n${shown}`);
+      return { connections: Number(m[1]), transitions: shown.slice(m.index).split('\n')[0]! };
+    };
+    // Round robin alone sent each member at least 60 of 300 connections.
+    for (const name of MEMBERS) assert.ok(row(name).connections >= 60, `${name}: ${row(name).transitions}`);
+    assert.match(row('vm5').transitions, /1 down, 1 up$/, 'the standby marked vm5 down and up');
   });
 });

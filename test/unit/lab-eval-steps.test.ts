@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { FEATURE_STEPS, featureGroupAddresses } from '../../src/lab/eval-cases.js';
+import { lastUsable } from '../../src/lab/eval-lb.js';
 import type { RuleSpec } from '../../src/sim/builder.js';
 import { portNamer, renderTrace, simulate } from '../../src/sim/index.js';
 import { IP, bridgedTcp, packet, standardBuilder, standardState } from '../support/scenario.js';
@@ -41,5 +42,13 @@ describe("the evaluation's filter steps", () => {
   it('a flow to an address outside the group matches no rule', () => {
     const text = traceOf('192.0.2.99');
     assert.doesNotMatch(text, / matched: /, text);
+  });
+});
+
+describe("the evaluation's load balancer step", () => {
+  it('puts its VIP on the last usable address of the destination subnet', () => {
+    assert.equal(lastUsable('192.0.2.129/25'), '192.0.2.254');
+    assert.equal(lastUsable('192.0.2.1/25'), '192.0.2.126');
+    assert.throws(() => lastUsable('192.0.2.1/31'), /no VIP address/);
   });
 });

@@ -18,6 +18,8 @@ import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
 
 const log = pino({ level: 'silent' });
+/** Checks from this process's own namespace (the lab test makes them from the router's). */
+const LOCAL = { kind: 'netns', netns: null } as const;
 
 async function listen(status: number): Promise<Server> {
   const s = createServer((_req, res) => {
@@ -51,12 +53,31 @@ describe('midonet-lb-health: member status from real checks', () => {
     for (const s of stops) await s();
   });
 
+  it('follows the change feed: a monitor and a member created after start are checked, a deleted one no longer', async () => {
+    const store = await openStore(`memory:lb-${randomBytes(4).toString('hex')}`);
+    const server = await listen(200);
+    stops.push(() => new Promise<void>((r) => server.close(() => r())));
+    const mon = new HealthMonitor(store, { candidate: 'a', source: LOCAL }, log);
+    stops.push(() => mon.stop());
+    await mon.start();
+    assert.equal(mon.leads().length, 0, 'no balancer yet');
+    const m = await world(store, (server.address() as AddressInfo).port, 'tcp');
+    await until(() => mon.leads().length === 1 && mon.counts.checks >= 1, {
+      what: 'the new balancer led and its member checked',
+    });
+    await store.delete('pool-member', m.id);
+    await new Promise((r) => setTimeout(r, 300));
+    const checks = mon.counts.checks;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(mon.counts.checks, checks, 'a deleted member is not checked');
+  });
+
   it('tcp: a stopped server goes down after 2 failed checks, and up again when it answers', async () => {
     const store = await openStore(`memory:lb-${randomBytes(4).toString('hex')}`);
     let server = await listen(200);
     const port = (server.address() as AddressInfo).port;
     const m = await world(store, port, 'tcp');
-    const mon = new HealthMonitor(store, { candidate: 'a', netns: null, pollMs: 200 }, log);
+    const mon = new HealthMonitor(store, { candidate: 'a', source: LOCAL }, log);
     stops.push(() => mon.stop());
     await mon.start();
     await until(() => mon.counts.checks >= 2, { what: 'two checks' });
@@ -88,8 +109,8 @@ describe('midonet-lb-health: member status from real checks', () => {
     const server = await listen(503);
     stops.push(() => new Promise<void>((r) => server.close(() => r())));
     const m = await world(store, (server.address() as AddressInfo).port, 'http');
-    const a = new HealthMonitor(store, { candidate: 'a', netns: null, pollMs: 200 }, log);
-    const b = new HealthMonitor(store, { candidate: 'b', netns: null, pollMs: 200 }, log);
+    const a = new HealthMonitor(store, { candidate: 'a', source: LOCAL }, log);
+    const b = new HealthMonitor(store, { candidate: 'b', source: LOCAL }, log);
     stops.push(
       () => a.stop(),
       () => b.stop(),

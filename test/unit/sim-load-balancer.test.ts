@@ -7,6 +7,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { LbConnectionCounts } from '../../src/agent/lb-counts.js';
 import { macToNumber, parseIpv4 } from '../../src/addr.js';
 import { simulate, type SimDone } from '../../src/sim/index.js';
 import { renderTrace } from '../../src/sim/trace.js';
@@ -120,6 +121,25 @@ describe('simulate: load balancer', () => {
       text,
       /load balancer lb1: VIP web-vip 198\.51\.100\.100:80: new connection, member m1 192\.0\.2\.10:8080 by round robin/,
     );
+  });
+
+  it('a new connection names the member it chose (counted per member by the agent); a known one does not', () => {
+    const w = lbWorld({ weights: [3, 1, 0] });
+    const counts = new LbConnectionCounts();
+    const run = (sport: number) => {
+      const r = simulate(w.t, toVip(sport), w.b.id('vm3'), 0, { state: w.s }) as SimDone;
+      w.s.commit(r.effects, 0);
+      counts.count(r.effects);
+      return r;
+    };
+    for (let i = 0; i < 40; i++) run(21000 + i);
+    assert.deepEqual(counts.snapshot(), { [w.members[0]!.id]: 30, [w.members[1]!.id]: 10 });
+    const again = run(21000);
+    assert.ok(
+      again.effects.some((e) => e.kind === 'natCreated' && e.lbMember === undefined),
+      'a known connection binds again without naming a choice',
+    );
+    assert.equal(counts.snapshot()[w.members[0]!.id], 30, 'and is not counted again');
   });
 
   it('a known connection keeps its member; its reply leaves with the VIP as source', () => {
