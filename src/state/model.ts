@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
 import { addressPair, ipAddress } from './port-security-fields.js';
+import { ifaceAddr6, routePrefix } from './ipv6-fields.js';
 import { domainName, extraOption, staticRoute } from './dhcp-option-fields.js';
 import { quote, UNSAFE_TEXT } from '../quote.js';
 
@@ -281,6 +282,8 @@ export const fieldSchemas = {
       adminStateUp,
       /** Router ports: interface address with prefix length. */
       address: ifaceAddr.nullable().default(null),
+      /** Router ports: IPv6 interface address with prefix length (ipv6-fields.ts); null: IPv4 only. */
+      address6: ifaceAddr6.nullable().default(null),
       /** Router ports: MAC (generated when not given). */
       mac: mac.nullable().default(null),
       /** Bridge ports on a VLAN-aware bridge: access VLAN. */
@@ -314,10 +317,11 @@ export const fieldSchemas = {
     .object({
       name: name.nullable().default(null),
       routerId: uuid,
-      dstPrefix: prefix,
-      srcPrefix: prefix.default('0.0.0.0/0'),
+      /** IPv4 or IPv6 (ipv6-fields.ts); source and gateway of the same family (model-rules.ts). */
+      dstPrefix: routePrefix,
+      srcPrefix: routePrefix.default('0.0.0.0/0'),
       nextHopPortId: optRef,
-      gateway: ipv4.nullable().default(null),
+      gateway: ipAddress.nullable().default(null),
       weight: z.number().int().min(0).max(65535).default(100),
       type: z.enum(['normal', 'blackhole', 'reject']).default('normal'),
       source: z.enum(['static', 'bgp']).default('static'),
