@@ -107,6 +107,10 @@ export function formatEffect(e: Effect, name: PortNamer): string {
       return `ARP request for ${formatIpv4(e.ip)} out of port ${name(e.portId)}`;
     case 'arpLearned':
       return `ARP entry ${formatIpv4(e.ip)} is-at ${formatMacNumber(e.mac)}`;
+    case 'ndWanted':
+      return `neighbour solicitation for ${e.ip} out of port ${name(e.portId)}`;
+    case 'ndLearned':
+      return `neighbour entry ${e.ip} is-at ${formatMacNumber(e.mac)}`;
     case 'conntrackForward':
       return `track connection ${e.key}`;
     case 'natCreated':
