@@ -35,7 +35,7 @@ export class Emitter {
 
   /** Sends a simulation's generated packet, completed from the frame that caused it. */
   emit(a: Extract<SimAction, { kind: 'emit' }>, original: Uint8Array, now: number, out: Outgoing[]): void {
-    const bytes = buildGenerated(a.packet, original);
+    const bytes = buildGenerated(a.packet, original, a.ndp);
     if (bytes !== undefined) this.sendFromPort(a.fromPortId, bytes, now, out);
   }
 
