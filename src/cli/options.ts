@@ -139,7 +139,7 @@ export const CONDITION_OPTIONS: ReadonlyArray<{
     flag: 'src',
     cond: 'srcPrefix',
     type: { t: 'special' },
-    describe: 'source prefix (192.0.2.0/24; an address means /32)',
+    describe: 'source prefix (192.0.2.0/24 or 2001:db8:a::/64; an address means /32 or /128)',
   },
   { flag: 'dst', cond: 'dstPrefix', type: { t: 'special' }, describe: 'destination prefix' },
   {
@@ -583,7 +583,7 @@ export async function parseCondition(
     }
     case 'srcPrefix':
     case 'dstPrefix':
-      return raw.includes('/') ? raw : `${raw}/32`;
+      return raw.includes('/') ? raw : `${raw}/${raw.includes(':') ? 128 : 32}`;
     case 'srcPort':
     case 'dstPort':
     case 'tcpWindow': {

@@ -47,8 +47,11 @@ export type FlowMask = number[];
 
 /** Adds OpenFlow prerequisite bits to a mask in place and returns it. */
 export function finishMask(mask: FlowMask): FlowMask {
-  // nd_target needs icmpv6_type (135 or 136) to be matched.
-  if (bits6(mask, ND_TARGET_0) !== 0) mask[ICMP_TYPE] = 0xff;
+  // nd_target needs icmpv6_type (135 or 136) and icmpv6_code 0 matched (OVS's prerequisite).
+  if (bits6(mask, ND_TARGET_0) !== 0) {
+    mask[ICMP_TYPE] = 0xff;
+    mask[ICMP_CODE] = 0xff;
+  }
   if ((mask[TP_SRC]! | mask[TP_DST]! | mask[TCP_FLAGS]! | mask[ICMP_TYPE]! | mask[ICMP_CODE]!) !== 0)
     mask[IP_PROTO] = 0xff;
   if ((mask[IP_SRC]! | mask[IP_DST]! | mask[IP_PROTO]! | mask[IP_TOS]! | mask[IP_FRAG]!) !== 0)

@@ -10,6 +10,7 @@
  * mask), so short-circuiting is sound for the mask. Both the compiled classifier and the naive
  * in-order scan used as its reference call `ruleMatches`, so they cannot disagree on a condition.
  */
+import { prefix6Test } from './rule-match6.js';
 import { macToNumber, parseIpv4, prefixMask } from '../addr.js';
 import type { NatTarget } from './nat.js';
 import type { Conditions, Rule, RuleAction } from '../state/model.js';
@@ -21,6 +22,8 @@ import {
   ICMP_CODE,
   ICMP_TYPE,
   IP_DST,
+  IPV6_DST_0,
+  IPV6_SRC_0,
   IP_FRAG,
   IP_SRC,
   IP_TOS,
@@ -205,10 +208,22 @@ function compileTests(c: Conditions): Test[] {
   }
   const dp = c.dstPrefix ? parsePrefix(c.dstPrefix.value) : null;
   const sp = c.srcPrefix ? parsePrefix(c.srcPrefix.value) : null;
+  // An IPv6 prefix does not parse as IPv4: it gets the IPv6 test (rule-match6.ts).
+  const v6 = (f0: number, text: string) => prefix6Test(f0, text) ?? (() => false);
   if (c.dstPrefix)
-    tests.push(inv(dp === null ? () => false : ipAndBits(IP_DST, dp.addr, dp.len), c.dstPrefix.invert));
+    tests.push(
+      inv(
+        dp === null ? v6(IPV6_DST_0, c.dstPrefix.value) : ipAndBits(IP_DST, dp.addr, dp.len),
+        c.dstPrefix.invert,
+      ),
+    );
   if (c.srcPrefix)
-    tests.push(inv(sp === null ? () => false : ipAndBits(IP_SRC, sp.addr, sp.len), c.srcPrefix.invert));
+    tests.push(
+      inv(
+        sp === null ? v6(IPV6_SRC_0, c.srcPrefix.value) : ipAndBits(IP_SRC, sp.addr, sp.len),
+        c.srcPrefix.invert,
+      ),
+    );
   if (c.ipTos) {
     const v = c.ipTos.value;
     tests.push(inv((m) => m.isIpv4() && m.read(IP_TOS, 0xff) === v, c.ipTos.invert));

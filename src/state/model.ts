@@ -218,8 +218,9 @@ export const conditionsSchema = z
     dstMac: z.object({ value: mac, mask: mac.optional(), invert: z.boolean().default(false) }).strict(),
     ipProto: cond(byte),
     ipTos: cond(byte),
-    srcPrefix: cond(prefix),
-    dstPrefix: cond(prefix),
+    /** IPv4 or IPv6 (an IPv6 prefix matches IPv6 packets only; sim/rule-match6.ts). */
+    srcPrefix: cond(routePrefix),
+    dstPrefix: cond(routePrefix),
     srcPort: cond(portRange),
     dstPort: cond(portRange),
     /** Bits of `mask` must equal the same bits of `set` (flag bit order as TCP_FLAGS). */

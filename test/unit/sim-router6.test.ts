@@ -8,6 +8,7 @@ import type { TopologyBuilder } from '../../src/sim/builder.js';
 import type { PacketFields } from '../../src/sim/flow-match.js';
 import { formatAction, formatMask, portNamer, simulate, type SimDone } from '../../src/sim/index.js';
 import { ndTag } from '../../src/sim/ndp.js';
+import { matchFromMask } from '../../src/agent/translate.js';
 import { MAC, packet, standardBuilder, standardState } from '../support/scenario.js';
 
 const IP6 = {
@@ -213,6 +214,36 @@ const cases: Case[] = [
     packet: routed6(),
     actions:
       'emit(ICMPv6 address unreachable) from r1-left, drop(2001:db8:2::10 does not answer neighbour solicitations)',
+  },
+  {
+    name: 'a chain rule with an IPv6 prefix drops matching IPv6; the flow matches the prefix bits only',
+    edit: (b) => {
+      const fw = b.chain('fw', [{ action: 'drop', conditions: { dstPrefix: { value: '2001:db8:2::/64' } } }]);
+      b.set(b.id('r1'), { inboundChainId: fw });
+    },
+    packet: routed6(),
+    actions: 'drop(dropped by router r1 inbound chain)',
+    cacheable: true,
+    check: (r) => {
+      const m = matchFromMask(r.mask, r.packet, 1);
+      assert.deepEqual(
+        m.find((f) => f.field === 'ipv6_dst'),
+        { field: 'ipv6_dst', value: '2001:db8:2::', mask: 'ffff:ffff:ffff:ffff::' },
+      );
+    },
+  },
+  {
+    name: 'an IPv6 prefix rule does not match IPv6 outside it (and an IPv4 prefix rule matches no IPv6)',
+    edit: (b) => {
+      const fw = b.chain('fw', [
+        { action: 'drop', conditions: { dstPrefix: { value: '2001:db8:3::/64' } } },
+        { action: 'drop', conditions: { dstPrefix: { value: '0.0.0.0/0' } } },
+      ]);
+      b.set(b.id('r1'), { inboundChainId: fw });
+    },
+    packet: routed6(),
+    actions:
+      'set_field:02:00:00:00:01:02->eth_src, set_field:02:00:00:00:00:03->eth_dst, dec_ttl, output:vm3',
   },
   {
     name: 'a port without an IPv6 address drops IPv6',
