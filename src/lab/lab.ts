@@ -50,7 +50,7 @@ import { addNamespace, addVeth, listNamespaces, removeByPrefix, setAddress } fro
 import { ROUTER_METRICS_BASE, bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
 import { startLabLbHealth, stopLabLbHealth } from './lb-lab.js';
 import { addressByDhcp, createLabDhcp, waitApplied } from './vm-dhcp.js';
-import { TENANT_PREFIX6, enableSlaac } from './vm-ipv6.js';
+import { TENANT_PREFIX6, enableSlaac, slaacAddress, waitSlaac } from './vm-ipv6.js';
 
 /** A lab cannot be brought up or down as asked; the message is one line, nothing was changed. */
 export class LabClash extends Error {}
@@ -334,7 +334,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
   mkdirSync(opts.runDir, { recursive: true });
   const owner: LabOwner = { name: names.name, pid: process.pid, startedAt: new Date().toISOString() };
   writeFileSync(ownerPath(opts.runDir), `${JSON.stringify(owner)}\n`);
-  const total = 3 + opts.hosts * (1 + opts.vmsPerHost) + (opts.bgp ? 1 : 0);
+  const total = 4 + opts.hosts * (1 + opts.vmsPerHost) + (opts.bgp ? 1 : 0);
   let done = 0;
   const step = (label: string) => {
     say(label);
@@ -429,6 +429,13 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
       );
       await addressByDhcp(vms);
     }
+    step('IPv6: every VM configures its address by SLAAC from the router');
+    await waitSlaac(
+      vms.map((v) => ({
+        netns: v.netns,
+        address: slaacAddress(TENANT_PREFIX6[BRIDGES.findIndex((b) => b.name === v.bridge)]!, v.mac),
+      })),
+    );
     if (opts.bgp) step('bgp: an ISP running FRR, the uplink and midonet-router');
     const routerMetrics = ports.router;
     const bgp = opts.bgp

@@ -36,8 +36,37 @@ export async function enableSlaac(netns: string, iface = 'eth0'): Promise<void> 
       `net.ipv6.conf.${iface}.autoconf=1`,
       `net.ipv6.conf.${iface}.forwarding=0`,
       `net.ipv6.conf.${iface}.router_solicitation_interval=1`,
+      // MLD retransmits soon, so a VM's IPv6 chatter is over once its address is (see waitSlaac).
+      `net.ipv6.conf.${iface}.mldv1_unsolicited_report_interval=10`,
+      `net.ipv6.conf.${iface}.mldv2_unsolicited_report_interval=10`,
       `net.ipv6.conf.${iface}.disable_ipv6=0`,
     ],
     { netns },
+  );
+}
+
+/**
+ * Waits until every VM holds its SLAAC address (`want` by VM namespace) past duplicate address
+ * detection, so the lab is up only with IPv6 ready and its start-up chatter (solicitations, DAD, MLD
+ * reports) over; a VM that does not get it within `timeoutMs` is named in the error.
+ */
+export async function waitSlaac(
+  want: ReadonlyArray<{ netns: string; address: string }>,
+  timeoutMs = 30000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  await Promise.all(
+    want.map(async ({ netns, address }) => {
+      for (;;) {
+        const out = await run('ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'], {
+          netns,
+        });
+        const line = out.split('\n').find((l) => l.includes(` ${address}/64 `));
+        if (line !== undefined && !line.includes('tentative')) return;
+        if (Date.now() > until)
+          throw new Error(`${netns} did not configure ${address} by SLAAC within ${timeoutMs / 1000} s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }),
   );
 }
