@@ -247,6 +247,20 @@ describe('port security', () => {
     );
   });
 
+  it('the trace says why for IPv6 too: the packet line, the source or the ND target, the mask', () => {
+    const text = renderTrace(run(v6('2001:db8::99'), secured, true));
+    assert.match(text, /^packet 02:00:00:00:00:01 > 02:00:00:00:00:02 ip6 2001:db8::99 > :: hlim 64/);
+    assert.match(text, /drop: dropped by port security: source IP 2001:db8::99 not allowed on port vm1/);
+    assert.match(text, /Mask: .*eth_type=0x86dd ipv6_src=2001:db8::99/);
+    const nd = renderTrace(run(na('2001:db8::1'), secured, true));
+    assert.match(nd, /icmp6 type 136 code 0 target 2001:db8::1/);
+    assert.match(
+      nd,
+      /dropped by port security: neighbour advertisement for 2001:db8::1 not allowed on port vm1/,
+    );
+    assert.match(nd, /Mask: .*nd_target=2001:db8::1 .*icmp_type=136 icmp_code=0/);
+  });
+
   // The flow an allowed packet installs must not cover a spoofed variant of it: the check's reads are
   // in the mask (flow-match.ts invariant), whichever field the spoof changes.
   const spoofs: Array<[string, PacketFields, PacketFields]> = [
