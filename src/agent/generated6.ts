@@ -104,8 +104,8 @@ export function buildGenerated6(
 ): Uint8Array | undefined {
   const type = p.icmpType ?? 0;
   if (ndp?.kind === 'na' && p.ndTarget !== undefined) {
-    // Router, solicited (unless answering duplicate address detection), override.
-    const flags = 0x80 | (ndp.solicited ? 0x40 : 0) | 0x20;
+    // Router (unless answering for a VM), solicited (unless answering duplicate address detection), override.
+    const flags = (ndp.router === false ? 0 : 0x80) | (ndp.solicited ? 0x40 : 0) | 0x20;
     return frame(p, 255, 136, 0, ndBody(p.ndTarget, flags, lla(2, p.srcMac ?? '00:00:00:00:00:00')));
   }
   if (ndp?.kind === 'ra') return frame(p, 255, 134, 0, routerAdvertBody(p, ndp));

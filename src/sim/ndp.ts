@@ -138,8 +138,14 @@ export function icmp6Reply(
   return emit6(m, fromPortId, src, srcMac, m.peek6(23), m.peekEthSrc(), type, code, why);
 }
 
-/** A solicited neighbour advertisement: `target` is at `mac` (router flag set, override). */
-export function neighbourAdvert(m: FlowMatch, fromPortId: string, target: Ipv6Words, mac: number): Emit6 {
+/** A solicited neighbour advertisement: `target` is at `mac` (router flag as `router`, override). */
+export function neighbourAdvert(
+  m: FlowMatch,
+  fromPortId: string,
+  target: Ipv6Words,
+  mac: number,
+  router = true,
+): Emit6 {
   const asker = m.peek6(23);
   const dad = asker[0] === 0 && asker[1] === 0 && asker[2] === 0 && asker[3] === 0;
   // An NS from :: (duplicate address detection) is answered to all nodes, unsolicited.
@@ -154,7 +160,7 @@ export function neighbourAdvert(m: FlowMatch, fromPortId: string, target: Ipv6Wo
     ND_NEIGHBOR_ADVERT,
     0,
     `neighbour advertisement ${formatIpv6(target)} is-at ${formatMacNumber(mac)}`,
-    { ndp: { kind: 'na', solicited: !dad } },
+    { ndp: { kind: 'na', solicited: !dad, router } },
     target,
   );
 }

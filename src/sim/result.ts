@@ -38,7 +38,7 @@ export type Action =
 
 /** The body of a generated neighbour advertisement (flags) or router advertisement (prefix, MTU). */
 export type NdpExtra =
-  | { readonly kind: 'na'; readonly solicited: boolean }
+  | { readonly kind: 'na'; readonly solicited: boolean; readonly router?: boolean }
   | { readonly kind: 'ra'; readonly prefix: string; readonly prefixLen: number; readonly mtu: number };
 
 export type Effect =

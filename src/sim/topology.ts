@@ -26,7 +26,7 @@ import { Tags, type Tag } from './tags.js';
 import { LoadBalancers, type LbView } from './lb-view.js';
 import { portSecurityView, type PortSecurityView } from './port-security.js';
 import { RouteTable6, type Route6Entry } from './route-table6.js';
-import { port6Of, routes6Of, type Port6 } from './topology6.js';
+import { ndTableOf, port6Of, routes6Of, type NdAnswer, type Port6 } from './topology6.js';
 
 /** A model object with its kind (what a snapshot or change feed delivers). */
 export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
@@ -80,6 +80,8 @@ export interface BridgeView {
   readonly arpTable: ReadonlyMap<number, number>;
   /** Of those, the router port addresses -> the router (which learns who asked, as if it answered). */
   readonly arpRouters: ReadonlyMap<number, string>;
+  /** IPv6 addresses the bridge answers neighbour solicitations for (topology6.ts, bridge-nd.ts). */
+  readonly ndTable: ReadonlyMap<string, NdAnswer>;
   /** The enabled DHCP subnet the agent serves on this bridge (the first by id), or null. */
   readonly dhcpId: string | null;
   readonly tag: Tag;
@@ -437,6 +439,10 @@ export class Topology {
       routerMacs,
       arpTable,
       arpRouters,
+      ndTable: ndTableOf(
+        portIds.map((pid) => ({ view: this.ports.get(pid)!, model: this.get('port', pid) })),
+        (id) => this.ports.get(id),
+      ),
       dhcpId,
       tag: Tags.bridge(id),
     });

@@ -7,7 +7,7 @@
  * rebuild in topology.ts stays equal to a build from scratch; a stored value that does not parse
  * (the model refuses such values) is left out rather than guessed.
  */
-import { ipv6Network, parseIpv6, parseIpv6Cidr, type Ipv6Words } from '../addr.js';
+import { formatIpv6, ipv6Network, macToNumber, parseIpv6, parseIpv6Cidr, type Ipv6Words } from '../addr.js';
 import type { Port, Route } from '../state/model.js';
 import { linkLocalOf } from './port-security.js';
 import type { Route6Entry } from './route-table6.js';
@@ -70,6 +70,47 @@ export function routes6Of(
       gateway: gw,
       weight: rt.weight,
     });
+  }
+  return out;
+}
+
+/** An address a bridge answers neighbour solicitations for (ND suppression, bridge-nd.ts). */
+export interface NdAnswer {
+  readonly mac: number;
+  /** The router whose port has the address (it learns the asker), or null for a VM's address. */
+  readonly routerId: string | null;
+}
+
+/**
+ * The IPv6 addresses a bridge answers solicitations for, by canonical text: the global and
+ * link-local addresses of router ports peered with its ports, and the fixed IPv6 addresses of its
+ * ports that have a MAC.
+ */
+export function ndTableOf(
+  ports: ReadonlyArray<{
+    readonly view: { readonly peerId: string | null };
+    readonly model: Port | undefined;
+  }>,
+  peerOf: (
+    id: string,
+  ) =>
+    | ({ readonly deviceKind: string; readonly deviceId: string; readonly mac: number | null } & Port6)
+    | undefined,
+): Map<string, NdAnswer> {
+  const out = new Map<string, NdAnswer>();
+  for (const { view, model } of ports) {
+    const peer = view.peerId === null ? undefined : peerOf(view.peerId);
+    if (peer !== undefined && peer.deviceKind === 'router' && peer.mac !== null) {
+      for (const a of [peer.ip6, peer.linkLocal6])
+        if (a !== null) out.set(formatIpv6(a), { mac: peer.mac, routerId: peer.deviceId });
+    }
+    if (model?.mac) {
+      for (const a of model.addresses) {
+        const w = a.includes(':') ? parseIpv6(a) : undefined;
+        if (w !== undefined && !out.has(formatIpv6(w)))
+          out.set(formatIpv6(w), { mac: macToNumber(model.mac), routerId: null });
+      }
+    }
   }
   return out;
 }

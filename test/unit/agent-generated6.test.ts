@@ -104,6 +104,21 @@ describe('agent: generated IPv6 packets', () => {
     assert.equal(formatIpv6(words6(m.orig, ND_TARGET_0)), '2001:db8:1::1');
   });
 
+  it("an advertisement on a VM's behalf (ND suppression) has no router flag", () => {
+    const na = buildGenerated(
+      reply({ icmpType: 136, ndTarget: '2001:db8:1::11', ttl: 255 }),
+      new Uint8Array(0),
+      {
+        kind: 'na',
+        solicited: true,
+        router: false,
+      },
+    );
+    const ip = parsed(na);
+    assert.ok(ip.payload.kind === 'icmpv6');
+    assert.equal(ip.payload.body[0], 0x60);
+  });
+
   it('a router advertisement carries the prefix with on-link and autonomous flags, the MTU and the source MAC', () => {
     const ra = buildGenerated(
       reply({ icmpType: 134, srcIp6: 'fe80::ff:fe00:101', dstIp6: 'ff02::1', dstMac: '33:33:00:00:00:01' }),

@@ -145,7 +145,7 @@ const cases: Case[] = [
     actions: 'drop(link-local destination is not forwarded)',
   },
   {
-    name: 'a neighbour solicitation for the port address (solicited-node multicast) is answered and teaches the asker',
+    name: "the bridge answers a VM's solicitation for the router port address (ND suppression); the router learns the asker",
     neighbours: {},
     packet: icmp6(135, {
       dstMac: '33:33:ff:00:00:01',
@@ -153,8 +153,8 @@ const cases: Case[] = [
       ndTarget: IP6.rLeft,
       ttl: 255,
     }),
-    // The bridge floods the multicast to vm2 too; the router's branch answers.
-    actions: 'output:vm2, emit(neighbour advertisement 2001:db8:1::1 is-at 02:00:00:00:01:01) from r1-left',
+    actions:
+      'emit(neighbour advertisement 2001:db8:1::1 is-at 02:00:00:00:01:01) from vm1, drop(answered by neighbour discovery suppression)',
     cacheable: false,
     check: (r, b) => {
       assert.deepEqual(
@@ -163,9 +163,34 @@ const cases: Case[] = [
       );
       const e = r.actions.find((a) => a.kind === 'emit')!;
       assert.ok(e.kind === 'emit');
-      assert.deepEqual(e.ndp, { kind: 'na', solicited: true });
+      assert.deepEqual(e.ndp, { kind: 'na', solicited: true, router: true });
       assert.deepEqual([e.packet.dstIp6, e.packet.dstMac, e.packet.ndTarget], [IP6.vm1, MAC.vm1, IP6.rLeft]);
     },
+  },
+  {
+    name: "the bridge answers for a port's fixed IPv6 address, without the router flag",
+    edit: (b) => b.set(b.id('vm2'), { mac: MAC.vm2, addresses: ['2001:db8:1::11'] }),
+    packet: icmp6(135, {
+      dstMac: '33:33:ff:00:00:11',
+      dstIp6: 'ff02::1:ff00:11',
+      ndTarget: '2001:db8:1::11',
+    }),
+    actions:
+      'emit(neighbour advertisement 2001:db8:1::11 is-at 02:00:00:00:00:02) from vm1, drop(answered by neighbour discovery suppression)',
+    check: (r) => {
+      const e = r.actions.find((a) => a.kind === 'emit')!;
+      assert.ok(e.kind === 'emit');
+      assert.deepEqual(e.ndp, { kind: 'na', solicited: true, router: false });
+    },
+  },
+  {
+    name: 'a unicast solicitation for the port address (unreachability detection) is answered by the router',
+    neighbours: {},
+    packet: icmp6(135, { dstIp6: IP6.rLeft, ndTarget: IP6.rLeft, ttl: 255 }),
+    actions:
+      'emit(neighbour advertisement 2001:db8:1::1 is-at 02:00:00:00:01:01) from r1-left, drop(answered by the router)',
+    cacheable: false,
+    check: (r) => assert.equal(r.effects.filter((e) => e.kind === 'ndLearned').length, 1),
   },
   {
     name: 'a neighbour solicitation for another address is dropped by the router',
