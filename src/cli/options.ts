@@ -344,7 +344,7 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       flag: 'addresses',
       field: 'addresses',
       type: { t: 'list' },
-      describe: 'IPv4 addresses, comma-separated',
+      describe: 'IPv4 or IPv6 addresses, comma-separated',
     },
   ],
   dhcp: [

@@ -10,7 +10,7 @@
  * mask), so short-circuiting is sound for the mask. Both the compiled classifier and the naive
  * in-order scan used as its reference call `ruleMatches`, so they cannot disagree on a condition.
  */
-import { prefix6Test } from './rule-match6.js';
+import { inGroup6, prefix6Test } from './rule-match6.js';
 import { macToNumber, parseIpv4, prefixMask } from '../addr.js';
 import type { NatTarget } from './nat.js';
 import type { Conditions, Rule, RuleAction } from '../state/model.js';
@@ -41,6 +41,8 @@ import { Tags, type Tag } from './tags.js';
 export interface GroupView<T> {
   readonly tag: Tag;
   readonly members: ReadonlySet<T>;
+  /** IP address groups: their IPv6 members, canonical text (rule-match6.ts). */
+  readonly members6?: ReadonlySet<string>;
 }
 
 /** What a rule test may consult besides the packet. */
@@ -272,14 +274,15 @@ function compileTests(c: Conditions): Test[] {
   }
   const addrGroupTest = (id: string, f: number): Test => {
     return (m, e) => {
-      if (!m.isIpv4()) return false;
+      const v4 = m.isIpv4();
+      if (!v4 && !m.isIpv6()) return false;
       const g = e.ipAddrGroup(id);
       if (g === undefined) {
         e.need(id);
         return false;
       }
       e.addTag(g.tag);
-      return g.members.has(m.readAll(f));
+      return v4 ? g.members.has(m.readAll(f)) : inGroup6(m, g, f === IP_SRC ? IPV6_SRC_0 : IPV6_DST_0);
     };
   };
   if (c.ipAddrGroupSrc)

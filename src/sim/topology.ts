@@ -326,7 +326,8 @@ export class Topology {
       else
         this.ipGroups.set(id, {
           tag: Tags.ipAddrGroup(id),
-          members: new Set((g as IpAddressGroup).addresses.map((a) => parseIpv4(a) ?? 0)),
+          members: new Set((g as IpAddressGroup).addresses.flatMap((a) => parseIpv4(a) ?? [])),
+          members6: new Set((g as IpAddressGroup).addresses.filter((a) => a.includes(':'))),
         });
       tags.push(Tags.ipAddrGroup(id));
     }

@@ -346,7 +346,8 @@ export const fieldSchemas = {
     })
     .strict(),
   'port-group': z.object({ name, portIds: z.array(uuid).default([]) }).strict(),
-  'ip-address-group': z.object({ name, addresses: z.array(ipv4).default([]) }).strict(),
+  /** Addresses of either family (IPv6 stored canonical). */
+  'ip-address-group': z.object({ name, addresses: z.array(ipAddress).default([]) }).strict(),
   dhcp: z
     .object({
       name,

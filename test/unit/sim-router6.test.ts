@@ -271,6 +271,28 @@ const cases: Case[] = [
       'set_field:02:00:00:00:01:02->eth_src, set_field:02:00:00:00:00:03->eth_dst, dec_ttl, output:vm3',
   },
   {
+    name: 'an IP address group holds both families: its IPv6 member matches the IPv6 destination',
+    edit: (b) => {
+      const g = b.ipGroup('servers', ['198.51.100.10', '2001:DB8:2::10']);
+      const fw = b.chain('fw', [{ action: 'drop', conditions: { ipAddrGroupDst: { value: g } } }]);
+      b.set(b.id('r1'), { inboundChainId: fw });
+    },
+    packet: routed6(),
+    actions: 'drop(dropped by router r1 inbound chain)',
+    check: (r, b) => assert.ok(r.tags.some((t) => t.endsWith(b.id('servers')))),
+  },
+  {
+    name: 'an IPv6 address not in the group does not match it',
+    edit: (b) => {
+      const g = b.ipGroup('servers', ['198.51.100.10', '2001:db8:2::99']);
+      const fw = b.chain('fw', [{ action: 'drop', conditions: { ipAddrGroupDst: { value: g } } }]);
+      b.set(b.id('r1'), { inboundChainId: fw });
+    },
+    packet: routed6(),
+    actions:
+      'set_field:02:00:00:00:01:02->eth_src, set_field:02:00:00:00:00:03->eth_dst, dec_ttl, output:vm3',
+  },
+  {
     name: 'a port without an IPv6 address drops IPv6',
     edit: (b) => b.set(b.id('r1-left'), { address6: null }),
     packet: routed6(),
