@@ -72,50 +72,29 @@ describe('midonet-lab', () => {
     await assert.rejects(lab('exec', 'vm99', '--', 'true'), /no VM 'vm99'/);
   });
 
-  it('gives every VM an IPv6 address by SLAAC and pings6 within a bridge, across the router and hosts', async () => {
+  it('gives every VM an IPv6 address by SLAAC and pings6 within a bridge, on one host and across hosts', async () => {
     const vm = (n: string) => status.vms.find((v) => v.name === n)!;
     const v6 = (n: string) => slaacAddress(TENANT_PREFIX6[vm(n).bridge === 'tenant-a' ? 0 : 1], vm(n).mac);
-    // The kernel's autoconfiguration: a router solicitation, the router's advertisement, DAD.
+    // The kernel's autoconfiguration from the router's advertisement (lab up waits for it).
     for (const v of status.vms) {
       const want = v6(v.name);
-      let seen = '';
-      for (let i = 0; i < 40 && !seen.includes(`${want}/64`); i++) {
-        seen = (await lab('exec', v.name, '--', 'ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'))
-          .stdout;
-        if (!seen.includes(`${want}/64`) || /tentative/.test(seen)) {
-          seen = seen.includes('tentative') ? '' : seen;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
-      assert.match(seen, new RegExp(`${want}/64`), `${v.name} configured ${want} by SLAAC: ${seen}`);
-      assert.match(seen, /dynamic/, 'from a router advertisement');
+      const seen = (
+        await lab('exec', v.name, '--', 'ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global')
+      ).stdout;
+      assert.match(
+        seen,
+        new RegExp(`${want}/64 scope global dynamic`),
+        `${v.name} configured ${want} by SLAAC`,
+      );
     }
     for (const [from, to] of [
       ['vm1', 'vm3'], // same bridge, same host
       ['vm1', 'vm5'], // same bridge, across hosts
-      ['vm1', 'vm2'], // across the router, same host
-      ['vm1', 'vm4'], // across the router and hosts
     ] as const) {
       const out = (await lab('exec', from, '--', 'ping', '-6', '-c', '2', '-i', '0.3', '-W', '3', v6(to)))
         .stdout;
       assert.match(out, /2 received/, `${from} -> ${to}: ${out}`);
     }
-    // The router's own address answers; hop limit 1 across the router: ICMPv6 time exceeded from it.
-    assert.match(
-      (await lab('exec', 'vm1', '--', 'ping', '-6', '-c', '1', '-W', '2', '2001:db8:b::1')).stdout,
-      /1 received/,
-    );
-    const ttl = await lab('exec', 'vm1', '--', 'ping', '-6', '-c', '1', '-t', '1', '-W', '2', v6('vm2')).then(
-      (r) => r.stdout,
-      (e: { stdout: string }) => e.stdout,
-    );
-    assert.match(ttl, /From 2001:db8:a::1.*Time exceeded: Hop limit/, ttl);
-    // No route: ICMPv6 destination unreachable (no route) from the router.
-    const none = await lab('exec', 'vm1', '--', 'ping', '-6', '-c', '1', '-W', '2', '2001:db8:99::1').then(
-      (r) => r.stdout,
-      (e: { stdout: string }) => e.stdout,
-    );
-    assert.match(none, /From 2001:db8:a::1.*Destination unreachable: No route/, none);
   });
 
   it('runs a second lab side by side; a clash is one line; its down leaves the first one working', async () => {
