@@ -1,9 +1,10 @@
 /**
  * Packets the agent puts on the topology itself: a simulation's generated replies (ARP, ICMP, TCP
- * reset) and a router's ARP requests for its next hops. Each is simulated leaving the device port it
+ * reset, ICMPv6, neighbour and router advertisements) and a router's ARP requests and neighbour
+ * solicitations for its next hops. Each is simulated leaving the device port it
  * comes from (egress), and the result goes out as a PACKET_OUT from the controller.
  *
- * Invariant: at most one ARP request a second per router and address (RFC 1122 section 2.3.2.1),
+ * Invariant: at most one ARP request (or neighbour solicitation) a second per router and address (RFC 1122 section 2.3.2.1),
  * however many packets wait for it; nothing goes out for a frame that does not parse or a result with
  * nowhere to go.
  */
@@ -17,7 +18,8 @@ import type { Topology } from '../sim/topology.js';
 import { packetOut } from './flow-mods.js';
 import { fillFromFrame } from './frame-match.js';
 import { arpRequest, buildGenerated } from './generated-packets.js';
-import { arpWaitKey } from './held-packets.js';
+import { arpWaitKey, ndWaitKey } from './held-packets.js';
+import { neighbourSolicit } from './generated6.js';
 import type { PortLocator } from './locations.js';
 import type { AgentStats } from './stats.js';
 import { translateActions } from './translate.js';
@@ -35,7 +37,7 @@ export class Emitter {
 
   /** Sends a simulation's generated packet, completed from the frame that caused it. */
   emit(a: Extract<SimAction, { kind: 'emit' }>, original: Uint8Array, now: number, out: Outgoing[]): void {
-    const bytes = buildGenerated(a.packet, original);
+    const bytes = buildGenerated(a.packet, original, a.ndp);
     if (bytes !== undefined) this.sendFromPort(a.fromPortId, bytes, now, out);
   }
 
@@ -60,6 +62,19 @@ export class Emitter {
     if (!port?.address || !port.mac) return;
     const frame = arpRequest(port.mac, port.address.split('/')[0]!, formatIpv4(ip));
     this.sendFromPort(portId, frame, now, out);
+  }
+
+  /**
+   * Router `routerId` solicits, from its port `portId`, the neighbour `ip` (IPv6 text), unless it did
+   * within a second (RFC 4861 RetransTimer).
+   */
+  askNd(routerId: string, ip: string, portId: string, now: number, out: Outgoing[]): void {
+    const key = ndWaitKey(routerId, ip);
+    if ((this.arpAsked.get(key) ?? -Infinity) > now - 1000) return;
+    this.arpAsked.set(key, now);
+    const port = this.topology().get('port', portId);
+    if (!port?.address6 || !port.mac) return;
+    this.sendFromPort(portId, neighbourSolicit(port.mac, port.address6.split('/')[0]!, ip), now, out);
   }
 
   /** Forgets when requests were sent (the next ask goes out at once). */

@@ -2,7 +2,8 @@
  * Fills a simulation FlowMatch straight from an Ethernet frame's bytes (the packet-in hot path, no
  * intermediate objects): MACs, 802.1Q VLAN, ethertype, IPv4 addresses/proto/TOS/TTL/fragment bits,
  * TCP/UDP/SCTP ports, TCP flags and window, ICMP type/code (and an echo's identifier), ARP opcode and
- * addresses (in the IP fields, as OVS does) and sender MAC, the IPv6 source address.
+ * addresses (in the IP fields, as OVS does) and sender MAC, IPv6 addresses, next header, hop limit,
+ * ICMPv6 type/code and neighbour discovery target.
  *
  * The fields are the ones Open vSwitch's own flow extraction gives the same frame (`miniflow_extract`
  * in lib/flow.c, with the default `vlan-limit` of 1), because the flow the agent installs is matched
@@ -32,6 +33,10 @@
 import {
   setArpSha,
   setIpv6Src,
+  setWords6,
+  IPV6_DST_0,
+  ND_TARGET_0,
+  PROTO_ICMPV6,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -186,22 +191,77 @@ function fillIpv4(o: number[], b: Uint8Array, dv: DataView, off: number): string
 }
 
 /**
- * IPv6: only the source address so far (what port security reads). A header the codec calls malformed
- * (shorter than 40 bytes, a version other than 6, a payload length past the frame) is refused, as
- * OVS's own sanity check leaves such a frame without IPv6 fields.
+ * IPv6: addresses, traffic class, hop limit and the next header of the base header, and what follows
+ * when the next header is TCP, UDP or ICMPv6 (ports and TCP flags; ICMPv6 type and code from 8 bytes
+ * on, as OVS reads them, and the target of a neighbour solicitation or advertisement). A packet with
+ * an extension header OVS walks (hop-by-hop, routing, fragment, AH, destination options) is refused:
+ * the simulation does not walk them, and a flow with the header's number as protocol would never match
+ * what OVS extracts (the protocol after the chain). A header the
+ * codec calls malformed (shorter than 40 bytes, a version other than 6, a payload length past the
+ * frame) is refused, as OVS's own sanity check leaves such a frame without IPv6 fields.
  */
 function fillIpv6(o: number[], dv: DataView, off: number): string | null {
   const n = dv.byteLength - off;
   if (n < 40) return `IPv6 header of ${n} bytes is shorter than 40`;
-  const version = dv.getUint8(off) >> 4;
+  const first = dv.getUint32(off);
+  const version = first >>> 28;
   if (version !== 6) return `IPv6 version ${version} is not 6`;
   const plen = dv.getUint16(off + 4);
   if (40 + plen > n) return `IPv6 payload length ${plen} runs past the frame`;
-  setIpv6Src(o, [
-    dv.getUint32(off + 8),
-    dv.getUint32(off + 12),
-    dv.getUint32(off + 16),
-    dv.getUint32(off + 20),
-  ]);
+  const word = (at: number): [number, number, number, number] => [
+    dv.getUint32(at),
+    dv.getUint32(at + 4),
+    dv.getUint32(at + 8),
+    dv.getUint32(at + 12),
+  ];
+  setIpv6Src(o, word(off + 8));
+  setWords6(o, IPV6_DST_0, word(off + 24));
+  const proto = dv.getUint8(off + 6);
+  if (IPV6_EXTENSION_HEADERS.has(proto)) return `IPv6 extension header ${proto} is not simulated`;
+  o[IP_TOS] = (first >>> 20) & 0xff;
+  o[IP_TTL] = dv.getUint8(off + 7);
+  o[IP_PROTO] = proto;
+  const l4 = off + 40;
+  if (proto === 6) {
+    const dataOffset = plen >= 20 ? (dv.getUint8(l4 + 12) >>> 4) * 4 : 0;
+    if (dataOffset >= 20 && dataOffset <= plen) {
+      o[TP_SRC] = dv.getUint16(l4);
+      o[TP_DST] = dv.getUint16(l4 + 2);
+      o[TCP_FLAGS] = dv.getUint8(l4 + 13);
+      o[TCP_WINDOW] = dv.getUint16(l4 + 14);
+    }
+  } else if (proto === 17) {
+    if (plen >= 8) {
+      const udpLength = dv.getUint16(l4 + 4);
+      if (udpLength < 8 || udpLength > plen)
+        return `UDP length ${udpLength} disagrees with the ${plen}-byte IPv6 payload`;
+      o[TP_SRC] = dv.getUint16(l4);
+      o[TP_DST] = dv.getUint16(l4 + 2);
+    }
+  } else if (proto === PROTO_ICMPV6 && plen >= 8) {
+    const type = dv.getUint8(l4);
+    o[ICMP_TYPE] = type;
+    o[ICMP_CODE] = dv.getUint8(l4 + 1);
+    if (
+      (type === 135 || type === 136) &&
+      o[ICMP_CODE] === 0 &&
+      plen >= 24 &&
+      ndOptionsOk(dv, l4 + 24, l4 + plen)
+    )
+      setWords6(o, ND_TARGET_0, word(l4 + 8));
+  }
   return null;
+}
+
+/** Extension headers OVS's flow extraction walks past (lib/flow.c parse_ipv6_ext_hdrs). */
+export const IPV6_EXTENSION_HEADERS: ReadonlySet<number> = new Set([0, 43, 44, 51, 60]);
+
+/** ND options from `at` to `end` as OVS accepts them (each a non-zero number of 8-byte units that fits). */
+function ndOptionsOk(dv: DataView, at: number, end: number): boolean {
+  while (end - at >= 8) {
+    const len = dv.getUint8(at + 1) * 8;
+    if (len === 0 || len > end - at) return false;
+    at += len;
+  }
+  return true;
 }

@@ -2,12 +2,14 @@
  * Bytes of the packets the agent sends on the topology's behalf: a simulation's generated replies
  * (ARP reply, ICMP echo reply and errors, TCP reset), described as PacketFields and completed from the
  * packet that caused them (echo payloads, the quoted datagram of an error, TCP sequence numbers), and
- * ARP requests a router needs for a next hop.
+ * ARP requests a router needs for a next hop. IPv6 packets are built in generated6.ts.
  *
  * Invariant: a reply is built only from a request that parsed; anything else (a malformed original,
  * an ICMP error about an ICMP error) yields undefined and nothing is sent.
  */
 import type { PacketFields } from '../sim/flow-match.js';
+import type { NdpExtra } from '../sim/result.js';
+import { buildGenerated6 } from './generated6.js';
 import { buildEthernet, icmpError, parseEthernet, type Ethernet, type Ipv4 } from '../packet/index.js';
 
 const EMPTY = new Uint8Array(0);
@@ -40,7 +42,12 @@ function ipv4(p: PacketFields, payload: Ipv4['payload']): Ipv4 {
 }
 
 /** The frame of a generated packet, completed from the original frame that caused it. */
-export function buildGenerated(p: PacketFields, originalFrame: Uint8Array): Uint8Array | undefined {
+export function buildGenerated(
+  p: PacketFields,
+  originalFrame: Uint8Array,
+  ndp?: NdpExtra,
+): Uint8Array | undefined {
+  if (p.ethertype === 0x86dd) return buildGenerated6(p, ndp, originalFrame);
   if (p.ethertype === 0x0806) {
     return ethernet(p, {
       kind: 'arp',

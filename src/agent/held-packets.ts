@@ -1,6 +1,6 @@
 /**
  * Packets that cannot go on yet, held until what they wait for arrives: a router's next hop MAC
- * (ARP), a block of SNAT ports (leased through the store), or the flow state of a reply's connection
+ * (ARP, or neighbour discovery for IPv6), a block of SNAT ports (leased through the store), or the flow state of a reply's connection
  * (sent by the host that created it; a short wait). Each wait has a key and carries what
  * it asked for (`Want`); the agent asks again while packets wait (an ARP request at most once a
  * second, RFC 1122) and gives up after a deadline: held packets are then simulated again and meet
@@ -14,6 +14,8 @@ import type { PacketInView } from '../openflow/index.js';
 /** What a wait asked for. */
 export type Want =
   | { readonly kind: 'arp'; readonly routerId: string; readonly ip: number; readonly portId: string }
+  /** An IPv6 next hop's MAC (neighbour solicitation); `ip` is canonical IPv6 text. */
+  | { readonly kind: 'nd'; readonly routerId: string; readonly ip: string; readonly portId: string }
   /** The flow state (NAT binding) under `key`, which another host may be sending. */
   | { readonly kind: 'natState'; readonly key: string }
   | {
@@ -25,12 +27,14 @@ export type Want =
     };
 
 export const arpWaitKey = (routerId: string, ip: number): string => `arp/${routerId}/${ip}`;
+export const ndWaitKey = (routerId: string, ip: string): string => `nd/${routerId}/${ip}`;
 export const snatWaitKey = (ip: number, proto: number): string => `snat/${ip}/${proto}`;
 
 export const natStateWaitKey = (key: string): string => `nat/${key}`;
 
 export function waitKey(w: Want): string {
   if (w.kind === 'arp') return arpWaitKey(w.routerId, w.ip);
+  if (w.kind === 'nd') return ndWaitKey(w.routerId, w.ip);
   return w.kind === 'natState' ? natStateWaitKey(w.key) : snatWaitKey(w.ip, w.proto);
 }
 

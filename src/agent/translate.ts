@@ -12,8 +12,6 @@ import {
   ARP_SHA_HI,
   ARP_SHA_LO,
   ETH_TYPE_IPV6,
-  ipv6SrcBits,
-  ipv6SrcOf,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -39,7 +37,8 @@ import {
   formatMacNumber,
 } from '../sim/flow-match.js';
 import type { Action as SimAction } from '../sim/result.js';
-import { formatIpv4, formatIpv6 } from '../addr.js';
+import { formatIpv4 } from '../addr.js';
+import { matchIpv6 } from './translate6.js';
 import { OFPP, OFPVID_PRESENT, type Action, type Match, type OxmField } from '../openflow/index.js';
 
 /** Where a virtual port is, as the agent knows it. */
@@ -108,11 +107,7 @@ export function matchFromMask(mask: readonly number[], pkt: readonly number[], i
       m.push({ field: 'arp_sha', value: macOf(pkt, ARP_SHA_HI, ARP_SHA_LO) });
     return m;
   }
-  if (ethType === ETH_TYPE_IPV6) {
-    // Any bit of the source read: match it exactly (port security reads it whole).
-    if (ipv6SrcBits(mask) !== 0) m.push({ field: 'ipv6_src', value: formatIpv6(ipv6SrcOf(pkt)) });
-    return m;
-  }
+  if (ethType === ETH_TYPE_IPV6) return matchIpv6(m, mask, pkt);
   if (ethType !== 0x0800) return m;
   ip('ipv4_src', IP_SRC);
   ip('ipv4_dst', IP_DST);

@@ -20,9 +20,19 @@
 import type { Outgoing, PacketInView } from '../openflow/index.js';
 import type { Effect } from '../sim/result.js';
 import type { MemoryRuntimeState } from '../sim/runtime-state.js';
+import { ndTag } from '../sim/ndp.js';
+import { parseIpv6 } from '../addr.js';
 import { Tags } from '../sim/tags.js';
 import type { Emitter } from './emitter.js';
-import { HeldPackets, arpWaitKey, natStateWaitKey, snatWaitKey, waitKey, type Want } from './held-packets.js';
+import {
+  HeldPackets,
+  arpWaitKey,
+  ndWaitKey,
+  natStateWaitKey,
+  snatWaitKey,
+  waitKey,
+  type Want,
+} from './held-packets.js';
 import type { AgentStats } from './stats.js';
 
 /** Where the controller asks for SNAT port blocks (leased through the store by the daemon). */
@@ -75,6 +85,8 @@ export class Waits {
     for (const e of effects) {
       if (e.kind === 'arpWanted') {
         this.held.hold({ kind: 'arp', routerId: e.routerId, ip: e.ip, portId: e.portId }, pi, now);
+      } else if (e.kind === 'ndWanted') {
+        this.held.hold({ kind: 'nd', routerId: e.routerId, ip: e.ip, portId: e.portId }, pi, now);
       } else if (e.kind === 'natStateWanted') {
         // A reply racing its connection's flow state from another host: a short wait, then it goes on.
         this.held.hold({ kind: 'natState', key: e.key }, pi, now, 64, FLOW_STATE_WAIT_MS);
@@ -98,6 +110,7 @@ export class Waits {
   askArp(effects: readonly Effect[], now: number, out: Outgoing[]): void {
     for (const e of effects)
       if (e.kind === 'arpWanted') this.deps.emitter.askArp(e.routerId, e.ip, e.portId, now, out);
+      else if (e.kind === 'ndWanted') this.deps.emitter.askNd(e.routerId, e.ip, e.portId, now, out);
   }
 
   /** Asks for one more SNAT block for each pool `effects` found exhausted (for the next connections). */
@@ -126,12 +139,21 @@ export class Waits {
     const { retry, expired } = this.held.due(now);
     for (const w of retry) {
       if (w.kind === 'arp') emitter.askArp(w.routerId, w.ip, w.portId, now, out);
+      else if (w.kind === 'nd') emitter.askNd(w.routerId, w.ip, w.portId, now, out);
       else if (w.kind === 'snat') natBlocks?.want(w.ip, w.proto, w.portFrom, w.portTo);
     }
     for (const { want: w, packets } of expired) {
       if (w.kind === 'natState') {
         stats.flowStateWaitsExpired++;
         for (const pi of packets) this.deps.rehandle(pi, now, out, true);
+      } else if (w.kind === 'nd') {
+        // Three solicitations went unanswered: the next hop is failed (ICMPv6 address unreachable).
+        const ip = parseIpv6(w.ip);
+        if (ip !== undefined) {
+          state.nd.fail(w.routerId, ip, now);
+          this.deps.invalidateInto([ndTag(w.routerId, ip)], out);
+        }
+        for (const pi of packets) this.deps.rehandle(pi, now, out);
       } else if (w.kind === 'arp') {
         state.arp.fail(w.routerId, w.ip, now);
         stats.arpFailures++;
@@ -201,6 +223,8 @@ export class Waits {
 /** The waits the effects end: next hops whose MAC became known. */
 function resolvedWaits(effects: readonly Effect[]): string[] {
   const keys: string[] = [];
-  for (const e of effects) if (e.kind === 'arpLearned') keys.push(arpWaitKey(e.routerId, e.ip));
+  for (const e of effects)
+    if (e.kind === 'arpLearned') keys.push(arpWaitKey(e.routerId, e.ip));
+    else if (e.kind === 'ndLearned') keys.push(ndWaitKey(e.routerId, e.ip));
   return keys;
 }

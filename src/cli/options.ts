@@ -139,7 +139,7 @@ export const CONDITION_OPTIONS: ReadonlyArray<{
     flag: 'src',
     cond: 'srcPrefix',
     type: { t: 'special' },
-    describe: 'source prefix (192.0.2.0/24; an address means /32)',
+    describe: 'source prefix (192.0.2.0/24 or 2001:db8:a::/64; an address means /32 or /128)',
   },
   { flag: 'dst', cond: 'dstPrefix', type: { t: 'special' }, describe: 'destination prefix' },
   {
@@ -227,6 +227,12 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       describe: 'router port address with prefix, e.g. 192.0.2.1/24',
     },
     {
+      flag: 'address6',
+      field: 'address6',
+      type: nstr,
+      describe: 'router port IPv6 address with prefix, e.g. 2001:db8:1::1/64 (dual stack)',
+    },
+    {
       flag: 'mac',
       field: 'mac',
       type: nstr,
@@ -267,10 +273,15 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       flag: 'dst',
       field: 'dstPrefix',
       type: str,
-      describe: 'destination prefix, e.g. 203.0.113.0/24',
+      describe: 'destination prefix, e.g. 203.0.113.0/24 or 2001:db8:2::/48',
       required: true,
     },
-    { flag: 'src', field: 'srcPrefix', type: str, describe: 'source prefix (default 0.0.0.0/0)' },
+    {
+      flag: 'src',
+      field: 'srcPrefix',
+      type: str,
+      describe: 'source prefix (default 0.0.0.0/0: any, either family)',
+    },
     { flag: 'next-hop-port', field: 'nextHopPortId', type: ref('port'), describe: 'egress router port' },
     { flag: 'gateway', field: 'gateway', type: nstr, describe: 'next-hop gateway address' },
     {
@@ -333,7 +344,7 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       flag: 'addresses',
       field: 'addresses',
       type: { t: 'list' },
-      describe: 'IPv4 addresses, comma-separated',
+      describe: 'IPv4 or IPv6 addresses, comma-separated',
     },
   ],
   dhcp: [
@@ -572,7 +583,7 @@ export async function parseCondition(
     }
     case 'srcPrefix':
     case 'dstPrefix':
-      return raw.includes('/') ? raw : `${raw}/32`;
+      return raw.includes('/') ? raw : `${raw}/${raw.includes(':') ? 128 : 32}`;
     case 'srcPort':
     case 'dstPort':
     case 'tcpWindow': {

@@ -12,9 +12,10 @@ export const PACKET_OPTIONS: Record<string, string> = {
   'src-mac': 'source MAC (default 02:00:00:00:00:01)',
   'dst-mac': 'destination MAC (default ff:ff:ff:ff:ff:ff)',
   vlan: 'VLAN id (default untagged)',
-  ethertype: 'ethertype: ipv4 (default), arp, or a number',
-  'src-ip': 'source IPv4 address',
-  'dst-ip': 'destination IPv4 address',
+  ethertype: 'ethertype: ipv4 (default; ipv6 when an address is IPv6), ipv6, arp, or a number',
+  'src-ip': 'source IPv4 or IPv6 address',
+  'dst-ip': 'destination IPv4 or IPv6 address',
+  'nd-target': 'target of an ICMPv6 neighbour solicitation (135) or advertisement (136)',
   proto: 'tcp, udp, icmp or an IP protocol number',
   ttl: 'IP TTL (default 64)',
   'src-port': 'L4 source port',
@@ -45,14 +46,26 @@ export function str(args: Record<string, unknown>, flag: string): string | undef
 /** The packet the trace options describe. */
 export function packetFromOptions(args: Record<string, unknown>): PacketFields {
   const ethertype = str(args, 'ethertype');
+  const srcIp = str(args, 'src-ip');
+  const dstIp = str(args, 'dst-ip');
+  // An IPv6 address in --src-ip or --dst-ip makes an IPv6 packet unless --ethertype says otherwise.
+  const v6 = (srcIp?.includes(':') ?? false) || (dstIp?.includes(':') ?? false);
   const et =
-    ethertype === undefined || ethertype === 'ipv4'
-      ? 0x0800
-      : ethertype === 'arp'
-        ? 0x0806
-        : Number(ethertype);
+    ethertype === undefined
+      ? v6
+        ? 0x86dd
+        : 0x0800
+      : ethertype === 'ipv4'
+        ? 0x0800
+        : ethertype === 'ipv6'
+          ? 0x86dd
+          : ethertype === 'arp'
+            ? 0x0806
+            : Number(ethertype);
   if (!Number.isInteger(et) || et < 0 || et > 0xffff)
-    throw new CliError(`--ethertype: ${quote(ethertype)} is not valid: ipv4, arp or a number up to 65535`);
+    throw new CliError(
+      `--ethertype: ${quote(ethertype)} is not valid: ipv4, ipv6, arp or a number up to 65535`,
+    );
   const proto = str(args, 'proto');
   let p: PacketFields['proto'];
   if (proto === undefined) p = undefined;
@@ -65,8 +78,9 @@ export function packetFromOptions(args: Record<string, unknown>): PacketFields {
     dstMac: str(args, 'dst-mac') ?? 'ff:ff:ff:ff:ff:ff',
     vlan: num(args, 'vlan', 4094),
     ethertype: et,
-    srcIp: str(args, 'src-ip'),
-    dstIp: str(args, 'dst-ip'),
+    ...(et === 0x86dd
+      ? { srcIp6: srcIp, dstIp6: dstIp, ndTarget: str(args, 'nd-target') }
+      : { srcIp, dstIp }),
     proto: p,
     ttl: num(args, 'ttl', 255),
     srcPort: num(args, 'src-port', 65535),

@@ -50,6 +50,7 @@ import { addNamespace, addVeth, listNamespaces, removeByPrefix, setAddress } fro
 import { ROUTER_METRICS_BASE, bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
 import { startLabLbHealth, stopLabLbHealth } from './lb-lab.js';
 import { addressByDhcp, createLabDhcp, waitApplied } from './vm-dhcp.js';
+import { TENANT_PREFIX6, enableSlaac, slaacAddress, waitSlaac } from './vm-ipv6.js';
 
 /** A lab cannot be brought up or down as asked; the message is one line, nothing was changed. */
 export class LabClash extends Error {}
@@ -309,6 +310,8 @@ export async function createDemoTopology(
       name: b.routerPort,
       deviceId: router.id,
       address: `${b.gateway}/${b.len}`,
+      // Dual stack: the port advertises this /64 and VMs configure themselves by SLAAC (vm-ipv6.ts).
+      address6: `${TENANT_PREFIX6[BRIDGES.indexOf(b)]}1/64`,
     });
     const up = await store.create('port', { name: b.uplink, deviceId: br.id });
     await store.update('port', up.id, { peerId: rp.id });
@@ -331,7 +334,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
   mkdirSync(opts.runDir, { recursive: true });
   const owner: LabOwner = { name: names.name, pid: process.pid, startedAt: new Date().toISOString() };
   writeFileSync(ownerPath(opts.runDir), `${JSON.stringify(owner)}\n`);
-  const total = 3 + opts.hosts * (1 + opts.vmsPerHost) + (opts.bgp ? 1 : 0);
+  const total = 4 + opts.hosts * (1 + opts.vmsPerHost) + (opts.bgp ? 1 : 0);
   let done = 0;
   const step = (label: string) => {
     say(label);
@@ -426,6 +429,13 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
       );
       await addressByDhcp(vms);
     }
+    step('IPv6: every VM configures its address by SLAAC from the router');
+    await waitSlaac(
+      vms.map((v) => ({
+        netns: v.netns,
+        address: slaacAddress(TENANT_PREFIX6[BRIDGES.findIndex((b) => b.name === v.bridge)]!, v.mac),
+      })),
+    );
     if (opts.bgp) step('bgp: an ISP running FRR, the uplink and midonet-router');
     const routerMetrics = ports.router;
     const bgp = opts.bgp
@@ -478,7 +488,7 @@ export async function addVm(
   dhcp = false,
 ): Promise<void> {
   await addNamespace(vm.netns);
-  // No IPv6 in lab VMs: its router solicitations and MLD reports would only add packet-ins.
+  // IPv6 stays off until the port is bound: then the kernel solicits a router at once (vm-ipv6.ts).
   await run(
     'sysctl',
     ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
@@ -496,6 +506,7 @@ export async function addVm(
   // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
   await run('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
   await createVmPort(store, vm.bridge, vm.port, vm.host, names.vmTap(vm.name));
+  await enableSlaac(vm.netns);
 }
 
 /**

@@ -8,6 +8,8 @@
  *   198.51.100.128/25 the evaluation's baseline network (VMs' eth1 on a plain NORMAL bridge)
  *   192.0.2.0/25      tenant bridge A (router port .1)
  *   192.0.2.128/25    tenant bridge B (router port .129)
+ *   2001:db8:a::/64   tenant bridge A, IPv6 (router port ::1; VMs by SLAAC, src/lab/vm-ipv6.ts)
+ *   2001:db8:b::/64   tenant bridge B, IPv6 (router port ::1)
  *   203.0.113.0/24    the outside world (an ISP and what it announces, for BGP)
  *
  * Invariants: interface names are at most 15 characters (Linux's limit) and unique per lab object; a

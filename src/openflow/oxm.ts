@@ -90,6 +90,8 @@ export const OXM_FIELDS = {
   ipv6_flabel: basic(28, u32, MASK),
   icmpv6_type: basic(29, u8, EXACT),
   icmpv6_code: basic(30, u8, EXACT),
+  /** Target address of an ICMPv6 neighbour solicitation or advertisement (needs icmpv6_type 135/136). */
+  ipv6_nd_target: basic(31, ipv6, EXACT),
   tunnel_id: basic(38, u64, MASK),
   tun_ipv4_src: nxm1(31, ipv4, MASK),
   tun_ipv4_dst: nxm1(32, ipv4, MASK),

@@ -6,8 +6,8 @@
  * effect, never a flow: every request must reach the agent); the VLAN is the ingress port's
  * access VLAN or the frame's tag (kept in ctx.vlan for egress); inbound chain; the source MAC is
  * learned (an effect); a broadcast/multicast destination is an ARP request the bridge may answer
- * itself (ARP suppression: router port and DHCP host addresses, for requests from exterior ports) or
- * is flooded; a unicast destination is
+ * itself (ARP suppression: router port and DHCP host addresses, for requests from exterior ports),
+ * an IPv6 neighbour solicitation it answers the same way (bridge-nd.ts), or is flooded; a unicast destination is
  * looked up in the static router-port MACs, then in the MAC table for (bridge, VLAN) — a miss floods;
  * outbound chain; then forward or flood (carried out by port.ts, which pops or pushes the VLAN tag on
  * VLAN-aware bridges).
@@ -37,6 +37,7 @@ import {
 } from './flow-match.js';
 import { arpReply } from './replies.js';
 import { Tags } from './tags.js';
+import { ndSuppression } from './bridge-nd.js';
 import type { BridgeView, PortView } from './topology.js';
 
 const MULTICAST_SOURCE = drop('multicast source MAC');
@@ -78,6 +79,10 @@ export function bridgeStep(ctx: SimContext, b: BridgeView, inPort: PortView): De
         ctx.emit(inPort.id, arpReply(m, inPort.id, tpa, mac));
         return ARP_SUPPRESSED;
       }
+    }
+    if (inPort.peerId === null && b.ndTable.size > 0) {
+      const nd = ndSuppression(ctx, b, inPort);
+      if (nd !== null) return nd;
     }
   } else {
     const outId = unicastPort(ctx, b, vlan, dst);

@@ -23,8 +23,11 @@
  * - TCP window size and the ICMP echo identifier cannot be matched by the datapath: reading either
  *   makes the result uncacheable.
  * - MACs are split into a 16-bit high word and a 32-bit low word so every mask word is a uint32.
- * - Of ARP, the sender hardware address is a field (port security reads it); of IPv6, only the source
- *   address so far (four words), which port security reads; other IPv6 fields stay 0.
+ * - Of ARP, the sender hardware address is a field (port security reads it).
+ * - IPv6 packets keep their addresses in IPV6_SRC/IPV6_DST (four words each; IP_SRC/IP_DST stay 0)
+ *   and a neighbour solicitation's or advertisement's target in ND_TARGET; IP_PROTO holds the next
+ *   header, IP_TTL the hop limit, IP_TOS the traffic class, ICMP_TYPE/ICMP_CODE the ICMPv6 type and
+ *   code, TP_SRC/TP_DST the TCP/UDP ports (OVS's nw_proto, nw_ttl, nw_tos, icmp_type, tp_src do the same).
  *
  * Over 450 lines: one job, the packet fields with their read tracking (field table, getters, masks, building a match from fields); every read of the simulation goes through it.
  */
@@ -75,7 +78,32 @@ export const IPV6_SRC_0 = 23;
 export const IPV6_SRC_1 = 24;
 export const IPV6_SRC_2 = 25;
 export const IPV6_SRC_3 = 26;
-export const NUM_FIELDS = 27;
+/** IPv6 destination address (ipv6_dst), four words like the source; 0 unless IPv6. */
+export const IPV6_DST_0 = 27;
+export const IPV6_DST_1 = 28;
+export const IPV6_DST_2 = 29;
+export const IPV6_DST_3 = 30;
+/** Target address of an ICMPv6 neighbour solicitation or advertisement (nd_target); 0 otherwise. */
+export const ND_TARGET_0 = 31;
+export const ND_TARGET_1 = 32;
+export const ND_TARGET_2 = 33;
+export const ND_TARGET_3 = 34;
+export const NUM_FIELDS = 35;
+
+/** The four words of an IPv6 address field starting at `f0` (IPV6_SRC_0, IPV6_DST_0, ND_TARGET_0). */
+export function words6(v: readonly number[], f0: number): [number, number, number, number] {
+  return [v[f0]!, v[f0 + 1]!, v[f0 + 2]!, v[f0 + 3]!];
+}
+
+/** Writes the four words of an IPv6 address field starting at `f0` into `v` (a packet's fields). */
+export function setWords6(v: number[], f0: number, w: readonly [number, number, number, number]): void {
+  [v[f0], v[f0 + 1], v[f0 + 2], v[f0 + 3]] = w;
+}
+
+/** Non-zero when any bit of the IPv6 address field starting at `f0` is in the mask. */
+export function bits6(mask: readonly number[], f0: number): number {
+  return mask[f0]! | mask[f0 + 1]! | mask[f0 + 2]! | mask[f0 + 3]!;
+}
 
 /** The IPv6 source words of `v` (a packet's fields or a mask). */
 export function ipv6SrcOf(v: readonly number[]): [number, number, number, number] {
@@ -132,13 +160,22 @@ export const FIELD_NAMES: readonly string[] = [
   'ipv6_src_1',
   'ipv6_src_2',
   'ipv6_src_3',
+  'ipv6_dst_0',
+  'ipv6_dst_1',
+  'ipv6_dst_2',
+  'ipv6_dst_3',
+  'nd_target_0',
+  'nd_target_1',
+  'nd_target_2',
+  'nd_target_3',
 ];
 
 /** All bits of each field. */
 export const FULL: readonly number[] = [
   0xffffffff, 0xffff, 0xffffffff, 0xffff, 0xffffffff, 0xfff, 0xffff, 0xffffffff, 0xffffffff, 0xff, 0xff, 0xff,
   0xffff, 0xffff, 0xff, 0xff, 0xff, 0x3, 0xffffff, 0xffff, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0xffffffff,
-  0xffffffff, 0xffffffff,
+  0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+  0xffffffff,
 ];
 
 export const ETH_TYPE_IPV4 = 0x0800;
@@ -148,6 +185,7 @@ export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
 export const PROTO_UDP = 17;
 export const PROTO_SCTP = 132;
+export const PROTO_ICMPV6 = 58;
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
 
@@ -314,6 +352,39 @@ export class FlowMatch {
   get ipDst(): number {
     return this.readAll(IP_DST);
   }
+  /** The IPv6 destination as Ipv6Words, read whole; allocates, so off the hot path. */
+  ipv6Dst(): [number, number, number, number] {
+    return [
+      this.readAll(IPV6_DST_0),
+      this.readAll(IPV6_DST_1),
+      this.readAll(IPV6_DST_2),
+      this.readAll(IPV6_DST_3),
+    ];
+  }
+  /**
+   * Reads the first `len` bits (0 to 128) of the IPv6 address field starting at `f0` into `out`
+   * (the other bits 0) and records exactly those bits in the mask: a route or rule prefix test.
+   */
+  readPrefix6(f0: number, len: number, out: number[]): void {
+    for (let i = 0; i < 4; i++) {
+      const n = len - 32 * i;
+      const bits = n <= 0 ? 0 : n >= 32 ? 0xffffffff : (0xffffffff << (32 - n)) >>> 0;
+      out[i] = bits === 0 ? 0 : this.read(f0 + i, bits);
+    }
+  }
+  /** The ND target as Ipv6Words, read whole (0 unless NS/NA). */
+  ndTarget(): [number, number, number, number] {
+    return [
+      this.readAll(ND_TARGET_0),
+      this.readAll(ND_TARGET_1),
+      this.readAll(ND_TARGET_2),
+      this.readAll(ND_TARGET_3),
+    ];
+  }
+  /** Untracked IPv6 address field (replies, traces). */
+  peek6(f0: number): [number, number, number, number] {
+    return words6(this.c, f0);
+  }
   get ipProto(): number {
     return this.readAll(IP_PROTO);
   }
@@ -347,6 +418,10 @@ export class FlowMatch {
     if (this.readAll(ETH_TYPE) !== ETH_TYPE_IPV4) return false;
     const p = this.readAll(IP_PROTO);
     return p === PROTO_TCP || p === PROTO_UDP || p === PROTO_SCTP;
+  }
+  /** True when the (current) frame is IPv6; reads eth_type. */
+  isIpv6(): boolean {
+    return this.readAll(ETH_TYPE) === ETH_TYPE_IPV6;
   }
   /** True for IPv4 with the given protocol; reads eth_type and ip_proto. */
   isProto(proto: number): boolean {
@@ -418,6 +493,10 @@ export interface PacketFields {
   readonly arpSha?: string;
   /** IPv6 source address when ethertype is 0x86dd (srcIp/dstIp stay IPv4-only). */
   readonly srcIp6?: string;
+  /** IPv6 destination address when ethertype is 0x86dd. */
+  readonly dstIp6?: string;
+  /** The target of an ICMPv6 neighbour solicitation (135) or advertisement (136). */
+  readonly ndTarget?: string;
 }
 
 const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr'];
@@ -471,23 +550,32 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
     if (w === undefined) errs.push(`srcIp6 needs an IPv6 packet and an IPv6 address, got ${p.srcIp6}`);
     else setIpv6Src(o, w);
   }
+  for (const [name, text, f0] of [
+    ['dstIp6', p.dstIp6, IPV6_DST_0],
+    ['ndTarget', p.ndTarget, ND_TARGET_0],
+  ] as const) {
+    if (text === undefined) continue;
+    const w = ethType === ETH_TYPE_IPV6 ? parseIpv6(text) : undefined;
+    if (w === undefined) errs.push(`${name} needs an IPv6 packet and an IPv6 address, got ${text}`);
+    else setWords6(o, f0, w);
+  }
   o[IP_SRC] = ip('srcIp', p.srcIp);
   o[IP_DST] = ip('dstIp', p.dstIp);
   let proto = 0;
   if (ethType === ETH_TYPE_ARP) proto = intIn('arpOp', p.arpOp ?? ARP_REQUEST, 0xff, errs);
   else if (p.proto === 'tcp') proto = PROTO_TCP;
   else if (p.proto === 'udp') proto = PROTO_UDP;
-  else if (p.proto === 'icmp') proto = PROTO_ICMP;
+  else if (p.proto === 'icmp') proto = ethType === ETH_TYPE_IPV6 ? PROTO_ICMPV6 : PROTO_ICMP;
   else proto = intIn('proto', p.proto, 0xff, errs);
   o[IP_PROTO] = proto;
   o[IP_TOS] = intIn('tos', p.tos, 0xff, errs);
   o[IP_TTL] = intIn('ttl', p.ttl ?? 64, 0xff, errs);
   const l4 = proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP;
-  if (ethType === ETH_TYPE_IPV4 && l4) {
+  if ((ethType === ETH_TYPE_IPV4 || ethType === ETH_TYPE_IPV6) && l4) {
     o[TP_SRC] = intIn('srcPort', p.srcPort, 0xffff, errs);
     o[TP_DST] = intIn('dstPort', p.dstPort, 0xffff, errs);
   } else if (p.srcPort !== undefined || p.dstPort !== undefined) {
-    errs.push('srcPort/dstPort need an IPv4 TCP, UDP or SCTP packet');
+    errs.push('srcPort/dstPort need an IPv4 or IPv6 TCP, UDP or SCTP packet');
   }
   if (p.tcpFlags !== undefined) {
     if (typeof p.tcpFlags === 'number') o[TCP_FLAGS] = intIn('tcpFlags', p.tcpFlags, 0xff, errs);
@@ -534,7 +622,12 @@ export function packetFieldsOf(m: FlowMatch, which: 'orig' | 'cur' = 'orig'): Pa
     const sha = formatMacNumber(arpShaOf(v));
     if (sha !== out.srcMac) out.arpSha = sha;
   } else out.proto = proto;
-  if (ethertype === ETH_TYPE_IPV6) out.srcIp6 = formatIpv6(ipv6SrcOf(v));
+  if (ethertype === ETH_TYPE_IPV6) {
+    out.srcIp6 = formatIpv6(ipv6SrcOf(v));
+    out.dstIp6 = formatIpv6(words6(v, IPV6_DST_0));
+    if (proto === PROTO_ICMPV6 && (v[ICMP_TYPE] === 135 || v[ICMP_TYPE] === 136))
+      out.ndTarget = formatIpv6(words6(v, ND_TARGET_0));
+  }
   if (v[IP_TOS]! !== 0) out.tos = v[IP_TOS];
   if (proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP) {
     out.srcPort = v[TP_SRC];
@@ -544,7 +637,7 @@ export function packetFieldsOf(m: FlowMatch, which: 'orig' | 'cur' = 'orig'): Pa
     out.tcpFlags = v[TCP_FLAGS];
     out.tcpWindow = v[TCP_WINDOW];
   }
-  if (proto === PROTO_ICMP) {
+  if (proto === PROTO_ICMP || (proto === PROTO_ICMPV6 && ethertype === ETH_TYPE_IPV6)) {
     out.icmpType = v[ICMP_TYPE];
     out.icmpCode = v[ICMP_CODE];
     if (v[ICMP_ID]! !== 0) out.icmpId = v[ICMP_ID];

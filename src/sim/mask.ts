@@ -12,8 +12,12 @@ import { formatIpv4, formatIpv6, type Ipv6Words } from '../addr.js';
 import {
   ARP_SHA_HI,
   ARP_SHA_LO,
+  bits6,
   ipv6SrcBits,
-  ipv6SrcOf,
+  words6,
+  IPV6_DST_0,
+  IPV6_SRC_0,
+  ND_TARGET_0,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -43,11 +47,17 @@ export type FlowMask = number[];
 
 /** Adds OpenFlow prerequisite bits to a mask in place and returns it. */
 export function finishMask(mask: FlowMask): FlowMask {
+  // nd_target needs icmpv6_type (135 or 136) and icmpv6_code 0 matched (OVS's prerequisite).
+  if (bits6(mask, ND_TARGET_0) !== 0) {
+    mask[ICMP_TYPE] = 0xff;
+    mask[ICMP_CODE] = 0xff;
+  }
   if ((mask[TP_SRC]! | mask[TP_DST]! | mask[TCP_FLAGS]! | mask[ICMP_TYPE]! | mask[ICMP_CODE]!) !== 0)
     mask[IP_PROTO] = 0xff;
   if ((mask[IP_SRC]! | mask[IP_DST]! | mask[IP_PROTO]! | mask[IP_TOS]! | mask[IP_FRAG]!) !== 0)
     mask[ETH_TYPE] = 0xffff;
-  if ((mask[ARP_SHA_HI]! | mask[ARP_SHA_LO]! | ipv6SrcBits(mask)) !== 0) mask[ETH_TYPE] = 0xffff;
+  if ((mask[ARP_SHA_HI]! | mask[ARP_SHA_LO]! | ipv6SrcBits(mask) | bits6(mask, IPV6_DST_0)) !== 0)
+    mask[ETH_TYPE] = 0xffff;
   return mask;
 }
 
@@ -107,12 +117,16 @@ export function maskFields(mask: readonly number[], packet: readonly number[], i
   num('vlan_vid', VLAN);
   num('eth_type', ETH_TYPE, hex);
   mac('arp_sha', ARP_SHA_HI, ARP_SHA_LO);
-  if (ipv6SrcBits(mask) !== 0) {
-    const m = ipv6SrcOf(mask);
+  const v6 = (name: string, f0: number) => {
+    if (bits6(mask, f0) === 0) return;
+    const m = words6(mask, f0);
     const all = m.every((w) => w === 0xffffffff);
-    const v = ipv6SrcOf(packet).map((w, i) => (w & m[i]!) >>> 0) as unknown as Ipv6Words;
-    out.push({ field: 'ipv6_src', value: formatIpv6(v), mask: all ? 'exact' : formatIpv6(m) });
-  }
+    const v = words6(packet, f0).map((w, i) => (w & m[i]!) >>> 0) as unknown as Ipv6Words;
+    out.push({ field: name, value: formatIpv6(v), mask: all ? 'exact' : formatIpv6(m) });
+  };
+  v6('ipv6_src', IPV6_SRC_0);
+  v6('ipv6_dst', IPV6_DST_0);
+  v6('nd_target', ND_TARGET_0);
   // ARP carries its addresses and opcode in the IP fields (flow-match.ts); OpenFlow names them apart.
   const arp = (mask[ETH_TYPE]! & 0xffff) === 0xffff && packet[ETH_TYPE] === ETH_TYPE_ARP;
   num(arp ? 'arp_spa' : 'ip_src', IP_SRC, formatIpv4);

@@ -13,11 +13,14 @@
  * - ARP whose sender MAC is not allowed, or whose sender IP is not allowed for that sender MAC
  *   (0.0.0.0, an RFC 5227 probe, is allowed);
  * - IPv6 whose source is not allowed for that MAC; :: (duplicate address detection) and the link-local
- *   address derived from the MAC (EUI-64) are always allowed.
+ *   address derived from the MAC (EUI-64) are always allowed;
+ * - an ICMPv6 neighbour advertisement whose target is not allowed for that MAC (nor its link-local
+ *   address): a VM that claims another's address (ND spoofing).
  * Other ethertypes pass once the MAC is allowed.
  *
  * Invariant (mask): every decision reads, through the tracked getters, the whole of each field it
- * depends on (eth_src, eth_type, ip_src, ip_proto, tp_src/tp_dst, arp_sha, ipv6_src), so a flow
+ * depends on (eth_src, eth_type, ip_src, ip_proto, tp_src/tp_dst, arp_sha, ipv6_src,
+ * icmpv6 type, nd_target), so a flow
  * installed for an allowed packet never matches a spoofed one; the mask may be wider than needed
  * (a whole address is read where a pair's prefix would do), never narrower.
  */
@@ -38,7 +41,9 @@ import {
   ETH_TYPE_ARP,
   ETH_TYPE_IPV4,
   ETH_TYPE_IPV6,
+  ICMP_TYPE,
   IP_PROTO,
+  PROTO_ICMPV6,
   PROTO_UDP,
   TP_DST,
   TP_SRC,
@@ -70,7 +75,7 @@ export interface PortSecurityFields {
 }
 
 /** Why port security dropped a packet (the agent counts drops per reason). */
-export type PortSecurityReason = 'mac' | 'ip' | 'arp' | 'dhcp-server';
+export type PortSecurityReason = 'mac' | 'ip' | 'arp' | 'nd' | 'dhcp-server';
 
 /**
  * The view of a port, or null when port security is off (or the port has no MAC, which the model
@@ -179,6 +184,14 @@ export function portSecurityDrops(
       const ll = linkLocalOf(mac);
       if (!(src[0] === ll[0] && src[1] === ll[1] && src[2] === ll[2] && src[3] === ll[3]))
         return refuse(ctx, portId, portName, 'ip', `source IP ${formatIpv6(src)}`);
+    }
+    // A neighbour advertisement may only claim the port's own addresses (or its link-local one).
+    if (m.readAll(IP_PROTO) === PROTO_ICMPV6 && m.readAll(ICMP_TYPE) === 136) {
+      const target = m.ndTarget();
+      const ll = linkLocalOf(mac);
+      const own = ll[0] === target[0] && ll[1] === target[1] && ll[2] === target[2] && ll[3] === target[3];
+      if (!own && !allowed6(sec, mac, target))
+        return refuse(ctx, portId, portName, 'nd', `neighbour advertisement for ${formatIpv6(target)}`);
     }
   }
   if (ctx.tracing) ctx.line('port security: source allowed');

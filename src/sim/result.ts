@@ -30,9 +30,16 @@ export type Action =
       readonly fromPortId: string;
       readonly packet: PacketFields;
       readonly why: string;
+      /** Neighbour discovery messages: what the packet carries beyond its fields (ndp.ts). */
+      readonly ndp?: NdpExtra;
     }
   /** Nothing is output; the reason is the first drop the walk met. */
   | { readonly kind: 'drop'; readonly reason: string };
+
+/** The body of a generated neighbour advertisement (flags) or router advertisement (prefix, MTU). */
+export type NdpExtra =
+  | { readonly kind: 'na'; readonly solicited: boolean; readonly router?: boolean }
+  | { readonly kind: 'ra'; readonly prefix: string; readonly prefixLen: number; readonly mtu: number };
 
 export type Effect =
   /** Learn (or refresh) `mac` on `portId` in the bridge's table for `vlan`. */
@@ -47,6 +54,10 @@ export type Effect =
   | { readonly kind: 'arpWanted'; readonly routerId: string; readonly portId: string; readonly ip: number }
   /** An ARP reply (or request) taught the router `ip` is at `mac`. */
   | { readonly kind: 'arpLearned'; readonly routerId: string; readonly ip: number; readonly mac: number }
+  /** Send a neighbour solicitation for `ip` (IPv6, canonical text) out of the router port (ndp.ts). */
+  | { readonly kind: 'ndWanted'; readonly routerId: string; readonly portId: string; readonly ip: string }
+  /** A neighbour solicitation or advertisement taught the router `ip` (IPv6, canonical) is at `mac`. */
+  | { readonly kind: 'ndLearned'; readonly routerId: string; readonly ip: string; readonly mac: number }
   /** A forward flow passed a conntrack check: record the connection so its return flow is recognised. */
   | { readonly kind: 'conntrackForward'; readonly key: string }
   /**

@@ -3,7 +3,8 @@
  *
  * In order: admin state; the frame must be addressed to the ingress port's MAC (or broadcast); ARP
  * requests for the port's address are answered (and teach the sender), ARP replies teach the ARP
- * cache; only IPv4 goes on; NAT inbound chain (DNAT, reverse SNAT); inbound chain; route lookup
+ * cache; IPv6 goes to router6.ts (so do IPv6 multicast frames: neighbour and router solicitations);
+ * only IPv4 goes on; NAT inbound chain (DNAT, reverse SNAT); inbound chain; route lookup
  * (route-table.ts) — no route: ICMP net unreachable; blackhole: drop; reject: ICMP admin prohibited;
  * a local address: ICMP echo reply or drop; TTL <= 1: ICMP time exceeded, else decrement; outbound
  * chain; NAT outbound chain (SNAT, reverse DNAT); next-hop MAC from a peered router port or the ARP
@@ -23,6 +24,7 @@ import {
   ARP_REQUEST,
   ETH_TYPE_ARP,
   ETH_TYPE_IPV4,
+  ETH_TYPE_IPV6,
   ICMP_TYPE,
   IP_PROTO,
   IP_SRC,
@@ -44,6 +46,8 @@ import type { RouteEntry } from './route-table.js';
 import { Tags } from './tags.js';
 import { lbInbound, lbOutbound } from './load-balancer.js';
 import type { PortView, RouterView } from './topology.js';
+import { isIpv6MulticastMac } from './ndp.js';
+import { routerStep6 } from './router6.js';
 
 const BROADCAST = 0xffffffffffff;
 
@@ -78,7 +82,11 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   if (!r.adminStateUp) return drop(`router ${r.name} is down`);
   if (inPort.ip === null || inPort.mac === null) return drop(`router port ${inPort.name} has no address`);
   const dstMac = m.ethDst;
-  if (dstMac !== inPort.mac && dstMac !== BROADCAST) return NOT_ADDRESSED;
+  if (dstMac !== inPort.mac && dstMac !== BROADCAST) {
+    // IPv6 multicast (neighbour and router solicitations) is for the router too (router6.ts).
+    if (isIpv6MulticastMac(dstMac) && m.ethType === ETH_TYPE_IPV6) return routerStep6(ctx, r, inPort, true);
+    return NOT_ADDRESSED;
+  }
   const et = m.ethType;
   if (dstMac === BROADCAST && et !== ETH_TYPE_ARP) return BROADCAST_NOT_ARP;
   if (et === ETH_TYPE_ARP) {
@@ -102,6 +110,7 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
     }
     return ARP_OP_UNHANDLED;
   }
+  if (et === ETH_TYPE_IPV6) return routerStep6(ctx, r, inPort, false);
   if (et !== ETH_TYPE_IPV4) return NOT_IPV4;
   ctx.inPortId = inPort.id;
   ctx.outPortId = null;

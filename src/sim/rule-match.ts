@@ -10,6 +10,7 @@
  * mask), so short-circuiting is sound for the mask. Both the compiled classifier and the naive
  * in-order scan used as its reference call `ruleMatches`, so they cannot disagree on a condition.
  */
+import { inGroup6, prefix6Test } from './rule-match6.js';
 import { macToNumber, parseIpv4, prefixMask } from '../addr.js';
 import type { NatTarget } from './nat.js';
 import type { Conditions, Rule, RuleAction } from '../state/model.js';
@@ -21,6 +22,8 @@ import {
   ICMP_CODE,
   ICMP_TYPE,
   IP_DST,
+  IPV6_DST_0,
+  IPV6_SRC_0,
   IP_FRAG,
   IP_SRC,
   IP_TOS,
@@ -38,6 +41,8 @@ import { Tags, type Tag } from './tags.js';
 export interface GroupView<T> {
   readonly tag: Tag;
   readonly members: ReadonlySet<T>;
+  /** IP address groups: their IPv6 members, canonical text (rule-match6.ts). */
+  readonly members6?: ReadonlySet<string>;
 }
 
 /** What a rule test may consult besides the packet. */
@@ -205,10 +210,22 @@ function compileTests(c: Conditions): Test[] {
   }
   const dp = c.dstPrefix ? parsePrefix(c.dstPrefix.value) : null;
   const sp = c.srcPrefix ? parsePrefix(c.srcPrefix.value) : null;
+  // An IPv6 prefix does not parse as IPv4: it gets the IPv6 test (rule-match6.ts).
+  const v6 = (f0: number, text: string) => prefix6Test(f0, text) ?? (() => false);
   if (c.dstPrefix)
-    tests.push(inv(dp === null ? () => false : ipAndBits(IP_DST, dp.addr, dp.len), c.dstPrefix.invert));
+    tests.push(
+      inv(
+        dp === null ? v6(IPV6_DST_0, c.dstPrefix.value) : ipAndBits(IP_DST, dp.addr, dp.len),
+        c.dstPrefix.invert,
+      ),
+    );
   if (c.srcPrefix)
-    tests.push(inv(sp === null ? () => false : ipAndBits(IP_SRC, sp.addr, sp.len), c.srcPrefix.invert));
+    tests.push(
+      inv(
+        sp === null ? v6(IPV6_SRC_0, c.srcPrefix.value) : ipAndBits(IP_SRC, sp.addr, sp.len),
+        c.srcPrefix.invert,
+      ),
+    );
   if (c.ipTos) {
     const v = c.ipTos.value;
     tests.push(inv((m) => m.isIpv4() && m.read(IP_TOS, 0xff) === v, c.ipTos.invert));
@@ -257,14 +274,15 @@ function compileTests(c: Conditions): Test[] {
   }
   const addrGroupTest = (id: string, f: number): Test => {
     return (m, e) => {
-      if (!m.isIpv4()) return false;
+      const v4 = m.isIpv4();
+      if (!v4 && !m.isIpv6()) return false;
       const g = e.ipAddrGroup(id);
       if (g === undefined) {
         e.need(id);
         return false;
       }
       e.addTag(g.tag);
-      return g.members.has(m.readAll(f));
+      return v4 ? g.members.has(m.readAll(f)) : inGroup6(m, g, f === IP_SRC ? IPV6_SRC_0 : IPV6_DST_0);
     };
   };
   if (c.ipAddrGroupSrc)

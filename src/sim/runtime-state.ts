@@ -11,6 +11,8 @@ import { MemoryConntrack, MemoryNatTable, reverseKey, type Conntrack } from './f
 import type { NatTable } from './nat.js';
 import { Tags, type Tag } from './tags.js';
 import type { Effect } from './result.js';
+import { MemoryNeighbourCache, ndTag, type NeighbourCache } from './ndp.js';
+import { parseIpv6 } from '../addr.js';
 
 export interface MacEntry {
   readonly portId: string;
@@ -37,6 +39,8 @@ export interface ArpCache {
 export interface RuntimeState {
   readonly macs: MacTable;
   readonly arp: ArpCache;
+  /** IPv6 neighbours of routers (ndp.ts); absent: every neighbour is unknown (solicited on use). */
+  readonly nd?: NeighbourCache;
   readonly conntrack: Conntrack;
   readonly nat: NatTable;
 }
@@ -191,6 +195,7 @@ export class MemoryRuntimeState implements RuntimeState {
     this.macs = new MemoryMacTable(macLifetimeMs);
   }
   readonly arp = new MemoryArpCache();
+  readonly nd = new MemoryNeighbourCache();
   readonly conntrack = new MemoryConntrack();
   readonly nat = new MemoryNatTable();
   /** Commits effects; returns the tags of entries that changed (for flow invalidation). */
@@ -210,7 +215,16 @@ export class MemoryRuntimeState implements RuntimeState {
           if (before?.state !== 'resolved' || before.mac !== e.mac) changed.push(Tags.arp(e.routerId, e.ip));
           break;
         }
+        case 'ndLearned': {
+          const ip = parseIpv6(e.ip);
+          if (ip === undefined) break;
+          const before = this.nd.lookup(e.routerId, ip, now);
+          this.nd.learn(e.routerId, ip, e.mac, now);
+          if (before?.state !== 'resolved' || before.mac !== e.mac) changed.push(ndTag(e.routerId, ip));
+          break;
+        }
         case 'arpWanted':
+        case 'ndWanted':
           break;
         case 'conntrackForward':
           // A new connection: flows that read it as new (either direction) must be redone.

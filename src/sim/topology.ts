@@ -25,6 +25,8 @@ import type { GroupView } from './rule-match.js';
 import { Tags, type Tag } from './tags.js';
 import { LoadBalancers, type LbView } from './lb-view.js';
 import { portSecurityView, type PortSecurityView } from './port-security.js';
+import { RouteTable6, type Route6Entry } from './route-table6.js';
+import { ndTableOf, port6Of, routes6Of, type NdAnswer, type Port6 } from './topology6.js';
 
 /** A model object with its kind (what a snapshot or change feed delivers). */
 export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
@@ -52,6 +54,10 @@ export interface PortView {
   readonly ip: number | null;
   readonly ipLen: number;
   readonly mac: number | null;
+  /** Router ports: IPv6 address, prefix length and link-local address (topology6.ts). */
+  readonly ip6: Port6['ip6'];
+  readonly ip6Len: number;
+  readonly linkLocal6: Port6['linkLocal6'];
   /** Port security on: what the port may send (port-security.ts); null when off. */
   readonly security: PortSecurityView | null;
   readonly tag: Tag;
@@ -74,6 +80,8 @@ export interface BridgeView {
   readonly arpTable: ReadonlyMap<number, number>;
   /** Of those, the router port addresses -> the router (which learns who asked, as if it answered). */
   readonly arpRouters: ReadonlyMap<number, string>;
+  /** IPv6 addresses the bridge answers neighbour solicitations for (topology6.ts, bridge-nd.ts). */
+  readonly ndTable: ReadonlyMap<string, NdAnswer>;
   /** The enabled DHCP subnet the agent serves on this bridge (the first by id), or null. */
   readonly dhcpId: string | null;
   readonly tag: Tag;
@@ -90,6 +98,9 @@ export interface RouterView {
   readonly natOutboundChainId: string | null;
   readonly table: RouteTable;
   readonly routes: readonly RouteEntry[];
+  /** IPv6 routes (route-table6.ts): the ports' IPv6 prefixes and addresses, the IPv6 routes. */
+  readonly table6: RouteTable6;
+  readonly routes6: readonly Route6Entry[];
   readonly tag: Tag;
   readonly routesTag: Tag;
   /** Public addresses of its floating IPs, port forwards and source NATs: it answers ARP for them. */
@@ -315,7 +326,8 @@ export class Topology {
       else
         this.ipGroups.set(id, {
           tag: Tags.ipAddrGroup(id),
-          members: new Set((g as IpAddressGroup).addresses.map((a) => parseIpv4(a) ?? 0)),
+          members: new Set((g as IpAddressGroup).addresses.flatMap((a) => parseIpv4(a) ?? [])),
+          members6: new Set((g as IpAddressGroup).addresses.filter((a) => a.includes(':'))),
         });
       tags.push(Tags.ipAddrGroup(id));
     }
@@ -362,6 +374,7 @@ export class Topology {
       ip: ok ? cidr.addr : null,
       ipLen: ok ? cidr.len : 0,
       mac: p.mac === null ? null : macToNumber(p.mac),
+      ...port6Of(p, p.mac === null ? null : macToNumber(p.mac)),
       security: portSecurityView(p, p.addressesFromDhcp ? this.dhcpAddressesOf(p) : []),
       tag: Tags.port(id),
       toPort: undefined as unknown as Decision,
@@ -427,6 +440,10 @@ export class Topology {
       routerMacs,
       arpTable,
       arpRouters,
+      ndTable: ndTableOf(
+        portIds.map((pid) => ({ view: this.ports.get(pid)!, model: this.get('port', pid) })),
+        (id) => this.ports.get(id),
+      ),
       dhcpId,
       tag: Tags.bridge(id),
     });
@@ -485,6 +502,10 @@ export class Topology {
         weight: rt.weight,
       });
     }
+    const routes6 = routes6Of(
+      [...(this.portsByDevice.get(id) ?? [])].flatMap((pid) => this.ports.get(pid) ?? []),
+      [...(this.routesByRouter.get(id) ?? [])].flatMap((rid) => this.get('route', rid) ?? []),
+    );
     this.routers.set(id, {
       id,
       name: r.name,
@@ -496,6 +517,8 @@ export class Topology {
       natAddresses: this.natAddressesOf(id),
       table: new RouteTable(entries),
       routes: entries,
+      table6: new RouteTable6(routes6),
+      routes6,
       tag: Tags.router(id),
       routesTag: Tags.routes(id),
     });

@@ -39,6 +39,18 @@ export function describePacket(p: PacketFields): string {
     if (typeof p.tcpFlags === 'number' && p.tcpFlags !== 0) parts.push(`flags ${tcpFlagNames(p.tcpFlags)}`);
     if (p.tcpWindow !== undefined && p.tcpWindow !== 0) parts.push(`win ${p.tcpWindow}`);
     if (p.fragment !== undefined) parts.push(`fragment ${p.fragment}`);
+  } else if (p.ethertype === 0x86dd) {
+    const proto =
+      p.proto === 58
+        ? 'icmp6'
+        : typeof p.proto === 'number'
+          ? (PROTO_NAMES[p.proto] ?? `proto ${p.proto}`)
+          : 'ip6';
+    let l4 = '';
+    if (p.srcPort !== undefined) l4 = ` ${p.srcPort} > ${p.dstPort}`;
+    if (p.icmpType !== undefined) l4 = ` type ${p.icmpType} code ${p.icmpCode}`;
+    if (p.ndTarget !== undefined) l4 += ` target ${p.ndTarget}`;
+    parts.push(`ip6 ${p.srcIp6} > ${p.dstIp6} hlim ${p.ttl} ${proto}${l4}`);
   } else {
     parts.push(`ethertype 0x${(p.ethertype ?? 0).toString(16)}`);
   }
@@ -107,6 +119,10 @@ export function formatEffect(e: Effect, name: PortNamer): string {
       return `ARP request for ${formatIpv4(e.ip)} out of port ${name(e.portId)}`;
     case 'arpLearned':
       return `ARP entry ${formatIpv4(e.ip)} is-at ${formatMacNumber(e.mac)}`;
+    case 'ndWanted':
+      return `neighbour solicitation for ${e.ip} out of port ${name(e.portId)}`;
+    case 'ndLearned':
+      return `neighbour entry ${e.ip} is-at ${formatMacNumber(e.mac)}`;
     case 'conntrackForward':
       return `track connection ${e.key}`;
     case 'natCreated':

@@ -16,6 +16,7 @@ import { StoreError } from './errors.js';
 import { OPTIONAL_NAME_KINDS, type Kind, type Obj } from './model.js';
 import { checkLbObject, checkPortAddress, type LbKind } from './lb-objects.js';
 import { referencesOf } from './references.js';
+import { routeFamilyProblem } from './ipv6-fields.js';
 import type { StoredObject } from './store-base.js';
 import type { Referrer } from './store.js';
 
@@ -128,6 +129,7 @@ async function checkPort(view: PlanView, p: Obj<'port'>, before: Obj<'port'> | u
     await checkPortAddress(view, p, what);
   } else {
     if (p.address !== null) invalid(`${what}: port.address: applies to router ports only`);
+    if (p.address6 !== null) invalid(`${what}: port.address6: applies to router ports only`);
     if (p.vlanId !== null) {
       const br = await view.getKind(['bridge'], p.deviceId, `${what}: port.deviceId`);
       if (!br.vlanAware) invalid(`${what}: port.vlanId: bridge ${quote(br.name)} is not VLAN-aware`);
@@ -173,6 +175,8 @@ async function checkRoute(view: PlanView, r: Obj<'route'>): Promise<void> {
   const what = label('route', r);
   if (r.type === 'normal' && r.nextHopPortId === null)
     invalid(`${what}: route.nextHopPortId: is required for a normal route`);
+  const mixed = routeFamilyProblem(r);
+  if (mixed !== null) invalid(`${what}: route.${mixed.field}: ${quote(mixed.value)} ${mixed.why}`);
   if (r.nextHopPortId !== null) {
     const port = await view.getKind(['port'], r.nextHopPortId, `${what}: route.nextHopPortId`);
     if (port.deviceId !== r.routerId) {

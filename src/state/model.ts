@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
 import { addressPair, ipAddress } from './port-security-fields.js';
+import { ifaceAddr6, routePrefix } from './ipv6-fields.js';
 import { domainName, extraOption, staticRoute } from './dhcp-option-fields.js';
 import { quote, UNSAFE_TEXT } from '../quote.js';
 
@@ -217,8 +218,9 @@ export const conditionsSchema = z
     dstMac: z.object({ value: mac, mask: mac.optional(), invert: z.boolean().default(false) }).strict(),
     ipProto: cond(byte),
     ipTos: cond(byte),
-    srcPrefix: cond(prefix),
-    dstPrefix: cond(prefix),
+    /** IPv4 or IPv6 (an IPv6 prefix matches IPv6 packets only; sim/rule-match6.ts). */
+    srcPrefix: cond(routePrefix),
+    dstPrefix: cond(routePrefix),
     srcPort: cond(portRange),
     dstPort: cond(portRange),
     /** Bits of `mask` must equal the same bits of `set` (flag bit order as TCP_FLAGS). */
@@ -281,6 +283,8 @@ export const fieldSchemas = {
       adminStateUp,
       /** Router ports: interface address with prefix length. */
       address: ifaceAddr.nullable().default(null),
+      /** Router ports: IPv6 interface address with prefix length (ipv6-fields.ts); null: IPv4 only. */
+      address6: ifaceAddr6.nullable().default(null),
       /** Router ports: MAC (generated when not given). */
       mac: mac.nullable().default(null),
       /** Bridge ports on a VLAN-aware bridge: access VLAN. */
@@ -314,10 +318,11 @@ export const fieldSchemas = {
     .object({
       name: name.nullable().default(null),
       routerId: uuid,
-      dstPrefix: prefix,
-      srcPrefix: prefix.default('0.0.0.0/0'),
+      /** IPv4 or IPv6 (ipv6-fields.ts); source and gateway of the same family (model-rules.ts). */
+      dstPrefix: routePrefix,
+      srcPrefix: routePrefix.default('0.0.0.0/0'),
       nextHopPortId: optRef,
-      gateway: ipv4.nullable().default(null),
+      gateway: ipAddress.nullable().default(null),
       weight: z.number().int().min(0).max(65535).default(100),
       type: z.enum(['normal', 'blackhole', 'reject']).default('normal'),
       source: z.enum(['static', 'bgp']).default('static'),
@@ -341,7 +346,8 @@ export const fieldSchemas = {
     })
     .strict(),
   'port-group': z.object({ name, portIds: z.array(uuid).default([]) }).strict(),
-  'ip-address-group': z.object({ name, addresses: z.array(ipv4).default([]) }).strict(),
+  /** Addresses of either family (IPv6 stored canonical). */
+  'ip-address-group': z.object({ name, addresses: z.array(ipAddress).default([]) }).strict(),
   dhcp: z
     .object({
       name,

@@ -10,6 +10,7 @@ import { describe, before, after } from 'node:test';
 import { concurrencyContract } from './contract-concurrency.js';
 import { electionContract } from './contract-election.js';
 import { feedContract } from './contract-feed.js';
+import { ipv6Contract } from './contract-ipv6.js';
 import { learnedContract } from './contract-learned.js';
 import { lbContract } from './contract-lb.js';
 import { livenessContract } from './contract-liveness.js';
@@ -45,6 +46,7 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     describe('election', () => electionContract(c));
     describe('learned state', () => learnedContract(c));
     describe('load balancer', () => lbContract(c));
+    describe('IPv6', () => ipv6Contract(c));
     describe('concurrent writers', () => concurrencyContract(c));
   });
 }

@@ -20,6 +20,9 @@ import { parseIpv6 } from '../../src/addr.js';
 import {
   setArpSha,
   setIpv6Src,
+  setWords6,
+  IPV6_DST_0,
+  ND_TARGET_0,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -78,6 +81,7 @@ const TCP_FLAG_BITS: Record<string, number> = {
   ns: 0x100,
 };
 const OTHER_KEYWORDS: Record<string, number> = { rarp: 0x8035, mpls: 0x8847, mplsm: 0x8848, nsh: 0x894f };
+const IP6_KEYWORDS: Record<string, number | undefined> = { tcp6: 6, udp6: 17, icmp6: 58, sctp6: 132 };
 const IP_KEYWORDS: Record<string, number | undefined> = {
   ip: undefined,
   tcp: 6,
@@ -142,6 +146,26 @@ function ovsFields(line: string): number[] {
     f[ETH_TYPE] = 0x86dd;
     const src = parseIpv6(kv.get('ipv6_src') ?? '::');
     if (src !== undefined) setIpv6Src(f, src);
+    const dst = parseIpv6(kv.get('ipv6_dst') ?? '::');
+    if (dst !== undefined) setWords6(f, IPV6_DST_0, dst);
+    f[IP_PROTO] = IP6_KEYWORDS[kw ?? ''] ?? Number(kv.get('nw_proto') ?? 0);
+    f[IP_TOS] = Number(kv.get('nw_tos') ?? 0) | Number(kv.get('nw_ecn') ?? 0);
+    f[IP_TTL] = Number(kv.get('nw_ttl') ?? 0);
+    if (kw === 'tcp6' || kw === 'udp6') {
+      f[TP_SRC] = Number(kv.get('tp_src') ?? 0);
+      f[TP_DST] = Number(kv.get('tp_dst') ?? 0);
+    }
+    if (kw === 'tcp6') {
+      const flags = kv.get('tcp_flags') ?? '0';
+      f[TCP_FLAGS] =
+        flags === '0' ? 0 : flags.split('|').reduce((a, n) => a | (TCP_FLAG_BITS[n] ?? 0x1000), 0) & 0xff;
+    }
+    if (kw === 'icmp6') {
+      f[ICMP_TYPE] = Number(kv.get('icmp_type') ?? 0);
+      f[ICMP_CODE] = Number(kv.get('icmp_code') ?? 0);
+      const target = parseIpv6(kv.get('nd_target') ?? '::');
+      if (target !== undefined) setWords6(f, ND_TARGET_0, target);
+    }
   } else if (kw !== undefined && kw in OTHER_KEYWORDS) {
     f[ETH_TYPE] = OTHER_KEYWORDS[kw]!;
   } else {

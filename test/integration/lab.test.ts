@@ -17,6 +17,7 @@ import type { EvalReport } from '../../src/lab/eval-report.js';
 import { labDown } from '../../src/lab/lab.js';
 import { listNamespaces } from '../../src/lab/netns.js';
 import { labNames, uniqueLabName } from '../../src/lab/layout.js';
+import { TENANT_PREFIX6, slaacAddress } from '../../src/lab/vm-ipv6.js';
 
 const run = promisify(execFile);
 const LAB = fileURLToPath(new URL('../../../bin/midonet-lab', import.meta.url));
@@ -29,7 +30,7 @@ const lab = (...args: string[]) =>
 
 interface Status {
   hosts: Array<{ name: string; alive: boolean; agentPid: number | null; dir: string }>;
-  vms: Array<{ name: string; ip: string; host: string; bridge: string; boundTo: string | null }>;
+  vms: Array<{ name: string; ip: string; mac: string; host: string; bridge: string; boundTo: string | null }>;
   storeUrl: string;
 }
 
@@ -69,6 +70,31 @@ describe('midonet-lab', () => {
       assert.match(out, /2 received/, `${from} -> ${to}: ${out}`);
     }
     await assert.rejects(lab('exec', 'vm99', '--', 'true'), /no VM 'vm99'/);
+  });
+
+  it('gives every VM an IPv6 address by SLAAC and pings6 within a bridge, on one host and across hosts', async () => {
+    const vm = (n: string) => status.vms.find((v) => v.name === n)!;
+    const v6 = (n: string) => slaacAddress(TENANT_PREFIX6[vm(n).bridge === 'tenant-a' ? 0 : 1], vm(n).mac);
+    // The kernel's autoconfiguration from the router's advertisement (lab up waits for it).
+    for (const v of status.vms) {
+      const want = v6(v.name);
+      const seen = (
+        await lab('exec', v.name, '--', 'ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'global')
+      ).stdout;
+      assert.match(
+        seen,
+        new RegExp(`${want}/64 scope global dynamic`),
+        `${v.name} configured ${want} by SLAAC`,
+      );
+    }
+    for (const [from, to] of [
+      ['vm1', 'vm3'], // same bridge, same host
+      ['vm1', 'vm5'], // same bridge, across hosts
+    ] as const) {
+      const out = (await lab('exec', from, '--', 'ping', '-6', '-c', '2', '-i', '0.3', '-W', '3', v6(to)))
+        .stdout;
+      assert.match(out, /2 received/, `${from} -> ${to}: ${out}`);
+    }
   });
 
   it('runs a second lab side by side; a clash is one line; its down leaves the first one working', async () => {

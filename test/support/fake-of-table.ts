@@ -25,13 +25,16 @@ import {
   IP_SRC,
   IP_TOS,
   IP_TTL,
+  IPV6_DST_0,
+  IPV6_SRC_0,
+  ND_TARGET_0,
   TCP_FLAGS,
   TP_DST,
   TP_SRC,
   TUNNEL_ID,
   VLAN,
 } from '../../src/sim/flow-match.js';
-import { parseIpv4 } from '../../src/addr.js';
+import { parseIpv4, parseIpv6 } from '../../src/addr.js';
 
 export interface FakeFlow {
   readonly cookie: bigint;
@@ -59,6 +62,13 @@ const ip = (s: string): number => {
   if (v === undefined) throw new Error(`fake table: bad IPv4 ${s}`);
   return v;
 };
+
+/** IPv6 address field words of `h` from `f0` against a value and optional mask (IPv6 text). */
+function masked6(h: readonly number[], f0: number, value: string, mask: string | undefined): boolean {
+  const v = parseIpv6(value)!;
+  const m = mask === undefined ? [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff] : parseIpv6(mask)!;
+  return v.every((w, i) => ((h[f0 + i]! ^ w) & m[i]!) >>> 0 === 0);
+}
 
 function fieldMatches(f: OxmField, h: readonly number[], inPort: number): boolean {
   const masked = (v: number, want: number, m: number | undefined) =>
@@ -113,6 +123,16 @@ function fieldMatches(f: OxmField, h: readonly number[], inPort: number): boolea
       return masked(h[TCP_FLAGS]!, f.value, f.mask);
     case 'tunnel_id':
       return BigInt(h[TUNNEL_ID]!) === f.value;
+    case 'ipv6_src':
+      return masked6(h, IPV6_SRC_0, f.value, f.mask);
+    case 'ipv6_dst':
+      return masked6(h, IPV6_DST_0, f.value, f.mask);
+    case 'ipv6_nd_target':
+      return masked6(h, ND_TARGET_0, f.value, undefined);
+    case 'icmpv6_type':
+      return h[ICMP_TYPE] === f.value;
+    case 'icmpv6_code':
+      return h[ICMP_CODE] === f.value;
     default:
       throw new Error(`fake table: match field ${f.field} is not interpreted`);
   }

@@ -10,8 +10,8 @@
  * than 4, a UDP length that disagrees with its payload): there the frame must be refused, since a
  * flow with the codec's view would never match what the datapath extracts. Things the simulation's
  * fields cannot hold (an 802.1ad service tag, LLC/SNAP encapsulation, an ARP opcode above 255) are
- * refused too, and so is an IPv6 header the codec calls malformed (its source is all the simulation
- * reads of IPv6).
+ * refused too, and so is an IPv6 header the codec calls malformed or one followed by an extension
+ * header (the simulation walks none).
  *
  * Invariant: the oracle never reads a header field from raw frame offsets the codec did not assign to
  * that header; its only inputs are the codec's nodes (and the bytes of raw payloads).
@@ -19,6 +19,9 @@
 import {
   setArpSha,
   setIpv6Src,
+  setWords6,
+  IPV6_DST_0,
+  ND_TARGET_0,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
@@ -41,8 +44,10 @@ import {
   TUNNEL_ID,
   VLAN,
 } from '../../src/sim/flow-match.js';
-import { parseIpv6 } from '../../src/addr.js';
+import { ipv6FromBytes, parseIpv6 } from '../../src/addr.js';
 import { parseEthernet, type Ipv4 } from '../../src/packet/index.js';
+import { IPV6_EXTENSION_HEADERS } from '../../src/agent/frame-match.js';
+import { ipProtocolOf, type Ipv6Payload } from '../../src/packet/transport.js';
 import { decodeIcmp, type Icmp } from '../../src/packet/icmp.js';
 import { decodeTcp } from '../../src/packet/tcp.js';
 
@@ -154,10 +159,15 @@ export function codecView(frame: Uint8Array, tunnelId: number): CodecView {
       [f[IP_PROTO], f[IP_SRC], f[IP_DST]] = [p.op, ip(p.senderIp), ip(p.targetIp)];
       setArpSha(f, parseInt(p.senderMac.replace(/:/g, ''), 16));
       break;
-    case 'ipv6':
+    case 'ipv6': {
       f[ETH_TYPE] = 0x86dd;
       setIpv6Src(f, parseIpv6(p.src)!);
+      setWords6(f, IPV6_DST_0, parseIpv6(p.dst)!);
+      [f[IP_TOS], f[IP_TTL], f[IP_PROTO]] = [p.trafficClass, p.hopLimit, ipProtocolOf(p.payload) ?? 0];
+      const why = transport6(p.payload, f);
+      if (why !== null) return { refused: why };
       break;
+    }
     case 'ipv4': {
       f[ETH_TYPE] = 0x0800;
       const why = transport(p, f);
@@ -183,4 +193,50 @@ export function codecView(frame: Uint8Array, tunnelId: number): CodecView {
 function icmpFields(f: number[], c: Icmp): void {
   [f[ICMP_TYPE], f[ICMP_CODE]] = [c.type, c.code];
   if (c.message.kind === 'echo') f[ICMP_ID] = c.message.id;
+}
+
+/**
+ * Transport fields of an IPv6 packet, from the codec's nodes: TCP ports, flags and window; UDP ports
+ * (a UDP length the codec refuses refuses the frame, as for IPv4); ICMPv6 type and code from 8 bytes
+ * on, and the target of a neighbour solicitation or advertisement (code 0, 24 bytes, well-formed
+ * options: each a non-zero number of 8-byte units that fits), as OVS reads them.
+ */
+function transport6(pl: Ipv6Payload, f: number[]): string | null {
+  switch (pl.kind) {
+    case 'tcp':
+      [f[TP_SRC], f[TP_DST], f[TCP_FLAGS], f[TCP_WINDOW]] = [
+        pl.srcPort,
+        pl.dstPort,
+        pl.flags & 0xff,
+        pl.window,
+      ];
+      return null;
+    case 'udp':
+      [f[TP_SRC], f[TP_DST]] = [pl.srcPort, pl.dstPort];
+      return null;
+    case 'icmpv6': {
+      const b = pl.body;
+      if (b.length < 4) return null;
+      [f[ICMP_TYPE], f[ICMP_CODE]] = [pl.type, pl.code];
+      if ((pl.type === 135 || pl.type === 136) && pl.code === 0 && b.length >= 20) {
+        let at = 20;
+        let ok = true;
+        while (b.length - at >= 8) {
+          const len = b[at + 1]! * 8;
+          if (len === 0 || len > b.length - at) {
+            ok = false;
+            break;
+          }
+          at += len;
+        }
+        if (ok) setWords6(f, ND_TARGET_0, ipv6FromBytes(b, 4));
+      }
+      return null;
+    }
+    case 'malformed':
+      if (pl.layer === 'udp' && pl.bytes.length >= 8) return `codec: ${pl.reason}`;
+      return null;
+    case 'raw':
+      return IPV6_EXTENSION_HEADERS.has(pl.protocol) ? `IPv6 extension header ${pl.protocol}` : null;
+  }
 }

@@ -385,6 +385,36 @@ golden(
 );
 
 golden(
+  'FLOW_MOD add: IPv6 neighbour solicitation, solicited-node prefix and ND target (drop)',
+  {
+    type: 'flow_mod',
+    xid: 0x1a,
+    cookie: 0x5n,
+    cookieMask: 0n,
+    tableId: 0,
+    command: 'add',
+    idleTimeout: 60,
+    hardTimeout: 0,
+    priority: 10,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 1,
+    match: [
+      { field: 'in_port', value: 3 },
+      { field: 'eth_type', value: 0x86dd },
+      { field: 'ip_proto', value: 58 },
+      { field: 'ipv6_dst', value: 'ff02::1:ff00:0', mask: 'ffff:ffff:ffff:ffff:ffff:ffff:ff00:0' },
+      { field: 'icmpv6_type', value: 135 },
+      { field: 'icmpv6_code', value: 0 },
+      { field: 'ipv6_nd_target', value: '2001:db8:a::1' },
+    ],
+    instructions: [],
+  },
+  'OFPT_FLOW_MOD (OF1.3) (xid=0x1a): ADD priority=10,icmp6,in_port=3,ipv6_dst=ff02::1:ff00:0/104,icmp_type=135,icmp_code=0,nd_target=2001:db8:a::1 cookie:0x5 idle:60 send_flow_rem actions=drop',
+);
+
+golden(
   'FLOW_MOD add: UDP in VLAN with pcp, tunnel source masked, set_nw_ttl',
   {
     type: 'flow_mod',

@@ -68,6 +68,15 @@ const v6 = (src: string): PacketFields => ({
   srcIp6: src,
 });
 
+/** A neighbour advertisement from vm1's own address claiming `target`. */
+const na = (target: string): PacketFields => ({
+  ...v6(V6),
+  dstIp6: '2001:db8::11',
+  proto: 'icmp',
+  icmpType: 136,
+  ndTarget: target,
+});
+
 interface Case {
   readonly name: string;
   readonly packet: PacketFields;
@@ -154,6 +163,22 @@ const cases: Case[] = [
     counted: 'ip',
   },
   {
+    name: 'a neighbour advertisement for its own address passes',
+    packet: na(V6),
+    dropped: null,
+  },
+  {
+    name: 'a neighbour advertisement for its link-local address passes',
+    packet: na(linkLocal),
+    dropped: null,
+  },
+  {
+    name: "a neighbour advertisement for another's address is dropped (ND spoofing)",
+    packet: na('2001:db8::1'),
+    dropped: denied('neighbour advertisement for 2001:db8::1'),
+    counted: 'nd',
+  },
+  {
     name: 'other ethertypes pass once the MAC is allowed',
     packet: { srcMac: MAC.vm1, dstMac: MAC.vm2, ethertype: 0x88cc },
     dropped: null,
@@ -222,6 +247,20 @@ describe('port security', () => {
     );
   });
 
+  it('the trace says why for IPv6 too: the packet line, the source or the ND target, the mask', () => {
+    const text = renderTrace(run(v6('2001:db8::99'), secured, true));
+    assert.match(text, /^packet 02:00:00:00:00:01 > 02:00:00:00:00:02 ip6 2001:db8::99 > :: hlim 64/);
+    assert.match(text, /drop: dropped by port security: source IP 2001:db8::99 not allowed on port vm1/);
+    assert.match(text, /Mask: .*eth_type=0x86dd ipv6_src=2001:db8::99/);
+    const nd = renderTrace(run(na('2001:db8::1'), secured, true));
+    assert.match(nd, /icmp6 type 136 code 0 target 2001:db8::1/);
+    assert.match(
+      nd,
+      /dropped by port security: neighbour advertisement for 2001:db8::1 not allowed on port vm1/,
+    );
+    assert.match(nd, /Mask: .*nd_target=2001:db8::1 .*icmp_type=136 icmp_code=0/);
+  });
+
   // The flow an allowed packet installs must not cover a spoofed variant of it: the check's reads are
   // in the mask (flow-match.ts invariant), whichever field the spoof changes.
   const spoofs: Array<[string, PacketFields, PacketFields]> = [
@@ -235,6 +274,7 @@ describe('port security', () => {
     ['ARP sender IP', arp({}), arp({ srcIp: IP.rLeft })],
     ['ARP sender MAC', arp({}), arp({ arpSha: OTHER_MAC })],
     ['IPv6 source', v6(V6), v6('2001:db8::99')],
+    ['ND target', na(V6), na('2001:db8::1')],
     ['0.0.0.0 non-DHCP', dhcpDiscover, { ...dhcpDiscover, dstPort: 1000 }],
   ];
   for (const [what, ok, spoof] of spoofs) {
