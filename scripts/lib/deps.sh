@@ -124,7 +124,7 @@ midonet_cnitool() {
 
 midonet_build() {
   local root=$1
-  (cd "$root" && npx tsc -p tsconfig.json)
+  (cd "$root" && npm run --silent build)
 }
 
 midonet_deps() {
