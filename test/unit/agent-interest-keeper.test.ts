@@ -8,7 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { FlowController, type TopologyDemand } from '../../src/agent/controller.js';
 import { InterestKeeper, type TopologyLoad } from '../../src/agent/interest-keeper.js';
+import { OFP_NO_BUFFER } from '../../src/openflow/index.js';
+import { TopologyBuilder } from '../../src/sim/builder.js';
+import { FakeOfTable } from '../support/fake-of-table.js';
+import { udpFrame } from '../support/udp-frame.js';
 import { createLogger } from '../../src/log.js';
 import { Topology } from '../../src/sim/topology.js';
 import { openStore } from '../../src/state/open.js';
@@ -122,4 +127,69 @@ test('a full agent holds and follows everything', async () => {
   } finally {
     await store.close();
   }
+});
+
+/** A controller on host HOST whose replica has two ports of br1 but not br1 itself. */
+function halfLoaded(demand?: TopologyDemand) {
+  const HOST = '00000000-0000-4000-8000-0000000000aa';
+  const b = new TopologyBuilder();
+  b.add('host', { name: 'hv1' }, HOST);
+  const br1 = b.bridge('br1');
+  b.port(br1, 'p1', { hostId: HOST, interfaceName: 'tap1' });
+  b.port(br1, 'p2', { hostId: HOST, interfaceName: 'tap2' });
+  const whole = b.build();
+  const topo = Topology.from(whole.objects().filter((o) => o.object.id !== br1));
+  const ctl = new FlowController(
+    topo,
+    { hostId: HOST, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
+    log,
+    demand === undefined ? {} : { demand },
+  );
+  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2);
+  ctl.ports.refreshBindings();
+  const frame = udpFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' });
+  const pi = {
+    xid: 0,
+    bufferId: OFP_NO_BUFFER,
+    totalLen: frame.length,
+    reason: 0,
+    tableId: 0,
+    inPort: 1,
+    tunnelId: 0,
+    data: frame,
+  };
+  const bridge = { op: 'create' as const, kind: 'bridge' as const, object: whole.get('bridge', br1)! };
+  return { ctl, pi, br1, bridge };
+}
+
+test('a packet that needs an object the replica lacks waits for its load, then is simulated again', () => {
+  const asked: string[][] = [];
+  const { ctl, pi, br1, bridge } = halfLoaded({
+    load: (ids) => void asked.push([...ids]),
+    absent: () => false,
+  });
+  assert.deepEqual(ctl.packetIn(pi, 1000), [], 'nothing goes out while the packet waits');
+  assert.deepEqual(ctl.packetIn(pi, 1001), [], 'a second packet waits too');
+  assert.deepEqual(asked, [[br1]], 'the bridge is asked for once');
+  // Loaded: the packets go on (flooded to p2), and a flow is installed.
+  ctl.topology.apply([bridge]);
+  const out = ctl.waits.loaded((id) => ctl.topology.get('bridge', id) !== undefined, 1010);
+  const sw = new FakeOfTable();
+  sw.apply(out);
+  assert.equal(out.filter((m) => m.type === 'packet_out').length, 2, 'both held packets go out');
+  assert.deepEqual(sw.outPorts(1, pi.data), [2]);
+  assert.equal(ctl.stats.notYetDrops, 0);
+});
+
+test('a load that never comes, or no way to load, drops the packet (counted)', () => {
+  const { ctl, pi } = halfLoaded({ load: () => undefined, absent: () => false });
+  ctl.packetIn(pi, 1000);
+  ctl.waits.tick(1000 + 2500);
+  assert.equal(ctl.stats.notYetDrops, 1, 'the wait gave up');
+  const full = halfLoaded();
+  full.ctl.packetIn(full.pi, 1000);
+  assert.equal(full.ctl.stats.notYetDrops, 1, 'a full replica drops at once');
+  const absent = halfLoaded({ load: () => assert.fail('not asked again'), absent: () => true });
+  absent.ctl.packetIn(absent.pi, 1000);
+  assert.equal(absent.ctl.stats.notYetDrops, 1, 'an object the store lacks is not asked for again');
 });
