@@ -25,7 +25,7 @@ import type { Change, Snapshot, TopologyStore } from '../state/store.js';
 import {
   CONTAINERS,
   HOST_HOLDERS,
-  PORT_HOLDERS,
+  goesWithPort,
   WALKED,
   interestSet,
   storeReader,
@@ -195,7 +195,7 @@ export class InterestKeeper {
       const k = take.has(r.target) ? batchKind.get(r.target) : kindOf(r.target, r.targetKinds);
       if (k === undefined) continue;
       if (CONTAINERS.has(k)) return true;
-      if (k === 'port' && PORT_HOLDERS.has(c.kind)) return true;
+      if (k === 'port' && goesWithPort(c.kind)) return true;
       if (c.kind === 'rule' && r.field === 'chainId') return true;
     }
     return false;

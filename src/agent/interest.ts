@@ -1,9 +1,9 @@
 /**
  * An agent's interest set: the objects it needs to simulate packets of its local ports, found by
- * walking the topology from those ports. From a port: its device, host, filter chains, the port
- * groups, BGP peers, DHCP leases and floating IPs that name it, and its link peer (one device
- * further). From a device (bridge, router): everything that names it (ports, routes, DHCP subnets,
- * BGP networks, NAT objects) and its chains. From a chain: its rules, the chains they jump to and
+ * walking the topology from those ports. From a port: its device, host, filter chains, what names
+ * it (port groups, BGP peers, DHCP leases, floating IPs; not rules nor its peer), and its link peer
+ * (one device further). From a device (bridge, router): everything that names it (ports, routes,
+ * DHCP subnets, BGP networks, NAT objects) and its chains. From a chain: its rules, the chains they jump to and
  * the address and port groups they match. Devices are walked at most `depth` links from a local
  * port (default 2: a VM's bridge, its tenant router, the provider router); the ports of the last
  * device are kept, their peers are not (the simulation loads those on demand). A load balancer and
@@ -43,13 +43,14 @@ export const WALKED: ReadonlySet<Kind> = new Set([
 ]);
 /** Kinds whose holders (everything that names them) go with them. */
 export const CONTAINERS: ReadonlySet<Kind> = new Set(['bridge', 'router', 'load-balancer', 'pool']);
-/** Kinds that name a port and go with it. */
-export const PORT_HOLDERS: ReadonlySet<Kind> = new Set([
-  'port-group',
-  'bgp-peer',
-  'dhcp-lease',
-  'floating-ip',
-]);
+/**
+ * Kinds that name a port without going with it: its link peer (another device, perhaps another
+ * tenant's) and rules of any chain that match on it. Everything else that names a port goes with it
+ * (port groups, BGP peers, DHCP leases, floating IPs, and kinds added later: a port's mirror or QoS
+ * policy must not be missing on the host of the port).
+ */
+const NOT_WITH_PORT: ReadonlySet<Kind> = new Set(['port', 'rule']);
+export const goesWithPort = (kind: Kind): boolean => !NOT_WITH_PORT.has(kind);
 /** Kinds that name the agent's own host and go with it. */
 export const HOST_HOLDERS: ReadonlySet<Kind> = new Set(['tunnel-zone', 'nat-block']);
 
@@ -96,7 +97,7 @@ export async function interestSet(
     if (CONTAINERS.has(kind)) {
       for (const x of await reader.holders(id)) add(x, depth);
     } else if (kind === 'port') {
-      for (const x of await reader.holders(id)) if (PORT_HOLDERS.has(x.kind)) add(x, depth);
+      for (const x of await reader.holders(id)) if (goesWithPort(x.kind)) add(x, depth);
     }
   }
   return held;
