@@ -165,7 +165,13 @@ export class FlowController {
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
-    this.emitter = new Emitter(() => this.topology, this.state, this.ports, this.stats);
+    this.emitter = new Emitter(
+      () => this.topology,
+      this.state,
+      this.ports,
+      this.stats,
+      (ids, now) => this.demand?.load(ids, now),
+    );
     this.waits = new Waits({
       emitter: this.emitter,
       state: this.state,

@@ -311,7 +311,10 @@ export class InterestKeeper {
         this.deps.log.warn({ err: (e as Error).message }, 'cannot load topology objects from the store');
         return undefined;
       }
-      this.deps.apply(this.merge(set, dropOthers));
+      const changes = this.merge(set, dropOthers);
+      // Another walk that began earlier must not drop what this one just put in.
+      if (this.loads > 1) for (const c of changes) this.changedDuring.add(c.id);
+      if (changes.length > 0) this.deps.apply(changes);
       return set;
     } finally {
       if (--this.loads === 0) {

@@ -3,7 +3,8 @@
  * each a bridge behind a router of its own linked to the lab's edge router, their prefixes announced
  * to the ISP. hv2 first has no port at all; a VM of tenant 1 on it makes its agent load tenant 1, the
  * edge router and what names them, and nothing of tenant 2 (the agent's `held` control command lists
- * its replica); that VM reaches its router and the ISP. A VM of tenant 2 added on hv2 then brings
+ * its replica); that VM reaches its router and the ISP, and a lab VM behind the edge router's other
+ * side, whose bridge hv2 loads when a packet first needs it. A VM of tenant 2 added on hv2 then brings
  * tenant 2 in, and its traffic flows too.
  *
  * The lab (namespaces, OVS, FRR, agents, the VMs made here, named with the lab's prefix) is torn down
@@ -21,7 +22,7 @@ import { labNames, uniqueLabName } from '../../src/lab/layout.js';
 import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
-import { agentSettled, host, ispReachable, ping, stats } from './lab-helpers.js';
+import { agentSettled, host, ispReachable, ping, stats, vm } from './lab-helpers.js';
 
 interface Held {
   kind: string;
@@ -174,6 +175,23 @@ describe('agents load on demand: a host holds the tenants of its ports only', ()
     process.stdout.write(
       `# on demand: hv2 holds ${now.length} of ${total} objects with a port of tenant 1\n`,
     );
+
+    // A lab VM behind the edge router's other side: its bridge is not held until a packet needs it.
+    const labVm = vm(lab, 'vm1');
+    assert.ok(
+      !now.some((o) => o.kind === 'bridge' && o.name === labVm.bridge),
+      `${labVm.bridge} not held yet`,
+    );
+    await until(async () => (await ping(v, labVm.ip, ['-c', '1', '-W', '1'])).received === 1, {
+      what: `${v.name} reaching ${labVm.name} (${labVm.ip}) on ${labVm.bridge}`,
+      timeoutMs: 15000,
+      intervalMs: 200,
+    });
+    assert.ok(
+      (await held()).some((o) => o.kind === 'bridge' && o.name === labVm.bridge),
+      `${labVm.bridge} loaded on demand`,
+    );
+    assert.ok(((await stats(host(lab, 'hv2'))).demandLoads ?? 0) >= 1, 'a simulation asked for it');
   });
 
   it('a port of tenant 2 on that host loads tenant 2, and its traffic flows', async () => {
