@@ -8,7 +8,9 @@
  *   beyond a batch per callback, packet-ins wait in a bounded queue, drained in batches between which
  *   store changes are applied; when the queue is full new packet-ins are dropped and counted.
  * - Store changes are applied to the replica in commit order, and the flows their tags name are
- *   deleted in the same turn, before any later packet-in is simulated.
+ *   deleted in the same turn, before any later packet-in is simulated. What the replica holds (the
+ *   whole topology, or the interest set loaded on demand) is interest-keeper.ts's: the feed goes
+ *   through its filter, and the feed position moves on with every batch, applied or not.
  * - The switch connection's own invariants (socket mode, flows judged on reconnection) are
  *   switch-link.ts's.
  * - Starting without the store: when it cannot be reached within STORE_START_MS and a local snapshot
