@@ -64,6 +64,18 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({}),
+    topology: z
+      .object({
+        /**
+         * 'on-demand': hold what the local ports reach and what simulations ask for (loaded from the
+         * store as packets need it); 'full': hold the whole topology.
+         */
+        load: z.enum(['on-demand', 'full']).default('on-demand'),
+        /** Objects loaded for a simulation and not asked for again within this long are dropped (ms). */
+        keepAskedMs: intIn(1000, 86_400_000).default(600000),
+      })
+      .strict()
+      .default({}),
     dhcp: z
       .object({
         /** Interface MTU (option 26) the DHCP server gives VMs: 1500 less the tunnel overhead; 0: none. */

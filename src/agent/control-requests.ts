@@ -18,7 +18,7 @@ import { OPERATOR_COMMANDS, controlCommand, filterFlows, type FlowDumpEntry } fr
 
 export const AGENT_VERSION = '0.1.0';
 
-const ALLOWED = ['stats', 'flows', 'trace', 'barrier', 'forget', 'conntrack', 'nat'] as const;
+const ALLOWED = ['stats', 'flows', 'trace', 'barrier', 'forget', 'conntrack', 'nat', 'held'] as const;
 
 /** What the answers read from the running agent. */
 export interface AgentView {
@@ -44,6 +44,15 @@ export async function controlRequest(a: AgentView, req: Record<string, unknown>)
         peers: a.peers(),
         ...ctl.stats.snapshot(ctl.flows.size),
       };
+    case 'held': // what of the topology this agent holds (interest-keeper.ts), for people and tests
+      return ctl.topology
+        .objects()
+        .map((o) => ({
+          kind: o.kind,
+          id: o.object.id,
+          name: (o.object as { name?: string | null }).name ?? null,
+        }))
+        .sort((x, y) => x.kind.localeCompare(y.kind) || x.id.localeCompare(y.id));
     case 'flows': // [ops] filtered by port, device or tag, with actions (control-commands.ts)
       return filterFlows((await flowDump(ctl, a.conn)) as FlowDumpEntry[], req, ctl);
     case 'conntrack':

@@ -69,11 +69,26 @@ export interface DhcpSink {
   request(dhcpId: string, portId: string, frame: Uint8Array): void;
 }
 
+/**
+ * Where the controller asks for topology objects a simulation needs (interest-keeper.ts); absent, a
+ * packet that needs one is dropped (the replica is the whole topology).
+ */
+export interface TopologyDemand {
+  /** Loads `ids` in the background; `waits.loaded` is called once they are in. */
+  load(ids: readonly string[], now: number): void;
+  /** The store is known not to have `id`. */
+  absent(id: string, now: number): boolean;
+}
+
+/** Loads a packet waits for at most (a walk that meets a missing device after each load). */
+const MAX_LOADS = 4;
+
 /** What the controller talks to besides the switch (all optional: tests give what they use). */
 export interface ControllerDeps {
   readonly peers?: PeerSender;
   readonly natBlocks?: NatBlockSource;
   readonly dhcp?: DhcpSink;
+  readonly demand?: TopologyDemand;
 }
 
 export interface ControllerConfig extends FlowSettings {
@@ -135,6 +150,7 @@ export class FlowController {
 
   private readonly peers: PeerSender;
   private readonly dhcp: DhcpSink | undefined;
+  private readonly demand: TopologyDemand | undefined;
 
   constructor(
     public topology: Topology,
@@ -144,17 +160,24 @@ export class FlowController {
   ) {
     this.peers = deps.peers ?? NO_PEERS;
     this.dhcp = deps.dhcp;
+    this.demand = deps.demand;
     this.state = new MemoryRuntimeState(cfg.macLifetimeMs);
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
-    this.emitter = new Emitter(() => this.topology, this.state, this.ports, this.stats);
+    this.emitter = new Emitter(
+      () => this.topology,
+      this.state,
+      this.ports,
+      this.stats,
+      (ids, now) => this.demand?.load(ids, now),
+    );
     this.waits = new Waits({
       emitter: this.emitter,
       state: this.state,
       stats: this.stats,
       natBlocks: deps.natBlocks,
-      rehandle: (pi, now, out, waited) => this.handle(pi, now, out, waited),
+      rehandle: (pi, now, out, waited, loads) => this.handle(pi, now, out, waited, loads),
       invalidateInto: (tags, out) => this.invalidateInto(tags, out),
     });
   }
@@ -179,8 +202,11 @@ export class FlowController {
     return out;
   }
 
-  /** `waited`: the packet already waited for flow state (it does not wait again). */
-  private handle(pi: PacketInView, now: number, out: Outgoing[], waited = false): void {
+  /**
+   * `waited`: the packet already waited for flow state (it does not wait again); `loads`: how many
+   * loads of topology objects it waited for.
+   */
+  private handle(pi: PacketInView, now: number, out: Outgoing[], waited = false, loads = 0): void {
     this.stats.packetIns++;
     const portId = this.ports.portAt(pi.inPort);
     if (portId === undefined) {
@@ -210,6 +236,11 @@ export class FlowController {
     });
     this.stats.observeSimulation((performance.now() - t0) * 1000);
     if (res.kind === 'notYet') {
+      const d = this.demand;
+      if (d !== undefined && loads < MAX_LOADS && !res.need.every((id) => d.absent(id, now))) {
+        if (this.waits.holdForLoad(res.need, pi, now, loads + 1)) d.load(res.need, now);
+        return;
+      }
       this.stats.notYetDrops++;
       this.log.warn({ port: portId, need: res.need }, 'packet dropped: topology objects not loaded');
       return;

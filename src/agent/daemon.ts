@@ -8,7 +8,9 @@
  *   beyond a batch per callback, packet-ins wait in a bounded queue, drained in batches between which
  *   store changes are applied; when the queue is full new packet-ins are dropped and counted.
  * - Store changes are applied to the replica in commit order, and the flows their tags name are
- *   deleted in the same turn, before any later packet-in is simulated.
+ *   deleted in the same turn, before any later packet-in is simulated. What the replica holds (the
+ *   whole topology, or the interest set loaded on demand) is interest-keeper.ts's: the feed goes
+ *   through its filter, and the feed position moves on with every batch, applied or not.
  * - The switch connection's own invariants (socket mode, flows judged on reconnection) are
  *   switch-link.ts's.
  * - Starting without the store: when it cannot be reached within STORE_START_MS and a local snapshot
@@ -44,6 +46,7 @@ import { Datapath } from './datapath.js';
 import { stableHostId } from './host-id.js';
 import { SwitchLink } from './switch-link.js';
 import { applyChanges, applySnapshot, type FeedResult } from './topology-feed.js';
+import { InterestKeeper } from './interest-keeper.js';
 import { Ovs } from '../ovs/ovs.js';
 import { startAgentMetrics } from './metrics.js';
 import { FlowHistory } from './flow-history.js'; // [ops]
@@ -98,6 +101,10 @@ export class AgentDaemon {
   /** The last publication of learned state failed (logged once per outage). */
   private publishFailing = false;
   private ctl!: FlowController;
+  /** What of the topology the replica holds (all of it, or the interest set: interest-keeper.ts). */
+  private keeper!: InterestKeeper;
+  /** A resync's snapshot is being cut to the interest set: feed batches wait here meanwhile. */
+  private feedBacklog: Change[][] | undefined;
   private datapath!: Datapath;
   private link!: SwitchLink;
   private control: ControlApi | undefined;
@@ -130,6 +137,14 @@ export class AgentDaemon {
     const log = this.log.child({ component: 'agent' });
     mkdirSync(this.cfg.runDir, { recursive: true });
     this.hostId = stableHostId(this.cfg.stateDir);
+    this.keeper = new InterestKeeper({
+      mode: this.cfg.topology.load,
+      hostId: this.hostId,
+      topology: () => this.ctl.topology,
+      apply: (changes) => this.afterFeed(applyChanges(this.ctl, changes, this.history, true)),
+      keepAskedMs: this.cfg.topology.keepAskedMs,
+      log: this.log.child({ component: 'agent.interest' }),
+    });
     const snap = await this.loadTopology(log);
     const topology = Topology.from(snap.objects as never);
     this.ctlCfg = {
@@ -154,7 +169,20 @@ export class AgentDaemon {
       peers: this.peers,
       natBlocks: { want: (ip, proto, from, to) => void this.natBlocks.want(ip, proto, from, to) },
       dhcp: { request: (dhcpId, portId, frame) => void this.dhcp.request(dhcpId, portId, frame) },
+      ...(this.keeper.onDemand
+        ? {
+            demand: {
+              load: (ids, now) =>
+                this.keeper.demand(ids, now, () =>
+                  this.send(this.ctl.waits.loaded((id) => this.keeper.settled(id, Date.now()), Date.now())),
+                ),
+              absent: (id, now) => this.keeper.absent(id, now),
+            },
+          }
+        : {}),
     });
+    this.keeper.counters = this.ctl.stats;
+    this.ctl.stats.objectsHeld = topology.count();
     this.link = new SwitchLink({
       socket: this.ofSocket,
       ctl: () => this.ctl,
@@ -190,7 +218,12 @@ export class AgentDaemon {
     this.saveSnapshot();
     this.history.attach(this.ctl.flows); // [ops]
     log.info(
-      { hostId: this.hostId, objects: snap.objects.length, position: snap.position },
+      {
+        hostId: this.hostId,
+        objects: snap.objects.length,
+        position: snap.position,
+        load: this.cfg.topology.load,
+      },
       'topology loaded',
     );
     this.learnedSince = Date.now();
@@ -204,6 +237,7 @@ export class AgentDaemon {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
       this.send(this.ctl.sweepFlowState(Date.now(), renew));
       this.send(this.ctl.ageMacs(Date.now()));
+      this.keeper.expireAsked(Date.now());
     }, 1000);
     this.snapshotSaver = setInterval(() => this.saveSnapshot(), LOCAL_SNAPSHOT_MS);
 
@@ -275,7 +309,7 @@ export class AgentDaemon {
       const store = await this.openStore(typeof saved !== 'string');
       try {
         await this.register(store);
-        return { store, snap: await store.snapshot() };
+        return { store, snap: await this.keeper.initial(store) };
       } catch (e) {
         await store.close().catch(() => undefined);
         throw e;
@@ -284,6 +318,7 @@ export class AgentDaemon {
     if (typeof saved === 'string') {
       const { store, snap } = await reach(); // nothing to fall back on: wait for the store as ever
       this.store = store;
+      this.keeper.setStore(store);
       this.savedPosition = -1;
       return snap;
     }
@@ -291,6 +326,7 @@ export class AgentDaemon {
     try {
       const { store, snap } = await withDeadline(attempt, STORE_START_MS);
       this.store = store;
+      this.keeper.setStore(store);
       return snap;
     } catch (e) {
       // A store reached after the deadline is closed; reachLater opens its own.
@@ -346,9 +382,12 @@ export class AgentDaemon {
         await this.register(store);
         if (this.stopped) return void (await store.close());
         this.store = store;
+        this.keeper.setStore(store);
         await this.follow(store, position, log);
+        void this.keeper.recompute(); // what the local snapshot held may have moved on
       } catch (e) {
         this.store = undefined;
+        this.keeper.setStore(undefined);
         this.closeFollowers();
         await store?.close().catch(() => undefined);
         log.debug({ err: (e as Error).message }, 'store still unreachable');
@@ -503,8 +542,12 @@ export class AgentDaemon {
 
   // ---- topology changes (topology-feed.ts) -------------------------------------------------------
 
+  /** A batch of the feed: what concerns the replica is applied; the position moves on in any case. */
   private onChanges(changes: readonly Change[]): void {
-    this.afterFeed(applyChanges(this.ctl, changes, this.history));
+    if (this.feedBacklog !== undefined) return void this.feedBacklog.push([...changes]);
+    const mine = this.keeper.filter(changes);
+    if (mine.length > 0) this.afterFeed(applyChanges(this.ctl, mine, this.history));
+    this.ctl.stats.lastChangeSeq = changes.at(-1)!.seq;
   }
 
   private onResync(snap: Snapshot): void {
@@ -512,10 +555,17 @@ export class AgentDaemon {
       { position: snap.position },
       'store watch fell behind the change log: reloading the topology',
     );
-    this.afterFeed(applySnapshot(this.ctl, snap, this.history));
+    // Batches that come while the snapshot is cut to the interest set are applied after it, in order.
+    const backlog: Change[][] = (this.feedBacklog ??= []);
+    void this.keeper.share(snap).then((mine) => {
+      this.afterFeed(applySnapshot(this.ctl, mine, this.history));
+      if (this.feedBacklog === backlog) this.feedBacklog = undefined;
+      for (const cs of backlog) this.onChanges(cs);
+    });
   }
 
   private afterFeed(r: FeedResult): void {
+    this.ctl.stats.objectsHeld = this.ctl.topology.count();
     this.send(r.out);
     if (r.bindings) this.link.bindingsChanged();
   }
@@ -575,6 +625,7 @@ export class AgentDaemon {
     await this.metrics?.close(); // [ops]
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.closeFollowers();
+    this.keeper?.close();
     if (this.learnedFlush) clearInterval(this.learnedFlush);
     if (this.flowStateSweep) clearInterval(this.flowStateSweep);
     if (this.tick) clearInterval(this.tick);

@@ -33,6 +33,11 @@ export class Emitter {
     private readonly state: MemoryRuntimeState,
     private readonly ports: PortLocator,
     private readonly stats: AgentStats,
+    /**
+     * A generated packet met objects the replica lacks (an agent that loads on demand): they are
+     * loaded, and the next request (ARP asks again each second) goes out.
+     */
+    private readonly onNeed: (ids: readonly string[], now: number) => void = () => undefined,
   ) {}
 
   /** Sends a simulation's generated packet, completed from the frame that caused it. */
@@ -46,6 +51,7 @@ export class Emitter {
     const m = new FlowMatch();
     if (fillFromFrame(m, frame, 0) !== null) return;
     const res = simulate(this.topology(), m, portId, now, { state: this.state, direction: 'egress' });
+    if (res.kind === 'notYet') this.onNeed(res.need, now);
     if (res.kind !== 'done') return;
     const tr = translateActions(res.actions, res.packet, OFPP.CONTROLLER, this.ports.locate);
     if (tr.actions.length === 0) return;

@@ -18,6 +18,8 @@ export type Want =
   | { readonly kind: 'nd'; readonly routerId: string; readonly ip: string; readonly portId: string }
   /** The flow state (NAT binding) under `key`, which another host may be sending. */
   | { readonly kind: 'natState'; readonly key: string }
+  /** Topology objects a simulation found missing, loaded from the store (`attempt`: loads so far). */
+  | { readonly kind: 'load'; readonly ids: readonly string[]; readonly attempt: number }
   | {
       readonly kind: 'snat';
       readonly ip: number;
@@ -32,9 +34,12 @@ export const snatWaitKey = (ip: number, proto: number): string => `snat/${ip}/${
 
 export const natStateWaitKey = (key: string): string => `nat/${key}`;
 
+export const loadWaitKey = (ids: readonly string[]): string => `load/${[...ids].sort().join(',')}`;
+
 export function waitKey(w: Want): string {
   if (w.kind === 'arp') return arpWaitKey(w.routerId, w.ip);
   if (w.kind === 'nd') return ndWaitKey(w.routerId, w.ip);
+  if (w.kind === 'load') return loadWaitKey(w.ids);
   return w.kind === 'natState' ? natStateWaitKey(w.key) : snatWaitKey(w.ip, w.proto);
 }
 
@@ -92,6 +97,17 @@ export class HeldPackets {
       this.waiting.delete(key);
       out.push(...w.packets);
     }
+    return out;
+  }
+
+  /** The waits `done` says are over, removed, with their packets. */
+  releaseWhere(done: (w: Want) => boolean): Array<{ want: Want; packets: PacketInView[] }> {
+    const out: Array<{ want: Want; packets: PacketInView[] }> = [];
+    for (const [key, w] of this.waiting)
+      if (done(w.want)) {
+        this.waiting.delete(key);
+        out.push({ want: w.want, packets: w.packets });
+      }
     return out;
   }
 

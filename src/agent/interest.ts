@@ -1,13 +1,15 @@
 /**
  * An agent's interest set: the objects it needs to simulate packets of its local ports, found by
- * walking the topology from those ports. From a port: its device, host, filter chains, the port
- * groups, BGP peers, DHCP leases and floating IPs that name it, and its link peer (one device
- * further). From a device (bridge, router): everything that names it (ports, routes, DHCP subnets,
- * BGP networks, NAT objects) and its chains. From a chain: its rules, the chains they jump to and
+ * walking the topology from those ports. From a port: its device, host, filter chains, what names
+ * it (port groups, BGP peers, DHCP leases, floating IPs; not rules nor its peer), and its link peer
+ * (one device further). From a device (bridge, router): everything that names it (ports, routes,
+ * DHCP subnets, BGP networks, NAT objects) and its chains. From a chain: its rules, the chains they jump to and
  * the address and port groups they match. Devices are walked at most `depth` links from a local
  * port (default 2: a VM's bridge, its tenant router, the provider router); the ports of the last
- * device are kept, their peers are not (the simulation loads those on demand). Also the agent's own
- * host, the tunnel zones that hold it and its NAT blocks.
+ * device are kept, their peers are not (the simulation loads those on demand). A load balancer and
+ * its pools go with their router (everything that names them: pools, VIPs, members, health
+ * monitors). Also the agent's own host, the tunnel zones that hold it and its NAT blocks, and any
+ * extra roots (`roots`: what a simulation asked for), walked like a device at the last depth.
  *
  * Invariant: the result depends only on the topology and the arguments (a pure walk over a reader),
  * so an index in memory and the store itself (`storeReader`) give the same set; everything in it is
@@ -30,17 +32,33 @@ export interface InterestReader {
 }
 
 /** Kinds whose references are walked; the others (routes, NAT, DHCP, groups...) are only held. */
-const WALKED: ReadonlySet<Kind> = new Set(['port', 'bridge', 'router', 'chain', 'rule']);
-/** Kinds that name a port and go with it. */
-const PORT_HOLDERS: ReadonlySet<Kind> = new Set(['port-group', 'bgp-peer', 'dhcp-lease', 'floating-ip']);
+export const WALKED: ReadonlySet<Kind> = new Set([
+  'port',
+  'bridge',
+  'router',
+  'chain',
+  'rule',
+  'load-balancer',
+  'pool',
+]);
+/** Kinds whose holders (everything that names them) go with them. */
+export const CONTAINERS: ReadonlySet<Kind> = new Set(['bridge', 'router', 'load-balancer', 'pool']);
+/**
+ * Kinds that name a port without going with it: its link peer (another device, perhaps another
+ * tenant's) and rules of any chain that match on it. Everything else that names a port goes with it
+ * (port groups, BGP peers, DHCP leases, floating IPs, and kinds added later: a port's mirror or QoS
+ * policy must not be missing on the host of the port).
+ */
+const NOT_WITH_PORT: ReadonlySet<Kind> = new Set(['port', 'rule']);
+export const goesWithPort = (kind: Kind): boolean => !NOT_WITH_PORT.has(kind);
 /** Kinds that name the agent's own host and go with it. */
-const HOST_HOLDERS: ReadonlySet<Kind> = new Set(['tunnel-zone', 'nat-block']);
+export const HOST_HOLDERS: ReadonlySet<Kind> = new Set(['tunnel-zone', 'nat-block']);
 
 /** The ids (with kinds) of the objects an agent with these local ports on `hostId` needs. */
 export async function interestSet(
   reader: InterestReader,
   localPortIds: Iterable<string>,
-  opts: { hostId?: string; depth?: number } = {},
+  opts: { hostId?: string; depth?: number; roots?: Iterable<readonly [string, readonly Kind[]]> } = {},
 ): Promise<Map<string, Held>> {
   const maxDepth = opts.depth ?? 2;
   const held = new Map<string, Held>();
@@ -48,6 +66,7 @@ export async function interestSet(
   const depthOf = new Map<string, number>();
   const todo: Array<[string, readonly Kind[], number]> = [];
   for (const id of localPortIds) todo.push([id, ['port'], 0]);
+  for (const [id, kinds] of opts.roots ?? []) todo.push([id, kinds, maxDepth]);
   if (opts.hostId) {
     todo.push([opts.hostId, ['host'], 0]);
     for (const h of await reader.holders(opts.hostId)) if (HOST_HOLDERS.has(h.kind)) add(h, 0);
@@ -75,10 +94,10 @@ export async function interestSet(
         } else if (ref.field !== 'ownerId' && !(kind === 'rule' && ref.field === 'chainId'))
           todo.push([ref.target, ref.targetKinds, depth]);
       }
-    if (kind === 'bridge' || kind === 'router') {
+    if (CONTAINERS.has(kind)) {
       for (const x of await reader.holders(id)) add(x, depth);
     } else if (kind === 'port') {
-      for (const x of await reader.holders(id)) if (PORT_HOLDERS.has(x.kind)) add(x, depth);
+      for (const x of await reader.holders(id)) if (goesWithPort(x.kind)) add(x, depth);
     }
   }
   return held;

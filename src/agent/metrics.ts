@@ -277,6 +277,25 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
     'Topology changes applied from the store’s change feed',
     () => st().changesApplied,
   );
+  gaugeOf(r, 'topology_objects_held', 'Topology objects in the agent’s replica', () => st().objectsHeld);
+  counterOf(
+    r,
+    'store_changes_ignored_total',
+    'Changes of the feed about objects outside the agent’s interest set (not applied)',
+    () => st().changesIgnored,
+  );
+  counterOf(
+    r,
+    'topology_demand_loads_total',
+    'Loads of topology objects a simulation needed (the packet waited for them)',
+    () => st().demandLoads,
+  );
+  counterOf(
+    r,
+    'topology_objects_dropped_total',
+    'Objects dropped from the replica because nothing local reaches them any more',
+    () => st().objectsDropped,
+  );
   gaugeOf(
     r,
     'store_position_applied',

@@ -126,6 +126,16 @@ export class AgentStats {
   readonly portSecurityDrops: Record<string, number> = {};
   /** Topology changes applied from the store's feed. */
   changesApplied = 0;
+  /** Topology objects in the replica (a gauge). */
+  objectsHeld = 0;
+  /** Feed changes about objects this agent does not hold (interest-keeper.ts), not applied. */
+  changesIgnored = 0;
+  /** Loads of objects a simulation needed (the packet waited). */
+  demandLoads = 0;
+  /** Objects dropped from the replica because nothing local reaches them any more. */
+  objectsDropped = 0;
+  /** Walks of the interest set over the store after a change of references. */
+  recomputes = 0;
   lastChangeSeq = 0;
   /** The simulation alone. */
   readonly simLatency = new LatencyHistogram();
@@ -154,6 +164,11 @@ export class AgentStats {
       ignored: this.ignored,
       generated: this.generated,
       changesApplied: this.changesApplied,
+      objectsHeld: this.objectsHeld,
+      changesIgnored: this.changesIgnored,
+      demandLoads: this.demandLoads,
+      objectsDropped: this.objectsDropped,
+      recomputes: this.recomputes,
       lastChangeSeq: this.lastChangeSeq,
       duplicates: this.duplicates,
       replyFlows: this.replyFlows,

@@ -23,11 +23,16 @@ export interface FeedResult {
   bindings: boolean;
 }
 
-/** Applies one batch of changes from the store's feed. */
+/**
+ * Applies one batch of changes from the store's feed; `loaded`: changes an agent that loads on demand
+ * made itself (objects loaded or dropped, interest-keeper.ts), which leave the feed's position and
+ * counters alone.
+ */
 export function applyChanges(
   ctl: FlowController,
   changes: readonly Change[],
   history: FlowHistory,
+  loaded = false,
 ): FeedResult {
   const hostId = ctl.cfg.hostId;
   history.changes(changes); // [ops]
@@ -45,8 +50,10 @@ export function applyChanges(
   const deletedPorts = changes.filter((c) => c.kind === 'port' && c.op === 'delete').map((c) => c.id);
   const tags: Tag[] = ctl.topology.apply(changes);
   if (deletedPorts.length > 0) tags.push(...ctl.portsDeleted(deletedPorts));
-  ctl.stats.changesApplied += changes.length;
-  ctl.stats.lastChangeSeq = changes.at(-1)!.seq;
+  if (!loaded) {
+    ctl.stats.changesApplied += changes.length;
+    ctl.stats.lastChangeSeq = changes.at(-1)!.seq;
+  }
   if (tunnelZones) {
     ctl.ports.tunnelZonesChanged();
     tags.push(TUNNEL_ZONES_TAG);

@@ -47,11 +47,25 @@ export interface WaitsDeps {
   readonly state: MemoryRuntimeState;
   readonly stats: AgentStats;
   readonly natBlocks: NatBlockSource | undefined;
-  /** The controller's packet-in handling; `waited`: the packet already waited for flow state. */
-  readonly rehandle: (pi: PacketInView, now: number, out: Outgoing[], waited?: boolean) => void;
+  /**
+   * The controller's packet-in handling; `waited`: the packet already waited for flow state;
+   * `loads`: how many times it waited for topology objects.
+   */
+  readonly rehandle: (
+    pi: PacketInView,
+    now: number,
+    out: Outgoing[],
+    waited?: boolean,
+    loads?: number,
+  ) => void;
   /** Deletes (into `out`) the flows tagged with any of `tags`. */
   readonly invalidateInto: (tags: Iterable<string>, out: Outgoing[]) => void;
 }
+
+/** How long a packet waits for topology objects loaded from the store (ms). */
+const LOAD_WAIT_MS = 2000;
+/** Packets held for loads at most per set of ids (the first packets of a flow, a burst of them). */
+const LOAD_WAIT_PACKETS = 16;
 
 /** How long a reply waits for its connection's flow state from another host (ms). */
 const FLOW_STATE_WAIT_MS = 300;
@@ -97,6 +111,24 @@ export class Waits {
           this.deps.natBlocks?.want(e.ip, e.proto, e.portFrom, e.portTo);
       }
     }
+  }
+
+  /**
+   * Holds a packet whose simulation needs objects the replica lacks; true when the wait is new (the
+   * caller asks for the load now). `attempt`: the loads this packet waited for, this one included.
+   */
+  holdForLoad(ids: readonly string[], pi: PacketInView, now: number, attempt: number): boolean {
+    return this.held.hold({ kind: 'load', ids, attempt }, pi, now, LOAD_WAIT_PACKETS, LOAD_WAIT_MS);
+  }
+
+  /** Loads ended: packets whose objects are all `settled` (held, or known absent) are simulated again. */
+  loaded(settled: (id: string) => boolean, now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    const done = this.held.releaseWhere((w) => w.kind === 'load' && w.ids.every(settled));
+    for (const { want, packets } of done)
+      for (const pi of packets)
+        this.deps.rehandle(pi, now, out, false, (want as { attempt: number }).attempt);
+    return out;
   }
 
   /** The held packets that committed `effects` let go on (next hops whose MAC became known). */
@@ -154,6 +186,8 @@ export class Waits {
           this.deps.invalidateInto([ndTag(w.routerId, ip)], out);
         }
         for (const pi of packets) this.deps.rehandle(pi, now, out);
+      } else if (w.kind === 'load') {
+        stats.notYetDrops += packets.length;
       } else if (w.kind === 'arp') {
         state.arp.fail(w.routerId, w.ip, now);
         stats.arpFailures++;

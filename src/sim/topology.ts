@@ -185,6 +185,12 @@ export class Topology {
   all<K extends Kind>(kind: K): Obj<K>[] {
     return [...(this.objs.get(kind)?.values() ?? [])] as Obj<K>[];
   }
+  /** How many raw objects it holds. */
+  count(): number {
+    let n = 0;
+    for (const m of this.objs.values()) n += m.size;
+    return n;
+  }
   /** Objects as a list with kinds (to rebuild from scratch, e.g. in tests). */
   objects(): TopologyObject[] {
     const out: TopologyObject[] = [];
