@@ -185,16 +185,24 @@ export async function probe(
     .map((l) => (JSON.parse(l) as { rtts: Array<number | null> }).rtts);
 }
 
-/** A tcpdump on a VM's eth0 (`verbose`: -v, two lines per IP packet): the lines it printed so far, and a stop. */
+/**
+ * A tcpdump on interface `iface` (default a VM's eth0) of a namespace (`verbose`: -v, two lines per IP
+ * packet): the lines it printed so far, and a stop.
+ */
 export interface Capture {
   readonly lines: string[];
   stop(): Promise<string[]>;
 }
 
-export async function capture(netns: string, filter: string, verbose = false): Promise<Capture> {
+export async function capture(
+  netns: string,
+  filter: string,
+  verbose = false,
+  iface = 'eth0',
+): Promise<Capture> {
   const child = spawn(
     'ip',
-    ['netns', 'exec', netns, 'tcpdump', '-i', 'eth0', '-n', '-l', '-e', ...(verbose ? ['-v'] : []), filter],
+    ['netns', 'exec', netns, 'tcpdump', '-i', iface, '-n', '-l', '-e', ...(verbose ? ['-v'] : []), filter],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
