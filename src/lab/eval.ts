@@ -16,6 +16,8 @@
  *   3. rule-set growth: a chain of 1 .. 10,000 rules with the matching rule near the end
  *   4. first contact: a VM never contacted before, across the router and hosts, with every MAC, ARP
  *      and flow table emptied first (agents and VMs), against the same flows with warm tables
+ *   5. with a lab brought up with --bgp --ecmp: across the router to the ISP over two uplinks on two
+ *      hosts (eval-ecmp.ts), and how the flows spread over the uplinks
  *
  * Method: each flow is a new 5-tuple (a new source port). Before each flow's first packet the
  * evaluation deletes the agent's reactive flows (cookies with the top bit clear; proactive flows stay)
@@ -52,6 +54,7 @@ import {
 export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
 import { Floor } from './eval-floor.js';
 import { loadBalancerStep } from './eval-lb.js';
+import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
 
 const REACTIVE = 'cookie=0x0/0x8000000000000000';
 
@@ -339,6 +342,7 @@ export class Evaluation {
     const l4 = sameRouted ? LAYER4_STEPS.length + 1 : 0; // + the load balancer step
     this.total =
       this.flows * (6 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
+    if (this.lab.bgp?.ecmp) this.total += this.flows;
     this.store = await openStore(this.lab.storeUrl);
     try {
       for (const vm of [
@@ -458,6 +462,16 @@ export class Evaluation {
         );
         firstContact = { cold, warm };
       }
+      let ecmp: EcmpCase | undefined;
+      if (this.lab.bgp?.ecmp) {
+        say('part 5: across the router to the ISP over two uplinks on two hosts (ECMP, UDP flows)');
+        ecmp = await ecmpCase(
+          this.lab,
+          same.src,
+          (name, src, to, basePort) => this.measure(name, src, to, 'udp', true, basePort),
+          say,
+        );
+      }
       const statsAfter = await this.agentStats();
       const agentPacketInUs = histogramDelta(
         statsBefore.map((s) => s.packetInLatencyUs),
@@ -481,8 +495,12 @@ export class Evaluation {
         features: steps,
         ruleGrowth: growth,
         ...(firstContact ? { firstContact } : {}),
+        ...(ecmp ? { ecmp } : {}),
         agentPacketInUs,
-        targets: targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
+        targets: [
+          ...targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
+          ...ecmpTargets(ecmp),
+        ],
       };
     } finally {
       for (const e of this.echoes) e.kill();

@@ -1,0 +1,158 @@
+/**
+ * The evaluation's ECMP case (a lab brought up with --bgp --ecmp): first and later RTT of UDP flows
+ * from a VM across the virtual router to the address behind the ISP, with the ISP's default route
+ * learned over two uplinks on two hosts, and how the flows spread over the uplinks. The ISP runs a UDP
+ * echo; a tcpdump on each of its two interfaces counts the distinct flows (source ports) that arrived
+ * there, so the split is what the wire carried, not what the agents meant to do.
+ *
+ * Invariant: the echo server and the captures are stopped before returning, also on failure; the
+ * split is reported as counted (a flow seen on both interfaces counts on both, and `flows` says how
+ * many were probed), never adjusted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { run } from '../exec.js';
+import type { CaseResult, TargetResult } from './eval-report.js';
+import type { LabState, LabVm } from './lab.js';
+import { ISP1_IFACE, ISP2_IFACE } from './ecmp-lab.js';
+import { PROBE } from './prober.js';
+
+/** Each uplink's share of the flows must be at least this (the issue's 30% for two uplinks). */
+export const ECMP_MIN_SHARE = 0.3;
+const PORT = 7;
+
+export interface EcmpCase {
+  readonly twoUplinks: CaseResult;
+  /** Flows (distinct source ports) seen on the ISP's interface of each uplink. */
+  readonly flowsPerUplink: Array<{ uplink: string; flows: number }>;
+}
+
+/** One tcpdump in a namespace: the distinct UDP source ports it saw toward `to`:PORT. */
+class SourcePorts {
+  readonly ports = new Set<number>();
+  private closed = false;
+  private constructor(private readonly child: ChildProcess) {
+    child.once('close', () => (this.closed = true));
+  }
+
+  static async start(netns: string, iface: string, to: string): Promise<SourcePorts> {
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        netns,
+        'tcpdump',
+        '-i',
+        iface,
+        '-n',
+        '-l',
+        `udp and dst port ${PORT} and dst host ${to}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const s = new SourcePorts(child);
+    const re = /\.(\d+) > [\d.]+\.7: UDP/;
+    let buf = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      const parts = (buf + d).split('\n');
+      buf = parts.pop()!;
+      for (const l of parts) {
+        const m = re.exec(l);
+        if (m) s.ports.add(Number(m[1]));
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        if (/listening on/.test(d.toString())) resolve();
+      });
+      child.once('exit', (c) => reject(new Error(`tcpdump on ${iface} in ${netns} exited with ${c}`)));
+    });
+    return s;
+  }
+
+  /** Stops tcpdump and waits for its output to close (its last lines may come after it exited). */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    const closed = new Promise((r) => this.child.once('close', r));
+    if (this.child.exitCode === null) this.child.kill('SIGINT');
+    await closed;
+  }
+}
+
+/** Waits (at most 60 s) until `src` gets an echo from behind the ISP: both sessions had time to come up. */
+async function reachable(src: LabVm, to: string): Promise<boolean> {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    const ok = await run('ping', ['-c', '1', '-W', '1', to], { netns: src.netns }).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+/**
+ * Runs the case with `measure` (the evaluation's own: `flows` flows, flushed before each first
+ * packet, source ports basePort + i).
+ */
+export async function ecmpCase(
+  lab: LabState,
+  src: LabVm,
+  measure: (name: string, src: LabVm, to: string, basePort: number) => Promise<CaseResult>,
+  say: (l: string) => void,
+): Promise<EcmpCase> {
+  const bgp = lab.bgp!;
+  const e = bgp.ecmp!;
+  const to = bgp.isp.pingable;
+  if (!(await reachable(src, to))) say(`ecmp: ${src.name} gets no echo from ${to} yet; measuring anyway`);
+  const echo = spawn('ip', [
+    'netns',
+    'exec',
+    bgp.isp.netns,
+    process.execPath,
+    PROBE,
+    'echo',
+    '--port',
+    String(PORT),
+  ]);
+  const captures: SourcePorts[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      echo.stdout.once('data', () => resolve());
+      echo.once('exit', (c) => reject(new Error(`echo server in ${bgp.isp.netns} exited with ${c}`)));
+    });
+    for (const iface of [ISP1_IFACE, ISP2_IFACE])
+      captures.push(await SourcePorts.start(bgp.isp.netns, iface, to));
+    const c = await measure(`agent, across the router to the ISP, two uplinks (ECMP)`, src, to, 32000);
+    for (const cap of captures) await cap.stop();
+    return {
+      twoUplinks: c,
+      flowsPerUplink: [
+        { uplink: bgp.uplinkPort, flows: captures[0]!.ports.size },
+        { uplink: e.uplinkPort, flows: captures[1]!.ports.size },
+      ],
+    };
+  } finally {
+    for (const cap of captures) await cap.stop();
+    echo.kill();
+  }
+}
+
+/** The ECMP target: the smaller uplink's share of the flows, at least ECMP_MIN_SHARE. */
+export function ecmpTargets(e: EcmpCase | undefined): TargetResult[] {
+  if (e === undefined) return [];
+  const flows = e.twoUplinks.flows ?? NaN;
+  const least = Math.min(...e.flowsPerUplink.map((u) => u.flows)) / flows;
+  return [
+    {
+      name: 'ECMP: the smaller uplink share of the flows',
+      value: least,
+      target: ECMP_MIN_SHARE,
+      unit: '',
+      met: least >= ECMP_MIN_SHARE,
+    },
+  ];
+}
