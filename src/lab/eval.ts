@@ -6,9 +6,10 @@
  *      the project's minimal controller (eval-floor.ts), so the agent's first packet is read as a
  *      ratio to what any reactive controller costs on this machine
  *   1. base: no filter; same host and across hosts (tunnel); agent vs plain OVS NORMAL
- *   2. features enabled one by one (cumulative filter rules that never match the probes, so every
- *      packet is checked against them): dst IP, src IP, src port, dst port, IP address group, TCP
- *      flags, TCP window (not matchable by the datapath: every packet takes the slow path); first and
+ *   2. features enabled one by one (cumulative filter rules, every one read for every packet: drops
+ *      that never match the probes, and group rules that match them with continue): dst IP, src IP,
+ *      src port, dst port, IP address group, port group, TCP flags, TCP window (not matchable by the
+ *      datapath: every packet takes the slow path); first and
  *      later RTT of the same TCP flows, and iperf3 throughput, after each step
  *      then layer 4 through the router, same host: routed, a stateful firewall (conntrack), source
  *      NAT, a floating IP (LAYER4_STEPS), and a load balancer's VIP (eval-lb.ts), each with
@@ -395,9 +396,18 @@ export class Evaluation {
         addresses: featureGroupAddresses(same.dst.ip),
       });
       this.made.push(ipg.name);
+      // The port-group step's group: the bridge ports of the probes' two VMs.
+      const pg = await this.store.create('port-group', {
+        name: `eval-ports-${Date.now()}`,
+        portIds: [
+          (await this.store.resolve('port', same.src.port)).id,
+          (await this.store.resolve('port', same.dst.port)).id,
+        ],
+      });
+      this.made.push(pg.name);
       try {
         for (const step of features) {
-          if (step.rule) rules.push(step.rule(ipg.id));
+          if (step.rule) rules.push(step.rule({ ipAddrGroup: ipg.id, portGroup: pg.id }));
           if (rules.length > 0)
             await this.installChain(same.src.bridge, `eval-features-${steps.length}`, rules);
           const c = await this.measure(step.name, same.src, same.dst.ip, 'tcp', true, 24000);
@@ -408,6 +418,7 @@ export class Evaluation {
       } finally {
         await this.removeChain(same.src.bridge);
         await this.store.delete('ip-address-group', ipg.id).catch(() => undefined);
+        await this.store.delete('port-group', pg.id).catch(() => undefined);
       }
 
       if (sameRouted) {
