@@ -3,7 +3,8 @@
  * from a VM across the virtual router to the address behind the ISP, with the ISP's default route
  * learned over two uplinks on two hosts, and how the flows spread over the uplinks. The ISP runs a UDP
  * echo; a tcpdump on each of its two interfaces counts the distinct flows (source ports) that arrived
- * there, so the split is what the wire carried, not what the agents meant to do.
+ * there, so the split is what the wire carried, not what the agents meant to do (tcpdump in immediate
+ * mode: a packet is printed when it arrives, not when a buffer fills).
  *
  * Invariant: the echo server and the captures are stopped before returning, also on failure; the
  * split is reported as counted (a flow seen on both interfaces counts on both, and `flows` says how
@@ -42,6 +43,7 @@ class SourcePorts {
         'exec',
         netns,
         'tcpdump',
+        '--immediate-mode',
         '-i',
         iface,
         '-n',
@@ -127,6 +129,10 @@ export async function ecmpCase(
     for (const iface of [ISP1_IFACE, ISP2_IFACE])
       captures.push(await SourcePorts.start(bgp.isp.netns, iface, to));
     const c = await measure(`agent, across the router to the ISP, two uplinks (ECMP)`, src, to, 32000);
+    // Every flow that was answered passed the ISP: give tcpdump up to 2 s to print the last of them.
+    const answered = (c.flows ?? 0) - c.first.lost;
+    const seen = () => new Set(captures.flatMap((x) => [...x.ports])).size;
+    for (let i = 0; i < 40 && seen() < answered; i++) await new Promise((r) => setTimeout(r, 50));
     for (const cap of captures) await cap.stop();
     return {
       twoUplinks: c,

@@ -202,7 +202,20 @@ export async function capture(
 ): Promise<Capture> {
   const child = spawn(
     'ip',
-    ['netns', 'exec', netns, 'tcpdump', '-i', iface, '-n', '-l', '-e', ...(verbose ? ['-v'] : []), filter],
+    [
+      'netns',
+      'exec',
+      netns,
+      'tcpdump',
+      '--immediate-mode',
+      '-i',
+      iface,
+      '-n',
+      '-l',
+      '-e',
+      ...(verbose ? ['-v'] : []),
+      filter,
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
