@@ -3,9 +3,10 @@
  * ISP (one FRR, two sessions) announces the default route over uplink `edge-up` on hv1 and `edge-up2`
  * on hv2; the virtual router learns it twice, so two paths. 200 UDP flows from a VM to an address
  * behind the ISP spread over both uplinks (counted per uplink by tcpdump on the ISP's two interfaces,
- * each uplink at least 30%); while both are up no flow changes uplink; when the second uplink's link is
- * cut its session ends by hold time, and once it is down every flow it carried arrives over the first
- * uplink within the hold time. Mending the link brings the second path back. The lab is torn down
+ * each uplink at least 30%); while both are up no flow changes uplink, also when a change of the route
+ * table makes the agents simulate every flow again; when the second uplink's link is cut its session
+ * ends by hold time, and once it is down every flow it carried arrives over the first uplink within
+ * the hold time. Mending the link brings the second path back: new flows spread over both again. The lab is torn down
  * after the tests, also when they fail.
  */
 import { after, before, describe, it } from 'node:test';
@@ -22,7 +23,7 @@ import { openStore } from '../../src/state/open.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { peerStates } from '../../src/router/peer-state.js';
 import { until } from '../until.js';
-import { NAT_PROBE, capture, ping, startNatProbe, vm, type Capture } from './lab-helpers.js';
+import { NAT_PROBE, capture, host, ping, startNatProbe, stats, vm, type Capture } from './lab-helpers.js';
 
 const FLOWS = 200;
 const BASE_PORT = 31000;
@@ -110,8 +111,11 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
     });
   };
 
-  it(`the default route learned twice gives two paths; ${FLOWS} flows spread over both uplinks`, async () => {
-    await bothPaths();
+  /**
+   * One datagram on each of FLOWS flows (source ports base..base+FLOWS-1), every one answered; returns
+   * the ISP interface each arrived on (exactly one each).
+   */
+  const spread = async (base: number): Promise<Map<number, string>> => {
     const [c1, c2] = [await watch(ISP1_IFACE), await watch(ISP2_IFACE)];
     const out = await run(
       process.execPath,
@@ -125,7 +129,7 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
         '--count',
         String(FLOWS),
         '--base-port',
-        String(BASE_PORT),
+        String(base),
         '--timeout-ms',
         '10000',
       ],
@@ -137,28 +141,43 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
       FLOWS,
       `every flow answered: ${out.slice(0, 400)}`,
     );
+    // Every flow was answered, so it passed the ISP: wait for tcpdump to have printed it.
+    const printed = () =>
+      new Set([...arrivals(c1.lines, target).keys(), ...arrivals(c2.lines, target).keys()]);
+    await until(() => printed().size >= FLOWS, {
+      what: 'tcpdump printing every flow',
+      timeoutMs: 5000,
+    }).catch(() => undefined);
     const [a1, a2] = [arrivals(await c1.stop(), target), arrivals(await c2.stop(), target)];
+    const paths = new Map<number, string>();
     for (let i = 0; i < FLOWS; i++) {
-      const sport = BASE_PORT + i;
+      const sport = base + i;
       const on = [a1.has(sport) ? ISP1_IFACE : null, a2.has(sport) ? ISP2_IFACE : null].filter(
         (x) => x !== null,
       );
       assert.equal(on.length, 1, `flow from port ${sport} arrived over ${on.join(' and ') || 'no uplink'}`);
-      pathOf.set(sport, on[0]!);
+      paths.set(sport, on[0]!);
     }
-    const n1 = [...pathOf.values()].filter((x) => x === ISP1_IFACE).length;
+    const n1 = [...paths.values()].filter((x) => x === ISP1_IFACE).length;
     const n2 = FLOWS - n1;
     assert.ok(
       n1 >= 0.3 * FLOWS && n2 >= 0.3 * FLOWS,
       `flows per uplink: edge-up ${n1}, edge-up2 ${n2} (each at least 30%)`,
     );
+    return paths;
+  };
+
+  it(`the default route learned twice gives two paths; ${FLOWS} flows spread over both uplinks`, async () => {
+    await bothPaths();
+    for (const [p, i] of await spread(BASE_PORT)) pathOf.set(p, i);
   });
 
-  it('while both uplinks are up, no flow changes uplink', async () => {
+  it('while both uplinks are up, no flow changes uplink, also when the route table changes', async () => {
     assert.equal(pathOf.size, FLOWS, 'the first test found each flow its uplink');
     const [c1, c2] = [await watch(ISP1_IFACE), await watch(ISP2_IFACE)];
-    // Every flow again, 15 packets each over 3 s, round robin.
-    const out = await run(
+    // Every flow again, 20 packets each over 4 s, round robin; meanwhile an unrelated route comes and
+    // goes, so every flow through the router is invalidated and simulated again.
+    const streaming = run(
       process.execPath,
       [
         NAT_PROBE,
@@ -170,7 +189,7 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
         '--rate',
         String(FLOWS * 5),
         '--seconds',
-        '3',
+        '4',
         '--sources',
         String(FLOWS),
         '--base-port',
@@ -178,6 +197,21 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
       ],
       { netns: vm(lab, 'vm1').netns, timeoutMs: 30000 },
     );
+    const hv1 = host(lab, 'hv1');
+    await until(() => arrivals(c1.lines, target).size > 0, { what: 'the stream arriving' });
+    const invalidated = (await stats(hv1)).flowsInvalidated ?? 0;
+    const [router, up] = [await store.resolve('router', 'edge'), await store.resolve('port', 'edge-up')];
+    const extra = await store.create('route', {
+      routerId: router.id,
+      dstPrefix: '203.0.113.192/27',
+      nextHopPortId: up.id,
+      gateway: lab.bgp!.isp.address,
+    });
+    await until(async () => ((await stats(hv1)).flowsInvalidated ?? 0) > invalidated, {
+      what: "hv1's flows through the router invalidated by the new route",
+    });
+    await store.delete('route', extra.id);
+    const out = await streaming;
     const [a1, a2] = [arrivals(await c1.stop(), target), arrivals(await c2.stop(), target)];
     const flapped: string[] = [];
     for (const [sport, iface] of pathOf) {
@@ -252,10 +286,9 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
     }
   });
 
-  it('mending the link brings the second session and path back', async () => {
+  it('mending the link brings the second session back, and new flows spread over both uplinks again', async () => {
     await setIsp2Link(ispNs, true);
     await bothPaths();
-    const p = await ping(vm(lab, 'vm1'), target);
-    assert.equal(p.received, 3, p.output);
+    await spread(BASE_PORT + FLOWS);
   });
 });

@@ -221,6 +221,8 @@ export async function capture(
     },
   );
   const lines: string[] = [];
+  let closed = false;
+  child.once('close', () => (closed = true));
   let buf = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d: string) => {
@@ -237,11 +239,12 @@ export async function capture(
   });
   return {
     lines,
+    // Waits for tcpdump's output to close, not for its exit: its last lines can come after it.
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT');
-        await exited;
+      if (!closed) {
+        const done = new Promise((r) => child.once('close', r));
+        if (child.exitCode === null) child.kill('SIGINT');
+        await done;
       }
       return lines;
     },
