@@ -343,7 +343,7 @@ export class Evaluation {
     const l4 = sameRouted ? LAYER4_STEPS.length + 1 : 0; // + the load balancer step
     this.total =
       this.flows * (6 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
-    if (this.lab.bgp?.ecmp) this.total += this.flows;
+    if (this.lab.bgp?.ecmp) this.total += 2 * this.flows;
     this.store = await openStore(this.lab.storeUrl);
     try {
       for (const vm of [
@@ -478,6 +478,7 @@ export class Evaluation {
         say('part 5: across the router to the ISP over two uplinks on two hosts (ECMP, UDP flows)');
         ecmp = await ecmpCase(
           this.lab,
+          this.store,
           same.src,
           (name, src, to, basePort) => this.measure(name, src, to, 'udp', true, basePort),
           say,

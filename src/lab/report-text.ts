@@ -189,7 +189,7 @@ export function reportText(r: EvalReport): string {
             'lost',
             'packet-ins/flow',
           ],
-          [ec.twoUplinks].map((c) => [
+          [ec.twoUplinks, ...(ec.oneUplink ? [ec.oneUplink] : [])].map((c) => [
             c.name,
             f(c.first.median),
             f(c.first.p99),
