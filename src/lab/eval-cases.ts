@@ -76,11 +76,12 @@ export function histogramDelta(
  * The cumulative filter steps of part 2. Each step adds one rule and every rule is read for every
  * probe flow: the drops never match the probes; the address-group rule does match them (its group
  * holds the probes' destination among others, `featureGroupAddresses`), with `continue`, so the
- * lookup is a real hit and the rules after it are still read.
+ * lookup is a real hit and the rules after it are still read; so does the port-group rule (its group
+ * holds the probes' source port, the bridge port of the VM they come from, and the destination's).
  */
 export const FEATURE_STEPS: ReadonlyArray<{
   name: string;
-  rule?: (ipAddrGroup: string) => Record<string, unknown>;
+  rule?: (groups: FeatureGroups) => Record<string, unknown>;
 }> = [
   { name: 'no filter' },
   {
@@ -107,7 +108,11 @@ export const FEATURE_STEPS: ReadonlyArray<{
   },
   {
     name: 'ip-address-group',
-    rule: (g) => ({ action: 'continue', conditions: { ipAddrGroupDst: { value: g } } }),
+    rule: (g) => ({ action: 'continue', conditions: { ipAddrGroupDst: { value: g.ipAddrGroup } } }),
+  },
+  {
+    name: 'port-group',
+    rule: (g) => ({ action: 'continue', conditions: { inPortGroup: { value: g.portGroup } } }),
   },
   {
     name: 'tcp-flags',
@@ -124,6 +129,12 @@ export const FEATURE_STEPS: ReadonlyArray<{
     }),
   },
 ];
+
+/** The groups the filter steps' rules name (ids): an IP address group and a port group. */
+export interface FeatureGroups {
+  readonly ipAddrGroup: string;
+  readonly portGroup: string;
+}
 
 /** The address-group step's group: the probes' destination `dst` and 63 other addresses (none in use). */
 export function featureGroupAddresses(dst: string): string[] {

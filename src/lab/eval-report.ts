@@ -94,6 +94,17 @@ export interface EvalReport {
    * VM) across the router and hosts, against the same flows with the tables warm
    */
   firstContact?: { cold: CaseResult; warm: CaseResult };
+  /**
+   * With a lab brought up with --bgp --ecmp: UDP flows across the router to the address behind the
+   * ISP, whose default route is learned over two uplinks on two hosts, and the flows (source ports)
+   * the ISP saw arrive over each uplink
+   */
+  ecmp?: {
+    twoUplinks: CaseResult;
+    /** the same flows with the second uplink's BGP session shut at the ISP (one path) */
+    oneUplink?: CaseResult;
+    flowsPerUplink: Array<{ uplink: string; flows: number }>;
+  };
   /** the agents' own time from a packet-in's arrival to the write of their answer, over the study */
   agentPacketInUs?: { p50: number; p99: number; count: number };
   /** agent same host, agent cross host */

@@ -6,9 +6,10 @@
  *      the project's minimal controller (eval-floor.ts), so the agent's first packet is read as a
  *      ratio to what any reactive controller costs on this machine
  *   1. base: no filter; same host and across hosts (tunnel); agent vs plain OVS NORMAL
- *   2. features enabled one by one (cumulative filter rules that never match the probes, so every
- *      packet is checked against them): dst IP, src IP, src port, dst port, IP address group, TCP
- *      flags, TCP window (not matchable by the datapath: every packet takes the slow path); first and
+ *   2. features enabled one by one (cumulative filter rules, every one read for every packet: drops
+ *      that never match the probes, and group rules that match them with continue): dst IP, src IP,
+ *      src port, dst port, IP address group, port group, TCP flags, TCP window (not matchable by the
+ *      datapath: every packet takes the slow path); first and
  *      later RTT of the same TCP flows, and iperf3 throughput, after each step
  *      then layer 4 through the router, same host: routed, a stateful firewall (conntrack), source
  *      NAT, a floating IP (LAYER4_STEPS), and a load balancer's VIP (eval-lb.ts), each with
@@ -16,6 +17,8 @@
  *   3. rule-set growth: a chain of 1 .. 10,000 rules with the matching rule near the end
  *   4. first contact: a VM never contacted before, across the router and hosts, with every MAC, ARP
  *      and flow table emptied first (agents and VMs), against the same flows with warm tables
+ *   5. with a lab brought up with --bgp --ecmp: across the router to the ISP over two uplinks on two
+ *      hosts (eval-ecmp.ts), and how the flows spread over the uplinks
  *
  * Method: each flow is a new 5-tuple (a new source port). Before each flow's first packet the
  * evaluation deletes the agent's reactive flows (cookies with the top bit clear; proactive flows stay)
@@ -52,6 +55,7 @@ import {
 export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
 import { Floor } from './eval-floor.js';
 import { loadBalancerStep } from './eval-lb.js';
+import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
 
 const REACTIVE = 'cookie=0x0/0x8000000000000000';
 
@@ -339,6 +343,7 @@ export class Evaluation {
     const l4 = sameRouted ? LAYER4_STEPS.length + 1 : 0; // + the load balancer step
     this.total =
       this.flows * (6 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
+    if (this.lab.bgp?.ecmp) this.total += 2 * this.flows;
     this.store = await openStore(this.lab.storeUrl);
     try {
       for (const vm of [
@@ -391,9 +396,18 @@ export class Evaluation {
         addresses: featureGroupAddresses(same.dst.ip),
       });
       this.made.push(ipg.name);
+      // The port-group step's group: the bridge ports of the probes' two VMs.
+      const pg = await this.store.create('port-group', {
+        name: `eval-ports-${Date.now()}`,
+        portIds: [
+          (await this.store.resolve('port', same.src.port)).id,
+          (await this.store.resolve('port', same.dst.port)).id,
+        ],
+      });
+      this.made.push(pg.name);
       try {
         for (const step of features) {
-          if (step.rule) rules.push(step.rule(ipg.id));
+          if (step.rule) rules.push(step.rule({ ipAddrGroup: ipg.id, portGroup: pg.id }));
           if (rules.length > 0)
             await this.installChain(same.src.bridge, `eval-features-${steps.length}`, rules);
           const c = await this.measure(step.name, same.src, same.dst.ip, 'tcp', true, 24000);
@@ -404,6 +418,7 @@ export class Evaluation {
       } finally {
         await this.removeChain(same.src.bridge);
         await this.store.delete('ip-address-group', ipg.id).catch(() => undefined);
+        await this.store.delete('port-group', pg.id).catch(() => undefined);
       }
 
       if (sameRouted) {
@@ -458,6 +473,17 @@ export class Evaluation {
         );
         firstContact = { cold, warm };
       }
+      let ecmp: EcmpCase | undefined;
+      if (this.lab.bgp?.ecmp) {
+        say('part 5: across the router to the ISP over two uplinks on two hosts (ECMP, UDP flows)');
+        ecmp = await ecmpCase(
+          this.lab,
+          this.store,
+          same.src,
+          (name, src, to, basePort) => this.measure(name, src, to, 'udp', true, basePort),
+          say,
+        );
+      }
       const statsAfter = await this.agentStats();
       const agentPacketInUs = histogramDelta(
         statsBefore.map((s) => s.packetInLatencyUs),
@@ -481,8 +507,12 @@ export class Evaluation {
         features: steps,
         ruleGrowth: growth,
         ...(firstContact ? { firstContact } : {}),
+        ...(ecmp ? { ecmp } : {}),
         agentPacketInUs,
-        targets: targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
+        targets: [
+          ...targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
+          ...ecmpTargets(ecmp),
+        ],
       };
     } finally {
       for (const e of this.echoes) e.kill();

@@ -49,6 +49,7 @@ import {
 import { addNamespace, addVeth, listNamespaces, removeByPrefix, setAddress } from './netns.js';
 import { ROUTER_METRICS_BASE, bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
 import { startLabLbHealth, stopLabLbHealth } from './lb-lab.js';
+import { ecmpLabUp, ecmpMetricsListen, type EcmpUplink } from './ecmp-lab.js';
 import { addressByDhcp, createLabDhcp, waitApplied } from './vm-dhcp.js';
 import { TENANT_PREFIX6, enableSlaac, slaacAddress, waitSlaac } from './vm-ipv6.js';
 
@@ -68,6 +69,8 @@ export interface LabOptions {
   readonly say?: (line: string) => void;
   /** Add an ISP running FRR, an uplink and midonet-router (bgp-lab.ts). */
   readonly bgp?: boolean;
+  /** With bgp and 2+ hosts: a second uplink on hv2, the ISP's default route learned twice (ecmp-lab.ts). */
+  readonly ecmp?: boolean;
   /** The agents' MAC aging (ms; default the agent's) and flows' idle timeout (s; default 300): tests of aging use short ones. */
   readonly macLifetimeMs?: number;
   readonly idleTimeout?: number;
@@ -119,8 +122,8 @@ export interface LabState {
   readonly hosts: LabHost[];
   readonly vms: LabVm[];
   readonly createdAt: string;
-  /** With --bgp: the ISP and the router processes (bgp-lab.ts). */
-  readonly bgp?: BgpLabState;
+  /** With --bgp: the ISP and the router processes (bgp-lab.ts); with --ecmp its second uplink (ecmp-lab.ts). */
+  readonly bgp?: BgpLabState & { readonly ecmp?: EcmpUplink };
 }
 
 export const BRIDGES = [
@@ -329,6 +332,10 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
   if (opts.hosts < 1 || opts.hosts > 50) throw new LabClash(`--hosts ${opts.hosts}: allowed 1 to 50`);
   if (opts.vmsPerHost < 1 || opts.vmsPerHost > 50)
     throw new LabClash(`--vms-per-host ${opts.vmsPerHost}: allowed 1 to 50`);
+  if (opts.ecmp === true && (opts.bgp !== true || opts.hosts < 2))
+    throw new LabClash(
+      `--ecmp needs --bgp and --hosts 2 or more (its second uplink is on hv2); got --hosts ${opts.hosts}${opts.bgp === true ? '' : ' without --bgp'}`,
+    );
   const ports = await preflight(opts, names);
   if (readOwner(opts.runDir)) await labDown(opts.runDir, say, names.name); // a crashed earlier bring-up
   mkdirSync(opts.runDir, { recursive: true });
@@ -438,9 +445,13 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
     );
     if (opts.bgp) step('bgp: an ISP running FRR, the uplink and midonet-router');
     const routerMetrics = ports.router;
-    const bgp = opts.bgp
+    const bgp1 = opts.bgp
       ? await bgpLabUp(opts.runDir, storeUrl, store, say, names, routerMetrics)
       : undefined;
+    const bgp =
+      bgp1 && opts.ecmp === true
+        ? await ecmpLabUp(opts.runDir, storeUrl, store, say, names, bgp1, await ecmpMetricsListen(names))
+        : bgp1;
     opts.progress?.(total, total, 'lab up');
     const state: LabState = {
       name: names.name,

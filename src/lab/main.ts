@@ -2,7 +2,7 @@
  * midonet-lab: the whole suite on one Linux machine.
  *
  *   midonet-lab [--name NAME] [--run-dir DIR] up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--addressing static|dhcp]
- *               [--store sqlite|cassandra] [--bgp] [--lb-health]
+ *               [--store sqlite|cassandra] [--bgp [--ecmp]] [--lb-health]
  *   midonet-lab [--name NAME] status [--json]
  *   midonet-lab [--name NAME] exec VM -- CMD ...
  *   midonet-lab [--name NAME] eval [--quick] [--out DIR]
@@ -133,6 +133,10 @@ async function status(runDir: string, name: string | null, json: boolean): Promi
         '',
         `ISP ${b.isp.netns} AS ${b.isp.as} at ${b.isp.address}, announces ${b.isp.announces}; ping ${b.isp.pingable} from a VM`,
       );
+      if (b.ecmp)
+        lines.push(
+          `second uplink ${b.ecmp.uplinkPort} (${b.ecmp.uplinkAddress}) on ${b.ecmp.host}, ISP at ${b.ecmp.ispAddress}: ${b.ecmp.announces} learned over both (ECMP)`,
+        );
       for (const r of b.routers) lines.push(`midonet-router on ${r.host}: pid ${r.pid ?? '-'}`);
     }
     return lines.join('\n');
@@ -142,7 +146,7 @@ async function status(runDir: string, name: string | null, json: boolean): Promi
 }
 
 /** The BGP part of `status`: the ISP and whether each midonet-router runs. */
-function bgpStatus(b: BgpLabState) {
+function bgpStatus<B extends BgpLabState>(b: B) {
   return Promise.resolve({ ...b, routers: b.routers.map((r) => ({ ...r, pid: routerPid(r.dir) ?? null })) });
 }
 
@@ -182,6 +186,12 @@ export async function labMain(argv: string[]): Promise<number> {
               default: false,
               describe: 'run midonet-lb-health on every hypervisor (load balancer health checks)',
             })
+            .option('ecmp', {
+              type: 'boolean',
+              default: false,
+              describe:
+                "with --bgp: a second uplink on hv2 with its own session; the ISP's default route is learned twice (ECMP)",
+            })
             .option('store', { choices: ['sqlite', 'cassandra'] as const, default: 'sqlite' as const })
             .option('store-url', {
               type: 'string',
@@ -211,6 +221,7 @@ export async function labMain(argv: string[]): Promise<number> {
             tunnel: a.tunnel,
             bgp: a.bgp,
             lbHealth: a['lb-health'],
+            ecmp: a.ecmp,
             addressing: a.addressing,
             ...(storeUrl ? { storeUrl } : {}),
             say: bar.drawing ? () => undefined : say,

@@ -173,6 +173,33 @@ export function reportText(r: EvalReport): string {
             x(c.first.median / fc.warm.first.median),
           ]),
         );
+  const ec = r.ecmp;
+  const ecmpPart =
+    ec === undefined
+      ? undefined
+      : table(
+          `Part 5 - across the router to the ISP over two uplinks on two hosts (ECMP; UDP flows): RTT in ms; flows per uplink as the ISP saw them: ${ec.flowsPerUplink.map((u) => `${u.uplink} ${u.flows}`).join(', ')}`,
+          [
+            'case',
+            'first med',
+            'first p99',
+            'later med',
+            'later p99',
+            'first-later',
+            'lost',
+            'packet-ins/flow',
+          ],
+          [ec.twoUplinks, ...(ec.oneUplink ? [ec.oneUplink] : [])].map((c) => [
+            c.name,
+            f(c.first.median),
+            f(c.first.p99),
+            f(c.later.median),
+            f(c.later.p99),
+            f(c.firstMinusLaterMs),
+            String(c.first.lost + c.later.lost),
+            perFlow(c),
+          ]),
+        );
   const agentUs =
     r.agentPacketInUs === undefined
       ? undefined
@@ -183,12 +210,12 @@ export function reportText(r: EvalReport): string {
     r.targets.map((t) => [
       t.name,
       `${f(t.value, 2)}${t.unit}`,
-      `${t.name.includes('throughput') ? '>=' : '<='} ${t.target}${t.unit}`,
+      `${/throughput|share/.test(t.name) ? '>=' : '<='} ${t.target}${t.unit}`,
       t.met ? 'yes' : 'NO',
     ]),
   );
   const setup = `${r.settings.flows} flows per case, ${r.settings.packetsPerFlow} packets per flow; ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.ovs}, node ${r.machine.node}; ${r.durationS.toFixed(0)} s\nMethod: ${r.settings.method}`;
-  return [setup, floorTable(r), part1, part2, part3, part5, part4, agentUs, targets]
+  return [setup, floorTable(r), part1, part2, part3, part5, ecmpPart, part4, agentUs, targets]
     .filter((t): t is string => t !== undefined)
     .join('\n\n');
 }

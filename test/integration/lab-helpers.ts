@@ -185,21 +185,44 @@ export async function probe(
     .map((l) => (JSON.parse(l) as { rtts: Array<number | null> }).rtts);
 }
 
-/** A tcpdump on a VM's eth0 (`verbose`: -v, two lines per IP packet): the lines it printed so far, and a stop. */
+/**
+ * A tcpdump on interface `iface` (default a VM's eth0) of a namespace (`verbose`: -v, two lines per IP
+ * packet): the lines it printed so far, and a stop.
+ */
 export interface Capture {
   readonly lines: string[];
   stop(): Promise<string[]>;
 }
 
-export async function capture(netns: string, filter: string, verbose = false): Promise<Capture> {
+export async function capture(
+  netns: string,
+  filter: string,
+  verbose = false,
+  iface = 'eth0',
+): Promise<Capture> {
   const child = spawn(
     'ip',
-    ['netns', 'exec', netns, 'tcpdump', '-i', 'eth0', '-n', '-l', '-e', ...(verbose ? ['-v'] : []), filter],
+    [
+      'netns',
+      'exec',
+      netns,
+      'tcpdump',
+      '--immediate-mode',
+      '-i',
+      iface,
+      '-n',
+      '-l',
+      '-e',
+      ...(verbose ? ['-v'] : []),
+      filter,
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   const lines: string[] = [];
+  let closed = false;
+  child.once('close', () => (closed = true));
   let buf = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d: string) => {
@@ -216,11 +239,12 @@ export async function capture(netns: string, filter: string, verbose = false): P
   });
   return {
     lines,
+    // Waits for tcpdump's output to close, not for its exit: its last lines can come after it.
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT');
-        await exited;
+      if (!closed) {
+        const done = new Promise((r) => child.once('close', r));
+        if (child.exitCode === null) child.kill('SIGINT');
+        await done;
       }
       return lines;
     },

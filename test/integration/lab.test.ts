@@ -176,6 +176,7 @@ describe('midonet-lab', () => {
         'src-port',
         'dst-port',
         'ip-address-group',
+        'port-group',
         'tcp-flags',
         'tcp-window',
         'routed',

@@ -1,7 +1,7 @@
 // The evaluation's filter steps of part 2, simulated: with every step's rule on the bridge, a probe
-// flow (TCP between two VMs of the bridge) is forwarded, every rule is read, and the address-group rule
-// is the one that matches (its group holds the probes' destination); a flow to another address does
-// not match it.
+// flow (TCP between two VMs of the bridge) is forwarded, every rule is read, and the address-group and
+// port-group rules are the ones that match (their groups hold the probes' destination and source
+// port); a flow to another address, or from a port outside the group, does not match the one concerned.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { FEATURE_STEPS, featureGroupAddresses } from '../../src/lab/eval-cases.js';
@@ -10,10 +10,16 @@ import type { RuleSpec } from '../../src/sim/builder.js';
 import { portNamer, renderTrace, simulate } from '../../src/sim/index.js';
 import { IP, bridgedTcp, packet, standardBuilder, standardState } from '../support/scenario.js';
 
-function traceOf(dstIp: string): string {
+function traceOf(dstIp: string, groupPorts: readonly string[] = ['vm1', 'vm2']): string {
   const b = standardBuilder();
-  const group = b.ipGroup('eval-group', featureGroupAddresses(IP.vm2));
-  const rules = FEATURE_STEPS.flatMap((s) => (s.rule ? [s.rule(group) as unknown as RuleSpec] : []));
+  const ipAddrGroup = b.ipGroup('eval-group', featureGroupAddresses(IP.vm2));
+  const portGroup = b.portGroup(
+    'eval-ports',
+    groupPorts.map((p) => b.id(p)),
+  );
+  const rules = FEATURE_STEPS.flatMap((s) =>
+    s.rule ? [s.rule({ ipAddrGroup, portGroup }) as unknown as RuleSpec] : [],
+  );
   b.set(b.id('br-left'), { inboundChainId: b.chain('eval-features', rules) });
   const t = b.build();
   // The probes' shape: TCP from a source port of 24000 and up.
@@ -26,22 +32,36 @@ function traceOf(dstIp: string): string {
 }
 
 describe("the evaluation's filter steps", () => {
-  it('the address-group rule matches the probes, with continue: every later rule is still read', () => {
+  const stepOf = (name: string) =>
+    String(FEATURE_STEPS.filter((s) => s.rule).findIndex((s) => s.name === name) + 1);
+  const matchedRules = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => / matched: /.test(l))
+      .map((l) => /rule (\d+) .*matched: (\w+)/.exec(l)!.slice(1));
+
+  it('the address-group and port-group rules match the probes, with continue: every later rule is still read', () => {
     const text = traceOf(IP.vm2);
-    const matched = text.split('\n').filter((l) => / matched: /.test(l));
-    const groupStep = FEATURE_STEPS.filter((s) => s.rule).findIndex((s) => s.name === 'ip-address-group');
     assert.deepEqual(
-      matched.map((l) => /rule (\d+) .*matched: (\w+)/.exec(l)!.slice(1)),
-      [[String(groupStep + 1), 'continue']],
+      matchedRules(text),
+      [
+        [stepOf('ip-address-group'), 'continue'],
+        [stepOf('port-group'), 'continue'],
+      ],
       text,
     );
     assert.match(text, /verdict: accept/, text);
     assert.match(text, /output to exterior port vm2/, text);
   });
 
-  it('a flow to an address outside the group matches no rule', () => {
+  it('a flow to an address outside the address group matches only the port-group rule', () => {
     const text = traceOf('192.0.2.99');
-    assert.doesNotMatch(text, / matched: /, text);
+    assert.deepEqual(matchedRules(text), [[stepOf('port-group'), 'continue']], text);
+  });
+
+  it('a flow from a port outside the port group matches only the address-group rule', () => {
+    const text = traceOf(IP.vm2, ['vm2']);
+    assert.deepEqual(matchedRules(text), [[stepOf('ip-address-group'), 'continue']], text);
   });
 });
 
