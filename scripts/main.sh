@@ -14,7 +14,7 @@ lab() { "$root/bin/midonet-lab" --run-dir "${MIDONET_LAB_DIR:-/run/midonet-lab}"
 trap 'lab down >/dev/null 2>&1 || true' EXIT
 
 echo "== midonet-lab up" >&2
-lab up --hosts 2 --vms-per-host 3 --tunnel gre --bgp --ecmp
+lab up --hosts 2 --vms-per-host 3 --tunnel gre
 lab status
 
 echo >&2
