@@ -1,7 +1,7 @@
 /**
  * An agent's interest set: the objects it needs to simulate packets of its local ports, found by
  * walking the topology from those ports. From a port: its device, host, filter chains, the port
- * groups, BGP peers, DHCP leases and floating IPs that name it, and its link peer (one device
+ * groups, BGP peers, DHCP leases, floating IPs and mirrors that name it, and its link peer (one device
  * further). From a device (bridge, router): everything that names it (ports, routes, DHCP subnets,
  * BGP networks, NAT objects) and its chains. From a chain: its rules, the chains they jump to and
  * the address and port groups they match. Devices are walked at most `depth` links from a local
@@ -32,7 +32,13 @@ export interface InterestReader {
 /** Kinds whose references are walked; the others (routes, NAT, DHCP, groups...) are only held. */
 const WALKED: ReadonlySet<Kind> = new Set(['port', 'bridge', 'router', 'chain', 'rule']);
 /** Kinds that name a port and go with it. */
-const PORT_HOLDERS: ReadonlySet<Kind> = new Set(['port-group', 'bgp-peer', 'dhcp-lease', 'floating-ip']);
+const PORT_HOLDERS: ReadonlySet<Kind> = new Set([
+  'port-group',
+  'bgp-peer',
+  'dhcp-lease',
+  'floating-ip',
+  'mirror',
+]);
 /** Kinds that name the agent's own host and go with it. */
 const HOST_HOLDERS: ReadonlySet<Kind> = new Set(['tunnel-zone', 'nat-block']);
 

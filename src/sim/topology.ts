@@ -25,6 +25,7 @@ import type { GroupView } from './rule-match.js';
 import { Tags, type Tag } from './tags.js';
 import { LoadBalancers, type LbView } from './lb-view.js';
 import { portSecurityView, type PortSecurityView } from './port-security.js';
+import { Mirrors } from './mirror.js';
 
 /** A model object with its kind (what a snapshot or change feed delivers). */
 export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
@@ -136,6 +137,8 @@ export class Topology {
   private readonly ipGroups = new Map<string, GroupView<number>>();
   /** Load balancers by router (lb-view.ts). */
   private readonly lbs = new LoadBalancers(this);
+  /** Port mirrors by source (mirror.ts). */
+  readonly mirrors = new Mirrors();
 
   /** Builds a topology from a full set of objects. */
   static from(objects: readonly TopologyObject[]): Topology {
@@ -250,6 +253,7 @@ export class Topology {
         case 'bgp-network':
         case 'api-token':
         case 'nat-block':
+        case 'mirror': // mirror.ts keeps its own index (below)
           break;
         case 'load-balancer':
         case 'pool':
@@ -278,6 +282,13 @@ export class Topology {
         touch(ch.kind, old);
         this.unindex(ch.kind, old);
       }
+      if (ch.kind === 'mirror')
+        lbTags.push(
+          ...this.mirrors.change(
+            old as Obj<'mirror'> | undefined,
+            ch.op === 'delete' ? undefined : (ch.object as Obj<'mirror'>),
+          ),
+        );
       if (ch.op === 'delete') m.delete(ch.object.id);
       else {
         m.set(ch.object.id, ch.object);

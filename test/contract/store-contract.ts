@@ -12,6 +12,7 @@ import { electionContract } from './contract-election.js';
 import { feedContract } from './contract-feed.js';
 import { learnedContract } from './contract-learned.js';
 import { lbContract } from './contract-lb.js';
+import { mirrorContract } from './contract-mirror.js';
 import { livenessContract } from './contract-liveness.js';
 import { objectsContract } from './contract-objects.js';
 import { validationContract } from './contract-validation.js';
@@ -45,6 +46,7 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     describe('election', () => electionContract(c));
     describe('learned state', () => learnedContract(c));
     describe('load balancer', () => lbContract(c));
+    describe('mirror and QoS', () => mirrorContract(c));
     describe('concurrent writers', () => concurrencyContract(c));
   });
 }
