@@ -286,6 +286,7 @@ export function actionsText(instructions: readonly Instruction[], ofName: (n: nu
       for (const a of i.actions) parts.push(actionText(a, ofName));
     else if (i.type === 'goto_table') parts.push(`goto_table:${i.tableId}`);
     else if (i.type === 'clear_actions') parts.push('clear_actions');
+    else if (i.type === 'meter') parts.push(`meter:${i.meterId}`);
   }
   return parts.length === 0 ? 'drop' : parts.join(',');
 }

@@ -36,6 +36,7 @@ import type { Topology } from '../sim/topology.js';
 import { objectNamer, portNamer, renderTrace } from '../sim/trace.js';
 import type { LearnedEntry } from '../state/store.js';
 import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
+import { PortMeters } from './qos.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
 import { canonicalFlow, type FoundFlow } from './flow-adoption.js';
@@ -148,6 +149,8 @@ export class FlowController {
   private readonly traces = new Map<string, TraceRequest>();
   readonly flowState: FlowStateSync;
 
+  /** Ingress rate limits of local ports (qos.ts): the meter a flow from a port carries. */
+  readonly meters: PortMeters;
   private readonly peers: PeerSender;
   private readonly dhcp: DhcpSink | undefined;
   private readonly demand: TopologyDemand | undefined;
@@ -163,6 +166,7 @@ export class FlowController {
     this.demand = deps.demand;
     this.state = new MemoryRuntimeState(cfg.macLifetimeMs);
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
+    this.meters = new PortMeters(log.child({ component: 'agent.qos' }));
     this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
     this.emitter = new Emitter(
@@ -295,7 +299,7 @@ export class FlowController {
     const cookie = this.flows.cookie();
     const replaced = this.record(cookie, portId, ofInPort, p.flow, res.packet, now);
     this.stats.flowsInstalled++;
-    const msg = addFlow(cookie, p.flow.match, p.actions, this.cfg);
+    const msg = addFlow(cookie, p.flow.match, p.actions, this.cfg, this.meters.meterFor(portId));
     return { flow: { cookie, msg, replaced, mask: p.flow.mask }, actions: p.actions };
   }
 

@@ -24,8 +24,14 @@ export interface FlowSettings {
   readonly priority: number;
 }
 
-/** FLOW_MOD adding a reactive flow. */
-export function addFlow(cookie: number, match: Match, actions: Action[], s: FlowSettings): Outgoing {
+/** FLOW_MOD adding a reactive flow; with `meterId`, its packets go through that meter first (qos.ts). */
+export function addFlow(
+  cookie: number,
+  match: Match,
+  actions: Action[],
+  s: FlowSettings,
+  meterId?: number,
+): Outgoing {
   return {
     type: 'flow_mod',
     cookie: BigInt(cookie),
@@ -40,7 +46,10 @@ export function addFlow(cookie: number, match: Match, actions: Action[], s: Flow
     outGroup: OFPG.ANY,
     flags: OFPFF.SEND_FLOW_REM,
     match,
-    instructions: actions.length > 0 ? [{ type: 'apply_actions', actions }] : [],
+    instructions: [
+      ...(meterId !== undefined ? [{ type: 'meter' as const, meterId }] : []),
+      ...(actions.length > 0 ? [{ type: 'apply_actions' as const, actions }] : []),
+    ],
   };
 }
 

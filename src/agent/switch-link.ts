@@ -24,6 +24,7 @@ import type { Datapath } from './datapath.js';
 import { adoptFlows } from './flow-adoption.js';
 import type { FlowHistory } from './flow-history.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
+import { desiredMeters } from './qos.js';
 import { OpenFlowConnection } from './of-connection.js';
 
 export interface SwitchLinkDeps {
@@ -124,6 +125,25 @@ export class SwitchLink {
         .syncProactive([...ctl.ports.tunnelOfports.values()], deliveries, replaceAll, steering);
     } catch (e) {
       this.deps.log.error({ err: (e as Error).message }, 'proactive flow sync failed');
+    }
+    await this.syncMeters(replaceAll);
+  }
+
+  /** Port rate limits (qos.ts): the local ports' meters, then their flows redone where one changed. */
+  private async syncMeters(replaceAll: boolean): Promise<void> {
+    const ctl = this.deps.ctl();
+    const dp = this.deps.datapath();
+    const { meters, unmetered } = desiredMeters(ctl.ports.localBindings().values());
+    if (unmetered.length > 0)
+      this.deps.log.error(
+        { ports: unmetered },
+        'tunnel key above the highest meter id: port not rate limited',
+      );
+    try {
+      const tags = await ctl.meters.sync((a) => dp.ovs.ofctl(a), dp.opts.bridge, meters, replaceAll);
+      this.send(ctl.invalidate(tags));
+    } catch (e) {
+      this.deps.log.error({ err: (e as Error).message }, 'port meter sync failed');
     }
   }
 

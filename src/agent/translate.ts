@@ -167,10 +167,14 @@ export function translateActions(
   let remote = false;
   // TTL first: when dec_nw_ttl sends an expiring packet to the controller, the packet must still be
   // the one that entered (no MAC rewritten yet), so that simulating it again gives time exceeded.
-  for (const a of actions) if (a.kind === 'decTtl') out.push({ type: 'dec_nw_ttl' });
+  // Outputs that lead the list (a mirror's copy of the packet as it entered) go out before it.
+  let lead = 0;
+  while (lead < actions.length && actions[lead]!.kind === 'output') lead++;
   let vlan = pkt[VLAN]!;
   const proto = pkt[IP_PROTO]!;
-  for (const a of actions) {
+  for (let i = 0; i < actions.length; i++) {
+    if (i === lead) for (const a of actions) if (a.kind === 'decTtl') out.push({ type: 'dec_nw_ttl' });
+    const a = actions[i]!;
     switch (a.kind) {
       case 'setField':
         switch (a.field) {

@@ -39,6 +39,7 @@ export const KIND_PATHS: Record<ApiKind, string> = {
   vip: 'vips',
   'pool-member': 'pool-members',
   'health-monitor': 'health-monitors',
+  mirror: 'mirrors',
 };
 
 export type JsonSchema = Record<string, unknown>;

@@ -14,6 +14,7 @@ import { parsePortRange } from '../state/model.js';
 import { RULE_ACTIONS, TCP_FLAGS, type Kind } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 import { LB_OPTIONS } from './lb-options.js';
+import { MIRROR_OPTIONS, PORT_QOS_OPTIONS } from './mirror-options.js';
 
 export class CliError extends Error {
   constructor(message: string) {
@@ -264,6 +265,7 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
       describe:
         "port security: the bridge's DHCP host entries and leases for the port count as its addresses",
     },
+    ...PORT_QOS_OPTIONS,
     ...chains,
   ],
   route: [
@@ -464,6 +466,7 @@ export const KIND_OPTIONS: Record<Kind, readonly OptionSpec[]> = {
   // Blocks of SNAT ports are leased by the agents; the CLI lists and shows them.
   'nat-block': [],
   ...LB_OPTIONS,
+  ...MIRROR_OPTIONS,
 };
 
 const NONE = new Set(['none', 'null', '-']);

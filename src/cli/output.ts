@@ -66,6 +66,7 @@ export const LIST_COLUMNS: Record<Kind, readonly string[]> = {
   vip: ['id', 'name', 'poolId', 'address', 'protocol', 'port', 'sessionPersistence', 'adminStateUp'],
   'pool-member': ['id', 'name', 'poolId', 'address', 'port', 'weight', 'adminStateUp', 'status'],
   'health-monitor': ['id', 'name', 'poolId', 'type', 'interval', 'timeout', 'retries', 'adminStateUp'],
+  mirror: ['id', 'name', 'portIds', 'bridgeId', 'direction', 'conditions', 'toPortId', 'adminStateUp'],
 };
 
 export type Names = ReadonlyMap<string, string>;

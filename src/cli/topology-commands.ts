@@ -18,6 +18,7 @@ import { KINDS, type Kind, type Obj } from '../state/model.js';
 import type { Op, TopologyStore } from '../state/store.js';
 import type { OpResult } from '../state/transaction.js';
 import { CONDITION_OPTIONS, CliError, KIND_OPTIONS, parseCondition, parseOption } from './options.js';
+import { MIRROR_EXCLUDED_CONDITIONS } from './mirror-options.js';
 import { scalar } from './output.js';
 import { listCommand, showCommand, decorate } from './views.js';
 import { planRelation } from './relation-commands.js';
@@ -91,7 +92,7 @@ export const VERB_OPTIONS: Record<
   invert: {
     describe: 'conditions to invert, comma-separated option names (e.g. dst,dst-port)',
     verbs: ['add', 'create', 'update'],
-    kinds: ['rule'],
+    kinds: ['rule', 'mirror'],
   },
   'may-exist': {
     describe: 'do nothing (and succeed) when it is already there',
@@ -107,12 +108,20 @@ export const VERB_OPTIONS: Record<
   format: { describe: 'list/show: table (default), json or csv', verbs: ['list', 'show'] },
 };
 
+/** The condition flags a kind takes: a rule's, or a mirror's match filter. */
+function conditionFlags(kind: Kind): string[] {
+  if (kind === 'rule') return CONDITION_OPTIONS.map((c) => c.flag);
+  if (kind === 'mirror')
+    return CONDITION_OPTIONS.map((c) => c.flag).filter((f) => !MIRROR_EXCLUDED_CONDITIONS.has(f));
+  return [];
+}
+
 /** Every option flag a kind's command accepts (fields, rule conditions, verb options). */
 export function optionFlags(kind: Kind): string[] {
   return [
     ...new Set([
       ...KIND_OPTIONS[kind].map((s) => s.flag),
-      ...(kind === 'rule' ? CONDITION_OPTIONS.map((c) => c.flag) : []),
+      ...conditionFlags(kind),
       ...Object.entries(VERB_OPTIONS)
         .filter(([, v]) => !v.kinds || v.kinds.includes(kind))
         .map(([k]) => k),
@@ -228,10 +237,7 @@ function parseIntArg(args: Args, flag: string, min: number): number | undefined 
 
 /** Refuses options that do not apply to this kind and verb, naming them. */
 function checkApplicable(kind: Kind, verb: string, args: Args): void {
-  const fieldFlags = new Set([
-    ...KIND_OPTIONS[kind].map((s) => s.flag),
-    ...(kind === 'rule' ? CONDITION_OPTIONS.map((c) => c.flag) : []),
-  ]);
+  const fieldFlags = new Set([...KIND_OPTIONS[kind].map((s) => s.flag), ...conditionFlags(kind)]);
   const takesFields = verb === 'create' || verb === 'update' || verb === 'add' || verb === 'list';
   for (const k of optionFlags(kind)) {
     if (args[k] === undefined || args[k] === false) continue;
@@ -314,7 +320,7 @@ export async function planTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Pro
         const cur = await find(store, kind, fields.name);
         if (cur) return already(cur, 'created');
       }
-      if (kind === 'rule') {
+      if (kind === 'rule' || kind === 'mirror') {
         const conditions = await collectConditions(store, args, {});
         if (conditions) fields.conditions = conditions;
       }
@@ -331,7 +337,7 @@ export async function planTopologyCommand(ctx: Ctx, kind: Kind, args: Args): Pro
     case 'update': {
       const cur = await store.resolve(kind, needRef(kind, verb, args));
       const set = await collectFields(store, kind, args, false);
-      if (kind === 'rule') {
+      if (kind === 'rule' || kind === 'mirror') {
         const conditions = await collectConditions(store, args, (cur as Obj<'rule'>).conditions);
         if (conditions) set.conditions = conditions;
       }

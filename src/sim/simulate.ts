@@ -20,6 +20,7 @@ import type { Conntrack } from './flow-state.js';
 import type { RuntimeState } from './runtime-state.js';
 import type { Topology } from './topology.js';
 import { describePacket } from './trace.js';
+import { mirrorCopies, withCopies } from './mirror.js';
 
 export interface SimulateOptions {
   /** MAC tables, ARP caches, conntrack; default: all empty. */
@@ -69,10 +70,11 @@ export function simulate(
   } else {
     ingressPort(ctx, portId);
   }
+  const copies = mirrorCopies(ctx, topology.mirrors, portId, opts?.direction !== 'egress');
   if (ctx.needs.length > 0) return { kind: 'notYet', need: ctx.needs };
   return {
     kind: 'done',
-    actions: actionsFromDiff(match.orig, ctx.outputs, ctx.emits, ctx.dropReason),
+    actions: withCopies(actionsFromDiff(match.orig, ctx.outputs, ctx.emits, ctx.dropReason), copies),
     mask: finishMask(match.mask.slice()),
     packet: match.orig.slice(),
     inPort: portId,

@@ -41,6 +41,8 @@ export const Tags = {
   conntrack: (key: string): Tag => t('ct:', key),
   /** A NAT binding (present or absent), by its key (nat.ts). */
   nat: (key: string): Tag => t('nat:', key),
+  /** A port mirror (mirror.ts): carried by every flow whose simulation consulted it. */
+  mirror: (id: string): Tag => t(`mirror:${id}`),
   /** Anything else the caller names (used by tests). */
   of: (kind: string, id: string): Tag => t(`${kind}:${id}`),
 };

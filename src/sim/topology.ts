@@ -27,6 +27,7 @@ import { LoadBalancers, type LbView } from './lb-view.js';
 import { portSecurityView, type PortSecurityView } from './port-security.js';
 import { RouteTable6, type Route6Entry } from './route-table6.js';
 import { ndTableOf, port6Of, routes6Of, type NdAnswer, type Port6 } from './topology6.js';
+import { Mirrors } from './mirror.js';
 
 /** A model object with its kind (what a snapshot or change feed delivers). */
 export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
@@ -147,6 +148,8 @@ export class Topology {
   private readonly ipGroups = new Map<string, GroupView<number>>();
   /** Load balancers by router (lb-view.ts). */
   private readonly lbs = new LoadBalancers(this);
+  /** Port mirrors by source (mirror.ts). */
+  readonly mirrors = new Mirrors();
 
   /** Builds a topology from a full set of objects. */
   static from(objects: readonly TopologyObject[]): Topology {
@@ -267,6 +270,7 @@ export class Topology {
         case 'bgp-network':
         case 'api-token':
         case 'nat-block':
+        case 'mirror': // mirror.ts keeps its own index (below)
           break;
         case 'load-balancer':
         case 'pool':
@@ -295,6 +299,13 @@ export class Topology {
         touch(ch.kind, old);
         this.unindex(ch.kind, old);
       }
+      if (ch.kind === 'mirror')
+        lbTags.push(
+          ...this.mirrors.change(
+            old as Obj<'mirror'> | undefined,
+            ch.op === 'delete' ? undefined : (ch.object as Obj<'mirror'>),
+          ),
+        );
       if (ch.op === 'delete') m.delete(ch.object.id);
       else {
         m.set(ch.object.id, ch.object);

@@ -15,6 +15,7 @@ import { quote } from '../quote.js';
 import { StoreError } from './errors.js';
 import { OPTIONAL_NAME_KINDS, type Kind, type Obj } from './model.js';
 import { checkLbObject, checkPortAddress, type LbKind } from './lb-objects.js';
+import { checkMirror, checkPortQos } from './mirror-objects.js';
 import { referencesOf } from './references.js';
 import { routeFamilyProblem } from './ipv6-fields.js';
 import type { StoredObject } from './store-base.js';
@@ -63,7 +64,10 @@ export async function checkObject(
   }
   switch (kind) {
     case 'port':
+      checkPortQos(obj as Obj<'port'>);
       return checkPort(view, obj as Obj<'port'>, before as Obj<'port'> | undefined);
+    case 'mirror':
+      return checkMirror(view, obj as Obj<'mirror'>);
     case 'route':
       return checkRoute(view, obj as Obj<'route'>);
     case 'rule':

@@ -61,6 +61,7 @@ export const KINDS = [
   'vip',
   'pool-member',
   'health-monitor',
+  'mirror',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -239,6 +240,8 @@ export const conditionsSchema = z
   .partial()
   .strict();
 export type Conditions = z.infer<typeof conditionsSchema>;
+/** A mirror's match filter: the stateless rule conditions, read on the headers as the packet entered. */
+const mirrorConditions = conditionsSchema.omit({ conntrack: true, outPorts: true, outPortGroup: true });
 export type ConditionName = keyof Conditions;
 
 // ---- kinds ----------------------------------------------------------------------------------------
@@ -312,6 +315,10 @@ export const fieldSchemas = {
       allowedAddressPairs: z.array(addressPair).max(32).default([]),
       /** The bridge's DHCP host entries for the port's MAC count as its addresses. */
       addressesFromDhcp: z.boolean().default(false),
+      /** QoS: packets the VM sends into this port are policed to this rate (src/agent/qos.ts); null: none. */
+      rateKbps: z.number().int().min(1).max(100_000_000).nullable().default(null),
+      /** QoS: the burst the policer allows above the rate; null: the datapath's default. Needs a rate. */
+      burstKb: z.number().int().min(1).max(100_000_000).nullable().default(null),
     })
     .strict(),
   route: z
@@ -531,6 +538,24 @@ export const fieldSchemas = {
         })
         .default('/'),
       expectedStatus: z.number().int().min(100).max(599).default(200),
+      adminStateUp,
+    })
+    .strict(),
+  /**
+   * Port mirroring (src/sim/mirror.ts): copies of the packets its sources see go out of `toPortId`, on
+   * whatever host that port is bound to. Sources: ports, and/or every port of a bridge.
+   */
+  mirror: z
+    .object({
+      name,
+      portIds: z.array(uuid).max(64).default([]),
+      bridgeId: optRef,
+      /** in: packets entering the overlay at a source port; out: packets leaving through one. */
+      direction: z.enum(['in', 'out', 'both']).default('both'),
+      /** Only packets these conditions match are copied (empty: all). */
+      conditions: mirrorConditions.default({}),
+      /** The port the copies go out of (a VM running tcpdump, an analyser). */
+      toPortId: uuid,
       adminStateUp,
     })
     .strict(),

@@ -236,12 +236,41 @@ export function referencesOf(kind: Kind, obj: Obj | Fields<Kind>): Reference[] {
           auto: true,
         },
       ];
+    case 'mirror':
+      return mirrorRefs(obj as Fields<'mirror'>);
     case 'nat-block':
       // A host's blocks go with the host.
       return [
         { field: 'hostId', target: (obj as Fields<'nat-block'>).hostId, targetKinds: ['host'], auto: true },
       ];
   }
+}
+
+/**
+ * A mirror's sources are cleared from it when they go, with no --cascade (it copies less); its destination port
+ * cannot be deleted while the mirror exists (or the mirror goes with it under --cascade).
+ */
+function mirrorRefs(o: Fields<'mirror'>): Reference[] {
+  const out: Reference[] = o.portIds.map((id) => ({
+    field: 'portIds',
+    target: id,
+    targetKinds: ['port'] as const,
+    clear: (f: Record<string, unknown>) => ({
+      ...f,
+      portIds: (f.portIds as string[]).filter((x) => x !== id),
+    }),
+    auto: true,
+  }));
+  if (o.bridgeId)
+    out.push({
+      field: 'bridgeId',
+      target: o.bridgeId,
+      targetKinds: ['bridge'],
+      clear: setNull('bridgeId'),
+      auto: true,
+    });
+  out.push({ field: 'toPortId', target: o.toPortId, targetKinds: ['port'] });
+  return [...out, ...conditionRefs(o.conditions)];
 }
 
 /** Distinct target ids of an object, for the referrer index. */

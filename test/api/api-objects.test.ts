@@ -155,6 +155,19 @@ describe('midonet-api: objects and verbs', () => {
     });
     await ok('POST', '/v1/pool-members', { name: 'web1', poolId: pool.id, address: '192.0.2.10', port: 80 });
     await ok('POST', '/v1/health-monitors', { name: 'web', poolId: pool.id });
+    const brPortIds = new Map<string, string>(
+      (await ok('GET', `/v1/ports?deviceId=${br.id}`)).items.map((p: { id: string; name: string }) => [
+        p.name,
+        p.id,
+      ]),
+    );
+    await ok('POST', '/v1/mirrors', {
+      name: 'tap',
+      portIds: [brPortIds.get('vm1')],
+      toPortId: brPortIds.get('vm3'),
+      direction: 'in',
+      conditions: { ipProto: { value: 17 } },
+    });
 
     for (const kind of API_KINDS) {
       const page = await ok('GET', `/v1/${KIND_PATHS[kind]}`);

@@ -331,6 +331,20 @@ describe('midonet-cli', () => {
       '--timeout',
       '1',
     );
+    // A port mirror: what vm1 sends to 198.51.100.0/24, copied to vm2.
+    await ok(
+      'mirror',
+      'create',
+      'tap',
+      '--ports',
+      'vm1',
+      '--to-port',
+      'vm2',
+      '--direction',
+      'in',
+      '--dst',
+      '198.51.100.0/24',
+    );
     for (const kind of KINDS) {
       const table = await ok(kind, 'list');
       assert.match(table.split('\n')[0]!, /^ID\s+/, `${kind} list prints a table`);
@@ -418,6 +432,7 @@ describe('midonet-cli', () => {
       ['vip', 'web-vip'],
       ['pool-member', 'web1'],
       ['health-monitor', 'web-hm'],
+      ['mirror', 'tap'],
     ] as const) {
       assert.match(await ok(kind, 'show', ref), /^id\s+[0-9a-f-]{36}/, `${kind} show`);
       assert.match(await ok(kind, 'list'), new RegExp(ref));
@@ -436,6 +451,27 @@ describe('midonet-cli', () => {
     await ok('vip', 'update', 'web-vip', '--session-persistence', 'source-ip');
     await ok('pool-member', 'update', 'web1', '--weight', '0');
     await ok('health-monitor', 'update', 'web-hm', '--retries', '5');
+    await ok(
+      'mirror',
+      'update',
+      'tap',
+      '--direction',
+      'both',
+      '--dst',
+      'none',
+      '--src',
+      '192.0.2.0/24',
+      '--invert',
+      'src',
+    );
+    const tap = await json<{ direction: string; conditions: Record<string, unknown> }>(
+      'mirror',
+      'show',
+      'tap',
+    );
+    assert.equal(tap.direction, 'both');
+    assert.deepEqual(tap.conditions, { srcPrefix: { value: '192.0.2.0/24', invert: true } });
+    await ok('mirror', 'delete', 'tap');
     await ok('health-monitor', 'delete', 'web-hm');
     await ok('pool-member', 'delete', 'web1');
     await ok('vip', 'delete', 'web-vip');

@@ -13,6 +13,7 @@ import { feedContract } from './contract-feed.js';
 import { ipv6Contract } from './contract-ipv6.js';
 import { learnedContract } from './contract-learned.js';
 import { lbContract } from './contract-lb.js';
+import { mirrorContract } from './contract-mirror.js';
 import { livenessContract } from './contract-liveness.js';
 import { objectsContract } from './contract-objects.js';
 import { validationContract } from './contract-validation.js';
@@ -47,6 +48,7 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     describe('learned state', () => learnedContract(c));
     describe('load balancer', () => lbContract(c));
     describe('IPv6', () => ipv6Contract(c));
+    describe('mirror and QoS', () => mirrorContract(c));
     describe('concurrent writers', () => concurrencyContract(c));
   });
 }
