@@ -9,36 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { cliRunner } from '../support/cli-runner.js';
 
 let dir: string;
 let store: string;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    ['--store', store, ...args],
-    (s) => void out.push(s),
-    (s) => void err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  assert.equal(r.code, 0, `midonet-cli ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
-
-async function fails(args: string[], code: number, pattern: RegExp): Promise<void> {
-  const r = await cli(...args);
-  assert.equal(r.code, code, `midonet-cli ${args.join(' ')}: exit ${r.code}, stderr: ${r.err}`);
-  assert.match(r.err, /^midonet-cli: error: /);
-  assert.equal(r.err.split('\n').length, 1, `one line: ${r.err}`);
-  assert.match(r.err, pattern);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
+const { ok, fails } = cliRunner(() => store);
 
 describe('midonet-cli: port mirrors and port QoS', () => {
   before(async () => {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { main } from '../../src/cli/main.js';
+import { cliRunner } from '../support/cli-runner.js';
 import { UNSAFE_TEXT } from '../../src/quote.js';
 import { openStore } from '../../src/state/open.js';
 import { CLI_KINDS as KINDS, verbsOf } from '../../src/cli/topology-commands.js';
@@ -25,38 +26,12 @@ let dir: string;
 let store: string;
 const covered = new Set<string>();
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    ['--store', store, ...args],
-    (s) => void out.push(s),
-    (s) => void err.push(s),
-  );
-  if (args[0] && args[1]) covered.add(`${args[0]} ${args[1]}`);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-async function ok(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  assert.equal(r.code, 0, `midonet-cli ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
-
-async function fails(args: string[], code: number, pattern: RegExp): Promise<void> {
-  const r = await cli(...args);
-  assert.equal(r.code, code, `midonet-cli ${args.join(' ')}: exit ${r.code}, stderr: ${r.err}`);
-  assert.match(r.err, /^midonet-cli: error: /);
-  assert.equal(r.err.split('\n').length, 1, `one line: ${r.err}`);
-  assert.match(r.err, pattern);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
+const { ok, fails } = cliRunner(
+  () => store,
+  (args) => {
+    if (args[0] && args[1]) covered.add(`${args[0]} ${args[1]}`);
+  },
+);
 
 async function json<T>(...args: string[]): Promise<T> {
   return JSON.parse(await ok(...args, '--json')) as T;
