@@ -4,10 +4,10 @@
 # clears the address. It never touches /etc/resolv.conf (a VM is a namespace of this machine).
 case "$1" in
 deconfig)
-  ip addr flush dev "$interface"
+  ip -4 addr flush dev "$interface"
   ;;
 bound | renew)
-  ip addr flush dev "$interface"
+  ip -4 addr flush dev "$interface"
   ip addr add "$ip/$subnet" dev "$interface"
   if [ -n "$mtu" ]; then ip link set dev "$interface" mtu "$mtu"; fi
   if [ -n "$router" ]; then ip route replace default via "${router%% *}" dev "$interface"; fi
