@@ -89,6 +89,42 @@ export function routerPid(dir: string): number | undefined {
 /** The default lab's router N serves metrics on 127.0.0.1:(9480 + N); a named lab's on a free port. */
 export const ROUTER_METRICS_BASE = 9480;
 
+/**
+ * Writes the lab's midonet-router configuration for `host` (under runDir/host: its own run directory,
+ * the host's Open vSwitch, speakers in namespaces named from `names`) and returns what starts it.
+ */
+export function writeRouterConfig(
+  runDir: string,
+  host: string,
+  storeUrl: string,
+  hostNetns: string,
+  names: LabNames,
+  metricsListen: string,
+): { host: string; dir: string; config: string; metricsListen: string } {
+  const dir = join(runDir, host);
+  const config = join(dir, 'router.json');
+  writeFileSync(
+    config,
+    `${JSON.stringify(
+      {
+        store: storeUrl,
+        hostName: host,
+        runDir: join(dir, 'router-run'),
+        logLevel: 'info',
+        ovs: { dbSock: join(dir, 'ovs', 'db.sock'), runDir: join(dir, 'ovs'), bridge: 'br-int' },
+        hostNetns,
+        namespacePrefix: names.routerNsPrefix,
+        pollMs: 500,
+        heartbeatMs: 500,
+        metrics: { listen: metricsListen },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return { host, dir, config, metricsListen };
+}
+
 /** Starts midonet-router for a lab hypervisor (logging to DIR/router.log). */
 export function startRouter(r: { readonly dir: string; readonly config: string }): number {
   const log = openSync(join(r.dir, 'router.log'), 'a');
@@ -173,28 +209,7 @@ export async function bgpLabUp(
 
   await createUplinkPeer(store, `hv${hostNumber}`, uplinkIface(hostNumber));
 
-  const dir = join(runDir, `hv${hostNumber}`);
-  const config = join(dir, 'router.json');
-  writeFileSync(
-    config,
-    `${JSON.stringify(
-      {
-        store: storeUrl,
-        hostName: `hv${hostNumber}`,
-        runDir: join(dir, 'router-run'),
-        logLevel: 'info',
-        ovs: { dbSock: join(dir, 'ovs', 'db.sock'), runDir: join(dir, 'ovs'), bridge: 'br-int' },
-        hostNetns: hvNs,
-        namespacePrefix: names.routerNsPrefix,
-        pollMs: 500,
-        heartbeatMs: 500,
-        metrics: { listen: metricsListen },
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  const r = { host: `hv${hostNumber}`, dir, config, metricsListen };
+  const r = writeRouterConfig(runDir, `hv${hostNumber}`, storeUrl, hvNs, names, metricsListen);
   say(`bgp: midonet-router on hv${hostNumber}`);
   startRouter(r);
   return {

@@ -12,8 +12,6 @@
  * RUN_DIR/hv2/router.pid, so `bgpLabDown` (and the lab's prefix sweep) removes it all after any crash;
  * the ISP's FRR is changed by a configuration diff (renderDiff), so the first session stays up.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { run, tryRun } from '../exec.js';
 import type { TopologyStore } from '../state/store.js';
 import { renderDiff, type BgpSpeakerConfig } from '../router/frr-config.js';
@@ -25,6 +23,7 @@ import {
   ispConfig,
   ispFrr,
   startRouter,
+  writeRouterConfig,
   type BgpLabState,
 } from './bgp-lab.js';
 import { freePorts } from './hypervisor.js';
@@ -125,28 +124,7 @@ export async function ecmpLabUp(
     holdTime: ECMP_HOLD_TIME,
   });
 
-  const dir = join(runDir, host);
-  const config = join(dir, 'router.json');
-  writeFileSync(
-    config,
-    `${JSON.stringify(
-      {
-        store: storeUrl,
-        hostName: host,
-        runDir: join(dir, 'router-run'),
-        logLevel: 'info',
-        ovs: { dbSock: join(dir, 'ovs', 'db.sock'), runDir: join(dir, 'ovs'), bridge: 'br-int' },
-        hostNetns: names.hvNamespace(hostNumber),
-        namespacePrefix: names.routerNsPrefix,
-        pollMs: 500,
-        heartbeatMs: 500,
-        metrics: { listen: metricsListen },
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  const r = { host, dir, config, metricsListen };
+  const r = writeRouterConfig(runDir, host, storeUrl, names.hvNamespace(hostNumber), names, metricsListen);
   say(`ecmp: midonet-router on ${host}`);
   startRouter(r);
   return {

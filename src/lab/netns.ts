@@ -6,6 +6,7 @@
  * did not make, and a crashed run's leftovers are found again by their prefix.
  */
 import { run, tryRun } from '../exec.js';
+import { killNamespace } from '../netns-remove.js';
 
 export async function listNamespaces(): Promise<string[]> {
   const out = (await tryRun('ip', ['netns', 'list'])) ?? '';
@@ -54,15 +55,7 @@ export async function removeByPrefix(prefix: string): Promise<string[]> {
   for (const ns of await listNamespaces()) {
     if (!ns.startsWith(prefix)) continue;
     // Kill what still runs inside (ovs daemons, probes) before the namespace goes.
-    const pids = ((await tryRun('ip', ['netns', 'pids', ns])) ?? '').split('\n').filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    await tryRun('ip', ['netns', 'delete', ns]);
+    await killNamespace(ns);
     removed.push(ns);
   }
   const links = (await tryRun('ip', ['-o', 'link', 'show'])) ?? '';
