@@ -8,22 +8,12 @@
 import { formatIpv4, formatIpv6, ipv6Network, prefixMask, type Ipv6Words } from '../src/addr.js';
 import { buildFlowMatch, type FlowMatch } from '../src/sim/flow-match.js';
 import type { RouteOf } from '../src/sim/route-trie.js';
+import { seeded } from '../test/support/random-topology.js';
 
 export interface Lookups {
   lookup(m: FlowMatch): unknown;
 }
 export type TableOf<A> = (entries: Array<RouteOf<A>>) => Lookups;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function route<A>(i: number, dst: A, dstLen: number, src: A, srcLen: number, weight: number): RouteOf<A> {
   return {
@@ -50,7 +40,7 @@ export const ROUTES = 10_000;
 
 /** Random IPv4 routes under 198.18.0.0/15 and 10.0.0.0/8 and packets that fall in them (or not). */
 export function ipv4Case(): [Array<RouteOf<number>>, FlowMatch[]] {
-  const r = rng(7);
+  const r = seeded(7);
   const u32 = () => Math.floor(r() * 2 ** 32) >>> 0;
   const bases = [0xc6120000, 0x0a000000];
   const addr = () => (bases[Math.floor(r() * 2)]! | (u32() & 0x1ffff)) >>> 0;
@@ -77,7 +67,7 @@ export function ipv4Case(): [Array<RouteOf<number>>, FlowMatch[]] {
 
 /** Random IPv6 routes under 2001:db8::/32 and packets that fall in them (or not). */
 export function ipv6Case(): [Array<RouteOf<Ipv6Words>>, FlowMatch[]] {
-  const r = rng(11);
+  const r = seeded(11);
   const u32 = () => Math.floor(r() * 2 ** 32) >>> 0;
   const addr = (): Ipv6Words => [0x20010db8, u32() & 0xff, r() < 0.5 ? 0 : u32(), u32() & 0xffff];
   const entries: Array<RouteOf<Ipv6Words>> = [];

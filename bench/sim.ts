@@ -25,17 +25,7 @@ import {
   standardBuilder,
   standardState,
 } from '../test/support/scenario.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../test/support/random-topology.js';
 
 /** Random 5-tuple rule conditions that never match the probe packets (10.x sources, 172.16.x dsts are avoided). */
 function randomConditions(r: () => number): Record<string, unknown> {
@@ -57,7 +47,7 @@ function chainRules(
   n: number,
   seed: number,
 ): Array<{ action: 'drop' | 'accept'; conditions: Record<string, unknown> }> {
-  const r = rng(seed);
+  const r = seeded(seed);
   const rules: Array<{ action: 'drop' | 'accept'; conditions: Record<string, unknown> }> = [];
   for (let i = 0; i < n; i++) rules.push({ action: 'drop', conditions: randomConditions(r) });
   if (n > 0)
