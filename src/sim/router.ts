@@ -45,6 +45,7 @@ import {
 import type { RouteEntry } from './route-table.js';
 import { Tags } from './tags.js';
 import { lbInbound, lbOutbound } from './load-balancer.js';
+import { nextHopPort, peerRouterMac } from './next-hop.js';
 import type { PortView, RouterView } from './topology.js';
 import { isIpv6MulticastMac } from './ndp.js';
 import { routerStep6 } from './router6.js';
@@ -66,8 +67,6 @@ const NO_ROUTE = drop('no route');
 const TO_ROUTER = consume('addressed to the router');
 const BLACKHOLE = drop('blackhole route');
 const REJECT_ROUTE = drop('reject route');
-const NO_NEXT_HOP_PORT = drop('route has no next hop port');
-const FOREIGN_NEXT_HOP_PORT = drop('next hop port is not on this router');
 const TTL_EXPIRED = drop('TTL expired');
 
 function describeRoute(ctx: SimContext, rt: RouteEntry): string {
@@ -160,13 +159,9 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
     case 'normal':
       break;
   }
-  if (rt.nextHopPortId === null) return NO_NEXT_HOP_PORT;
-  const outPort = ctx.topo.port(rt.nextHopPortId);
-  if (outPort === undefined) {
-    ctx.need(rt.nextHopPortId);
-    return STOP;
-  }
-  if (outPort.deviceId !== r.id) return FOREIGN_NEXT_HOP_PORT;
+  const hop = nextHopPort(ctx, r, rt.nextHopPortId);
+  if (hop.kind !== 'toPort') return hop;
+  const outPort = hop.port;
   const ttl = m.peek(IP_TTL);
   if (ttl <= 1) {
     ctx.emit(
@@ -184,11 +179,8 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   if (lb !== undefined) lbOutbound(ctx, r.id, lb);
   if (applyChain(ctx, r.natOutboundChainId, 'router', r.name, 'nat outbound', inPort)) return STOP;
   const nextHop = rt.gateway ?? m.ipDst;
-  let mac: number;
-  const peer = outPort.peerId === null ? undefined : ctx.topo.port(outPort.peerId);
-  if (peer !== undefined && peer.deviceKind === 'router' && peer.mac !== null) {
-    mac = peer.mac;
-  } else {
+  let mac = peerRouterMac(ctx, outPort);
+  if (mac === null) {
     const e = ctx.state.arp.lookup(r.id, nextHop, ctx.now);
     if (e === undefined) {
       ctx.addTag(Tags.arp(r.id, nextHop));

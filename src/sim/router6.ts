@@ -39,6 +39,7 @@ import {
   routerAdvert,
 } from './ndp.js';
 import type { Route6Entry } from './route-table6.js';
+import { nextHopPort, peerRouterMac } from './next-hop.js';
 import type { PortView, RouterView } from './topology.js';
 
 /** MTU advertised in RAs: the VMs' usual 1500 less the tunnel's overhead (as the DHCP default). */
@@ -54,8 +55,6 @@ const TO_ROUTER = consume('addressed to the router');
 const BLACKHOLE = drop('blackhole route');
 const REJECT_ROUTE = drop('reject route');
 const LINK_LOCAL = drop('link-local destination is not forwarded');
-const NO_NEXT_HOP_PORT = drop('route has no next hop port');
-const FOREIGN_NEXT_HOP_PORT = drop('next hop port is not on this router');
 const HOP_LIMIT_EXPIRED = drop('hop limit expired');
 
 function isLinkLocal(w: Ipv6Words): boolean {
@@ -145,13 +144,9 @@ export function routerStep6(ctx: SimContext, r: RouterView, inPort: PortView, mu
     case 'normal':
       break;
   }
-  if (rt.nextHopPortId === null) return NO_NEXT_HOP_PORT;
-  const outPort = ctx.topo.port(rt.nextHopPortId);
-  if (outPort === undefined) {
-    ctx.need(rt.nextHopPortId);
-    return STOP;
-  }
-  if (outPort.deviceId !== r.id) return FOREIGN_NEXT_HOP_PORT;
+  const hop = nextHopPort(ctx, r, rt.nextHopPortId);
+  if (hop.kind !== 'toPort') return hop;
+  const outPort = hop.port;
   if (m.peek(IP_TTL) <= 1) {
     replyFrom(ip6, ICMP6_TIME_EXCEEDED, 0, 'ICMPv6 hop limit exceeded');
     return HOP_LIMIT_EXPIRED;
@@ -161,11 +156,8 @@ export function routerStep6(ctx: SimContext, r: RouterView, inPort: PortView, mu
   ctx.outPortId = outPort.id;
   if (applyChain(ctx, r.outboundChainId, 'router', r.name, 'outbound', inPort)) return STOP;
   const nextHop = rt.gateway ?? dst;
-  let mac: number;
-  const peer = outPort.peerId === null ? undefined : ctx.topo.port(outPort.peerId);
-  if (peer !== undefined && peer.deviceKind === 'router' && peer.mac !== null) {
-    mac = peer.mac;
-  } else {
+  let mac = peerRouterMac(ctx, outPort);
+  if (mac === null) {
     const e = ctx.state.nd?.lookup(r.id, nextHop, ctx.now);
     if (e === undefined) {
       ctx.addTag(ndTag(r.id, nextHop));
