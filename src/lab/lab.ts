@@ -76,7 +76,10 @@ export interface LabOptions {
   readonly idleTimeout?: number;
   /** Progress of the bring-up, in steps. */
   readonly progress?: (done: number, total: number, label: string) => void;
-  /** How VMs get their IPv4 address: `ip addr add` (default) or the agents' DHCP server (vm-dhcp.ts). */
+  /**
+   * How VMs get their IPv4 address: `ip addr add` (the default here, for tests that need no DHCP
+   * object in the store) or the agents' DHCP server (vm-dhcp.ts; `midonet-lab up`'s default).
+   */
   readonly addressing?: 'static' | 'dhcp';
   /** Start midonet-lb-health on every hypervisor (lb-lab.ts). */
   readonly lbHealth?: boolean;

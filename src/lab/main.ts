@@ -1,7 +1,7 @@
 /**
  * midonet-lab: the whole suite on one Linux machine.
  *
- *   midonet-lab [--name NAME] [--run-dir DIR] up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--addressing static|dhcp]
+ *   midonet-lab [--name NAME] [--run-dir DIR] up [--hosts N] [--vms-per-host M] [--tunnel gre|vxlan] [--addressing dhcp|static]
  *               [--store sqlite|cassandra] [--bgp [--ecmp]] [--lb-health]
  *   midonet-lab [--name NAME] status [--json]
  *   midonet-lab [--name NAME] exec VM -- CMD ...
@@ -173,8 +173,8 @@ export async function labMain(argv: string[]): Promise<number> {
             .option('tunnel', { choices: ['gre', 'vxlan'] as const, default: 'gre' as const })
             .option('addressing', {
               choices: ['static', 'dhcp'] as const,
-              default: 'static' as const,
-              describe: "VM addresses: ip addr add, or the agents' DHCP server with busybox udhcpc",
+              default: 'dhcp' as const,
+              describe: "VM addresses: the agents' DHCP server with busybox udhcpc, or ip addr add",
             })
             .option('bgp', {
               type: 'boolean',
