@@ -4,7 +4,7 @@
  * two. (@fastify/rate-limit did the same as a hook of its own, with headers no client here reads.)
  *
  * Invariant: within one window of `windowMs` a key gets at most `max` requests through; the clock is a
- * parameter, and the table of windows never keeps more than `maxKeys` windows that have ended.
+ * parameter; windows that have ended are dropped whenever the table reaches `maxKeys`.
  */
 export class RateLimit {
   /** By key: when its window began and how many requests it has taken in it. */

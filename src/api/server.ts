@@ -12,8 +12,9 @@
  *
  * Invariants: every route but /health and /openapi.json needs a valid bearer token; a reader token may
  * only read (any other method gets 403 before the handler runs); a token (an address, on the open
- * routes) gets at most rateLimit.max requests per window, the rest 429 with Retry-After; every response to an error is the
- * JSON of errors.ts; a write either commits through the planner or changes nothing.
+ * routes) gets at most rateLimit.max requests per window, the rest 429 with Retry-After; every
+ * response to an error is the JSON of errors.ts; a write either commits through the planner or
+ * changes nothing.
  */
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
