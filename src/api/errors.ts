@@ -104,6 +104,21 @@ export function wireError(e: unknown, preconditioned = false): WireError {
   return { status: 500, code: 'internal', message: 'internal error (see the server log)' };
 }
 
+/**
+ * The parser of a route's query string: `schema` checks it, except on a request without one (most
+ * requests), which gets what the schema makes of `{}`, worked out once (and frozen, as it is shared).
+ */
+export function queryParser<S extends z.ZodTypeAny>(
+  schema: S,
+): (req: { readonly url: string; readonly query: unknown }) => z.output<S> {
+  const empty = schema.safeParse({});
+  if (empty.success && typeof empty.data === 'object' && empty.data !== null) Object.freeze(empty.data);
+  return (req) =>
+    empty.success && !req.url.includes('?')
+      ? (empty.data as z.output<S>)
+      : parseWith(schema, req.query ?? {}, 'query');
+}
+
 /** Parses a request part with a zod schema, or throws a 400 naming every field at fault. */
 export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string): z.output<S> {
   const r = schema.safeParse(value);

@@ -21,8 +21,15 @@ export interface RouteCtx {
   readonly now: () => number;
   /** The version If-Match asks for (undefined without one, or with `*`). */
   ifMatch(req: FastifyRequest): number | undefined;
-  /** After a write committed at `position`: waits for the agents if `?wait=` asked, sets the headers. */
-  finishWrite(req: FastifyRequest, reply: FastifyReply, position: number): Promise<WaitReport | undefined>;
+  /**
+   * After a write committed at `position`: sets the headers and, when the query asked `wait` (seconds,
+   * as the route's query parser read it), waits for the agents.
+   */
+  finishWrite(
+    reply: FastifyReply,
+    position: number,
+    wait: number | undefined,
+  ): Promise<WaitReport | undefined>;
 }
 
 export const errorSchema = {

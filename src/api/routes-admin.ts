@@ -2,7 +2,7 @@
  * Token administration over HTTP (admin tokens only, readers get 403 even to list):
  *   GET    /v1/tokens                    every token, without its digest
  *   POST   /v1/tokens {name, role}       a new token: the response is the only time it is shown
- *   DELETE /v1/tokens/REF                revoke (every API process stops accepting it within the feed's delay)
+ *   DELETE /v1/tokens/REF                revoke (this process refuses it at once, others within the feed's delay)
  *
  * Invariant: no response carries a token's digest, and a token's secret is returned once, by the POST
  * that made it.
@@ -66,7 +66,9 @@ export function adminRoutes(app: FastifyInstance, ctx: RouteCtx): void {
     async (req) => {
       adminOnly(req);
       const t = await store.resolve('api-token', (req.params as { ref: string }).ref);
-      return { deleted: await store.delete('api-token', t.id) };
+      const deleted = await store.delete('api-token', t.id);
+      ctx.tokens.forget(t.id);
+      return { deleted };
     },
   );
 }

@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { StoreError } from '../state/errors.js';
 import type { Change, Op } from '../state/store.js';
-import { ApiError, parseWith, wireError } from './errors.js';
+import { ApiError, parseWith, queryParser, wireError } from './errors.js';
 import { API_KINDS, jsonSchema } from './kinds.js';
 import { errorSchema, waitQuery, type RouteCtx } from './route-ctx.js';
 
@@ -61,6 +61,7 @@ export const opSchema = z.discriminatedUnion('op', [
     .strict(),
 ]);
 const txBody = z.object({ ops: z.array(opSchema).min(1).max(10000) }).strict();
+const txQuery = queryParser(z.object({ wait: waitQuery }).strict());
 
 /** A change as it may leave the API (a token's digest removed). */
 export function redact(c: Change): Change {
@@ -214,7 +215,7 @@ export function feedRoutes(app: FastifyInstance, ctx: RouteCtx): void {
       },
     },
     async (req, reply) => {
-      parseWith(z.object({ wait: waitQuery }).strict(), req.query ?? {}, 'query');
+      const q = txQuery(req);
       const body = parseWith(txBody, req.body ?? {}, 'body');
       let r;
       try {
@@ -229,7 +230,7 @@ export function feedRoutes(app: FastifyInstance, ctx: RouteCtx): void {
           throw new ApiError(412, 'conflict', e.message);
         throw e;
       }
-      const applied = await ctx.finishWrite(req, reply, r.position);
+      const applied = await ctx.finishWrite(reply, r.position, q.wait);
       return {
         position: r.position,
         results: r.results,

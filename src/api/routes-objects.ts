@@ -13,7 +13,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Kind, Obj } from '../state/model.js';
-import { ApiError, parseWith } from './errors.js';
+import { ApiError, queryParser } from './errors.js';
 import {
   API_KINDS,
   KIND_PATHS,
@@ -78,6 +78,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
       ...Object.fromEntries(fields.map((f) => [f, z.string().max(1000).optional()])),
     })
     .strict();
+  const parseListQuery = queryParser(listQuery);
   const refParam = {
     type: 'object',
     properties: { ref: { type: 'string', description: 'name or id' } },
@@ -120,7 +121,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
       },
     },
     async (req) => {
-      const q = parseWith(listQuery, req.query ?? {}, 'query') as Record<string, unknown> & {
+      const q = parseListQuery(req) as Record<string, unknown> & {
         limit?: number;
         after?: string;
         refersTo?: string;
@@ -159,7 +160,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
     },
   );
 
-  const createQuery = z.object({ wait: waitQuery, position: posInt(1e9).optional() }).strict();
+  const createQuery = queryParser(z.object({ wait: waitQuery, position: posInt(1e9).optional() }).strict());
   app.post(
     base,
     {
@@ -172,7 +173,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
       },
     },
     async (req, reply) => {
-      const q = parseWith(createQuery, req.query ?? {}, 'query');
+      const q = createQuery(req);
       const r = await store.transact([
         {
           op: 'create',
@@ -182,7 +183,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
         },
       ]);
       const obj = r.results[0] as Obj;
-      await ctx.finishWrite(req, reply, r.position);
+      await ctx.finishWrite(reply, r.position, q.wait);
       void reply.header('etag', `"${obj.version}"`).header('location', `${base}/${obj.id}`);
       return reply.code(201).send(obj);
     },
@@ -201,7 +202,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
       },
     },
     async (req, reply) => {
-      const q = parseWith(createQuery, req.query ?? {}, 'query');
+      const q = createQuery(req);
       const expectedVersion = ctx.ifMatch(req);
       const cur = await store.resolve(kind, (req.params as { ref: string }).ref);
       const r = await store.transact([
@@ -215,13 +216,13 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
         },
       ]);
       const obj = r.results[0] as Obj;
-      await ctx.finishWrite(req, reply, r.position);
+      await ctx.finishWrite(reply, r.position, q.wait);
       void reply.header('etag', `"${obj.version}"`);
       return obj;
     },
   );
 
-  const deleteQuery = z.object({ wait: waitQuery, cascade: bool.optional() }).strict();
+  const deleteQuery = queryParser(z.object({ wait: waitQuery, cascade: bool.optional() }).strict());
   app.delete(
     `${base}/:ref`,
     {
@@ -234,7 +235,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
       },
     },
     async (req, reply) => {
-      const q = parseWith(deleteQuery, req.query ?? {}, 'query');
+      const q = deleteQuery(req);
       const expectedVersion = ctx.ifMatch(req);
       const cur = await store.resolve(kind, (req.params as { ref: string }).ref);
       const r = await store.transact([
@@ -246,7 +247,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
           ...(expectedVersion !== undefined ? { expectedVersion } : {}),
         },
       ]);
-      await ctx.finishWrite(req, reply, r.position);
+      await ctx.finishWrite(reply, r.position, q.wait);
       return r.results[0];
     },
   );

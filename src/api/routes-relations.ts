@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { normalizeMac } from '../addr.js';
 import { allocate, release } from '../state/leases.js';
 import type { Kind, Obj } from '../state/model.js';
-import { ApiError, parseWith } from './errors.js';
+import { ApiError, parseWith, queryParser } from './errors.js';
 import { quote } from '../quote.js';
 import { createSchema, jsonSchema, objectSchema } from './kinds.js';
 import { bodyObject } from './routes-objects.js';
@@ -47,17 +47,19 @@ const leaseBody = z
     hostname: z.string().min(1).max(63).optional(),
   })
   .strict();
-const writeQuery = z.object({ wait: waitQuery }).strict();
-const ruleQuery = z
-  .object({
-    wait: waitQuery,
-    position: z
-      .string()
-      .regex(/^\d{1,9}$/, { message: 'expected a whole number from 1' })
-      .transform(Number)
-      .optional(),
-  })
-  .strict();
+const writeQuery = queryParser(z.object({ wait: waitQuery }).strict());
+const ruleQuery = queryParser(
+  z
+    .object({
+      wait: waitQuery,
+      position: z
+        .string()
+        .regex(/^\d{1,9}$/, { message: 'expected a whole number from 1' })
+        .transform(Number)
+        .optional(),
+    })
+    .strict(),
+);
 
 function mac(raw: string, field: string): string {
   const m = normalizeMac(raw);
@@ -109,10 +111,10 @@ export function relationRoutes(app: FastifyInstance, ctx: RouteCtx): void {
     cur: Obj<K>,
     set: Record<string, unknown>,
   ): Promise<Obj<K>> {
-    parseWith(writeQuery, req.query ?? {}, 'query');
+    const q = writeQuery(req);
     const expectedVersion = ctx.ifMatch(req) ?? cur.version;
     const r = await store.transact([{ op: 'update', kind, id: cur.id, set, expectedVersion }]);
-    await ctx.finishWrite(req, reply, r.position);
+    await ctx.finishWrite(reply, r.position, q.wait);
     const obj = r.results[0] as Obj<K>;
     void reply.header('etag', `"${obj.version}"`);
     return obj;
@@ -192,13 +194,13 @@ export function relationRoutes(app: FastifyInstance, ctx: RouteCtx): void {
       position: { type: 'string' },
     }),
     async (req, reply) => {
-      const q = parseWith(ruleQuery, req.query ?? {}, 'query');
+      const q = ruleQuery(req);
       const chain = await store.resolve('chain', ref(req));
       const fields = { ...bodyObject(req.body), chainId: chain.id };
       const r = await store.transact([
         { op: 'create', kind: 'rule', fields, ...(q.position !== undefined ? { position: q.position } : {}) },
       ]);
-      await ctx.finishWrite(req, reply, r.position);
+      await ctx.finishWrite(reply, r.position, q.wait);
       const obj = r.results[0] as Obj<'rule'>;
       void reply.header('etag', `"${obj.version}"`).header('location', `/v1/rules/${obj.id}`);
       return reply.code(201).send(obj);
@@ -266,7 +268,7 @@ export function relationRoutes(app: FastifyInstance, ctx: RouteCtx): void {
       },
     },
     async (req, reply) => {
-      parseWith(writeQuery, req.query ?? {}, 'query');
+      const q = writeQuery(req);
       const b = parseWith(leaseBody, req.body ?? {}, 'body');
       const host = b.host !== undefined ? await store.resolve('host', b.host) : undefined;
       const port = b.port !== undefined ? await store.resolve('port', b.port) : undefined;
@@ -279,7 +281,7 @@ export function relationRoutes(app: FastifyInstance, ctx: RouteCtx): void {
         clientId: b.clientId ?? null,
         hostname: b.hostname ?? null,
       });
-      await ctx.finishWrite(req, reply, await store.position());
+      await ctx.finishWrite(reply, await store.position(), q.wait);
       return lease;
     },
   );
@@ -287,9 +289,9 @@ export function relationRoutes(app: FastifyInstance, ctx: RouteCtx): void {
     '/v1/dhcp-subnets/:ref/leases/:mac',
     doc("release a client's lease (idempotent)", 'dhcp-lease', undefined, refParams('ref', 'mac')),
     async (req, reply) => {
-      parseWith(writeQuery, req.query ?? {}, 'query');
+      const q = writeQuery(req);
       const gone = await release(store, ref(req), mac((req.params as { mac: string }).mac, 'mac'));
-      await ctx.finishWrite(req, reply, await store.position());
+      await ctx.finishWrite(reply, await store.position(), q.wait);
       return { released: gone ?? null };
     },
   );

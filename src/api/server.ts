@@ -1,31 +1,34 @@
 /**
- * midonet-api's HTTP server: fastify 5 with its OpenAPI plugin (@fastify/swagger) and rate limiter
- * (@fastify/rate-limit). Fastify gives the routing, JSON body parsing with a size bound, TLS, hooks for
- * authentication, in-process requests for tests and an OpenAPI document built from the very routes it
- * serves; writing that plumbing by hand would be more code to get wrong and no gain.
+ * midonet-api's HTTP server: fastify 5 with its OpenAPI plugin (@fastify/swagger). Fastify gives the
+ * routing, JSON body parsing with a size bound, TLS, hooks for authentication, in-process requests for
+ * tests and an OpenAPI document built from the very routes it serves; writing that plumbing by hand
+ * would be more code to get wrong and no gain. One hook per request authenticates and counts the
+ * request against the rate limit of its token (rate-limit.ts): a hook costs about as much as the
+ * little work it does, so there is one.
  *
  * Validation is not fastify's: routes carry JSON Schemas (generated from the model's zod schemas) for
  * the OpenAPI document only, and every value is checked by the transaction planner, the one place the
  * CLI's writes are checked too, so the API and the CLI refuse the same things with the same words.
  *
  * Invariants: every route but /health and /openapi.json needs a valid bearer token; a reader token may
- * only read (any other method gets 403 before the handler runs); every response to an error is the
- * JSON of errors.ts; a write either commits through the planner or changes nothing.
+ * only read (any other method gets 403 before the handler runs); a token (an address, on the open
+ * routes) gets at most rateLimit.max requests per window, the rest 429 with Retry-After; every
+ * response to an error is the JSON of errors.ts; a write either commits through the planner or
+ * changes nothing.
  */
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
-import rateLimit from '@fastify/rate-limit';
-import { z } from 'zod';
 import type { Logger } from '../log.js';
 import type { ApiToken } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 import type { ApiConfig } from './config.js';
-import { ApiError, parseWith, wireError } from './errors.js';
+import { ApiError, wireError } from './errors.js';
 import { quote } from '../quote.js';
 import { TokenIndex } from './tokens.js';
+import { RateLimit } from './rate-limit.js';
 import { waitForAgents } from './wait.js';
-import { waitQuery, type RouteCtx } from './route-ctx.js';
+import type { RouteCtx } from './route-ctx.js';
 import { objectRoutes } from './routes-objects.js';
 import { relationRoutes } from './routes-relations.js';
 import { feedRoutes } from './routes-feed.js';
@@ -91,9 +94,22 @@ export async function buildApi(opts: {
     });
   });
 
-  app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0]!;
-    if (OPEN_ROUTES.has(path)) return;
+  const now = opts.now ?? Date.now;
+  const limit = new RateLimit(config.rateLimit.max, config.rateLimit.windowMs, now);
+  const count = (key: string, reply: FastifyReply) => {
+    const retryAfter = limit.take(key);
+    if (retryAfter === undefined) return;
+    void reply.header('retry-after', String(retryAfter));
+    throw new ApiError(
+      429,
+      'rate-limited',
+      `rate limit of ${limit.max} requests per ${limit.windowMs / 1000} s reached; retry in ${retryAfter} s`,
+    );
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    const q = req.url.indexOf('?');
+    if (OPEN_ROUTES.has(q < 0 ? req.url : req.url.slice(0, q))) return count(req.ip, reply);
     const h = req.headers.authorization;
     if (h === undefined)
       throw new ApiError(401, 'unauthenticated', 'a bearer token is required: Authorization: Bearer TOKEN');
@@ -108,20 +124,7 @@ export async function buildApi(opts: {
     req.token = t;
     if (t.role !== 'admin' && req.method !== 'GET' && req.method !== 'HEAD')
       throw new ApiError(403, 'forbidden', `token '${t.name}' has role ${t.role}: it may only read`);
-  });
-
-  await app.register(rateLimit, {
-    global: true,
-    hook: 'preHandler',
-    max: config.rateLimit.max,
-    timeWindow: config.rateLimit.windowMs,
-    keyGenerator: (req) => req.token?.id ?? req.ip,
-    errorResponseBuilder: (_req, ctx) =>
-      new ApiError(
-        429,
-        'rate-limited',
-        `rate limit of ${ctx.max} requests per ${ctx.after} reached; retry later`,
-      ),
+    count(t.id, reply);
   });
 
   await app.register(swagger, {
@@ -143,7 +146,7 @@ export async function buildApi(opts: {
     config,
     log,
     tokens,
-    now: opts.now ?? Date.now,
+    now,
     ifMatch(req) {
       const h = req.headers['if-match'];
       if (h === undefined || h === '*') return undefined;
@@ -152,13 +155,10 @@ export async function buildApi(opts: {
         throw new ApiError(400, 'invalid', `If-Match: ${quote(h)}: expected the object's version, e.g. "3"`);
       return Number(m[1]);
     },
-    async finishWrite(req, reply, position) {
+    async finishWrite(reply, position, wait) {
       void reply.header('midonet-position', String(position));
-      const q = parseWith(z.object({ wait: waitQuery }).passthrough(), req.query ?? {}, 'query') as {
-        wait?: number;
-      };
-      if (q.wait === undefined || q.wait === 0) return undefined;
-      const timeoutMs = Math.min(q.wait * 1000, config.maxWaitMs);
+      if (wait === undefined || wait === 0) return undefined;
+      const timeoutMs = Math.min(wait * 1000, config.maxWaitMs);
       const report = await waitForAgents(store, position, timeoutMs);
       void reply.header('midonet-applied', report.outcome);
       if (report.pending.length > 0)

@@ -10,9 +10,16 @@
  * The secret has 256 random bits, so a plain SHA-256 suffices: a digest cannot be turned back into a
  * token, and no slow password hash is needed for a value that was never guessable.
  *
+ * Verifying hashes a token once: the index then remembers, by token id, the token it accepted with
+ * the stored object it accepted it against, and accepts the same token again by comparing it with the
+ * remembered one (in constant time), without hashing. The memory holds only while that very object is
+ * the one the index holds: a change or delete from the feed (or `forget`) replaces or drops it, and the
+ * next request hashes again against what is stored now.
+ *
  * Invariant: `TokenIndex.verify` accepts a token only if an `api-token` object with its id exists and
- * its digest matches (compared in constant time); a deleted token stops working as soon as the feed
- * delivers the delete to this process.
+ * its digest matches (compared in constant time) or it equals the token last accepted against that
+ * same object; a deleted or changed token stops working as soon as the feed delivers the change to
+ * this process, and at once when it was revoked through this process (`forget`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { StoreError } from '../state/errors.js';
@@ -55,6 +62,10 @@ export function publicToken(t: ApiToken): Omit<ApiToken, 'secretHash'> {
 /** Tokens by id, loaded at start and kept current by the store's change feed. */
 export class TokenIndex {
   private readonly byId = new Map<string, ApiToken>();
+  /** By token id: the token last accepted, and the object of `byId` it was accepted against. */
+  private readonly accepted = new Map<string, { readonly object: ApiToken; readonly token: Buffer }>();
+  /** Counts token changes from the feed and `forget`s: a read of the store that raced one is not kept. */
+  private generation = 0;
   private watch: Watch | undefined;
 
   constructor(private readonly store: TopologyStore) {}
@@ -66,6 +77,8 @@ export class TokenIndex {
       onChanges: (cs) => {
         for (const c of cs) {
           if (c.kind !== 'api-token') continue;
+          this.generation++;
+          this.accepted.delete(c.id);
           if (c.op === 'delete') this.byId.delete(c.id);
           else this.byId.set(c.id, c.object as ApiToken);
         }
@@ -78,6 +91,13 @@ export class TokenIndex {
     this.watch?.close();
   }
 
+  /** Drops the token with this id (just deleted through this process): refused from now on. */
+  forget(id: string): void {
+    this.generation++;
+    this.byId.delete(id);
+    this.accepted.delete(id);
+  }
+
   /** The token's object when the bearer token is valid; undefined otherwise. */
   async verify(token: string): Promise<ApiToken | undefined> {
     const m = TOKEN_RE.exec(token);
@@ -86,6 +106,7 @@ export class TokenIndex {
     let t = this.byId.get(id);
     if (t === undefined) {
       // Made a moment ago by another process, before the feed brought it here.
+      const generation = this.generation;
       try {
         t = await this.store.get('api-token', id);
       } catch (e) {
@@ -93,10 +114,22 @@ export class TokenIndex {
         throw e;
       }
       if (t === undefined) return undefined;
+      if (generation !== this.generation) return this.matches(t, token) ? t : undefined;
       this.byId.set(id, t);
     }
+    const given = Buffer.from(token);
+    const seen = this.accepted.get(id);
+    if (seen !== undefined && seen.object === t)
+      return seen.token.length === given.length && timingSafeEqual(seen.token, given) ? t : undefined;
+    if (!this.matches(t, token)) return undefined;
+    this.accepted.set(id, { object: t, token: given });
+    return t;
+  }
+
+  /** Whether `token` hashes to the digest `t` holds (compared in constant time). */
+  private matches(t: ApiToken, token: string): boolean {
     const want = Buffer.from(t.secretHash, 'hex');
     const got = Buffer.from(digest(token), 'hex');
-    return want.length === got.length && timingSafeEqual(want, got) ? t : undefined;
+    return want.length === got.length && timingSafeEqual(want, got);
   }
 }

@@ -49,7 +49,8 @@ export async function checkObject(
   obj: Obj,
   before: Obj | undefined,
 ): Promise<void> {
-  const what = label(kind, obj);
+  // Built only for an error: most objects pass, and quoting a name costs as much as a check.
+  const what = () => label(kind, obj);
   if (obj.name === null && !OPTIONAL_NAME_KINDS.has(kind)) invalid(`${kind}.name: is required`);
   if (typeof obj.name === 'string') {
     const other = await view.nameTaken(kind, obj.name, obj.id);
@@ -59,8 +60,8 @@ export async function checkObject(
   for (const ref of referencesOf(kind, obj)) {
     if (kind === 'chain') continue; // the rule order list is maintained by the store itself
     if (ref.target === obj.id && kind !== 'rule')
-      invalid(`${what}: ${kind}.${ref.field} refers to the object itself`);
-    await view.getKind(ref.targetKinds, ref.target, `${what}: ${kind}.${ref.field}`);
+      invalid(`${what()}: ${kind}.${ref.field} refers to the object itself`);
+    await view.getKind(ref.targetKinds, ref.target, `${what()}: ${kind}.${ref.field}`);
   }
   switch (kind) {
     case 'port':
@@ -79,21 +80,25 @@ export async function checkObject(
     case 'tunnel-zone': {
       const seen = new Set<string>();
       for (const m of (obj as Obj<'tunnel-zone'>).members) {
-        if (seen.has(m.hostId)) invalid(`${what}: host ${m.hostId} is a member twice`);
+        if (seen.has(m.hostId)) invalid(`${what()}: host ${m.hostId} is a member twice`);
         seen.add(m.hostId);
       }
       return;
     }
     case 'port-group': {
       const ids = (obj as Obj<'port-group'>).portIds;
-      if (new Set(ids).size !== ids.length) invalid(`${what}: port-group.portIds lists a port twice`);
+      if (new Set(ids).size !== ids.length) invalid(`${what()}: port-group.portIds lists a port twice`);
       return;
     }
     case 'bgp-peer': {
-      const port = await view.getKind(['port'], (obj as Obj<'bgp-peer'>).portId, `${what}: bgp-peer.portId`);
+      const port = await view.getKind(
+        ['port'],
+        (obj as Obj<'bgp-peer'>).portId,
+        `${what()}: bgp-peer.portId`,
+      );
       if (port.deviceKind !== 'router')
         invalid(
-          `${what}: bgp-peer.portId: port ${quote(port.name)} is a bridge port; BGP peers need a router port`,
+          `${what()}: bgp-peer.portId: port ${quote(port.name)} is a bridge port; BGP peers need a router port`,
         );
       return;
     }
@@ -107,7 +112,7 @@ export async function checkObject(
       const b = obj as Obj<'nat-block'>;
       const want = `${b.address}/${b.protocol}/${b.index}`;
       if (b.name !== want)
-        invalid(`${what}: nat-block.name: must be ADDRESS/PROTOCOL/INDEX, here ${quote(want)}`);
+        invalid(`${what()}: nat-block.name: must be ADDRESS/PROTOCOL/INDEX, here ${quote(want)}`);
       return;
     }
     case 'host':

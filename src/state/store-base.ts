@@ -105,15 +105,17 @@ export abstract class BackendBase extends StoreBase {
   /**
    * Runs one store call: refuses it when the store is closed, and turns the backend's own failures
    * (driver errors, locks, lost connections) into StoreError('unavailable') naming the URL, `what`
-   * and the failure (as `failure` words it).
+   * and the failure (as `failure` words it). `what` may be a function, called only on a failure, for
+   * a label that costs something to build (a quoted reference) on a path taken per request.
    */
-  protected async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  protected async guard<T>(what: string | (() => string), fn: () => Promise<T>): Promise<T> {
     this.assertOpen();
     try {
       return await fn();
     } catch (e) {
       if (e instanceof StoreError) throw e;
-      throw new StoreError('unavailable', `${this.url}: ${what}: ${this.failure(e)}`);
+      const label = typeof what === 'string' ? what : what();
+      throw new StoreError('unavailable', `${this.url}: ${label}: ${this.failure(e)}`);
     }
   }
 
@@ -129,28 +131,34 @@ export abstract class BackendBase extends StoreBase {
   }
 
   get<K extends Kind>(kind: K, id: string): Promise<Obj<K> | undefined> {
-    return this.guard(`get ${kind} ${quote(id)}`, async () => {
-      this.checkKind(kind);
-      const r = await this.readObject(id);
-      return r && r.kind === kind ? r.obj : undefined;
-    });
+    return this.guard(
+      () => `get ${kind} ${quote(id)}`,
+      async () => {
+        this.checkKind(kind);
+        const r = await this.readObject(id);
+        return r && r.kind === kind ? r.obj : undefined;
+      },
+    );
   }
 
   resolve<K extends Kind>(kind: K, ref: string): Promise<Obj<K>> {
-    return this.guard(`resolve ${kind} ${quote(ref)}`, async () => {
-      this.checkKind(kind);
-      if (isUuid(ref)) {
-        const r = await this.readObject(ref);
-        if (r && r.kind === kind) return r.obj;
-        if (r) throw new StoreError('not-found', `${kind} ${ref}: that id is a ${r.kind}, not a ${kind}`);
-      }
-      const id = await this.idByName(kind, ref);
-      if (id !== undefined) {
-        const r = await this.readObject(id);
-        if (r && r.kind === kind) return r.obj;
-      }
-      throw new StoreError('not-found', `no ${kind} named or with id ${quote(ref)}`);
-    });
+    return this.guard(
+      () => `resolve ${kind} ${quote(ref)}`,
+      async () => {
+        this.checkKind(kind);
+        if (isUuid(ref)) {
+          const r = await this.readObject(ref);
+          if (r && r.kind === kind) return r.obj;
+          if (r) throw new StoreError('not-found', `${kind} ${ref}: that id is a ${r.kind}, not a ${kind}`);
+        }
+        const id = await this.idByName(kind, ref);
+        if (id !== undefined) {
+          const r = await this.readObject(id);
+          if (r && r.kind === kind) return r.obj;
+        }
+        throw new StoreError('not-found', `no ${kind} named or with id ${quote(ref)}`);
+      },
+    );
   }
 
   list<K extends Kind>(kind: K, filter?: { readonly refersTo?: string }): Promise<Obj<K>[]> {
@@ -168,15 +176,18 @@ export abstract class BackendBase extends StoreBase {
   }
 
   referrers(id: string): Promise<Referrer[]> {
-    return this.guard(`referrers of ${quote(id)}`, async () => {
-      const out: Referrer[] = [];
-      for (const h of await this.holdersOf(id)) {
-        for (const ref of referencesOf(h.kind, h.obj)) {
-          if (ref.target === id)
-            out.push({ kind: h.kind, id: h.obj.id, name: h.obj.name ?? null, field: ref.field });
+    return this.guard(
+      () => `referrers of ${quote(id)}`,
+      async () => {
+        const out: Referrer[] = [];
+        for (const h of await this.holdersOf(id)) {
+          for (const ref of referencesOf(h.kind, h.obj)) {
+            if (ref.target === id)
+              out.push({ kind: h.kind, id: h.obj.id, name: h.obj.name ?? null, field: ref.field });
+          }
         }
-      }
-      return out;
-    });
+        return out;
+      },
+    );
   }
 }
