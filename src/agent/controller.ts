@@ -167,7 +167,11 @@ export class FlowController {
     this.state = new MemoryRuntimeState(cfg.macLifetimeMs);
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.meters = new PortMeters(log.child({ component: 'agent.qos' }));
-    this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
+    this.learned = new LearnedSync(
+      cfg.hostId,
+      { mac: cfg.macLifetimeMs, arp: this.state.arp.lifetimeMs, nd: this.state.nd.lifetimeMs },
+      this.stats,
+    );
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
     this.emitter = new Emitter(
       () => this.topology,
@@ -602,13 +606,14 @@ export class FlowController {
   }
 
   /**
-   * Forgets everything learned at run time (MAC and ARP tables, connections, held packets, ARP
+   * Forgets everything learned at run time (MAC, ARP and neighbour tables, connections, held packets, ARP
    * requests asked) and every reactive flow: this host then behaves as if it had never seen a packet.
    * Returns the deletion of every reactive flow in the switch.
    */
   forgetLearned(): Outgoing[] {
     this.state.macs.clear();
     this.state.arp.clear();
+    this.state.nd.clear();
     this.state.conntrack.clear();
     this.learned.reset();
     this.waits.clear();

@@ -64,6 +64,10 @@ export class MemoryNeighbourCache implements NeighbourCache {
   fail(routerId: string, ip: Ipv6Words, now: number): void {
     this.set(routerId, ip, { state: 'failed', mac: 0, tag: ndTag(routerId, ip) }, now);
   }
+  /** Forgets every entry. */
+  clear(): void {
+    this.entries.clear();
+  }
   private set(routerId: string, ip: Ipv6Words, value: NeighbourEntry, now: number): void {
     let t = this.entries.get(routerId);
     if (t === undefined) this.entries.set(routerId, (t = new Map<string, Timed>()));
