@@ -39,6 +39,7 @@ import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mo
 import { PortMeters } from './qos.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
+import { RouterAdverts, advertisers } from './router-adverts.js';
 import { canonicalFlow, type FoundFlow } from './flow-adoption.js';
 import { fillFromFrame } from './frame-match.js';
 import { LearnedSync } from './learned-sync.js';
@@ -90,6 +91,8 @@ export interface ControllerDeps {
   readonly natBlocks?: NatBlockSource;
   readonly dhcp?: DhcpSink;
   readonly demand?: TopologyDemand;
+  /** Uniform in [0, 1): the random intervals of router advertisements (default Math.random). */
+  readonly random?: () => number;
 }
 
 export interface ControllerConfig extends FlowSettings {
@@ -146,6 +149,8 @@ export class FlowController {
   /** Held packets and what they wait for (ARP, SNAT ports, flow state); the daemon's clock ticks it. */
   readonly waits: Waits;
   private readonly emitter: Emitter;
+  /** Periodic router advertisements to local VM ports (router-adverts.ts). */
+  private readonly adverts: RouterAdverts;
   private readonly traces = new Map<string, TraceRequest>();
   readonly flowState: FlowStateSync;
 
@@ -164,6 +169,7 @@ export class FlowController {
     this.peers = deps.peers ?? NO_PEERS;
     this.dhcp = deps.dhcp;
     this.demand = deps.demand;
+    this.adverts = new RouterAdverts(deps.random);
     this.state = new MemoryRuntimeState(cfg.macLifetimeMs);
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.meters = new PortMeters(log.child({ component: 'agent.qos' }));
@@ -447,6 +453,18 @@ export class FlowController {
       actions: d.actions,
       at: now,
     });
+  }
+
+  /**
+   * The periodic router advertisements due at `now` (router-adverts.ts), each to the local ports of
+   * its bridge only; the agent's clock calls this (once a second).
+   */
+  routerAdverts(now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    const current = advertisers(this.topology, this.ports.localPortIds());
+    for (const a of this.adverts.due(now, current, this.topology))
+      this.emitter.sendFromPort(a.routerPortId, a.frame, now, out, new Set(a.localPortIds));
+    return out;
   }
 
   /** Simulates `frame` leaving the device through `portId` and adds the PACKET_OUT that carries it. */
