@@ -39,6 +39,7 @@ import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mo
 import { PortMeters } from './qos.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
+import { RouterAdverts, advertisers } from './router-adverts.js';
 import { canonicalFlow, type FoundFlow } from './flow-adoption.js';
 import { fillFromFrame } from './frame-match.js';
 import { LearnedSync } from './learned-sync.js';
@@ -90,6 +91,8 @@ export interface ControllerDeps {
   readonly natBlocks?: NatBlockSource;
   readonly dhcp?: DhcpSink;
   readonly demand?: TopologyDemand;
+  /** Uniform in [0, 1): the random intervals of router advertisements (default Math.random). */
+  readonly random?: () => number;
 }
 
 export interface ControllerConfig extends FlowSettings {
@@ -146,6 +149,8 @@ export class FlowController {
   /** Held packets and what they wait for (ARP, SNAT ports, flow state); the daemon's clock ticks it. */
   readonly waits: Waits;
   private readonly emitter: Emitter;
+  /** Periodic router advertisements to local VM ports (router-adverts.ts). */
+  private readonly adverts: RouterAdverts;
   private readonly traces = new Map<string, TraceRequest>();
   readonly flowState: FlowStateSync;
 
@@ -164,10 +169,15 @@ export class FlowController {
     this.peers = deps.peers ?? NO_PEERS;
     this.dhcp = deps.dhcp;
     this.demand = deps.demand;
+    this.adverts = new RouterAdverts(deps.random);
     this.state = new MemoryRuntimeState(cfg.macLifetimeMs);
     this.ports = new PortLocator(cfg.hostId, () => this.topology);
     this.meters = new PortMeters(log.child({ component: 'agent.qos' }));
-    this.learned = new LearnedSync(cfg.hostId, cfg.macLifetimeMs, this.state.arp.lifetimeMs, this.stats);
+    this.learned = new LearnedSync(
+      cfg.hostId,
+      { mac: cfg.macLifetimeMs, arp: this.state.arp.lifetimeMs, nd: this.state.nd.lifetimeMs },
+      this.stats,
+    );
     this.flowState = new FlowStateSync(cfg.hostId, this.state, () => this.topology);
     this.emitter = new Emitter(
       () => this.topology,
@@ -445,6 +455,18 @@ export class FlowController {
     });
   }
 
+  /**
+   * The periodic router advertisements due at `now` (router-adverts.ts), each to the local ports of
+   * its bridge only; the agent's clock calls this (once a second).
+   */
+  routerAdverts(now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    const current = advertisers(this.topology, this.ports.localPortIds());
+    for (const a of this.adverts.due(now, current, this.topology))
+      this.emitter.sendFromPort(a.routerPortId, a.frame, now, out, new Set(a.localPortIds));
+    return out;
+  }
+
   /** Simulates `frame` leaving the device through `portId` and adds the PACKET_OUT that carries it. */
   sendFromPort(portId: string, frame: Uint8Array, now: number, out: Outgoing[]): void {
     this.emitter.sendFromPort(portId, frame, now, out);
@@ -602,13 +624,14 @@ export class FlowController {
   }
 
   /**
-   * Forgets everything learned at run time (MAC and ARP tables, connections, held packets, ARP
+   * Forgets everything learned at run time (MAC, ARP and neighbour tables, connections, held packets, ARP
    * requests asked) and every reactive flow: this host then behaves as if it had never seen a packet.
    * Returns the deletion of every reactive flow in the switch.
    */
   forgetLearned(): Outgoing[] {
     this.state.macs.clear();
     this.state.arp.clear();
+    this.state.nd.clear();
     this.state.conntrack.clear();
     this.learned.reset();
     this.waits.clear();

@@ -212,6 +212,7 @@ export class AgentDaemon {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
       this.send(this.ctl.sweepFlowState(Date.now(), renew));
       this.send(this.ctl.ageMacs(Date.now()));
+      this.send(this.ctl.routerAdverts(Date.now())); // unsolicited, every 200-600 s per router port
       this.keeper.expireAsked(Date.now());
     }, 1000);
 

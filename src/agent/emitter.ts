@@ -46,14 +46,26 @@ export class Emitter {
     if (bytes !== undefined) this.sendFromPort(a.fromPortId, bytes, now, out);
   }
 
-  /** Simulates `frame` leaving the device through `portId` and adds the PACKET_OUT that carries it. */
-  sendFromPort(portId: string, frame: Uint8Array, now: number, out: Outgoing[]): void {
+  /**
+   * Simulates `frame` leaving the device through `portId` and adds the PACKET_OUT that carries it;
+   * with `only`, to those of the ports it reaches only.
+   */
+  sendFromPort(
+    portId: string,
+    frame: Uint8Array,
+    now: number,
+    out: Outgoing[],
+    only?: ReadonlySet<string>,
+  ): void {
     const m = new FlowMatch();
     if (fillFromFrame(m, frame, 0) !== null) return;
     const res = simulate(this.topology(), m, portId, now, { state: this.state, direction: 'egress' });
     if (res.kind === 'notYet') this.onNeed(res.need, now);
     if (res.kind !== 'done') return;
-    const tr = translateActions(res.actions, res.packet, OFPP.CONTROLLER, this.ports.locate);
+    const actions =
+      only === undefined ? res.actions : res.actions.filter((a) => a.kind !== 'output' || only.has(a.portId));
+    if (only !== undefined && !actions.some((a) => a.kind === 'output')) return;
+    const tr = translateActions(actions, res.packet, OFPP.CONTROLLER, this.ports.locate);
     if (tr.actions.length === 0) return;
     this.stats.generated++;
     out.push(packetOut(tr.actions, OFPP.CONTROLLER, 0xffffffff, Buffer.from(frame)));

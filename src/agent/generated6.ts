@@ -1,8 +1,8 @@
 /**
  * Bytes of the IPv6 packets the agent sends on the topology's behalf: a router's ICMPv6 echo replies
  * and errors (time exceeded, destination unreachable), neighbour advertisements and router
- * advertisements (generated-packets.ts hands IPv6 here), and the neighbour solicitations a router
- * sends for its next hops (RFC 4443, RFC 4861).
+ * advertisements (generated-packets.ts hands IPv6 here), and the neighbour solicitations and
+ * unsolicited router advertisements a router sends on its own (RFC 4443, RFC 4861).
  *
  * Invariant: a reply is built only from a request that parsed; no ICMPv6 error answers an ICMPv6
  * error (or an ND message); an error quotes as much of the original as keeps the packet within the
@@ -135,6 +135,21 @@ export function buildGenerated6(
 function ipPacketOf(f: Uint8Array, length: number): Uint8Array {
   const at = f.length >= 18 && f[12] === 0x81 && f[13] === 0x00 ? 18 : 14;
   return f.subarray(at, at + length);
+}
+
+/**
+ * An unsolicited router advertisement from a router port (`mac`, link-local `linkLocal`) to all nodes,
+ * with its prefix (IPv6 text) for SLAAC and the link MTU (router-adverts.ts sends it periodically).
+ */
+export function routerAdvertFrame(
+  mac: string,
+  linkLocal: string,
+  prefix: string,
+  prefixLen: number,
+  mtu: number,
+): Uint8Array {
+  const p: PacketFields = { srcMac: mac, dstMac: '33:33:00:00:00:01', srcIp6: linkLocal, dstIp6: 'ff02::1' };
+  return frame(p, 255, 134, 0, routerAdvertBody(p, { kind: 'ra', prefix, prefixLen, mtu }));
 }
 
 /** A neighbour solicitation from a router port (`mac`, `ip`, IPv6 text) for `target` (IPv6 text). */

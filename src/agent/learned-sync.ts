@@ -1,10 +1,12 @@
 /**
  * Sharing learned state between agents (MidoNet's replicated MAC and ARP tables): what a local
- * simulation learns (a MAC seen on a port, an IP's MAC answered to a router) is used here at once (the
+ * simulation learns (a MAC seen on a port, an IPv4 or IPv6 neighbour's MAC answered to a router: the
+ * `arp` and `nd` tables, handled alike) is used here at once (the
  * controller commits it before offering it), sent to the other agents directly, and published to the
  * store; what other agents published is turned back into the same effects and committed here, so a
  * bridge on host A unicasts to a VM on host B, and a router on host A reaches a next hop that answered
- * host B's ARP request.
+ * host B's ARP request or neighbour solicitation (the answer enters the switch of the host the
+ * answering VM is on, not the one whose router asked).
  *
  * Publication survives a store outage: entries wait in a pending table (one per table, scope and key:
  * the newest value wins) until the store took them; a failed publication is tried again with a
@@ -16,11 +18,11 @@
  * since it was last published (so it never expires while in use, and a busy flow does not write to
  * the store per packet); it leaves the pending table only when the store acknowledged it or a newer
  * value replaced it; at most one publication is in flight; entries this host published are not
- * applied again when they come back. An ARP entry is sent to the other agents every time it is
- * learned (an ARP reply is rare and usually answers a request another host sent: that host must hear
- * of it even when an earlier message was lost).
+ * applied again when they come back. A neighbour entry (ARP or ND) is sent to the other agents every
+ * time it is learned (a reply is rare and usually answers a request another host sent: that host must
+ * hear of it even when an earlier message was lost).
  */
-import { formatIpv4, parseIpv4 } from '../addr.js';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../addr.js';
 import type { Effect } from '../sim/result.js';
 import type { LearnedEntry } from '../state/store.js';
 
@@ -37,6 +39,12 @@ export interface LearnedCounters {
 /** Retry back-off of a failed publication (ms): doubles from the first to the last. */
 export const PUBLISH_RETRY_MS = [100, 1000] as const;
 
+/** The learned tables LearnedSync publishes (flow state, `nat` and `ct`, is FlowStateSync's). */
+type OwnTable = 'mac' | 'arp' | 'nd';
+
+/** How long an entry of each table lives after it was learned (ms): the local cache's lifetime. */
+export type LearnedLifetimes = Readonly<Record<OwnTable, number>>;
+
 export class LearnedSync {
   private readonly published = new Map<string, { value: string; at: number }>();
   /** id -> newest entry not yet acknowledged by the store; Map order is the order of first waiting. */
@@ -47,8 +55,7 @@ export class LearnedSync {
 
   constructor(
     private readonly hostId: string,
-    private readonly macLifetimeMs: number,
-    private readonly arpLifetimeMs: number,
+    private readonly lifetimes: LearnedLifetimes,
     private readonly counters: LearnedCounters = {
       learnedUnpublished: 0,
       learnedPublishFailures: 0,
@@ -62,37 +69,17 @@ export class LearnedSync {
 
   /**
    * Queues the shareable effects of a committed result for the store; returns the entries to send to
-   * the other agents now (those queued, and every ARP entry).
+   * the other agents now (those queued, and every neighbour entry: ARP and ND).
    */
   offer(effects: readonly Effect[], now: number): LearnedEntry[] {
     const fresh: LearnedEntry[] = [];
     for (const e of effects) {
-      let entry: LearnedEntry | undefined;
-      if (e.kind === 'macLearned') {
-        entry = {
-          table: 'mac',
-          scope: e.vlan === 0 ? e.bridgeId : `${e.bridgeId}/${e.vlan}`,
-          key: e.mac.toString(16),
-          value: e.portId,
-          origin: this.hostId,
-          expiresAt: now + this.macLifetimeMs,
-        };
-      } else if (e.kind === 'arpLearned') {
-        entry = {
-          table: 'arp',
-          scope: e.routerId,
-          key: formatIpv4(e.ip),
-          value: e.mac.toString(16),
-          origin: this.hostId,
-          expiresAt: now + this.arpLifetimeMs,
-        };
-      }
+      const entry = this.entryOf(e, now);
       if (entry === undefined) continue;
       const id = entryId(entry);
       const last = this.published.get(id);
-      const lifetime = entry.table === 'mac' ? this.macLifetimeMs : this.arpLifetimeMs;
-      if (last && last.value === entry.value && now - last.at < lifetime / 3) {
-        if (entry.table === 'arp') fresh.push(entry);
+      if (last && last.value === entry.value && now - last.at < this.lifetimes[entry.table] / 3) {
+        if (entry.table !== 'mac') fresh.push(entry);
         continue;
       }
       this.published.set(id, { value: entry.value, at: now });
@@ -100,6 +87,19 @@ export class LearnedSync {
       fresh.push(entry);
     }
     return fresh;
+  }
+
+  /** The entry a learning effect makes, or undefined (the effect is not learned state). */
+  private entryOf(e: Effect, now: number): (LearnedEntry & { table: OwnTable }) | undefined {
+    let table: OwnTable, scope: string, key: string, value: string;
+    if (e.kind === 'macLearned') {
+      [table, scope, key, value] = ['mac', macScope(e.bridgeId, e.vlan), e.mac.toString(16), e.portId];
+    } else if (e.kind === 'arpLearned') {
+      [table, scope, key, value] = ['arp', e.routerId, formatIpv4(e.ip), e.mac.toString(16)];
+    } else if (e.kind === 'ndLearned') {
+      [table, scope, key, value] = ['nd', e.routerId, e.ip, e.mac.toString(16)];
+    } else return undefined;
+    return { table, scope, key, value, origin: this.hostId, expiresAt: now + this.lifetimes[table] };
   }
 
   /** Queues entries made elsewhere (flow state) for the same publication to the store. */
@@ -188,17 +188,9 @@ export class LearnedSync {
     const out: Effect[] = [];
     for (const e of entries) {
       if ((e.origin === this.hostId && !includeOwn) || e.expiresAt <= now) continue;
-      if (e.table === 'nat' || e.table === 'ct') continue; // flow state: FlowStateSync applies it
-      if (e.table === 'mac') {
-        const slash = e.scope.indexOf('/');
-        const bridgeId = slash < 0 ? e.scope : e.scope.slice(0, slash);
-        const vlan = slash < 0 ? 0 : Number(e.scope.slice(slash + 1));
-        out.push({ kind: 'macLearned', bridgeId, vlan, mac: parseInt(e.key, 16), portId: e.value });
-      } else {
-        const ip = parseIpv4(e.key);
-        if (ip !== undefined)
-          out.push({ kind: 'arpLearned', routerId: e.scope, ip, mac: parseInt(e.value, 16) });
-      }
+      const effect = effectOf(e);
+      if (effect === undefined) continue;
+      out.push(effect);
       // Remember what others published so this host does not echo it back at once; an entry of this
       // host's waiting for the store that is older than theirs is theirs now (newest wins).
       const id = entryId(e);
@@ -210,6 +202,39 @@ export class LearnedSync {
       }
     }
     return out;
+  }
+}
+
+/** The scope of a MAC table entry: the bridge, with '/VLAN' when tagged. */
+function macScope(bridgeId: string, vlan: number): string {
+  return vlan === 0 ? bridgeId : `${bridgeId}/${vlan}`;
+}
+
+/** The learning effect of another agent's entry of a learned table, or undefined (unreadable). */
+function effectOf(e: LearnedEntry): Effect | undefined {
+  switch (e.table) {
+    case 'mac': {
+      const slash = e.scope.indexOf('/');
+      const bridgeId = slash < 0 ? e.scope : e.scope.slice(0, slash);
+      const vlan = slash < 0 ? 0 : Number(e.scope.slice(slash + 1));
+      return { kind: 'macLearned', bridgeId, vlan, mac: parseInt(e.key, 16), portId: e.value };
+    }
+    case 'arp': {
+      const ip = parseIpv4(e.key);
+      return ip === undefined
+        ? undefined
+        : { kind: 'arpLearned', routerId: e.scope, ip, mac: parseInt(e.value, 16) };
+    }
+    case 'nd': {
+      // The canonical text: held packets wait under it (waits.ts), whatever text a peer sent.
+      const ip = parseIpv6(e.key);
+      return ip === undefined
+        ? undefined
+        : { kind: 'ndLearned', routerId: e.scope, ip: formatIpv6(ip), mac: parseInt(e.value, 16) };
+    }
+    case 'nat':
+    case 'ct':
+      return undefined; // flow state: FlowStateSync applies it
   }
 }
 

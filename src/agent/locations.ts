@@ -53,6 +53,11 @@ export class PortLocator {
     return this.portToOfport.get(portId);
   }
 
+  /** The local virtual ports bound to an OpenFlow port of the bridge. */
+  localPortIds(): IterableIterator<string> {
+    return this.portToOfport.keys();
+  }
+
   /** How many local virtual ports are bound to an OpenFlow port of the bridge. */
   get boundPorts(): number {
     return this.portToOfport.size;

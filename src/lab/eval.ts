@@ -5,7 +5,8 @@
  *   0. the floor, same pair of VMs, same host: plain OVS NORMAL, Debian's ovs-testcontroller (C) and
  *      the project's minimal controller (eval-floor.ts), so the agent's first packet is read as a
  *      ratio to what any reactive controller costs on this machine
- *   1. base: no filter; same host and across hosts (tunnel); agent vs plain OVS NORMAL
+ *   1. base: no filter; same host and across hosts (tunnel), across hosts over IPv6 too; agent vs
+ *      plain OVS NORMAL (IPv4)
  *   2. features enabled one by one (cumulative filter rules, every one read for every packet: drops
  *      that never match the probes, and group rules that match them with continue): dst IP, src IP,
  *      src port, dst port, IP address group, port group, TCP flags, TCP window (not matchable by the
@@ -39,7 +40,7 @@ import { run } from '../exec.js';
 import { controlRequest } from '../control/control-api.js';
 import { openStore } from '../state/open.js';
 import type { Op, TopologyStore } from '../state/store.js';
-import { ROUTER, hostOvs, type LabHost, type LabState, type LabVm } from './lab.js';
+import { ROUTER, hostOvs, vmIpv6, type LabHost, type LabState, type LabVm } from './lab.js';
 import type { CaseResult, EvalReport } from './eval-report.js';
 import { PROBE, Prober } from './prober.js';
 import {
@@ -342,7 +343,7 @@ export class Evaluation {
     const sizes = this.opts.quick ? [1, 10, 100, 1000] : [1, 10, 100, 1000, 10000];
     const l4 = sameRouted ? LAYER4_STEPS.length + 1 : 0; // + the load balancer step
     this.total =
-      this.flows * (6 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
+      this.flows * (7 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
     if (this.lab.bgp?.ecmp) this.total += 2 * this.flows;
     this.store = await openStore(this.lab.storeUrl);
     try {
@@ -359,6 +360,8 @@ export class Evaluation {
         await this.ping(p.src, p.dst.baselineIp);
         await this.ping(p.dst, p.src.baselineIp);
       }
+      await this.ping(cross.src, vmIpv6(cross.dst));
+      await this.ping(cross.dst, vmIpv6(cross.src));
       const statsBefore = await this.agentStats();
 
       say('part 0: the floor of a reactive controller (UDP flows, same host, baseline bridge)');
@@ -368,6 +371,8 @@ export class Evaluation {
       const base = [
         await this.measure('agent, same host', same.src, same.dst.ip, 'udp', true, 20000),
         await this.measure('agent, across hosts', cross.src, cross.dst.ip, 'udp', true, 21000),
+        // The same across hosts over IPv6 (SLAAC addresses): neighbour discovery instead of ARP.
+        await this.measure('agent, across hosts, IPv6', cross.src, vmIpv6(cross.dst), 'udp', true, 34000),
       ];
       const normalSame = await this.measure(
         'OVS NORMAL, same host',

@@ -298,6 +298,11 @@ async function preflight(
   return ports;
 }
 
+/** The IPv6 address a lab VM configures by SLAAC on its bridge's prefix (vm-ipv6.ts). */
+export function vmIpv6(v: Pick<LabVm, 'bridge' | 'mac'>): string {
+  return slaacAddress(TENANT_PREFIX6[BRIDGES.findIndex((b) => b.name === v.bridge)]!, v.mac);
+}
+
 /**
  * The demo tenant topology, through the store API the CLI uses: a tunnel zone `lab` with `members`,
  * the bridges of BRIDGES joined by the router ROUTER (a port and a route per bridge). VM ports are
@@ -443,7 +448,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
     await waitSlaac(
       vms.map((v) => ({
         netns: v.netns,
-        address: slaacAddress(TENANT_PREFIX6[BRIDGES.findIndex((b) => b.name === v.bridge)]!, v.mac),
+        address: vmIpv6(v),
       })),
     );
     if (opts.bgp) step('bgp: an ISP running FRR, the uplink and midonet-router');

@@ -2,7 +2,8 @@
  * udp-probe: the lab's latency probe, run inside VM namespaces (UDP and TCP).
  *
  *   udp-probe echo  --port P
- *       answers every UDP datagram with itself, and echoes every byte on TCP connections to port P
+ *       answers every UDP datagram (IPv4 or IPv6) with itself, and echoes every byte on TCP
+ *       connections to port P
  *   udp-probe probe --to IP --port P --packets K [--proto udp|tcp] [--base-port B] [--timeout-ms T]
  *       reads flow numbers F from stdin, one per line; for each it runs one flow from source port B+F:
  *       K packets, one at a time, each waiting for its echo; prints one JSON line per flow:
@@ -15,7 +16,7 @@
  * as the caller asks), to the address the caller gives (the lab gives only its own VMs' addresses).
  */
 import { createSocket } from 'node:dgram';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, isIPv6, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
 function opt(args: string[], name: string, dflt?: string): string {
@@ -35,6 +36,9 @@ async function echo(port: number): Promise<void> {
   const s = createSocket('udp4');
   s.on('message', (msg, rinfo) => s.send(msg, rinfo.port, rinfo.address));
   await new Promise<void>((r) => s.bind(port, r));
+  const s6 = createSocket({ type: 'udp6', ipv6Only: true });
+  s6.on('message', (msg, rinfo) => s6.send(msg, rinfo.port, rinfo.address));
+  await new Promise<void>((r) => s6.bind(port, '::', r));
   const t = createServer((c) => {
     c.setNoDelay(true);
     c.on('data', (d) => c.write(d));
@@ -53,7 +57,7 @@ async function udpFlow(
   packets: number,
   timeoutMs: number,
 ): Promise<Array<number | null>> {
-  const s = createSocket({ type: 'udp4', reuseAddr: true });
+  const s = createSocket({ type: isIPv6(to) ? 'udp6' : 'udp4', reuseAddr: true });
   await new Promise<void>((r) => s.bind(src, r));
   const rtts: Array<number | null> = [];
   try {

@@ -2,8 +2,8 @@
  * IPv6 neighbour discovery for virtual routers (RFC 4861), the simulation's part: the neighbour cache
  * a router reads (the twin of the ARP cache), and the packets a router port sends: neighbour
  * advertisements answering solicitations for its addresses, router advertisements with the port's
- * prefix (SLAAC: on-link and autonomous flags, RFC 4862), sent when a host solicits one (no periodic
- * ones: the agent has no timer per port; hosts send RS when their link comes up).
+ * prefix (SLAAC: on-link and autonomous flags, RFC 4862), sent when a host solicits one (the agent
+ * also sends unsolicited ones every 200-600 s: src/agent/router-adverts.ts).
  *
  * Invariant: cache lookups are pure functions of (contents, key, now), keyed by the canonical text of
  * the address; every read (present or absent) is tagged with Tags.of('nd', router/address) so a
@@ -63,6 +63,10 @@ export class MemoryNeighbourCache implements NeighbourCache {
   }
   fail(routerId: string, ip: Ipv6Words, now: number): void {
     this.set(routerId, ip, { state: 'failed', mac: 0, tag: ndTag(routerId, ip) }, now);
+  }
+  /** Forgets every entry. */
+  clear(): void {
+    this.entries.clear();
   }
   private set(routerId: string, ip: Ipv6Words, value: NeighbourEntry, now: number): void {
     let t = this.entries.get(routerId);

@@ -138,19 +138,20 @@ export interface HostLiveness {
 /**
  * An entry of the state agents learn at run time and share with each other (MidoNet's replicated
  * MAC and ARP tables): `mac` maps (bridge[/vlan], MAC) to the port it was seen on, `arp` maps
- * (router, IP) to a MAC. Entries expire at `expiresAt` unless renewed.
+ * (router, IPv4) to a MAC, `nd` maps (router, IPv6) to a MAC (the router's neighbour cache). Entries
+ * expire at `expiresAt` unless renewed. New tables go at the end (peers send a table's index).
  */
-export const LEARNED_TABLES = ['mac', 'arp', 'nat', 'ct'] as const;
+export const LEARNED_TABLES = ['mac', 'arp', 'nat', 'ct', 'nd'] as const;
 export type LearnedTable = (typeof LEARNED_TABLES)[number];
 
 export interface LearnedEntry {
-  /** mac, arp: learned tables; nat, ct: flow state (NAT bindings, tracked connections). */
+  /** mac, arp, nd: learned tables; nat, ct: flow state (NAT bindings, tracked connections). */
   readonly table: LearnedTable;
-  /** Bridge id (with '/VLAN' when tagged) for mac; router id for arp. */
+  /** Bridge id (with '/VLAN' when tagged) for mac; router id for arp and nd. */
   readonly scope: string;
-  /** MAC (lowercase hex, no separators) for mac; dotted IPv4 for arp. */
+  /** MAC (lowercase hex, no separators) for mac; dotted IPv4 for arp; canonical IPv6 text for nd. */
   readonly key: string;
-  /** Port id for mac; MAC (lowercase hex) for arp. */
+  /** Port id for mac; MAC (lowercase hex) for arp and nd. */
   readonly value: string;
   /** Host that learned it. */
   readonly origin: string;

@@ -1,6 +1,6 @@
 /**
- * midonet-lab end to end, through its command line: up (2 hosts), status --json, exec (ping within a
- * bridge, across the router, across hosts), a second lab side by side (its own names, run directory and
+ * midonet-lab end to end, through its command line: up (2 hosts), status --json, exec (ping and ping6
+ * within a bridge, across the router, across hosts; ICMPv6 time exceeded and no route), a second lab side by side (its own names, run directory and
  * ports; a clash is one line; its down leaves the first lab working), a short evaluation whose report
  * has every part with plausible figures, and down, after which no namespace, veth or process of the
  * lab is left. Each lab has a name of its own, so a user's lab is never touched.
@@ -97,6 +97,43 @@ describe('midonet-lab', () => {
     }
   });
 
+  it('pings6 across the router and across hosts; hop limit and no route give ICMPv6 errors', async () => {
+    const vm = (n: string) => status.vms.find((v) => v.name === n)!;
+    const v6 = (n: string) => slaacAddress(TENANT_PREFIX6[vm(n).bridge === 'tenant-a' ? 0 : 1], vm(n).mac);
+    // ping's output also when it exits non-zero (an ICMPv6 error, nothing received).
+    const ping6 = (from: string, ...args: string[]) =>
+      lab('exec', from, '--', 'ping', '-6', '-W', '3', ...args).then(
+        (r) => r.stdout,
+        (e: { stdout?: string }) => e.stdout ?? '',
+      );
+    // vm1, vm2, vm3 on the first host; vm4, vm5, vm6 on the second; odd VMs on tenant-a, even on tenant-b.
+    for (const [from, to] of [
+      ['vm2', 'vm4'], // same bridge (tenant-b), across hosts
+      ['vm1', 'vm2'], // across the router, same host
+      ['vm1', 'vm4'], // across the router and hosts
+      ['vm4', 'vm3'], // across the router and hosts, the other way
+      ['vm5', 'vm2'], // a VM on the other host to a VM behind the router
+    ] as const) {
+      const out = await ping6(from, '-c', '2', '-i', '0.3', v6(to));
+      assert.match(out, /2 received/, `${from} -> ${to}: ${out}`);
+    }
+    // The router's own addresses, on the VM's side and across it, from both hosts.
+    for (const [from, to] of [
+      ['vm1', `${TENANT_PREFIX6[0]}1`],
+      ['vm5', `${TENANT_PREFIX6[0]}1`],
+      ['vm5', `${TENANT_PREFIX6[1]}1`],
+    ] as const) {
+      const out = await ping6(from, '-c', '2', '-i', '0.3', to);
+      assert.match(out, /2 received/, `${from} -> router ${to}: ${out}`);
+    }
+    // A hop limit of 1 ends at the router: ICMPv6 time exceeded from the router's address.
+    const ttl = await ping6('vm1', '-c', '1', '-t', '1', v6('vm4'));
+    assert.match(ttl, /From 2001:db8:a::1 .*Time exceeded: Hop limit/, ttl);
+    // No route to the address: ICMPv6 destination unreachable, code 0 (no route).
+    const none = await ping6('vm5', '-c', '1', '2001:db8:ff::1');
+    assert.match(none, /Destination unreachable: No route/, none);
+  });
+
   it('runs a second lab side by side; a clash is one line; its down leaves the first one working', async () => {
     const other = uniqueLabName('to');
     const dir2 = mkdtempSync(join(tmpdir(), 'midonet-lab-test2-'));
@@ -149,7 +186,10 @@ describe('midonet-lab', () => {
     assert.match(stdout, /Part 0 - the floor/);
     assert.match(stdout, /Part 4 - first contact/);
     const r = JSON.parse(readFileSync(join(outDir, 'report.json'), 'utf8')) as EvalReport;
-    assert.equal(r.base.length, 2);
+    assert.deepEqual(
+      r.base.map((c) => c.name),
+      ['agent, same host', 'agent, across hosts', 'agent, across hosts, IPv6'],
+    );
     assert.ok(r.floor && r.firstContact, 'the floor and first contact were measured');
     for (const c of [
       ...r.base,

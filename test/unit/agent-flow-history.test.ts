@@ -11,7 +11,8 @@ import { FlowController } from '../../src/agent/controller.js';
 import { FlowHistory } from '../../src/agent/flow-history.js';
 import { actionsText, controlCommand, filterFlows, parseFlowKey } from '../../src/agent/control-commands.js';
 import { createLogger } from '../../src/log.js';
-import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
+import type { PacketInView } from '../../src/openflow/index.js';
+import { packetIn } from '../support/packet-in.js';
 import { udpFrame } from '../support/udp-frame.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import type { Change } from '../../src/state/store.js';
@@ -43,16 +44,7 @@ const MAC_B = '02:00:00:00:0b:01';
 
 function pin(inPort: number, src: string, dst: string): PacketInView {
   const data = udpFrame({ src, dst, srcIp: '192.0.2.21', dstIp: '192.0.2.22', srcPort: 1234, ttl: 32 });
-  return {
-    xid: 0,
-    bufferId: OFP_NO_BUFFER,
-    totalLen: data.length,
-    reason: 0,
-    tableId: 0,
-    inPort,
-    tunnelId: 0,
-    data,
-  };
+  return packetIn(data, inPort);
 }
 
 /** Flows a -> b and b -> a, both MACs learned. */

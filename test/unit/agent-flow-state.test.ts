@@ -12,30 +12,22 @@ import assert from 'node:assert/strict';
 import { FlowController, type PeerSender } from '../../src/agent/controller.js';
 import type { PeerMessage } from '../../src/agent/peer-codec.js';
 import { createLogger } from '../../src/log.js';
-import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
+import type { PacketInView } from '../../src/openflow/index.js';
 import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { parseIpv4 } from '../../src/addr.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
+import { HV1, HV2, addTwoHosts } from '../support/ipv6-world.js';
+import { packetIn } from '../support/packet-in.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
-const HV1 = '00000000-0000-4000-8000-0000000000aa';
-const HV2 = '00000000-0000-4000-8000-0000000000bb';
 const VM = '02:00:00:00:00:01';
 const RMAC = '02:00:00:00:01:01';
 const PUBLIC = '203.0.113.1';
 
 function world(knowNextHop = true) {
   const b = new TopologyBuilder();
-  b.add('host', { name: 'hv1' }, HV1);
-  b.add('host', { name: 'hv2' }, HV2);
-  b.add('tunnel-zone', {
-    name: 'tz',
-    members: [
-      { hostId: HV1, address: '198.51.100.1' },
-      { hostId: HV2, address: '198.51.100.2' },
-    ],
-  });
+  addTwoHosts(b);
   const br = b.bridge('tenant');
   b.port(br, 'vm1', { hostId: HV1, interfaceName: 'tap1' });
   const up = b.port(br, 'tenant-up');
@@ -117,16 +109,7 @@ function tcp(flags: number, sport = 5000): Buffer {
   );
 }
 
-const pin = (data: Buffer): PacketInView => ({
-  xid: 0,
-  bufferId: OFP_NO_BUFFER,
-  totalLen: data.length,
-  reason: 0,
-  tableId: 0,
-  inPort: 1,
-  tunnelId: 0,
-  data,
-});
+const pin = (data: Buffer): PacketInView => packetIn(data, 1);
 
 test("a new SNAT connection's state goes to the uplink's host before the packet leaves", () => {
   const { ctl, sent } = world();

@@ -7,90 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowController } from '../../src/agent/controller.js';
-import { createLogger } from '../../src/log.js';
-import { OFP_NO_BUFFER, type Outgoing, type PacketInView } from '../../src/openflow/index.js';
-import { buildEthernet, parseEthernet, type Ipv6 } from '../../src/packet/index.js';
-import { TopologyBuilder } from '../../src/sim/builder.js';
+import type { Outgoing } from '../../src/openflow/index.js';
+import { parseEthernet } from '../../src/packet/index.js';
 import { IP_TTL } from '../../src/sim/flow-match.js';
-import { writeIpv6 } from '../../src/addr.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
-
-const log = createLogger({ name: 'test', level: 'silent' });
-const HV1 = '00000000-0000-4000-8000-0000000000aa';
-const VM1 = '02:00:00:00:00:01';
-const VM3 = '02:00:00:00:00:03';
-const RL = '02:00:00:00:01:01';
-const RR = '02:00:00:00:01:02';
+import { HV1, RL, RR, VM1, VM3, controllerOn, nd, routedV6, udp6 as udp, v6 } from '../support/ipv6-world.js';
+import { packetIn as pin } from '../support/packet-in.js';
 
 function world() {
-  const b = new TopologyBuilder();
-  b.add('host', { name: 'hv1' }, HV1);
-  const left = b.bridge('left');
-  const right = b.bridge('right');
-  b.port(left, 'vm1', { hostId: HV1, interfaceName: 'tap1' });
-  b.port(right, 'vm3', { hostId: HV1, interfaceName: 'tap3' });
-  const r = b.router('r1');
-  const rl = b.port(r, 'r1-left', { address: '192.0.2.1/24', address6: '2001:db8:1::1/64', mac: RL });
-  const rr = b.port(r, 'r1-right', { address: '198.51.100.1/24', address6: '2001:db8:2::1/64', mac: RR });
-  b.link(b.port(left, 'left-up'), rl);
-  b.link(b.port(right, 'right-up'), rr);
-  const ctl = new FlowController(
-    b.build(),
-    { hostId: HV1, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
-    log,
-  );
-  ctl.ports.ifaceOfport.set('tap1', 1).set('tap3', 3);
-  ctl.ports.refreshBindings();
-  return ctl;
+  return controllerOn(routedV6().topo, HV1, { tap1: 1, tap3: 3 });
 }
-
-function v6(
-  src: string,
-  dst: string,
-  srcMac: string,
-  dstMac: string,
-  payload: Ipv6['payload'],
-  hopLimit = 64,
-) {
-  return Buffer.from(
-    buildEthernet({
-      kind: 'ethernet',
-      dst: dstMac,
-      src: srcMac,
-      payload: { kind: 'ipv6', trafficClass: 0, flowLabel: 0, hopLimit, src, dst, payload },
-    }),
-  );
-}
-
-const udp = (sport = 5000) =>
-  v6('2001:db8:1::10', '2001:db8:2::10', VM1, RL, {
-    kind: 'udp',
-    srcPort: sport,
-    dstPort: 53,
-    payload: { kind: 'raw', bytes: new Uint8Array(8) },
-  });
-
-function nd(type: 135 | 136, target: string, src: string, dst: string, srcMac: string, dstMac: string) {
-  const body = new Uint8Array(28);
-  if (type === 136) body[0] = 0x60; // solicited, override
-  writeIpv6(target, body, 4);
-  body[20] = type === 135 ? 1 : 2;
-  body[21] = 1;
-  srcMac.split(':').forEach((h, i) => (body[22 + i] = parseInt(h, 16)));
-  return v6(src, dst, srcMac, dstMac, { kind: 'icmpv6', type, code: 0, body }, 255);
-}
-
-const pin = (data: Buffer, inPort: number): PacketInView => ({
-  xid: 0,
-  bufferId: OFP_NO_BUFFER,
-  totalLen: data.length,
-  reason: 0,
-  tableId: 0,
-  inPort,
-  tunnelId: 0,
-  data,
-});
 
 /** ICMPv6 types of the IPv6 packets among the PACKET_OUTs. */
 function icmp6Out(msgs: readonly Outgoing[]): number[] {

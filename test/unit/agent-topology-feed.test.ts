@@ -10,12 +10,12 @@ import { FlowController } from '../../src/agent/controller.js';
 import { FlowHistory } from '../../src/agent/flow-history.js';
 import { applyChanges, applySnapshot, changesBetween } from '../../src/agent/topology-feed.js';
 import { createLogger } from '../../src/log.js';
-import { OFP_NO_BUFFER } from '../../src/openflow/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { Tags } from '../../src/sim/tags.js';
 import { Topology } from '../../src/sim/topology.js';
 import type { Change, Snapshot } from '../../src/state/store.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
+import { packetIn as pin } from '../support/packet-in.js';
 import { udpFrame } from '../support/udp-frame.js';
 
 const HOST = '00000000-0000-4000-8000-0000000000aa';
@@ -48,16 +48,7 @@ function udp(src: string, dst: string): Buffer {
 }
 
 function packetIn(inPort: number, data: Buffer) {
-  return {
-    xid: 0,
-    bufferId: OFP_NO_BUFFER,
-    totalLen: data.length,
-    reason: 0,
-    tableId: 0,
-    inPort,
-    tunnelId: 0,
-    data,
-  };
+  return pin(data, inPort);
 }
 
 /** A flow on each bridge: B learned behind p2 (p4), then A -> B from p1 (p3). */
