@@ -88,7 +88,14 @@ export class Engine {
     const docker = findProgram('docker');
     const podman = findProgram('podman');
     const dockerCompose = findProgram('docker-compose');
-    if (want !== 'podman' && docker && (await tryRun(docker, ['info'], { timeoutMs: 15000 })) !== undefined) {
+    // DOCKER_HOST on the project's dockerd (as the README suggests for the docker client): that one.
+    const ours = process.env.DOCKER_HOST === `unix://${DOCKERD_SOCK}` && want !== 'podman';
+    if (
+      want !== 'podman' &&
+      !ours &&
+      docker &&
+      (await tryRun(docker, ['info'], { timeoutMs: 15000 })) !== undefined
+    ) {
       const compose = dockerCompose
         ? [dockerCompose]
         : (await tryRun(docker, ['compose', 'version'])) !== undefined
@@ -98,7 +105,7 @@ export class Engine {
         throw new EngineMissing(`Docker answers but has no compose client: install docker-compose`);
       return new Engine('docker', docker, compose, { ...process.env }, runDir);
     }
-    if (want === 'docker') return Engine.projectDockerd(docker, dockerCompose, runDir);
+    if (want === 'docker' || ours) return Engine.projectDockerd(docker, dockerCompose, runDir);
     if (!podman)
       throw new EngineMissing(`no container engine found (neither docker nor podman): ${INSTALL_HINT}`);
     if (!dockerCompose)
