@@ -1,8 +1,8 @@
 # One image for every role of the compose lab (docker-compose.yml): hypervisors (Open vSwitch +
 # midonet-agent), the router host (+ midonet-router, FRR), the ISP (FRR), the VMs, the CLI, and with
-# docker-compose.local.yml also ZooKeeper (Debian's package) and Cassandra (the jars the project
-# resolves from Maven Central, mounted from the host). Each container runs `midonet-role ROLE`
-# (src/compose/role.ts).
+# docker-compose.local.yml also ZooKeeper (Debian's package) and, as the base of
+# docker/cassandra/Dockerfile which adds the jars the project resolves from Maven Central, Cassandra.
+# Each container runs `midonet-role ROLE` (src/compose/role.ts).
 #
 # NODE_BASE: a Debian 12 image with Node 20 under /usr/local. By default the official
 # node:20-bookworm-slim (Docker with registry access); docker-compose.local.yml sets the locally made

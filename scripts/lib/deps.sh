@@ -28,13 +28,21 @@ midonet_install_debian() {
   midonet_install_packages "${MIDONET_DEBIAN_PACKAGES[@]}"
 }
 
+# With MIDONET_COMPOSE_ENGINE=docker and no Docker daemon answering, the compose verb starts one of
+# its own (src/compose/dockerd.ts): Debian's docker.io (dockerd, containerd, runc).
+MIDONET_COMPOSE_DOCKER_PACKAGES=(docker.io debootstrap)
+
 # The compose lab's tools: debootstrap always; Podman and its helpers unless a Docker daemon answers
-# (or MIDONET_COMPOSE_ENGINE=docker). Skipped where apt-get cannot run (not Debian, not root): then
-# `npm run compose` says what to install.
+# or MIDONET_COMPOSE_ENGINE=docker (then Debian's dockerd when no daemon answers). Skipped where
+# apt-get cannot run (not Debian, not root): then `npm run compose` says what to install.
 midonet_install_compose() {
   if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then return 0; fi
   local want=(debootstrap)
-  if [ "${MIDONET_COMPOSE_ENGINE:-}" != docker ] && ! { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
+  local answers=no
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then answers=yes; fi
+  if [ "${MIDONET_COMPOSE_ENGINE:-}" = docker ]; then
+    if [ $answers = no ] && ! command -v dockerd >/dev/null 2>&1; then want=("${MIDONET_COMPOSE_DOCKER_PACKAGES[@]}"); fi
+  elif [ $answers = no ]; then
     want=("${MIDONET_COMPOSE_PACKAGES[@]}")
   fi
   midonet_install_packages "${want[@]}"

@@ -7,23 +7,31 @@
  * podman-compose is not used: Debian 12's 1.0.3 rejects a service's `networks:` mapping with static
  * addresses ("RuntimeError: missing networks", containers/podman-compose#579, fixed in 1.0.4).
  *
+ * With MIDONET_COMPOSE_ENGINE=docker and no Docker daemon answering, the project's own dockerd
+ * (dockerd.ts) is the engine, started when it does not run yet. With Docker (either), the compose files
+ * are docker-compose.yml, docker-compose.local.yml and docker-compose.docker.yml (what replaces
+ * `privileged: true`, which this machine's sandbox refuses).
+ *
  * Invariant: the engine is chosen once per verb (MIDONET_COMPOSE_ENGINE, else a Docker daemon that
  * answers, else Podman); a missing engine or client is an EngineMissing error saying what to install;
- * the Podman service this module starts is stopped by `close`, and nothing else it did not start.
+ * the Podman service this module starts is stopped by `close`, and so is the project's dockerd when this
+ * Engine started it and it holds no container; nothing else it did not start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, tryRun, type RunOptions } from '../exec.js';
 import { quote } from '../quote.js';
+import { DOCKERD_SOCK, answers, dockerdRunning, startDockerd, stopDockerd } from './dockerd.js';
 import { PROJECT, PROJECT_LABEL, SERVICE_LABEL } from './layout.js';
 import { stopChild } from './supervisor.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const CONTAINERS_CONF = join(REPO, 'docker', 'podman', 'containers.conf');
 export const COMPOSE_FILES = ['docker-compose.yml', 'docker-compose.local.yml'];
+/** On top of COMPOSE_FILES with the Docker engine. */
+export const DOCKER_COMPOSE_FILE = 'docker-compose.docker.yml';
 
 export const INSTALL_HINT =
   'install Podman (Debian 12: apt-get install podman runc catatonit netavark iptables ' +
@@ -58,6 +66,8 @@ export interface ContainerInfo {
 
 export class Engine {
   private service: ChildProcess | undefined;
+  /** This Engine started the project's dockerd (close() stops it again when it holds no container). */
+  private startedDockerd = false;
 
   private constructor(
     readonly kind: 'podman' | 'docker',
@@ -67,6 +77,8 @@ export class Engine {
     readonly compose: readonly string[],
     readonly env: NodeJS.ProcessEnv,
     readonly runDir: string,
+    /** The engine is the project's own dockerd (dockerd.ts). */
+    readonly ownDockerd = false,
   ) {}
 
   static async detect(runDir: string): Promise<Engine> {
@@ -76,7 +88,14 @@ export class Engine {
     const docker = findProgram('docker');
     const podman = findProgram('podman');
     const dockerCompose = findProgram('docker-compose');
-    if (want !== 'podman' && docker && (await tryRun(docker, ['info'], { timeoutMs: 15000 })) !== undefined) {
+    // DOCKER_HOST on the project's dockerd (as the README suggests for the docker client): that one.
+    const ours = process.env.DOCKER_HOST === `unix://${DOCKERD_SOCK}` && want !== 'podman';
+    if (
+      want !== 'podman' &&
+      !ours &&
+      docker &&
+      (await tryRun(docker, ['info'], { timeoutMs: 15000 })) !== undefined
+    ) {
       const compose = dockerCompose
         ? [dockerCompose]
         : (await tryRun(docker, ['compose', 'version'])) !== undefined
@@ -86,8 +105,7 @@ export class Engine {
         throw new EngineMissing(`Docker answers but has no compose client: install docker-compose`);
       return new Engine('docker', docker, compose, { ...process.env }, runDir);
     }
-    if (want === 'docker')
-      throw new EngineMissing(`MIDONET_COMPOSE_ENGINE=docker but no Docker daemon answers: ${INSTALL_HINT}`);
+    if (want === 'docker' || ours) return Engine.projectDockerd(docker, dockerCompose, runDir);
     if (!podman)
       throw new EngineMissing(`no container engine found (neither docker nor podman): ${INSTALL_HINT}`);
     if (!dockerCompose)
@@ -108,6 +126,49 @@ export class Engine {
     return e;
   }
 
+  /** The project's own dockerd (dockerd.ts), started unless it runs. */
+  private static async projectDockerd(
+    docker: string | undefined,
+    dockerCompose: string | undefined,
+    runDir: string,
+  ): Promise<Engine> {
+    const dockerd = findProgram('dockerd', `${process.env.PATH ?? ''}${delimiter}/usr/sbin`);
+    const what = !docker ? 'a docker client' : !dockerd ? 'dockerd' : !dockerCompose ? 'docker-compose' : '';
+    if (what)
+      throw new EngineMissing(
+        `MIDONET_COMPOSE_ENGINE=docker but no Docker daemon answers and ${what} is not installed: ` +
+          'apt-get install docker.io docker-compose (`npm run compose -- up` installs them on Debian)',
+      );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DOCKER_HOST: `unix://${DOCKERD_SOCK}`,
+      // docker-compose 1.29 builds through the API, and the docker client uses the classic builder:
+      // Debian's dockerd 20.10 comes without BuildKit's buildx.
+      COMPOSE_DOCKER_CLI_BUILD: '0',
+      DOCKER_BUILDKIT: '0',
+    };
+    const e = new Engine('docker', docker!, [dockerCompose!], env, runDir, true);
+    if (!(dockerdRunning() && (await answers(DOCKERD_SOCK)))) {
+      await stopDockerd();
+      await startDockerd(dockerd!, (why) => new EngineMissing(`the project's dockerd: ${why}`));
+      e.startedDockerd = true;
+    }
+    return e;
+  }
+
+  /**
+   * Stops the project's dockerd when it holds no container (of the lab or any other); true when it
+   * was stopped or did not run.
+   */
+  async stopDockerdIfIdle(): Promise<boolean> {
+    if (!this.ownDockerd) return false;
+    if (!dockerdRunning()) return true;
+    const all = await this.cmd(['ps', '-a', '-q']).catch(() => undefined);
+    if (all === undefined || all.trim() !== '') return false;
+    await stopDockerd();
+    return true;
+  }
+
   /** `podman system service` on `sock`, until close() (or 10 idle minutes, should this process die). */
   private async startPodmanService(sock: string): Promise<void> {
     mkdirSync(this.runDir, { recursive: true });
@@ -123,7 +184,7 @@ export class Engine {
       },
     );
     const deadline = Date.now() + 30000;
-    while (!(existsSync(sock) && (await ping(sock)))) {
+    while (!(existsSync(sock) && (await answers(sock)))) {
       if (this.service.exitCode !== null || Date.now() > deadline)
         throw new EngineMissing(
           `podman system service did not start (see ${join(this.runDir, 'podman-service.log')})`,
@@ -136,6 +197,8 @@ export class Engine {
     const s = this.service;
     this.service = undefined;
     if (s) await stopChild(s);
+    if (this.startedDockerd) await this.stopDockerdIfIdle();
+    this.startedDockerd = false;
   }
 
   /** Runs the engine's CLI. */
@@ -145,7 +208,9 @@ export class Engine {
 
   /** The compose client's argument list for this project and both files. */
   composeArgs(args: readonly string[]): [string, string[]] {
-    const files = COMPOSE_FILES.flatMap((f) => ['-f', join(REPO, f)]);
+    const files = [...COMPOSE_FILES, ...(this.kind === 'docker' ? [DOCKER_COMPOSE_FILE] : [])].flatMap(
+      (f) => ['-f', join(REPO, f)],
+    );
     return [this.compose[0]!, [...this.compose.slice(1), '-p', PROJECT, ...files, ...args]];
   }
 
@@ -196,19 +261,4 @@ export class Engine {
     }>;
     return img ? { id: img.Id, labels: img.Config?.Labels ?? {} } : undefined;
   }
-}
-
-function ping(sock: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath: sock, path: '/_ping', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
 }

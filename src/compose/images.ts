@@ -8,7 +8,11 @@
  *   3. project image `docker-compose build` of ./Dockerfile FROM that base (docker-compose.local.yml
  *                    sets NODE_BASE); made again when the base or any build input changed (label
  *                    org.midonet.source-hash over the base's id and the files the Dockerfile copies),
- *                    with the engine's layer cache, so a source change costs only the layers after it.
+ *                    with the engine's layer cache, so a source change costs only the layers after it;
+ *   4. Cassandra     CASSANDRA_IMAGE: the project image plus Cassandra's server jars as
+ *                    scripts/lib/deps.sh resolved them from Maven Central (docker/cassandra/Dockerfile,
+ *                    built with the engine's own `build`, the jar directory as its context); made again
+ *                    when the project image, that Dockerfile or a jar changed (label org.midonet.source-hash).
  *
  * Why the host's Node rather than Debian 13's nodejs (also 20): the image stays Debian 12 like the
  * host and like node:20-bookworm-slim (the Docker path), so Open vSwitch 3.1 and FRR 8.4 are the
@@ -34,9 +38,10 @@ import {
   copyFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { cassandraLibDir } from '../services/main.js';
 import type { Engine } from './engine.js';
 import { REPO } from './engine.js';
-import { IMAGE, NODE_BASE_IMAGE } from './layout.js';
+import { CASSANDRA_IMAGE, IMAGE, NODE_BASE_IMAGE } from './layout.js';
 import { StepError, streamStep } from './steps.js';
 
 export const CACHE = process.env.MIDONET_COMPOSE_CACHE ?? '/var/cache/midonet/compose';
@@ -53,8 +58,10 @@ const BUILD_INPUTS = [
   'services',
 ];
 
-/** sha256 over the base image's id and the build inputs' paths and contents (sorted). */
-export function sourceHash(baseId: string, root = REPO): string {
+const CASSANDRA_DOCKERFILE = join('docker', 'cassandra', 'Dockerfile');
+
+/** sha256 over the base image's id and the paths and contents (sorted) of `inputs` under `root`. */
+export function sourceHash(baseId: string, root = REPO, inputs = BUILD_INPUTS): string {
   const h = createHash('sha256');
   h.update(`${baseId}\0`);
   const walk = (rel: string): void => {
@@ -68,7 +75,7 @@ export function sourceHash(baseId: string, root = REPO): string {
     h.update(readFileSync(p));
     h.update('\0');
   };
-  for (const i of BUILD_INPUTS) walk(i);
+  for (const i of inputs) walk(i);
   return h.digest('hex').slice(0, 16);
 }
 
@@ -210,8 +217,51 @@ async function projectImage(engine: Engine, log: string, env: NodeJS.ProcessEnv)
   if (old && old.id !== built.id) await engine.cmd(['rmi', old.id]).catch(() => undefined);
 }
 
+/** Step 4: the Cassandra image (again when the project image, its Dockerfile or a jar changed). */
+async function cassandraImage(engine: Engine, log: string): Promise<void> {
+  const step = 'Cassandra image (docker/cassandra/Dockerfile)';
+  const lib = cassandraLibDir();
+  if (!existsSync(join(lib, '.midonet-complete')))
+    throw new StepError(
+      step,
+      `Cassandra's jars are not in ${lib}: run through npm run compose (it resolves them with Maven), or set MIDONET_CASSANDRA_LIB`,
+    );
+  const project = await engine.image(IMAGE);
+  if (!project) throw new StepError(step, `the project image ${IMAGE} is missing`);
+  const hash = sourceHash(
+    `${project.id}\0${readFileSync(join(REPO, CASSANDRA_DOCKERFILE), 'utf8')}`,
+    lib,
+    readdirSync(lib),
+  );
+  const old = await engine.image(CASSANDRA_IMAGE);
+  if (old?.labels['org.midonet.source-hash'] === hash) return;
+  say(`build: ${CASSANDRA_IMAGE} = ${IMAGE} + the Cassandra jars of ${lib}`);
+  await streamStep(
+    step,
+    engine.cli,
+    [
+      'build',
+      '--file',
+      join(REPO, CASSANDRA_DOCKERFILE),
+      '--build-arg',
+      `BASE=${IMAGE}`,
+      '--build-arg',
+      `SOURCE_HASH=${hash}`,
+      '--tag',
+      CASSANDRA_IMAGE,
+      lib,
+    ],
+    { env: engine.env, timeoutMs: 600000, log, onLine: () => undefined },
+  );
+  const built = await engine.image(CASSANDRA_IMAGE);
+  if (built?.labels['org.midonet.source-hash'] !== hash)
+    throw new StepError(step, `the build finished but ${CASSANDRA_IMAGE} does not carry source hash ${hash}`);
+  if (old && old.id !== built.id) await engine.cmd(['rmi', old.id]).catch(() => undefined);
+}
+
 /** Makes every image the lab needs that is missing or out of date. */
 export async function buildImages(engine: Engine, env: NodeJS.ProcessEnv, log: string): Promise<void> {
   await nodeBase(engine, log);
   await projectImage(engine, log, env);
+  await cassandraImage(engine, log);
 }

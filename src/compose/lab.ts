@@ -9,15 +9,14 @@
  *           Established); waits until every agent has bound its ports; prints what runs.
  *   status  the containers, the agents and BGP session as the store sees them, the VMs.
  *   down    `docker-compose down -v` (containers, networks, volumes of the project), then checks by
- *           the project label that nothing is left; images stay (the build cache).
+ *           the project label that nothing is left; images stay (the build cache). With the
+ *           project's own dockerd (dockerd.ts), stops it once it holds no container.
  *
  * Invariant: `up` changes nothing when any container of the project exists; `down` removes only what
  * carries the project label (or lives inside those containers), so nothing else on the host is touched.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../exec.js';
-import { cassandraLibDir } from '../services/main.js';
 import { Engine, REPO, type ContainerInfo } from './engine.js';
 import { buildImages } from './images.js';
 import { CLI_SERVICE, HOSTS, LAB_ID_VAR, SERVICES, VMS, labIdOf, type ComposeVm } from './layout.js';
@@ -34,14 +33,9 @@ function say(l: string): void {
   process.stderr.write(`compose: ${l}\n`);
 }
 
-/** The environment the compose files read: the lab id (network names), the host's Cassandra jars. */
+/** The environment the compose files read: the lab id (network names). */
 function composeEnv(engine: Engine, labId: string): NodeJS.ProcessEnv {
-  const lib = cassandraLibDir();
-  if (!existsSync(lib))
-    throw new LabError(
-      `Cassandra's jars are not in ${lib}: run through npm run compose (it resolves them with Maven), or set MIDONET_CASSANDRA_LIB`,
-    );
-  return { ...engine.env, MIDONET_CASSANDRA_LIB: lib, [LAB_ID_VAR]: labId };
+  return { ...engine.env, [LAB_ID_VAR]: labId };
 }
 
 function compose(engine: Engine, name: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv) {
@@ -264,15 +258,12 @@ export async function down(engine: Engine): Promise<void> {
   const before = await engine.networksAndVolumes();
   if (cs.length + before.networks.length + before.volumes.length === 0) {
     say('no compose lab is up; nothing to remove');
+    await stopOwnDockerd(engine);
     return;
   }
   const [cmd, args] = engine.composeArgs(['down', '-v', '--remove-orphans', '-t', '5']);
   await streamStep('docker-compose down', cmd, args, {
-    env: {
-      ...engine.env,
-      MIDONET_CASSANDRA_LIB: cassandraLibDir(),
-      [LAB_ID_VAR]: labIdOf(before.networks) ?? '0',
-    },
+    env: composeEnv(engine, labIdOf(before.networks) ?? '0'),
     cwd: REPO,
     timeoutMs: 300000,
     log: LOG,
@@ -286,4 +277,12 @@ export async function down(engine: Engine): Promise<void> {
   say(
     `down: removed ${cs.length} containers (${cs.map((c) => c.service).join(' ')}), networks ${before.networks.join(' ') || '-'}, volumes ${before.volumes.join(' ') || '-'}`,
   );
+  await stopOwnDockerd(engine);
+}
+
+/** The project's own dockerd goes with the lab, unless it holds other containers. */
+async function stopOwnDockerd(engine: Engine): Promise<void> {
+  if (!engine.ownDockerd) return;
+  if (await engine.stopDockerdIfIdle()) say("down: the project's dockerd is stopped");
+  else say("down: the project's dockerd holds containers not of the lab; it keeps running");
 }

@@ -21,6 +21,8 @@ export const PROJECT_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
 
 export const IMAGE = 'midonet-ts:latest';
+/** The project image plus Cassandra's jars (docker/cassandra/Dockerfile; docker-compose.local.yml). */
+export const CASSANDRA_IMAGE = 'midonet-cassandra:latest';
 /**
  * The local base image for the Dockerfile's NODE_BASE (Debian 12 minbase + the host's Node);
  * MIDONET_COMPOSE_NODE_BASE names another (docker-compose.local.yml reads the same variable).

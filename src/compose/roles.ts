@@ -153,7 +153,7 @@ export async function cassandraRole(sup: Supervisor, log: Logger): Promise<void>
   const libDir = env('MIDONET_CASSANDRA_LIB', '/opt/cassandra/lib');
   if (!existsSync(libDir) || !readdirSync(libDir).some((f) => f.startsWith('cassandra-all-')))
     throw new RoleError(
-      `no Cassandra jars in ${libDir}: docker-compose.local.yml mounts the host's (npm run compose resolves them with Maven first)`,
+      `no Cassandra jars in ${libDir}: the image midonet-cassandra (docker/cassandra/Dockerfile) has them; npm run compose builds it`,
     );
   // Data where the official image keeps it (/var/lib/cassandra, the cassandra-data volume).
   const node = { ...cassandraNodes('/var/lib/cassandra', 1)[0]!, address };
@@ -177,8 +177,28 @@ export async function cassandraRole(sup: Supervisor, log: Logger): Promise<void>
   log.info({ address }, 'cassandra answering CQL');
 }
 
+/**
+ * /proc/sys writable, as in a privileged container. With Docker the hypervisors and the ISP are not
+ * privileged (docker-compose.docker.yml: the sandbox refuses it) and Docker mounts /proc/sys read-only;
+ * `--security-opt systempaths=unconfined`, which lifts that, is an option of the docker client that
+ * the API, and so docker-compose, refuses ("invalid --security-opt"). With CAP_SYS_ADMIN the read-only
+ * bind mount over /proc/sys is taken away: midonet-router's BGP speakers set sysctls in their network
+ * namespaces. Nothing to do with Podman (privileged) or where /proc/sys is writable already.
+ */
+export async function writableProcSys(): Promise<void> {
+  const readOnly = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .some((f) => f[4] === '/proc/sys' && (f[5] ?? '').split(',').includes('ro'));
+  for (let i = 0; i < 3 && readOnly(); i++) await run('umount', ['/proc/sys']);
+  if (readOnly())
+    throw new RoleError('/proc/sys stays read-only: the container needs CAP_SYS_ADMIN or privileged');
+}
+
 /** A hypervisor: Open vSwitch (userspace datapath), the underlay on br-phy, midonet-agent. */
 export async function agentRole(sup: Supervisor, log: Logger): Promise<void> {
+  await writableProcSys();
   const store = env('MIDONET_STORE');
   const hostName = env('MIDONET_HOST_NAME');
   const tunnelIp = envIp('MIDONET_TUNNEL_IP');
@@ -231,6 +251,7 @@ export async function routerRole(sup: Supervisor, log: Logger): Promise<void> {
 
 /** The ISP: FRR with the namespace lab's ISP configuration (AS 64500, announces 203.0.113.128/25). */
 export async function ispRole(sup: Supervisor, log: Logger): Promise<void> {
+  await writableProcSys();
   await checksumOffloadOff();
   // The address "behind" the ISP that VMs ping, as in the namespace lab.
   await run('ip', ['addr', 'replace', `${ISP_PINGABLE}/32`, 'dev', 'lo']);

@@ -1,25 +1,47 @@
 /**
  * The compose lab for real (opt-in: MIDONET_TEST_LONG=1; the first run builds the images, see the
  * README for durations): `npm run compose -- up` brings up ZooKeeper, Cassandra, three hypervisors,
- * the ISP, VMs and the CLI as containers (Podman here, Docker where it answers); a VM container pings
- * another across hosts, one behind the virtual router, and the ISP's announced address across the
- * router host's BGP uplink; the CLI container lists the topology from the distributed store; a second
- * `up` changes nothing; `down` leaves no container, network or volume of the project; a build step
+ * the ISP, VMs and the CLI as containers with the engine the verb picks (MIDONET_COMPOSE_ENGINE=docker
+ * or podman, else Docker where a daemon answers, else Podman): a VM container pings another across
+ * hosts, one behind the virtual router, and the ISP's announced address across the router host's BGP
+ * uplink; the CLI container lists the topology from the distributed store; a second `up` changes
+ * nothing; `down` leaves no container, network or volume of the project, and with the project's own
+ * dockerd, no dockerd, no host interface and no iptables rule or FORWARD policy changed; a build step
  * that fails is named. The lab is removed after the tests, also when they fail.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../../src/compose/engine.js';
+import { DOCKERD_SOCK, dockerdRunning } from '../../src/compose/dockerd.js';
+import { run } from '../../src/exec.js';
 import { HOSTS, SERVICES, VMS } from '../../src/compose/layout.js';
 import { ISP_PINGABLE } from '../../src/lab/bgp-lab.js';
 
 const MAIN = fileURLToPath(new URL('../../src/compose/main.js', import.meta.url));
 const enabled = process.env.MIDONET_TEST_LONG === '1';
+
+/**
+ * What an engine could change on the host: its interfaces (bridges br-ID, docker0, veth peers; the
+ * others are left out, as other labs on the machine may make theirs), iptables rules and policies,
+ * IPv4 forwarding.
+ */
+async function hostState() {
+  const links = (await run('ip', ['-o', 'link', 'show']))
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+    .filter((n) => /^(br-|docker|veth)/.test(n))
+    .sort();
+  const iptables = (await run('iptables-save', []))
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
+  return { links, iptables, forwarding: (await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).trim() };
+}
 
 /** Runs the compose verb; resolves with its exit code and output. */
 function verb(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 3600000) {
@@ -42,6 +64,7 @@ describe(
   { skip: !enabled && 'a long run: set MIDONET_TEST_LONG=1' },
   () => {
     let engine: Engine;
+    let hostBefore: Awaited<ReturnType<typeof hostState>>;
     const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-compose-'));
     const exec = (service: string, cmd: string[], timeoutMs = 60000) =>
       engine.cmd(['exec', `midonet_${service}_1`, ...cmd], { timeoutMs });
@@ -50,6 +73,15 @@ describe(
         (e: { stdout?: string }) => e.stdout ?? '',
       );
       return { received: Number(/(\d+) received/.exec(out)?.[1] ?? 0), out };
+    };
+    /** A new Engine for one look (with the project's dockerd: started for it and stopped after, if idle). */
+    const withEngine = async <T>(f: (e: Engine) => Promise<T>): Promise<T> => {
+      const e = await Engine.detect(runDir);
+      try {
+        return await f(e);
+      } finally {
+        await e.close();
+      }
     };
     /** A first echo may be lost while next hops are learned; once one comes back, every later one must. */
     const reachable = async (from: string, to: string) => {
@@ -66,6 +98,7 @@ describe(
       async () => {
         const leftovers = await verb(['down']);
         assert.equal(leftovers.code, 0, leftovers.err);
+        hostBefore = await hostState();
         const up = await verb(['up']);
         assert.equal(up.code, 0, `up failed:\n${up.err.split('\n').slice(-40).join('\n')}`);
         engine = await Engine.detect(runDir);
@@ -169,8 +202,16 @@ describe(
       const d = await verb(['down']);
       assert.equal(d.code, 0, d.err);
       assert.match(d.err, /down: removed 10 containers/);
-      assert.deepEqual(await engine.containers(), []);
-      assert.deepEqual(await engine.networksAndVolumes(), { networks: [], volumes: [] });
+      if (engine.ownDockerd) {
+        assert.match(d.err, /the project's dockerd is stopped/);
+        assert.equal(dockerdRunning(), false);
+        assert.equal(existsSync(DOCKERD_SOCK), false);
+        assert.deepEqual(await hostState(), hostBefore);
+      }
+      await withEngine(async (e) => {
+        assert.deepEqual(await e.containers(), []);
+        assert.deepEqual(await e.networksAndVolumes(), { networks: [], volumes: [] });
+      });
       const s = await verb(['status']);
       assert.equal(s.code, 1);
       assert.match(s.err, /no compose lab is up/);
@@ -190,7 +231,9 @@ describe(
           r.err,
           /compose: error: step 'debootstrap \(Debian 12 minbase\)' failed: .*exit \d+; full output in /,
         );
-        assert.deepEqual(await engine.containers(), []);
+        assert.deepEqual(await withEngine((e) => e.containers()), []);
+        if (engine.ownDockerd)
+          assert.equal(dockerdRunning(), false, 'the dockerd the failed up started runs');
       } finally {
         rmSync(cache, { recursive: true, force: true });
       }

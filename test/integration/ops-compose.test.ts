@@ -20,8 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { run, tryRun } from '../../src/exec.js';
 import {
   CASSANDRA_IP,
+  CASSANDRA_IMAGE,
   CLI_IP,
   DEFAULT_NODE_BASE_IMAGE,
+  IMAGE,
   HOSTS,
   ISP_UPSTREAM_IP,
   ROUTER_UPSTREAM_IP,
@@ -55,13 +57,17 @@ const OTHER_PROGRAMS = ['sleep', 'ping', 'midonet-cli', 'midonet-role'];
 interface Service {
   command?: string[];
   entrypoint?: string[];
-  build?: { context: string; args?: Record<string, string> };
+  build?: { context: string; args?: Record<string, string>; network?: string };
   image?: string;
   environment?: Record<string, string>;
   networks?: Record<string, { ipv4_address?: string } | null>;
   network_mode?: string;
   volumes?: string[];
   privileged?: boolean;
+  cap_add?: string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  devices?: string[];
 }
 interface ComposeConfig {
   services: Record<string, Service>;
@@ -215,19 +221,42 @@ describe('compose files and Dockerfile (static; the lab runs in compose-lab.test
     }
   });
 
-  it('with the override: every service is the project image, built on the local base', () => {
-    for (const s of SERVICES) {
-      assert.equal(local.services[s]!.image, 'midonet-ts:latest', s);
+  it('with the override: the project image on the local base; Cassandra its image with the jars built in', () => {
+    for (const s of SERVICES.filter((x) => x !== 'cassandra')) {
+      assert.equal(local.services[s]!.image, IMAGE, s);
       assert.equal(local.services[s]!.build?.args?.NODE_BASE, DEFAULT_NODE_BASE_IMAGE, s);
     }
-    const pom = readFileSync(join(ROOT, 'services', 'cassandra', 'pom.xml'), 'utf8');
-    const version = /<cassandra\.version>([^<]+)</.exec(pom)![1]!;
-    assert.ok(
-      local.services.cassandra!.volumes!.includes(
-        `/var/cache/midonet/cassandra-${version}/lib:/opt/cassandra/lib:ro`,
-      ),
-      `the jars Maven resolved (cassandra ${version}) are mounted: ${local.services.cassandra!.volumes!.join(' ')}`,
+    const cassandra = local.services.cassandra!;
+    assert.equal(cassandra.image, CASSANDRA_IMAGE);
+    assert.equal(cassandra.build, undefined, 'built by the compose verb from the jar directory');
+    for (const v of cassandra.volumes ?? [])
+      assert.doesNotMatch(v, /^\//, `no host mount (the jars are in the image): ${v}`);
+    assert.deepEqual(cassandra.command, ['midonet-role', 'cassandra']);
+    const dockerfile = readFileSync(join(ROOT, 'docker', 'cassandra', 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, new RegExp(`^ARG BASE=${IMAGE}$`, 'm'));
+    assert.match(dockerfile, /^COPY \. \/opt\/cassandra\/lib\/$/m, 'where the cassandra role looks');
+  });
+
+  it('with the Docker override: nothing privileged, the privileged roles get all but SYS_RESOURCE', async () => {
+    const docker = await config(
+      ['docker-compose.yml', 'docker-compose.local.yml', 'docker-compose.docker.yml'],
+      { ...process.env, MIDONET_CASSANDRA_LIB: '', MIDONET_COMPOSE_NODE_BASE: '' },
     );
+    assert.deepEqual(Object.keys(docker.services).sort(), [...SERVICES].sort());
+    const privileged = Object.keys(local.services).filter((s) => local.services[s]!.privileged);
+    assert.deepEqual(privileged.sort(), [...HOSTS.map((h) => h.service), 'isp'].sort());
+    for (const [name, svc] of Object.entries(docker.services)) {
+      assert.notEqual(svc.privileged, true, name);
+      if (svc.build) assert.equal(svc.build.network, 'host', `${name}: builds on the host's network`);
+      if (!privileged.includes(name)) {
+        assert.equal(svc.cap_drop, undefined, name);
+        continue;
+      }
+      assert.deepEqual(svc.cap_add, ['ALL'], name);
+      assert.deepEqual(svc.cap_drop, ['SYS_RESOURCE'], name);
+      assert.deepEqual(svc.devices, ['/dev/net/tun'], name);
+      assert.deepEqual([...svc.security_opt!].sort(), ['apparmor=unconfined', 'seccomp=unconfined'], name);
+    }
   });
 
   it('every address, host name and the store URL agree with src/compose/layout.ts', () => {
