@@ -17,10 +17,7 @@
  *
  * Watching: each `ChangeLog` keeps one data watch on `head` for all its watches (plus a slow poll as a
  * safety net) and, when it moves, reads the new change nodes once and hands each watch its part, in
- * order. When the data watch fires, the first few change nodes after the watches' cursor are asked for
- * together with `head` (one round trip, not two: ZooKeeper answers a session's requests in order, so
- * every node up to the `head` it returns is there for the reads sent after it); those above the new
- * head are not used. A watch that fell behind (disconnection, session expiry) catches up from its cursor through
+ * order. A watch that fell behind (disconnection, session expiry) catches up from its cursor through
  * the same path: no full reload while the log still holds its position; once it does not, the watch
  * resyncs from a snapshot (`onResync`), or fails with 'position-gone' when it has no such handler.
  *
@@ -87,9 +84,6 @@ export function entryToChange(e: LogEntry): Change {
   return { seq: e.seq, tx: e.tx, kind: e.kind, id: e.id, op: e.op, version: e.version, object: e.object };
 }
 
-/** How many change nodes a woken feed reads along with `head` (a CLI-sized transaction's changes). */
-const READ_AHEAD = 8;
-
 interface WatchState {
   cursor: number;
   readonly handlers: WatchHandlers;
@@ -101,8 +95,6 @@ export class ChangeLog {
   private armed = false;
   private pumping = false;
   private again = false;
-  /** The data watch on `head` fired (or this handle committed) since the last read: read ahead. */
-  private woken = false;
   private closed = false;
   private readonly offSession: () => void;
 
@@ -218,16 +210,13 @@ export class ChangeLog {
     return n ? decodeEntry(n.data) : undefined;
   }
 
-  /**
-   * Changes after `from` up to `to` (inclusive), oldest first; requests are pipelined in chunks.
-   * `known` holds entries already read (at or below a head read before them), by position.
-   */
-  async range(from: number, to: number, known?: ReadonlyMap<number, LogEntry>): Promise<Change[]> {
+  /** Changes after `from` up to `to` (inclusive), oldest first; requests are pipelined in chunks. */
+  async range(from: number, to: number): Promise<Change[]> {
     const out: Change[] = [];
     for (let a = from + 1; a <= to; a += 500) {
       const b = Math.min(to, a + 499);
       const seqs = Array.from({ length: b - a + 1 }, (_, k) => a + k);
-      const got = await Promise.all(seqs.map(async (s) => known?.get(s) ?? this.entry(s)));
+      const got = await Promise.all(seqs.map((s) => this.entry(s)));
       for (const [k, e] of got.entries()) {
         if (!e) {
           const start = await this.logStart();
@@ -256,9 +245,7 @@ export class ChangeLog {
 
   /** Wakes the watches at once (after a commit through the same handle). */
   poke(): void {
-    if (this.watches.size === 0) return;
-    this.woken = true;
-    this.pump();
+    if (this.watches.size > 0) this.pump();
   }
 
   /** Brings every open watch up to the head; runs one at a time and once more if asked meanwhile. */
@@ -291,25 +278,16 @@ export class ChangeLog {
       this.armed = true;
       watch = () => {
         this.armed = false;
-        this.woken = true;
         this.pump();
       };
     }
-    // Woken by a commit: the entries right after the lowest cursor, read in the same round trip.
-    const open = [...this.watches].filter((w) => w.open);
-    const low = open.length > 0 ? Math.min(...open.map((w) => w.cursor)) : 0;
-    const ahead = this.woken ? Array.from({ length: READ_AHEAD }, (_, k) => low + 1 + k) : [];
-    this.woken = false;
     let h: Head;
-    let early: Array<LogEntry | undefined>;
     try {
-      [h, early] = await Promise.all([this.head(watch), Promise.all(ahead.map((q) => this.entry(q)))]);
+      h = await this.head(watch);
     } catch (e) {
       if (watch) this.armed = false;
       throw e;
     }
-    const known = new Map<number, LogEntry>();
-    for (const e of early) if (e && e.seq <= h.seq) known.set(e.seq, e);
     for (;;) {
       const behind = [...this.watches].filter((w) => w.open && w.cursor < h.seq);
       if (behind.length === 0) return;
@@ -317,7 +295,7 @@ export class ChangeLog {
       const to = Math.min(h.seq, from + 2000);
       let batch: Change[];
       try {
-        batch = await this.range(from, to, known);
+        batch = await this.range(from, to);
       } catch (e) {
         if (e instanceof StoreError && e.code === 'position-gone') {
           // Only the watches at the lost position resync (or fail); the others go on.
