@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { openStore } from '../src/state/open.js';
 import { printReport, printTable, quantile, type Target } from './report.js';
 import { benchDistributed } from './store-distributed.js';
-import { execFileSync } from 'node:child_process';
+import { benchServices } from './services.js';
 
 const WRITES = 20000;
 const READS = 200000;
@@ -110,18 +110,11 @@ try {
   if (args.includes('--distributed')) {
     const given = args[args.indexOf('--distributed') + 1];
     const objects = args.includes('--objects') ? Number(args[args.indexOf('--objects') + 1]) : 100000;
-    const services = fileURLToPath(new URL('../src/services/main.js', import.meta.url));
-    const started = !given?.startsWith('cassandra://');
-    const url = started
-      ? execFileSync(process.execPath, [services, 'up', '--zookeeper', '1', '--cassandra', '1'], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        }).trim()
-      : given!;
+    const services = benchServices(given);
     try {
-      distributed = await benchDistributed(url, { objects, writes: 500, reads: 2000 });
+      distributed = await benchDistributed(services.url, { objects, writes: 500, reads: 2000 });
     } finally {
-      if (started) execFileSync(process.execPath, [services, 'down'], { stdio: 'inherit' });
+      services.stop();
     }
   }
 

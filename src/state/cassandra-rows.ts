@@ -42,6 +42,9 @@ interface Row {
   body: string;
 }
 
+/** Reads the committed objects with these ids (those that exist). */
+export type ReadMany = (ids: readonly string[]) => Promise<Map<string, StoredObject>>;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The host-interface binding of a port, as one string, or undefined. */
@@ -131,23 +134,31 @@ export class ObjectRows {
     return out;
   }
 
-  async idByName(kind: Kind, name: string): Promise<string | undefined> {
+  /** `readMany` (here and in `holders`, `portIdByBinding`): how candidates are read (a writer's cache). */
+  async idByName(
+    kind: Kind,
+    name: string,
+    readMany: ReadMany = (ids) => this.readMany(ids),
+  ): Promise<string | undefined> {
     const candidates = (await this.exec(this.q.nameIds, [kind, name])).rows.map((r) => r.get('id') as string);
-    for (const [id, r] of await this.readMany(candidates))
-      if (r.kind === kind && r.obj.name === name) return id;
+    for (const [id, r] of await readMany(candidates)) if (r.kind === kind && r.obj.name === name) return id;
     return undefined;
   }
 
   /** Committed objects that hold a reference to `target`. */
-  async holders(target: string): Promise<StoredObject[]> {
+  async holders(target: string, readMany: ReadMany = (ids) => this.readMany(ids)): Promise<StoredObject[]> {
     const rows = (await this.exec(this.q.holders, [target])).rows;
-    const found = await this.readMany(rows.map((r) => r.get('holder') as string));
+    const found = await readMany(rows.map((r) => r.get('holder') as string));
     return [...found.values()].filter((r) => referencedIds(r.kind, r.obj).includes(target));
   }
 
-  async portIdByBinding(hostId: string, iface: string): Promise<string | undefined> {
+  async portIdByBinding(
+    hostId: string,
+    iface: string,
+    readMany: ReadMany = (ids) => this.readMany(ids),
+  ): Promise<string | undefined> {
     const rows = (await this.exec(this.q.bound, [hostId, iface])).rows;
-    const found = await this.readMany(rows.map((r) => r.get('id') as string));
+    const found = await readMany(rows.map((r) => r.get('id') as string));
     for (const [id, r] of found) if (bindingOf(r.kind, r.obj) === `${hostId}\u0000${iface}`) return id;
     return undefined;
   }

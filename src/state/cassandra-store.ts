@@ -24,6 +24,7 @@ import { commitOps, highestTunnelKey, reconcile, wasCommitted } from './cassandr
 import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { ObjectRows, sleep, type Statement } from './cassandra-rows.js';
 import { ensureSchema, statements } from './cassandra-schema.js';
+import { CommittedCache, type Attempt } from './committed-cache.js';
 import { parseCassandraUrl, type CassandraUrl } from './cassandra-url.js';
 import { LearnedLog } from './distributed-learned.js';
 import { HostRecords } from './distributed-liveness.js';
@@ -76,6 +77,8 @@ export class CassandraStore extends BackendBase implements TopologyStore {
    * until when (ms since epoch) not to guess because a guess failed: another writer is active. */
   private lastHead: (Head & { version: number }) | undefined;
   private contendedUntil = 0;
+  /** Committed objects as of `lastHead` (committed-cache.ts): what planning need not read again. */
+  private readonly known = new CommittedCache();
   private readonly campaigns = new Set<Campaign>();
   private readonly cfg: CassandraUrl;
   private readonly db: cassandra.Client;
@@ -229,9 +232,9 @@ export class CassandraStore extends BackendBase implements TopologyStore {
 
   // ---- writes --------------------------------------------------------------------------------------
 
-  /** The planner's view: pointers and bodies as committed, prefetched for the ids and names in `ops`. */
-  private async baseReader(ops: readonly Op[]): Promise<BaseReader> {
-    const objs = new Map<string, StoredObject | undefined>();
+  /** The planner's view: pointers and bodies as committed, prefetched for the ids and names in `ops`;
+   * every object read goes through `reads` (the handle's cache of committed objects, committed-cache.ts). */
+  private async baseReader(ops: readonly Op[], reads: Attempt): Promise<BaseReader> {
     const ids = new Set<string>();
     const names: Array<[Kind, string]> = [];
     for (const op of ops) {
@@ -241,25 +244,23 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       if (op.op === 'create' && isKind(op.kind) && typeof op.fields.name === 'string')
         names.push([op.kind, op.fields.name]);
     }
-    const got = await this.rows.readMany(ids);
-    for (const id of ids) objs.set(id, got.get(id));
+    const readMany = (list: readonly string[]) => reads.readMany(list);
+    await reads.readMany(ids);
     const nameHits = new Map<string, string | undefined>();
     if (names.length > 1) {
-      const found = await Promise.all(names.map(([k, n]) => this.rows.idByName(k, n)));
+      const found = await Promise.all(names.map(([k, n]) => this.rows.idByName(k, n, readMany)));
       names.forEach(([k, n], i) => nameHits.set(`${k}\u0000${n}`, found[i]));
     }
     return {
-      get: async (id) => {
-        if (!objs.has(id)) objs.set(id, await this.rows.read(id));
-        return objs.get(id);
-      },
+      get: (id) => reads.read(id),
       idByName: async (kind, name) => {
         const key = `${kind}\u0000${name}`;
         if (nameHits.has(key)) return nameHits.get(key);
-        return this.rows.idByName(kind, name);
+        return this.rows.idByName(kind, name, readMany);
       },
-      referrerIds: async (id) => (await this.rows.holders(id)).map((h) => ({ kind: h.kind, id: h.obj.id })),
-      portIdByBinding: (hostId, iface) => this.rows.portIdByBinding(hostId, iface),
+      referrerIds: async (id) =>
+        (await this.rows.holders(id, readMany)).map((h) => ({ kind: h.kind, id: h.obj.id })),
+      portIdByBinding: (hostId, iface) => this.rows.portIdByBinding(hostId, iface, readMany),
       maxTunnelKey: async () => (await this.log.head()).tk,
     };
   }
@@ -312,7 +313,13 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       const cached = this.lastHead !== undefined && Date.now() >= this.contendedUntil;
       const head = cached ? this.lastHead! : await this.log.head();
       this.lastHead = undefined;
-      const { group, rest } = await planGroup(batch, (o) => this.baseReader(o), head.tk, MAX_GROUP_WRITES);
+      const reads = this.known.attempt(head.version, (ids) => this.rows.readMany(ids));
+      const { group, rest } = await planGroup(
+        batch,
+        (o) => this.baseReader(o, reads),
+        head.tk,
+        MAX_GROUP_WRITES,
+      );
       const parts = group.flatMap((p) =>
         'writes' in p && p.writes.length > 0 ? [{ p, writes: p.writes, txid: randomUUID() }] : [],
       );
@@ -341,6 +348,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
         else committed = await wasCommitted(this.log, head.seq + 1, parts[0]!.txid);
       }
       if (!committed) {
+        this.known.drop();
         // Other writers are about: read the head for a while rather than guess it.
         if (cached) this.contendedUntil = Date.now() + 1000;
         for (const part of parts)
@@ -353,6 +361,10 @@ export class CassandraStore extends BackendBase implements TopologyStore {
         await sleep(Math.random() * Math.min(500, 5 * 2 ** Math.min(attempt, 7)));
         continue;
       }
+      this.known.committed(
+        [reads],
+        parts.flatMap((part) => part.writes),
+      );
       for (const part of parts)
         this.track(this.rows.execMany(this.rows.markStatements(part.writes, part.txid), 16));
       const last = seq - 1;

@@ -1,0 +1,83 @@
+// The distributed backend's cache of committed objects (src/state/committed-cache.ts): an attempt at
+// the cache's head version reads nothing twice; at any other version, or after a failed commit, it
+// reads the store; what goes in and out are copies.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CommittedCache } from '../../src/state/committed-cache.js';
+import type { Obj } from '../../src/state/model.js';
+import type { StoredObject } from '../../src/state/store-base.js';
+import type { Write } from '../../src/state/transaction.js';
+
+const A = '00000000-0000-4000-8000-00000000000a';
+const B = '00000000-0000-4000-8000-00000000000b';
+const bridge = (id: string, name: string, version: number) =>
+  ({ id, name, version, inboundChainId: null }) as unknown as Obj;
+
+/** A store of committed objects that counts the ids it was asked for. */
+function fakeStore(objects: Record<string, StoredObject>) {
+  const asked: string[] = [];
+  const load = (ids: readonly string[]) => {
+    asked.push(...ids);
+    const found = new Map<string, StoredObject>();
+    for (const id of ids) if (objects[id]) found.set(id, objects[id]);
+    return Promise.resolve(found);
+  };
+  return { asked, load };
+}
+
+describe('committed cache', () => {
+  it('after a commit at version V, an attempt at V+1 reads neither what was read nor what was written', async () => {
+    const s = fakeStore({ [A]: { kind: 'bridge', obj: bridge(A, 'a', 1) } });
+    const cache = new CommittedCache();
+    const first = cache.attempt(7, s.load);
+    assert.equal((await first.read(A))?.obj.name, 'a');
+    assert.equal(await first.read(B), undefined);
+    assert.deepEqual(s.asked, [A, B]);
+    const w: Write = {
+      kind: 'bridge',
+      id: A,
+      op: 'update',
+      before: bridge(A, 'a', 1),
+      after: bridge(A, 'a2', 2),
+    };
+    cache.committed([first], [w]);
+    const next = cache.attempt(8, s.load);
+    assert.equal((await next.read(A))?.obj.name, 'a2', 'the write, not the store');
+    assert.equal(await next.read(B), undefined, 'a known absence');
+    assert.deepEqual(s.asked, [A, B], 'nothing read again');
+  });
+
+  it('an attempt at another version, or after a drop, reads the store', async () => {
+    const s = fakeStore({ [A]: { kind: 'bridge', obj: bridge(A, 'a', 1) } });
+    const cache = new CommittedCache();
+    const first = cache.attempt(1, s.load);
+    await first.read(A);
+    cache.committed([first], []);
+    await cache.attempt(5, s.load).read(A);
+    assert.deepEqual(s.asked, [A, A], 'version 5 is not the cached 2');
+    cache.drop();
+    await cache.attempt(2, s.load).read(A);
+    assert.deepEqual(s.asked, [A, A, A], 'dropped');
+  });
+
+  it('a deleted object is known absent; objects handed out are copies', async () => {
+    const s = fakeStore({});
+    const cache = new CommittedCache();
+    const first = cache.attempt(1, s.load);
+    const created: Write = { kind: 'bridge', id: A, op: 'create', after: bridge(A, 'a', 1) };
+    const gone: Write = {
+      kind: 'bridge',
+      id: B,
+      op: 'delete',
+      before: bridge(B, 'b', 1),
+      after: bridge(B, 'b', 2),
+    };
+    cache.committed([first], [created, gone]);
+    const next = cache.attempt(2, s.load);
+    const got = await next.read(A);
+    (got!.obj as { name: string }).name = 'changed by a caller';
+    assert.equal((await next.read(A))?.obj.name, 'a');
+    assert.equal(await next.read(B), undefined);
+    assert.deepEqual(s.asked, []);
+  });
+});
