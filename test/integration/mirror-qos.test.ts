@@ -8,7 +8,9 @@
  * carried it, and vm5 sees nothing more.
  *
  * QoS: vm1's port limited to 100 Mbit/s; iperf3 (TCP, vm1 -> vm3, the warm-up omitted) measures within
- * 10% of it, where the same run without the limit measures well above it.
+ * 10% of it, where the same run without the limit measures well above it. A limit of 1 kbit/s with a
+ * 1 kbit burst, below one 1 kB ping: no echo request gets through, the first of each flow included
+ * (the agent sends it through table 0, so the flow's meter sees it).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -168,5 +170,32 @@ describe('port mirroring and QoS on Open vSwitch', () => {
         what: "vm1's meter removed",
       },
     );
+  });
+
+  it("a flow's first packet goes through the port's meter: a 1 kbit/s port gets no 1 kB ping through", async (t) => {
+    const [vm1, vm3] = [vm(lab, 'vm1'), vm(lab, 'vm3')];
+    const hv1 = host(lab, 'hv1');
+    const port = await store.resolve('port', vm1.port);
+    const big = ['-c', '3', '-i', '0.2', '-W', '1', '-s', '1000'];
+    // Unlimited, the pings are answered (and vm1 knows vm3's MAC: no ARP left to the meter).
+    assert.equal((await ping(vm1, vm3.ip, big)).received, 3);
+    await store.update('port', port.id, { rateKbps: 1, burstKb: 1 });
+    await settled();
+    await until(
+      async () => /rate=1 burst_size=1\b/.test(await hostOvs(hv1).ofctl(['dump-meters', 'br-int'])),
+      {
+        what: "vm1's 1 kbit/s meter in hv1's switch",
+      },
+    );
+    try {
+      // Each request (8.3 kbit) is over the burst: the meter drops every one it sees. Before the agent
+      // sent first packets through table 0, the first request of the flow got through and was answered.
+      const r = await ping(vm1, vm3.ip, big);
+      t.diagnostic(await hostOvs(hv1).ofctl(['meter-stats', 'br-int']));
+      assert.equal(r.received, 0, `no request through a 1 kbit/s meter, the first included:\n${r.output}`);
+    } finally {
+      await store.update('port', port.id, { rateKbps: null, burstKb: null });
+      await settled();
+    }
   });
 });
