@@ -8,7 +8,8 @@
  * flow installed moments ago that covers it (recent-flows.ts: sent on with that flow's actions, no
  * new simulation); else simulate, commit the result's effects (invalidating flows they make stale,
  * asking ARP for unknown next hops, re-simulating packets that waited for a next hop), and decide:
- * install (cacheable, every egress located, mask expressible) or only forward this packet. A DHCP
+ * install (cacheable, every egress located, mask expressible) or only forward this packet; the
+ * first packet of a metered flow goes out through table 0, so its meter polices it too. A DHCP
  * request the simulation consumed goes to the DHCP service (answered later, by PACKET_OUT). An installed
  * forward flow brings its predicted reply's flow along (reply-flow.ts), so a first ping costs one trip
  * through the controller channel, not two.
@@ -35,7 +36,7 @@ import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { objectNamer, portNamer, renderTrace } from '../sim/trace.js';
 import type { LearnedEntry } from '../state/store.js';
-import { addFlow, deleteByCookie, packetOut, type FlowSettings } from './flow-mods.js';
+import { addFlow, deleteByCookie, metered, packetOut, throughTable, type FlowSettings } from './flow-mods.js';
 import { PortMeters } from './qos.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
@@ -285,10 +286,22 @@ export class FlowController {
       });
       if (this.cfg.replyFlows !== false) this.installReply(res, now, out);
     }
-    if (d.actions.length > 0) out.push(packetOut(d.actions, pi.inPort, pi.bufferId, pi.data));
+    if (d.actions.length > 0)
+      out.push(packetOut(this.firstPacketActions(d), pi.inPort, pi.bufferId, pi.data));
     for (const a of res.actions) if (a.kind === 'emit') this.emitter.emit(a, pi.data, now, out);
     if (d.actions.length === 0) this.waits.holdFor(res.effects, pi, now);
     for (const r of released) this.handle(r, now, out);
+  }
+
+  /**
+   * The PACKET_OUT actions of the packet a decision was made for: its flow's actions, or, when the
+   * flow goes through a meter (a rated port, qos.ts), OFPP_TABLE, so the packet meets the flow just
+   * installed (the switch applies the FLOW_MOD before the PACKET_OUT that follows it) and its meter
+   * polices the first packet like every later one. A PACKET_OUT with the actions themselves would
+   * bypass the meter: the meter is an instruction of the flow, not an action.
+   */
+  private firstPacketActions(d: Decided): Action[] {
+    return d.flow !== null && metered(d.flow.msg) ? throughTable() : d.actions;
   }
 
   private countPortSecurityDrop(reason: string): void {

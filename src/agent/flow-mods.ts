@@ -1,7 +1,7 @@
 /**
  * The OpenFlow messages the agent builds for its reactive flows, in one place: the FLOW_MOD that
  * installs a simulated flow, the FLOW_MOD that deletes flows by cookie, and the PACKET_OUT that sends
- * a packet with a flow's actions.
+ * a packet with a flow's actions (or, for a metered flow, through table 0 so the meter sees it).
  *
  * Invariant: every reactive flow is added with a cookie whose top bit is clear (flow-table.ts), its
  * idle timeout and SEND_FLOW_REM (so the switch reports its end and the agent's table stays honest),
@@ -82,4 +82,17 @@ export function packetOut(actions: Action[], inPort: number, bufferId: number, d
     actions,
     data: bufferId === OFP_NO_BUFFER ? data : Buffer.alloc(0),
   };
+}
+
+/**
+ * The one action of a PACKET_OUT that sends a packet through table 0 as if it had just entered at
+ * its in_port (OFPP_TABLE): it meets the flow installed for it, instructions (a meter) included.
+ */
+export function throughTable(): Action[] {
+  return [{ type: 'output', port: OFPP.TABLE, maxLen: 0 }];
+}
+
+/** Whether a FLOW_MOD puts its packets through a meter (a `meter` instruction). */
+export function metered(msg: Outgoing): boolean {
+  return msg.type === 'flow_mod' && msg.instructions.some((i) => i.type === 'meter');
 }

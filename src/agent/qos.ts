@@ -12,7 +12,10 @@
  * restart) with one drop band at the rate and a burst of `burstKb` (default: 200 ms at the rate, what
  * TCP needs to fill the rate through a policer). Every reactive flow that enters at the port carries a
  * `meter:N` instruction (`meterFor`), so every packet the VM sends through the datapath is policed;
- * packets the agent itself sends (a flow's first packet, PACKET_OUT) are not.
+ * a flow's first packet too, which the agent sends through table 0 (OFPP_TABLE) after the FLOW_MOD
+ * (controller.ts). Not policed: packets of results that cannot be flows, and a packet that reached the
+ * agent while its flow was being installed (sent with the flow's actions: through the table, a flow
+ * the switch refused would bring it back to the agent again and again).
  *
  * Invariants: a flow references a meter only after the switch confirmed it (ovs-ofctl returned), so
  * no FLOW_MOD fails on a missing meter; after a sync changed a port's meter, the flows entering at

@@ -12,7 +12,8 @@
  * split is reported as counted (a flow seen on both interfaces counts on both, and `flows` says how
  * many were probed), never adjusted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { capture, type Capture } from './capture.js';
 import { run } from '../exec.js';
 import type { CaseResult, TargetResult } from './eval-report.js';
 import type { LabState, LabVm } from './lab.js';
@@ -33,59 +34,19 @@ export interface EcmpCase {
   readonly flowsPerUplink: Array<{ uplink: string; flows: number }>;
 }
 
-/** One tcpdump in a namespace: the distinct UDP source ports it saw toward `to`:PORT. */
-class SourcePorts {
-  readonly ports = new Set<number>();
-  private closed = false;
-  private constructor(private readonly child: ChildProcess) {
-    child.once('close', () => (this.closed = true));
-  }
+/** One tcpdump on `iface` in the ISP's namespace, of the UDP toward `to`:PORT. */
+function watch(netns: string, iface: string, to: string): Promise<Capture> {
+  return capture(netns, `udp and dst port ${PORT} and dst host ${to}`, { iface, ethernet: false });
+}
 
-  static async start(netns: string, iface: string, to: string): Promise<SourcePorts> {
-    const child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        netns,
-        'tcpdump',
-        '--immediate-mode',
-        '-i',
-        iface,
-        '-n',
-        '-l',
-        `udp and dst port ${PORT} and dst host ${to}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const s = new SourcePorts(child);
-    const re = /\.(\d+) > [\d.]+\.7: UDP/;
-    let buf = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      const parts = (buf + d).split('\n');
-      buf = parts.pop()!;
-      for (const l of parts) {
-        const m = re.exec(l);
-        if (m) s.ports.add(Number(m[1]));
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        if (/listening on/.test(d.toString())) resolve();
-      });
-      child.once('exit', (c) => reject(new Error(`tcpdump on ${iface} in ${netns} exited with ${c}`)));
-    });
-    return s;
+/** The distinct UDP source ports (flows) in a capture's lines. */
+export function sourcePorts(lines: readonly string[]): Set<number> {
+  const ports = new Set<number>();
+  for (const l of lines) {
+    const m = /\.(\d+) > [\d.]+\.7: UDP/.exec(l);
+    if (m) ports.add(Number(m[1]));
   }
-
-  /** Stops tcpdump and waits for its output to close (its last lines may come after it exited). */
-  async stop(): Promise<void> {
-    if (this.closed) return;
-    const closed = new Promise((r) => this.child.once('close', r));
-    if (this.child.exitCode === null) this.child.kill('SIGINT');
-    await closed;
-  }
+  return ports;
 }
 
 /** Waits (at most 60 s) until `src` gets an echo from behind the ISP: both sessions had time to come up. */
@@ -154,18 +115,17 @@ export async function ecmpCase(
     '--port',
     String(PORT),
   ]);
-  const captures: SourcePorts[] = [];
+  const captures: Capture[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       echo.stdout.once('data', () => resolve());
       echo.once('exit', (c) => reject(new Error(`echo server in ${bgp.isp.netns} exited with ${c}`)));
     });
-    for (const iface of [ISP1_IFACE, ISP2_IFACE])
-      captures.push(await SourcePorts.start(bgp.isp.netns, iface, to));
+    for (const iface of [ISP1_IFACE, ISP2_IFACE]) captures.push(await watch(bgp.isp.netns, iface, to));
     const c = await measure(`agent, across the router to the ISP, two uplinks (ECMP)`, src, to, 32000);
     // Every flow that was answered passed the ISP: give tcpdump up to 2 s to print the last of them.
     const answered = (c.flows ?? 0) - c.first.lost;
-    const seen = () => new Set(captures.flatMap((x) => [...x.ports])).size;
+    const seen = () => sourcePorts(captures.flatMap((x) => x.lines)).size;
     for (let i = 0; i < 40 && seen() < answered; i++) await new Promise((r) => setTimeout(r, 50));
     for (const cap of captures) await cap.stop();
     let one: CaseResult | undefined;
@@ -185,8 +145,8 @@ export async function ecmpCase(
       twoUplinks: c,
       ...(one ? { oneUplink: one } : {}),
       flowsPerUplink: [
-        { uplink: bgp.uplinkPort, flows: captures[0]!.ports.size },
-        { uplink: e.uplinkPort, flows: captures[1]!.ports.size },
+        { uplink: bgp.uplinkPort, flows: sourcePorts(captures[0]!.lines).size },
+        { uplink: e.uplinkPort, flows: sourcePorts(captures[1]!.lines).size },
       ],
     };
   } finally {

@@ -35,14 +35,20 @@ const SETTABLE: ReadonlyArray<readonly [SetFieldName, number, number]> = [
   ['tp_dst', TP_DST, -1],
 ];
 
+/**
+ * `copies`: mirror copies of the packet as it was at interior ports (mirror.ts), placed among the
+ * outputs like them; they are no egress (a packet only copied is still a drop).
+ */
 export function actionsFromDiff(
   orig: readonly number[],
   outputs: readonly Output[],
   emits: readonly Action[],
   dropReason: string | null,
+  copies: readonly Output[] = [],
 ): Action[] {
   const acts: Action[] = [];
-  const outs = outputs.length > 1 ? [...outputs].sort((a, b) => a.ttlDecrements - b.ttlDecrements) : outputs;
+  const all = copies.length > 0 ? [...outputs, ...copies] : outputs;
+  const outs = all.length > 1 ? [...all].sort((a, b) => a.ttlDecrements - b.ttlDecrements) : all;
   let prev = orig;
   let ttl = 0;
   for (const o of outs) {
@@ -60,6 +66,6 @@ export function actionsFromDiff(
     acts.push({ kind: 'output', portId: o.portId });
   }
   for (const e of emits) acts.push(e);
-  if (outs.length === 0) acts.push({ kind: 'drop', reason: dropReason ?? 'no egress port' });
+  if (outputs.length === 0) acts.push({ kind: 'drop', reason: dropReason ?? 'no egress port' });
   return acts;
 }

@@ -30,6 +30,14 @@ export interface Output {
   readonly ttlDecrements: number;
 }
 
+/** An interior port the packet crossed, for the mirrors that name it (mirror.ts). */
+export interface Crossing {
+  /** 'in': the packet entered the port's device through it; 'out': it left its device through it. */
+  readonly dir: 'in' | 'out';
+  /** The port, and the headers as they were there. */
+  readonly at: Output;
+}
+
 export class SimContext implements RuleEnv {
   topo!: Topology;
   m!: FlowMatch;
@@ -48,6 +56,8 @@ export class SimContext implements RuleEnv {
   effects: Effect[] = [];
   outputs: Output[] = [];
   emits: Action[] = [];
+  /** Interior ports crossed that a mirror names, in walk order. */
+  crossings: Crossing[] = [];
   needs: string[] = [];
   /** The first reason a branch was dropped. */
   dropReason: string | null = null;
@@ -80,6 +90,7 @@ export class SimContext implements RuleEnv {
     this.effects = [];
     this.outputs = [];
     this.emits = [];
+    this.crossings = [];
     this.needs = [];
     this.dropReason = null;
     this.hops = 0;
@@ -121,13 +132,23 @@ export class SimContext implements RuleEnv {
 
   /** Records an output on an exterior port with the headers as they are now. */
   output(portId: string): void {
+    this.outputs.push(this.headersAt(portId));
+  }
+
+  /** Records the crossing of interior port `portId`, when a mirror names it, with the headers now. */
+  crossed(portId: string, dir: 'in' | 'out'): void {
+    if (this.topo.mirrors.names(portId)) this.crossings.push({ dir, at: this.headersAt(portId) });
+  }
+
+  /** The packet as it is now at `portId` (the written fields join the mask: actions rewrite them). */
+  private headersAt(portId: string): Output {
     const m = this.m;
     let headers: number[] | null = null;
     if (m.wroteAny) {
       headers = m.cur.slice();
       m.matchWrittenFields();
     }
-    this.outputs.push({ portId, headers, ttlDecrements: m.ttlDecrements });
+    return { portId, headers, ttlDecrements: m.ttlDecrements };
   }
 
   emit(fromPortId: string, packet: Action & { kind: 'emit' }): void {

@@ -6,8 +6,11 @@
  * for `in` mirrors and each exterior port it is output to for `out` mirrors; a bridge source stands
  * for the bridge's exterior ports. A selected mirror adds one output to its destination port: an `in`
  * copy before anything is rewritten (the packet as the VM sent it), an `out` copy right after the
- * output it copies (the packet as the VM receives it). The copy is never simulated through the
- * topology: the agent resolves the destination like any egress port (a local interface, or the tunnel
+ * output it copies (the packet as the VM receives it). An interior port (a router port, a bridge's
+ * uplink) named as a source is one too: the walk records where it crossed one (context.ts `crossed`:
+ * `in` when the packet reached the port, `out` when it left its device through it) with the headers
+ * there, and the copy goes out with those headers, placed among the outputs (actions.ts). The copy is
+ * never simulated through the topology: the agent resolves the destination like any egress port (a local interface, or the tunnel
  * to its host, where the proactive tunnel flow delivers it). At most one copy per destination port per
  * packet, the first selection winning (as OVS mirrors do).
  *
@@ -21,7 +24,7 @@
  * invalidates exactly the flows that consulted it and creating one the flows through its sources.
  */
 import type { Obj } from '../state/model.js';
-import type { SimContext } from './context.js';
+import type { Output, SimContext } from './context.js';
 import { NUM_FIELDS, type FlowMatch } from './flow-match.js';
 import type { Action } from './result.js';
 import { compileRule, ruleMatches, type CompiledRule } from './rule-match.js';
@@ -89,6 +92,11 @@ export class Mirrors {
     return this.views.size;
   }
 
+  /** Whether a mirror names `portId` as a source port (not through its bridge). */
+  names(portId: string): boolean {
+    return (this.bySource.get(portId)?.size ?? 0) > 0;
+  }
+
   /** Replaces mirror `old` by `now` (either may be absent); returns the tags of the flows to invalidate. */
   change(old: Obj<'mirror'> | undefined, now: Obj<'mirror'> | undefined): Tag[] {
     const tags: Tag[] = [];
@@ -113,11 +121,15 @@ export class Mirrors {
 
 const NONE: readonly MirrorView[] = [];
 
-/** One copy the flow sends: before everything (`afterPortId` null) or after the output to a port. */
+/**
+ * One copy the flow sends: before everything (`afterPortId` null), after the output to a port, or, of
+ * a packet crossing an interior port, with the headers it had there (`at`).
+ */
 export interface MirrorCopy {
   readonly mirrorId: string;
   readonly toPortId: string;
   readonly afterPortId: string | null;
+  readonly at: Output | null;
 }
 
 /** Whether the filter selects the packet, read on the headers as it entered (the mask records it). */
@@ -149,9 +161,13 @@ export function mirrorCopies(
   if (mirrors.size === 0) return [];
   const copies: MirrorCopy[] = [];
   const decided = new Map<string, boolean>();
-  const consider = (portId: string, dir: 'in' | 'out'): void => {
+  const consider = (portId: string, dir: 'in' | 'out', at: Output | null = null): void => {
     const port = ctx.topo.port(portId);
-    const lists = port === undefined ? [mirrors.of(portId)] : [mirrors.of(portId), mirrors.of(port.deviceId)];
+    // A bridge stands for its exterior ports only.
+    const lists =
+      port === undefined || at !== null
+        ? [mirrors.of(portId)]
+        : [mirrors.of(portId), mirrors.of(port.deviceId)];
     for (const list of lists)
       for (const v of list) {
         ctx.addTag(v.tag);
@@ -161,7 +177,12 @@ export function mirrorCopies(
         if (!yes || copies.some((c) => c.toPortId === v.toPortId)) continue;
         // The destination's location is the agent's to resolve, but only for a port it holds.
         if (ctx.topo.port(v.toPortId) === undefined) ctx.need(v.toPortId);
-        copies.push({ mirrorId: v.id, toPortId: v.toPortId, afterPortId: dir === 'in' ? null : portId });
+        copies.push({
+          mirrorId: v.id,
+          toPortId: v.toPortId,
+          afterPortId: dir === 'in' || at !== null ? null : portId,
+          at: at === null ? null : { ...at, portId: v.toPortId },
+        });
         if (ctx.tracing)
           ctx.line(
             `mirror ${v.name}: copy (${dir} at ${ctx.portName(portId)}) to port ${ctx.portName(v.toPortId)}`,
@@ -169,15 +190,27 @@ export function mirrorCopies(
       }
   };
   if (ingress) consider(inPortId, 'in');
+  for (const c of ctx.crossings) consider(c.at.portId, c.dir, c.at);
   for (const o of ctx.outputs) consider(o.portId, 'out');
   return copies;
 }
 
-/** The actions with the copies added: `in` copies first, `out` copies right after their output. */
+/** The copies made at interior ports, as outputs to their destinations (placed by actionsFromDiff). */
+export function interiorCopies(copies: readonly MirrorCopy[]): Output[] {
+  const out: Output[] = [];
+  for (const c of copies) if (c.at !== null) out.push(c.at);
+  return out;
+}
+
+/**
+ * The actions with the copies of exterior ports added: `in` copies first, `out` copies right after
+ * their output (interior copies are among the actions already).
+ */
 export function withCopies(actions: Action[], copies: readonly MirrorCopy[]): Action[] {
-  if (copies.length === 0) return actions;
+  if (copies.every((c) => c.at !== null)) return actions;
   const out: Action[] = [];
-  for (const c of copies) if (c.afterPortId === null) out.push({ kind: 'output', portId: c.toPortId });
+  for (const c of copies)
+    if (c.afterPortId === null && c.at === null) out.push({ kind: 'output', portId: c.toPortId });
   const done = new Set<MirrorCopy>();
   for (const a of actions) {
     out.push(a);

@@ -7,7 +7,9 @@
  * and the decision is carried out inside the device's trace node (forward: egress through one port;
  * flood: egress through every other port of the bridge on the packet's VLAN, each branch from the
  * same headers). Egress: tag, admin state, outbound chain, then either the packet leaves the virtual
- * topology (an exterior port: an output) or it enters the peer port of an interior link.
+ * topology (an exterior port: an output) or it enters the peer port of an interior link. An interior
+ * port a mirror names records the crossing (in when the packet reaches it, out when the outbound chain
+ * let it go), with the headers there, for mirror.ts.
  *
  * Invariant: a port or device referenced but not loaded is recorded as needed, never guessed or
  * skipped (a flood over a bridge with a port that is not loaded is a `notYet` result, not a flood
@@ -29,6 +31,7 @@ export function ingressPort(ctx: SimContext, portId: string): void {
     return;
   }
   ctx.addTag(port.tag);
+  if (port.peerId !== null) ctx.crossed(port.id, 'in');
   if (ctx.tracing) ctx.enter(`port ${port.name} (ingress)`);
   let go = true;
   if (!port.adminStateUp) {
@@ -126,5 +129,8 @@ export function egressPort(ctx: SimContext, port: PortView, replyPort: PortView 
     if (ctx.tracing) ctx.line(`output to exterior port ${port.name}`);
   }
   if (ctx.tracing) ctx.leave();
-  if (go && port.peerId !== null) ingressPort(ctx, port.peerId);
+  if (go && port.peerId !== null) {
+    ctx.crossed(port.id, 'out');
+    ingressPort(ctx, port.peerId);
+  }
 }

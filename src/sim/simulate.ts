@@ -20,7 +20,7 @@ import type { Conntrack } from './flow-state.js';
 import type { RuntimeState } from './runtime-state.js';
 import type { Topology } from './topology.js';
 import { describePacket } from './trace.js';
-import { mirrorCopies, withCopies } from './mirror.js';
+import { interiorCopies, mirrorCopies, withCopies } from './mirror.js';
 
 export interface SimulateOptions {
   /** MAC tables, ARP caches, conntrack; default: all empty. */
@@ -74,7 +74,10 @@ export function simulate(
   if (ctx.needs.length > 0) return { kind: 'notYet', need: ctx.needs };
   return {
     kind: 'done',
-    actions: withCopies(actionsFromDiff(match.orig, ctx.outputs, ctx.emits, ctx.dropReason), copies),
+    actions: withCopies(
+      actionsFromDiff(match.orig, ctx.outputs, ctx.emits, ctx.dropReason, interiorCopies(copies)),
+      copies,
+    ),
     mask: finishMask(match.mask.slice()),
     packet: match.orig.slice(),
     inPort: portId,

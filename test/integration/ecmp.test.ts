@@ -74,7 +74,7 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
   });
 
   const watch = async (iface: string): Promise<Capture> => {
-    const c = await capture(ispNs, `udp and dst port ${PORT} and dst host ${target}`, false, iface);
+    const c = await capture(ispNs, `udp and dst port ${PORT} and dst host ${target}`, { iface });
     captures.push(c);
     return c;
   };

@@ -287,7 +287,7 @@ describe('route types, router replies and chains seen from VMs on Open vSwitch',
         conditions: { ipProto: { value: 1 }, srcPrefix: { value: `${vm5.ip}/32` } },
       },
     ]);
-    const dump = await capture(vm3.netns, 'icmp[icmptype] = icmp-echo', true);
+    const dump = await capture(vm3.netns, 'icmp[icmptype] = icmp-echo', { verbose: true });
     try {
       assert.equal(await pings(vm5, vm3.ip), 3);
       assert.equal(await pings(vm1, vm3.ip), 3);

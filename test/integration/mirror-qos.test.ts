@@ -7,8 +7,13 @@
  * otherwise, and none of vm1's UDP (the filter); deleting the mirror removes exactly the flows that
  * carried it, and vm5 sees nothing more.
  *
+ * A mirror of an interior port: the router's port on tenant-b, direction out, to vm5: vm5 sees vm1's
+ * echo requests to vm2 as the router sent them (TTL 63), not the replies (they enter the router there).
+ *
  * QoS: vm1's port limited to 100 Mbit/s; iperf3 (TCP, vm1 -> vm3, the warm-up omitted) measures within
- * 10% of it, where the same run without the limit measures well above it.
+ * 10% of it, where the same run without the limit measures well above it. A limit of 1 kbit/s with a
+ * 1 kbit burst, below one 1 kB ping: no echo request gets through, the first of each flow included
+ * (the agent sends it through table 0, so the flow's meter sees it).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,18 +87,24 @@ describe('port mirroring and QoS on Open vSwitch', () => {
     for (const h of lab.hosts) await agentSettled(store, h);
   }
 
-  it('a tcpdump on the destination VM on another host sees exactly the mirrored packets', async () => {
-    const [vm1, vm3, vm5] = [vm(lab, 'vm1'), vm(lab, 'vm3'), vm(lab, 'vm5')];
-    const src = await store.resolve('port', vm1.port);
-    const dst = await store.resolve('port', vm5.port);
+  /** A mirror of the ICMP crossing port `source` (a name) to vm5's port, once the agents have it. */
+  async function icmpMirrorToVm5(name: string, source: string, direction: 'in' | 'out' | 'both') {
+    const src = await store.resolve('port', source);
+    const dst = await store.resolve('port', vm(lab, 'vm5').port);
     const mirror = await store.create('mirror', {
-      name: 'icmp-of-vm1',
+      name,
       portIds: [src.id],
       toPortId: dst.id,
-      direction: 'both',
+      direction,
       conditions: { ipProto: { value: 1 } },
     });
     await settled();
+    return mirror;
+  }
+
+  it('a tcpdump on the destination VM on another host sees exactly the mirrored packets', async () => {
+    const [vm1, vm3, vm5] = [vm(lab, 'vm1'), vm(lab, 'vm3'), vm(lab, 'vm5')];
+    const mirror = await icmpMirrorToVm5('icmp-of-vm1', vm1.port, 'both');
     // Everything vm5 receives that is not its own: the copies, and anything that should not be there.
     const dump = await capture(vm5.netns, `not host ${vm5.ip} and (icmp or udp)`);
     const stopEcho = await startEcho(vm3);
@@ -132,6 +143,25 @@ describe('port mirroring and QoS on Open vSwitch', () => {
     assert.equal(lines.length, 8, `nothing else (no UDP, no other VM):\n${text}`);
   });
 
+  it("a mirror of the router's port on tenant-b copies what the router sends there, as routed", async () => {
+    const [vm1, vm2, vm5] = [vm(lab, 'vm1'), vm(lab, 'vm2'), vm(lab, 'vm5')];
+    const mirror = await icmpMirrorToVm5('out-of-edge-b', 'edge-b', 'out');
+    const dump = await capture(vm5.netns, `icmp and host ${vm2.ip}`, { verbose: true });
+    try {
+      assert.equal((await ping(vm1, vm2.ip, ['-c', '3', '-i', '0.2', '-W', '1'])).received, 3);
+      await until(() => dump.lines.length >= 6, { what: 'tcpdump in vm5 printing 3 mirrored requests' });
+    } finally {
+      await store.delete('mirror', mirror.id);
+      await settled();
+    }
+    const text = (await dump.stop()).join('\n');
+    const v = (ip: string) => ip.replace(/\./g, '\\.');
+    const requests = text.match(new RegExp(`${v(vm1.ip)} > ${v(vm2.ip)}: ICMP echo request`, 'g')) ?? [];
+    assert.equal(requests.length, 3, `the 3 requests leaving the router toward vm2:\n${text}`);
+    assert.equal((text.match(/ttl 63,/g) ?? []).length, 3, `each as routed (TTL 63):\n${text}`);
+    assert.ok(!/echo reply/.test(text), `the replies enter the router at edge-b: no out copy:\n${text}`);
+  });
+
   it('iperf3 through a 100 Mbit/s port limit measures within 10%', async (t) => {
     const [vm1, vm3] = [vm(lab, 'vm1'), vm(lab, 'vm3')];
     const hv1 = host(lab, 'hv1');
@@ -168,5 +198,32 @@ describe('port mirroring and QoS on Open vSwitch', () => {
         what: "vm1's meter removed",
       },
     );
+  });
+
+  it("a flow's first packet goes through the port's meter: a 1 kbit/s port gets no 1 kB ping through", async (t) => {
+    const [vm1, vm3] = [vm(lab, 'vm1'), vm(lab, 'vm3')];
+    const hv1 = host(lab, 'hv1');
+    const port = await store.resolve('port', vm1.port);
+    const big = ['-c', '3', '-i', '0.2', '-W', '1', '-s', '1000'];
+    // Unlimited, the pings are answered (and vm1 knows vm3's MAC: no ARP left to the meter).
+    assert.equal((await ping(vm1, vm3.ip, big)).received, 3);
+    await store.update('port', port.id, { rateKbps: 1, burstKb: 1 });
+    await settled();
+    await until(
+      async () => /rate=1 burst_size=1\b/.test(await hostOvs(hv1).ofctl(['dump-meters', 'br-int'])),
+      {
+        what: "vm1's 1 kbit/s meter in hv1's switch",
+      },
+    );
+    try {
+      // Each request (8.3 kbit) is over the burst: the meter drops every one it sees. Before the agent
+      // sent first packets through table 0, the first request of the flow got through and was answered.
+      const r = await ping(vm1, vm3.ip, big);
+      t.diagnostic(await hostOvs(hv1).ofctl(['meter-stats', 'br-int']));
+      assert.equal(r.received, 0, `no request through a 1 kbit/s meter, the first included:\n${r.output}`);
+    } finally {
+      await store.update('port', port.id, { rateKbps: null, burstKb: null });
+      await settled();
+    }
   });
 });

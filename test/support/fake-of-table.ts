@@ -41,6 +41,8 @@ export interface FakeFlow {
   readonly priority: number;
   readonly match: readonly OxmField[];
   readonly actions: readonly Action[];
+  /** The meter its packets go through first (a `meter` instruction). */
+  readonly meterId?: number;
 }
 
 /** A packet leaving the switch: the port, and its headers then (FlowMatch field order). */
@@ -54,7 +56,12 @@ export interface FakeOutput {
 
 export type FakeResult =
   | { readonly kind: 'miss' }
-  | { readonly kind: 'flow'; readonly cookie: bigint; readonly outputs: readonly FakeOutput[] };
+  | {
+      readonly kind: 'flow';
+      readonly cookie: bigint;
+      readonly outputs: readonly FakeOutput[];
+      readonly meterId?: number;
+    };
 
 const mac = (s: string): number => parseInt(s.replace(/:/g, ''), 16);
 const ip = (s: string): number => {
@@ -149,12 +156,19 @@ export class FakeOfTable {
       if (m.type === 'flow_mod') {
         if (m.command === 'add') {
           const actions = m.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
+          const meter = m.instructions.find((i) => i.type === 'meter');
           // An add replaces a flow with the same match and priority.
           const same = this.flows.findIndex(
             (f) => f.priority === m.priority && JSON.stringify(f.match) === JSON.stringify(m.match),
           );
           if (same >= 0) this.flows.splice(same, 1);
-          this.flows.push({ cookie: m.cookie, priority: m.priority, match: m.match, actions });
+          this.flows.push({
+            cookie: m.cookie,
+            priority: m.priority,
+            match: m.match,
+            actions,
+            ...(meter?.type === 'meter' ? { meterId: meter.meterId } : {}),
+          });
         } else if (m.command === 'delete') {
           for (let i = this.flows.length - 1; i >= 0; i--)
             if ((this.flows[i]!.cookie & m.cookieMask) === (m.cookie & m.cookieMask)) this.flows.splice(i, 1);
@@ -179,7 +193,13 @@ export class FakeOfTable {
       if (f.match.every((x) => fieldMatches(x, m.orig, inPort))) best = f;
     }
     if (best === undefined) return { kind: 'miss' };
-    return { kind: 'flow', cookie: best.cookie, outputs: run(best.actions, m.orig, inPort) };
+    const outputs = run(best.actions, m.orig, inPort);
+    return {
+      kind: 'flow',
+      cookie: best.cookie,
+      outputs,
+      ...(best.meterId !== undefined ? { meterId: best.meterId } : {}),
+    };
   }
 
   /** The OpenFlow ports `frame` entering `inPort` goes out of; 'miss' when no flow matches. */

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { FlowController } from '../../src/agent/controller.js';
 import { matchFromMask, translateActions } from '../../src/agent/translate.js';
 import { createLogger } from '../../src/log.js';
-import { OFP_NO_BUFFER, type FlowStats, type PacketInView } from '../../src/openflow/index.js';
+import { OFPP, OFP_NO_BUFFER, type FlowStats, type PacketInView } from '../../src/openflow/index.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
@@ -18,6 +18,7 @@ import { Tags } from '../../src/sim/tags.js';
 import { ETH_DST_LO, FlowMatch, IP_DST, IP_SRC, IP_TTL, TP_DST } from '../../src/sim/flow-match.js';
 import { adoptFlows, normalizeMatch, packetOfMatch } from '../../src/agent/flow-adoption.js';
 import { PROACTIVE_COOKIE_BIT } from '../../src/agent/flow-table.js';
+import { desiredMeters } from '../../src/agent/qos.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const HOST = '00000000-0000-4000-8000-0000000000aa';
@@ -355,4 +356,34 @@ test('a match as Open vSwitch reports it: the ONF TCP flags field reads as the N
   assert.deepEqual(m[1], { field: 'tcp_flags', value: 0, mask: 5 });
   const other = { field: 'raw', oxmClass: 0xffff, oxmField: 7, hasMask: false, payload: onf } as const;
   assert.equal(normalizeMatch([other])[0], other, 'another experimenter field is left as it is');
+});
+
+test("a metered flow's first packet goes through table 0, so the port's meter polices it too", async () => {
+  const { ctl, p1, p2 } = world();
+  const port = ctl.topology.get('port', p1)!;
+  const ofctl = () => Promise.resolve('');
+  const want = desiredMeters([{ ...port, rateKbps: 1000 }]).meters;
+  await ctl.meters.sync(ofctl, 'br-int', want, true);
+  const sw = new FakeOfTable();
+  sw.apply(ctl.packetIn(packetIn(2, frame(B, A)), 1000)); // learns B on p2
+  // p2 has no meter: its first packet goes out with the flow's actions (a flood).
+  assert.ok(sw.packetOuts.at(-1)!.actions.every((a) => a.type !== 'output' || a.port !== OFPP.TABLE));
+  const out = ctl.packetIn(packetIn(1, frame(A, B)), 1001);
+  sw.apply(out);
+  const po = out.findIndex((m) => m.type === 'packet_out');
+  const fm = out.findIndex((m) => m.type === 'flow_mod' && m.command === 'add');
+  assert.ok(fm >= 0 && fm < po, 'the FLOW_MOD comes before the PACKET_OUT that meets it');
+  assert.deepEqual(sw.packetOuts.at(-1), {
+    inPort: 1,
+    actions: [{ type: 'output', port: OFPP.TABLE, maxLen: 0 }],
+  });
+  // Through table 0 the packet meets the flow just installed: meter first, then out on p2.
+  const r = sw.process(1, frame(A, B));
+  assert.ok(r.kind === 'flow');
+  assert.equal(r.meterId, port.tunnelKey);
+  assert.deepEqual(
+    r.outputs.map((o) => o.port),
+    [2],
+  );
+  assert.equal(ctl.topology.get('port', p2)!.rateKbps, null);
 });

@@ -1,7 +1,8 @@
 // Port mirroring in the simulation: where copies go in the action list (an `in` copy before any
 // rewrite, an `out` copy right after its output), one copy per destination, the filter in the mask,
 // a mirror that is down, the tags a change returns checked against a recompute, and the OpenFlow
-// translation sending a leading copy before the TTL decrement.
+// translation sending a leading copy before the TTL decrement. Interior ports as sources: a router's
+// port and a bridge's uplink copy the packet with the headers it had there.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { TopologyBuilder } from '../../src/sim/builder.js';
@@ -13,6 +14,8 @@ import { Tags } from '../../src/sim/tags.js';
 import { Topology } from '../../src/sim/topology.js';
 import type { Obj } from '../../src/state/model.js';
 import { translateActions } from '../../src/agent/translate.js';
+import { ETH_DST_LO, IP_TTL } from '../../src/sim/flow-match.js';
+import { run as applyActions } from '../support/fake-of-table.js';
 import {
   IP,
   MAC,
@@ -169,7 +172,12 @@ describe('port mirroring in the simulation', () => {
         op: 'update',
         object: { ...m, version: 4, direction: 'in', bridgeId: b.id('br-right'), adminStateUp: false },
       },
-      { op: 'delete', object: { ...m, version: 4 } },
+      // An interior source: r1's port on br-right, crossed by every routed flow.
+      {
+        op: 'update',
+        object: { ...m, version: 5, portIds: [b.id('r1-right')], direction: 'both', bridgeId: null },
+      },
+      { op: 'delete', object: { ...m, version: 5 } },
     ];
     let before = sim(t);
     let carried = 0;
@@ -189,7 +197,7 @@ describe('port mirroring in the simulation', () => {
           assert.ok(hit, `${s.op}: flow ${i} carried the mirror and must be invalidated`);
         }
         // vm3's flow to vm1 never meets vm2 (the source until br-right is added): left alone.
-        if (i === 3 && s.object.version < 3)
+        if (i === 3 && s.object.version < 3 && s.op !== 'delete')
           assert.ok(!hit, `${s.op} v${s.object.version}: vm3's flow is kept`);
       }
       before = after;
@@ -209,5 +217,84 @@ describe('port mirroring in the simulation', () => {
       of.actions.map((a) => (a.type === 'output' ? `output:${a.port}` : a.type)),
       ['output:9', 'dec_nw_ttl', 'set_field', 'set_field', 'output:3'],
     );
+  });
+
+  describe('interior ports as sources', () => {
+    /** What a router does to a routed packet, in action shapes. */
+    const ROUTED = ['set:eth_src', 'set:eth_dst', 'decTtl'];
+
+    /** The OpenFlow ports the flow outputs to, each with the TTL and destination MAC it sends there. */
+    function outputsOf(b: TopologyBuilder, r: SimDone): Array<[string, string]> {
+      const ports: Record<string, number> = { [b.id('vm3')]: 3, [b.id('tap')]: 9, [b.id('vm1')]: 1 };
+      const of = translateActions(r.actions, r.packet, 5, (id) =>
+        ports[id] !== undefined ? { kind: 'local', ofport: ports[id] } : { kind: 'unknown', why: 'not here' },
+      );
+      const outs = applyActions(of.actions, r.packet, 5);
+      return outs.map((o) => [`${o.port}`, `ttl ${o.headers[IP_TTL]} dst ${o.headers[ETH_DST_LO]}`]);
+    }
+
+    it("a router port's in copy is the packet as the router received it, before it rewrites it", () => {
+      const { b } = build([]);
+      const m = b.add('mirror', {
+        name: 'm',
+        portIds: [b.id('r1-left')],
+        direction: 'in',
+        toPortId: b.id('tap'),
+      });
+      const r = run(b, b.build(), routedTcp(), 'vm1', true);
+      assert.deepEqual(shape(b, r.actions), ['output:tap', ...ROUTED, 'output:vm3']);
+      assert.ok(r.tags.includes(Tags.mirror(m.id)));
+      assert.match(renderTrace(r), /mirror m: copy \(in at r1-left\) to port tap/);
+      const outs = outputsOf(b, r);
+      assert.equal(outs[0]![0], '9');
+      assert.notEqual(outs[0]![1], outs[1]![1], 'the copy has the headers before the router');
+    });
+
+    it("a router port's out copy is the packet as it left the router: rewritten, TTL decremented", () => {
+      const { b } = build([]);
+      b.add('mirror', { name: 'm', portIds: [b.id('r1-right')], direction: 'out', toPortId: b.id('tap') });
+      const topo = b.build();
+      const r = run(b, topo, routedTcp());
+      assert.deepEqual(shape(b, r.actions), [...ROUTED, 'output:vm3', 'output:tap']);
+      const outs = outputsOf(b, r);
+      assert.deepEqual(
+        outs.map((o) => o[0]),
+        ['3', '9'],
+      );
+      assert.equal(outs[1]![1], outs[0]![1], 'the copy has the headers vm3 gets');
+      // The way back enters the router through r1-right: an in packet there, not an out one.
+      const back = run(b, topo, fromVm3(), 'vm3');
+      assert.deepEqual(shape(b, back.actions), [...ROUTED, 'output:vm1']);
+    });
+
+    it("a bridge's uplink in both directions: the routed packet leaving the bridge, the reply entering it", () => {
+      const { b } = build([]);
+      b.add('mirror', { name: 'm', portIds: [b.id('br-left-uplink')], toPortId: b.id('tap') });
+      const topo = b.build();
+      // vm1 -> vm3 leaves br-left through its uplink as vm1 sent it.
+      assert.deepEqual(shape(b, run(b, topo, routedTcp()).actions), ['output:tap', ...ROUTED, 'output:vm3']);
+      // vm3 -> vm1 enters br-left through it after the router: copied as vm1 gets it.
+      assert.deepEqual(shape(b, run(b, topo, fromVm3(), 'vm3').actions), [
+        ...ROUTED,
+        'output:vm1',
+        'output:tap',
+      ]);
+      // Bridged vm1 -> vm2 never crosses the uplink: no copy.
+      assert.deepEqual(shape(b, run(b, topo, bridgedTcp()).actions), ['output:vm2']);
+    });
+
+    it('a bridge source stands for its exterior ports only, not its uplink', () => {
+      const { b } = build([]);
+      b.add('mirror', { name: 'm', bridgeId: b.id('br-right'), direction: 'in', toPortId: b.id('tap') });
+      // vm1 -> vm3 enters br-right through its uplink: not an in packet of the bridge's exterior ports.
+      assert.ok(!shape(b, run(b, b.build(), routedTcp()).actions).includes('output:tap'));
+    });
+
+    it('a packet the router drops is still copied in at its port, and stays a drop', () => {
+      const { b } = build([]);
+      b.add('mirror', { name: 'm', portIds: [b.id('r1-left')], direction: 'in', toPortId: b.id('tap') });
+      b.set(b.id('r1'), { adminStateUp: false });
+      assert.deepEqual(shape(b, run(b, b.build(), routedTcp()).actions), ['output:tap', 'drop']);
+    });
   });
 });
