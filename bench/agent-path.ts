@@ -13,7 +13,8 @@
  * full GC) and the process's resident set (the agent's code and this bench's small switch).
  * Targets: p50 < 100 us, p99 < 500 us, >= 40,000 new flows/s, RSS <= 150 MB at 100,000 flows (the
  * issue's agent target; here the heap per flow is held to the same budget, 1,500 B).
- * `--flows N` changes FLOWS; `--rounds N` repeats the throughput phase and reports its median.
+ * `--flows N` changes FLOWS; `--rounds N` repeats the throughput phase and reports its median; `--fill
+ * N` fills to N flows instead of 100,000 (quick comparisons; the RSS target then does not apply).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
@@ -34,7 +35,7 @@ const FLOWS = intArg('agent-path', '--flows', 20000);
 const ROUNDS = intArg('agent-path', '--rounds', 1);
 const PACED = 2000;
 const WINDOW = 256;
-const MEMORY_FLOWS = 100000;
+const MEMORY_FLOWS = intArg('agent-path', '--fill', 100000);
 const SRC_MAC = '02:00:00:00:00:01';
 /** OFPT_FLOW_MOD, OFPT_PACKET_OUT */
 const FLOW_MOD = 14;
@@ -214,7 +215,8 @@ try {
     switch_round_trip_p99_us: quantile(rtts, 0.99),
     new_flows_per_s: rate,
     heap_bytes_per_flow: bytesPerFlow,
-    rss_mb_at_100k_flows: rssMb,
+    rss_mb_at_fill: rssMb,
+    fill_flows: flows,
     flow_mods: sw.flowMods,
     packet_outs: sw.packetOuts,
   };
@@ -231,7 +233,7 @@ try {
         `${Math.round(rate)} flows/s (${FLOWS} flows${ROUNDS > 1 ? `, median of ${ROUNDS} rounds: ${rates.map((x) => Math.round(x)).join(' ')}` : ''})`,
       ],
       ['heap per flow (after GC)', `${Math.round(bytesPerFlow)} B (${flows} flows)`],
-      ['process RSS with 100,000 flows', `${rssMb.toFixed(0)} MB`],
+      [`process RSS with ${flows} flows`, `${rssMb.toFixed(0)} MB`],
     ],
   );
   printReport('agent-path', figures, [
@@ -239,7 +241,9 @@ try {
     { name: 'packet_in_to_write_p99_us', value: p99, target: 500, unit: 'us', kind: 'max' },
     { name: 'new_flows_per_s', value: rate, target: 40000, unit: 'flows/s', kind: 'min' },
     { name: 'heap_bytes_per_flow', value: bytesPerFlow, target: 1500, unit: 'B', kind: 'max' },
-    { name: 'rss_mb_at_100k_flows', value: rssMb, target: 150, unit: 'MB', kind: 'max' },
+    ...(flows >= 100000
+      ? [{ name: 'rss_mb_at_100k_flows', value: rssMb, target: 150, unit: 'MB', kind: 'max' as const }]
+      : []),
   ]);
 } finally {
   close();
