@@ -18,8 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { performance } from 'node:perf_hooks';
-import type { Outgoing, PacketInView } from '../openflow/index.js';
+import type { Outgoing } from '../openflow/index.js';
 import { Topology } from '../sim/topology.js';
 import type { Change, Snapshot } from '../state/store.js';
 import { StoreLink } from './store-link.js';
@@ -27,6 +26,7 @@ import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
 import { AGENT_VERSION, controlRequest } from './control-requests.js';
 import { PacketInQueue } from './packet-in-queue.js';
+import { answerPacketIn } from './packet-in-answer.js';
 import { FlowController, type ControllerConfig } from './controller.js';
 import type { PeerMessage } from './peer-codec.js';
 import { loadOrCreateKeys } from './peer-keys.js';
@@ -138,7 +138,7 @@ export class AgentDaemon {
       () => this.refreshPeers(),
     );
     this.queue = new PacketInQueue(
-      (pi, arrived) => this.handleOne(pi, arrived),
+      (pi, arrived) => answerPacketIn(this.ctl, (m) => this.send(m), this.log, pi, arrived),
       this.cfg.packetInQueue,
       () => this.ctl.stats.queueDrops++,
     );
@@ -309,16 +309,6 @@ export class AgentDaemon {
 
   private send(msgs: readonly Outgoing[]): void {
     this.link.send(msgs);
-  }
-
-  private handleOne(pi: PacketInView, arrived: number): void {
-    try {
-      this.send(this.ctl.packetIn(pi, Date.now()));
-    } catch (e) {
-      this.ctl.stats.ignored++;
-      this.log.error({ err: (e as Error).message, stack: (e as Error).stack }, 'packet-in handling failed');
-    }
-    this.ctl.stats.packetInLatency.observe((performance.now() - arrived) * 1000);
   }
 
   // ---- topology changes (topology-feed.ts) -------------------------------------------------------

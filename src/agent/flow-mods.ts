@@ -46,10 +46,17 @@ export function addFlow(
     outGroup: OFPG.ANY,
     flags: OFPFF.SEND_FLOW_REM,
     match,
-    instructions: [
-      ...(meterId !== undefined ? [{ type: 'meter' as const, meterId }] : []),
-      ...(actions.length > 0 ? [{ type: 'apply_actions' as const, actions }] : []),
-    ],
+    instructions:
+      meterId === undefined
+        ? actions.length > 0
+          ? [{ type: 'apply_actions', actions }]
+          : []
+        : actions.length > 0
+          ? [
+              { type: 'meter', meterId },
+              { type: 'apply_actions', actions },
+            ]
+          : [{ type: 'meter', meterId }],
   };
 }
 

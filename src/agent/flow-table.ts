@@ -87,42 +87,44 @@ export class FlowTable {
     this.remove(flow.cookie);
     const old = this.byMatch.get(flow.matchHash);
     const replaced = old === undefined ? undefined : this.remove(old, { kind: 'replaced', by: flow.cookie });
-    const f = this.shareTags(flow);
-    this.flows.set(f.cookie, f);
-    this.byMatch.set(f.matchHash, f.cookie);
-    for (const t of f.tags) {
+    const cookie = flow.cookie;
+    // One pass, one index lookup per tag: file the cookie under it and, where other flows carry the
+    // tag already, take their instance of it (shareTags).
+    let tags: string[] | undefined;
+    for (let i = 0; i < flow.tags.length; i++) {
+      const t = flow.tags[i]!;
       const s = this.byTag.get(t);
-      if (s === undefined) this.byTag.set(t, f.cookie);
-      else if (typeof s === 'number') this.byTag.set(t, s === f.cookie ? s : [s, f.cookie]);
-      else {
-        s.push(f.cookie);
+      if (s === undefined) {
+        this.byTag.set(t, cookie);
+        continue;
+      }
+      (tags ??= flow.tags.slice())[i] = this.sharedInstance(t, s);
+      if (typeof s === 'number') {
+        if (s !== cookie) this.byTag.set(t, [s, cookie]);
+      } else {
+        s.push(cookie);
         this.compact(t, s);
       }
     }
+    const f: FlowRecord = tags === undefined ? flow : { ...flow, tags };
+    this.flows.set(cookie, f);
+    this.byMatch.set(f.matchHash, cookie);
     return replaced;
   }
 
   /**
-   * The flow with each tag that other live flows carry too replaced by their instance: per-entry tags
-   * (a MAC, an ARP entry) are built on every read, and 100,000 flows learning from one MAC would
-   * otherwise hold 100,000 copies of its tag.
+   * The one instance of tag `t` that live flows (those filed under `s`) share: per-entry tags (a MAC,
+   * an ARP entry) are built on every read, and 100,000 flows learning from one MAC would otherwise
+   * hold 100,000 copies of its tag.
    */
-  private shareTags(f: FlowRecord): FlowRecord {
-    let tags: string[] | undefined;
-    for (let i = 0; i < f.tags.length; i++) {
-      const t = f.tags[i]!;
-      const s = this.byTag.get(t);
-      if (s === undefined) continue;
-      let shared = this.shared.get(t);
-      if (shared === undefined) {
-        const first = this.flows.get(typeof s === 'number' ? s : s[0]!);
-        shared = first?.tags.find((x) => x === t) ?? t;
-        this.shared.set(t, shared);
-      }
-      // Equal strings compare equal whatever their instance: replace every time.
-      (tags ??= [...f.tags])[i] = shared;
+  private sharedInstance(t: string, s: number | number[]): string {
+    let shared = this.shared.get(t);
+    if (shared === undefined) {
+      const first = this.flows.get(typeof s === 'number' ? s : s[0]!);
+      shared = first?.tags.find((x) => x === t) ?? t;
+      this.shared.set(t, shared);
     }
-    return tags === undefined ? f : { ...f, tags };
+    return shared;
   }
 
   private dropTag(tag: string): void {

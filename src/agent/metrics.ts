@@ -7,8 +7,9 @@
  * Invariants:
  * - One source of truth: a counter here equals the AgentStats field of the same meaning at the
  *   instant of the scrape (the control API's `stats` shows the same numbers), so the two never drift.
- * - The simulation-latency histogram is AgentStats' own (fixed microsecond buckets), exported in
- *   seconds with cumulative buckets as Prometheus expects; its _count equals simulations_total.
+ * - The latency histograms are AgentStats' own (fine log-linear microsecond buckets,
+ *   latency-histogram.ts), exported in seconds as the cumulative 1-2-5 series (1 us to 1 s, +Inf),
+ *   each bound exact; the simulation histogram's _count equals simulations_total.
  * - Store watch lag is measured in feed positions: the store's head minus the last change the agent
  *   applied. The change feed carries no commit time, so a lag in seconds cannot be measured honestly
  *   here; positions behind head is what an operator can alert on (it should return to 0).
@@ -16,7 +17,8 @@
  *   store_reachable 0, health degraded, and the head and lag gauges NaN rather than stale or zero.
  */
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS_US, type AgentStats, type LatencyHistogram } from './stats.js';
+import { COARSE_BOUNDS_US, leOf, type LatencyHistogram } from './latency-histogram.js';
+import type { AgentStats } from './stats.js';
 import { registerLbConnectionMetrics } from './lb-counts.js';
 import type { Logger } from '../log.js';
 import {
@@ -83,15 +85,14 @@ class StatsLatencyHistogram {
   get(): Promise<unknown> {
     const h = this.histogram();
     const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
-    let cumulative = 0;
-    LATENCY_BUCKETS_US.forEach((b, i) => {
-      cumulative += h.counts[i] ?? 0;
+    for (const b of COARSE_BOUNDS_US) {
+      const le = leOf(b);
       values.push({
         metricName: `${this.name}_bucket`,
-        labels: { le: b === Infinity ? '+Inf' : b / 1e6 },
-        value: cumulative,
+        labels: { le: le === '+Inf' ? le : b / 1e6 },
+        value: h.cumulative(b),
       });
-    });
+    }
     values.push({ metricName: `${this.name}_sum`, labels: {}, value: h.sumUs / 1e6 });
     values.push({ metricName: `${this.name}_count`, labels: {}, value: h.count });
     return Promise.resolve({

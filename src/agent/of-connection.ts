@@ -64,6 +64,7 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   closed = false;
   /** Messages sent since connect. */
   sent = 0;
+  private readonly xids: number[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -92,7 +93,10 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   /** Sends messages in order, encoded into one buffer and written at once. */
   sendAll(msgs: readonly Outgoing[]): void {
     if (msgs.length === 0) return;
-    const xids = msgs.map((m) => m.xid ?? this.xid());
+    // One xid array for every write (encodeMessages reads it only during the call).
+    const xids = this.xids;
+    xids.length = msgs.length;
+    for (let i = 0; i < msgs.length; i++) xids[i] = msgs[i]!.xid ?? this.xid();
     this.write(msgs, xids);
   }
 

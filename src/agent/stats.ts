@@ -3,51 +3,14 @@
  * arrival of its bytes to the write of the agent's answer), as plain numbers the control API and
  * metrics read.
  *
- * Invariant: counters only grow (a restart starts them at zero); a histogram's buckets are fixed
- * upper bounds in microseconds, and every observation lands in exactly one bucket (the last one is
- * +Inf). Observing formats nothing and allocates nothing.
+ * Invariant: counters only grow (a restart starts them at zero); the histograms are
+ * latency-histogram.ts' (fixed log-linear microsecond buckets, 1 us to 1 s and +Inf; observing
+ * formats and allocates nothing).
  */
+import { LatencyHistogram } from './latency-histogram.js';
 import { LbConnectionCounts } from './lb-counts.js';
 
-export const LATENCY_BUCKETS_US = [5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, Infinity] as const;
-
-/** Counts of observations per LATENCY_BUCKETS_US bucket, with their sum. */
-export class LatencyHistogram {
-  readonly counts = new Array<number>(LATENCY_BUCKETS_US.length).fill(0);
-  sumUs = 0;
-  count = 0;
-
-  observe(us: number): void {
-    this.count++;
-    this.sumUs += us;
-    let i = 0;
-    while (us > LATENCY_BUCKETS_US[i]!) i++;
-    this.counts[i]!++;
-  }
-
-  /** The upper bound of the bucket holding quantile q (0..1), in microseconds; 0 when empty. */
-  quantile(q: number): number {
-    if (this.count === 0) return 0;
-    const rank = q * this.count;
-    let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      seen += this.counts[i]!;
-      if (seen >= rank) return LATENCY_BUCKETS_US[i]!;
-    }
-    return Infinity;
-  }
-
-  snapshot(): { buckets: { le: number | string; count: number }[]; sum: number; count: number } {
-    return {
-      buckets: LATENCY_BUCKETS_US.map((b, i) => ({
-        le: b === Infinity ? '+Inf' : b,
-        count: this.counts[i]!,
-      })),
-      sum: Math.round(this.sumUs),
-      count: this.count,
-    };
-  }
-}
+export { LatencyHistogram } from './latency-histogram.js';
 
 /** The DHCP service's counters (dhcp-service.ts): requests, replies, and silences by reason. */
 export class DhcpStats {

@@ -5,6 +5,7 @@
  * Invariant: nothing here does I/O; a statistic of nothing is NaN, never a made-up number, and a
  * target computed from a NaN is reported as not met.
  */
+import { snapshotDelta } from '../agent/latency-histogram.js';
 import type { LabVm } from './lab.js';
 import type { CaseResult, EvalReport, RttStats, TargetResult } from './eval-report.js';
 
@@ -45,31 +46,18 @@ export function caseOf(
   };
 }
 
-/** An agent's packet-in-to-write histogram as its stats give it. */
+/** An agent's packet-in-to-write histogram as its stats give it (non-empty buckets only). */
 export type Histogram = { buckets: Array<{ le: number | string; count: number }>; count: number };
 
-/** p50 and p99 (bucket upper bounds, us) of the observations between two snapshots of histograms. */
+/**
+ * p50 and p99 (bucket upper bounds, us; the agent's buckets are log-linear, at most 10% wide) of the
+ * observations between two snapshots of histograms.
+ */
 export function histogramDelta(
   before: Histogram[],
   after: Histogram[],
 ): { p50: number; p99: number; count: number } {
-  const counts = after[0]?.buckets.map(() => 0) ?? [];
-  after.forEach((h, i) =>
-    h.buckets.forEach((b, j) => (counts[j] = counts[j]! + b.count - (before[i]?.buckets[j]?.count ?? 0))),
-  );
-  const total = counts.reduce((a, b) => a + b, 0);
-  const q = (p: number) => {
-    let seen = 0;
-    for (let j = 0; j < counts.length; j++) {
-      seen += counts[j]!;
-      if (seen >= p * total) {
-        const le = after[0]!.buckets[j]!.le;
-        return typeof le === 'number' ? le : Infinity;
-      }
-    }
-    return NaN;
-  };
-  return { p50: total > 0 ? q(0.5) : NaN, p99: total > 0 ? q(0.99) : NaN, count: total };
+  return snapshotDelta(before, after);
 }
 
 /**

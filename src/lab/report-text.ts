@@ -203,7 +203,7 @@ export function reportText(r: EvalReport): string {
   const agentUs =
     r.agentPacketInUs === undefined
       ? undefined
-      : `The agents' own time from a packet-in's arrival to the write of their answer, over the whole study: p50 <= ${r.agentPacketInUs.p50} us, p99 <= ${r.agentPacketInUs.p99} us (${r.agentPacketInUs.count} packet-ins; histogram bucket bounds)`;
+      : `The agents' own time from a packet-in's arrival to the write of their answer, over the whole study: p50 <= ${r.agentPacketInUs.p50} us, p99 <= ${r.agentPacketInUs.p99} us (${r.agentPacketInUs.count} packet-ins; upper bounds of the agents' log-linear histogram buckets, at most 10% wide)`;
   const targets = table(
     'Targets',
     ['target', 'value', 'goal', 'met'],

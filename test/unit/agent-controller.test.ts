@@ -7,13 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowController } from '../../src/agent/controller.js';
 import { matchFromMask, translateActions } from '../../src/agent/translate.js';
 import { createLogger } from '../../src/log.js';
 import { OFPP, OFP_NO_BUFFER, type FlowStats, type PacketInView } from '../../src/openflow/index.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
+import { OTHER, bridgeWorld } from '../support/bridge-world.js';
 import { buildEthernet } from '../../src/packet/index.js';
-import { TopologyBuilder } from '../../src/sim/builder.js';
 import { Tags } from '../../src/sim/tags.js';
 import { ETH_DST_LO, FlowMatch, IP_DST, IP_SRC, IP_TTL, TP_DST } from '../../src/sim/flow-match.js';
 import { adoptFlows, normalizeMatch, packetOfMatch } from '../../src/agent/flow-adoption.js';
@@ -21,35 +20,8 @@ import { PROACTIVE_COOKIE_BIT } from '../../src/agent/flow-table.js';
 import { desiredMeters } from '../../src/agent/qos.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
-const HOST = '00000000-0000-4000-8000-0000000000aa';
-const OTHER = '00000000-0000-4000-8000-0000000000bb';
 
-function world() {
-  const b = new TopologyBuilder();
-  b.add('host', { name: 'hv1' }, HOST);
-  b.add('host', { name: 'hv2' }, OTHER);
-  b.add('tunnel-zone', {
-    name: 'tz',
-    type: 'gre',
-    members: [
-      { hostId: HOST, address: '198.51.100.1' },
-      { hostId: OTHER, address: '198.51.100.2' },
-    ],
-  });
-  const br = b.bridge('br');
-  const p1 = b.port(br, 'p1', { hostId: HOST, interfaceName: 'tap1' });
-  const p2 = b.port(br, 'p2', { hostId: HOST, interfaceName: 'tap2' });
-  const p3 = b.port(br, 'p3', { hostId: OTHER, interfaceName: 'tap3' });
-  const topo = b.build();
-  const ctl = new FlowController(
-    topo,
-    { hostId: HOST, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
-    log,
-  );
-  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tun-gre', 10).set('tun-vxlan', 11);
-  ctl.ports.refreshBindings();
-  return { b, ctl, br, p1, p2, p3 };
-}
+const world = () => bridgeWorld(log);
 
 function frame(
   src: string,

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { FlowController } from '../../src/agent/controller.js';
 import { FlowHistory } from '../../src/agent/flow-history.js';
 import { applyChanges, applySnapshot, changesBetween } from '../../src/agent/topology-feed.js';
-import { createLogger } from '../../src/log.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { Tags } from '../../src/sim/tags.js';
 import { Topology } from '../../src/sim/topology.js';
@@ -17,8 +16,8 @@ import type { Change, Snapshot } from '../../src/state/store.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { packetIn as pin } from '../support/packet-in.js';
 import { udpFrame } from '../support/udp-frame.js';
+import { HOST, hostController } from '../support/bridge-world.js';
 
-const HOST = '00000000-0000-4000-8000-0000000000aa';
 const A = '02:00:00:00:00:01';
 const B = '02:00:00:00:00:02';
 
@@ -31,15 +30,7 @@ function world() {
   const p2 = b.port(br1, 'p2', { hostId: HOST, interfaceName: 'tap2' });
   const p3 = b.port(br2, 'p3', { hostId: HOST, interfaceName: 'tap3' });
   const p4 = b.port(br2, 'p4', { hostId: HOST, interfaceName: 'tap4' });
-  const topo = b.build();
-  const log = createLogger({ name: 'test', level: 'silent' });
-  const ctl = new FlowController(
-    topo,
-    { hostId: HOST, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
-    log,
-  );
-  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tap3', 3).set('tap4', 4);
-  ctl.ports.refreshBindings();
+  const ctl = hostController(b.build(), { tap1: 1, tap2: 2, tap3: 3, tap4: 4 });
   return { b, ctl, br1, p1, p2, p3, p4 };
 }
 
