@@ -16,8 +16,8 @@
  *   in the bucket of its exact value). So the merge returns the first matching rule in chain order.
  * - Mask: a rule is skipped only because an index probe excluded it, and every probe records the bits
  *   it consulted (the trie walk the address bits it went down, plus the one that ended it; a hash
- *   probe the whole field; the gates that check a packet is IPv4 / has ports read eth_type and
- *   ip_proto). Candidates tested record their own reads.
+ *   probe the whole field; the gates that check a packet is IP (either family; IPv4 for the tries) /
+ *   has ports read eth_type and ip_proto). Protocol and port conditions hold for IPv6 packets too. Candidates tested record their own reads.
  * - Recompiling is a full rebuild of one chain, linear in its rules (10,000 rules well under 50 ms).
  */
 import { prefixMask } from '../addr.js';
@@ -224,14 +224,17 @@ export class Classifier {
       this.srcPort === null
     )
       return;
-    if (!m.isIpv4()) return;
-    if (this.dstTrie !== null) this.dstTrie.walk(m, IP_DST, out);
-    if (this.srcTrie !== null) this.srcTrie.walk(m, IP_SRC, out);
+    if (!m.isIp()) return;
+    // Protocol and port conditions hold for both families; the address tries are IPv4's.
+    if (m.isIpv4()) {
+      if (this.dstTrie !== null) this.dstTrie.walk(m, IP_DST, out);
+      if (this.srcTrie !== null) this.srcTrie.walk(m, IP_SRC, out);
+    }
     if (this.proto !== null) {
       const l = this.proto.get(m.ipProto);
       if (l !== undefined) out.add(l);
     }
-    if ((this.dstPort !== null || this.srcPort !== null) && m.hasPorts()) {
+    if ((this.dstPort !== null || this.srcPort !== null) && m.hasIpPorts()) {
       if (this.dstPort !== null) {
         const l = this.dstPort.get(m.tpDst);
         if (l !== undefined) out.add(l);

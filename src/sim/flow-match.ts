@@ -427,6 +427,21 @@ export class FlowMatch {
   isProto(proto: number): boolean {
     return this.readAll(ETH_TYPE) === ETH_TYPE_IPV4 && this.readAll(IP_PROTO) === proto;
   }
+  /** True when the (current) frame is IPv4 or IPv6; reads eth_type. */
+  isIp(): boolean {
+    const et = this.readAll(ETH_TYPE);
+    return et === ETH_TYPE_IPV4 || et === ETH_TYPE_IPV6;
+  }
+  /** True for IPv4 or IPv6 with the given protocol (IPv6: the upper-layer header); reads eth_type and ip_proto. */
+  isIpProto(proto: number): boolean {
+    return this.isIp() && this.readAll(IP_PROTO) === proto;
+  }
+  /** True for IPv4 or IPv6 TCP/UDP/SCTP (rule conditions on ports); reads eth_type and ip_proto. */
+  hasIpPorts(): boolean {
+    if (!this.isIp()) return false;
+    const p = this.readAll(IP_PROTO);
+    return p === PROTO_TCP || p === PROTO_UDP || p === PROTO_SCTP;
+  }
 
   setEthSrc(mac: number): void {
     this.write(ETH_SRC_HI, Math.floor(mac / 0x100000000));

@@ -206,7 +206,7 @@ function compileTests(c: Conditions): Test[] {
     tests.push(inv(macTest(ETH_DST_HI, ETH_DST_LO, c.dstMac.value, c.dstMac.mask), c.dstMac.invert));
   if (c.ipProto) {
     const v = c.ipProto.value;
-    tests.push(inv((m) => m.isIpv4() && m.ipProto === v, c.ipProto.invert));
+    tests.push(inv((m) => m.isIp() && m.ipProto === v, c.ipProto.invert));
   }
   const dp = c.dstPrefix ? parsePrefix(c.dstPrefix.value) : null;
   const sp = c.srcPrefix ? parsePrefix(c.srcPrefix.value) : null;
@@ -233,7 +233,7 @@ function compileTests(c: Conditions): Test[] {
   const rangeTest = (f: number, r: { start: number; end: number }): Test => {
     const { start, end } = r;
     return (m) => {
-      if (!m.hasPorts()) return false;
+      if (!m.hasIpPorts()) return false;
       const v = m.read(f, 0xffff);
       return v >= start && v <= end;
     };
@@ -251,7 +251,7 @@ function compileTests(c: Conditions): Test[] {
   if (c.tcpFlags) {
     const { set, mask } = c.tcpFlags.value;
     const want = set & mask;
-    tests.push(inv((m) => m.isProto(PROTO_TCP) && m.read(TCP_FLAGS, mask) === want, c.tcpFlags.invert));
+    tests.push(inv((m) => m.isIpProto(PROTO_TCP) && m.read(TCP_FLAGS, mask) === want, c.tcpFlags.invert));
   }
   if (c.fragmentPolicy) {
     const pol = c.fragmentPolicy.value;
@@ -293,7 +293,7 @@ function compileTests(c: Conditions): Test[] {
     const { start, end } = c.tcpWindow.value;
     tests.push(
       inv((m) => {
-        if (!m.isProto(PROTO_TCP)) return false;
+        if (!m.isIpProto(PROTO_TCP)) return false;
         const w = m.tcpWindow;
         return w >= start && w <= end;
       }, c.tcpWindow.invert),

@@ -358,6 +358,21 @@ export function randomPacket(r: Rand, w: RandomWorld): { match: FlowMatch; inPor
     srcIp: pick(r, w.ips),
     dstIp: pick(r, w.ips),
     ...(ethertype === 0x0806 ? { arpOp: pick(r, [1, 2]) } : {}),
+    // IPv6 with an upper-layer protocol: protocol, port and TCP conditions apply to it too.
+    ...(ethertype === 0x86dd
+      ? (() => {
+          const proto = pick(r, [6, 17, 58]);
+          return {
+            srcIp6: pick(r, ['2001:db8::1', '2001:db8::2', '2001:db8:1::1']),
+            dstIp6: pick(r, ['2001:db8::1', '2001:db8::2', '2001:db8:1::1']),
+            proto,
+            ...(proto !== 58
+              ? { srcPort: pick(r, [22, 80, 443, 1500, 40001]), dstPort: pick(r, [22, 80, 443, 1500, 40001]) }
+              : {}),
+            ...(proto === 6 ? { tcpFlags: int(r, 0, 255), tcpWindow: int(r, 0, 65535) } : {}),
+          };
+        })()
+      : {}),
     ...(ethertype === 0x0800
       ? (() => {
           const proto = pick(r, [1, 6, 6, 17, 47]);
