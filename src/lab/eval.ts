@@ -11,7 +11,8 @@
  *      that never match the probes, and group rules that match them with continue): dst IP, src IP,
  *      src port, dst port, IP address group, port group, TCP flags, TCP window (not matchable by the
  *      datapath: every packet takes the slow path); first and
- *      later RTT of the same TCP flows, and iperf3 throughput, after each step
+ *      later RTT of the same TCP flows, and iperf3 throughput, after each step; then the filters
+ *      removed and the source port rate-limited by a meter (eval-qos.ts: iperf3 against the limit);
  *      then layer 4 through the router, same host: routed, a stateful firewall (conntrack), source
  *      NAT, a floating IP (LAYER4_STEPS), and a load balancer's VIP (eval-lb.ts), each with
  *      first/later RTT and iperf3 throughput
@@ -57,6 +58,7 @@ export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
 import { Floor } from './eval-floor.js';
 import { loadBalancerStep } from './eval-lb.js';
 import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
+import { qosStep, qosTargets } from './eval-qos.js';
 
 const REACTIVE = 'cookie=0x0/0x8000000000000000';
 
@@ -342,8 +344,13 @@ export class Evaluation {
     const features = FEATURE_STEPS;
     const sizes = this.opts.quick ? [1, 10, 100, 1000] : [1, 10, 100, 1000, 10000];
     const l4 = sameRouted ? LAYER4_STEPS.length + 1 : 0; // + the load balancer step
+    const qos = 1; // the QoS step (eval-qos.ts)
     this.total =
-      this.flows * (7 + (routed ? 2 : 0) + features.length + l4 + sizes.length) + features.length + l4 + 1;
+      this.flows * (7 + (routed ? 2 : 0) + features.length + qos + l4 + sizes.length) +
+      features.length +
+      qos +
+      l4 +
+      1;
     if (this.lab.bgp?.ecmp) this.total += 2 * this.flows;
     this.store = await openStore(this.lab.storeUrl);
     try {
@@ -425,6 +432,16 @@ export class Evaluation {
         await this.store.delete('ip-address-group', ipg.id).catch(() => undefined);
         await this.store.delete('port-group', pg.id).catch(() => undefined);
       }
+      steps.push(
+        await qosStep(this.store, same.src, {
+          measure: (name) => this.measure(name, same.src, same.dst.ip, 'tcp', true, 24500),
+          iperf: async () => {
+            const mbps = await this.iperf(same.src, same.dst, same.dst.ip);
+            this.tick('QoS iperf3');
+            return mbps;
+          },
+        }),
+      );
 
       if (sameRouted) {
         say('part 2, layer 4: through the router, same host (conntrack, source NAT, floating IP, VIP)');
@@ -516,6 +533,7 @@ export class Evaluation {
         agentPacketInUs,
         targets: [
           ...targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
+          ...qosTargets(steps),
           ...ecmpTargets(ecmp),
         ],
       };

@@ -219,6 +219,7 @@ describe('midonet-lab', () => {
         'port-group',
         'tcp-flags',
         'tcp-window',
+        'QoS: port limited to 50 Mbit/s',
         'routed',
         'routed + conntrack',
         'routed + SNAT',
