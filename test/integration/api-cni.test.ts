@@ -97,7 +97,20 @@ describe('midonet-api and midonet-cni in the lab', () => {
   before(async () => {
     await execFileP(
       LAB,
-      ['--run-dir', runDir, '--name', LAB_NAME, 'up', '--hosts', '2', '--vms-per-host', '1'],
+      // Static VM addresses: the test gives the bridge a DHCP subnet of its own, with a range for pods.
+      [
+        '--run-dir',
+        runDir,
+        '--name',
+        LAB_NAME,
+        'up',
+        '--hosts',
+        '2',
+        '--vms-per-host',
+        '1',
+        '--addressing',
+        'static',
+      ],
       {
         timeout: 600000,
         maxBuffer: 16 << 20,
