@@ -17,6 +17,10 @@
  * (list, snapshot) read `head` first and take, per object, the newest committed row at or below it,
  * so a snapshot is the state at exactly its position. Every failure of a service is a
  * StoreError('unavailable') naming the URL.
+ *
+ * Over 450 lines: one job, the TopologyStore interface on Cassandra + ZooKeeper (reads, scans and the
+ * commit loop); the commit's steps, row codecs, grouping, change log, learned state and liveness each
+ * live in their own cassandra-*.ts / distributed-*.ts module, the planner's cache in committed-cache.ts.
  */
 import cassandra from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';

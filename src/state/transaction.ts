@@ -9,6 +9,9 @@
  * kind, links are symmetric, rule orders list exactly the chain's rules, and no chain can jump into
  * itself (the rules that span objects are in model-rules.ts). Each written object's version is its
  * stored version + 1 (once per transaction); an update that changes nothing writes nothing.
+ *
+ * Over 450 lines: one job, planning one transaction (create, update, delete with cascade, linking,
+ * rule order); the rules that span objects are in model-rules.ts, the field schemas in model.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { StoreError } from './errors.js';
