@@ -48,6 +48,7 @@ export function qosTargets(steps: readonly CaseResult[]): TargetResult[] {
       value: v,
       target: 1,
       unit: 'x',
+      goal: 'within 10% of 1x',
       met: v >= 0.9 && v <= 1.1,
     },
   ];

@@ -59,6 +59,8 @@ export interface TargetResult {
   target: number;
   /** unit of value and target, e.g. 'ms' */
   unit: string;
+  /** the goal as the report prints it when it is neither "<= target" nor ">= target", e.g. 'within 10% of 1x' */
+  goal?: string;
   /** whether value met target */
   met: boolean;
 }

@@ -210,7 +210,7 @@ export function reportText(r: EvalReport): string {
     r.targets.map((t) => [
       t.name,
       `${f(t.value, 2)}${t.unit}`,
-      `${/throughput|share/.test(t.name) ? '>=' : '<='} ${t.target}${t.unit}`,
+      t.goal ?? `${/throughput|share/.test(t.name) ? '>=' : '<='} ${t.target}${t.unit}`,
       t.met ? 'yes' : 'NO',
     ]),
   );

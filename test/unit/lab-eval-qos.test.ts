@@ -22,6 +22,7 @@ it('QoS target: within 10% of the limit, either way', () => {
     assert.ok(t !== undefined);
     assert.equal(t.met, met, `${mbps} Mbit/s`);
     assert.equal(t.value, Number((mbps / limit).toFixed(2)));
+    assert.equal(t.goal, 'within 10% of 1x', 'the report prints the goal as it is, not "<= 1x"');
   }
 });
 
