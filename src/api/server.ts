@@ -28,6 +28,7 @@ import { quote } from '../quote.js';
 import { TokenIndex } from './tokens.js';
 import { RateLimit } from './rate-limit.js';
 import { waitForAgents } from './wait.js';
+import { GroupCommit } from './group-commit.js';
 import type { RouteCtx } from './route-ctx.js';
 import { objectRoutes } from './routes-objects.js';
 import { relationRoutes } from './routes-relations.js';
@@ -48,6 +49,8 @@ declare module 'fastify' {
 export interface ApiServer {
   readonly app: FastifyInstance;
   readonly tokens: TokenIndex;
+  /** The group commit of the write routes (its stats tell how writes were grouped). */
+  readonly group: GroupCommit;
   close(): Promise<void>;
 }
 
@@ -141,8 +144,10 @@ export async function buildApi(opts: {
     },
   });
 
+  const group = new GroupCommit(store);
   const ctx: RouteCtx = {
     store,
+    transact: (ops) => group.transact(ops),
     config,
     log,
     tokens,
@@ -189,6 +194,7 @@ export async function buildApi(opts: {
   return {
     app,
     tokens,
+    group,
     async close() {
       tokens.stop();
       await app.close();

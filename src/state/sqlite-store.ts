@@ -212,30 +212,75 @@ export class SqliteStore extends BackendBase implements TopologyStore {
 
   transact(ops: readonly Op[]): Promise<TxResult> {
     return this.serialized(async () => {
-      this.assertOpen();
+      this.begin();
       try {
-        this.db.exec('BEGIN IMMEDIATE');
-      } catch (e) {
-        throw new StoreError(
-          'unavailable',
-          `${this.url}: cannot take the write lock: ${(e as Error).message}`,
-        );
-      }
-      try {
-        const { writes, results } = await planTransaction(this.reader, ops);
-        const changes = this.applyWrites(writes);
-        if (changes.length > 0) this.compact(Date.now());
+        const r = await this.planAndApply(ops);
+        if (r.changes.length > 0) this.compact(Date.now());
         this.db.exec('COMMIT');
-        if (changes.length > 0) this.changeFeed.wake();
-        return { position: changes.at(-1)?.seq ?? 0, results, changes };
+        if (r.changes.length > 0) this.changeFeed.wake();
+        return r;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        if (e instanceof StoreError) throw e;
-        const msg = (e as Error).message;
-        if (/UNIQUE constraint failed/.test(msg)) throw new StoreError('exists', `${this.url}: ${msg}`);
-        throw new StoreError('unavailable', `${this.url}: write failed: ${msg}`);
+        throw this.writeError(e);
       }
     });
+  }
+
+  /**
+   * Group commit (TopologyStore.transactGroup): the transactions in one SQLite transaction, each
+   * planned against what the ones before it left and applied under a savepoint, so a refused one
+   * leaves the others; its own `tx` and versions as if committed alone, all visible at one COMMIT.
+   */
+  transactGroup(batches: ReadonlyArray<readonly Op[]>): Promise<Array<TxResult | StoreError>> {
+    return this.serialized(async () => {
+      this.begin();
+      const out: Array<TxResult | StoreError> = [];
+      try {
+        for (const ops of batches) {
+          this.db.exec('SAVEPOINT tx');
+          try {
+            out.push(await this.planAndApply(ops));
+            this.db.exec('RELEASE tx');
+          } catch (e) {
+            if (!this.db.inTransaction) throw e; // SQLite gave up the whole transaction
+            this.db.exec('ROLLBACK TO tx');
+            this.db.exec('RELEASE tx');
+            out.push(this.writeError(e));
+          }
+        }
+        const changed = out.some((r) => !(r instanceof StoreError) && r.changes.length > 0);
+        if (changed) this.compact(Date.now());
+        this.db.exec('COMMIT');
+        if (changed) this.changeFeed.wake();
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw this.writeError(e);
+      }
+    });
+  }
+
+  private begin(): void {
+    this.assertOpen();
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw new StoreError('unavailable', `${this.url}: cannot take the write lock: ${(e as Error).message}`);
+    }
+  }
+
+  private async planAndApply(ops: readonly Op[]): Promise<TxResult> {
+    const { writes, results } = await planTransaction(this.reader, ops);
+    const changes = this.applyWrites(writes);
+    return { position: changes.at(-1)?.seq ?? 0, results, changes };
+  }
+
+  /** A failed write as the StoreError callers get. */
+  private writeError(e: unknown): StoreError {
+    if (e instanceof StoreError) return e;
+    const msg = (e as Error).message;
+    if (/UNIQUE constraint failed/.test(msg)) return new StoreError('exists', `${this.url}: ${msg}`);
+    return new StoreError('unavailable', `${this.url}: write failed: ${msg}`);
   }
 
   private applyWrites(writes: readonly Write[]): Change[] {
