@@ -15,8 +15,8 @@ import type { Op, TopologyStore, TxResult } from '../state/store.js';
 
 interface Waiting {
   readonly ops: readonly Op[];
-  resolve(r: TxResult): void;
-  reject(e: unknown): void;
+  readonly resolve: (r: TxResult) => void;
+  readonly reject: (e: unknown) => void;
 }
 
 /** How many transactions one group holds at most (the rest wait for the next group). */

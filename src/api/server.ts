@@ -10,6 +10,9 @@
  * the OpenAPI document only, and every value is checked by the transaction planner, the one place the
  * CLI's writes are checked too, so the API and the CLI refuse the same things with the same words.
  *
+ * Writes go through a group commit (group-commit.ts): the write requests that arrive together are
+ * committed in one store transaction, each still planned, answered and versioned on its own.
+ *
  * Invariants: every route but /health and /openapi.json needs a valid bearer token; a reader token may
  * only read (any other method gets 403 before the handler runs); a token (an address, on the open
  * routes) gets at most rateLimit.max requests per window, the rest 429 with Retry-After; every

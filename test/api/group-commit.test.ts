@@ -169,11 +169,11 @@ describe('group commit', () => {
       );
       const body = (i: number) => JSON.parse(rs[i]!.body) as Record<string, any>;
       assert.equal(body(0).name, 'x1');
-      assert.equal(rs[0]!.headers.etag, '"1"');
+      assert.equal(rs[0].headers.etag, '"1"');
       assert.match(body(1).error.message, /seed/);
       assert.equal(body(2).error.issues[0].field, 'bridge.colour');
       assert.equal(body(3).version, 2);
-      assert.equal(rs[3]!.headers.etag, '"2"');
+      assert.equal(rs[3].headers.etag, '"2"');
       assert.equal(body(4).error.code, 'conflict');
       assert.deepEqual(
         body(5).results.map((o: { name: string }) => o.name),
