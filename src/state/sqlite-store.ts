@@ -215,7 +215,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     return this.serialized(async () => {
       this.begin();
       try {
-        const r = await this.planAndApply(ops);
+        const r = this.applied(await planTransaction(this.reader, ops));
         if (r.changes.length > 0) this.compact(Date.now());
         this.db.exec('COMMIT');
         if (r.changes.length > 0) this.changeFeed.wake();
@@ -240,7 +240,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
         for (const ops of batches) {
           this.db.exec('SAVEPOINT tx');
           try {
-            out.push(await this.planAndApply(ops));
+            out.push(this.applied(await planTransaction(this.reader, ops)));
             this.db.exec('RELEASE tx');
           } catch (e) {
             if (!this.db.inTransaction) throw e; // SQLite gave up the whole transaction
@@ -270,10 +270,10 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     }
   }
 
-  private async planAndApply(ops: readonly Op[]): Promise<TxResult> {
-    const { writes, results } = await planTransaction(this.reader, ops);
-    const changes = this.applyWrites(writes);
-    return { position: changes.at(-1)?.seq ?? 0, results, changes };
+  /** Applies a plan (synchronously: no other code runs between a failed write and its rollback). */
+  private applied(plan: { writes: readonly Write[]; results: TxResult['results'] }): TxResult {
+    const changes = this.applyWrites(plan.writes);
+    return { position: changes.at(-1)?.seq ?? 0, results: plan.results, changes };
   }
 
   /** A failed write as the StoreError callers get. */

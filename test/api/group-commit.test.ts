@@ -116,6 +116,17 @@ describe('group commit', () => {
         (await store.list('bridge')).map((b) => b.name),
         ['g1', 'g2', 'g3'],
       );
+      // A group that cannot commit at all: every request of it gets the store's error.
+      await store.close();
+      const failed = await Promise.allSettled(
+        ['h1', 'h2'].map((name) => group.transact([{ op: 'create', kind: 'bridge', fields: { name } }])),
+      );
+      assert.deepEqual(
+        failed.map((f) => f.status === 'rejected' && (f.reason as StoreError).code),
+        ['unavailable', 'unavailable'],
+      );
+      assert.equal(group.stats.largest, 4);
+      assert.equal(group.stats.groups, 2);
     });
     const memory = await openStore('memory:');
     try {
