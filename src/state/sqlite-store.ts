@@ -6,10 +6,16 @@
  * Invariant: every transaction runs the shared planner under SQLite's write lock (BEGIN IMMEDIATE,
  * serialized within the process by a queue) and writes its objects, references, change-log rows and
  * any compaction of the log in that one SQLite transaction, so readers and watchers in any process
- * see all of it or none of it. Watchers poll the log (`seq` is its primary key, so a poll is one
- * index probe) and are woken at once by commits made through the same store object; a watcher whose
- * position was compacted away resyncs from a snapshot (store.ts). The file stays bounded: the log
- * keeps its retention, and SQLite reuses the pages compaction frees.
+ * see all of it or none of it (a group commit, `transactGroup`, puts several transactions in one
+ * SQLite transaction, each under its own savepoint: all visible at once, a refused one not at all).
+ * Watchers poll the log (`seq` is its primary key, so a poll is one index probe) and are woken at
+ * once by commits made through the same store object; a watcher whose position was compacted away
+ * resyncs from a snapshot (store.ts). The file stays bounded: the log keeps its retention, and
+ * SQLite reuses the pages compaction frees.
+ *
+ * Over 450 lines: one job, the SQLite backend of every TopologyStore call (writes, group commit,
+ * feeds, liveness, learned state, election); statements are in sqlite-schema.ts, reads in
+ * store-base.ts, the planner in transaction.ts.
  */
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
@@ -212,30 +218,75 @@ export class SqliteStore extends BackendBase implements TopologyStore {
 
   transact(ops: readonly Op[]): Promise<TxResult> {
     return this.serialized(async () => {
-      this.assertOpen();
+      this.begin();
       try {
-        this.db.exec('BEGIN IMMEDIATE');
-      } catch (e) {
-        throw new StoreError(
-          'unavailable',
-          `${this.url}: cannot take the write lock: ${(e as Error).message}`,
-        );
-      }
-      try {
-        const { writes, results } = await planTransaction(this.reader, ops);
-        const changes = this.applyWrites(writes);
-        if (changes.length > 0) this.compact(Date.now());
+        const r = this.applied(await planTransaction(this.reader, ops));
+        if (r.changes.length > 0) this.compact(Date.now());
         this.db.exec('COMMIT');
-        if (changes.length > 0) this.changeFeed.wake();
-        return { position: changes.at(-1)?.seq ?? 0, results, changes };
+        if (r.changes.length > 0) this.changeFeed.wake();
+        return r;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        if (e instanceof StoreError) throw e;
-        const msg = (e as Error).message;
-        if (/UNIQUE constraint failed/.test(msg)) throw new StoreError('exists', `${this.url}: ${msg}`);
-        throw new StoreError('unavailable', `${this.url}: write failed: ${msg}`);
+        throw this.writeError(e);
       }
     });
+  }
+
+  /**
+   * Group commit (TopologyStore.transactGroup): the transactions in one SQLite transaction, each
+   * planned against what the ones before it left and applied under a savepoint, so a refused one
+   * leaves the others; its own `tx` and versions as if committed alone, all visible at one COMMIT.
+   */
+  transactGroup(batches: ReadonlyArray<readonly Op[]>): Promise<Array<TxResult | StoreError>> {
+    return this.serialized(async () => {
+      this.begin();
+      const out: Array<TxResult | StoreError> = [];
+      try {
+        for (const ops of batches) {
+          this.db.exec('SAVEPOINT tx');
+          try {
+            out.push(this.applied(await planTransaction(this.reader, ops)));
+            this.db.exec('RELEASE tx');
+          } catch (e) {
+            if (!this.db.inTransaction) throw e; // SQLite gave up the whole transaction
+            this.db.exec('ROLLBACK TO tx');
+            this.db.exec('RELEASE tx');
+            out.push(this.writeError(e));
+          }
+        }
+        const changed = out.some((r) => !(r instanceof StoreError) && r.changes.length > 0);
+        if (changed) this.compact(Date.now());
+        this.db.exec('COMMIT');
+        if (changed) this.changeFeed.wake();
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw this.writeError(e);
+      }
+    });
+  }
+
+  private begin(): void {
+    this.assertOpen();
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw new StoreError('unavailable', `${this.url}: cannot take the write lock: ${(e as Error).message}`);
+    }
+  }
+
+  /** Applies a plan (synchronously: no other code runs between a failed write and its rollback). */
+  private applied(plan: { writes: readonly Write[]; results: TxResult['results'] }): TxResult {
+    const changes = this.applyWrites(plan.writes);
+    return { position: changes.at(-1)?.seq ?? 0, results: plan.results, changes };
+  }
+
+  /** A failed write as the StoreError callers get. */
+  private writeError(e: unknown): StoreError {
+    if (e instanceof StoreError) return e;
+    const msg = (e as Error).message;
+    if (/UNIQUE constraint failed/.test(msg)) return new StoreError('exists', `${this.url}: ${msg}`);
+    return new StoreError('unavailable', `${this.url}: write failed: ${msg}`);
   }
 
   private applyWrites(writes: readonly Write[]): Change[] {
