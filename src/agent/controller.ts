@@ -451,7 +451,8 @@ export class FlowController {
     const res = simulate(this.topology, this.replyMatch, entry, now, { state: this.state });
     if (res.kind !== 'done') return;
     // The reply will need a next hop resolved: ask for it now, while the forward packet travels.
-    if (res.effects.some((e) => e.kind === 'arpWanted')) return this.waits.askArp(res.effects, now, out);
+    if (res.effects.some((e) => e.kind === 'arpWanted' || e.kind === 'ndWanted'))
+      return this.waits.askArp(res.effects, now, out);
     if (!res.cacheable || !res.actions.some((a) => a.kind === 'output')) return;
     if (res.effects.some((e) => e.kind !== 'macLearned')) return;
     const d = this.decide(res, entry, ofport, now);
