@@ -214,7 +214,7 @@ export class CommitPipeline {
     this.failures = 0;
     this.s.known.committed([p.reads], p.writes);
     for (const part of p.parts)
-      this.s.track(this.s.rows.execMany(this.s.rows.markStatements(part.writes, part.txid), 16));
+      this.s.track(this.s.rows.execBatched(this.s.rows.markStatements(part.writes, part.txid)));
     this.lastHead = p.next;
     settle(p.group, p.firstSeq);
     this.s.committed(p.head.seq, p.next.seq);
@@ -224,7 +224,7 @@ export class CommitPipeline {
   /** Deletes the rows of a group that will not be committed. */
   private undo(p: Prepared): void {
     for (const part of p.parts)
-      this.s.track(this.s.rows.execMany(this.s.rows.undoStatements(part.writes, part.txid), 16));
+      this.s.track(this.s.rows.execBatched(this.s.rows.undoStatements(part.writes, part.txid)));
   }
 
   /** Puts a dropped speculative group's transactions back at the front of the queue. */

@@ -25,6 +25,10 @@ import { zkPath, type ZkSession } from './zk.js';
 
 export type Statement = [string, unknown[]];
 
+/** Bounds of one unlogged batch (`execBatched`): Cassandra refuses batches over 50 KiB by default. */
+const BATCH_STATEMENTS = 64;
+const BATCH_BYTES = 16 * 1024;
+
 /** A version pointer: kind, version and the id of the transaction that wrote that version. */
 export interface Pointer {
   readonly k: Kind;
@@ -83,6 +87,36 @@ export class ObjectRows {
       }
     };
     await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  }
+
+  /**
+   * Runs many statements as unlogged batches (one request each instead of one per statement), at most
+   * `BATCH_STATEMENTS` statements and about `BATCH_BYTES` of values in a batch, well under Cassandra's
+   * batch size limit; the batches run at once. Like `execMany`, not atomic: each statement applies or
+   * not, which the commit protocol allows (rows count only once a committed pointer names them).
+   */
+  async execBatched(items: readonly Statement[]): Promise<void> {
+    const batches: Statement[][] = [];
+    let bytes = Infinity;
+    for (const item of items) {
+      const size = item[1].reduce<number>((n, v) => n + (typeof v === 'string' ? v.length : 8), 0);
+      if (bytes + size > BATCH_BYTES || batches.at(-1)!.length >= BATCH_STATEMENTS) {
+        batches.push([]);
+        bytes = 0;
+      }
+      batches.at(-1)!.push(item);
+      bytes += size;
+    }
+    await Promise.all(
+      batches.map((b) =>
+        b.length === 1
+          ? this.exec(b[0]![0], b[0]![1])
+          : this.db.batch(
+              b.map(([query, params]) => ({ query, params })),
+              { prepare: true, logged: false },
+            ),
+      ),
+    );
   }
 
   /** Reads every row of a query, page by page. */

@@ -281,7 +281,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
 
   /** Writes a planned transaction's rows to Cassandra (uncommitted until `commit`). */
   protected async writeRows(stmts: readonly Statement[]): Promise<void> {
-    await this.rows.execMany(stmts);
+    await this.rows.execBatched(stmts);
   }
 
   /** The commit point: one ZooKeeper multi-op (cassandra-commit.ts). */
