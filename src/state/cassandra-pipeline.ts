@@ -124,7 +124,14 @@ export class CommitPipeline {
         }
         if (prepared.parts.length === 0) {
           // Refusals and no-ops stand only if nothing was committed since (else reads may mix states).
-          if ((await this.s.log.head()).version === prepared.head.version) {
+          let version: number;
+          try {
+            version = (await this.s.log.head()).version;
+          } catch (e) {
+            for (const q of prepared.batch) q.reject(e);
+            continue;
+          }
+          if (version === prepared.head.version) {
             settle(prepared.group, new Map());
             this.queue.unshift(...prepared.rest);
           } else await this.retry(prepared.batch, prepared);
