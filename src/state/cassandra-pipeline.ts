@@ -20,6 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
+import { Deferred } from './cassandra-coalesce.js';
 import { commitOps, highestTunnelKey, wasCommitted } from './cassandra-commit.js';
 import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { sleep, type ObjectRows, type Statement } from './cassandra-rows.js';
@@ -88,7 +89,12 @@ export class CommitPipeline {
   private failures = 0;
   private readonly attempts = new WeakMap<Queued, number>();
 
-  constructor(private readonly s: PipelineParts) {}
+  /** Marks of committed rows, sent together a little later (a hint for scans; the log is the truth). */
+  private readonly marks: Deferred;
+
+  constructor(private readonly s: PipelineParts) {
+    this.marks = new Deferred((items) => s.rows.execBatched(items), s.track);
+  }
 
   /** Queues a transaction; it is answered when its group's commit is known. */
   add(q: Queued): void {
@@ -220,8 +226,7 @@ export class CommitPipeline {
     }
     this.failures = 0;
     this.s.known.committed([p.reads], p.writes);
-    for (const part of p.parts)
-      this.s.track(this.s.rows.execBatched(this.s.rows.markStatements(part.writes, part.txid)));
+    for (const part of p.parts) this.marks.add(this.s.rows.markStatements(part.writes, part.txid));
     this.lastHead = p.next;
     settle(p.group, p.firstSeq);
     this.s.committed(p.head.seq, p.next.seq);

@@ -14,6 +14,7 @@
  * candidates: every use checks them against the committed object.
  */
 import cassandra from 'cassandra-driver';
+import { NameLookups } from './cassandra-coalesce.js';
 import type { ChangeLog, LogEntry } from './distributed-log.js';
 import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
@@ -61,6 +62,18 @@ export function bindingOf(kind: Kind, o: Obj | undefined): string | undefined {
 export class ObjectRows {
   /** Verdicts on uncommitted rows at or below the head: `${seq}:${txid}` -> committed. */
   private readonly verdicts = new Map<string, boolean>();
+  /** Name lookups of one turn of the event loop, one query per kind (cassandra-coalesce.ts). */
+  private readonly names = new NameLookups(async (kind, names) =>
+    names.length === 1
+      ? (await this.exec(this.q.nameIds, [kind, names[0]])).rows.map((r) => [
+          names[0]!,
+          r.get('id') as string,
+        ])
+      : (await this.exec(this.q.namesIn, [kind, names])).rows.map((r) => [
+          r.get('name') as string,
+          r.get('id') as string,
+        ]),
+  );
 
   constructor(
     private readonly db: cassandra.Client,
@@ -174,7 +187,7 @@ export class ObjectRows {
     name: string,
     readMany: ReadMany = (ids) => this.readMany(ids),
   ): Promise<string | undefined> {
-    const candidates = (await this.exec(this.q.nameIds, [kind, name])).rows.map((r) => r.get('id') as string);
+    const candidates = await this.names.ids(kind, name);
     for (const [id, r] of await readMany(candidates)) if (r.kind === kind && r.obj.name === name) return id;
     return undefined;
   }
