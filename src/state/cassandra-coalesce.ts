@@ -34,7 +34,10 @@ export class NameLookups {
   ids(kind: string, name: string): Promise<string[]> {
     return new Promise((resolve, reject) => {
       let byName = this.pending.get(kind);
-      if (!byName) this.pending.set(kind, (byName = new Map()));
+      if (!byName) {
+        byName = new Map<string, Waiter[]>();
+        this.pending.set(kind, byName);
+      }
       byName.set(name, [...(byName.get(name) ?? []), { resolve, reject }]);
       if (!this.scheduled) {
         this.scheduled = true;
@@ -81,7 +84,7 @@ export class Deferred {
   add(items: readonly Statement[]): void {
     const first = this.items.length === 0;
     this.items.push(...items);
-    if (this.items.length >= this.maxItems) this.flush();
+    if (this.items.length >= this.maxItems) void this.flush();
     else if (first)
       this.track(new Promise((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush()));
   }

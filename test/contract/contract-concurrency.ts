@@ -259,7 +259,7 @@ export function concurrencyContract(c: ContractContext): void {
         s.transact([{ op: 'create', kind: 'port', fields: { name: `${prefix}-p2`, deviceId: br } }]),
       ]);
       for (const later of chain.slice(1))
-        assert.ok(later.position > chain[0]!.position, 'committed after the bridge it needs');
+        assert.ok(later.position > chain[0].position, 'committed after the bridge it needs');
       assert.equal((await s.get('bridge', br))?.name, `${prefix}-br2`);
       assert.deepEqual(
         (await s.list('port', { refersTo: br })).map((p) => p.name),
