@@ -3,7 +3,7 @@
  * callers ask for at about the same time:
  * - `NameLookups`: the candidate ids of every name asked for in one turn of the event loop come from
  *   one query per kind (`name IN ?`) instead of one each (a group of transactions planned at once,
- *   cassandra-group.ts, asks for many);
+ *   cassandra-group.ts, asks for many; a lone lookup asks directly rather than wait for the turn);
  * - `Deferred`: statements that may wait a little (the marks of committed rows, a hint for scans)
  *   go out together, as batches, a few milliseconds after the first of them or once there are many.
  *

@@ -43,8 +43,9 @@ export interface PipelineParts {
   readonly log: ChangeLog;
   readonly rows: ObjectRows;
   readonly known: CommittedCache;
-  /** The planner's view of committed state for `ops`, reading through `reads`. */
-  readonly reader: (ops: readonly Op[], reads: Attempt) => Promise<BaseReader>;
+  /** The planner's view of committed state for `ops`, reading through `reads`; `many`: other
+   * transactions are planned at the same time. */
+  readonly reader: (ops: readonly Op[], reads: Attempt, many: boolean) => Promise<BaseReader>;
   readonly load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>;
   /** The protocol's two steps (overridable by the store, for fault tests). */
   readonly writeRows: (stmts: readonly Statement[]) => Promise<void>;
@@ -166,7 +167,12 @@ export class CommitPipeline {
       this.lastHead = undefined;
       reads = this.s.known.attempt(head.version, this.s.load);
     }
-    const { group, rest } = await planGroup(batch, (o) => this.s.reader(o, reads), head.tk, MAX_GROUP_WRITES);
+    const { group, rest } = await planGroup(
+      batch,
+      (o) => this.s.reader(o, reads, batch.length > 1),
+      head.tk,
+      MAX_GROUP_WRITES,
+    );
     const parts = group.flatMap((p) =>
       'writes' in p && p.writes.length > 0 ? [{ p, writes: p.writes, txid: randomUUID() }] : [],
     );

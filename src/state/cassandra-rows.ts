@@ -181,13 +181,17 @@ export class ObjectRows {
     return out;
   }
 
-  /** `readMany` (here and in `holders`, `portIdByBinding`): how candidates are read (a writer's cache). */
+  /** `readMany` (here and in `holders`, `portIdByBinding`): how candidates are read (a writer's cache);
+   * `together`: wait for the other lookups of this turn of the event loop and ask with them. */
   async idByName(
     kind: Kind,
     name: string,
     readMany: ReadMany = (ids) => this.readMany(ids),
+    together = false,
   ): Promise<string | undefined> {
-    const candidates = await this.names.ids(kind, name);
+    const candidates = together
+      ? await this.names.ids(kind, name)
+      : (await this.exec(this.q.nameIds, [kind, name])).rows.map((r) => r.get('id') as string);
     for (const [id, r] of await readMany(candidates)) if (r.kind === kind && r.obj.name === name) return id;
     return undefined;
   }

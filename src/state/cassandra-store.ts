@@ -105,7 +105,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       log: this.log,
       rows: this.rows,
       known: this.known,
-      reader: (ops, reads) => this.baseReader(ops, reads),
+      reader: (ops, reads, many) => this.baseReader(ops, reads, many),
       load: (ids) => this.rows.readMany(ids),
       writeRows: (stmts) => this.writeRows(stmts),
       commit: (ops) => this.commit(ops),
@@ -247,8 +247,9 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   // ---- writes --------------------------------------------------------------------------------------
 
   /** The planner's view: pointers and bodies as committed, prefetched for the ids and names in `ops`;
-   * every object read goes through `reads` (the handle's cache of committed objects, committed-cache.ts). */
-  private async baseReader(ops: readonly Op[], reads: Attempt): Promise<BaseReader> {
+   * every object read goes through `reads` (the handle's cache of committed objects, committed-cache.ts).
+   * `many`: other transactions are being planned at once, so name lookups go together. */
+  private async baseReader(ops: readonly Op[], reads: Attempt, many: boolean): Promise<BaseReader> {
     const ids = new Set<string>();
     const names: Array<[Kind, string]> = [];
     for (const op of ops) {
@@ -262,7 +263,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     await reads.readMany(ids);
     const nameHits = new Map<string, string | undefined>();
     if (names.length > 1) {
-      const found = await Promise.all(names.map(([k, n]) => this.rows.idByName(k, n, readMany)));
+      const found = await Promise.all(names.map(([k, n]) => this.rows.idByName(k, n, readMany, true)));
       names.forEach(([k, n], i) => nameHits.set(`${k}\u0000${n}`, found[i]));
     }
     return {
@@ -270,7 +271,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       idByName: async (kind, name) => {
         const key = `${kind}\u0000${name}`;
         if (nameHits.has(key)) return nameHits.get(key);
-        return this.rows.idByName(kind, name, readMany);
+        return this.rows.idByName(kind, name, readMany, many);
       },
       referrerIds: async (id) =>
         (await this.rows.holders(id, readMany)).map((h) => ({ kind: h.kind, id: h.obj.id })),
