@@ -214,7 +214,9 @@ export class CommitPipeline {
     try {
       ok = await f.done;
     } catch (e) {
+      // Whether it was applied cannot be told: plan the next group on a head read afresh.
       this.s.known.drop();
+      this.lastHead = undefined;
       for (const q of p.group) q.q.reject(e);
       if (next) this.requeue(next, next.batch);
       return false;
