@@ -26,9 +26,10 @@ import { zkPath, type ZkSession } from './zk.js';
 
 export type Statement = [string, unknown[]];
 
-/** Bounds of one unlogged batch (`execBatched`): Cassandra refuses batches over 50 KiB by default. */
-const BATCH_STATEMENTS = 64;
-const BATCH_BYTES = 16 * 1024;
+/** Bounds of one unlogged batch (`execBatched`): Cassandra warns about batches over 5 KiB and refuses
+ * those over 50 KiB by default; the values are counted, the statement overhead is not. */
+const BATCH_STATEMENTS = 32;
+const BATCH_BYTES = 3 * 1024;
 
 /** A version pointer: kind, version and the id of the transaction that wrote that version. */
 export interface Pointer {
@@ -104,8 +105,8 @@ export class ObjectRows {
 
   /**
    * Runs many statements as unlogged batches (one request each instead of one per statement), at most
-   * `BATCH_STATEMENTS` statements and about `BATCH_BYTES` of values in a batch, well under Cassandra's
-   * batch size limit; the batches run at once. Like `execMany`, not atomic: each statement applies or
+   * `BATCH_STATEMENTS` statements and about `BATCH_BYTES` of values in a batch, under Cassandra's
+   * batch size warning; the batches run at once. Like `execMany`, not atomic: each statement applies or
    * not, which the commit protocol allows (rows count only once a committed pointer names them).
    */
   async execBatched(items: readonly Statement[]): Promise<void> {
