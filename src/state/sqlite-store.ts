@@ -8,10 +8,12 @@
  * any compaction of the log in that one SQLite transaction, so readers and watchers in any process
  * see all of it or none of it (a group commit, `transactGroup`, puts several transactions in one
  * SQLite transaction, each under its own savepoint: all visible at once, a refused one not at all).
- * Watchers poll the log (`seq` is its primary key, so a poll is one index probe) and are woken at
- * once by commits made through the same store object; a watcher whose position was compacted away
- * resyncs from a snapshot (store.ts). The file stays bounded: the log keeps its retention, and
- * SQLite reuses the pages compaction frees.
+ * Watchers read the log (`seq` is its primary key, so a look is one index probe) when woken: at once
+ * by commits made through the same store object, by a write to the file's WAL from any handle or
+ * process (commit-signal.ts), and by a slower poll in case a signal was missed (or every `pollMs`
+ * where the directory cannot be watched); a watcher whose position was compacted away resyncs from a
+ * snapshot (store.ts). The file stays bounded: the log keeps its retention, and SQLite reuses the
+ * pages compaction frees.
  *
  * Over 450 lines: one job, the SQLite backend of every TopologyStore call (writes, group commit,
  * feeds, liveness, learned state, election); statements are in sqlite-schema.ts, reads in
@@ -20,6 +22,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { CommitSignal } from './commit-signal.js';
 import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
 import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
@@ -40,8 +43,14 @@ import {
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 
 export interface SqliteStoreOptions {
-  /** How often watchers look for commits made by other processes (ms). */
+  /** How often watchers look for commits made by other processes when there is no commit signal (ms). */
   readonly pollMs?: number;
+  /**
+   * Watch the file's directory for other processes' commits (commit-signal.ts; default true); then
+   * watchers poll only every `fallbackPollMs` (default 100; given as undefined: not at all).
+   */
+  readonly commitSignal?: boolean;
+  readonly fallbackPollMs?: number;
   /** How long a writer waits for another process's write lock before failing (ms). */
   readonly busyTimeoutMs?: number;
   /** The file must exist already (better-sqlite3 fileMustExist): a missing file is an error, not a new store. */
@@ -67,6 +76,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
   private readonly campaigns = new Set<NodeJS.Timeout>();
   private readonly changeFeed: PolledFeed<Change>;
   private readonly learnedFeed: PolledFeed<LearnedChange>;
+  private readonly signal: CommitSignal | undefined;
   /** Reads, in one read transaction, the changes after a cursor or 'gone' when compacted away. */
   private readonly readAfterTx: Database.Transaction<(cursor: number, limit: number) => Change[] | 'gone'>;
   private readonly readSnapshotTx: Database.Transaction<() => Snapshot>;
@@ -104,6 +114,10 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       objects: s.listAll.all().map((r) => ({ kind: r.kind as Kind, object: rowToObj(r) })),
     }));
     const pollMs = opts.pollMs ?? 5;
+    this.signal =
+      this.file !== ':memory:' && opts.commitSignal !== false
+        ? new CommitSignal(this.file, 'fallbackPollMs' in opts ? opts.fallbackPollMs : 100)
+        : undefined;
     this.changeFeed = new PolledFeed<Change>(
       {
         last: () => s.last.get()?.seq ?? 0,
@@ -112,6 +126,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       },
       `${this.url}: change feed`,
       pollMs,
+      this.signal,
     );
     this.learnedFeed = new PolledFeed<LearnedChange>(
       {
@@ -121,6 +136,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       },
       `${this.url}: learned-state feed`,
       pollMs,
+      this.signal,
     );
   }
 
@@ -182,6 +198,11 @@ export class SqliteStore extends BackendBase implements TopologyStore {
   watch(from: number, handlers: WatchHandlers): Watch {
     this.assertOpen();
     return watchChanges(this.changeFeed, from, handlers, () => this.readSnapshot());
+  }
+
+  /** Do this store's watchers follow the commit signal now (rather than polling every `pollMs`)? */
+  get signalled(): boolean {
+    return this.changeFeed.signalled;
   }
 
   // ---- writes ------------------------------------------------------------------------------------
@@ -469,6 +490,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     await this.queue;
     this.closed = true;
     this.changeFeed.close();
+    this.signal?.close();
     this.db.close();
   }
 }
