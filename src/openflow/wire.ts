@@ -129,10 +129,22 @@ export class Reader {
   }
 }
 
-/** Growable big-endian output buffer with back-patching for computed lengths. */
+/**
+ * Growable big-endian output buffer with back-patching for computed lengths. A writer can also hand
+ * out what it wrote in pieces without copying (`take`): a piece is a view of the writer's buffer,
+ * and the writer never writes again over bytes a piece may still show (it appends after them, and
+ * moves to a new buffer when it grows or `makeRoom` finds too little space) until `recycle` says no
+ * piece is referenced any more.
+ */
 export class Writer {
-  private buf = Buffer.alloc(256);
+  private buf: Buffer;
   private len = 0;
+  /** Start of the bytes not yet taken (`take`). */
+  private mark = 0;
+
+  constructor(size = 256) {
+    this.buf = Buffer.alloc(size);
+  }
 
   get length(): number {
     return this.len;
@@ -219,6 +231,34 @@ export class Writer {
   /** Empties the writer, keeping its buffer (a writer reused for many messages allocates once). */
   reset(): void {
     this.len = 0;
+    this.mark = 0;
+  }
+
+  /** Forgets what was written after offset `at` (a failed attempt's bytes); `at` >= the last take. */
+  truncate(at: number): void {
+    this.len = at;
+  }
+
+  /** The bytes written since the last take, as a view (no copy); later writes go after them. */
+  take(): Buffer {
+    const piece = this.buf.subarray(this.mark, this.len);
+    this.mark = this.len;
+    return piece;
+  }
+
+  /** No piece taken so far is referenced any more: the buffer is written from its start again. */
+  recycle(): void {
+    this.reset();
+  }
+
+  /**
+   * Ensures `n` bytes of room after the pieces taken: if there is less, later writes go to a new
+   * buffer of at least `n` bytes, and the old one is left to the pieces that show it.
+   */
+  makeRoom(n: number): void {
+    if (this.buf.length - this.len >= n) return;
+    this.buf = Buffer.alloc(Math.max(n, this.buf.length));
+    this.reset();
   }
 }
 
