@@ -138,12 +138,15 @@ export class Reader {
  */
 export class Writer {
   private buf: Buffer;
+  /** A DataView of `buf`: writes a bigint's 64 bits without building the two halves as bigints. */
+  private view64: DataView;
   private len = 0;
   /** Start of the bytes not yet taken (`take`). */
   private mark = 0;
 
   constructor(size = 256) {
     this.buf = Buffer.alloc(size);
+    this.view64 = dataViewOf(this.buf);
   }
 
   get length(): number {
@@ -157,6 +160,7 @@ export class Writer {
     const next = Buffer.alloc(size);
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+    this.view64 = dataViewOf(next);
   }
 
   u8(v: number, what?: string): void {
@@ -185,7 +189,7 @@ export class Writer {
       throw new CodecError(`${label(what)}${String(v)} is not an unsigned 64-bit bigint`);
     }
     this.ensure(8);
-    this.buf.writeBigUInt64BE(v, this.len);
+    this.view64.setBigUint64(this.len, v);
     this.len += 8;
   }
 
@@ -258,8 +262,13 @@ export class Writer {
   makeRoom(n: number): void {
     if (this.buf.length - this.len >= n) return;
     this.buf = Buffer.alloc(Math.max(n, this.buf.length));
+    this.view64 = dataViewOf(this.buf);
     this.reset();
   }
+}
+
+function dataViewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function checkUint(v: number, max: number, what: string | undefined): void {
