@@ -100,7 +100,8 @@ export class CommitPipeline {
   /** Queues a transaction; it is answered when its group's commit is known. */
   add(q: Queued): void {
     this.queue.push(q);
-    if (!this.draining) void this.drain();
+    // Tracked: the store's close waits until what was queued before it is answered.
+    if (!this.draining) this.s.track(this.drain());
   }
 
   private async drain(): Promise<void> {

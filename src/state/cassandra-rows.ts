@@ -66,11 +66,8 @@ export class ObjectRows {
   /** Name lookups of one turn of the event loop, one query per kind (cassandra-coalesce.ts). */
   private readonly names = new NameLookups(async (kind, names) =>
     names.length === 1
-      ? (await this.exec(this.q.nameIds, [kind, names[0]])).rows.map((r) => [
-          names[0]!,
-          r.get('id') as string,
-        ])
-      : (await this.exec(this.q.namesIn, [kind, names])).rows.map((r) => [
+      ? (await this.allRows(this.q.nameIds, [kind, names[0]])).map((r) => [names[0]!, r.get('id') as string])
+      : (await this.allRows(this.q.namesIn, [kind, names])).map((r) => [
           r.get('name') as string,
           r.get('id') as string,
         ]),
@@ -133,6 +130,14 @@ export class ObjectRows {
     );
   }
 
+  /** Every row of a query, all pages (an index lookup that stopped at the first page would miss
+   * candidates once stale index rows pile up). */
+  async allRows(query: string, params: unknown[]): Promise<cassandra.types.Row[]> {
+    const out: cassandra.types.Row[] = [];
+    for await (const r of this.pages(query, params)) out.push(r);
+    return out;
+  }
+
   /** Reads every row of a query, page by page. */
   async *pages(query: string, params: unknown[]): AsyncGenerator<cassandra.types.Row> {
     let pageState: string | undefined;
@@ -192,14 +197,14 @@ export class ObjectRows {
   ): Promise<string | undefined> {
     const candidates = together
       ? await this.names.ids(kind, name)
-      : (await this.exec(this.q.nameIds, [kind, name])).rows.map((r) => r.get('id') as string);
+      : (await this.allRows(this.q.nameIds, [kind, name])).map((r) => r.get('id') as string);
     for (const [id, r] of await readMany(candidates)) if (r.kind === kind && r.obj.name === name) return id;
     return undefined;
   }
 
   /** Committed objects that hold a reference to `target`. */
   async holders(target: string, readMany: ReadMany = (ids) => this.readMany(ids)): Promise<StoredObject[]> {
-    const rows = (await this.exec(this.q.holders, [target])).rows;
+    const rows = await this.allRows(this.q.holders, [target]);
     const found = await readMany(rows.map((r) => r.get('holder') as string));
     return [...found.values()].filter((r) => referencedIds(r.kind, r.obj).includes(target));
   }
@@ -209,7 +214,7 @@ export class ObjectRows {
     iface: string,
     readMany: ReadMany = (ids) => this.readMany(ids),
   ): Promise<string | undefined> {
-    const rows = (await this.exec(this.q.bound, [hostId, iface])).rows;
+    const rows = await this.allRows(this.q.bound, [hostId, iface]);
     const found = await readMany(rows.map((r) => r.get('id') as string));
     for (const [id, r] of found) if (bindingOf(r.kind, r.obj) === `${hostId}\u0000${iface}`) return id;
     return undefined;

@@ -86,6 +86,8 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   private readonly rows: ObjectRows;
   private readonly hosts: HostRecords;
   private readonly learned: LearnedLog;
+  /** Set when `close` starts: no new transaction is taken, the ones queued are finished. */
+  private closing: Promise<void> | undefined;
   /** When this handle last started a compaction (ms since epoch). */
   private compactedAt = 0;
 
@@ -291,10 +293,10 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   }
 
   transact(ops: readonly Op[]): Promise<TxResult> {
-    return this.guard(
-      'transaction',
-      () => new Promise<TxResult>((resolve, reject) => this.pipeline.add({ ops, resolve, reject })),
-    );
+    return this.guard('transaction', () => {
+      if (this.closing) throw new StoreError('unavailable', `${this.url}: the store is closing`);
+      return new Promise<TxResult>((resolve, reject) => this.pipeline.add({ ops, resolve, reject }));
+    });
   }
 
   /**
@@ -369,10 +371,16 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     );
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     for (const c of [...this.campaigns]) await c.resign().catch(() => undefined);
-    await Promise.all([...this.inflight]);
+    // Until nothing is left: a commit answered meanwhile adds its marks, a failed one its undo.
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
     this.closed = true;
     this.log.close();
     this.hosts.close();

@@ -71,6 +71,8 @@ export class SqliteStore extends BackendBase implements TopologyStore {
   private readonly db: Database.Database;
   private readonly stmts: Statements;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The write transaction open on this handle's connection, if any: other calls wait for it (`guard`). */
+  private writing: Promise<unknown> | undefined;
   private readonly leaseMs: number;
   private readonly retention: LogRetention;
   private readonly campaigns = new Set<NodeJS.Timeout>();
@@ -227,7 +229,16 @@ export class SqliteStore extends BackendBase implements TopologyStore {
    */
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
     const key = this.file === ':memory:' ? this : this.file;
-    const run = (fileQueues.get(key) ?? Promise.resolve()).then(fn, fn);
+    const write = async () => {
+      const p = fn();
+      this.writing = p;
+      try {
+        return await p;
+      } finally {
+        if (this.writing === p) this.writing = undefined;
+      }
+    };
+    const run = (fileQueues.get(key) ?? Promise.resolve()).then(write, write);
     const settled = run.catch(() => undefined);
     fileQueues.set(key, settled);
     this.queue = settled;
@@ -235,6 +246,17 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       if (fileQueues.get(key) === settled) fileQueues.delete(key);
     });
     return run;
+  }
+
+  /**
+   * Every other call of this handle waits while a write transaction is open on its connection: the
+   * planner's awaits let other code run, which would otherwise read (or, through a nested savepoint,
+   * write) inside that transaction -- the first members of a group before its COMMIT, or rows a
+   * ROLLBACK then erases.
+   */
+  protected override async guard<T>(what: string | (() => string), fn: () => Promise<T>): Promise<T> {
+    while (this.writing) await this.writing.catch(() => undefined);
+    return super.guard(what, fn);
   }
 
   transact(ops: readonly Op[]): Promise<TxResult> {

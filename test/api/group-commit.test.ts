@@ -99,6 +99,62 @@ describe('group commit', () => {
     });
   });
 
+  it('sqlite transactGroup: a reader of the same handle sees the group all at once or not at all', async () => {
+    await withSqlite(async (store) => {
+      // Reads that run while the group is being planned and applied (between its promise's
+      // continuations) must not see the first transaction without the second.
+      const g = store.transactGroup!([
+        [{ op: 'create', kind: 'bridge', fields: { name: 'first' } }],
+        [{ op: 'create', kind: 'bridge', fields: { name: 'second' } }],
+      ]);
+      let done = false;
+      void g.then(() => (done = true));
+      const seen = new Set<string>();
+      for (let i = 0; i < 500 && !done; i++) {
+        await Promise.resolve();
+        const names = (await store.list('bridge')).map((b) => b.name).sort();
+        seen.add(names.join(','));
+      }
+      await g;
+      seen.add(
+        (await store.list('bridge'))
+          .map((b) => b.name)
+          .sort()
+          .join(','),
+      );
+      assert.deepEqual(
+        [...seen].filter((s) => s !== '' && s !== 'first,second'),
+        [],
+        'a reader saw part of the group before its commit',
+      );
+    });
+  });
+
+  it('sqlite transactGroup: a refused member rolls back nothing written by other calls meanwhile', async () => {
+    await withSqlite(async (store) => {
+      const g = store.transactGroup!([
+        [{ op: 'create', kind: 'bridge', fields: { name: 'bad', colour: 'red' } }],
+        [{ op: 'create', kind: 'bridge', fields: { name: 'good' } }],
+      ]);
+      let done = false;
+      void g.then(() => (done = true));
+      const beats: string[] = [];
+      for (let i = 0; i < 500 && !done; i++) {
+        await Promise.resolve();
+        const host = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+        await store.heartbeat(host, 60000);
+        beats.push(host);
+      }
+      await g;
+      const alive = new Set((await store.liveness()).map((h) => h.hostId));
+      assert.deepEqual(
+        beats.filter((h) => !alive.has(h)),
+        [],
+        'heartbeats answered during the group were rolled back with its refused member',
+      );
+    });
+  });
+
   it('GroupCommit: the writes of one turn are one group; a store without groups commits each', async () => {
     await withSqlite(async (store) => {
       const group = new GroupCommit(store);
