@@ -72,22 +72,36 @@ export class FlowTable {
   /** Per tag id: the one slot carrying it, or a list of slots (see the header). */
   private byTag: Array<number | SlotList | undefined> = [];
   // Per slot; a free slot has cookie -1.
-  private cookies = new Float64Array(SLOTS).fill(-1);
-  private installed = new Float64Array(SLOTS);
-  private hashes = new Int32Array(SLOTS);
-  private portOf = new Int32Array(SLOTS);
-  private tagStart = new Int32Array(SLOTS);
-  private tagCount = new Int32Array(SLOTS);
+  private cookies: Float64Array;
+  private installed: Float64Array;
+  private hashes: Int32Array;
+  private portOf: Int32Array;
+  private tagStart: Int32Array;
+  private tagCount: Int32Array;
   /** Per slot: the list read that last took it (dedupes a slot listed twice under a tag). */
-  private seen = new Int32Array(SLOTS);
+  private seen: Int32Array;
   private reads = 0;
   private used = 0;
   private readonly freeSlots: number[] = [];
   /** Tag ids of every flow, each flow's contiguous; entries of removed flows are dead until rebuilt. */
-  private pool = new Int32Array(POOL);
+  private pool: Int32Array;
   private poolEnd = 0;
   private poolLive = 0;
   private next = 1;
+  private readonly sizes: Required<TableSizes>;
+
+  constructor(sizes: TableSizes = {}) {
+    this.sizes = { slots: 1024, pool: 4096, smallList: 32, ...sizes };
+    const n = this.sizes.slots;
+    this.cookies = new Float64Array(n).fill(-1);
+    this.installed = new Float64Array(n);
+    this.hashes = new Int32Array(n);
+    this.portOf = new Int32Array(n);
+    this.tagStart = new Int32Array(n);
+    this.tagCount = new Int32Array(n);
+    this.seen = new Int32Array(n);
+    this.pool = new Int32Array(this.sizes.pool);
+  }
 
   /** A fresh reactive cookie. */
   cookie(): number {
@@ -144,7 +158,7 @@ export class FlowTable {
       this.byTag[id] = s;
     } else if (typeof e === 'number') this.byTag[id] = new SlotList(e, s);
     else {
-      e.push(s);
+      e.push(s, this.sizes.smallList);
       // Stale entries are dropped once they are as many as the live ones (amortized O(1) per add).
       if (e.n >= 2 * this.tagIds.count(id) + 8) this.readList(id, e);
     }
@@ -176,7 +190,7 @@ export class FlowTable {
     }
     list.n = n;
     if (n === 1) this.byTag[id] = list.at(0);
-    else list.shrink();
+    else list.shrink(this.sizes.smallList);
   }
 
   /** True when slot `s` holds a live flow carrying tag `id`. */
@@ -298,9 +312,8 @@ export class FlowTable {
   /** Room for `k` more tag ids at the pool's end: the live ranges are packed into a new pool when full. */
   private reservePool(k: number): void {
     if (this.poolEnd + k <= this.pool.length) return;
-    let size = POOL;
-    while (size < 2 * (this.poolLive + k)) size *= 2;
-    const pool = new Int32Array(size);
+    // Room for half as many again as live now: rebuilt after that many adds, O(1) per add amortized.
+    const pool = new Int32Array(Math.max(this.sizes.pool, Math.ceil((this.poolLive + k) * 1.5)));
     let end = 0;
     for (const s of this.slotOf.values()) {
       const start = this.tagStart[s]!;
@@ -334,9 +347,9 @@ class SlotList {
     else this.big![i] = s;
   }
 
-  push(s: number): void {
+  push(s: number, smallList: number): void {
     if (this.small !== undefined) {
-      if (this.n < SMALL_LIST) {
+      if (this.n < smallList) {
         this.small.push(s);
         this.n++;
         return;
@@ -349,19 +362,21 @@ class SlotList {
   }
 
   /** Drops the room past `n` (after a read); a long list that became short becomes an array again. */
-  shrink(): void {
+  shrink(smallList: number): void {
     if (this.small !== undefined) this.small.length = this.n;
-    else if (this.n <= SMALL_LIST / 2) {
+    else if (this.n <= smallList / 2) {
       this.small = Array.from(this.big!.subarray(0, this.n));
       this.big = undefined;
     } else if (this.n * 4 <= this.big!.length) this.big = this.big!.slice(0, this.n * 2);
   }
 }
 
-/** Initial slots, pool entries; lists longer than SMALL_LIST slots are Int32Arrays. */
-const SLOTS = 1024;
-const POOL = 4096;
-const SMALL_LIST = 32;
+/** Initial sizes (tests make them small to exercise growth): slots, pool entries, and the longest list kept as an array. */
+export interface TableSizes {
+  readonly slots?: number;
+  readonly pool?: number;
+  readonly smallList?: number;
+}
 
 /** Adds `c` to `out`, and to `found` under `tag` when it is not there yet. */
 function foundCookie(c: number, out: Set<number>, found: Map<number, string> | undefined, tag: string): void {
