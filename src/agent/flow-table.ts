@@ -24,6 +24,7 @@
  *   grows to twice its tag's live count; a listed slot counts only while its flow carries the tag.
  */
 import { Interner, grow } from './interner.js';
+import { SlotIndex } from './slot-index.js';
 
 export const PROACTIVE_COOKIE_BIT = 1n << 63n;
 
@@ -64,9 +65,10 @@ export class FlowTable {
   onRemove: ((f: FlowRecord, why: RemovedBy) => void) | undefined;
   /** [ops] While a listener is set: the tag through which the last cookiesFor found each cookie. */
   private readonly foundBy = new Map<number, string>();
-  private readonly slotOf = new Map<number, number>();
+  /** Cookie -> slot. */
+  private readonly slotOf = new SlotIndex((s) => this.cookies[s]!);
   /** Match hash -> slot of the live flow filed under it. */
-  private readonly byMatch = new Map<number, number>();
+  private readonly byMatch = new SlotIndex((s) => this.hashes[s]!);
   private readonly tagIds = new Interner();
   private readonly portIds = new Interner();
   /** Per tag id: the one slot carrying it, or a list of slots (see the header). */
@@ -124,7 +126,7 @@ export class FlowTable {
     this.remove(flow.cookie);
     const old = this.byMatch.get(flow.matchHash);
     const replaced =
-      old === undefined ? undefined : this.remove(this.cookies[old]!, { kind: 'replaced', by: flow.cookie });
+      old < 0 ? undefined : this.remove(this.cookies[old]!, { kind: 'replaced', by: flow.cookie });
     const s = this.freeSlots.pop() ?? this.used++;
     if (s >= this.cookies.length) this.growSlots(s + 1);
     this.reservePool(flow.tags.length);
@@ -145,8 +147,8 @@ export class FlowTable {
     this.portOf[s] = this.portIds.ref(flow.inPort);
     this.tagStart[s] = start;
     this.tagCount[s] = k;
-    this.slotOf.set(flow.cookie, s);
-    this.byMatch.set(flow.matchHash, s);
+    this.slotOf.set(s);
+    this.byMatch.set(s);
     return replaced;
   }
 
@@ -207,14 +209,14 @@ export class FlowTable {
 
   remove(cookie: number, why?: RemovedBy): FlowRecord | undefined {
     const s = this.slotOf.get(cookie);
-    if (s === undefined) return undefined;
+    if (s < 0) return undefined;
     const f = this.record(s);
     if (this.onRemove) {
       this.onRemove(f, why ?? tagOrOther(this.foundBy.get(cookie)));
       this.foundBy.delete(cookie);
     }
-    this.slotOf.delete(cookie);
-    if (this.byMatch.get(this.hashes[s]!) === s) this.byMatch.delete(this.hashes[s]!);
+    this.slotOf.delete(cookie, s);
+    this.byMatch.delete(this.hashes[s]!, s);
     const start = this.tagStart[s]!;
     const end = start + this.tagCount[s]!;
     for (let i = start; i < end; i++) {
@@ -251,22 +253,30 @@ export class FlowTable {
   }
 
   has(cookie: number): boolean {
-    return this.slotOf.has(cookie);
+    return this.slotOf.get(cookie) >= 0;
   }
 
   /** The flow recorded under `cookie` (a new object each call). */
   get(cookie: number): FlowRecord | undefined {
     const s = this.slotOf.get(cookie);
-    return s === undefined ? undefined : this.record(s);
+    return s < 0 ? undefined : this.record(s);
   }
 
   get size(): number {
     return this.slotOf.size;
   }
 
-  /** Every recorded flow, oldest first (new objects). */
-  *all(): IterableIterator<FlowRecord> {
-    for (const s of this.slotOf.values()) yield this.record(s);
+  /** Every recorded flow, by cookie (new objects). */
+  all(): IterableIterator<FlowRecord> {
+    const slots = this.liveSlots();
+    slots.sort((a, b) => this.cookies[a]! - this.cookies[b]!);
+    return slots.map((s) => this.record(s)).values();
+  }
+
+  private liveSlots(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.used; s++) if (this.cookies[s]! >= 0) out.push(s);
+    return out;
   }
 
   clear(): void {
@@ -315,7 +325,7 @@ export class FlowTable {
     // Room for half as many again as live now: rebuilt after that many adds, O(1) per add amortized.
     const pool = new Int32Array(Math.max(this.sizes.pool, Math.ceil((this.poolLive + k) * 1.5)));
     let end = 0;
-    for (const s of this.slotOf.values()) {
+    for (const s of this.liveSlots()) {
       const start = this.tagStart[s]!;
       const n = this.tagCount[s]!;
       pool.set(this.pool.subarray(start, start + n), end);
