@@ -133,9 +133,11 @@ export class FlowTable {
     const start = this.poolEnd;
     let k = 0;
     for (const t of flow.tags) {
-      const known = this.tagIds.peek(t);
-      if (known !== undefined && this.inRange(start, start + k, known)) continue; // listed twice
       const id = this.tagIds.ref(t);
+      if (this.tagIds.count(id) > 1 && this.inRange(start, start + k, id)) {
+        this.tagIds.release(id); // listed twice
+        continue;
+      }
       this.pool[start + k++] = id;
       this.file(id, s);
     }
@@ -324,11 +326,13 @@ export class FlowTable {
     if (this.poolEnd + k <= this.pool.length) return;
     // Room for half as many again as live now: rebuilt after that many adds, O(1) per add amortized.
     const pool = new Int32Array(Math.max(this.sizes.pool, Math.ceil((this.poolLive + k) * 1.5)));
+    const old = this.pool;
     let end = 0;
-    for (const s of this.liveSlots()) {
+    for (let s = 0; s < this.used; s++) {
+      if (this.cookies[s]! < 0) continue;
       const start = this.tagStart[s]!;
       const n = this.tagCount[s]!;
-      pool.set(this.pool.subarray(start, start + n), end);
+      for (let i = 0; i < n; i++) pool[end + i] = old[start + i]!;
       this.tagStart[s] = end;
       end += n;
     }

@@ -26,10 +26,20 @@ export class Interner extends OpenIndex<string> {
     return this.names[id] === s;
   }
 
+  /** The id of `s` (whose hash is `h`), or -1. */
+  private idOf(h: number, s: string): number {
+    const b = this.buckets;
+    const mask = b.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const id = b[i]!;
+      if (id < 0 || this.names[id] === s) return id;
+    }
+  }
+
   /** The id of `s`, its count raised by one. */
   ref(s: string): number {
     const h = hashString(s);
-    let id = this.find(h, s);
+    let id = this.idOf(h, s);
     if (id < 0) {
       id = this.free.pop() ?? this.names.length;
       if (id === this.names.length) this.names.push(s);
@@ -47,7 +57,7 @@ export class Interner extends OpenIndex<string> {
 
   /** The id of `s` when something holds it, else undefined (no count change). */
   peek(s: string): number | undefined {
-    const id = this.find(hashString(s), s);
+    const id = this.idOf(hashString(s), s);
     return id < 0 ? undefined : id;
   }
 

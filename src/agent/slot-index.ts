@@ -13,7 +13,8 @@
  * and whether a filed slot has a given key.
  */
 export abstract class OpenIndex<K> {
-  private buckets: Int32Array;
+  /** Slots, -1 where empty; subclasses probe it directly on their hot lookups (monomorphic). */
+  protected buckets: Int32Array;
   private filled = 0;
 
   constructor(private readonly minSize = 16) {
@@ -27,16 +28,6 @@ export abstract class OpenIndex<K> {
 
   get size(): number {
     return this.filled;
-  }
-
-  /** The slot filed under `key` (whose hash is `hash`), or -1. */
-  protected find(hash: number, key: K): number {
-    const b = this.buckets;
-    const mask = b.length - 1;
-    for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const s = b[i]!;
-      if (s < 0 || this.matches(s, key)) return s;
-    }
   }
 
   /** Files `slot`, whose key is `key` (replacing the slot filed under the same key, if any). */
@@ -121,7 +112,12 @@ export class SlotIndex extends OpenIndex<number> {
 
   /** The slot filed under `key`, or -1. */
   get(key: number): number {
-    return this.find(hashKey(key), key);
+    const b = this.buckets;
+    const mask = b.length - 1;
+    for (let i = hashKey(key) & mask; ; i = (i + 1) & mask) {
+      const s = b[i]!;
+      if (s < 0 || this.keyOf(s) === key) return s;
+    }
   }
 
   /** Files `slot` under its key (replacing the slot filed under the same key, if any). */
