@@ -27,58 +27,54 @@ const packetArb = fc
   )
   .map(([a, b, c]) => Array.from({ length: NUM_FIELDS }, (_, i) => [0, 0x10 + a, b, c][i] ?? 0));
 
+const portArb = fc.integer({ min: 1, max: 2 });
+const stepArb = fc.integer({ min: 0, max: 20 });
+const addArb = fc.record({
+  op: fc.constant('add' as const),
+  port: portArb,
+  mask: fc.integer({ min: 0, max: MASKS.length - 1 }),
+  packet: packetArb,
+  dt: stepArb,
+});
+const findArb = fc.record({
+  op: fc.constant('find' as const),
+  port: portArb,
+  packet: packetArb,
+  dt: stepArb,
+});
+
 test('find is the newest live entry of the port whose mask covers the packet', () => {
   const WINDOW = 50;
   const PER_PORT = 6;
   holds(
-    fc.property(
-      fc.array(
-        fc.oneof(
-          fc.record({
-            op: fc.constant('add' as const),
-            port: fc.integer({ min: 1, max: 2 }),
-            mask: fc.integer({ min: 0, max: MASKS.length - 1 }),
-            packet: packetArb,
-            dt: fc.integer({ min: 0, max: 20 }),
-          }),
-          fc.record({
-            op: fc.constant('find' as const),
-            port: fc.integer({ min: 1, max: 2 }),
-            packet: packetArb,
-            dt: fc.integer({ min: 0, max: 20 }),
-          }),
-        ),
-        { maxLength: 200 },
-      ),
-      (ops) => {
-        const r = new RecentFlows(WINDOW, PER_PORT);
-        const model = new Map<number, RecentFlow[]>();
-        let now = 0;
-        let cookie = 0;
-        for (const o of ops) {
-          now += o.dt;
-          const list = model.get(o.port) ?? [];
-          model.set(o.port, list);
-          if (o.op === 'add') {
-            const f: RecentFlow = {
-              cookie: ++cookie,
-              mask: MASKS[o.mask]!,
-              packet: o.packet,
-              actions: [],
-              at: now,
-            };
-            r.add(o.port, f);
-            list.push(f);
-            if (list.length > PER_PORT) list.shift();
-            continue;
-          }
-          while (list.length > 0 && now - list[0]!.at > WINDOW) list.shift();
-          const want = [...list].reverse().find((f) => agreesOnMask(f.mask, f.packet, o.packet));
-          assert.equal(r.find(o.port, o.packet, now)?.cookie, want?.cookie);
+    fc.property(fc.array(fc.oneof(addArb, findArb), { maxLength: 200 }), (ops) => {
+      const r = new RecentFlows(WINDOW, PER_PORT);
+      const model = new Map<number, RecentFlow[]>();
+      let now = 0;
+      let cookie = 0;
+      for (const o of ops) {
+        now += o.dt;
+        const list = model.get(o.port) ?? [];
+        model.set(o.port, list);
+        if (o.op === 'add') {
+          const f: RecentFlow = {
+            cookie: ++cookie,
+            mask: MASKS[o.mask]!,
+            packet: o.packet,
+            actions: [],
+            at: now,
+          };
+          r.add(o.port, f);
+          list.push(f);
+          if (list.length > PER_PORT) list.shift();
+          continue;
         }
-        assert.ok(r.size <= 2 * PER_PORT);
-      },
-    ),
+        while (list.length > 0 && now - list[0]!.at > WINDOW) list.shift();
+        const want = [...list].reverse().find((f) => agreesOnMask(f.mask, f.packet, o.packet));
+        assert.equal(r.find(o.port, o.packet, now)?.cookie, want?.cookie);
+      }
+      assert.ok(r.size <= 2 * PER_PORT);
+    }),
     { numRuns: 300, seed: 12 },
   );
 });
