@@ -27,14 +27,15 @@ import { hostOvs, labDown, labUp, type LabHost } from '../src/lab/lab.js';
 import { createLogger } from '../src/log.js';
 import { OFPP, OFP_NO_BUFFER } from '../src/openflow/index.js';
 import { buildEthernet } from '../src/packet/index.js';
-import { printReport, printTable } from './report.js';
+import { intArg, printReport, printTable } from './report.js';
 import { labNames, uniqueLabName } from '../src/lab/layout.js';
 
-const FLOWS = Number(process.env.FLOW_SETUP_FLOWS ?? 20000);
+const FLOWS = intArg('flow-setup', '--flows', Number(process.env.FLOW_SETUP_FLOWS ?? 20000));
 const BASELINE = 200;
 /** Flows injected one at a time for the agent's own latency histogram. */
 const PACED = 1000;
-const MEMORY_FLOWS = 100000;
+/** Flows for the memory figure (`--fill N` for a short run; the RSS target applies at 100,000). */
+const MEMORY_FLOWS = intArg('flow-setup', '--fill', 100000);
 /** Seconds the agent idles, its flows installed, before its resident set is read again. */
 const SETTLE_S = 15;
 
@@ -178,9 +179,11 @@ try {
       actions: [{ type: 'output', port: OFPP.TABLE, maxLen: 0 }],
       data: frame(MEMORY_FLOWS + i, vm.mac),
     });
+    // Polled every millisecond, not back to back: each poll is a stats request the agent serves,
+    // and a poll loop with no pause competes with the agent and OVS for the machine's two cores.
     const deadline = Date.now() + 5000;
-    while ((await installed(host)) <= base && Date.now() < deadline)
-      await new Promise((r) => setImmediate(r));
+    do await new Promise((r) => setTimeout(r, 1));
+    while ((await installed(host)) <= base && Date.now() < deadline);
   }
   const latency = histogramDelta([before.packetInLatencyUs], [(await agentStats(host)).packetInLatencyUs]);
 
@@ -201,7 +204,8 @@ try {
   await ovs.delFlows('br-int', 'cookie=0x4000000000000000/0xffffffffffffffff');
 
   // Memory: fill up to MEMORY_FLOWS flows, then read the agent's resident set.
-  await inject(conn, host, inPort, vm.mac, FLOWS, MEMORY_FLOWS - FLOWS - PACED, MEMORY_FLOWS);
+  if (MEMORY_FLOWS > FLOWS + PACED)
+    await inject(conn, host, inPort, vm.mac, FLOWS, MEMORY_FLOWS - FLOWS - PACED, MEMORY_FLOWS);
   const pid = agentPid(host)!;
   const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
   const rssKb = rssOf();
@@ -230,7 +234,7 @@ try {
     ],
     ['ovs-ofctl add-flow, one process per flow', `${ofctlRate.toFixed(1)} flows/s (${BASELINE} flows)`],
     ['speed-up', `${figures.speedup_vs_ofctl.toFixed(0)}x`],
-    ['agent RSS with 100,000 flows', `${figures.agent_rss_mb_at_100k_flows.toFixed(0)} MB`],
+    [`agent RSS with ${MEMORY_FLOWS} flows`, `${figures.agent_rss_mb_at_100k_flows.toFixed(0)} MB`],
     [
       `agent RSS ${SETTLE_S} s later, idle`,
       `${figures.agent_rss_mb_settled.toFixed(0)} MB (${settledFlows} flows live)`,
@@ -243,13 +247,17 @@ try {
   printReport('flow-setup', figures, [
     { name: 'agent_flows_per_s', value: agentRate, target: 40000, unit: 'flows/s', kind: 'min' },
     { name: 'speedup_vs_ofctl', value: figures.speedup_vs_ofctl, target: 100, unit: 'x', kind: 'min' },
-    {
-      name: 'agent_rss_mb_at_100k_flows',
-      value: figures.agent_rss_mb_at_100k_flows,
-      target: 150,
-      unit: 'MB',
-      kind: 'max',
-    },
+    ...(MEMORY_FLOWS >= 100000
+      ? [
+          {
+            name: 'agent_rss_mb_at_100k_flows',
+            value: figures.agent_rss_mb_at_100k_flows,
+            target: 150,
+            unit: 'MB',
+            kind: 'max' as const,
+          },
+        ]
+      : []),
     { name: 'packet_in_to_write_p50_us', value: latency.p50, target: 100, unit: 'us', kind: 'max' },
     { name: 'packet_in_to_write_p99_us', value: latency.p99, target: 500, unit: 'us', kind: 'max' },
   ]);

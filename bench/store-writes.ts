@@ -8,26 +8,36 @@
  *                    connection, as separate processes would have).
  * Afterwards it checks what it wrote: every acknowledged create is readable, and the change log holds
  * each exactly once, in order. Targets: >= 300/s sequential, >= 1,000/s from 16 concurrent writers.
+ * With `--before DIR` (the dist/ of an earlier build) the same against that build's store, on its own
+ * keyspace on the same services, the builds taking turns (each mode `--rounds` times, 2 by default,
+ * a share of the writes each time, in alternating order) so the machine's load falls on both alike;
+ * and the ratios after/before. `--modes sequential,concurrent,clients` runs only those.
  * Without `--url URL` it starts a 1-node ZooKeeper and Cassandra for the run and stops them after it
  * (run it under the machine lock).
+ *
+ *   npm run bench -- store-writes [--writes N] [--url URL] [--before DIR [--rounds R]] [--modes LIST]
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { CassandraStore } from '../src/state/cassandra-store.js';
+import { pathToFileURL } from 'node:url';
 import { storeUrlFor } from '../src/state/cassandra-url.js';
+import type { TopologyStore } from '../src/state/store.js';
 import { intArg, printReport, printTable } from './report.js';
+import { benchServices } from './services.js';
 
 const WRITERS = 16;
+const MODES = ['sequential', 'concurrent', 'clients'] as const;
+type Mode = (typeof MODES)[number];
+type Open = (url: string) => Promise<TopologyStore>;
 
-/** Runs `writers` loops creating `total` bridges between them; returns writes per second and the ids. */
+/** Runs `writers` loops creating `total` bridges between them; returns the seconds taken and the ids. */
 async function run(
-  handles: readonly CassandraStore[],
+  handles: readonly TopologyStore[],
   writers: number,
   total: number,
   tag: string,
-): Promise<{ perSec: number; ids: string[] }> {
+): Promise<{ seconds: number; ids: string[] }> {
   const ids: string[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -38,11 +48,11 @@ async function run(
         ids.push((await store.create('bridge', { name: `${tag}-${i}` })).id);
     }),
   );
-  return { perSec: total / ((performance.now() - t0) / 1000), ids };
+  return { seconds: (performance.now() - t0) / 1000, ids };
 }
 
 /** Every id readable; the log since `from` names each created id once, positions increasing. */
-async function check(store: CassandraStore, from: number, ids: readonly string[]): Promise<void> {
+async function check(store: TopologyStore, from: number, ids: readonly string[]): Promise<void> {
   const seen = new Set<string>();
   let last = from;
   for (let at = from; ;) {
@@ -62,69 +72,122 @@ async function check(store: CassandraStore, from: number, ids: readonly string[]
   }
 }
 
-const writes = intArg('store-writes', '--writes', 2000);
-const given = process.argv.includes('--url') ? process.argv[process.argv.indexOf('--url') + 1] : undefined;
-const services = fileURLToPath(new URL('../src/services/main.js', import.meta.url));
-const baseUrl =
-  given ??
-  execFileSync(process.execPath, [services, 'up', '--zookeeper', '1', '--cassandra', '1'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-try {
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const url = storeUrlFor(baseUrl, name, `/midonet-bench/${name}`);
-  const store = await CassandraStore.open(url);
-  const clients = [store];
-  try {
-    for (let i = 1; i < WRITERS; i++) clients.push(await CassandraStore.open(url));
-    await run([store], 1, 50, 'warm');
-    const figures: Record<string, number> = {};
-    let from = await store.position();
-    const seq = await run([store], 1, writes, 'seq');
-    await check(store, from, seq.ids);
-    figures.sequential_writes_per_s = seq.perSec;
-    console.error(`sequential: ${Math.round(seq.perSec)} /s`);
-    from = await store.position();
-    const shared = await run([store], WRITERS, writes, 'shared');
-    await check(store, from, shared.ids);
-    figures.concurrent_writes_per_s = shared.perSec;
-    console.error(`${WRITERS} writers, one handle: ${Math.round(shared.perSec)} /s`);
-    from = await store.position();
-    const separate = await run(clients, WRITERS, writes, 'client');
-    await check(store, from, separate.ids);
-    figures.clients_writes_per_s = separate.perSec;
-    printTable('bench/store-writes: distributed backend, 1-node services', [
-      ['sequential, one client', `${Math.round(seq.perSec)} /s (${writes} creates)`],
-      [`${WRITERS} writers, one handle`, `${Math.round(shared.perSec)} /s (${writes} creates)`],
-      [`${WRITERS} writers, own handles`, `${Math.round(separate.perSec)} /s (${writes} creates)`],
-    ]);
-    printReport('store-writes', figures, [
-      {
-        name: 'sequential_writes_per_s',
-        value: seq.perSec,
-        target: 300,
-        unit: '/s',
-        kind: 'min',
-      },
-      {
-        name: 'concurrent_writes_per_s',
-        value: shared.perSec,
-        target: 1000,
-        unit: '/s',
-        kind: 'min',
-      },
-      {
-        name: 'clients_writes_per_s',
-        value: separate.perSec,
-        target: 1000,
-        unit: '/s',
-        kind: 'min',
-      },
-    ]);
-  } finally {
-    for (const c of clients) await c.close();
+/** One build's handles on a store of its own, and what each mode has written and taken. */
+class Variant {
+  readonly writes: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
+  readonly seconds: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
+  private constructor(
+    readonly name: string,
+    private readonly handles: readonly TopologyStore[],
+  ) {}
+
+  static async open(name: string, open: Open, url: string): Promise<Variant> {
+    const handles: TopologyStore[] = [];
+    for (let i = 0; i < WRITERS; i++) handles.push(await open(url));
+    const v = new Variant(name, handles);
+    await run([handles[0]!], 1, 50, `${name}-warm`);
+    return v;
   }
-} finally {
-  if (!given) execFileSync(process.execPath, [services, 'down'], { stdio: 'inherit' });
+
+  /** Runs one mode for `n` writes and checks them. */
+  async mode(mode: Mode, n: number, round: number): Promise<void> {
+    const store = this.handles[0]!;
+    const from = await store.position();
+    const [handles, writers] =
+      mode === 'sequential'
+        ? [[store], 1]
+        : mode === 'concurrent'
+          ? [[store], WRITERS]
+          : [this.handles, WRITERS];
+    const r = await run(handles, writers, n, `${mode}-${round}`);
+    await check(store, from, r.ids);
+    this.writes[mode] += n;
+    this.seconds[mode] += r.seconds;
+  }
+
+  perSec(mode: Mode): number {
+    return this.writes[mode] / this.seconds[mode];
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.handles) await h.close().catch(() => undefined);
+  }
 }
+
+const writes = intArg('store-writes', '--writes', 2000);
+const argOf = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+};
+const before = argOf('--before');
+const services = benchServices(argOf('--url'));
+const variants: Variant[] = [];
+try {
+  const builds: Array<[string, string]> = [['after', resolve(import.meta.dirname, '..')]];
+  if (before) builds.unshift(['before', resolve(before)]);
+  for (const [name, root] of builds) {
+    const mod = (await import(pathToFileURL(join(root, 'src/state/open.js')).href)) as { openStore: Open };
+    const tag = `${name}_${randomBytes(4).toString('hex')}`;
+    variants.push(
+      await Variant.open(
+        name,
+        mod.openStore,
+        storeUrlFor(services.url, `bench_${tag}`, `/midonet-bench/${tag}`),
+      ),
+    );
+  }
+  const rounds = before ? intArg('store-writes', '--rounds', 2) : 1;
+  const only = argOf('--modes')?.split(',');
+  const modes = MODES.filter((m) => !only || only.includes(m));
+  for (const mode of modes)
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const v of order) {
+        await v.mode(mode, Math.ceil(writes / rounds), round);
+        console.error(`${v.name} ${mode} round ${round + 1}: ${Math.round(v.perSec(mode))} /s so far`);
+      }
+    }
+  const figures: Record<string, number> = {};
+  const rows: Array<[string, string]> = [];
+  const label: Record<Mode, string> = {
+    sequential: 'sequential, one client',
+    concurrent: `${WRITERS} writers, one handle`,
+    clients: `${WRITERS} writers, own handles`,
+  };
+  for (const mode of modes) {
+    for (const v of variants) {
+      const key = before ? `${v.name}_${mode}_writes_per_s` : `${mode}_writes_per_s`;
+      figures[key] = v.perSec(mode);
+      rows.push([
+        `${before ? `${v.name}: ` : ''}${label[mode]}`,
+        `${Math.round(v.perSec(mode))} /s (${v.writes[mode]} creates)`,
+      ]);
+    }
+    if (before) {
+      const r = variants[1]!.perSec(mode) / variants[0]!.perSec(mode);
+      figures[`ratio_${mode}`] = r;
+      rows.push([`after/before ${mode}`, r.toFixed(2)]);
+    }
+  }
+  printTable(
+    `bench/store-writes: distributed backend, 1-node services${before ? ', builds in turn' : ''}`,
+    rows,
+  );
+  const after = variants.at(-1)!;
+  const goal: Record<Mode, number> = { sequential: 300, concurrent: 1000, clients: 1000 };
+  printReport(
+    'store-writes',
+    figures,
+    modes.map((mode) => ({
+      name: `${mode}_writes_per_s`,
+      value: after.perSec(mode),
+      target: goal[mode],
+      unit: '/s',
+      kind: 'min' as const,
+    })),
+  );
+} finally {
+  for (const v of variants) await v.close();
+  services.stop();
+}
+process.exit(0);

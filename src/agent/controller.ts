@@ -83,6 +83,14 @@ export interface TopologyDemand {
   absent(id: string, now: number): boolean;
 }
 
+/** The effects FlowStateSync.outgoing shares with other hosts. */
+function sharesFlowState(e: Effect): boolean {
+  return e.kind === 'natCreated' || e.kind === 'conntrackForward';
+}
+
+/** No connection entries (one shared empty list, never written). */
+const NO_ENTRIES: CtStateEntry[] = [];
+
 /** Loads a packet waits for at most (a walk that meets a missing device after each load). */
 const MAX_LOADS = 4;
 
@@ -160,6 +168,8 @@ export class FlowController {
   private readonly peers: PeerSender;
   private readonly dhcp: DhcpSink | undefined;
   private readonly demand: TopologyDemand | undefined;
+  /** Where a port is, for a result with more than one output (one function, not one per packet). */
+  private readonly locateFlooding = (portId: string) => this.ports.locate(portId, true);
 
   constructor(
     public topology: Topology,
@@ -271,7 +281,7 @@ export class FlowController {
     for (const e of res.effects)
       if (e.kind === 'dhcpRequest') this.dhcp?.request(e.dhcpId, e.portId, Uint8Array.from(pi.data));
       else if (e.kind === 'portSecurityDrop') this.countPortSecurityDrop(e.reason);
-    const closing = isTcpEnd(res.packet) ? this.flowState.ended(res.tags, now) : [];
+    const closing = isTcpEnd(res.packet) ? this.flowState.ended(res.tags, now) : NO_ENTRIES;
     if (closing.length > 0) this.shareFlowState(res, { nat: [], ct: closing });
     const d = this.decide(res, portId, pi.inPort, now, closing.length > 0);
     if (d.flow !== null) {
@@ -334,8 +344,11 @@ export class FlowController {
   private plan(res: SimDone, portId: string, ofInPort: number, ending: boolean): Planned {
     let outputs = 0;
     for (const a of res.actions) if (a.kind === 'output') outputs++;
-    const tr = translateActions(res.actions, res.packet, ofInPort, (id) =>
-      this.ports.locate(id, outputs > 1),
+    const tr = translateActions(
+      res.actions,
+      res.packet,
+      ofInPort,
+      outputs > 1 ? this.locateFlooding : this.ports.locate,
     );
     const notExpressible = unmatchable(res.mask, res.packet);
     if (!res.cacheable || ending || tr.unresolved.length > 0 || notExpressible !== null) {
@@ -451,7 +464,8 @@ export class FlowController {
     const res = simulate(this.topology, this.replyMatch, entry, now, { state: this.state });
     if (res.kind !== 'done') return;
     // The reply will need a next hop resolved: ask for it now, while the forward packet travels.
-    if (res.effects.some((e) => e.kind === 'arpWanted')) return this.waits.askArp(res.effects, now, out);
+    if (res.effects.some((e) => e.kind === 'arpWanted' || e.kind === 'ndWanted'))
+      return this.waits.askArp(res.effects, now, out);
     if (!res.cacheable || !res.actions.some((a) => a.kind === 'output')) return;
     if (res.effects.some((e) => e.kind !== 'macLearned')) return;
     const d = this.decide(res, entry, ofport, now);
@@ -493,7 +507,10 @@ export class FlowController {
     if (res.effects.length === 0) return [];
     this.stats.lbConnections.count(res.effects);
     const changed = this.state.commit(res.effects, now);
-    const shared = this.flowState.outgoing(res.effects, this.egressHosts(res), now);
+    // Only NAT bindings and connections are shared (flow-state-sync.ts): no hosts looked up otherwise.
+    const shared = res.effects.some(sharesFlowState)
+      ? this.flowState.outgoing(res.effects, this.egressHosts(res), now)
+      : undefined;
     if (shared !== undefined) {
       for (const h of shared.to) this.peers.send(h, shared.msg);
       if (shared.msg.kind === 'flowState')

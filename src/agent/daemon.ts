@@ -159,6 +159,9 @@ export class AgentDaemon {
         : {}),
     });
     this.keeper.counters = this.ctl.stats;
+    // Learned MAC/ARP/ND entries of other agents only for the devices held (interest-learned.ts).
+    if (this.keeper.onDemand)
+      this.ctl.learned.scopeTo((kind, id) => this.ctl.topology.get(kind, id) !== undefined);
     this.ctl.stats.objectsHeld = topology.count();
     this.link = new SwitchLink({
       socket: this.ofSocket,
@@ -339,6 +342,7 @@ export class AgentDaemon {
     this.ctl.stats.objectsHeld = this.ctl.topology.count();
     this.send(r.out);
     if (r.bindings) this.link.bindingsChanged();
+    if (r.devicesEntered && this.keeper.onDemand) this.storeLink.relearn();
   }
 
   // ---- control API -------------------------------------------------------------------------------

@@ -21,10 +21,16 @@
  * applied again when they come back. A neighbour entry (ARP or ND) is sent to the other agents every
  * time it is learned (a reply is rare and usually answers a request another host sent: that host must
  * hear of it even when an earlier message was lost).
+ *
+ * Held per device (`scopeTo`, an agent that loads on demand): other agents' entries are applied only
+ * for the bridges and routers this host holds, each store entry at most once (a later position of the
+ * same key replaces it; the same or an older one is skipped, so the watch can read everything again
+ * when a device enters the set: interest-learned.ts), and `forgetDevices` drops what is kept of a
+ * device that left.
  */
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../addr.js';
 import type { Effect } from '../sim/result.js';
-import type { LearnedEntry } from '../state/store.js';
+import type { LearnedChange, LearnedEntry } from '../state/store.js';
 
 /** The counters LearnedSync keeps (AgentStats has them). */
 export interface LearnedCounters {
@@ -45,8 +51,28 @@ type OwnTable = 'mac' | 'arp' | 'nd';
 /** How long an entry of each table lives after it was learned (ms): the local cache's lifetime. */
 export type LearnedLifetimes = Readonly<Record<OwnTable, number>>;
 
+/** The device a shared learned entry belongs to (its bridge or router); undefined for flow state. */
+export function learnedDevice(e: LearnedEntry): { kind: 'bridge' | 'router'; id: string } | undefined {
+  switch (e.table) {
+    case 'mac': {
+      const slash = e.scope.indexOf('/');
+      return { kind: 'bridge', id: slash < 0 ? e.scope : e.scope.slice(0, slash) };
+    }
+    case 'arp':
+    case 'nd':
+      return { kind: 'router', id: e.scope };
+    case 'nat':
+    case 'ct':
+      return undefined;
+  }
+}
+
 export class LearnedSync {
   private readonly published = new Map<string, { value: string; at: number }>();
+  /** id -> feed position of the store entry last applied (entries that came through the store). */
+  private readonly appliedSeq = new Map<string, number>();
+  /** Which devices' entries are applied (all, unless scoped). */
+  private holds: (kind: 'bridge' | 'router', id: string) => boolean = () => true;
   /** id -> newest entry not yet acknowledged by the store; Map order is the order of first waiting. */
   private readonly pending = new Map<string, LearnedEntry>();
   private inFlight = false;
@@ -107,9 +133,26 @@ export class LearnedSync {
     for (const e of entries) this.put(entryId(e), e);
   }
 
+  /** Applies other agents' entries only for the devices `holds` says this host holds. */
+  scopeTo(holds: (kind: 'bridge' | 'router', id: string) => boolean): void {
+    this.holds = holds;
+  }
+
+  /** Forgets what was applied and published of these devices (they left the interest set). */
+  forgetDevices(ids: ReadonlySet<string>): void {
+    for (const m of [this.published, this.appliedSeq])
+      for (const id of m.keys()) if (ids.has(deviceOfId(id))) m.delete(id);
+  }
+
+  /** Entries of other agents applied from the store and still kept (tests, statistics). */
+  get applied(): number {
+    return this.appliedSeq.size;
+  }
+
   /** Forgets what was published and what waits to be. */
   reset(): void {
     this.published.clear();
+    this.appliedSeq.clear();
     this.pending.clear();
     this.counters.learnedUnpublished = 0;
     this.inFlight = false;
@@ -188,12 +231,19 @@ export class LearnedSync {
     const out: Effect[] = [];
     for (const e of entries) {
       if ((e.origin === this.hostId && !includeOwn) || e.expiresAt <= now) continue;
+      const device = learnedDevice(e);
+      if (device === undefined || !this.holds(device.kind, device.id)) continue;
       const effect = effectOf(e);
       if (effect === undefined) continue;
+      const id = entryId(e);
+      const seq = (e as Partial<LearnedChange>).seq;
+      if (seq !== undefined) {
+        if ((this.appliedSeq.get(id) ?? 0) >= seq) continue; // applied already (a watch read again)
+        this.appliedSeq.set(id, seq);
+      }
       out.push(effect);
       // Remember what others published so this host does not echo it back at once; an entry of this
       // host's waiting for the store that is older than theirs is theirs now (newest wins).
-      const id = entryId(e);
       this.published.set(id, { value: e.value, at: now });
       const mine = this.pending.get(id);
       if (mine !== undefined && mine.origin !== e.origin && mine.expiresAt <= e.expiresAt) {
@@ -236,6 +286,13 @@ function effectOf(e: LearnedEntry): Effect | undefined {
     case 'ct':
       return undefined; // flow state: FlowStateSync applies it
   }
+}
+
+/** The device of an entry's identity (`entryId`): its scope without a VLAN. */
+function deviceOfId(id: string): string {
+  const scope = id.split('|')[1] ?? '';
+  const slash = scope.indexOf('/');
+  return slash < 0 ? scope : scope.slice(0, slash);
 }
 
 /** The identity of an entry: its table, scope and key (the value is what changes). */

@@ -5,7 +5,7 @@
  *
  * The connection stamps transaction ids: callers build messages without one (`Outgoing`). PACKET_INs
  * take a fast path (openflow/packet-in.ts) and are delivered as views, not decoded objects;
- * `sendAll` encodes a list of messages into one buffer and one socket write, so a FLOW_MOD and its
+ * `sendAll` encodes a list of messages into one reused buffer and one socket write, so a FLOW_MOD and its
  * PACKET_OUT leave together and nothing waits for a later tick.
  *
  * Invariant: nothing the switch sends can throw out of this class: undecodable frames are answered
@@ -24,7 +24,7 @@ import {
   OFPP,
   OpenFlowFramer,
   PACKET_IN_CODE,
-  encodeMessages,
+  EncodedBatches,
   helloOffersOpenFlow13,
   readPacketIn,
   type AsyncConfig,
@@ -65,6 +65,8 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   /** Messages sent since connect. */
   sent = 0;
   private readonly xids: number[] = [];
+  /** Outgoing bytes: one reused buffer, a view of it per write (messages.ts). */
+  private readonly batches = new EncodedBatches();
 
   constructor(
     private readonly socket: Socket,
@@ -103,7 +105,9 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   private write(msgs: readonly Outgoing[], xids: readonly number[]): void {
     if (this.closed) return;
     this.sent += msgs.length;
-    this.socket.write(encodeMessages(msgs, xids));
+    this.socket.write(this.batches.encode(msgs, xids));
+    // Nothing left queued: the socket wrote the bytes at once and holds no view of the buffer.
+    if (this.socket.writableLength === 0) this.batches.released();
   }
 
   /**

@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import { Pull, Push, Router } from 'zeromq';
 import { decodePeerMessage, encodePeerMessage, type PeerMessage } from './peer-codec.js';
 import { z85Decode, type CurveKeys } from './peer-keys.js';
+import { retryInterrupted } from '../control/zmq-interrupted.js';
 
 /** A peer as the store publishes it. */
 export interface PeerInfo {
@@ -50,7 +51,7 @@ class ZapAuthenticator {
   async register(domain: string, allowed: (key: Buffer) => Promise<boolean>): Promise<void> {
     this.domains.set(domain, allowed);
     if (this.sock !== undefined) return;
-    this.sock = new Router({ linger: 0 });
+    this.sock = retryInterrupted(() => new Router({ linger: 0 }));
     await this.sock.bind('inproc://zeromq.zap.01');
     void this.serve(this.sock);
   }
@@ -174,14 +175,17 @@ export class PeerChannel {
       if (!ok) this.stats.refusedKeys++;
       return ok;
     });
-    const pull = new Pull({
-      curveServer: true,
-      curvePublicKey: this.keys.publicKey,
-      curveSecretKey: this.keys.secretKey,
-      zapDomain: this.domain,
-      receiveHighWaterMark: 100000,
-      linger: 0,
-    });
+    const pull = retryInterrupted(
+      () =>
+        new Pull({
+          curveServer: true,
+          curvePublicKey: this.keys.publicKey,
+          curveSecretKey: this.keys.secretKey,
+          zapDomain: this.domain,
+          receiveHighWaterMark: 100000,
+          linger: 0,
+        }),
+    );
     await pull.bind(endpoint);
     this.pull = pull;
     void this.receive(pull);
@@ -245,15 +249,18 @@ export class PeerChannel {
     }
     for (const [id, info] of next) {
       if (this.peers.has(id) || this.closed) continue;
-      const sock = new Push({
-        curveServerKey: info.key,
-        curvePublicKey: this.keys.publicKey,
-        curveSecretKey: this.keys.secretKey,
-        sendHighWaterMark: 10000,
-        sendTimeout: 0,
-        linger: 0,
-      });
-      sock.connect(info.endpoint);
+      const sock = retryInterrupted(
+        () =>
+          new Push({
+            curveServerKey: info.key,
+            curvePublicKey: this.keys.publicKey,
+            curveSecretKey: this.keys.secretKey,
+            sendHighWaterMark: 10000,
+            sendTimeout: 0,
+            linger: 0,
+          }),
+      );
+      retryInterrupted(() => sock.connect(info.endpoint));
       this.peers.set(id, { info, sock, outbox: [], sending: false, failingSince: 0 });
     }
   }

@@ -11,6 +11,9 @@
  * - Learned state is published one publication at a time; a failed one keeps its entries and is
  *   tried again, so nothing learned during a store outage is lost.
  * - Until the switch's flows of an earlier run are judged, learned entries of that run count too.
+ * - When devices enter the interest set (`relearn`), the learned-state watch starts again from 0, so
+ *   their current entries come in (learned-sync.ts skips MAC/ARP/ND entries it applied already); flow
+ *   state (NAT, connections) it delivered before is not delivered again.
  */
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
@@ -22,6 +25,7 @@ import type { AgentConfig } from './config.js';
 import { AGENT_VERSION } from './control-requests.js';
 import type { FlowController } from './controller.js';
 import type { InterestKeeper } from './interest-keeper.js';
+import { learnedDevice } from './learned-sync.js';
 import { readLocalSnapshot, writeLocalSnapshot } from './local-snapshot.js';
 import type { NatBlockLeaser } from './nat-blocks.js';
 
@@ -35,6 +39,8 @@ const LOCAL_SNAPSHOT_MS = 5000;
 const LOCAL_SNAPSHOT_FILE = 'topology-snapshot.json';
 /** How often what the agent learned is published. */
 const LEARNED_FLUSH_MS = 20;
+/** Devices that enter the interest set within this long share one read of the learned state (ms). */
+const RELEARN_MS = 10;
 
 /** `p`, or a rejection after `ms` (p itself goes on). */
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -72,6 +78,9 @@ export class StoreLink {
   private heartbeat: NodeJS.Timeout | undefined;
   private snapshotSaver: NodeJS.Timeout | undefined;
   private learnedFlush: NodeJS.Timeout | undefined;
+  private relearnTimer: NodeJS.Timeout | undefined;
+  /** The newest learned-state position delivered (a watch started again skips flow state up to it). */
+  private learnedCursor = 0;
   /** The change-feed position of the last local snapshot written. */
   private savedPosition = -1;
   /** When the learned-state watch began, and when it last delivered entries (learnedSettled). */
@@ -222,14 +231,7 @@ export class StoreLink {
     const { log } = this.d;
     const nat = this.d.natBlocks();
     await nat.recover();
-    this.learnedWatch = store.watchLearned(0, {
-      onEntries: (es) => {
-        this.learnedAt = Date.now();
-        // Until the switch's flows are judged, what an earlier run of this host learned counts too.
-        this.d.send(this.d.ctl().applyLearned(es, Date.now(), !this.flowsJudged));
-      },
-      onError: (e) => log.error({ err: e.message }, 'learned-state watch failed'),
-    });
+    this.learnedWatch = this.watchLearned(store);
     this.natRenew = setInterval(() => void nat.renew(), nat.leaseMs / 3);
     // From the snapshot's position: a position the log no longer holds is a resync (topology-feed.ts
     // applies only the difference).
@@ -238,6 +240,39 @@ export class StoreLink {
       onResync: (s) => this.d.onResync(s),
       onError: (e) => log.error({ err: e.message }, 'store watch failed'),
     });
+  }
+
+  /**
+   * Watches the learned state from 0 (the current entries, then every write); entries of flow state
+   * at or before `learnedCursor` were delivered by an earlier watch and are skipped.
+   */
+  private watchLearned(store: TopologyStore): Watch {
+    const seen = this.learnedCursor;
+    return store.watchLearned(0, {
+      onEntries: (all) => {
+        const es = seen === 0 ? all : all.filter((e) => e.seq > seen || learnedDevice(e) !== undefined);
+        this.learnedCursor = Math.max(this.learnedCursor, all.at(-1)!.seq);
+        this.learnedAt = Date.now();
+        // Until the switch's flows are judged, what an earlier run of this host learned counts too.
+        if (es.length > 0) this.d.send(this.d.ctl().applyLearned(es, Date.now(), !this.flowsJudged));
+      },
+      onError: (e) => this.d.log.error({ err: e.message }, 'learned-state watch failed'),
+    });
+  }
+
+  /**
+   * Devices entered the interest set: the learned-state watch starts again from 0, once for the
+   * devices that enter within RELEARN_MS, so their current MAC/ARP/ND entries come in.
+   */
+  relearn(): void {
+    if (this.relearnTimer !== undefined || this.learnedWatch === undefined) return;
+    this.relearnTimer = setTimeout(() => {
+      this.relearnTimer = undefined;
+      const store = this.store;
+      if (this.stopped || store === undefined || this.learnedWatch === undefined) return;
+      this.learnedWatch.close();
+      this.learnedWatch = this.watchLearned(store);
+    }, RELEARN_MS);
   }
 
   private async beatEvery(): Promise<void> {
@@ -283,6 +318,8 @@ export class StoreLink {
   }
 
   private closeFollowers(): void {
+    if (this.relearnTimer !== undefined) clearTimeout(this.relearnTimer);
+    this.relearnTimer = undefined;
     this.watch?.close();
     this.learnedWatch?.close();
     if (this.natRenew) clearInterval(this.natRenew);

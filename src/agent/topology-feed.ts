@@ -16,11 +16,14 @@ import type { Obj } from '../state/model.js';
 import type { Change, Snapshot } from '../state/store.js';
 import { TUNNEL_ZONES_TAG, type FlowController } from './controller.js';
 import type { FlowHistory } from './flow-history.js';
+import { devicesMoved, forgetDevices } from './interest-learned.js';
 
 export interface FeedResult {
   out: Outgoing[];
   /** A port of this host was added, moved or removed, or a BGP peer changed: bind and resync. */
   bindings: boolean;
+  /** A bridge or router came into the replica: its learned entries are to be read (interest-learned.ts). */
+  devicesEntered?: boolean;
 }
 
 /**
@@ -48,8 +51,10 @@ export function applyChanges(
     }
   }
   const deletedPorts = changes.filter((c) => c.kind === 'port' && c.op === 'delete').map((c) => c.id);
+  const devices = devicesMoved(ctl.topology, changes);
   const tags: Tag[] = ctl.topology.apply(changes);
   if (deletedPorts.length > 0) tags.push(...ctl.portsDeleted(deletedPorts));
+  if (devices.left.length > 0) tags.push(...forgetDevices(ctl.state, ctl.learned, devices.left));
   if (!loaded) {
     ctl.stats.changesApplied += changes.length;
     ctl.stats.lastChangeSeq = changes.at(-1)!.seq;
@@ -58,7 +63,7 @@ export function applyChanges(
     ctl.ports.tunnelZonesChanged();
     tags.push(TUNNEL_ZONES_TAG);
   }
-  return { out: ctl.invalidate(tags), bindings };
+  return { out: ctl.invalidate(tags), bindings, devicesEntered: devices.entered.length > 0 };
 }
 
 /**

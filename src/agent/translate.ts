@@ -65,13 +65,39 @@ function maskedMac(pkt: readonly number[], mask: readonly number[], hi: number, 
   return formatMacNumber((pkt[hi]! & mask[hi]!) * 0x100000000 + ((pkt[lo]! & mask[lo]!) >>> 0));
 }
 
+/** Pushes the match of a MAC field (exact, or value and mask) when the mask reads any of its bits. */
+function pushMac(
+  m: OxmField[],
+  name: 'eth_src' | 'eth_dst',
+  mask: readonly number[],
+  pkt: readonly number[],
+  hi: number,
+  lo: number,
+): void {
+  if (!mask[hi] && !mask[lo]) return;
+  if (mask[hi] === FULL[hi] && mask[lo] === FULL[lo]) m.push({ field: name, value: macOf(pkt, hi, lo) });
+  else m.push({ field: name, value: maskedMac(pkt, mask, hi, lo), mask: macOf(mask, hi, lo) });
+}
+
+/** Pushes the match of an IPv4 address field (exact, or value and mask) when the mask reads it. */
+function pushIp(
+  m: OxmField[],
+  name: 'ipv4_src' | 'ipv4_dst' | 'arp_spa' | 'arp_tpa',
+  mask: readonly number[],
+  pkt: readonly number[],
+  f: number,
+): void {
+  if (!mask[f]) return;
+  if (mask[f] === FULL[f]) m.push({ field: name, value: formatIpv4(pkt[f]!) });
+  else m.push({ field: name, value: formatIpv4((pkt[f]! & mask[f]) >>> 0), mask: formatIpv4(mask[f]) });
+}
+
 /** OXM match for a mask over the original packet `pkt`, entering at OpenFlow port `inPort`. */
 export function matchFromMask(mask: readonly number[], pkt: readonly number[], inPort: number): Match {
   const m: OxmField[] = [{ field: 'in_port', value: inPort }];
-  const exact = (f: number) => mask[f] === FULL[f];
   if (mask[TUNNEL_ID]) {
     m.push(
-      exact(TUNNEL_ID)
+      mask[TUNNEL_ID] === FULL[TUNNEL_ID]
         ? { field: 'tunnel_id', value: BigInt(pkt[TUNNEL_ID]!) }
         : {
             field: 'tunnel_id',
@@ -80,13 +106,8 @@ export function matchFromMask(mask: readonly number[], pkt: readonly number[], i
           },
     );
   }
-  const mac = (name: 'eth_src' | 'eth_dst', hi: number, lo: number) => {
-    if (!mask[hi] && !mask[lo]) return;
-    if (exact(hi) && exact(lo)) m.push({ field: name, value: macOf(pkt, hi, lo) });
-    else m.push({ field: name, value: maskedMac(pkt, mask, hi, lo), mask: macOf(mask, hi, lo) });
-  };
-  mac('eth_dst', ETH_DST_HI, ETH_DST_LO);
-  mac('eth_src', ETH_SRC_HI, ETH_SRC_LO);
+  pushMac(m, 'eth_dst', mask, pkt, ETH_DST_HI, ETH_DST_LO);
+  pushMac(m, 'eth_src', mask, pkt, ETH_SRC_HI, ETH_SRC_LO);
   if (mask[VLAN]) {
     // Any VLAN bit read: match the tag exactly (present with this id, or absent).
     m.push({ field: 'vlan_vid', value: pkt[VLAN] === 0 ? 0 : OFPVID_PRESENT | pkt[VLAN]! });
@@ -94,23 +115,18 @@ export function matchFromMask(mask: readonly number[], pkt: readonly number[], i
   if (!mask[ETH_TYPE]) return m;
   const ethType = pkt[ETH_TYPE]!;
   m.push({ field: 'eth_type', value: ethType });
-  const ip = (name: 'ipv4_src' | 'ipv4_dst' | 'arp_spa' | 'arp_tpa', f: number) => {
-    if (!mask[f]) return;
-    if (exact(f)) m.push({ field: name, value: formatIpv4(pkt[f]!) });
-    else m.push({ field: name, value: formatIpv4((pkt[f]! & mask[f]) >>> 0), mask: formatIpv4(mask[f]) });
-  };
   if (ethType === ETH_TYPE_ARP) {
     if (mask[IP_PROTO]) m.push({ field: 'arp_op', value: pkt[IP_PROTO]! });
-    ip('arp_spa', IP_SRC);
-    ip('arp_tpa', IP_DST);
+    pushIp(m, 'arp_spa', mask, pkt, IP_SRC);
+    pushIp(m, 'arp_tpa', mask, pkt, IP_DST);
     if (mask[ARP_SHA_HI] || mask[ARP_SHA_LO])
       m.push({ field: 'arp_sha', value: macOf(pkt, ARP_SHA_HI, ARP_SHA_LO) });
     return m;
   }
   if (ethType === ETH_TYPE_IPV6) return matchIpv6(m, mask, pkt);
   if (ethType !== 0x0800) return m;
-  ip('ipv4_src', IP_SRC);
-  ip('ipv4_dst', IP_DST);
+  pushIp(m, 'ipv4_src', mask, pkt, IP_SRC);
+  pushIp(m, 'ipv4_dst', mask, pkt, IP_DST);
   if (mask[IP_TOS]! & 0xfc) m.push({ field: 'ip_dscp', value: pkt[IP_TOS]! >> 2 });
   if (mask[IP_TOS]! & 0x03) m.push({ field: 'ip_ecn', value: pkt[IP_TOS]! & 3 });
   if (mask[IP_FRAG]) m.push({ field: 'ip_frag', value: pkt[IP_FRAG]! & mask[IP_FRAG], mask: mask[IP_FRAG] });
@@ -144,12 +160,15 @@ export function unmatchable(mask: readonly number[], pkt: readonly number[]): st
 export interface Translated {
   readonly actions: Action[];
   /** Virtual egress ports whose location is not known (the result must not be cached). */
-  readonly unresolved: string[];
+  readonly unresolved: readonly string[];
   /** Tunnel destinations used (for tags and counters). */
   readonly remote: boolean;
   /** Extra tags: outputs skipped because their host is down. */
-  readonly tags: string[];
+  readonly tags: readonly string[];
 }
+
+/** The `unresolved` and `tags` of most translations (one shared empty list, never written). */
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * OpenFlow actions for a simulation's actions, applied to a packet that entered at `inPort` with the
@@ -162,8 +181,8 @@ export function translateActions(
   locate: (portId: string) => PortLocation,
 ): Translated {
   const out: Action[] = [];
-  const unresolved: string[] = [];
-  const tags: string[] = [];
+  let unresolved: string[] | undefined;
+  let tags: string[] | undefined;
   let remote = false;
   // TTL first: when dec_nw_ttl sends an expiring packet to the controller, the packet must still be
   // the one that entered (no MAC rewritten yet), so that simulating it again gives time exceeded.
@@ -231,10 +250,10 @@ export function translateActions(
             });
             break;
           case 'unknown':
-            unresolved.push(`${a.portId} (${loc.why})`);
+            (unresolved ??= []).push(`${a.portId} (${loc.why})`);
             break;
           case 'down':
-            tags.push(loc.tag);
+            (tags ??= []).push(loc.tag);
             break;
         }
         break;
@@ -244,5 +263,5 @@ export function translateActions(
         break;
     }
   }
-  return { actions: out, unresolved, remote, tags };
+  return { actions: out, unresolved: unresolved ?? NONE, remote, tags: tags ?? NONE };
 }

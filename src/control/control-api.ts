@@ -28,6 +28,7 @@ import { rmSync } from 'node:fs';
 import { Reply } from 'zeromq';
 import type { Logger } from '../log.js';
 import { quote } from '../quote.js';
+import { retryInterrupted } from './zmq-interrupted.js';
 
 export type ControlHandler = (req: Record<string, unknown>) => Promise<unknown>;
 
@@ -97,7 +98,9 @@ export class ControlApi {
       maxRequestBytes: limits.maxRequestBytes ?? MAX_REQUEST_BYTES,
       maxRequestMs: limits.maxRequestMs ?? MAX_REQUEST_MS,
     };
-    this.sock = new Reply({ maxMessageSize: Math.max(HARD_REQUEST_BYTES, this.limits.maxRequestBytes + 1) });
+    this.sock = retryInterrupted(
+      () => new Reply({ maxMessageSize: Math.max(HARD_REQUEST_BYTES, this.limits.maxRequestBytes + 1) }),
+    );
   }
 
   async start(): Promise<void> {
@@ -161,9 +164,11 @@ export async function controlRequest(
       `agent at ${path}: request of ${size} bytes is over the limit of ${MAX_REQUEST_BYTES} bytes`,
     );
   const { Request } = await import('zeromq');
-  const sock = new Request({ receiveTimeout: timeoutMs, sendTimeout: timeoutMs, linger: 0 });
+  const sock = retryInterrupted(
+    () => new Request({ receiveTimeout: timeoutMs, sendTimeout: timeoutMs, linger: 0 }),
+  );
   try {
-    sock.connect(`ipc://${path}`);
+    retryInterrupted(() => sock.connect(`ipc://${path}`));
     await sock.send(body);
     const [reply] = await sock.receive();
     const r = JSON.parse(String(reply)) as { ok: boolean; result?: unknown; error?: string };

@@ -47,6 +47,9 @@ const MAX_KNOWN_VERSION = 0x06;
 
 export class OpenFlowFramer {
   private chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already taken (frames are views of the chunk, not slices of what is left). */
+  private offset = 0;
+  /** Bytes held and not yet taken. */
   private buffered = 0;
   private failed: string | undefined;
   private readonly maxMessageLength: number;
@@ -77,9 +80,9 @@ export class OpenFlowFramer {
     this.buffered += chunk.length;
     const events: FramerEvent[] = [];
     while (this.buffered >= OFP_HEADER_LEN) {
-      const header = this.peek(OFP_HEADER_LEN);
-      const version = header.readUInt8(0);
-      const length = header.readUInt16BE(2);
+      const header = this.head(OFP_HEADER_LEN);
+      const version = header[this.offset]!;
+      const length = header.readUInt16BE(this.offset + 2);
       const problem =
         version === 0 || version > MAX_KNOWN_VERSION
           ? `not an OpenFlow stream: version byte 0x${version.toString(16).padStart(2, '0')}`
@@ -91,6 +94,7 @@ export class OpenFlowFramer {
       if (problem !== undefined) {
         this.failed = problem;
         this.chunks = [];
+        this.offset = 0;
         this.buffered = 0;
         events.push({ kind: 'framing_error', error: problem });
         break;
@@ -118,21 +122,29 @@ export class OpenFlowFramer {
     return events;
   }
 
-  /** The first `n` buffered bytes (n <= buffered), joining chunks only when needed. */
-  private peek(n: number): Buffer {
+  /**
+   * The chunk holding the first `n` buffered bytes from `offset` (n <= buffered), joining chunks only
+   * when they are split across chunks.
+   */
+  private head(n: number): Buffer {
     const first = this.chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    const joined = Buffer.concat(this.chunks, this.buffered);
+    if (first.length - this.offset >= n) return first;
+    const joined = Buffer.concat([first.subarray(this.offset), ...this.chunks.slice(1)], this.buffered);
     this.chunks = [joined];
-    return joined.subarray(0, n);
+    this.offset = 0;
+    return joined;
   }
 
-  /** Removes and returns the first `n` buffered bytes (n <= buffered). */
+  /** Removes and returns the first `n` buffered bytes (n <= buffered), a view of the chunk. */
   private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-    const rest = all.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
+    const first = this.head(n);
+    const bytes = first.subarray(this.offset, this.offset + n);
+    this.offset += n;
     this.buffered -= n;
-    return all.subarray(0, n);
+    if (this.offset === first.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
+    return bytes;
   }
 }

@@ -15,6 +15,8 @@ export {
   decodeMessage,
   encodeMessage,
   encodeMessages,
+  encodeMessageByTable,
+  EncodedBatches,
   helloOffersOpenFlow13,
   type ControllerRole,
   type DecodeResult,

@@ -19,6 +19,7 @@
  *   numbers, malformed addresses, a message over 65535 bytes): caller bugs, not peer input.
  */
 
+import { encodeAnswer } from './answer-encode.js';
 import { type Action, actionListCodec, type Instruction, instructionListCodec } from './actions.js';
 import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPHET_VERSIONBITMAP } from './constants.js';
 import {
@@ -561,10 +562,51 @@ export function encodeMessages(msgs: readonly Outgoing[], xids: readonly number[
   return shared.finish();
 }
 
-function encodeOne(w: Writer, msg: Outgoing, xid: number): void {
+/** Room a batch is sure to find in an `EncodedBatches` buffer before it grows. */
+const BATCH_ROOM = 8 * 1024;
+
+/**
+ * One connection's outgoing messages encoded into one reused buffer, a batch per socket write: a
+ * batch is a view of the buffer (no copy, no allocation but the view), and the buffer is written
+ * from its start again once the socket says it holds no earlier batch (`released`); until then later
+ * batches go after the earlier ones, or into a new buffer.
+ */
+export class EncodedBatches {
+  private readonly w = new Writer(64 * 1024);
+
+  /** The messages back to back, the i-th with transaction id `xids[i]`. */
+  encode(msgs: readonly Outgoing[], xids: readonly number[]): Buffer {
+    const w = this.w;
+    w.makeRoom(BATCH_ROOM);
+    const start = w.length;
+    try {
+      for (let i = 0; i < msgs.length; i++) encodeOne(w, msgs[i]!, xids[i]!);
+    } catch (e) {
+      w.truncate(start);
+      throw e;
+    }
+    return w.take();
+  }
+
+  /** Every batch returned so far has been written out (nothing refers to it any more). */
+  released(): void {
+    this.w.recycle();
+  }
+}
+
+/** Encodes with the message table only (no fast path): what the fast path is checked against. */
+export function encodeMessageByTable(msg: Message): Buffer {
+  const w = new Writer();
+  encodeOne(w, msg, msg.xid, false);
+  return w.finish();
+}
+
+function encodeOne(w: Writer, msg: Outgoing, xid: number, fast = true): void {
   const start = w.length;
   const version = msg.type === 'hello' ? msg.version : OFP_VERSION;
-  if (msg.type === 'unknown') {
+  if (fast && encodeAnswer(w, msg, xid, version)) {
+    // FLOW_MOD or PACKET_OUT, written by the fast path (answer-encode.ts).
+  } else if (msg.type === 'unknown') {
     w.u8(version);
     w.u8(msg.code, 'message type');
     w.reserve(2);

@@ -140,8 +140,11 @@ interface AnySpec {
   readonly maskable: boolean;
 }
 
+/** The table by name, in a Map: a match's fields look their specs up once per encode. */
+const SPECS = new Map<string, AnySpec>(Object.entries(OXM_FIELDS));
+
 function specOf(name: OxmName): AnySpec {
-  return OXM_FIELDS[name];
+  return SPECS.get(name)!;
 }
 
 /** Key identifying a field's (class, number) pair, for duplicate detection. */
@@ -151,28 +154,33 @@ function headerKey(f: OxmField): number {
   return spec.oxmClass * 0x80 + spec.field;
 }
 
+/** One OXM TLV, its spec looked up already (undefined for a raw field). */
+function encodeOxm(w: Writer, f: OxmField, spec: AnySpec | undefined): void {
+  if (f.field === 'raw' || spec === undefined) {
+    const raw = f as RawOxm;
+    w.u16(raw.oxmClass, 'OXM class');
+    w.u8(((raw.oxmField & 0x7f) << 1) | (raw.hasMask ? 1 : 0));
+    w.u8(raw.payload.length, 'OXM payload length');
+    w.bytes(raw.payload);
+    return;
+  }
+  const mask = 'mask' in f ? (f.mask as unknown) : undefined;
+  if (mask !== undefined && !spec.maskable) throw new CodecError(`OXM ${f.field} cannot carry a mask`);
+  w.u16(spec.oxmClass);
+  w.u8((spec.field << 1) | (mask !== undefined ? 1 : 0));
+  w.u8(spec.value.size * (mask !== undefined ? 2 : 1));
+  try {
+    spec.value.encode(w, f.value);
+    if (mask !== undefined) spec.value.encode(w, mask);
+  } catch (e) {
+    throw inContext(`OXM ${f.field}`, e);
+  }
+}
+
 /** One OXM TLV. */
 export const oxmCodec: Codec<OxmField> = {
   encode(w: Writer, f: OxmField): void {
-    if (f.field === 'raw') {
-      w.u16(f.oxmClass, 'OXM class');
-      w.u8(((f.oxmField & 0x7f) << 1) | (f.hasMask ? 1 : 0));
-      w.u8(f.payload.length, 'OXM payload length');
-      w.bytes(f.payload);
-      return;
-    }
-    const spec = specOf(f.field);
-    const mask = 'mask' in f ? (f.mask as unknown) : undefined;
-    if (mask !== undefined && !spec.maskable) throw new CodecError(`OXM ${f.field} cannot carry a mask`);
-    w.u16(spec.oxmClass);
-    w.u8((spec.field << 1) | (mask !== undefined ? 1 : 0));
-    w.u8(spec.value.size * (mask !== undefined ? 2 : 1));
-    try {
-      spec.value.encode(w, f.value);
-      if (mask !== undefined) spec.value.encode(w, mask);
-    } catch (e) {
-      throw inContext(`OXM ${f.field}`, e);
-    }
+    encodeOxm(w, f, f.field === 'raw' ? undefined : specOf(f.field));
   },
   decode(r: Reader): OxmField {
     const oxmClass = r.u16('OXM header');
@@ -201,19 +209,25 @@ export const oxmCodec: Codec<OxmField> = {
 /** OFPMT_OXM: the only match type of OpenFlow 1.3. */
 const OFPMT_OXM = 1;
 
+/** The header keys of the fields of the match being encoded (encoding is synchronous). */
+const seenKeys: number[] = [];
+
 /** ofp_match: type, length (excluding padding), OXM TLVs, zero padding to 8. */
 export const matchCodec: Codec<Match> = {
   encode(w, fields) {
     const start = w.length;
     w.u16(OFPMT_OXM);
     w.reserve(2);
+    const keys = seenKeys;
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
+      const spec = f.field === 'raw' ? undefined : specOf(f.field);
+      const key = spec === undefined ? headerKey(f) : spec.oxmClass * 0x80 + spec.field;
       // Quadratic, but a match has at most a few dozen fields and no Set is allocated per message.
-      const key = headerKey(f);
       for (let j = 0; j < i; j++)
-        if (headerKey(fields[j]!) === key) throw new CodecError(`match: duplicate OXM field ${f.field}`);
-      oxmCodec.encode(w, f);
+        if (keys[j] === key) throw new CodecError(`match: duplicate OXM field ${f.field}`);
+      keys[i] = key;
+      encodeOxm(w, f, spec);
     }
     w.patchU16(start + 2, w.length - start, 'match length');
     w.alignFrom(start, 8);

@@ -129,10 +129,25 @@ export class Reader {
   }
 }
 
-/** Growable big-endian output buffer with back-patching for computed lengths. */
+/**
+ * Growable big-endian output buffer with back-patching for computed lengths. A writer can also hand
+ * out what it wrote in pieces without copying (`take`): a piece is a view of the writer's buffer,
+ * and the writer never writes again over bytes a piece may still show (it appends after them, and
+ * moves to a new buffer when it grows or `makeRoom` finds too little space) until `recycle` says no
+ * piece is referenced any more.
+ */
 export class Writer {
-  private buf = Buffer.alloc(256);
+  private buf: Buffer;
+  /** A DataView of `buf`: writes a bigint's 64 bits without building the two halves as bigints. */
+  private view64: DataView;
   private len = 0;
+  /** Start of the bytes not yet taken (`take`). */
+  private mark = 0;
+
+  constructor(size = 256) {
+    this.buf = Buffer.alloc(size);
+    this.view64 = dataViewOf(this.buf);
+  }
 
   get length(): number {
     return this.len;
@@ -145,6 +160,7 @@ export class Writer {
     const next = Buffer.alloc(size);
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+    this.view64 = dataViewOf(next);
   }
 
   u8(v: number, what?: string): void {
@@ -173,7 +189,7 @@ export class Writer {
       throw new CodecError(`${label(what)}${String(v)} is not an unsigned 64-bit bigint`);
     }
     this.ensure(8);
-    this.buf.writeBigUInt64BE(v, this.len);
+    this.view64.setBigUint64(this.len, v);
     this.len += 8;
   }
 
@@ -219,7 +235,40 @@ export class Writer {
   /** Empties the writer, keeping its buffer (a writer reused for many messages allocates once). */
   reset(): void {
     this.len = 0;
+    this.mark = 0;
   }
+
+  /** Forgets what was written after offset `at` (a failed attempt's bytes); `at` >= the last take. */
+  truncate(at: number): void {
+    this.len = at;
+  }
+
+  /** The bytes written since the last take, as a view (no copy); later writes go after them. */
+  take(): Buffer {
+    const piece = this.buf.subarray(this.mark, this.len);
+    this.mark = this.len;
+    return piece;
+  }
+
+  /** No piece taken so far is referenced any more: the buffer is written from its start again. */
+  recycle(): void {
+    this.reset();
+  }
+
+  /**
+   * Ensures `n` bytes of room after the pieces taken: if there is less, later writes go to a new
+   * buffer of at least `n` bytes, and the old one is left to the pieces that show it.
+   */
+  makeRoom(n: number): void {
+    if (this.buf.length - this.len >= n) return;
+    this.buf = Buffer.alloc(Math.max(n, this.buf.length));
+    this.view64 = dataViewOf(this.buf);
+    this.reset();
+  }
+}
+
+function dataViewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function checkUint(v: number, max: number, what: string | undefined): void {

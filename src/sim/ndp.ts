@@ -68,6 +68,12 @@ export class MemoryNeighbourCache implements NeighbourCache {
   clear(): void {
     this.entries.clear();
   }
+  /** Forgets a router's neighbours (this host no longer holds it); returns the tags of its entries. */
+  forgetRouter(routerId: string): Tag[] {
+    const t = this.entries.get(routerId);
+    this.entries.delete(routerId);
+    return t === undefined ? [] : [...t.values()].map((e) => e.value.tag);
+  }
   private set(routerId: string, ip: Ipv6Words, value: NeighbourEntry, now: number): void {
     let t = this.entries.get(routerId);
     if (t === undefined) this.entries.set(routerId, (t = new Map<string, Timed>()));

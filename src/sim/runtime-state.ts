@@ -127,6 +127,16 @@ export class MemoryMacTable implements MacTable {
     }
     return { expired, refreshed };
   }
+  /** Forgets the tables of a bridge, every VLAN (this host no longer holds it); returns their tags. */
+  forgetBridge(bridgeId: string): Tag[] {
+    const gone: Tag[] = [];
+    for (const [k, t] of this.entries)
+      if (k === bridgeId || k.startsWith(`${bridgeId}/`)) {
+        for (const e of t.values()) gone.push(e.value.tag);
+        this.entries.delete(k);
+      }
+    return gone;
+  }
   /** Forgets every entry on `portId` (the port was deleted); returns their tags. */
   forgetPort(portId: string): Tag[] {
     const gone: Tag[] = [];
@@ -175,6 +185,12 @@ export class MemoryArpCache implements ArpCache {
   }
   forget(routerId: string, ip: number): void {
     this.table(routerId).delete(ip);
+  }
+  /** Forgets a router's cache (this host no longer holds it); returns the tags of its entries. */
+  forgetRouter(routerId: string): Tag[] {
+    const t = this.entries.get(routerId);
+    this.entries.delete(routerId);
+    return t === undefined ? [] : [...t.values()].map((e) => e.value.tag);
   }
   clear(): void {
     this.entries.clear();

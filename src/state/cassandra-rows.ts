@@ -14,6 +14,7 @@
  * candidates: every use checks them against the committed object.
  */
 import cassandra from 'cassandra-driver';
+import { NameLookups } from './cassandra-coalesce.js';
 import type { ChangeLog, LogEntry } from './distributed-log.js';
 import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
@@ -24,6 +25,11 @@ import type { Write } from './transaction.js';
 import { zkPath, type ZkSession } from './zk.js';
 
 export type Statement = [string, unknown[]];
+
+/** Bounds of one unlogged batch (`execBatched`): Cassandra warns about batches over 5 KiB and refuses
+ * those over 50 KiB by default; the values are counted, the statement overhead is not. */
+const BATCH_STATEMENTS = 32;
+const BATCH_BYTES = 3 * 1024;
 
 /** A version pointer: kind, version and the id of the transaction that wrote that version. */
 export interface Pointer {
@@ -57,6 +63,18 @@ export function bindingOf(kind: Kind, o: Obj | undefined): string | undefined {
 export class ObjectRows {
   /** Verdicts on uncommitted rows at or below the head: `${seq}:${txid}` -> committed. */
   private readonly verdicts = new Map<string, boolean>();
+  /** Name lookups of one turn of the event loop, one query per kind (cassandra-coalesce.ts). */
+  private readonly names = new NameLookups(async (kind, names) =>
+    names.length === 1
+      ? (await this.exec(this.q.nameIds, [kind, names[0]])).rows.map((r) => [
+          names[0]!,
+          r.get('id') as string,
+        ])
+      : (await this.exec(this.q.namesIn, [kind, names])).rows.map((r) => [
+          r.get('name') as string,
+          r.get('id') as string,
+        ]),
+  );
 
   constructor(
     private readonly db: cassandra.Client,
@@ -83,6 +101,36 @@ export class ObjectRows {
       }
     };
     await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  }
+
+  /**
+   * Runs many statements as unlogged batches (one request each instead of one per statement), at most
+   * `BATCH_STATEMENTS` statements and about `BATCH_BYTES` of values in a batch, under Cassandra's
+   * batch size warning; the batches run at once. Like `execMany`, not atomic: each statement applies or
+   * not, which the commit protocol allows (rows count only once a committed pointer names them).
+   */
+  async execBatched(items: readonly Statement[]): Promise<void> {
+    const batches: Statement[][] = [];
+    let bytes = Infinity;
+    for (const item of items) {
+      const size = item[1].reduce<number>((n, v) => n + (typeof v === 'string' ? v.length : 8), 0);
+      if (bytes + size > BATCH_BYTES || batches.at(-1)!.length >= BATCH_STATEMENTS) {
+        batches.push([]);
+        bytes = 0;
+      }
+      batches.at(-1)!.push(item);
+      bytes += size;
+    }
+    await Promise.all(
+      batches.map((b) =>
+        b.length === 1
+          ? this.exec(b[0]![0], b[0]![1])
+          : this.db.batch(
+              b.map(([query, params]) => ({ query, params })),
+              { prepare: true, logged: false },
+            ),
+      ),
+    );
   }
 
   /** Reads every row of a query, page by page. */
@@ -134,13 +182,17 @@ export class ObjectRows {
     return out;
   }
 
-  /** `readMany` (here and in `holders`, `portIdByBinding`): how candidates are read (a writer's cache). */
+  /** `readMany` (here and in `holders`, `portIdByBinding`): how candidates are read (a writer's cache);
+   * `together`: wait for the other lookups of this turn of the event loop and ask with them. */
   async idByName(
     kind: Kind,
     name: string,
     readMany: ReadMany = (ids) => this.readMany(ids),
+    together = false,
   ): Promise<string | undefined> {
-    const candidates = (await this.exec(this.q.nameIds, [kind, name])).rows.map((r) => r.get('id') as string);
+    const candidates = together
+      ? await this.names.ids(kind, name)
+      : (await this.exec(this.q.nameIds, [kind, name])).rows.map((r) => r.get('id') as string);
     for (const [id, r] of await readMany(candidates)) if (r.kind === kind && r.obj.name === name) return id;
     return undefined;
   }

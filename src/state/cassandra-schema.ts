@@ -52,6 +52,7 @@ export function statements(ks: string) {
     mark: `UPDATE ${ks}.objects SET committed = true WHERE kind = ? AND bucket = ? AND id = ? AND version = ? AND txid = ?`,
     remove: `DELETE FROM ${ks}.objects WHERE kind = ? AND bucket = ? AND id = ? AND version = ? AND txid = ?`,
     nameIds: `SELECT id FROM ${ks}.names WHERE kind = ? AND name = ?`,
+    namesIn: `SELECT name, id FROM ${ks}.names WHERE kind = ? AND name IN ?`,
     addName: `INSERT INTO ${ks}.names (kind, name, id, txid) VALUES (?, ?, ?, ?)`,
     delName: `DELETE FROM ${ks}.names WHERE kind = ? AND name = ? AND id = ? AND txid = ?`,
     holders: `SELECT holder, holder_kind FROM ${ks}.refs WHERE target = ?`,

@@ -5,34 +5,34 @@
  *   cassandra-schema.ts     the keyspace, its tables and statements
  *   cassandra-rows.ts       reading committed objects, writing and undoing a transaction's rows
  *   cassandra-commit.ts     the commit point (one ZooKeeper multi-op) and the repair of dead writers
+ *   cassandra-group.ts      group commit; cassandra-pipeline.ts the commit loop; committed-cache.ts
+ *                           the planner's cache of committed objects
  *   distributed-log.ts      `head`, the change log, its compaction and the watch feed
  *   distributed-liveness.ts host liveness; distributed-learned.ts the learned MAC/ARP state;
  *   distributed-recipes.ts  leader election and locks; zk.ts the ZooKeeper session
  *
- * `transact` is the commit protocol's loop (cassandra-commit.ts says why it is atomic): plan, write
- * rows (`writeRows`), commit (`commit`), or undo and plan again when another writer committed first.
+ * `transact` queues into the commit loop (cassandra-pipeline.ts; cassandra-commit.ts says why a commit
+ * is atomic): plan, write rows (`writeRows`), commit (`commit`), or undo and plan again when another
+ * writer committed first.
  *
  * Invariant: readers only see bodies a committed pointer or log entry names, so a writer that dies
  * anywhere before its commit leaves nothing visible, and one that dies after it loses nothing. Scans
  * (list, snapshot) read `head` first and take, per object, the newest committed row at or below it,
  * so a snapshot is the state at exactly its position. Every failure of a service is a
  * StoreError('unavailable') naming the URL.
- *
- * Over 450 lines: one job, the TopologyStore interface on Cassandra + ZooKeeper (reads, scans and the
- * commit loop); the commit's steps, row codecs, grouping, change log, learned state and liveness each
- * live in their own cassandra-*.ts / distributed-*.ts module, the planner's cache in committed-cache.ts.
+
  */
 import cassandra from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
-import { commitOps, highestTunnelKey, reconcile, wasCommitted } from './cassandra-commit.js';
-import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
-import { ObjectRows, sleep, type Statement } from './cassandra-rows.js';
+import { reconcile } from './cassandra-commit.js';
+import { CommitPipeline } from './cassandra-pipeline.js';
+import { ObjectRows, type Statement } from './cassandra-rows.js';
 import { ensureSchema, statements } from './cassandra-schema.js';
 import { CommittedCache, type Attempt } from './committed-cache.js';
 import { parseCassandraUrl, type CassandraUrl } from './cassandra-url.js';
 import { LearnedLog } from './distributed-learned.js';
 import { HostRecords } from './distributed-liveness.js';
-import { ChangeLog, encodeHead, type Head } from './distributed-log.js';
+import { ChangeLog, encodeHead } from './distributed-log.js';
 import { campaign, lock, segment, type Lock } from './distributed-recipes.js';
 import { StoreError } from './errors.js';
 import { KINDS, isKind, isUuid, type Kind, type Obj } from './model.js';
@@ -74,13 +74,8 @@ export interface Services {
 export class CassandraStore extends BackendBase implements TopologyStore {
   readonly url: string;
   private readonly inflight = new Set<Promise<unknown>>();
-  /** Transactions waiting for their group; whether a group is being committed. */
-  private readonly queue: Queued[] = [];
-  private draining = false;
-  /** The head this handle's last commit left (a guess the commit's version check makes safe), and
-   * until when (ms since epoch) not to guess because a guess failed: another writer is active. */
-  private lastHead: (Head & { version: number }) | undefined;
-  private contendedUntil = 0;
+  /** The commit loop (cassandra-pipeline.ts): groups, pipelined. */
+  private readonly pipeline: CommitPipeline;
   /** Committed objects as of `lastHead` (committed-cache.ts): what planning need not read again. */
   private readonly known = new CommittedCache();
   private readonly campaigns = new Set<Campaign>();
@@ -105,6 +100,21 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     this.rows = new ObjectRows(s.db, s.zk, this.log, s.cfg.root, statements(s.cfg.keyspace), s.url);
     this.hosts = new HostRecords(s.zk, s.cfg.root);
     this.learned = new LearnedLog(s.zk, s.cfg.root);
+    this.pipeline = new CommitPipeline({
+      url: s.url,
+      log: this.log,
+      rows: this.rows,
+      known: this.known,
+      reader: (ops, reads, many) => this.baseReader(ops, reads, many),
+      load: (ids) => this.rows.readMany(ids),
+      writeRows: (stmts) => this.writeRows(stmts),
+      commit: (ops) => this.commit(ops),
+      track: (p) => this.track(p),
+      committed: (before, last) => {
+        this.maybeCompact(before, last);
+        this.log.poke();
+      },
+    });
   }
 
   /** Opens (and on first use initializes) the store a cassandra:// URL names. */
@@ -237,8 +247,9 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   // ---- writes --------------------------------------------------------------------------------------
 
   /** The planner's view: pointers and bodies as committed, prefetched for the ids and names in `ops`;
-   * every object read goes through `reads` (the handle's cache of committed objects, committed-cache.ts). */
-  private async baseReader(ops: readonly Op[], reads: Attempt): Promise<BaseReader> {
+   * every object read goes through `reads` (the handle's cache of committed objects, committed-cache.ts).
+   * `many`: other transactions are being planned at once, so name lookups go together. */
+  private async baseReader(ops: readonly Op[], reads: Attempt, many: boolean): Promise<BaseReader> {
     const ids = new Set<string>();
     const names: Array<[Kind, string]> = [];
     for (const op of ops) {
@@ -252,7 +263,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     await reads.readMany(ids);
     const nameHits = new Map<string, string | undefined>();
     if (names.length > 1) {
-      const found = await Promise.all(names.map(([k, n]) => this.rows.idByName(k, n, readMany)));
+      const found = await Promise.all(names.map(([k, n]) => this.rows.idByName(k, n, readMany, true)));
       names.forEach(([k, n], i) => nameHits.set(`${k}\u0000${n}`, found[i]));
     }
     return {
@@ -260,7 +271,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       idByName: async (kind, name) => {
         const key = `${kind}\u0000${name}`;
         if (nameHits.has(key)) return nameHits.get(key);
-        return this.rows.idByName(kind, name, readMany);
+        return this.rows.idByName(kind, name, readMany, many);
       },
       referrerIds: async (id) =>
         (await this.rows.holders(id, readMany)).map((h) => ({ kind: h.kind, id: h.obj.id })),
@@ -271,7 +282,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
 
   /** Writes a planned transaction's rows to Cassandra (uncommitted until `commit`). */
   protected async writeRows(stmts: readonly Statement[]): Promise<void> {
-    await this.rows.execMany(stmts);
+    await this.rows.execBatched(stmts);
   }
 
   /** The commit point: one ZooKeeper multi-op (cassandra-commit.ts). */
@@ -282,103 +293,8 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   transact(ops: readonly Op[]): Promise<TxResult> {
     return this.guard(
       'transaction',
-      () =>
-        new Promise<TxResult>((resolve, reject) => {
-          this.queue.push({ ops, resolve, reject });
-          if (!this.draining) void this.drain();
-        }),
+      () => new Promise<TxResult>((resolve, reject) => this.pipeline.add({ ops, resolve, reject })),
     );
-  }
-
-  /** Commits what is queued, group after group (cassandra-group.ts), until the queue is empty. */
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.queue.length > 0) {
-        await new Promise((r) => setImmediate(r)); // writers just answered join the next group
-        const batch = this.queue.splice(0);
-        try {
-          this.queue.unshift(...(await this.commitGroup(batch)));
-        } catch (e) {
-          for (const q of batch) q.reject(e);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /** Plans `batch` as one group on the committed head, writes its rows, commits it with one multi-op
-   * (or undoes and plans again if another writer committed first), settles its members, and returns
-   * the transactions that must wait for the next group. */
-  private async commitGroup(batch: readonly Queued[]): Promise<Queued[]> {
-    for (let attempt = 1; ; attempt++) {
-      // The head this handle last committed, if any: if another writer moved it, the multi-op fails.
-      const cached = this.lastHead !== undefined && Date.now() >= this.contendedUntil;
-      const head = cached ? this.lastHead! : await this.log.head();
-      this.lastHead = undefined;
-      const reads = this.known.attempt(head.version, (ids) => this.rows.readMany(ids));
-      const { group, rest } = await planGroup(
-        batch,
-        (o) => this.baseReader(o, reads),
-        head.tk,
-        MAX_GROUP_WRITES,
-      );
-      const parts = group.flatMap((p) =>
-        'writes' in p && p.writes.length > 0 ? [{ p, writes: p.writes, txid: randomUUID() }] : [],
-      );
-      if (parts.length === 0) {
-        // Refusals and no-ops stand only if nothing was committed while planning (else reads may mix states).
-        if ((await this.log.head()).version !== head.version && attempt < 100) continue;
-        settle(group, new Map());
-        return rest;
-      }
-      const firstSeq = new Map<Planned, number>();
-      let seq = head.seq + 1;
-      for (const part of parts) {
-        firstSeq.set(part.p, seq);
-        seq += part.writes.length;
-      }
-      await this.writeRows(
-        parts.flatMap((part) => this.rows.rowStatements(part.writes, part.txid, firstSeq.get(part.p)!)),
-      );
-      let committed: boolean;
-      try {
-        await this.commit(commitOps(this.log, this.rows, head, parts, Date.now()));
-        committed = true;
-      } catch (e) {
-        if (!(e instanceof ZkError)) throw e;
-        if (e.code === 'bad-version' || e.code === 'node-exists' || e.code === 'no-node') committed = false;
-        else committed = await wasCommitted(this.log, head.seq + 1, parts[0]!.txid);
-      }
-      if (!committed) {
-        this.known.drop();
-        // Other writers are about: read the head for a while rather than guess it.
-        if (cached) this.contendedUntil = Date.now() + 1000;
-        for (const part of parts)
-          this.track(this.rows.execMany(this.rows.undoStatements(part.writes, part.txid), 16));
-        if (attempt >= 100)
-          throw new StoreError(
-            'unavailable',
-            `${this.url}: transaction not committed after ${attempt} attempts (too much contention)`,
-          );
-        await sleep(Math.random() * Math.min(500, 5 * 2 ** Math.min(attempt, 7)));
-        continue;
-      }
-      this.known.committed(
-        [reads],
-        parts.flatMap((part) => part.writes),
-      );
-      for (const part of parts)
-        this.track(this.rows.execMany(this.rows.markStatements(part.writes, part.txid), 16));
-      const last = seq - 1;
-      const tk = parts.reduce((k, part) => highestTunnelKey(k, part.writes), head.tk);
-      this.lastHead = { seq: last, tk, version: head.version + 1 };
-      settle(group, firstSeq);
-      this.maybeCompact(head.seq, last);
-      this.log.poke();
-      return rest;
-    }
   }
 
   /**

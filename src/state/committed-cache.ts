@@ -10,6 +10,11 @@
  * reads and then its writes are folded in, and the cache is the state at the new version. When the
  * commit fails, or another writer's commit is found, the cache is dropped.
  *
+ * A handle that pipelines its commits (cassandra-pipeline.ts) plans a group while the previous one's
+ * multi-op is in flight, on the state that commit would make: `after` gives an attempt at the next
+ * version whose hits are the previous attempt's writes, then its reads, then the cache (when the
+ * cache is at the previous attempt's version). It is only ever committed if the previous one was.
+ *
  * Invariant: the cache is the committed state at `version`, or empty; an attempt at another version
  * reads nothing from it. Objects go in and out as copies, so no caller can change what it holds.
  */
@@ -24,7 +29,8 @@ export class Attempt {
   constructor(
     /** The head version the attempt plans at. */
     readonly version: number,
-    private readonly hits: ReadonlyMap<string, StoredObject | undefined> | undefined,
+    /** What is known at `version` without reading, most recent first. */
+    private readonly hits: ReadonlyArray<ReadonlyMap<string, StoredObject | undefined>>,
     private readonly load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>,
   ) {}
 
@@ -33,7 +39,7 @@ export class Attempt {
     const out = new Map<string, StoredObject>();
     const missing: string[] = [];
     for (const id of new Set(ids)) {
-      const known = this.hits?.has(id) ? this.hits : this.seen.has(id) ? this.seen : undefined;
+      const known = this.hits.find((h) => h.has(id)) ?? (this.seen.has(id) ? this.seen : undefined);
       if (known) {
         const o = known.get(id);
         if (o) out.set(id, structuredClone(o));
@@ -66,7 +72,23 @@ export class CommittedCache {
 
   /** An attempt planning at head version `version`; `load` reads the store. */
   attempt(version: number, load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>): Attempt {
-    return new Attempt(version, this.version === version ? this.objects : undefined, load);
+    return new Attempt(version, this.version === version ? [this.objects] : [], load);
+  }
+
+  /**
+   * An attempt at the version `prev`'s commit would make (`prev.version + 1`), planned before that
+   * commit is known: it sees `prev`'s writes, then what `prev` read, then the cache at `prev.version`.
+   */
+  after(
+    prev: Attempt,
+    writes: readonly Write[],
+    load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>,
+  ): Attempt {
+    const written = new Map<string, StoredObject | undefined>();
+    for (const w of writes)
+      written.set(w.id, w.op === 'delete' ? undefined : { kind: w.kind, obj: structuredClone(w.after) });
+    const cached = this.version === prev.version ? [this.objects] : [];
+    return new Attempt(prev.version + 1, [written, prev.seen, ...cached], load);
   }
 
   /** The attempts of one group committed at their version: fold their reads in, then the writes. */

@@ -2,8 +2,9 @@
  * A feed of positioned items (changes, learned entries) that watchers follow from a position, for
  * backends whose log can be read synchronously (SQLite, memory). The backend gives a `FeedSource`;
  * the feed keeps the watchers' cursors, reads what each one has not seen in batches, and delivers it.
- * It reads when woken (after a commit through the same handle) and, with `pollMs`, on a timer (for
- * commits made by other processes).
+ * It reads when woken (after a commit through the same handle), on a signal (`signal`: a commit made
+ * by another handle or process, commit-signal.ts) and, with `pollMs`, on a timer (for commits made
+ * elsewhere; slower while the signal works).
  *
  * Invariants: each watcher gets every item after its position exactly once, in position order, one
  * batch at a time and never after `close()`; when the source no longer holds what follows a
@@ -11,6 +12,7 @@
  * no such handler, fails once with StoreError('position-gone'). A handler that throws ends only its
  * own watch (through `onError`).
  */
+import type { WakeSignal } from './commit-signal.js';
 import { StoreError } from './errors.js';
 import { WatcherSet } from './watcher-set.js';
 import type { Change, LearnedChange, LearnedWatchHandlers, Snapshot, Watch, WatchHandlers } from './store.js';
@@ -49,8 +51,15 @@ export class PolledFeed<T> {
     private readonly what: string,
     /** Read interval for items committed elsewhere; undefined: only when woken. */
     pollMs?: number,
+    /** Says when another handle or process committed (the timer then runs at its fallback rate). */
+    signal?: WakeSignal,
   ) {
-    this.watchers = new WatcherSet(() => this.poll(), pollMs);
+    this.watchers = new WatcherSet(() => this.poll(), pollMs, signal);
+  }
+
+  /** Is the feed following a wake signal now (rather than polling at `pollMs`)? */
+  get signalled(): boolean {
+    return this.watchers.signalled;
   }
 
   watch(from: number, handlers: FeedHandlers<T>): Watch {

@@ -6,14 +6,23 @@
  * Invariant: every transaction runs the shared planner under SQLite's write lock (BEGIN IMMEDIATE,
  * serialized within the process by a queue) and writes its objects, references, change-log rows and
  * any compaction of the log in that one SQLite transaction, so readers and watchers in any process
- * see all of it or none of it. Watchers poll the log (`seq` is its primary key, so a poll is one
- * index probe) and are woken at once by commits made through the same store object; a watcher whose
- * position was compacted away resyncs from a snapshot (store.ts). The file stays bounded: the log
- * keeps its retention, and SQLite reuses the pages compaction frees.
+ * see all of it or none of it (a group commit, `transactGroup`, puts several transactions in one
+ * SQLite transaction, each under its own savepoint: all visible at once, a refused one not at all).
+ * Watchers read the log (`seq` is its primary key, so a look is one index probe) when woken: at once
+ * by commits made through the same store object, by a write to the file's WAL from any handle or
+ * process (commit-signal.ts), and by a slower poll in case a signal was missed (or every `pollMs`
+ * where the directory cannot be watched); a watcher whose position was compacted away resyncs from a
+ * snapshot (store.ts). The file stays bounded: the log keeps its retention, and SQLite reuses the
+ * pages compaction frees.
+ *
+ * Over 450 lines: one job, the SQLite backend of every TopologyStore call (writes, group commit,
+ * feeds, liveness, learned state, election); statements are in sqlite-schema.ts, reads in
+ * store-base.ts, the planner in transaction.ts.
  */
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { CommitSignal } from './commit-signal.js';
 import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
 import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
@@ -34,8 +43,14 @@ import {
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 
 export interface SqliteStoreOptions {
-  /** How often watchers look for commits made by other processes (ms). */
+  /** How often watchers look for commits made by other processes when there is no commit signal (ms). */
   readonly pollMs?: number;
+  /**
+   * Watch the file's directory for other processes' commits (commit-signal.ts; default true); then
+   * watchers poll only every `fallbackPollMs` (default 100; given as undefined: not at all).
+   */
+  readonly commitSignal?: boolean;
+  readonly fallbackPollMs?: number;
   /** How long a writer waits for another process's write lock before failing (ms). */
   readonly busyTimeoutMs?: number;
   /** The file must exist already (better-sqlite3 fileMustExist): a missing file is an error, not a new store. */
@@ -61,6 +76,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
   private readonly campaigns = new Set<NodeJS.Timeout>();
   private readonly changeFeed: PolledFeed<Change>;
   private readonly learnedFeed: PolledFeed<LearnedChange>;
+  private readonly signal: CommitSignal | undefined;
   /** Reads, in one read transaction, the changes after a cursor or 'gone' when compacted away. */
   private readonly readAfterTx: Database.Transaction<(cursor: number, limit: number) => Change[] | 'gone'>;
   private readonly readSnapshotTx: Database.Transaction<() => Snapshot>;
@@ -98,6 +114,10 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       objects: s.listAll.all().map((r) => ({ kind: r.kind as Kind, object: rowToObj(r) })),
     }));
     const pollMs = opts.pollMs ?? 5;
+    this.signal =
+      this.file !== ':memory:' && opts.commitSignal !== false
+        ? new CommitSignal(this.file, 'fallbackPollMs' in opts ? opts.fallbackPollMs : 100)
+        : undefined;
     this.changeFeed = new PolledFeed<Change>(
       {
         last: () => s.last.get()?.seq ?? 0,
@@ -106,6 +126,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       },
       `${this.url}: change feed`,
       pollMs,
+      this.signal,
     );
     this.learnedFeed = new PolledFeed<LearnedChange>(
       {
@@ -115,6 +136,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       },
       `${this.url}: learned-state feed`,
       pollMs,
+      this.signal,
     );
   }
 
@@ -178,6 +200,11 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     return watchChanges(this.changeFeed, from, handlers, () => this.readSnapshot());
   }
 
+  /** Do this store's watchers follow the commit signal now (rather than polling every `pollMs`)? */
+  get signalled(): boolean {
+    return this.changeFeed.signalled;
+  }
+
   // ---- writes ------------------------------------------------------------------------------------
 
   private readonly reader: BaseReader = {
@@ -212,30 +239,75 @@ export class SqliteStore extends BackendBase implements TopologyStore {
 
   transact(ops: readonly Op[]): Promise<TxResult> {
     return this.serialized(async () => {
-      this.assertOpen();
+      this.begin();
       try {
-        this.db.exec('BEGIN IMMEDIATE');
-      } catch (e) {
-        throw new StoreError(
-          'unavailable',
-          `${this.url}: cannot take the write lock: ${(e as Error).message}`,
-        );
-      }
-      try {
-        const { writes, results } = await planTransaction(this.reader, ops);
-        const changes = this.applyWrites(writes);
-        if (changes.length > 0) this.compact(Date.now());
+        const r = this.applied(await planTransaction(this.reader, ops));
+        if (r.changes.length > 0) this.compact(Date.now());
         this.db.exec('COMMIT');
-        if (changes.length > 0) this.changeFeed.wake();
-        return { position: changes.at(-1)?.seq ?? 0, results, changes };
+        if (r.changes.length > 0) this.changeFeed.wake();
+        return r;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        if (e instanceof StoreError) throw e;
-        const msg = (e as Error).message;
-        if (/UNIQUE constraint failed/.test(msg)) throw new StoreError('exists', `${this.url}: ${msg}`);
-        throw new StoreError('unavailable', `${this.url}: write failed: ${msg}`);
+        throw this.writeError(e);
       }
     });
+  }
+
+  /**
+   * Group commit (TopologyStore.transactGroup): the transactions in one SQLite transaction, each
+   * planned against what the ones before it left and applied under a savepoint, so a refused one
+   * leaves the others; its own `tx` and versions as if committed alone, all visible at one COMMIT.
+   */
+  transactGroup(batches: ReadonlyArray<readonly Op[]>): Promise<Array<TxResult | StoreError>> {
+    return this.serialized(async () => {
+      this.begin();
+      const out: Array<TxResult | StoreError> = [];
+      try {
+        for (const ops of batches) {
+          this.db.exec('SAVEPOINT tx');
+          try {
+            out.push(this.applied(await planTransaction(this.reader, ops)));
+            this.db.exec('RELEASE tx');
+          } catch (e) {
+            if (!this.db.inTransaction) throw e; // SQLite gave up the whole transaction
+            this.db.exec('ROLLBACK TO tx');
+            this.db.exec('RELEASE tx');
+            out.push(this.writeError(e));
+          }
+        }
+        const changed = out.some((r) => !(r instanceof StoreError) && r.changes.length > 0);
+        if (changed) this.compact(Date.now());
+        this.db.exec('COMMIT');
+        if (changed) this.changeFeed.wake();
+        return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw this.writeError(e);
+      }
+    });
+  }
+
+  private begin(): void {
+    this.assertOpen();
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      throw new StoreError('unavailable', `${this.url}: cannot take the write lock: ${(e as Error).message}`);
+    }
+  }
+
+  /** Applies a plan (synchronously: no other code runs between a failed write and its rollback). */
+  private applied(plan: { writes: readonly Write[]; results: TxResult['results'] }): TxResult {
+    const changes = this.applyWrites(plan.writes);
+    return { position: changes.at(-1)?.seq ?? 0, results: plan.results, changes };
+  }
+
+  /** A failed write as the StoreError callers get. */
+  private writeError(e: unknown): StoreError {
+    if (e instanceof StoreError) return e;
+    const msg = (e as Error).message;
+    if (/UNIQUE constraint failed/.test(msg)) return new StoreError('exists', `${this.url}: ${msg}`);
+    return new StoreError('unavailable', `${this.url}: write failed: ${msg}`);
   }
 
   private applyWrites(writes: readonly Write[]): Change[] {
@@ -418,6 +490,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     await this.queue;
     this.closed = true;
     this.changeFeed.close();
+    this.signal?.close();
     this.db.close();
   }
 }

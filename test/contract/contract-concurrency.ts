@@ -4,7 +4,10 @@
  * three-object transactions, while a reader takes snapshots: no update is lost, the shared object's
  * versions come in order in the feed, and no snapshot or feed batch shows half a transaction. And
  * sixteen writers through one handle (which a backend may commit as one group): a name is taken once,
- * tunnel keys stay unique, and a deleted object is never left referenced.
+ * tunnel keys stay unique, and a deleted object is never left referenced. And writes that depend on
+ * each other queued at once on one handle (a backend may plan one while the one before is still being
+ * committed) against another handle's: each sees what it needs of the ones before, versions come in
+ * order, none is lost, and a stale expected version is refused.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -216,6 +219,80 @@ export function concurrencyContract(c: ContractContext): void {
           'no port refers to the deleted bridge',
         );
       }
+    }
+  });
+
+  it('dependent writes queued at once on one handle, against another handle: each sees what it needs', async () => {
+    const fx = c.fx();
+    const s = fx.store;
+    const other = await fx.reopen();
+    try {
+      const prefix = uniq('dep');
+      const target = await s.create('bridge', { name: `${prefix}-target` });
+      const start = await s.position();
+      const seen: Change[] = [];
+      const w = s.watch(start, { onChanges: (cs) => seen.push(...cs) });
+      const per = 20;
+      // Every update reads and writes the shared bridge, so each depends on the one before it.
+      const renames = await Promise.all(
+        [s, other].flatMap((h, k) =>
+          Array.from({ length: per }, (_, i) =>
+            h.update('bridge', target.id, { name: `${prefix}-${k}-${i}` }),
+          ),
+        ),
+      );
+      const versions = renames.map((b) => b.version).sort((a, b) => a - b);
+      assert.deepEqual(
+        versions,
+        Array.from({ length: 2 * per }, (_, k) => k + 2),
+        'each update saw the one before',
+      );
+      assert.equal((await s.get('bridge', target.id))!.version, 1 + 2 * per, 'no update lost');
+
+      // Writes queued at once on one handle that all need the first one's bridge: whenever each is
+      // planned (with the first, or while it is being committed), each sees the bridge.
+      const br = randomUUID();
+      const chain = await Promise.all([
+        s.transact([{ op: 'create', kind: 'bridge', id: br, fields: { name: `${prefix}-br` } }]),
+        s.transact([{ op: 'create', kind: 'port', fields: { name: `${prefix}-p1`, deviceId: br } }]),
+        s.transact([{ op: 'update', kind: 'bridge', id: br, set: { name: `${prefix}-br2` } }]),
+        s.transact([{ op: 'create', kind: 'port', fields: { name: `${prefix}-p2`, deviceId: br } }]),
+      ]);
+      for (const later of chain.slice(1))
+        assert.ok(later.position > chain[0].position, 'committed after the bridge it needs');
+      assert.equal((await s.get('bridge', br))?.name, `${prefix}-br2`);
+      assert.deepEqual(
+        (await s.list('port', { refersTo: br })).map((p) => p.name),
+        [`${prefix}-p1`, `${prefix}-p2`],
+      );
+
+      // Two updates expecting the same version, queued at once: one commits, the other is a conflict.
+      const now = (await s.get('bridge', target.id))!;
+      const two = await Promise.allSettled(
+        [0, 1].map((k) =>
+          s.update('bridge', target.id, { name: `${prefix}-x${k}` }, { expectedVersion: now.version }),
+        ),
+      );
+      assert.equal(two.filter((r) => r.status === 'fulfilled').length, 1, 'one of the two commits');
+      const refused = two.find((r) => r.status === 'rejected');
+      assert.ok(
+        refused?.reason instanceof StoreError && refused.reason.code === 'conflict',
+        `the other is a conflict: ${String(refused?.reason)}`,
+      );
+
+      const total = 2 * per + 4 + 1;
+      await until(() => seen.length >= total, {
+        what: `the feed delivering ${total} changes`,
+        timeoutMs: 30000,
+      });
+      w.close();
+      assert.deepEqual(
+        seen.filter((x) => x.id === target.id).map((x) => x.version),
+        Array.from({ length: 2 * per + 1 }, (_, k) => k + 2),
+        "the shared bridge's versions arrive in order, each once",
+      );
+    } finally {
+      await other.close();
     }
   });
 }

@@ -5,7 +5,9 @@
  * edge router and what names them, and nothing of tenant 2 (the agent's `held` control command lists
  * its replica); that VM reaches its router and the ISP, and a lab VM behind the edge router's other
  * side, whose bridge hv2 loads when a packet first needs it. A VM of tenant 2 added on hv2 then brings
- * tenant 2 in, and its traffic flows too.
+ * tenant 2 in, and its traffic flows too. Learned state goes the same way: MAC and ARP entries another
+ * host published for both tenants reach hv2 only for the tenant it holds (the `macs` and `arp` control
+ * commands list its tables), and tenant 2's come in when tenant 2 does.
  *
  * The lab (namespaces, OVS, FRR, agents, the VMs made here, named with the lab's prefix) is torn down
  * after the tests, also when they fail.
@@ -110,6 +112,25 @@ describe('agents load on demand: a host holds the tenants of its ports only', ()
   const held = async (): Promise<Held[]> =>
     (await controlRequest(host(lab, 'hv2').controlSocket, { cmd: 'held' })) as Held[];
 
+  /** The MAC that another host is said to have learned on tenant t's bridge (and its router's ARP). */
+  const learnedMac = (t: 1 | 2) => `02:00:00:00:7${t}:99`;
+  const learnedIp = (t: 1 | 2) => `203.0.113.${t === 1 ? 64 + 29 : 96 + 29}`;
+  /** hv2's MAC entries on tenant t's bridge, and ARP entries of tenant t's router. */
+  async function learnedOn(t: 1 | 2): Promise<{ macs: string[]; arp: string[] }> {
+    const sock = host(lab, 'hv2').controlSocket;
+    const m = (await controlRequest(sock, { cmd: 'macs', bridge: own[t][1] })) as {
+      entries: Array<{ mac: string }>;
+    };
+    const a = (await controlRequest(sock, { cmd: 'arp', router: own[t][0] })) as {
+      entries: Array<{ ip: string }>;
+    };
+    return { macs: m.entries.map((e) => e.mac), arp: a.entries.map((e) => e.ip) };
+  }
+  const holdsLearned = async (t: 1 | 2) => {
+    const l = await learnedOn(t);
+    return l.macs.includes(learnedMac(t)) && l.arp.includes(learnedIp(t));
+  };
+
   /** The VM answers pings to its gateway and, once the ISP learned its prefix, to the ISP. */
   async function reaches(v: LabVm): Promise<void> {
     const gw = await ping(v, v.gateway, ['-c', '3', '-i', '0.2', '-W', '1']);
@@ -138,6 +159,29 @@ describe('agents load on demand: a host holds the tenants of its ports only', ()
     await store.delete('port', (await store.resolve('port', 'vm2-port')).id);
     await tenant(1);
     await tenant(2);
+    // What another host learned on both tenants (a MAC behind each bridge's uplink, a neighbour of
+    // each router), as its agent publishes it.
+    const expiresAt = Date.now() + 600_000;
+    await store.learn(
+      ([1, 2] as const).flatMap((t) => [
+        {
+          table: 'mac' as const,
+          scope: own[t][1]!,
+          key: learnedMac(t).replaceAll(':', ''),
+          value: own[t][4]!,
+          origin: 'another-host',
+          expiresAt,
+        },
+        {
+          table: 'arp' as const,
+          scope: own[t][0]!,
+          key: learnedIp(t),
+          value: learnedMac(t).replaceAll(':', ''),
+          origin: 'another-host',
+          expiresAt,
+        },
+      ]),
+    );
     for (const h of lab.hosts) await agentSettled(store, h);
   });
   after(async () => {
@@ -168,6 +212,8 @@ describe('agents load on demand: a host holds the tenants of its ports only', ()
     );
     const leaked = now.filter((o) => own[2].includes(o.id));
     assert.deepEqual(leaked, [], "none of tenant 2's objects held");
+    await until(() => holdsLearned(1), { what: "hv2 holding tenant 1's learned MAC and ARP entries" });
+    assert.deepEqual(await learnedOn(2), { macs: [], arp: [] }, "none of tenant 2's learned entries held");
     const total = (await store.snapshot()).objects.length;
     const s = await stats(host(lab, 'hv2'));
     assert.equal(s.objectsHeld, now.length);
@@ -205,5 +251,6 @@ describe('agents load on demand: a host holds the tenants of its ports only', ()
     await reaches(v);
     const ids = new Set((await held()).map((o) => o.id));
     for (const id of [...own[1], ...own[2]]) assert.ok(ids.has(id), `${id} held`);
+    await until(() => holdsLearned(2), { what: "hv2 loading tenant 2's learned entries with tenant 2" });
   });
 });

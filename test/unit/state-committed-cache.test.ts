@@ -1,6 +1,7 @@
 // The distributed backend's cache of committed objects (src/state/committed-cache.ts): an attempt at
 // the cache's head version reads nothing twice; at any other version, or after a failed commit, it
-// reads the store; what goes in and out are copies.
+// reads the store; what goes in and out are copies. An attempt planned after a commit still in flight
+// (`after`) sees that commit's writes and reads over the cache, and once both commit the cache holds both.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommittedCache } from '../../src/state/committed-cache.js';
@@ -12,6 +13,22 @@ const A = '00000000-0000-4000-8000-00000000000a';
 const B = '00000000-0000-4000-8000-00000000000b';
 const bridge = (id: string, name: string, version: number) =>
   ({ id, name, version, inboundChainId: null }) as unknown as Obj;
+
+/** The write of a rename of a bridge at version 1, and of its delete. */
+const renamed = (id: string, from: string, to: string): Write => ({
+  kind: 'bridge',
+  id,
+  op: 'update',
+  before: bridge(id, from, 1),
+  after: bridge(id, to, 2),
+});
+const deleted = (id: string, name: string): Write => ({
+  kind: 'bridge',
+  id,
+  op: 'delete',
+  before: bridge(id, name, 1),
+  after: bridge(id, name, 2),
+});
 
 /** A store of committed objects that counts the ids it was asked for. */
 function fakeStore(objects: Record<string, StoredObject>) {
@@ -33,13 +50,7 @@ describe('committed cache', () => {
     assert.equal((await first.read(A))?.obj.name, 'a');
     assert.equal(await first.read(B), undefined);
     assert.deepEqual(s.asked, [A, B]);
-    const w: Write = {
-      kind: 'bridge',
-      id: A,
-      op: 'update',
-      before: bridge(A, 'a', 1),
-      after: bridge(A, 'a2', 2),
-    };
+    const w = renamed(A, 'a', 'a2');
     cache.committed([first], [w]);
     const next = cache.attempt(8, s.load);
     assert.equal((await next.read(A))?.obj.name, 'a2', 'the write, not the store');
@@ -65,13 +76,7 @@ describe('committed cache', () => {
     const cache = new CommittedCache();
     const first = cache.attempt(1, s.load);
     const created: Write = { kind: 'bridge', id: A, op: 'create', after: bridge(A, 'a', 1) };
-    const gone: Write = {
-      kind: 'bridge',
-      id: B,
-      op: 'delete',
-      before: bridge(B, 'b', 1),
-      after: bridge(B, 'b', 2),
-    };
+    const gone = deleted(B, 'b');
     cache.committed([first], [created, gone]);
     const next = cache.attempt(2, s.load);
     const got = await next.read(A);
@@ -79,5 +84,47 @@ describe('committed cache', () => {
     assert.equal((await next.read(A))?.obj.name, 'a');
     assert.equal(await next.read(B), undefined);
     assert.deepEqual(s.asked, []);
+  });
+
+  it('an attempt after one in flight sees its writes, then its reads, then the cache; both fold in', async () => {
+    const C = '00000000-0000-4000-8000-00000000000c';
+    const s = fakeStore({
+      [A]: { kind: 'bridge', obj: bridge(A, 'a', 1) },
+      [B]: { kind: 'bridge', obj: bridge(B, 'b', 1) },
+      [C]: { kind: 'bridge', obj: bridge(C, 'c', 1) },
+    });
+    const cache = new CommittedCache();
+    const zero = cache.attempt(3, s.load);
+    await zero.read(C);
+    cache.committed([zero], []);
+    const first = cache.attempt(4, s.load);
+    await first.readMany([A, B]);
+    const w = renamed(A, 'a', 'a2');
+    const second = cache.after(first, [w], s.load);
+    assert.equal(second.version, 5);
+    assert.equal((await second.read(A))?.obj.name, 'a2', "the flying commit's write");
+    assert.equal((await second.read(B))?.obj.name, 'b', 'what the flying commit read');
+    assert.equal((await second.read(C))?.obj.name, 'c', 'the cache at the version it planned at');
+    assert.deepEqual(s.asked, [C, A, B], 'nothing read again');
+    cache.committed([first], [w]);
+    const del = deleted(B, 'b');
+    cache.committed([second], [del]);
+    const third = cache.attempt(6, s.load);
+    assert.equal((await third.read(A))?.obj.name, 'a2');
+    assert.equal(await third.read(B), undefined, 'deleted by the second');
+    assert.deepEqual(s.asked, [C, A, B]);
+  });
+
+  it('after a flying commit failed, its writes are not in the cache', async () => {
+    const s = fakeStore({ [A]: { kind: 'bridge', obj: bridge(A, 'a', 1) } });
+    const cache = new CommittedCache();
+    const first = cache.attempt(1, s.load);
+    await first.read(A);
+    const w = renamed(A, 'a', 'a2');
+    const second = cache.after(first, [w], s.load);
+    assert.equal((await second.read(A))?.obj.name, 'a2');
+    cache.drop(); // the first commit failed: the pipeline drops the cache and the second attempt
+    assert.equal((await cache.attempt(2, s.load).read(A))?.obj.name, 'a', 'the store, not the write');
+    assert.deepEqual(s.asked, [A, A]);
   });
 });
