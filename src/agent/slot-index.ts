@@ -1,5 +1,5 @@
 /**
- * A hash index from a key to a slot of a struct-of-arrays table (or an id of an interner), holding
+ * A hash index from a key to a slot of a struct-of-arrays table, holding
  * only the slots: an open-addressing Int32Array (linear probing) whose keys are read back from the
  * table, so an entry costs 4 bytes a bucket (5 to 11 per entry at the loads kept) where a Map costs
  * about 40.
