@@ -247,7 +247,7 @@ export class FlowController {
     const traceReq = this.traces.get(portId);
     if (pi.reason === OFPR.NO_MATCH && traceReq === undefined) {
       const hit = this.recent.find(pi.inPort, this.match.orig, now);
-      if (hit !== undefined && this.flows.get(hit.cookie) !== undefined) {
+      if (hit !== undefined && this.flows.has(hit.cookie)) {
         this.stats.duplicates++;
         out.push(packetOut(hit.actions, pi.inPort, pi.bufferId, pi.data));
         return;

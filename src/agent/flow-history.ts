@@ -22,7 +22,8 @@
  * (it is cleared on the next microtask), so it can never explain a later, unrelated removal.
  *
  * Invariant: memory is bounded: a ring of `capacity` entries (default 4,096), oldest overwritten first;
- * an entry holds the removed flow's own tag array (shared, not copied) and a few small values.
+ * an entry holds the removed flow's record as the table read it back for the removal (its tag array,
+ * whose strings are the table's interned instances) and a few small values.
  */
 import type { Change } from '../state/store.js';
 import type { FlowRecord, FlowTable, RemovedBy } from './flow-table.js';

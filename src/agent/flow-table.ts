@@ -1,25 +1,30 @@
 /**
- * The agent's record of the reactive flows it installed: cookie -> flow, the tag index tag -> cookies
+ * The agent's record of the reactive flows it installed: cookie -> flow, the tag index tag -> flows
  * that makes invalidation exact, and a match index that knows when a new flow takes the place of an
  * installed one.
  *
  * Invariants:
- * - A cookie is in the tag index under exactly the tags of its flow, and only while the flow is
- *   recorded; `remove` (on FLOW_REMOVED or an invalidation) clears every index.
+ * - `cookiesFor(tags)` names exactly the recorded flows carrying any of the tags, and `carries(tag)`
+ *   is true exactly while one does; `remove` (on FLOW_REMOVED or an invalidation) takes a flow out of
+ *   every index.
  * - Open vSwitch replaces a flow with the same match and priority silently (no FLOW_REMOVED). So each
- *   flow is also filed under a hash of its match; `add` returns the cookie a flow with the same
- *   hash had (now removed here), and the caller deletes that cookie in the switch before adding: if
- *   the match really was the same the delete takes the old flow, if the hashes merely collided it
- *   takes an unrelated flow, which is safe (its packets come back to be simulated). Either way no
- *   cookie is recorded that the switch no longer holds.
+ *   flow is also filed under a hash of its match; `add` returns the flow with the same hash (now
+ *   removed here), and the caller deletes its cookie in the switch before adding: if the match really
+ *   was the same the delete takes the old flow, if the hashes merely collided it takes an unrelated
+ *   flow, which is safe (its packets come back to be simulated). Either way no cookie is recorded
+ *   that the switch no longer holds, so `size` is what the switch holds.
  * - Cookies of reactive flows have the top bit clear; proactive flows (installed with ovs-ofctl) have
  *   it set, so "every reactive flow" is one cookie/mask pair. Reactive cookies are kept as numbers
- *   (below 2^53, cheap to hash); they become 64-bit bigints only on the wire.
- * - Memory: a record holds shared tag strings only (the match and actions live in the switch); a tag
- *   with one flow holds the cookie itself, from the second flow on an append-only list whose
- *   entries of removed flows are skipped when read and dropped when they are half of it (a hash set
- *   per tag costs several times as much at 100,000 flows).
+ *   (below 2^53); they become 64-bit bigints only on the wire.
+ * - Memory (100,000 flows is the budget): a flow is a slot in typed arrays (cookie, install time,
+ *   match hash, ingress port id, where its tags start and how many), its tags are interned ids
+ *   (interner.ts) in one shared Int32Array pool, and no object per flow is kept; FlowRecord objects
+ *   are built only when read (get, remove, all). Per tag id the index holds one slot, or a list of
+ *   slots (an Int32Array once long) in which slots of removed flows stay until the list is read or
+ *   grows to twice its tag's live count; a listed slot counts only while its flow carries the tag.
  */
+import { Interner, grow } from './interner.js';
+import { SlotIndex } from './slot-index.js';
 
 export const PROACTIVE_COOKIE_BIT = 1n << 63n;
 
@@ -60,12 +65,45 @@ export class FlowTable {
   onRemove: ((f: FlowRecord, why: RemovedBy) => void) | undefined;
   /** [ops] While a listener is set: the tag through which the last cookiesFor found each cookie. */
   private readonly foundBy = new Map<number, string>();
-  private readonly flows = new Map<number, FlowRecord>();
-  private readonly byTag = new Map<string, number | number[]>();
-  private readonly byMatch = new Map<number, number>();
-  /** The one instance of each tag more than one recorded flow carries (shareTags). */
-  private readonly shared = new Map<string, string>();
+  /** Cookie -> slot. */
+  private readonly slotOf = new SlotIndex((s) => this.cookies[s]!);
+  /** Match hash -> slot of the live flow filed under it. */
+  private readonly byMatch = new SlotIndex((s) => this.hashes[s]!);
+  private readonly tagIds = new Interner();
+  private readonly portIds = new Interner();
+  /** Per tag id: the one slot carrying it, or a list of slots (see the header). */
+  private byTag: Array<number | SlotList | undefined> = [];
+  // Per slot; a free slot has cookie -1.
+  private cookies: Float64Array;
+  private installed: Float64Array;
+  private hashes: Int32Array;
+  private portOf: Int32Array;
+  private tagStart: Int32Array;
+  private tagCount: Int32Array;
+  /** Per slot: the list read that last took it (dedupes a slot listed twice under a tag). */
+  private seen: Int32Array;
+  private reads = 0;
+  private used = 0;
+  private readonly freeSlots: number[] = [];
+  /** Tag ids of every flow, each flow's contiguous; entries of removed flows are dead until rebuilt. */
+  private pool: Int32Array;
+  private poolEnd = 0;
+  private poolLive = 0;
   private next = 1;
+  private readonly sizes: Required<TableSizes>;
+
+  constructor(sizes: TableSizes = {}) {
+    this.sizes = { slots: 1024, pool: 4096, smallList: 32, ...sizes };
+    const n = this.sizes.slots;
+    this.cookies = new Float64Array(n).fill(-1);
+    this.installed = new Float64Array(n);
+    this.hashes = new Int32Array(n);
+    this.portOf = new Int32Array(n);
+    this.tagStart = new Int32Array(n);
+    this.tagCount = new Int32Array(n);
+    this.seen = new Int32Array(n);
+    this.pool = new Int32Array(this.sizes.pool);
+  }
 
   /** A fresh reactive cookie. */
   cookie(): number {
@@ -80,79 +118,119 @@ export class FlowTable {
   }
 
   /**
-   * Records a flow. Returns the flow it replaces (same match hash), which is no longer recorded and
-   * must be deleted in the switch before the new flow is added; undefined when none.
+   * Records a flow (its tag array is read, not kept). Returns the flow it replaces (same match
+   * hash), which is no longer recorded and must be deleted in the switch before the new flow is
+   * added; undefined when none.
    */
   add(flow: FlowRecord): FlowRecord | undefined {
     this.remove(flow.cookie);
     const old = this.byMatch.get(flow.matchHash);
-    const replaced = old === undefined ? undefined : this.remove(old, { kind: 'replaced', by: flow.cookie });
-    const cookie = flow.cookie;
-    // One pass, one index lookup per tag: file the cookie under it and, where other flows carry the
-    // tag already, take their instance of it (shareTags).
-    let tags: string[] | undefined;
-    for (let i = 0; i < flow.tags.length; i++) {
-      const t = flow.tags[i]!;
-      const s = this.byTag.get(t);
-      if (s === undefined) {
-        this.byTag.set(t, cookie);
+    const replaced =
+      old < 0 ? undefined : this.remove(this.cookies[old]!, { kind: 'replaced', by: flow.cookie });
+    const s = this.freeSlots.pop() ?? this.used++;
+    if (s >= this.cookies.length) this.growSlots(s + 1);
+    this.reservePool(flow.tags.length);
+    const start = this.poolEnd;
+    let k = 0;
+    for (const t of flow.tags) {
+      const id = this.tagIds.ref(t);
+      if (this.tagIds.count(id) > 1 && this.inRange(start, start + k, id)) {
+        this.tagIds.release(id); // listed twice
         continue;
       }
-      (tags ??= flow.tags.slice())[i] = this.sharedInstance(t, s);
-      if (typeof s === 'number') {
-        if (s !== cookie) this.byTag.set(t, [s, cookie]);
-      } else {
-        s.push(cookie);
-        this.compact(t, s);
-      }
+      this.pool[start + k++] = id;
+      this.file(id, s);
     }
-    const f: FlowRecord = tags === undefined ? flow : { ...flow, tags };
-    this.flows.set(cookie, f);
-    this.byMatch.set(f.matchHash, cookie);
+    this.poolEnd += k;
+    this.poolLive += k;
+    this.cookies[s] = flow.cookie;
+    this.installed[s] = flow.installedAt;
+    this.hashes[s] = flow.matchHash;
+    this.portOf[s] = this.portIds.ref(flow.inPort);
+    this.tagStart[s] = start;
+    this.tagCount[s] = k;
+    this.slotOf.set(s);
+    this.byMatch.set(s);
     return replaced;
   }
 
-  /**
-   * The one instance of tag `t` that live flows (those filed under `s`) share: per-entry tags (a MAC,
-   * an ARP entry) are built on every read, and 100,000 flows learning from one MAC would otherwise
-   * hold 100,000 copies of its tag.
-   */
-  private sharedInstance(t: string, s: number | number[]): string {
-    let shared = this.shared.get(t);
-    if (shared === undefined) {
-      const first = this.flows.get(typeof s === 'number' ? s : s[0]!);
-      shared = first?.tags.find((x) => x === t) ?? t;
-      this.shared.set(t, shared);
+  /** Files slot `s` under tag `id` (just ref'd for it). */
+  private file(id: number, s: number): void {
+    const e = this.byTag[id];
+    if (e === undefined) {
+      while (this.byTag.length < id) this.byTag.push(undefined);
+      this.byTag[id] = s;
+    } else if (typeof e === 'number') this.byTag[id] = new SlotList(e, s);
+    else {
+      e.push(s, this.sizes.smallList);
+      // Stale entries are dropped once they are as many as the live ones (amortized O(1) per add).
+      if (e.n >= 2 * this.tagIds.count(id) + 8) this.readList(id, e);
     }
-    return shared;
   }
 
-  private dropTag(tag: string): void {
-    this.byTag.delete(tag);
-    this.shared.delete(tag);
+  /**
+   * Rewrites tag `id`'s list to hold only its live, distinct slots; each one's cookie goes to `out`
+   * when given (and to `found`, under `tag`, when not there yet).
+   */
+  private readList(
+    id: number,
+    list: SlotList,
+    out?: Set<number>,
+    found?: Map<number, string>,
+    tag = '',
+  ): void {
+    if (++this.reads > 0x3fffffff) {
+      this.seen.fill(0);
+      this.reads = 1;
+    }
+    const read = this.reads;
+    let n = 0;
+    for (let i = 0; i < list.n; i++) {
+      const s = list.at(i);
+      if (this.seen[s] === read || !this.carriesAt(s, id)) continue;
+      this.seen[s] = read;
+      list.set(n++, s);
+      if (out !== undefined) foundCookie(this.cookies[s]!, out, found, tag);
+    }
+    list.n = n;
+    if (n === 1) this.byTag[id] = list.at(0);
+    else list.shrink(this.sizes.smallList);
   }
 
-  /** Drops the entries of removed flows from a tag's list when they are half of it. */
-  private compact(tag: string, list: number[]): void {
-    if (list.length < 64 || (list.length & (list.length - 1)) !== 0) return; // only at powers of two
-    const live = list.filter((c) => this.flows.has(c));
-    if (live.length * 2 > list.length) return;
-    if (live.length === 0) this.dropTag(tag);
-    else if (live.length === 1) this.byTag.set(tag, live[0]!);
-    else this.byTag.set(tag, live);
+  /** True when slot `s` holds a live flow carrying tag `id`. */
+  private carriesAt(s: number, id: number): boolean {
+    if (this.cookies[s]! < 0) return false;
+    const start = this.tagStart[s]!;
+    return this.inRange(start, start + this.tagCount[s]!, id);
+  }
+
+  private inRange(start: number, end: number, id: number): boolean {
+    for (let i = start; i < end; i++) if (this.pool[i] === id) return true;
+    return false;
   }
 
   remove(cookie: number, why?: RemovedBy): FlowRecord | undefined {
-    const f = this.flows.get(cookie);
-    if (f === undefined) return undefined;
+    const s = this.slotOf.get(cookie);
+    if (s < 0) return undefined;
+    const f = this.record(s);
     if (this.onRemove) {
       this.onRemove(f, why ?? tagOrOther(this.foundBy.get(cookie)));
       this.foundBy.delete(cookie);
     }
-    this.flows.delete(cookie);
-    if (this.byMatch.get(f.matchHash) === cookie) this.byMatch.delete(f.matchHash);
-    for (const t of f.tags) if (this.byTag.get(t) === cookie) this.dropTag(t);
-    // Lists keep the cookie until they are read or compacted: a removed flow is skipped there.
+    this.slotOf.delete(cookie, s);
+    this.byMatch.delete(this.hashes[s]!, s);
+    const start = this.tagStart[s]!;
+    const end = start + this.tagCount[s]!;
+    for (let i = start; i < end; i++) {
+      const id = this.pool[i]!;
+      if (this.tagIds.count(id) === 1) this.byTag[id] = undefined;
+      this.tagIds.release(id);
+    }
+    // Lists keep the slot until they are read or compacted: a removed flow is skipped there.
+    this.poolLive -= end - start;
+    this.portIds.release(this.portOf[s]!);
+    this.cookies[s] = -1;
+    this.freeSlots.push(s);
     return f;
   }
 
@@ -162,50 +240,162 @@ export class FlowTable {
     const found = this.onRemove ? this.foundBy : undefined;
     found?.clear();
     for (const t of tags) {
-      const s = this.byTag.get(t);
-      if (s === undefined) continue;
-      if (typeof s === 'number') {
-        out.add(s);
-        if (found && !found.has(s)) found.set(s, t);
-        continue;
-      }
-      // Cookies are never reused (a counter), so a live cookie in the list is that flow's.
-      const live = s.filter((c) => this.flows.has(c));
-      if (live.length === 0) this.dropTag(t);
-      else if (live.length < s.length) this.byTag.set(t, live.length === 1 ? live[0]! : live);
-      for (const c of live) out.add(c);
-      if (found) for (const c of live) if (!found.has(c)) found.set(c, t);
+      const id = this.tagIds.peek(t);
+      const e = id === undefined ? undefined : this.byTag[id];
+      if (e === undefined) continue;
+      if (typeof e === 'number') foundCookie(this.cookies[e]!, out, found, t);
+      else this.readList(id!, e, out, found, t);
     }
     return out;
   }
 
-  /** True when a live flow carries `tag` (removing a flow drops a tag it alone carried). */
+  /** True when a live flow carries `tag`. */
   carries(tag: string): boolean {
-    const s = this.byTag.get(tag);
-    if (s === undefined) return false;
-    return typeof s === 'number' || s.some((c) => this.flows.has(c));
+    return this.tagIds.peek(tag) !== undefined;
   }
 
+  has(cookie: number): boolean {
+    return this.slotOf.get(cookie) >= 0;
+  }
+
+  /** The flow recorded under `cookie` (a new object each call). */
   get(cookie: number): FlowRecord | undefined {
-    return this.flows.get(cookie);
+    const s = this.slotOf.get(cookie);
+    return s < 0 ? undefined : this.record(s);
   }
 
   get size(): number {
-    return this.flows.size;
+    return this.slotOf.size;
   }
 
+  /** Every recorded flow, by cookie (new objects). */
   all(): IterableIterator<FlowRecord> {
-    return this.flows.values();
+    const slots = this.liveSlots();
+    slots.sort((a, b) => this.cookies[a]! - this.cookies[b]!);
+    return slots.map((s) => this.record(s)).values();
+  }
+
+  private liveSlots(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.used; s++) if (this.cookies[s]! >= 0) out.push(s);
+    return out;
   }
 
   clear(): void {
-    if (this.onRemove) for (const f of this.flows.values()) this.onRemove(f, { kind: 'cleared' });
+    if (this.onRemove) for (const f of this.all()) this.onRemove(f, { kind: 'cleared' });
     this.foundBy.clear();
-    this.flows.clear();
-    this.byTag.clear();
-    this.shared.clear();
+    this.slotOf.clear();
     this.byMatch.clear();
+    this.tagIds.clear();
+    this.portIds.clear();
+    this.byTag = [];
+    this.cookies.fill(-1);
+    this.used = 0;
+    this.freeSlots.length = 0;
+    this.poolEnd = 0;
+    this.poolLive = 0;
   }
+
+  private record(s: number): FlowRecord {
+    const start = this.tagStart[s]!;
+    const tags = new Array<string>(this.tagCount[s]!);
+    for (let i = 0; i < tags.length; i++) tags[i] = this.tagIds.name(this.pool[start + i]!);
+    return {
+      cookie: this.cookies[s]!,
+      inPort: this.portIds.name(this.portOf[s]!),
+      tags,
+      installedAt: this.installed[s]!,
+      matchHash: this.hashes[s]!,
+    };
+  }
+
+  private growSlots(min: number): void {
+    const n = this.cookies.length;
+    this.cookies = grow(this.cookies, min);
+    this.cookies.fill(-1, n);
+    this.installed = grow(this.installed, min);
+    this.hashes = grow(this.hashes, min);
+    this.portOf = grow(this.portOf, min);
+    this.tagStart = grow(this.tagStart, min);
+    this.tagCount = grow(this.tagCount, min);
+    this.seen = grow(this.seen, min);
+  }
+
+  /** Room for `k` more tag ids at the pool's end: the live ranges are packed into a new pool when full. */
+  private reservePool(k: number): void {
+    if (this.poolEnd + k <= this.pool.length) return;
+    // Room for half as many again as live now: rebuilt after that many adds, O(1) per add amortized.
+    const pool = new Int32Array(Math.max(this.sizes.pool, Math.ceil((this.poolLive + k) * 1.5)));
+    const old = this.pool;
+    let end = 0;
+    for (let s = 0; s < this.used; s++) {
+      if (this.cookies[s]! < 0) continue;
+      const start = this.tagStart[s]!;
+      const n = this.tagCount[s]!;
+      for (let i = 0; i < n; i++) pool[end + i] = old[start + i]!;
+      this.tagStart[s] = end;
+      end += n;
+    }
+    this.pool = pool;
+    this.poolEnd = end;
+  }
+}
+
+/** A list of slots: a plain array while short, an Int32Array (4 bytes a slot) once long. */
+class SlotList {
+  private small: number[] | undefined;
+  private big: Int32Array | undefined;
+  n: number;
+
+  constructor(a: number, b: number) {
+    this.small = [a, b];
+    this.n = 2;
+  }
+
+  at(i: number): number {
+    return this.small !== undefined ? this.small[i]! : this.big![i]!;
+  }
+
+  set(i: number, s: number): void {
+    if (this.small !== undefined) this.small[i] = s;
+    else this.big![i] = s;
+  }
+
+  push(s: number, smallList: number): void {
+    if (this.small !== undefined) {
+      if (this.n < smallList) {
+        this.small.push(s);
+        this.n++;
+        return;
+      }
+      this.big = Int32Array.from(this.small);
+      this.small = undefined;
+    }
+    if (this.n >= this.big!.length) this.big = grow(this.big!, this.n + 1);
+    this.big![this.n++] = s;
+  }
+
+  /** Drops the room past `n` (after a read); a long list that became short becomes an array again. */
+  shrink(smallList: number): void {
+    if (this.small !== undefined) this.small.length = this.n;
+    else if (this.n <= smallList / 2) {
+      this.small = Array.from(this.big!.subarray(0, this.n));
+      this.big = undefined;
+    } else if (this.n * 4 <= this.big!.length) this.big = this.big!.slice(0, this.n * 2);
+  }
+}
+
+/** Initial sizes (tests make them small to exercise growth): slots, pool entries, and the longest list kept as an array. */
+export interface TableSizes {
+  readonly slots?: number;
+  readonly pool?: number;
+  readonly smallList?: number;
+}
+
+/** Adds `c` to `out`, and to `found` under `tag` when it is not there yet. */
+function foundCookie(c: number, out: Set<number>, found: Map<number, string> | undefined, tag: string): void {
+  out.add(c);
+  if (found !== undefined && !found.has(c)) found.set(c, tag);
 }
 
 function tagOrOther(tag: string | undefined): RemovedBy {

@@ -70,3 +70,80 @@ test('cookiesFor names exactly the live flows carrying a tag', () => {
     { numRuns: 300, seed: 21 },
   );
 });
+
+test('with small initial sizes (growth, pool rebuilds, long lists), reads agree with a model', () => {
+  const tagArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'shared');
+  holds(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          {
+            weight: 3,
+            arbitrary: fc.record({
+              op: fc.constant('add' as const),
+              tags: fc.array(tagArb, { minLength: 0, maxLength: 6 }),
+              hash: fc.integer({ min: 0, max: 200 }),
+              port: fc.constantFrom('p1', 'p2'),
+            }),
+          },
+          { weight: 2, arbitrary: fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidate' as const), tag: tagArb }) },
+        ),
+        { maxLength: 600 },
+      ),
+      (ops) => {
+        const t = new FlowTable({ slots: 2, pool: 4, smallList: 2 });
+        const model = new Map<number, { tags: Set<string>; hash: number; port: string; at: number }>();
+        let now = 0;
+        for (const o of ops) {
+          now++;
+          if (o.op === 'add') {
+            const cookie = t.cookie();
+            t.add({ cookie, inPort: o.port, tags: o.tags, installedAt: now, matchHash: o.hash });
+            for (const [c, f] of model) if (f.hash === o.hash) model.delete(c);
+            model.set(cookie, { tags: new Set(o.tags), hash: o.hash, port: o.port, at: now });
+          } else if (o.op === 'remove') {
+            const live = [...model.keys()];
+            if (live.length === 0) continue;
+            const c = live[o.pick % live.length]!;
+            assert.equal(t.remove(c)?.cookie, c);
+            assert.equal(t.remove(c), undefined, 'removed once');
+            model.delete(c);
+          } else {
+            const want = [...model].filter(([, f]) => f.tags.has(o.tag)).map(([c]) => c);
+            const got = [...t.cookiesFor([o.tag])];
+            assert.deepEqual(
+              got.sort((x, y) => x - y),
+              want.sort((x, y) => x - y),
+            );
+            for (const c of got) {
+              assert.ok(t.remove(c));
+              model.delete(c);
+            }
+          }
+        }
+        assert.equal(t.size, model.size);
+        for (const tag of ['a', 'b', 'c', 'd', 'e', 'shared'])
+          assert.equal(
+            t.carries(tag),
+            [...model.values()].some((f) => f.tags.has(tag)),
+            `carries ${tag}`,
+          );
+        for (const [c, f] of model) {
+          const r = t.get(c)!;
+          assert.ok(t.has(c));
+          assert.deepEqual([...r.tags].sort(), [...f.tags].sort(), 'each tag once, none lost');
+          assert.equal(r.inPort, f.port);
+          assert.equal(r.installedAt, f.at);
+          assert.equal(r.matchHash, f.hash);
+        }
+        assert.deepEqual(
+          [...t.all()].map((f) => f.cookie),
+          [...model.keys()].sort((x, y) => x - y),
+          'all() by cookie',
+        );
+      },
+    ),
+    { numRuns: 200, seed: 7 },
+  );
+});
