@@ -3,8 +3,10 @@
  * new items while there is any watcher: a timer, and optionally a wake signal (commit-signal.ts:
  * another process wrote to the store), both started with the first watcher and stopped with the last.
  * While the signal works the timer runs at the signal's slower fallback interval; a signal is followed
- * by a look at once and one more a moment later (a writer may still be publishing the commit it just
- * wrote: its WAL frames are written before the index that makes them visible to readers).
+ * by a look at once and more looks 2, 10, 50 and 250 ms after the latest signal (a writer may still be
+ * publishing the commit it just wrote: its WAL frames are written, and signalled, before the shared
+ * memory index that makes them visible to readers is updated, which makes no signal; a writer descheduled
+ * in between on a loaded machine is caught by a later look, not only by the fallback poll).
  *
  * Invariant: a watcher is in the set exactly while it is open; `remove` closes it, and nothing stays
  * scheduled or subscribed once the set is empty or cleared.
@@ -12,8 +14,8 @@
 import type { WakeSignal } from './commit-signal.js';
 import type { Watch } from './store.js';
 
-/** How long after a signal the feed looks once more (ms). */
-export const SIGNAL_RECHECK_MS = 2;
+/** When, after the latest signal, the feed looks again (ms). */
+export const SIGNAL_RECHECKS_MS: readonly number[] = [2, 10, 50, 250];
 
 export class WatcherSet<W extends { open: boolean }> implements Iterable<W> {
   private readonly watchers = new Set<W>();
@@ -76,16 +78,29 @@ export class WatcherSet<W extends { open: boolean }> implements Iterable<W> {
     this.timer = ms === undefined ? undefined : setInterval(this.tick, ms);
   }
 
-  /** A signal: look at once (one look for a burst of signals) and once more a moment later. */
+  /** A signal: look at once (one look for a burst of signals), then again at each SIGNAL_RECHECKS_MS. */
   private woken(): void {
     this.immediate ??= setImmediate(() => {
       this.immediate = undefined;
       this.tick();
     });
-    this.recheck ??= setTimeout(() => {
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheckFrom(0, 0);
+  }
+
+  /** Schedules the recheck `step` (the previous one ran `elapsed` ms after the latest signal). */
+  private recheckFrom(step: number, elapsed: number): void {
+    const at = SIGNAL_RECHECKS_MS[step];
+    if (at === undefined) {
+      this.recheck = undefined;
+      return;
+    }
+    this.recheck = setTimeout(() => {
       this.recheck = undefined;
       this.tick();
-    }, SIGNAL_RECHECK_MS);
+      // The tick may have closed the last watcher (stop): then nothing more is scheduled.
+      if (this.watchers.size > 0 && this.recheck === undefined) this.recheckFrom(step + 1, at);
+    }, at - elapsed);
   }
 
   private stop(): void {
