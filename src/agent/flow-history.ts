@@ -114,6 +114,7 @@ export class FlowHistory {
   /** Hook: listens to every removal from `table`. */
   attach(table: FlowTable): void {
     table.onRemove = (f, why) => this.removed(f, why);
+    table.onRemoveKeeps = this.capacity; // the ring would drop earlier ones of a batch at once
   }
 
   /** Hook: the removals of this turn are the invalidations of these store changes. */
