@@ -19,7 +19,8 @@
  * - Memory (100,000 flows is the budget): a flow is a slot in typed arrays (cookie, install time,
  *   match hash, ingress port id, where its tags start and how many), its tags are interned ids
  *   (interner.ts) in one shared Int32Array pool, and no object per flow is kept; FlowRecord objects
- *   are built only when read (get, remove, all). Per tag id the index holds one slot, or a list of
+ *   are built only when read (get, remove, all); an invalidation (removeTagged) builds one only for a
+ *   removal its listener keeps. Per tag id the index holds one slot, or a list of
  *   slots (an Int32Array once long) in which slots of removed flows stay until the list is read or
  *   grows to twice its tag's live count; a listed slot counts only while its flow carries the tag.
  */
