@@ -556,15 +556,13 @@ export class FlowController {
   }
 
   private invalidateInto(tags: Iterable<string>, out: Outgoing[]): void {
-    const cookies = this.flows.cookiesFor(tags);
+    const now = Date.now();
+    const fs = this.flowState;
+    const cookies = this.flows.removeTagged(tags, fs.pinning ? (t) => fs.tagReleased(t, now) : undefined);
     if (cookies.size === 0) return;
     this.stats.invalidations++;
-    const now = Date.now();
-    for (const c of cookies) {
-      this.forgetFlow(c, now);
-      this.stats.flowsInvalidated++;
-      out.push(deleteByCookie(c));
-    }
+    this.stats.flowsInvalidated += cookies.size;
+    for (const c of cookies) out.push(deleteByCookie(c));
   }
 
   /** Drops a flow's record (and the pins it held on flow state). */

@@ -23,7 +23,8 @@
  *
  * Invariant: memory is bounded: a ring of `capacity` entries (default 4,096), oldest overwritten first;
  * an entry holds the removed flow's record as the table read it back for the removal (its tag array,
- * whose strings are the table's interned instances) and a few small values.
+ * whose strings are the table's interned instances) and a few small values. The table tells it only
+ * the last `capacity` removals of one invalidation (onRemoveKeeps): the ring would drop the others.
  */
 import type { Change } from '../state/store.js';
 import type { FlowRecord, FlowTable, RemovedBy } from './flow-table.js';
@@ -114,6 +115,7 @@ export class FlowHistory {
   /** Hook: listens to every removal from `table`. */
   attach(table: FlowTable): void {
     table.onRemove = (f, why) => this.removed(f, why);
+    table.onRemoveKeeps = this.capacity; // the ring would drop earlier ones of a batch at once
   }
 
   /** Hook: the removals of this turn are the invalidations of these store changes. */

@@ -160,15 +160,23 @@ export class FlowStateSync {
 
   /** A flow with `tags` is gone: state no other flow names starts to age now. */
   flowRemoved(tags: readonly string[], now: number): void {
-    for (const t of tags) {
-      const n = this.pins.get(t);
-      if (n === undefined) continue;
-      if (n > 1) this.pins.set(t, n - 1);
-      else {
-        this.pins.delete(t);
-        this.pin(t, false, now);
-      }
+    for (const t of tags) this.tagReleased(t, now);
+  }
+
+  /** One tag of a flow that is gone (flowRemoved, a tag at a time). */
+  tagReleased(tag: string, now: number): void {
+    const n = this.pins.get(tag);
+    if (n === undefined) return;
+    if (n > 1) this.pins.set(tag, n - 1);
+    else {
+      this.pins.delete(tag);
+      this.pin(tag, false, now);
     }
+  }
+
+  /** True while some flow pins state: false, removed flows' tags need not be told. */
+  get pinning(): boolean {
+    return this.pins.size > 0;
   }
 
   private pin(tag: string, pinned: boolean, now: number): void {

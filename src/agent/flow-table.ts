@@ -19,7 +19,8 @@
  * - Memory (100,000 flows is the budget): a flow is a slot in typed arrays (cookie, install time,
  *   match hash, ingress port id, where its tags start and how many), its tags are interned ids
  *   (interner.ts) in one shared Int32Array pool, and no object per flow is kept; FlowRecord objects
- *   are built only when read (get, remove, all). Per tag id the index holds one slot, or a list of
+ *   are built only when read (get, remove, all); an invalidation (removeTagged) builds one only for a
+ *   removal its listener keeps. Per tag id the index holds one slot, or a list of
  *   slots (an Int32Array once long) in which slots of removed flows stay until the list is read or
  *   grows to twice its tag's live count; a listed slot counts only while its flow carries the tag.
  */
@@ -63,6 +64,11 @@ export type RemovedBy =
 export class FlowTable {
   /** [ops] Hears every flow that stops being recorded (flow-history.ts); undefined: nobody listens. */
   onRemove: ((f: FlowRecord, why: RemovedBy) => void) | undefined;
+  /**
+   * [ops] How many removals the listener keeps (flow-history.ts: its ring): of a `removeTagged`
+   * batch only the last this many are told, and no record is built for the others.
+   */
+  onRemoveKeeps = Infinity;
   /** [ops] While a listener is set: the tag through which the last cookiesFor found each cookie. */
   private readonly foundBy = new Map<number, string>();
   /** Cookie -> slot. */
@@ -217,12 +223,47 @@ export class FlowTable {
       this.onRemove(f, why ?? tagOrOther(this.foundBy.get(cookie)));
       this.foundBy.delete(cookie);
     }
+    this.release(s);
+    return f;
+  }
+
+  /**
+   * Removes every flow carrying any of `tags` (an invalidation) and returns their cookies, as
+   * cookiesFor names them. `eachTag` hears every tag of every removed flow. The listener hears the
+   * removals as through cookiesFor and remove, except that of more than `onRemoveKeeps` only the
+   * last that many are told; no record is built for a flow nobody is told of.
+   */
+  removeTagged(tags: Iterable<string>, eachTag?: (tag: string) => void): Set<number> {
+    this.foundBy.clear();
+    const query: string[] = [];
+    for (const t of tags) if (this.tagIds.peek(t) !== undefined) query.push(t);
+    const cookies = this.collect(query, undefined);
+    const told = this.onRemove === undefined ? cookies.size : cookies.size - this.onRemoveKeeps;
+    let i = 0;
+    for (const c of cookies) {
+      const s = this.slotOf.get(c);
+      if (i++ >= told) this.onRemove!(this.record(s), tagOrOther(this.foundAt(s, query)));
+      this.release(s, eachTag);
+    }
+    return cookies;
+  }
+
+  /** The first of `query` that live slot `s` carries: the tag cookiesFor finds it through. */
+  private foundAt(s: number, query: readonly string[]): string | undefined {
+    for (const t of query) if (this.carriesAt(s, this.tagIds.peek(t)!)) return t;
+    return undefined;
+  }
+
+  /** Takes live slot `s` out of every index; `eachTag` hears each of its tags. */
+  private release(s: number, eachTag?: (tag: string) => void): void {
+    const cookie = this.cookies[s]!;
     this.slotOf.delete(cookie, s);
     this.byMatch.delete(this.hashes[s]!, s);
     const start = this.tagStart[s]!;
     const end = start + this.tagCount[s]!;
     for (let i = start; i < end; i++) {
       const id = this.pool[i]!;
+      if (eachTag !== undefined) eachTag(this.tagIds.name(id));
       if (this.tagIds.count(id) === 1) this.byTag[id] = undefined;
       this.tagIds.release(id);
     }
@@ -231,14 +272,18 @@ export class FlowTable {
     this.portIds.release(this.portOf[s]!);
     this.cookies[s] = -1;
     this.freeSlots.push(s);
-    return f;
   }
 
   /** Cookies of every live flow carrying any of `tags`. */
   cookiesFor(tags: Iterable<string>): Set<number> {
-    const out = new Set<number>();
     const found = this.onRemove ? this.foundBy : undefined;
     found?.clear();
+    return this.collect(tags, found);
+  }
+
+  /** Cookies of every live flow carrying any of `tags`; each also goes to `found` under its first tag. */
+  private collect(tags: Iterable<string>, found: Map<number, string> | undefined): Set<number> {
+    const out = new Set<number>();
     for (const t of tags) {
       const id = this.tagIds.peek(t);
       const e = id === undefined ? undefined : this.byTag[id];

@@ -1,11 +1,14 @@
 /**
  * The agent's flow table against a plain reference model: after any sequence of adds, removes and
  * reads, the cookies a tag names are exactly the live flows carrying it (lazy lists and compaction
- * never lose or resurrect one), and a flow with the match hash of a live one replaces it.
+ * never lose or resurrect one), a flow with the match hash of a live one replaces it, and removing an
+ * invalidation's flows at once (removeTagged) leaves the table and a bounded flow history as removing them
+ * one by one does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { FlowHistory } from '../../src/agent/flow-history.js';
 import { FlowTable } from '../../src/agent/flow-table.js';
 import { holds } from './property.js';
 
@@ -146,4 +149,38 @@ test('with small initial sizes (growth, pool rebuilds, long lists), reads agree 
     ),
     { numRuns: 200, seed: 7 },
   );
+});
+
+test('removeTagged removes what cookiesFor names; a bounded history keeps what per-flow removal gives it', () => {
+  // Two tables with the same flows: one invalidated per flow (cookiesFor, then remove), one at once.
+  const fill = (t: FlowTable): void => {
+    for (let c = 1; c <= 40; c++) {
+      const tags = ['all', `own:${c}`, c % 3 === 0 ? 'three' : `odd:${c % 2}`];
+      if (c % 5 === 0) tags.push('five', 'three');
+      t.add({ cookie: c, inPort: `p${c % 4}`, tags, installedAt: 1000 + c, matchHash: c * 7 });
+    }
+  };
+  for (const capacity of [3, 100]) {
+    for (const query of [['five', 'three', 'nope'], ['all'], ['odd:1', 'five']]) {
+      const perFlow = new FlowTable({ slots: 4, pool: 8, smallList: 4 });
+      const atOnce = new FlowTable({ slots: 4, pool: 8, smallList: 4 });
+      fill(perFlow);
+      fill(atOnce);
+      const h1 = new FlowHistory(capacity, () => 7);
+      const h2 = new FlowHistory(capacity, () => 7);
+      h1.attach(perFlow);
+      h2.attach(atOnce);
+      const want = perFlow.cookiesFor(query);
+      const wantTags: string[] = [];
+      for (const c of want) wantTags.push(...perFlow.remove(c)!.tags);
+      const heard: string[] = [];
+      const got = atOnce.removeTagged(query, (t) => heard.push(t));
+      assert.deepEqual([...got], [...want]);
+      assert.deepEqual(heard, wantTags);
+      assert.equal(h2.size, h1.size);
+      assert.deepEqual(h2.list(), h1.list());
+      assert.deepEqual([...atOnce.all()], [...perFlow.all()]);
+      for (const t of query) assert.equal(atOnce.carries(t), false);
+    }
+  }
 });

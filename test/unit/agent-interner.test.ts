@@ -1,7 +1,8 @@
 /**
  * The reference-counted interner (src/agent/interner.ts) against a Map of counts: an id names its
  * string while held, equal strings get one id and read back one instance, a string is forgotten at
- * its last release, and releasing more often than holding is an error.
+ * its last release (and leaves the Map when a new string needs an id), and releasing more often than
+ * holding is an error.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,4 +50,21 @@ test('releasing an id more often than it was held throws', () => {
   t.release(id);
   assert.throws(() => t.release(id), /released more often than held/);
   assert.throws(() => t.name(id), /not in use/);
+});
+
+test('strings released to zero are dropped at once when a new string needs an id', () => {
+  const t = new Interner();
+  const ids = Array.from({ length: 1000 }, (_, i) => t.ref(`mac:${i}`));
+  const kept = t.ref('bridge:br');
+  for (const id of ids) t.release(id);
+  assert.equal(t.size, 1);
+  assert.equal(t.peek('mac:7'), undefined);
+  assert.throws(() => t.name(ids[7]!), /not in use/);
+  assert.equal(t.ref('mac:7'), ids[7], 'a dead string taken again keeps its id');
+  t.release(ids[7]!);
+  const fresh = t.ref('new');
+  assert.ok(ids.includes(fresh), `the dead ids are free again (got ${fresh})`);
+  assert.equal(t.peek('bridge:br'), kept);
+  assert.equal(t.name(kept), 'bridge:br');
+  assert.equal(t.size, 2);
 });
