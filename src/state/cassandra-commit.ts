@@ -94,12 +94,40 @@ export function changesOf(writes: readonly Write[], firstSeq: number): Change[] 
 }
 
 /**
- * Whether a commit whose answer was lost (connection loss) was applied: the log entry at its first
- * position carries its transaction id exactly when it was.
+ * The write barrier issued before a read that decides an unknown outcome: a multi-op of one `check`
+ * of `head` at any version (-1). It changes nothing and always succeeds in an initialized store.
+ *
+ * Why a write and not `sync`: node-zookeeper-client (1.1.3) has no `sync` call. A ZooKeeper server
+ * answers reads from its own copy, which may lag the leader (a follower the ensemble has not caught up
+ * with, or another server the session moved to after a connection loss; a session renewed after
+ * expiry starts on any server). A multi-op is a write whatever its ops: it is forwarded to the leader,
+ * ordered after every transaction committed before it (including the lost commit, if the leader took
+ * it: a commit still in flight from a server the session left is refused once the session moved, and
+ * one from an expired session once its expiry is committed), and answered only after the session's
+ * server has applied it. Reads the session sends after that answer therefore see the lost commit
+ * exactly when it was applied, and a later reconnect cannot go back (the client sends the zxid it
+ * has seen, and servers behind it refuse the connection).
  */
-export async function wasCommitted(log: ChangeLog, firstSeq: number, txid: string): Promise<boolean> {
+export function barrierOps(log: Pick<ChangeLog, 'headPath'>): ZkOp[] {
+  return [{ op: 'check', path: log.headPath, version: -1 }];
+}
+
+/**
+ * Whether a commit whose answer was lost (connection loss, session expiry) was applied: the log entry
+ * at its first position carries its transaction id exactly when it was. The answer decides whether
+ * the writer deletes its rows, so it is read after the write barrier (`barrierOps`, sent through
+ * `commit`, the store's multi-op) on the same session: a lagging server cannot answer "not
+ * committed" for a commit that was applied. A failed barrier or read is retried, barrier first.
+ */
+export async function wasCommitted(
+  log: Pick<ChangeLog, 'entry' | 'headPath'>,
+  commit: (ops: readonly ZkOp[]) => Promise<void>,
+  firstSeq: number,
+  txid: string,
+): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     try {
+      await commit(barrierOps(log));
       return (await log.entry(firstSeq))?.txid === txid;
     } catch (e) {
       if (attempt >= 10) throw e;

@@ -49,6 +49,7 @@ export interface PipelineParts {
   readonly load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>;
   /** The protocol's two steps (overridable by the store, for fault tests). */
   readonly writeRows: (stmts: readonly Statement[]) => Promise<void>;
+  /** Also sends the write barrier before deciding a commit whose answer was lost (wasCommitted). */
   readonly commit: (ops: readonly ZkOp[]) => Promise<void>;
   /** Runs a promise in the background (the store's close waits for it). */
   readonly track: (p: Promise<unknown>) => void;
@@ -200,7 +201,7 @@ export class CommitPipeline {
     } catch (e) {
       if (!(e instanceof ZkError)) throw e;
       if (e.code === 'bad-version' || e.code === 'node-exists' || e.code === 'no-node') return false;
-      return wasCommitted(this.s.log, p.head.seq + 1, p.parts[0]!.txid);
+      return wasCommitted(this.s.log, (ops) => this.s.commit(ops), p.head.seq + 1, p.parts[0]!.txid);
     }
   }
 

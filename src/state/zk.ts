@@ -11,6 +11,12 @@
  *   `onSession` listener runs so that owners re-create their ephemeral nodes and re-arm their
  *   watchers (ZooKeeper forgets both with the old session).
  *
+ * Reads are answered by whichever server the session is on, which may lag the leader. After a
+ * connection loss the client moves the session to another server no older than the last zxid it saw;
+ * a session renewed after expiry starts from no zxid, so may land on a server behind what the old one
+ * read. The library has no `sync`: a read that decides something (not a hint) is preceded by a write
+ * on the session, which orders it after the leader's state (cassandra-commit.ts, `barrierOps`).
+ *
  * Invariant: no call waits forever. A request that gets no answer within `opTimeoutMs` (the ensemble
  * is unreachable) fails with ZkError('connection-loss'); connecting fails after `connectTimeoutMs`.
  * Every error names the connection string, so a StoreError built from it says what could not be reached.
