@@ -139,14 +139,18 @@ export async function wasCommitted(
 /**
  * Repairs what dead writers left: rows at or below the head that the log names are marked committed;
  * rows it does not name, and rows above the head older than `graceMs` (their writer is gone), are
- * deleted with their index entries. Safe to run at any time, from any process.
+ * deleted with their index entries. Safe to run at any time, from any process. The head is read
+ * after the write barrier (`barrierOps` through `commit`), as in `wasCommitted`: the deletions are
+ * decided on it, so a lagging ZooKeeper server must not answer with an older head.
  */
 export async function reconcile(
   log: ChangeLog,
   rows: ObjectRows,
+  commit: (ops: readonly ZkOp[]) => Promise<void>,
   graceMs: number,
 ): Promise<{ marked: number; removed: number }> {
   const graceUs = graceMs * 1000;
+  await commit(barrierOps(log));
   const head = await log.head();
   const nowUs = Date.now() * 1000;
   let marked = 0;

@@ -317,7 +317,9 @@ export class CassandraStore extends BackendBase implements TopologyStore {
 
   /** Repairs what dead writers left (cassandra-commit.ts); safe at any time, from any process. */
   reconcile(opts: { graceMs?: number } = {}): Promise<{ marked: number; removed: number }> {
-    return this.guard('reconcile', () => reconcile(this.log, this.rows, opts.graceMs ?? 60000));
+    return this.guard('reconcile', () =>
+      reconcile(this.log, this.rows, (ops) => this.commit(ops), opts.graceMs ?? 60000),
+    );
   }
 
   // ---- learned state, liveness, coordination --------------------------------------------------------
