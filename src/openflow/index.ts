@@ -13,10 +13,6 @@ export type { Port } from './port.js';
 export type { FlowStats, MultipartReplyBody, MultipartRequestBody, RawMultipart } from './multipart.js';
 export {
   decodeMessage,
-  encodeMessage,
-  encodeMessages,
-  encodeMessageByTable,
-  EncodedBatches,
   helloOffersOpenFlow13,
   type ControllerRole,
   type DecodeResult,
@@ -29,6 +25,7 @@ export {
   type PortStatusReason,
   type AsyncConfig,
 } from './messages.js';
+export { encodeMessage, encodeMessages, encodeMessageByTable, EncodedBatches } from './message-encode.js';
 export { readPacketIn, PACKET_IN_CODE, type PacketInView } from './packet-in.js';
 export { OpenFlowFramer, type FramerEvent, type FramerOptions } from './framing.js';
 export { CodecError, type RawTlv } from './wire.js';

@@ -1,7 +1,9 @@
 /**
  * OpenFlow 1.3 messages: the `Message` domain union and `MESSAGES`, the one table that gives each
  * message its OFPT_* code, its exact length (0 = variable, computed on encode) and its body layout.
- * `encodeMessage` and `decodeMessage` are both driven by that table.
+ * `decodeMessage` (here) and `encodeMessage` (message-encode.ts) are both driven by that table. The
+ * file is long because the table describes every message the codec knows, in one place; the
+ * encoders live beside it.
  *
  * Invariants:
  * - `decodeMessage` never throws and does no I/O. It returns `{ ok: false, error }` for a buffer
@@ -19,9 +21,8 @@
  *   numbers, malformed addresses, a message over 65535 bytes): caller bugs, not peer input.
  */
 
-import { encodeAnswer } from './answer-encode.js';
 import { type Action, actionListCodec, type Instruction, instructionListCodec } from './actions.js';
-import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPHET_VERSIONBITMAP } from './constants.js';
+import { OFP_HEADER_LEN, OFP_VERSION, OFPHET_VERSIONBITMAP } from './constants.js';
 import {
   multipartReplyCodec,
   type MultipartReplyBody,
@@ -48,7 +49,6 @@ import {
   u64,
   u8,
   withContext,
-  Writer,
 } from './wire.js';
 
 /** An element of a HELLO message. */
@@ -254,10 +254,10 @@ type WithoutXid<T> = T extends unknown ? Omit<T, 'xid'> & { readonly xid?: numbe
 export type Outgoing = WithoutXid<Message>;
 
 /** The fields of a message that its body carries (the header carries type, xid and version). */
-type Body<T extends MessageType> = Omit<MessageOf<T>, 'type' | 'xid' | 'version'>;
+export type Body<T extends MessageType> = Omit<MessageOf<T>, 'type' | 'xid' | 'version'>;
 
 /** How one message sits on the wire after the 8-byte header. */
-interface MessageSpec<T extends MessageType> {
+export interface MessageSpec<T extends MessageType> {
   /** OFPT_* */
   readonly code: number;
   /** Exact total length including the header; 0 = variable (computed on encode). */
@@ -464,7 +464,7 @@ export const MESSAGES: MessageTable = {
   set_async: { code: 28, length: 32, body: asyncConfig },
 };
 
-type KnownType = Exclude<MessageType, 'unknown'>;
+export type KnownType = Exclude<MessageType, 'unknown'>;
 
 /** OFPT_* code -> the message types that use it (more than one only for ERROR). */
 const BY_CODE = new Map<number, KnownType[]>();
@@ -537,121 +537,6 @@ function decodeBody<T extends KnownType>(type: T, bytes: Buffer, xid: number, ve
     const header = type === 'hello' ? { type, xid, version } : { type, xid };
     return { ...header, ...body } as unknown as Message;
   });
-}
-
-/**
- * Encodes one message. Throws CodecError only for values the wire cannot carry (see the module
- * comment).
- */
-export function encodeMessage(msg: Message): Buffer {
-  const w = new Writer();
-  encodeOne(w, msg, msg.xid);
-  return w.finish();
-}
-
-/** One writer reused by every `encodeMessages` call (encoding is synchronous). */
-const shared = new Writer();
-
-/**
- * Encodes messages back to back into one buffer (one socket write), the i-th with transaction id
- * `xids[i]`. The scratch writer is reused, so only the returned copy is allocated.
- */
-export function encodeMessages(msgs: readonly Outgoing[], xids: readonly number[]): Buffer {
-  shared.reset();
-  for (let i = 0; i < msgs.length; i++) encodeOne(shared, msgs[i]!, xids[i]!);
-  return shared.finish();
-}
-
-/** Room a batch is sure to find in an `EncodedBatches` buffer before it grows. */
-const BATCH_ROOM = 8 * 1024;
-
-/**
- * One connection's outgoing messages encoded into one reused buffer, a batch per socket write: a
- * batch is a view of the buffer (no copy, no allocation but the view), and the buffer is written
- * from its start again once the socket says it holds no earlier batch (`released`); until then later
- * batches go after the earlier ones, or into a new buffer.
- */
-export class EncodedBatches {
-  private readonly w = new Writer(64 * 1024);
-
-  /** The messages back to back, the i-th with transaction id `xids[i]`. */
-  encode(msgs: readonly Outgoing[], xids: readonly number[]): Buffer {
-    const w = this.w;
-    w.makeRoom(BATCH_ROOM);
-    const start = w.length;
-    try {
-      for (let i = 0; i < msgs.length; i++) encodeOne(w, msgs[i]!, xids[i]!);
-    } catch (e) {
-      w.truncate(start);
-      throw e;
-    }
-    return w.take();
-  }
-
-  /** Every batch returned so far has been written out (nothing refers to it any more). */
-  released(): void {
-    this.w.recycle();
-  }
-}
-
-/** Encodes with the message table only (no fast path): what the fast path is checked against. */
-export function encodeMessageByTable(msg: Message): Buffer {
-  const w = new Writer();
-  encodeOne(w, msg, msg.xid, false);
-  return w.finish();
-}
-
-function encodeOne(w: Writer, msg: Outgoing, xid: number, fast = true): void {
-  const start = w.length;
-  const version = msg.type === 'hello' ? msg.version : OFP_VERSION;
-  if (fast && encodeAnswer(w, msg, xid, version)) {
-    // FLOW_MOD or PACKET_OUT, written by the fast path (answer-encode.ts).
-  } else if (msg.type === 'unknown') {
-    w.u8(version);
-    w.u8(msg.code, 'message type');
-    w.reserve(2);
-    w.u32(xid, 'xid');
-    w.bytes(msg.body);
-  } else {
-    encodeBody(msg.type, msg, xid, w, version);
-  }
-  const length = w.length - start;
-  if (length > OFP_MAX_MESSAGE_LEN) {
-    throw new CodecError(
-      `${msg.type}: ${length} bytes exceed the OpenFlow maximum of ${OFP_MAX_MESSAGE_LEN}`,
-    );
-  }
-  w.patchU16(start + 2, length);
-}
-
-function encodeBody<T extends KnownType>(
-  type: T,
-  msg: Outgoing,
-  xid: number,
-  w: Writer,
-  version: number,
-): void {
-  const spec: MessageSpec<T> = MESSAGES[type];
-  const start = w.length;
-  w.u8(version, 'version');
-  w.u8(spec.code);
-  w.reserve(2);
-  w.u32(xid, 'xid');
-  try {
-    // The body's struct reads its own fields by name; type, xid and version are not among them.
-    spec.body.encode(w, msg as unknown as Body<T>);
-  } catch (e) {
-    if (e instanceof CodecError) throw new CodecError(`${type}: ${e.message}`);
-    throw e;
-  }
-  if (spec.length !== 0 && w.length - start !== spec.length) {
-    throw new CodecError(`${type}: encoded ${w.length - start} bytes, expected ${spec.length}`);
-  }
-  if (spec.select !== undefined && !spec.select(new Reader(w.view(start), OFP_HEADER_LEN))) {
-    throw new CodecError(
-      `${type}: these values would decode as another message (errType 0xffff is experimenter_error)`,
-    );
-  }
 }
 
 /** True when a peer's HELLO offers OpenFlow 1.3 (by its bitmap, or by its header version). */
