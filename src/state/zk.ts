@@ -15,7 +15,9 @@
  * connection loss the client moves the session to another server no older than the last zxid it saw;
  * a session renewed after expiry starts from no zxid, so may land on a server behind what the old one
  * read. The library has no `sync`: a read that decides something (not a hint) is preceded by a write
- * on the session, which orders it after the leader's state (cassandra-commit.ts, `barrierOps`).
+ * on the session, which orders it after the leader's state (cassandra-commit.ts, `barrierOps`), and a
+ * renewed session sends such a write (a check of `/`) before its listeners run, so what they read
+ * again is no older than what the expired session had seen.
  *
  * Invariant: no call waits forever. A request that gets no answer within `opTimeoutMs` (the ensemble
  * is unreachable) fails with ZkError('connection-loss'); connecting fails after `connectTimeoutMs`.
@@ -173,11 +175,19 @@ export class ZkSession {
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 2000)) {
       try {
         await this.start();
-        for (const l of [...this.listeners]) l();
-        return;
       } catch {
         await new Promise((r) => setTimeout(r, delay));
+        continue;
       }
+      try {
+        await this.multi([{ op: 'check', path: '/', version: -1 }]);
+      } catch {
+        this.client.close(); // the barrier found no server that answers; start again
+        await new Promise((r) => setTimeout(r, delay));
+        continue;
+      }
+      for (const l of [...this.listeners]) l();
+      return;
     }
   }
 
