@@ -230,7 +230,7 @@ export class ChangeLog {
     for (let a = from + 1; a <= to; a += 500) {
       const b = Math.min(to, a + 499);
       const seqs = Array.from({ length: b - a + 1 }, (_, k) => a + k);
-      const got = await Promise.all(seqs.map((s) => known?.get(s) ?? this.entry(s)));
+      const got = await Promise.all(seqs.map(async (s) => known?.get(s) ?? this.entry(s)));
       for (const [k, e] of got.entries()) {
         if (!e) {
           const start = await this.logStart();
