@@ -17,9 +17,13 @@
  *
  * Watching: each `ChangeLog` keeps one data watch on `head` for all its watches (plus a slow poll as a
  * safety net) and, when it moves, reads the new change nodes once and hands each watch its part, in
- * order. A watch that fell behind (disconnection, session expiry) catches up from its cursor through
- * the same path: no full reload while the log still holds its position; once it does not, the watch
- * resyncs from a snapshot (`onResync`), or fails with 'position-gone' when it has no such handler.
+ * order. When the watch fires (or a commit through this handle pokes it), the change nodes it expects
+ * (as many as the last move brought) are asked for together with `head`, in one pipelined round trip
+ * instead of two: the session answers in order, so a node read after `head` at N and at or below N is
+ * committed; what was not read so (more changes than expected) is read after, as before. A watch that
+ * fell behind (disconnection, session expiry) catches up from its cursor through the same path: no full
+ * reload while the log still holds its position; once it does not, the watch resyncs from a snapshot
+ * (`onResync`), or fails with 'position-gone' when it has no such handler.
  *
  * Invariant: a watch delivers every change after its start position exactly once, in position order,
  * or a snapshot and then every change after the snapshot's position.
@@ -84,6 +88,9 @@ export function entryToChange(e: LogEntry): Change {
   return { seq: e.seq, tx: e.tx, kind: e.kind, id: e.id, op: e.op, version: e.version, object: e.object };
 }
 
+/** At most this many change nodes are read ahead with `head` when the watch fires. */
+const READ_AHEAD_MAX = 16;
+
 interface WatchState {
   cursor: number;
   readonly handlers: WatchHandlers;
@@ -95,6 +102,10 @@ export class ChangeLog {
   private armed = false;
   private pumping = false;
   private again = false;
+  /** `head` moved (the watch fired, or this handle committed): read the expected nodes with it. */
+  private moved = false;
+  /** How many changes the last move of `head` brought: what the next read-ahead asks for. */
+  private expect = 1;
   private closed = false;
   private readonly offSession: () => void;
 
@@ -210,13 +221,16 @@ export class ChangeLog {
     return n ? decodeEntry(n.data) : undefined;
   }
 
-  /** Changes after `from` up to `to` (inclusive), oldest first; requests are pipelined in chunks. */
-  async range(from: number, to: number): Promise<Change[]> {
+  /**
+   * Changes after `from` up to `to` (inclusive), oldest first; requests are pipelined in chunks.
+   * `known`: entries read already (after a `head` at or above `to`), not asked for again.
+   */
+  async range(from: number, to: number, known?: ReadonlyMap<number, LogEntry>): Promise<Change[]> {
     const out: Change[] = [];
     for (let a = from + 1; a <= to; a += 500) {
       const b = Math.min(to, a + 499);
       const seqs = Array.from({ length: b - a + 1 }, (_, k) => a + k);
-      const got = await Promise.all(seqs.map((s) => this.entry(s)));
+      const got = await Promise.all(seqs.map(async (s) => known?.get(s) ?? this.entry(s)));
       for (const [k, e] of got.entries()) {
         if (!e) {
           const start = await this.logStart();
@@ -245,7 +259,30 @@ export class ChangeLog {
 
   /** Wakes the watches at once (after a commit through the same handle). */
   poke(): void {
-    if (this.watches.size > 0) this.pump();
+    if (this.watches.size === 0) return;
+    this.moved = true;
+    this.pump();
+  }
+
+  /**
+   * The `expect` change nodes after the open watches' lowest cursor, asked for now (after `head`, on
+   * the same session); those that exist, by position. A failure is an empty answer: they are read
+   * again in turn.
+   */
+  private readAhead(): Promise<Map<number, LogEntry>> {
+    const got = new Map<number, LogEntry>();
+    const open = [...this.watches].filter((w) => w.open);
+    if (open.length === 0) return Promise.resolve(got);
+    const from = Math.min(...open.map((w) => w.cursor));
+    const seqs = Array.from({ length: this.expect }, (_, k) => from + 1 + k);
+    return Promise.all(
+      seqs.map((q) =>
+        this.entry(q).then(
+          (e) => void (e && got.set(q, e)),
+          () => undefined,
+        ),
+      ),
+    ).then(() => got);
   }
 
   /** Brings every open watch up to the head; runs one at a time and once more if asked meanwhile. */
@@ -278,24 +315,34 @@ export class ChangeLog {
       this.armed = true;
       watch = () => {
         this.armed = false;
+        this.moved = true;
         this.pump();
       };
     }
+    const moved = this.moved;
+    this.moved = false;
     let h: Head;
+    const headRead = this.head(watch);
+    // Asked for after `head`, so answered after it: entries at or below the head read are committed.
+    const ahead = moved ? this.readAhead() : undefined;
     try {
-      h = await this.head(watch);
+      h = await headRead;
     } catch (e) {
       if (watch) this.armed = false;
       throw e;
     }
+    const known = await ahead;
+    let first = true;
     for (;;) {
       const behind = [...this.watches].filter((w) => w.open && w.cursor < h.seq);
       if (behind.length === 0) return;
       const from = Math.min(...behind.map((w) => w.cursor));
       const to = Math.min(h.seq, from + 2000);
+      if (first && moved) this.expect = Math.max(1, Math.min(READ_AHEAD_MAX, h.seq - from));
+      first = false;
       let batch: Change[];
       try {
-        batch = await this.range(from, to);
+        batch = await this.range(from, to, known);
       } catch (e) {
         if (e instanceof StoreError && e.code === 'position-gone') {
           // Only the watches at the lost position resync (or fail); the others go on.
