@@ -13,10 +13,10 @@
  * has given out, so two ports of one group never share a key.
  */
 import { changesOf, highestTunnelKey } from './cassandra-commit.js';
-import type { Kind } from './model.js';
+import type { Kind, Obj } from './model.js';
 import { referencedIds } from './references.js';
 import { bindingOf } from './cassandra-rows.js';
-import type { Op, TxResult } from './store.js';
+import type { Change, Op, TxResult } from './store.js';
 import { planTransaction, type BaseReader, type OpResult, type Write } from './transaction.js';
 
 /** The most writes one group commits (one ZooKeeper multi-op stays well under its 1 MB limit). */
@@ -64,15 +64,27 @@ export class Footprint {
 
   /** Adds what `writes` changed. */
   addWrites(writes: readonly Write[]): void {
-    for (const w of writes) {
-      this.ids.add(w.id);
-      for (const o of [w.before, w.after]) {
-        if (!o) continue;
-        if (typeof o.name === 'string') this.names.add(nameKey(w.kind, o.name));
-        for (const t of referencedIds(w.kind, o)) this.refs.add(t);
-        const b = bindingOf(w.kind, o);
-        if (b !== undefined) this.bindings.add(b);
-      }
+    for (const w of writes) this.addObjects(w.kind, w.id, [w.before, w.after]);
+  }
+
+  /**
+   * Adds what committed `changes` (log entries) changed. An entry holds the object after the change
+   * (before it, for a delete) but not the state it replaced; a reader that found an object through a
+   * name, a reference or a binding also read its id (`tracking`), so a change that takes the name,
+   * reference or binding away still collides on the id.
+   */
+  addChanges(changes: readonly Change[]): void {
+    for (const c of changes) this.addObjects(c.kind, c.id, [c.object]);
+  }
+
+  private addObjects(kind: Kind, id: string, objects: ReadonlyArray<Obj | undefined>): void {
+    this.ids.add(id);
+    for (const o of objects) {
+      if (!o) continue;
+      if (typeof o.name === 'string') this.names.add(nameKey(kind, o.name));
+      for (const t of referencedIds(kind, o)) this.refs.add(t);
+      const b = bindingOf(kind, o);
+      if (b !== undefined) this.bindings.add(b);
     }
   }
 }
@@ -81,34 +93,41 @@ function nameKey(kind: Kind, name: string): string {
   return `${kind}\u0000${name}`;
 }
 
-/** `base`, recording reads into `reads`, with tunnel keys counted from `tk()`. */
+/** `base`, recording reads into `reads` (the ids found by name, reference or binding too), with
+ * tunnel keys counted from `tk()`. */
 export function tracking(base: BaseReader, reads: Footprint, tk: () => number): BaseReader {
+  const found = (id: string | undefined) => {
+    if (id !== undefined) reads.ids.add(id);
+    return id;
+  };
   return {
     get: (id) => {
       reads.ids.add(id);
       return base.get(id);
     },
-    idByName: (kind, name) => {
+    idByName: async (kind, name) => {
       reads.names.add(nameKey(kind, name));
-      return base.idByName(kind, name);
+      return found(await base.idByName(kind, name));
     },
-    referrerIds: (id) => {
+    referrerIds: async (id) => {
       reads.refs.add(id);
       reads.ids.add(id);
-      return base.referrerIds(id);
+      const holders = await base.referrerIds(id);
+      for (const h of holders) found(h.id);
+      return holders;
     },
-    portIdByBinding: (hostId, iface) => {
+    portIdByBinding: async (hostId, iface) => {
       reads.bindings.add(`${hostId}\u0000${iface}`);
-      return base.portIdByBinding(hostId, iface);
+      return found(await base.portIdByBinding(hostId, iface));
     },
     maxTunnelKey: tk,
   };
 }
 
-/** One planned member of a group. */
+/** One planned member of a group, with what its planning read. */
 export type Planned =
-  | { readonly q: Queued; readonly writes: Write[]; readonly results: OpResult[] }
-  | { readonly q: Queued; readonly refused: unknown };
+  | { readonly q: Queued; readonly writes: Write[]; readonly results: OpResult[]; readonly reads: Footprint }
+  | { readonly q: Queued; readonly refused: unknown; readonly reads: Footprint };
 
 /**
  * Plans queued transactions, in order, against committed state at a head whose tunnel-key mark is
@@ -134,9 +153,9 @@ export async function planGroup(
         return mark;
       });
       const { writes, results } = await planTransaction(base, q.ops);
-      return [{ q, writes, results }, reads];
+      return [{ q, writes, results, reads }, reads];
     } catch (e) {
-      return [{ q, refused: e }, reads];
+      return [{ q, refused: e, reads }, reads];
     }
   };
   // Every transaction is planned at once on H; one that asked for tunnel keys after the group gave
