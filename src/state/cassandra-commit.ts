@@ -5,10 +5,8 @@
  * pointers from ZooKeeper and bodies from Cassandra; write the new rows to Cassandra (uncommitted:
  * no pointer names them); then one ZooKeeper multi-op (`commitOps`) sets `head` if still at version
  * H, creates the log entries P+1.. and sets the pointers. That multi-op is the commit point. If
- * another writer committed first, the multi-op fails; if none of the commits since H touched what the
- * transaction read, its rows are given the positions after the new head and the multi-op is sent
- * again there (cassandra-rebase.ts); otherwise the rows are deleted and the transaction is planned
- * again. Afterwards the rows are marked committed (a hint for scans; the log is the truth).
+ * another writer committed first, the multi-op fails, the rows are deleted, and the transaction is
+ * planned again. Afterwards the rows are marked committed (a hint for scans; the log is the truth).
  * The loop itself is `CassandraStore.transact`; a group of transactions (cassandra-group.ts) commits
  * the same way, in one multi-op, each transaction with its own id and positions.
  *
@@ -140,10 +138,8 @@ export async function wasCommitted(
 
 /**
  * Repairs what dead writers left: rows at or below the head that the log names are marked committed;
- * rows it does not name that are older than `graceMs` (their writer is gone) are deleted with their
- * index entries. A row at or below the head that the log does not name may still be committed at a
- * later position (a rebased commit, cassandra-rebase.ts, within its REBASE_WINDOW_MS), so it gets
- * the grace period too; `graceMs` must exceed that window when writers may be active. Safe to run at any time, from any process. The head is read
+ * rows it does not name, and rows above the head older than `graceMs` (their writer is gone), are
+ * deleted with their index entries. Safe to run at any time, from any process. The head is read
  * after the write barrier (`barrierOps` through `commit`), as in `wasCommitted`: the deletions are
  * decided on it, so a lagging ZooKeeper server must not answer with an older head.
  */
@@ -168,12 +164,13 @@ export async function reconcile(
         const txid = r.get('txid') as string;
         const seq = Number(r.get('seq'));
         const key = [kind, bucket, id, version, txid];
-        if (seq <= head.seq && (await log.entry(seq))?.txid === txid) {
-          await rows.exec(rows.q.mark, key);
-          marked++;
-          continue;
-        }
-        if (nowUs - Number(r.get('wt')) < graceUs) continue;
+        if (seq <= head.seq) {
+          if ((await log.entry(seq))?.txid === txid) {
+            await rows.exec(rows.q.mark, key);
+            marked++;
+            continue;
+          }
+        } else if (nowUs - Number(r.get('wt')) < graceUs) continue;
         const body = r.get('body') as string | null;
         if (body && r.get('deleted') !== true)
           await rows.execMany(rows.indexUndo(kind, id, JSON.parse(body) as Obj, txid));

@@ -13,10 +13,10 @@
  * has given out, so two ports of one group never share a key.
  */
 import { changesOf, highestTunnelKey } from './cassandra-commit.js';
-import type { Kind, Obj } from './model.js';
+import type { Kind } from './model.js';
 import { referencedIds } from './references.js';
 import { bindingOf } from './cassandra-rows.js';
-import type { Change, Op, TxResult } from './store.js';
+import type { Op, TxResult } from './store.js';
 import { planTransaction, type BaseReader, type OpResult, type Write } from './transaction.js';
 
 /** The most writes one group commits (one ZooKeeper multi-op stays well under its 1 MB limit). */
@@ -64,27 +64,15 @@ export class Footprint {
 
   /** Adds what `writes` changed. */
   addWrites(writes: readonly Write[]): void {
-    for (const w of writes) this.addObjects(w.kind, w.id, [w.before, w.after]);
-  }
-
-  /**
-   * Adds what committed `changes` (log entries) changed. An entry holds the object after the change
-   * (before it, for a delete) but not the state it replaced; a reader that found an object through a
-   * name, a reference or a binding also read its id (`tracking`), so a change that takes the name,
-   * reference or binding away still collides on the id.
-   */
-  addChanges(changes: readonly Change[]): void {
-    for (const c of changes) this.addObjects(c.kind, c.id, [c.object]);
-  }
-
-  private addObjects(kind: Kind, id: string, objects: ReadonlyArray<Obj | undefined>): void {
-    this.ids.add(id);
-    for (const o of objects) {
-      if (!o) continue;
-      if (typeof o.name === 'string') this.names.add(nameKey(kind, o.name));
-      for (const t of referencedIds(kind, o)) this.refs.add(t);
-      const b = bindingOf(kind, o);
-      if (b !== undefined) this.bindings.add(b);
+    for (const w of writes) {
+      this.ids.add(w.id);
+      for (const o of [w.before, w.after]) {
+        if (!o) continue;
+        if (typeof o.name === 'string') this.names.add(nameKey(w.kind, o.name));
+        for (const t of referencedIds(w.kind, o)) this.refs.add(t);
+        const b = bindingOf(w.kind, o);
+        if (b !== undefined) this.bindings.add(b);
+      }
     }
   }
 }
@@ -93,41 +81,34 @@ function nameKey(kind: Kind, name: string): string {
   return `${kind}\u0000${name}`;
 }
 
-/** `base`, recording reads into `reads` (the ids found by name, reference or binding too), with
- * tunnel keys counted from `tk()`. */
+/** `base`, recording reads into `reads`, with tunnel keys counted from `tk()`. */
 export function tracking(base: BaseReader, reads: Footprint, tk: () => number): BaseReader {
-  const found = (id: string | undefined) => {
-    if (id !== undefined) reads.ids.add(id);
-    return id;
-  };
   return {
     get: (id) => {
       reads.ids.add(id);
       return base.get(id);
     },
-    idByName: async (kind, name) => {
+    idByName: (kind, name) => {
       reads.names.add(nameKey(kind, name));
-      return found(await base.idByName(kind, name));
+      return base.idByName(kind, name);
     },
-    referrerIds: async (id) => {
+    referrerIds: (id) => {
       reads.refs.add(id);
       reads.ids.add(id);
-      const holders = await base.referrerIds(id);
-      for (const h of holders) found(h.id);
-      return holders;
+      return base.referrerIds(id);
     },
-    portIdByBinding: async (hostId, iface) => {
+    portIdByBinding: (hostId, iface) => {
       reads.bindings.add(`${hostId}\u0000${iface}`);
-      return found(await base.portIdByBinding(hostId, iface));
+      return base.portIdByBinding(hostId, iface);
     },
     maxTunnelKey: tk,
   };
 }
 
-/** One planned member of a group, with what its planning read. */
+/** One planned member of a group. */
 export type Planned =
-  | { readonly q: Queued; readonly writes: Write[]; readonly results: OpResult[]; readonly reads: Footprint }
-  | { readonly q: Queued; readonly refused: unknown; readonly reads: Footprint };
+  | { readonly q: Queued; readonly writes: Write[]; readonly results: OpResult[] }
+  | { readonly q: Queued; readonly refused: unknown };
 
 /**
  * Plans queued transactions, in order, against committed state at a head whose tunnel-key mark is
@@ -153,9 +134,9 @@ export async function planGroup(
         return mark;
       });
       const { writes, results } = await planTransaction(base, q.ops);
-      return [{ q, writes, results, reads }, reads];
+      return [{ q, writes, results }, reads];
     } catch (e) {
-      return [{ q, refused: e, reads }, reads];
+      return [{ q, refused: e }, reads];
     }
   };
   // Every transaction is planned at once on H; one that asked for tunnel keys after the group gave

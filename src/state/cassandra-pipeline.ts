@@ -13,10 +13,6 @@
  * transactions planned again with the failed group's. Only one multi-op of a handle is in flight at
  * a time, so commits stay in queue order.
  *
- * A group whose multi-op lost to other writers' commits is rebased when none of them touched what it
- * read (cassandra-rebase.ts): sent again at the current head, without planning it again or rewriting
- * more than its rows' positions. A speculative group planned on it is then dropped and planned again.
- *
  * Invariants (those of cassandra-commit.ts, kept): a group's rows are written before its multi-op;
  * the multi-op is the commit point and checks `head`; a transaction is answered only after its
  * group's commit is known (refusals too, as they rest on state that must still be current); rows of
@@ -25,28 +21,21 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Deferred } from './cassandra-coalesce.js';
-import { commitOps, wasCommitted } from './cassandra-commit.js';
+import { commitOps, highestTunnelKey, wasCommitted } from './cassandra-commit.js';
 import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { sleep, type ObjectRows, type Statement } from './cassandra-rows.js';
 import type { Attempt, CommittedCache } from './committed-cache.js';
-import type { ChangeLog } from './distributed-log.js';
-import {
-  MAX_REBASES,
-  REBASE_WINDOW_MS,
-  place,
-  rebaseHead,
-  type Part,
-  type Versioned,
-} from './cassandra-rebase.js';
+import type { ChangeLog, Head } from './distributed-log.js';
 import { StoreError } from './errors.js';
 import type { StoredObject } from './store-base.js';
-import type { Write } from './transaction.js';
 import type { Op } from './store.js';
-import type { BaseReader } from './transaction.js';
+import type { BaseReader, Write } from './transaction.js';
 import { ZkError, type ZkOp } from './zk.js';
 
 /** The most attempts a transaction gets before it fails as 'unavailable'. */
 const MAX_ATTEMPTS = 100;
+
+type Versioned = Head & { version: number };
 
 /** What the loop needs of its store handle. */
 export interface PipelineParts {
@@ -78,20 +67,17 @@ interface Prepared {
   /** Whether `head` was this handle's guess (not read), so a failure means another writer. */
   readonly guessed: boolean;
   readonly reads: Attempt;
-  readonly parts: readonly Part[];
+  readonly parts: ReadonlyArray<{ readonly writes: readonly Write[]; readonly txid: string }>;
   readonly firstSeq: ReadonlyMap<Planned, number>;
   readonly writes: readonly Write[];
   /** The head its commit makes. */
   readonly next: Versioned;
-  /** When its rows were written (ms since epoch): it may be rebased until REBASE_WINDOW_MS after. */
-  readonly written: number;
 }
 
 interface Flying {
   readonly p: Prepared;
-  /** The group as committed (moved to a later head if it was rebased), or undefined if it was not
-   * (rejects when that cannot be told). */
-  readonly done: Promise<Prepared | undefined>;
+  /** Whether the commit was applied (rejects when that cannot be told). */
+  readonly done: Promise<boolean>;
 }
 
 export class CommitPipeline {
@@ -104,8 +90,6 @@ export class CommitPipeline {
   /** Commits that failed one after another (for the backoff), and attempts per transaction. */
   private failures = 0;
   private readonly attempts = new WeakMap<Queued, number>();
-  /** Counts, for benchmarks: multi-ops applied, rebases, and lost commits planned again. */
-  readonly stats = { commits: 0, rebased: 0, replanned: 0 };
 
   /** Marks of committed rows, sent together a little later (a hint for scans; the log is the truth). */
   private readonly marks: Deferred;
@@ -194,70 +178,43 @@ export class CommitPipeline {
     const parts = group.flatMap((p) =>
       'writes' in p && p.writes.length > 0 ? [{ p, writes: p.writes, txid: randomUUID() }] : [],
     );
-    const { firstSeq, next } = place(head, parts);
+    const firstSeq = new Map<Planned, number>();
+    let seq = head.seq + 1;
+    for (const part of parts) {
+      firstSeq.set(part.p, seq);
+      seq += part.writes.length;
+    }
     const writes = parts.flatMap((part) => part.writes);
     if (parts.length > 0)
       await this.s.writeRows(
         parts.flatMap((part) => this.s.rows.rowStatements(part.writes, part.txid, firstSeq.get(part.p)!)),
       );
-    const written = Date.now();
-    return { batch, group, rest, head, guessed, reads, parts, firstSeq, writes, next, written };
+    const next = { seq: seq - 1, tk: highestTunnelKey(head.tk, writes), version: head.version + 1 };
+    return { batch, group, rest, head, guessed, reads, parts, firstSeq, writes, next };
   }
 
-  /**
-   * Sends a group's multi-op; the group as committed, or undefined if it was not. When other writers
-   * committed first and none of their changes touches what the group read, the group is rebased
-   * (cassandra-rebase.ts): its rows moved to positions after the current head, and sent again.
-   */
-  private async send(p: Prepared): Promise<Prepared | undefined> {
-    for (let rebases = 0; ; rebases++) {
-      try {
-        await this.s.commit(commitOps(this.s.log, this.s.rows, p.head, p.parts, Date.now()));
-        this.stats.commits++;
-        return p;
-      } catch (e) {
-        if (!(e instanceof ZkError)) throw e;
-        if (e.code !== 'bad-version' && e.code !== 'node-exists' && e.code !== 'no-node') {
-          const ok = await wasCommitted(
-            this.s.log,
-            (ops) => this.s.commit(ops),
-            p.head.seq + 1,
-            p.parts[0]!.txid,
-          );
-          return ok ? p : undefined;
-        }
-      }
-      if (rebases >= MAX_REBASES || Date.now() - p.written > REBASE_WINDOW_MS) return undefined;
-      // Back off as a failed commit does (below), so writers on other handles do not all send at once.
-      await sleep(Math.random() * Math.min(100, 2 * 2 ** Math.min(rebases, 6)));
-      const moved = await this.rebase(p).catch(() => undefined);
-      this.stats[moved ? 'rebased' : 'replanned']++;
-      if (!moved) return undefined;
-      p = moved;
+  /** Sends a group's multi-op; whether it was applied. */
+  private async send(p: Prepared): Promise<boolean> {
+    try {
+      await this.s.commit(commitOps(this.s.log, this.s.rows, p.head, p.parts, Date.now()));
+      return true;
+    } catch (e) {
+      if (!(e instanceof ZkError)) throw e;
+      if (e.code === 'bad-version' || e.code === 'node-exists' || e.code === 'no-node') return false;
+      return wasCommitted(this.s.log, (ops) => this.s.commit(ops), p.head.seq + 1, p.parts[0]!.txid);
     }
-  }
-
-  /** `p` moved to the current head with its rows' positions rewritten, or undefined if it must be planned again. */
-  private async rebase(p: Prepared): Promise<Prepared | undefined> {
-    const head = await rebaseHead(this.s.log, p.group, p.head);
-    if (!head) return undefined;
-    const { firstSeq, next } = place(head, p.parts);
-    await this.s.writeRows(
-      p.parts.flatMap((part) => this.s.rows.reseqStatements(part.writes, part.txid, firstSeq.get(part.p)!)),
-    );
-    return { ...p, head, firstSeq, next };
   }
 
   /**
    * Waits for a flying group's commit and answers its transactions, or queues them again; `next`, a
    * group planned on top of it, is dropped (rows deleted, transactions queued again) unless the commit
-   * was applied at the head `next` was planned on (not rebased). Returns whether `next` may be sent.
+   * was applied. Returns whether it was.
    */
   private async finish(f: Flying, next?: Prepared): Promise<boolean> {
-    let p = f.p;
-    let done: Prepared | undefined;
+    const p = f.p;
+    let ok: boolean;
     try {
-      done = await f.done;
+      ok = await f.done;
     } catch (e) {
       // Whether it was applied cannot be told: plan the next group on a head read afresh.
       this.s.known.drop();
@@ -266,7 +223,7 @@ export class CommitPipeline {
       if (next) this.requeue(next, next.batch);
       return false;
     }
-    if (!done) {
+    if (!ok) {
       // Requeue the failed group's members (its rest is in `next`'s batch, or still queued) first.
       const rest = new Set(p.rest);
       const again = [...p.batch.filter((q) => !rest.has(q))];
@@ -278,20 +235,11 @@ export class CommitPipeline {
       return false;
     }
     this.failures = 0;
-    const rebased = done !== p;
-    p = done;
-    // A rebased group's reads stand at its new head, but the cache's other objects may not.
-    if (rebased) this.s.known.drop();
-    else this.s.known.committed([p.reads], p.writes);
+    this.s.known.committed([p.reads], p.writes);
     for (const part of p.parts) this.marks.add(this.s.rows.markStatements(part.writes, part.txid));
     this.lastHead = p.next;
     settle(p.group, p.firstSeq);
     this.s.committed(p.head.seq, p.next.seq);
-    // A group planned on the head this one was to make missed what it was rebased over: plan it again.
-    if (rebased && next) {
-      this.requeue(next, next.batch);
-      return false;
-    }
     return true;
   }
 

@@ -298,15 +298,6 @@ export class ObjectRows {
     return out;
   }
 
-  /** Statements that move a transaction's rows (written by `rowStatements`) to new log positions, for
-   * a commit retried at a later head (cassandra-rebase.ts). */
-  reseqStatements(writes: readonly Write[], txid: string, firstSeq: number): Statement[] {
-    return writes.map((w, i) => [
-      this.q.reseq,
-      [firstSeq + i, w.kind, bucketOf(w.id), w.id, w.after.version, txid],
-    ]);
-  }
-
   /** Statements that delete what `rowStatements` wrote (for a transaction that did not commit). */
   undoStatements(writes: readonly Write[], txid: string): Statement[] {
     const out: Statement[] = [];

@@ -49,7 +49,6 @@ export function statements(ks: string) {
     scan: `SELECT id, version, txid, seq, committed, deleted, body FROM ${ks}.objects WHERE kind = ? AND bucket = ?`,
     scanWithAge: `SELECT id, version, txid, seq, committed, deleted, body, WRITETIME(body) AS wt FROM ${ks}.objects WHERE kind = ? AND bucket = ?`,
     insert: `INSERT INTO ${ks}.objects (kind, bucket, id, version, txid, seq, committed, deleted, body) VALUES (?, ?, ?, ?, ?, ?, false, ?, ?)`,
-    reseq: `UPDATE ${ks}.objects SET seq = ? WHERE kind = ? AND bucket = ? AND id = ? AND version = ? AND txid = ?`,
     mark: `UPDATE ${ks}.objects SET committed = true WHERE kind = ? AND bucket = ? AND id = ? AND version = ? AND txid = ?`,
     remove: `DELETE FROM ${ks}.objects WHERE kind = ? AND bucket = ? AND id = ? AND version = ? AND txid = ?`,
     nameIds: `SELECT id FROM ${ks}.names WHERE kind = ? AND name = ?`,
