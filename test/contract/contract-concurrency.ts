@@ -4,7 +4,8 @@
  * three-object transactions, while a reader takes snapshots: no update is lost, the shared object's
  * versions come in order in the feed, and no snapshot or feed batch shows half a transaction. And
  * sixteen writers through one handle (which a backend may commit as one group): a name is taken once,
- * tunnel keys stay unique, and a deleted object is never left referenced. And writes that depend on
+ * tunnel keys stay unique, and a deleted object is never left referenced; the same over sixteen
+ * handles, with renames racing creates of the freed names. And writes that depend on
  * each other queued at once on one handle (a backend may plan one while the one before is still being
  * committed) against another handle's: each sees what it needs of the ones before, versions come in
  * order, none is lost, and a stale expected version is refused.
@@ -219,6 +220,81 @@ export function concurrencyContract(c: ContractContext): void {
           'no port refers to the deleted bridge',
         );
       }
+    }
+  });
+
+  it('sixteen handles at once: one name taken once, unique tunnel keys, renames seen, nothing refers to a deleted object', async () => {
+    // Writers on separate handles (separate processes) touching different objects may commit past
+    // each other's commits without planning again (a backend may rebase them); what they read must
+    // still hold where they land: a name, the tunnel keys given out, a referrer, a renamed object.
+    const fx = c.fx();
+    const s = fx.store;
+    const handles: TopologyStore[] = [
+      s,
+      ...(await Promise.all(Array.from({ length: 15 }, () => fx.reopen()))),
+    ];
+    try {
+      const prefix = uniq('hs');
+      const same = await Promise.allSettled(
+        handles.map((h) => h.create('router', { name: `${prefix}-same` })),
+      );
+      assert.equal(same.filter((r) => r.status === 'fulfilled').length, 1, 'one handle gets the name');
+      for (const r of same)
+        if (r.status === 'rejected') assert.ok(r.reason instanceof StoreError, String(r.reason));
+
+      const bridges = await Promise.all([0, 1].map((k) => s.create('bridge', { name: `${prefix}-br${k}` })));
+      const made = await Promise.all(
+        handles.map((h, i) =>
+          h.transact(
+            [0, 1].map((k) => ({
+              op: 'create' as const,
+              kind: 'port',
+              fields: { name: `${prefix}-p${i}-${k}`, deviceId: bridges[i % 2]!.id },
+            })),
+          ),
+        ),
+      );
+      const keys = made.flatMap((r) => r.results.map((o) => (o as Obj<'port'>).tunnelKey));
+      assert.equal(new Set(keys).size, 32, 'every port of every handle has its own tunnel key');
+
+      // Half the handles rename their own bridge, half create a bridge under the name another one
+      // gives up: each name ends on one bridge.
+      const own = await Promise.all(handles.map((h, i) => h.create('bridge', { name: `${prefix}-own${i}` })));
+      const moves = await Promise.allSettled(
+        handles.map((h, i) =>
+          i % 2 === 0
+            ? h.update('bridge', own[i]!.id, { name: `${prefix}-moved${i}` })
+            : h.create('bridge', { name: `${prefix}-own${i - 1}` }),
+        ),
+      );
+      for (const r of moves)
+        if (r.status === 'rejected') assert.ok(r.reason instanceof StoreError, String(r.reason));
+      const named = (await s.list('bridge')).filter((b) => b.name.startsWith(`${prefix}-`));
+      assert.equal(new Set(named.map((b) => b.name)).size, named.length, 'no name on two bridges');
+
+      // Ports created from every handle on a bridge another handle deletes.
+      for (let round = 0; round < 3; round++) {
+        const br = await s.create('bridge', { name: `${prefix}-doomed${round}` });
+        const out = await Promise.allSettled(
+          handles.map((h, i) =>
+            i === round * 5
+              ? h.delete('bridge', br.id)
+              : h.create('port', { name: `${prefix}-d${round}-${i}`, deviceId: br.id }),
+          ),
+        );
+        for (const r of out)
+          if (r.status === 'rejected') assert.ok(r.reason instanceof StoreError, String(r.reason));
+        if (!(await s.get('bridge', br.id)))
+          assert.deepEqual(
+            (await s.list('port')).filter((p) => p.deviceId === br.id).map((p) => p.name),
+            [],
+            'no port refers to the deleted bridge',
+          );
+      }
+      const all = await s.list('port');
+      assert.equal(new Set(all.map((p) => p.tunnelKey)).size, all.length, 'tunnel keys unique in the store');
+    } finally {
+      for (const h of handles.slice(1)) await h.close();
     }
   });
 
