@@ -341,7 +341,7 @@ export class MemoryStore extends BackendBase implements TopologyStore {
       const byDevice = (e: LearnedEntry): Map<string, LearnedChange> => {
         const d = deviceKey(e);
         let m = st.learnedByDevice.get(d);
-        if (m === undefined) st.learnedByDevice.set(d, (m = new Map()));
+        if (m === undefined) st.learnedByDevice.set(d, (m = new Map<string, LearnedChange>()));
         return m;
       };
       for (const e of entries) {
