@@ -22,16 +22,16 @@ import { PolledFeed, watchChanges } from './polled-feed.js';
 import { referencedIds } from './references.js';
 import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
-import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
 import type {
+  Campaign,
+  CampaignHandlers,
+  Change,
+  HostLiveness,
   LearnedChange,
   LearnedEntry,
-  LearnedWatch,
-  LearnedWatchHandlers,
-  LearnedWatchOptions,
-  Watch,
-  WatchHandlers,
 } from './store.js';
+import type { LearnedWatch, LearnedWatchHandlers, LearnedWatchOptions, Op, TxResult } from './store.js';
+import type { Watch, WatchHandlers } from './store.js';
 import { BackendBase, type StoredObject } from './store-base.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 
