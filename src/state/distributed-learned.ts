@@ -159,7 +159,8 @@ export class LearnedLog {
     let again = false;
     let first = true;
     /**
-     * One look: reads the nodes after the cursor (of the watch's devices, and `e-` ones) and, for the
+     * One look: reads the nodes after the cursor (of the watch's devices, flow state's and earlier
+     * versions' `e-` ones) and, for the
      * devices in `fresh`, their nodes up to the cursor (their snapshot); moves the cursor past what it
      * read; returns what to deliver.
      */
