@@ -160,9 +160,8 @@ export class LearnedLog {
     let first = true;
     /**
      * One look: reads the nodes after the cursor (of the watch's devices, flow state's and earlier
-     * versions' `e-` ones) and, for the
-     * devices in `fresh`, their nodes up to the cursor (their snapshot); moves the cursor past what it
-     * read; returns what to deliver.
+     * versions' `e-` ones) and, for the devices in `fresh`, their nodes up to the cursor (their
+     * snapshot); moves the cursor past what it read; returns what to deliver.
      */
     const look = async (
       watch: (() => void) | undefined,
