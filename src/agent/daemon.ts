@@ -110,6 +110,7 @@ export class AgentDaemon {
       send: (msgs) => this.send(msgs),
       onChanges: (cs) => this.onChanges(cs),
       onResync: (s) => this.onResync(s),
+      ...(this.keeper.onDemand ? { devices: () => this.heldDevices() } : {}),
       heartbeatInfo: () => ({
         controlSocket: this.controlSocket,
         flows: this.ctl.flows.size,
@@ -342,7 +343,12 @@ export class AgentDaemon {
     this.ctl.stats.objectsHeld = this.ctl.topology.count();
     this.send(r.out);
     if (r.bindings) this.link.bindingsChanged();
-    if (r.devicesEntered && this.keeper.onDemand) this.storeLink.relearn();
+    if (r.devicesMoved) this.storeLink.devicesMoved();
+  }
+
+  /** The bridges and routers held (whose learned state an agent loading on demand subscribes to). */
+  private *heldDevices(): Iterable<string> {
+    for (const kind of ['bridge', 'router'] as const) for (const o of this.ctl.topology.all(kind)) yield o.id;
   }
 
   // ---- control API -------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
  * the shared MAC tables of the bridges and ARP/neighbour caches of the routers this host holds, and
  * none of the others. Which devices a batch of changes brings into the replica or takes out of it
  * (`devicesMoved`, read before the batch is applied); what is kept of the devices that left is
- * dropped (`forgetDevices`); a device that entered has its current entries read from the store (the
- * learned-state watch starts again from 0, store-link.ts; learned-sync.ts skips what it applied
- * already and applies only entries of held devices).
+ * dropped (`forgetDevices`); the learned-state watch, subscribed in the store to the devices held,
+ * follows (store-link.ts `devicesMoved`): a device that entered gets its current entries, then its
+ * changes, and the store sends none of a device that left (learned-sync.ts also applies only entries
+ * of held devices).
  *
  * Invariant: after a batch is applied, the runtime state holds learned entries only of bridges and
  * routers in the replica (entries of other agents are applied only for held devices, and a device's

@@ -30,6 +30,7 @@
  */
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../addr.js';
 import type { Effect } from '../sim/result.js';
+import { learnedDevice } from '../state/learned-scope.js';
 import type { LearnedChange, LearnedEntry } from '../state/store.js';
 
 /** The counters LearnedSync keeps (AgentStats has them). */
@@ -50,22 +51,6 @@ type OwnTable = 'mac' | 'arp' | 'nd';
 
 /** How long an entry of each table lives after it was learned (ms): the local cache's lifetime. */
 export type LearnedLifetimes = Readonly<Record<OwnTable, number>>;
-
-/** The device a shared learned entry belongs to (its bridge or router); undefined for flow state. */
-export function learnedDevice(e: LearnedEntry): { kind: 'bridge' | 'router'; id: string } | undefined {
-  switch (e.table) {
-    case 'mac': {
-      const slash = e.scope.indexOf('/');
-      return { kind: 'bridge', id: slash < 0 ? e.scope : e.scope.slice(0, slash) };
-    }
-    case 'arp':
-    case 'nd':
-      return { kind: 'router', id: e.scope };
-    case 'nat':
-    case 'ct':
-      return undefined;
-  }
-}
 
 export class LearnedSync {
   private readonly published = new Map<string, { value: string; at: number }>();

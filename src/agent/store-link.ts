@@ -11,21 +11,23 @@
  * - Learned state is published one publication at a time; a failed one keeps its entries and is
  *   tried again, so nothing learned during a store outage is lost.
  * - Until the switch's flows of an earlier run are judged, learned entries of that run count too.
- * - When devices enter the interest set (`relearn`), the learned-state watch starts again from 0, so
- *   their current entries come in (learned-sync.ts skips MAC/ARP/ND entries it applied already); flow
- *   state (NAT, connections) it delivered before is not delivered again.
+ * - An agent that loads on demand (`devices` given) subscribes to the learned state of the bridges and
+ *   routers it holds, in the store (store.ts `LearnedWatchOptions`): when devices enter or leave the
+ *   interest set (`devicesMoved`), the watch's set follows, so a device that entered gets its current
+ *   MAC/ARP/ND entries and then its changes, and the store sends nothing of the others. A watch
+ *   started again (the store reached later) skips flow state (NAT, connections) delivered before.
  */
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Outgoing } from '../openflow/index.js';
 import { StoreError } from '../state/errors.js';
+import { learnedDevice } from '../state/learned-scope.js';
 import { openStore } from '../state/open.js';
-import type { Change, Snapshot, TopologyStore, Watch } from '../state/store.js';
+import type { Change, LearnedWatch, Snapshot, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
 import { AGENT_VERSION } from './control-requests.js';
 import type { FlowController } from './controller.js';
 import type { InterestKeeper } from './interest-keeper.js';
-import { learnedDevice } from './learned-sync.js';
 import { readLocalSnapshot, writeLocalSnapshot } from './local-snapshot.js';
 import type { NatBlockLeaser } from './nat-blocks.js';
 
@@ -39,8 +41,6 @@ const LOCAL_SNAPSHOT_MS = 5000;
 const LOCAL_SNAPSHOT_FILE = 'topology-snapshot.json';
 /** How often what the agent learned is published. */
 const LEARNED_FLUSH_MS = 20;
-/** Devices that enter the interest set within this long share one read of the learned state (ms). */
-const RELEARN_MS = 10;
 
 /** `p`, or a rejection after `ms` (p itself goes on). */
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -62,6 +62,8 @@ export interface StoreLinkDeps {
   send: (msgs: readonly Outgoing[]) => void;
   onChanges: (changes: readonly Change[]) => void;
   onResync: (snap: Snapshot) => void;
+  /** On-demand loading: the bridges and routers held, whose learned state is subscribed to; undefined: all. */
+  devices?: () => Iterable<string>;
   /** What the heartbeat tells other hosts beyond the version and pid. */
   heartbeatInfo: () => Record<string, unknown>;
   /** Called after each heartbeat (liveness and peers are read then). */
@@ -73,12 +75,13 @@ export class StoreLink {
   /** Undefined until the store is first reached (the agent may start on its local snapshot). */
   private store: TopologyStore | undefined;
   private watch: Watch | undefined;
-  private learnedWatch: Watch | undefined;
+  private learnedWatch: LearnedWatch | undefined;
+  /** The devices the learned-state watch is subscribed to (on-demand loading). */
+  private learnedDevices = new Set<string>();
   private natRenew: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private snapshotSaver: NodeJS.Timeout | undefined;
   private learnedFlush: NodeJS.Timeout | undefined;
-  private relearnTimer: NodeJS.Timeout | undefined;
   /** The newest learned-state position delivered (a watch started again skips flow state up to it). */
   private learnedCursor = 0;
   /** The change-feed position of the last local snapshot written. */
@@ -246,33 +249,39 @@ export class StoreLink {
    * Watches the learned state from 0 (the current entries, then every write); entries of flow state
    * at or before `learnedCursor` were delivered by an earlier watch and are skipped.
    */
-  private watchLearned(store: TopologyStore): Watch {
+  private watchLearned(store: TopologyStore): LearnedWatch {
     const seen = this.learnedCursor;
-    return store.watchLearned(0, {
-      onEntries: (all) => {
-        const es = seen === 0 ? all : all.filter((e) => e.seq > seen || learnedDevice(e) !== undefined);
-        this.learnedCursor = Math.max(this.learnedCursor, all.at(-1)!.seq);
-        this.learnedAt = Date.now();
-        // Until the switch's flows are judged, what an earlier run of this host learned counts too.
-        if (es.length > 0) this.d.send(this.d.ctl().applyLearned(es, Date.now(), !this.flowsJudged));
+    const devices = this.d.devices?.();
+    this.learnedDevices = new Set(devices);
+    return store.watchLearned(
+      0,
+      {
+        onEntries: (all) => {
+          const es = seen === 0 ? all : all.filter((e) => e.seq > seen || learnedDevice(e) !== undefined);
+          this.learnedCursor = Math.max(this.learnedCursor, all.at(-1)!.seq);
+          this.learnedAt = Date.now();
+          // Until the switch's flows are judged, what an earlier run of this host learned counts too.
+          if (es.length > 0) this.d.send(this.d.ctl().applyLearned(es, Date.now(), !this.flowsJudged));
+        },
+        onError: (e) => this.d.log.error({ err: e.message }, 'learned-state watch failed'),
       },
-      onError: (e) => this.d.log.error({ err: e.message }, 'learned-state watch failed'),
-    });
+      devices && { devices: this.learnedDevices },
+    );
   }
 
   /**
-   * Devices entered the interest set: the learned-state watch starts again from 0, once for the
-   * devices that enter within RELEARN_MS, so their current MAC/ARP/ND entries come in.
+   * Devices entered or left the interest set: the learned-state watch's set follows (a device that
+   * entered gets its current MAC/ARP/ND entries from the store, then its changes).
    */
-  relearn(): void {
-    if (this.relearnTimer !== undefined || this.learnedWatch === undefined) return;
-    this.relearnTimer = setTimeout(() => {
-      this.relearnTimer = undefined;
-      const store = this.store;
-      if (this.stopped || store === undefined || this.learnedWatch === undefined) return;
-      this.learnedWatch.close();
-      this.learnedWatch = this.watchLearned(store);
-    }, RELEARN_MS);
+  devicesMoved(): void {
+    const w = this.learnedWatch;
+    if (this.d.devices === undefined || w === undefined) return;
+    const now = new Set(this.d.devices());
+    const gone = [...this.learnedDevices].filter((id) => !now.has(id));
+    const fresh = [...now].filter((id) => !this.learnedDevices.has(id));
+    this.learnedDevices = now;
+    if (gone.length > 0) w.dropDevices(gone);
+    if (fresh.length > 0) w.addDevices(fresh);
   }
 
   private async beatEvery(): Promise<void> {
@@ -318,8 +327,6 @@ export class StoreLink {
   }
 
   private closeFollowers(): void {
-    if (this.relearnTimer !== undefined) clearTimeout(this.relearnTimer);
-    this.relearnTimer = undefined;
     this.watch?.close();
     this.learnedWatch?.close();
     if (this.natRenew) clearInterval(this.natRenew);

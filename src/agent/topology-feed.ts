@@ -22,8 +22,8 @@ export interface FeedResult {
   out: Outgoing[];
   /** A port of this host was added, moved or removed, or a BGP peer changed: bind and resync. */
   bindings: boolean;
-  /** A bridge or router came into the replica: its learned entries are to be read (interest-learned.ts). */
-  devicesEntered?: boolean;
+  /** A bridge or router came into the replica or left it: the learned-state subscription follows (interest-learned.ts). */
+  devicesMoved?: boolean;
 }
 
 /**
@@ -63,7 +63,8 @@ export function applyChanges(
     ctl.ports.tunnelZonesChanged();
     tags.push(TUNNEL_ZONES_TAG);
   }
-  return { out: ctl.invalidate(tags), bindings, devicesEntered: devices.entered.length > 0 };
+  const moved = devices.entered.length > 0 || devices.left.length > 0;
+  return { out: ctl.invalidate(tags), bindings, devicesMoved: moved };
 }
 
 /**

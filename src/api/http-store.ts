@@ -19,6 +19,7 @@ import type {
   Change,
   HostLiveness,
   LearnedChange,
+  LearnedWatch,
   Op,
   Referrer,
   Snapshot,
@@ -280,9 +281,9 @@ export class HttpStore extends StoreBase implements TopologyStore {
   watchLearned(
     _from: number,
     handlers: { onEntries: (entries: readonly LearnedChange[]) => void; onError?: (e: Error) => void },
-  ): Watch {
+  ): LearnedWatch {
     queueMicrotask(() => handlers.onError?.(this.notServed('learned state')));
-    return { close: () => undefined };
+    return { close: () => undefined, addDevices: () => undefined, dropDevices: () => undefined };
   }
 
   campaign(): Promise<Campaign> {

@@ -20,6 +20,7 @@ import type {
   Change,
   HostLiveness,
   LearnedEntry,
+  LearnedWatch,
   Op,
   Referrer,
   Snapshot,
@@ -176,8 +177,8 @@ export class OverlayStore implements TopologyStore {
   learn(_entries: readonly LearnedEntry[]): Promise<void> {
     return this.readOnly();
   }
-  watchLearned(from: number, handlers: Parameters<TopologyStore['watchLearned']>[1]): Watch {
-    return this.base.watchLearned(from, handlers);
+  watchLearned(...args: Parameters<TopologyStore['watchLearned']>): LearnedWatch {
+    return this.base.watchLearned(...args);
   }
   campaign(_group: string, _candidate: string, _handlers: CampaignHandlers): Promise<Campaign> {
     return this.readOnly();

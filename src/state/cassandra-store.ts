@@ -43,7 +43,9 @@ import type {
   Change,
   HostLiveness,
   LearnedEntry,
+  LearnedWatch,
   LearnedWatchHandlers,
+  LearnedWatchOptions,
   Op,
   Snapshot,
   TopologyStore,
@@ -328,9 +330,9 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     return this.guard('learn', () => this.learned.learn(entries));
   }
 
-  watchLearned(from: number, handlers: LearnedWatchHandlers): Watch {
+  watchLearned(from: number, handlers: LearnedWatchHandlers, opts?: LearnedWatchOptions): LearnedWatch {
     this.assertOpen();
-    return this.learned.watch(from, handlers);
+    return this.learned.watch(from, handlers, opts);
   }
 
   heartbeat(hostId: string, ttlMs: number, info: Record<string, unknown> = {}): Promise<void> {

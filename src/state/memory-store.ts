@@ -17,12 +17,21 @@
  */
 import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
-import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
+import { deviceKey, watchLearned, type ScopedLearnedSource } from './learned-scope.js';
+import { PolledFeed, watchChanges } from './polled-feed.js';
 import { referencedIds } from './references.js';
 import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
-import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
-import type { LearnedChange, LearnedEntry, LearnedWatchHandlers, Watch, WatchHandlers } from './store.js';
+import type {
+  Campaign,
+  CampaignHandlers,
+  Change,
+  HostLiveness,
+  LearnedChange,
+  LearnedEntry,
+} from './store.js';
+import type { LearnedWatch, LearnedWatchHandlers, LearnedWatchOptions, Op, TxResult } from './store.js';
+import type { Watch, WatchHandlers } from './store.js';
 import { BackendBase, type StoredObject } from './store-base.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
 
@@ -54,6 +63,8 @@ class MemoryState {
   tunnelKey = 0;
   readonly liveness = new Map<string, { renewedAt: number; expiresAt: number; info: string }>();
   readonly learned = new Map<string, LearnedChange>();
+  /** The same entries by device (learned-scope.ts `deviceKey`), then by their key in `learned`. */
+  readonly learnedByDevice = new Map<string, Map<string, LearnedChange>>();
   learnedSeq = 0;
   readonly elections = new Map<string, Candidate[]>();
   /** Feeds of the open handles, woken after every commit. */
@@ -67,6 +78,7 @@ export class MemoryStore extends BackendBase implements TopologyStore {
   private readonly state: MemoryState;
   private readonly changeFeed: PolledFeed<Change>;
   private readonly learnedFeed: PolledFeed<LearnedChange>;
+  private readonly learnedSource: ScopedLearnedSource;
   private readonly wake = () => {
     this.changeFeed.wake();
     this.learnedFeed.wake();
@@ -109,6 +121,15 @@ export class MemoryStore extends BackendBase implements TopologyStore {
       },
       `${url}: learned-state feed`,
     );
+    this.learnedSource = {
+      after: (cursor, limit, devices) =>
+        [...devices, '']
+          .flatMap((d) => [...(st.learnedByDevice.get(d)?.values() ?? [])].filter((e) => e.seq > cursor))
+          .sort((a, b) => a.seq - b.seq)
+          .slice(0, limit),
+      current: (device, upTo) =>
+        [...(st.learnedByDevice.get(device)?.values() ?? [])].filter((e) => e.seq <= upTo),
+    };
     st.wakers.add(this.wake);
   }
 
@@ -317,18 +338,32 @@ export class MemoryStore extends BackendBase implements TopologyStore {
   learn(entries: readonly LearnedEntry[]): Promise<void> {
     return this.guard('learn', () => {
       const st = this.state;
-      for (const e of entries)
-        st.learned.set(`${e.table}\u0000${e.scope}\u0000${e.key}`, { ...e, seq: ++st.learnedSeq });
+      const byDevice = (e: LearnedEntry): Map<string, LearnedChange> => {
+        const d = deviceKey(e);
+        let m = st.learnedByDevice.get(d);
+        if (m === undefined) st.learnedByDevice.set(d, (m = new Map<string, LearnedChange>()));
+        return m;
+      };
+      for (const e of entries) {
+        const k = `${e.table}\u0000${e.scope}\u0000${e.key}`;
+        const c = { ...e, seq: ++st.learnedSeq };
+        st.learned.set(k, c);
+        byDevice(e).set(k, c);
+      }
       const now = Date.now();
-      for (const [k, e] of st.learned) if (e.expiresAt < now) st.learned.delete(k);
+      for (const [k, e] of st.learned)
+        if (e.expiresAt < now) {
+          st.learned.delete(k);
+          byDevice(e).delete(k);
+        }
       if (entries.length > 0) for (const w of st.wakers) w();
       return Promise.resolve();
     });
   }
 
-  watchLearned(from: number, handlers: LearnedWatchHandlers): Watch {
+  watchLearned(from: number, handlers: LearnedWatchHandlers, opts?: LearnedWatchOptions): LearnedWatch {
     this.assertOpen();
-    return watchLearned(this.learnedFeed, from, handlers);
+    return watchLearned(this.learnedFeed, this.learnedSource, from, handlers, opts);
   }
 
   // ---- leader election --------------------------------------------------------------------------

@@ -10,12 +10,13 @@
  * batch at a time and never after `close()`; when the source no longer holds what follows a
  * watcher's position, the watcher resyncs (its `resync` handler says where it goes on from) or, with
  * no such handler, fails once with StoreError('position-gone'). A handler that throws ends only its
- * own watch (through `onError`).
+ * own watch (through `onError`). A watcher that reads for itself (`read`: a learned-state watch per
+ * device, learned-scope.ts) gets what it reads, in the same way.
  */
 import type { WakeSignal } from './commit-signal.js';
 import { StoreError } from './errors.js';
 import { WatcherSet } from './watcher-set.js';
-import type { Change, LearnedChange, LearnedWatchHandlers, Snapshot, Watch, WatchHandlers } from './store.js';
+import type { Change, Snapshot, Watch, WatchHandlers } from './store.js';
 
 export interface FeedSource<T> {
   /** Position of the newest item (0 when there is none). */
@@ -28,6 +29,14 @@ export interface FeedSource<T> {
 
 export interface FeedHandlers<T> {
   readonly deliver: (items: readonly T[]) => void;
+  /**
+   * A watcher that takes only some items reads them itself (instead of the source's `after`): up to
+   * `limit` it wants after `cursor`, in position order. A shorter batch means none more up to the
+   * source's `last`, which the cursor then moves to.
+   */
+  readonly read?: (cursor: number, limit: number) => readonly T[];
+  /** Called before each read of the watcher, with its position (a scoped watch's snapshots). */
+  readonly catchUp?: (cursor: number) => void;
   /** Takes the whole state instead of the missing items; returns the position to go on from. */
   readonly resync?: () => number;
   readonly onError?: (e: Error) => void;
@@ -82,9 +91,15 @@ export class PolledFeed<T> {
       return;
     }
     for (const w of [...this.watchers]) {
+      try {
+        if (w.open) w.handlers.catchUp?.(w.cursor);
+      } catch (e) {
+        this.fail(w, e instanceof Error ? e : new Error(String(e)));
+      }
       while (w.open && w.cursor < last) {
         try {
-          const batch = this.source.after(w.cursor, BATCH);
+          const read = w.handlers.read;
+          const batch = read ? read(w.cursor, BATCH) : this.source.after(w.cursor, BATCH);
           if (batch === 'gone') {
             if (!w.handlers.resync)
               throw new StoreError(
@@ -94,8 +109,9 @@ export class PolledFeed<T> {
             w.cursor = w.handlers.resync();
             continue;
           }
+          if (batch.length > 0) w.cursor = this.source.position(batch.at(-1)!);
+          if (read && batch.length < BATCH) w.cursor = Math.max(w.cursor, last);
           if (batch.length === 0) break;
-          w.cursor = this.source.position(batch.at(-1)!);
           w.handlers.deliver(batch);
         } catch (e) {
           this.fail(w, e instanceof Error ? e : new Error(String(e)));
@@ -133,22 +149,6 @@ export function watchChanges(
         return snap.position;
       },
     }),
-    ...(handlers.onError && { onError: handlers.onError }),
-  });
-}
-
-/** A learned-state watch over `feed`: entries that expired before delivery are left out. */
-export function watchLearned(
-  feed: PolledFeed<LearnedChange>,
-  from: number,
-  handlers: LearnedWatchHandlers,
-): Watch {
-  return feed.watch(from, {
-    deliver: (entries) => {
-      const now = Date.now();
-      const current = entries.filter((e) => e.expiresAt > now);
-      if (current.length > 0) handlers.onEntries(current);
-    },
     ...(handlers.onError && { onError: handlers.onError }),
   });
 }

@@ -6,7 +6,8 @@
  * bindings and tunnel keys), `refs` (holder -> target, the referrer index), `changes` (the change
  * log: positions `seq` from AUTOINCREMENT, never reused; compacted from the oldest end, see
  * retention.ts), `liveness` (host heartbeats), `leases` (leader election), `learned` (the newest
- * value of each learned key, with its feed position) and `meta` (counters: `tunnel_key`, the highest
+ * value of each learned key, with its feed position; indexed by the device it belongs to,
+ * `LEARNED_DEVICE`, for watches per device) and `meta` (counters: `tunnel_key`, the highest
  * tunnel key handed out; `learned_seq`; `log_start`, the first change position the log still holds).
  *
  * Invariant: `CREATE ... IF NOT EXISTS` only, so opening an existing file never changes its data.
@@ -14,6 +15,14 @@
 import type Database from 'better-sqlite3';
 import type { Kind, Obj } from './model.js';
 import type { Change, ChangeOp, LearnedChange, LearnedTable } from './store.js';
+
+/**
+ * The device of a learned row, as learned-scope.ts `deviceKey` computes it: a MAC entry's bridge (its
+ * scope without '/VLAN'), an ARP or ND entry's router, '' for flow state. An index expression: rows
+ * written before the index existed are covered too.
+ */
+const LEARNED_DEVICE = `(CASE WHEN tbl = 'mac' THEN (CASE WHEN instr(scope, '/') > 0
+  THEN substr(scope, 1, instr(scope, '/') - 1) ELSE scope END) WHEN tbl IN ('arp', 'nd') THEN scope ELSE '' END)`;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS objects (
@@ -66,6 +75,7 @@ CREATE TABLE IF NOT EXISTS learned (
   PRIMARY KEY (tbl, scope, key)
 );
 CREATE INDEX IF NOT EXISTS learned_seq ON learned(seq);
+CREATE INDEX IF NOT EXISTS learned_device ON learned(${LEARNED_DEVICE}, seq);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -203,6 +213,14 @@ export function prepareStatements(db: Database.Database) {
     purgeLearned: db.prepare<[number]>('DELETE FROM learned WHERE expires_at < ?'),
     learnedSince: db.prepare<[number, number], LearnedRow>(
       'SELECT tbl, scope, key, value, origin, expires_at, seq FROM learned WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
+    learnedOfDevicesSince: db.prepare<[string, number, number], LearnedRow>(
+      `SELECT tbl, scope, key, value, origin, expires_at, seq FROM learned
+       WHERE ${LEARNED_DEVICE} IN (SELECT value FROM json_each(?)) AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    learnedOfDeviceUpTo: db.prepare<[string, number], LearnedRow>(
+      `SELECT tbl, scope, key, value, origin, expires_at, seq FROM learned
+       WHERE ${LEARNED_DEVICE} = ? AND seq <= ? ORDER BY seq`,
     ),
     lastLearned: db.prepare<[], { seq: number }>('SELECT seq FROM learned ORDER BY seq DESC LIMIT 1'),
   };

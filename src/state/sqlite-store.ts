@@ -25,12 +25,21 @@ import { dirname, resolve } from 'node:path';
 import { CommitSignal } from './commit-signal.js';
 import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
-import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
+import { watchLearned, type ScopedLearnedSource } from './learned-scope.js';
+import { PolledFeed, watchChanges } from './polled-feed.js';
 import { referencedIds } from './references.js';
 import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
 import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
-import type { LearnedChange, LearnedEntry, LearnedWatchHandlers, Watch, WatchHandlers } from './store.js';
+import type {
+  LearnedChange,
+  LearnedEntry,
+  LearnedWatch,
+  LearnedWatchHandlers,
+  LearnedWatchOptions,
+  Watch,
+  WatchHandlers,
+} from './store.js';
 import { BackendBase, type StoredObject } from './store-base.js';
 import {
   SCHEMA,
@@ -78,6 +87,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
   private readonly campaigns = new Set<NodeJS.Timeout>();
   private readonly changeFeed: PolledFeed<Change>;
   private readonly learnedFeed: PolledFeed<LearnedChange>;
+  private readonly learnedSource: ScopedLearnedSource;
   private readonly signal: CommitSignal | undefined;
   /** Reads, in one read transaction, the changes after a cursor or 'gone' when compacted away. */
   private readonly readAfterTx: Database.Transaction<(cursor: number, limit: number) => Change[] | 'gone'>;
@@ -140,6 +150,11 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       pollMs,
       this.signal,
     );
+    this.learnedSource = {
+      after: (cursor, limit, devices) =>
+        s.learnedOfDevicesSince.all(JSON.stringify([...devices, '']), cursor, limit).map(rowToLearned),
+      current: (device, upTo) => s.learnedOfDeviceUpTo.all(device, upTo).map(rowToLearned),
+    };
   }
 
   private readAfter(cursor: number, limit: number): Change[] | 'gone' {
@@ -450,9 +465,9 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     });
   }
 
-  watchLearned(from: number, handlers: LearnedWatchHandlers): Watch {
+  watchLearned(from: number, handlers: LearnedWatchHandlers, opts?: LearnedWatchOptions): LearnedWatch {
     this.assertOpen();
-    return watchLearned(this.learnedFeed, from, handlers);
+    return watchLearned(this.learnedFeed, this.learnedSource, from, handlers, opts);
   }
 
   // ---- leader election --------------------------------------------------------------------------

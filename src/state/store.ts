@@ -171,6 +171,28 @@ export interface LearnedWatchHandlers {
   readonly onError?: (e: Error) => void;
 }
 
+/** Which learned entries a watch subscribes to (learned-scope.ts). */
+export interface LearnedWatchOptions {
+  /**
+   * Only the MAC, ARP and ND entries of these bridges and routers (by id; flow state, `nat` and `ct`,
+   * belongs to no device and is delivered whatever the set): the store reads and sends no entry of
+   * another device. Undefined: every entry.
+   */
+  readonly devices?: Iterable<string>;
+}
+
+/**
+ * A learned-state watch. On a watch subscribed per device (`devices` given), the set changes: a device
+ * added gets its current entries (the newest unexpired value of each key as of the watch's position
+ * when the store takes the change: a snapshot, whose positions may be below those delivered before),
+ * then its later writes, none lost and none twice; a device dropped gets nothing after the call. On a
+ * watch of every entry these do nothing.
+ */
+export interface LearnedWatch extends Watch {
+  addDevices(ids: Iterable<string>): void;
+  dropDevices(ids: Iterable<string>): void;
+}
+
 /** Callbacks of a leader-election candidate; never called concurrently, and never after resign. */
 export interface CampaignHandlers {
   /** This candidate now leads its group. */
@@ -240,9 +262,10 @@ export interface TopologyStore {
   /**
    * Delivers the current learned entries written after `from` (0: all current ones; only the newest
    * value of each key), then every later write as it commits, in order; expired entries are not
-   * delivered.
+   * delivered. With `opts.devices`, only those devices' entries (and flow state), the set changing
+   * through the returned watch.
    */
-  watchLearned(from: number, handlers: LearnedWatchHandlers): Watch;
+  watchLearned(from: number, handlers: LearnedWatchHandlers, opts?: LearnedWatchOptions): LearnedWatch;
 
   /**
    * Joins the leader election of `group` as `candidate` (e.g. a router process serving an uplink):

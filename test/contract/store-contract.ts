@@ -12,6 +12,7 @@ import { electionContract } from './contract-election.js';
 import { feedContract } from './contract-feed.js';
 import { ipv6Contract } from './contract-ipv6.js';
 import { learnedContract } from './contract-learned.js';
+import { learnedScopeContract } from './contract-learned-scope.js';
 import { lbContract } from './contract-lb.js';
 import { mirrorContract } from './contract-mirror.js';
 import { livenessContract } from './contract-liveness.js';
@@ -46,6 +47,7 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     describe('liveness', () => livenessContract(c));
     describe('election', () => electionContract(c));
     describe('learned state', () => learnedContract(c));
+    describe('learned state per device', () => learnedScopeContract(c));
     describe('load balancer', () => lbContract(c));
     describe('IPv6', () => ipv6Contract(c));
     describe('mirror and QoS', () => mirrorContract(c));

@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowHistory } from '../../src/agent/flow-history.js';
 import { devicesMoved } from '../../src/agent/interest-learned.js';
-import { LearnedSync, learnedDevice } from '../../src/agent/learned-sync.js';
+import { LearnedSync } from '../../src/agent/learned-sync.js';
+import { learnedDevice } from '../../src/state/learned-scope.js';
 import { applyChanges } from '../../src/agent/topology-feed.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import type { Change, LearnedChange } from '../../src/state/store.js';
@@ -93,7 +94,7 @@ test('a device that leaves the replica takes its learned entries with it; one th
     [gone('port', p2, 10), gone('bridge', br2, 11), gone('router', r1, 12)],
     new FlowHistory(),
   );
-  assert.equal(r.devicesEntered, false);
+  assert.equal(r.devicesMoved, true, 'devices left: the learned-state subscription follows');
   assert.deepEqual(macs(ctl), [`${br1}/0/20000000001`], "br2's table is gone, br1's stays");
   assert.equal(ctl.state.arp.lookup(r1, 0x0a000001, 1000), undefined, "r1's cache is gone");
   ctl.applyLearned([entry('mac', br2, '020000000009', 'x9')], 1000);
@@ -107,7 +108,7 @@ test('a device that leaves the replica takes its learned entries with it; one th
     version: 1,
     object: { ...ctl.topology.get('bridge', br1)!, id: 'br3', name: 'br3' },
   };
-  assert.equal(applyChanges(ctl, [fresh], new FlowHistory()).devicesEntered, true);
+  assert.equal(applyChanges(ctl, [fresh], new FlowHistory()).devicesMoved, true);
 });
 
 test('which devices a batch moves is decided over the whole batch', () => {
