@@ -66,6 +66,10 @@ export class AgentStats {
   replyFlows = 0;
   /** Reply flows asked of the agent of the host where the reply enters. */
   replyFlowRequests = 0;
+  /** First packets that waited for another host's reply flow and went out on its answer. */
+  replyFlowAnswers = 0;
+  /** First packets that waited for another host's reply flow and went out without its answer. */
+  replyFlowWaitsExpired = 0;
   /** Next hops that never answered ARP (held packets got ICMP host unreachable). */
   arpFailures = 0;
   /** ARP requests sent again for next hops marked failed (waits.ts: back-off probes). */
@@ -136,6 +140,8 @@ export class AgentStats {
       duplicates: this.duplicates,
       replyFlows: this.replyFlows,
       replyFlowRequests: this.replyFlowRequests,
+      replyFlowAnswers: this.replyFlowAnswers,
+      replyFlowWaitsExpired: this.replyFlowWaitsExpired,
       arpFailures: this.arpFailures,
       arpProbes: this.arpProbes,
       flowStateWaitsExpired: this.flowStateWaitsExpired,
