@@ -49,7 +49,7 @@ import { RecentFlows } from './recent-flows.js';
 import { ReplyFlows } from './reply-install.js';
 import { planFlow, replanFound } from './flow-plan.js';
 import { FlowStateSync } from './flow-state-sync.js';
-import { FlowSharing, NO_PEERS, type PeerSender } from './flow-sharing.js';
+import { FlowSharing, NO_PEERS } from './flow-sharing.js';
 import { AgentStats } from './stats.js';
 import { Waits } from './waits.js';
 
@@ -89,11 +89,11 @@ export class FlowController {
   readonly flowState: FlowStateSync;
   /** Flow state and reply flows shared with other agents (flow-sharing.ts). */
   readonly sharing: FlowSharing;
-  private readonly replies: ReplyFlows;
+  /** Predicted replies' flows (reply-install.ts). */
+  readonly replies: ReplyFlows;
 
   /** Ingress rate limits of local ports (qos.ts): the meter a flow from a port carries. */
   readonly meters: PortMeters;
-  private readonly peers: PeerSender;
   private readonly dhcp: DhcpSink | undefined;
   private readonly demand: TopologyDemand | undefined;
 
@@ -103,7 +103,6 @@ export class FlowController {
     private readonly log: Logger,
     deps: ControllerDeps = {},
   ) {
-    this.peers = deps.peers ?? NO_PEERS;
     this.dhcp = deps.dhcp;
     this.demand = deps.demand;
     this.adverts = new RouterAdverts(deps.random);
@@ -133,7 +132,7 @@ export class FlowController {
     });
     this.sharing = new FlowSharing({
       hostId: cfg.hostId,
-      peers: this.peers,
+      peers: deps.peers ?? NO_PEERS,
       flowState: this.flowState,
       learned: this.learned,
       ports: this.ports,
@@ -148,10 +147,18 @@ export class FlowController {
 
   // ---- packet-in ---------------------------------------------------------------------------------
 
-  /** Handles a packet-in; returns the messages to send, in order. */
-  packetIn(pi: PacketInView, now: number): Outgoing[] {
+  /**
+   * Handles a packet-in; returns the messages to send, in order. `deferReplies`: the flows of local
+   * predicted replies come from `replies.deferred`, to be written after these (packet-in-answer.ts).
+   */
+  packetIn(pi: PacketInView, now: number, deferReplies = false): Outgoing[] {
     const out: Outgoing[] = [];
-    this.handle(pi, now, out);
+    this.replies.deferring = deferReplies;
+    try {
+      this.handle(pi, now, out);
+    } finally {
+      this.replies.deferring = false;
+    }
     return out;
   }
 
@@ -202,7 +209,7 @@ export class FlowController {
     const released = this.commitEffects(res, now, out);
     for (const e of res.effects)
       if (e.kind === 'dhcpRequest') this.dhcp?.request(e.dhcpId, e.portId, Uint8Array.from(pi.data));
-      else if (e.kind === 'portSecurityDrop') this.countPortSecurityDrop(e.reason);
+      else if (e.kind === 'portSecurityDrop') this.stats.portSecurityDrop(e.reason);
     const d = this.decide(res, portId, pi.inPort, now, this.sharing.connectionEnd(res, now));
     let wait: { id: number; hostId: string } | undefined;
     if (d.flow !== null) {
@@ -244,11 +251,6 @@ export class FlowController {
       w.hostId,
       packetOut(this.firstPacketActions(d), pi.inPort, pi.bufferId, data),
     );
-  }
-
-  private countPortSecurityDrop(reason: string): void {
-    const d = this.stats.portSecurityDrops;
-    d[reason] = (d[reason] ?? 0) + 1;
   }
 
   /**

@@ -109,6 +109,11 @@ export class AgentStats {
   /** A packet-in from its bytes' arrival to the write of the agent's answer. */
   readonly packetInLatency = new LatencyHistogram();
 
+  /** Counts a packet port security dropped. */
+  portSecurityDrop(reason: string): void {
+    this.portSecurityDrops[reason] = (this.portSecurityDrops[reason] ?? 0) + 1;
+  }
+
   observeSimulation(us: number): void {
     this.simulations++;
     this.simLatency.observe(us);
