@@ -11,7 +11,7 @@ import { decodePeerMessage, encodePeerMessage, type PeerMessage } from '../../sr
 import type { Outgoing } from '../../src/openflow/index.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { bridgeWorld, HOST, OTHER } from '../support/bridge-world.js';
-import { controllerOn, v6 } from '../support/ipv6-world.js';
+import { controllerOn, udp6Frame } from '../support/ipv6-world.js';
 import { packetIn as pin } from '../support/packet-in.js';
 
 const A = '02:00:00:00:00:01';
@@ -19,13 +19,7 @@ const C = '02:00:00:00:00:03';
 const IP_A = '2001:db8::a';
 const IP_C = '2001:db8::c';
 
-const udpFrame = (src: string, dst: string, srcIp: string, dstIp: string, sport: number, dport: number) =>
-  v6(srcIp, dstIp, src, dst, {
-    kind: 'udp',
-    srcPort: sport,
-    dstPort: dport,
-    payload: { kind: 'raw', bytes: new Uint8Array(8) },
-  });
+const udpFrame = udp6Frame;
 
 interface Lab {
   hv1: FlowController;
