@@ -147,18 +147,10 @@ export class FlowController {
 
   // ---- packet-in ---------------------------------------------------------------------------------
 
-  /**
-   * Handles a packet-in; returns the messages to send, in order. `deferReplies`: the flows of local
-   * predicted replies come from `replies.deferred`, to be written after these (packet-in-answer.ts).
-   */
-  packetIn(pi: PacketInView, now: number, deferReplies = false): Outgoing[] {
+  /** Handles a packet-in; returns the messages to send, in order. */
+  packetIn(pi: PacketInView, now: number): Outgoing[] {
     const out: Outgoing[] = [];
-    this.replies.deferring = deferReplies;
-    try {
-      this.handle(pi, now, out);
-    } finally {
-      this.replies.deferring = false;
-    }
+    this.handle(pi, now, out);
     return out;
   }
 

@@ -36,38 +36,10 @@ export interface ReplyFlowDeps {
   decide(res: SimDone, entry: string, ofport: number, now: number): Decided;
 }
 
-const NOTHING: Outgoing[] = [];
-
 export class ReplyFlows {
   private readonly match = new FlowMatch();
-  /**
-   * Local replies whose flows are installed by `deferred` (slots reused: no allocation per flow once
-   * warm); `n` of them are due.
-   */
-  private readonly due: Array<{ entry: string; ofport: number; words: number[] }> = [];
-  private n = 0;
-  /** While set (a packet-in being answered), local replies' flows wait for `deferred`. */
-  deferring = false;
 
   constructor(private readonly d: ReplyFlowDeps) {}
-
-  /**
-   * The flows of the local replies predicted while deferring: simulated now, after the forward
-   * packet's FLOW_MOD and PACKET_OUT were written (the reply needs its destination's turnaround
-   * before it reaches the switch; the forward packet need not wait for its simulation).
-   */
-  deferred(now: number): Outgoing[] {
-    if (this.n === 0) return NOTHING;
-    const out: Outgoing[] = [];
-    for (let k = 0; k < this.n; k++) {
-      const slot = this.due[k]!;
-      for (let i = 0; i < slot.words.length; i++) this.match.orig[i] = slot.words[i]!;
-      this.match.resetHeaders();
-      this.predictedFlow(slot.entry, slot.ofport, now, out);
-    }
-    this.n = 0;
-    return out;
-  }
 
   /**
    * The predicted reply's flow (reply-flow.ts): installed here when the reply enters at a local port;
@@ -79,25 +51,13 @@ export class ReplyFlows {
     if (entry === undefined) return undefined;
     const ofport = this.d.ports.ofportOf(entry);
     if (ofport !== undefined) {
-      if (this.deferring) this.defer(entry, ofport);
-      else this.predictedFlow(entry, ofport, now, out);
+      this.predictedFlow(entry, ofport, now, out);
       return undefined;
     }
     const loc = this.d.ports.locate(entry);
     if (loc.kind !== 'remote') return undefined;
     const id = this.d.sharing.askReply(loc.hostId, entry, this.match.orig);
     return id === 0 ? undefined : { id, hostId: loc.hostId };
-  }
-
-  private defer(entry: string, ofport: number): void {
-    let slot = this.due[this.n];
-    if (slot === undefined) this.due.push((slot = { entry, ofport, words: this.match.orig.slice() }));
-    else {
-      slot.entry = entry;
-      slot.ofport = ofport;
-      for (let i = 0; i < slot.words.length; i++) slot.words[i] = this.match.orig[i]!;
-    }
-    this.n++;
   }
 
   /**
