@@ -17,6 +17,7 @@
  * whichever comes first; the other finds nothing); a held packet owns a copy of its bytes. Nothing
  * here does I/O: messages to peers go through PeerSender, OpenFlow messages are returned.
  */
+import { performance } from 'node:perf_hooks';
 import type { Outgoing } from '../openflow/index.js';
 import type { Effect, SimDone } from '../sim/result.js';
 import type { LearnedEntry } from '../state/store.js';
@@ -63,6 +64,8 @@ export interface FlowSharingDeps {
 interface Held {
   readonly hostId: string;
   readonly msg: Outgoing;
+  /** performance.now() when it was held. */
+  readonly since: number;
 }
 
 export class FlowSharing {
@@ -175,7 +178,7 @@ export class FlowSharing {
   hold(id: number, hostId: string, msg: Outgoing): boolean {
     const later = this.d.later;
     if (later === undefined) return false;
-    this.held.set(id, { hostId, msg });
+    this.held.set(id, { hostId, msg, since: performance.now() });
     later(this.d.waitMs, () => this.release(id, false));
     return true;
   }
@@ -190,6 +193,7 @@ export class FlowSharing {
     const h = this.held.get(id);
     if (h === undefined) return [];
     this.held.delete(id);
+    this.d.stats.replyFlowWait.observe((performance.now() - h.since) * 1000);
     if (answered) this.d.stats.replyFlowAnswers++;
     else {
       this.d.stats.replyFlowWaitsExpired++;

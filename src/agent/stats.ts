@@ -108,6 +108,8 @@ export class AgentStats {
   readonly simLatency = new LatencyHistogram();
   /** A packet-in from its bytes' arrival to the write of the agent's answer. */
   readonly packetInLatency = new LatencyHistogram();
+  /** How long first packets across hosts waited for the egress agent's reply flow (us; flow-sharing.ts). */
+  readonly replyFlowWait = new LatencyHistogram();
 
   /** Counts a packet port security dropped. */
   portSecurityDrop(reason: string): void {
@@ -160,6 +162,7 @@ export class AgentStats {
       portSecurityDrops: { ...this.portSecurityDrops },
       simLatencyUs: this.simLatency.snapshot(),
       packetInLatencyUs: this.packetInLatency.snapshot(),
+      replyFlowWaitUs: this.replyFlowWait.snapshot(),
     };
   }
 }
