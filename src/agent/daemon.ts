@@ -129,6 +129,7 @@ export class AgentDaemon {
       idleTimeout: this.cfg.flows.idleTimeout,
       priority: this.cfg.flows.priority,
       macLifetimeMs: this.cfg.macLifetimeMs,
+      replyWaitMs: this.cfg.flows.replyWaitMs,
     };
     this.peers = new PeerChannel(
       this.hostId,

@@ -163,12 +163,13 @@ export class FlowSharing {
    * id to hold the forward packet on (hold), or 0 when nothing was asked or it is not to be waited for.
    */
   askReply(hostId: string, portId: string, packet: readonly number[]): number {
-    const id = this.nextId;
-    this.nextId = id >= 0xffffffff ? 1 : id + 1;
+    const waits = this.d.later !== undefined && this.d.waitMs > 0;
+    const id = waits ? this.nextId : 0;
+    if (waits) this.nextId = id >= 0xffffffff ? 1 : id + 1;
     const sent = this.d.peers.send(hostId, { kind: 'replyFlow', from: this.d.hostId, portId, packet, id });
     if (!sent) return 0;
     this.d.stats.replyFlowRequests++;
-    return this.d.later === undefined || this.silent.has(hostId) ? 0 : id;
+    return this.silent.has(hostId) ? 0 : id;
   }
 
   /**
