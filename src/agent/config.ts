@@ -61,6 +61,11 @@ export const agentConfigSchema = z
         /** Seconds an idle reactive flow stays installed. */
         idleTimeout: intIn(1, 65535).default(60),
         priority: intIn(1, 65000).default(10),
+        /**
+         * Longest a new flow's first packet across hosts waits for the egress host's agent to install
+         * its reply's flow (ms; 0: it never waits, and the reply may race its flow to that switch).
+         */
+        replyWaitMs: intIn(0, 100).default(5),
       })
       .strict()
       .default({}),

@@ -111,12 +111,12 @@ function trace(ctl: FlowController, req: Record<string, unknown>): Promise<unkno
   if (!ctl.topology.get('port', port)) throw new Error(`trace: no port with id ${quote(port)}`);
   const { count, timeoutMs } = traceArgs(req);
   return new Promise((resolve) => {
-    const results = ctl.traceNext(port, count, () => {
+    const results = ctl.traces.next(port, count, () => {
       clearTimeout(timer);
       resolve({ traces: results, complete: true });
     });
     const timer = setTimeout(() => {
-      ctl.cancelTrace(port);
+      ctl.traces.cancel(port);
       resolve({ traces: results, complete: false });
     }, timeoutMs);
   });

@@ -130,6 +130,7 @@ export class AgentDaemon {
       idleTimeout: this.cfg.flows.idleTimeout,
       priority: this.cfg.flows.priority,
       macLifetimeMs: this.cfg.macLifetimeMs,
+      replyWaitMs: this.cfg.flows.replyWaitMs,
     };
     this.peers = new PeerChannel(
       this.hostId,
@@ -145,6 +146,7 @@ export class AgentDaemon {
     );
     this.ctl = new FlowController(topology, this.ctlCfg, this.log.child({ component: 'agent.flows' }), {
       peers: this.peers,
+      later: (ms, release) => void setTimeout(() => this.send(release()), ms),
       natBlocks: { want: (ip, proto, from, to) => void this.natBlocks.want(ip, proto, from, to) },
       dhcp: { request: (dhcpId, portId, frame) => void this.dhcp.request(dhcpId, portId, frame) },
       ...(this.keeper.onDemand
@@ -214,7 +216,7 @@ export class AgentDaemon {
     this.tick = setInterval(() => this.send(this.ctl.waits.tick(Date.now())), 200);
     this.flowStateSweep = setInterval(() => {
       const renew = ++sweeps % Math.max(1, Math.floor(this.ctl.flowState.idleMs / 3000)) === 0;
-      this.send(this.ctl.sweepFlowState(Date.now(), renew));
+      this.send(this.ctl.sharing.sweep(Date.now(), renew));
       this.send(this.ctl.ageMacs(Date.now()));
       this.send(this.ctl.routerAdverts(Date.now())); // unsolicited, every 200-600 s per router port
       this.keeper.expireAsked(Date.now());
@@ -304,9 +306,14 @@ export class AgentDaemon {
         break;
       case 'replyFlow':
         this.send(this.ctl.remoteReply(m.portId, m.packet, Date.now()));
+        // Written to the switch: the asking agent may let the forward packet go (flow-sharing.ts).
+        if (m.id !== 0) this.peers.send(m.from, { kind: 'replyFlowDone', from: this.hostId, id: m.id });
+        break;
+      case 'replyFlowDone':
+        this.send(this.ctl.sharing.answered(m.from, m.id));
         break;
       case 'flowState':
-        this.send(this.ctl.applyFlowState(m.nat, m.ct, Date.now()));
+        this.send(this.ctl.sharing.apply(m.nat, m.ct, Date.now()));
         break;
     }
   }

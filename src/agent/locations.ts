@@ -121,6 +121,9 @@ export class PortLocator {
     return this.peerOf(hostId)?.ip;
   }
 
+  /** locate(portId, true): one function for every flooded result, not one per packet. */
+  readonly locateFlooding = (portId: string): PortLocation => this.locate(portId, true);
+
   /** Where a port is; with `flooding`, a port on a host that is down is skipped ('down'). */
   locate = (portId: string, flooding = false): PortLocation => {
     const local = this.portToOfport.get(portId);

@@ -5,7 +5,10 @@
  *   once (the store keeps the durable copy), so a first packet across hosts waits for no store poll.
  * - `replyFlow`: "the forward packet of a new flow leaves through your port P; install the flow of its
  *   predicted reply": the reply's headers (FlowMatch words) entering P, so the egress host simulates
- *   it and installs its flow before the reply is sent.
+ *   it and installs its flow before the reply is sent. `id` (not 0): the sender holds the forward
+ *   packet until the receiver answers with `replyFlowDone` of that id, sent once the flow (if any) is
+ *   written to its switch.
+ * - `replyFlowDone`: the answer to a `replyFlow` with an id.
  * - `flowState`: NAT bindings and tracked connections this host made or renewed, sent before the
  *   packet that made them goes out, to the hosts that may see its reply or a later packet.
  *
@@ -31,7 +34,10 @@ export type PeerMessage =
       readonly portId: string;
       /** The reply's headers, FlowMatch field order (NUM_FIELDS uint32 words). */
       readonly packet: readonly number[];
+      /** What to answer with (replyFlowDone); 0: no answer wanted. */
+      readonly id: number;
     }
+  | { readonly kind: 'replyFlowDone'; readonly from: string; readonly id: number }
   | {
       readonly kind: 'flowState';
       readonly from: string;
@@ -59,7 +65,7 @@ export interface CtStateEntry {
 const MAGIC0 = 0x4d; // 'M'
 const MAGIC1 = 0x4e; // 'N'
 const VERSION = 1;
-const KIND_CODES = { learned: 1, replyFlow: 2, flowState: 3 } as const;
+const KIND_CODES = { learned: 1, replyFlow: 2, flowState: 3, replyFlowDone: 4 } as const;
 const MAX_STRING = 200;
 const MAX_ENTRIES = 1000;
 const TABLES = LEARNED_TABLES;
@@ -184,6 +190,10 @@ export function encodePeerMessage(m: PeerMessage): Buffer {
       o.str(m.portId);
       if (m.packet.length !== NUM_FIELDS) throw new Error(`peer message: a packet has ${NUM_FIELDS} fields`);
       for (const v of m.packet) o.u32(v);
+      o.u32(m.id);
+      break;
+    case 'replyFlowDone':
+      o.u32(m.id);
       break;
     case 'flowState':
       if (m.nat.length + m.ct.length > MAX_ENTRIES)
@@ -241,7 +251,9 @@ export function decodePeerMessage(b: Buffer): PeerDecodeResult {
       const portId = r.str('port');
       const packet: number[] = [];
       for (let i = 0; i < NUM_FIELDS; i++) packet.push(r.u32('packet field'));
-      msg = { kind: 'replyFlow', from, portId, packet };
+      msg = { kind: 'replyFlow', from, portId, packet, id: r.u32('id') };
+    } else if (code === KIND_CODES.replyFlowDone) {
+      msg = { kind: 'replyFlowDone', from, id: r.u32('id') };
     } else if (code === KIND_CODES.flowState) {
       const nn = r.u16('binding count');
       if (nn > MAX_ENTRIES) return { ok: false, error: `${nn} entries exceed ${MAX_ENTRIES}` };

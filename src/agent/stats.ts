@@ -66,6 +66,10 @@ export class AgentStats {
   replyFlows = 0;
   /** Reply flows asked of the agent of the host where the reply enters. */
   replyFlowRequests = 0;
+  /** First packets that waited for another host's reply flow and went out on its answer. */
+  replyFlowAnswers = 0;
+  /** First packets that waited for another host's reply flow and went out without its answer. */
+  replyFlowWaitsExpired = 0;
   /** Next hops that never answered ARP (held packets got ICMP host unreachable). */
   arpFailures = 0;
   /** ARP requests sent again for next hops marked failed (waits.ts: back-off probes). */
@@ -104,6 +108,13 @@ export class AgentStats {
   readonly simLatency = new LatencyHistogram();
   /** A packet-in from its bytes' arrival to the write of the agent's answer. */
   readonly packetInLatency = new LatencyHistogram();
+  /** How long first packets across hosts waited for the egress agent's reply flow (us; flow-sharing.ts). */
+  readonly replyFlowWait = new LatencyHistogram();
+
+  /** Counts a packet port security dropped. */
+  portSecurityDrop(reason: string): void {
+    this.portSecurityDrops[reason] = (this.portSecurityDrops[reason] ?? 0) + 1;
+  }
 
   observeSimulation(us: number): void {
     this.simulations++;
@@ -136,6 +147,8 @@ export class AgentStats {
       duplicates: this.duplicates,
       replyFlows: this.replyFlows,
       replyFlowRequests: this.replyFlowRequests,
+      replyFlowAnswers: this.replyFlowAnswers,
+      replyFlowWaitsExpired: this.replyFlowWaitsExpired,
       arpFailures: this.arpFailures,
       arpProbes: this.arpProbes,
       flowStateWaitsExpired: this.flowStateWaitsExpired,
@@ -149,6 +162,7 @@ export class AgentStats {
       portSecurityDrops: { ...this.portSecurityDrops },
       simLatencyUs: this.simLatency.snapshot(),
       packetInLatencyUs: this.packetInLatency.snapshot(),
+      replyFlowWaitUs: this.replyFlowWait.snapshot(),
     };
   }
 }

@@ -109,6 +109,8 @@ export interface EvalReport {
   };
   /** the agents' own time from a packet-in's arrival to the write of their answer, over the study */
   agentPacketInUs?: { p50: number; p99: number; count: number };
+  /** how long first packets across hosts waited for the egress agent's reply flow (agents that wait) */
+  agentReplyWaitUs?: { p50: number; p99: number; count: number };
   /** agent same host, agent cross host */
   base: CaseResult[];
   /** filter feature steps: 'no filter', 'dst-ip', 'src-ip', 'src-port', 'dst-port', ..., 'tcp-window' */

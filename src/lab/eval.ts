@@ -140,13 +140,16 @@ export class Evaluation {
     );
   }
 
-  private async agentStats(): Promise<Array<{ packetIns: number; packetInLatencyUs: Histogram }>> {
+  private async agentStats(): Promise<
+    Array<{ packetIns: number; packetInLatencyUs: Histogram; replyFlowWaitUs?: Histogram }>
+  > {
     return Promise.all(
       this.lab.hosts.map(
         async (h) =>
           (await controlRequest(h.controlSocket, { cmd: 'stats' })) as {
             packetIns: number;
             packetInLatencyUs: Histogram;
+            replyFlowWaitUs?: Histogram;
           },
       ),
     );
@@ -511,6 +514,12 @@ export class Evaluation {
         statsBefore.map((s) => s.packetInLatencyUs),
         statsAfter.map((s) => s.packetInLatencyUs),
       );
+      const waits = (ss: typeof statsAfter) =>
+        ss.flatMap((s) => (s.replyFlowWaitUs ? [s.replyFlowWaitUs] : []));
+      const agentReplyWaitUs =
+        waits(statsAfter).length === statsAfter.length
+          ? histogramDelta(waits(statsBefore), waits(statsAfter))
+          : undefined;
 
       const baseline = { sameHost: normalSame, crossHost: normalCross, throughputMbps: normalThroughput };
       return {
@@ -531,6 +540,7 @@ export class Evaluation {
         ...(firstContact ? { firstContact } : {}),
         ...(ecmp ? { ecmp } : {}),
         agentPacketInUs,
+        ...(agentReplyWaitUs ? { agentReplyWaitUs } : {}),
         targets: [
           ...targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
           ...qosTargets(steps),

@@ -204,6 +204,11 @@ export function reportText(r: EvalReport): string {
     r.agentPacketInUs === undefined
       ? undefined
       : `The agents' own time from a packet-in's arrival to the write of their answer, over the whole study: p50 <= ${r.agentPacketInUs.p50} us, p99 <= ${r.agentPacketInUs.p99} us (${r.agentPacketInUs.count} packet-ins; upper bounds of the agents' log-linear histogram buckets, at most 10% wide)`;
+  const w = r.agentReplyWaitUs;
+  const replyWait =
+    w === undefined
+      ? undefined
+      : `First packets across hosts held until the egress host's agent had the reply's flow in its switch: ${w.count}, waiting p50 <= ${w.p50} us, p99 <= ${w.p99} us`;
   const targets = table(
     'Targets',
     ['target', 'value', 'goal', 'met'],
@@ -215,7 +220,7 @@ export function reportText(r: EvalReport): string {
     ]),
   );
   const setup = `${r.settings.flows} flows per case, ${r.settings.packetsPerFlow} packets per flow; ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.ovs}, node ${r.machine.node}; ${r.durationS.toFixed(0)} s\nMethod: ${r.settings.method}`;
-  return [setup, floorTable(r), part1, part2, part3, part5, ecmpPart, part4, agentUs, targets]
+  return [setup, floorTable(r), part1, part2, part3, part5, ecmpPart, part4, agentUs, replyWait, targets]
     .filter((t): t is string => t !== undefined)
     .join('\n\n');
 }

@@ -272,6 +272,7 @@ export function peerSeed(r: Rand): Uint8Array {
             from: id(),
             portId: id(),
             packet: Array.from({ length: NUM_FIELDS }, () => int(r, 0, 0xffffffff)),
+            id: int(r, 0, 0xffffffff),
           };
   return encodePeerMessage(m);
 }

@@ -66,6 +66,23 @@ export function controllerOn(
   return ctl;
 }
 
+/** A UDP datagram with 8 bytes of payload, MACs and addresses given (ports sport -> dport). */
+export function udp6Frame(
+  src: string,
+  dst: string,
+  srcIp: string,
+  dstIp: string,
+  sport: number,
+  dport: number,
+): Buffer {
+  return v6(srcIp, dstIp, src, dst, {
+    kind: 'udp',
+    srcPort: sport,
+    dstPort: dport,
+    payload: { kind: 'raw', bytes: new Uint8Array(8) },
+  });
+}
+
 export function v6(
   src: string,
   dst: string,

@@ -145,10 +145,10 @@ test("state lives while a flow uses it; when the flows are gone it ages, and the
   const fm = out.find((m) => m.type === 'flow_mod' && m.command === 'add');
   assert.ok(fm && fm.type === 'flow_mod');
   const idle = ctl.flowState.idleMs;
-  assert.deepEqual(ctl.sweepFlowState(1000 + idle * 10, false), [], 'pinned by the installed flow');
+  assert.deepEqual(ctl.sharing.sweep(1000 + idle * 10, false), [], 'pinned by the installed flow');
   assert.equal(ctl.state.nat.entries(1000 + idle * 10).length, 2);
   ctl.flowRemoved(Number(fm.cookie), 5000);
-  ctl.sweepFlowState(5000 + idle + 1, false);
+  ctl.sharing.sweep(5000 + idle + 1, false);
   assert.equal(ctl.state.nat.entries(5000 + idle + 1).length, 0, 'aged out after the last flow went');
 });
 
@@ -158,7 +158,7 @@ test("a peer's binding translates the reply here the same way", () => {
   const shared = a.sent.find((s) => s.msg.kind === 'flowState')!.msg;
   assert.ok(shared.kind === 'flowState');
   const bWorld = world();
-  bWorld.ctl.applyFlowState(shared.nat, shared.ct, 1000);
+  bWorld.ctl.sharing.apply(shared.nat, shared.ct, 1000);
   assert.deepEqual(
     bWorld.ctl.state.nat
       .entries(1000)

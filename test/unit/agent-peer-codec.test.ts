@@ -31,6 +31,12 @@ const replyFlow: fc.Arbitrary<PeerMessage> = fc.record({
   from: id,
   portId: id,
   packet: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: NUM_FIELDS, maxLength: NUM_FIELDS }),
+  id: fc.integer({ min: 0, max: 0xffffffff }),
+});
+const replyFlowDone: fc.Arbitrary<PeerMessage> = fc.record({
+  kind: fc.constant('replyFlowDone' as const),
+  from: id,
+  id: fc.integer({ min: 0, max: 0xffffffff }),
 });
 const flowState: fc.Arbitrary<PeerMessage> = fc.record({
   kind: fc.constant('flowState' as const),
@@ -53,7 +59,7 @@ const flowState: fc.Arbitrary<PeerMessage> = fc.record({
     { maxLength: 10 },
   ),
 });
-const message = fc.oneof(learned, replyFlow, flowState);
+const message = fc.oneof(learned, replyFlow, replyFlowDone, flowState);
 
 test('every message round-trips', () => {
   holds(

@@ -24,7 +24,7 @@ import {
 import type { Action, SimDone } from '../../src/sim/result.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { bridgeWorld, HOST, OTHER } from '../support/bridge-world.js';
-import { HV1, RR, VM1, VM3, controllerOn, nd, routedV6, udp6, v6 } from '../support/ipv6-world.js';
+import { HV1, RR, VM1, VM3, controllerOn, nd, routedV6, udp6, udp6Frame, v6 } from '../support/ipv6-world.js';
 import { packetIn as pin } from '../support/packet-in.js';
 
 const A = '02:00:00:00:00:01';
@@ -171,13 +171,7 @@ test('IPv4 stays as it was: ICMP echo reply with IPv4 addresses, ICMPv6 types no
 
 // ---- through the controller ------------------------------------------------------------------------
 
-const udpFrame = (src: string, dst: string, srcIp: string, dstIp: string, sport: number, dport: number) =>
-  v6(srcIp, dstIp, src, dst, {
-    kind: 'udp',
-    srcPort: sport,
-    dstPort: dport,
-    payload: { kind: 'raw', bytes: new Uint8Array(8) },
-  });
+const udpFrame = udp6Frame;
 
 test('a bridge: the IPv6 reply never reaches the controller, and goes when its MAC entry changes', () => {
   const { ctl } = bridgeWorld();
