@@ -114,7 +114,7 @@ export class FlowMonitor {
         b.readUInt32BE(20) === NXST_FLOW_MONITOR
       ) {
         // nx_flow_update records: u16 length, u16 event, ...
-        for (let at = 24; at + 4 <= b.length; ) {
+        for (let at = 24; at + 4 <= b.length;) {
           const len = b.readUInt16BE(at);
           if (len < 4) break;
           if (b.readUInt16BE(at + 2) === NXFME_ADDED) this.added++;

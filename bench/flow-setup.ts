@@ -131,7 +131,6 @@ async function agentStats(host: LabHost): Promise<AgentStatsReply> {
   return (await controlRequest(host.controlSocket, { cmd: 'stats' })) as AgentStatsReply;
 }
 
-
 /** Where the bench injects frames: its OpenFlow connection, the switch's flow monitor, a VM's port. */
 interface Injector {
   readonly conn: OpenFlowConnection;
@@ -259,8 +258,7 @@ try {
   await ovs.delFlows('br-int', 'cookie=0x4000000000000000/0xffffffffffffffff');
 
   // Memory: fill up to MEMORY_FLOWS flows, then read the agent's resident set.
-  if (MEMORY_FLOWS > FLOWS + EXTRA)
-    await inject(j, FLOWS, MEMORY_FLOWS - FLOWS - EXTRA, MEMORY_FLOWS);
+  if (MEMORY_FLOWS > FLOWS + EXTRA) await inject(j, FLOWS, MEMORY_FLOWS - FLOWS - EXTRA, MEMORY_FLOWS);
   const pid = agentPid(host)!;
   const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
   const rssKb = rssOf();
