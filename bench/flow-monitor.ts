@@ -1,9 +1,11 @@
 /**
  * bench/flow-monitor: counts the flows Open vSwitch adds to a bridge, as the switch reports them, so a
  * bench knows when a FLOW_MOD has been applied without asking the controller that sent it. One
- * OpenFlow 1.3 connection (the bridge's `.mgmt` socket) with an Open vSwitch flow monitor
- * (NXST_FLOW_MONITOR, the Nicira extension `ovs-ofctl monitor BRIDGE watch:` uses): after each
- * FLOW_MOD that adds a flow, the switch sends an update with event ADDED. Echo requests are answered.
+ * OpenFlow 1.3 connection (the bridge's `.mgmt` socket) with an Open vSwitch flow monitor (in
+ * OpenFlow 1.3 the ONF extension 187, multipart experimenter type 1870, whose request and updates
+ * Open vSwitch lays out as its Nicira NXST_FLOW_MONITOR, the one `ovs-ofctl monitor BRIDGE watch:`
+ * uses): after each FLOW_MOD that adds a flow, the switch sends an update with event ADDED. Echo
+ * requests are answered.
  *
  * Invariant: `added` counts every ADDED update received; if the switch pauses the monitor (its queue
  * to this connection full: updates would be lost), `paused` is set and stays set, and the count is no
@@ -19,9 +21,9 @@ const OFPT_EXPERIMENTER = 4;
 const OFPT_MULTIPART_REQUEST = 18;
 const OFPT_MULTIPART_REPLY = 19;
 const OFPMP_EXPERIMENTER = 0xffff;
-const NX_VENDOR_ID = 0x00002320;
-const NXST_FLOW_MONITOR = 2;
-const NXT_FLOW_MONITOR_PAUSED = 22;
+const ONF_EXPERIMENTER_ID = 0x4f4e4600;
+const ONFST_FLOW_MONITOR = 1870;
+const ONFT_FLOW_MONITOR_PAUSED = 1871;
 /** nx_flow_monitor_request flags: report flows added. */
 const NXFMF_ADD = 1 << 1;
 const NXFME_ADDED = 0;
@@ -58,16 +60,19 @@ export class FlowMonitor {
     });
     const m = new FlowMonitor(sock);
     const hello = header(OFPT_HELLO, 8, 1);
-    // Multipart request header (16) + experimenter/subtype (8) + nx_flow_monitor_request (16).
-    const req = header(OFPT_MULTIPART_REQUEST, 40, 2);
+    // Multipart request header (16) + experimenter/type (8) + the monitor request (16: id, flags,
+    // match_len, out_port, table_id, 3 zeros) + an empty OXM match (type 1, length 4, 4 pad bytes).
+    const req = header(OFPT_MULTIPART_REQUEST, 48, 2);
     req.writeUInt16BE(OFPMP_EXPERIMENTER, 8);
-    req.writeUInt32BE(NX_VENDOR_ID, 16);
-    req.writeUInt32BE(NXST_FLOW_MONITOR, 20);
+    req.writeUInt32BE(ONF_EXPERIMENTER_ID, 16);
+    req.writeUInt32BE(ONFST_FLOW_MONITOR, 20);
     req.writeUInt32BE(1, 24); // monitor id
     req.writeUInt16BE(NXFMF_ADD, 28);
-    req.writeUInt16BE(0xffff, 30); // out_port: any (OpenFlow 1.0 OFPP_NONE)
-    req.writeUInt16BE(0, 32); // match_len: every flow
-    req.writeUInt8(0xff, 34); // every table
+    req.writeUInt16BE(4, 30); // match_len: the empty match
+    req.writeUInt32BE(0xffffffff, 32); // out_port: any
+    req.writeUInt8(0xff, 36); // every table
+    req.writeUInt16BE(1, 40); // OFPMT_OXM
+    req.writeUInt16BE(4, 42);
     sock.write(Buffer.concat([hello, req]));
     return m;
   }
@@ -104,14 +109,14 @@ export class FlowMonitor {
         reply.writeUInt8(OFPT_ECHO_REPLY, 1);
         this.sock.write(reply);
       } else if (ev.code === OFPT_EXPERIMENTER && b.length >= 16) {
-        if (b.readUInt32BE(8) === NX_VENDOR_ID && b.readUInt32BE(12) === NXT_FLOW_MONITOR_PAUSED)
+        if (b.readUInt32BE(8) === ONF_EXPERIMENTER_ID && b.readUInt32BE(12) === ONFT_FLOW_MONITOR_PAUSED)
           this.paused = true;
       } else if (
         ev.code === OFPT_MULTIPART_REPLY &&
         b.length >= 24 &&
         b.readUInt16BE(8) === OFPMP_EXPERIMENTER &&
-        b.readUInt32BE(16) === NX_VENDOR_ID &&
-        b.readUInt32BE(20) === NXST_FLOW_MONITOR
+        b.readUInt32BE(16) === ONF_EXPERIMENTER_ID &&
+        b.readUInt32BE(20) === ONFST_FLOW_MONITOR
       ) {
         // nx_flow_update records: u16 length, u16 event, ...
         for (let at = 24; at + 4 <= b.length;) {

@@ -62,10 +62,13 @@ const PACED_AT = MEMORY_FLOWS + PACED;
 const PACED_GAP_AT = MEMORY_FLOWS + 2 * PACED;
 const WARM_AT = MEMORY_FLOWS + 3 * PACED;
 
-/** CPU time (user + system, ms) process `pid` has used so far. */
-function cpuMs(pid: number): number {
+/** CPU time (user + system, ms) process `pid` (or its thread `tid`) has used so far. */
+function cpuMs(pid: number, tid?: number): number {
   // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const stat = readFileSync(
+    tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+    'utf8',
+  );
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
 }
@@ -213,6 +216,9 @@ try {
   const vm = lab.vms[0]!;
   const ovs = hostOvs(host);
   const inPort = (await ovs.portNumbers('br-int')).get(labNames(lab.name ?? null).vmTap(vm.name))!;
+  const rssOf = (pid: number) =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  const startRssKb = rssOf(agentPid(host)!);
   const mgmt = join(host.ovsRunDir, 'br-int.mgmt');
   const sock = connect(mgmt);
   await new Promise((r) => sock.once('connect', r));
@@ -235,12 +241,19 @@ try {
 
   // Agent path: FLOWS new flows, as fast as the agent takes them; the CPU each process spent.
   const ovsPid = Number(readFileSync(join(host.ovsRunDir, 'ovs-vswitchd.pid'), 'utf8').trim());
-  const cpu0 = { agent: cpuMs(agentPid(host)!), ovs: cpuMs(ovsPid), bench: process.cpuUsage() };
+  const cpu0 = {
+    agent: cpuMs(agentPid(host)!),
+    ovs: cpuMs(ovsPid),
+    ovsMain: cpuMs(ovsPid, ovsPid),
+    bench: process.cpuUsage(),
+  };
   const agentSecs = await inject(j, 0, FLOWS, FLOWS + EXTRA);
   const benchCpu = process.cpuUsage(cpu0.bench);
   const cpuUsPerFlow = {
     agent: ((cpuMs(agentPid(host)!) - cpu0.agent) * 1000) / FLOWS,
     ovs: ((cpuMs(ovsPid) - cpu0.ovs) * 1000) / FLOWS,
+    // Its main thread alone: it handles every OpenFlow message (one thread, one core at most).
+    ovsMain: ((cpuMs(ovsPid, ovsPid) - cpu0.ovsMain) * 1000) / FLOWS,
     bench: (benchCpu.user + benchCpu.system) / FLOWS,
   };
   const agentRate = FLOWS / agentSecs;
@@ -260,12 +273,11 @@ try {
   // Memory: fill up to MEMORY_FLOWS flows, then read the agent's resident set.
   if (MEMORY_FLOWS > FLOWS + EXTRA) await inject(j, FLOWS, MEMORY_FLOWS - FLOWS - EXTRA, MEMORY_FLOWS);
   const pid = agentPid(host)!;
-  const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  const rssKb = rssOf();
+  const rssKb = rssOf(pid);
   // Right after the burst the agent still holds its garbage; idle, V8 collects it (and returns
   // pages): its resident set SETTLE_S seconds later, the flows still installed, beside the first.
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
-  const settledKb = rssOf();
+  const settledKb = rssOf(pid);
   const settledFlows = (await agentStats(host)).flowsLive;
   conn.close();
   monitor.close();
@@ -287,6 +299,9 @@ try {
     cold_packet_in_to_write_p99_us: cold.p99,
     agent_cpu_us_per_flow: cpuUsPerFlow.agent,
     ovs_cpu_us_per_flow: cpuUsPerFlow.ovs,
+    ovs_main_thread_busy: (agentRate * cpuUsPerFlow.ovsMain) / 1e6,
+    agent_busy: (agentRate * cpuUsPerFlow.agent) / 1e6,
+    agent_rss_mb_at_start: startRssKb / 1024,
     bench_cpu_us_per_flow: cpuUsPerFlow.bench,
   };
   printTable('bench/flow-setup: real OVS (userspace datapath), one agent', [
@@ -296,6 +311,7 @@ try {
     ],
     ['ovs-ofctl add-flow, one process per flow', `${ofctlRate.toFixed(1)} flows/s (${BASELINE} flows)`],
     ['speed-up', `${figures.speedup_vs_ofctl.toFixed(0)}x`],
+    [`agent RSS at start`, `${figures.agent_rss_mb_at_start.toFixed(0)} MB`],
     [`agent RSS with ${MEMORY_FLOWS} flows`, `${figures.agent_rss_mb_at_100k_flows.toFixed(0)} MB`],
     [
       `agent RSS ${SETTLE_S} s later, idle`,
@@ -303,7 +319,7 @@ try {
     ],
     [
       `  CPU per flow: agent, ovs-vswitchd, this bench`,
-      `${cpuUsPerFlow.agent.toFixed(1)}, ${cpuUsPerFlow.ovs.toFixed(1)}, ${cpuUsPerFlow.bench.toFixed(1)} us (2 cores: ${((agentRate * (cpuUsPerFlow.agent + cpuUsPerFlow.ovs + cpuUsPerFlow.bench)) / 1e6).toFixed(2)} busy)`,
+      `${cpuUsPerFlow.agent.toFixed(1)}, ${cpuUsPerFlow.ovs.toFixed(1)} (main thread ${cpuUsPerFlow.ovsMain.toFixed(1)}), ${cpuUsPerFlow.bench.toFixed(1)} us; busy: agent ${figures.agent_busy.toFixed(2)}, OVS main thread ${figures.ovs_main_thread_busy.toFixed(2)}, all ${((agentRate * (cpuUsPerFlow.agent + cpuUsPerFlow.ovs + cpuUsPerFlow.bench)) / 1e6).toFixed(2)} of 2 cores`,
     ],
     [
       `agent packet-in to write, ${PACED} flows one at a time after ${WARM} (its histogram)`,
