@@ -127,6 +127,9 @@ async function reactiveFlowCount(conn: OpenFlowConnection): Promise<number> {
 interface AgentStatsReply {
   flowsInstalled: number;
   flowsLive: number;
+  packetIns: number;
+  /** Absent before the agent wrote once per turn (then: one write per packet-in). */
+  packetInWrites?: number;
   packetInLatencyUs: Histogram;
 }
 
@@ -241,6 +244,7 @@ try {
 
   // Agent path: FLOWS new flows, as fast as the agent takes them; the CPU each process spent.
   const ovsPid = Number(readFileSync(join(host.ovsRunDir, 'ovs-vswitchd.pid'), 'utf8').trim());
+  const stats0 = await agentStats(host);
   const cpu0 = {
     agent: cpuMs(agentPid(host)!),
     ovs: cpuMs(ovsPid),
@@ -249,6 +253,10 @@ try {
   };
   const agentSecs = await inject(j, 0, FLOWS, FLOWS + EXTRA);
   const benchCpu = process.cpuUsage(cpu0.bench);
+  const stats1 = await agentStats(host);
+  const packetIns = stats1.packetIns - stats0.packetIns;
+  const perWrite =
+    packetIns / ((stats1.packetInWrites ?? stats1.packetIns) - (stats0.packetInWrites ?? stats0.packetIns));
   const cpuUsPerFlow = {
     agent: ((cpuMs(agentPid(host)!) - cpu0.agent) * 1000) / FLOWS,
     ovs: ((cpuMs(ovsPid) - cpu0.ovs) * 1000) / FLOWS,
@@ -302,12 +310,18 @@ try {
     ovs_main_thread_busy: (agentRate * cpuUsPerFlow.ovsMain) / 1e6,
     agent_busy: (agentRate * cpuUsPerFlow.agent) / 1e6,
     agent_rss_mb_at_start: startRssKb / 1024,
+    packet_ins_per_flow: packetIns / FLOWS,
+    packet_ins_per_write: perWrite,
     bench_cpu_us_per_flow: cpuUsPerFlow.bench,
   };
   printTable('bench/flow-setup: real OVS (userspace datapath), one agent', [
     [
       'agent: PACKET_IN -> simulate -> FLOW_MOD',
       `${Math.round(agentRate)} flows/s (${FLOWS} flows, until the switch reports each added; ${resends} re-sends)`,
+    ],
+    [
+      '  packet-ins per flow, per write of the agent',
+      `${figures.packet_ins_per_flow.toFixed(2)}, ${perWrite.toFixed(1)}`,
     ],
     ['ovs-ofctl add-flow, one process per flow', `${ofctlRate.toFixed(1)} flows/s (${BASELINE} flows)`],
     ['speed-up', `${figures.speedup_vs_ofctl.toFixed(0)}x`],

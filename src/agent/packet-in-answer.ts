@@ -71,7 +71,9 @@ export class PacketInAnswerer {
         from = end;
       }
     }
-    const hist = this.ctl().stats.packetInLatency;
+    const stats = this.ctl().stats;
+    stats.packetInWrites++;
+    const hist = stats.packetInLatency;
     const now = performance.now();
     for (const a of this.arrivals) hist.observe((now - a) * 1000);
     out.length = 0;
