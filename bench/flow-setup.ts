@@ -24,10 +24,12 @@
  * Targets: >= 40,000 new flows/s; >= 100x the per-flow ovs-ofctl rate; agent RSS <= 150 MB at 100k
  * flows; packet-in to write p50 < 100 us and p99 < 500 us.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { controlRequest } from '../src/control/control-api.js';
 import { OpenFlowConnection } from '../src/agent/of-connection.js';
@@ -50,7 +52,7 @@ const WARM = 5000;
 /** Flows beyond the throughput and fill runs, and where their frames are numbered from. */
 const EXTRA = WARM + 3 * PACED;
 /** Frames in flight beyond the flows the switch has added (within OVS's packet-in queue). */
-const WINDOW = 400;
+const WINDOW = intArg('flow-setup', '--window', 400);
 /** Idle milliseconds before each packet-in of the gapped latency run. */
 const GAP_MS = 1;
 /** Flows for the memory figure (`--fill N` for a short run; the RSS target applies at 100,000). */
@@ -58,6 +60,9 @@ const MEMORY_FLOWS = intArg('flow-setup', '--fill', 100000);
 /** Seconds the agent idles, its flows installed, before its resident set is read again. */
 const SETTLE_S = 15;
 const PACED_COLD_AT = MEMORY_FLOWS;
+/** Frames of the floor's runs (after every other). */
+const FLOOR_AT = MEMORY_FLOWS + EXTRA;
+const MIN_CONTROLLER = fileURLToPath(new URL('./min-controller.js', import.meta.url));
 const PACED_AT = MEMORY_FLOWS + PACED;
 const PACED_GAP_AT = MEMORY_FLOWS + 2 * PACED;
 const WARM_AT = MEMORY_FLOWS + 3 * PACED;
@@ -186,8 +191,40 @@ async function inject(j: Injector, first: number, count: number, target: number)
   const secs = (performance.now() - t0) / 1000;
   if (j.monitor.paused) throw new Error('flow-setup: the switch paused its flow monitor (updates lost)');
   const have = await reactiveFlowCount(j.conn);
-  if (have < target) throw new Error(`flow-setup: only ${have} of ${target} flows installed`);
+  if (target > 0 && have < target) throw new Error(`flow-setup: only ${have} of ${target} flows installed`);
   return secs;
+}
+
+/**
+ * A controller of the floor (`minimal`: bench/min-controller.ts with --flood-flows;
+ * `ovs-testcontroller` in hub mode) listening on a unix socket, the bridge handed to it, connected.
+ */
+async function floorController(
+  mode: 'minimal' | 'ovs-testcontroller',
+  runDir: string,
+  ovs: ReturnType<typeof hostOvs>,
+): Promise<{ proc: ChildProcess; pid: number }> {
+  const sock = join(runDir, `floor-${mode}.sock`);
+  const proc =
+    mode === 'minimal'
+      ? spawn(process.execPath, [MIN_CONTROLLER, sock, '--flood-flows'], { stdio: 'ignore' })
+      : spawn('ovs-testcontroller', ['-O', 'OpenFlow13', '-vconsole:off', '-H', `punix:${sock}`], {
+          stdio: 'ignore',
+          env: { ...process.env, OVS_RUNDIR: runDir },
+        });
+  const deadline = Date.now() + 10000;
+  while (!existsSync(sock)) {
+    if (Date.now() > deadline) throw new Error(`flow-setup: ${mode} did not listen within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await ovs.vsctl(['set-controller', 'br-int', `unix:${sock}`]);
+  for (;;) {
+    const out = await ovs.vsctl(['--columns=is_connected', 'list', 'controller']);
+    if (/is_connected\s*:\s*true/.test(out)) break;
+    if (Date.now() > deadline) throw new Error(`flow-setup: br-int did not connect to ${mode} within 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { proc, pid: proc.pid! };
 }
 
 /**
@@ -287,6 +324,31 @@ try {
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
   const settledKb = rssOf(pid);
   const settledFlows = (await agentStats(host)).flowsLive;
+
+  // The floor: the same injection with the bridge handed to a controller that does nothing but
+  // answer (the project's minimal controller, then ovs-testcontroller as a hub: a flow per miss,
+  // actions FLOOD, as the agent gives here), on an emptied table. Same OVS, same run: when they are
+  // no faster than the agent, Open vSwitch bounds the figure, not the agent.
+  const floor: Record<string, { rate: number; ctlCpu: number; ovsMain: number }> = {};
+  let floorAt = FLOOR_AT;
+  for (const mode of ['minimal', 'ovs-testcontroller'] as const) {
+    const f = await floorController(mode, runDir, ovs);
+    try {
+      await ovs.ofctl(['del-flows', 'br-int']);
+      await new Promise((r) => setTimeout(r, 200));
+      await ovs.addFlows('br-int', ['priority=0,actions=CONTROLLER:65535']);
+      const c0 = { ctl: cpuMs(f.pid), ovsMain: cpuMs(ovsPid, ovsPid) };
+      const secs = await inject(j, floorAt, FLOWS, 0);
+      floor[mode] = {
+        rate: FLOWS / secs,
+        ctlCpu: ((cpuMs(f.pid) - c0.ctl) * 1000) / FLOWS,
+        ovsMain: ((cpuMs(ovsPid, ovsPid) - c0.ovsMain) * 1000) / FLOWS,
+      };
+      floorAt += FLOWS;
+    } finally {
+      f.proc.kill('SIGTERM');
+    }
+  }
   conn.close();
   monitor.close();
 
@@ -312,6 +374,9 @@ try {
     agent_rss_mb_at_start: startRssKb / 1024,
     packet_ins_per_flow: packetIns / FLOWS,
     packet_ins_per_write: perWrite,
+    minimal_controller_flows_per_s: floor.minimal!.rate,
+    testcontroller_flows_per_s: floor['ovs-testcontroller']!.rate,
+    agent_over_minimal_controller: agentRate / floor.minimal!.rate,
     bench_cpu_us_per_flow: cpuUsPerFlow.bench,
   };
   printTable('bench/flow-setup: real OVS (userspace datapath), one agent', [
@@ -323,6 +388,10 @@ try {
       '  packet-ins per flow, per write of the agent',
       `${figures.packet_ins_per_flow.toFixed(2)}, ${perWrite.toFixed(1)}`,
     ],
+    ...Object.entries(floor).map(([mode, f]): [string, string] => [
+      `the same, ${mode === 'minimal' ? 'the minimal controller' : 'ovs-testcontroller --hub'}`,
+      `${Math.round(f.rate)} flows/s (CPU per flow: it ${f.ctlCpu.toFixed(1)} us, OVS main thread ${f.ovsMain.toFixed(1)} us)`,
+    ]),
     ['ovs-ofctl add-flow, one process per flow', `${ofctlRate.toFixed(1)} flows/s (${BASELINE} flows)`],
     ['speed-up', `${figures.speedup_vs_ofctl.toFixed(0)}x`],
     [`agent RSS at start`, `${figures.agent_rss_mb_at_start.toFixed(0)} MB`],
