@@ -371,6 +371,8 @@ try {
     ovs_cpu_us_per_flow: cpuUsPerFlow.ovs,
     ovs_main_thread_busy: (agentRate * cpuUsPerFlow.ovsMain) / 1e6,
     agent_busy: (agentRate * cpuUsPerFlow.agent) / 1e6,
+    // What one core of the agent takes at this CPU per flow (the agent's side of the rate).
+    agent_cpu_flows_per_s: 1e6 / cpuUsPerFlow.agent,
     agent_rss_mb_at_start: startRssKb / 1024,
     packet_ins_per_flow: packetIns / FLOWS,
     packet_ins_per_write: perWrite,
@@ -383,6 +385,10 @@ try {
     [
       'agent: PACKET_IN -> simulate -> FLOW_MOD',
       `${Math.round(agentRate)} flows/s (${FLOWS} flows, until the switch reports each added; ${resends} re-sends)`,
+    ],
+    [
+      '  the agent alone, at its CPU per flow on one core',
+      `${Math.round(figures.agent_cpu_flows_per_s)} flows/s (OVS main thread at its CPU per flow: ${Math.round(1e6 / cpuUsPerFlow.ovsMain)})`,
     ],
     [
       '  packet-ins per flow, per write of the agent',
