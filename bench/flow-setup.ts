@@ -201,16 +201,17 @@ async function inject(j: Injector, first: number, count: number, target: number)
  */
 async function floorController(
   mode: 'minimal' | 'ovs-testcontroller',
-  runDir: string,
+  ovsRunDir: string,
   ovs: ReturnType<typeof hostOvs>,
 ): Promise<{ proc: ChildProcess; pid: number }> {
-  const sock = join(runDir, `floor-${mode}.sock`);
+  // In OVS's run directory: Open vSwitch connects to no unix socket outside it.
+  const sock = join(ovsRunDir, `floor-${mode}.sock`);
   const proc =
     mode === 'minimal'
       ? spawn(process.execPath, [MIN_CONTROLLER, sock, '--flood-flows'], { stdio: 'ignore' })
       : spawn('ovs-testcontroller', ['-O', 'OpenFlow13', '-vconsole:off', '-H', `punix:${sock}`], {
           stdio: 'ignore',
-          env: { ...process.env, OVS_RUNDIR: runDir },
+          env: { ...process.env, OVS_RUNDIR: ovsRunDir },
         });
   try {
     // Generous: the machine may be loaded (the controller's start and ovs-vsctl both wait for a core).
@@ -357,7 +358,7 @@ try {
   let floorError: string | undefined;
   try {
     for (const mode of ['minimal', 'ovs-testcontroller'] as const) {
-      const f = await floorController(mode, runDir, ovs);
+      const f = await floorController(mode, host.ovsRunDir, ovs);
       try {
         await ovs.ofctl(['del-flows', 'br-int']);
         await new Promise((r) => setTimeout(r, 200));
