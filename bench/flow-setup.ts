@@ -26,12 +26,10 @@
  * Targets: >= 40,000 new flows/s; >= 100x the per-flow ovs-ofctl rate; agent RSS <= 150 MB at 100k
  * flows; packet-in to write p50 < 100 us and p99 < 500 us.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { controlRequest } from '../src/control/control-api.js';
 import { OpenFlowConnection } from '../src/agent/of-connection.js';
@@ -41,6 +39,7 @@ import { hostOvs, labDown, labUp, type LabHost } from '../src/lab/lab.js';
 import { createLogger } from '../src/log.js';
 import { OFPP, OFP_NO_BUFFER, encodeMessage } from '../src/openflow/index.js';
 import { buildEthernet } from '../src/packet/index.js';
+import { floorController } from './flow-floor.js';
 import { FlowMonitor } from './flow-monitor.js';
 import { intArg, printReport, printTable } from './report.js';
 import { labNames, uniqueLabName } from '../src/lab/layout.js';
@@ -64,7 +63,6 @@ const SETTLE_S = 15;
 const PACED_COLD_AT = MEMORY_FLOWS;
 /** Frames of the floor's runs (after every other). */
 const FLOOR_AT = MEMORY_FLOWS + EXTRA;
-const MIN_CONTROLLER = fileURLToPath(new URL('./min-controller.js', import.meta.url));
 const PACED_AT = MEMORY_FLOWS + PACED;
 const PACED_GAP_AT = MEMORY_FLOWS + 2 * PACED;
 const WARM_AT = MEMORY_FLOWS + 3 * PACED;
@@ -231,55 +229,6 @@ async function inject(j: Injector, first: number, count: number, target: number)
   const have = await reactiveFlowCount(j.conn);
   if (target > 0 && have < target) throw new Error(`flow-setup: only ${have} of ${target} flows installed`);
   return secs;
-}
-
-/**
- * The floor's controller (bench/min-controller.ts with --flood-flows) listening on a unix socket, the
- * bridge handed to it, connected. (`ovs-testcontroller --hub` was tried beside it: it installed no
- * flow for these packet-ins, and is left out.)
- */
-async function floorController(
-  mode: 'minimal',
-  ovsRunDir: string,
-  ovs: ReturnType<typeof hostOvs>,
-): Promise<{ proc: ChildProcess; pid: number }> {
-  // In OVS's run directory: Open vSwitch connects to no unix socket outside it.
-  const sock = join(ovsRunDir, `floor-${mode}.sock`);
-  const proc = spawn(process.execPath, [MIN_CONTROLLER, sock, '--flood-flows'], { stdio: 'ignore' });
-  try {
-    // Generous: the machine may be loaded (the controller's start and ovs-vsctl both wait for a core).
-    let deadline = Date.now() + 30000;
-    while (!existsSync(sock)) {
-      if (Date.now() > deadline) throw new Error(`flow-setup: ${mode} did not listen within 30 s`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    // As the agent's controller is set (datapath.ts): the same packet-in queue, out of band.
-    await ovs.vsctl([
-      'set-controller',
-      'br-int',
-      `unix:${sock}`,
-      '--',
-      'set',
-      'controller',
-      'br-int',
-      'connection_mode=out-of-band',
-      'controller_queue_size=512',
-    ]);
-    deadline = Date.now() + 30000;
-    for (;;) {
-      const out = await ovs.vsctl(['--columns=is_connected', 'list', 'controller']);
-      if (/is_connected\s*:\s*true/.test(out)) break;
-      if (Date.now() > deadline)
-        throw new Error(
-          `flow-setup: br-int did not connect to ${mode} within 30 s: ${out.replace(/\s+/g, ' ')}`,
-        );
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch (e) {
-    proc.kill('SIGTERM');
-    throw e;
-  }
-  return { proc, pid: proc.pid! };
 }
 
 /**
