@@ -1,7 +1,7 @@
 /**
  * bench/agent-path: the agent's own PACKET_IN path, in one process, without Open vSwitch. A fake
  * switch on a unix socket writes real PACKET_IN bytes; the agent's real code takes them
- * (OpenFlowConnection, PacketInQueue, answerPacketIn, FlowController over a bridge with two local
+ * (OpenFlowConnection, PacketInQueue, PacketInAnswerer, FlowController over a bridge with two local
  * ports and one on another host) and writes its FLOW_MODs and PACKET_OUTs back, which the fake switch
  * counts. Each frame has a new destination MAC, so each is simulated and becomes its own flow (as in
  * bench/flow-setup).
@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FlowController } from '../src/agent/controller.js';
 import { OpenFlowConnection } from '../src/agent/of-connection.js';
-import { answerPacketIn } from '../src/agent/packet-in-answer.js';
+import { PacketInAnswerer } from '../src/agent/packet-in-answer.js';
 import { PacketInQueue } from '../src/agent/packet-in-queue.js';
 import { createLogger } from '../src/log.js';
 import { OFP_NO_BUFFER, encodeMessage } from '../src/openflow/index.js';
@@ -126,7 +126,7 @@ class FakeSwitch {
   }
 }
 
-/** The agent's side wired as the daemon wires it: connection -> queue -> answerPacketIn -> write. */
+/** The agent's side wired as the daemon wires it: connection -> queue -> PacketInAnswerer -> write. */
 async function connectAgent(
   dir: string,
   ctl: FlowController,
@@ -139,8 +139,13 @@ async function connectAgent(
   const client = connect(path);
   const agentSock = await accepted;
   const conn = new OpenFlowConnection(agentSock, log);
+  const answers = new PacketInAnswerer(
+    () => ctl,
+    (m) => conn.sendAll(m),
+    log,
+  );
   const queue = new PacketInQueue(
-    (pi, arrived) => answerPacketIn(ctl, (m) => conn.sendAll(m), log, pi, arrived),
+    (pi, arrived) => answers.answer(pi, arrived),
     10000,
     () => ctl.stats.queueDrops++,
   );

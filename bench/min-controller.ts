@@ -5,7 +5,10 @@
  * PACKET_OUT, or with PACKET_OUT to FLOOD when the destination is unknown. It uses the project's own
  * codec fast paths (PACKET_IN reader, one encoded write per answer), nothing of the agent.
  *
- *   node dist/bench/min-controller.js SOCKET      listens on a unix socket for one switch
+ *   node dist/bench/min-controller.js SOCKET [--flood-flows]   listens on a unix socket for switches
+ *
+ * `--flood-flows`: a packet-in for an unknown destination gets a flow too (actions FLOOD), as a
+ * bridge of the agent that has not learned the destination gives (bench/flow-setup's floor).
  *
  * Invariant: bounded (one MAC table entry per source MAC seen per connection); it serves every switch
  * that connects until SIGTERM, then removes its socket.
@@ -31,6 +34,7 @@ if (path === '') {
 }
 
 const MIN_COOKIE = 0x100n;
+const FLOOD_FLOWS = process.argv.includes('--flood-flows');
 
 function macText(b: Buffer, at: number): string {
   return b.toString('hex', at, at + 6).replace(/(..)(?!$)/g, '$1:');
@@ -77,7 +81,7 @@ function serve(sock: Socket): void {
         const dst = macText(pi.data, 0);
         const src = macText(pi.data, 6);
         macs.set(src, pi.inPort);
-        const out = macs.get(dst);
+        const out = macs.get(dst) ?? (FLOOD_FLOWS ? OFPP.FLOOD : undefined);
         const data = pi.bufferId === OFP_NO_BUFFER ? pi.data : Buffer.alloc(0);
         if (out === undefined) {
           send([

@@ -147,9 +147,8 @@ export class FlowController {
 
   // ---- packet-in ---------------------------------------------------------------------------------
 
-  /** Handles a packet-in; returns the messages to send, in order. */
-  packetIn(pi: PacketInView, now: number): Outgoing[] {
-    const out: Outgoing[] = [];
+  /** Handles a packet-in; returns the messages to send, in order (appended to `out`). */
+  packetIn(pi: PacketInView, now: number, out: Outgoing[] = []): Outgoing[] {
     this.handle(pi, now, out);
     return out;
   }

@@ -26,7 +26,7 @@ import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
 import { AGENT_VERSION, controlRequest } from './control-requests.js';
 import { PacketInQueue } from './packet-in-queue.js';
-import { answerPacketIn } from './packet-in-answer.js';
+import { PacketInAnswerer } from './packet-in-answer.js';
 import { FlowController, type ControllerConfig } from './controller.js';
 import type { PeerMessage } from './peer-codec.js';
 import { loadOrCreateKeys } from './peer-keys.js';
@@ -139,8 +139,13 @@ export class AgentDaemon {
       this.log.child({ component: 'agent.peers' }),
       () => this.refreshPeers(),
     );
+    const answers = new PacketInAnswerer(
+      () => this.ctl,
+      (m) => this.send(m),
+      this.log,
+    );
     this.queue = new PacketInQueue(
-      (pi, arrived) => answerPacketIn(this.ctl, (m) => this.send(m), this.log, pi, arrived),
+      (pi, arrived) => answers.answer(pi, arrived),
       this.cfg.packetInQueue,
       () => this.ctl.stats.queueDrops++,
     );

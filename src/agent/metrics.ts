@@ -133,6 +133,12 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   counterOf(r, 'packet_ins_total', 'Packet-ins received from Open vSwitch', () => st().packetIns);
   counterOf(
     r,
+    'packet_in_writes_total',
+    "Writes of packet-ins' answers (one per event-loop turn that handled packet-ins)",
+    () => st().packetInWrites,
+  );
+  counterOf(
+    r,
     'simulations_total',
     'Packet-ins simulated through the virtual topology',
     () => st().simulations,

@@ -62,6 +62,8 @@ export class AgentStats {
   generated = 0;
   /** Packet-ins a just-installed flow already covered (sent on with its actions, not simulated). */
   duplicates = 0;
+  /** Writes of packet-ins' answers: one per event-loop turn that handled packet-ins. */
+  packetInWrites = 0;
   /** Predicted reply flows installed with their forward flow (here, or asked of this host). */
   replyFlows = 0;
   /** Reply flows asked of the agent of the host where the reply enters. */
@@ -124,6 +126,7 @@ export class AgentStats {
   snapshot(liveFlows: number): Record<string, unknown> {
     return {
       packetIns: this.packetIns,
+      packetInWrites: this.packetInWrites,
       simulations: this.simulations,
       flowsInstalled: this.flowsInstalled,
       flowsRemoved: this.flowsRemoved,
