@@ -6,7 +6,7 @@
  * Invariant: every transaction runs the shared planner under SQLite's write lock (BEGIN IMMEDIATE,
  * serialized within the process by a queue) and writes its objects, references, change-log rows and
  * any compaction of the log in that one SQLite transaction, so readers and watchers in any process
- * see all of it or none of it (a group commit, `transactGroup`, puts several transactions in one
+ * see all of it or none of it (the transactions a handle has waiting are committed as a group, in one
  * SQLite transaction, each under its own savepoint: all visible at once, a refused one not at all).
  * Watchers read the log (`seq` is its primary key, so a look is one index probe) when woken: at once
  * by commits made through the same store object, by a write to the file's WAL from any handle or
@@ -27,6 +27,7 @@ import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
 import { PolledFeed, watchChanges, watchLearned } from './polled-feed.js';
 import { referencedIds } from './references.js';
+import { GroupQueue, type Queued } from './group-queue.js';
 import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
 import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
@@ -60,6 +61,9 @@ export interface SqliteStoreOptions {
   /** How much of the change log is kept. */
   readonly retention?: LogRetention;
 }
+
+/** How many transactions one group commit holds at most (the rest wait for the next group). */
+const MAX_GROUP = 64;
 
 /** The last transaction of this process on each database file (see `serialized`). */
 const fileQueues = new Map<unknown, Promise<unknown>>();
@@ -259,36 +263,34 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     return super.guard(what, fn);
   }
 
+  /**
+   * Group commit: the transactions this handle has waiting (group-queue.ts: those that arrive in one
+   * turn of the event loop, or while the group before them is committing) go into one SQLite
+   * transaction, each planned against what the ones before it left and applied under a savepoint of
+   * its own, so a refused one leaves the others and nothing of itself; each gets its own `tx`,
+   * versions and position as if committed alone, and all become visible at one COMMIT. When the
+   * SQLite transaction as a whole fails, every member gets its error and none was written.
+   */
   transact(ops: readonly Op[]): Promise<TxResult> {
-    return this.serialized(async () => {
-      this.begin();
-      try {
-        const r = this.applied(await planTransaction(this.reader, ops));
-        if (r.changes.length > 0) this.compact(Date.now());
-        this.db.exec('COMMIT');
-        if (r.changes.length > 0) this.changeFeed.wake();
-        return r;
-      } catch (e) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw this.writeError(e);
-      }
-    });
+    return this.groups.add(ops);
   }
 
-  /**
-   * Group commit (TopologyStore.transactGroup): the transactions in one SQLite transaction, each
-   * planned against what the ones before it left and applied under a savepoint, so a refused one
-   * leaves the others; its own `tx` and versions as if committed alone, all visible at one COMMIT.
-   */
-  transactGroup(batches: ReadonlyArray<readonly Op[]>): Promise<Array<TxResult | StoreError>> {
+  /** Groups committed by `transact` and transactions in them, for tests and benchmarks. */
+  get groupStats(): { readonly groups: number; readonly transactions: number; readonly largest: number } {
+    return this.groups.stats;
+  }
+
+  private readonly groups = new GroupQueue((group) => this.commitGroup(group), MAX_GROUP);
+
+  private commitGroup(group: readonly Queued[]): Promise<void> {
     return this.serialized(async () => {
       this.begin();
       const out: Array<TxResult | StoreError> = [];
       try {
-        for (const ops of batches) {
+        for (const q of group) {
           this.db.exec('SAVEPOINT tx');
           try {
-            out.push(this.applied(await planTransaction(this.reader, ops)));
+            out.push(this.applied(await planTransaction(this.reader, q.ops)));
             this.db.exec('RELEASE tx');
           } catch (e) {
             if (!this.db.inTransaction) throw e; // SQLite gave up the whole transaction
@@ -301,11 +303,15 @@ export class SqliteStore extends BackendBase implements TopologyStore {
         if (changed) this.compact(Date.now());
         this.db.exec('COMMIT');
         if (changed) this.changeFeed.wake();
-        return out;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw this.writeError(e);
       }
+      group.forEach((q, i) => {
+        const r = out[i]!;
+        if (r instanceof StoreError) q.reject(r);
+        else q.resolve(r);
+      });
     });
   }
 
@@ -509,6 +515,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     for (const t of this.campaigns) clearInterval(t);
     this.campaigns.clear();
     this.learnedFeed.close();
+    await this.groups.idle();
     await this.queue;
     this.closed = true;
     this.changeFeed.close();

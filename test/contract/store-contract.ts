@@ -8,6 +8,7 @@
  */
 import { describe, before, after } from 'node:test';
 import { concurrencyContract } from './contract-concurrency.js';
+import { groupContract } from './contract-group.js';
 import { electionContract } from './contract-election.js';
 import { feedContract } from './contract-feed.js';
 import { ipv6Contract } from './contract-ipv6.js';
@@ -49,6 +50,9 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     describe('load balancer', () => lbContract(c));
     describe('IPv6', () => ipv6Contract(c));
     describe('mirror and QoS', () => mirrorContract(c));
-    describe('concurrent writers', () => concurrencyContract(c));
+    describe('concurrent writers', () => {
+      concurrencyContract(c);
+      groupContract(c);
+    });
   });
 }
