@@ -15,6 +15,7 @@
 import type { WakeSignal } from './commit-signal.js';
 import { StoreError } from './errors.js';
 import { WatcherSet } from './watcher-set.js';
+import { kindFiltered } from './store.js';
 import type { Change, LearnedChange, LearnedWatchHandlers, Snapshot, Watch, WatchHandlers } from './store.js';
 
 export interface FeedSource<T> {
@@ -24,6 +25,12 @@ export interface FeedSource<T> {
   after(cursor: number, limit: number): readonly T[] | 'gone';
   /** An item's position. */
   position(item: T): number;
+  /**
+   * Optional: up to `limit` items after `cursor` and at most at `upTo` whose key is one of `only`
+   * (a watcher's `only`), oldest first; 'gone' as `after`. Without it such a watcher reads every item
+   * and its `deliver` leaves out the others.
+   */
+  afterOnly?(cursor: number, upTo: number, limit: number, only: readonly string[]): readonly T[] | 'gone';
 }
 
 export interface FeedHandlers<T> {
@@ -31,6 +38,8 @@ export interface FeedHandlers<T> {
   /** Takes the whole state instead of the missing items; returns the position to go on from. */
   readonly resync?: () => number;
   readonly onError?: (e: Error) => void;
+  /** Only items with one of these keys are wanted (the source's `afterOnly`, when it has one). */
+  readonly only?: readonly string[];
 }
 
 interface Watcher<T> {
@@ -82,9 +91,12 @@ export class PolledFeed<T> {
       return;
     }
     for (const w of [...this.watchers]) {
+      const only = this.source.afterOnly && w.handlers.only;
       while (w.open && w.cursor < last) {
         try {
-          const batch = this.source.after(w.cursor, BATCH);
+          const batch = only
+            ? this.source.afterOnly!(w.cursor, last, BATCH, only)
+            : this.source.after(w.cursor, BATCH);
           if (batch === 'gone') {
             if (!w.handlers.resync)
               throw new StoreError(
@@ -92,6 +104,12 @@ export class PolledFeed<T> {
                 `${this.what}: position ${w.cursor} is no longer in the change log (it was compacted); reload a snapshot`,
               );
             w.cursor = w.handlers.resync();
+            continue;
+          }
+          if (only) {
+            // Nothing else it wants up to `last` when the batch is not full.
+            w.cursor = batch.length < BATCH ? last : this.source.position(batch.at(-1)!);
+            if (batch.length > 0) w.handlers.deliver(batch);
             continue;
           }
           if (batch.length === 0) break;
@@ -116,7 +134,10 @@ export class PolledFeed<T> {
   }
 }
 
-/** A change-feed watch over `feed`: a watcher behind the log resyncs from `snapshot()` (store.ts). */
+/**
+ * A change-feed watch over `feed`: a watcher behind the log resyncs from `snapshot()` (store.ts); one
+ * that wants some kinds only reads only those where the source can (`afterOnly`).
+ */
 export function watchChanges(
   feed: PolledFeed<Change>,
   from: number,
@@ -125,7 +146,8 @@ export function watchChanges(
 ): Watch {
   const onResync = handlers.onResync;
   return feed.watch(from, {
-    deliver: handlers.onChanges,
+    deliver: kindFiltered(handlers).onChanges,
+    ...(handlers.kinds && { only: handlers.kinds }),
     ...(onResync && {
       resync: () => {
         const snap = snapshot();

@@ -85,6 +85,10 @@ export class SqliteStore extends BackendBase implements TopologyStore {
   private readonly signal: CommitSignal | undefined;
   /** Reads, in one read transaction, the changes after a cursor or 'gone' when compacted away. */
   private readonly readAfterTx: Database.Transaction<(cursor: number, limit: number) => Change[] | 'gone'>;
+  /** The same for a watch of some kinds only (FeedSource.afterOnly), up to a position. */
+  private readonly readOfKindsTx: Database.Transaction<
+    (cursor: number, upTo: number, limit: number, kinds: string) => Change[] | 'gone'
+  >;
   private readonly readSnapshotTx: Database.Transaction<() => Snapshot>;
 
   constructor(
@@ -115,6 +119,12 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     this.readAfterTx = this.db.transaction((cursor: number, limit: number): Change[] | 'gone' =>
       cursor + 1 < this.logStart() ? 'gone' : s.changesSince.all(cursor, limit).map(rowToChange),
     );
+    this.readOfKindsTx = this.db.transaction(
+      (cursor: number, upTo: number, limit: number, kinds: string): Change[] | 'gone' =>
+        cursor + 1 < this.logStart()
+          ? 'gone'
+          : s.changesOfKinds.all(cursor, upTo, kinds, limit).map(rowToChange),
+    );
     this.readSnapshotTx = this.db.transaction((): Snapshot => ({
       position: s.last.get()?.seq ?? 0,
       objects: s.listAll.all().map((r) => ({ kind: r.kind as Kind, object: rowToObj(r) })),
@@ -128,6 +138,8 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       {
         last: () => s.last.get()?.seq ?? 0,
         after: (cursor, limit) => this.readAfter(cursor, limit),
+        afterOnly: (cursor, upTo, limit, kinds) =>
+          this.readOfKindsTx.deferred(cursor, upTo, limit, JSON.stringify(kinds)),
         position: (c) => c.seq,
       },
       `${this.url}: change feed`,

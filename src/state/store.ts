@@ -112,6 +112,29 @@ export interface WatchHandlers {
   readonly onResync?: (snapshot: Snapshot) => void;
   /** Called once if the watch cannot go on; the watch is then closed. */
   readonly onError?: (err: Error) => void;
+  /**
+   * Only changes of these kinds are wanted (default: every kind): `onChanges` gets no other (and is
+   * not called for a batch of only others), and the watch moves past them. A backend may leave them
+   * unread (sqlite-store.ts selects by kind; the others filter what they read, `kindFiltered`).
+   */
+  readonly kinds?: readonly Kind[];
+}
+
+/** `handlers` whose `onChanges` gets only the changes of `handlers.kinds` (all when it has none). */
+export function kindFiltered(handlers: WatchHandlers): WatchHandlers {
+  const kinds = handlers.kinds;
+  if (kinds === undefined) return handlers;
+  const want = new Set<string>(kinds);
+  const onChanges = handlers.onChanges;
+  return {
+    ...handlers,
+    onChanges: (changes) => {
+      const wanted = changes.every((c) => want.has(c.kind))
+        ? changes
+        : changes.filter((c) => want.has(c.kind));
+      if (wanted.length > 0) onChanges(wanted);
+    },
+  };
 }
 
 /** How much of the change log a store keeps (URL parameters `retain` and `retainSeconds`). */

@@ -11,6 +11,7 @@ import { concurrencyContract } from './contract-concurrency.js';
 import { groupContract } from './contract-group.js';
 import { electionContract } from './contract-election.js';
 import { feedContract } from './contract-feed.js';
+import { watchKindsContract } from './contract-watch-kinds.js';
 import { ipv6Contract } from './contract-ipv6.js';
 import { learnedContract } from './contract-learned.js';
 import { lbContract } from './contract-lb.js';
@@ -43,7 +44,10 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     };
     describe('objects', () => objectsContract(c));
     describe('validation', () => validationContract(c));
-    describe('change feed', () => feedContract(c));
+    describe('change feed', () => {
+      feedContract(c);
+      watchKindsContract(c);
+    });
     describe('liveness', () => livenessContract(c));
     describe('election', () => electionContract(c));
     describe('learned state', () => learnedContract(c));

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { StoreError } from '../../src/state/errors.js';
 import { SqliteStore } from '../../src/state/sqlite-store.js';
 import type { Op } from '../../src/state/store.js';
+import { until } from '../until.js';
 
 async function withSqlite(fn: (store: SqliteStore) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'midonet-group-'));
@@ -42,7 +43,9 @@ describe('sqlite group commit', () => {
     await withSqlite(async (store) => {
       const before = await store.position();
       const g0 = store.groupStats.groups;
-      const settled = await Promise.allSettled(['g1', 'g2', 'g1', 'g3'].map((n) => store.transact(create(n))));
+      const settled = await Promise.allSettled(
+        ['g1', 'g2', 'g1', 'g3'].map((n) => store.transact(create(n))),
+      );
       assert.deepEqual(
         settled.map((x) => x.status),
         ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
@@ -87,7 +90,13 @@ describe('sqlite group commit', () => {
       let done = false;
       void g.then(() => (done = true));
       const seen = new Set<string>();
-      const look = async () => seen.add((await store.list('bridge')).map((b) => b.name).sort().join(','));
+      const look = async () =>
+        seen.add(
+          (await store.list('bridge'))
+            .map((b) => b.name)
+            .sort()
+            .join(','),
+        );
       // Reads between the group's promise continuations and between the event loop's turns.
       for (let i = 0; i < 500 && !done; i++) {
         await (i % 2 === 0 ? Promise.resolve() : new Promise((r) => setImmediate(r)));
@@ -120,8 +129,8 @@ describe('sqlite group commit', () => {
         beats.push(host);
       }
       const [bad, good] = await g;
-      assert.equal(bad!.status, 'rejected');
-      assert.equal(good!.status, 'fulfilled');
+      assert.equal(bad.status, 'rejected');
+      assert.equal(good.status, 'fulfilled');
       await settle();
       const alive = new Set((await store.liveness()).map((h) => h.hostId));
       assert.ok(beats.length > 0);
@@ -134,6 +143,33 @@ describe('sqlite group commit', () => {
         (await store.list('bridge')).map((b) => b.name),
         ['good'],
       );
+    });
+  });
+});
+
+describe('sqlite watch of some kinds', () => {
+  it('reads past more changes of other kinds than one batch holds, and more of its kind than one batch', async () => {
+    await withSqlite(async (store) => {
+      const start = await store.position();
+      const routers: string[] = [];
+      const w = store.watch(start, {
+        kinds: ['router'],
+        onChanges: (cs) => routers.push(...cs.map((c) => c.object.name!)),
+      });
+      const many = (kind: 'bridge' | 'router', prefix: string, n: number): Op[] =>
+        Array.from({ length: n }, (_, i) => ({ op: 'create', kind, fields: { name: `${prefix}${i}` } }));
+      await store.transact(many('bridge', 'b', 1500));
+      await store.transact(many('router', 'r', 1200));
+      await store.transact(many('bridge', 'c', 1500));
+      await store.create('router', { name: 'last' });
+      try {
+        await until(() => routers.includes('last'), { what: 'the last router', timeoutMs: 10000 });
+        assert.equal(routers.length, 1201);
+        assert.deepEqual(routers.slice(0, 3), ['r0', 'r1', 'r2']);
+        assert.equal(new Set(routers).size, 1201, 'each once');
+      } finally {
+        w.close();
+      }
     });
   });
 });
