@@ -28,6 +28,7 @@ import type {
   Watch,
   WatchHandlers,
 } from '../state/store.js';
+import { kindFiltered } from '../state/store.js';
 import { StoreBase } from '../state/store-base.js';
 import { KIND_PATHS } from './kinds.js';
 import type { WireError } from './errors.js';
@@ -192,7 +193,8 @@ export class HttpStore extends StoreBase implements TopologyStore {
 
   // ---- the feed ------------------------------------------------------------------------------------
 
-  watch(from: number, handlers: WatchHandlers): Watch {
+  watch(from: number, given: WatchHandlers): Watch {
+    const handlers = kindFiltered(given);
     const ctl = new AbortController();
     this.streams.add(ctl);
     let last = from;

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import type { Op, TopologyStore, TxResult } from '../state/store.js';
+import type { TopologyStore } from '../state/store.js';
 import type { ApiConfig } from './config.js';
 import type { TokenIndex } from './tokens.js';
 import type { WaitReport } from './wait.js';
@@ -19,8 +19,6 @@ export interface RouteCtx {
   readonly log: Logger;
   readonly tokens: TokenIndex;
   readonly now: () => number;
-  /** A write of one request: one transaction, committed with the others arriving together (group-commit.ts). */
-  transact(ops: readonly Op[]): Promise<TxResult>;
   /** The version If-Match asks for (undefined without one, or with `*`). */
   ifMatch(req: FastifyRequest): number | undefined;
   /**

@@ -219,7 +219,7 @@ export function feedRoutes(app: FastifyInstance, ctx: RouteCtx): void {
       const body = parseWith(txBody, req.body ?? {}, 'body');
       let r;
       try {
-        r = await ctx.transact(body.ops as Op[]);
+        r = await ctx.store.transact(body.ops as Op[]);
       } catch (e) {
         // A stale expectedVersion is a failed precondition, as If-Match's is.
         if (

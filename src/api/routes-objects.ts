@@ -174,7 +174,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
     },
     async (req, reply) => {
       const q = createQuery(req);
-      const r = await ctx.transact([
+      const r = await ctx.store.transact([
         {
           op: 'create',
           kind,
@@ -205,7 +205,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
       const q = createQuery(req);
       const expectedVersion = ctx.ifMatch(req);
       const cur = await store.resolve(kind, (req.params as { ref: string }).ref);
-      const r = await ctx.transact([
+      const r = await ctx.store.transact([
         {
           op: 'update',
           kind,
@@ -238,7 +238,7 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
       const q = deleteQuery(req);
       const expectedVersion = ctx.ifMatch(req);
       const cur = await store.resolve(kind, (req.params as { ref: string }).ref);
-      const r = await ctx.transact([
+      const r = await ctx.store.transact([
         {
           op: 'delete',
           kind: kind as Kind,

@@ -113,7 +113,7 @@ export function relationRoutes(app: FastifyInstance, ctx: RouteCtx): void {
   ): Promise<Obj<K>> {
     const q = writeQuery(req);
     const expectedVersion = ctx.ifMatch(req) ?? cur.version;
-    const r = await ctx.transact([{ op: 'update', kind, id: cur.id, set, expectedVersion }]);
+    const r = await ctx.store.transact([{ op: 'update', kind, id: cur.id, set, expectedVersion }]);
     await ctx.finishWrite(reply, r.position, q.wait);
     const obj = r.results[0] as Obj<K>;
     void reply.header('etag', `"${obj.version}"`);
@@ -197,7 +197,7 @@ export function relationRoutes(app: FastifyInstance, ctx: RouteCtx): void {
       const q = ruleQuery(req);
       const chain = await store.resolve('chain', ref(req));
       const fields = { ...bodyObject(req.body), chainId: chain.id };
-      const r = await ctx.transact([
+      const r = await ctx.store.transact([
         { op: 'create', kind: 'rule', fields, ...(q.position !== undefined ? { position: q.position } : {}) },
       ]);
       await ctx.finishWrite(reply, r.position, q.wait);

@@ -10,8 +10,9 @@
  * the OpenAPI document only, and every value is checked by the transaction planner, the one place the
  * CLI's writes are checked too, so the API and the CLI refuse the same things with the same words.
  *
- * Writes go through a group commit (group-commit.ts): the write requests that arrive together are
- * committed in one store transaction, each still planned, answered and versioned on its own.
+ * Writes call the store's `transact` as they come, concurrently: the store commits the transactions
+ * that arrive together as one group (sqlite-store.ts, cassandra-group.ts), each still planned,
+ * answered and versioned on its own.
  *
  * Invariants: every route but /health and /openapi.json needs a valid bearer token; a reader token may
  * only read (any other method gets 403 before the handler runs); a token (an address, on the open
@@ -31,7 +32,6 @@ import { quote } from '../quote.js';
 import { TokenIndex } from './tokens.js';
 import { RateLimit } from './rate-limit.js';
 import { waitForAgents } from './wait.js';
-import { GroupCommit } from './group-commit.js';
 import type { RouteCtx } from './route-ctx.js';
 import { objectRoutes } from './routes-objects.js';
 import { relationRoutes } from './routes-relations.js';
@@ -52,8 +52,6 @@ declare module 'fastify' {
 export interface ApiServer {
   readonly app: FastifyInstance;
   readonly tokens: TokenIndex;
-  /** The group commit of the write routes (its stats tell how writes were grouped). */
-  readonly group: GroupCommit;
   close(): Promise<void>;
 }
 
@@ -147,10 +145,8 @@ export async function buildApi(opts: {
     },
   });
 
-  const group = new GroupCommit(store);
   const ctx: RouteCtx = {
     store,
-    transact: (ops) => group.transact(ops),
     config,
     log,
     tokens,
@@ -197,7 +193,6 @@ export async function buildApi(opts: {
   return {
     app,
     tokens,
-    group,
     async close() {
       tokens.stop();
       await app.close();

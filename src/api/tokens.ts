@@ -74,9 +74,9 @@ export class TokenIndex {
     const position = await this.store.position();
     for (const t of await this.store.list('api-token')) this.byId.set(t.id, t);
     this.watch = this.store.watch(position, {
+      kinds: ['api-token'],
       onChanges: (cs) => {
         for (const c of cs) {
-          if (c.kind !== 'api-token') continue;
           this.generation++;
           this.accepted.delete(c.id);
           if (c.op === 'delete') this.byId.delete(c.id);

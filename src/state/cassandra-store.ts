@@ -53,6 +53,7 @@ import type {
   Watch,
   WatchHandlers,
 } from './store.js';
+import { kindFiltered } from './store.js';
 import { BackendBase, type StoredObject } from './store-base.js';
 import type { BaseReader } from './transaction.js';
 import { ZkError, ZkSession, zkPath, type ZkOp, type ZkSessionOptions } from './zk.js';
@@ -245,7 +246,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
 
   watch(from: number, handlers: WatchHandlers): Watch {
     this.assertOpen();
-    return this.log.watch(from, handlers);
+    return this.log.watch(from, kindFiltered(handlers));
   }
 
   // ---- writes --------------------------------------------------------------------------------------

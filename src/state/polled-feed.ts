@@ -11,11 +11,13 @@
  * watcher's position, the watcher resyncs (its `resync` handler says where it goes on from) or, with
  * no such handler, fails once with StoreError('position-gone'). A handler that throws ends only its
  * own watch (through `onError`). A watcher that reads for itself (`read`: a learned-state watch per
- * device, learned-scope.ts) gets what it reads, in the same way.
+ * device, learned-scope.ts) or wants some keys only (`only`: a change watch of some kinds, read with
+ * the source's `afterOnly` where it has one) gets what it reads, in the same way.
  */
 import type { WakeSignal } from './commit-signal.js';
 import { StoreError } from './errors.js';
 import { WatcherSet } from './watcher-set.js';
+import { kindFiltered } from './store.js';
 import type { Change, Snapshot, Watch, WatchHandlers } from './store.js';
 
 export interface FeedSource<T> {
@@ -25,6 +27,12 @@ export interface FeedSource<T> {
   after(cursor: number, limit: number): readonly T[] | 'gone';
   /** An item's position. */
   position(item: T): number;
+  /**
+   * Optional: up to `limit` items after `cursor` and at most at `upTo` whose key is one of `only`
+   * (a watcher's `only`), oldest first; 'gone' as `after`. Without it such a watcher reads every item
+   * and its `deliver` leaves out the others.
+   */
+  afterOnly?(cursor: number, upTo: number, limit: number, only: readonly string[]): readonly T[] | 'gone';
 }
 
 export interface FeedHandlers<T> {
@@ -34,7 +42,9 @@ export interface FeedHandlers<T> {
    * `limit` it wants after `cursor`, in position order. A shorter batch means none more up to the
    * source's `last`, which the cursor then moves to.
    */
-  readonly read?: (cursor: number, limit: number) => readonly T[];
+  readonly read?: (cursor: number, limit: number) => readonly T[] | 'gone';
+  /** Only items with one of these keys are wanted (read with the source's `afterOnly`, when it has one). */
+  readonly only?: readonly string[];
   /** Called before each read of the watcher, with its position (a scoped watch's snapshots). */
   readonly catchUp?: (cursor: number) => void;
   /** Takes the whole state instead of the missing items; returns the position to go on from. */
@@ -98,7 +108,10 @@ export class PolledFeed<T> {
       }
       while (w.open && w.cursor < last) {
         try {
-          const read = w.handlers.read;
+          const only = this.source.afterOnly && w.handlers.only;
+          const read =
+            w.handlers.read ??
+            (only ? (c: number, n: number) => this.source.afterOnly!(c, last, n, only) : undefined);
           const batch = read ? read(w.cursor, BATCH) : this.source.after(w.cursor, BATCH);
           if (batch === 'gone') {
             if (!w.handlers.resync)
@@ -132,7 +145,10 @@ export class PolledFeed<T> {
   }
 }
 
-/** A change-feed watch over `feed`: a watcher behind the log resyncs from `snapshot()` (store.ts). */
+/**
+ * A change-feed watch over `feed`: a watcher behind the log resyncs from `snapshot()` (store.ts); one
+ * that wants some kinds only reads only those where the source can (`afterOnly`).
+ */
 export function watchChanges(
   feed: PolledFeed<Change>,
   from: number,
@@ -141,7 +157,8 @@ export function watchChanges(
 ): Watch {
   const onResync = handlers.onResync;
   return feed.watch(from, {
-    deliver: handlers.onChanges,
+    deliver: kindFiltered(handlers).onChanges,
+    ...(handlers.kinds && { only: handlers.kinds }),
     ...(onResync && {
       resync: () => {
         const snap = snapshot();

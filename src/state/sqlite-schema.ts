@@ -180,6 +180,11 @@ export function prepareStatements(db: Database.Database) {
     changesSince: db.prepare<[number, number], ChangeRow>(
       'SELECT seq, tx, kind, id, op, version, body FROM changes WHERE seq > ? ORDER BY seq LIMIT ?',
     ),
+    // A kind-filtered watch (store.ts WatchHandlers.kinds): the kinds as a JSON array.
+    changesOfKinds: db.prepare<[number, number, string, number], ChangeRow>(
+      'SELECT seq, tx, kind, id, op, version, body FROM changes WHERE seq > ? AND seq <= ? ' +
+        'AND kind IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?',
+    ),
     // Compaction (retention.ts): the oldest entry held, where young entries start, transaction starts.
     oldest: db.prepare<[number], { seq: number; at: number }>(
       'SELECT seq, at FROM changes WHERE seq >= ? ORDER BY seq LIMIT 1',

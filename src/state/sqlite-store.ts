@@ -6,7 +6,7 @@
  * Invariant: every transaction runs the shared planner under SQLite's write lock (BEGIN IMMEDIATE,
  * serialized within the process by a queue) and writes its objects, references, change-log rows and
  * any compaction of the log in that one SQLite transaction, so readers and watchers in any process
- * see all of it or none of it (a group commit, `transactGroup`, puts several transactions in one
+ * see all of it or none of it (the transactions a handle has waiting are committed as a group, in one
  * SQLite transaction, each under its own savepoint: all visible at once, a refused one not at all).
  * Watchers read the log (`seq` is its primary key, so a look is one index probe) when woken: at once
  * by commits made through the same store object, by a write to the file's WAL from any handle or
@@ -28,6 +28,7 @@ import { isKind, type Kind, type Obj } from './model.js';
 import { watchLearned, type ScopedLearnedSource } from './learned-scope.js';
 import { PolledFeed, watchChanges } from './polled-feed.js';
 import { referencedIds } from './references.js';
+import { GroupQueue, type Queued } from './group-queue.js';
 import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
 import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
@@ -70,6 +71,9 @@ export interface SqliteStoreOptions {
   readonly retention?: LogRetention;
 }
 
+/** How many transactions one group commit holds at most (the rest wait for the next group). */
+const MAX_GROUP = 64;
+
 /** The last transaction of this process on each database file (see `serialized`). */
 const fileQueues = new Map<unknown, Promise<unknown>>();
 
@@ -91,6 +95,10 @@ export class SqliteStore extends BackendBase implements TopologyStore {
   private readonly signal: CommitSignal | undefined;
   /** Reads, in one read transaction, the changes after a cursor or 'gone' when compacted away. */
   private readonly readAfterTx: Database.Transaction<(cursor: number, limit: number) => Change[] | 'gone'>;
+  /** The same for a watch of some kinds only (FeedSource.afterOnly), up to a position. */
+  private readonly readOfKindsTx: Database.Transaction<
+    (cursor: number, upTo: number, limit: number, kinds: string) => Change[] | 'gone'
+  >;
   private readonly readSnapshotTx: Database.Transaction<() => Snapshot>;
 
   constructor(
@@ -121,6 +129,12 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     this.readAfterTx = this.db.transaction((cursor: number, limit: number): Change[] | 'gone' =>
       cursor + 1 < this.logStart() ? 'gone' : s.changesSince.all(cursor, limit).map(rowToChange),
     );
+    this.readOfKindsTx = this.db.transaction(
+      (cursor: number, upTo: number, limit: number, kinds: string): Change[] | 'gone' =>
+        cursor + 1 < this.logStart()
+          ? 'gone'
+          : s.changesOfKinds.all(cursor, upTo, kinds, limit).map(rowToChange),
+    );
     this.readSnapshotTx = this.db.transaction((): Snapshot => ({
       position: s.last.get()?.seq ?? 0,
       objects: s.listAll.all().map((r) => ({ kind: r.kind as Kind, object: rowToObj(r) })),
@@ -134,6 +148,8 @@ export class SqliteStore extends BackendBase implements TopologyStore {
       {
         last: () => s.last.get()?.seq ?? 0,
         after: (cursor, limit) => this.readAfter(cursor, limit),
+        afterOnly: (cursor, upTo, limit, kinds) =>
+          this.readOfKindsTx.deferred(cursor, upTo, limit, JSON.stringify(kinds)),
         position: (c) => c.seq,
       },
       `${this.url}: change feed`,
@@ -274,36 +290,34 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     return super.guard(what, fn);
   }
 
+  /**
+   * Group commit: the transactions this handle has waiting (group-queue.ts: those that arrive in one
+   * turn of the event loop, or while the group before them is committing) go into one SQLite
+   * transaction, each planned against what the ones before it left and applied under a savepoint of
+   * its own, so a refused one leaves the others and nothing of itself; each gets its own `tx`,
+   * versions and position as if committed alone, and all become visible at one COMMIT. When the
+   * SQLite transaction as a whole fails, every member gets its error and none was written.
+   */
   transact(ops: readonly Op[]): Promise<TxResult> {
-    return this.serialized(async () => {
-      this.begin();
-      try {
-        const r = this.applied(await planTransaction(this.reader, ops));
-        if (r.changes.length > 0) this.compact(Date.now());
-        this.db.exec('COMMIT');
-        if (r.changes.length > 0) this.changeFeed.wake();
-        return r;
-      } catch (e) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw this.writeError(e);
-      }
-    });
+    return this.groups.add(ops);
   }
 
-  /**
-   * Group commit (TopologyStore.transactGroup): the transactions in one SQLite transaction, each
-   * planned against what the ones before it left and applied under a savepoint, so a refused one
-   * leaves the others; its own `tx` and versions as if committed alone, all visible at one COMMIT.
-   */
-  transactGroup(batches: ReadonlyArray<readonly Op[]>): Promise<Array<TxResult | StoreError>> {
+  /** Groups committed by `transact` and transactions in them, for tests and benchmarks. */
+  get groupStats(): { readonly groups: number; readonly transactions: number; readonly largest: number } {
+    return this.groups.stats;
+  }
+
+  private readonly groups = new GroupQueue((group) => this.commitGroup(group), MAX_GROUP);
+
+  private commitGroup(group: readonly Queued[]): Promise<void> {
     return this.serialized(async () => {
       this.begin();
       const out: Array<TxResult | StoreError> = [];
       try {
-        for (const ops of batches) {
+        for (const q of group) {
           this.db.exec('SAVEPOINT tx');
           try {
-            out.push(this.applied(await planTransaction(this.reader, ops)));
+            out.push(this.applied(await planTransaction(this.reader, q.ops)));
             this.db.exec('RELEASE tx');
           } catch (e) {
             if (!this.db.inTransaction) throw e; // SQLite gave up the whole transaction
@@ -316,11 +330,15 @@ export class SqliteStore extends BackendBase implements TopologyStore {
         if (changed) this.compact(Date.now());
         this.db.exec('COMMIT');
         if (changed) this.changeFeed.wake();
-        return out;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw this.writeError(e);
       }
+      group.forEach((q, i) => {
+        const r = out[i]!;
+        if (r instanceof StoreError) q.reject(r);
+        else q.resolve(r);
+      });
     });
   }
 
@@ -524,6 +542,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     for (const t of this.campaigns) clearInterval(t);
     this.campaigns.clear();
     this.learnedFeed.close();
+    await this.groups.idle();
     await this.queue;
     this.closed = true;
     this.changeFeed.close();

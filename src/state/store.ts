@@ -16,7 +16,6 @@
  * - `snapshot()` returns every object and the feed position they reflect, read at one instant, so a
  *   reader that loads a snapshot and then watches from its position misses nothing and sees nothing twice.
  */
-import type { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
 
 /** One step of a transaction. Ids of created objects may be chosen by the caller (so later steps can refer to them). */
@@ -113,6 +112,29 @@ export interface WatchHandlers {
   readonly onResync?: (snapshot: Snapshot) => void;
   /** Called once if the watch cannot go on; the watch is then closed. */
   readonly onError?: (err: Error) => void;
+  /**
+   * Only changes of these kinds are wanted (default: every kind): `onChanges` gets no other (and is
+   * not called for a batch of only others), and the watch moves past them. A backend may leave them
+   * unread (sqlite-store.ts selects by kind; the others filter what they read, `kindFiltered`).
+   */
+  readonly kinds?: readonly Kind[];
+}
+
+/** `handlers` whose `onChanges` gets only the changes of `handlers.kinds` (all when it has none). */
+export function kindFiltered(handlers: WatchHandlers): WatchHandlers {
+  const kinds = handlers.kinds;
+  if (kinds === undefined) return handlers;
+  const want = new Set<string>(kinds);
+  const onChanges = handlers.onChanges;
+  return {
+    ...handlers,
+    onChanges: (changes) => {
+      const wanted = changes.every((c) => want.has(c.kind))
+        ? changes
+        : changes.filter((c) => want.has(c.kind));
+      if (wanted.length > 0) onChanges(wanted);
+    },
+  };
 }
 
 /** How much of the change log a store keeps (URL parameters `retain` and `retainSeconds`). */
@@ -234,14 +256,13 @@ export interface TopologyStore {
     id: string,
     opts?: { expectedVersion?: number; cascade?: boolean },
   ): Promise<ReadonlyArray<{ kind: Kind; id: string; name: string | null }>>;
-  transact(ops: readonly Op[]): Promise<TxResult>;
   /**
-   * Optional group commit: several independent transactions committed together. Each is planned and
-   * applied on its own, as `transact` would (its own versions and `tx`), in the order given, so one
-   * that is refused (its StoreError in its place) leaves the others; all become visible at once.
-   * Throws, having committed none, when the group as a whole cannot commit.
+   * One transaction. Calls made concurrently on one handle may be committed together (a backend's
+   * group commit: sqlite-store.ts, cassandra-group.ts); each is still planned and checked on its own,
+   * as if alone after the ones queued before it, and gets its own result, versions and position, or
+   * its own error, whatever the others do.
    */
-  transactGroup?(batches: ReadonlyArray<readonly Op[]>): Promise<Array<TxResult | StoreError>>;
+  transact(ops: readonly Op[]): Promise<TxResult>;
 
   snapshot(): Promise<Snapshot>;
   /** Position of the last committed change. */

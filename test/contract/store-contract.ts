@@ -8,8 +8,10 @@
  */
 import { describe, before, after } from 'node:test';
 import { concurrencyContract } from './contract-concurrency.js';
+import { groupContract } from './contract-group.js';
 import { electionContract } from './contract-election.js';
 import { feedContract } from './contract-feed.js';
+import { watchKindsContract } from './contract-watch-kinds.js';
 import { ipv6Contract } from './contract-ipv6.js';
 import { learnedContract } from './contract-learned.js';
 import { learnedScopeContract } from './contract-learned-scope.js';
@@ -43,7 +45,10 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     };
     describe('objects', () => objectsContract(c));
     describe('validation', () => validationContract(c));
-    describe('change feed', () => feedContract(c));
+    describe('change feed', () => {
+      feedContract(c);
+      watchKindsContract(c);
+    });
     describe('liveness', () => livenessContract(c));
     describe('election', () => electionContract(c));
     describe('learned state', () => learnedContract(c));
@@ -51,6 +56,9 @@ export function storeContract(backend: string, make: FixtureFactory): void {
     describe('load balancer', () => lbContract(c));
     describe('IPv6', () => ipv6Contract(c));
     describe('mirror and QoS', () => mirrorContract(c));
-    describe('concurrent writers', () => concurrencyContract(c));
+    describe('concurrent writers', () => {
+      concurrencyContract(c);
+      groupContract(c);
+    });
   });
 }
