@@ -15,9 +15,9 @@
  * snapshot (store.ts). The file stays bounded: the log keeps its retention, and SQLite reuses the
  * pages compaction frees.
  *
- * Over 450 lines: one job, the SQLite backend of every TopologyStore call (writes, group commit,
- * feeds, liveness, learned state, election); statements are in sqlite-schema.ts, reads in
- * store-base.ts, the planner in transaction.ts.
+ * Statements are in sqlite-schema.ts, the rows a transaction writes and the log's compaction in
+ * sqlite-writes.ts, the lease election in sqlite-campaign.ts, reads in store-base.ts, the planner in
+ * transaction.ts.
  */
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
@@ -27,9 +27,7 @@ import { StoreError } from './errors.js';
 import { isKind, type Kind, type Obj } from './model.js';
 import { watchLearned, type ScopedLearnedSource } from './learned-scope.js';
 import { PolledFeed, watchChanges } from './polled-feed.js';
-import { referencedIds } from './references.js';
 import { GroupQueue, type Queued } from './group-queue.js';
-import { countCut } from './retention.js';
 import { DEFAULT_RETENTION, type LogRetention, type Snapshot, type TopologyStore } from './store.js';
 import type { Campaign, CampaignHandlers, Change, HostLiveness, Op, TxResult } from './store.js';
 import type {
@@ -51,6 +49,8 @@ import {
   type Statements,
 } from './sqlite-schema.js';
 import { planTransaction, type BaseReader, type Write } from './transaction.js';
+import { applyWrites, compactLog } from './sqlite-writes.js';
+import { leaseCampaign } from './sqlite-campaign.js';
 
 export interface SqliteStoreOptions {
   /** How often watchers look for commits made by other processes when there is no commit signal (ms). */
@@ -327,7 +327,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
           }
         }
         const changed = out.some((r) => !(r instanceof StoreError) && r.changes.length > 0);
-        if (changed) this.compact(Date.now());
+        if (changed) compactLog(this.stmts, this.retention, this.logStart(), Date.now());
         this.db.exec('COMMIT');
         if (changed) this.changeFeed.wake();
       } catch (e) {
@@ -353,7 +353,7 @@ export class SqliteStore extends BackendBase implements TopologyStore {
 
   /** Applies a plan (synchronously: no other code runs between a failed write and its rollback). */
   private applied(plan: { writes: readonly Write[]; results: TxResult['results'] }): TxResult {
-    const changes = this.applyWrites(plan.writes);
+    const changes = applyWrites(this.stmts, plan.writes);
     return { position: changes.at(-1)?.seq ?? 0, results: plan.results, changes };
   }
 
@@ -363,72 +363,6 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     const msg = (e as Error).message;
     if (/UNIQUE constraint failed/.test(msg)) return new StoreError('exists', `${this.url}: ${msg}`);
     return new StoreError('unavailable', `${this.url}: write failed: ${msg}`);
-  }
-
-  private applyWrites(writes: readonly Write[]): Change[] {
-    const s = this.stmts;
-    const at = Date.now();
-    const tx = (s.nextSeq.get()?.seq ?? 0) + 1;
-    const changes: Change[] = [];
-    let maxKey = 0;
-    for (const w of writes) {
-      const body = JSON.stringify(w.after);
-      const name = typeof w.after.name === 'string' ? w.after.name : null;
-      switch (w.op) {
-        case 'create':
-          s.insert.run(w.id, w.kind, name, w.after.version, body);
-          break;
-        case 'update':
-          if (s.update.run(name, w.after.version, body, w.id, w.before!.version).changes !== 1) {
-            throw new StoreError(
-              'conflict',
-              `${w.kind} ${w.id}: changed by another writer during the transaction`,
-            );
-          }
-          s.delRefs.run(w.id);
-          break;
-        case 'delete':
-          s.remove.run(w.id, w.before!.version);
-          s.delRefs.run(w.id);
-          break;
-      }
-      if (w.op !== 'delete') {
-        for (const t of referencedIds(w.kind, w.after)) s.addRef.run(t, w.id);
-      }
-      if (w.kind === 'port') maxKey = Math.max(maxKey, (w.after as Obj<'port'>).tunnelKey);
-      const seq = Number(s.addChange.run(tx, w.kind, w.id, w.op, w.after.version, body, at).lastInsertRowid);
-      changes.push({
-        seq,
-        tx,
-        kind: w.kind,
-        id: w.id,
-        op: w.op,
-        version: w.after.version,
-        object: w.op === 'delete' ? w.before! : w.after,
-      });
-    }
-    if (maxKey > (s.meta.get('tunnel_key')?.value ?? 0)) s.setMeta.run('tunnel_key', maxKey);
-    return changes;
-  }
-
-  /**
-   * Removes the log entries beyond the retention (retention.ts), inside the writing transaction:
-   * whole transactions, never the newest, and by age only once the oldest is a tenth past it.
-   */
-  private compact(now: number): void {
-    const s = this.stmts;
-    const start = this.logStart();
-    const last = s.last.get();
-    if (!last) return;
-    let cut = countCut(this.retention, start, last.seq) ?? start;
-    const oldest = s.oldest.get(start);
-    const maxAge = this.retention.maxAgeMs;
-    if (oldest && oldest.at < now - maxAge - Math.floor(maxAge / 10))
-      cut = Math.max(cut, s.firstSince.get(start, now - maxAge)?.seq ?? last.seq);
-    cut = Math.min(s.txAt.get(cut)?.tx ?? last.tx, last.tx);
-    if (cut <= start) return;
-    s.dropChanges.run(cut);
-    s.setMeta.run('log_start', cut);
   }
 
   // ---- liveness ----------------------------------------------------------------------------------
@@ -488,53 +422,13 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     return watchLearned(this.learnedFeed, this.learnedSource, from, handlers, opts);
   }
 
-  // ---- leader election --------------------------------------------------------------------------
+  // ---- leader election (sqlite-campaign.ts) ------------------------------------------------------
 
-  /**
-   * Lease-based election: the leader renews a row in `leases` every third of the lease time; a
-   * candidate takes the row over once it has expired. A leader that cannot renew in time (its process
-   * stalled) sees another holder at its next renewal and is deposed.
-   */
   campaign(group: string, candidate: string, handlers: CampaignHandlers): Promise<Campaign> {
     this.assertOpen();
-    const leaseMs = this.leaseMs;
-    let leading = false;
-    let active = true;
-    const tick = () => {
-      if (!active || this.closed) return;
-      const now = Date.now();
-      let mine = false;
-      try {
-        this.stmts.claimLease.run(group, candidate, now + leaseMs, now);
-        mine = this.stmts.leaseHolder.get(group)?.holder === candidate;
-      } catch {
-        mine = false; // the database is locked or gone: act as not leading until it answers again
-      }
-      if (mine && !leading) {
-        leading = true;
-        handlers.onElected();
-      } else if (!mine && leading) {
-        leading = false;
-        handlers.onDeposed();
-      }
-    };
-    const timer = setInterval(tick, Math.max(50, Math.floor(leaseMs / 3)));
-    this.campaigns.add(timer);
-    tick();
-    return Promise.resolve({
-      get leading() {
-        return leading;
-      },
-      resign: () => {
-        if (!active) return Promise.resolve();
-        active = false;
-        clearInterval(timer);
-        this.campaigns.delete(timer);
-        if (!this.closed) this.stmts.dropLease.run(group, candidate);
-        leading = false;
-        return Promise.resolve();
-      },
-    });
+    return Promise.resolve(
+      leaseCampaign(this.stmts, this.leaseMs, group, candidate, handlers, this.campaigns, () => this.closed),
+    );
   }
 
   async close(): Promise<void> {
