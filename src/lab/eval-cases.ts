@@ -6,7 +6,7 @@
  * target computed from a NaN is reported as not met.
  */
 import { snapshotDelta } from '../agent/latency-histogram.js';
-import type { LabVm } from './lab.js';
+import type { LabState, LabVm } from './lab.js';
 import type { CaseResult, EvalReport, RttStats, TargetResult } from './eval-report.js';
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -338,4 +338,39 @@ export function targets(
     });
   }
   return out;
+}
+
+/** Two VMs the evaluation probes between: `src` sends, `dst` answers. */
+export interface Pair {
+  readonly src: LabVm;
+  readonly dst: LabVm;
+}
+
+/**
+ * The VMs the evaluation uses: a source, another VM on its bridge and host, one on its bridge
+ * elsewhere, and one on another bridge elsewhere (across the router and hosts).
+ */
+export function evalPairs(lab: LabState): {
+  same: Pair;
+  cross: Pair;
+  routed: Pair | undefined;
+  sameRouted: Pair | undefined;
+} {
+  const [hv1, hv2] = lab.hosts;
+  if (!hv1 || !hv2) throw new Error('eval: the lab needs at least 2 hosts (midonet-lab up --hosts 2)');
+  const src = lab.vms.find((v) => v.host === hv1.name)!;
+  const same = lab.vms.find((v) => v !== src && v.host === hv1.name && v.bridge === src.bridge);
+  const cross = lab.vms.find((v) => v.host === hv2.name && v.bridge === src.bridge);
+  if (!same || !cross)
+    throw new Error(
+      'eval: the lab needs 2 VMs of one bridge on hv1 and 1 on hv2 (midonet-lab up --vms-per-host 3)',
+    );
+  const routed = lab.vms.find((v) => v.host === hv2.name && v.bridge !== src.bridge);
+  const near = lab.vms.find((v) => v.host === hv1.name && v.bridge !== src.bridge);
+  return {
+    same: { src, dst: same },
+    cross: { src, dst: cross },
+    routed: routed && { src, dst: routed },
+    sameRouted: near && { src, dst: near },
+  };
 }

@@ -33,32 +33,36 @@
  * and the baseline bridge is given back to NORMAL, also on failure; every probe is bounded (flows x
  * packets, each waited for at most a second).
  *
- * Over 450 lines: one job, the evaluation's runner (its five parts in order, the flushes between flows); the pure parts live in eval-cases.ts, the floor in eval-floor.ts.
+ * The pure parts live in eval-cases.ts, the floor in eval-floor.ts, the chains of parts 2 and 3 and
+ * the layer 4 steps in eval-chains.ts.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpus, hostname, release, totalmem } from 'node:os';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { run } from '../exec.js';
 import { controlRequest } from '../control/control-api.js';
 import { openStore } from '../state/open.js';
-import type { Op, TopologyStore } from '../state/store.js';
-import { ROUTER, hostOvs, vmIpv6, type LabHost, type LabState, type LabVm } from './lab.js';
+import type { TopologyStore } from '../state/store.js';
+import { hostOvs, vmIpv6, type LabHost, type LabState, type LabVm } from './lab.js';
 import type { CaseResult, EvalReport } from './eval-report.js';
-import { PROBE, Prober } from './prober.js';
+import { Prober } from './prober.js';
+import { iperf3, machine, startEcho, warmPing } from './eval-probes.js';
 import {
   FEATURE_STEPS,
   LAYER4_STEPS,
   caseOf,
+  evalPairs,
   featureGroupAddresses,
   growthRules,
   histogramDelta,
   targets,
   type Histogram,
+  type Pair,
 } from './eval-cases.js';
 export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
 import { Floor } from './eval-floor.js';
 import { loadBalancerStep } from './eval-lb.js';
 import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
 import { qosStep, qosTargets } from './eval-qos.js';
+import { installChain, layer4Steps, removeChain } from './eval-chains.js';
 
 const REACTIVE = 'cookie=0x0/0x8000000000000000';
 
@@ -76,11 +80,6 @@ export interface EvalOptions {
   readonly progress: (done: number, total: number, label: string) => void;
 }
 
-interface Pair {
-  readonly src: LabVm;
-  readonly dst: LabVm;
-}
-
 /** What happens before each flow's first packet of a case. */
 type Flush = () => Promise<void>;
 
@@ -91,7 +90,6 @@ export class Evaluation {
   private readonly flows: number;
   private readonly packets: number;
   private readonly echoes: ChildProcessWithoutNullStreams[] = [];
-  private readonly made: string[] = [];
 
   constructor(
     private readonly lab: LabState,
@@ -99,30 +97,6 @@ export class Evaluation {
   ) {
     this.flows = opts.flows ?? (opts.quick ? 20 : 200);
     this.packets = opts.packets ?? 10;
-  }
-
-  /**
-   * The VMs the evaluation uses: a source, another VM on its bridge and host, one on its bridge
-   * elsewhere, and one on another bridge elsewhere (across the router and hosts).
-   */
-  pairs(): { same: Pair; cross: Pair; routed: Pair | undefined; sameRouted: Pair | undefined } {
-    const [hv1, hv2] = this.lab.hosts;
-    if (!hv1 || !hv2) throw new Error('eval: the lab needs at least 2 hosts (midonet-lab up --hosts 2)');
-    const src = this.lab.vms.find((v) => v.host === hv1.name)!;
-    const same = this.lab.vms.find((v) => v !== src && v.host === hv1.name && v.bridge === src.bridge);
-    const cross = this.lab.vms.find((v) => v.host === hv2.name && v.bridge === src.bridge);
-    if (!same || !cross)
-      throw new Error(
-        'eval: the lab needs 2 VMs of one bridge on hv1 and 1 on hv2 (midonet-lab up --vms-per-host 3)',
-      );
-    const routed = this.lab.vms.find((v) => v.host === hv2.name && v.bridge !== src.bridge);
-    const near = this.lab.vms.find((v) => v.host === hv1.name && v.bridge !== src.bridge);
-    return {
-      same: { src, dst: same },
-      cross: { src, dst: cross },
-      routed: routed && { src, dst: routed },
-      sameRouted: near && { src, dst: near },
-    };
   }
 
   private tick(label: string): void {
@@ -233,116 +207,21 @@ export class Evaluation {
     }
   }
 
-  private async iperf(src: LabVm, dst: LabVm, to: string): Promise<number> {
-    const secs = this.opts.quick ? 1 : 2;
-    const server = spawn('ip', ['netns', 'exec', dst.netns, 'iperf3', '-s', '-1', '-p', '5201']);
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      const out = await run('iperf3', ['-c', to, '-p', '5201', '-t', String(secs), '-J'], {
-        netns: src.netns,
-        timeoutMs: (secs + 20) * 1000,
-      });
-      const j = JSON.parse(out) as { end?: { sum_received?: { bits_per_second?: number } } };
-      return (j.end?.sum_received?.bits_per_second ?? NaN) / 1e6;
-    } catch (e) {
-      this.opts.say(`iperf3 ${src.name} -> ${to} failed: ${(e as Error).message.split('\n')[0]}`);
-      return NaN;
-    } finally {
-      server.kill();
-    }
+  private iperf(src: LabVm, dst: LabVm, to: string): Promise<number> {
+    return iperf3(src, dst, to, this.opts.quick ? 1 : 2, this.opts.say);
   }
 
   private async startEcho(vm: LabVm): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', vm.netns, process.execPath, PROBE, 'echo', '--port', '7']);
-    this.echoes.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.once('data', () => resolve());
-      child.once('exit', (c) => reject(new Error(`echo server in ${vm.name} exited with ${c}`)));
-    });
+    this.echoes.push(await startEcho(vm));
   }
 
-  private async ping(vm: LabVm, ip: string): Promise<void> {
-    await run('ping', ['-c', '2', '-i', '0.2', '-W', '1', ip], { netns: vm.netns }).catch(() => undefined);
-  }
-
-  /** Replaces the bridge's inbound chain with a new one made of `rules` (one transaction). */
-  private async installChain(
-    bridgeName: string,
-    name: string,
-    rules: Array<Record<string, unknown>>,
-  ): Promise<void> {
-    const bridge = await this.store.resolve('bridge', bridgeName);
-    const old = bridge.inboundChainId;
-    const chainId = crypto.randomUUID();
-    const ops: Op[] = [{ op: 'create', kind: 'chain', id: chainId, fields: { name } }];
-    for (const r of rules) ops.push({ op: 'create', kind: 'rule', fields: { chainId, ...r } });
-    ops.push({ op: 'update', kind: 'bridge', id: bridge.id, set: { inboundChainId: chainId } });
-    if (old) ops.push({ op: 'delete', kind: 'chain', id: old, cascade: true });
-    await this.store.transact(ops);
-    this.made.push(name);
-    await new Promise((r) => setTimeout(r, rules.length > 1000 ? 1500 : 300)); // let agents apply it
-  }
-
-  private async removeChain(bridgeName: string): Promise<void> {
-    const bridge = await this.store.resolve('bridge', bridgeName);
-    if (bridge.inboundChainId) await this.store.delete('chain', bridge.inboundChainId, { cascade: true });
-  }
-
-  /**
-   * The layer 4 steps on a routed pair (LAYER4_STEPS): each step's chains replace the last one's on
-   * the router; the router's chains are given back, and the step chains removed, also on failure.
-   */
-  private async layer4(p: Pair): Promise<CaseResult[]> {
-    const router = await this.store.resolve('router', ROUTER);
-    const ports = (await this.store.list('port')).filter((x) => x.deviceId === router.id);
-    const portOf = (vm: LabVm) => ports.find((x) => x.address?.startsWith(`${vm.gateway}/`))?.id;
-    const srcPort = portOf(p.src);
-    const dstPort = portOf(p.dst);
-    if (srcPort === undefined || dstPort === undefined)
-      throw new Error(`eval: router ${ROUTER} has no port on the bridges of ${p.src.name} and ${p.dst.name}`);
-    const keep = {
-      inboundChainId: router.inboundChainId,
-      natInboundChainId: router.natInboundChainId,
-      natOutboundChainId: router.natOutboundChainId,
-    };
-    const out: CaseResult[] = [];
-    const made: string[] = [];
-    try {
-      for (const [i, step] of LAYER4_STEPS.entries()) {
-        const set: Record<string, string | null> = { ...keep };
-        for (const [field, rules] of Object.entries(
-          step.chains({
-            src: p.src.ip,
-            dst: p.dst.ip,
-            srcGateway: p.src.gateway,
-            dstGateway: p.dst.gateway,
-            srcPort,
-            dstPort,
-          }),
-        )) {
-          const chain = await this.store.create('chain', { name: `eval-l4-${i}-${field}-${Date.now()}` });
-          made.push(chain.id);
-          for (const r of rules) await this.store.create('rule', { chainId: chain.id, ...r });
-          set[field] = chain.id;
-        }
-        await this.store.update('router', router.id, set);
-        await new Promise((r) => setTimeout(r, 300)); // let agents apply it
-        const to = step.target ?? p.dst.ip;
-        const c = await this.measure(step.name, p.src, to, 'tcp', true, 25000 + i * 300);
-        c.throughputMbps = await this.iperf(p.src, p.dst, to);
-        this.tick(`${step.name} iperf3`);
-        out.push(c);
-      }
-    } finally {
-      await this.store.update('router', router.id, keep).catch(() => undefined);
-      for (const id of made) await this.store.delete('chain', id, { cascade: true }).catch(() => undefined);
-    }
-    return out;
+  private ping(vm: LabVm, ip: string): Promise<void> {
+    return warmPing(vm, ip);
   }
 
   async run(): Promise<EvalReport> {
     const started = Date.now();
-    const { same, cross, routed, sameRouted } = this.pairs();
+    const { same, cross, routed, sameRouted } = evalPairs(this.lab);
     const say = this.opts.say;
     const features = FEATURE_STEPS;
     const sizes = this.opts.quick ? [1, 10, 100, 1000] : [1, 10, 100, 1000, 10000];
@@ -410,7 +289,6 @@ export class Evaluation {
         name: `eval-group-${Date.now()}`,
         addresses: featureGroupAddresses(same.dst.ip),
       });
-      this.made.push(ipg.name);
       // The port-group step's group: the bridge ports of the probes' two VMs.
       const pg = await this.store.create('port-group', {
         name: `eval-ports-${Date.now()}`,
@@ -419,19 +297,18 @@ export class Evaluation {
           (await this.store.resolve('port', same.dst.port)).id,
         ],
       });
-      this.made.push(pg.name);
       try {
         for (const step of features) {
           if (step.rule) rules.push(step.rule({ ipAddrGroup: ipg.id, portGroup: pg.id }));
           if (rules.length > 0)
-            await this.installChain(same.src.bridge, `eval-features-${steps.length}`, rules);
+            await installChain(this.store, same.src.bridge, `eval-features-${steps.length}`, rules);
           const c = await this.measure(step.name, same.src, same.dst.ip, 'tcp', true, 24000);
           c.throughputMbps = await this.iperf(same.src, same.dst, same.dst.ip);
           this.tick(`${step.name} iperf3`);
           steps.push(c);
         }
       } finally {
-        await this.removeChain(same.src.bridge);
+        await removeChain(this.store, same.src.bridge);
         await this.store.delete('ip-address-group', ipg.id).catch(() => undefined);
         await this.store.delete('port-group', pg.id).catch(() => undefined);
       }
@@ -449,7 +326,16 @@ export class Evaluation {
       if (sameRouted) {
         say('part 2, layer 4: through the router, same host (conntrack, source NAT, floating IP, VIP)');
         await this.ping(sameRouted.src, sameRouted.dst.ip);
-        steps.push(...(await this.layer4(sameRouted)));
+        steps.push(
+          ...(await layer4Steps(this.store, sameRouted, {
+            measure: (name, to, basePort) => this.measure(name, sameRouted.src, to, 'tcp', true, basePort),
+            iperf: async (name, to) => {
+              const mbps = await this.iperf(sameRouted.src, sameRouted.dst, to);
+              this.tick(`${name} iperf3`);
+              return mbps;
+            },
+          })),
+        );
         const lbPort = 25000 + LAYER4_STEPS.length * 300;
         steps.push(
           await loadBalancerStep(this.store, sameRouted.dst, {
@@ -467,13 +353,13 @@ export class Evaluation {
       const growth: CaseResult[] = [];
       try {
         for (const n of sizes) {
-          await this.installChain(same.src.bridge, `eval-rules-${n}`, growthRules(n, same.src));
+          await installChain(this.store, same.src.bridge, `eval-rules-${n}`, growthRules(n, same.src));
           const c = await this.measure(`${n} rules`, same.src, same.dst.ip, 'udp', true, 26000);
           c.rules = n;
           growth.push(c);
         }
       } finally {
-        await this.removeChain(same.src.bridge);
+        await removeChain(this.store, same.src.bridge);
       }
 
       let firstContact: EvalReport['firstContact'];
@@ -552,19 +438,6 @@ export class Evaluation {
       await this.store.close();
     }
   }
-}
-
-async function machine(): Promise<EvalReport['machine']> {
-  const ovs = (await run('ovs-vswitchd', ['--version']).catch(() => 'unknown')).split('\n')[0]!;
-  return {
-    hostname: hostname(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    kernel: release(),
-    node: process.version,
-    ovs,
-  };
 }
 
 export type { LabHost };
