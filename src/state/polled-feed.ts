@@ -101,12 +101,15 @@ export class PolledFeed<T> {
       return;
     }
     for (const w of [...this.watchers]) {
-      try {
-        if (w.open) w.handlers.catchUp?.(w.cursor);
-      } catch (e) {
-        this.fail(w, e instanceof Error ? e : new Error(String(e)));
-      }
-      while (w.open && w.cursor < last) {
+      for (;;) {
+        // Before every read: a device its handler added during the last delivery gets its snapshot up
+        // to the cursor first, so the next read's entries of that device are not delivered twice.
+        try {
+          if (w.open) w.handlers.catchUp?.(w.cursor);
+        } catch (e) {
+          this.fail(w, e instanceof Error ? e : new Error(String(e)));
+        }
+        if (!w.open || w.cursor >= last) break;
         try {
           const only = this.source.afterOnly && w.handlers.only;
           const read =

@@ -179,13 +179,19 @@ export class ZkSession {
         await new Promise((r) => setTimeout(r, delay));
         continue;
       }
+      // The session this loop made; if it expires too, its 'expired' handler starts another renewal,
+      // which then owns the session: this loop stops without closing or announcing anything.
+      const gen = this.generation;
+      const client = this.client;
       try {
         await this.multi([{ op: 'check', path: '/', version: -1 }]);
       } catch {
-        this.client.close(); // the barrier found no server that answers; start again
+        if (gen !== this.generation) return;
+        client.close(); // the barrier found no server that answers; start again
         await new Promise((r) => setTimeout(r, delay));
         continue;
       }
+      if (gen !== this.generation) return;
       for (const l of [...this.listeners]) l();
       return;
     }

@@ -37,3 +37,43 @@ test('the ZooKeeper log names its nodes after their device', () => {
   assert.deepEqual(learnedNode('e-0000000014'), { seq: 14, device: undefined });
   assert.equal(learnedNode('lock-1'), undefined);
 });
+
+test('a device its handler adds during a full batch gets its entries once (memory and SQLite)', async () => {
+  const { MemoryStore } = await import('../../src/state/memory-store.js');
+  const { SqliteStore } = await import('../../src/state/sqlite-store.js');
+  const entry = (scope: string, key: string) => ({
+    table: 'mac' as const,
+    scope,
+    key,
+    value: 'p1',
+    origin: 'h',
+    expiresAt: Date.now() + 600000,
+  });
+  for (const store of [
+    new MemoryStore('memory:x', undefined),
+    new SqliteStore(':memory:', { commitSignal: false }),
+  ]) {
+    // 1,000 entries of A fill the feed's first batch; B's two come after it.
+    await store.learn(Array.from({ length: 1000 }, (_, i) => entry('A', `a${i}`)));
+    await store.learn([entry('B', 'b1'), entry('B', 'b2')]);
+    const got: string[] = [];
+    let added = false;
+    const w = store.watchLearned(
+      0,
+      {
+        onEntries: (es) => {
+          for (const x of es) if (x.scope === 'B') got.push(`${x.key}@${x.seq}`);
+          if (!added) {
+            added = true;
+            w.addDevices(['B']); // from the handler, while the poll still has a batch to read
+          }
+        },
+      },
+      { devices: ['A'] },
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    w.close();
+    await store.close();
+    assert.deepEqual(got.sort(), ['b1@1001', 'b2@1002'], `${store.constructor.name}: B's entries once each`);
+  }
+});
