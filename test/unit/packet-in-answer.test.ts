@@ -1,7 +1,8 @@
 /**
- * PacketInAnswerer: the answers of every packet-in of one turn go out in one write, in arrival
- * order, after the turn; each packet-in's latency is observed once its answer is written; a
- * packet-in whose answer cannot be sent is dropped alone.
+ * PacketInAnswerer: by default each packet-in's answer is written at once; per turn, the answers of
+ * every packet-in of one turn go out in one write, in arrival order, after the turn; each packet-in's
+ * latency is observed once its answer is written; a packet-in whose answer cannot be sent is dropped
+ * alone.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +34,7 @@ test('the packet-ins of one turn are answered in one write, after the turn, in a
     () => ctl,
     (m) => writes.push([...m]),
     log,
+    true,
   );
   const seen = ctl.stats.packetInLatency.count;
   for (let i = 1; i <= 3; i++) answers.answer(packetIn(frameTo(i), 1), performance.now());
@@ -64,6 +66,7 @@ test('an answer the connection refuses drops only its own packet-in', async () =
       writes.push([...m]);
     },
     log,
+    true,
   );
   const ignored = ctl.stats.ignored;
   for (let i = 1; i <= 3; i++) answers.answer(packetIn(frameTo(i), 1), performance.now());
@@ -74,4 +77,26 @@ test('an answer the connection refuses drops only its own packet-in', async () =
     [1, 3],
   );
   assert.equal(ctl.stats.ignored, ignored + 1);
+});
+
+test('by default each packet-in is answered in its own write, at once', () => {
+  const { ctl } = bridgeWorld();
+  const writes: Outgoing[][] = [];
+  const answers = new PacketInAnswerer(
+    () => ctl,
+    (m) => writes.push([...m]),
+    log,
+  );
+  const seen = ctl.stats.packetInLatency.count;
+  for (let i = 1; i <= 3; i++) {
+    answers.answer(packetIn(frameTo(i), 1), performance.now());
+    assert.equal(writes.length, i, 'written before the next packet-in');
+  }
+  assert.deepEqual(
+    writes.map((w) =>
+      w.filter((m) => m.type === 'packet_out').map((m) => (m.type === 'packet_out' ? m.data[5] : -1)),
+    ),
+    [[1], [2], [3]],
+  );
+  assert.equal(ctl.stats.packetInLatency.count, seen + 3);
 });
