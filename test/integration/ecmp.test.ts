@@ -115,7 +115,7 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
    * One datagram on each of FLOWS flows (source ports base..base+FLOWS-1), every one answered; returns
    * the ISP interface each arrived on (exactly one each).
    */
-  const spread = async (base: number, unseenShare = 0.02): Promise<Map<number, string>> => {
+  const spread = async (base: number, unseenShare = 0.05): Promise<Map<number, string>> => {
     const [c1, c2] = [await watch(ISP1_IFACE), await watch(ISP2_IFACE)];
     const out = await run(
       process.execPath,
@@ -151,7 +151,9 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
     const [a1, a2] = [arrivals(await c1.stop(), target), arrivals(await c2.stop(), target)];
     const paths = new Map<number, string>();
     // Every flow was answered, so it reached the ISP; tcpdump on a loaded machine can still miss a
-    // packet (seen once in 200 in CI): a few flows seen on no interface are a capture loss, not a path.
+    // packet (seen once in 200 in CI, and 8 in 200 in one CI run of 2026-12-02 while 4 runs alone
+    // missed none): a few flows seen on no interface are a capture loss, not a path. Many more (24 to
+    // 103 of 200 when the agent answered a turn's packet-ins in one write) are a fault.
     const unseen: number[] = [];
     for (let i = 0; i < FLOWS; i++) {
       const sport = base + i;
