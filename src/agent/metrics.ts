@@ -134,7 +134,7 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   counterOf(
     r,
     'packet_in_writes_total',
-    "Writes of packet-ins' answers (one per event-loop turn that handled packet-ins)",
+    "Writes of packet-ins' answers (one per packet-in, or per event-loop turn when batched)",
     () => st().packetInWrites,
   );
   counterOf(

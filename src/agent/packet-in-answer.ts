@@ -63,23 +63,17 @@ export class PacketInAnswerer {
     }
   }
 
-  /** Writes this turn's answers (one write) and observes each packet-in's latency. */
+  /** Writes the answers gathered (one write) and observes each packet-in's latency. */
   flush(): void {
     this.scheduled = false;
     const out = this.out;
     try {
       this.send(out);
-    } catch {
-      // One answer the codec refused: each packet-in's answer alone, the failing ones dropped.
-      let from = 0;
-      for (const end of this.ends) {
-        try {
-          this.send(out.slice(from, end));
-        } catch (e) {
-          this.failed(e);
-        }
-        from = end;
-      }
+    } catch (e) {
+      // One answer the codec refused: each packet-in's answer alone, the failing ones dropped (with
+      // one packet-in, the one that failed).
+      if (this.ends.length === 1) this.failed(e);
+      else this.sendEach(out);
     }
     const stats = this.ctl().stats;
     stats.packetInWrites++;
@@ -89,6 +83,18 @@ export class PacketInAnswerer {
     out.length = 0;
     this.ends.length = 0;
     this.arrivals.length = 0;
+  }
+
+  private sendEach(out: readonly Outgoing[]): void {
+    let from = 0;
+    for (const end of this.ends) {
+      try {
+        this.send(out.slice(from, end));
+      } catch (e) {
+        this.failed(e);
+      }
+      from = end;
+    }
   }
 
   private failed(e: unknown): void {

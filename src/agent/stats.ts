@@ -62,7 +62,7 @@ export class AgentStats {
   generated = 0;
   /** Packet-ins a just-installed flow already covered (sent on with its actions, not simulated). */
   duplicates = 0;
-  /** Writes of packet-ins' answers: one per event-loop turn that handled packet-ins. */
+  /** Writes of packet-ins' answers: one per packet-in (or per event-loop turn, packet-in-answer.ts perTurn). */
   packetInWrites = 0;
   /** Predicted reply flows installed with their forward flow (here, or asked of this host). */
   replyFlows = 0;

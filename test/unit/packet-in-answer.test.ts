@@ -27,28 +27,35 @@ function frameTo(i: number): Buffer {
 
 const turn = () => new Promise((r) => setImmediate(r));
 
-test('the packet-ins of one turn are answered in one write, after the turn, in arrival order', async () => {
+/** An answerer on a fresh bridge world whose writes are recorded; `refuse` makes a write throw. */
+function recorded(perTurn: boolean, refuse: (m: readonly Outgoing[]) => boolean = () => false) {
   const { ctl } = bridgeWorld();
   const writes: Outgoing[][] = [];
   const answers = new PacketInAnswerer(
     () => ctl,
-    (m) => writes.push([...m]),
+    (m) => {
+      if (refuse(m)) throw new Error('refused');
+      writes.push([...m]);
+    },
     log,
-    true,
+    perTurn,
   );
+  return { ctl, writes, answers };
+}
+
+/** The first frame byte of each PACKET_OUT in `msgs` (frameTo's index). */
+const outIndexes = (msgs: readonly Outgoing[]) =>
+  msgs.filter((m) => m.type === 'packet_out').map((m) => (m.type === 'packet_out' ? m.data[5] : -1));
+
+test('the packet-ins of one turn are answered in one write, after the turn, in arrival order', async () => {
+  const { ctl, writes, answers } = recorded(true);
   const seen = ctl.stats.packetInLatency.count;
   for (let i = 1; i <= 3; i++) answers.answer(packetIn(frameTo(i), 1), performance.now());
   assert.equal(writes.length, 0, 'nothing written inside the turn');
   assert.equal(ctl.stats.packetInLatency.count, seen, 'latency observed only once written');
   await turn();
   assert.equal(writes.length, 1);
-  const outs = writes[0]!.filter((m) => m.type === 'packet_out');
-  assert.equal(outs.length, 3, 'one PACKET_OUT per packet-in');
-  assert.deepEqual(
-    outs.map((m) => (m.type === 'packet_out' ? m.data[5] : -1)),
-    [1, 2, 3],
-    'in arrival order',
-  );
+  assert.deepEqual(outIndexes(writes[0]!), [1, 2, 3], 'one PACKET_OUT per packet-in, in arrival order');
   assert.equal(ctl.stats.packetInLatency.count, seen + 3);
   answers.answer(packetIn(frameTo(4), 1), performance.now());
   await turn();
@@ -56,47 +63,35 @@ test('the packet-ins of one turn are answered in one write, after the turn, in a
 });
 
 test('an answer the connection refuses drops only its own packet-in', async () => {
-  const { ctl } = bridgeWorld();
-  const writes: Outgoing[][] = [];
   const bad = frameTo(2)[5];
-  const answers = new PacketInAnswerer(
-    () => ctl,
-    (m) => {
-      if (m.some((x) => x.type === 'packet_out' && x.data[5] === bad)) throw new Error('refused');
-      writes.push([...m]);
-    },
-    log,
-    true,
+  const { ctl, writes, answers } = recorded(true, (m) =>
+    m.some((x) => x.type === 'packet_out' && x.data[5] === bad),
   );
   const ignored = ctl.stats.ignored;
   for (let i = 1; i <= 3; i++) answers.answer(packetIn(frameTo(i), 1), performance.now());
   await turn();
-  const sent = writes.flat().filter((m) => m.type === 'packet_out');
-  assert.deepEqual(
-    sent.map((m) => (m.type === 'packet_out' ? m.data[5] : -1)),
-    [1, 3],
-  );
+  assert.deepEqual(outIndexes(writes.flat()), [1, 3]);
   assert.equal(ctl.stats.ignored, ignored + 1);
 });
 
 test('by default each packet-in is answered in its own write, at once', () => {
-  const { ctl } = bridgeWorld();
-  const writes: Outgoing[][] = [];
-  const answers = new PacketInAnswerer(
-    () => ctl,
-    (m) => writes.push([...m]),
-    log,
-  );
+  const { ctl, writes, answers } = recorded(false);
   const seen = ctl.stats.packetInLatency.count;
   for (let i = 1; i <= 3; i++) {
     answers.answer(packetIn(frameTo(i), 1), performance.now());
     assert.equal(writes.length, i, 'written before the next packet-in');
   }
-  assert.deepEqual(
-    writes.map((w) =>
-      w.filter((m) => m.type === 'packet_out').map((m) => (m.type === 'packet_out' ? m.data[5] : -1)),
-    ),
-    [[1], [2], [3]],
-  );
+  assert.deepEqual(writes.map(outIndexes), [[1], [2], [3]]);
   assert.equal(ctl.stats.packetInLatency.count, seen + 3);
+});
+
+test('by default a refused answer drops its packet-in, counted once, and the next goes on', () => {
+  const bad = frameTo(2)[5];
+  const { ctl, writes, answers } = recorded(false, (m) =>
+    m.some((x) => x.type === 'packet_out' && x.data[5] === bad),
+  );
+  const ignored = ctl.stats.ignored;
+  for (let i = 1; i <= 3; i++) answers.answer(packetIn(frameTo(i), 1), performance.now());
+  assert.deepEqual(writes.map(outIndexes), [[1], [3]]);
+  assert.equal(ctl.stats.ignored, ignored + 1);
 });
