@@ -109,6 +109,17 @@ export interface EvalReport {
   };
   /** the agents' own time from a packet-in's arrival to the write of their answer, over the study */
   agentPacketInUs?: { p50: number; p99: number; count: number };
+  /**
+   * The same over the probe flows' phases only (every case's flows: first packets of new flows and
+   * their transient packets), without the iperf3 runs
+   */
+  agentNewFlowPacketInUs?: { p50: number; p99: number; count: number };
+  /**
+   * The same, phase by phase (each case's probe flows, each iperf3 run; phases without packet-ins
+   * left out), so a tail can be told apart: new flows' first packets, or a stream whose every packet
+   * goes up (an uncacheable flow), where the packet-ins of one socket read wait for each other
+   */
+  agentPacketInPhases?: Array<{ name: string; p50: number; p99: number; count: number }>;
   /** how long first packets across hosts waited for the egress agent's reply flow (agents that wait) */
   agentReplyWaitUs?: { p50: number; p99: number; count: number };
   /** agent same host, agent cross host */

@@ -90,6 +90,10 @@ export class Evaluation {
   private readonly flows: number;
   private readonly packets: number;
   private readonly echoes: ChildProcessWithoutNullStreams[] = [];
+  /** The agents' packet-in-to-write observations of each phase (a case's probes, an iperf3 run). */
+  private readonly phases: NonNullable<EvalReport['agentPacketInPhases']> = [];
+  /** The agents' histograms before and after each case's probe flows (not the iperf3 runs). */
+  private readonly probeHistograms: { before: Histogram[]; after: Histogram[] } = { before: [], after: [] };
 
   constructor(
     private readonly lab: LabState,
@@ -129,8 +133,30 @@ export class Evaluation {
     );
   }
 
-  private async packetIns(): Promise<number> {
-    return (await this.agentStats()).reduce((n, s) => n + s.packetIns, 0);
+  /**
+   * Runs `fn` as phase `name`: the agents' packet-ins during it and their packet-in-to-write
+   * quantiles are recorded (phases with no packet-in are not); returns `fn`'s value and the count.
+   */
+  private async phase<T>(
+    name: string,
+    fn: () => Promise<T>,
+    probes = false,
+  ): Promise<{ value: T; packetIns: number }> {
+    const before = await this.agentStats();
+    const value = await fn();
+    const after = await this.agentStats();
+    if (probes) {
+      this.probeHistograms.before.push(...before.map((s) => s.packetInLatencyUs));
+      this.probeHistograms.after.push(...after.map((s) => s.packetInLatencyUs));
+    }
+    const packetIns =
+      after.reduce((n, s) => n + s.packetIns, 0) - before.reduce((n, s) => n + s.packetIns, 0);
+    const us = histogramDelta(
+      before.map((s) => s.packetInLatencyUs),
+      after.map((s) => s.packetInLatencyUs),
+    );
+    if (us.count > 0) this.phases.push({ name, ...us });
+    return { value, packetIns };
   }
 
   /**
@@ -152,21 +178,27 @@ export class Evaluation {
     flush: Flush | boolean,
     basePort: number,
   ): Promise<CaseResult> {
-    const before = flush === false ? 0 : await this.packetIns();
     const doFlush = typeof flush === 'boolean' ? () => this.flush(flush) : flush;
     const prober = new Prober(src, to, proto, this.packets, basePort);
-    const results: Array<Array<number | null>> = [];
-    try {
-      for (let f = 0; f < this.flows; f++) {
-        await doFlush();
-        results.push(await prober.flow(f));
-        this.tick(name);
-      }
-    } finally {
-      prober.close();
-    }
+    const { value: results, packetIns } = await this.phase(
+      name,
+      async () => {
+        const results: Array<Array<number | null>> = [];
+        try {
+          for (let f = 0; f < this.flows; f++) {
+            await doFlush();
+            results.push(await prober.flow(f));
+            this.tick(name);
+          }
+        } finally {
+          prober.close();
+        }
+        return results;
+      },
+      true,
+    );
     if (flush === false) return caseOf(name, results);
-    return caseOf(name, results, { packetIns: (await this.packetIns()) - before });
+    return caseOf(name, results, { packetIns });
   }
 
   /** Part 0: the same probes through ovs-testcontroller and the minimal controller on br-normal. */
@@ -207,8 +239,10 @@ export class Evaluation {
     }
   }
 
-  private iperf(src: LabVm, dst: LabVm, to: string): Promise<number> {
-    return iperf3(src, dst, to, this.opts.quick ? 1 : 2, this.opts.say);
+  /** iperf3 from `src` to `dst` at `to`, a phase named after `label` (the step it measures). */
+  private async iperf(label: string, src: LabVm, dst: LabVm, to: string): Promise<number> {
+    const secs = this.opts.quick ? 1 : 2;
+    return (await this.phase(`${label}, iperf3`, () => iperf3(src, dst, to, secs, this.opts.say))).value;
   }
 
   private async startEcho(vm: LabVm): Promise<void> {
@@ -279,7 +313,7 @@ export class Evaluation {
         false,
         23000,
       );
-      const normalThroughput = await this.iperf(same.src, same.dst, same.dst.baselineIp);
+      const normalThroughput = await this.iperf('OVS NORMAL', same.src, same.dst, same.dst.baselineIp);
       this.tick('iperf3 baseline');
 
       say('part 2: features enabled one by one (TCP flows, the same source ports each step)');
@@ -303,7 +337,7 @@ export class Evaluation {
           if (rules.length > 0)
             await installChain(this.store, same.src.bridge, `eval-features-${steps.length}`, rules);
           const c = await this.measure(step.name, same.src, same.dst.ip, 'tcp', true, 24000);
-          c.throughputMbps = await this.iperf(same.src, same.dst, same.dst.ip);
+          c.throughputMbps = await this.iperf(step.name, same.src, same.dst, same.dst.ip);
           this.tick(`${step.name} iperf3`);
           steps.push(c);
         }
@@ -316,7 +350,7 @@ export class Evaluation {
         await qosStep(this.store, same.src, {
           measure: (name) => this.measure(name, same.src, same.dst.ip, 'tcp', true, 24500),
           iperf: async () => {
-            const mbps = await this.iperf(same.src, same.dst, same.dst.ip);
+            const mbps = await this.iperf('QoS', same.src, same.dst, same.dst.ip);
             this.tick('QoS iperf3');
             return mbps;
           },
@@ -330,7 +364,7 @@ export class Evaluation {
           ...(await layer4Steps(this.store, sameRouted, {
             measure: (name, to, basePort) => this.measure(name, sameRouted.src, to, 'tcp', true, basePort),
             iperf: async (name, to) => {
-              const mbps = await this.iperf(sameRouted.src, sameRouted.dst, to);
+              const mbps = await this.iperf(name, sameRouted.src, sameRouted.dst, to);
               this.tick(`${name} iperf3`);
               return mbps;
             },
@@ -341,7 +375,7 @@ export class Evaluation {
           await loadBalancerStep(this.store, sameRouted.dst, {
             measure: (name, to) => this.measure(name, sameRouted.src, to, 'tcp', true, lbPort),
             iperf: async (to) => {
-              const mbps = await this.iperf(sameRouted.src, sameRouted.dst, to);
+              const mbps = await this.iperf('load balancer', sameRouted.src, sameRouted.dst, to);
               this.tick('load balancer iperf3');
               return mbps;
             },
@@ -400,6 +434,7 @@ export class Evaluation {
         statsBefore.map((s) => s.packetInLatencyUs),
         statsAfter.map((s) => s.packetInLatencyUs),
       );
+      const agentNewFlowPacketInUs = histogramDelta(this.probeHistograms.before, this.probeHistograms.after);
       const waits = (ss: typeof statsAfter) =>
         ss.flatMap((s) => (s.replyFlowWaitUs ? [s.replyFlowWaitUs] : []));
       const agentReplyWaitUs =
@@ -426,9 +461,20 @@ export class Evaluation {
         ...(firstContact ? { firstContact } : {}),
         ...(ecmp ? { ecmp } : {}),
         agentPacketInUs,
+        agentNewFlowPacketInUs,
+        agentPacketInPhases: this.phases,
         ...(agentReplyWaitUs ? { agentReplyWaitUs } : {}),
         targets: [
-          ...targets(base, baseline, floor, steps, growth, firstContact, agentPacketInUs),
+          ...targets(
+            base,
+            baseline,
+            floor,
+            steps,
+            growth,
+            firstContact,
+            agentPacketInUs,
+            agentNewFlowPacketInUs,
+          ),
           ...qosTargets(steps),
           ...ecmpTargets(ecmp),
         ],

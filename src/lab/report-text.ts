@@ -203,7 +203,20 @@ export function reportText(r: EvalReport): string {
   const agentUs =
     r.agentPacketInUs === undefined
       ? undefined
-      : `The agents' own time from a packet-in's arrival to the write of their answer, over the whole study: p50 <= ${r.agentPacketInUs.p50} us, p99 <= ${r.agentPacketInUs.p99} us (${r.agentPacketInUs.count} packet-ins; upper bounds of the agents' log-linear histogram buckets, at most 10% wide)`;
+      : `The agents' own time from a packet-in's arrival to the write of their answer, over the whole study: p50 <= ${r.agentPacketInUs.p50} us, p99 <= ${r.agentPacketInUs.p99} us (${r.agentPacketInUs.count} packet-ins; upper bounds of the agents' log-linear histogram buckets, at most 10% wide; a first packet held for another host's reply flow is observed when its flows are written, its wait is the line below)`;
+  const nf = r.agentNewFlowPacketInUs;
+  const newFlows =
+    nf === undefined
+      ? undefined
+      : `The same over the probe flows only (first packets of new flows and packets 2-5, no iperf3): p50 <= ${nf.p50} us, p99 <= ${nf.p99} us (${nf.count} packet-ins)`;
+  const phases =
+    r.agentPacketInPhases === undefined || r.agentPacketInPhases.length === 0
+      ? undefined
+      : table(
+          "The agents' packet-in to write by phase (us, bucket upper bounds)",
+          ['phase', 'packet-ins', 'p50', 'p99'],
+          r.agentPacketInPhases.map((p) => [p.name, String(p.count), f(p.p50, 0), f(p.p99, 0)]),
+        );
   const w = r.agentReplyWaitUs;
   const replyWait =
     w === undefined
@@ -220,7 +233,21 @@ export function reportText(r: EvalReport): string {
     ]),
   );
   const setup = `${r.settings.flows} flows per case, ${r.settings.packetsPerFlow} packets per flow; ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.ovs}, node ${r.machine.node}; ${r.durationS.toFixed(0)} s\nMethod: ${r.settings.method}`;
-  return [setup, floorTable(r), part1, part2, part3, part5, ecmpPart, part4, agentUs, replyWait, targets]
+  return [
+    setup,
+    floorTable(r),
+    part1,
+    part2,
+    part3,
+    part5,
+    ecmpPart,
+    part4,
+    agentUs,
+    newFlows,
+    phases,
+    replyWait,
+    targets,
+  ]
     .filter((t): t is string => t !== undefined)
     .join('\n\n');
 }
