@@ -52,13 +52,12 @@ import {
   evalPairs,
   featureGroupAddresses,
   growthRules,
-  histogramDelta,
   targets,
-  type Histogram,
   type Pair,
 } from './eval-cases.js';
 export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
 import { Floor } from './eval-floor.js';
+import { AgentPhases } from './eval-agents.js';
 import { loadBalancerStep } from './eval-lb.js';
 import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
 import { qosStep, qosTargets } from './eval-qos.js';
@@ -90,10 +89,8 @@ export class Evaluation {
   private readonly flows: number;
   private readonly packets: number;
   private readonly echoes: ChildProcessWithoutNullStreams[] = [];
-  /** The agents' packet-in-to-write observations of each phase (a case's probes, an iperf3 run). */
-  private readonly phases: NonNullable<EvalReport['agentPacketInPhases']> = [];
-  /** The agents' histograms before and after each case's probe flows (not the iperf3 runs). */
-  private readonly probeHistograms: { before: Histogram[]; after: Histogram[] } = { before: [], after: [] };
+  /** The agents' stats around each phase (eval-agents.ts). */
+  private readonly agents: AgentPhases;
 
   constructor(
     private readonly lab: LabState,
@@ -101,6 +98,7 @@ export class Evaluation {
   ) {
     this.flows = opts.flows ?? (opts.quick ? 20 : 200);
     this.packets = opts.packets ?? 10;
+    this.agents = new AgentPhases(lab.hosts);
   }
 
   private tick(label: string): void {
@@ -116,47 +114,6 @@ export class Evaluation {
         await hostOvs(h).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
       }),
     );
-  }
-
-  private async agentStats(): Promise<
-    Array<{ packetIns: number; packetInLatencyUs: Histogram; replyFlowWaitUs?: Histogram }>
-  > {
-    return Promise.all(
-      this.lab.hosts.map(
-        async (h) =>
-          (await controlRequest(h.controlSocket, { cmd: 'stats' })) as {
-            packetIns: number;
-            packetInLatencyUs: Histogram;
-            replyFlowWaitUs?: Histogram;
-          },
-      ),
-    );
-  }
-
-  /**
-   * Runs `fn` as phase `name`: the agents' packet-ins during it and their packet-in-to-write
-   * quantiles are recorded (phases with no packet-in are not); returns `fn`'s value and the count.
-   */
-  private async phase<T>(
-    name: string,
-    fn: () => Promise<T>,
-    probes = false,
-  ): Promise<{ value: T; packetIns: number }> {
-    const before = await this.agentStats();
-    const value = await fn();
-    const after = await this.agentStats();
-    if (probes) {
-      this.probeHistograms.before.push(...before.map((s) => s.packetInLatencyUs));
-      this.probeHistograms.after.push(...after.map((s) => s.packetInLatencyUs));
-    }
-    const packetIns =
-      after.reduce((n, s) => n + s.packetIns, 0) - before.reduce((n, s) => n + s.packetIns, 0);
-    const us = histogramDelta(
-      before.map((s) => s.packetInLatencyUs),
-      after.map((s) => s.packetInLatencyUs),
-    );
-    if (us.count > 0) this.phases.push({ name, ...us });
-    return { value, packetIns };
   }
 
   /**
@@ -180,7 +137,7 @@ export class Evaluation {
   ): Promise<CaseResult> {
     const doFlush = typeof flush === 'boolean' ? () => this.flush(flush) : flush;
     const prober = new Prober(src, to, proto, this.packets, basePort);
-    const { value: results, packetIns } = await this.phase(
+    const { value: results, packetIns } = await this.agents.phase(
       name,
       async () => {
         const results: Array<Array<number | null>> = [];
@@ -242,7 +199,8 @@ export class Evaluation {
   /** iperf3 from `src` to `dst` at `to`, a phase named after `label` (the step it measures). */
   private async iperf(label: string, src: LabVm, dst: LabVm, to: string): Promise<number> {
     const secs = this.opts.quick ? 1 : 2;
-    return (await this.phase(`${label}, iperf3`, () => iperf3(src, dst, to, secs, this.opts.say))).value;
+    return (await this.agents.phase(`${label}, iperf3`, () => iperf3(src, dst, to, secs, this.opts.say)))
+      .value;
   }
 
   private async startEcho(vm: LabVm): Promise<void> {
@@ -285,7 +243,7 @@ export class Evaluation {
       }
       await this.ping(cross.src, vmIpv6(cross.dst));
       await this.ping(cross.dst, vmIpv6(cross.src));
-      const statsBefore = await this.agentStats();
+      await this.agents.begin();
 
       say('part 0: the floor of a reactive controller (UDP flows, same host, baseline bridge)');
       const floor = await this.floor(same);
@@ -429,18 +387,7 @@ export class Evaluation {
           say,
         );
       }
-      const statsAfter = await this.agentStats();
-      const agentPacketInUs = histogramDelta(
-        statsBefore.map((s) => s.packetInLatencyUs),
-        statsAfter.map((s) => s.packetInLatencyUs),
-      );
-      const agentNewFlowPacketInUs = histogramDelta(this.probeHistograms.before, this.probeHistograms.after);
-      const waits = (ss: typeof statsAfter) =>
-        ss.flatMap((s) => (s.replyFlowWaitUs ? [s.replyFlowWaitUs] : []));
-      const agentReplyWaitUs =
-        waits(statsAfter).length === statsAfter.length
-          ? histogramDelta(waits(statsBefore), waits(statsAfter))
-          : undefined;
+      const agents = await this.agents.report();
 
       const baseline = { sameHost: normalSame, crossHost: normalCross, throughputMbps: normalThroughput };
       return {
@@ -460,10 +407,7 @@ export class Evaluation {
         ruleGrowth: growth,
         ...(firstContact ? { firstContact } : {}),
         ...(ecmp ? { ecmp } : {}),
-        agentPacketInUs,
-        agentNewFlowPacketInUs,
-        agentPacketInPhases: this.phases,
-        ...(agentReplyWaitUs ? { agentReplyWaitUs } : {}),
+        ...agents,
         targets: [
           ...targets(
             base,
@@ -472,8 +416,8 @@ export class Evaluation {
             steps,
             growth,
             firstContact,
-            agentPacketInUs,
-            agentNewFlowPacketInUs,
+            agents.agentPacketInUs,
+            agents.agentNewFlowPacketInUs,
           ),
           ...qosTargets(steps),
           ...ecmpTargets(ecmp),
