@@ -20,7 +20,7 @@
 import type { Logger } from '../log.js';
 import type { Topology } from '../sim/topology.js';
 import type { Kind, Obj } from '../state/model.js';
-import { referencedIds, referencesOf } from '../state/references.js';
+import { referencesOf } from '../state/references.js';
 import type { Change, Snapshot, TopologyStore } from '../state/store.js';
 import {
   CONTAINERS,
@@ -28,6 +28,7 @@ import {
   goesWithPort,
   WALKED,
   interestSet,
+  movesInterest,
   storeReader,
   TopologyIndex,
   type Held,
@@ -146,6 +147,7 @@ export class InterestKeeper {
       return undefined;
     };
     for (const c of changes) if (topo.get(c.kind, c.id) !== undefined) take.add(c.id);
+    const batch = new Map(changes.map((c) => [c.id, c]));
     const batchKind = new Map(changes.map((c) => [c.id, c.kind]));
     let restructure = false;
     for (let grew = true; grew;) {
@@ -159,7 +161,6 @@ export class InterestKeeper {
         if (wanted.has(c.id) || this.attaches(c, take, batchKind, kindOf)) {
           take.add(c.id);
           grew = true;
-          restructure = true;
         }
       }
     }
@@ -173,8 +174,7 @@ export class InterestKeeper {
       const had = topo.get(c.kind, c.id);
       if (c.op !== 'delete' && had !== undefined && had.version >= c.version) continue; // a load was newer
       if (this.loads > 0) this.changedDuring.add(c.id);
-      if (c.op === 'delete' ? WALKED.has(c.kind) : had === undefined || !sameRefs(c.kind, had, c.object))
-        restructure = true;
+      if (movesInterest(c, had, batch)) restructure = true;
       out.push(c);
     }
     if (restructure) this.scheduleRecompute();
@@ -371,10 +371,4 @@ function forwardRefs(kind: Kind, obj: Obj): string[] {
     if (r.field !== 'peerId' && r.field !== 'ownerId' && !(kind === 'rule' && r.field === 'chainId'))
       out.push(r.target);
   return out;
-}
-
-function sameRefs(kind: Kind, a: Obj, b: Obj): boolean {
-  const x = referencedIds(kind, a);
-  const y = referencedIds(kind, b);
-  return x.length === y.length && x.every((id, i) => id === y[i]);
 }

@@ -18,7 +18,7 @@
  */
 import type { Kind, Obj } from '../state/model.js';
 import { referencesOf } from '../state/references.js';
-import type { TopologyStore } from '../state/store.js';
+import type { Change, TopologyStore } from '../state/store.js';
 
 export interface Held {
   readonly kind: Kind;
@@ -101,6 +101,62 @@ export async function interestSet(
     }
   }
   return held;
+}
+
+/** The ids the walk goes on to from an object (its link peer included): none for a kind not walked. */
+function followed(kind: Kind, obj: Obj): string[] {
+  if (!WALKED.has(kind)) return [];
+  const out: string[] = [];
+  for (const r of referencesOf(kind, obj))
+    if (r.field !== 'ownerId' && !(kind === 'rule' && r.field === 'chainId')) out.push(r.target);
+  return out;
+}
+
+/** An object the walk passes through without going on: a walked kind that leads nowhere and holds nothing. */
+function isLeaf(kind: Kind, obj: Obj): boolean {
+  return WALKED.has(kind) && !CONTAINERS.has(kind) && kind !== 'port' && followed(kind, obj).length === 0;
+}
+
+const sameIds = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((id, i) => id === b[i]);
+
+/**
+ * Whether a change the feed brings, taken into the replica (`had`: the object held before it, if
+ * any), may change the interest set by more than the objects of its own batch (`batch`, by id), so
+ * the set must be walked again. Not when it keeps its references; not for a new object of a kind the
+ * walk does not go on from (a route, a DHCP host: the walk holds it exactly as it attaches), nor for a
+ * leaf (a rule matching on no port or group, jumping nowhere) coming or going; not when a walked
+ * object's references change only by leaves created or deleted in the same batch (a chain's list of
+ * its rules as one is added or removed). Anything else, conservatively, may (a port, a device, a
+ * reference moved to an object held elsewhere in the walk, or at another depth).
+ */
+export function movesInterest(c: Change, had: Obj | undefined, batch: ReadonlyMap<string, Change>): boolean {
+  if (c.op === 'delete') return WALKED.has(c.kind) && !isLeaf(c.kind, c.object);
+  if (had === undefined) return WALKED.has(c.kind) && !isLeaf(c.kind, c.object);
+  const before = referencesOf(c.kind, had);
+  const after = referencesOf(c.kind, c.object);
+  if (
+    sameIds(
+      before.map((r) => r.target),
+      after.map((r) => r.target),
+    )
+  )
+    return false;
+  if (!WALKED.has(c.kind)) return true; // what holds it may have changed
+  const fixed = (o: Obj) =>
+    referencesOf(c.kind, o)
+      .filter((r) => r.field === 'ownerId' || (c.kind === 'rule' && r.field === 'chainId'))
+      .map((r) => r.target);
+  if (!sameIds(fixed(had), fixed(c.object))) return true;
+  const was = new Set(followed(c.kind, had));
+  const now = new Set(followed(c.kind, c.object));
+  const leafIn = (id: string, op: 'create' | 'delete') => {
+    const b = batch.get(id);
+    return b !== undefined && b.op === op && isLeaf(b.kind, b.object);
+  };
+  for (const id of now) if (!was.has(id) && !leafIn(id, 'create')) return true;
+  for (const id of was) if (!now.has(id) && !leafIn(id, 'delete')) return true;
+  return false;
 }
 
 /** A reader over a store: what an agent uses to load its share at start, object by object. */

@@ -70,6 +70,7 @@ export function cassandraDaemon(
       `-Xms${heapMb}M`,
       `-Xmx${heapMb}M`,
       '-XX:MaxDirectMemorySize=256M',
+      `-Xlog:gc:file=${join(n.dir, 'gc.log')}:time,uptime:filecount=2,filesize=10m`,
       ...(jamm ? [`-javaagent:${join(libDir, jamm)}`] : []),
       `-Dcassandra.config=file://${join(n.dir, 'cassandra.yaml')}`,
       `-Dcassandra.logdir=${n.dir}`,

@@ -29,18 +29,36 @@ export class HostRecords {
     return zkPath(this.root, 'hosts', which, segment(hostId));
   }
 
-  /** Puts `data` at `path`, creating the node (with `mode`) when missing. */
-  private async put(path: string, data: Buffer, mode: 'persistent' | 'ephemeral'): Promise<void> {
+  /**
+   * Keeps the host's ephemeral `alive` node held by this session: created when missing, taken over
+   * from an earlier session of the host (a restarted agent). Its data is read by nobody (liveness
+   * reads the names), so a node this session holds is only read, not written again: the beat's one
+   * write is `seen`.
+   */
+  private async keepAlive(hostId: string, data: Buffer): Promise<void> {
+    const path = this.path('alive', hostId);
     const n = await this.zk.get(path);
-    if (n && mode === 'ephemeral' && n.ephemeralOwner !== this.zk.sessionId) {
-      // An earlier session of this host (a restarted agent) still holds the node: take it over.
-      await this.zk.remove(path).catch(() => undefined);
-    } else if (n) {
+    if (n && n.ephemeralOwner === this.zk.sessionId) return;
+    if (n) await this.zk.remove(path).catch(() => undefined);
+    try {
+      await this.zk.create(path, data, 'ephemeral');
+    } catch (e) {
+      if (e instanceof ZkError && e.code === 'node-exists') await this.zk.set(path, data);
+      else throw e;
+    }
+  }
+
+  /** Puts the host's `seen` record: set, or created when it is not there yet. */
+  private async putSeen(hostId: string, data: Buffer): Promise<void> {
+    const path = this.path('seen', hostId);
+    try {
       await this.zk.set(path, data);
       return;
+    } catch (e) {
+      if (!(e instanceof ZkError && e.code === 'no-node')) throw e;
     }
     try {
-      await this.zk.create(path, data, mode);
+      await this.zk.create(path, data, 'persistent');
     } catch (e) {
       if (e instanceof ZkError && e.code === 'node-exists') await this.zk.set(path, data);
       else throw e;
@@ -50,10 +68,7 @@ export class HostRecords {
   async heartbeat(hostId: string, ttlMs: number, info: Record<string, unknown>): Promise<void> {
     const data = Buffer.from(JSON.stringify({ renewedAt: Date.now(), ttlMs, info }));
     this.hosts.set(hostId, info);
-    await Promise.all([
-      this.put(this.path('alive', hostId), data, 'ephemeral'),
-      this.put(this.path('seen', hostId), data, 'persistent'),
-    ]);
+    await Promise.all([this.keepAlive(hostId, data), this.putSeen(hostId, data)]);
   }
 
   /** After session expiry: the hosts this handle keeps alive get their ephemeral nodes back. */

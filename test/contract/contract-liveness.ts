@@ -18,4 +18,19 @@ export function livenessContract(c: ContractContext): void {
     l = (await s.liveness()).find((x) => x.hostId === h.id);
     assert.equal(l?.alive, false);
   });
+
+  it('renews liveness with the newest info, and a beat after goodbye makes the host alive again', async () => {
+    const s = c.fx().store;
+    const h = await s.create('host', { name: uniq('h') });
+    await s.heartbeat(h.id, 60000, { flows: 1 });
+    await s.heartbeat(h.id, 60000, { flows: 2 });
+    let l = (await s.liveness()).find((x) => x.hostId === h.id);
+    assert.equal(l?.alive, true);
+    assert.equal(l?.info.flows, 2);
+    await s.goodbye(h.id);
+    await s.heartbeat(h.id, 60000, { flows: 3 });
+    l = (await s.liveness()).find((x) => x.hostId === h.id);
+    assert.equal(l?.alive, true);
+    assert.equal(l?.info.flows, 3);
+  });
 }

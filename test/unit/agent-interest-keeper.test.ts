@@ -3,13 +3,17 @@
  * store: an on-demand agent on host 0 starts with tenant 0 and the provider router only; changes to
  * tenant 1 are not applied, a new rule of tenant 0 is; a port of tenant 1 bound to host 0 brings
  * tenant 1 in and its removal drops it again; a simulation's missing router is loaded with its ports
- * and routes, an id the store lacks is known absent; a 'full' agent applies every change.
+ * and routes, an id the store lacks is known absent; a 'full' agent applies every change. And
+ * `movesInterest` (interest.ts) against a walk: whenever no change a commit brings is said to move the
+ * interest set, the replica equals the set walked afresh over the store (skipping the walk loses
+ * nothing); a rule jumping to another tenant's chain, or a port bound to this host, does move it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { FlowController, type TopologyDemand } from '../../src/agent/controller.js';
 import { InterestKeeper, type TopologyLoad } from '../../src/agent/interest-keeper.js';
+import { interestSet, movesInterest, storeReader } from '../../src/agent/interest.js';
 import { OFP_NO_BUFFER } from '../../src/openflow/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
@@ -17,7 +21,7 @@ import { udpFrame } from '../support/udp-frame.js';
 import { createLogger } from '../../src/log.js';
 import { Topology } from '../../src/sim/topology.js';
 import { openStore } from '../../src/state/open.js';
-import type { TopologyStore } from '../../src/state/store.js';
+import type { Op, TopologyStore } from '../../src/state/store.js';
 import { baseOps, chainId, hostId, idOf, PROVIDER, ruleId, tenantOps } from '../../bench/scale-topology.js';
 
 const HOSTS = 15;
@@ -125,6 +129,113 @@ test('a full agent holds and follows everything', async () => {
     await commit([{ op: 'update', kind: 'rule', id: ruleId(1, 0, 5), set: { action: 'drop' } }]);
     assert.equal(topo().get('rule', ruleId(1, 0, 5))?.action, 'drop');
   } finally {
+    await store.close();
+  }
+});
+
+/** What the agent holds, and what a walk over the store finds now, as sorted ids. */
+async function heldAndWalked(store: TopologyStore, topo: Topology): Promise<[string[], string[]]> {
+  const local = topo
+    .all('port')
+    .filter((p) => p.hostId === hostId(0))
+    .map((p) => p.id);
+  const walked = await interestSet(storeReader(store), local, { hostId: hostId(0) });
+  return [
+    topo
+      .objects()
+      .map((o) => o.object.id)
+      .sort(),
+    [...walked.keys()].sort(),
+  ];
+}
+
+test('a change said not to move the interest set leaves the replica equal to a fresh walk', async () => {
+  const store = await cloud();
+  const { keeper, topo } = await agent(store, 'on-demand');
+  /** Commits `ops` through the keeper's filter (no background walk); whether a taken change moves. */
+  const step = async (ops: Op[]): Promise<boolean> => {
+    const { changes } = await store.transact(ops);
+    const taken = keeper.filter(changes);
+    keeper.close(); // the walk it may have scheduled: this test walks itself
+    const batch = new Map(changes.map((c) => [c.id, c]));
+    const moves = taken.some((c) => movesInterest(c, topo().get(c.kind, c.id), batch));
+    topo().apply(taken);
+    return moves;
+  };
+  try {
+    const [first, walkedFirst] = await heldAndWalked(store, topo());
+    assert.deepEqual(first, walkedFirst, 'the agent starts on its interest set');
+    const rule = idOf('leaf-rule');
+    const route = idOf('extra-route');
+    const quiet: Array<[string, Op[]]> = [
+      [
+        'a rule matching no port or group, added to a held chain',
+        [
+          {
+            op: 'create',
+            kind: 'rule',
+            id: rule,
+            fields: { chainId: chainId(0, 2), action: 'drop', conditions: { ipProto: { value: 17 } } },
+          },
+        ],
+      ],
+      ['the same rule changed', [{ op: 'update', kind: 'rule', id: rule, set: { action: 'accept' } }]],
+      ['the same rule removed', [{ op: 'delete', kind: 'rule', id: rule }]],
+      [
+        'a route of a held router',
+        [
+          {
+            op: 'create',
+            kind: 'route',
+            id: route,
+            fields: {
+              routerId: idOf('t0-r1'),
+              dstPrefix: '198.51.100.0/24',
+              nextHopPortId: idOf('t0-r1-up'),
+            },
+          },
+        ],
+      ],
+      ['the route removed', [{ op: 'delete', kind: 'route', id: route }]],
+    ];
+    for (const [what, ops] of quiet) {
+      assert.equal(await step(ops), false, `${what}: said not to move`);
+      const [held, walked] = await heldAndWalked(store, topo());
+      assert.deepEqual(held, walked, `${what}: the replica is the walked set`);
+    }
+
+    const jump = idOf('jump-rule');
+    assert.equal(
+      await step([
+        {
+          op: 'create',
+          kind: 'rule',
+          id: jump,
+          fields: { chainId: chainId(0, 2), action: 'jump', jumpChainId: chainId(1, 4) },
+        },
+      ]),
+      true,
+      'a rule jumping to a chain not held moves the set',
+    );
+    const [held, walked] = await heldAndWalked(store, topo());
+    assert.notDeepEqual(held, walked, 'and the walk finds more');
+    assert.ok(walked.includes(chainId(1, 4)));
+
+    const port = idOf('bound-port');
+    assert.equal(
+      await step([
+        {
+          op: 'create',
+          kind: 'port',
+          id: port,
+          fields: { name: 'bound', deviceId: idOf('t2-br'), hostId: hostId(0), interfaceName: 'bound0' },
+        },
+      ]),
+      true,
+      'a port bound to this host moves the set',
+    );
+  } finally {
+    keeper.close();
     await store.close();
   }
 });
