@@ -143,6 +143,7 @@ export class AgentDaemon {
       () => this.ctl,
       (m) => this.send(m),
       this.log,
+      process.env.MIDONET_PERTURN !== '0',
     );
     this.queue = new PacketInQueue(
       (pi, arrived) => answers.answer(pi, arrived),

@@ -70,6 +70,10 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
     for (const c of children) c.kill();
     for (const c of captures) await c.stop().catch(() => undefined);
     await store?.close();
+    if (process.env.KEEP_LAB_LOGS) {
+      const { cpSync } = await import('node:fs');
+      for (const h of ['hv1', 'hv2']) cpSync(join(runDir, h, 'agent.log'), `/tmp/perturn-${h}-agent.log`);
+    }
     await labDown(runDir);
   });
 
@@ -117,6 +121,8 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
    */
   const spread = async (base: number, unseenShare = 0.05): Promise<Map<number, string>> => {
     const [c1, c2] = [await watch(ISP1_IFACE), await watch(ISP2_IFACE)];
+    const cAny = await capture(ispNs, `udp and port ${PORT}`, { iface: 'any', bufferKiB: 2048 });
+    captures.push(cAny);
     const out = await run(
       process.execPath,
       [
@@ -149,6 +155,7 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
       timeoutMs: 5000,
     }).catch(() => undefined);
     const [a1, a2] = [arrivals(await c1.stop(), target), arrivals(await c2.stop(), target)];
+    console.log('DIAG drops', c1.drops(), c2.drops());
     const paths = new Map<number, string>();
     // Every flow was answered, so it reached the ISP; tcpdump on a loaded machine can still miss a
     // packet (seen once in 200 in CI, and 8 in 200 in one CI run of 2026-12-02 while 4 runs alone
@@ -164,6 +171,20 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
       if (on.length === 0) unseen.push(sport);
       else paths.set(sport, on[0]!);
     }
+    if (unseen.length > 0) {
+      const anyLines = await cAny.stop();
+      const diag = unseen.slice(0, 8).map((p) => [p, anyLines.filter((l) => l.includes(`.${p} `) || l.includes(`.${p}:`))]);
+      console.log('DIAG unseen', JSON.stringify(diag, null, 1));
+      console.log('DIAG answers', JSON.stringify(answers.filter((a) => unseen.includes(a.sport)).slice(0, 8)));
+      console.log('DIAG runDir', runDir);
+    } else await cAny.stop();
+    const anySeen = new Set(
+      cAny.lines.flatMap((l) => {
+        const m = new RegExp(`\\.(\\d+) > ${target.replaceAll('.', '\\.')}\\.${PORT}:`).exec(l);
+        return m ? [Number(m[1])] : [];
+      }),
+    );
+    console.log('DIAG any(2MiB) drops', cAny.drops(), 'seen', anySeen.size, '; uplinks(32MiB) unseen', unseen.length);
     assert.ok(
       unseen.length <= FLOWS * unseenShare,
       `flows answered but seen by tcpdump on no uplink: ${unseen.length} (${unseen.slice(0, 10).join(' ')})`,
