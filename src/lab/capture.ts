@@ -4,7 +4,9 @@
  *
  * tcpdump runs in immediate mode with line-buffered output (`--immediate-mode -l`), so a packet is
  * printed when it arrives, not when a buffer fills; `-e` adds the link-level header (MACs) unless
- * `ethernet` is false; `verbose` adds -v (two lines per IP packet).
+ * `ethernet` is false; `verbose` adds -v (two lines per IP packet). Its kernel buffer is 32 MiB (-B),
+ * not libpcap's 2 MiB, which a burst of a few hundred packets from a switch overflowed while tcpdump
+ * waited for a CPU; what it still drops it says when it stops, and `drops` reads that.
  *
  * Invariants: `capture` returns only once tcpdump says it is listening (a packet sent afterwards is
  * seen), and rejects if tcpdump exits before; `stop` resolves only once tcpdump's output has closed,

@@ -70,10 +70,6 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
     for (const c of children) c.kill();
     for (const c of captures) await c.stop().catch(() => undefined);
     await store?.close();
-    if (process.env.KEEP_LAB_LOGS) {
-      const { cpSync } = await import('node:fs');
-      for (const h of ['hv1', 'hv2']) cpSync(join(runDir, h, 'agent.log'), `/tmp/perturn-${h}-agent.log`);
-    }
     await labDown(runDir);
   });
 
@@ -119,10 +115,8 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
    * One datagram on each of FLOWS flows (source ports base..base+FLOWS-1), every one answered; returns
    * the ISP interface each arrived on (exactly one each).
    */
-  const spread = async (base: number, unseenShare = 0.05): Promise<Map<number, string>> => {
+  const spread = async (base: number): Promise<Map<number, string>> => {
     const [c1, c2] = [await watch(ISP1_IFACE), await watch(ISP2_IFACE)];
-    const cAny = await capture(ispNs, `udp and port ${PORT}`, { iface: 'any', bufferKiB: 2048 });
-    captures.push(cAny);
     const out = await run(
       process.execPath,
       [
@@ -155,12 +149,12 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
       timeoutMs: 5000,
     }).catch(() => undefined);
     const [a1, a2] = [arrivals(await c1.stop(), target), arrivals(await c2.stop(), target)];
-    console.log('DIAG drops', c1.drops(), c2.drops());
     const paths = new Map<number, string>();
-    // Every flow was answered, so it reached the ISP; tcpdump on a loaded machine can still miss a
-    // packet (seen once in 200 in CI, and 8 in 200 in one CI run of 2026-12-02 while 4 runs alone
-    // missed none): a few flows seen on no interface are a capture loss, not a path. Many more (24 to
-    // 103 of 200 when the agent answered a turn's packet-ins in one write) are a fault.
+    // Every flow was answered, so it reached the ISP over one of its two interfaces. tcpdump misses a
+    // packet only when its capture buffer is full (it says so: "N packets dropped by kernel"): with
+    // libpcap's default 2 MiB, the burst the switch sends after one write of many answers overflowed it
+    // (24 to 103 of 200 flows unseen, none lost; docs/perturn-ecmp.md). capture() asks for 32 MiB; a
+    // flow seen on no interface beyond the packets tcpdump says it dropped is a fault.
     const unseen: number[] = [];
     for (let i = 0; i < FLOWS; i++) {
       const sport = base + i;
@@ -171,23 +165,11 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
       if (on.length === 0) unseen.push(sport);
       else paths.set(sport, on[0]!);
     }
-    if (unseen.length > 0) {
-      const anyLines = await cAny.stop();
-      const diag = unseen.slice(0, 8).map((p) => [p, anyLines.filter((l) => l.includes(`.${p} `) || l.includes(`.${p}:`))]);
-      console.log('DIAG unseen', JSON.stringify(diag, null, 1));
-      console.log('DIAG answers', JSON.stringify(answers.filter((a) => unseen.includes(a.sport)).slice(0, 8)));
-      console.log('DIAG runDir', runDir);
-    } else await cAny.stop();
-    const anySeen = new Set(
-      cAny.lines.flatMap((l) => {
-        const m = new RegExp(`\\.(\\d+) > ${target.replaceAll('.', '\\.')}\\.${PORT}:`).exec(l);
-        return m ? [Number(m[1])] : [];
-      }),
-    );
-    console.log('DIAG any(2MiB) drops', cAny.drops(), 'seen', anySeen.size, '; uplinks(32MiB) unseen', unseen.length);
+    const dropped = (c1.drops() ?? 0) + (c2.drops() ?? 0);
     assert.ok(
-      unseen.length <= FLOWS * unseenShare,
-      `flows answered but seen by tcpdump on no uplink: ${unseen.length} (${unseen.slice(0, 10).join(' ')})`,
+      unseen.length <= dropped,
+      `flows answered but seen by tcpdump on no uplink: ${unseen.length} (${unseen.slice(0, 10).join(' ')}), ` +
+        `packets tcpdump dropped: ${dropped}`,
     );
     const n1 = [...paths.values()].filter((x) => x === ISP1_IFACE).length;
     const n2 = paths.size - n1;
@@ -323,6 +305,6 @@ describe('ECMP over two uplinks on two hosts, each with its BGP session', () => 
     // Right after the session is back, a run of flows can be answered yet missed by the captures (seen
     // twice in CI, 1 and 8 of 200, never on both uplinks): what this test holds is that both uplinks
     // carry new flows again, so up to 10% unattributed flows are allowed here.
-    await spread(BASE_PORT + FLOWS, 0.1);
+    await spread(BASE_PORT + FLOWS);
   });
 });
