@@ -66,6 +66,11 @@ export const agentConfigSchema = z
          * its reply's flow (ms; 0: it never waits, and the reply may race its flow to that switch).
          */
         replyWaitMs: intIn(0, 100).default(5),
+        /**
+         * The answers of every packet-in handled in one turn of the event loop go out in one socket
+         * write (false: one write per packet-in; packet-in-answer.ts).
+         */
+        answerPerTurn: z.boolean().default(true),
       })
       .strict()
       .default({}),

@@ -143,6 +143,7 @@ export class AgentDaemon {
       () => this.ctl,
       (m) => this.send(m),
       this.log,
+      this.cfg.flows.answerPerTurn,
     );
     this.queue = new PacketInQueue(
       (pi, arrived) => answers.answer(pi, arrived),
@@ -180,6 +181,7 @@ export class AgentDaemon {
       learnedSettled: () => this.storeLink.learnedSettled(),
       onJudged: () => this.storeLink.judged(),
       onPacketIn: (pi, arrived) => this.queue.offer(pi, arrived),
+      beforeWrite: () => answers.flushPending(),
       log: this.log.child({ component: 'agent.openflow' }),
     });
     this.dhcp = new DhcpService({

@@ -8,9 +8,12 @@
  * `sendAll` encodes a list of messages into one reused buffer and one socket write, so a FLOW_MOD and its
  * PACKET_OUT leave together and nothing waits for a later tick.
  *
- * Invariant: nothing the switch sends can throw out of this class: undecodable frames are answered
+ * Invariants: nothing the switch sends can throw out of this class: undecodable frames are answered
  * with an OpenFlow ERROR and reported as an 'ofError' event; a framing error closes the connection.
- * Pending requests fail with an error naming the request when the connection closes.
+ * Pending requests fail with an error naming the request when the connection closes. Messages reach
+ * the socket in the order they were handed in, and `beforeWrite` runs before every message is
+ * stamped and written, so what a caller holds back to write later (the packet-ins' answers gathered
+ * over a turn, packet-in-answer.ts) goes out before anything handed in after it.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -67,6 +70,12 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   private readonly xids: number[] = [];
   /** Outgoing bytes: one reused buffer, a view of it per write (messages.ts). */
   private readonly batches = new EncodedBatches();
+  /**
+   * Called before each message or batch handed in is stamped and written: the owner of messages held
+   * back writes them here (with `sendAll`; writes made from inside it do not call it again).
+   */
+  beforeWrite: (() => void) | undefined;
+  private inBeforeWrite = false;
 
   constructor(
     private readonly socket: Socket,
@@ -87,6 +96,7 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
 
   /** Sends one message (stamped with a fresh xid unless it has one); returns its xid. */
   send(msg: Outgoing): number {
+    this.before();
     const xid = msg.xid ?? this.xid();
     this.write([msg], [xid]);
     return xid;
@@ -95,11 +105,23 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   /** Sends messages in order, encoded into one buffer and written at once. */
   sendAll(msgs: readonly Outgoing[]): void {
     if (msgs.length === 0) return;
+    this.before();
     // One xid array for every write (encodeMessages reads it only during the call).
     const xids = this.xids;
     xids.length = msgs.length;
     for (let i = 0; i < msgs.length; i++) xids[i] = msgs[i]!.xid ?? this.xid();
     this.write(msgs, xids);
+  }
+
+  private before(): void {
+    const f = this.beforeWrite;
+    if (f === undefined || this.inBeforeWrite) return;
+    this.inBeforeWrite = true;
+    try {
+      f();
+    } finally {
+      this.inBeforeWrite = false;
+    }
   }
 
   private write(msgs: readonly Outgoing[], xids: readonly number[]): void {
@@ -130,6 +152,7 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
   /** Sends a request and resolves with its reply (all parts of a multipart reply). */
   request(msg: Outgoing, what: string = msg.type): Promise<Message[]> {
     if (this.closed) return Promise.reject(new Error(`openflow ${what}: connection closed`));
+    this.before();
     const xid = msg.xid ?? this.xid();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

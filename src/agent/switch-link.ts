@@ -12,6 +12,8 @@
  *   tunnel delivery has no gap.
  * - At most one connection is current; messages sent while there is none are dropped (the switch
  *   re-asks on its next miss).
+ * - Every write on a connection first writes the packet-ins' answers held back (`beforeWrite`), so
+ *   the switch gets messages in the order the agent made them.
  * - Binding syncs run one at a time, in order, and a sync asked for while one runs is not lost.
  */
 import { chmodSync, rmSync } from 'node:fs';
@@ -40,6 +42,8 @@ export interface SwitchLinkDeps {
   /** The first judging is done: learned state of an earlier run no longer counts as this run's. */
   onJudged: () => void;
   onPacketIn: (pi: PacketInView, arrived: number) => void;
+  /** Writes what was held back to write later (packet-ins' answers): called before every other write. */
+  beforeWrite?: () => void;
   log: Logger;
 }
 
@@ -151,6 +155,7 @@ export class SwitchLink {
     const log = this.deps.log;
     const ctl = this.deps.ctl();
     const conn = new OpenFlowConnection(socket, log);
+    conn.beforeWrite = this.deps.beforeWrite;
     // Port changes may arrive at any time from here on; none may be missed.
     const ifaces = ctl.ports.ifaceOfport;
     conn.on('portStatus', (ps) => {

@@ -4,7 +4,9 @@
  *
  * tcpdump runs in immediate mode with line-buffered output (`--immediate-mode -l`), so a packet is
  * printed when it arrives, not when a buffer fills; `-e` adds the link-level header (MACs) unless
- * `ethernet` is false; `verbose` adds -v (two lines per IP packet).
+ * `ethernet` is false; `verbose` adds -v (two lines per IP packet). Its kernel buffer is 32 MiB (-B),
+ * not libpcap's 2 MiB, which a burst of a few hundred packets from a switch overflowed while tcpdump
+ * waited for a CPU; what it still drops it says when it stops, and `drops` reads that.
  *
  * Invariants: `capture` returns only once tcpdump says it is listening (a packet sent afterwards is
  * seen), and rejects if tcpdump exits before; `stop` resolves only once tcpdump's output has closed,
@@ -20,6 +22,8 @@ export interface CaptureOptions {
   readonly verbose?: boolean;
   /** tcpdump -e, the link-level header on each line (default true). */
   readonly ethernet?: boolean;
+  /** tcpdump -B: the kernel's capture buffer in KiB (default 32 MiB). */
+  readonly bufferKiB?: number;
 }
 
 /** The lines a running tcpdump printed so far (blank ones left out), and its stop. */
@@ -27,6 +31,11 @@ export interface Capture {
   readonly lines: string[];
   /** Stops tcpdump (SIGINT) and returns every line it printed. */
   stop(): Promise<string[]>;
+  /**
+   * Packets tcpdump said, when it stopped, it could not take ("N packets dropped by kernel": its
+   * capture buffer was full); undefined before `stop` or when it did not say.
+   */
+  drops(): number | undefined;
 }
 
 /** Starts tcpdump with `filter` in namespace `netns`; resolves once it listens. */
@@ -40,6 +49,10 @@ export async function capture(netns: string, filter: string, opts: CaptureOption
     '--immediate-mode',
     '-i',
     iface,
+    // A burst (a switch sending a batch of packets at once) must not overflow the capture buffer
+    // while tcpdump waits for the CPU: a packet it drops is a packet the caller thinks never passed.
+    '-B',
+    String(opts.bufferKiB ?? 32768),
     '-n',
     '-l',
     ...(opts.ethernet !== false ? ['-e'] : []),
@@ -51,6 +64,8 @@ export async function capture(netns: string, filter: string, opts: CaptureOption
   let closed = false;
   child.once('close', () => (closed = true));
   let buf = '';
+  let errText = '';
+  child.stderr.on('data', (d: Buffer) => (errText += d.toString()));
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (d: string) => {
     buf += d;
@@ -73,6 +88,10 @@ export async function capture(netns: string, filter: string, opts: CaptureOption
         await done;
       }
       return lines;
+    },
+    drops: () => {
+      const m = /(\d+) packets? dropped by kernel/.exec(errText);
+      return m ? Number(m[1]) : undefined;
     },
   };
 }

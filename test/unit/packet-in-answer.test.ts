@@ -1,5 +1,5 @@
 /**
- * PacketInAnswerer: by default each packet-in's answer is written at once; per turn, the answers of
+ * PacketInAnswerer: one write per packet-in (perTurn false) writes each answer at once; per turn (the default), the answers of
  * every packet-in of one turn go out in one write, in arrival order, after the turn; each packet-in's
  * latency is observed once its answer is written; a packet-in whose answer cannot be sent is dropped
  * alone.
@@ -74,7 +74,7 @@ test('an answer the connection refuses drops only its own packet-in', async () =
   assert.equal(ctl.stats.ignored, ignored + 1);
 });
 
-test('by default each packet-in is answered in its own write, at once', () => {
+test('one write per packet-in (perTurn false): each is answered in its own write, at once', () => {
   const { ctl, writes, answers } = recorded(false);
   const seen = ctl.stats.packetInLatency.count;
   for (let i = 1; i <= 3; i++) {
@@ -85,7 +85,7 @@ test('by default each packet-in is answered in its own write, at once', () => {
   assert.equal(ctl.stats.packetInLatency.count, seen + 3);
 });
 
-test('by default a refused answer drops its packet-in, counted once, and the next goes on', () => {
+test('one write per packet-in: a refused answer drops its packet-in, counted once, and the next goes on', () => {
   const bad = frameTo(2)[5];
   const { ctl, writes, answers } = recorded(false, (m) =>
     m.some((x) => x.type === 'packet_out' && x.data[5] === bad),
