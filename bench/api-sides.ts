@@ -166,7 +166,11 @@ export async function floorSide(body: string): Promise<Side> {
     require('node:http').createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', etag: '"1"' });
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          etag: '"1"',
+        });
         res.end(body);
       });
     }).listen(${port}, '127.0.0.1');`;
