@@ -1,6 +1,7 @@
 /**
  * The sides bench/api compares, behind one interface: the store opened in this process, a midonet-api
- * process (this tree's or another built tree's) driven over keep-alive HTTP, and a bare node:http
+ * process (this tree's or another built tree's) driven over keep-alive HTTP by the client of
+ * api-client.ts, and a bare node:http
  * process that answers every GET with one fixed JSON object (the floor of an HTTP read here).
  *
  * Invariant: every side owns what it started (a process, a store handle) and `stop` ends it; `cpu`
@@ -9,10 +10,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createToken } from '../src/api/tokens.js';
+import { httpClient } from './api-client.js';
 import { openStore } from '../src/state/open.js';
 import type { Op } from '../src/state/store.js';
 
@@ -68,27 +69,6 @@ export async function storeSide(url: string): Promise<Side> {
     cpu: ownCpu,
     stop: () => store.close(),
   };
-}
-
-/**
- * A keep-alive HTTP client on node:http: Node's fetch costs the client several times the server's
- * CPU per request, and client and server share this machine's two cores, so fetch would measure
- * itself. (The API tests use fetch.)
- */
-function httpClient(base: string, headers: Record<string, string>) {
-  const agent = new Agent({ keepAlive: true, maxSockets: INFLIGHT });
-  const { hostname, port } = new URL(base);
-  return (method: string, path: string, body?: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: hostname, port, path, method, headers, agent }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
 }
 
 /** Starts `args` with node and waits until GET `base`/health answers 200. */
@@ -149,7 +129,12 @@ export async function apiSide(opts: {
     base,
     `midonet-api (${opts.name})`,
   );
-  const call = httpClient(base, { authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+  const client = httpClient(
+    base,
+    { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    INFLIGHT,
+  );
+  const call = client.call;
   return {
     name: opts.name,
     async create(name) {
@@ -166,7 +151,10 @@ export async function apiSide(opts: {
       if (r.status !== 200) throw new Error(`${opts.name}: POST /v1/transactions: ${r.status} ${r.body}`);
     },
     cpu: () => procCpu(child.pid!),
-    stop: () => stopChild(child),
+    stop: () => {
+      client.close();
+      return stopChild(child);
+    },
   };
 }
 
@@ -178,13 +166,18 @@ export async function floorSide(body: string): Promise<Side> {
     require('node:http').createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', etag: '"1"' });
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          etag: '"1"',
+        });
         res.end(body);
       });
     }).listen(${port}, '127.0.0.1');`;
   const base = `http://127.0.0.1:${port}`;
   const child = await startServer(['-e', script], base, 'the bare node:http server');
-  const call = httpClient(base, {});
+  const client = httpClient(base, {}, INFLIGHT);
+  const call = client.call;
   const refuse = () => Promise.reject(new Error('floor: reads only'));
   return {
     name: 'floor',
@@ -195,6 +188,9 @@ export async function floorSide(body: string): Promise<Side> {
       if (r.status !== 200) throw new Error(`floor: GET: ${r.status}`);
     },
     cpu: () => procCpu(child.pid!),
-    stop: () => stopChild(child),
+    stop: () => {
+      client.close();
+      return stopChild(child);
+    },
   };
 }
