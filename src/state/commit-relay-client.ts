@@ -159,8 +159,10 @@ export class RelayClient {
       c.sending = c.sending
         .then(() => c.sock.send([info.token, encode({ txid, bucket, ops })]))
         .catch((e: unknown) => {
-          // Not queued: the leader cannot have it.
+          // Not queued (no connection to the leader within the send timeout): it cannot have it.
           this.log.debug({ err: e }, 'commit relay: send failed');
+          this.avoidUntil = Date.now() + AVOID_MS;
+          this.readAt = 0;
           done({ txid, back: `send failed: ${(e as Error).message}` });
         });
     });
@@ -171,7 +173,7 @@ export class RelayClient {
     if (this.conn && this.conn.info.token === info.token) return this.conn;
     this.drop();
     const sock = retryInterrupted(
-      () => new Dealer({ linger: 0, sendTimeout: 1000, receiveHighWaterMark: 100000 }),
+      () => new Dealer({ linger: 0, immediate: true, sendTimeout: 1000, receiveHighWaterMark: 100000 }),
     );
     retryInterrupted(() => sock.connect(info.endpoint));
     const c: Connection = { info, sock, pending: new Map(), sending: Promise.resolve() };

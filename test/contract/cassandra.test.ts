@@ -8,6 +8,7 @@ import { openStore } from '../../src/state/open.js';
 import { storeContract, type FixtureFactory } from './store-contract.js';
 import { leaseContract } from './leases-contract.js';
 import { freshStoreUrl } from '../integration/distributed-fixture.js';
+import { FaultyLeader } from './relay-leader.js';
 
 const base = process.env.MIDONET_TEST_CASSANDRA_URL;
 if (!base) {
@@ -32,4 +33,22 @@ if (!base) {
   };
   storeContract('cassandra', cassandraFixture);
   leaseContract('cassandra', cassandraFixture);
+  // The same contract with every write going through a commit-relay leader (another handle).
+  const relayedFixture: FixtureFactory = async (params = {}) => {
+    const q = new URLSearchParams(params).toString();
+    const url = `${freshStoreUrl(base, `relay_${randomBytes(4).toString('hex')}`)}${q ? `&${q}` : ''}`;
+    const leader = await FaultyLeader.openFaulty(url, 'none');
+    await leader.leading();
+    const store = await openStore(url);
+    return {
+      store,
+      url,
+      reopen: () => openStore(url),
+      cleanup: async () => {
+        await store.close();
+        await leader.close();
+      },
+    };
+  };
+  storeContract('cassandra through the commit relay', relayedFixture);
 }
