@@ -8,6 +8,10 @@
  *                    connection, as separate processes would have).
  * Afterwards it checks what it wrote: every acknowledged create is readable, and the change log holds
  * each exactly once, in order. Targets: >= 300/s sequential, >= 1,000/s from 16 concurrent writers.
+ * A build with the commit relay (src/state/commit-relay*.ts) also gets one more handle with
+ * `relay=lead` (what an API server would be), so the others send their transactions to it; `--relay
+ * off` opens every handle with `relay=off` instead (each commits itself). How many transactions went
+ * through the leader is printed.
  * With `--before DIR` (the dist/ of an earlier build) the same against that build's store, on its own
  * keyspace on the same services, the builds taking turns (each mode `--rounds` times, 2 by default,
  * a share of the writes each time, in alternating order) so the machine's load falls on both alike;
@@ -16,6 +20,7 @@
  * (run it under the machine lock).
  *
  *   npm run bench -- store-writes [--writes N] [--url URL] [--before DIR [--rounds R]] [--modes LIST]
+ *     [--relay on|off]
  */
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -30,6 +35,12 @@ const WRITERS = 16;
 const MODES = ['sequential', 'concurrent', 'clients'] as const;
 type Mode = (typeof MODES)[number];
 type Open = (url: string) => Promise<TopologyStore>;
+type RelayStats = {
+  leading: boolean;
+  client?: { relayed: number; local: number };
+};
+const relayStats = (s: TopologyStore): RelayStats | undefined =>
+  (s as unknown as { relayStats?: RelayStats }).relayStats;
 
 /** Runs `writers` loops creating `total` bridges between them; returns the seconds taken and the ids. */
 async function run(
@@ -79,12 +90,27 @@ class Variant {
   private constructor(
     readonly name: string,
     private readonly handles: readonly TopologyStore[],
+    private readonly leader: TopologyStore | undefined,
   ) {}
 
-  static async open(name: string, open: Open, url: string): Promise<Variant> {
+  /** With `relay`, a handle leading the commit relay first, when the build has it. */
+  static async open(name: string, open: Open, url: string, relay: boolean): Promise<Variant> {
+    let leader: TopologyStore | undefined;
+    let own = url;
+    if (relay) {
+      try {
+        leader = await open(`${url}&relay=lead`);
+        while (!relayStats(leader)?.leading) await new Promise((r) => setTimeout(r, 20));
+      } catch {
+        leader = undefined; // a build without the relay refuses the parameter
+      }
+    } else {
+      own = `${url}&relay=off`;
+      await (await open(own).catch(() => ((own = url), open(url)))).close();
+    }
     const handles: TopologyStore[] = [];
-    for (let i = 0; i < WRITERS; i++) handles.push(await open(url));
-    const v = new Variant(name, handles);
+    for (let i = 0; i < WRITERS; i++) handles.push(await open(own));
+    const v = new Variant(name, handles, leader);
     await run([handles[0]!], 1, 50, `${name}-warm`);
     return v;
   }
@@ -109,8 +135,21 @@ class Variant {
     return this.writes[mode] / this.seconds[mode];
   }
 
+  /** Transactions the handles sent through the relay leader, and committed themselves. */
+  relayed(): string {
+    if (!this.leader) return 'no relay';
+    let relayed = 0;
+    let local = 0;
+    for (const h of this.handles) {
+      relayed += relayStats(h)?.client?.relayed ?? 0;
+      local += relayStats(h)?.client?.local ?? 0;
+    }
+    return `${relayed} relayed, ${local} committed by their own handle`;
+  }
+
   async close(): Promise<void> {
     for (const h of this.handles) await h.close().catch(() => undefined);
+    await this.leader?.close().catch(() => undefined);
   }
 }
 
@@ -133,6 +172,7 @@ try {
         name,
         mod.openStore,
         storeUrlFor(services.url, `bench_${tag}`, `/midonet-bench/${tag}`),
+        argOf('--relay') !== 'off',
       ),
     );
   }
@@ -169,6 +209,7 @@ try {
       rows.push([`after/before ${mode}`, r.toFixed(2)]);
     }
   }
+  for (const v of variants) rows.push([`${v.name}: commit relay`, v.relayed()]);
   printTable(
     `bench/store-writes: distributed backend, 1-node services${before ? ', builds in turn' : ''}`,
     rows,
