@@ -30,8 +30,8 @@ import {
   decode,
   encode,
   errorOf,
-  leaderPath,
   markerPath,
+  readLeader,
   relayable,
   type LeaderInfo,
   type MarkerData,
@@ -61,7 +61,7 @@ export class RelayClient {
   private avoidUntil = 0;
   private closed = false;
   /** Whether a watch on the leader znode is set (a new session has none). */
-  private armed = false;
+  private readonly watch = { armed: false };
   private readonly unsubscribe: () => void;
   /** Transactions relayed, committed locally, and decided by a fence (counters for tests and benchmarks). */
   readonly stats = { relayed: 0, local: 0, fenced: 0, recovered: 0 };
@@ -76,7 +76,7 @@ export class RelayClient {
     private readonly self?: () => string | undefined,
   ) {
     this.unsubscribe = zk.onSession(() => {
-      this.armed = false;
+      this.watch.armed = false;
       this.readAt = 0;
     });
   }
@@ -121,18 +121,7 @@ export class RelayClient {
 
   private async read(): Promise<void> {
     try {
-      // One watch at a time (a read every REFRESH_MS must not pile listeners up).
-      const arm = !this.armed;
-      this.armed = true;
-      const w = arm
-        ? () => {
-            this.armed = false;
-            this.readAt = 0;
-          }
-        : undefined;
-      const node = await this.zk.get(leaderPath(this.root), w);
-      if (!node && w) await this.zk.exists(leaderPath(this.root), w); // a missing node's watch
-      this.leader = node ? decode<LeaderInfo>(node.data) : undefined;
+      this.leader = (await readLeader(this.zk, this.root, this.watch, () => (this.readAt = 0)))?.info;
     } catch (e) {
       this.log.debug({ err: e }, 'commit relay: cannot read the leader znode');
       this.leader = undefined;

@@ -31,6 +31,7 @@ import {
   leaderPath,
   markerPath,
   markersPath,
+  readLeader,
   type LeaderInfo,
   type RelayReply,
   type RelayRequest,
@@ -59,7 +60,7 @@ export class RelayLeader {
   private sweptAt = 0;
   private loop: Promise<void> | undefined;
   /** Whether a watch on the leader znode is set (polling covers a new session's lost watches). */
-  private armed = false;
+  private readonly watch = { armed: false };
   /** Relayed transactions taken, and sent back untried (counters for tests and benchmarks). */
   readonly stats = { relayed: 0, sentBack: 0 };
 
@@ -100,16 +101,7 @@ export class RelayLeader {
     await this.zk.mkdirp(markersPath(this.root)).catch(() => undefined);
     while (!this.closed) {
       try {
-        const arm = !this.armed;
-        this.armed = true;
-        const w = arm
-          ? () => {
-              this.armed = false;
-              this.wake?.();
-            }
-          : undefined;
-        const node = await this.zk.get(leaderPath(this.root), w);
-        if (!node && w) await this.zk.exists(leaderPath(this.root), w);
+        const node = await readLeader(this.zk, this.root, this.watch, () => this.wake?.());
         if (!node) {
           await this.zk.create(leaderPath(this.root), encode(this.info!), 'ephemeral').catch((e: unknown) => {
             if (!(e instanceof ZkError && e.code === 'node-exists')) throw e;
@@ -117,7 +109,7 @@ export class RelayLeader {
           continue; // look again: ours, or the one that won
         }
         const was = this.leading;
-        this.leading = decode<LeaderInfo>(node.data).token === this.info!.token;
+        this.leading = node.info.token === this.info!.token;
         if (this.leading !== was)
           this.log.info({ endpoint: this.info!.endpoint, leading: this.leading }, 'commit relay');
         if (this.leading && Date.now() - this.sweptAt >= SWEEP_EVERY_MS) {

@@ -16,7 +16,7 @@
  */
 import { StoreError, type ErrorIssue, type StoreErrorCode } from './errors.js';
 import type { Op, TxResult } from './store.js';
-import { zkPath } from './zk.js';
+import { zkPath, type ZkSession } from './zk.js';
 
 /** Width of a marker bucket (ms of the writer's clock). */
 export const BUCKET_MS = 10_000;
@@ -109,4 +109,26 @@ export function relayable(ops: readonly Op[]): boolean {
     return Object.values(v as Record<string, unknown>).every((x) => plain(x, depth + 1));
   };
   return plain(ops, 0);
+}
+
+/**
+ * Reads the leader znode, setting a watch that calls `changed` when it is created, changed or
+ * deleted -- one watch at a time (`armed`), so reading it again and again piles no listeners up.
+ */
+export async function readLeader(
+  zk: ZkSession,
+  root: string,
+  watch: { armed: boolean },
+  changed: () => void,
+): Promise<{ info: LeaderInfo; raw: Buffer } | undefined> {
+  const w = watch.armed
+    ? undefined
+    : () => {
+        watch.armed = false;
+        changed();
+      };
+  watch.armed = true;
+  const node = await zk.get(leaderPath(root), w);
+  if (!node && w) await zk.exists(leaderPath(root), w); // a missing node's watch
+  return node && { info: decode<LeaderInfo>(node.data), raw: node.data };
 }
