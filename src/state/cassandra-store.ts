@@ -35,7 +35,7 @@ import { CommitPipeline } from './cassandra-pipeline.js';
 import { ObjectRows, type Statement } from './cassandra-rows.js';
 import { ensureSchema, statements } from './cassandra-schema.js';
 import { CommittedCache, type Attempt } from './committed-cache.js';
-import { parseCassandraUrl, type CassandraUrl } from './cassandra-url.js';
+import { parseCassandraUrl, type CassandraUrl, type RelayMode } from './cassandra-url.js';
 import { LearnedLog } from './distributed-learned.js';
 import { HostRecords } from './distributed-liveness.js';
 import { ChangeLog, encodeHead } from './distributed-log.js';
@@ -72,6 +72,8 @@ export interface CassandraStoreOptions {
   readonly openZk?: (connect: string, opts: ZkSessionOptions) => Promise<ZkSession>;
   /** Where the commit relay logs (default: warnings and errors to stderr). */
   readonly logger?: Logger;
+  /** The commit relay's mode when the URL has no `relay` (default `use`; cassandra-url.ts). */
+  readonly relay?: RelayMode;
 }
 
 /** The connected services a store runs on. */
@@ -80,7 +82,8 @@ export interface Services {
   readonly cfg: CassandraUrl;
   readonly db: cassandra.Client;
   readonly zk: ZkSession;
-  readonly logger?: Logger;
+  readonly logger?: Logger | undefined;
+  readonly relay?: RelayMode | undefined;
 }
 
 export class CassandraStore extends BackendBase implements TopologyStore {
@@ -139,6 +142,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       (ops, relay) => this.submit(ops, relay),
       (from, limit) => this.log.since(from, limit),
       s.logger,
+      s.relay,
     ));
   }
 
@@ -186,7 +190,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
         `${url}: cannot reach Cassandra at ${cfg.contactPoints.join(',')}: ${(e as Error).message}`,
       );
     }
-    return { url, cfg, db, zk, ...(opts.logger ? { logger: opts.logger } : {}) };
+    return { url, cfg, db, zk, logger: opts.logger, relay: opts.relay };
   }
 
   /** Creates the znodes and (once, under a lock) the keyspace and tables; closes the store on failure. */

@@ -26,7 +26,8 @@ export interface CassandraUrl {
   readonly rf: number;
   readonly dc: string;
   readonly retention: LogRetention;
-  readonly relay: RelayMode;
+  /** Undefined when the URL does not say (the opener's default applies, else `use`). */
+  readonly relay: RelayMode | undefined;
   readonly relayHost: string | undefined;
 }
 
@@ -58,8 +59,8 @@ export function parseCassandraUrl(url: string): CassandraUrl {
   const rf = Number(q.get('rf') ?? '1');
   if (!Number.isInteger(rf) || rf < 1 || rf > 9) bad(`rf ${quote(q.get('rf'))} must be 1 to 9`);
   const retention = parseRetention(q, bad);
-  const relay = q.get('relay') ?? 'use';
-  if (relay !== 'use' && relay !== 'lead' && relay !== 'off')
+  const relay = q.get('relay') ?? undefined;
+  if (relay !== undefined && relay !== 'use' && relay !== 'lead' && relay !== 'off')
     bad(`relay ${quote(relay)} must be use, lead or off`);
   const relayHost = q.get('relayHost') ?? undefined;
   if (relayHost !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(relayHost))
@@ -72,7 +73,7 @@ export function parseCassandraUrl(url: string): CassandraUrl {
     rf,
     dc: q.get('dc') ?? 'datacenter1',
     retention,
-    relay: relay as RelayMode,
+    relay: relay as RelayMode | undefined,
     relayHost,
   };
 }

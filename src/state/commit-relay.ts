@@ -10,7 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { RelayClient } from './commit-relay-client.js';
 import { RelayLeader, type RelayedTransact } from './commit-relay-leader.js';
-import type { CassandraUrl } from './cassandra-url.js';
+import type { CassandraUrl, RelayMode } from './cassandra-url.js';
 import type { Change } from './store.js';
 import type { ZkSession } from './zk.js';
 
@@ -25,14 +25,17 @@ export function makeRelay(
   submit: RelayedTransact,
   since: (from: number, limit: number) => Promise<Change[]>,
   logger: Logger | undefined,
+  /** The mode when the URL does not say: `lead` for long-lived processes (openStore's `relay`). */
+  fallback: RelayMode = 'use',
 ): Relay {
+  const mode = cfg.relay ?? fallback;
   const log = (logger ?? pino({ level: 'warn' }, pino.destination(2))).child({ component: 'store.relay' });
   const leader =
-    cfg.relay === 'lead'
+    mode === 'lead'
       ? new RelayLeader(zk, cfg.root, cfg.relayHost ?? relayHostFor(cfg.zk), submit, log)
       : undefined;
   const client =
-    cfg.relay === 'off'
+    mode === 'off'
       ? undefined
       : new RelayClient(zk, cfg.root, since, log, () => (leader?.isLeader ? leader.token : undefined));
   return { client, leader };

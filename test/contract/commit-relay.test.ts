@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CassandraStore } from '../../src/state/cassandra-store.js';
 import { parseCassandraUrl } from '../../src/state/cassandra-url.js';
-import { encode, leaderPath } from '../../src/state/commit-relay-wire.js';
+import { bucketOf, bucketPath, encode, leaderPath, markerPath } from '../../src/state/commit-relay-wire.js';
 import { StoreError } from '../../src/state/errors.js';
 import { openStore } from '../../src/state/open.js';
 import type { Change, TopologyStore } from '../../src/state/store.js';
@@ -213,6 +213,29 @@ describe('commit relay', { skip: base ? false : 'needs MIDONET_TEST_CASSANDRA_UR
     } finally {
       await store.close();
       await leader.close();
+    }
+  });
+
+  it('the leader removes marker buckets past their sweep age, and keeps current ones', async () => {
+    const url = fresh();
+    const cfg = parseCassandraUrl(url);
+    const zk = await ZkSession.open(cfg.zk);
+    const now = bucketOf(Date.now());
+    try {
+      for (const b of [1, now]) {
+        await zk.mkdirp(bucketPath(cfg.root, b));
+        await zk.create(markerPath(cfg.root, b, 'some-tx'), encode({ s: 1, n: 1, r: [] }));
+      }
+      const leader = await FaultyLeader.openFaulty(url, 'none');
+      try {
+        await leader.leading();
+        while (await zk.exists(bucketPath(cfg.root, 1))) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(await zk.exists(markerPath(cfg.root, now, 'some-tx')), true, 'a current bucket stays');
+      } finally {
+        await leader.close();
+      }
+    } finally {
+      zk.close();
     }
   });
 });
