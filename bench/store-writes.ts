@@ -29,7 +29,7 @@ import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { storeUrlFor } from '../src/state/cassandra-url.js';
+import { parseCassandraUrl, storeUrlFor } from '../src/state/cassandra-url.js';
 import type { TopologyStore } from '../src/state/store.js';
 import { intArg, printReport, printTable } from './report.js';
 import { benchServices } from './services.js';
@@ -191,6 +191,12 @@ if (process.argv[2] === '--lead') {
   process.exit(0);
 }
 
+/** "Cassandra xN, ZooKeeper xM" from a store URL. */
+function nodes(url: string): string {
+  const cfg = parseCassandraUrl(url);
+  return `Cassandra x${cfg.contactPoints.length}, ZooKeeper x${cfg.zk.split(',').length}`;
+}
+
 const writes = intArg('store-writes', '--writes', 2000);
 const argOf = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -250,7 +256,7 @@ try {
   }
   for (const v of variants) rows.push([`${v.name}: commit relay`, v.relayed()]);
   printTable(
-    `bench/store-writes: distributed backend, 1-node services${before ? ', builds in turn' : ''}`,
+    `bench/store-writes: distributed backend, ${nodes(services.url)}${before ? ', builds in turn' : ''}`,
     rows,
   );
   const after = variants.at(-1)!;

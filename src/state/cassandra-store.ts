@@ -140,7 +140,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       s.zk,
       s.cfg,
       (ops, relay) => this.submit(ops, relay),
-      (from, limit) => this.log.since(from, limit),
+      this.log,
       s.logger,
       s.relay,
     ));

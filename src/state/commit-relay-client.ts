@@ -11,7 +11,8 @@
  * there: the leader committed it, and the marker's first position and results, with the log's
  * changes from that position, are the answer.
  *
- * Invariants: a transaction is applied at most once (relayed, committed locally only after a
+ * Invariants: a write the caller was told of is seen by its next read through this handle (its own
+ * session is made to catch up with the leader's commit, `caughtUp`); a transaction is applied at most once (relayed, committed locally only after a
  * successful fence); the caller is answered only with a committed result or an error for a
  * transaction that was not committed, as `transact` itself does; a writer decides only within
  * DECIDE_MS of its bucket (past it the marker may be swept), else it fails as 'unavailable'.
@@ -38,11 +39,15 @@ import {
   type RelayReply,
 } from './commit-relay-wire.js';
 import { StoreError } from './errors.js';
-import type { Change, Op, TxResult } from './store.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChangeLog } from './distributed-log.js';
+import type { Op, TxResult } from './store.js';
 import { ZkError, type ZkSession } from './zk.js';
 
 /** After the leader failed to answer, how long to commit locally before trying it again. */
 const AVOID_MS = 2_000;
+/** How many times (2 ms apart) a writer reads `head` until its session has seen a relayed commit. */
+const CATCH_UP_TRIES = 250;
 /** How long a known leader is trusted without a watch firing. */
 const REFRESH_MS = 5_000;
 
@@ -69,8 +74,9 @@ export class RelayClient {
   constructor(
     private readonly zk: ZkSession,
     private readonly root: string,
-    /** The log's changes after `from` (to answer a transaction the leader committed unanswered). */
-    private readonly changes: (from: number, limit: number) => Promise<Change[]>,
+    /** The handle's log: its changes (to answer a transaction the leader committed unanswered), its
+     * head (read through this handle's own session), and `poke` (wakes this handle's watches). */
+    private readonly changeLog: Pick<ChangeLog, 'since' | 'head' | 'poke'>,
     private readonly log: Logger,
     /** The leader of this same handle, if it volunteers (its own transactions stay local). */
     private readonly self?: () => string | undefined,
@@ -93,6 +99,7 @@ export class RelayClient {
     const reply = await this.request(info, txid, bucket, ops);
     if (reply && 'ok' in reply) {
       this.stats.relayed++;
+      await this.caughtUp(reply.ok.position);
       return reply.ok;
     }
     if (reply && 'err' in reply) {
@@ -108,6 +115,19 @@ export class RelayClient {
     this.avoidUntil = Date.now() + AVOID_MS;
     this.readAt = 0;
     return this.decide(txid, bucket, ops, local);
+  }
+
+  /**
+   * Waits until this handle's own ZooKeeper session has seen `position` (the leader committed it on
+   * its session; a follower this one reads from may lag), so what the caller reads next through this
+   * handle includes its write, as after a local commit; then wakes this handle's watches.
+   */
+  private async caughtUp(position: number): Promise<void> {
+    for (let i = 0; position > 0 && i < CATCH_UP_TRIES; i++) {
+      if ((await this.changeLog.head()).seq >= position) break;
+      await sleep(2);
+    }
+    this.changeLog.poke();
   }
 
   /** The leader now (cached; refreshed by a watch, after failures, and every REFRESH_MS). */
@@ -230,7 +250,7 @@ export class RelayClient {
     const m = node && decode<Partial<MarkerData>>(node.data);
     if (!m || m.s === undefined || m.n === undefined || !m.r)
       throw new StoreError('unavailable', `relayed transaction ${txid}: its marker is not a commit`);
-    const changes = await this.changes(m.s - 1, m.n);
+    const changes = await this.changeLog.since(m.s - 1, m.n);
     if (changes.length !== m.n || changes[0]!.seq !== m.s)
       throw new StoreError(
         'unavailable',

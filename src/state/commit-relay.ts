@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import { RelayClient } from './commit-relay-client.js';
 import { RelayLeader, type RelayedTransact } from './commit-relay-leader.js';
 import type { CassandraUrl, RelayMode } from './cassandra-url.js';
-import type { Change } from './store.js';
+import type { ChangeLog } from './distributed-log.js';
 import type { ZkSession } from './zk.js';
 
 export interface Relay {
@@ -23,21 +23,21 @@ export function makeRelay(
   zk: ZkSession,
   cfg: CassandraUrl,
   submit: RelayedTransact,
-  since: (from: number, limit: number) => Promise<Change[]>,
+  log: Pick<ChangeLog, 'since' | 'head' | 'poke'>,
   logger: Logger | undefined,
   /** The mode when the URL does not say: `lead` for long-lived processes (openStore's `relay`). */
   fallback: RelayMode = 'use',
 ): Relay {
   const mode = cfg.relay ?? fallback;
-  const log = (logger ?? pino({ level: 'warn' }, pino.destination(2))).child({ component: 'store.relay' });
+  const out = (logger ?? pino({ level: 'warn' }, pino.destination(2))).child({ component: 'store.relay' });
   const leader =
     mode === 'lead'
-      ? new RelayLeader(zk, cfg.root, cfg.relayHost ?? relayHostFor(cfg.zk), submit, log)
+      ? new RelayLeader(zk, cfg.root, cfg.relayHost ?? relayHostFor(cfg.zk), submit, out)
       : undefined;
   const client =
     mode === 'off'
       ? undefined
-      : new RelayClient(zk, cfg.root, since, log, () => (leader?.isLeader ? leader.token : undefined));
+      : new RelayClient(zk, cfg.root, log, out, () => (leader?.isLeader ? leader.token : undefined));
   return { client, leader };
 }
 
