@@ -342,11 +342,14 @@ export class CassandraStore extends BackendBase implements TopologyStore {
 
   /** The commit relay's counters on this handle (tests, benchmarks). */
   get relayStats(): { client?: RelayClient['stats']; leader?: RelayLeader['stats']; leading: boolean } {
-    return {
-      ...(this.relayClient ? { client: this.relayClient.stats } : {}),
-      ...(this.relayLeader ? { leader: this.relayLeader.stats } : {}),
-      leading: this.relayLeader?.isLeader ?? false,
-    };
+    const [client, leader] = [this.relayClient?.stats, this.relayLeader?.stats];
+    return { ...(client && { client }), ...(leader && { leader }), leading: !!this.relayLeader?.isLeader };
+  }
+
+  /** Every call but a transaction first sees the commits the relay leader answered this handle for. */
+  protected override guard<T>(what: string | (() => string), fn: () => Promise<T>): Promise<T> {
+    const relay = what === 'transaction' ? undefined : this.relayClient;
+    return super.guard(what, relay ? async () => (await relay.settle(), fn()) : fn);
   }
 
   /**

@@ -11,8 +11,9 @@
  * there: the leader committed it, and the marker's first position and results, with the log's
  * changes from that position, are the answer.
  *
- * Invariants: a write the caller was told of is seen by its next read through this handle (its own
- * session is made to catch up with the leader's commit, `caughtUp`); a transaction is applied at most once (relayed, committed locally only after a
+ * Invariants: a write the caller was told of is seen by its next read through this handle (before
+ * a read, `settle` makes its own session catch up with the leader's commits); a transaction is
+ * applied at most once (relayed, committed locally only after a
  * successful fence); the caller is answered only with a committed result or an error for a
  * transaction that was not committed, as `transact` itself does; a writer decides only within
  * DECIDE_MS of its bucket (past it the marker may be swept), else it fails as 'unavailable'.
@@ -64,6 +65,9 @@ export class RelayClient {
   private reading: Promise<void> | undefined;
   private conn: Connection | undefined;
   private avoidUntil = 0;
+  /** The highest position the leader answered this handle with, and the highest its session saw. */
+  private mustSee = 0;
+  private seen = 0;
   private closed = false;
   /** Whether a watch on the leader znode is set (a new session has none). */
   private readonly watch = { armed: false };
@@ -99,7 +103,8 @@ export class RelayClient {
     const reply = await this.request(info, txid, bucket, ops);
     if (reply && 'ok' in reply) {
       this.stats.relayed++;
-      await this.caughtUp(reply.ok.position);
+      this.mustSee = Math.max(this.mustSee, reply.ok.position);
+      this.changeLog.poke();
       return reply.ok;
     }
     if (reply && 'err' in reply) {
@@ -118,16 +123,22 @@ export class RelayClient {
   }
 
   /**
-   * Waits until this handle's own ZooKeeper session has seen `position` (the leader committed it on
-   * its session; a follower this one reads from may lag), so what the caller reads next through this
-   * handle includes its write, as after a local commit; then wakes this handle's watches.
+   * Waits until this handle's own ZooKeeper session has seen every commit the leader answered it for
+   * (the leader committed on its own session; a follower this one reads from may lag), so what is
+   * read next through this handle includes those writes, as after a local commit. Reads call it;
+   * writes need not (a plan on an older head fails its version check and is made again).
    */
-  private async caughtUp(position: number): Promise<void> {
-    for (let i = 0; position > 0 && i < CATCH_UP_TRIES; i++) {
-      if ((await this.changeLog.head()).seq >= position) break;
+  async settle(): Promise<void> {
+    const want = this.mustSee;
+    if (want <= this.seen) return;
+    for (let i = 0; i < CATCH_UP_TRIES; i++) {
+      const seq = (await this.changeLog.head()).seq;
+      if (seq >= want) {
+        this.seen = Math.max(this.seen, seq);
+        return;
+      }
       await sleep(2);
     }
-    this.changeLog.poke();
   }
 
   /** The leader now (cached; refreshed by a watch, after failures, and every REFRESH_MS). */

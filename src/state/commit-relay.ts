@@ -14,6 +14,9 @@ import type { CassandraUrl, RelayMode } from './cassandra-url.js';
 import type { ChangeLog } from './distributed-log.js';
 import type { ZkSession } from './zk.js';
 
+/** Where handles opened without a logger log (one per process). */
+let fallbackLog: Logger | undefined;
+
 export interface Relay {
   readonly client: RelayClient | undefined;
   readonly leader: RelayLeader | undefined;
@@ -29,7 +32,9 @@ export function makeRelay(
   fallback: RelayMode = 'use',
 ): Relay {
   const mode = cfg.relay ?? fallback;
-  const out = (logger ?? pino({ level: 'warn' }, pino.destination(2))).child({ component: 'store.relay' });
+  const out = (logger ?? (fallbackLog ??= pino({ level: 'warn' }, pino.destination(2)))).child({
+    component: 'store.relay',
+  });
   const leader =
     mode === 'lead'
       ? new RelayLeader(zk, cfg.root, cfg.relayHost ?? relayHostFor(cfg.zk), submit, out)
