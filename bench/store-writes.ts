@@ -8,6 +8,11 @@
  *                    connection, as separate processes would have).
  * Afterwards it checks what it wrote: every acknowledged create is readable, and the change log holds
  * each exactly once, in order. Targets: >= 300/s sequential, >= 1,000/s from 16 concurrent writers.
+ * A build with the commit relay (src/state/commit-relay*.ts) also gets one more handle with
+ * `relay=lead` (what an API server would be), so the others send their transactions to it: in a
+ * process of its own (`--relay process`, the default, as an API server is), or in the bench's process
+ * (`--relay on`); `--relay off` opens every handle with `relay=off` instead (each commits itself).
+ * How many transactions went through the leader is printed.
  * With `--before DIR` (the dist/ of an earlier build) the same against that build's store, on its own
  * keyspace on the same services, the builds taking turns (each mode `--rounds` times, 2 by default,
  * a share of the writes each time, in alternating order) so the machine's load falls on both alike;
@@ -16,12 +21,15 @@
  * (run it under the machine lock).
  *
  *   npm run bench -- store-writes [--writes N] [--url URL] [--before DIR [--rounds R]] [--modes LIST]
+ *     [--relay process|on|off]
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { storeUrlFor } from '../src/state/cassandra-url.js';
+import { parseCassandraUrl, storeUrlFor } from '../src/state/cassandra-url.js';
 import type { TopologyStore } from '../src/state/store.js';
 import { intArg, printReport, printTable } from './report.js';
 import { benchServices } from './services.js';
@@ -30,6 +38,12 @@ const WRITERS = 16;
 const MODES = ['sequential', 'concurrent', 'clients'] as const;
 type Mode = (typeof MODES)[number];
 type Open = (url: string) => Promise<TopologyStore>;
+type RelayStats = {
+  leading: boolean;
+  client?: { relayed: number; local: number };
+};
+const relayStats = (s: TopologyStore): RelayStats | undefined =>
+  (s as unknown as { relayStats?: RelayStats }).relayStats;
 
 /** Runs `writers` loops creating `total` bridges between them; returns the seconds taken and the ids. */
 async function run(
@@ -79,12 +93,26 @@ class Variant {
   private constructor(
     readonly name: string,
     private readonly handles: readonly TopologyStore[],
+    /** Stops the relay leader (undefined: none). */
+    private readonly leader: (() => Promise<void>) | undefined,
   ) {}
 
-  static async open(name: string, open: Open, url: string): Promise<Variant> {
+  /** With `relay` (not 'off'), a handle leading the commit relay first, when the build has it. */
+  static async open(name: string, root: string, open: Open, url: string, relay: string): Promise<Variant> {
+    let leader: (() => Promise<void>) | undefined;
+    let own = url;
+    if (relay === 'process') leader = await leaderProcess(root, url);
+    else if (relay === 'on') {
+      const h = await open(`${url}&relay=lead`).catch(() => undefined); // a build without the relay refuses it
+      while (h && !relayStats(h)?.leading) await new Promise((r) => setTimeout(r, 20));
+      leader = h && (() => h.close());
+    } else {
+      own = `${url}&relay=off`;
+      await (await open(own).catch(() => ((own = url), open(url)))).close();
+    }
     const handles: TopologyStore[] = [];
-    for (let i = 0; i < WRITERS; i++) handles.push(await open(url));
-    const v = new Variant(name, handles);
+    for (let i = 0; i < WRITERS; i++) handles.push(await open(own));
+    const v = new Variant(name, handles, leader);
     await run([handles[0]!], 1, 50, `${name}-warm`);
     return v;
   }
@@ -109,9 +137,64 @@ class Variant {
     return this.writes[mode] / this.seconds[mode];
   }
 
+  /** Transactions the handles sent through the relay leader, and committed themselves. */
+  relayed(): string {
+    if (!this.leader) return 'no relay';
+    let relayed = 0;
+    let local = 0;
+    for (const h of this.handles) {
+      relayed += relayStats(h)?.client?.relayed ?? 0;
+      local += relayStats(h)?.client?.local ?? 0;
+    }
+    return `${relayed} relayed, ${local} committed by their own handle`;
+  }
+
   async close(): Promise<void> {
     for (const h of this.handles) await h.close().catch(() => undefined);
+    await this.leader?.().catch(() => undefined);
   }
+}
+
+/**
+ * Starts this file as the relay leader's own process (`--lead ROOT URL`) for the build at `root`;
+ * resolves with its stop, or undefined when the build has no relay.
+ */
+async function leaderProcess(root: string, url: string): Promise<(() => Promise<void>) | undefined> {
+  const child = spawn(process.execPath, [import.meta.filename, '--lead', root, url], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  let answer = 'exited';
+  for await (const line of createInterface({ input: child.stdout })) {
+    answer = line;
+    break;
+  }
+  const stop = async () => {
+    child.stdin.end();
+    await exited;
+  };
+  if (answer === 'leading') return stop;
+  await stop();
+  return undefined;
+}
+
+if (process.argv[2] === '--lead') {
+  // The leader's process: leads until its stdin closes.
+  const [root, url] = process.argv.slice(3) as [string, string];
+  const mod = (await import(pathToFileURL(join(root, 'src/state/open.js')).href)) as { openStore: Open };
+  const h = await mod.openStore(`${url}&relay=lead`).catch(() => undefined);
+  while (h && !relayStats(h)?.leading) await new Promise((r) => setTimeout(r, 20));
+  process.stdout.write(h ? 'leading\n' : 'no relay\n');
+  process.stdin.resume();
+  await new Promise((r) => process.stdin.on('end', r));
+  await h?.close();
+  process.exit(0);
+}
+
+/** "Cassandra xN, ZooKeeper xM" from a store URL. */
+function nodes(url: string): string {
+  const cfg = parseCassandraUrl(url);
+  return `Cassandra x${cfg.contactPoints.length}, ZooKeeper x${cfg.zk.split(',').length}`;
 }
 
 const writes = intArg('store-writes', '--writes', 2000);
@@ -131,8 +214,10 @@ try {
     variants.push(
       await Variant.open(
         name,
+        root,
         mod.openStore,
         storeUrlFor(services.url, `bench_${tag}`, `/midonet-bench/${tag}`),
+        argOf('--relay') ?? 'process',
       ),
     );
   }
@@ -169,8 +254,9 @@ try {
       rows.push([`after/before ${mode}`, r.toFixed(2)]);
     }
   }
+  for (const v of variants) rows.push([`${v.name}: commit relay`, v.relayed()]);
   printTable(
-    `bench/store-writes: distributed backend, 1-node services${before ? ', builds in turn' : ''}`,
+    `bench/store-writes: distributed backend, ${nodes(services.url)}${before ? ', builds in turn' : ''}`,
     rows,
   );
   const after = variants.at(-1)!;

@@ -33,6 +33,8 @@ export function highestTunnelKey(tk: number, writes: readonly Write[]): number {
 export interface CommitPart {
   readonly writes: readonly Write[];
   readonly txid: string;
+  /** A relayed transaction's marker (commit-relay-wire.ts), created by the same multi-op. */
+  readonly marker?: { readonly path: string; readonly data: Buffer };
 }
 
 /**
@@ -69,6 +71,8 @@ export function commitOps(
       ops.push({ op: 'create', path: log.entryPath(entry.seq), data: encodeEntry(entry) });
     }
   }
+  for (const { marker } of parts)
+    if (marker) ops.push({ op: 'create', path: marker.path, data: marker.data });
   for (const { writes, txid } of parts)
     for (const w of writes) {
       const path = rows.pointerPath(w.id);

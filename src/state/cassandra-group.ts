@@ -37,6 +37,9 @@ export function settle(group: readonly Planned[], firstSeq: ReadonlyMap<Planned,
 /** A transaction waiting for its group. */
 export interface Queued {
   readonly ops: readonly Op[];
+  /** A transaction relayed from another handle (commit-relay-leader.ts): its id, and the marker
+   * znode its commit creates (commit-relay-wire.ts). */
+  readonly relay?: { readonly txid: string; readonly marker: string };
   readonly resolve: (r: TxResult) => void;
   readonly reject: (e: unknown) => void;
 }

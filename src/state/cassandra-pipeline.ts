@@ -21,7 +21,8 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Deferred } from './cassandra-coalesce.js';
-import { commitOps, highestTunnelKey, wasCommitted } from './cassandra-commit.js';
+import { commitOps, highestTunnelKey, wasCommitted, type CommitPart } from './cassandra-commit.js';
+import { encode } from './commit-relay-wire.js';
 import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { sleep, type ObjectRows, type Statement } from './cassandra-rows.js';
 import type { Attempt, CommittedCache } from './committed-cache.js';
@@ -55,6 +56,9 @@ export interface PipelineParts {
   readonly track: (p: Promise<unknown>) => void;
   /** After a commit took the log from position `before` to `last`. */
   readonly committed: (before: number, last: number) => void;
+  /** Of these relayed transactions' markers, those whose writer took them back (fence or bucket
+   * gone, commit-relay-wire.ts): their commit can never succeed. */
+  readonly takenBack: (markers: readonly string[]) => Promise<Set<string>>;
 }
 
 /** A group planned and its rows written, not yet committed. */
@@ -67,7 +71,7 @@ interface Prepared {
   /** Whether `head` was this handle's guess (not read), so a failure means another writer. */
   readonly guessed: boolean;
   readonly reads: Attempt;
-  readonly parts: ReadonlyArray<{ readonly writes: readonly Write[]; readonly txid: string }>;
+  readonly parts: readonly CommitPart[];
   readonly firstSeq: ReadonlyMap<Planned, number>;
   readonly writes: readonly Write[];
   /** The head its commit makes. */
@@ -175,14 +179,21 @@ export class CommitPipeline {
       head.tk,
       MAX_GROUP_WRITES,
     );
-    const parts = group.flatMap((p) =>
-      'writes' in p && p.writes.length > 0 ? [{ p, writes: p.writes, txid: randomUUID() }] : [],
-    );
     const firstSeq = new Map<Planned, number>();
     let seq = head.seq + 1;
-    for (const part of parts) {
-      firstSeq.set(part.p, seq);
-      seq += part.writes.length;
+    const parts: Array<CommitPart & { p: Planned }> = [];
+    for (const p of group) {
+      if (!('writes' in p) || p.writes.length === 0) continue;
+      const relay = p.q.relay;
+      const data = relay && encode({ s: seq, n: p.writes.length, r: p.results });
+      parts.push({
+        p,
+        writes: p.writes,
+        txid: relay?.txid ?? randomUUID(),
+        ...(relay ? { marker: { path: relay.marker, data: data! } } : {}),
+      });
+      firstSeq.set(p, seq);
+      seq += p.writes.length;
     }
     const writes = parts.flatMap((part) => part.writes);
     if (parts.length > 0)
@@ -224,9 +235,11 @@ export class CommitPipeline {
       return false;
     }
     if (!ok) {
-      // Requeue the failed group's members (its rest is in `next`'s batch, or still queued) first.
+      // Requeue the failed group's members (its rest is in `next`'s batch, or still queued) first,
+      // but for relayed ones their writers took back: answered, never committed.
       const rest = new Set(p.rest);
-      const again = [...p.batch.filter((q) => !rest.has(q))];
+      const gone = await this.takenBack(p.group.map((m) => m.q));
+      const again = [...p.batch.filter((q) => !rest.has(q) && !gone.has(q))];
       if (next) {
         this.undo(next);
         again.push(...next.batch);
@@ -241,6 +254,29 @@ export class CommitPipeline {
     settle(p.group, p.firstSeq);
     this.s.committed(p.head.seq, p.next.seq);
     return true;
+  }
+
+  /** Of `members`, the relayed ones whose writers took them back; each is answered with an error. */
+  private async takenBack(members: readonly Queued[]): Promise<Set<Queued>> {
+    const relayed = members.filter((q) => q.relay);
+    const gone = new Set<Queued>();
+    if (relayed.length === 0) return gone;
+    let back: Set<string>;
+    try {
+      back = await this.s.takenBack(relayed.map((q) => q.relay!.marker));
+    } catch (e) {
+      // Cannot tell: answer them all with the failure (a fenced writer ignores the answer anyway).
+      for (const q of relayed) q.reject(e);
+      return new Set(relayed);
+    }
+    for (const q of relayed)
+      if (back.has(q.relay!.marker)) {
+        gone.add(q);
+        q.reject(
+          new StoreError('unavailable', `${this.s.url}: the writer took its relayed transaction back`),
+        );
+      }
+    return gone;
   }
 
   /** Deletes the rows of a group that will not be committed. */

@@ -10,6 +10,8 @@
  *   distributed-log.ts      `head`, the change log, its compaction and the watch feed
  *   distributed-liveness.ts host liveness; distributed-learned.ts the learned MAC/ARP state;
  *   distributed-recipes.ts  leader election and locks; zk.ts the ZooKeeper session
+ *   commit-relay-*.ts       the commit relay: handles send their transactions to one leader handle,
+ *                           which commits them in its groups (URL parameter `relay`, cassandra-url.ts)
  *
  * `transact` queues into the commit loop (cassandra-pipeline.ts; cassandra-commit.ts says why a commit
  * is atomic): plan, write rows (`writeRows`), commit (`commit`), or undo and plan again when another
@@ -24,12 +26,16 @@
  */
 import cassandra from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { reconcile } from './cassandra-commit.js';
+import type { RelayClient } from './commit-relay-client.js';
+import type { RelayLeader } from './commit-relay-leader.js';
+import { makeRelay, takenBack } from './commit-relay.js';
 import { CommitPipeline } from './cassandra-pipeline.js';
 import { ObjectRows, type Statement } from './cassandra-rows.js';
 import { ensureSchema, statements } from './cassandra-schema.js';
 import { CommittedCache, type Attempt } from './committed-cache.js';
-import { parseCassandraUrl, type CassandraUrl } from './cassandra-url.js';
+import { parseCassandraUrl, type CassandraUrl, type RelayMode } from './cassandra-url.js';
 import { LearnedLog } from './distributed-learned.js';
 import { HostRecords } from './distributed-liveness.js';
 import { ChangeLog, encodeHead } from './distributed-log.js';
@@ -64,6 +70,10 @@ export interface CassandraStoreOptions {
   readonly connectTimeoutMs?: number;
   /** How the ZooKeeper session is made (default ZkSession.open). */
   readonly openZk?: (connect: string, opts: ZkSessionOptions) => Promise<ZkSession>;
+  /** Where the commit relay logs (default: warnings and errors to stderr). */
+  readonly logger?: Logger;
+  /** The commit relay's mode when the URL has no `relay` (default `use`; cassandra-url.ts). */
+  readonly relay?: RelayMode;
 }
 
 /** The connected services a store runs on. */
@@ -72,6 +82,8 @@ export interface Services {
   readonly cfg: CassandraUrl;
   readonly db: cassandra.Client;
   readonly zk: ZkSession;
+  readonly logger?: Logger | undefined;
+  readonly relay?: RelayMode | undefined;
 }
 
 export class CassandraStore extends BackendBase implements TopologyStore {
@@ -93,6 +105,9 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   private closing: Promise<void> | undefined;
   /** When this handle last started a compaction (ms since epoch). */
   private compactedAt = 0;
+  /** The commit relay (commit-relay-*.ts): this handle's sending side, and its leader if it volunteers. */
+  private readonly relayClient: RelayClient | undefined;
+  private readonly relayLeader: RelayLeader | undefined;
 
   /** Use `open`; subclasses (tests) construct from `connect`'s services and then call `init`. */
   protected constructor(s: Services) {
@@ -119,7 +134,16 @@ export class CassandraStore extends BackendBase implements TopologyStore {
         this.maybeCompact(before, last);
         this.log.poke();
       },
+      takenBack: (markers) => takenBack(s.zk, markers),
     });
+    ({ client: this.relayClient, leader: this.relayLeader } = makeRelay(
+      s.zk,
+      s.cfg,
+      (ops, relay) => this.submit(ops, relay),
+      this.log,
+      s.logger,
+      s.relay,
+    ));
   }
 
   /** Opens (and on first use initializes) the store a cassandra:// URL names. */
@@ -166,7 +190,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
         `${url}: cannot reach Cassandra at ${cfg.contactPoints.join(',')}: ${(e as Error).message}`,
       );
     }
-    return { url, cfg, db, zk };
+    return { url, cfg, db, zk, logger: opts.logger, relay: opts.relay };
   }
 
   /** Creates the znodes and (once, under a lock) the keyspace and tables; closes the store on failure. */
@@ -179,6 +203,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
         if (!(e instanceof ZkError && e.code === 'node-exists')) throw e;
       });
       await ensureSchema(this.zk, this.db, this.cfg);
+      await this.relayLeader?.start();
     } catch (e) {
       await this.close();
       if (e instanceof StoreError) throw e;
@@ -298,8 +323,33 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   transact(ops: readonly Op[]): Promise<TxResult> {
     return this.guard('transaction', () => {
       if (this.closing) throw new StoreError('unavailable', `${this.url}: the store is closing`);
-      return new Promise<TxResult>((resolve, reject) => this.pipeline.add({ ops, resolve, reject }));
+      if (!this.relayClient) return this.submit(ops);
+      const p = this.relayClient.transact(ops, (o) => this.submit(o));
+      this.track(p);
+      return p;
     });
+  }
+
+  /** Queues a transaction (relayed from another handle: with its id and marker) into the commit loop. */
+  private submit(ops: readonly Op[], relay?: { txid: string; marker: string }): Promise<TxResult> {
+    return this.guard('transaction', () => {
+      if (this.closed) throw new StoreError('unavailable', `${this.url}: the store is closed`);
+      return new Promise<TxResult>((resolve, reject) =>
+        this.pipeline.add({ ops, resolve, reject, ...(relay ? { relay } : {}) }),
+      );
+    });
+  }
+
+  /** The commit relay's counters on this handle (tests, benchmarks). */
+  get relayStats(): { client?: RelayClient['stats']; leader?: RelayLeader['stats']; leading: boolean } {
+    const [client, leader] = [this.relayClient?.stats, this.relayLeader?.stats];
+    return { ...(client && { client }), ...(leader && { leader }), leading: !!this.relayLeader?.isLeader };
+  }
+
+  /** Every call but a transaction first sees the commits the relay leader answered this handle for. */
+  protected override guard<T>(what: string | (() => string), fn: () => Promise<T>): Promise<T> {
+    const relay = what === 'transaction' ? undefined : this.relayClient;
+    return super.guard(what, relay ? async () => (await relay.settle(), fn()) : fn);
   }
 
   /**
@@ -384,8 +434,11 @@ export class CassandraStore extends BackendBase implements TopologyStore {
 
   private async shutdown(): Promise<void> {
     for (const c of [...this.campaigns]) await c.resign().catch(() => undefined);
+    await this.relayLeader?.stop();
     // Until nothing is left: a commit answered meanwhile adds its marks, a failed one its undo.
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+    await this.relayLeader?.close();
+    this.relayClient?.close();
     this.closed = true;
     this.log.close();
     this.hosts.close();

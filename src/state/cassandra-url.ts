@@ -1,10 +1,14 @@
 /**
  * The distributed backend's store URL:
  *   cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&root=/midonet][&rf=1][&dc=datacenter1]
- *     [&retain=N][&retainSeconds=S]
+ *     [&retain=N][&retainSeconds=S][&relay=use|lead|off][&relayHost=ADDRESS]
  * Cassandra contact points (port 9042 by default), the keyspace (default `midonet`), the ZooKeeper
- * servers and root znode, the replication factor and local data centre, and the change-log retention
- * (retention.ts).
+ * servers and root znode, the replication factor and local data centre, the change-log retention
+ * (retention.ts), and the commit relay (commit-relay-*.ts): `use` (default) sends transactions to
+ * the relay leader when there is one, `lead` also volunteers to be it (long-lived processes), `off`
+ * always commits through the handle itself; `relayHost` is the address a leader binds and publishes
+ * (default 127.0.0.1 when every ZooKeeper server is on this host, else this host's first external
+ * IPv4 address).
  *
  * Invariant: a URL that does not parse is a StoreError('unavailable') naming what is wrong and the
  * whole expected form; nothing is contacted before the URL is valid.
@@ -22,16 +26,21 @@ export interface CassandraUrl {
   readonly rf: number;
   readonly dc: string;
   readonly retention: LogRetention;
+  /** Undefined when the URL does not say (the opener's default applies, else `use`). */
+  readonly relay: RelayMode | undefined;
+  readonly relayHost: string | undefined;
 }
 
-const PARAMS = ['zk', 'root', 'rf', 'dc', 'retain', 'retainSeconds'];
+export type RelayMode = 'use' | 'lead' | 'off';
+
+const PARAMS = ['zk', 'root', 'rf', 'dc', 'retain', 'retainSeconds', 'relay', 'relayHost'];
 
 /** Parses a cassandra:// store URL; throws StoreError('unavailable') naming what is wrong. */
 export function parseCassandraUrl(url: string): CassandraUrl {
   const bad = (why: string): never => {
     throw new StoreError(
       'unavailable',
-      `store URL ${quote(url)}: ${why}; expected cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&rf=N][&root=/midonet][&dc=datacenter1][&retain=N][&retainSeconds=S]`,
+      `store URL ${quote(url)}: ${why}; expected cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&rf=N][&root=/midonet][&dc=datacenter1][&retain=N][&retainSeconds=S][&relay=use|lead|off][&relayHost=ADDRESS]`,
     );
   };
   const m = /^cassandra:\/\/([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(url);
@@ -50,7 +59,23 @@ export function parseCassandraUrl(url: string): CassandraUrl {
   const rf = Number(q.get('rf') ?? '1');
   if (!Number.isInteger(rf) || rf < 1 || rf > 9) bad(`rf ${quote(q.get('rf'))} must be 1 to 9`);
   const retention = parseRetention(q, bad);
-  return { contactPoints, keyspace, zk, root, rf, dc: q.get('dc') ?? 'datacenter1', retention };
+  const relay = q.get('relay') ?? undefined;
+  if (relay !== undefined && relay !== 'use' && relay !== 'lead' && relay !== 'off')
+    bad(`relay ${quote(relay)} must be use, lead or off`);
+  const relayHost = q.get('relayHost') ?? undefined;
+  if (relayHost !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(relayHost))
+    bad(`relayHost ${quote(relayHost)} must be an address or host name`);
+  return {
+    contactPoints,
+    keyspace,
+    zk,
+    root,
+    rf,
+    dc: q.get('dc') ?? 'datacenter1',
+    retention,
+    relay: relay as RelayMode | undefined,
+    relayHost,
+  };
 }
 
 /** The same services with another keyspace and ZooKeeper root: a separate, initially empty store. */

@@ -27,6 +27,9 @@ export interface OpenOptions {
   readonly busyTimeoutMs?: number;
   /** SQLite: the file must exist already (an agent that ran before treats a missing file as the store gone). */
   readonly mustExist?: boolean;
+  /** Cassandra: the commit relay's mode when the URL has no `relay` parameter (cassandra-url.ts):
+   * long-lived processes (API, router, agents) pass `lead`; default `use`. */
+  readonly relay?: 'use' | 'lead' | 'off';
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<TopologyStore> {
@@ -52,7 +55,7 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<To
   if (m?.[1] === 'cassandra') {
     // Loaded only when used: the drivers cost start-up time every CLI call would otherwise pay.
     const { CassandraStore } = await import('./cassandra-store.js');
-    return CassandraStore.open(url);
+    return CassandraStore.open(url, opts.relay ? { relay: opts.relay } : {});
   }
   return bad(
     `unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL}), cassandra://HOST:PORT?zk=HOST:PORT (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1), memory:[NAME]`,

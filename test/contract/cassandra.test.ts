@@ -6,8 +6,10 @@ import { describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { openStore } from '../../src/state/open.js';
 import { storeContract, type FixtureFactory } from './store-contract.js';
+import { fixtureAt } from './support.js';
 import { leaseContract } from './leases-contract.js';
 import { freshStoreUrl } from '../integration/distributed-fixture.js';
+import { FaultyLeader } from './relay-leader.js';
 
 const base = process.env.MIDONET_TEST_CASSANDRA_URL;
 if (!base) {
@@ -19,17 +21,17 @@ if (!base) {
     );
   });
 } else {
-  const cassandraFixture: FixtureFactory = async (params = {}) => {
-    const q = new URLSearchParams(params).toString();
-    const url = `${freshStoreUrl(base, `contract_${randomBytes(4).toString('hex')}`)}${q ? `&${q}` : ''}`;
-    const store = await openStore(url);
-    return {
-      store,
-      url,
-      reopen: () => openStore(url),
-      cleanup: () => store.close(),
+  // `relay`: every write goes through a commit-relay leader (another handle) the fixture opens first.
+  const fixture =
+    (relay: boolean): FixtureFactory =>
+    async (params = {}) => {
+      const q = new URLSearchParams(params).toString();
+      const url = `${freshStoreUrl(base, `${relay ? 'relay' : 'contract'}_${randomBytes(4).toString('hex')}`)}${q ? `&${q}` : ''}`;
+      const leader = relay ? await FaultyLeader.openFaulty(url, 'none') : undefined;
+      await leader?.leading();
+      return fixtureAt(url, openStore, () => leader?.close());
     };
-  };
-  storeContract('cassandra', cassandraFixture);
-  leaseContract('cassandra', cassandraFixture);
+  storeContract('cassandra', fixture(false));
+  leaseContract('cassandra', fixture(false));
+  storeContract('cassandra through the commit relay', fixture(true));
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/state/open.js';
 import { storeContract, type FixtureFactory } from './store-contract.js';
+import { fixtureAt } from './support.js';
 import { leaseContract } from './leases-contract.js';
 
 function dbBytes(path: string): number {
@@ -25,16 +26,7 @@ const sqliteFixture: FixtureFactory = async (params = {}) => {
   const dir = mkdtempSync(join(tmpdir(), 'midonet-contract-'));
   const q = new URLSearchParams(params).toString();
   const url = `sqlite:${join(dir, 'state.db')}${q ? `?${q}` : ''}`;
-  const store = await openStore(url);
-  return {
-    store,
-    url,
-    reopen: () => openStore(url),
-    cleanup: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return fixtureAt(url, openStore, () => rmSync(dir, { recursive: true, force: true }));
 };
 storeContract('sqlite', sqliteFixture);
 leaseContract('sqlite', sqliteFixture);

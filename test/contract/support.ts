@@ -22,6 +22,24 @@ export interface StoreFixture {
  */
 export type FixtureFactory = (params?: Readonly<Record<string, string>>) => Promise<StoreFixture>;
 
+/** A fixture on the store at `url` (opened with `open`); its cleanup closes it, then runs `after`. */
+export async function fixtureAt(
+  url: string,
+  open: (url: string) => Promise<TopologyStore>,
+  after: () => Promise<void> | void = () => undefined,
+): Promise<StoreFixture> {
+  const store = await open(url);
+  return {
+    store,
+    url,
+    reopen: () => open(url),
+    cleanup: async () => {
+      await store.close();
+      await after();
+    },
+  };
+}
+
 export interface ContractContext {
   /** The fixture of the suite, made before the aspects run (one store for all of them). */
   fx(): StoreFixture;
