@@ -138,6 +138,7 @@ export class FlowStateSync {
     for (const e of ct) {
       if (e.expiresAt <= now) continue;
       if (e.ended) {
+        if (this.state.conntrack.ended(e.key, now)) continue; // its closing time runs already
         this.state.conntrack.end(e.key, now);
         changed.push(Tags.conntrack(e.key));
       } else if (!this.state.conntrack.has(e.key, now)) {

@@ -3,7 +3,8 @@
  * connection (no flow: the agent sees it); the RSTs that follow (a server answering each segment
  * still in flight) end nothing more and get a flow, so the burst costs one packet-in more, not one
  * each. The connection still lives only its closing time after its first end, even when the flows
- * that pinned it went and a flow of its RSTs is installed, and its flows go with it.
+ * that pinned it went and a flow of its RSTs is installed, and its flows go with it; a peer's word
+ * that it ended, once it has here, changes nothing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,4 +127,17 @@ test('an ended connection lives its closing time from its first end, not pinned 
       gone.some((m) => m.type === 'flow_mod' && m.command === 'delete' && Number(m.cookie) === c),
       'the flow of its RSTs goes with it',
     );
+});
+
+test("a peer's word that a connection ended, when it had ended here already, changes nothing", () => {
+  const { ctl, key } = world();
+  const sw = new FakeOfTable();
+  send(ctl, sw, true, SYN, 1000);
+  send(ctl, sw, false, RST | ACK, 2000);
+  assert.equal(adds(send(ctl, sw, false, RST, 2001).out).length >= 1, true);
+  const closing = ctl.state.conntrack.closingMs;
+  const ended = [{ key, expiresAt: 2500 + closing, ended: true }];
+  assert.deepEqual(ctl.sharing.apply([], ended, 2500), [], 'no flow of the connection deleted');
+  ctl.sharing.sweep(2000 + closing + 1, false);
+  assert.equal(ctl.state.conntrack.state(key, 2000 + closing + 1), 'new', 'its closing time not restarted');
 });
