@@ -110,6 +110,9 @@ export class FlowSharing {
   /**
    * A TCP FIN or RST: the connections the result read end here, and the hosts it goes to and the
    * store are told. True when some did (its flow is not installed: the end is watched packet by packet).
+   * A FIN or RST of connections that had all ended already ends nothing: its flow is installed, tagged
+   * with the connection, and goes when the connection's entry does (a burst of RSTs answering data
+   * in flight then costs the agent one packet-in, not one each).
    */
   connectionEnd(res: SimDone, now: number): boolean {
     if (!isTcpEnd(res.packet)) return false;

@@ -138,6 +138,7 @@ export class FlowStateSync {
     for (const e of ct) {
       if (e.expiresAt <= now) continue;
       if (e.ended) {
+        if (this.state.conntrack.ended(e.key, now)) continue; // its closing time runs already
         this.state.conntrack.end(e.key, now);
         changed.push(Tags.conntrack(e.key));
       } else if (!this.state.conntrack.has(e.key, now)) {
@@ -194,7 +195,9 @@ export class FlowStateSync {
 
   /**
    * A TCP FIN or RST: the connections and NAT bindings the result read end (they live a short while
-   * more, then go with their flows). Returns the connections ended, to tell peers.
+   * more, then go with their flows). Returns the connections ended now, to tell peers: one that had
+   * ended already (a retransmitted FIN, the RST answering each segment still in flight) is not ended
+   * again, so its closing time runs from its first end, here and on the peers.
    */
   ended(tags: readonly string[], now: number): CtStateEntry[] {
     const out: CtStateEntry[] = [];
@@ -207,7 +210,7 @@ export class FlowStateSync {
       }
       if (!t.startsWith(CT_PREFIX)) continue;
       const key = t.slice(CT_PREFIX.length);
-      if (!this.state.conntrack.has(key, now)) continue;
+      if (!this.state.conntrack.has(key, now) || this.state.conntrack.ended(key, now)) continue;
       this.state.conntrack.end(key, now);
       out.push({ key, expiresAt: now + closingMs, ended: true });
     }

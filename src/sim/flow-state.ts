@@ -5,8 +5,9 @@
  *
  * Lifetime: an entry lives while a flow that depends on it is installed (the agent pins it), and for
  * `idleMs` after the last such flow went idle or after the entry was last used without a flow; a TCP
- * connection that ended (FIN or RST seen) lives `closingMs` more. So state follows the traffic, not a
- * fixed timer.
+ * connection that ended (FIN or RST seen) lives `closingMs` more, pinned by no flow (so a flow of its
+ * later FINs and RSTs, once the end is recorded, cannot keep it alive). So state follows the
+ * traffic, not a fixed timer.
  *
  * Invariant: a lookup is a pure function of (table contents, key, now); an entry past its lifetime is
  * absent; `entries()` lists only live ones (what an agent shares with peers and the store).
@@ -72,6 +73,8 @@ interface Timed {
   pinned: boolean;
   /** How long it lives unpinned after `at`. */
   lifetimeMs: number;
+  /** Its connection ended (FIN or RST): it lives out its closing time, never pinned again. */
+  ended: boolean;
 }
 
 /** An expiring map of keyed entries, the common part of the two tables. */
@@ -84,10 +87,10 @@ class Timeouts<V extends Timed> {
     const e = this.map.get(key);
     return this.alive(e, now) ? e : undefined;
   }
-  /** Pins or unpins an entry; unpinning starts its idle time now. */
+  /** Pins or unpins an entry; unpinning starts its idle time now. An ended entry is not pinned. */
   pin(key: string, pinned: boolean, now: number): void {
     const e = this.map.get(key);
-    if (e === undefined) return;
+    if (e === undefined || (pinned && e.ended)) return;
     if (!pinned && e.pinned) e.at = now;
     e.pinned = pinned;
   }
@@ -115,14 +118,19 @@ export class MemoryConntrack implements Conntrack {
   track(key: string, now: number): void {
     const e = this.t.map.get(key);
     if (e !== undefined) e.at = now;
-    else this.t.map.set(key, { at: now, pinned: false, lifetimeMs: this.idleMs });
+    else this.t.map.set(key, { at: now, pinned: false, lifetimeMs: this.idleMs, ended: false });
   }
   /** The connection ended (TCP FIN or RST): it lives `closingMs` more. */
   end(key: string, now: number): void {
     for (const k of [key, reverseKey(key)]) {
       const e = this.t.map.get(k);
-      if (e !== undefined) Object.assign(e, { at: now, pinned: false, lifetimeMs: this.closingMs });
+      if (e !== undefined)
+        Object.assign(e, { at: now, pinned: false, lifetimeMs: this.closingMs, ended: true });
     }
+  }
+  /** True when the live entry under `key` has ended (it is in its closing time). */
+  ended(key: string, now: number): boolean {
+    return this.t.get(key, now)?.ended === true;
   }
   pin(key: string, pinned: boolean, now: number): void {
     this.t.pin(key, pinned, now);
@@ -170,7 +178,7 @@ export class MemoryNatTable implements NatTable {
       e.at = Math.max(e.at, now);
       return false;
     }
-    this.t.map.set(key, { ip, port, at: now, pinned: false, lifetimeMs: idleMs });
+    this.t.map.set(key, { ip, port, at: now, pinned: false, lifetimeMs: idleMs, ended: false });
     return true;
   }
   pin(key: string, pinned: boolean, now: number): void {
@@ -182,7 +190,7 @@ export class MemoryNatTable implements NatTable {
   /** The connection of this binding ended: it lives `closingMs` more. */
   end(key: string, now: number, closingMs: number): void {
     const e = this.t.map.get(key);
-    if (e !== undefined) Object.assign(e, { at: now, pinned: false, lifetimeMs: closingMs });
+    if (e !== undefined) Object.assign(e, { at: now, pinned: false, lifetimeMs: closingMs, ended: true });
   }
   has(key: string, now: number): boolean {
     return this.t.get(key, now) !== undefined;

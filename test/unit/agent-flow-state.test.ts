@@ -10,15 +10,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowController, type PeerSender } from '../../src/agent/controller.js';
+import { buildEthernet } from '../../src/packet/index.js';
 import type { PeerMessage } from '../../src/agent/peer-codec.js';
 import { createLogger } from '../../src/log.js';
 import type { PacketInView } from '../../src/openflow/index.js';
-import { buildEthernet } from '../../src/packet/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { parseIpv4 } from '../../src/addr.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { HV1, HV2, addTwoHosts } from '../support/ipv6-world.js';
 import { packetIn } from '../support/packet-in.js';
+import { tcpFrame } from '../support/udp-frame.js';
 
 const log = createLogger({ name: 'test', level: 'silent' });
 const VM = '02:00:00:00:00:01';
@@ -76,37 +77,15 @@ function world(knowNextHop = true) {
 }
 
 function tcp(flags: number, sport = 5000): Buffer {
-  return Buffer.from(
-    buildEthernet({
-      kind: 'ethernet',
-      dst: RMAC,
-      src: VM,
-      payload: {
-        kind: 'ipv4',
-        tos: 0,
-        id: 1,
-        dontFragment: true,
-        moreFragments: false,
-        fragmentOffset: 0,
-        ttl: 64,
-        src: '192.0.2.10',
-        dst: '198.51.100.99',
-        options: new Uint8Array(0),
-        payload: {
-          kind: 'tcp',
-          srcPort: sport,
-          dstPort: 80,
-          seq: 1,
-          ack: 0,
-          flags,
-          window: 1000,
-          urgentPointer: 0,
-          options: new Uint8Array(0),
-          payload: new Uint8Array(0),
-        },
-      },
-    }),
-  );
+  return tcpFrame({
+    dst: RMAC,
+    src: VM,
+    srcIp: '192.0.2.10',
+    dstIp: '198.51.100.99',
+    srcPort: sport,
+    dstPort: 80,
+    flags,
+  });
 }
 
 const pin = (data: Buffer): PacketInView => packetIn(data, 1);
