@@ -70,7 +70,7 @@ export const agentConfigSchema = z
          * The answers of every packet-in handled in one turn of the event loop go out in one socket
          * write (false: one write per packet-in; packet-in-answer.ts).
          */
-        answerPerTurn: z.boolean().default(true),
+        answerPerTurn: z.boolean().default(false),
       })
       .strict()
       .default({}),
