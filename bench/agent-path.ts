@@ -19,7 +19,9 @@
  * N` fills to N flows instead of 100,000 (quick comparisons; the RSS target then does not apply);
  * `--gap-ms N` leaves the process idle N ms before each paced packet-in, as a real switch does between
  * first packets: back to back the agent's code and data stay in the CPU's caches, after a pause they
- * do not, and the same packet-in costs several times more (the figure the agent shows on OVS).
+ * do not, and the same packet-in costs several times more (the figure the agent shows on OVS);
+ * `--per-turn` answers the packet-ins of one turn with one write (agent config flows.answerPerTurn;
+ * without it, one write per packet-in, the agent's default).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
@@ -43,6 +45,8 @@ const PACED = 2000;
 const GAP_MS = process.argv.includes('--gap-ms') ? intArg('agent-path', '--gap-ms', 1) : 0;
 const WINDOW = 256;
 const MEMORY_FLOWS = intArg('agent-path', '--fill', 100000);
+/** One write per turn of packet-ins (flows.answerPerTurn) instead of the agent's default. */
+const PER_TURN = process.argv.includes('--per-turn');
 const SRC_MAC = '02:00:00:00:00:01';
 /** OFPT_FLOW_MOD, OFPT_PACKET_OUT */
 const FLOW_MOD = 14;
@@ -143,6 +147,7 @@ async function connectAgent(
     () => ctl,
     (m) => conn.sendAll(m),
     log,
+    PER_TURN,
   );
   const queue = new PacketInQueue(
     (pi, arrived) => answers.answer(pi, arrived),

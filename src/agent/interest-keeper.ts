@@ -148,7 +148,6 @@ export class InterestKeeper {
     };
     for (const c of changes) if (topo.get(c.kind, c.id) !== undefined) take.add(c.id);
     const batch = new Map(changes.map((c) => [c.id, c]));
-    const batchKind = new Map(changes.map((c) => [c.id, c.kind]));
     let restructure = false;
     for (let grew = true; grew;) {
       grew = false;
@@ -158,7 +157,7 @@ export class InterestKeeper {
           for (const r of forwardRefs(c.kind, c.object)) wanted.add(r);
       for (const c of changes) {
         if (take.has(c.id) || c.op === 'delete') continue;
-        if (wanted.has(c.id) || this.attaches(c, take, batchKind, kindOf)) {
+        if (wanted.has(c.id) || this.attaches(c, take, batch, kindOf)) {
           take.add(c.id);
           grew = true;
         }
@@ -185,14 +184,14 @@ export class InterestKeeper {
   private attaches(
     c: Change,
     take: ReadonlySet<string>,
-    batchKind: ReadonlyMap<string, Kind>,
+    batch: ReadonlyMap<string, Change>,
     kindOf: (id: string, kinds: readonly Kind[]) => Kind | undefined,
   ): boolean {
     if (c.kind === 'port' && (c.object as Obj<'port'>).hostId === this.deps.hostId) return true;
     for (const r of referencesOf(c.kind, c.object)) {
       if (r.field === 'peerId' || r.field === 'ownerId') continue;
       if (HOST_HOLDERS.has(c.kind) && r.target === this.deps.hostId) return true;
-      const k = take.has(r.target) ? batchKind.get(r.target) : kindOf(r.target, r.targetKinds);
+      const k = take.has(r.target) ? batch.get(r.target)?.kind : kindOf(r.target, r.targetKinds);
       if (k === undefined) continue;
       if (CONTAINERS.has(k)) return true;
       if (k === 'port' && goesWithPort(c.kind)) return true;

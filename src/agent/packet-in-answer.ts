@@ -1,8 +1,8 @@
 /**
  * Packet-ins answered: the controller's messages for every packet-in handled in one turn of the event
  * loop (one socket read: many packet-ins under load) gathered and handed to the switch connection in
- * one write at the end of that turn (`perTurn`, the default), or each packet-in's in a write of its
- * own; and the time from each packet-in's arrival to that write observed in the agent's packet-in
+ * one write at the end of that turn (`perTurn`: agent config flows.answerPerTurn, off by default), or
+ * each packet-in's in a write of its own; and the time from each packet-in's arrival to that write observed in the agent's packet-in
  * histogram. One write per turn instead of one per packet-in: a socket write is a system call and
  * Node's stream machinery, a third of the agent's time per packet-in under load when each had its own.
  * The daemon and bench/agent-path both answer through here, so the bench times the agent's own path.
@@ -48,8 +48,8 @@ export class PacketInAnswerer {
     private readonly ctl: () => FlowController,
     private readonly send: (msgs: readonly Outgoing[]) => void,
     private readonly log: Logger,
-    /** One write per turn (true, the default) or per packet-in (false; agent config flows.answerPerTurn). */
-    private readonly perTurn = true,
+    /** One write per turn (true) or per packet-in (false): agent config flows.answerPerTurn. */
+    private readonly perTurn: boolean,
   ) {}
 
   /** `arrived`: performance.now() ms when the packet-in's bytes came off the socket. */

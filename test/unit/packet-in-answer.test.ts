@@ -1,5 +1,5 @@
 /**
- * PacketInAnswerer: one write per packet-in (perTurn false) writes each answer at once; per turn (the default), the answers of
+ * PacketInAnswerer: one write per packet-in (perTurn false, the agent's default) writes each answer at once; per turn, the answers of
  * every packet-in of one turn go out in one write, in arrival order, after the turn; each packet-in's
  * latency is observed once its answer is written; a packet-in whose answer cannot be sent is dropped
  * alone.
