@@ -40,12 +40,7 @@ export class HostRecords {
     const n = await this.zk.get(path);
     if (n && n.ephemeralOwner === this.zk.sessionId) return;
     if (n) await this.zk.remove(path).catch(() => undefined);
-    try {
-      await this.zk.create(path, data, 'ephemeral');
-    } catch (e) {
-      if (e instanceof ZkError && e.code === 'node-exists') await this.zk.set(path, data);
-      else throw e;
-    }
+    await this.createOrSet(path, data, 'ephemeral');
   }
 
   /** Puts the host's `seen` record: set, or created when it is not there yet. */
@@ -57,8 +52,13 @@ export class HostRecords {
     } catch (e) {
       if (!(e instanceof ZkError && e.code === 'no-node')) throw e;
     }
+    await this.createOrSet(path, data, 'persistent');
+  }
+
+  /** Creates the node at `path`, or sets its data when another call created it meanwhile. */
+  private async createOrSet(path: string, data: Buffer, mode: 'persistent' | 'ephemeral'): Promise<void> {
     try {
-      await this.zk.create(path, data, 'persistent');
+      await this.zk.create(path, data, mode);
     } catch (e) {
       if (e instanceof ZkError && e.code === 'node-exists') await this.zk.set(path, data);
       else throw e;

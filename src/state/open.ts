@@ -13,6 +13,7 @@
  * Invariant: an unknown scheme or an unusable location is a StoreError('unavailable') naming the URL
  * and what is allowed, never a crash.
  */
+import type { RelayMode } from './cassandra-url.js';
 import { StoreError } from './errors.js';
 import { MemoryStore } from './memory-store.js';
 import { parseRetention } from './retention.js';
@@ -29,7 +30,7 @@ export interface OpenOptions {
   readonly mustExist?: boolean;
   /** Cassandra: the commit relay's mode when the URL has no `relay` parameter (cassandra-url.ts):
    * long-lived processes (API, router, agents) pass `lead`; default `use`. */
-  readonly relay?: 'use' | 'lead' | 'off';
+  readonly relay?: RelayMode;
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<TopologyStore> {
