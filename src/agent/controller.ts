@@ -201,7 +201,7 @@ export class FlowController {
     for (const e of res.effects)
       if (e.kind === 'dhcpRequest') this.dhcp?.request(e.dhcpId, e.portId, Uint8Array.from(pi.data));
       else if (e.kind === 'portSecurityDrop') this.stats.portSecurityDrop(e.reason);
-    const d = this.decide(res, portId, pi.inPort, now, this.sharing.connectionEnd(res, now));
+    const d = this.decide(res, portId, pi.inPort, now, this.sharing.connectionEnd(res, now, out));
     let wait: { id: number; hostId: string } | undefined;
     if (d.flow !== null) {
       if (d.flow.replaced !== undefined) out.push(deleteByCookie(d.flow.replaced));

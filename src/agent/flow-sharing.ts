@@ -20,6 +20,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Outgoing } from '../openflow/index.js';
 import type { Effect, SimDone } from '../sim/result.js';
+import { Tags } from '../sim/tags.js';
 import type { LearnedEntry } from '../state/store.js';
 import type { FlowStateSync } from './flow-state-sync.js';
 import type { LearnedSync } from './learned-sync.js';
@@ -112,12 +113,15 @@ export class FlowSharing {
    * store are told. True when some did (its flow is not installed: the end is watched packet by packet).
    * A FIN or RST of connections that had all ended already ends nothing: its flow is installed, tagged
    * with the connection, and goes when the connection's entry does (a burst of RSTs answering data
-   * in flight then costs the agent one packet-in, not one each).
+   * in flight then costs the agent one packet-in, not one each). The flows of the connections that
+   * end go (their deletions to `out`): simulated again, a packet of a connection in its closing time
+   * reads the SYN and ACK bits, so a new SYN on the same 5-tuple reaches the agent and opens it again.
    */
-  connectionEnd(res: SimDone, now: number): boolean {
+  connectionEnd(res: SimDone, now: number, out: Outgoing[]): boolean {
     if (!isTcpEnd(res.packet)) return false;
     const ct = this.d.flowState.ended(res.tags, now);
     if (ct.length === 0) return false;
+    out.push(...this.d.invalidate(ct.map((e) => Tags.conntrack(e.key))));
     for (const h of this.egressHosts(res))
       this.d.peers.send(h, { kind: 'flowState', from: this.d.hostId, nat: [], ct });
     this.d.learned.queue(this.d.flowState.toStore([], ct));

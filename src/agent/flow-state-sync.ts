@@ -141,7 +141,7 @@ export class FlowStateSync {
         if (this.state.conntrack.ended(e.key, now)) continue; // its closing time runs already
         this.state.conntrack.end(e.key, now);
         changed.push(Tags.conntrack(e.key));
-      } else if (!this.state.conntrack.has(e.key, now)) {
+      } else if (!this.state.conntrack.has(e.key, now) || this.state.conntrack.ended(e.key, now)) {
         this.state.conntrack.track(e.key, now);
         changed.push(Tags.conntrack(e.key));
       }

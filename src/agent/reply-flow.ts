@@ -39,7 +39,9 @@ import {
   PROTO_ICMPV6,
   PROTO_TCP,
   PROTO_UDP,
+  TCP_ACK,
   TCP_FLAGS,
+  TCP_SYN,
   TCP_WINDOW,
   TP_DST,
   TP_SRC,
@@ -60,8 +62,6 @@ const ICMP6_REPLY: ReadonlyMap<number, number> = new Map([
   [ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY],
   [ND_NEIGHBOR_SOLICIT, ND_NEIGHBOR_ADVERT],
 ]);
-const TCP_SYN = 0x02;
-const TCP_ACK = 0x10;
 
 /** The headers of the packet as it leaves through the result's only output, or undefined. */
 export function headersAtOutput(res: SimDone): { portId: string; headers: number[] } | undefined {

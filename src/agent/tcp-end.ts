@@ -5,11 +5,16 @@
  * Invariant: widening a mask with the FIN/RST bits only narrows the flow (more bits matched), so a
  * flow stays correct for every packet it covers.
  */
-import { ETH_TYPE, ETH_TYPE_IPV4, IP_PROTO, PROTO_TCP, TCP_FLAGS } from '../sim/flow-match.js';
+import {
+  ETH_TYPE,
+  ETH_TYPE_IPV4,
+  IP_PROTO,
+  PROTO_TCP,
+  TCP_FIN,
+  TCP_FLAGS,
+  TCP_RST,
+} from '../sim/flow-match.js';
 import type { SimDone } from '../sim/result.js';
-
-const TCP_FIN = 0x01;
-const TCP_RST = 0x04;
 
 /** A TCP packet that ends its connection (FIN or RST). */
 export function isTcpEnd(packet: readonly number[]): boolean {

@@ -61,6 +61,11 @@ export const IP_TTL = 11;
 export const TP_SRC = 12;
 export const TP_DST = 13;
 export const TCP_FLAGS = 14;
+/** TCP flag bits as TCP_FLAGS holds them. */
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_ACK = 0x10;
 export const ICMP_TYPE = 15;
 export const ICMP_CODE = 16;
 /** OVS nw_frag encoding: bit 0 = is a fragment, bit 1 = is a later (non-first) fragment. */

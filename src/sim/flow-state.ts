@@ -19,6 +19,11 @@ export type ConnState = 'new' | 'established';
 export interface Conntrack {
   /** 'established' when the connection of `key` (either direction) is tracked, else 'new'. */
   state(key: string, now: number): ConnState;
+  /**
+   * True when the connection opened in the direction of `key` has ended (FIN or RST seen) and lives
+   * out its closing time: a new SYN on the same 5-tuple opens it again, as Linux conntrack does.
+   */
+  ended?(key: string, now: number): boolean;
 }
 
 /**
@@ -114,11 +119,18 @@ export class MemoryConntrack implements Conntrack {
       ? 'established'
       : 'new';
   }
-  /** Starts tracking the connection whose first packet had `key` (or refreshes it). */
+  /**
+   * Starts tracking the connection whose first packet had `key` (or refreshes it). A connection in
+   * its closing time is opened again: its entry lives its idle time, and the reverse entry of the
+   * ended one goes (the forward entry answers for both directions).
+   */
   track(key: string, now: number): void {
     const e = this.t.map.get(key);
-    if (e !== undefined) e.at = now;
-    else this.t.map.set(key, { at: now, pinned: false, lifetimeMs: this.idleMs, ended: false });
+    if (e === undefined || e.ended) {
+      this.t.map.set(key, { at: now, pinned: false, lifetimeMs: this.idleMs, ended: false });
+      const back = reverseKey(key);
+      if (e !== undefined && this.t.map.get(back)?.ended === true) this.t.map.delete(back);
+    } else e.at = now;
   }
   /** The connection ended (TCP FIN or RST): it lives `closingMs` more. */
   end(key: string, now: number): void {

@@ -36,6 +36,7 @@ import {
   PROTO_SCTP,
   PROTO_TCP,
   PROTO_UDP,
+  TCP_ACK,
   TCP_FLAGS,
   TP_DST,
   TP_SRC,
@@ -190,8 +191,6 @@ function replyLike(ctx: SimContext, proto: number): boolean {
   if (proto === PROTO_ICMP) return ctx.m.read(ICMP_TYPE, 0xff) === ICMP_ECHO_REPLY;
   return false;
 }
-
-const TCP_ACK = 0x10;
 
 function writeAddr(ctx: SimContext, which: 'src' | 'dst', proto: number, b: NatBinding): void {
   const m = ctx.m;

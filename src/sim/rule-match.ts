@@ -29,7 +29,9 @@ import {
   IP_TOS,
   PROTO_ICMP,
   PROTO_TCP,
+  TCP_ACK,
   TCP_FLAGS,
+  TCP_SYN,
   TP_DST,
   TP_SRC,
   type FlowMatch,
@@ -315,13 +317,23 @@ function compileTests(c: Conditions): Test[] {
         const key = conntrackKeyOf(m, e.zone);
         e.addTag(Tags.conntrack(key));
         e.addTag(Tags.conntrack(reverseKey(key)));
-        const st = e.conntrack.state(key, e.now);
+        let st = e.conntrack.state(key, e.now);
+        if (st === 'established' && e.conntrack.ended?.(key, e.now) === true && opensConnection(m))
+          st = 'new';
         if (st === 'new') e.trackForward(key);
         return st === want;
       }, c.conntrack.invert),
     );
   }
   return tests;
+}
+
+/**
+ * A TCP SYN without ACK: it opens a connection again on the 5-tuple of one in its closing time. Read
+ * only for such a tuple, so other flows do not match on TCP flags.
+ */
+function opensConnection(m: FlowMatch): boolean {
+  return m.isIpProto(PROTO_TCP) && m.read(TCP_FLAGS, TCP_SYN | TCP_ACK) === TCP_SYN;
 }
 
 /** The conntrack key of the current headers in `zone`; reads the whole 5-tuple. */

@@ -243,8 +243,8 @@ export class MemoryRuntimeState implements RuntimeState {
         case 'ndWanted':
           break;
         case 'conntrackForward':
-          // A new connection: flows that read it as new (either direction) must be redone.
-          if (this.conntrack.state(e.key, now) === 'new')
+          // A new connection (or one opened again): flows that read its state must be redone.
+          if (this.conntrack.state(e.key, now) === 'new' || this.conntrack.ended(e.key, now))
             changed.push(Tags.conntrack(e.key), Tags.conntrack(reverseKey(e.key)));
           this.conntrack.track(e.key, now);
           break;

@@ -4,7 +4,8 @@
  * still in flight) end nothing more and get a flow, so the burst costs one packet-in more, not one
  * each. The connection still lives only its closing time after its first end, even when the flows
  * that pinned it went and a flow of its RSTs is installed, and its flows go with it; a peer's word
- * that it ended, once it has here, changes nothing.
+ * that it ended, once it has here, changes nothing; a new SYN on its 5-tuple in its closing time
+ * opens it again.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -140,4 +141,37 @@ test("a peer's word that a connection ended, when it had ended here already, cha
   assert.deepEqual(ctl.sharing.apply([], ended, 2500), [], 'no flow of the connection deleted');
   ctl.sharing.sweep(2000 + closing + 1, false);
   assert.equal(ctl.state.conntrack.state(key, 2000 + closing + 1), 'new', 'its closing time not restarted');
+});
+
+test('a SYN on the 5-tuple of a connection in its closing time opens it again, here and at a peer', () => {
+  const { ctl, key } = world();
+  const sw = new FakeOfTable();
+  send(ctl, sw, true, SYN, 1000);
+  send(ctl, sw, false, RST | ACK, 2000);
+  const lateRst = adds(send(ctl, sw, false, RST, 2001).out);
+  assert.ok(lateRst.length >= 1, 'the late RST has its flow');
+  assert.equal(ctl.state.conntrack.ended(key, 2500), true);
+  const again = send(ctl, sw, true, SYN, 2500);
+  assert.ok(again.missed, 'the new SYN comes to the agent');
+  assert.equal(ctl.state.conntrack.ended(key, 2500), false, 'the connection is open again');
+  assert.ok(adds(again.out).length >= 1, 'the new SYN gets its flow');
+  for (const c of lateRst)
+    assert.ok(
+      again.out.some((m) => m.type === 'flow_mod' && m.command === 'delete' && Number(m.cookie) === c),
+      'the flow that read the connection as ended goes',
+    );
+  const closing = ctl.state.conntrack.closingMs;
+  ctl.sharing.sweep(2000 + closing + 1, false);
+  assert.equal(
+    ctl.state.conntrack.state(key, 2000 + closing + 1),
+    'established',
+    'past the old closing time',
+  );
+  // A peer that saw it end learns it opened again from the entry the opening host shares.
+  const peer = world();
+  peer.ctl.sharing.apply([], [{ key, expiresAt: 1000 + 60_000, ended: false }], 1000);
+  peer.ctl.sharing.apply([], [{ key, expiresAt: 2000 + closing, ended: true }], 2000);
+  assert.equal(peer.ctl.state.conntrack.ended(key, 2500), true);
+  peer.ctl.sharing.apply([], [{ key, expiresAt: 2500 + 60_000, ended: false }], 2500);
+  assert.equal(peer.ctl.state.conntrack.ended(key, 2500), false, 'open again at the peer');
 });
