@@ -75,7 +75,7 @@ describe(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('answers every write, loses none, shows none half, keeps versions in order', async () => {
+    it('answers every write, loses none, shows none half, keeps versions in order', async (t) => {
       const a = startApi('a');
       await until('api a to lead', async () => (await leaderPid()) === a.pid);
       const b = startApi('b');
@@ -113,8 +113,14 @@ describe(
         assert.ok(relayedBefore >= 100, `the writes went through the leader (${relayedBefore} relayed)`);
         a.kill('SIGKILL');
         const killedAt = total;
+        const localAtKill = writer.relayStats.client!.local;
         await until('api b to lead', async () => (await leaderPid()) === b.pid);
         const relayedAtTakeover = writer.relayStats.client!.relayed;
+        // Until then the dead leader's znode stayed (its session not yet expired): writes went direct.
+        assert.ok(
+          writer.relayStats.client!.local > localAtKill,
+          'with no live leader the writer commits itself',
+        );
         await until(
           '100 writes through api b',
           () => writer.relayStats.client!.relayed >= relayedAtTakeover + 100,
@@ -125,6 +131,7 @@ describe(
         await Promise.all(loops);
       }
       assert.deepEqual(failures, [], 'every transaction was answered with its commit');
+      t.diagnostic(`writer: ${JSON.stringify(writer.relayStats.client)}, ${total} transactions`);
 
       // The log from before the stream: dense; each transaction's two changes together, never one.
       const changes: Change[] = [];
