@@ -36,7 +36,9 @@ export async function apiMain(argv: string[]): Promise<number> {
   const listen = parseListen(cfg.listen) as ApiListen;
   let api: ApiServer | undefined;
   try {
-    const store = await openStore(cfg.store);
+    // On the distributed backend the API server volunteers to lead the commit relay (its own writes
+    // stay local; other processes' writes join its groups). The store URL's `relay=` overrides it.
+    const store = await openStore(cfg.store, { relay: 'lead', logger: log });
     const server = await buildApi({ store, config: cfg, log });
     api = server;
     await api.app.listen({ host: listen.host, port: listen.port });

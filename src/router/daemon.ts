@@ -151,7 +151,12 @@ export class RouterDaemon {
 
   async start(): Promise<void> {
     mkdirSync(this.cfg.runDir, { recursive: true });
-    this.store = await openStore(this.cfg.store);
+    // On the distributed backend the router stands by to lead the commit relay while no API server
+    // does (writers then still share grouped commits); the store URL's `relay=` overrides it.
+    this.store = await openStore(this.cfg.store, {
+      relay: 'standby',
+      logger: this.log.child({ component: 'router.store' }),
+    });
     this.hostId = await this.findHost();
     const snap = await this.store.snapshot();
     this.replica.load(snap.objects, snap.position);

@@ -1,11 +1,12 @@
 /**
  * The distributed backend's store URL:
  *   cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&root=/midonet][&rf=1][&dc=datacenter1]
- *     [&retain=N][&retainSeconds=S][&relay=use|lead|off][&relayHost=ADDRESS]
+ *     [&retain=N][&retainSeconds=S][&relay=use|lead|standby|off][&relayHost=ADDRESS]
  * Cassandra contact points (port 9042 by default), the keyspace (default `midonet`), the ZooKeeper
  * servers and root znode, the replication factor and local data centre, the change-log retention
  * (retention.ts), and the commit relay (commit-relay-*.ts): `use` (default) sends transactions to
- * the relay leader when there is one, `lead` also volunteers to be it (long-lived processes), `off`
+ * the relay leader when there is one, `lead` also volunteers to be it (the API server's default),
+ * `standby` volunteers only while no `lead` volunteer is up (the router daemon's default), `off`
  * always commits through the handle itself; `relayHost` is the address a leader binds and publishes
  * (default 127.0.0.1 when every ZooKeeper server is on this host, else this host's first external
  * IPv4 address).
@@ -31,7 +32,8 @@ export interface CassandraUrl {
   readonly relayHost: string | undefined;
 }
 
-export type RelayMode = 'use' | 'lead' | 'off';
+export type RelayMode = 'use' | 'lead' | 'standby' | 'off';
+const RELAY_MODES: readonly string[] = ['use', 'lead', 'standby', 'off'];
 
 const PARAMS = ['zk', 'root', 'rf', 'dc', 'retain', 'retainSeconds', 'relay', 'relayHost'];
 
@@ -40,7 +42,7 @@ export function parseCassandraUrl(url: string): CassandraUrl {
   const bad = (why: string): never => {
     throw new StoreError(
       'unavailable',
-      `store URL ${quote(url)}: ${why}; expected cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&rf=N][&root=/midonet][&dc=datacenter1][&retain=N][&retainSeconds=S][&relay=use|lead|off][&relayHost=ADDRESS]`,
+      `store URL ${quote(url)}: ${why}; expected cassandra://HOST:PORT[,HOST:PORT...][/KEYSPACE]?zk=HOST:PORT[,...][&rf=N][&root=/midonet][&dc=datacenter1][&retain=N][&retainSeconds=S][&relay=use|lead|standby|off][&relayHost=ADDRESS]`,
     );
   };
   const m = /^cassandra:\/\/([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(url);
@@ -60,8 +62,8 @@ export function parseCassandraUrl(url: string): CassandraUrl {
   if (!Number.isInteger(rf) || rf < 1 || rf > 9) bad(`rf ${quote(q.get('rf'))} must be 1 to 9`);
   const retention = parseRetention(q, bad);
   const relay = q.get('relay') ?? undefined;
-  if (relay !== undefined && relay !== 'use' && relay !== 'lead' && relay !== 'off')
-    bad(`relay ${quote(relay)} must be use, lead or off`);
+  if (relay !== undefined && !RELAY_MODES.includes(relay))
+    bad(`relay ${quote(relay)} must be use, lead, standby or off`);
   const relayHost = q.get('relayHost') ?? undefined;
   if (relayHost !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(relayHost))
     bad(`relayHost ${quote(relayHost)} must be an address or host name`);

@@ -55,8 +55,12 @@ const REFRESH_MS = 5_000;
 interface Connection {
   readonly info: LeaderInfo;
   readonly sock: Dealer;
-  readonly pending: Map<string, (r: RelayReply | undefined) => void>;
+  /** Waiting transactions: their answer, and whether their send began (if not, it never will: the
+   * leader cannot have it). */
+  readonly pending: Map<string, { done: (r: RelayReply | undefined) => void; started: boolean }>;
   sending: Promise<unknown>;
+  /** A send failed or the endpoint refused: later requests on it are sent back at once. */
+  dead: boolean;
 }
 
 export class RelayClient {
@@ -175,14 +179,18 @@ export class RelayClient {
         c.pending.delete(txid);
         resolve(r);
       };
-      c.pending.set(txid, done);
+      const entry = { done, started: false };
+      c.pending.set(txid, entry);
       c.sending = c.sending
-        .then(() => c.sock.send([info.token, encode({ txid, bucket, ops })]))
+        .then(async () => {
+          if (c.dead) throw new Error('no connection to the leader');
+          entry.started = true; // from here on the leader may have it: only a fence decides
+          await c.sock.send([info.token, encode({ txid, bucket, ops })]);
+        })
         .catch((e: unknown) => {
           // Not queued (no connection to the leader within the send timeout): it cannot have it.
           this.log.debug({ err: e }, 'commit relay: send failed');
-          this.avoidUntil = Date.now() + AVOID_MS;
-          this.readAt = 0;
+          this.unreachable(c);
           done({ txid, back: `send failed: ${(e as Error).message}` });
         });
     });
@@ -196,17 +204,24 @@ export class RelayClient {
       () => new Dealer({ linger: 0, immediate: true, sendTimeout: 1000, receiveHighWaterMark: 100000 }),
     );
     retryInterrupted(() => sock.connect(info.endpoint));
-    const c: Connection = { info, sock, pending: new Map(), sending: Promise.resolve() };
+    const c: Connection = { info, sock, pending: new Map(), sending: Promise.resolve(), dead: false };
+    let connected = false;
+    sock.events.on('connect', () => (connected = true));
+    // Refused before it ever connected (a dead leader whose znode its expiring session still holds):
+    // nothing left, so what waits is sent back at once instead of after the send timeout.
+    sock.events.on('connect:retry', () => {
+      if (!connected) this.unreachable(c);
+    });
     sock.events.on('disconnect', () => {
       if (this.conn !== c) return;
-      this.drop(); // every waiting transaction is decided by its fence
+      this.drop(); // every waiting transaction that was sent is decided by its fence
     });
     void (async () => {
       try {
         for await (const [body] of sock) {
           if (!body) continue;
           const r = decode<RelayReply>(body);
-          c.pending.get(r.txid)?.(r);
+          c.pending.get(r.txid)?.done(r);
         }
       } catch {
         /* closed */
@@ -216,13 +231,24 @@ export class RelayClient {
     return c;
   }
 
-  /** Forgets the connection; its waiting transactions get no answer (their writers decide). */
+  /** The leader at `c` cannot be reached: commit locally for a while, then look for the leader again. */
+  private unreachable(c: Connection): void {
+    c.dead = true;
+    this.avoidUntil = Date.now() + AVOID_MS;
+    this.readAt = 0;
+    if (this.conn === c) this.drop();
+  }
+
+  /** Forgets the connection; its waiting transactions whose send began get no answer (their writers
+   * decide by a fence), the others are sent back (the leader cannot have them). */
   private drop(): void {
     const c = this.conn;
     if (!c) return;
     this.conn = undefined;
     this.readAt = 0;
-    for (const done of [...c.pending.values()]) done(undefined);
+    c.dead = true;
+    for (const [txid, p] of [...c.pending])
+      p.done(p.started ? undefined : { txid, back: 'the connection to the leader is gone' });
     c.sock.close();
   }
 

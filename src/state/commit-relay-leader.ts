@@ -6,7 +6,11 @@
  *
  * Election: the volunteers race to create the ephemeral znode `relay/leader` holding the leader's
  * endpoint and a token (the simplest ZooKeeper election: one node, its owner leads; it goes with the
- * owner's session). The others watch it and race again when it is gone. Requests come on a ZeroMQ
+ * owner's session). The others watch it and race again when it is gone. A standby volunteer
+ * (`relay=standby`, the router daemon) leads only while no preferred one (`relay=lead`, the API
+ * server, each registered as an ephemeral `relay/candidates/<token>`) is up: it does not race while
+ * one is registered, and steps down (removes its leader znode) when one registers, so the busiest
+ * writer's own transactions stay local whenever it runs. Requests come on a ZeroMQ
  * ROUTER socket (plain TCP; the token, readable only by those who can read the store's znodes,
  * admits a request: the relay lets in exactly who could write to ZooKeeper and Cassandra directly).
  * The leader also removes marker buckets older than SWEEP_MS (commit-relay-wire.ts).
@@ -25,6 +29,7 @@ import {
   BUCKET_MS,
   SWEEP_MS,
   bucketPath,
+  candidatesPath,
   decode,
   encode,
   errorReply,
@@ -71,6 +76,8 @@ export class RelayLeader {
     private readonly host: string,
     private readonly transact: RelayedTransact,
     private readonly log: Logger,
+    /** A standby volunteer: leads only while no preferred one is registered. */
+    private readonly standby = false,
   ) {}
 
   /** Binds the socket and starts volunteering. */
@@ -99,19 +106,23 @@ export class RelayLeader {
 
   private async volunteer(): Promise<void> {
     await this.zk.mkdirp(markersPath(this.root)).catch(() => undefined);
+    await this.zk.mkdirp(candidatesPath(this.root)).catch(() => undefined);
     while (!this.closed) {
       try {
         const node = await readLeader(this.zk, this.root, this.watch, () => this.wake?.());
-        if (!node) {
+        const yielding = this.standby && (await this.preferredUp());
+        if (!this.standby) await this.register();
+        if (!node && !yielding) {
           await this.zk.create(leaderPath(this.root), encode(this.info!), 'ephemeral').catch((e: unknown) => {
             if (!(e instanceof ZkError && e.code === 'node-exists')) throw e;
           });
           continue; // look again: ours, or the one that won
         }
-        const was = this.leading;
-        this.leading = node.info.token === this.info!.token;
-        if (this.leading !== was)
-          this.log.info({ endpoint: this.info!.endpoint, leading: this.leading }, 'commit relay');
+        this.setLeading(node?.info.token === this.info!.token);
+        if (this.leading && yielding) {
+          await this.resign();
+          continue;
+        }
         if (this.leading && Date.now() - this.sweptAt >= SWEEP_EVERY_MS) {
           this.sweptAt = Date.now();
           await this.sweep().catch((e: unknown) => this.log.warn({ err: e }, 'commit relay: sweep failed'));
@@ -128,6 +139,36 @@ export class RelayLeader {
         };
       });
     }
+  }
+
+  private setLeading(leading: boolean): void {
+    if (this.leading === leading) return;
+    this.leading = leading;
+    this.log.info({ endpoint: this.info!.endpoint, leading, standby: this.standby }, 'commit relay');
+  }
+
+  /** A preferred volunteer's registration (ephemeral: a new session makes it again). */
+  private async register(): Promise<void> {
+    const path = zkPath(candidatesPath(this.root), this.info!.token);
+    if (await this.zk.exists(path)) return;
+    await this.zk.create(path, Buffer.alloc(0), 'ephemeral').catch((e: unknown) => {
+      if (!(e instanceof ZkError && e.code === 'node-exists')) throw e;
+    });
+  }
+
+  /** Whether a preferred volunteer is registered. */
+  private async preferredUp(): Promise<boolean> {
+    return ((await this.zk.children(candidatesPath(this.root))) ?? []).length > 0;
+  }
+
+  /** Removes the leader znode if it is still this handle's (its version read with its token). */
+  private async resign(): Promise<void> {
+    const node = await this.zk.get(leaderPath(this.root));
+    if (node && decode<LeaderInfo>(node.data).token === this.info!.token)
+      await this.zk
+        .multi([{ op: 'remove', path: leaderPath(this.root), version: node.version }])
+        .catch(() => undefined);
+    this.setLeading(false);
   }
 
   private async serve(sock: Router): Promise<void> {
@@ -215,8 +256,11 @@ export class RelayLeader {
     this.closed = true;
     this.wake?.();
     await this.loop;
-    if (this.leading)
-      await this.zk.multi([{ op: 'remove', path: leaderPath(this.root) }]).catch(() => undefined);
+    if (!this.standby && this.info)
+      await this.zk
+        .multi([{ op: 'remove', path: zkPath(candidatesPath(this.root), this.info.token) }])
+        .catch(() => undefined);
+    if (this.leading) await this.resign().catch(() => undefined);
     this.leading = false;
   }
 

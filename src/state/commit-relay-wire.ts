@@ -64,6 +64,8 @@ export interface MarkerData {
 }
 
 export const leaderPath = (root: string): string => zkPath(root, 'relay', 'leader');
+/** Where preferred volunteers (`relay=lead`) register, so standby ones (`relay=standby`) yield. */
+export const candidatesPath = (root: string): string => zkPath(root, 'relay', 'candidates');
 export const markersPath = (root: string): string => zkPath(root, 'relay', 'tx');
 export const bucketOf = (now: number): number => Math.floor(now / BUCKET_MS);
 export const bucketPath = (root: string, bucket: number): string => zkPath(markersPath(root), String(bucket));

@@ -1,7 +1,7 @@
 /**
- * The commit relay of one distributed-store handle, as its store URL sets it (`relay=use|lead|off`,
- * cassandra-url.ts): the writer side (commit-relay-client.ts) unless `off`, the leader side
- * (commit-relay-leader.ts) when `lead`, and the check the commit loop makes after a failed commit
+ * The commit relay of one distributed-store handle, as its store URL sets it
+ * (`relay=use|lead|standby|off`, cassandra-url.ts): the writer side (commit-relay-client.ts) unless
+ * `off`, the leader side (commit-relay-leader.ts) when `lead` or `standby`, and the check the commit loop makes after a failed commit
  * (`takenBack`, cassandra-pipeline.ts). The protocol and its invariants: commit-relay-wire.ts.
  *
  * Invariant: with `off` nothing of the relay runs and the handle commits exactly as without it.
@@ -28,7 +28,7 @@ export function makeRelay(
   submit: RelayedTransact,
   log: Pick<ChangeLog, 'since' | 'head' | 'poke'>,
   logger: Logger | undefined,
-  /** The mode when the URL does not say: `lead` for long-lived processes (openStore's `relay`). */
+  /** The mode when the URL does not say (openStore's `relay`: `lead` in the API server). */
   fallback: RelayMode = 'use',
 ): Relay {
   const mode = cfg.relay ?? fallback;
@@ -36,8 +36,8 @@ export function makeRelay(
     component: 'store.relay',
   });
   const leader =
-    mode === 'lead'
-      ? new RelayLeader(zk, cfg.root, cfg.relayHost ?? relayHostFor(cfg.zk), submit, out)
+    mode === 'lead' || mode === 'standby'
+      ? new RelayLeader(zk, cfg.root, cfg.relayHost ?? relayHostFor(cfg.zk), submit, out, mode === 'standby')
       : undefined;
   const client =
     mode === 'off'

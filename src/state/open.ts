@@ -13,6 +13,7 @@
  * Invariant: an unknown scheme or an unusable location is a StoreError('unavailable') naming the URL
  * and what is allowed, never a crash.
  */
+import type { Logger } from 'pino';
 import type { RelayMode } from './cassandra-url.js';
 import { StoreError } from './errors.js';
 import { MemoryStore } from './memory-store.js';
@@ -29,8 +30,10 @@ export interface OpenOptions {
   /** SQLite: the file must exist already (an agent that ran before treats a missing file as the store gone). */
   readonly mustExist?: boolean;
   /** Cassandra: the commit relay's mode when the URL has no `relay` parameter (cassandra-url.ts):
-   * long-lived processes (API, router, agents) pass `lead`; default `use`. */
+   * midonet-api passes `lead`, midonet-router `standby`; default `use`. */
   readonly relay?: RelayMode;
+  /** Cassandra: where the commit relay logs (default: warnings and errors to stderr). */
+  readonly logger?: Logger;
 }
 
 export async function openStore(url: string, opts: OpenOptions = {}): Promise<TopologyStore> {
@@ -56,7 +59,10 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<To
   if (m?.[1] === 'cassandra') {
     // Loaded only when used: the drivers cost start-up time every CLI call would otherwise pay.
     const { CassandraStore } = await import('./cassandra-store.js');
-    return CassandraStore.open(url, opts.relay ? { relay: opts.relay } : {});
+    return CassandraStore.open(url, {
+      ...(opts.relay ? { relay: opts.relay } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
   }
   return bad(
     `unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL}), cassandra://HOST:PORT?zk=HOST:PORT (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1), memory:[NAME]`,

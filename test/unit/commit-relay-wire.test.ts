@@ -73,6 +73,9 @@ describe('commit relay wire', () => {
     const u = 'cassandra://127.0.0.1:9042?zk=127.0.0.1:2181';
     assert.equal(parseCassandraUrl(u).relay, undefined);
     assert.equal(parseCassandraUrl(`${u}&relay=lead&relayHost=10.0.0.5`).relayHost, '10.0.0.5');
-    assert.throws(() => parseCassandraUrl(`${u}&relay=maybe`), /relay 'maybe' must be use, lead or off/);
+    assert.throws(
+      () => parseCassandraUrl(`${u}&relay=maybe`),
+      /relay 'maybe' must be use, lead, standby or off/,
+    );
   });
 });
