@@ -27,6 +27,15 @@ describe('services configuration', () => {
     assert.match(cfg, /^clientPortAddress=127\.0\.0\.1$/m);
     assert.match(cfg, /^server\.3=127\.0\.0\.1:2890:3890$/m);
     assert.doesNotMatch(cfg.replace(/^#.*$/gm, ''), /@@/);
+    assert.match(cfg, /^forceSync=yes$/m);
+    const lab = renderZooCfg(
+      readFileSync(`${services}zookeeper/zoo.cfg`, 'utf8'),
+      servers[0]!,
+      servers,
+      false,
+    );
+    assert.match(lab, /^forceSync=no$/m);
+    assert.doesNotMatch(lab, /^forceSync=yes$/m);
     assert.equal(zkConnectString(servers), '127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183');
   });
 
