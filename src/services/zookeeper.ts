@@ -11,7 +11,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startDaemon, type DaemonSpec } from './process.js';
+import { niced, startDaemon, type DaemonSpec } from './process.js';
 
 export interface ZkServer {
   readonly index: number;
@@ -152,6 +152,7 @@ export async function startZooKeeper(
   count: number,
   heapMb: number,
   fsync = true,
+  nice = 0,
 ): Promise<ZkServer[]> {
   const template = readFileSync(templatePath, 'utf8');
   const servers = zkServers(root, count);
@@ -162,7 +163,7 @@ export async function startZooKeeper(
     writeFileSync(join(s.dir, 'log4j.properties'), LOG4J(s.dir));
     if (count > 1) writeFileSync(join(s.dir, 'data', 'myid'), `${s.index}\n`);
   }
-  for (const s of servers) startDaemon(zkDaemon(s, heapMb));
+  for (const s of servers) startDaemon(niced(zkDaemon(s, heapMb), nice));
   await Promise.all(servers.map((s) => waitZkServing(s, 60000)));
   return servers;
 }
