@@ -27,6 +27,8 @@ import { uniqueLabName } from '../src/lab/layout.js';
 import { storeUrlFor } from '../src/state/cassandra-url.js';
 import { openStore } from '../src/state/open.js';
 import type { TopologyStore } from '../src/state/store.js';
+import { runDir as servicesRoot } from '../src/services/main.js';
+import { serviceStalls, stallsIn, timeSteps, within, type StepSpans } from './change-traffic-split.js';
 import { intArg, printReport, printTable, quantile } from './report.js';
 import { benchServices, type BenchServices } from './services.js';
 
@@ -113,6 +115,11 @@ interface Try {
   readonly commitMs: number;
   /** From the acknowledgement to the change's arrival at a watcher on another handle. */
   readonly feedMs: number;
+  /** Distributed store: the commit's Cassandra write and its ZooKeeper multi-op (0 on SQLite). */
+  readonly rowsMs: number;
+  readonly multiMs: number;
+  /** Wall clock (ms) at the commit's start, to match the services' logs. */
+  readonly wallAt: number;
 }
 
 /** When each created rule reached a watch on a store handle of its own. */
@@ -132,10 +139,12 @@ async function measure(
   arrivals: Arrivals,
   seen: ReadonlyMap<string, number>,
   n: number,
+  steps: StepSpans | undefined,
 ): Promise<Try[]> {
   const out: Try[] = [];
   for (let i = 0; i < n; i++) {
     await arrivals.flowing(300 + Math.random() * 100, RESUME_LIMIT_MS, `before try ${i + 1}`);
+    const wallAt = Date.now();
     const t0 = now();
     const rule = await store.create('rule', {
       chainId,
@@ -147,10 +156,38 @@ async function measure(
     const fed = seen.get(rule.id);
     if (fed === undefined)
       throw new Error(`change-traffic: try ${i + 1}: the rule never reached the watcher`);
-    out.push({ stopMs: Math.max(0, arrivals.last - t0), commitMs: t1 - t0, feedMs: fed - t1 });
+    out.push({
+      stopMs: Math.max(0, arrivals.last - t0),
+      commitMs: t1 - t0,
+      feedMs: fed - t1,
+      rowsMs: steps ? within(steps.rows, t0, t1) : 0,
+      multiMs: steps ? within(steps.multi, t0, t1) : 0,
+      wallAt,
+    });
     await store.delete('rule', rule.id);
   }
   return out;
+}
+
+/**
+ * The tries over half the target, split: the commit's steps, the rest, and the services' logged
+ * stalls (GC pauses, slow ZooKeeper fsyncs) in the try's window, when the services run from this tree.
+ */
+function slowTries(got: readonly Try[]): [string, string][] {
+  const stalls = serviceStalls(servicesRoot());
+  return got.flatMap((t, i): [string, string][] => {
+    if (t.stopMs <= TARGET_MS / 2) return [];
+    const seen = stallsIn(stalls, t.wallAt, t.wallAt + t.stopMs);
+    const split =
+      `commit ${t.commitMs.toFixed(1)} (Cassandra ${t.rowsMs.toFixed(1)}, ZooKeeper ${t.multiMs.toFixed(1)}), ` +
+      `feed ${t.feedMs.toFixed(1)}, after commit ${(t.stopMs - t.commitMs).toFixed(1)}`;
+    return [
+      [
+        `  try ${i + 1}: ${t.stopMs.toFixed(1)} ms`,
+        `${split}${seen.length > 0 ? `; ${seen.join(', ')}` : ''}`,
+      ],
+    ];
+  });
 }
 
 const runDir = mkdtempSync(join(tmpdir(), 'midonet-bench-change-'));
@@ -186,12 +223,15 @@ try {
     children.push(
       inVm(from, ['send', '--to', to.ip, '--port', String(PORT), '--seconds', String(60 + tries * 20)]),
     );
-    await measure(store, chain.id, arrivals, seen, 2); // warm-up: the first commits open statements and caches
-    const got = await measure(store, chain.id, arrivals, seen, tries);
+    const steps = timeSteps(store, now);
+    await measure(store, chain.id, arrivals, seen, 2, steps); // warm-up: the first commits open statements and caches
+    const got = await measure(store, chain.id, arrivals, seen, tries, steps);
     const stop = got.map((t) => t.stopMs).sort((a, b) => a - b);
     const commit = got.map((t) => t.commitMs).sort((a, b) => a - b);
     const feed = got.map((t) => t.feedMs).sort((a, b) => a - b);
     const after = got.map((t) => t.stopMs - t.commitMs).sort((a, b) => a - b);
+    const rows = got.map((t) => t.rowsMs).sort((a, b) => a - b);
+    const multi = got.map((t) => t.multiMs).sort((a, b) => a - b);
     const figures = {
       tries,
       stop_p50_ms: quantile(stop, 0.5),
@@ -202,6 +242,14 @@ try {
       feed_p99_ms: quantile(feed, 0.99),
       after_commit_p50_ms: quantile(after, 0.5),
       after_commit_p99_ms: quantile(after, 0.99),
+      ...(steps
+        ? {
+            cassandra_write_p50_ms: quantile(rows, 0.5),
+            cassandra_write_p99_ms: quantile(rows, 0.99),
+            zk_multi_p50_ms: quantile(multi, 0.5),
+            zk_multi_p99_ms: quantile(multi, 0.99),
+          }
+        : {}),
       datagrams_received: arrivals.count,
     };
     const ms = (v: number) => `${v.toFixed(1)} ms`;
@@ -224,7 +272,20 @@ try {
           '  acknowledgement -> last datagram (feed, agent, switch)',
           `p50 ${ms(figures.after_commit_p50_ms)}, p99 ${ms(figures.after_commit_p99_ms)}`,
         ],
+        ...(steps
+          ? ([
+              [
+                '    of it the Cassandra write of the rows',
+                `p50 ${ms(figures.cassandra_write_p50_ms!)}, p99 ${ms(figures.cassandra_write_p99_ms!)}`,
+              ],
+              [
+                '    of it the ZooKeeper multi-op (commit point)',
+                `p50 ${ms(figures.zk_multi_p50_ms!)}, p99 ${ms(figures.zk_multi_p99_ms!)}`,
+              ],
+            ] as const)
+          : []),
         ['each try (ms)', got.map((t) => t.stopMs.toFixed(1)).join(' ')],
+        ...slowTries(got),
       ],
     );
     printReport(`change-traffic`, figures, [

@@ -13,7 +13,7 @@
 import cassandra from 'cassandra-driver';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, type DaemonSpec } from './process.js';
+import { niced, startDaemon, type DaemonSpec } from './process.js';
 
 export interface CassandraNode {
   readonly index: number;
@@ -125,6 +125,7 @@ export async function startCassandra(
   libDir: string,
   count: number,
   heapMb: number,
+  nice = 0,
 ): Promise<CassandraNode[]> {
   if (!existsSync(libDir) || !readdirSync(libDir).some((f) => f.startsWith('cassandra-all-'))) {
     throw new Error(
@@ -138,7 +139,7 @@ export async function startCassandra(
     mkdirSync(n.dir, { recursive: true });
     writeFileSync(join(n.dir, 'cassandra.yaml'), renderCassandraYaml(template, n, nodes));
   }
-  for (const n of nodes) startDaemon(cassandraDaemon(n, libDir, servicesDir, heapMb));
+  for (const n of nodes) startDaemon(niced(cassandraDaemon(n, libDir, servicesDir, heapMb), nice));
   await Promise.all(nodes.map((n) => waitCql(n, count - 1, 180000)));
   return nodes;
 }

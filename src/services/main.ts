@@ -1,7 +1,10 @@
 /**
- * `npm run services -- up [--zookeeper 1|3] [--cassandra 1|3]`, `... down`, `... status`: starts and
- * stops the project's own ZooKeeper and Cassandra for people and tests alike, and prints the store URL
- * to use with them (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1).
+ * `npm run services -- up [--zookeeper 1|3] [--cassandra 1|3] [--zk-fsync on|off] [--nice N]`, `... down`,
+ * `... status`: starts and stops the project's own ZooKeeper and Cassandra for people and tests alike,
+ * and prints the store URL to use with them (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1).
+ * ZooKeeper's commits do not wait for its log's fsync unless `--zk-fsync on` (services/zookeeper/zoo.cfg
+ * says what that gives up: commits acknowledged just before a power loss, not a process crash).
+ * `--nice N` runs both at that scheduling priority (e.g. -10 on a machine they share with a lab).
  *
  * Everything lives under one directory (MIDONET_SERVICES_DIR, default run/services in the project):
  * one subdirectory per node with its pid file, and `state.json` with the URL of what is up.
@@ -58,7 +61,7 @@ interface State {
 
 function usage(): never {
   console.error(
-    'usage: npm run services -- up [--zookeeper 0|1|3] [--cassandra 0|1|3] | down | status | url',
+    'usage: npm run services -- up [--zookeeper 0|1|3] [--cassandra 0|1|3] [--zk-fsync on|off] [--nice N] | down | status | url',
   );
   process.exit(2);
 }
@@ -82,7 +85,31 @@ async function down(root: string): Promise<void> {
   );
 }
 
-async function up(root: string, zk: number, cas: number): Promise<void> {
+/** `--zk-fsync on|off` (default off: these are one-machine lab, bench and test services). */
+function zkFsync(args: string[]): boolean {
+  const i = args.indexOf('--zk-fsync');
+  if (i < 0) return false;
+  const v = args[i + 1];
+  if (v !== 'on' && v !== 'off') {
+    console.error(`services: --zk-fsync ${(v ?? '(missing)').slice(0, 20)}: allowed on or off`);
+    process.exit(2);
+  }
+  return v === 'on';
+}
+
+/** `--nice N`: the services' scheduling priority, -20 to 19 (default 0). */
+function niceness(args: string[]): number {
+  const i = args.indexOf('--nice');
+  if (i < 0) return 0;
+  const v = args[i + 1] ?? '';
+  if (!/^-?\d{1,2}$/.test(v) || Number(v) < -20 || Number(v) > 19) {
+    console.error(`services: --nice ${(v || '(missing)').slice(0, 20)}: allowed -20 to 19`);
+    process.exit(2);
+  }
+  return Number(v);
+}
+
+async function up(root: string, zk: number, cas: number, fsync: boolean, nice: number): Promise<void> {
   const leftovers = await stopAll(root);
   if (leftovers.length > 0)
     console.error(`services: stopped leftovers of an earlier run: ${leftovers.join(', ')}`);
@@ -92,9 +119,9 @@ async function up(root: string, zk: number, cas: number): Promise<void> {
   try {
     await Promise.all([
       zk > 0
-        ? startZooKeeper(root, join(servicesDir, 'zookeeper', 'zoo.cfg'), zk, 512).then(() =>
+        ? startZooKeeper(root, join(servicesDir, 'zookeeper', 'zoo.cfg'), zk, 512, fsync, nice).then(() =>
             console.error(
-              `services: zookeeper x${zk} serving after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+              `services: zookeeper x${zk} serving after ${((Date.now() - t0) / 1000).toFixed(1)} s (fsync ${fsync ? 'on' : 'off'})`,
             ),
           )
         : undefined,
@@ -105,6 +132,7 @@ async function up(root: string, zk: number, cas: number): Promise<void> {
             cassandraLibDir(),
             cas,
             cas >= 3 ? 768 : 1024,
+            nice,
           ).then(() =>
             console.error(
               `services: cassandra x${cas} answering CQL after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
@@ -154,7 +182,13 @@ async function main(args: string[]): Promise<void> {
   const root = runDir();
   switch (args[0]) {
     case 'up':
-      return up(root, count(args, '--zookeeper', 1), count(args, '--cassandra', 1));
+      return up(
+        root,
+        count(args, '--zookeeper', 1),
+        count(args, '--cassandra', 1),
+        zkFsync(args),
+        niceness(args),
+      );
     case 'down':
       return down(root);
     case 'status':

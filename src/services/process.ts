@@ -31,6 +31,17 @@ export interface PidRecord {
   readonly name: string;
 }
 
+/**
+ * The daemon run at scheduling priority `nice` (-20 highest to 19 lowest; 0 as it is) through
+ * nice(1), which execs it: same pid, and every thread the daemon starts inherits the priority.
+ */
+export function niced(spec: DaemonSpec, nice: number): DaemonSpec {
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19)
+    throw new Error(`${spec.name}: nice ${String(nice).slice(0, 20)}: expected an integer from -20 to 19`);
+  if (nice === 0) return spec;
+  return { ...spec, command: 'nice', args: ['-n', String(nice), spec.command, ...spec.args] };
+}
+
 export function startDaemon(spec: DaemonSpec): number {
   const out = openSync(join(spec.dir, 'stdout.log'), 'a');
   const child = spawn(spec.command, [...spec.args], {

@@ -11,7 +11,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startDaemon, type DaemonSpec } from './process.js';
+import { niced, startDaemon, type DaemonSpec } from './process.js';
 
 export interface ZkServer {
   readonly index: number;
@@ -37,9 +37,16 @@ export function zkConnectString(servers: readonly ZkServer[]): string {
   return servers.map((s) => `127.0.0.1:${s.clientPort}`).join(',');
 }
 
-/** zoo.cfg for one server: the template with its placeholders filled, plus the ensemble lines. */
-export function renderZooCfg(template: string, s: ZkServer, all: readonly ZkServer[]): string {
-  let cfg = template.replaceAll('@@DIR@@', s.dir).replaceAll('@@CLIENT_PORT@@', String(s.clientPort));
+/**
+ * zoo.cfg for one server: the template with its placeholders filled, plus the ensemble lines.
+ * `fsync`: whether a commit waits for the transaction log's fsync (ZooKeeper's `forceSync`; see the
+ * template for what turning it off gives up).
+ */
+export function renderZooCfg(template: string, s: ZkServer, all: readonly ZkServer[], fsync = true): string {
+  let cfg = template
+    .replaceAll('@@DIR@@', s.dir)
+    .replaceAll('@@CLIENT_PORT@@', String(s.clientPort))
+    .replaceAll('@@FORCE_SYNC@@', fsync ? 'yes' : 'no');
   if (all.length > 1) {
     cfg += all.map((o) => `server.${o.index}=127.0.0.1:${o.quorumPort}:${o.electionPort}\n`).join('');
   }
@@ -144,17 +151,19 @@ export async function startZooKeeper(
   templatePath: string,
   count: number,
   heapMb: number,
+  fsync = true,
+  nice = 0,
 ): Promise<ZkServer[]> {
   const template = readFileSync(templatePath, 'utf8');
   const servers = zkServers(root, count);
   for (const s of servers) {
     rmSync(s.dir, { recursive: true, force: true });
     mkdirSync(join(s.dir, 'data'), { recursive: true });
-    writeFileSync(join(s.dir, 'zoo.cfg'), renderZooCfg(template, s, servers));
+    writeFileSync(join(s.dir, 'zoo.cfg'), renderZooCfg(template, s, servers, fsync));
     writeFileSync(join(s.dir, 'log4j.properties'), LOG4J(s.dir));
     if (count > 1) writeFileSync(join(s.dir, 'data', 'myid'), `${s.index}\n`);
   }
-  for (const s of servers) startDaemon(zkDaemon(s, heapMb));
+  for (const s of servers) startDaemon(niced(zkDaemon(s, heapMb), nice));
   await Promise.all(servers.map((s) => waitZkServing(s, 60000)));
   return servers;
 }

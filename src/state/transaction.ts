@@ -237,8 +237,10 @@ export class TransactionPlanner implements PlanView {
     this.rejectManaged(kind, given);
     const id = wantId ?? randomUUID();
     if (!isUuid(id)) invalid(`${kind}.id: ${quote(id)}: expected a UUID`);
-    // A generated id is new (random 122 bits); the commit itself refuses one that exists after all.
-    if (wantId !== undefined && (await this.lookup(id)))
+    // A generated id is new (random 122 bits): known absent without a read (on the distributed store
+    // a pointer read, one round trip before the commit); the commit itself refuses one that exists.
+    if (wantId === undefined) this.baseCache.set(id, undefined);
+    else if (await this.lookup(id))
       throw new StoreError('exists', `${kind}: an object with id ${id} already exists`);
     const input: Record<string, unknown> = { ...given };
     if (kind === 'port') {

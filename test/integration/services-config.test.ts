@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderZooCfg, zkServers, zkConnectString } from '../../src/services/zookeeper.js';
+import { renderZooCfg, zkDaemon, zkServers, zkConnectString } from '../../src/services/zookeeper.js';
+import { niced } from '../../src/services/process.js';
 import { cassandraNodes, parseJvmOptions, renderCassandraYaml } from '../../src/services/cassandra.js';
 import { storeUrl } from '../../src/services/main.js';
 import { parseCassandraUrl, storeUrlFor } from '../../src/state/cassandra-url.js';
@@ -27,6 +28,21 @@ describe('services configuration', () => {
     assert.match(cfg, /^clientPortAddress=127\.0\.0\.1$/m);
     assert.match(cfg, /^server\.3=127\.0\.0\.1:2890:3890$/m);
     assert.doesNotMatch(cfg.replace(/^#.*$/gm, ''), /@@/);
+    assert.match(cfg, /^forceSync=yes$/m);
+    const lab = renderZooCfg(
+      readFileSync(`${services}zookeeper/zoo.cfg`, 'utf8'),
+      servers[0]!,
+      servers,
+      false,
+    );
+    assert.match(lab, /^forceSync=no$/m);
+    assert.doesNotMatch(lab, /^forceSync=yes$/m);
+    const spec = zkDaemon(servers[0]!, 256);
+    assert.equal(niced(spec, 0), spec);
+    const high = niced(spec, -10);
+    assert.deepEqual([high.command, ...high.args.slice(0, 3)], ['nice', '-n', '-10', 'java']);
+    assert.equal(high.marker, spec.marker);
+    assert.throws(() => niced(spec, -21), /-20 to 19/);
     assert.equal(zkConnectString(servers), '127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183');
   });
 
