@@ -282,7 +282,7 @@ export class FlowStateSync {
   live(now: number): { nat: NatStateEntry[]; ct: CtStateEntry[] } {
     const expiresAt = now + this.idleMs;
     return {
-      nat: this.state.nat.entries(now).map((e) => ({ key: e.key, ip: e.ip, port: e.port, expiresAt })),
+      nat: this.state.nat.entries(now).map((e) => natEntry(e.key, e, expiresAt)),
       ct: this.state.conntrack.entries(now).map((e) => ({ key: e.key, expiresAt, ended: false })),
     };
   }
