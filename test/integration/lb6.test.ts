@@ -10,8 +10,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,67 +25,28 @@ import type { Obj } from '../../src/state/model.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
 import { agentSettled, vm } from './lab-helpers.js';
+import { failures, httpGet, MemberServers } from './lb-helpers.js';
 
-const HTTP_PROBE = fileURLToPath(new URL('../../src/lab/http-probe.js', import.meta.url));
 const CLI = fileURLToPath(new URL('../../../bin/midonet-cli', import.meta.url));
 const VIP6 = '2001:db8:b::200';
 const MEMBERS = ['vm1', 'vm3', 'vm5'] as const;
-
-interface Answers {
-  answers: Record<string, number>;
-  failed: number;
-  log: Array<{ t: number; body: string | null }>;
-}
-
-function failures(r: Answers): string {
-  const at = r.log.flatMap((l, i) => (l.body === null ? [`#${i} at ${l.t} ms`] : []));
-  return `${r.failed} failed (${at.join(', ')}); answers ${JSON.stringify(r.answers)}`;
-}
 
 describe('load balancer over IPv6: an IPv6 VIP spreads HTTP connections over IPv6 members on two hosts', () => {
   let lab: LabState;
   let store: TopologyStore;
   const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-lb6-'));
-  const servers = new Map<string, ChildProcess>();
+  const servers = new MemberServers(() => lab, runDir);
   const monitors: ChildProcess[] = [];
   const members: Record<string, Obj<'pool-member'>> = {};
   let lbId = '';
+  const get = httpGet;
 
-  async function get(netns: string, url: string, count: number, extra: string[] = []): Promise<Answers> {
-    const out = await run(
-      process.execPath,
-      [HTTP_PROBE, 'get', '--url', url, '--count', String(count), '--timeout-ms', '5000', ...extra],
-      { netns, timeoutMs: 120000 },
-    );
-    return JSON.parse(out) as Answers;
-  }
-
-  /**
-   * busybox httpd in a member VM on :8080 (both families); resolves once it answers the client over
-   * IPv6 (the VMs' loopback has no IPv6, so a VM cannot ask itself).
-   */
+  /** A member's httpd, ready once the client gets its name over IPv6 (a VM's loopback has no IPv6). */
   async function startHttpd(name: string): Promise<void> {
-    const dir = join(runDir, `www-${name}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'index.html'), `${name}\n`);
-    const v = vm(lab, name);
-    const child = spawn('ip', ['netns', 'exec', v.netns, 'busybox', 'httpd', '-f', '-p', '8080', '-h', dir], {
-      stdio: 'ignore',
-    });
-    servers.set(name, child);
-    const client = vm(lab, 'vm4').netns;
-    await until(async () => (await get(client, `http://[${vmIpv6(v)}]:8080/`, 1)).answers[name] === 1, {
-      what: `busybox httpd answering over IPv6 in ${name}`,
-    });
+    await servers.start(name, vm(lab, 'vm4').netns, `http://[${vmIpv6(vm(lab, name))}]:8080/`);
   }
 
-  async function stopHttpd(name: string): Promise<void> {
-    const child = servers.get(name)!;
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill();
-    await gone;
-    servers.delete(name);
-  }
+  const stopHttpd = (name: string) => servers.stop(name);
 
   async function status(name: string): Promise<string | undefined> {
     return (await store.get('pool-member', members[name]!.id))?.status;
@@ -120,7 +81,8 @@ describe('load balancer over IPv6: an IPv6 VIP spreads HTTP connections over IPv
     await settled();
   });
   after(async () => {
-    for (const s of [...servers.values(), ...monitors]) s.kill('SIGKILL');
+    servers.killAll();
+    for (const s of monitors) s.kill('SIGKILL');
     await store?.close();
     await labDown(runDir);
   });
