@@ -154,10 +154,15 @@ export class LoadBalancers {
     return undefined;
   }
 
-  /** Rebuilds the view of a router's balancer; returns its endpoints tag when the endpoints changed. */
+  /**
+   * Rebuilds the view of a router's balancer; returns its endpoints tag when the endpoints changed, and
+   * the router's tag when the balancer is new: flows through the router simulated before it existed
+   * read no balancer and carry no endpoints tag (a member's reply flow would keep its source).
+   */
   rebuild(routerId: string): Tag[] {
     const lb = this.src.all('load-balancer').find((x) => x.routerId === routerId);
     const tag = Tags.of('lb-endpoints', routerId);
+    const isNew = lb !== undefined && !this.byRouter.has(routerId);
     if (lb === undefined) {
       const had = this.byRouter.delete(routerId);
       this.signature.delete(routerId);
@@ -265,6 +270,7 @@ export class LoadBalancers {
     const s = `${lb.adminStateUp}|${sig.sort().join(',')}`;
     const changed = this.signature.get(routerId) !== s;
     this.signature.set(routerId, s);
+    if (isNew) return [tag, Tags.router(routerId)];
     return changed ? [tag] : [];
   }
 }

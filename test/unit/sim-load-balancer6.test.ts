@@ -280,4 +280,31 @@ describe('simulate: load balancer over IPv6', () => {
     assert.notEqual(conntrackKeyOf(other, 'z'), k);
     assert.equal(conntrackKeyOf(back, 'z'), reverseKey(k));
   });
+
+  it("a balancer made after a member's flows were installed invalidates them (its reply flow would keep the member's source)", () => {
+    const b = standardBuilder();
+    b.set(b.id('r1-left'), { address6: '2001:db8:1::1/64' });
+    b.set(b.id('r1-right'), { address6: '2001:db8:2::1/64' });
+    const t = b.build();
+    const s = standardState(b);
+    s.nd.learn(b.id('r1'), parseIpv6(IP6.vm3)!, macToNumber(MAC.vm3), 0);
+    const reply: PacketFields = {
+      srcMac: MAC.vm1,
+      dstMac: MAC.rLeft,
+      ethertype: 0x86dd,
+      srcIp6: IP6.vm1,
+      dstIp6: IP6.vm3,
+      proto: 'tcp',
+      srcPort: 8080,
+      dstPort: 30010,
+    };
+    const before = simulate(t, packet(reply), b.id('vm1'), 0, { state: s });
+    assert.equal(before.kind, 'done');
+    const lb = b.add('load-balancer', { name: 'lb6', routerId: b.id('r1') });
+    const tags = t.apply([{ op: 'create', kind: 'load-balancer', object: lb }]);
+    assert.ok(
+      before.tags.some((x) => tags.includes(x)),
+      `the new balancer's tags ${tags.join(' ')} reach the flow made without it`,
+    );
+  });
 });
