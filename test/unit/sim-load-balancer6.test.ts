@@ -83,6 +83,21 @@ function toVip(sport: number, extra: Partial<PacketFields> = {}): PacketFields {
   };
 }
 
+/** vm1's (member m1's) reply from :8080 to the client's port. */
+function fromMember(dport: number): PacketFields {
+  return {
+    srcMac: MAC.vm1,
+    dstMac: MAC.rLeft,
+    ethertype: 0x86dd,
+    srcIp6: IP6.vm1,
+    dstIp6: IP6.vm3,
+    proto: 'tcp',
+    tcpFlags: 0x12,
+    srcPort: 8080,
+    dstPort: dport,
+  };
+}
+
 function run(w: World, p: PacketFields, inPort: string, trace = false, s: MemoryRuntimeState = w.s): SimDone {
   const r = simulate(w.t, packet(p), w.b.id(inPort), 0, { state: s, trace });
   assert.equal(r.kind, 'done', JSON.stringify(r));
@@ -148,22 +163,7 @@ describe('simulate: load balancer over IPv6', () => {
   it("the member's reply leaves with the VIP and port 80 as its source", () => {
     const w = world();
     w.s.commit(run(w, toVip(30001), 'vm3').effects, 0);
-    const reply = run(
-      w,
-      {
-        srcMac: MAC.vm1,
-        dstMac: MAC.rLeft,
-        ethertype: 0x86dd,
-        srcIp6: IP6.vm1,
-        dstIp6: IP6.vm3,
-        proto: 'tcp',
-        tcpFlags: 0x12,
-        srcPort: 8080,
-        dstPort: 30001,
-      },
-      'vm1',
-      true,
-    );
+    const reply = run(w, fromMember(30001), 'vm1', true);
     assert.equal(
       actions(w, reply),
       'set_field:02:00:00:00:01:02->eth_src, set_field:02:00:00:00:00:03->eth_dst, ' +
@@ -241,23 +241,7 @@ describe('simulate: load balancer over IPv6', () => {
     other.nd.learn(w.b.id('r1'), parseIpv6(IP6.vm3)!, macToNumber(MAC.vm3), 0);
     const tags = new FlowStateSync('hv2', other, () => w.t).apply(dec.msg.nat, dec.msg.ct, 1000);
     assert.equal(tags.length, 2);
-    const reply = run(
-      w,
-      {
-        srcMac: MAC.vm1,
-        dstMac: MAC.rLeft,
-        ethertype: 0x86dd,
-        srcIp6: IP6.vm1,
-        dstIp6: IP6.vm3,
-        proto: 'tcp',
-        tcpFlags: 0x12,
-        srcPort: 8080,
-        dstPort: 30004,
-      },
-      'vm1',
-      false,
-      other,
-    );
+    const reply = run(w, fromMember(30004), 'vm1', false, other);
     assert.match(actions(w, reply), /set_field:80->tp_src, set_field:2001:db8:2::100->ipv6_src/);
   });
 
@@ -288,16 +272,7 @@ describe('simulate: load balancer over IPv6', () => {
     const t = b.build();
     const s = standardState(b);
     s.nd.learn(b.id('r1'), parseIpv6(IP6.vm3)!, macToNumber(MAC.vm3), 0);
-    const reply: PacketFields = {
-      srcMac: MAC.vm1,
-      dstMac: MAC.rLeft,
-      ethertype: 0x86dd,
-      srcIp6: IP6.vm1,
-      dstIp6: IP6.vm3,
-      proto: 'tcp',
-      srcPort: 8080,
-      dstPort: 30010,
-    };
+    const reply = fromMember(30010);
     const before = simulate(t, packet(reply), b.id('vm1'), 0, { state: s });
     assert.equal(before.kind, 'done');
     const lb = b.add('load-balancer', { name: 'lb6', routerId: b.id('r1') });
