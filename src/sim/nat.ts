@@ -16,6 +16,10 @@
  * identifier, and a second echo with the same identifier to the same destination through the same
  * address is dropped until the first one's binding expires.
  *
+ * IPv6: the rules here translate IPv4 only (an IPv6 packet skips them); a load balancer's IPv6
+ * bindings use the same tables with keys whose addresses are in brackets (natKey6) and values that
+ * carry the address as `ip6`.
+ *
  * Choice: a DNAT target is a function of the tuple (a hash), so two hosts simulating the same first
  * packet choose alike; an SNAT port is the first one from the tuple's hash onward, among the port
  * blocks this host leased for the address, whose reply tuple no binding holds, so no (address, port)
