@@ -41,7 +41,7 @@ const channel = new PeerChannel(
     const first = m.nat[0];
     if (first !== undefined) delays.push(t - (first.expiresAt - IDLE_MS));
     const now = Date.now();
-    for (const e of m.nat) nat.bind(e.key, e.ip, e.port, now);
+    for (const e of m.nat) nat.bind(e.key, e, now);
     for (const e of m.ct) ct.track(e.key, now);
     if (received >= expect) report();
   },

@@ -102,7 +102,7 @@ try {
   for (let i = 0; i < 50000; i++) {
     const m = message(i, Date.now());
     if (m.kind !== 'flowState') continue;
-    for (const e of m.nat) table.bind(e.key, e.ip, e.port, Date.now());
+    for (const e of m.nat) table.bind(e.key, e, Date.now());
   }
   global.gc?.();
   const mb = (process.memoryUsage().heapUsed - before) / 1e6;

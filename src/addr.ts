@@ -409,3 +409,8 @@ const IPV6: Family<Ipv6Words> = {
 export function parseIpv6Cidr(s: string, strict: boolean): Ipv6Prefix | string {
   return parsePrefix(s, strict, IPV6);
 }
+
+/** An address (either family, as text) and a port as one endpoint: 192.0.2.1:80, [2001:db8::1]:80. */
+export function formatEndpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -200,7 +200,7 @@ function simulateHere(view: AgentControlView, req: Record<string, unknown>, now:
 
 /**
  * A conntrack key (`ZONE|proto/src:sport>dst:dport`) or NAT key (`ZONE/KIND/proto/src:sport>dst:dport`,
- * numbers) as fields; an unknown shape keeps only `key`.
+ * IPv4 addresses as numbers, IPv6 ones as text in brackets) as fields; an unknown shape keeps only `key`.
  */
 export function parseFlowKey(key: string): {
   key: string;
@@ -212,16 +212,18 @@ export function parseFlowKey(key: string): {
   dst: string;
   dstPort: number;
 } {
-  const m = /^(.*?)(?:\||\/(d|s|rd|rs)\/)(\d+)\/(\d+):(\d+)>(\d+):(\d+)$/.exec(key);
+  const m =
+    /^(.*?)(?:\||\/(d|s|rd|rs)\/)(\d+)\/(\d+|\[[0-9a-f:.]+\]):(\d+)>(\d+|\[[0-9a-f:.]+\]):(\d+)$/.exec(key);
   if (m === null) return { key, zone: '', kind: null, proto: 0, src: '?', srcPort: 0, dst: '?', dstPort: 0 };
+  const addr = (a: string) => (a.startsWith('[') ? a.slice(1, -1) : formatIpv4(Number(a)));
   return {
     key,
     zone: m[1]!,
     kind: m[2] ?? null,
     proto: Number(m[3]),
-    src: formatIpv4(Number(m[4])),
+    src: addr(m[4]!),
     srcPort: Number(m[5]),
-    dst: formatIpv4(Number(m[6])),
+    dst: addr(m[6]!),
     dstPort: Number(m[7]),
   };
 }

@@ -6,7 +6,7 @@
  * Invariant: read-only except `forget`; a request names one command of ALLOWED, and a bad command or
  * argument is an error that names it (escaped), never a crash of the agent.
  */
-import { formatIpv4 } from '../addr.js';
+import { formatIpv4, formatIpv6 } from '../addr.js';
 import { MAX_REQUEST_MS, MAX_TRACE_COUNT } from '../control/control-api.js';
 import type { Match, Outgoing } from '../openflow/index.js';
 import { quote } from '../quote.js';
@@ -62,7 +62,7 @@ export async function controlRequest(a: AgentView, req: Record<string, unknown>)
     case 'nat':
       return ctl.state.nat.entries(Date.now()).map((e) => ({
         key: e.key,
-        to: `${formatIpv4(e.ip)}:${e.port}`,
+        to: e.ip6 === undefined ? `${formatIpv4(e.ip)}:${e.port}` : `[${formatIpv6(e.ip6)}]:${e.port}`,
         lastUsed: new Date(e.at).toISOString(),
       }));
     case 'forget': {

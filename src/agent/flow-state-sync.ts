@@ -14,7 +14,8 @@
  * Invariant: a key is pinned exactly while at least one recorded flow carries its tag (the caller
  * reports every install and every removal); nothing here does I/O.
  */
-import { reverseOfForward } from '../sim/nat.js';
+import { formatIpv6, parseIpv6 } from '../addr.js';
+import { reverseOfForward, type NatBinding } from '../sim/nat.js';
 import type { Effect } from '../sim/result.js';
 import type { MemoryRuntimeState } from '../sim/runtime-state.js';
 import { Tags, type Tag } from '../sim/tags.js';
@@ -29,6 +30,13 @@ const CT_PREFIX = 'ct:';
 function zoneOf(key: string, sep: string): string {
   const i = key.indexOf(sep);
   return i < 0 ? key : key.slice(0, i);
+}
+
+/** A binding as agents share it (an IPv6 one keeps its address in `ip6`). */
+function natEntry(key: string, b: NatBinding, expiresAt: number): NatStateEntry {
+  return b.ip6 === undefined
+    ? { key, ip: b.ip, port: b.port, expiresAt }
+    : { key, ip: b.ip, port: b.port, ip6: b.ip6, expiresAt };
 }
 
 export class FlowStateSync {
@@ -76,8 +84,8 @@ export class FlowStateSync {
     const expiresAt = now + this.idleMs;
     for (const e of effects) {
       if (e.kind === 'natCreated') {
-        nat.push({ key: e.forwardKey, ip: e.forward.ip, port: e.forward.port, expiresAt });
-        nat.push({ key: e.reverseKey, ip: e.reverse.ip, port: e.reverse.port, expiresAt });
+        nat.push(natEntry(e.forwardKey, e.forward, expiresAt));
+        nat.push(natEntry(e.reverseKey, e.reverse, expiresAt));
         for (const h of this.hostsOfZone(e.zone)) to.add(h);
       } else if (e.kind === 'conntrackForward') {
         ct.push({ key: e.key, expiresAt, ended: false });
@@ -96,7 +104,7 @@ export class FlowStateSync {
         table: 'nat' as const,
         scope: zoneOf(e.key, '/'),
         key: e.key,
-        value: `${e.ip}:${e.port}`,
+        value: e.ip6 === undefined ? `${e.ip}:${e.port}` : `[${formatIpv6(e.ip6)}]:${e.port}`,
         origin: this.hostId,
         expiresAt: e.expiresAt,
       })),
@@ -118,10 +126,14 @@ export class FlowStateSync {
     for (const e of entries) {
       if (e.table === 'nat') {
         const i = e.value.lastIndexOf(':');
-        const ip = Number(e.value.slice(0, i));
+        const addr = e.value.slice(0, i);
         const port = Number(e.value.slice(i + 1));
-        if (i > 0 && Number.isInteger(ip) && Number.isInteger(port))
-          nat.push({ key: e.key, ip, port, expiresAt: e.expiresAt });
+        if (i <= 0 || !Number.isInteger(port)) continue;
+        // An IPv6 binding's address is in brackets (toStore); an IPv4 one is its number.
+        const ip6 = addr.startsWith('[') && addr.endsWith(']') ? parseIpv6(addr.slice(1, -1)) : undefined;
+        const ip = Number(addr);
+        if (ip6 !== undefined) nat.push({ key: e.key, ip: 0, port, ip6, expiresAt: e.expiresAt });
+        else if (Number.isInteger(ip)) nat.push({ key: e.key, ip, port, expiresAt: e.expiresAt });
       } else if (e.table === 'ct')
         ct.push({ key: e.key, expiresAt: e.expiresAt, ended: e.value === 'ended' });
     }
@@ -133,7 +145,7 @@ export class FlowStateSync {
     const changed: Tag[] = [];
     for (const e of nat) {
       if (e.expiresAt <= now) continue;
-      if (this.state.nat.bind(e.key, e.ip, e.port, now, e.expiresAt - now)) changed.push(Tags.nat(e.key));
+      if (this.state.nat.bind(e.key, e, now, e.expiresAt - now)) changed.push(Tags.nat(e.key));
     }
     for (const e of ct) {
       if (e.expiresAt <= now) continue;
@@ -236,8 +248,7 @@ export class FlowStateSync {
       if (tag.startsWith(NAT_PREFIX)) {
         const key = tag.slice(NAT_PREFIX.length);
         const b = this.state.nat.lookup(key, now);
-        if (b !== undefined)
-          add(zoneOf(key, '/'), (x) => x.nat.push({ key, ip: b.ip, port: b.port, expiresAt }));
+        if (b !== undefined) add(zoneOf(key, '/'), (x) => x.nat.push(natEntry(key, b, expiresAt)));
       } else {
         const key = tag.slice(CT_PREFIX.length);
         if (this.state.conntrack.has(key, now))
@@ -271,7 +282,7 @@ export class FlowStateSync {
   live(now: number): { nat: NatStateEntry[]; ct: CtStateEntry[] } {
     const expiresAt = now + this.idleMs;
     return {
-      nat: this.state.nat.entries(now).map((e) => ({ key: e.key, ip: e.ip, port: e.port, expiresAt })),
+      nat: this.state.nat.entries(now).map((e) => natEntry(e.key, e, expiresAt)),
       ct: this.state.conntrack.entries(now).map((e) => ({ key: e.key, expiresAt, ended: false })),
     };
   }

@@ -12,7 +12,8 @@
  * - `flowState`: NAT bindings and tracked connections this host made or renewed, sent before the
  *   packet that made them goes out, to the hosts that may see its reply or a later packet.
  *
- * Wire form: 'M' 'N', version 1, kind, then the kind's fields: strings are u16 length + UTF-8, numbers
+ * Wire form: 'M' 'N', version 1 (2: a flowState message with an IPv6 binding, whose bindings each
+ * carry a family byte, 4 or 6, and then 4 or 16 address bytes), kind, then the kind's fields: strings are u16 length + UTF-8, numbers
  * are u32 or f64 (timestamps), lists are u16 count + items.
  *
  * Invariant: `decodePeerMessage` never throws and accepts only what `encodePeerMessage` can produce:
@@ -22,6 +23,7 @@
  * Anything else is an error value naming what was wrong, so a truncated or forged message is dropped
  * and counted, never applied.
  */
+import type { Ipv6Words } from '../addr.js';
 import { NUM_FIELDS } from '../sim/flow-match.js';
 import { LEARNED_TABLES, type LearnedEntry } from '../state/store.js';
 
@@ -47,11 +49,15 @@ export type PeerMessage =
       readonly ct: readonly CtStateEntry[];
     };
 
-/** A NAT binding as agents share it: key -> address and port, live until `expiresAt` (ms). */
+/**
+ * A NAT binding as agents share it: key -> address and port, live until `expiresAt` (ms); an IPv6
+ * binding (a load balancer's) has its address in `ip6` and `ip` 0.
+ */
 export interface NatStateEntry {
   readonly key: string;
   readonly ip: number;
   readonly port: number;
+  readonly ip6?: Ipv6Words;
   readonly expiresAt: number;
 }
 
@@ -65,6 +71,8 @@ export interface CtStateEntry {
 const MAGIC0 = 0x4d; // 'M'
 const MAGIC1 = 0x4e; // 'N'
 const VERSION = 1;
+/** A flowState message with an IPv6 binding: each binding has a family byte (4 or 6) before its address. */
+const VERSION_FAMILY = 2;
 const KIND_CODES = { learned: 1, replyFlow: 2, flowState: 3, replyFlowDone: 4 } as const;
 const MAX_STRING = 200;
 const MAX_ENTRIES = 1000;
@@ -170,7 +178,9 @@ export function encodePeerMessage(m: PeerMessage): Buffer {
   const o = new Out();
   o.u8(MAGIC0);
   o.u8(MAGIC1);
-  o.u8(VERSION);
+  // Version 1 unless an IPv6 binding needs the family byte: agents of before IPv6 still read the rest.
+  const family = m.kind === 'flowState' && m.nat.some((e) => e.ip6 !== undefined);
+  o.u8(family ? VERSION_FAMILY : VERSION);
   o.u8(KIND_CODES[m.kind]);
   o.str(m.from);
   switch (m.kind) {
@@ -201,7 +211,9 @@ export function encodePeerMessage(m: PeerMessage): Buffer {
       o.u16(m.nat.length);
       for (const e of m.nat) {
         o.str(e.key);
-        o.u32(e.ip);
+        if (family) o.u8(e.ip6 === undefined ? 4 : 6);
+        if (e.ip6 === undefined) o.u32(e.ip);
+        else for (const w of e.ip6) o.u32(w);
         o.u16(e.port);
         o.f64(e.expiresAt);
       }
@@ -225,8 +237,12 @@ export function decodePeerMessage(b: Buffer): PeerDecodeResult {
     const r = new In(b);
     if (r.u8('magic') !== MAGIC0 || r.u8('magic') !== MAGIC1) return { ok: false, error: 'bad magic' };
     const version = r.u8('version');
-    if (version !== VERSION) return { ok: false, error: `unknown version ${version}` };
+    if (version !== VERSION && version !== VERSION_FAMILY)
+      return { ok: false, error: `unknown version ${version}` };
     const code = r.u8('kind');
+    const family = version === VERSION_FAMILY;
+    if (family && code !== KIND_CODES.flowState)
+      return { ok: false, error: `version ${version} is only for flow state` };
     const from = r.str('sender');
     let msg: PeerMessage;
     if (code === KIND_CODES.learned) {
@@ -258,13 +274,19 @@ export function decodePeerMessage(b: Buffer): PeerDecodeResult {
       const nn = r.u16('binding count');
       if (nn > MAX_ENTRIES) return { ok: false, error: `${nn} entries exceed ${MAX_ENTRIES}` };
       const nat: NatStateEntry[] = [];
-      for (let i = 0; i < nn; i++)
-        nat.push({
-          key: r.str('binding key'),
-          ip: r.u32('address'),
-          port: r.u16('port'),
-          expiresAt: r.f64('expiry'),
-        });
+      for (let i = 0; i < nn; i++) {
+        const key = r.str('binding key');
+        const fam = family ? r.u8('address family') : 4;
+        if (fam !== 4 && fam !== 6) return { ok: false, error: `address family ${fam} is not 4 or 6` };
+        if (fam === 4)
+          nat.push({ key, ip: r.u32('address'), port: r.u16('port'), expiresAt: r.f64('expiry') });
+        else {
+          const ip6: Ipv6Words = [r.u32('address'), r.u32('address'), r.u32('address'), r.u32('address')];
+          nat.push({ key, ip: 0, port: r.u16('port'), ip6, expiresAt: r.f64('expiry') });
+        }
+      }
+      if (family && !nat.some((e) => e.ip6 !== undefined))
+        return { ok: false, error: `version ${version} without an IPv6 binding` };
       const nc = r.u16('connection count');
       if (nn + nc > MAX_ENTRIES) return { ok: false, error: `${nn + nc} entries exceed ${MAX_ENTRIES}` };
       const ct: CtStateEntry[] = [];

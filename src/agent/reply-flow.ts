@@ -47,6 +47,7 @@ import {
   TP_SRC,
   VLAN,
   bits6,
+  setWords6,
   type FlowMatch,
 } from '../sim/flow-match.js';
 import { ICMP6_ECHO_REPLY, ICMP6_ECHO_REQUEST, ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT } from '../sim/ndp.js';
@@ -100,6 +101,8 @@ export function headersAtOutput(res: SimDone): { portId: string; headers: number
           h[TP_DST] = a.value;
           break;
       }
+    } else if (a.kind === 'setField6' && portId === undefined) {
+      setWords6(h, a.field === 'ipv6_src' ? IPV6_SRC_0 : IPV6_DST_0, a.value);
     }
   }
   return portId === undefined ? undefined : { portId, headers: h };

@@ -37,7 +37,7 @@ import {
   formatMacNumber,
 } from '../sim/flow-match.js';
 import type { Action as SimAction } from '../sim/result.js';
-import { formatIpv4 } from '../addr.js';
+import { formatIpv4, formatIpv6 } from '../addr.js';
 import { matchIpv6 } from './translate6.js';
 import { OFPP, OFPVID_PRESENT, type Action, type Match, type OxmField } from '../openflow/index.js';
 
@@ -230,6 +230,9 @@ export function translateActions(
             vlan = a.value;
             break;
         }
+        break;
+      case 'setField6':
+        out.push({ type: 'set_field', field: { field: a.field, value: formatIpv6(a.value) } });
         break;
       case 'decTtl':
         break;

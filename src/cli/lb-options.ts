@@ -62,7 +62,7 @@ export const LB_OPTIONS: Record<LbKind, readonly OptionSpec[]> = {
       flag: 'address',
       field: 'address',
       type: str,
-      describe: "virtual address, in a subnet of one of the router's ports",
+      describe: "virtual address (IPv4 or IPv6), in a subnet of one of the router's ports",
       required: true,
     },
     {
@@ -83,7 +83,13 @@ export const LB_OPTIONS: Record<LbKind, readonly OptionSpec[]> = {
   'pool-member': [
     named,
     poolRef,
-    { flag: 'address', field: 'address', type: str, describe: "the member's address", required: true },
+    {
+      flag: 'address',
+      field: 'address',
+      type: str,
+      describe: "the member's address (the VIP's family)",
+      required: true,
+    },
     { flag: 'port', field: 'port', type: int(1, 65535), describe: "the member's port", required: true },
     { flag: 'weight', field: 'weight', type: int(0, 256), describe: 'share of new connections (default 1)' },
     admin,

@@ -8,6 +8,7 @@
  */
 import type { Obj } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
+import { formatEndpoint } from '../addr.js';
 import { quote } from '../quote.js';
 import { lbLive, type LbLive } from './lb-live.js';
 import { table, type Names } from './output.js';
@@ -24,7 +25,7 @@ export async function lbTables(store: TopologyStore, lbId: string, names: Names)
       : `VIPs:\n${table(
           vips.map((v) => ({
             name: v.name,
-            endpoint: `${v.protocol} ${v.address}:${v.port}`,
+            endpoint: `${v.protocol} ${formatEndpoint(v.address, v.port)}`,
             poolId: v.poolId,
             persistence: v.sessionPersistence,
             up: v.adminStateUp,
@@ -45,7 +46,7 @@ export async function lbTables(store: TopologyStore, lbId: string, names: Names)
           : table(
               members.map((m) => ({
                 name: m.name,
-                endpoint: `${m.address}:${m.port}`,
+                endpoint: formatEndpoint(m.address, m.port),
                 weight: m.weight,
                 up: m.adminStateUp,
                 health: m.status,

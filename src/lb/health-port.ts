@@ -11,6 +11,10 @@
  *   namespace PREFIX<8 hex of L id>  the inner end `hm0` with address NS/30 and a default route via
  *                                    ROUTER; the checker process runs here
  *
+ * and the same over IPv6 for IPv6 members: the port's address6 is PREFIX::1/64, a /64 of
+ * --link-subnet6 (fd6c:6268::/48 by default) that no other port of the router overlaps, and `hm0` has
+ * PREFIX::2/64 with a default route via PREFIX::1 (no router advertisements taken).
+ *
  * The port is created once (by the first leader) and moved by rebinding it when another host's
  * process takes over, so the router's connected route to the link subnet follows the leader; replies
  * of members reach the namespace through the overlay like any reply.
@@ -20,7 +24,17 @@
  * written only after the veth exists, so the agent never binds a missing interface; `detach` removes
  * only this host's namespace and veth, never the port (the next leader rebinds it).
  */
-import { formatIpv4, parseCidr, prefixMask, type Ipv4Prefix } from '../addr.js';
+import {
+  formatIpv4,
+  formatIpv6,
+  ipv6Network,
+  ipv6PrefixContains,
+  parseCidr,
+  parseIpv6Cidr,
+  prefixMask,
+  type Ipv4Prefix,
+  type Ipv6Prefix,
+} from '../addr.js';
 import { run, tryRun } from '../exec.js';
 import { killNamespace } from '../netns-remove.js';
 import type { Logger } from '../log.js';
@@ -31,6 +45,8 @@ import type { TopologyStore } from '../state/store.js';
 export const NS_IFACE = 'hm0';
 /** The link subnets' default block. */
 export const DEFAULT_LINK_BLOCK = '169.254.0.0/16';
+/** The IPv6 link subnets' default block (unique-local): a /64 of it per balancer. */
+export const DEFAULT_LINK_BLOCK6 = 'fd6c:6268::/48';
 
 export interface HealthPortEnv {
   /** The host (store id) the ports of the balancers this process leads are bound to. */
@@ -41,6 +57,8 @@ export interface HealthPortEnv {
   readonly namespacePrefix: string;
   /** The block the /30 link subnets are taken from. */
   readonly linkBlock: Ipv4Prefix;
+  /** The block the IPv6 /64 link subnets are taken from (prefix length 32 to 64). */
+  readonly linkBlock6: Ipv6Prefix;
   readonly log: Logger;
 }
 
@@ -49,6 +67,14 @@ export interface LinkAddresses {
   /** The router port's address, ROUTER/30. */
   readonly router: string;
   /** The namespace's address, NS/30. */
+  readonly namespace: string;
+}
+
+/** The two ends of a balancer's IPv6 link subnet (checks of IPv6 members). */
+export interface LinkAddresses6 {
+  /** The router port's address6, PREFIX::1/64. */
+  readonly router: string;
+  /** The namespace's address, PREFIX::2/64. */
   readonly namespace: string;
 }
 
@@ -99,40 +125,90 @@ export function namespaceEnd(routerAddress: string): LinkAddresses {
   return { router: routerAddress, namespace: `${formatIpv4(other)}/${p.len}` };
 }
 
+/**
+ * The first /64 of `block` (32 to 64 bits long) that none of `taken` (the router's IPv6 port subnets)
+ * overlaps, as ::1 (router) and ::2 (namespace); undefined when the first 65,536 are all taken.
+ */
+export function pickLinkSubnet6(block: Ipv6Prefix, taken: readonly Ipv6Prefix[]): LinkAddresses6 | undefined {
+  if (block.len < 32 || block.len > 64) return undefined;
+  const base = ipv6Network(block.addr, block.len);
+  const count = Math.min(2 ** (64 - block.len), 65536);
+  for (let i = 0; i < count; i++) {
+    const net = [base[0], (base[1] + i) >>> 0, 0, 0] as const;
+    // Two prefixes overlap when the shorter one holds the other's network.
+    if (taken.some((t) => ipv6PrefixContains(t.addr, Math.min(t.len, 64), net))) continue;
+    return {
+      router: `${formatIpv6([net[0], net[1], 0, 1])}/64`,
+      namespace: `${formatIpv6([net[0], net[1], 0, 2])}/64`,
+    };
+  }
+  return undefined;
+}
+
+/** The namespace end of a router port's IPv6 link /64 (::1 is the router's, ::2 the namespace's). */
+export function namespaceEnd6(routerAddress6: string): LinkAddresses6 {
+  const p = parseIpv6Cidr(routerAddress6, false);
+  if (typeof p === 'string') throw new Error(`health port address6 ${routerAddress6}: ${p}`);
+  const net = ipv6Network(p.addr, p.len);
+  const other = [net[0], net[1], net[2], p.addr[3] === 1 ? 2 : 1] as const;
+  return { router: routerAddress6, namespace: `${formatIpv6(other)}/${p.len}` };
+}
+
 function hostIp(env: HealthPortEnv, args: string[]): string[] {
   return env.hostNetns === null ? args : ['-n', env.hostNetns, ...args];
 }
 
-/** True when `ns` exists with `hm0` holding `address` and the host end exists. */
-async function intact(env: HealthPortEnv, ns: string, iface: string, address: string): Promise<boolean> {
-  const addrs = await tryRun('ip', ['-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IFACE]);
-  if (addrs === undefined || !addrs.includes(` ${address} `)) return false;
+/** True when `ns` exists with `hm0` holding both addresses and the host end exists. */
+async function intact(
+  env: HealthPortEnv,
+  ns: string,
+  iface: string,
+  address: string,
+  address6: string,
+): Promise<boolean> {
+  const addrs = await tryRun('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', NS_IFACE]);
+  if (addrs === undefined || !addrs.includes(` ${address} `) || !addrs.includes(` ${address6} `))
+    return false;
   return (await tryRun('ip', hostIp(env, ['link', 'show', iface]))) !== undefined;
 }
 
 /** Builds (or adopts) the namespace and veth for `link`; returns the namespace's name. */
-async function plumb(env: HealthPortEnv, lbId: string, link: LinkAddresses): Promise<string> {
+async function plumb(
+  env: HealthPortEnv,
+  lbId: string,
+  link: LinkAddresses,
+  link6: LinkAddresses6,
+): Promise<string> {
   const ns = healthNamespace(env.namespacePrefix, lbId);
   const iface = healthHostIface(lbId);
-  if (await intact(env, ns, iface, link.namespace)) {
+  if (await intact(env, ns, iface, link.namespace, link6.namespace)) {
     await run('ip', hostIp(env, ['link', 'set', iface, 'up']));
     return ns;
   }
   await removeNamespace(env, lbId);
   await run('ip', ['netns', 'add', ns]);
   await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  // IPv6 for checks of IPv6 members, with the address given here: no router advertisements taken, no
+  // duplicate address detection to wait for (the /64 is this namespace's and the router port's only).
   await run(
     'sysctl',
-    ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
-    {
-      netns: ns,
-    },
+    [
+      '-q',
+      '-w',
+      'net.ipv6.conf.all.accept_ra=0',
+      'net.ipv6.conf.default.accept_ra=0',
+      'net.ipv6.conf.all.accept_dad=0',
+      'net.ipv6.conf.default.accept_dad=0',
+    ],
+    { netns: ns },
   );
   const outer = env.hostNetns === null ? [iface] : [iface, 'netns', env.hostNetns];
   await run('ip', ['link', 'add', ...outer, 'type', 'veth', 'peer', 'name', NS_IFACE, 'netns', ns]);
   await run('ip', ['-n', ns, 'addr', 'add', link.namespace, 'dev', NS_IFACE]);
   await run('ip', ['-n', ns, 'link', 'set', NS_IFACE, 'up']);
   await run('ip', ['-n', ns, 'route', 'add', 'default', 'via', link.router.split('/')[0]!]);
+  await run('ip', ['-n', ns, '-6', 'addr', 'add', link6.namespace, 'dev', NS_IFACE, 'nodad']);
+  await run('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', link6.router.split('/')[0]!]);
   // veth checksum offload leaves partial checksums that the userspace datapath passes on as they are.
   await tryRun('ethtool', ['-K', NS_IFACE, 'tx', 'off'], { netns: ns });
   await run('ip', hostIp(env, ['link', 'set', iface, 'up']));
@@ -166,13 +242,46 @@ export async function attachHealthPort(
       throw new Error(`no free /30 in the link block for the health port of load balancer '${lb.name}'`);
     link = picked;
   }
-  const ns = await plumb(env, lb.id, link);
+  let link6: LinkAddresses6;
+  if (existing?.address6) link6 = namespaceEnd6(existing.address6);
+  else {
+    const taken = ports.flatMap((p) => {
+      const c = p.address6 === null ? undefined : parseIpv6Cidr(p.address6, false);
+      return c === undefined || typeof c === 'string' ? [] : [c];
+    });
+    const picked = pickLinkSubnet6(env.linkBlock6, taken);
+    if (picked === undefined)
+      throw new Error(`no free /64 in the IPv6 link block for the health port of load balancer '${lb.name}'`);
+    link6 = picked;
+  }
+  const ns = await plumb(env, lb.id, link, link6);
   const binding = { hostId: env.hostId, interfaceName: iface };
   if (existing === undefined) {
-    await store.create('port', { name, deviceId: lb.routerId, address: link.router, ...binding });
-    env.log.info({ loadBalancer: lb.name, port: name, address: link.router }, 'health port created');
-  } else if (existing.hostId !== env.hostId || existing.interfaceName !== iface) {
-    await store.update('port', existing.id, binding, { expectedVersion: existing.version });
+    await store.create('port', {
+      name,
+      deviceId: lb.routerId,
+      address: link.router,
+      address6: link6.router,
+      ...binding,
+    });
+    env.log.info(
+      { loadBalancer: lb.name, port: name, address: link.router, address6: link6.router },
+      'health port created',
+    );
+  } else if (
+    existing.hostId !== env.hostId ||
+    existing.interfaceName !== iface ||
+    existing.address6 !== link6.router
+  ) {
+    // A port made before IPv6 checks gets its IPv6 link address here.
+    await store.update(
+      'port',
+      existing.id,
+      { ...binding, address6: link6.router },
+      {
+        expectedVersion: existing.version,
+      },
+    );
     env.log.info({ loadBalancer: lb.name, port: name }, 'health port bound to this host');
   }
   return ns;

@@ -2,7 +2,8 @@
  * midonet-lb-health's entry point: health monitoring of load balancer members (monitor.ts).
  *
  *   midonet-lb-health --store URL [--host NAME] [--host-netns NS] [--namespace-prefix P]
- *                     [--link-subnet CIDR] [--netns NS] [--candidate NAME] [--metrics-listen H:P]
+ *                     [--link-subnet CIDR] [--link-subnet6 CIDR6] [--netns NS] [--candidate NAME]
+ *                     [--metrics-listen H:P]
  *
  * Several may run (on different hosts): one leads each balancer, the others stand by. By default the
  * leader makes its checks from a namespace attached to the balancer's router through a port of its
@@ -18,10 +19,10 @@ import { hideBin } from 'yargs/helpers';
 import { LOG_LEVELS, createLogger } from '../log.js';
 import { openStore } from '../state/open.js';
 import { quote } from '../quote.js';
-import { parseCidr } from '../addr.js';
+import { parseCidr, parseIpv6Cidr, type Ipv6Prefix } from '../addr.js';
 import { hostNameValue, netnsName } from '../config.js';
 import type { TopologyStore } from '../state/store.js';
-import { DEFAULT_LINK_BLOCK } from './health-port.js';
+import { DEFAULT_LINK_BLOCK, DEFAULT_LINK_BLOCK6 } from './health-port.js';
 import { daemonRegistry, startMetricsServer } from '../metrics/server.js';
 import { registerLbHealthMetrics } from './metrics.js';
 import { HealthMonitor, type CheckSource } from './monitor.js';
@@ -36,6 +37,7 @@ function badArgument(a: {
   hostNetns?: string;
   prefix: string;
   linkSubnet: string;
+  linkSubnet6: string;
 }): string | undefined {
   const bad = (opt: string, v: string, allowed: string) => `--${opt}: ${quote(v)} is not valid: ${allowed}`;
   if (a.netns !== undefined && !netnsName.safeParse(a.netns).success)
@@ -50,6 +52,10 @@ function badArgument(a: {
   if (typeof c === 'string') return bad('link-subnet', a.linkSubnet, c);
   if (c.len > 30)
     return bad('link-subnet', a.linkSubnet, 'the prefix length must be 30 or less (a /30 per balancer)');
+  const c6 = parseIpv6Cidr(a.linkSubnet6, true);
+  if (typeof c6 === 'string') return bad('link-subnet6', a.linkSubnet6, c6);
+  if (c6.len < 32 || c6.len > 64)
+    return bad('link-subnet6', a.linkSubnet6, 'the prefix length must be 32 to 64 (a /64 per balancer)');
   return undefined;
 }
 
@@ -89,6 +95,11 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
       default: DEFAULT_LINK_BLOCK,
       describe: 'block the health ports take a /30 from',
     })
+    .option('link-subnet6', {
+      type: 'string',
+      default: DEFAULT_LINK_BLOCK6,
+      describe: 'IPv6 block the health ports take a /64 from (checks of IPv6 members)',
+    })
     .option('netns', {
       type: 'string',
       describe: 'make every check from this existing namespace instead (no health port)',
@@ -109,6 +120,7 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
     host: hostName,
     prefix: args['namespace-prefix'],
     linkSubnet: args['link-subnet'],
+    linkSubnet6: args['link-subnet6'],
   });
   if (problem !== undefined) {
     process.stderr.write(`midonet-lb-health: ${problem}\n`);
@@ -135,6 +147,7 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
               hostNetns: args['host-netns'] ?? null,
               namespacePrefix: args['namespace-prefix'],
               linkBlock: parseCidr(args['link-subnet'], true) as { addr: number; len: number },
+              linkBlock6: parseIpv6Cidr(args['link-subnet6'], true) as Ipv6Prefix,
               log: monitorLog,
             },
           };

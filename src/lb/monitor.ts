@@ -28,6 +28,7 @@
  * and only with the version it read (a write racing another is refused, not merged). Checks never
  * overlap for one member.
  */
+import { formatEndpoint } from '../addr.js';
 import type { Logger } from '../log.js';
 import type { Kind, Obj } from '../state/model.js';
 import type { Campaign, Change, Snapshot, TopologyStore, Watch } from '../state/store.js';
@@ -316,7 +317,7 @@ export class HealthMonitor {
         t[status]++;
       }
       this.log.info(
-        { member: cur.name, address: `${cur.address}:${cur.port}`, status, detail: r.detail },
+        { member: cur.name, address: formatEndpoint(cur.address, cur.port), status, detail: r.detail },
         'member status',
       );
     } catch (e) {

@@ -17,9 +17,12 @@ import {
   IP_DST,
   IP_SRC,
   IP_TOS,
+  IPV6_DST_0,
+  IPV6_SRC_0,
   TP_DST,
   TP_SRC,
   VLAN,
+  words6,
 } from './flow-match.js';
 import type { Output } from './context.js';
 import type { Action, SetFieldName } from './result.js';
@@ -34,6 +37,16 @@ const SETTABLE: ReadonlyArray<readonly [SetFieldName, number, number]> = [
   ['tp_src', TP_SRC, -1],
   ['tp_dst', TP_DST, -1],
 ];
+
+/** IPv6 addresses, four words each, set whole (a load balancer's translation, load-balancer.ts). */
+const SETTABLE6: ReadonlyArray<readonly ['ipv6_src' | 'ipv6_dst', number]> = [
+  ['ipv6_src', IPV6_SRC_0],
+  ['ipv6_dst', IPV6_DST_0],
+];
+
+function differs6(a: readonly number[], b: readonly number[], f0: number): boolean {
+  return a[f0] !== b[f0] || a[f0 + 1] !== b[f0 + 1] || a[f0 + 2] !== b[f0 + 2] || a[f0 + 3] !== b[f0 + 3];
+}
 
 /**
  * `copies`: mirror copies of the packet as it was at interior ports (mirror.ts), placed among the
@@ -60,6 +73,8 @@ export function actionsFromDiff(
           acts.push({ kind: 'setField', field, value });
         }
       }
+      for (const [field, f0] of SETTABLE6)
+        if (differs6(h, prev, f0)) acts.push({ kind: 'setField6', field, value: words6(h, f0) });
       prev = h;
     }
     for (; ttl < o.ttlDecrements; ttl++) acts.push({ kind: 'decTtl' });

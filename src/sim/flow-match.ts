@@ -285,6 +285,11 @@ export class FlowMatch {
     this.wroteAny = true;
   }
 
+  /** Overwrites a whole IPv6 address field (four words from `f0`: IPV6_SRC_0 or IPV6_DST_0). */
+  write6(f0: number, w: readonly [number, number, number, number]): void {
+    for (let i = 0; i < 4; i++) this.write(f0 + i, w[i]!);
+  }
+
   /**
    * A router forwards: TTL - 1 (the caller checked it is above 1). TTL is never a mask field nor a
    * set-field action: the datapath's dec_nw_ttl does it (see the header).

@@ -12,6 +12,7 @@
  * Invariant: a lookup is a pure function of (table contents, key, now); an entry past its lifetime is
  * absent; `entries()` lists only live ones (what an agent shares with peers and the store).
  */
+import { formatIpv6, type Ipv6Words } from '../addr.js';
 import type { NatBinding, NatTable } from './nat.js';
 
 export type ConnState = 'new' | 'established';
@@ -50,6 +51,20 @@ export function tupleText(proto: number, src: number, sport: number, dst: number
   return (
     decimal(proto) + '/' + decimal(src) + ':' + decimal(sport) + '>' + decimal(dst) + ':' + decimal(dport)
   );
+}
+
+/**
+ * An IPv6 5-tuple as key text: `proto/[src]:sport>[dst]:dport`, the addresses in canonical text (no
+ * '/' nor '>' in them, so `reverseKey` swaps the two ends of either family alike).
+ */
+export function tupleText6(
+  proto: number,
+  src: Ipv6Words,
+  sport: number,
+  dst: Ipv6Words,
+  dport: number,
+): string {
+  return `${decimal(proto)}/[${formatIpv6(src)}]:${decimal(sport)}>[${formatIpv6(dst)}]:${decimal(dport)}`;
 }
 
 /** Conntrack key: `zone|proto/src:sport>dst:dport` (numbers), one flat string. */
@@ -167,6 +182,8 @@ export class MemoryConntrack implements Conntrack {
 interface NatEntry extends Timed {
   readonly ip: number;
   readonly port: number;
+  /** An IPv6 binding's address (ip is 0 then). */
+  readonly ip6?: Ipv6Words;
 }
 
 export class MemoryNatTable implements NatTable {
@@ -183,14 +200,25 @@ export class MemoryNatTable implements NatTable {
   portBlocks(ip: number, proto: number): ReadonlyArray<readonly [number, number]> {
     return this.blocks.get(`${ip}/${proto}`) ?? [];
   }
-  /** Records a binding (made here or by another agent); an existing one is kept (first wins). */
-  bind(key: string, ip: number, port: number, now: number, idleMs = this.idleMs): boolean {
+  /**
+   * Records a binding (made here or by another agent); an existing one is kept (first wins). An IPv6
+   * binding gives its address as `b.ip6` (`b.ip` 0).
+   */
+  bind(key: string, b: NatBinding, now: number, idleMs = this.idleMs): boolean {
     const e = this.t.get(key, now);
     if (e !== undefined) {
       e.at = Math.max(e.at, now);
       return false;
     }
-    this.t.map.set(key, { ip, port, at: now, pinned: false, lifetimeMs: idleMs, ended: false });
+    const entry: NatEntry = {
+      ip: b.ip,
+      port: b.port,
+      at: now,
+      pinned: false,
+      lifetimeMs: idleMs,
+      ended: false,
+    };
+    this.t.map.set(key, b.ip6 === undefined ? entry : { ...entry, ip6: b.ip6 });
     return true;
   }
   pin(key: string, pinned: boolean, now: number): void {
@@ -219,10 +247,15 @@ export class MemoryNatTable implements NatTable {
     else this.blocks.set(`${ip}/${proto}`, [...ranges]);
   }
   /** Live bindings. */
-  entries(now: number): Array<{ key: string; ip: number; port: number; at: number }> {
-    const out: Array<{ key: string; ip: number; port: number; at: number }> = [];
+  entries(now: number): Array<{ key: string; ip: number; port: number; ip6?: Ipv6Words; at: number }> {
+    const out: Array<{ key: string; ip: number; port: number; ip6?: Ipv6Words; at: number }> = [];
     for (const [key, e] of this.t.map)
-      if (this.t.alive(e, now)) out.push({ key, ip: e.ip, port: e.port, at: e.at });
+      if (this.t.alive(e, now))
+        out.push(
+          e.ip6 === undefined
+            ? { key, ip: e.ip, port: e.port, at: e.at }
+            : { key, ip: e.ip, port: e.port, ip6: e.ip6, at: e.at },
+        );
     return out;
   }
   clear(): void {

@@ -3,6 +3,9 @@
  * its balancer with VIPs by address, pools with the members a new connection may choose (admin up,
  * status up, weight above 0) as cumulative weights, and every member by endpoint (address:port).
  *
+ * IPv6 VIPs and members sit in maps of their own (keyed by addrKey6/endpointKey6), so the IPv4 path
+ * keeps its numeric keys.
+ *
  * Rebuilt by the topology per balancer when one of its objects changes. Tags: a VIP, a pool and a
  * member each have one, carried by the flows of the connections through them; `endpointsTag` (one per
  * router) is carried by every packet the balancer looked at, VIP or not, and changes only when the set
@@ -12,14 +15,17 @@
  * Invariant: a view is a pure function of the objects; the only mutable field is a pool's round-robin
  * `turn`, which no flow depends on (it is not tagged): the rotation of one agent's new connections.
  */
-import { parseIpv4 } from '../addr.js';
+import { parseIpv4, parseIpv6, type Ipv6Words } from '../addr.js';
 import type { Kind, Obj } from '../state/model.js';
 import { Tags, type Tag } from './tags.js';
 
 export interface LbMemberView {
   readonly id: string;
   readonly name: string;
+  /** The IPv4 address; 0 for an IPv6 member. */
   readonly ip: number;
+  /** The IPv6 address; null for an IPv4 member. */
+  readonly ip6: Ipv6Words | null;
   readonly port: number;
   readonly weight: number;
   /** Admin up, status up (when its pool has a monitor), weight above 0: new connections may choose it. */
@@ -38,8 +44,10 @@ export interface LbPoolView {
   readonly usable: readonly LbMemberView[];
   readonly cumulative: Float64Array;
   readonly total: number;
-  /** Every member of the pool by endpoint (ip * 65536 + port). */
+  /** Every IPv4 member of the pool by endpoint (ip * 65536 + port). */
   readonly byEndpoint: ReadonlyMap<number, LbMemberView>;
+  /** Every IPv6 member of the pool by endpoint (endpointKey6). */
+  readonly byEndpoint6: ReadonlyMap<string, LbMemberView>;
   readonly tag: Tag;
   /** Round robin: the next position (0 .. total-1) of this agent's rotation. */
   turn: number;
@@ -60,10 +68,14 @@ export interface LbView {
   readonly id: string;
   readonly name: string;
   readonly up: boolean;
-  /** VIPs by address. */
+  /** IPv4 VIPs by address. */
   readonly vips: ReadonlyMap<number, readonly VipView[]>;
-  /** Members of every pool by endpoint: replies from them are translated back. */
+  /** IPv6 VIPs by address (addrKey6). */
+  readonly vips6: ReadonlyMap<string, readonly VipView[]>;
+  /** IPv4 members of every pool by endpoint: replies from them are translated back. */
   readonly members: ReadonlyMap<number, LbMemberView>;
+  /** IPv6 members of every pool by endpoint (endpointKey6). */
+  readonly members6: ReadonlyMap<string, LbMemberView>;
   readonly endpointsTag: Tag;
 }
 
@@ -77,6 +89,16 @@ export const LB_KINDS: ReadonlySet<Kind> = new Set<Kind>([
 
 export function endpointKey(ip: number, port: number): number {
   return ip * 65536 + port;
+}
+
+/** An IPv6 address as a map key (its four words in decimal; cheaper than its canonical text). */
+export function addrKey6(w: Ipv6Words): string {
+  return `${w[0]},${w[1]},${w[2]},${w[3]}`;
+}
+
+/** An IPv6 endpoint (address and port) as a map key. */
+export function endpointKey6(w: Ipv6Words, port: number): string {
+  return `${addrKey6(w)}/${port}`;
 }
 
 export function seedOf(id: string): number {
@@ -132,10 +154,15 @@ export class LoadBalancers {
     return undefined;
   }
 
-  /** Rebuilds the view of a router's balancer; returns its endpoints tag when the endpoints changed. */
+  /**
+   * Rebuilds the view of a router's balancer; returns its endpoints tag when the endpoints changed, and
+   * the router's tag when the balancer is new: flows through the router simulated before it existed
+   * read no balancer and carry no endpoints tag (a member's reply flow would keep its source).
+   */
   rebuild(routerId: string): Tag[] {
     const lb = this.src.all('load-balancer').find((x) => x.routerId === routerId);
     const tag = Tags.of('lb-endpoints', routerId);
+    const isNew = lb !== undefined && !this.byRouter.has(routerId);
     if (lb === undefined) {
       const had = this.byRouter.delete(routerId);
       this.signature.delete(routerId);
@@ -143,6 +170,7 @@ export class LoadBalancers {
     }
     const pools = new Map<string, LbPoolView>();
     const members = new Map<number, LbMemberView>();
+    const members6 = new Map<string, LbMemberView>();
     const sig: string[] = [];
     const allMembers = this.src.all('pool-member');
     const monitors = this.src.all('health-monitor');
@@ -153,22 +181,32 @@ export class LoadBalancers {
       // a status left by a removed monitor does not keep the member out.
       const monitored = monitors.some((h) => h.poolId === p.id && h.adminStateUp);
       const byEndpoint = new Map<number, LbMemberView>();
+      const byEndpoint6 = new Map<string, LbMemberView>();
       const usable: LbMemberView[] = [];
       for (const m of mine) {
+        const ip6 = parseIpv4(m.address) === undefined ? (parseIpv6(m.address) ?? null) : null;
         const v: LbMemberView = {
           id: m.id,
           name: m.name,
           ip: parseIpv4(m.address) ?? 0,
+          ip6,
           port: m.port,
           weight: m.weight,
           usable: m.adminStateUp && (m.status === 'up' || !monitored) && m.weight > 0,
           seed: seedOf(m.id),
           tag: Tags.of('lb-member', m.id),
         };
-        const k = endpointKey(v.ip, v.port);
-        byEndpoint.set(k, v);
-        if (!members.has(k)) members.set(k, v);
-        sig.push(`m${k}`);
+        if (ip6 === null) {
+          const k = endpointKey(v.ip, v.port);
+          byEndpoint.set(k, v);
+          if (!members.has(k)) members.set(k, v);
+          sig.push(`m${k}`);
+        } else {
+          const k = endpointKey6(ip6, v.port);
+          byEndpoint6.set(k, v);
+          if (!members6.has(k)) members6.set(k, v);
+          sig.push(`m6:${k}`);
+        }
         if (v.usable) usable.push(v);
       }
       const cumulative = new Float64Array(usable.length);
@@ -184,14 +222,17 @@ export class LoadBalancers {
         cumulative,
         total,
         byEndpoint,
+        byEndpoint6,
         tag: Tags.of('lb-pool', p.id),
         turn: findTurn(old, p.id),
       });
     }
     const vips = new Map<number, VipView[]>();
+    const vips6 = new Map<string, VipView[]>();
     for (const v of this.src.all('vip')) {
       if (v.loadBalancerId !== lb.id) continue;
-      const ip = parseIpv4(v.address) ?? 0;
+      const ip4 = parseIpv4(v.address);
+      const ip6 = ip4 === undefined ? parseIpv6(v.address) : undefined;
       const view: VipView = {
         id: v.id,
         name: v.name,
@@ -202,6 +243,15 @@ export class LoadBalancers {
         pool: pools.get(v.poolId),
         tag: Tags.of('vip', v.id),
       };
+      if (ip6 !== undefined) {
+        const k = addrKey6(ip6);
+        let list6 = vips6.get(k);
+        if (list6 === undefined) vips6.set(k, (list6 = []));
+        list6.push(view);
+        sig.push(`v6:${k}/${view.proto}/${view.port}`);
+        continue;
+      }
+      const ip = ip4 ?? 0;
       let list = vips.get(ip);
       if (list === undefined) vips.set(ip, (list = []));
       list.push(view);
@@ -212,18 +262,22 @@ export class LoadBalancers {
       name: lb.name,
       up: lb.adminStateUp,
       vips,
+      vips6,
       members,
+      members6,
       endpointsTag: tag,
     });
     const s = `${lb.adminStateUp}|${sig.sort().join(',')}`;
     const changed = this.signature.get(routerId) !== s;
     this.signature.set(routerId, s);
+    if (isNew) return [tag, Tags.router(routerId)];
     return changed ? [tag] : [];
   }
 }
 
 function findTurn(old: LbView | undefined, poolId: string): number {
   if (old === undefined) return 0;
-  for (const list of old.vips.values()) for (const v of list) if (v.pool?.id === poolId) return v.pool.turn;
+  for (const list of [...old.vips.values(), ...old.vips6.values()])
+    for (const v of list) if (v.pool?.id === poolId) return v.pool.turn;
   return 0;
 }

@@ -14,17 +14,40 @@
  * Outbound (after the outbound filter, before the NAT outbound chain): a packet from a member's
  * endpoint whose reverse binding exists gets the VIP back as its source.
  *
- * Invariant (mask/tags): every IPv4 TCP/UDP packet the balancer looks at reads the whole address it
+ * IPv6 (router6.ts calls lbInbound6/lbOutbound6 at the same points of its step): the same steps over
+ * the balancer's IPv6 VIPs and members (a VIP's pool serves the VIP's family: lb-objects.ts), with
+ * IPv6 binding keys (natKey6) and bindings that carry the address as `ip6`; `Family` below is the one
+ * place where the two differ.
+ *
+ * Invariant (mask/tags): every IPv4 or IPv6 TCP/UDP packet the balancer looks at reads the whole address it
  * matches on (destination inbound, source outbound) and carries the router's `endpointsTag`; a packet
  * to a VIP reads the whole 5-tuple (the flow is one connection) and carries the VIP's, the pool's, the
  * binding's and the chosen member's tags, so a member going down or away invalidates exactly the flows
  * of the connections that chose it. No allocation besides the binding keys and the effect.
  */
-import { formatIpv4 } from '../addr.js';
+import { formatIpv4, formatIpv6, type Ipv6Words } from '../addr.js';
 import type { SimContext } from './context.js';
-import { IP_DST, IP_SRC, PROTO_TCP, PROTO_UDP, TP_DST, TP_SRC } from './flow-match.js';
-import { endpointKey, type LbMemberView, type LbPoolView, type LbView, type VipView } from './lb-view.js';
-import { natKey } from './nat.js';
+import {
+  IP_DST,
+  IP_SRC,
+  IPV6_DST_0,
+  IPV6_SRC_0,
+  PROTO_TCP,
+  PROTO_UDP,
+  TP_DST,
+  TP_SRC,
+  type FlowMatch,
+} from './flow-match.js';
+import {
+  addrKey6,
+  endpointKey,
+  endpointKey6,
+  type LbMemberView,
+  type LbPoolView,
+  type LbView,
+  type VipView,
+} from './lb-view.js';
+import { natKey, natKey6, type NatBinding } from './nat.js';
 import { Tags } from './tags.js';
 
 /** What the inbound step did: nothing (not a VIP), translated, or dropped (the reason is recorded). */
@@ -73,9 +96,73 @@ function bySource(pool: LbPoolView, src: number): LbMemberView {
   return best;
 }
 
-function findVip(lb: LbView, dst: number, proto: number, dport: number): VipView | undefined {
-  const list = lb.vips.get(dst);
-  if (list === undefined) return undefined;
+/** What differs between the IPv4 and the IPv6 balancer: addresses, their maps, keys and rewrites. */
+interface Family<A> {
+  /** The destination (inbound) or source (outbound) address, read whole. */
+  dst(m: FlowMatch): A;
+  src(m: FlowMatch): A;
+  vipsAt(lb: LbView, dst: A): readonly VipView[] | undefined;
+  /** The member (of any pool) at an endpoint: a reply's source. */
+  memberAt(lb: LbView, ip: A, port: number): LbMemberView | undefined;
+  /** The member of `pool` a binding names. */
+  boundMember(pool: LbPoolView, b: NatBinding): LbMemberView | undefined;
+  key(zone: string, kind: 'd' | 'rd', proto: number, src: A, sport: number, dst: A, dport: number): string;
+  /** The address folded to 32 bits, for hashing. */
+  hash(a: A): number;
+  memberAddr(m: LbMemberView): A;
+  /** An address as a binding's value. */
+  binding(a: A, port: number): NatBinding;
+  setDst(m: FlowMatch, member: LbMemberView): void;
+  setSrc(m: FlowMatch, b: NatBinding): void;
+  format(a: A, port: number): string;
+}
+
+const V4: Family<number> = {
+  dst: (m) => m.ipDst,
+  src: (m) => m.ipSrc,
+  vipsAt: (lb, dst) => lb.vips.get(dst),
+  memberAt: (lb, ip, port) => lb.members.get(endpointKey(ip, port)),
+  boundMember: (pool, b) => pool.byEndpoint.get(endpointKey(b.ip, b.port)),
+  key: natKey,
+  hash: (a) => a,
+  memberAddr: (m) => m.ip,
+  binding: (ip, port) => ({ ip, port }),
+  setDst(m, member) {
+    m.write(IP_DST, member.ip);
+    m.write(TP_DST, member.port);
+  },
+  setSrc(m, b) {
+    m.write(IP_SRC, b.ip);
+    m.write(TP_SRC, b.port);
+  },
+  format: (a, port) => `${formatIpv4(a)}:${port}`,
+};
+
+const ZERO6: Ipv6Words = [0, 0, 0, 0];
+
+const V6: Family<Ipv6Words> = {
+  dst: (m) => m.ipv6Dst(),
+  src: (m) => m.ipv6Src(),
+  vipsAt: (lb, dst) => (lb.vips6.size === 0 ? undefined : lb.vips6.get(addrKey6(dst))),
+  memberAt: (lb, ip, port) => (lb.members6.size === 0 ? undefined : lb.members6.get(endpointKey6(ip, port))),
+  boundMember: (pool, b) =>
+    b.ip6 === undefined ? undefined : pool.byEndpoint6.get(endpointKey6(b.ip6, b.port)),
+  key: natKey6,
+  hash: (a) => mix(mix(mix(mix(0x811c9dc5, a[0]), a[1]), a[2]), a[3]) >>> 0,
+  memberAddr: (m) => m.ip6 ?? ZERO6,
+  binding: (ip6, port) => ({ ip: 0, port, ip6 }),
+  setDst(m, member) {
+    m.write6(IPV6_DST_0, member.ip6 ?? ZERO6);
+    m.write(TP_DST, member.port);
+  },
+  setSrc(m, b) {
+    m.write6(IPV6_SRC_0, b.ip6 ?? ZERO6);
+    m.write(TP_SRC, b.port);
+  },
+  format: (a, port) => `[${formatIpv6(a)}]:${port}`,
+};
+
+function findVip(list: readonly VipView[], proto: number, dport: number): VipView | undefined {
   for (let i = 0; i < list.length; i++) {
     const v = list[i]!;
     if (v.proto === proto && v.port === dport) return v;
@@ -83,40 +170,49 @@ function findVip(lb: LbView, dst: number, proto: number, dport: number): VipView
   return undefined;
 }
 
-/** The inbound step: a packet to a VIP is translated to a member (see the module comment). */
+/** The inbound step for IPv4: a packet to a VIP is translated to a member (see the module comment). */
 export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome {
+  return inbound(ctx, zone, lb, V4);
+}
+
+/** The inbound step for IPv6 (router6.ts). */
+export function lbInbound6(ctx: SimContext, zone: string, lb: LbView): LbOutcome {
+  return inbound(ctx, zone, lb, V6);
+}
+
+function inbound<A>(ctx: SimContext, zone: string, lb: LbView, f: Family<A>): LbOutcome {
   const m = ctx.m;
   ctx.addTag(lb.endpointsTag);
-  const dst = m.ipDst;
-  if (!lb.vips.has(dst)) return 'none';
+  const dst = f.dst(m);
+  const list = f.vipsAt(lb, dst);
+  if (list === undefined) return 'none';
   const proto = m.ipProto;
   if (proto !== PROTO_TCP && proto !== PROTO_UDP) return 'none';
   const dport = m.tpDst;
-  const vip = findVip(lb, dst, proto, dport);
+  const vip = findVip(list, proto, dport);
   if (vip === undefined) return 'none';
   ctx.addTag(vip.tag);
   const pool = vip.pool;
-  const what = ctx.tracing ? `load balancer ${lb.name}: VIP ${vip.name} ${formatIpv4(dst)}:${dport}` : '';
+  const what = ctx.tracing ? `load balancer ${lb.name}: VIP ${vip.name} ${f.format(dst, dport)}` : '';
   if (!lb.up || !vip.up || pool === undefined || !pool.up) {
     ctx.drop(`VIP ${vip.name}: the load balancer, the VIP or its pool is down`);
     return 'drop';
   }
   ctx.addTag(pool.tag);
-  const src = m.ipSrc;
+  const src = f.src(m);
   const sport = m.tpSrc;
-  const fwdKey = natKey(zone, 'd', proto, src, sport, dst, dport);
+  const fwdKey = f.key(zone, 'd', proto, src, sport, dst, dport);
   ctx.addTag(Tags.nat(fwdKey));
   const known = ctx.state.nat.lookup(fwdKey, ctx.now);
   if (known !== undefined) {
-    const member = pool.byEndpoint.get(endpointKey(known.ip, known.port));
+    const member = f.boundMember(pool, known);
     if (member !== undefined && member.usable) {
       ctx.addTag(member.tag);
       // Both bindings again: the reverse one may have aged out here or on the member's host (its reply
       // flow went first) while a client reuses the tuple; an unchanged binding invalidates nothing.
-      bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport, false);
-      m.write(IP_DST, member.ip);
-      m.write(TP_DST, member.port);
-      if (ctx.tracing) ctx.line(`${what}: connection known, member ${member.name} ${endpoint(member)}`);
+      bind(ctx, zone, f, fwdKey, member, proto, src, sport, dst, dport, false);
+      f.setDst(m, member);
+      if (ctx.tracing) ctx.line(`${what}: connection known, member ${member.name} ${endpoint(f, member)}`);
       return 'translated';
     }
     if (ctx.tracing) ctx.line(`${what}: the connection's member is no longer usable; choosing again`);
@@ -130,10 +226,10 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
   let member: LbMemberView;
   let how: string;
   if (vip.sticky) {
-    member = bySource(pool, src);
+    member = bySource(pool, f.hash(src));
     how = 'source-ip persistence';
   } else if (pool.hash) {
-    member = byWeight(pool, tupleHash(proto, src, sport, dst, dport) % pool.total);
+    member = byWeight(pool, tupleHash(proto, f.hash(src), sport, f.hash(dst), dport) % pool.total);
     how = '5-tuple hash';
   } else {
     member = byWeight(pool, pool.turn % pool.total);
@@ -142,10 +238,10 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
     how = 'round robin';
   }
   ctx.addTag(member.tag);
-  bind(ctx, zone, fwdKey, member, proto, src, sport, dst, dport, true);
-  m.write(IP_DST, member.ip);
-  m.write(TP_DST, member.port);
-  if (ctx.tracing) ctx.line(`${what}: new connection, member ${member.name} ${endpoint(member)} by ${how}`);
+  bind(ctx, zone, f, fwdKey, member, proto, src, sport, dst, dport, true);
+  f.setDst(m, member);
+  if (ctx.tracing)
+    ctx.line(`${what}: new connection, member ${member.name} ${endpoint(f, member)} by ${how}`);
   return 'translated';
 }
 
@@ -153,50 +249,60 @@ export function lbInbound(ctx: SimContext, zone: string, lb: LbView): LbOutcome 
  * Records the connection's member as a NAT binding pair (shared with peers and the store); `chosen`:
  * a new choice, which the effect names (`lbMember`) so the agent counts connections per member.
  */
-function bind(
+function bind<A>(
   ctx: SimContext,
   zone: string,
+  f: Family<A>,
   fwdKey: string,
   member: LbMemberView,
   proto: number,
-  src: number,
+  src: A,
   sport: number,
-  dst: number,
+  dst: A,
   dport: number,
   chosen: boolean,
 ): void {
+  const ip = f.memberAddr(member);
   ctx.effects.push({
     kind: 'natCreated',
     zone,
     forwardKey: fwdKey,
-    forward: { ip: member.ip, port: member.port },
-    reverseKey: natKey(zone, 'rd', proto, member.ip, member.port, src, sport),
-    reverse: { ip: dst, port: dport },
+    forward: f.binding(ip, member.port),
+    reverseKey: f.key(zone, 'rd', proto, ip, member.port, src, sport),
+    reverse: f.binding(dst, dport),
     ...(chosen ? { lbMember: member.id } : {}),
   });
 }
 
-/** The outbound step: a member's reply to a balanced connection leaves with the VIP as its source. */
+/** The outbound step (IPv4): a member's reply to a balanced connection leaves with the VIP as its source. */
 export function lbOutbound(ctx: SimContext, zone: string, lb: LbView): void {
+  outbound(ctx, zone, lb, V4);
+}
+
+/** The outbound step for IPv6 (router6.ts). */
+export function lbOutbound6(ctx: SimContext, zone: string, lb: LbView): void {
+  outbound(ctx, zone, lb, V6);
+}
+
+function outbound<A>(ctx: SimContext, zone: string, lb: LbView, f: Family<A>): void {
   const m = ctx.m;
   ctx.addTag(lb.endpointsTag);
   const proto = m.ipProto;
   if (proto !== PROTO_TCP && proto !== PROTO_UDP) return;
-  const member = lb.members.get(endpointKey(m.ipSrc, m.tpSrc));
+  const member = f.memberAt(lb, f.src(m), m.tpSrc);
   if (member === undefined) return;
-  const revKey = natKey(zone, 'rd', proto, member.ip, member.port, m.ipDst, m.tpDst);
+  const revKey = f.key(zone, 'rd', proto, f.memberAddr(member), member.port, f.dst(m), m.tpDst);
   ctx.addTag(Tags.nat(revKey));
   const b = ctx.state.nat.lookup(revKey, ctx.now);
   if (b === undefined) return;
   ctx.addTag(member.tag);
-  m.write(IP_SRC, b.ip);
-  m.write(TP_SRC, b.port);
+  f.setSrc(m, b);
   if (ctx.tracing)
     ctx.line(
-      `load balancer ${lb.name}: reply from member ${member.name}, source back to ${formatIpv4(b.ip)}:${b.port}`,
+      `load balancer ${lb.name}: reply from member ${member.name}, source back to ${b.ip6 === undefined ? formatIpv4(b.ip) : formatIpv6(b.ip6)}:${b.port}`,
     );
 }
 
-function endpoint(m: LbMemberView): string {
-  return `${formatIpv4(m.ip)}:${m.port}`;
+function endpoint<A>(f: Family<A>, m: LbMemberView): string {
+  return f.format(f.memberAddr(m), m.port);
 }

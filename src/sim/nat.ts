@@ -16,6 +16,10 @@
  * identifier, and a second echo with the same identifier to the same destination through the same
  * address is dropped until the first one's binding expires.
  *
+ * IPv6: the rules here translate IPv4 only (an IPv6 packet skips them); a load balancer's IPv6
+ * bindings use the same tables with keys whose addresses are in brackets (natKey6) and values that
+ * carry the address as `ip6`.
+ *
  * Choice: a DNAT target is a function of the tuple (a hash), so two hosts simulating the same first
  * packet choose alike; an SNAT port is the first one from the tuple's hash onward, among the port
  * blocks this host leased for the address, whose reply tuple no binding holds, so no (address, port)
@@ -41,9 +45,9 @@ import {
   TP_DST,
   TP_SRC,
 } from './flow-match.js';
-import { formatIpv4 } from '../addr.js';
+import { formatIpv4, parseIpv6, type Ipv6Words } from '../addr.js';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from './replies.js';
-import { tupleText } from './flow-state.js';
+import { tupleText, tupleText6 } from './flow-state.js';
 import { Tags } from './tags.js';
 
 /** One NAT target: an address range and, optionally, a port range (0-0: keep the port). */
@@ -56,10 +60,11 @@ export interface NatTarget {
 
 export type NatKind = 'dnat' | 'snat' | 'rev-dnat' | 'rev-snat' | 'static-dnat' | 'static-snat';
 
-/** A binding as the runtime state holds it. */
+/** A binding as the runtime state holds it; an IPv6 one (a load balancer's) has `ip6` and `ip` 0. */
 export interface NatBinding {
   readonly ip: number;
   readonly port: number;
+  readonly ip6?: Ipv6Words;
 }
 
 /** What a simulation may read of the NAT state of this host. */
@@ -85,11 +90,37 @@ export function natKey(
   return `${zone}/${kind}/${tupleText(proto, src, sport, dst, dport)}`;
 }
 
+/** The key of an IPv6 binding: like natKey, the addresses in brackets (tupleText6). */
+export function natKey6(
+  zone: string,
+  kind: 'd' | 's' | 'rd' | 'rs',
+  proto: number,
+  src: Ipv6Words,
+  sport: number,
+  dst: Ipv6Words,
+  dport: number,
+): string {
+  return `${zone}/${kind}/${tupleText6(proto, src, sport, dst, dport)}`;
+}
+
+const FORWARD6 = /^(.*)\/(d|s)\/(\d+)\/\[([0-9a-f:.]+)\]:(\d+)>\[([0-9a-f:.]+)\]:(\d+)$/;
+
 /**
  * The reverse key of a forward binding (`d` or `s` key translated to `b`): the key its replies are
  * filed under. undefined for a key that is not a forward one.
  */
 export function reverseOfForward(key: string, b: NatBinding): string | undefined {
+  const m6 = b.ip6 === undefined ? null : FORWARD6.exec(key);
+  if (m6 !== null && b.ip6 !== undefined) {
+    const [, zone = '', kind, proto = '0', srcText = '', sport = '0', dstText = '', dport = '0'] = m6;
+    const src = parseIpv6(srcText);
+    const dst = parseIpv6(dstText);
+    if (src === undefined || dst === undefined) return undefined;
+    const p = Number(proto);
+    return kind === 'd'
+      ? natKey6(zone, 'rd', p, b.ip6, b.port, src, Number(sport))
+      : natKey6(zone, 'rs', p, dst, Number(dport), b.ip6, b.port);
+  }
   const m = /^(.*)\/(d|s)\/(\d+)\/(\d+):(\d+)>(\d+):(\d+)$/.exec(key);
   if (m === null) return undefined;
   const [, zone = '', kind, proto = '0', src = '0', sport = '0', dst = '0', dport = '0'] = m;

@@ -11,6 +11,8 @@ import type { PortSecurityReason } from './port-security.js';
 import type { PacketFields } from './flow-match.js';
 import type { FlowMask } from './mask.js';
 import type { Tag } from './tags.js';
+import type { NatBinding } from './nat.js';
+import type { Ipv6Words } from '../addr.js';
 
 /** Header fields an action may set (MACs are 48-bit numbers, IPs uint32). */
 export type SetFieldName =
@@ -21,6 +23,8 @@ export type Action =
   | { readonly kind: 'output'; readonly portId: string }
   /** Rewrite one header field; `vlan_vid` 0 means pop the tag. */
   | { readonly kind: 'setField'; readonly field: SetFieldName; readonly value: number }
+  /** Rewrite an IPv6 address (a load balancer's translation; the datapath fixes the L4 checksum). */
+  | { readonly kind: 'setField6'; readonly field: 'ipv6_src' | 'ipv6_dst'; readonly value: Ipv6Words }
   /** Decrement the IP TTL (OpenFlow DEC_NW_TTL: packets that would expire go to the controller). */
   | { readonly kind: 'decTtl' }
   /** A packet generated in reply (ARP reply, ICMP error or echo reply, TCP RST), to be simulated
@@ -68,9 +72,9 @@ export type Effect =
       readonly kind: 'natCreated';
       readonly zone: string;
       readonly forwardKey: string;
-      readonly forward: { readonly ip: number; readonly port: number };
+      readonly forward: NatBinding;
       readonly reverseKey: string;
-      readonly reverse: { readonly ip: number; readonly port: number };
+      readonly reverse: NatBinding;
       /** A load balancer chose this pool member (id) for a new connection (counted per member). */
       readonly lbMember?: string;
     }

@@ -10,14 +10,16 @@
  * drop; link-local destinations are never forwarded; hop limit <= 1: ICMPv6 time exceeded, else
  * decrement; outbound chain; next-hop MAC from a peered router port or the neighbour cache (a miss
  * asks for a solicitation and is not cached; a failed entry gives ICMPv6 address unreachable); MACs
- * rewritten; leave through the next-hop port. NAT and load balancers are IPv4 only and not applied.
+ * rewritten; leave through the next-hop port. A load balancer's IPv6 VIPs (load-balancer.ts) translate
+ * before the inbound chain and back after the outbound chain, as in router.ts, and the router answers
+ * solicitations for a VIP in the port's subnet; NAT chains' rules are IPv4 only (nat.ts skips IPv6).
  *
  * Invariant (mask/tags): the route lookup records the destination bits it consulted; the on-link next
  * hop reads the whole destination; the neighbour entry (present or not) is tagged; replies and ND make
  * the result uncacheable (context.emit), and the hop limit is handled like the IPv4 TTL (decTtl, the
  * datapath's dec_ttl, never a mask field).
  */
-import { formatIpv6, ipv6Equal, ipv6Network, type Ipv6Words } from '../addr.js';
+import { formatIpv6, ipv6Equal, ipv6Network, ipv6PrefixContains, type Ipv6Words } from '../addr.js';
 import type { SimContext } from './context.js';
 import { STOP, applyChain, consume, drop, type Decision } from './device.js';
 import { ICMP_TYPE, IP_PROTO, IP_TTL, IPV6_SRC_0, PROTO_ICMPV6 } from './flow-match.js';
@@ -39,6 +41,8 @@ import {
   routerAdvert,
 } from './ndp.js';
 import type { Route6Entry } from './route-table6.js';
+import { addrKey6 } from './lb-view.js';
+import { lbInbound6, lbOutbound6 } from './load-balancer.js';
 import { nextHopPort, peerRouterMac } from './next-hop.js';
 import type { PortView, RouterView } from './topology.js';
 
@@ -86,7 +90,8 @@ function neighbourDiscovery(
   if (type === ND_NEIGHBOR_SOLICIT) {
     const target = m.ndTarget();
     const ll = inPort.linkLocal6;
-    if (!ipv6Equal(target, ip6) && (ll === null || !ipv6Equal(target, ll))) return NS_NOT_OURS;
+    if (!ipv6Equal(target, ip6) && (ll === null || !ipv6Equal(target, ll)) && !isVip(ctx, r, inPort, target))
+      return NS_NOT_OURS;
     const asker = m.peek6(IPV6_SRC_0);
     if (!isUnspecified(asker))
       ctx.effects.push({ kind: 'ndLearned', routerId: r.id, ip: formatIpv6(asker), mac: m.peekEthSrc() });
@@ -108,6 +113,17 @@ function neighbourDiscovery(
   return null;
 }
 
+/** A VIP of the router's balancer in the port's subnet: the router answers solicitations for it. */
+function isVip(ctx: SimContext, r: RouterView, inPort: PortView, target: Ipv6Words): boolean {
+  const lb = ctx.topo.loadBalancer(r.id);
+  return (
+    lb !== undefined &&
+    lb.vips6.has(addrKey6(target)) &&
+    inPort.ip6 !== null &&
+    ipv6PrefixContains(inPort.ip6, inPort.ip6Len, target)
+  );
+}
+
 export function routerStep6(ctx: SimContext, r: RouterView, inPort: PortView, multicast: boolean): Decision {
   const m = ctx.m;
   const ip6 = inPort.ip6;
@@ -117,6 +133,9 @@ export function routerStep6(ctx: SimContext, r: RouterView, inPort: PortView, mu
   if (multicast || isIpv6MulticastMac(m.peekEthDst())) return MULTICAST_DROPPED;
   ctx.inPortId = inPort.id;
   ctx.outPortId = null;
+  // A VIP's connections to a member (load-balancer.ts), then the filter: it sees the member.
+  const lb = ctx.topo.loadBalancer(r.id);
+  if (lb !== undefined && lbInbound6(ctx, r.id, lb) === 'drop') return STOP;
   if (applyChain(ctx, r.inboundChainId, 'router', r.name, 'inbound', inPort)) return STOP;
   const dst = m.ipv6Dst();
   const replyFrom = (src: Ipv6Words, type: number, code: number, why: string) =>
@@ -155,6 +174,8 @@ export function routerStep6(ctx: SimContext, r: RouterView, inPort: PortView, mu
   if (m.ttlDecrements > ctx.maxTtlDecrements) ctx.maxTtlDecrements = m.ttlDecrements;
   ctx.outPortId = outPort.id;
   if (applyChain(ctx, r.outboundChainId, 'router', r.name, 'outbound', inPort)) return STOP;
+  // A member's reply gets its VIP back after the filter (which saw the member's address).
+  if (lb !== undefined) lbOutbound6(ctx, r.id, lb);
   const nextHop = rt.gateway ?? dst;
   let mac = peerRouterMac(ctx, outPort);
   if (mac === null) {

@@ -19,6 +19,8 @@ import {
   ETH_DST_LO,
   ETH_SRC_HI,
   ETH_SRC_LO,
+  ETH_TYPE_IPV4,
+  ETH_TYPE_IPV6,
   ICMP_CODE,
   ICMP_TYPE,
   IP_DST,
@@ -36,7 +38,7 @@ import {
   TP_SRC,
   type FlowMatch,
 } from './flow-match.js';
-import { conntrackKey, reverseKey, type Conntrack } from './flow-state.js';
+import { conntrackKey, reverseKey, tupleText6, type Conntrack } from './flow-state.js';
 import { Tags, type Tag } from './tags.js';
 
 /** A group as the rules see it: members and the tag to add when it is consulted. */
@@ -336,12 +338,19 @@ function opensConnection(m: FlowMatch): boolean {
   return m.isIpProto(PROTO_TCP) && m.read(TCP_FLAGS, TCP_SYN | TCP_ACK) === TCP_SYN;
 }
 
-/** The conntrack key of the current headers in `zone`; reads the whole 5-tuple. */
+/**
+ * The conntrack key of the current headers in `zone`; reads the whole 5-tuple (IPv4 or IPv6: an IPv6
+ * key has its addresses in brackets, flow-state.ts tupleText6). Anything else shares one key.
+ */
 export function conntrackKeyOf(m: FlowMatch, zone: string): string {
-  if (!m.isIpv4()) return conntrackKey(zone, 0, 0, 0, 0, 0);
+  const et = m.ethType;
+  if (et !== ETH_TYPE_IPV4 && et !== ETH_TYPE_IPV6) return conntrackKey(zone, 0, 0, 0, 0, 0);
   const proto = m.ipProto;
   const ports = proto === 6 || proto === 17 || proto === 132;
-  return conntrackKey(zone, proto, m.ipSrc, ports ? m.tpSrc : 0, m.ipDst, ports ? m.tpDst : 0);
+  const sport = ports ? m.tpSrc : 0;
+  const dport = ports ? m.tpDst : 0;
+  if (et === ETH_TYPE_IPV6) return `${zone}|${tupleText6(proto, m.ipv6Src(), sport, m.ipv6Dst(), dport)}`;
+  return conntrackKey(zone, proto, m.ipSrc, sport, m.ipDst, dport);
 }
 
 /** True when every condition of the rule holds for the packet. */

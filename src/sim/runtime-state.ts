@@ -249,10 +249,8 @@ export class MemoryRuntimeState implements RuntimeState {
           this.conntrack.track(e.key, now);
           break;
         case 'natCreated':
-          if (this.nat.bind(e.forwardKey, e.forward.ip, e.forward.port, now))
-            changed.push(Tags.nat(e.forwardKey));
-          if (this.nat.bind(e.reverseKey, e.reverse.ip, e.reverse.port, now))
-            changed.push(Tags.nat(e.reverseKey));
+          if (this.nat.bind(e.forwardKey, e.forward, now)) changed.push(Tags.nat(e.forwardKey));
+          if (this.nat.bind(e.reverseKey, e.reverse, now)) changed.push(Tags.nat(e.reverseKey));
           break;
         case 'natPortsWanted':
         case 'natStateWanted':

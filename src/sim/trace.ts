@@ -6,7 +6,7 @@
  * `Tags:` lines, like OVS ofproto/trace. Invariant: the text is a pure function of the result (and
  * of the port-name lookup given), so golden tests can pin it; the JSON form carries the same data.
  */
-import { formatIpv4 } from '../addr.js';
+import { formatIpv4, formatIpv6 } from '../addr.js';
 import { ETH_TYPE_ARP, formatMacNumber, type PacketFields } from './flow-match.js';
 import { formatMask, maskFields, type MaskField } from './mask.js';
 import type { Action, Effect, SimDone, TraceNode } from './result.js';
@@ -102,6 +102,8 @@ export function formatAction(a: Action, name: PortNamer): string {
             : String(a.value);
       return a.field === 'vlan_vid' && a.value === 0 ? 'pop_vlan' : `set_field:${v}->${a.field}`;
     }
+    case 'setField6':
+      return `set_field:${formatIpv6(a.value)}->${a.field}`;
     case 'decTtl':
       return 'dec_ttl';
     case 'emit':

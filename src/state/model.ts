@@ -12,7 +12,7 @@
  * API schemas and the CLI derive; the rules that span objects live in model-rules.ts and its helpers.
  */
 import { z } from 'zod';
-import { normalizeMac, parseCidr, parseIpv4 } from '../addr.js';
+import { normalizeMac, parseCidr, parseIpv4, parseIpv6 } from '../addr.js';
 import { addressPair, ipAddress } from './port-security-fields.js';
 import { ifaceAddr6, routePrefix } from './ipv6-fields.js';
 import { domainName, extraOption, staticRoute } from './dhcp-option-fields.js';
@@ -97,6 +97,17 @@ const uuid = z
 const optRef = uuid.nullable().default(null);
 const ipv4 = z.string().refine((s) => parseIpv4(s) !== undefined, {
   message: 'expected a dotted-quad IPv4 address, e.g. 192.0.2.1',
+});
+/** An IPv4 address of a NAT object; an IPv6 one is refused saying that IPv6 NAT is not supported. */
+const natIpv4 = z.string().superRefine((s, ctx) => {
+  if (parseIpv4(s) !== undefined) return;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      parseIpv6(s) !== undefined
+        ? 'IPv6 NAT (floating IPs, port forwards, source NAT) is not supported yet: give an IPv4 address (an IPv6 service can be a load balancer VIP)'
+        : 'expected a dotted-quad IPv4 address, e.g. 192.0.2.1',
+  });
 });
 /** A network prefix: host bits must be zero. */
 const prefix = z.string().superRefine((s, ctx) => {
@@ -434,10 +445,10 @@ export const fieldSchemas = {
       name,
       routerId: uuid,
       /** The public address (in the subnet of one of the router's uplink ports). */
-      address: ipv4,
+      address: natIpv4,
       /** The VM's port; its address is the private one unless fixedAddress says otherwise. */
       portId: optRef,
-      fixedAddress: ipv4.nullable().default(null),
+      fixedAddress: natIpv4.nullable().default(null),
     })
     .strict(),
   /** Port forwarding: connections to a public address:port go to a VM's address:port (DNAT). */
@@ -445,10 +456,10 @@ export const fieldSchemas = {
     .object({
       name,
       routerId: uuid,
-      address: ipv4,
+      address: natIpv4,
       protocol: z.enum(['tcp', 'udp']),
       port: z.number().int().min(1).max(65535),
-      toAddress: ipv4,
+      toAddress: natIpv4,
       toPort: z.number().int().min(1).max(65535),
     })
     .strict(),
@@ -458,7 +469,7 @@ export const fieldSchemas = {
       name,
       routerId: uuid,
       subnet: prefix,
-      address: ipv4,
+      address: natIpv4,
       portFrom: z.number().int().min(1).max(65535).default(1024),
       portTo: z.number().int().min(1).max(65535).default(65535),
     })
@@ -496,8 +507,11 @@ export const fieldSchemas = {
       name,
       loadBalancerId: uuid,
       poolId: uuid,
-      /** On one of the router's port subnets (an uplink for a public service), not a port's own address. */
-      address: ipv4,
+      /**
+       * On one of the router's port subnets (an uplink for a public service), not a port's own address;
+       * IPv4 or IPv6 (stored canonical), the family of its pool's members (lb-objects.ts).
+       */
+      address: ipAddress,
       protocol: z.enum(['tcp', 'udp']).default('tcp'),
       port: z.number().int().min(1).max(65535),
       /** source-ip: a client stays on one member while that member is healthy. */
@@ -510,7 +524,8 @@ export const fieldSchemas = {
     .object({
       name,
       poolId: uuid,
-      address: ipv4,
+      /** IPv4 or IPv6 (stored canonical); one family per pool and its VIPs. */
+      address: ipAddress,
       port: z.number().int().min(1).max(65535),
       /** Share of new connections relative to the pool's other members; 0: none. */
       weight: z.number().int().min(0).max(256).default(1),

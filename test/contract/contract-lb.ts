@@ -191,4 +191,82 @@ export function lbContract(c: ContractContext): void {
       /already has health monitor/,
     );
   });
+
+  it('stores IPv6 VIPs and members on the IPv6 subnets; one family per pool; IPv6 NAT refused saying so', async () => {
+    const { s, rt, lb, pool } = await world();
+    const up = (await s.list('port')).find((p) => p.deviceId === rt.id && p.address === '203.0.113.1/24')!;
+    const inside = (await s.list('port')).find((p) => p.deviceId === rt.id && p.address === '192.0.2.1/24')!;
+    await s.update('port', up.id, { address6: '2001:db8:f::1/64' });
+    await s.update('port', inside.id, { address6: '2001:db8:1::1/64' });
+    const vip = await s.create('vip', {
+      name: uniq('vip6'),
+      loadBalancerId: lb.id,
+      poolId: pool.id,
+      address: '2001:DB8:F:0::50',
+      port: 80,
+    });
+    assert.equal(vip.address, '2001:db8:f::50', 'stored canonical');
+    const m = await s.create('pool-member', {
+      name: uniq('m6'),
+      poolId: pool.id,
+      address: '2001:db8:1::10',
+      port: 8080,
+    });
+    assert.equal(m.address, '2001:db8:1::10');
+    await rejects(
+      s.create('pool-member', { name: uniq('m4'), poolId: pool.id, address: '192.0.2.10', port: 80 }),
+      'invalid',
+      /pool-member\.address: '192\.0\.2\.10' is IPv4 but member .* of the pool is IPv6 .*one address family/,
+    );
+    await rejects(
+      s.create('pool-member', { name: uniq('m6'), poolId: pool.id, address: '2001:db8:9::10', port: 80 }),
+      'invalid',
+      /pool-member\.address: '2001:db8:9::10' is not reachable from router .*2001:db8:1::1\/64/,
+    );
+    const pool4 = await s.create('pool', { name: uniq('pool4'), loadBalancerId: lb.id });
+    await s.create('pool-member', { name: uniq('m4'), poolId: pool4.id, address: '192.0.2.10', port: 80 });
+    await rejects(
+      s.create('vip', {
+        name: uniq('v'),
+        loadBalancerId: lb.id,
+        poolId: pool4.id,
+        address: '2001:db8:f::51',
+        port: 80,
+      }),
+      'invalid',
+      /vip\.address: '2001:db8:f::51' is IPv6 but member .* is IPv4/,
+    );
+    await rejects(
+      s.create('vip', {
+        name: uniq('v'),
+        loadBalancerId: lb.id,
+        poolId: pool.id,
+        address: '2001:db8:f::1',
+        port: 81,
+      }),
+      'invalid',
+      /vip\.address: '2001:db8:f::1' is the address of port/,
+    );
+    await rejects(
+      s.create('vip', {
+        name: uniq('v'),
+        loadBalancerId: lb.id,
+        poolId: pool.id,
+        address: '2001:db8:e::1',
+        port: 81,
+      }),
+      'invalid',
+      /vip\.address: '2001:db8:e::1' is in no subnet of router .*2001:db8:f::1\/64/,
+    );
+    await rejects(
+      s.update('port', up.id, { address6: '2001:db8:f::50/64' }),
+      'invalid',
+      /port\.address6: '2001:db8:f::50\/64' is the address of VIP/,
+    );
+    await rejects(
+      s.create('floating-ip', { name: uniq('fip6'), routerId: rt.id, address: '2001:db8:f::60' }),
+      'invalid',
+      /floating-ip\.address: '2001:db8:f::60'.*IPv6 NAT .* is not supported yet/,
+    );
+  });
 }

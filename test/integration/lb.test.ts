@@ -11,8 +11,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,54 +26,27 @@ import type { Obj } from '../../src/state/model.js';
 import type { TopologyStore } from '../../src/state/store.js';
 import { until } from '../until.js';
 import { agentSettled, ispReachable, vm } from './lab-helpers.js';
+import { failures, httpGet, MemberServers } from './lb-helpers.js';
 
-const HTTP_PROBE = fileURLToPath(new URL('../../src/lab/http-probe.js', import.meta.url));
 const CLI = fileURLToPath(new URL('../../../bin/midonet-cli', import.meta.url));
 const VIP = '192.0.2.200';
 const PUBLIC_VIP = '203.0.113.50';
 const MEMBERS = ['vm1', 'vm3', 'vm5'] as const;
 
-interface Answers {
-  answers: Record<string, number>;
-  failed: number;
-  log: Array<{ t: number; body: string | null }>;
-}
-
-/** Which requests failed, when (ms from the first), for an assertion's message. */
-function failures(r: Answers): string {
-  const at = r.log.flatMap((l, i) => (l.body === null ? [`#${i} at ${l.t} ms`] : []));
-  return `${r.failed} failed (${at.join(', ')}); answers ${JSON.stringify(r.answers)}`;
-}
-
 describe('load balancer: a VIP spreads HTTP connections over member VMs on two hosts', () => {
   let lab: LabState;
   let store: TopologyStore;
   const runDir = mkdtempSync(join(tmpdir(), 'midonet-it-lb-'));
-  const servers = new Map<string, ChildProcess>();
+  const servers = new MemberServers(() => lab, runDir);
   const monitors: ChildProcess[] = [];
 
   /** busybox httpd in a member VM, answering its name on :8080; resolves once it answers. */
   async function startHttpd(name: string): Promise<void> {
-    const dir = join(runDir, `www-${name}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'index.html'), `${name}\n`);
     const v = vm(lab, name);
-    const child = spawn('ip', ['netns', 'exec', v.netns, 'busybox', 'httpd', '-f', '-p', '8080', '-h', dir], {
-      stdio: 'ignore',
-    });
-    servers.set(name, child);
-    await until(async () => (await get(v.netns, `${v.ip}:8080`, 1)).answers[name] === 1, {
-      what: `busybox httpd answering in ${name}`,
-    });
+    await servers.start(name, v.netns, `http://${v.ip}:8080/`);
   }
 
-  async function stopHttpd(name: string): Promise<void> {
-    const child = servers.get(name)!;
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill();
-    await gone;
-    servers.delete(name);
-  }
+  const stopHttpd = (name: string) => servers.stop(name);
 
   /** midonet-lb-health of hypervisor `host` (its health ports bound there); `leading`: resolves once it leads. */
   async function startMonitor(candidate: string, host: LabHost, leading: boolean): Promise<ChildProcess> {
@@ -107,24 +80,8 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
     return { port, nsAddress: /inet (\S+)/.exec(out)?.[1] ?? '' };
   }
 
-  async function get(netns: string, host: string, count: number, extra: string[] = []): Promise<Answers> {
-    const out = await run(
-      process.execPath,
-      [
-        HTTP_PROBE,
-        'get',
-        '--url',
-        `http://${host}/`,
-        '--count',
-        String(count),
-        '--timeout-ms',
-        '5000',
-        ...extra,
-      ],
-      { netns, timeoutMs: 120000 },
-    );
-    return JSON.parse(out) as Answers;
-  }
+  const get = (netns: string, host: string, count: number, extra: string[] = []) =>
+    httpGet(netns, `http://${host}/`, count, extra);
 
   async function settled(): Promise<void> {
     for (const h of lab.hosts) await agentSettled(store, h);
@@ -169,7 +126,8 @@ describe('load balancer: a VIP spreads HTTP connections over member VMs on two h
     await settled();
   });
   after(async () => {
-    for (const s of [...servers.values(), ...monitors]) s.kill('SIGKILL');
+    servers.killAll();
+    for (const s of monitors) s.kill('SIGKILL');
     await store?.close();
     await labDown(runDir);
   });

@@ -270,6 +270,14 @@ export function run(actions: readonly Action[], orig: readonly number[], inPort:
           case 'udp_dst':
             h[TP_DST] = f.value;
             break;
+          case 'ipv6_src':
+          case 'ipv6_dst': {
+            const w = parseIpv6(f.value);
+            if (w === undefined) throw new Error(`fake table: ${f.field} ${f.value} is not IPv6`);
+            const f0 = f.field === 'ipv6_src' ? IPV6_SRC_0 : IPV6_DST_0;
+            for (let i = 0; i < 4; i++) h[f0 + i] = w[i]!;
+            break;
+          }
           case 'tun_ipv4_dst':
             tunDst = f.value;
             break;

@@ -172,6 +172,12 @@ test('operator commands read the live tables; simulate uses them and changes not
     dstPort: 80,
   });
   assert.equal(parseFlowKey(`${lan}/rd/17/1:2>3:4`).kind, 'rd');
+  // IPv6 keys (a load balancer's bindings, IPv6 conntrack) have their addresses in brackets.
+  const k6 = parseFlowKey(`${lan}/d/6/[2001:db8:b::10]:41350>[2001:db8:b::200]:80`);
+  assert.deepEqual(
+    [k6.kind, k6.src, k6.srcPort, k6.dst, k6.dstPort],
+    ['d', '2001:db8:b::10', 41350, '2001:db8:b::200', 80],
+  );
 
   const flowsBefore = ctl.flows.size;
   const stats = ctl.stats.simulations;

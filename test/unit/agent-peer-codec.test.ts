@@ -38,16 +38,27 @@ const replyFlowDone: fc.Arbitrary<PeerMessage> = fc.record({
   from: id,
   id: fc.integer({ min: 0, max: 0xffffffff }),
 });
+const word = fc.integer({ min: 0, max: 0xffffffff });
 const flowState: fc.Arbitrary<PeerMessage> = fc.record({
   kind: fc.constant('flowState' as const),
   from: id,
   nat: fc.array(
-    fc.record({
-      key: fc.string({ maxLength: 80 }),
-      ip: fc.integer({ min: 0, max: 0xffffffff }),
-      port: fc.integer({ min: 0, max: 65535 }),
-      expiresAt: fc.integer({ min: 0, max: 2 ** 45 }),
-    }),
+    fc.oneof(
+      fc.record({
+        key: fc.string({ maxLength: 80 }),
+        ip: fc.integer({ min: 0, max: 0xffffffff }),
+        port: fc.integer({ min: 0, max: 65535 }),
+        expiresAt: fc.integer({ min: 0, max: 2 ** 45 }),
+      }),
+      // An IPv6 binding (a load balancer's): the address in ip6, ip 0.
+      fc.record({
+        key: fc.string({ maxLength: 80 }),
+        ip: fc.constant(0),
+        port: fc.integer({ min: 0, max: 65535 }),
+        ip6: fc.tuple(word, word, word, word),
+        expiresAt: fc.integer({ min: 0, max: 2 ** 45 }),
+      }),
+    ),
     { maxLength: 10 },
   ),
   ct: fc.array(
@@ -139,4 +150,35 @@ test('Z85 keys round-trip, malformed ones are refused', () => {
   );
   assert.equal(z85Decode('abc'), undefined);
   assert.equal(isCurveKey('"'.repeat(40)), false);
+});
+
+test('IPv6 bindings: version 2 with a family byte only when one is there; forged families refused', () => {
+  const v4 = { key: 'z/d/6/1:2>3:4', ip: 1, port: 80, expiresAt: 5 };
+  const v6 = {
+    key: 'z/d/6/[::1]:2>[::3]:4',
+    ip: 0,
+    port: 80,
+    ip6: [0x20010db8, 0, 0, 1] as const,
+    expiresAt: 5,
+  };
+  const m4: PeerMessage = { kind: 'flowState', from: 'a', nat: [v4], ct: [] };
+  const m6: PeerMessage = { kind: 'flowState', from: 'a', nat: [v4, v6], ct: [] };
+  assert.equal(encodePeerMessage(m4)[2], 1, 'IPv4 only: version 1, as agents of before IPv6 read it');
+  const b6 = encodePeerMessage(m6);
+  assert.equal(b6[2], 2);
+  const r = decodePeerMessage(b6);
+  assert.ok(r.ok && r.msg.kind === 'flowState');
+  assert.deepEqual(r.msg.nat[1], { ...v6, ip6: [...v6.ip6] });
+  // The first binding's family byte: after magic, version, kind, the sender, the count and its key.
+  const famAt = 4 + (2 + 1) + 2 + (2 + v4.key.length);
+  assert.equal(b6[famAt], 4);
+  const forged = Buffer.from(b6);
+  forged[famAt] = 5;
+  assert.match(String((decodePeerMessage(forged) as { error: string }).error), /address family 5/);
+  const v2Only4 = Buffer.from(encodePeerMessage(m4));
+  v2Only4[2] = 2;
+  assert.equal(decodePeerMessage(v2Only4).ok, false, 'version 2 without an IPv6 binding');
+  const learned2 = Buffer.from(encodePeerMessage({ kind: 'replyFlowDone', from: 'a', id: 1 }));
+  learned2[2] = 2;
+  assert.match(String((decodePeerMessage(learned2) as { error: string }).error), /only for flow state/);
 });

@@ -5,8 +5,15 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCidr, type Ipv4Prefix } from '../../src/addr.js';
-import { healthHostIface, healthNamespace, namespaceEnd, pickLinkSubnet } from '../../src/lb/health-port.js';
+import { parseCidr, parseIpv6Cidr, type Ipv4Prefix, type Ipv6Prefix } from '../../src/addr.js';
+import {
+  healthHostIface,
+  healthNamespace,
+  namespaceEnd,
+  namespaceEnd6,
+  pickLinkSubnet,
+  pickLinkSubnet6,
+} from '../../src/lb/health-port.js';
 import { lbHealthMain } from '../../src/lb/main.js';
 
 const cidr = (s: string) => parseCidr(s, false) as Ipv4Prefix;
@@ -36,6 +43,30 @@ describe('health port: link subnets and names', () => {
     assert.deepEqual(namespaceEnd('169.254.0.6/30'), {
       router: '169.254.0.6/30',
       namespace: '169.254.0.5/30',
+    });
+  });
+
+  it('takes the first IPv6 /64 of the block that no IPv6 port subnet of the router overlaps', () => {
+    const c6 = (s: string) => parseIpv6Cidr(s, false) as Ipv6Prefix;
+    const block = c6('fd6c:6268::/48');
+    assert.deepEqual(pickLinkSubnet6(block, []), {
+      router: 'fd6c:6268::1/64',
+      namespace: 'fd6c:6268::2/64',
+    });
+    assert.deepEqual(pickLinkSubnet6(block, [c6('2001:db8:1::1/64'), c6('fd6c:6268::1/64')]), {
+      router: 'fd6c:6268:0:1::1/64',
+      namespace: 'fd6c:6268:0:1::2/64',
+    });
+    // A wider port subnet covers several /64s; a longer one takes the /64 it lies in.
+    assert.deepEqual(pickLinkSubnet6(block, [c6('fd6c:6268::1/62'), c6('fd6c:6268:0:4::9/120')]), {
+      router: 'fd6c:6268:0:5::1/64',
+      namespace: 'fd6c:6268:0:5::2/64',
+    });
+    assert.equal(pickLinkSubnet6(c6('fd6c:6268::/64'), [c6('fd6c:6268::1/64')]), undefined);
+    assert.equal(pickLinkSubnet6(c6('fd6c:6268::/96'), []), undefined);
+    assert.deepEqual(namespaceEnd6('fd6c:6268:0:5::1/64'), {
+      router: 'fd6c:6268:0:5::1/64',
+      namespace: 'fd6c:6268:0:5::2/64',
     });
   });
 
@@ -70,6 +101,8 @@ describe('midonet-lb-health: bad arguments', () => {
     );
     await fails(['--link-subnet', '169.254.0.0/31'], /--link-subnet: .* 30 or less/);
     await fails(['--link-subnet', '169.254.0.1/16'], /host bits are set/);
+    await fails(['--link-subnet6', 'fd6c:6268::/96'], /--link-subnet6: .* 32 to 64/);
+    await fails(['--link-subnet6', '10.0.0.0/8'], /--link-subnet6: '10\.0\.0\.0\/8' is not valid/);
     await fails(['--namespace-prefix', 'A/b'], /--namespace-prefix: 'A\/b' is not valid/);
     await fails(['--host-netns', '../x'], /--host-netns: '\.\.\/x' is not valid/);
     await fails(['--netns', 'a\nb'], /--netns: 'a\\nb' is not valid/);
