@@ -31,14 +31,14 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { controlRequest } from '../src/control/control-api.js';
 import { OpenFlowConnection } from '../src/agent/of-connection.js';
-import { histogramDelta, type Histogram } from '../src/lab/eval-cases.js';
+import { histogramDelta } from '../src/lab/eval-cases.js';
 import { agentPid, stopAgent } from '../src/lab/hypervisor.js';
 import { hostOvs, labDown, labUp, type LabHost } from '../src/lab/lab.js';
 import { createLogger } from '../src/log.js';
 import { OFPP, OFP_NO_BUFFER, encodeMessage } from '../src/openflow/index.js';
 import { buildEthernet } from '../src/packet/index.js';
+import { agentStats, memFigures, memLine } from './agent-stats.js';
 import { floorController } from './flow-floor.js';
 import { FlowMonitor } from './flow-monitor.js';
 import { intArg, printReport, printTable } from './report.js';
@@ -129,19 +129,6 @@ async function reactiveFlowCount(conn: OpenFlowConnection): Promise<number> {
   return n;
 }
 
-interface AgentStatsReply {
-  flowsInstalled: number;
-  flowsLive: number;
-  packetIns: number;
-  /** Absent before the agent wrote once per turn (then: one write per packet-in). */
-  packetInWrites?: number;
-  packetInLatencyUs: Histogram;
-}
-
-async function agentStats(host: LabHost): Promise<AgentStatsReply> {
-  return (await controlRequest(host.controlSocket, { cmd: 'stats' })) as AgentStatsReply;
-}
-
 /**
  * Where the bench injects frames: its OpenFlow connection (and socket), the switch's flow monitor,
  * and one PACKET_OUT encoded once (frame 0 from a VM's port), copied per frame with the frame's
@@ -183,10 +170,6 @@ class Injector {
     }
     this.sock.write(out);
   }
-}
-
-function injectFrame(j: Injector, n: number): void {
-  j.send(n, 1);
 }
 
 /** Frames re-sent because the switch dropped packet-ins under load (over the whole run). */
@@ -245,7 +228,7 @@ async function paced(
   const before = await agentStats(host);
   for (let i = 0; i < PACED; i++) {
     const n = j.monitor.added;
-    injectFrame(j, first + i);
+    j.send(first + i, 1);
     await j.monitor.until(n + 1, 5000);
     if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
   }
@@ -323,11 +306,14 @@ try {
   if (MEMORY_FLOWS > FLOWS + EXTRA) await inject(j, FLOWS, MEMORY_FLOWS - FLOWS - EXTRA, MEMORY_FLOWS);
   const pid = agentPid(host)!;
   const rssKb = rssOf(pid);
+  const memFilled = (await agentStats(host)).memory;
   // Right after the burst the agent still holds its garbage; idle, V8 collects it (and returns
   // pages): its resident set SETTLE_S seconds later, the flows still installed, beside the first.
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
   const settledKb = rssOf(pid);
-  const settledFlows = (await agentStats(host)).flowsLive;
+  const settledStats = await agentStats(host);
+  const settledFlows = settledStats.flowsLive;
+  const memSettled = settledStats.memory;
 
   // The floor: the same injection with the bridge handed to a controller that does nothing but
   // answer (the project's minimal controller, a flow per miss with actions FLOOD, as the agent gives
@@ -371,6 +357,8 @@ try {
     agent_rss_mb_at_100k_flows: rssKb / 1024,
     agent_rss_mb_settled: settledKb / 1024,
     agent_flows_live_settled: settledFlows,
+    ...memFigures('filled', memFilled),
+    ...memFigures('settled', memSettled),
     packet_in_to_write_p50_us: latency.p50,
     packet_in_to_write_p99_us: latency.p99,
     gap_packet_in_to_write_p50_us: gapped.p50,
@@ -417,6 +405,8 @@ try {
       `agent RSS ${SETTLE_S} s later, idle`,
       `${figures.agent_rss_mb_settled.toFixed(0)} MB (${settledFlows} flows live)`,
     ],
+    ["  the agent's breakdown, filled", memLine(memFilled)],
+    ["  the agent's breakdown, settled", memLine(memSettled)],
     [
       `  CPU per flow: agent, ovs-vswitchd, this bench`,
       `${cpuUsPerFlow.agent.toFixed(1)}, ${cpuUsPerFlow.ovs.toFixed(1)} (main thread ${cpuUsPerFlow.ovsMain.toFixed(1)}), ${cpuUsPerFlow.bench.toFixed(1)} us; busy: agent ${figures.agent_busy.toFixed(2)}, OVS main thread ${figures.ovs_main_thread_busy.toFixed(2)}, all ${((agentRate * (cpuUsPerFlow.agent + cpuUsPerFlow.ovs + cpuUsPerFlow.bench)) / 1e6).toFixed(2)} of 2 cores`,
