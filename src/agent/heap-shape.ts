@@ -1,13 +1,28 @@
 /**
- * The agent's V8 heap shape: node flags every launcher of the agent passes (the lab's startAgent,
- * bin/midonet-agent's interpreter line, the systemd unit through it).
+ * The agent's memory shape: node flags and environment every launcher of the agent passes (the lab's
+ * startAgent, bin/midonet-agent's interpreter line, and so the systemd unit, which runs that).
  *
- * - `--max-semi-space-size=2`: the young generation stays at most two 2 MiB semi-spaces instead of
- *   V8's default of 16 MiB each. A burst of 100,000 new flows otherwise leaves 32 MiB of young
+ * - `--max-semi-space-size=2`: V8's young generation stays at most two 2 MiB semi-spaces instead of
+ *   growing to two of 16 MiB. A burst of 100,000 new flows otherwise leaves 32 MiB of young
  *   generation resident (garbage of the burst, never returned while the agent idles), a fifth of the
- *   agent's resident set at 100,000 flows. What a packet-in allocates dies within its turn, so a small
- *   young generation means more, shorter scavenges, not more promotion of live data.
+ *   agent's resident set at 100,000 flows. The price is more scavenges (about 5 us more CPU per new
+ *   flow under a burst, flow-setup bench): what a packet-in allocates dies within its turn.
+ * - `MALLOC_MMAP_THRESHOLD_=131072`: glibc's mmap threshold fixed at its default, 128 KiB. Unset,
+ *   glibc raises it to the size of each large block freed, so after the flow table's typed arrays
+ *   first grow (doubling, the old array freed) later large arrays come from the brk heap, where a
+ *   freed one stays resident; fixed, every array of 128 KiB or more is its own mapping, returned to
+ *   the system when freed.
  *
- * Invariant: these are the only V8 flags the agent runs with; changing them here changes every launcher.
+ * Invariant: these are the only V8 flags and allocator settings the agent runs with; a test holds
+ * bin/midonet-agent's interpreter line to them.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+
+/** Environment the agent starts with, beside its launcher's. */
+export const AGENT_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/** bin/midonet-agent's first line: env(1) sets AGENT_ENV and starts node with AGENT_NODE_FLAGS. */
+export function agentInterpreterLine(): string {
+  const env = Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`);
+  return `#!/usr/bin/env -S ${[...env, 'node', ...AGENT_NODE_FLAGS].join(' ')}`;
+}

@@ -1,17 +1,18 @@
-// The agent's heap shape (src/agent/heap-shape.ts): every launcher passes the same node flags, and
+// The agent's memory shape (src/agent/heap-shape.ts): every launcher passes the same node flags, and
 // with them a burst of short-lived allocations leaves a small young generation resident.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AGENT_NODE_FLAGS } from '../../src/agent/heap-shape.js';
+import { AGENT_NODE_FLAGS, agentInterpreterLine } from '../../src/agent/heap-shape.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/midonet-agent', import.meta.url));
 
-test('bin/midonet-agent starts node with the agent node flags', () => {
+test('bin/midonet-agent starts node with the agent node flags and environment', () => {
   const first = readFileSync(BIN, 'utf8').split('\n')[0]!;
-  assert.equal(first, `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(' ')}`);
+  assert.equal(first, agentInterpreterLine());
+  assert.match(first, /MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2$/);
 });
 
 /** The young generation's resident MiB after a burst of garbage, in a node started with `flags`. */
