@@ -11,9 +11,10 @@
  * - New flows per second: the time from the first injection until the switch has reported a flow
  *   added for every frame (at most WINDOW frames beyond those), the switch's flow table then checked
  *   to hold them (cbench's throughput mode: many flows in flight). The CPU time the agent, OVS and
- *   the bench spent over it, per flow, says which of them bounds it. In the same run, after the memory
- *   figures, the same injection answered by the project's minimal controller (a flow per miss, as the
- *   agent gives here) on an emptied table: the floor of any controller on this switch. Side by side:
+ *   the bench spent over it, per flow (read when the last flow is reported), says which of them bounds
+ *   it; the cores the machine's other work kept busy meanwhile, what the machine left them. In the
+ *   same run, after the memory figures, the same injection answered by the project's minimal
+ *   controller (a flow per miss, as the agent gives here) on an emptied table: the floor of any controller on this switch. Side by side:
  *   the same number of flows added by spawning `ovs-ofctl add-flow` once per flow.
  * - The agent's own time per packet-in (arrival of its bytes to the write of its answer, the agent's
  *   histogram), one flow in flight (cbench's latency mode: a packet-in sent when the flow of the one
@@ -31,14 +32,15 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { controlRequest } from '../src/control/control-api.js';
 import { OpenFlowConnection } from '../src/agent/of-connection.js';
-import { histogramDelta, type Histogram } from '../src/lab/eval-cases.js';
+import { histogramDelta } from '../src/lab/eval-cases.js';
 import { agentPid, stopAgent } from '../src/lab/hypervisor.js';
 import { hostOvs, labDown, labUp, type LabHost } from '../src/lab/lab.js';
 import { createLogger } from '../src/log.js';
 import { OFPP, OFP_NO_BUFFER, encodeMessage } from '../src/openflow/index.js';
 import { buildEthernet } from '../src/packet/index.js';
+import { agentStats, memFigures, memLine } from './agent-stats.js';
+import { cpuMs, machineBusyMs, rssOf } from './cpu-time.js';
 import { floorController } from './flow-floor.js';
 import { FlowMonitor } from './flow-monitor.js';
 import { intArg, printReport, printTable } from './report.js';
@@ -66,19 +68,6 @@ const FLOOR_AT = MEMORY_FLOWS + EXTRA;
 const PACED_AT = MEMORY_FLOWS + PACED;
 const PACED_GAP_AT = MEMORY_FLOWS + 2 * PACED;
 const WARM_AT = MEMORY_FLOWS + 3 * PACED;
-
-/** CPU time (user + system, ms) process `pid` (or its thread `tid`) has used so far. */
-function cpuMs(pid: number, tid?: number): number {
-  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-  const stat = readFileSync(
-    tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
-    'utf8',
-  );
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-}
-/** Linux's USER_HZ, what /proc/PID/stat counts CPU time in. */
-const CLOCK_TICKS = 100;
 
 function frame(i: number, src: string): Buffer {
   const dst = `02:ee:${((i >>> 24) & 255).toString(16).padStart(2, '0')}:${((i >>> 16) & 255).toString(16).padStart(2, '0')}:${((i >>> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
@@ -129,19 +118,6 @@ async function reactiveFlowCount(conn: OpenFlowConnection): Promise<number> {
   return n;
 }
 
-interface AgentStatsReply {
-  flowsInstalled: number;
-  flowsLive: number;
-  packetIns: number;
-  /** Absent before the agent wrote once per turn (then: one write per packet-in). */
-  packetInWrites?: number;
-  packetInLatencyUs: Histogram;
-}
-
-async function agentStats(host: LabHost): Promise<AgentStatsReply> {
-  return (await controlRequest(host.controlSocket, { cmd: 'stats' })) as AgentStatsReply;
-}
-
 /**
  * Where the bench injects frames: its OpenFlow connection (and socket), the switch's flow monitor,
  * and one PACKET_OUT encoded once (frame 0 from a VM's port), copied per frame with the frame's
@@ -185,10 +161,6 @@ class Injector {
   }
 }
 
-function injectFrame(j: Injector, n: number): void {
-  j.send(n, 1);
-}
-
 /** Frames re-sent because the switch dropped packet-ins under load (over the whole run). */
 let resends = 0;
 
@@ -197,7 +169,13 @@ let resends = 0;
  * returns the seconds until the switch has reported a flow added for each (its flow monitor: the
  * FLOW_MOD applied); then checks, outside the timing, that the switch lists `target` reactive flows.
  */
-async function inject(j: Injector, first: number, count: number, target: number): Promise<number> {
+async function inject(
+  j: Injector,
+  first: number,
+  count: number,
+  target: number,
+  atEnd?: () => void,
+): Promise<number> {
   const t0 = performance.now();
   const base = j.monitor.added;
   let sent = 0;
@@ -223,6 +201,7 @@ async function inject(j: Injector, first: number, count: number, target: number)
     }
   }
   const secs = (performance.now() - t0) / 1000;
+  atEnd?.();
   if (j.monitor.added - base < count)
     throw new Error(`flow-setup: only ${j.monitor.added - base} of ${count} flows added in 120 s`);
   if (j.monitor.paused) throw new Error('flow-setup: the switch paused its flow monitor (updates lost)');
@@ -245,7 +224,7 @@ async function paced(
   const before = await agentStats(host);
   for (let i = 0; i < PACED; i++) {
     const n = j.monitor.added;
-    injectFrame(j, first + i);
+    j.send(first + i, 1);
     await j.monitor.until(n + 1, 5000);
     if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
   }
@@ -260,8 +239,6 @@ try {
   const vm = lab.vms[0]!;
   const ovs = hostOvs(host);
   const inPort = (await ovs.portNumbers('br-int')).get(labNames(lab.name ?? null).vmTap(vm.name))!;
-  const rssOf = (pid: number) =>
-    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
   const startRssKb = rssOf(agentPid(host)!);
   const mgmt = join(host.ovsRunDir, 'br-int.mgmt');
   const sock = connect(mgmt);
@@ -286,25 +263,33 @@ try {
   // Agent path: FLOWS new flows, as fast as the agent takes them; the CPU each process spent.
   const ovsPid = Number(readFileSync(join(host.ovsRunDir, 'ovs-vswitchd.pid'), 'utf8').trim());
   const stats0 = await agentStats(host);
-  const cpu0 = {
+  const cpuNow = () => ({
     agent: cpuMs(agentPid(host)!),
     ovs: cpuMs(ovsPid),
     ovsMain: cpuMs(ovsPid, ovsPid),
     bench: process.cpuUsage(),
-  };
-  const agentSecs = await inject(j, 0, FLOWS, FLOWS + EXTRA);
-  const benchCpu = process.cpuUsage(cpu0.bench);
+    machine: machineBusyMs(),
+  });
+  const cpu0 = cpuNow();
+  // CPU read the moment the last flow is reported (not after the check's flow dump).
+  let cpu1 = cpu0;
+  const agentSecs = await inject(j, 0, FLOWS, FLOWS + EXTRA, () => (cpu1 = cpuNow()));
   const stats1 = await agentStats(host);
   const packetIns = stats1.packetIns - stats0.packetIns;
   const perWrite =
     packetIns / ((stats1.packetInWrites ?? stats1.packetIns) - (stats0.packetInWrites ?? stats0.packetIns));
   const cpuUsPerFlow = {
-    agent: ((cpuMs(agentPid(host)!) - cpu0.agent) * 1000) / FLOWS,
-    ovs: ((cpuMs(ovsPid) - cpu0.ovs) * 1000) / FLOWS,
+    agent: ((cpu1.agent - cpu0.agent) * 1000) / FLOWS,
+    ovs: ((cpu1.ovs - cpu0.ovs) * 1000) / FLOWS,
     // Its main thread alone: it handles every OpenFlow message (one thread, one core at most).
-    ovsMain: ((cpuMs(ovsPid, ovsPid) - cpu0.ovsMain) * 1000) / FLOWS,
-    bench: (benchCpu.user + benchCpu.system) / FLOWS,
+    ovsMain: ((cpu1.ovsMain - cpu0.ovsMain) * 1000) / FLOWS,
+    bench: (cpu1.bench.user - cpu0.bench.user + cpu1.bench.system - cpu0.bench.system) / FLOWS,
   };
+  // Cores the machine's other work (other processes than the agent, OVS and this bench) kept busy
+  // over the run: the machine is shared, and what it takes is not there for the three of them.
+  const otherCores =
+    (cpu1.machine - cpu0.machine - (cpu1.agent - cpu0.agent) - (cpu1.ovs - cpu0.ovs)) / (agentSecs * 1000) -
+    (cpuUsPerFlow.bench * FLOWS) / (agentSecs * 1e6);
   const agentRate = FLOWS / agentSecs;
 
   // Baseline: one ovs-ofctl process per flow.
@@ -323,11 +308,14 @@ try {
   if (MEMORY_FLOWS > FLOWS + EXTRA) await inject(j, FLOWS, MEMORY_FLOWS - FLOWS - EXTRA, MEMORY_FLOWS);
   const pid = agentPid(host)!;
   const rssKb = rssOf(pid);
+  const memFilled = (await agentStats(host)).memory;
   // Right after the burst the agent still holds its garbage; idle, V8 collects it (and returns
   // pages): its resident set SETTLE_S seconds later, the flows still installed, beside the first.
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
   const settledKb = rssOf(pid);
-  const settledFlows = (await agentStats(host)).flowsLive;
+  const settledStats = await agentStats(host);
+  const settledFlows = settledStats.flowsLive;
+  const memSettled = settledStats.memory;
 
   // The floor: the same injection with the bridge handed to a controller that does nothing but
   // answer (the project's minimal controller, a flow per miss with actions FLOOD, as the agent gives
@@ -371,6 +359,8 @@ try {
     agent_rss_mb_at_100k_flows: rssKb / 1024,
     agent_rss_mb_settled: settledKb / 1024,
     agent_flows_live_settled: settledFlows,
+    ...memFigures('filled', memFilled),
+    ...memFigures('settled', memSettled),
     packet_in_to_write_p50_us: latency.p50,
     packet_in_to_write_p99_us: latency.p99,
     gap_packet_in_to_write_p50_us: gapped.p50,
@@ -382,6 +372,7 @@ try {
     ovs_cpu_us_per_flow: cpuUsPerFlow.ovs,
     ovs_main_thread_busy: (agentRate * cpuUsPerFlow.ovsMain) / 1e6,
     agent_busy: (agentRate * cpuUsPerFlow.agent) / 1e6,
+    other_work_busy: otherCores,
     // What one core of the agent takes at this CPU per flow (the agent's side of the rate).
     agent_cpu_flows_per_s: 1e6 / cpuUsPerFlow.agent,
     agent_rss_mb_at_start: startRssKb / 1024,
@@ -417,9 +408,11 @@ try {
       `agent RSS ${SETTLE_S} s later, idle`,
       `${figures.agent_rss_mb_settled.toFixed(0)} MB (${settledFlows} flows live)`,
     ],
+    ["  the agent's breakdown, filled", memLine(memFilled)],
+    ["  the agent's breakdown, settled", memLine(memSettled)],
     [
       `  CPU per flow: agent, ovs-vswitchd, this bench`,
-      `${cpuUsPerFlow.agent.toFixed(1)}, ${cpuUsPerFlow.ovs.toFixed(1)} (main thread ${cpuUsPerFlow.ovsMain.toFixed(1)}), ${cpuUsPerFlow.bench.toFixed(1)} us; busy: agent ${figures.agent_busy.toFixed(2)}, OVS main thread ${figures.ovs_main_thread_busy.toFixed(2)}, all ${((agentRate * (cpuUsPerFlow.agent + cpuUsPerFlow.ovs + cpuUsPerFlow.bench)) / 1e6).toFixed(2)} of 2 cores`,
+      `${cpuUsPerFlow.agent.toFixed(1)}, ${cpuUsPerFlow.ovs.toFixed(1)} (main thread ${cpuUsPerFlow.ovsMain.toFixed(1)}), ${cpuUsPerFlow.bench.toFixed(1)} us; busy: agent ${figures.agent_busy.toFixed(2)}, OVS main thread ${figures.ovs_main_thread_busy.toFixed(2)}, all ${((agentRate * (cpuUsPerFlow.agent + cpuUsPerFlow.ovs + cpuUsPerFlow.bench)) / 1e6).toFixed(2)} of 2 cores; the machine's other work ${otherCores.toFixed(2)}`,
     ],
     [
       `agent packet-in to write, ${PACED} flows one at a time after ${WARM} (its histogram)`,

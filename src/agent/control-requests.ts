@@ -6,6 +6,7 @@
  * Invariant: read-only except `forget`; a request names one command of ALLOWED, and a bad command or
  * argument is an error that names it (escaped), never a crash of the agent.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { formatIpv4, formatIpv6 } from '../addr.js';
 import { MAX_REQUEST_MS, MAX_TRACE_COUNT } from '../control/control-api.js';
 import type { Match, Outgoing } from '../openflow/index.js';
@@ -43,6 +44,7 @@ export async function controlRequest(a: AgentView, req: Record<string, unknown>)
         portsBound: ctl.ports.boundPorts,
         peers: a.peers(),
         ...ctl.stats.snapshot(ctl.flows.size),
+        memory: memoryBreakdown(),
       };
     case 'held': // what of the topology this agent holds (interest-keeper.ts), for people and tests
       return ctl.topology
@@ -177,4 +179,22 @@ async function flowDump(ctl: FlowController, conn: OpenFlowConnection | undefine
       installedAt: new Date(f.installedAt).toISOString(),
     };
   });
+}
+
+/**
+ * [ops] The agent's memory in MB: resident set, V8 heap (used, total), off-heap buffers, and each V8
+ * heap space's resident part (new_space is the young generation: garbage of the last burst).
+ */
+function memoryBreakdown(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mb = (b: number) => Math.round(b / 10485.76) / 100;
+  const out: Record<string, number> = {
+    rss: mb(m.rss),
+    heapUsed: mb(m.heapUsed),
+    heapTotal: mb(m.heapTotal),
+    external: mb(m.external),
+    arrayBuffers: mb(m.arrayBuffers),
+  };
+  for (const s of getHeapSpaceStatistics()) out[s.space_name] = mb(s.physical_space_size);
+  return out;
 }

@@ -8,6 +8,7 @@
  * agent.pid), so `stopHypervisor` can stop it again after any crash.
  */
 import { spawn } from 'node:child_process';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/heap-shape.js';
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -234,12 +235,16 @@ export function agentPid(hv: Pick<Hypervisor, 'dir'>): number | undefined {
   return pid > 0 && processAlive(pid) ? pid : undefined;
 }
 
-/** Starts the hypervisor's midonet-agent as a background process logging to DIR/agent.log. */
+/**
+ * Starts the hypervisor's midonet-agent as a background process logging to DIR/agent.log, with the
+ * agent's own node flags and environment (heap-shape.ts), as bin/midonet-agent starts it.
+ */
 export function startAgent(hv: Hypervisor): number {
   const log = openSync(join(hv.dir, 'agent.log'), 'a');
-  const child = spawn(process.execPath, [AGENT_MAIN, '--config', hv.agentConfig], {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, AGENT_MAIN, '--config', hv.agentConfig], {
     stdio: ['ignore', log, log],
     detached: true,
+    env: { ...process.env, ...AGENT_ENV },
   });
   child.unref();
   writeFileSync(join(hv.dir, 'agent.pid'), `${child.pid}\n`);
