@@ -8,6 +8,7 @@
 import {
   ETH_TYPE,
   ETH_TYPE_IPV4,
+  ETH_TYPE_IPV6,
   IP_PROTO,
   PROTO_TCP,
   TCP_FIN,
@@ -16,18 +17,20 @@ import {
 } from '../sim/flow-match.js';
 import type { SimDone } from '../sim/result.js';
 
-/** A TCP packet that ends its connection (FIN or RST). */
+/** TCP over IPv4 or IPv6. */
+function isTcp(packet: readonly number[]): boolean {
+  const et = packet[ETH_TYPE];
+  return (et === ETH_TYPE_IPV4 || et === ETH_TYPE_IPV6) && packet[IP_PROTO] === PROTO_TCP;
+}
+
+/** A TCP packet (IPv4 or IPv6) that ends its connection (FIN or RST). */
 export function isTcpEnd(packet: readonly number[]): boolean {
-  return (
-    packet[ETH_TYPE] === ETH_TYPE_IPV4 &&
-    packet[IP_PROTO] === PROTO_TCP &&
-    (packet[TCP_FLAGS]! & (TCP_FIN | TCP_RST)) !== 0
-  );
+  return isTcp(packet) && (packet[TCP_FLAGS]! & (TCP_FIN | TCP_RST)) !== 0;
 }
 
 /** A TCP flow that read connection state or a NAT binding: its FIN or RST must reach the agent. */
 export function watchesTcpEnd(res: SimDone): boolean {
-  if (res.packet[IP_PROTO] !== PROTO_TCP || res.packet[ETH_TYPE] !== ETH_TYPE_IPV4) return false;
+  if (!isTcp(res.packet)) return false;
   for (const t of res.tags) if (t.startsWith('ct:') || t.startsWith('nat:')) return true;
   return false;
 }

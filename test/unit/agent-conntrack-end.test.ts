@@ -5,7 +5,7 @@
  * each. The connection still lives only its closing time after its first end, even when the flows
  * that pinned it went and a flow of its RSTs is installed, and its flows go with it; a peer's word
  * that it ended, once it has here, changes nothing; a new SYN on its 5-tuple in its closing time
- * opens it again.
+ * opens it again. The same holds for IPv6.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,9 +14,9 @@ import { createLogger } from '../../src/log.js';
 import type { Outgoing } from '../../src/openflow/index.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
 import { conntrackKey } from '../../src/sim/flow-state.js';
-import { parseIpv4 } from '../../src/addr.js';
+import { parseIpv4, parseIpv6 } from '../../src/addr.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
-import { HV1, addTwoHosts } from '../support/ipv6-world.js';
+import { HV1, addTwoHosts, v6 } from '../support/ipv6-world.js';
 import { packetIn } from '../support/packet-in.js';
 import { tcpFrame } from '../support/udp-frame.js';
 
@@ -174,4 +174,73 @@ test('a SYN on the 5-tuple of a connection in its closing time opens it again, h
   assert.equal(peer.ctl.state.conntrack.ended(key, 2500), true);
   peer.ctl.sharing.apply([], [{ key, expiresAt: 2500 + 60_000, ended: false }], 2500);
   assert.equal(peer.ctl.state.conntrack.ended(key, 2500), false, 'open again at the peer');
+});
+
+test('an IPv6 TCP connection through a stateful router ends with its RST and opens again with a SYN', () => {
+  const b = new TopologyBuilder();
+  addTwoHosts(b);
+  const r = b.router('r');
+  const ra = b.port(r, 'ra', { address: '10.0.1.1/24', address6: '2001:db8:1::1/64', mac: RA });
+  const rb = b.port(r, 'rb', { address: '10.0.2.1/24', address6: '2001:db8:2::1/64', mac: RB });
+  const ba = b.bridge('a');
+  const bb = b.bridge('b');
+  const vm1 = b.port(ba, 'vm1', { hostId: HV1, interfaceName: 'tap1' });
+  const vm2 = b.port(bb, 'vm2', { hostId: HV1, interfaceName: 'tap2' });
+  b.link(b.port(ba, 'a-up'), ra);
+  b.link(b.port(bb, 'b-up'), rb);
+  const fw = b.chain('fw', [
+    { action: 'accept', conditions: { conntrack: { value: 'established' } } },
+    { action: 'accept', conditions: { conntrack: { value: 'new' } } },
+    { action: 'drop' },
+  ]);
+  b.set(r, { inboundChainId: fw });
+  const ctl = new FlowController(
+    b.build(),
+    { hostId: HV1, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
+    log,
+  );
+  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tun-gre', 10);
+  ctl.ports.refreshBindings();
+  ctl.state.nd.learn(r, parseIpv6('2001:db8:1::10')!, 0x020000000001, 0);
+  ctl.state.nd.learn(r, parseIpv6('2001:db8:2::10')!, 0x020000000002, 0);
+  ctl.state.macs.learn(ba, 0, 0x020000000001, vm1, 0);
+  ctl.state.macs.learn(bb, 0, 0x020000000002, vm2, 0);
+  const seg = (fwd: boolean, flags: number): Buffer =>
+    v6(
+      fwd ? '2001:db8:1::10' : '2001:db8:2::10',
+      fwd ? '2001:db8:2::10' : '2001:db8:1::10',
+      fwd ? '02:00:00:00:00:01' : '02:00:00:00:00:02',
+      fwd ? RA : RB,
+      {
+        kind: 'tcp',
+        srcPort: fwd ? 5000 : 443,
+        dstPort: fwd ? 443 : 5000,
+        seq: 1,
+        ack: 0,
+        flags,
+        window: 1000,
+        urgentPointer: 0,
+        options: new Uint8Array(0),
+        payload: new Uint8Array(0),
+      },
+    );
+  const sw = new FakeOfTable();
+  const go = (fwd: boolean, flags: number) => {
+    const f = seg(fwd, flags);
+    const inPort = fwd ? 1 : 2;
+    if (sw.process(inPort, f).kind !== 'miss') return { missed: false, out: [] as Outgoing[] };
+    const out = ctl.packetIn(packetIn(f, inPort), 1000);
+    sw.apply(out);
+    return { missed: true, out };
+  };
+  assert.ok(adds(go(true, SYN).out).length >= 1, 'the SYN gets its flow');
+  assert.equal(go(true, ACK).missed, false, 'later segments stay in the switch');
+  const rst = go(false, RST | ACK);
+  assert.ok(rst.missed, 'an RST misses the flows: it comes to the agent');
+  assert.deepEqual(adds(rst.out), [], 'and ends the connection (no flow)');
+  const key = ctl.state.conntrack.entries(1000)[0]?.key ?? '';
+  assert.match(key, /\[2001:db8:1::10\]:5000>\[2001:db8:2::10\]:443$/);
+  assert.equal(ctl.state.conntrack.ended(key, 1000), true);
+  assert.ok(go(true, SYN).missed, 'a new SYN reaches the agent');
+  assert.equal(ctl.state.conntrack.ended(key, 1000), false, 'and opens it again');
 });
