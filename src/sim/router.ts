@@ -63,6 +63,8 @@ const ANSWERED = consume('answered by the router');
 const ARP_REPLY_CONSUMED = consume('ARP reply consumed');
 const ARP_OP_UNHANDLED = drop('ARP operation not handled');
 const NOT_IPV4 = drop('not IPv4');
+/** An IPv6-only router port (address6, no address): ARP and IPv4 stop there. */
+const NO_IPV4_ADDRESS = drop('router port has no IPv4 address');
 const NO_ROUTE = drop('no route');
 const TO_ROUTER = consume('addressed to the router');
 const BLACKHOLE = drop('blackhole route');
@@ -79,7 +81,8 @@ function describeRoute(ctx: SimContext, rt: RouteEntry): string {
 export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): Decision {
   const m = ctx.m;
   if (!r.adminStateUp) return drop(`router ${r.name} is down`);
-  if (inPort.ip === null || inPort.mac === null) return drop(`router port ${inPort.name} has no address`);
+  if (inPort.mac === null || (inPort.ip === null && inPort.ip6 === null))
+    return drop(`router port ${inPort.name} has no address`);
   const dstMac = m.ethDst;
   if (dstMac !== inPort.mac && dstMac !== BROADCAST) {
     // IPv6 multicast (neighbour and router solicitations) is for the router too (router6.ts).
@@ -89,6 +92,7 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   const et = m.ethType;
   if (dstMac === BROADCAST && et !== ETH_TYPE_ARP) return BROADCAST_NOT_ARP;
   if (et === ETH_TYPE_ARP) {
+    if (inPort.ip === null) return NO_IPV4_ADDRESS;
     const op = m.readAll(IP_PROTO);
     const tpa = m.ipDst;
     // Its own address, or a public NAT address (floating IP, port forward) in this port's subnet.
@@ -111,6 +115,7 @@ export function routerStep(ctx: SimContext, r: RouterView, inPort: PortView): De
   }
   if (et === ETH_TYPE_IPV6) return routerStep6(ctx, r, inPort, false);
   if (et !== ETH_TYPE_IPV4) return NOT_IPV4;
+  if (inPort.ip === null) return NO_IPV4_ADDRESS;
   ctx.inPortId = inPort.id;
   ctx.outPortId = null;
   // A VIP's connections to a member (load-balancer.ts), NAT before routing (DNAT, reverse SNAT), then

@@ -180,8 +180,9 @@ test('an IPv6 TCP connection through a stateful router ends with its RST and ope
   const b = new TopologyBuilder();
   addTwoHosts(b);
   const r = b.router('r');
-  const ra = b.port(r, 'ra', { address: '10.0.1.1/24', address6: '2001:db8:1::1/64', mac: RA });
-  const rb = b.port(r, 'rb', { address: '10.0.2.1/24', address6: '2001:db8:2::1/64', mac: RB });
+  // IPv6-only router ports (no IPv4 address).
+  const ra = b.port(r, 'ra', { address6: '2001:db8:1::1/64', mac: RA });
+  const rb = b.port(r, 'rb', { address6: '2001:db8:2::1/64', mac: RB });
   const ba = b.bridge('a');
   const bb = b.bridge('b');
   const vm1 = b.port(ba, 'vm1', { hostId: HV1, interfaceName: 'tap1' });
