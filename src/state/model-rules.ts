@@ -100,6 +100,10 @@ export async function checkObject(
         invalid(
           `${what()}: bgp-peer.portId: port ${quote(port.name)} is a bridge port; BGP peers need a router port`,
         );
+      if (port.address === null)
+        invalid(
+          `${what()}: bgp-peer.portId: port ${quote(port.name)} has no IPv4 address; BGP peers need one (BGP here is IPv4)`,
+        );
       return;
     }
     case 'load-balancer':
@@ -132,8 +136,16 @@ export async function checkObject(
 async function checkPort(view: PlanView, p: Obj<'port'>, before: Obj<'port'> | undefined): Promise<void> {
   const what = label('port', p);
   if (p.deviceKind === 'router') {
+    if (p.address === null && p.address6 === null)
+      invalid(
+        `${what}: port.address: a router port needs an address, IPv4 (address, e.g. 192.0.2.1/24) or IPv6 (address6, e.g. 2001:db8::1/64) or both`,
+      );
     if (p.address === null)
-      invalid(`${what}: port.address: is required on a router port (e.g. 192.0.2.1/24)`);
+      for (const r of await view.referrers(p.id))
+        if (r.kind === 'bgp-peer')
+          invalid(
+            `${what}: port.address: is required while BGP peer ${r.id} uses the port (BGP here is IPv4)`,
+          );
     if (p.vlanId !== null) invalid(`${what}: port.vlanId: applies to bridge ports only`);
     await checkPortAddress(view, p, what);
   } else {

@@ -86,7 +86,24 @@ export function validationContract(c: ContractContext): void {
     await rejects(
       s.create('port', { name: uniq('p'), deviceId: rt.id }),
       'invalid',
-      /address: is required on a router port/,
+      /port.address: a router port needs an address, IPv4 .* or IPv6 .* or both/,
+    );
+    const v6only = await s.create('port', {
+      name: uniq('p'),
+      deviceId: rt.id,
+      address6: '2001:db8:77::1/64',
+    });
+    assert.equal(v6only.address, null, 'an IPv6-only router port is accepted');
+    await rejects(
+      s.create('bgp-peer', {
+        name: uniq('peer'),
+        portId: v6only.id,
+        peerAddress: '192.0.2.9',
+        peerAs: 65001,
+        localAs: 65000,
+      }),
+      'invalid',
+      /bgp-peer.portId: port '.*' has no IPv4 address; BGP peers need one/,
     );
     const p2 = await s.create('port', { name: uniq('p'), deviceId: rt2.id, address: '192.0.2.1/24' });
     await rejects(
