@@ -28,6 +28,7 @@ import { attachUnderlay } from '../lab/hypervisor.js';
 import { ISP_PINGABLE, ispConfig } from '../lab/bgp-lab.js';
 import { FrrInstance } from '../router/frr.js';
 import { renderFull } from '../router/frr-config.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/heap-shape.js';
 import { Supervisor } from './supervisor.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
@@ -224,7 +225,14 @@ export async function agentRole(sup: Supervisor, log: Logger): Promise<void> {
     heartbeatMs: 500,
     metrics: { listen: '127.0.0.1:9464' },
   });
-  sup.spawn('midonet-agent', process.execPath, [AGENT_MAIN, '--config', config]);
+  // The agent's memory shape (heap-shape.ts), as bin/midonet-agent and the namespace lab give it.
+  sup.spawn(
+    'midonet-agent',
+    process.execPath,
+    [...AGENT_NODE_FLAGS, AGENT_MAIN, '--config', config],
+    undefined,
+    AGENT_ENV,
+  );
 }
 
 /** The router host: a hypervisor whose uplink interface joins br-int, plus midonet-router. */

@@ -41,8 +41,18 @@ export class Supervisor {
   }
 
   /** Starts a foreground program with its output on the container's log. */
-  spawn(name: string, command: string, args: readonly string[], cwd?: string): void {
-    const child = spawn(command, [...args], { stdio: ['ignore', 'inherit', 'inherit'], cwd });
+  spawn(
+    name: string,
+    command: string,
+    args: readonly string[],
+    cwd?: string,
+    env?: Readonly<Record<string, string>>,
+  ): void {
+    const child = spawn(command, [...args], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      cwd,
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+    });
     this.children.set(name, child);
     child.on('exit', (code, signal) => {
       this.children.delete(name);
