@@ -1,6 +1,7 @@
 /**
  * The agent's memory shape: node flags and environment every launcher of the agent passes (the lab's
- * startAgent, the compose lab's hypervisor role, bin/midonet-agent's interpreter line, and so the systemd unit).
+ * startAgent, the compose lab's hypervisor role, bin/midonet-agent's interpreter line, and so the
+ * systemd unit, which runs that).
  *
  * - `--max-semi-space-size=4`: V8's young generation stays at most two 4 MiB semi-spaces instead of
  *   growing to two of 16 MiB. A burst of 100,000 new flows otherwise leaves 32 MiB of young
