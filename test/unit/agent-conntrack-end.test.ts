@@ -27,20 +27,31 @@ const SYN = 0x02;
 const RST = 0x04;
 const ACK = 0x10;
 
-function world() {
+/**
+ * vm1 on bridge a and vm2 on bridge b, joined by router r with the stateful chain `fw` inbound; the
+ * router's ports IPv4-only, or IPv6-only for `v6`. The router knows both VMs, and their bridges too
+ * (they talked before), so no flow floods.
+ */
+function world(v6only = false) {
   const b = new TopologyBuilder();
   addTwoHosts(b);
   const r = b.router('r');
-  const ra = b.port(r, 'ra', { address: '10.0.1.1/24', mac: RA });
-  const rb = b.port(r, 'rb', { address: '10.0.2.1/24', mac: RB });
+  const ra = b.port(
+    r,
+    'ra',
+    v6only ? { address6: '2001:db8:1::1/64', mac: RA } : { address: '10.0.1.1/24', mac: RA },
+  );
+  const rb = b.port(
+    r,
+    'rb',
+    v6only ? { address6: '2001:db8:2::1/64', mac: RB } : { address: '10.0.2.1/24', mac: RB },
+  );
   const ba = b.bridge('a');
   const bb = b.bridge('b');
   const vm1 = b.port(ba, 'vm1', { hostId: HV1, interfaceName: 'tap1' });
   const vm2 = b.port(bb, 'vm2', { hostId: HV1, interfaceName: 'tap2' });
   b.link(b.port(ba, 'a-up'), ra);
   b.link(b.port(bb, 'b-up'), rb);
-  b.route(r, '10.0.1.0/24', { nextHopPortId: ra });
-  b.route(r, '10.0.2.0/24', { nextHopPortId: rb });
   const fw = b.chain('fw', [
     { action: 'accept', conditions: { conntrack: { value: 'established' } } },
     { action: 'accept', conditions: { conntrack: { value: 'new' } } },
@@ -54,9 +65,13 @@ function world() {
   );
   ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tun-gre', 10);
   ctl.ports.refreshBindings();
-  ctl.state.arp.learn(r, parseIpv4('10.0.1.10')!, 0x020000000001, 0);
-  ctl.state.arp.learn(r, parseIpv4('10.0.2.10')!, 0x020000000002, 0);
-  // Both VMs are known to their bridges (they talked before), so no flow floods.
+  if (v6only) {
+    ctl.state.nd.learn(r, parseIpv6('2001:db8:1::10')!, 0x020000000001, 0);
+    ctl.state.nd.learn(r, parseIpv6('2001:db8:2::10')!, 0x020000000002, 0);
+  } else {
+    ctl.state.arp.learn(r, parseIpv4('10.0.1.10')!, 0x020000000001, 0);
+    ctl.state.arp.learn(r, parseIpv4('10.0.2.10')!, 0x020000000002, 0);
+  }
   ctl.state.macs.learn(ba, 0, 0x020000000001, vm1, 0);
   ctl.state.macs.learn(bb, 0, 0x020000000002, vm2, 0);
   return { ctl, r, key: conntrackKey(r, 6, parseIpv4('10.0.1.10')!, 5000, parseIpv4('10.0.2.10')!, 5201) };
@@ -75,12 +90,34 @@ function tcp(fwd: boolean, flags: number): Buffer {
   });
 }
 
+/** The same over IPv6: vm1 2001:db8:1::10 port 5000, vm2 2001:db8:2::10 port 5201. */
+function tcp6(fwd: boolean, flags: number): Buffer {
+  return v6(
+    fwd ? '2001:db8:1::10' : '2001:db8:2::10',
+    fwd ? '2001:db8:2::10' : '2001:db8:1::10',
+    fwd ? '02:00:00:00:00:01' : '02:00:00:00:00:02',
+    fwd ? RA : RB,
+    {
+      kind: 'tcp',
+      srcPort: fwd ? 5000 : 5201,
+      dstPort: fwd ? 5201 : 5000,
+      seq: 1,
+      ack: 0,
+      flags,
+      window: 1000,
+      urgentPointer: 0,
+      options: new Uint8Array(0),
+      payload: new Uint8Array(0),
+    },
+  );
+}
+
 const adds = (out: readonly Outgoing[]) =>
   out.flatMap((m) => (m.type === 'flow_mod' && m.command === 'add' ? [Number(m.cookie)] : []));
 
-/** Sends `frame` through the switch; a miss goes to the agent, whose answer the switch applies. */
-function send(ctl: FlowController, sw: FakeOfTable, fwd: boolean, flags: number, now: number) {
-  const f = tcp(fwd, flags);
+/** Sends a segment through the switch; a miss goes to the agent, whose answer the switch applies. */
+function send(ctl: FlowController, sw: FakeOfTable, fwd: boolean, flags: number, now: number, frame = tcp) {
+  const f = frame(fwd, flags);
   const inPort = fwd ? 1 : 2;
   if (sw.process(inPort, f).kind !== 'miss') return { missed: false, out: [] as Outgoing[] };
   const out = ctl.packetIn(packetIn(f, inPort), now);
@@ -177,70 +214,16 @@ test('a SYN on the 5-tuple of a connection in its closing time opens it again, h
 });
 
 test('an IPv6 TCP connection through a stateful router ends with its RST and opens again with a SYN', () => {
-  const b = new TopologyBuilder();
-  addTwoHosts(b);
-  const r = b.router('r');
-  // IPv6-only router ports (no IPv4 address).
-  const ra = b.port(r, 'ra', { address6: '2001:db8:1::1/64', mac: RA });
-  const rb = b.port(r, 'rb', { address6: '2001:db8:2::1/64', mac: RB });
-  const ba = b.bridge('a');
-  const bb = b.bridge('b');
-  const vm1 = b.port(ba, 'vm1', { hostId: HV1, interfaceName: 'tap1' });
-  const vm2 = b.port(bb, 'vm2', { hostId: HV1, interfaceName: 'tap2' });
-  b.link(b.port(ba, 'a-up'), ra);
-  b.link(b.port(bb, 'b-up'), rb);
-  const fw = b.chain('fw', [
-    { action: 'accept', conditions: { conntrack: { value: 'established' } } },
-    { action: 'accept', conditions: { conntrack: { value: 'new' } } },
-    { action: 'drop' },
-  ]);
-  b.set(r, { inboundChainId: fw });
-  const ctl = new FlowController(
-    b.build(),
-    { hostId: HV1, idleTimeout: 60, priority: 10, macLifetimeMs: 300000 },
-    log,
-  );
-  ctl.ports.ifaceOfport.set('tap1', 1).set('tap2', 2).set('tun-gre', 10);
-  ctl.ports.refreshBindings();
-  ctl.state.nd.learn(r, parseIpv6('2001:db8:1::10')!, 0x020000000001, 0);
-  ctl.state.nd.learn(r, parseIpv6('2001:db8:2::10')!, 0x020000000002, 0);
-  ctl.state.macs.learn(ba, 0, 0x020000000001, vm1, 0);
-  ctl.state.macs.learn(bb, 0, 0x020000000002, vm2, 0);
-  const seg = (fwd: boolean, flags: number): Buffer =>
-    v6(
-      fwd ? '2001:db8:1::10' : '2001:db8:2::10',
-      fwd ? '2001:db8:2::10' : '2001:db8:1::10',
-      fwd ? '02:00:00:00:00:01' : '02:00:00:00:00:02',
-      fwd ? RA : RB,
-      {
-        kind: 'tcp',
-        srcPort: fwd ? 5000 : 443,
-        dstPort: fwd ? 443 : 5000,
-        seq: 1,
-        ack: 0,
-        flags,
-        window: 1000,
-        urgentPointer: 0,
-        options: new Uint8Array(0),
-        payload: new Uint8Array(0),
-      },
-    );
+  const { ctl } = world(true);
   const sw = new FakeOfTable();
-  const go = (fwd: boolean, flags: number) => {
-    const f = seg(fwd, flags);
-    const inPort = fwd ? 1 : 2;
-    if (sw.process(inPort, f).kind !== 'miss') return { missed: false, out: [] as Outgoing[] };
-    const out = ctl.packetIn(packetIn(f, inPort), 1000);
-    sw.apply(out);
-    return { missed: true, out };
-  };
+  const go = (fwd: boolean, flags: number) => send(ctl, sw, fwd, flags, 1000, tcp6);
   assert.ok(adds(go(true, SYN).out).length >= 1, 'the SYN gets its flow');
   assert.equal(go(true, ACK).missed, false, 'later segments stay in the switch');
   const rst = go(false, RST | ACK);
   assert.ok(rst.missed, 'an RST misses the flows: it comes to the agent');
   assert.deepEqual(adds(rst.out), [], 'and ends the connection (no flow)');
   const key = ctl.state.conntrack.entries(1000)[0]?.key ?? '';
-  assert.match(key, /\[2001:db8:1::10\]:5000>\[2001:db8:2::10\]:443$/);
+  assert.match(key, /\[2001:db8:1::10\]:5000>\[2001:db8:2::10\]:5201$/);
   assert.equal(ctl.state.conntrack.ended(key, 1000), true);
   assert.ok(go(true, SYN).missed, 'a new SYN reaches the agent');
   assert.equal(ctl.state.conntrack.ended(key, 1000), false, 'and opens it again');
