@@ -62,7 +62,8 @@ describe(
     const candidates = async (): Promise<number> => ((await zk.children(candidatesPath(root))) ?? []).length;
 
     before(async () => {
-      url = freshStoreUrl(base!, `relayfo_${randomBytes(4).toString('hex')}`);
+      // The whole stream's log is read back at the end: no compaction under it (retain, retention.ts).
+      url = `${freshStoreUrl(base!, `relayfo_${randomBytes(4).toString('hex')}`)}&retain=1000000`;
       root = parseCassandraUrl(url).root;
       dir = mkdtempSync(join(tmpdir(), 'relay-failover-'));
       writer = await CassandraStore.open(url); // relay=use: sends to the leader when there is one
