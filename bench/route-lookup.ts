@@ -6,7 +6,8 @@
  * one process. Seeded: every run measures the same tables and packets.
  */
 import { formatIpv4, formatIpv6, ipv6Network, prefixMask, type Ipv6Words } from '../src/addr.js';
-import { buildFlowMatch, type FlowMatch } from '../src/sim/flow-match.js';
+import { type FlowMatch } from '../src/sim/flow-match.js';
+import { buildFlowMatch } from '../src/sim/packet-fields.js';
 import type { RouteOf } from '../src/sim/route-trie.js';
 import { seeded } from '../test/support/random-topology.js';
 

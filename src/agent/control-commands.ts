@@ -14,7 +14,8 @@
  * value and what is allowed (the control API turns it into {"ok": false, "error": ...}).
  */
 import type { Action, Instruction } from '../openflow/index.js';
-import { buildFlowMatch, formatMacNumber, type PacketFields } from '../sim/flow-match.js';
+import { formatMacNumber } from '../sim/flow-match.js';
+import { buildFlowMatch, type PacketFields } from '../sim/packet-fields.js';
 import { simulate } from '../sim/simulate.js';
 import { objectNamer, portNamer, renderTrace, traceJson } from '../sim/trace.js';
 import { formatIpv4 } from '../addr.js';

@@ -7,7 +7,7 @@
  * Invariant: a reply is built only from a request that parsed; anything else (a malformed original,
  * an ICMP error about an ICMP error) yields undefined and nothing is sent.
  */
-import type { PacketFields } from '../sim/flow-match.js';
+import type { PacketFields } from '../sim/packet-fields.js';
 import type { NdpExtra } from '../sim/result.js';
 import { buildGenerated6 } from './generated6.js';
 import { buildEthernet, icmpError, parseEthernet, type Ethernet, type Ipv4 } from '../packet/index.js';

@@ -10,7 +10,7 @@
  */
 import { formatIpv6, parseIpv6 as parseIpv6Text, writeIpv6, type Ipv6Words } from '../addr.js';
 import { buildEthernet, parseEthernet, type Ipv6 } from '../packet/index.js';
-import type { PacketFields } from '../sim/flow-match.js';
+import type { PacketFields } from '../sim/packet-fields.js';
 import { multicastMac, solicitedNode } from '../sim/ndp.js';
 import type { NdpExtra } from '../sim/result.js';
 import { formatMac } from '../addr.js';

@@ -7,7 +7,7 @@
  * reads the store only (it never changes anything).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { buildFlowMatch } from '../sim/flow-match.js';
+import { buildFlowMatch } from '../sim/packet-fields.js';
 import { simulate } from '../sim/simulate.js';
 import { Topology } from '../sim/topology.js';
 import { objectNamer, portNamer, renderTrace, traceJson } from '../sim/trace.js';

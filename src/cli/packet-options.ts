@@ -4,7 +4,7 @@
  * Invariant: a bad value is a CliError naming the option, the value and what is allowed.
  */
 import { quote } from '../quote.js';
-import type { PacketFields } from '../sim/flow-match.js';
+import type { PacketFields } from '../sim/packet-fields.js';
 import { CliError } from './options.js';
 import { scalar } from './output.js';
 

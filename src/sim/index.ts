@@ -12,13 +12,8 @@ export {
   type ChainView,
 } from './topology.js';
 export { simulate, EMPTY_STATE, type SimulateOptions } from './simulate.js';
-export {
-  FlowMatch,
-  buildFlowMatch,
-  packetFieldsOf,
-  type PacketFields,
-  type BuildResult,
-} from './flow-match.js';
+export { FlowMatch } from './flow-match.js';
+export { buildFlowMatch, packetFieldsOf, type PacketFields, type BuildResult } from './packet-fields.js';
 export { finishMask, agreesOnMask, maskFields, formatMask, type FlowMask, type MaskField } from './mask.js';
 export { Tags, type Tag } from './tags.js';
 export type { Action, Effect, SimResult, SimDone, NotYet, TraceNode, SetFieldName } from './result.js';

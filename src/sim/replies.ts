@@ -18,8 +18,8 @@ import {
   VLAN,
   formatMacNumber,
   type FlowMatch,
-  type PacketFields,
 } from './flow-match.js';
+import { type PacketFields } from './packet-fields.js';
 import type { Action } from './result.js';
 
 type Emit = Action & { kind: 'emit' };

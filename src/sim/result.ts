@@ -8,7 +8,7 @@
  * loads the named objects and simulates again from scratch.
  */
 import type { PortSecurityReason } from './port-security.js';
-import type { PacketFields } from './flow-match.js';
+import type { PacketFields } from './packet-fields.js';
 import type { FlowMask } from './mask.js';
 import type { Tag } from './tags.js';
 import type { NatBinding } from './nat.js';

@@ -12,7 +12,8 @@
  */
 import { actionsFromDiff } from './actions.js';
 import { SimContext } from './context.js';
-import { type FlowMatch, packetFieldsOf } from './flow-match.js';
+import { type FlowMatch } from './flow-match.js';
+import { packetFieldsOf } from './packet-fields.js';
 import { finishMask } from './mask.js';
 import { egressPort, ingressPort } from './port.js';
 import type { SimResult } from './result.js';

@@ -7,7 +7,8 @@
  * of the port-name lookup given), so golden tests can pin it; the JSON form carries the same data.
  */
 import { formatIpv4, formatIpv6 } from '../addr.js';
-import { ETH_TYPE_ARP, formatMacNumber, type PacketFields } from './flow-match.js';
+import { ETH_TYPE_ARP, formatMacNumber } from './flow-match.js';
+import { type PacketFields } from './packet-fields.js';
 import { formatMask, maskFields, type MaskField } from './mask.js';
 import type { Action, Effect, SimDone, TraceNode } from './result.js';
 import type { Topology } from './topology.js';

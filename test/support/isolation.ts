@@ -17,7 +17,8 @@
  */
 import { fillFromFrame } from '../../src/agent/frame-match.js';
 import { simulate, type Topology } from '../../src/sim/index.js';
-import { FlowMatch, FULL, NUM_FIELDS, buildFlowMatch } from '../../src/sim/flow-match.js';
+import { FlowMatch, FULL, NUM_FIELDS } from '../../src/sim/flow-match.js';
+import { buildFlowMatch } from '../../src/sim/packet-fields.js';
 import type { Effect } from '../../src/sim/result.js';
 import type { MemoryRuntimeState } from '../../src/sim/runtime-state.js';
 import { frameMatchTarget } from './fuzz-targets.js';

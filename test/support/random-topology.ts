@@ -8,7 +8,8 @@
  */
 import { formatIpv4, macToNumber, parseIpv4, prefixMask } from '../../src/addr.js';
 import { TopologyBuilder, type RuleSpec } from '../../src/sim/builder.js';
-import { FlowMatch, NUM_FIELDS, FULL, buildFlowMatch, type PacketFields } from '../../src/sim/flow-match.js';
+import { FlowMatch, NUM_FIELDS, FULL } from '../../src/sim/flow-match.js';
+import { buildFlowMatch, type PacketFields } from '../../src/sim/packet-fields.js';
 import { MemoryRuntimeState } from '../../src/sim/runtime-state.js';
 
 export type Rand = () => number;

@@ -8,7 +8,8 @@
  */
 import { macToNumber, parseIpv4 } from '../../src/addr.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';
-import { buildFlowMatch, type FlowMatch, type PacketFields } from '../../src/sim/flow-match.js';
+import { type FlowMatch } from '../../src/sim/flow-match.js';
+import { buildFlowMatch, type PacketFields } from '../../src/sim/packet-fields.js';
 import { MemoryRuntimeState } from '../../src/sim/runtime-state.js';
 
 export const MAC = {

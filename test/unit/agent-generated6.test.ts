@@ -7,7 +7,8 @@ import { buildGenerated } from '../../src/agent/generated-packets.js';
 import { neighbourSolicit } from '../../src/agent/generated6.js';
 import { fillFromFrame } from '../../src/agent/frame-match.js';
 import { buildEthernet, parseEthernet, type Ipv6 } from '../../src/packet/index.js';
-import { FlowMatch, ND_TARGET_0, words6, type PacketFields } from '../../src/sim/flow-match.js';
+import { FlowMatch, ND_TARGET_0, words6 } from '../../src/sim/flow-match.js';
+import { type PacketFields } from '../../src/sim/packet-fields.js';
 import { formatIpv6 } from '../../src/addr.js';
 
 const VM = '02:00:00:00:00:01';

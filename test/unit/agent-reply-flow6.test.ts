@@ -11,16 +11,14 @@ import type { PeerSender } from '../../src/agent/controller.js';
 import { decodePeerMessage, encodePeerMessage, type PeerMessage } from '../../src/agent/peer-codec.js';
 import { predictReply } from '../../src/agent/reply-flow.js';
 import {
-  buildFlowMatch,
   ETH_DST_HI,
   ETH_DST_LO,
   ETH_SRC_HI,
   ETH_SRC_LO,
   FlowMatch,
   IP_TTL,
-  packetFieldsOf,
-  type PacketFields,
 } from '../../src/sim/flow-match.js';
+import { buildFlowMatch, packetFieldsOf, type PacketFields } from '../../src/sim/packet-fields.js';
 import type { Action, SimDone } from '../../src/sim/result.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { bridgeWorld, HOST, OTHER } from '../support/bridge-world.js';

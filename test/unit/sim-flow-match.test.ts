@@ -3,17 +3,8 @@
 // OpenFlow form of a mask.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import {
-  ETH_DST_HI,
-  ETH_TYPE,
-  IP_DST,
-  IP_SRC,
-  IP_TTL,
-  TP_DST,
-  VLAN,
-  buildFlowMatch,
-  packetFieldsOf,
-} from '../../src/sim/flow-match.js';
+import { ETH_DST_HI, ETH_TYPE, IP_DST, IP_SRC, IP_TTL, TP_DST, VLAN } from '../../src/sim/flow-match.js';
+import { buildFlowMatch, packetFieldsOf } from '../../src/sim/packet-fields.js';
 import { finishMask, formatMask, maskFields } from '../../src/sim/mask.js';
 
 function ok(p: Parameters<typeof buildFlowMatch>[0]) {

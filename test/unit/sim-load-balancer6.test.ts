@@ -12,7 +12,7 @@ import { formatIpv6, macToNumber, parseIpv6 } from '../../src/addr.js';
 import { FlowStateSync } from '../../src/agent/flow-state-sync.js';
 import { decodePeerMessage, encodePeerMessage } from '../../src/agent/peer-codec.js';
 import { translateActions } from '../../src/agent/translate.js';
-import type { PacketFields } from '../../src/sim/flow-match.js';
+import type { PacketFields } from '../../src/sim/packet-fields.js';
 import { formatAction, formatMask, portNamer, simulate, type SimDone } from '../../src/sim/index.js';
 import { natKey6, reverseOfForward } from '../../src/sim/nat.js';
 import { MemoryRuntimeState } from '../../src/sim/runtime-state.js';

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { formatIpv6, macToNumber } from '../../src/addr.js';
 import type { TopologyBuilder } from '../../src/sim/builder.js';
-import type { PacketFields } from '../../src/sim/flow-match.js';
+import type { PacketFields } from '../../src/sim/packet-fields.js';
 import { agreesOnMask } from '../../src/sim/mask.js';
 import { linkLocalOf } from '../../src/sim/port-security.js';
 import { renderTrace, simulate, type SimDone } from '../../src/sim/index.js';

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { prefixMask } from '../../src/addr.js';
-import { buildFlowMatch } from '../../src/sim/flow-match.js';
+import { buildFlowMatch } from '../../src/sim/packet-fields.js';
 import { RouteTable, type RouteEntry } from '../../src/sim/route-table.js';
 import { seeded } from '../support/random-topology.js';
 import { formatIpv4 } from '../../src/addr.js';

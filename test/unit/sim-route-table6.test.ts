@@ -6,14 +6,8 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { formatIpv6, ipv6Network, ipv6PrefixMask, type Ipv6Words } from '../../src/addr.js';
-import {
-  FlowMatch,
-  IPV6_DST_0,
-  IPV6_SRC_0,
-  NUM_FIELDS,
-  buildFlowMatch,
-  words6,
-} from '../../src/sim/flow-match.js';
+import { FlowMatch, IPV6_DST_0, IPV6_SRC_0, NUM_FIELDS, words6 } from '../../src/sim/flow-match.js';
+import { buildFlowMatch } from '../../src/sim/packet-fields.js';
 import { RouteTable6, type Route6Entry } from '../../src/sim/route-table6.js';
 import { seeded } from '../support/random-topology.js';
 

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { macToNumber, parseIpv6 } from '../../src/addr.js';
 import type { TopologyBuilder } from '../../src/sim/builder.js';
-import type { PacketFields } from '../../src/sim/flow-match.js';
+import type { PacketFields } from '../../src/sim/packet-fields.js';
 import { formatAction, formatMask, portNamer, simulate, type SimDone } from '../../src/sim/index.js';
 import { ndTag } from '../../src/sim/ndp.js';
 import { matchFromMask } from '../../src/agent/translate.js';

@@ -4,7 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { Candidates, Classifier } from '../../src/sim/classifier.js';
-import { buildFlowMatch, type FlowMatch } from '../../src/sim/flow-match.js';
+import { type FlowMatch } from '../../src/sim/flow-match.js';
+import { buildFlowMatch } from '../../src/sim/packet-fields.js';
 import { MemoryConntrack } from '../../src/sim/runtime-state.js';
 import type { RuleEnv } from '../../src/sim/rule-match.js';
 import { TopologyBuilder } from '../../src/sim/builder.js';

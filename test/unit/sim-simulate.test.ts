@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { macToNumber, parseIpv4 } from '../../src/addr.js';
 import type { TopologyBuilder } from '../../src/sim/builder.js';
-import type { PacketFields } from '../../src/sim/flow-match.js';
+import type { PacketFields } from '../../src/sim/packet-fields.js';
 import {
   formatAction,
   formatMask,
