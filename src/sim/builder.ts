@@ -6,7 +6,8 @@
  * counter, so golden output is stable. Invariant: `build()` never sees an object the model rejects
  * (an invalid field throws at once, naming it).
  */
-import { parseFields, type Kind, type Obj, type RuleAction } from '../state/model.js';
+import { type Kind, type Obj, type RuleAction } from '../state/model.js';
+import { parseFields } from '../state/model-parse.js';
 import { Topology, type TopologyObject } from './topology.js';
 
 export function testUuid(n: number): string {

@@ -22,12 +22,12 @@ import {
   fieldsOf,
   isKind,
   isUuid,
-  parseFields,
   unknownKindMessage,
   type Fields,
   type Kind,
   type Obj,
 } from './model.js';
+import { parseFields } from './model-parse.js';
 import { checkObject, invalid, label, type PlanView } from './model-rules.js';
 import {
   NAT_KINDS,

@@ -11,7 +11,7 @@ import {
   type Dhcp,
   type DhcpOption,
 } from '../../src/packet/index.js';
-import { parseFields } from '../../src/state/model.js';
+import { parseFields } from '../../src/state/model-parse.js';
 import { TEST_SERVER_IP, TEST_VM_MAC, testSubnet } from '../support/dhcp-subnet.js';
 import { dhcpClientFrame } from '../support/dhcp-client-frame.js';
 

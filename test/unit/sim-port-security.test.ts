@@ -9,7 +9,7 @@ import type { PacketFields } from '../../src/sim/packet-fields.js';
 import { agreesOnMask } from '../../src/sim/mask.js';
 import { linkLocalOf } from '../../src/sim/port-security.js';
 import { renderTrace, simulate, type SimDone } from '../../src/sim/index.js';
-import { parseFields } from '../../src/state/model.js';
+import { parseFields } from '../../src/state/model-parse.js';
 import { IP, MAC, bridgedTcp, packet, standardBuilder, standardState } from '../support/scenario.js';
 
 const PAIR_MAC = '02:00:00:00:00:99';

@@ -1,0 +1,65 @@
+/**
+ * Checks the fields of one object against its kind's schema (model.ts) and turns zod's issues into
+ * FieldIssues that name the field, the value given and what is allowed, in words a user can act on.
+ *
+ * Invariant: parseFields never throws for bad input: it returns the normalized fields (defaults filled
+ * in) or every issue found.
+ */
+import type { z } from 'zod';
+import { fieldSchemas, type Fields, type Kind } from './model.js';
+
+/** One problem with a value: which field, what was given, what is allowed. */
+export interface FieldIssue {
+  readonly field: string;
+  readonly value: unknown;
+  readonly message: string;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function issueMessage(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.received === 'undefined'
+        ? 'is required'
+        : `expected ${issue.expected}, got ${issue.received}`;
+    case 'invalid_enum_value':
+      return `allowed values: ${issue.options.join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown field(s): ${issue.keys.join(', ')}`;
+    case 'too_small':
+      return issue.type === 'array'
+        ? `needs at least ${String(issue.minimum)} item(s)`
+        : issue.type === 'string'
+          ? issue.message
+          : `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.type === 'string' ? issue.message : `must be at most ${String(issue.maximum)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Validates and normalizes the fields of one object; defaults are filled in. */
+export function parseFields<K extends Kind>(
+  kind: K,
+  input: unknown,
+): { ok: true; fields: Fields<K> } | { ok: false; issues: FieldIssue[] } {
+  const r = fieldSchemas[kind].safeParse(input);
+  if (r.success) return { ok: true, fields: r.data };
+  return {
+    ok: false,
+    issues: r.error.issues.map((i) => ({
+      field: i.path.map(String).join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : '(object)'),
+      value: i.code === 'unrecognized_keys' ? undefined : valueAt(input, i.path),
+      message: issueMessage(i),
+    })),
+  };
+}
