@@ -10,8 +10,8 @@
  * itself (the rules that span objects are in model-rules.ts). Each written object's version is its
  * stored version + 1 (once per transaction); an update that changes nothing writes nothing.
  *
- * Over 450 lines: one job, planning one transaction (create, update, delete with cascade, linking,
- * rule order); the rules that span objects are in model-rules.ts, the field schemas in model.ts.
+ * It writes through a TransactionOverlay (transaction-overlay.ts: reads through the pending writes,
+ * the list of writes); the rules that span objects are in model-rules.ts, the field schemas in model.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { StoreError } from './errors.js';
@@ -28,7 +28,7 @@ import {
   type Obj,
 } from './model.js';
 import { parseFields } from './model-parse.js';
-import { checkObject, invalid, label, type PlanView } from './model-rules.js';
+import { checkObject, invalid, label } from './model-rules.js';
 import {
   NAT_KINDS,
   checkNatObject,
@@ -39,39 +39,13 @@ import {
   type NatKind,
 } from './nat-objects.js';
 import { referencesOf } from './references.js';
-import type { ChangeOp, Op, Referrer } from './store.js';
+import type { Op, Referrer } from './store.js';
+import { TransactionOverlay, type BaseReader, type Write } from './transaction-overlay.js';
 
-type Awaitable<T> = T | Promise<T>;
-
-/** What the planner needs to read from a backend, as of the start of the transaction. */
-export interface BaseReader {
-  get(id: string): Awaitable<{ kind: Kind; obj: Obj } | undefined>;
-  idByName(kind: Kind, name: string): Awaitable<string | undefined>;
-  /** Ids (with kinds) of stored objects that hold a reference to `id`. */
-  referrerIds(id: string): Awaitable<ReadonlyArray<{ kind: Kind; id: string }>>;
-  portIdByBinding(hostId: string, interfaceName: string): Awaitable<string | undefined>;
-  maxTunnelKey(): Awaitable<number>;
-}
-
-export interface Write {
-  readonly kind: Kind;
-  readonly id: string;
-  readonly op: ChangeOp;
-  /** Stored state before the transaction (absent for create). */
-  readonly before?: Obj;
-  /** State after (for delete: `before` with the next version, as the change feed reports it). */
-  readonly after: Obj;
-}
+export type { BaseReader, Write } from './transaction-overlay.js';
 
 export type DeletedRef = { kind: Kind; id: string; name: string | null };
 export type OpResult = Obj | { deleted: DeletedRef[] };
-
-interface Pending {
-  kind: Kind;
-  /** Null when deleted in this transaction. */
-  obj: Obj | null;
-  base: Obj | undefined;
-}
 
 /** JSON with object keys sorted at every level: equal for equal values whatever the key order. */
 function canonical(v: unknown): string {
@@ -88,109 +62,10 @@ function generatedMac(): string {
   return `02:${b.match(/../g)!.join(':')}`;
 }
 
-export class TransactionPlanner implements PlanView {
-  private readonly pending = new Map<string, Pending>();
-  /** Order in which ids were first written, for the change feed. */
-  private readonly order: string[] = [];
-  /** Referrers added in this transaction: target id -> holder ids. */
-  private readonly addedReferrers = new Map<string, Set<string>>();
+export class TransactionPlanner extends TransactionOverlay {
   private nextTunnelKey: number | undefined;
-  private readonly baseCache = new Map<string, { kind: Kind; obj: Obj } | undefined>();
-
-  constructor(private readonly base: BaseReader) {}
-
-  // ---- reads through the overlay -------------------------------------------------------------
-
-  async lookup(id: string): Promise<{ kind: Kind; obj: Obj } | undefined> {
-    const p = this.pending.get(id);
-    if (p) return p.obj ? { kind: p.kind, obj: p.obj } : undefined;
-    return await this.baseGet(id);
-  }
-
-  /** Stored state as of the transaction's start, read once per id. */
-  private async baseGet(id: string): Promise<{ kind: Kind; obj: Obj } | undefined> {
-    if (this.baseCache.has(id)) return this.baseCache.get(id);
-    const r = await this.base.get(id);
-    this.baseCache.set(id, r);
-    return r;
-  }
-
-  async getKind<K extends Kind>(kinds: readonly K[], id: string, what: string): Promise<Obj<K>> {
-    const r = await this.lookup(id);
-    if (!r) throw new StoreError('not-found', `${what}: no object with id ${id}`);
-    if (!(kinds as readonly Kind[]).includes(r.kind)) {
-      throw new StoreError('invalid', `${what}: ${id} is a ${r.kind}; expected ${kinds.join(' or ')}`);
-    }
-    return r.obj;
-  }
-
-  async nameTaken(kind: Kind, name: string, self: string): Promise<string | undefined> {
-    for (const [id, p] of this.pending) {
-      if (id !== self && p.kind === kind && p.obj && p.obj.name === name) return id;
-    }
-    const id = await this.base.idByName(kind, name);
-    if (id === undefined || id === self) return undefined;
-    const p = this.pending.get(id);
-    if (p && (!p.obj || p.obj.name !== name)) return undefined; // renamed or deleted here
-    return id;
-  }
-
-  async bindingTaken(hostId: string, iface: string, self: string): Promise<string | undefined> {
-    for (const [id, p] of this.pending) {
-      if (id === self || p.kind !== 'port' || !p.obj) continue;
-      const o = p.obj as Obj<'port'>;
-      if (o.hostId === hostId && o.interfaceName === iface) return id;
-    }
-    const id = await this.base.portIdByBinding(hostId, iface);
-    if (id === undefined || id === self) return undefined;
-    const p = this.pending.get(id);
-    if (p) {
-      const o = p.obj as Obj<'port'> | null;
-      if (!o || o.hostId !== hostId || o.interfaceName !== iface) return undefined;
-    }
-    return id;
-  }
-
-  async referrers(id: string): Promise<Referrer[]> {
-    const holders = new Set<string>();
-    for (const r of await this.base.referrerIds(id)) holders.add(r.id);
-    for (const h of this.addedReferrers.get(id) ?? []) holders.add(h);
-    const out: Referrer[] = [];
-    for (const h of holders) {
-      const r = await this.lookup(h);
-      if (!r) continue;
-      for (const ref of referencesOf(r.kind, r.obj)) {
-        if (ref.target === id) out.push({ kind: r.kind, id: h, name: r.obj.name ?? null, field: ref.field });
-      }
-    }
-    return out;
-  }
 
   // ---- writes ----------------------------------------------------------------------------------
-
-  private async put(kind: Kind, id: string, obj: Obj | null): Promise<void> {
-    let p = this.pending.get(id);
-    if (!p) {
-      const b = await this.baseGet(id);
-      p = { kind, obj, base: b?.obj };
-      this.pending.set(id, p);
-      this.order.push(id);
-    } else {
-      p.obj = obj;
-    }
-    if (obj) {
-      for (const ref of referencesOf(kind, obj)) {
-        let s = this.addedReferrers.get(ref.target);
-        if (!s) this.addedReferrers.set(ref.target, (s = new Set()));
-        s.add(id);
-      }
-    }
-  }
-
-  private versionFor(id: string): number {
-    const p = this.pending.get(id);
-    return (p?.base?.version ?? 0) + 1;
-  }
 
   async apply(op: Op): Promise<OpResult> {
     if (!isKind(op.kind)) invalid(unknownKindMessage(op.kind));
@@ -239,7 +114,7 @@ export class TransactionPlanner implements PlanView {
     if (!isUuid(id)) invalid(`${kind}.id: ${quote(id)}: expected a UUID`);
     // A generated id is new (random 122 bits): known absent without a read (on the distributed store
     // a pointer read, one round trip before the commit); the commit itself refuses one that exists.
-    if (wantId === undefined) this.baseCache.set(id, undefined);
+    if (wantId === undefined) this.knownAbsent(id);
     else if (await this.lookup(id))
       throw new StoreError('exists', `${kind}: an object with id ${id} already exists`);
     const input: Record<string, unknown> = { ...given };
@@ -474,35 +349,6 @@ export class TransactionPlanner implements PlanView {
     }
     ids.splice(pos - 1, 0, r.id);
     await this.put('chain', chain.id, { ...chain, ruleIds: ids, version: this.versionFor(chain.id) });
-  }
-
-  // ---- result ----------------------------------------------------------------------------------
-
-  /** The writes, in the order objects were first touched; objects created and deleted here vanish. */
-  writes(): Write[] {
-    const out: Write[] = [];
-    for (const id of this.order) {
-      const p = this.pending.get(id)!;
-      if (p.obj) {
-        const after = { ...p.obj, version: (p.base?.version ?? 0) + 1 } as Obj;
-        out.push({
-          kind: p.kind,
-          id,
-          op: p.base ? 'update' : 'create',
-          ...(p.base ? { before: p.base } : {}),
-          after,
-        });
-      } else if (p.base) {
-        out.push({
-          kind: p.kind,
-          id,
-          op: 'delete',
-          before: p.base,
-          after: { ...p.base, version: p.base.version + 1 },
-        });
-      }
-    }
-    return out;
   }
 }
 
