@@ -1,8 +1,9 @@
 /**
  * What the load balancer lab tests (lb.test.ts over IPv4, lb6.test.ts over IPv6) share: HTTP requests
  * from a namespace through src/lab/http-probe.ts, each on a new connection, and busybox httpd in member
- * VMs answering their name.
+ * VMs answering their name, and a member taken out by its health checks and back.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,4 +77,53 @@ export class MemberServers {
   killAll(): void {
     for (const s of this.servers.values()) s.kill('SIGKILL');
   }
+}
+
+/** What `memberOutAndBack` needs of a test: its client, its member servers and the pool's statuses. */
+export interface OutAndBack {
+  /** The client namespace and the VIP's URL. */
+  readonly netns: string;
+  readonly url: string;
+  readonly member: string;
+  /** The monitor's interval x retries, in ms. */
+  readonly detectMs: number;
+  stop(member: string): Promise<void>;
+  start(member: string): Promise<void>;
+  status(member: string): Promise<string | undefined>;
+  /** Waits until the agents applied what the store holds. */
+  settled(): Promise<void>;
+}
+
+/**
+ * Stops a member's server under a stream of requests: after interval x retries + 2 s none fails and
+ * none goes to it, and it is marked down; started again, it is marked up and gets traffic. Returns the
+ * requests made after it came back, for the test's own checks.
+ */
+export async function memberOutAndBack(t: OutAndBack): Promise<Answers> {
+  const stoppedAt = Date.now();
+  await t.stop(t.member);
+  const limitMs = t.detectMs + 2000;
+  const probeStart = Date.now();
+  const r = await httpGet(t.netns, t.url, 80, ['--interval-ms', '100']);
+  const late = r.log.filter((l) => probeStart - stoppedAt + l.t > limitMs);
+  assert.ok(late.length > 20, `requests after the limit: ${late.length}`);
+  assert.equal(
+    late.filter((l) => l.body === null).length,
+    0,
+    `none fails after ${limitMs} ms: ${failures(r)}`,
+  );
+  assert.equal(late.filter((l) => l.body === t.member).length, 0, 'none goes to the stopped member');
+  assert.equal(await t.status(t.member), 'down');
+  await t.start(t.member);
+  await until(async () => (await t.status(t.member)) === 'up', {
+    what: `${t.member} marked up again`,
+    timeoutMs: 15000,
+  });
+  await t.settled();
+  const back = await httpGet(t.netns, t.url, 30);
+  assert.ok(
+    (back.answers[t.member] ?? 0) > 0,
+    `${t.member} gets traffic again: ${JSON.stringify(back.answers)}`,
+  );
+  return back;
 }
