@@ -13,21 +13,29 @@
  * and `apply` returns the tags of every view it rebuilt, so a flow whose simulation would now differ
  * carries at least one of them (the simulation tags each view it reads).
  *
- * Over 450 lines: one job, the compiled views and their incremental rebuild; the load balancer's views
- * are built in lb-view.ts. To split next: the router and bridge view builders.
+ * The views' types and the builders that need no index are in topology-views.ts; the load balancer's
+ * views are built in lb-view.ts.
  */
-import { parseCidr, parseIpv4, macToNumber, prefixMask } from '../addr.js';
+import { parseIpv4, macToNumber } from '../addr.js';
 import type { DhcpSubnet, IpAddressGroup, Kind, Obj, Port, PortGroup, Route, Rule } from '../state/model.js';
 import { Classifier } from './classifier.js';
-import type { Decision } from './device.js';
-import { RouteTable, type RouteEntry } from './route-table.js';
+import { RouteTable } from './route-table.js';
 import type { GroupView } from './rule-match.js';
 import { Tags, type Tag } from './tags.js';
 import { LoadBalancers, type LbView } from './lb-view.js';
-import { portSecurityView, type PortSecurityView } from './port-security.js';
-import { RouteTable6, type Route6Entry } from './route-table6.js';
-import { ndTableOf, port6Of, routes6Of, type NdAnswer, type Port6 } from './topology6.js';
+import { RouteTable6 } from './route-table6.js';
+import { ndTableOf, routes6Of } from './topology6.js';
 import { Mirrors } from './mirror.js';
+import {
+  portViewOf,
+  routeEntriesOf,
+  type BridgeView,
+  type ChainView,
+  type PortView,
+  type RouterView,
+} from './topology-views.js';
+
+export type { BridgeView, ChainView, PortView, RouterView } from './topology-views.js';
 
 /** A model object with its kind (what a snapshot or change feed delivers). */
 export type TopologyObject = { [K in Kind]: { readonly kind: K; readonly object: Obj<K> } }[Kind];
@@ -38,83 +46,6 @@ export interface TopologyChange {
   readonly kind: Kind;
   /** The object after the write; for a delete, as it was. */
   readonly object: Obj;
-}
-
-export interface PortView {
-  readonly id: string;
-  readonly name: string;
-  readonly deviceId: string;
-  readonly deviceKind: 'bridge' | 'router';
-  readonly adminStateUp: boolean;
-  /** Interior ports: the peer; null: an exterior port (an egress point). */
-  readonly peerId: string | null;
-  readonly inboundChainId: string | null;
-  readonly outboundChainId: string | null;
-  readonly vlanId: number | null;
-  /** Router ports: interface address and prefix length; null when unset. */
-  readonly ip: number | null;
-  readonly ipLen: number;
-  readonly mac: number | null;
-  /** Router ports: IPv6 address, prefix length and link-local address (topology6.ts). */
-  readonly ip6: Port6['ip6'];
-  readonly ip6Len: number;
-  readonly linkLocal6: Port6['linkLocal6'];
-  /** Port security on: what the port may send (port-security.ts); null when off. */
-  readonly security: PortSecurityView | null;
-  readonly tag: Tag;
-  /** The decision "leave the device through this port", shared so devices allocate none. */
-  readonly toPort: Decision;
-}
-
-export interface BridgeView {
-  readonly id: string;
-  readonly name: string;
-  readonly adminStateUp: boolean;
-  readonly inboundChainId: string | null;
-  readonly outboundChainId: string | null;
-  readonly vlanAware: boolean;
-  /** Port ids, sorted (flood order). */
-  readonly portIds: readonly string[];
-  /** MACs of router ports peered with this bridge's ports -> the bridge port leading there. */
-  readonly routerMacs: ReadonlyMap<number, string>;
-  /** IPs the bridge answers ARP for (router ports, DHCP hosts) -> MAC. */
-  readonly arpTable: ReadonlyMap<number, number>;
-  /** Of those, the router port addresses -> the router (which learns who asked, as if it answered). */
-  readonly arpRouters: ReadonlyMap<number, string>;
-  /** IPv6 addresses the bridge answers neighbour solicitations for (topology6.ts, bridge-nd.ts). */
-  readonly ndTable: ReadonlyMap<string, NdAnswer>;
-  /** The enabled DHCP subnet the agent serves on this bridge (the first by id), or null. */
-  readonly dhcpId: string | null;
-  readonly tag: Tag;
-}
-
-export interface RouterView {
-  readonly id: string;
-  readonly name: string;
-  readonly adminStateUp: boolean;
-  readonly inboundChainId: string | null;
-  readonly outboundChainId: string | null;
-  /** NAT before routing and after it (nat.ts). */
-  readonly natInboundChainId: string | null;
-  readonly natOutboundChainId: string | null;
-  readonly table: RouteTable;
-  readonly routes: readonly RouteEntry[];
-  /** IPv6 routes (route-table6.ts): the ports' IPv6 prefixes and addresses, the IPv6 routes. */
-  readonly table6: RouteTable6;
-  readonly routes6: readonly Route6Entry[];
-  readonly tag: Tag;
-  readonly routesTag: Tag;
-  /** Public addresses of its floating IPs, port forwards and source NATs: it answers ARP for them. */
-  readonly natAddresses: ReadonlySet<number>;
-}
-
-export interface ChainView {
-  readonly id: string;
-  readonly name: string;
-  readonly classifier: Classifier;
-  /** Rule ids in the chain's order that are not loaded. */
-  readonly missingRules: readonly string[];
-  readonly tag: Tag;
 }
 
 function isNatConvenience(kind: Kind): boolean {
@@ -376,28 +307,7 @@ export class Topology {
       this.ports.delete(id);
       return;
     }
-    const cidr = p.address === null ? null : parseCidr(p.address, false);
-    const ok = cidr !== null && typeof cidr !== 'string';
-    const view: { -readonly [K in keyof PortView]: PortView[K] } = {
-      id,
-      name: p.name,
-      deviceId: p.deviceId,
-      deviceKind: p.deviceKind,
-      adminStateUp: p.adminStateUp,
-      peerId: p.peerId,
-      inboundChainId: p.inboundChainId,
-      outboundChainId: p.outboundChainId,
-      vlanId: p.vlanId,
-      ip: ok ? cidr.addr : null,
-      ipLen: ok ? cidr.len : 0,
-      mac: p.mac === null ? null : macToNumber(p.mac),
-      ...port6Of(p, p.mac === null ? null : macToNumber(p.mac)),
-      security: portSecurityView(p, p.addressesFromDhcp ? this.dhcpAddressesOf(p) : []),
-      tag: Tags.port(id),
-      toPort: undefined as unknown as Decision,
-    };
-    view.toPort = { kind: 'toPort', port: view };
-    this.ports.set(id, view);
+    this.ports.set(id, portViewOf(p, p.addressesFromDhcp ? this.dhcpAddressesOf(p) : []));
   }
 
   /** The port's DHCP addresses: host entries for its MAC on its bridge, and its active leases. */
@@ -472,57 +382,10 @@ export class Topology {
       this.routers.delete(id);
       return;
     }
-    const entries: RouteEntry[] = [];
-    for (const pid of this.portsByDevice.get(id) ?? []) {
-      const p = this.ports.get(pid);
-      if (p === undefined || p.ip === null) continue;
-      const net = (p.ip & prefixMask(p.ipLen)) >>> 0;
-      entries.push({
-        id: `port:${pid}`,
-        kind: 'normal',
-        dstAddr: net,
-        dstLen: p.ipLen,
-        srcAddr: 0,
-        srcLen: 0,
-        nextHopPortId: pid,
-        gateway: null,
-        weight: 0,
-      });
-      entries.push({
-        id: `local:${pid}`,
-        kind: 'local',
-        dstAddr: p.ip,
-        dstLen: 32,
-        srcAddr: 0,
-        srcLen: 0,
-        nextHopPortId: pid,
-        gateway: null,
-        weight: 0,
-      });
-    }
-    for (const rid of this.routesByRouter.get(id) ?? []) {
-      const rt = this.get('route', rid);
-      if (rt === undefined) continue;
-      const dst = parseCidr(rt.dstPrefix, false);
-      const src = parseCidr(rt.srcPrefix, false);
-      if (typeof dst === 'string' || typeof src === 'string') continue;
-      const gw = rt.gateway === null ? null : (parseIpv4(rt.gateway) ?? null);
-      entries.push({
-        id: rid,
-        kind: rt.type,
-        dstAddr: (dst.addr & prefixMask(dst.len)) >>> 0,
-        dstLen: dst.len,
-        srcAddr: (src.addr & prefixMask(src.len)) >>> 0,
-        srcLen: src.len,
-        nextHopPortId: rt.nextHopPortId,
-        gateway: gw,
-        weight: rt.weight,
-      });
-    }
-    const routes6 = routes6Of(
-      [...(this.portsByDevice.get(id) ?? [])].flatMap((pid) => this.ports.get(pid) ?? []),
-      [...(this.routesByRouter.get(id) ?? [])].flatMap((rid) => this.get('route', rid) ?? []),
-    );
+    const ports = [...(this.portsByDevice.get(id) ?? [])].flatMap((pid) => this.ports.get(pid) ?? []);
+    const routes = [...(this.routesByRouter.get(id) ?? [])].flatMap((rid) => this.get('route', rid) ?? []);
+    const entries = routeEntriesOf(ports, routes);
+    const routes6 = routes6Of(ports, routes);
     this.routers.set(id, {
       id,
       name: r.name,
