@@ -15,11 +15,11 @@
  * directory and the lab's prefix), also after a crash, and nothing of another lab. The lab's state is
  * written to RUN_DIR/lab.json so status, exec and down work from any later process.
  *
- * Over 450 lines: one job, a lab's life (preflight, up, the demo topology, VMs, status, down); hypervisors are in hypervisor.ts, the ISP in bgp-lab.ts.
+ * Over 450 lines: one job, a lab's life (preflight, up, the demo topology, status, down); hypervisors
+ * are in hypervisor.ts, VMs and the baseline network in lab-vms.ts, the ISP in bgp-lab.ts.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIpv4, parseIpv4 } from '../addr.js';
 import { processAlive, run } from '../exec.js';
 import { openStore } from '../state/open.js';
 import type { TopologyStore } from '../state/store.js';
@@ -35,9 +35,6 @@ import {
   type Hypervisor,
 } from './hypervisor.js';
 import {
-  BASELINE_BRIDGE,
-  BASELINE_PREFIX_LEN,
-  DEFAULT_LAB,
   UNDERLAY_BRIDGE,
   UNDERLAY_MTU,
   hvName,
@@ -46,12 +43,17 @@ import {
   vmMac,
   type LabNames,
 } from './layout.js';
-import { addNamespace, addVeth, listNamespaces, removeByPrefix, setAddress } from './netns.js';
+import { addNamespace, listNamespaces, removeByPrefix } from './netns.js';
 import { ROUTER_METRICS_BASE, bgpLabDown, bgpLabUp, type BgpLabState } from './bgp-lab.js';
 import { startLabLbHealth, stopLabLbHealth } from './lb-lab.js';
 import { ecmpLabUp, ecmpMetricsListen, type EcmpUplink } from './ecmp-lab.js';
 import { addressByDhcp, createLabDhcp, waitApplied } from './vm-dhcp.js';
-import { TENANT_PREFIX6, enableSlaac, slaacAddress, waitSlaac } from './vm-ipv6.js';
+import { TENANT_PREFIX6, slaacAddress, waitSlaac } from './vm-ipv6.js';
+import { BRIDGES, ROUTER, createDemoTopology } from './demo-topology.js';
+import { addBaselineInterface, addBaselineNetwork, addVm, ipAdd, ipLast, warmUnderlay } from './lab-vms.js';
+
+export { addVm, createVmPort, vmExec } from './lab-vms.js';
+export { BRIDGES, ROUTER, createDemoTopology } from './demo-topology.js';
 
 /** A lab cannot be brought up or down as asked; the message is one line, nothing was changed. */
 export class LabClash extends Error {}
@@ -128,28 +130,6 @@ export interface LabState {
   /** With --bgp: the ISP and the router processes (bgp-lab.ts); with --ecmp its second uplink (ecmp-lab.ts). */
   readonly bgp?: BgpLabState & { readonly ecmp?: EcmpUplink };
 }
-
-export const BRIDGES = [
-  {
-    name: 'tenant-a',
-    net: '192.0.2.0',
-    len: 25,
-    gateway: '192.0.2.1',
-    first: 10,
-    routerPort: 'edge-a',
-    uplink: 'tenant-a-up',
-  },
-  {
-    name: 'tenant-b',
-    net: '192.0.2.128',
-    len: 25,
-    gateway: '192.0.2.129',
-    first: 138,
-    routerPort: 'edge-b',
-    uplink: 'tenant-b-up',
-  },
-] as const;
-export const ROUTER = 'edge';
 
 export function labStatePath(runDir: string): string {
   return join(runDir, 'lab.json');
@@ -301,37 +281,6 @@ async function preflight(
 /** The IPv6 address a lab VM configures by SLAAC on its bridge's prefix (vm-ipv6.ts). */
 export function vmIpv6(v: Pick<LabVm, 'bridge' | 'mac'>): string {
   return slaacAddress(TENANT_PREFIX6[BRIDGES.findIndex((b) => b.name === v.bridge)]!, v.mac);
-}
-
-/**
- * The demo tenant topology, through the store API the CLI uses: a tunnel zone `lab` with `members`,
- * the bridges of BRIDGES joined by the router ROUTER (a port and a route per bridge). VM ports are
- * added separately. The namespace lab and the compose lab (src/compose) both make it with this.
- */
-export async function createDemoTopology(
-  store: TopologyStore,
-  tunnel: 'gre' | 'vxlan',
-  members: ReadonlyArray<{ readonly hostId: string; readonly address: string }>,
-): Promise<void> {
-  await store.create('tunnel-zone', { name: 'lab', type: tunnel, members: [...members] });
-  const router = await store.create('router', { name: ROUTER });
-  for (const b of BRIDGES) {
-    const br = await store.create('bridge', { name: b.name });
-    const rp = await store.create('port', {
-      name: b.routerPort,
-      deviceId: router.id,
-      address: `${b.gateway}/${b.len}`,
-      // Dual stack: the port advertises this /64 and VMs configure themselves by SLAAC (vm-ipv6.ts).
-      address6: `${TENANT_PREFIX6[BRIDGES.indexOf(b)]}1/64`,
-    });
-    const up = await store.create('port', { name: b.uplink, deviceId: br.id });
-    await store.update('port', up.id, { peerId: rp.id });
-    await store.create('route', {
-      routerId: router.id,
-      dstPrefix: `${b.net}/${b.len}`,
-      nextHopPortId: rp.id,
-    });
-  }
 }
 
 export async function labUp(opts: LabOptions): Promise<LabState> {
@@ -488,124 +437,4 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
   } finally {
     await store.close();
   }
-}
-
-function ipLast(ip: string): number {
-  return parseIpv4(ip)! & 255;
-}
-
-function ipAdd(net: string, add: number): string {
-  return formatIpv4((parseIpv4(net)! + add) >>> 0);
-}
-
-/** A VM namespace on `hv`, its port on its bridge, and the binding of that port to the VM's tap. */
-export async function addVm(
-  store: TopologyStore,
-  hv: Pick<Hypervisor, 'netns'>,
-  vm: LabVm,
-  names: LabNames = DEFAULT_LAB,
-  dhcp = false,
-): Promise<void> {
-  await addNamespace(vm.netns);
-  // IPv6 stays off until the port is bound: then the kernel solicits a router at once (vm-ipv6.ts).
-  await run(
-    'sysctl',
-    ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'],
-    { netns: vm.netns },
-  );
-  await addVeth(names.vmTap(vm.name), hv.netns, 'eth0', vm.netns);
-  if (dhcp) {
-    // The address, MTU and route come later, from the agent's DHCP server (vm-dhcp.ts).
-    await run('ip', ['link', 'set', 'eth0', 'address', vm.mac], { netns: vm.netns });
-    await run('ip', ['link', 'set', 'eth0', 'up'], { netns: vm.netns });
-  } else {
-    await setAddress(vm.netns, 'eth0', `${vm.ip}/${vm.prefixLen}`, vm.mac);
-    await run('ip', ['route', 'add', 'default', 'via', vm.gateway], { netns: vm.netns });
-  }
-  // Checksum offload makes veth send partial checksums that the userspace datapath passes on as is.
-  await run('ethtool', ['-K', 'eth0', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
-  await createVmPort(store, vm.bridge, vm.port, vm.host, names.vmTap(vm.name));
-  await enableSlaac(vm.netns);
-}
-
-/**
- * Each hypervisor resolves every other one's underlay address once, so their switches' tunnel
- * neighbour caches are warm before the first tunnelled packet: Open vSwitch's userspace tunnels learn
- * a remote's MAC by snooping ARP on br-phy and drop the packet that found the cache cold (a first
- * packet to a host no traffic went to before was lost; a physical underlay has its ARP warm too).
- */
-async function warmUnderlay(hvs: readonly Hypervisor[]): Promise<void> {
-  for (const a of hvs)
-    for (const b of hvs)
-      if (a !== b)
-        await run('ping', ['-c', '1', '-W', '2', b.underlayIp], { netns: a.netns }).catch(() => undefined);
-}
-
-/** A VM's port on `bridge`, bound to interface `iface` on host `host` (names), in the store. */
-export async function createVmPort(
-  store: TopologyStore,
-  bridge: string,
-  port: string,
-  host: string,
-  iface: string,
-): Promise<void> {
-  const b = await store.resolve('bridge', bridge);
-  const h = await store.resolve('host', host);
-  await store.create('port', { name: port, deviceId: b.id, hostId: h.id, interfaceName: iface });
-}
-
-/**
- * The evaluation's baseline: on every hypervisor a plain Open vSwitch bridge with the NORMAL action and
- * no controller, joined to hv1 by GRE (a star: no loop for NORMAL's flooding).
- */
-async function addBaselineNetwork(hvs: readonly Hypervisor[]): Promise<void> {
-  for (const hv of hvs) {
-    await hv.ovs.vsctl([
-      'add-br',
-      BASELINE_BRIDGE,
-      '--',
-      'set',
-      'bridge',
-      BASELINE_BRIDGE,
-      'datapath_type=netdev',
-      'fail_mode=standalone',
-    ]);
-  }
-  const hub = hvs[0]!;
-  for (const hv of hvs.slice(1)) {
-    await hub.ovs.vsctl([
-      'add-port',
-      BASELINE_BRIDGE,
-      `gre-${hv.name}`,
-      '--',
-      'set',
-      'interface',
-      `gre-${hv.name}`,
-      'type=gre',
-      `options:remote_ip=${hv.underlayIp}`,
-    ]);
-    await hv.ovs.vsctl([
-      'add-port',
-      BASELINE_BRIDGE,
-      `gre-${hub.name}`,
-      '--',
-      'set',
-      'interface',
-      `gre-${hub.name}`,
-      'type=gre',
-      `options:remote_ip=${hub.underlayIp}`,
-    ]);
-  }
-}
-
-async function addBaselineInterface(hv: Hypervisor, vm: LabVm, names: LabNames): Promise<void> {
-  await addVeth(names.vmBaselineTap(vm.name), hv.netns, 'eth1', vm.netns);
-  await setAddress(vm.netns, 'eth1', `${vm.baselineIp}/${BASELINE_PREFIX_LEN}`);
-  await run('ethtool', ['-K', 'eth1', 'tx', 'off'], { netns: vm.netns }).catch(() => undefined);
-  await hv.ovs.vsctl(['add-port', BASELINE_BRIDGE, names.vmBaselineTap(vm.name)]);
-}
-
-/** Runs a command inside a lab VM. */
-export function vmExec(vm: Pick<LabVm, 'netns'>, cmd: readonly string[], timeoutMs = 30000): Promise<string> {
-  return run(cmd[0]!, cmd.slice(1), { netns: vm.netns, timeoutMs });
 }
