@@ -97,30 +97,23 @@ export async function addBaselineNetwork(hvs: readonly Hypervisor[]): Promise<vo
       'fail_mode=standalone',
     ]);
   }
+  // One GRE port on `from` towards `to`, named for `to`.
+  const gre = (from: Hypervisor, to: Hypervisor): Promise<string> =>
+    from.ovs.vsctl([
+      'add-port',
+      BASELINE_BRIDGE,
+      `gre-${to.name}`,
+      '--',
+      'set',
+      'interface',
+      `gre-${to.name}`,
+      'type=gre',
+      `options:remote_ip=${to.underlayIp}`,
+    ]);
   const hub = hvs[0]!;
   for (const hv of hvs.slice(1)) {
-    await hub.ovs.vsctl([
-      'add-port',
-      BASELINE_BRIDGE,
-      `gre-${hv.name}`,
-      '--',
-      'set',
-      'interface',
-      `gre-${hv.name}`,
-      'type=gre',
-      `options:remote_ip=${hv.underlayIp}`,
-    ]);
-    await hv.ovs.vsctl([
-      'add-port',
-      BASELINE_BRIDGE,
-      `gre-${hub.name}`,
-      '--',
-      'set',
-      'interface',
-      `gre-${hub.name}`,
-      'type=gre',
-      `options:remote_ip=${hub.underlayIp}`,
-    ]);
+    await gre(hub, hv);
+    await gre(hv, hub);
   }
 }
 
