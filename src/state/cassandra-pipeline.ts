@@ -134,6 +134,8 @@ export class CommitPipeline {
           const ok = await this.finish(flying, prepared);
           flying = undefined;
           if (!ok) continue;
+          // Writers that came while the last multi-op flew join this group rather than wait a cycle.
+          if (prepared.parts.length > 0) prepared = await this.topUp(prepared);
         }
         if (prepared.parts.length === 0) {
           // Refusals and no-ops stand only if nothing was committed since (else reads may mix states).
@@ -159,8 +161,44 @@ export class CommitPipeline {
     }
   }
 
+  /**
+   * `p` (not sent) with the transactions queued since, and those it left, planned on the state it
+   * makes and their rows written, as one group: one multi-op checking `head` at `p`'s version commits
+   * both, so nothing can come between them. Unchanged if there is nothing to add or no room.
+   */
+  private async topUp(p: Prepared): Promise<Prepared> {
+    const room = MAX_GROUP_WRITES - p.writes.length;
+    if (this.queue.length === 0 || room <= 0) return p;
+    const batch = [...p.rest, ...this.queue.splice(0)];
+    let extra: Prepared;
+    try {
+      extra = await this.prepare(batch, p, room);
+    } catch {
+      this.queue.unshift(...batch); // planned again in the next group
+      return { ...p, rest: [] };
+    }
+    p.reads.absorb(extra.reads);
+    const firstSeq = new Map([...p.firstSeq, ...extra.firstSeq]);
+    return {
+      batch: [...p.batch, ...batch.slice(p.rest.length)],
+      group: [...p.group, ...extra.group],
+      rest: extra.rest,
+      head: p.head,
+      guessed: p.guessed,
+      reads: p.reads,
+      parts: [...p.parts, ...extra.parts],
+      firstSeq,
+      writes: [...p.writes, ...extra.writes],
+      next: { ...extra.next, version: p.next.version },
+    };
+  }
+
   /** Plans `batch` as one group on the committed head, or on the head `prev` will make, and writes its rows. */
-  private async prepare(batch: readonly Queued[], prev: Prepared | undefined): Promise<Prepared> {
+  private async prepare(
+    batch: readonly Queued[],
+    prev: Prepared | undefined,
+    maxWrites = MAX_GROUP_WRITES,
+  ): Promise<Prepared> {
     let head: Versioned;
     let guessed = false;
     let reads: Attempt;
@@ -177,7 +215,7 @@ export class CommitPipeline {
       batch,
       (o) => this.s.reader(o, reads, batch.length > 1),
       head.tk,
-      MAX_GROUP_WRITES,
+      maxWrites,
     );
     const firstSeq = new Map<Planned, number>();
     let seq = head.seq + 1;

@@ -34,6 +34,15 @@ export class Attempt {
     private readonly load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>,
   ) {}
 
+  /**
+   * Takes in the store reads of `later`, an attempt planned on top of this one (`after`) whose
+   * commit is merged into this one's: what it read from the store was not written by this attempt's
+   * group (those are its hits), so it is the state at this attempt's version too.
+   */
+  absorb(later: Attempt): void {
+    for (const [id, o] of later.seen) if (!this.seen.has(id)) this.seen.set(id, o);
+  }
+
   /** The committed objects with these ids that exist (copies). */
   async readMany(ids: Iterable<string>): Promise<Map<string, StoredObject>> {
     const out = new Map<string, StoredObject>();
