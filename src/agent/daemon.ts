@@ -346,11 +346,18 @@ export class AgentDaemon {
     );
     // Batches that come while the snapshot is cut to the interest set are applied after it, in order.
     const backlog: Change[][] = (this.feedBacklog ??= []);
-    void this.keeper.share(snap).then((mine) => {
-      this.afterFeed(applySnapshot(this.ctl, mine, this.history));
-      if (this.feedBacklog === backlog) this.feedBacklog = undefined;
-      for (const cs of backlog) this.onChanges(cs);
-    });
+    void this.keeper
+      .share(snap)
+      .catch((e: Error) => {
+        // Never left waiting: the whole snapshot is held until the next walk cuts it down.
+        this.log.error({ err: e.message, stack: e.stack }, 'cannot cut the snapshot to the interest set');
+        return snap;
+      })
+      .then((mine) => {
+        this.afterFeed(applySnapshot(this.ctl, mine, this.history));
+        if (this.feedBacklog === backlog) this.feedBacklog = undefined;
+        for (const cs of backlog) this.onChanges(cs);
+      });
   }
 
   private afterFeed(r: FeedResult): void {

@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import type { Outgoing } from '../openflow/index.js';
 import { StoreError } from '../state/errors.js';
 import { learnedDevice } from '../state/learned-scope.js';
+import { followChanges } from '../state/follow.js';
 import { openStore } from '../state/open.js';
 import type { Change, LearnedWatch, Snapshot, TopologyStore, Watch } from '../state/store.js';
 import type { AgentConfig } from './config.js';
@@ -237,12 +238,13 @@ export class StoreLink {
     this.learnedWatch = this.watchLearned(store);
     this.natRenew = setInterval(() => void nat.renew(), nat.leaseMs / 3);
     // From the snapshot's position: a position the log no longer holds is a resync (topology-feed.ts
-    // applies only the difference).
-    this.watch = store.watch(position, {
-      onChanges: (cs) => this.d.onChanges(cs),
-      onResync: (s) => this.d.onResync(s),
-      onError: (e) => log.error({ err: e.message }, 'store watch failed'),
-    });
+    // applies only the difference); so is a watch that failed (follow.ts).
+    this.watch = followChanges(
+      store,
+      position,
+      { onChanges: (cs) => this.d.onChanges(cs), onResync: (s) => this.d.onResync(s) },
+      { log },
+    );
   }
 
   /**
@@ -263,7 +265,14 @@ export class StoreLink {
           // Until the switch's flows are judged, what an earlier run of this host learned counts too.
           if (es.length > 0) this.d.send(this.d.ctl().applyLearned(es, Date.now(), !this.flowsJudged));
         },
-        onError: (e) => this.d.log.error({ err: e.message }, 'learned-state watch failed'),
+        onError: (e) => {
+          // Watched again a second later: the current entries again, flow state after the cursor.
+          this.d.log.error({ err: e.message, stack: e.stack }, 'learned-state watch failed: watching again');
+          setTimeout(() => {
+            if (this.stopped || this.store !== store || this.learnedWatch === undefined) return;
+            this.learnedWatch = this.watchLearned(store);
+          }, 1000);
+        },
       },
       devices && { devices: this.learnedDevices },
     );

@@ -30,6 +30,7 @@
  */
 import { formatEndpoint } from '../addr.js';
 import type { Logger } from '../log.js';
+import { followChanges } from '../state/follow.js';
 import type { Kind, Obj } from '../state/model.js';
 import type { Campaign, Change, Snapshot, TopologyStore, Watch } from '../state/store.js';
 import { CheckerProcess } from './checker-process.js';
@@ -163,33 +164,28 @@ export class HealthMonitor {
     this.queue = this.queue.then(fn).catch((e: Error) => this.log.warn({ err: e.message }, `${what} failed`));
   }
 
-  /** Snapshot, then the change feed from its position; on a failed watch, again a second later. */
+  /**
+   * Snapshot, then the change feed from its position; a failed watch takes the whole state again a
+   * second later (follow.ts), while the checks go on from the last state seen.
+   */
   private async follow(): Promise<void> {
+    const take = (snap: Snapshot): void => {
+      this.replica.load(snap);
+      this.enqueue('elections', () => this.campaignAll());
+    };
     const snap = await this.store.snapshot();
-    this.replica.load(snap);
-    this.enqueue('elections', () => this.campaignAll());
-    this.watch = this.store.watch(snap.position, {
-      onChanges: (cs) => {
-        if (this.replica.apply(cs)) this.enqueue('elections', () => this.campaignAll());
+    take(snap);
+    this.watch = followChanges(
+      this.store,
+      snap.position,
+      {
+        onChanges: (cs) => {
+          if (this.replica.apply(cs)) this.enqueue('elections', () => this.campaignAll());
+        },
+        onResync: take,
       },
-      onResync: (s) => {
-        this.replica.load(s);
-        this.enqueue('elections', () => this.campaignAll());
-      },
-      onError: (e) => {
-        this.log.warn({ err: e.message }, 'store watch failed; following again in a second');
-        setTimeout(() => {
-          if (!this.stopped) this.follow().catch((err: Error) => this.onFollowError(err));
-        }, 1000);
-      },
-    });
-  }
-
-  private onFollowError(e: Error): void {
-    this.log.warn({ err: e.message }, 'store unavailable; checks go on from the last state seen');
-    setTimeout(() => {
-      if (!this.stopped) this.follow().catch((err: Error) => this.onFollowError(err));
-    }, 1000);
+      { log: this.log },
+    );
   }
 
   /** Campaigns for every balancer in the replica; resigns from (and cleans up after) the ones gone. */

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { ControlApi } from '../control/control-api.js';
 import { Ovs } from '../ovs/ovs.js';
+import { followChanges } from '../state/follow.js';
 import { openStore } from '../state/open.js';
 import type { TopologyStore, Watch } from '../state/store.js';
 import type { RouterConfig } from './config.js';
@@ -82,17 +83,22 @@ export class RouterDaemon {
     this.hostId = await this.findHost();
     const snap = await this.store.snapshot();
     this.replica.load(snap.objects, snap.position);
-    this.watch = this.store.watch(snap.position, {
-      onChanges: (cs) => {
-        if (this.replica.apply(cs)) this.scheduleReconcile();
+    this.watch = followChanges(
+      this.store,
+      snap.position,
+      {
+        onChanges: (cs) => {
+          if (this.replica.apply(cs)) this.scheduleReconcile();
+        },
+        // The watch fell behind the compacted change log, or failed: take the whole state and
+        // reconcile from it.
+        onResync: (s) => {
+          this.replica.load(s.objects, s.position);
+          this.scheduleReconcile();
+        },
       },
-      // The watch fell behind the compacted change log: take the whole state and reconcile from it.
-      onResync: (s) => {
-        this.replica.load(s.objects, s.position);
-        this.scheduleReconcile();
-      },
-      onError: (e) => this.log.error({ err: e.message }, 'store watch failed'),
-    });
+      { log: this.log },
+    );
     this.control = new ControlApi(
       this.controlSocket,
       (req) => this.controlRequest(req),

@@ -4,6 +4,8 @@
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import { followChanges } from '../../src/state/follow.js';
+import { createLogger } from '../../src/log.js';
 import type { Change, Snapshot } from '../../src/state/store.js';
 import { until } from '../until.js';
 import { collect, rejects, type ContractContext } from './support.js';
@@ -144,6 +146,39 @@ export function feedContract(c: ContractContext): void {
       assert.ok((await s.changesSince((await s.position()) - 1)).length === 1, 'the newest entry stays');
     } finally {
       await fx.cleanup();
+    }
+  });
+
+  it('a follower outlives a failed watch: the whole state again, then every later change', async () => {
+    const s = c.fx().store;
+    const a = await s.create('bridge', { name: uniq('br') });
+    const from = await s.position();
+    const seen: string[] = [];
+    let resyncs: Snapshot[] = [];
+    let thrown = 0;
+    const f = followChanges(
+      s,
+      from,
+      {
+        onChanges: (cs) => {
+          if (cs.some((x) => x.id === a.id) && thrown++ === 0) throw new Error('a handler bug');
+          for (const x of cs) seen.push(x.id);
+        },
+        onResync: (snap) => void (resyncs = [...resyncs, snap]),
+      },
+      { log: createLogger({ name: 'test', level: 'silent' }), retryMs: 10 },
+    );
+    try {
+      await s.update('bridge', a.id, { adminStateUp: false }); // the handler throws on this one
+      await until(() => resyncs.length === 1, { what: 'the follower taking the whole state again' });
+      const snap = resyncs[0]!;
+      const held = snap.objects.find((o) => o.object.id === a.id)?.object;
+      assert.equal(held?.version, 2, 'the snapshot has the change the handler failed on');
+      const b = await s.create('bridge', { name: uniq('br') });
+      await until(() => seen.includes(b.id), { what: 'a later change through the new watch' });
+      assert.equal(thrown, 1);
+    } finally {
+      f.close();
     }
   });
 }

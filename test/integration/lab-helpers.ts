@@ -4,6 +4,8 @@
  * changes or to come up, the reactive flows in a switch, UDP probes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/exec.js';
 import { controlRequest } from '../../src/control/control-api.js';
@@ -74,11 +76,27 @@ export async function barrier(host: LabHost): Promise<void> {
  */
 export async function agentSettled(store: TopologyStore, h: LabHost, timeoutMs = 10000): Promise<void> {
   const position = await store.position();
-  await until(async () => ((await stats(h)).lastChangeSeq ?? 0) >= position, {
-    what: `the agent of ${h.name} applying the store's change ${position}`,
-    timeoutMs,
-  });
+  try {
+    await until(async () => ((await stats(h)).lastChangeSeq ?? 0) >= position, {
+      what: `the agent of ${h.name} applying the store's change ${position}`,
+      timeoutMs,
+    });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; its last warnings and errors:\n${agentComplaints(h)}`);
+  }
   await barrier(h);
+}
+
+/** The last warnings and errors in the agent's log of `h` (for a test's failure message). */
+export function agentComplaints(h: LabHost, most = 8): string {
+  let text: string;
+  try {
+    text = readFileSync(join(h.dir, 'agent.log'), 'utf8');
+  } catch (e) {
+    return `(no agent log: ${(e as Error).message})`;
+  }
+  const lines = text.split('\n').filter((l) => /"level":(4|5|6)\d/.test(l));
+  return lines.length === 0 ? '(none)' : lines.slice(-most).join('\n');
 }
 
 /** Waits until the agent process `pid` of `h` is alive in the store and connected to its switch. */
