@@ -47,14 +47,36 @@ export class NatBlockLeaser {
     return [...(this.held.get(`${ip}/${proto}`) ?? [])].sort((a, b) => a - b).map(blockRange);
   }
 
-  /** Leases one more block of (ip, proto), preferring ports in [from, to]. */
+  /**
+   * Leases one more block of (ip, proto), preferring ports in [from, to]. The controller hears of it
+   * after this lease is no longer being asked for, so the packets it lets go, when they use up the
+   * block at once (a burst of new connections), ask for the next one straight away.
+   */
   async want(ip: number, proto: number, from = FIRST_PORT, to = 65535): Promise<void> {
     const protocol = PROTO_NAMES[proto];
     const key = `${ip}/${proto}`;
     if (protocol === undefined || this.asking.has(key)) return;
     this.asking.add(key);
+    let outcome: 'leased' | 'exhausted' | 'failed';
     try {
-      const address = formatIpv4(ip);
+      outcome = await this.lease(ip, protocol, key, from, to);
+    } finally {
+      this.asking.delete(key);
+    }
+    if (outcome === 'leased') this.granted(ip, proto, this.blocks(ip, proto));
+    else if (outcome === 'exhausted') this.exhausted(ip, proto);
+  }
+
+  /** One attempt to lease a free (or expired) block of (ip, protocol) in [from, to]. */
+  private async lease(
+    ip: number,
+    protocol: 'tcp' | 'udp' | 'sctp',
+    key: string,
+    from: number,
+    to: number,
+  ): Promise<'leased' | 'exhausted' | 'failed'> {
+    const address = formatIpv4(ip);
+    try {
       const now = Date.now();
       const taken = new Map<number, Obj<'nat-block'>>();
       for (const b of await this.store().list('nat-block'))
@@ -90,15 +112,13 @@ export class NatBlockLeaser {
         if (s === undefined) this.held.set(key, (s = new Set()));
         s.add(index);
         this.log.info({ address, protocol, index, ports: blockRange(index) }, 'SNAT port block leased');
-        this.granted(ip, proto, this.blocks(ip, proto));
-        return;
+        return 'leased';
       }
       this.log.warn({ address, protocol }, 'no SNAT port block free');
-      this.exhausted(ip, proto);
+      return 'exhausted';
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'cannot lease an SNAT port block');
-    } finally {
-      this.asking.delete(key);
+      this.log.warn({ err: (e as Error).message, address, protocol }, 'cannot lease an SNAT port block');
+      return 'failed';
     }
   }
 
