@@ -8,7 +8,8 @@
  *   nat-probe udp --to IP --port P --count N --base-port B [--timeout-ms T]
  *       sends one datagram from each source port B..B+N-1 (all sockets open at once), each carrying a
  *       nonce, again every 500 ms until answered; prints one JSON line:
- *       [{"sport", "nonce", "seen": "IP:PORT" | null}] (null: no answer within T ms)
+ *       [{"sport", "nonce", "seen": "IP:PORT" | null, "ms": ms after the first send | null}]
+ *       (null: no answer within T ms)
  *   nat-probe tcp --to IP --port P [--timeout-ms T]
  *       connects and prints what the server wrote, or exits 1 after T ms
  *   nat-probe udp-stream --to IP --port P --rate R --seconds S [--sources N] [--base-port B]
@@ -67,7 +68,8 @@ async function udp(args: string[]): Promise<void> {
   const base = Number(opt(args, 'base-port'));
   const timeoutMs = Number(opt(args, 'timeout-ms', '3000'));
   const sockets: UdpSocket[] = [];
-  const results: Array<{ sport: number; nonce: string; seen: string | null }> = [];
+  const results: Array<{ sport: number; nonce: string; seen: string | null; ms: number | null }> = [];
+  let t0 = 0;
   let pending = count;
   let finish: () => void = () => undefined;
   const done = new Promise<void>((res) => (finish = res));
@@ -75,12 +77,13 @@ async function udp(args: string[]): Promise<void> {
     const s = createSocket('udp4');
     const sport = base + i;
     const nonce = `${process.pid}-${i}`;
-    const r = { sport, nonce, seen: null as string | null };
+    const r = { sport, nonce, seen: null as string | null, ms: null as number | null };
     results.push(r);
     s.on('message', (m) => {
       const [seen, got] = m.toString().split(' ');
       if (got !== nonce || r.seen !== null) return;
       r.seen = seen ?? null;
+      r.ms = Math.round(performance.now() - t0);
       if (--pending === 0) finish();
     });
     await new Promise<void>((res) => s.bind(sport, res));
@@ -91,9 +94,12 @@ async function udp(args: string[]): Promise<void> {
     for (let i = 0; i < count; i++)
       if (results[i]!.seen === null) sockets[i]!.send(results[i]!.nonce, port, to);
   };
+  t0 = performance.now();
   sendPending();
   const retry = setInterval(sendPending, 500);
-  await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+  clearTimeout(timer); // else the process lingers until the timeout after the last answer
   clearInterval(retry);
   for (const s of sockets) s.close();
   process.stdout.write(`${JSON.stringify(results)}\n`);
