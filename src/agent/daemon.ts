@@ -203,6 +203,8 @@ export class AgentDaemon {
       (ip, proto, ranges) => this.send(this.ctl.waits.natBlocksGranted(ip, proto, ranges, Date.now())),
       (ip, proto) => this.send(this.ctl.waits.natExhausted(ip, proto, Date.now())),
       this.log.child({ component: 'agent.nat' }),
+      undefined,
+      (ip, proto) => this.ctl.waits.portsWaiting(ip, proto),
     );
     this.ctl.stats.lastChangeSeq = snap.position;
     this.storeLink.saveSnapshot();

@@ -134,6 +134,11 @@ export class HeldPackets {
     return this.waiting.has(key);
   }
 
+  /** How many packets are held under `key`. */
+  count(key: string): number {
+    return this.waiting.get(key)?.packets.length ?? 0;
+  }
+
   clear(): void {
     this.waiting.clear();
   }

@@ -6,6 +6,10 @@
  * blocks. A lease expires unless renewed; an expired block of another host is taken over by deleting
  * it at its version and creating it anew in one transaction.
  *
+ * A burst of new connections leases as many blocks as the packets waiting for ports need (at most
+ * MAX_BLOCKS_PER_LEASE, in one transaction), so a thousand new connections wait for two or three
+ * leases rather than sixteen.
+ *
  * Invariant: `blocks(ip, proto)` are exactly the blocks this host holds a live lease for; a block is
  * used only after its lease is committed; a failed attempt (a race, the store away) leaves what was
  * held untouched and is retried when asked again.
@@ -19,6 +23,8 @@ import type { Op, TopologyStore } from '../state/store.js';
 export const BLOCK_SIZE = 64;
 export const FIRST_PORT = 1024;
 const LAST_INDEX = Math.floor((65536 - FIRST_PORT) / BLOCK_SIZE) - 1;
+/** Blocks one lease takes at most (512 ports: as many as the controller holds packets for). */
+export const MAX_BLOCKS_PER_LEASE = 8;
 
 const PROTO_NAMES: Record<number, 'tcp' | 'udp' | 'sctp'> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 
@@ -41,6 +47,8 @@ export class NatBlockLeaser {
     private readonly exhausted: (ip: number, proto: number) => void,
     private readonly log: Logger,
     readonly leaseMs = 300_000,
+    /** How many packets wait for ports of (ip, proto) now (the controller's held packets). */
+    private readonly waiting: (ip: number, proto: number) => number = () => 1,
   ) {}
 
   blocks(ip: number, proto: number): Array<[number, number]> {
@@ -48,7 +56,7 @@ export class NatBlockLeaser {
   }
 
   /**
-   * Leases one more block of (ip, proto), preferring ports in [from, to]. The controller hears of it
+   * Leases more ports of (ip, proto), preferring ports in [from, to]. The controller hears of them
    * after this lease is no longer being asked for, so the packets it lets go, when they use up the
    * block at once (a burst of new connections), ask for the next one straight away.
    */
@@ -59,7 +67,7 @@ export class NatBlockLeaser {
     this.asking.add(key);
     let outcome: 'leased' | 'exhausted' | 'failed';
     try {
-      outcome = await this.lease(ip, protocol, key, from, to);
+      outcome = await this.lease(ip, proto, protocol, from, to);
     } finally {
       this.asking.delete(key);
     }
@@ -67,15 +75,19 @@ export class NatBlockLeaser {
     else if (outcome === 'exhausted') this.exhausted(ip, proto);
   }
 
-  /** One attempt to lease a free (or expired) block of (ip, protocol) in [from, to]. */
+  /**
+   * One attempt to lease free (or expired) blocks of (ip, protocol) in [from, to]: as many as the
+   * waiting packets need, or, when another host took one of them meanwhile, one.
+   */
   private async lease(
     ip: number,
+    proto: number,
     protocol: 'tcp' | 'udp' | 'sctp',
-    key: string,
     from: number,
     to: number,
   ): Promise<'leased' | 'exhausted' | 'failed'> {
     const address = formatIpv4(ip);
+    const key = `${ip}/${proto}`;
     try {
       const now = Date.now();
       const taken = new Map<number, Obj<'nat-block'>>();
@@ -83,21 +95,37 @@ export class NatBlockLeaser {
         if (b.address === address && b.protocol === protocol) taken.set(b.index, b);
       const lo = Math.max(0, Math.floor((Math.max(from, FIRST_PORT) - FIRST_PORT) / BLOCK_SIZE));
       const hi = Math.min(LAST_INDEX, Math.floor((to - FIRST_PORT) / BLOCK_SIZE));
+      const free: number[] = [];
       for (let index = lo; index <= hi; index++) {
         const cur = taken.get(index);
-        if (cur !== undefined && (cur.hostId === this.hostId || cur.expiresAt > now)) continue;
-        const fields = {
-          name: `${address}/${protocol}/${index}`,
-          address,
-          protocol,
-          index,
-          hostId: this.hostId,
-          expiresAt: now + this.leaseMs,
-        };
+        if (cur === undefined || (cur.hostId !== this.hostId && cur.expiresAt <= now)) free.push(index);
+      }
+      const want = Math.min(
+        MAX_BLOCKS_PER_LEASE,
+        Math.max(1, Math.ceil(this.waiting(ip, proto) / BLOCK_SIZE)),
+      );
+      // Several blocks in one transaction; when another host took one of them meanwhile, one at a time.
+      const tries =
+        want > 1 && free.length > 1 ? [free.slice(0, want), ...free.map((i) => [i])] : free.map((i) => [i]);
+      for (const indexes of tries) {
         const ops: Op[] = [];
-        if (cur !== undefined)
-          ops.push({ op: 'delete', kind: 'nat-block', id: cur.id, expectedVersion: cur.version });
-        ops.push({ op: 'create', kind: 'nat-block', fields });
+        for (const index of indexes) {
+          const cur = taken.get(index);
+          if (cur !== undefined)
+            ops.push({ op: 'delete', kind: 'nat-block', id: cur.id, expectedVersion: cur.version });
+          ops.push({
+            op: 'create',
+            kind: 'nat-block',
+            fields: {
+              name: `${address}/${protocol}/${index}`,
+              address,
+              protocol,
+              index,
+              hostId: this.hostId,
+              expiresAt: now + this.leaseMs,
+            },
+          });
+        }
         try {
           await this.store().transact(ops);
         } catch (e) {
@@ -110,8 +138,11 @@ export class NatBlockLeaser {
         }
         let s = this.held.get(key);
         if (s === undefined) this.held.set(key, (s = new Set()));
-        s.add(index);
-        this.log.info({ address, protocol, index, ports: blockRange(index) }, 'SNAT port block leased');
+        for (const index of indexes) s.add(index);
+        this.log.info(
+          { address, protocol, indexes, ports: indexes.map(blockRange) },
+          indexes.length === 1 ? 'SNAT port block leased' : 'SNAT port blocks leased',
+        );
         return 'leased';
       }
       this.log.warn({ address, protocol }, 'no SNAT port block free');

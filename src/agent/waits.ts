@@ -233,6 +233,11 @@ export class Waits {
     return out;
   }
 
+  /** How many packets wait for SNAT ports of (ip, proto) (a lease takes as many blocks as they need). */
+  portsWaiting(ip: number, proto: number): number {
+    return this.held.count(snatWaitKey(ip, proto));
+  }
+
   /** Blocks of SNAT ports leased for (ip, proto): packets waiting for them go on. */
   natBlocksGranted(
     ip: number,

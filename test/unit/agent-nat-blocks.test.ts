@@ -1,10 +1,11 @@
 /**
- * The SNAT port-block leaser over a real (in-memory) store: two hosts never hold one block, and a
- * burst that uses up a block as soon as it is granted gets the next one at once, not a second later.
+ * The SNAT port-block leaser over a real (in-memory) store: two hosts never hold one block, a burst
+ * that uses up a block as soon as it is granted gets the next one at once, not a second later, and a
+ * lease takes as many blocks as the waiting packets need (one when another host raced it).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NatBlockLeaser, blockRange } from '../../src/agent/nat-blocks.js';
+import { MAX_BLOCKS_PER_LEASE, NatBlockLeaser, blockRange } from '../../src/agent/nat-blocks.js';
 import { parseIpv4 } from '../../src/addr.js';
 import { createLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/state/memory-store.js';
@@ -56,4 +57,68 @@ void test('nat blocks: two hosts asking at once get different blocks; a full ran
   assert.deepEqual(held, [blockRange(5)[0], blockRange(6)[0]], 'one block each, never the same');
   await a.want(IP, UDP, from, to);
   assert.deepEqual(exhausted, [hostA]);
+});
+
+void test('nat blocks: one lease takes as many blocks as the waiting packets need, at most a few', async () => {
+  const store = new MemoryStore('memory:', undefined);
+  const host = (await store.create('host', { name: 'hv1' })).id;
+  let waiting = 300;
+  const grants: number[] = [];
+  const leaser = new NatBlockLeaser(
+    () => store,
+    host,
+    (_ip, _proto, ranges) => grants.push(ranges.length),
+    () => assert.fail('not exhausted'),
+    log,
+    undefined,
+    () => waiting,
+  );
+  await leaser.want(IP, UDP);
+  assert.deepEqual(grants, [5], '300 packets: five blocks of 64 in one lease');
+  waiting = 5000;
+  await leaser.want(IP, UDP);
+  assert.deepEqual(grants, [5, 5 + MAX_BLOCKS_PER_LEASE]);
+  assert.equal((await store.list('nat-block')).length, 5 + MAX_BLOCKS_PER_LEASE);
+});
+
+void test('nat blocks: another host taking one of the blocks meanwhile: this lease takes one of the others', async () => {
+  const store = new MemoryStore('memory:', undefined);
+  const hostA = (await store.create('host', { name: 'hv1' })).id;
+  const hostB = (await store.create('host', { name: 'hv2' })).id;
+  // hv2 leases block 1 between hv1's look at the blocks and its transaction.
+  const racing = Object.create(store) as MemoryStore;
+  racing.list = (async (kind: 'nat-block') => {
+    const seen = await store.list(kind);
+    const b = new NatBlockLeaser(
+      () => store,
+      hostB,
+      () => undefined,
+      () => undefined,
+      log,
+      undefined,
+      () => 1,
+    );
+    await b.want(IP, UDP, blockRange(1)[0], blockRange(1)[1]);
+    return seen;
+  }) as MemoryStore['list'];
+  const a = new NatBlockLeaser(
+    () => racing,
+    hostA,
+    () => undefined,
+    () => undefined,
+    log,
+    undefined,
+    () => 200,
+  );
+  await a.want(IP, UDP);
+  assert.deepEqual(
+    a.blocks(IP, UDP),
+    [blockRange(0)],
+    'the group of four failed as a whole; block 0 alone went through',
+  );
+  const holders = new Map((await store.list('nat-block')).map((b) => [b.index, b.hostId]));
+  assert.deepEqual([...holders].sort(), [
+    [0, hostA],
+    [1, hostB],
+  ]);
 });
