@@ -7,8 +7,8 @@
  * it at its version and creating it anew in one transaction.
  *
  * A burst of new connections leases as many blocks as the packets waiting for ports need (at most
- * MAX_BLOCKS_PER_LEASE, in one transaction), so a thousand new connections wait for two or three
- * leases rather than sixteen.
+ * MAX_BLOCKS_PER_LEASE, in one transaction; raced by another host, it looks again and retries), so a
+ * thousand new connections wait for two or three leases rather than sixteen.
  *
  * Invariant: `blocks(ip, proto)` are exactly the blocks this host holds a live lease for; a block is
  * used only after its lease is committed; a failed attempt (a race, the store away) leaves what was
@@ -25,6 +25,8 @@ export const FIRST_PORT = 1024;
 const LAST_INDEX = Math.floor((65536 - FIRST_PORT) / BLOCK_SIZE) - 1;
 /** Blocks one lease takes at most (512 ports: as many as the controller holds packets for). */
 export const MAX_BLOCKS_PER_LEASE = 8;
+/** Looks at the blocks and transactions a lease tries at most when other hosts race it. */
+const LEASE_TRIES = 4;
 
 const PROTO_NAMES: Record<number, 'tcp' | 'udp' | 'sctp'> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
 
@@ -76,8 +78,9 @@ export class NatBlockLeaser {
   }
 
   /**
-   * One attempt to lease free (or expired) blocks of (ip, protocol) in [from, to]: as many as the
-   * waiting packets need, or, when another host took one of them meanwhile, one.
+   * Leases free (or expired) blocks of (ip, protocol) in [from, to], as many as the waiting packets
+   * need, in one transaction; when another host took one of them meanwhile, the blocks are looked at
+   * again and the lease tried again (at most LEASE_TRIES times in all).
    */
   private async lease(
     ip: number,
@@ -88,52 +91,46 @@ export class NatBlockLeaser {
   ): Promise<'leased' | 'exhausted' | 'failed'> {
     const address = formatIpv4(ip);
     const key = `${ip}/${proto}`;
+    const lo = Math.max(0, Math.floor((Math.max(from, FIRST_PORT) - FIRST_PORT) / BLOCK_SIZE));
+    const hi = Math.min(LAST_INDEX, Math.floor((to - FIRST_PORT) / BLOCK_SIZE));
     try {
-      const now = Date.now();
-      const taken = new Map<number, Obj<'nat-block'>>();
-      for (const b of await this.store().list('nat-block'))
-        if (b.address === address && b.protocol === protocol) taken.set(b.index, b);
-      const lo = Math.max(0, Math.floor((Math.max(from, FIRST_PORT) - FIRST_PORT) / BLOCK_SIZE));
-      const hi = Math.min(LAST_INDEX, Math.floor((to - FIRST_PORT) / BLOCK_SIZE));
-      const free: number[] = [];
-      for (let index = lo; index <= hi; index++) {
-        const cur = taken.get(index);
-        if (cur === undefined || (cur.hostId !== this.hostId && cur.expiresAt <= now)) free.push(index);
-      }
-      const want = Math.min(
-        MAX_BLOCKS_PER_LEASE,
-        Math.max(1, Math.ceil(this.waiting(ip, proto) / BLOCK_SIZE)),
-      );
-      // Several blocks in one transaction; when another host took one of them meanwhile, one at a time.
-      const tries =
-        want > 1 && free.length > 1 ? [free.slice(0, want), ...free.map((i) => [i])] : free.map((i) => [i]);
-      for (const indexes of tries) {
+      for (let attempt = 1; attempt <= LEASE_TRIES; attempt++) {
+        const now = Date.now();
+        const taken = new Map<number, Obj<'nat-block'>>();
+        for (const b of await this.store().list('nat-block'))
+          if (b.address === address && b.protocol === protocol) taken.set(b.index, b);
+        const want = Math.min(
+          MAX_BLOCKS_PER_LEASE,
+          Math.max(1, Math.ceil(this.waiting(ip, proto) / BLOCK_SIZE)),
+        );
+        const indexes: number[] = [];
+        for (let index = lo; index <= hi && indexes.length < want; index++) {
+          const cur = taken.get(index);
+          if (cur === undefined || (cur.hostId !== this.hostId && cur.expiresAt <= now)) indexes.push(index);
+        }
+        if (indexes.length === 0) {
+          this.log.warn({ address, protocol }, 'no SNAT port block free');
+          return 'exhausted';
+        }
         const ops: Op[] = [];
         for (const index of indexes) {
           const cur = taken.get(index);
           if (cur !== undefined)
             ops.push({ op: 'delete', kind: 'nat-block', id: cur.id, expectedVersion: cur.version });
+          const fields = { name: `${address}/${protocol}/${index}`, address, protocol, index };
           ops.push({
             op: 'create',
             kind: 'nat-block',
-            fields: {
-              name: `${address}/${protocol}/${index}`,
-              address,
-              protocol,
-              index,
-              hostId: this.hostId,
-              expiresAt: now + this.leaseMs,
-            },
+            fields: { ...fields, hostId: this.hostId, expiresAt: now + this.leaseMs },
           });
         }
         try {
           await this.store().transact(ops);
         } catch (e) {
-          if (
+          const raced =
             e instanceof StoreError &&
-            (e.code === 'exists' || e.code === 'conflict' || e.code === 'not-found')
-          )
-            continue;
+            (e.code === 'exists' || e.code === 'conflict' || e.code === 'not-found');
+          if (raced) continue;
           throw e;
         }
         let s = this.held.get(key);
@@ -145,8 +142,11 @@ export class NatBlockLeaser {
         );
         return 'leased';
       }
-      this.log.warn({ address, protocol }, 'no SNAT port block free');
-      return 'exhausted';
+      this.log.warn(
+        { address, protocol, tries: LEASE_TRIES },
+        'SNAT port blocks raced by other hosts: asked again later',
+      );
+      return 'failed';
     } catch (e) {
       this.log.warn({ err: (e as Error).message, address, protocol }, 'cannot lease an SNAT port block');
       return 'failed';
