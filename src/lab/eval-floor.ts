@@ -3,7 +3,8 @@
  * VMs' eth1): plain Open vSwitch with the NORMAL action (no controller), Debian's
  * `ovs-testcontroller` (a C learning switch, OpenFlow 1.3 over a unix socket), and the project's own
  * minimal controller (bench/min-controller.ts: FLOW_MOD + PACKET_OUT per packet-in and nothing else).
- * Each takes the bridge in turn; the same probes then run over the same pair of VMs.
+ * Each takes the bridge in turn; the same probes then run over the same pair of VMs (`measureFloor`,
+ * the evaluation's part 0).
  *
  * Invariant: `use` leaves the bridge in exactly one mode, and `restore` (also on failure) gives it
  * back to NORMAL with no controller, no flows of a controller and no controller process left running.
