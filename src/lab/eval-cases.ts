@@ -46,6 +46,15 @@ export function caseOf(
   };
 }
 
+/**
+ * The order in which cases measured together run their flow number `flow`: every case once, the order
+ * reversed every other flow (ABBA), so no case always follows the same other one.
+ */
+export function flowTurn(flow: number, cases: number): number[] {
+  const order = Array.from({ length: cases }, (_, i) => i);
+  return flow % 2 === 0 ? order : order.reverse();
+}
+
 /** An agent's packet-in-to-write histogram as its stats give it (non-empty buckets only). */
 export type Histogram = { buckets: Array<{ le: number | string; count: number }>; count: number };
 

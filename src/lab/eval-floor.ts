@@ -3,7 +3,8 @@
  * VMs' eth1): plain Open vSwitch with the NORMAL action (no controller), Debian's
  * `ovs-testcontroller` (a C learning switch, OpenFlow 1.3 over a unix socket), and the project's own
  * minimal controller (bench/min-controller.ts: FLOW_MOD + PACKET_OUT per packet-in and nothing else).
- * Each takes the bridge in turn; the same probes then run over the same pair of VMs.
+ * Each takes the bridge in turn; the same probes then run over the same pair of VMs (`measureFloor`,
+ * the evaluation's part 0).
  *
  * Invariant: `use` leaves the bridge in exactly one mode, and `restore` (also on failure) gives it
  * back to NORMAL with no controller, no flows of a controller and no controller process left running.
@@ -13,6 +14,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ovs } from '../ovs/ovs.js';
+import type { CaseResult } from './eval-report.js';
 import { BASELINE_BRIDGE } from './layout.js';
 
 export type FloorMode = 'normal' | 'ovs-testcontroller' | 'minimal';
@@ -105,5 +107,37 @@ export class Floor {
       rmSync(this.socket, { force: true });
     }
     this.mode = 'normal';
+  }
+}
+
+/**
+ * Part 0 of the evaluation: the same probes through ovs-testcontroller, then through the minimal
+ * controller, on the baseline bridge of `ovs`. `measure` runs one case, each of its flows preceded by
+ * `flush` (the controller's flows and the datapath cache go); `warm` runs once a controller is there.
+ */
+export async function measureFloor(
+  ovs: Ovs,
+  runDir: string,
+  measure: (name: string, flush: () => Promise<void>, basePort: number) => Promise<CaseResult>,
+  warm: () => Promise<void>,
+): Promise<{ testController: CaseResult; minimal: CaseResult }> {
+  const floor = new Floor(ovs, runDir);
+  const flush = async () => {
+    await floor.flush();
+    await ovs.purgeDatapath();
+  };
+  try {
+    await floor.use('ovs-testcontroller');
+    await warm();
+    const testController = await measure('ovs-testcontroller, same host', flush, 27000);
+    await floor.use('minimal');
+    await warm();
+    const minimal = await measure('minimal controller, same host', flush, 28000);
+    // Packet-ins here are the controllers', not the agent's: not counted.
+    delete testController.packetIns;
+    delete minimal.packetIns;
+    return { testController, minimal };
+  } finally {
+    await floor.restore();
   }
 }

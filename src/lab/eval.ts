@@ -26,8 +26,13 @@
  * evaluation deletes the agent's reactive flows (cookies with the top bit clear; proactive flows stay)
  * and the datapath's cached flows on both hosts, so every first packet takes the slow path even when
  * the installed mask does not include the L4 ports; the baselines flush the same way (a controller's
- * flows, the datapath cache). Later packets are reported whole, as packets 2-5 (the transient while
- * Open vSwitch revalidates its cache) and as packets 6-N (steady state).
+ * flows, the datapath cache). The datapath cache is emptied with `revalidator/purge`, never
+ * `dpctl/del-flows`: the latter leaves Open vSwitch's revalidator entries behind (they never expire),
+ * and every later FLOW_MOD re-translated all of them, a cost that grew through the evaluation and that
+ * only the reactive cases paid (docs/first-packet-tail.md). The agent's base cases and their NORMAL
+ * baselines are measured flow by flow in turn, so their ratio compares the same moments of a shared
+ * machine. Later packets are reported whole, as packets 2-5 (the transient while Open vSwitch
+ * revalidates its cache) and as packets 6-N (steady state).
  *
  * Invariant: everything the evaluation adds to the topology (chains, rules) is removed at the end,
  * and the baseline bridge is given back to NORMAL, also on failure; every probe is bounded (flows x
@@ -49,14 +54,14 @@ import {
   FEATURE_STEPS,
   LAYER4_STEPS,
   caseOf,
+  flowTurn,
   evalPairs,
   featureGroupAddresses,
   growthRules,
   targets,
-  type Pair,
 } from './eval-cases.js';
 export { FEATURE_STEPS, growthRules, rttStats } from './eval-cases.js';
-import { Floor } from './eval-floor.js';
+import { measureFloor } from './eval-floor.js';
 import { AgentPhases } from './eval-agents.js';
 import { loadBalancerStep } from './eval-lb.js';
 import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
@@ -81,6 +86,18 @@ export interface EvalOptions {
 
 /** What happens before each flow's first packet of a case. */
 type Flush = () => Promise<void>;
+
+/**
+ * A case of `measureTogether`: its name, where its probes go, what precedes each of its flows (true:
+ * the agents' reactive flows and the datapath caches; false: the datapath caches only) and the source
+ * port of its first flow.
+ */
+interface CaseSpec {
+  readonly name: string;
+  readonly to: string;
+  readonly flush: Flush | boolean;
+  readonly basePort: number;
+}
 
 export class Evaluation {
   private store!: TopologyStore;
@@ -111,7 +128,7 @@ export class Evaluation {
     await Promise.all(
       this.lab.hosts.map(async (h) => {
         if (agent) await hostOvs(h).delFlows('br-int', REACTIVE);
-        await hostOvs(h).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
+        await hostOvs(h).purgeDatapath();
       }),
     );
   }
@@ -135,65 +152,44 @@ export class Evaluation {
     flush: Flush | boolean,
     basePort: number,
   ): Promise<CaseResult> {
-    const doFlush = typeof flush === 'boolean' ? () => this.flush(flush) : flush;
-    const prober = new Prober(src, to, proto, this.packets, basePort);
+    return (await this.measureTogether(src, proto, [{ name, to, flush, basePort }]))[0]!;
+  }
+
+  /**
+   * Cases measured together, flow by flow in turn (the order flips every flow: ABBA), so that a ratio
+   * between them compares the same moments of a shared, noisy machine. The agents' phase is named
+   * after the first case and its packet-ins are the first case's: the others must not reach an agent
+   * (a NORMAL case, flush false).
+   */
+  private async measureTogether(
+    src: LabVm,
+    proto: 'udp' | 'tcp',
+    cases: readonly CaseSpec[],
+  ): Promise<CaseResult[]> {
+    const probers = cases.map((c) => new Prober(src, c.to, proto, this.packets, c.basePort));
+    const flushes = cases.map(({ flush }) => (typeof flush === 'boolean' ? () => this.flush(flush) : flush));
     const { value: results, packetIns } = await this.agents.phase(
-      name,
+      cases[0]!.name,
       async () => {
-        const results: Array<Array<number | null>> = [];
+        const results = cases.map(() => [] as Array<Array<number | null>>);
         try {
           for (let f = 0; f < this.flows; f++) {
-            await doFlush();
-            results.push(await prober.flow(f));
-            this.tick(name);
+            for (const i of flowTurn(f, cases.length)) {
+              await flushes[i]!();
+              results[i]!.push(await probers[i]!.flow(f));
+              this.tick(cases[i]!.name);
+            }
           }
         } finally {
-          prober.close();
+          for (const p of probers) p.close();
         }
         return results;
       },
       true,
     );
-    if (flush === false) return caseOf(name, results);
-    return caseOf(name, results, { packetIns });
-  }
-
-  /** Part 0: the same probes through ovs-testcontroller and the minimal controller on br-normal. */
-  private async floor(same: Pair): Promise<{ testController: CaseResult; minimal: CaseResult }> {
-    const hv1 = this.lab.hosts[0]!;
-    const floor = new Floor(hostOvs(hv1), hv1.ovsRunDir);
-    const flush = async () => {
-      await floor.flush();
-      await hostOvs(hv1).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
-    };
-    try {
-      await floor.use('ovs-testcontroller');
-      await this.ping(same.src, same.dst.baselineIp);
-      const testController = await this.measure(
-        'ovs-testcontroller, same host',
-        same.src,
-        same.dst.baselineIp,
-        'udp',
-        flush,
-        27000,
-      );
-      await floor.use('minimal');
-      await this.ping(same.src, same.dst.baselineIp);
-      const minimal = await this.measure(
-        'minimal controller, same host',
-        same.src,
-        same.dst.baselineIp,
-        'udp',
-        flush,
-        28000,
-      );
-      // Packet-ins here are the controllers', not the agent's: not counted.
-      delete testController.packetIns;
-      delete minimal.packetIns;
-      return { testController, minimal };
-    } finally {
-      await floor.restore();
-    }
+    return cases.map((c, i) =>
+      i > 0 || c.flush === false ? caseOf(c.name, results[i]!) : caseOf(c.name, results[i]!, { packetIns }),
+    );
   }
 
   /** iperf3 from `src` to `dst` at `to`, a phase named after `label` (the step it measures). */
@@ -246,31 +242,31 @@ export class Evaluation {
       await this.agents.begin();
 
       say('part 0: the floor of a reactive controller (UDP flows, same host, baseline bridge)');
-      const floor = await this.floor(same);
+      const hv1 = this.lab.hosts[0]!;
+      const floor = await measureFloor(
+        hostOvs(hv1),
+        hv1.ovsRunDir,
+        (name, flush, port) => this.measure(name, same.src, same.dst.baselineIp, 'udp', flush, port),
+        () => this.ping(same.src, same.dst.baselineIp),
+      );
 
       say('part 1: base case, no filter (UDP flows)');
+      // Each agent case with its NORMAL baseline, flow by flow in turn (the steady-state target is a
+      // ratio between them).
+      const [agentSame, normalSame] = await this.measureTogether(same.src, 'udp', [
+        { name: 'agent, same host', to: same.dst.ip, flush: true, basePort: 20000 },
+        { name: 'OVS NORMAL, same host', to: same.dst.baselineIp, flush: false, basePort: 22000 },
+      ]);
+      const [agentCross, normalCross] = await this.measureTogether(cross.src, 'udp', [
+        { name: 'agent, across hosts', to: cross.dst.ip, flush: true, basePort: 21000 },
+        { name: 'OVS NORMAL, across hosts', to: cross.dst.baselineIp, flush: false, basePort: 23000 },
+      ]);
       const base = [
-        await this.measure('agent, same host', same.src, same.dst.ip, 'udp', true, 20000),
-        await this.measure('agent, across hosts', cross.src, cross.dst.ip, 'udp', true, 21000),
+        agentSame!,
+        agentCross!,
         // The same across hosts over IPv6 (SLAAC addresses): neighbour discovery instead of ARP.
         await this.measure('agent, across hosts, IPv6', cross.src, vmIpv6(cross.dst), 'udp', true, 34000),
       ];
-      const normalSame = await this.measure(
-        'OVS NORMAL, same host',
-        same.src,
-        same.dst.baselineIp,
-        'udp',
-        false,
-        22000,
-      );
-      const normalCross = await this.measure(
-        'OVS NORMAL, across hosts',
-        cross.src,
-        cross.dst.baselineIp,
-        'udp',
-        false,
-        23000,
-      );
       const normalThroughput = await this.iperf('OVS NORMAL', same.src, same.dst, same.dst.baselineIp);
       this.tick('iperf3 baseline');
 
@@ -389,7 +385,7 @@ export class Evaluation {
       }
       const agents = await this.agents.report();
 
-      const baseline = { sameHost: normalSame, crossHost: normalCross, throughputMbps: normalThroughput };
+      const baseline = { sameHost: normalSame!, crossHost: normalCross!, throughputMbps: normalThroughput };
       return {
         machine: await machine(),
         startedAt: new Date(started).toISOString(),
@@ -398,7 +394,7 @@ export class Evaluation {
           flows: this.flows,
           packetsPerFlow: this.packets,
           quick: this.opts.quick,
-          method: `each flow is a new source port; before its first packet the agent's reactive flows (cookie top bit clear) and the datapath flow cache are deleted on both hosts (NORMAL: the datapath cache; the controllers of the floor: their flows and the datapath cache), so every first packet takes the slow path; later = packets 2 to ${this.packets} of each flow, transient = packets 2-5, steady = packets 6-${this.packets}; first contact also empties every agent's MAC and ARP tables and the two VMs' neighbour caches`,
+          method: `each flow is a new source port; before its first packet the agent's reactive flows (cookie top bit clear) and the datapath flow cache (revalidator/purge) are deleted on both hosts (NORMAL: the datapath cache; the controllers of the floor: their flows and the datapath cache), so every first packet takes the slow path; the agent's same-host and across-hosts cases alternate flow by flow with their NORMAL baselines; later = packets 2 to ${this.packets} of each flow, transient = packets 2-5, steady = packets 6-${this.packets}; first contact also empties every agent's MAC and ARP tables and the two VMs' neighbour caches`,
         },
         baseline,
         floor,

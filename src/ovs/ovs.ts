@@ -59,6 +59,16 @@ export class Ovs {
     await this.ofctl([...(strict ? ['--strict'] : []), 'del-flows', bridge, match]);
   }
 
+  /**
+   * Empties the datapath flow cache through the revalidators (`ovs-appctl revalidator/purge`): each
+   * cached flow goes together with the revalidators' entry for it (its ukey). `dpctl/del-flows`
+   * deletes the cached flows behind the revalidators' back: their entries stay, are never dumped
+   * again so never expire, and every later OpenFlow change re-translates each of them.
+   */
+  async purgeDatapath(): Promise<void> {
+    await this.appctl('ovs-vswitchd.ctl', ['revalidator/purge']);
+  }
+
   /** `ovs-ofctl dump-flows` lines, without the reply header. */
   async dumpFlows(bridge: string, match?: string): Promise<string[]> {
     const out = await this.ofctl(['dump-flows', '--no-stats', bridge, ...(match ? [match] : [])]);
