@@ -81,7 +81,7 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
         await hostOvs(hv1).delFlows('br-int', 'cookie=0x0/0x8000000000000000');
         // ...and the datapath's cache of them, so the next packet misses for certain; the barrier makes
         // sure the agent has heard of the removals before the counters are read.
-        await hostOvs(hv1).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
+        await hostOvs(hv1).purgeDatapath();
         await barrier(hv1);
         const [s1, s2] = [await stats(hv1), await stats(hv2)];
         const rtts = await probe(vm1, vm5.ip, 1, 3, 30100);

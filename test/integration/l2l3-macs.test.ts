@@ -88,7 +88,7 @@ describe('MAC learning across hosts, aging, moves and host liveness on Open vSwi
     // Without flows, every frame of the next exchange is simulated on its ingress host.
     for (const h of [hv1, hv2]) {
       await hostOvs(h).delFlows('br-int', 'cookie=0x0/0x8000000000000000');
-      await hostOvs(h).appctl('ovs-vswitchd.ctl', ['dpctl/del-flows']);
+      await hostOvs(h).purgeDatapath();
       await barrier(h);
     }
     // vm5 (hv3, the same bridge) would see any frame between vm1 and vm3 that a host flooded.
