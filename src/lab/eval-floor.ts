@@ -14,7 +14,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ovs } from '../ovs/ovs.js';
-import type { CaseResult } from './eval-report.js';
+import type { CaseResult, EvalReport } from './eval-report.js';
 import { BASELINE_BRIDGE } from './layout.js';
 
 export type FloorMode = 'normal' | 'ovs-testcontroller' | 'minimal';
@@ -112,15 +112,22 @@ export class Floor {
 
 /**
  * Part 0 of the evaluation: the same probes through ovs-testcontroller, then through the minimal
- * controller, on the baseline bridge of `ovs`. `measure` runs one case, each of its flows preceded by
- * `flush` (the controller's flows and the datapath cache go); `warm` runs once a controller is there.
+ * controller, on the baseline bridge of `ovs`, each flow by flow in turn with the agent's (on its own
+ * bridge), so the ratio between them compares the same moments of a shared, noisy machine.
+ * `measureWithAgent` runs the agent's case and a controller's together, each controller flow preceded
+ * by `flush` (its flows and the datapath cache go); `warm` runs once a controller is there.
  */
 export async function measureFloor(
   ovs: Ovs,
   runDir: string,
-  measure: (name: string, flush: () => Promise<void>, basePort: number) => Promise<CaseResult>,
+  measureWithAgent: (
+    name: string,
+    flush: () => Promise<void>,
+    basePort: number,
+    agentBasePort: number,
+  ) => Promise<{ agent: CaseResult; controller: CaseResult }>,
   warm: () => Promise<void>,
-): Promise<{ testController: CaseResult; minimal: CaseResult }> {
+): Promise<NonNullable<EvalReport['floor']>> {
   const floor = new Floor(ovs, runDir);
   const flush = async () => {
     await floor.flush();
@@ -129,14 +136,16 @@ export async function measureFloor(
   try {
     await floor.use('ovs-testcontroller');
     await warm();
-    const testController = await measure('ovs-testcontroller, same host', flush, 27000);
+    const t = await measureWithAgent('ovs-testcontroller, same host', flush, 27000, 24000);
     await floor.use('minimal');
     await warm();
-    const minimal = await measure('minimal controller, same host', flush, 28000);
-    // Packet-ins here are the controllers', not the agent's: not counted.
-    delete testController.packetIns;
-    delete minimal.packetIns;
-    return { testController, minimal };
+    const m = await measureWithAgent('minimal controller, same host', flush, 28000, 25000);
+    return {
+      testController: t.controller,
+      minimal: m.controller,
+      agentWithTestController: t.agent,
+      agentWithMinimal: m.agent,
+    };
   } finally {
     await floor.restore();
   }

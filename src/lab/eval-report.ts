@@ -88,9 +88,15 @@ export interface EvalReport {
   /**
    * The floor of a reactive controller on this machine, same pair of VMs, same host: Debian's
    * ovs-testcontroller (a C learning switch) and the project's minimal controller (FLOW_MOD +
-   * PACKET_OUT per packet-in, nothing else) on the baseline bridge
+   * PACKET_OUT per packet-in, nothing else) on the baseline bridge; `agentWith...`: the agent's
+   * same-host flows measured flow by flow in turn with that controller's (the ratio's numerator)
    */
-  floor?: { testController: CaseResult; minimal: CaseResult };
+  floor?: {
+    testController: CaseResult;
+    minimal: CaseResult;
+    agentWithTestController?: CaseResult;
+    agentWithMinimal?: CaseResult;
+  };
   /**
    * A first packet to a VM never contacted before (MAC, ARP and flow tables empty on every host and
    * VM) across the router and hosts, against the same flows with the tables warm

@@ -3,8 +3,9 @@
  * this kind of system asks, made reproducible.
  *
  *   0. the floor, same pair of VMs, same host: plain OVS NORMAL, Debian's ovs-testcontroller (C) and
- *      the project's minimal controller (eval-floor.ts), so the agent's first packet is read as a
- *      ratio to what any reactive controller costs on this machine
+ *      the project's minimal controller (eval-floor.ts), each measured flow by flow in turn with the
+ *      agent's same-host flows, so the agent's first packet is read as a ratio to what any reactive
+ *      controller costs on this machine at the same moments
  *   1. base: no filter; same host and across hosts (tunnel), across hosts over IPv6 too; agent vs
  *      plain OVS NORMAL (IPv4)
  *   2. features enabled one by one (cumulative filter rules, every one read for every packet: drops
@@ -216,7 +217,7 @@ export class Evaluation {
     const l4 = sameRouted ? LAYER4_STEPS.length + 1 : 0; // + the load balancer step
     const qos = 1; // the QoS step (eval-qos.ts)
     this.total =
-      this.flows * (7 + (routed ? 2 : 0) + features.length + qos + l4 + sizes.length) +
+      this.flows * (9 + (routed ? 2 : 0) + features.length + qos + l4 + sizes.length) +
       features.length +
       qos +
       l4 +
@@ -246,7 +247,14 @@ export class Evaluation {
       const floor = await measureFloor(
         hostOvs(hv1),
         hv1.ovsRunDir,
-        (name, flush, port) => this.measure(name, same.src, same.dst.baselineIp, 'udp', flush, port),
+        async (name, flush, port, agentPort) => {
+          // The agent first: the phase's packet-ins are its own (the controller's flows never reach it).
+          const [agent, controller] = await this.measureTogether(same.src, 'udp', [
+            { name: `agent, same host (with ${name})`, to: same.dst.ip, flush: true, basePort: agentPort },
+            { name, to: same.dst.baselineIp, flush, basePort: port },
+          ]);
+          return { agent: agent!, controller: controller! };
+        },
         () => this.ping(same.src, same.dst.baselineIp),
       );
 
@@ -394,7 +402,7 @@ export class Evaluation {
           flows: this.flows,
           packetsPerFlow: this.packets,
           quick: this.opts.quick,
-          method: `each flow is a new source port; before its first packet the agent's reactive flows (cookie top bit clear) and the datapath flow cache (revalidator/purge) are deleted on both hosts (NORMAL: the datapath cache; the controllers of the floor: their flows and the datapath cache), so every first packet takes the slow path; the agent's same-host and across-hosts cases alternate flow by flow with their NORMAL baselines; later = packets 2 to ${this.packets} of each flow, transient = packets 2-5, steady = packets 6-${this.packets}; first contact also empties every agent's MAC and ARP tables and the two VMs' neighbour caches`,
+          method: `each flow is a new source port; before its first packet the agent's reactive flows (cookie top bit clear) and the datapath flow cache (revalidator/purge) are deleted on both hosts (NORMAL: the datapath cache; the controllers of the floor: their flows and the datapath cache), so every first packet takes the slow path; the agent's same-host and across-hosts cases alternate flow by flow with their NORMAL baselines, and in part 0 the agent's same-host flows with each controller's; later = packets 2 to ${this.packets} of each flow, transient = packets 2-5, steady = packets 6-${this.packets}; first contact also empties every agent's MAC and ARP tables and the two VMs' neighbour caches`,
         },
         baseline,
         floor,

@@ -46,7 +46,17 @@ const perFlow = (c: CaseResult): string =>
 function floorTable(r: EvalReport): string | undefined {
   if (r.floor === undefined) return undefined;
   const agent = r.base[0]!;
-  const rows = [r.baseline.sameHost, r.floor.testController, r.floor.minimal, agent];
+  const paired = [r.floor.agentWithTestController, r.floor.agentWithMinimal].filter(
+    (c): c is CaseResult => c !== undefined,
+  );
+  const rows = [r.baseline.sameHost, r.floor.testController, r.floor.minimal, agent, ...paired];
+  // Each controller against the agent's flows measured in turn with it (when the report has them).
+  const agentFor = (c: CaseResult): CaseResult =>
+    (c === r.floor!.testController
+      ? r.floor!.agentWithTestController
+      : c === r.floor!.minimal
+        ? r.floor!.agentWithMinimal
+        : undefined) ?? agent;
   return table(
     'Part 0 - the floor: a reactive controller on this machine, same pair of VMs, same host; RTT in ms (agent/this: the agent divided by this row)',
     [
@@ -66,8 +76,8 @@ function floorTable(r: EvalReport): string | undefined {
       f(c.transient?.median),
       f(c.steady?.median),
       perFlow(c),
-      x(agent.first.median / c.first.median),
-      x((agent.steady?.median ?? NaN) / (c.steady?.median ?? NaN)),
+      x(agentFor(c).first.median / c.first.median),
+      x((agentFor(c).steady?.median ?? NaN) / (c.steady?.median ?? NaN)),
     ]),
   );
 }

@@ -197,6 +197,8 @@ describe('midonet-lab', () => {
       r.baseline.crossHost,
       r.floor.testController,
       r.floor.minimal,
+      r.floor.agentWithTestController!,
+      r.floor.agentWithMinimal!,
       r.firstContact.warm,
       r.firstContact.cold,
     ]) {
