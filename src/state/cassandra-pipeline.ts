@@ -218,11 +218,13 @@ export class CommitPipeline {
       this.lastHead = undefined;
       reads = this.s.known.attempt(head.version, this.s.load);
     }
-    // Planned first on guessed index lookups, its rows written while the real lookups run; planned
-    // again on real lookups (the guessed rows deleted first) if a guess was wrong (cassandra-reader.ts).
-    const guesses = new IndexGuesses();
+    // A lone transaction is planned first on guessed index lookups, its rows written while the real
+    // lookups run, and planned again on real lookups (the guessed rows deleted first) if a guess was
+    // wrong (cassandra-reader.ts). A group's lookups go as one query per kind (cassandra-coalesce.ts)
+    // and its planning and rows already keep Cassandra busy: guessing gained nothing there.
+    const guesses = batch.length === 1 ? new IndexGuesses() : undefined;
     let planned = await this.plan(batch, reads, head, maxWrites, guesses);
-    if (guesses.any) {
+    if (guesses?.any) {
       const created = planned.writes.filter((w) => w.op === 'create').map((w) => w.id);
       const rows = planned.stmts.length > 0 ? this.s.writeRows(planned.stmts) : undefined;
       const [right] = await Promise.all([guesses.right(created), rows]);
