@@ -2,9 +2,8 @@
  * The commit relay's writer side: a store handle that is not the leader sends its transactions to
  * the leader (found in the ephemeral znode `relay/leader`, commit-relay-leader.ts) over a ZeroMQ
  * DEALER socket, and answers its caller with the leader's result or error, as if it had committed
- * them itself. With no leader, a transaction the leader sends back untried, ops JSON would change
- * (`relayable`), or while the handle writes alone (`LoneWriter`: no other writer's commits between
- * its own), it commits through its own commit loop (`local`).
+ * them itself. With no leader, a transaction the leader sends back untried, or ops JSON would change
+ * (`relayable`), it commits through its own commit loop (`local`).
  *
  * With no answer within REPLY_MS, or the connection to the leader lost while waiting, the writer
  * decides on its own: it creates the transaction's marker itself (the fence, commit-relay-wire.ts).
@@ -52,42 +51,6 @@ const AVOID_MS = 2_000;
 const CATCH_UP_TRIES = 250;
 /** How long a known leader is trusted without a watch firing. */
 const REFRESH_MS = 5_000;
-/** Relayed commits in a row, each the only one this handle had waiting and each right after the one
- * before in the log, after which the handle commits itself (`LoneWriter`). */
-const LONE_AFTER = 32;
-
-/**
- * Whether this handle writes alone. The relay serves writers in separate processes that would
- * otherwise take turns on `head`; a writer that is the only one has no one to take turns with, and
- * the hop to the leader (and the leader's work) is all it gets from the relay. A handle whose last
- * LONE_AFTER relayed transactions each came alone (none other of its own waiting) and each began at
- * the position after the one before (nothing else committed between) commits itself; the first of
- * its commits that finds another writer's commit between (or that it did not send alone) sends it
- * back to the relay, which it then uses until LONE_AFTER relayed commits in a row show it alone
- * again. Only relayed commits count toward it, so a handle that commits itself for another reason (no
- * leader, or the leader unreachable) goes back to the relay as soon as the leader answers again.
- * Correctness never rests on it: either way the commit is checked at `head` (cassandra-commit.ts).
- */
-class LoneWriter {
-  /** Transactions of this handle not yet answered. */
-  waiting = 0;
-  private inRow = 0;
-  /** The position this handle's last commit ended at, when it was sent alone. */
-  private last: number | undefined;
-
-  get alone(): boolean {
-    return this.inRow >= LONE_AFTER;
-  }
-
-  /** After a transaction (`solo`: the only one waiting) was answered with `r`, relayed or not. */
-  answered(r: TxResult, solo: boolean, relayed: boolean): void {
-    if (r.changes.length === 0) return; // changed nothing: tells nothing
-    const next = solo && this.last !== undefined && r.changes[0]!.seq === this.last + 1;
-    this.last = solo ? r.position : undefined;
-    if (!next) this.inRow = 0;
-    else if (relayed && this.inRow < LONE_AFTER) this.inRow++;
-  }
-}
 
 interface Connection {
   readonly info: LeaderInfo;
@@ -113,11 +76,8 @@ export class RelayClient {
   /** Whether a watch on the leader znode is set (a new session has none). */
   private readonly watch = { armed: false };
   private readonly unsubscribe: () => void;
-  /** Whether this handle writes alone (it then commits itself). */
-  private readonly lone = new LoneWriter();
-  /** Transactions relayed, committed locally (`alone` of them because the handle wrote alone), and
-   * decided by a fence (counters for tests and benchmarks). */
-  readonly stats = { relayed: 0, local: 0, alone: 0, fenced: 0, recovered: 0 };
+  /** Transactions relayed, committed locally, and decided by a fence (counters for tests and benchmarks). */
+  readonly stats = { relayed: 0, local: 0, fenced: 0, recovered: 0 };
 
   constructor(
     private readonly zk: ZkSession,
@@ -135,30 +95,8 @@ export class RelayClient {
     });
   }
 
-  /** Commits `ops` through the leader when there is one and this handle does not write alone, else
-   * through `local`. */
+  /** Commits `ops` through the leader when there is one, else through `local`. */
   async transact(ops: readonly Op[], local: (ops: readonly Op[]) => Promise<TxResult>): Promise<TxResult> {
-    const solo = ++this.lone.waiting === 1;
-    let relayed = false;
-    try {
-      const r = await this.route(ops, local, () => (relayed = true));
-      this.lone.answered(r, solo && this.lone.waiting === 1, relayed);
-      return r;
-    } finally {
-      this.lone.waiting--;
-    }
-  }
-
-  private async route(
-    ops: readonly Op[],
-    local: (ops: readonly Op[]) => Promise<TxResult>,
-    relayed: () => void,
-  ): Promise<TxResult> {
-    if (this.lone.alone) {
-      this.stats.local++;
-      this.stats.alone++;
-      return local(ops);
-    }
     const info = Date.now() < this.avoidUntil || this.closed ? undefined : await this.current();
     if (!info || info.token === this.self?.() || !relayable(ops)) {
       this.stats.local++;
@@ -169,7 +107,6 @@ export class RelayClient {
     const reply = await this.request(info, txid, bucket, ops);
     if (reply && 'ok' in reply) {
       this.stats.relayed++;
-      relayed();
       this.mustSee = Math.max(this.mustSee, reply.ok.position);
       this.changeLog.poke();
       return reply.ok;
