@@ -91,18 +91,18 @@ export function tracking(base: BaseReader, reads: Footprint, tk: () => number): 
       reads.ids.add(id);
       return base.get(id);
     },
-    idByName: (kind, name) => {
+    idByName: (kind, name, self) => {
       reads.names.add(nameKey(kind, name));
-      return base.idByName(kind, name);
+      return base.idByName(kind, name, self);
     },
     referrerIds: (id) => {
       reads.refs.add(id);
       reads.ids.add(id);
       return base.referrerIds(id);
     },
-    portIdByBinding: (hostId, iface) => {
+    portIdByBinding: (hostId, iface, self) => {
       reads.bindings.add(`${hostId}\u0000${iface}`);
-      return base.portIdByBinding(hostId, iface);
+      return base.portIdByBinding(hostId, iface, self);
     },
     maxTunnelKey: tk,
   };

@@ -26,6 +26,7 @@ import { encode } from './commit-relay-wire.js';
 import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { sleep, type ObjectRows, type Statement } from './cassandra-rows.js';
 import type { Attempt, CommittedCache } from './committed-cache.js';
+import { IndexGuesses } from './cassandra-reader.js';
 import type { ChangeLog, Head } from './distributed-log.js';
 import { StoreError } from './errors.js';
 import type { StoredObject } from './store-base.js';
@@ -45,8 +46,14 @@ export interface PipelineParts {
   readonly rows: ObjectRows;
   readonly known: CommittedCache;
   /** The planner's view of committed state for `ops`, reading through `reads`; `many`: other
-   * transactions are planned at the same time. */
-  readonly reader: (ops: readonly Op[], reads: Attempt, many: boolean) => Promise<BaseReader>;
+   * transactions are planned at the same time; with `guesses`, index lookups are guessed
+   * (cassandra-reader.ts). */
+  readonly reader: (
+    ops: readonly Op[],
+    reads: Attempt,
+    many: boolean,
+    guesses?: IndexGuesses,
+  ) => Promise<BaseReader>;
   readonly load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>;
   /** The protocol's two steps (overridable by the store, for fault tests). */
   readonly writeRows: (stmts: readonly Statement[]) => Promise<void>;
@@ -211,9 +218,39 @@ export class CommitPipeline {
       this.lastHead = undefined;
       reads = this.s.known.attempt(head.version, this.s.load);
     }
+    // A lone transaction is planned first on guessed index lookups, its rows written while the real
+    // lookups run, and planned again on real lookups (the guessed rows deleted first) if a guess was
+    // wrong (cassandra-reader.ts). A group's lookups go as one query per kind (cassandra-coalesce.ts)
+    // and its planning and rows already keep Cassandra busy: guessing gained nothing there.
+    const guesses = batch.length === 1 ? new IndexGuesses() : undefined;
+    let planned = await this.plan(batch, reads, head, maxWrites, guesses);
+    if (guesses?.any) {
+      const created = planned.writes.filter((w) => w.op === 'create').map((w) => w.id);
+      const rows = planned.stmts.length > 0 ? this.s.writeRows(planned.stmts) : undefined;
+      const [right] = await Promise.all([guesses.right(created), rows]);
+      if (!right) {
+        const undo = planned.parts.flatMap((part) => this.s.rows.undoStatements(part.writes, part.txid));
+        await this.s.rows.execBatched(undo);
+        planned = await this.plan(batch, reads, head, maxWrites);
+        if (planned.stmts.length > 0) await this.s.writeRows(planned.stmts);
+      }
+    } else if (planned.stmts.length > 0) await this.s.writeRows(planned.stmts);
+    const { group, rest, parts, firstSeq, writes, seq } = planned;
+    const next = { seq: seq - 1, tk: highestTunnelKey(head.tk, writes), version: head.version + 1 };
+    return { batch, group, rest, head, guessed, reads, parts, firstSeq, writes, next };
+  }
+
+  /** Plans `batch` at `head` (index lookups guessed with `guesses`): the group, its parts and rows. */
+  private async plan(
+    batch: readonly Queued[],
+    reads: Attempt,
+    head: Versioned,
+    maxWrites: number,
+    guesses?: IndexGuesses,
+  ) {
     const { group, rest } = await planGroup(
       batch,
-      (o) => this.s.reader(o, reads, batch.length > 1),
+      (o) => this.s.reader(o, reads, batch.length > 1, guesses),
       head.tk,
       maxWrites,
     );
@@ -234,12 +271,10 @@ export class CommitPipeline {
       seq += p.writes.length;
     }
     const writes = parts.flatMap((part) => part.writes);
-    if (parts.length > 0)
-      await this.s.writeRows(
-        parts.flatMap((part) => this.s.rows.rowStatements(part.writes, part.txid, firstSeq.get(part.p)!)),
-      );
-    const next = { seq: seq - 1, tk: highestTunnelKey(head.tk, writes), version: head.version + 1 };
-    return { batch, group, rest, head, guessed, reads, parts, firstSeq, writes, next };
+    const stmts = parts.flatMap((part) =>
+      this.s.rows.rowStatements(part.writes, part.txid, firstSeq.get(part.p)!),
+    );
+    return { group, rest, parts, firstSeq, writes, stmts, seq };
   }
 
   /** Sends a group's multi-op; whether it was applied. */

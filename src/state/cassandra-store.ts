@@ -34,14 +34,15 @@ import { makeRelay, takenBack } from './commit-relay.js';
 import { CommitPipeline } from './cassandra-pipeline.js';
 import { ObjectRows, type Statement } from './cassandra-rows.js';
 import { ensureSchema, statements } from './cassandra-schema.js';
-import { CommittedCache, type Attempt } from './committed-cache.js';
+import { CommittedCache } from './committed-cache.js';
+import { plannerReader } from './cassandra-reader.js';
 import { parseCassandraUrl, type CassandraUrl, type RelayMode } from './cassandra-url.js';
 import { LearnedLog } from './distributed-learned.js';
 import { HostRecords } from './distributed-liveness.js';
 import { ChangeLog, encodeHead } from './distributed-log.js';
 import { campaign, lock, segment, type Lock } from './distributed-recipes.js';
 import { StoreError } from './errors.js';
-import { KINDS, isKind, isUuid, type Kind, type Obj } from './model.js';
+import { KINDS, type Kind, type Obj } from './model.js';
 import { slackOf } from './retention.js';
 import type {
   Campaign,
@@ -61,7 +62,6 @@ import type {
 } from './store.js';
 import { kindFiltered } from './store.js';
 import { BackendBase, type StoredObject } from './store-base.js';
-import type { BaseReader } from './transaction.js';
 import { ZkError, ZkSession, zkPath, type ZkOp, type ZkSessionOptions } from './zk.js';
 
 export interface CassandraStoreOptions {
@@ -125,7 +125,8 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       log: this.log,
       rows: this.rows,
       known: this.known,
-      reader: (ops, reads, many) => this.baseReader(ops, reads, many),
+      reader: (ops, reads, many, guesses) =>
+        plannerReader(this.rows, async () => (await this.log.head()).tk, ops, reads, many, guesses),
       load: (ids) => this.rows.readMany(ids),
       writeRows: (stmts) => this.writeRows(stmts),
       commit: (ops) => this.commit(ops),
@@ -275,40 +276,6 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   }
 
   // ---- writes --------------------------------------------------------------------------------------
-
-  /** The planner's view: pointers and bodies as committed, prefetched for the ids and names in `ops`;
-   * every object read goes through `reads` (the handle's cache of committed objects, committed-cache.ts).
-   * `many`: other transactions are being planned at once, so name lookups go together. */
-  private async baseReader(ops: readonly Op[], reads: Attempt, many: boolean): Promise<BaseReader> {
-    const ids = new Set<string>();
-    const names: Array<[Kind, string]> = [];
-    for (const op of ops) {
-      if (op.id) ids.add(op.id);
-      const f = op.op === 'create' ? op.fields : op.op === 'update' ? op.set : {};
-      for (const v of Object.values(f)) if (typeof v === 'string' && isUuid(v)) ids.add(v);
-      if (op.op === 'create' && isKind(op.kind) && typeof op.fields.name === 'string')
-        names.push([op.kind, op.fields.name]);
-    }
-    const readMany = (list: readonly string[]) => reads.readMany(list);
-    await reads.readMany(ids);
-    const nameHits = new Map<string, string | undefined>();
-    if (names.length > 1) {
-      const found = await Promise.all(names.map(([k, n]) => this.rows.idByName(k, n, readMany, true)));
-      names.forEach(([k, n], i) => nameHits.set(`${k}\u0000${n}`, found[i]));
-    }
-    return {
-      get: (id) => reads.read(id),
-      idByName: async (kind, name) => {
-        const key = `${kind}\u0000${name}`;
-        if (nameHits.has(key)) return nameHits.get(key);
-        return this.rows.idByName(kind, name, readMany, many);
-      },
-      referrerIds: async (id) =>
-        (await this.rows.holders(id, readMany)).map((h) => ({ kind: h.kind, id: h.obj.id })),
-      portIdByBinding: (hostId, iface) => this.rows.portIdByBinding(hostId, iface, readMany),
-      maxTunnelKey: async () => (await this.log.head()).tk,
-    };
-  }
 
   /** Writes a planned transaction's rows to Cassandra (uncommitted until `commit`). */
   protected async writeRows(stmts: readonly Statement[]): Promise<void> {

@@ -19,10 +19,11 @@ type Awaitable<T> = T | Promise<T>;
 /** What the planner needs to read from a backend, as of the start of the transaction. */
 export interface BaseReader {
   get(id: string): Awaitable<{ kind: Kind; obj: Obj } | undefined>;
-  idByName(kind: Kind, name: string): Awaitable<string | undefined>;
+  /** `self`: the object asking (an answer of `self` counts as none; cassandra-reader.ts guesses on it). */
+  idByName(kind: Kind, name: string, self?: string): Awaitable<string | undefined>;
   /** Ids (with kinds) of stored objects that hold a reference to `id`. */
   referrerIds(id: string): Awaitable<ReadonlyArray<{ kind: Kind; id: string }>>;
-  portIdByBinding(hostId: string, interfaceName: string): Awaitable<string | undefined>;
+  portIdByBinding(hostId: string, interfaceName: string, self?: string): Awaitable<string | undefined>;
   maxTunnelKey(): Awaitable<number>;
 }
 
@@ -80,7 +81,7 @@ export class TransactionOverlay implements PlanView {
     for (const [id, p] of this.pending) {
       if (id !== self && p.kind === kind && p.obj && p.obj.name === name) return id;
     }
-    const id = await this.base.idByName(kind, name);
+    const id = await this.base.idByName(kind, name, self);
     if (id === undefined || id === self) return undefined;
     const p = this.pending.get(id);
     if (p && (!p.obj || p.obj.name !== name)) return undefined; // renamed or deleted here
@@ -93,7 +94,7 @@ export class TransactionOverlay implements PlanView {
       const o = p.obj as Obj<'port'>;
       if (o.hostId === hostId && o.interfaceName === iface) return id;
     }
-    const id = await this.base.portIdByBinding(hostId, iface);
+    const id = await this.base.portIdByBinding(hostId, iface, self);
     if (id === undefined || id === self) return undefined;
     const p = this.pending.get(id);
     if (p) {
