@@ -90,7 +90,6 @@ export class NatBlockLeaser {
     to: number,
   ): Promise<'leased' | 'exhausted' | 'failed'> {
     const address = formatIpv4(ip);
-    const key = `${ip}/${proto}`;
     const lo = Math.max(0, Math.floor((Math.max(from, FIRST_PORT) - FIRST_PORT) / BLOCK_SIZE));
     const hi = Math.min(LAST_INDEX, Math.floor((to - FIRST_PORT) / BLOCK_SIZE));
     try {
@@ -133,9 +132,8 @@ export class NatBlockLeaser {
           if (raced) continue;
           throw e;
         }
-        let s = this.held.get(key);
-        if (s === undefined) this.held.set(key, (s = new Set()));
-        for (const index of indexes) s.add(index);
+        const held = this.heldFor(ip, proto);
+        for (const index of indexes) held.add(index);
         this.log.info(
           { address, protocol, indexes, ports: indexes.map(blockRange) },
           indexes.length === 1 ? 'SNAT port block leased' : 'SNAT port blocks leased',
@@ -153,6 +151,14 @@ export class NatBlockLeaser {
     }
   }
 
+  /** The indexes of the blocks held for (ip, proto), an empty set made for them when none is yet. */
+  private heldFor(ip: number, proto: number): Set<number> {
+    const key = `${ip}/${proto}`;
+    let s = this.held.get(key);
+    if (s === undefined) this.held.set(key, (s = new Set()));
+    return s;
+  }
+
   /** Takes back the live blocks this host holds (after a restart) and hands them to the controller. */
   async recover(): Promise<void> {
     const now = Date.now();
@@ -160,10 +166,7 @@ export class NatBlockLeaser {
       if (b.hostId !== this.hostId || b.expiresAt <= now) continue;
       const ip = parseIpv4(b.address) ?? 0;
       const proto = b.protocol === 'tcp' ? 6 : b.protocol === 'udp' ? 17 : 132;
-      const key = `${ip}/${proto}`;
-      let s = this.held.get(key);
-      if (s === undefined) this.held.set(key, (s = new Set()));
-      s.add(b.index);
+      this.heldFor(ip, proto).add(b.index);
     }
     for (const key of this.held.keys()) {
       const [ip, proto] = key.split('/').map(Number) as [number, number];
