@@ -200,11 +200,13 @@ export class AgentDaemon {
     this.natBlocks = new NatBlockLeaser(
       () => this.storeLink.reached(),
       this.hostId,
-      (ip, proto, ranges) => this.send(this.ctl.waits.natBlocksGranted(ip, proto, ranges, Date.now())),
-      (ip, proto) => this.send(this.ctl.waits.natExhausted(ip, proto, Date.now())),
+      {
+        granted: (ip, proto, ranges) =>
+          this.send(this.ctl.waits.natBlocksGranted(ip, proto, ranges, Date.now())),
+        exhausted: (ip, proto) => this.send(this.ctl.waits.natExhausted(ip, proto, Date.now())),
+        waiting: (ip, proto) => this.ctl.waits.portsWaiting(ip, proto),
+      },
       this.log.child({ component: 'agent.nat' }),
-      undefined,
-      (ip, proto) => this.ctl.waits.portsWaiting(ip, proto),
     );
     this.ctl.stats.lastChangeSeq = snap.position;
     this.storeLink.saveSnapshot();

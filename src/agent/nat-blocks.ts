@@ -35,6 +35,16 @@ export function blockRange(index: number): [number, number] {
   return [from, from + BLOCK_SIZE - 1];
 }
 
+/** What the leaser tells the controller, and asks it. */
+export interface NatBlockEvents {
+  /** Called with every block range this host holds for (ip, proto) after a change. */
+  granted(ip: number, proto: number, ranges: Array<[number, number]>): void;
+  /** Called when no block of (ip, proto) is free to lease. */
+  exhausted(ip: number, proto: number): void;
+  /** How many packets wait for ports of (ip, proto) now (the controller's held packets); 1 if absent. */
+  waiting?(ip: number, proto: number): number;
+}
+
 export class NatBlockLeaser {
   /** `ip/proto` -> indexes held. */
   private readonly held = new Map<string, Set<number>>();
@@ -43,14 +53,9 @@ export class NatBlockLeaser {
   constructor(
     private readonly store: () => TopologyStore,
     private readonly hostId: string,
-    /** Called with every block range this host holds for (ip, proto) after a change. */
-    private readonly granted: (ip: number, proto: number, ranges: Array<[number, number]>) => void,
-    /** Called when no block of (ip, proto) is free to lease. */
-    private readonly exhausted: (ip: number, proto: number) => void,
+    private readonly events: NatBlockEvents,
     private readonly log: Logger,
     readonly leaseMs = 300_000,
-    /** How many packets wait for ports of (ip, proto) now (the controller's held packets). */
-    private readonly waiting: (ip: number, proto: number) => number = () => 1,
   ) {}
 
   blocks(ip: number, proto: number): Array<[number, number]> {
@@ -73,8 +78,8 @@ export class NatBlockLeaser {
     } finally {
       this.asking.delete(key);
     }
-    if (outcome === 'leased') this.granted(ip, proto, this.blocks(ip, proto));
-    else if (outcome === 'exhausted') this.exhausted(ip, proto);
+    if (outcome === 'leased') this.events.granted(ip, proto, this.blocks(ip, proto));
+    else if (outcome === 'exhausted') this.events.exhausted(ip, proto);
   }
 
   /**
@@ -100,7 +105,7 @@ export class NatBlockLeaser {
           if (b.address === address && b.protocol === protocol) taken.set(b.index, b);
         const want = Math.min(
           MAX_BLOCKS_PER_LEASE,
-          Math.max(1, Math.ceil(this.waiting(ip, proto) / BLOCK_SIZE)),
+          Math.max(1, Math.ceil((this.events.waiting?.(ip, proto) ?? 1) / BLOCK_SIZE)),
         );
         const indexes: number[] = [];
         for (let index = lo; index <= hi && indexes.length < want; index++) {
@@ -170,7 +175,7 @@ export class NatBlockLeaser {
     }
     for (const key of this.held.keys()) {
       const [ip, proto] = key.split('/').map(Number) as [number, number];
-      this.granted(ip, proto, this.blocks(ip, proto));
+      this.events.granted(ip, proto, this.blocks(ip, proto));
     }
   }
 

@@ -23,11 +23,13 @@ void test('nat blocks: a grant that is used up at once asks for the next block s
   const leaser: NatBlockLeaser = new NatBlockLeaser(
     () => store,
     host,
-    (_ip, _proto, ranges) => {
-      grants.push(ranges);
-      if (--burst > 0) void leaser.want(IP, UDP); // the controller's held packets, asking again in the callback
+    {
+      granted: (_ip, _proto, ranges) => {
+        grants.push(ranges);
+        if (--burst > 0) void leaser.want(IP, UDP); // the controller's held packets, asking again in the callback
+      },
+      exhausted: () => assert.fail('not exhausted'),
     },
-    () => assert.fail('not exhausted'),
     log,
   );
   await leaser.want(IP, UDP);
@@ -45,8 +47,10 @@ void test('nat blocks: two hosts asking at once get different blocks; a full ran
     new NatBlockLeaser(
       () => store,
       host,
-      () => undefined,
-      () => exhausted.push(host),
+      {
+        granted: () => undefined,
+        exhausted: () => exhausted.push(host),
+      },
       log,
     );
   const a = make(hostA);
@@ -67,11 +71,12 @@ void test('nat blocks: one lease takes as many blocks as the waiting packets nee
   const leaser = new NatBlockLeaser(
     () => store,
     host,
-    (_ip, _proto, ranges) => grants.push(ranges.length),
-    () => assert.fail('not exhausted'),
+    {
+      granted: (_ip, _proto, ranges) => grants.push(ranges.length),
+      exhausted: () => assert.fail('not exhausted'),
+      waiting: () => waiting,
+    },
     log,
-    undefined,
-    () => waiting,
   );
   await leaser.want(IP, UDP);
   assert.deepEqual(grants, [5], '300 packets: five blocks of 64 in one lease');
@@ -94,11 +99,12 @@ void test('nat blocks: another host taking one of the blocks meanwhile: this lea
     const b = new NatBlockLeaser(
       () => store,
       hostB,
-      () => undefined,
-      () => undefined,
+      {
+        granted: () => undefined,
+        exhausted: () => undefined,
+        waiting: () => 1,
+      },
       log,
-      undefined,
-      () => 1,
     );
     await b.want(IP, UDP, blockRange(1)[0], blockRange(1)[1]);
     return seen;
@@ -106,11 +112,12 @@ void test('nat blocks: another host taking one of the blocks meanwhile: this lea
   const a = new NatBlockLeaser(
     () => racing,
     hostA,
-    () => undefined,
-    () => undefined,
+    {
+      granted: () => undefined,
+      exhausted: () => undefined,
+      waiting: () => 200,
+    },
     log,
-    undefined,
-    () => 200,
   );
   await a.want(IP, UDP);
   assert.deepEqual(
