@@ -45,6 +45,14 @@ export type NdpExtra =
   | { readonly kind: 'na'; readonly solicited: boolean; readonly router?: boolean }
   | { readonly kind: 'ra'; readonly prefix: string; readonly prefixLen: number; readonly mtu: number };
 
+/** SNAT ports of (ip, proto) within [portFrom, portTo]: what a wanted or exhausted effect names. */
+export interface SnatPortRange {
+  readonly ip: number;
+  readonly proto: number;
+  readonly portFrom: number;
+  readonly portTo: number;
+}
+
 export type Effect =
   /** Learn (or refresh) `mac` on `portId` in the bridge's table for `vlan`. */
   | {
@@ -81,13 +89,7 @@ export type Effect =
   /** A reply found no binding to translate it back: its flow state may still be on its way. */
   | { readonly kind: 'natStateWanted'; readonly key: string }
   /** SNAT needs a block of ports for (ip, proto), within [portFrom, portTo], that this host lacks. */
-  | {
-      readonly kind: 'natPortsWanted';
-      readonly ip: number;
-      readonly proto: number;
-      readonly portFrom: number;
-      readonly portTo: number;
-    }
+  | ({ readonly kind: 'natPortsWanted' } & SnatPortRange)
   /**
    * A DHCP client message (UDP 68 -> 67) entered exterior port `portId` of a bridge the agent serves
    * DHCP on (subnet `dhcpId`): the agent answers it (dhcp-server.ts); the result is never a flow.
@@ -96,13 +98,7 @@ export type Effect =
   /** Port security dropped the packet at `portId` (port-security.ts); the agent counts it per reason. */
   | { readonly kind: 'portSecurityDrop'; readonly portId: string; readonly reason: PortSecurityReason }
   /** Every SNAT port this host holds for (ip, proto) is in use (another block is asked for too). */
-  | {
-      readonly kind: 'natExhausted';
-      readonly ip: number;
-      readonly proto: number;
-      readonly portFrom: number;
-      readonly portTo: number;
-    };
+  | ({ readonly kind: 'natExhausted' } & SnatPortRange);
 
 /** One line of the trace tree and what happened below it. */
 export interface TraceNode {
