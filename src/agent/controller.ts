@@ -27,7 +27,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
-import { OFPR, type Outgoing, type PacketInView } from '../openflow/index.js';
+import { OFPR, type Action, type Outgoing, type PacketInView } from '../openflow/index.js';
 import { FlowMatch } from '../sim/flow-match.js';
 import type { Effect, SimDone } from '../sim/result.js';
 import { MemoryRuntimeState } from '../sim/runtime-state.js';
@@ -36,7 +36,7 @@ import { Tags, type Tag } from '../sim/tags.js';
 import type { Topology } from '../sim/topology.js';
 import { TraceRequests } from './trace-requests.js';
 import type { LearnedEntry } from '../state/store.js';
-import { addFlow, deleteByCookie, firstPacketActions, packetOut } from './flow-mods.js';
+import { addFlow, deleteByCookie, metered, packetOut, throughTable } from './flow-mods.js';
 import { PortMeters } from './qos.js';
 import { FlowTable, PROACTIVE_COOKIE_BIT, matchHash } from './flow-table.js';
 import { Emitter } from './emitter.js';
@@ -52,7 +52,6 @@ import { FlowStateSync } from './flow-state-sync.js';
 import { FlowSharing, NO_PEERS } from './flow-sharing.js';
 import { AgentStats } from './stats.js';
 import { Waits } from './waits.js';
-import { Deferred } from './deferred.js';
 
 export { TUNNEL_ZONES_TAG, livenessTag, locationTag } from './locations.js';
 export { deleteByCookie } from './flow-mods.js';
@@ -78,8 +77,6 @@ export class FlowController {
   readonly ports: PortLocator;
   readonly learned: LearnedSync;
   private readonly match = new FlowMatch();
-  /** What a packet-in's answer does not wait for (deferred.ts). */
-  readonly later = new Deferred();
   /** Flows installed moments ago (recent-flows.ts). */
   readonly recent = new RecentFlows();
   /** Held packets and what they wait for (ARP, SNAT ports, flow state); the daemon's clock ticks it. */
@@ -150,17 +147,9 @@ export class FlowController {
 
   // ---- packet-in ---------------------------------------------------------------------------------
 
-  /**
-   * Handles a packet-in; returns the messages to send, in order (appended to `out`). With `defer`, what
-   * they do not depend on waits in `later` (deferred.ts), which the caller settles once they are written.
-   */
-  packetIn(pi: PacketInView, now: number, out: Outgoing[] = [], defer = false): Outgoing[] {
-    this.later.deferring = defer;
-    try {
-      this.handle(pi, now, out);
-    } finally {
-      this.later.deferring = false;
-    }
+  /** Handles a packet-in; returns the messages to send, in order (appended to `out`). */
+  packetIn(pi: PacketInView, now: number, out: Outgoing[] = []): Outgoing[] {
+    this.handle(pi, now, out);
     return out;
   }
 
@@ -169,7 +158,6 @@ export class FlowController {
    * loads of topology objects it waited for.
    */
   private handle(pi: PacketInView, now: number, out: Outgoing[], waited = false, loads = 0): void {
-    this.later.settleInto(out);
     this.stats.packetIns++;
     const portId = this.ports.portAt(pi.inPort);
     if (portId === undefined) {
@@ -218,30 +206,42 @@ export class FlowController {
     if (d.flow !== null) {
       if (d.flow.replaced !== undefined) out.push(deleteByCookie(d.flow.replaced));
       out.push(d.flow.msg);
-      const recent = {
+      this.recent.add(pi.inPort, {
         cookie: d.flow.cookie,
         mask: d.flow.mask,
         packet: res.packet,
         actions: d.actions,
         at: now,
-      };
-      this.later.run(() => this.recent.add(pi.inPort, recent));
+      });
       if (this.cfg.replyFlows !== false) wait = this.replies.install(res, now, out);
     }
-    if (d.actions.length > 0) {
-      const acts = firstPacketActions(d);
-      // Waiting for another host's reply flow: the packet (a copy of its bytes) goes out when it is in.
-      const held = packetOut(
-        acts,
-        pi.inPort,
-        pi.bufferId,
-        wait === undefined ? pi.data : Buffer.from(pi.data),
-      );
-      if (wait === undefined || !this.sharing.hold(wait.id, wait.hostId, held)) out.push(held);
-    }
+    // Waiting for another host's reply flow: the packet goes out when it is in (flow-sharing.ts).
+    if (d.actions.length > 0 && (wait === undefined || !this.holdFirst(wait, d, pi)))
+      out.push(packetOut(this.firstPacketActions(d), pi.inPort, pi.bufferId, pi.data));
     for (const a of res.actions) if (a.kind === 'emit') this.emitter.emit(a, pi.data, now, out);
     if (d.actions.length === 0) this.waits.holdFor(res.effects, pi, now);
     for (const r of released) this.handle(r, now, out);
+  }
+
+  /**
+   * The PACKET_OUT actions of the packet a decision was made for: its flow's actions, or, when the
+   * flow goes through a meter (a rated port, qos.ts), OFPP_TABLE, so the packet meets the flow just
+   * installed (the switch applies the FLOW_MOD before the PACKET_OUT that follows it) and its meter
+   * polices the first packet like every later one. A PACKET_OUT with the actions themselves would
+   * bypass the meter: the meter is an instruction of the flow, not an action.
+   */
+  private firstPacketActions(d: Decided): Action[] {
+    return d.flow !== null && metered(d.flow.msg) ? throughTable() : d.actions;
+  }
+
+  /** Holds the first packet's PACKET_OUT (with a copy of its bytes) until reply-flow request `w`'s answer. */
+  private holdFirst(w: { id: number; hostId: string }, d: Decided, pi: PacketInView): boolean {
+    const data = Buffer.from(pi.data);
+    return this.sharing.hold(
+      w.id,
+      w.hostId,
+      packetOut(this.firstPacketActions(d), pi.inPort, pi.bufferId, data),
+    );
   }
 
   /**
@@ -255,16 +255,8 @@ export class FlowController {
       return { flow: null, actions: p.actions };
     }
     const cookie = this.flows.cookie();
-    const flow = p.flow;
-    const hash = matchHash(ofInPort, flow.mask, res.packet);
-    // The FLOW_MOD needs the cookie it replaces now; the record may wait (deferred.ts).
-    const replaced = this.flows.cookieWithMatch(hash);
-    this.later.run((late) => {
-      const r = this.record(cookie, portId, hash, flow, now);
-      // Another flow took the match hash meanwhile (the reply's of this packet-in): delete it too.
-      if (r !== replaced && r !== undefined) late.push(deleteByCookie(r));
-      this.stats.flowsInstalled++;
-    });
+    const replaced = this.record(cookie, portId, ofInPort, p.flow, res.packet, now);
+    this.stats.flowsInstalled++;
     const msg = addFlow(cookie, p.flow.match, p.actions, this.cfg, this.meters.meterFor(portId));
     return { flow: { cookie, msg, replaced, mask: p.flow.mask }, actions: p.actions };
   }
@@ -273,8 +265,9 @@ export class FlowController {
   private record(
     cookie: number,
     portId: string,
-    hash: number,
+    ofInPort: number,
     flow: PlannedFlow,
+    packet: readonly number[],
     now: number,
   ): number | undefined {
     const replaced = this.flows.add({
@@ -282,7 +275,7 @@ export class FlowController {
       inPort: portId,
       tags: flow.tags,
       installedAt: now,
-      matchHash: hash,
+      matchHash: matchHash(ofInPort, flow.mask, packet),
     });
     if (replaced !== undefined) this.flowState.flowRemoved(replaced.tags, now);
     this.flowState.flowInstalled(flow.tags, now);
@@ -300,8 +293,7 @@ export class FlowController {
     const r = replanFound(f, portId, this.match, this.topology, this.state, this.ports, this.log, now);
     if (typeof r === 'string') return r;
     this.flows.reserve(f.cookie);
-    const hash = matchHash(f.inPort, r.flow.mask, r.packet);
-    if (this.record(f.cookie, portId, hash, r.flow, now) !== undefined)
+    if (this.record(f.cookie, portId, f.inPort, r.flow, r.packet, now) !== undefined)
       return 'a flow with the same match was adopted already';
     this.stats.flowsAdopted++;
     return null;
@@ -340,11 +332,8 @@ export class FlowController {
     if (res.effects.length === 0) return [];
     this.stats.lbConnections.count(res.effects);
     const changed = this.state.commit(res.effects, now);
+    this.sharing.committed(res, now);
     this.invalidateInto(changed, out);
-    // Flow state goes to the other hosts before the packet (and a reply-flow request) can; what is
-    // only learned (MACs, ARP) may follow the write.
-    if (this.sharing.sharesFlowState(res)) this.sharing.committed(res, now);
-    else this.later.run(() => this.sharing.committed(res, now));
     this.waits.askArp(res.effects, now, out);
     this.waits.askPorts(res.effects);
     return this.waits.resolvedBy(res.effects);
@@ -379,7 +368,6 @@ export class FlowController {
   }
 
   private invalidateInto(tags: Iterable<string>, out: Outgoing[]): void {
-    this.later.settleInto(out); // every flow decided so far recorded before it is looked for
     const now = Date.now();
     const fs = this.flowState;
     const cookies = this.flows.removeTagged(tags, fs.pinning ? (t) => fs.tagReleased(t, now) : undefined);

@@ -17,7 +17,6 @@ import {
   type Match,
   type Outgoing,
 } from '../openflow/index.js';
-import type { Decided } from './controller-types.js';
 
 export interface FlowSettings {
   /** Seconds; 0 = none. */
@@ -103,15 +102,4 @@ export function throughTable(): Action[] {
 /** Whether a FLOW_MOD puts its packets through a meter (a `meter` instruction). */
 export function metered(msg: Outgoing): boolean {
   return msg.type === 'flow_mod' && msg.instructions.some((i) => i.type === 'meter');
-}
-
-/**
- * The PACKET_OUT actions of the packet a decision was made for: its flow's actions, or, when the
- * flow goes through a meter (a rated port, qos.ts), OFPP_TABLE, so the packet meets the flow just
- * installed (the switch applies the FLOW_MOD before the PACKET_OUT that follows it) and its meter
- * polices the first packet like every later one. A PACKET_OUT with the actions themselves would
- * bypass the meter: the meter is an instruction of the flow, not an action.
- */
-export function firstPacketActions(d: Decided): Action[] {
-  return d.flow !== null && metered(d.flow.msg) ? throughTable() : d.actions;
 }

@@ -88,11 +88,6 @@ export class FlowSharing {
     return hosts;
   }
 
-  /** True when `committed(res)` has flow state to share (which must go before the packet). */
-  sharesFlowState(res: SimDone): boolean {
-    return res.effects.some(sharesFlowState);
-  }
-
   /**
    * Shares what a committed result made: new NAT bindings and connections with the hosts that need
    * them, what it taught (MAC, ARP, ND) with every agent.

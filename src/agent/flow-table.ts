@@ -64,7 +64,10 @@ export type RemovedBy =
 export class FlowTable {
   /** [ops] Hears every flow that stops being recorded (flow-history.ts); undefined: nobody listens. */
   onRemove: ((f: FlowRecord, why: RemovedBy) => void) | undefined;
-  /** [ops] Of a `removeTagged` batch the listener hears only the last this many (its ring's size). */
+  /**
+   * [ops] How many removals the listener keeps (flow-history.ts: its ring): of a `removeTagged`
+   * batch only the last this many are told, and no record is built for the others.
+   */
   onRemoveKeeps = Infinity;
   /** [ops] While a listener is set: the tag through which the last cookiesFor found each cookie. */
   private readonly foundBy = new Map<number, string>();
@@ -127,8 +130,9 @@ export class FlowTable {
    */
   add(flow: FlowRecord): FlowRecord | undefined {
     this.remove(flow.cookie);
-    const old = this.cookieWithMatch(flow.matchHash);
-    const replaced = old === undefined ? undefined : this.remove(old, { kind: 'replaced', by: flow.cookie });
+    const old = this.byMatch.get(flow.matchHash);
+    const replaced =
+      old < 0 ? undefined : this.remove(this.cookies[old]!, { kind: 'replaced', by: flow.cookie });
     const s = this.freeSlots.pop() ?? this.used++;
     if (s >= this.cookies.length) this.growSlots(s + 1);
     this.reservePool(flow.tags.length);
@@ -154,12 +158,6 @@ export class FlowTable {
     this.slotOf.set(s);
     this.byMatch.set(s);
     return replaced;
-  }
-
-  /** The cookie of the recorded flow `add` would replace for match hash `hash` (undefined: none). */
-  cookieWithMatch(hash: number): number | undefined {
-    const s = this.byMatch.get(hash);
-    return s < 0 ? undefined : this.cookies[s]!;
   }
 
   /** Files slot `s` under tag `id` (just ref'd for it). */

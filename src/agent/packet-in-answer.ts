@@ -55,23 +55,17 @@ export class PacketInAnswerer {
   /** `arrived`: performance.now() ms when the packet-in's bytes came off the socket. */
   answer(pi: PacketInView, arrived: number): void {
     const ctl = this.ctl();
-    // One write per packet-in: what its answer does not need waits until that write (deferred.ts).
-    const defer = !this.perTurn;
     try {
-      ctl.packetIn(pi, Date.now(), this.out, defer);
+      ctl.packetIn(pi, Date.now(), this.out);
     } catch (e) {
       // Its messages are the ones after the answers gathered (a flush meanwhile took only those).
       this.out.length = this.gathered();
-      ctl.later.drop();
       this.failed(e);
     }
     this.ends.push(this.out.length);
     this.arrivals.push(arrived);
-    if (defer) {
+    if (!this.perTurn) {
       this.flush();
-      // Same turn, right after the write: nothing else can run in between.
-      const late = ctl.later.settle();
-      if (late.length > 0) this.send(late);
       return;
     }
     if (!this.scheduled) {
