@@ -68,3 +68,18 @@ export function quote(v: unknown): string {
   const body = typeof v === 'string' ? `'${shown}${cut ? '...' : ''}'` : `${shown}${cut ? '...' : ''}`;
   return cut ? `${body} (${chars.length} characters)` : body;
 }
+
+/** Characters of a one-line message kept before it is cut. */
+export const MESSAGE_MAX_CHARS = 2000;
+
+/**
+ * A message as one line for a terminal or a log: line breaks (with the spaces around them) become one
+ * space, every other unsafe character is escaped as by `escapeControls`, and a line longer than
+ * MESSAGE_MAX_CHARS is cut (then "..."). Every front end prints its one error line through this, so a
+ * value that reached a message without `quote` (a library's own words) still cannot move the cursor.
+ */
+export function messageLine(s: string): string {
+  const line = escapeControls(s.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').trim());
+  const chars = [...line];
+  return chars.length > MESSAGE_MAX_CHARS ? `${chars.slice(0, MESSAGE_MAX_CHARS).join('')}...` : line;
+}
