@@ -1,0 +1,55 @@
+/**
+ * midonet-cli's usage errors as an operator meets them: an unknown option, a mistyped kind, a value
+ * that starts with '-', and any message that carries control characters. Each is one line that names
+ * what was typed (quoted, escaped) and exits 2; the store is not touched.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reportError } from '../../src/cli/main.js';
+import { CliError } from '../../src/cli/options.js';
+import { UNSAFE_TEXT } from '../../src/quote.js';
+import { cliRunner } from '../support/cli-runner.js';
+
+let dir = '';
+const { fails } = cliRunner(() => `sqlite:${join(dir, 'state.db')}`);
+
+describe('midonet-cli usage lines', () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mn-cli-usage-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names an unknown option quoted and escaped, with where to look', async () => {
+    await fails(
+      ['bridge', 'create', 'b', '--no\u001b[31mpe', '3'],
+      2,
+      /^midonet-cli: error: bridge create: unknown option '--no\\x1b\[31mpe'; see midonet-cli bridge --help$/,
+    );
+    await fails(
+      ['port', 'bind', 'p', '--host', 'h', '--interface', '-tap'],
+      2,
+      /unknown option '-t'; see midonet-cli port --help \(a value starting with '-' is given as --option=VALUE\)$/,
+    );
+  });
+
+  it('names a mistyped kind with the suggestion', async () => {
+    await fails(
+      ['bridgee', 'list'],
+      2,
+      /unknown kind or command 'bridgee'; did you mean bridge\? kinds are: host, /,
+    );
+  });
+
+  it('prints any failure as one escaped, bounded line', () => {
+    const lines: string[] = [];
+    const code = reportError(new CliError(`a\u001b[2Jb\nc\u202ed${'x'.repeat(5000)}`), (s) => lines.push(s));
+    assert.equal(code, 2);
+    assert.equal(lines.length, 1);
+    assert.doesNotMatch(lines[0]!, UNSAFE_TEXT);
+    assert.match(lines[0]!, /^midonet-cli: error: a\\x1b\[2Jb c\\u202ed/);
+    assert.ok(lines[0]!.length < 2100, `cut: ${lines[0]!.length}`);
+  });
+});
