@@ -10,7 +10,7 @@ import { quote, UNSAFE_TEXT } from './quote.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LOG_LEVELS } from './log-levels.js';
-import { DEFAULT_STORE_URL } from './state/open.js';
+import { DEFAULT_STORE_URL, storeUrlProblem } from './state/open.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -131,8 +131,10 @@ export const tcpEndpoint = z
     },
   );
 
-export const storeUrl = text(2048).refine((s) => /^[a-z]+:.+/.test(s), {
-  message: 'expected a store URL such as sqlite:/var/lib/midonet/state.db',
+/** A store URL openStore takes (state/open.ts checks it in full, opening nothing). */
+export const storeUrl = text(2048).superRefine((s, ctx) => {
+  const problem = storeUrlProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
 });
 
 /** midonet-cli's own file (optional): where the store (or midonet-api) is and how much to log. */
