@@ -15,6 +15,7 @@
 import { escapeControls, quote } from '../quote.js';
 import type { z } from 'zod';
 import { StoreError, type ErrorIssue, type StoreErrorCode } from '../state/errors.js';
+import { keyField, keyList } from '../state/model-parse.js';
 
 export interface WireIssue {
   readonly field: string;
@@ -125,12 +126,16 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, wha
   if (r.success) return r.data as z.output<S>;
   const issues = r.error.issues.map((i) => {
     const field =
-      i.path.length > 0 ? i.path.join('.') : i.code === 'unrecognized_keys' ? i.keys.join(',') : what;
+      i.path.length > 0
+        ? i.path.map((k) => keyField([String(k)])).join('.')
+        : i.code === 'unrecognized_keys'
+          ? keyField(i.keys)
+          : what;
     let v: unknown = value;
     for (const k of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
     const allowed =
       i.code === 'unrecognized_keys'
-        ? `unknown field(s): ${i.keys.join(', ')}`
+        ? `unknown field(s): ${keyList(i.keys)}`
         : i.code === 'invalid_type'
           ? i.received === 'undefined'
             ? 'is required'

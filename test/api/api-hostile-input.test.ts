@@ -1,0 +1,65 @@
+/**
+ * midonet-api against hostile bodies: unknown keys that carry terminal escapes, are 100,000 characters
+ * long or number in the thousands, a reference 100,000 characters long. Every answer names the field
+ * and what is wrong in a short, escaped message (values and keys cut, a long list of keys counted),
+ * and nothing is written.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { UNSAFE_TEXT } from '../../src/quote.js';
+import { apiFixture, type ApiFixture } from './fixture.js';
+
+let fx: ApiFixture;
+
+async function refused(
+  path: string,
+  status: number,
+  opts: Parameters<ApiFixture['call']>[2],
+): Promise<{ message: string; issues?: Array<{ field: string; value?: unknown; allowed: string }> }> {
+  const before = await fx.store.position();
+  const r = await fx.call('POST', path, opts);
+  assert.equal(r.status, status, JSON.stringify(r.body).slice(0, 500));
+  assert.equal(await fx.store.position(), before, 'nothing was written');
+  const text = JSON.stringify(r.body);
+  assert.ok(text.length < 3000, `a short answer: ${text.length} characters`);
+  assert.doesNotMatch(r.body.error.message, UNSAFE_TEXT);
+  for (const i of r.body.error.issues ?? []) assert.doesNotMatch(i.field, UNSAFE_TEXT);
+  return r.body.error;
+}
+
+describe('midonet-api: hostile bodies', () => {
+  before(async () => {
+    fx = await apiFixture({ bodyLimitBytes: 1024 * 1024 });
+  });
+  after(async () => {
+    await fx.close();
+  });
+
+  it('names unknown keys escaped, cut and counted', async () => {
+    const esc = await refused('/v1/bridges', 400, { raw: '{"name":"b","a\\u001b[2Jb":1}' });
+    assert.match(esc.message, /unknown field\(s\): 'a\\x1b\[2Jb'/);
+    assert.equal(esc.issues?.[0]?.field, "bridge.'a\\x1b[2Jb'");
+
+    const long = await refused('/v1/bridges', 400, { body: { name: 'b', ['k'.repeat(100000)]: 1 } });
+    assert.match(long.message, /unknown field\(s\): 'k{64}\.\.\.' \(100000 characters\)/);
+
+    const many: Record<string, unknown> = { name: 'b' };
+    for (let i = 0; i < 5000; i++) many[`extra${i}`] = i;
+    const counted = await refused('/v1/bridges', 400, { body: many });
+    assert.match(counted.message, /unknown field\(s\): extra0, extra1, extra2, extra3, extra4 and 4995 more/);
+
+    const query = await fx.call('GET', `/v1/bridges?${'q'.repeat(5000)}=1`);
+    assert.equal(query.status, 400);
+    assert.ok(JSON.stringify(query.body).length < 3000, 'a short answer to a long query key');
+  });
+
+  it('quotes and cuts a reference that names nothing', async () => {
+    const e = await refused('/v1/ports', 404, {
+      body: { name: 'p', deviceId: `x\u001b[2J${'y'.repeat(100000)}` },
+    });
+    assert.match(
+      e.message,
+      /^port\.deviceId: no bridge or router with id 'x\\x1b\[2Jy+\.\.\.' \(100005 characters\)$/,
+    );
+  });
+});
