@@ -82,7 +82,14 @@ export async function buildApi(opts: {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   app.setErrorHandler((err, req, reply) => {
-    const w = wireError(err, req.headers['if-match'] !== undefined);
+    const w =
+      (err as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? {
+            status: 413,
+            code: 'too-large',
+            message: `the request body is larger than ${config.bodyLimitBytes} bytes, the most this server takes (bodyLimitBytes)`,
+          }
+        : wireError(err, req.headers['if-match'] !== undefined);
     if (w.status >= 500) log.error({ err: (err as Error).message, url: req.url }, 'request failed');
     if (w.status === 401) void reply.header('www-authenticate', 'Bearer realm="midonet-api"');
     void reply.code(w.status).send({ error: w });

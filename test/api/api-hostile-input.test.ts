@@ -1,8 +1,8 @@
 /**
  * midonet-api against hostile bodies: unknown keys that carry terminal escapes, are 100,000 characters
- * long or number in the thousands, a reference 100,000 characters long. Every answer names the field
- * and what is wrong in a short, escaped message (values and keys cut, a long list of keys counted),
- * and nothing is written.
+ * long or number in the thousands, a reference 100,000 characters long, a body that is `null`, one
+ * over the size limit. Every answer names the field and what is wrong in a short, escaped message
+ * (values and keys cut, a long list of keys counted), and nothing is written.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,5 +61,15 @@ describe('midonet-api: hostile bodies', () => {
       e.message,
       /^port\.deviceId: no bridge or router with id 'x\\x1b\[2Jy+\.\.\.' \(100005 characters\)$/,
     );
+  });
+
+  it('says a null body is null', async () => {
+    const e = await refused('/v1/bridges', 400, { raw: 'null' });
+    assert.equal(e.issues?.[0]?.value, 'null');
+  });
+
+  it('names the size limit of a body too large', async () => {
+    const e = await refused('/v1/bridges', 413, { body: { name: 'x'.repeat(2 * 1024 * 1024) } });
+    assert.match(e.message, /larger than 1048576 bytes.*\(bodyLimitBytes\)/);
   });
 });
