@@ -6,7 +6,7 @@
  * Invariant: `loadConfig` returns a fully defaulted, valid configuration or throws ConfigError; a
  * process never starts on a half-valid configuration.
  */
-import { quote, UNSAFE_TEXT } from './quote.js';
+import { escapeControls, quote, UNSAFE_TEXT } from './quote.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LOG_LEVELS } from './log-levels.js';
@@ -32,34 +32,66 @@ export function loadConfig<S extends z.ZodTypeAny>(
       text = readFileSync(file, 'utf8');
     } catch (e) {
       throw new ConfigError(
-        `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        `${escapeControls(file)}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );
     }
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
+      throw new ConfigError(
+        `${escapeControls(file)}: not valid JSON: ${escapeControls((e as Error).message)}`,
+      );
     }
   }
   const r = schema.safeParse(raw);
   if (r.success) return r.data as z.output<S>;
-  const issue = r.error.issues[0]!;
+  throw new ConfigError(`${escapeControls(file)}: ${configProblem(raw, r.error).text}`);
+}
+
+/** What a JSON value is, in words, for a message. */
+function jsonKind(v: unknown): string {
+  return v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'object'
+        ? 'an object'
+        : `a ${typeof v}`;
+}
+
+/**
+ * The first issue of a configuration (a file, or midonet-cni's network configuration) in words: the
+ * key (dotted), the value (quoted, escaped, cut) and what is allowed. `key` is the issue's dotted key.
+ */
+export function configProblem(
+  raw: unknown,
+  error: z.ZodError,
+): { readonly key: string; readonly code: z.ZodIssueCode; readonly text: string } {
+  const issue = error.issues[0]!;
   const key = issue.path.join('.');
   let value: unknown = raw;
   for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
+  const at = { key, code: issue.code };
   switch (issue.code) {
     case 'unrecognized_keys':
-      throw new ConfigError(
-        `${file}: unknown key(s) ${issue.keys.map((k) => quote(key ? `${key}.${k}` : k)).join(', ')}`,
-      );
+      return {
+        ...at,
+        text: `unknown key(s) ${issue.keys
+          .slice(0, 5)
+          .map((k) => quote(key ? `${key}.${k}` : k))
+          .join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}`,
+      };
     case 'invalid_enum_value':
-      throw new ConfigError(
-        `${file}: key ${quote(key)}: value ${quote(value)} is not allowed; allowed: ${issue.options.join(', ')}`,
-      );
+      return {
+        ...at,
+        text: `key ${quote(key)}: value ${quote(value)} is not allowed; allowed: ${issue.options.join(', ')}`,
+      };
     case 'invalid_type':
-      throw new ConfigError(`${file}: key ${quote(key)}: value ${quote(value)}: expected ${issue.expected}`);
+      if (key === '') return { ...at, text: `expected a JSON object of keys, got ${jsonKind(raw)}` };
+      if (issue.received === 'undefined') return { ...at, text: `key ${quote(key)} is required` };
+      return { ...at, text: `key ${quote(key)}: value ${quote(value)}: expected ${issue.expected}` };
     default:
-      throw new ConfigError(`${file}: key ${quote(key)}: value ${quote(value)}: ${issue.message}`);
+      return { ...at, text: `key ${quote(key)}: value ${quote(value)}: ${issue.message}` };
   }
 }
 
