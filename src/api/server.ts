@@ -29,6 +29,7 @@ import type { TopologyStore } from '../state/store.js';
 import type { ApiConfig } from './config.js';
 import { ApiError, wireError } from './errors.js';
 import { quote } from '../quote.js';
+import { keyField, keyList } from '../state/model-parse.js';
 import { TokenIndex } from './tokens.js';
 import { RateLimit } from './rate-limit.js';
 import { waitForAgents } from './wait.js';
@@ -136,6 +137,20 @@ export async function buildApi(opts: {
     if (t.role !== 'admin' && req.method !== 'GET' && req.method !== 'HEAD')
       throw new ApiError(403, 'forbidden', `token '${t.name}' has role ${t.role}: it may only read`);
     count(t.id, reply);
+  });
+  // A route that takes no query parameters refuses them, as the routes that take some refuse the
+  // ones they do not know: a mistyped parameter is never silently ignored.
+  app.addHook('preHandler', (req, _reply, done) => {
+    const q = req.url.indexOf('?');
+    if (q < 0 || !req.url.startsWith('/v1/') || req.routeOptions.schema?.querystring !== undefined)
+      return done();
+    const keys = [...new URLSearchParams(req.url.slice(q + 1)).keys()];
+    if (keys.length === 0) return done();
+    done(
+      new ApiError(400, 'invalid', `query: unknown parameter(s) ${keyList(keys)}: this route takes none`, [
+        { field: keyField(keys), allowed: 'this route takes no query parameters' },
+      ]),
+    );
   });
 
   await app.register(swagger, {

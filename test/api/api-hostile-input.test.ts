@@ -72,4 +72,20 @@ describe('midonet-api: hostile bodies', () => {
     const e = await refused('/v1/bridges', 413, { body: { name: 'x'.repeat(2 * 1024 * 1024) } });
     assert.match(e.message, /larger than 1048576 bytes.*\(bodyLimitBytes\)/);
   });
+
+  it('refuses query parameters on a route that takes none', async () => {
+    await fx.call('POST', '/v1/bridges', { body: { name: 'q-b' } });
+    for (const path of ['/v1/snapshot?kind=bridge', '/v1/position?x=1', '/v1/bridges/q-b?fields=name']) {
+      const r = await fx.call('GET', path);
+      assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      assert.match(
+        r.body.error.message,
+        /^query: unknown parameter\(s\) (kind|x|fields): this route takes none$/,
+      );
+    }
+    const esc = await fx.call('GET', '/v1/position?a%1B%5B2Jb=1');
+    assert.equal(esc.body.error.message, "query: unknown parameter(s) 'a\\x1b[2Jb': this route takes none");
+    assert.equal((await fx.call('GET', '/v1/bridges/q-b')).status, 200);
+    assert.equal((await fx.call('GET', '/v1/bridges?limit=5')).status, 200);
+  });
 });
