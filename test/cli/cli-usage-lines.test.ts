@@ -8,13 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HttpStore } from '../../src/api/http-store.js';
 import { reportError } from '../../src/cli/main.js';
 import { CliError } from '../../src/cli/options.js';
 import { UNSAFE_TEXT } from '../../src/quote.js';
 import { cliRunner } from '../support/cli-runner.js';
 
 let dir = '';
-const { fails } = cliRunner(() => `sqlite:${join(dir, 'state.db')}`);
+const { ok, fails } = cliRunner(() => `sqlite:${join(dir, 'state.db')}`);
 
 describe('midonet-cli usage lines', () => {
   before(() => {
@@ -51,5 +52,19 @@ describe('midonet-cli usage lines', () => {
     assert.doesNotMatch(lines[0]!, UNSAFE_TEXT);
     assert.match(lines[0]!, /^midonet-cli: error: a\\x1b\[2Jb c\\u202ed/);
     assert.ok(lines[0]!.length < 2100, `cut: ${lines[0]!.length}`);
+  });
+
+  it('quotes the packet fields of a trace and an --api URL', async () => {
+    await ok('bridge', 'create', 'tb', '--', 'port', 'create', 'tp', '--bridge', 'tb');
+    await fails(
+      ['trace', '--port', 'tp', '--src-ip', '1.2.3\u001b[2J'],
+      2,
+      /^midonet-cli: error: trace: srcIp is not an IPv4 address: '1\.2\.3\\x1b\[2J'$/,
+    );
+    await fails(['trace', '--port', 'tp', '--src-mac', 'zz'], 2, /srcMac is not a MAC address: 'zz'$/);
+    assert.throws(
+      () => new HttpStore('ftp://x\n', 't'),
+      /^StoreError: API URL 'ftp:\/\/x\\n': expected http:/,
+    );
   });
 });
