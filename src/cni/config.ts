@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { absolutePath, configProblem, hostNameValue, netnsName, ovsBridgeName, storeUrl } from '../config.js';
-import { escapeControls, quote } from '../quote.js';
+import { escapeControls, quote, UNSAFE_TEXT } from '../quote.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { parseCidr, parseIpv4 } from '../addr.js';
 
@@ -162,7 +162,8 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
     const v = env[k];
     if (v === undefined || v === '')
       throw new CniError(CNI_CODES.invalidEnvironment, `${k} is not set (${command}: ${what})`);
-    if (!re.test(v)) throw new CniError(CNI_CODES.invalidEnvironment, `${k}=${quote(v)}: ${what}`);
+    if (!re.test(v) || UNSAFE_TEXT.test(v))
+      throw new CniError(CNI_CODES.invalidEnvironment, `${k}=${quote(v)}: ${what}`);
     return v;
   };
   const wantsAttachment = command === 'ADD' || command === 'DEL' || command === 'CHECK';
@@ -170,7 +171,11 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
     ? need('CNI_CONTAINERID', ID_RE, 'a container id: letters, digits, _ . -')
     : '';
   const ifname = wantsAttachment
-    ? need('CNI_IFNAME', IFNAME_RE, 'an interface name of 1 to 15 characters')
+    ? need(
+        'CNI_IFNAME',
+        IFNAME_RE,
+        "an interface name of 1 to 15 characters, without spaces, '/', ':' or control characters",
+      )
     : '';
   const netns =
     command === 'ADD' || command === 'CHECK'

@@ -261,7 +261,8 @@ export async function labMain(argv: string[]): Promise<number> {
           const { name, runDir } = where(a);
           const s = needLab(runDir, name);
           const vm = s.vms.find((v) => v.name === a.vm);
-          if (!vm) throw new LabError(`no VM '${a.vm}'; the lab has ${s.vms.map((v) => v.name).join(', ')}`);
+          if (!vm)
+            throw new LabError(`no VM ${quote(a.vm)}; the lab has ${s.vms.map((v) => v.name).join(', ')}`);
           const dashes = argv.indexOf('--');
           const cmd = dashes >= 0 ? argv.slice(dashes + 1) : (a.cmd ?? []).map(String);
           if (cmd.length === 0) throw new LabError('exec: give a command after --');
