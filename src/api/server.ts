@@ -81,6 +81,30 @@ export async function buildApi(opts: {
   // The planner validates values (see the header): schemas on routes document, they do not check.
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // JSON bodies are parsed by fastify's own (safe) parser; when it refuses one, the refusal says why
+  // (fastify's says "not valid JSON" for JSON it refuses because of a '__proto__' key). An empty body
+  // is no body: a DELETE sent with Content-Type: application/json and nothing else is fine.
+  const safeJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    if (text.length === 0) return done(null, undefined);
+    void safeJson(req, text, (err, parsed) => {
+      if (!err) return done(null, parsed);
+      try {
+        JSON.parse(text);
+      } catch (e) {
+        return done(new ApiError(400, 'bad-request', `the body is not valid JSON: ${(e as Error).message}`));
+      }
+      done(
+        new ApiError(
+          400,
+          'invalid',
+          "the body has a key '__proto__' or a 'constructor' with 'prototype', which no object takes",
+        ),
+      );
+    });
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const w =

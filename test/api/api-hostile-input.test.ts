@@ -88,4 +88,21 @@ describe('midonet-api: hostile bodies', () => {
     assert.equal((await fx.call('GET', '/v1/bridges/q-b')).status, 200);
     assert.equal((await fx.call('GET', '/v1/bridges?limit=5')).status, 200);
   });
+
+  it('says why a JSON body was refused, and takes an empty one as none', async () => {
+    const proto = await refused('/v1/bridges', 400, { raw: '{"name":"pb","__proto__":{"x":1}}' });
+    assert.match(proto.message, /a key '__proto__'/);
+    const broken = await refused('/v1/bridges', 400, { raw: '{"name":\n\u001b' });
+    assert.match(broken.message, /^the body is not valid JSON: Unexpected token '\\x1b'/);
+    const empty = await refused('/v1/bridges', 400, {
+      raw: '',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.match(empty.message, /the body must be a JSON object/);
+    await fx.call('POST', '/v1/bridges', { body: { name: 'del-me' } });
+    const del = await fx.call('DELETE', '/v1/bridges/del-me', {
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(del.status, 200, JSON.stringify(del.body));
+  });
 });
