@@ -89,7 +89,11 @@ export function configProblem(
     case 'invalid_type':
       if (key === '') return { ...at, text: `expected a JSON object of keys, got ${jsonKind(raw)}` };
       if (issue.received === 'undefined') return { ...at, text: `key ${quote(key)} is required` };
-      return { ...at, text: `key ${quote(key)}: value ${quote(value)}: expected ${issue.expected}` };
+      return {
+        ...at,
+        // A schema's own words (e.g. intIn's range) when it has them, else zod's type name.
+        text: `key ${quote(key)}: value ${quote(value)}: ${/^(Expected|Required)\b/.test(issue.message) ? `expected ${issue.expected}` : issue.message}`,
+      };
     default:
       return { ...at, text: `key ${quote(key)}: value ${quote(value)}: ${issue.message}` };
   }

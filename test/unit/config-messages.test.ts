@@ -55,6 +55,17 @@ describe('configuration messages', () => {
     assert.equal(refusal('"x"'), 'expected a JSON object of keys, got a string');
   });
 
+  it('a number of the wrong kind gets the range of its key', () => {
+    assert.equal(
+      refusal('{"flows":{"idleTimeout":1.5}}'),
+      "key 'flows.idleTimeout': value 1.5: expected an integer from 1 to 65535",
+    );
+    assert.equal(
+      refusal('{"flows":{"idleTimeout":"60"}}'),
+      "key 'flows.idleTimeout': value '60': expected an integer from 1 to 65535",
+    );
+  });
+
   it('a syntax error shows the file text it quotes escaped', () => {
     const m = refusal('nul\n\u001b[2J');
     assert.match(m, /^not valid JSON: .*\\n/);
