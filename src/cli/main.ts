@@ -181,5 +181,5 @@ export function reportError(e: unknown, errOut: (s: string) => void): number {
   const known = e instanceof CliError || e instanceof StoreError || e instanceof ConfigError;
   errOut(`midonet-cli: error: ${messageLine(err.message)}`);
   if (!known && process.env.MIDONET_DEBUG) errOut(String(err.stack));
-  return e instanceof StoreError || e instanceof ConfigError ? 1 : 2;
+  return e instanceof StoreError || e instanceof ConfigError ? 1 : e instanceof CliError ? e.exitCode : 2;
 }

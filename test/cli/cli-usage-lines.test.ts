@@ -67,4 +67,13 @@ describe('midonet-cli usage lines', () => {
       /^StoreError: API URL 'ftp:\/\/x\\n': expected http:/,
     );
   });
+
+  it('exits 1, not 2, when the agent asked is not running', async () => {
+    await ok('host', 'create', 'quiet-host');
+    await fails(
+      ['agent', 'stats', '--host', 'quiet-host'],
+      1,
+      /the agent of host 'quiet-host' is not running$/,
+    );
+  });
 });
