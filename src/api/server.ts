@@ -21,6 +21,8 @@
  * changes nothing.
  */
 import { readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../log.js';
@@ -50,6 +52,26 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * What a request that never reached a route gets (headers too large, a malformed request line, a
+ * timeout): the API's own error shape, as every other refusal, then the connection closes.
+ */
+function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', 'the request headers are larger than this server takes (16 KB)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'timeout', 'the request did not arrive in time']
+        : [400, 'bad-request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { status, code, message } });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy(err);
+}
+
 export interface ApiServer {
   readonly app: FastifyInstance;
   readonly tokens: TokenIndex;
@@ -72,6 +94,7 @@ export async function buildApi(opts: {
     // the error handler logs what fails, with this module's logger.
     logger: false,
     bodyLimit: config.bodyLimitBytes,
+    clientErrorHandler: clientError,
     ...https,
   }) as unknown as FastifyInstance;
   const tokens = new TokenIndex(store);

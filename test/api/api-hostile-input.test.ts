@@ -105,4 +105,16 @@ describe('midonet-api: hostile bodies', () => {
     });
     assert.equal(del.status, 200, JSON.stringify(del.body));
   });
+
+  it('answers headers too large in its own error shape', async () => {
+    const r = await fx.call('GET', '/v1/position', { headers: { 'x-padding': 'p'.repeat(20000) } });
+    assert.equal(r.status, 431);
+    assert.deepEqual(r.body, {
+      error: {
+        status: 431,
+        code: 'headers-too-large',
+        message: 'the request headers are larger than this server takes (16 KB)',
+      },
+    });
+  });
 });
