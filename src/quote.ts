@@ -2,7 +2,8 @@
  * How a value someone gave is shown in a message (an error, a refusal, a log line meant for people):
  * `quote` puts it in single quotes with every control or invisible formatting character escaped and
  * cuts it to a bounded length; `escapeControls` escapes a whole line the same way without quoting or
- * cutting it (nor its backslashes). Every error path that echoes a value uses these, so no value can end a line early, move
+ * cutting it (nor its backslashes); `messageLine` makes a whole message one escaped, bounded line (what
+ * every front end prints as its error). Every error path that echoes a value uses these, so no value can end a line early, move
  * the terminal's cursor, recolour it or reorder text (terminal escape sequences, newlines, bidi
  * overrides), and no value can flood a message.
  *
