@@ -21,7 +21,7 @@ const bin = (name: string) => fileURLToPath(new URL(`../../../bin/${name}`, impo
 
 async function refused(name: string, args: string[]): Promise<{ code: number; err: string }> {
   try {
-    const r = await execFileP(bin(name), args, { timeout: 20000 });
+    const r = await execFileP(bin(name), args, { timeout: 120000 });
     assert.fail(`${name} ${args.join(' ')} succeeded: ${r.stdout}`);
   } catch (e) {
     const x = e as { code?: number; stderr?: string; killed?: boolean };
