@@ -205,7 +205,10 @@ function parsePrefix<A>(s: string, strict: boolean, f: Family<A>): { addr: A; le
   const slash = s.indexOf('/');
   if (slash < 0) return `expected address/prefix-length, e.g. ${f.example}`;
   const addr = f.parse(s.slice(0, slash));
-  if (addr === undefined) return `the address part is not ${f.what}`;
+  if (addr === undefined)
+    return f.bits === 32 && parseIpv6(s.slice(0, slash)) !== undefined
+      ? `the address part is an IPv6 address; this takes ${f.what} (IPv6 has a field of its own, e.g. a port's address6)`
+      : `the address part is not ${f.what}`;
   const lenText = s.slice(slash + 1);
   if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText) || Number(lenText) > f.bits)
     return `the prefix length must be 0 to ${f.bits}`;

@@ -6,11 +6,11 @@
  * Invariant: `loadConfig` returns a fully defaulted, valid configuration or throws ConfigError; a
  * process never starts on a half-valid configuration.
  */
-import { quote, UNSAFE_TEXT } from './quote.js';
+import { escapeControls, quote, UNSAFE_TEXT } from './quote.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LOG_LEVELS } from './log-levels.js';
-import { DEFAULT_STORE_URL } from './state/open.js';
+import { DEFAULT_STORE_URL, storeUrlProblem } from './state/open.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -32,34 +32,70 @@ export function loadConfig<S extends z.ZodTypeAny>(
       text = readFileSync(file, 'utf8');
     } catch (e) {
       throw new ConfigError(
-        `${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        `${escapeControls(file)}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );
     }
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
+      throw new ConfigError(
+        `${escapeControls(file)}: not valid JSON: ${escapeControls((e as Error).message)}`,
+      );
     }
   }
   const r = schema.safeParse(raw);
   if (r.success) return r.data as z.output<S>;
-  const issue = r.error.issues[0]!;
+  throw new ConfigError(`${escapeControls(file)}: ${configProblem(raw, r.error).text}`);
+}
+
+/** What a JSON value is, in words, for a message. */
+function jsonKind(v: unknown): string {
+  return v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'object'
+        ? 'an object'
+        : `a ${typeof v}`;
+}
+
+/**
+ * The first issue of a configuration (a file, or midonet-cni's network configuration) in words: the
+ * key (dotted), the value (quoted, escaped, cut) and what is allowed. `key` is the issue's dotted key.
+ */
+export function configProblem(
+  raw: unknown,
+  error: z.ZodError,
+): { readonly key: string; readonly code: z.ZodIssueCode; readonly text: string } {
+  const issue = error.issues[0]!;
   const key = issue.path.join('.');
   let value: unknown = raw;
   for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
+  const at = { key, code: issue.code };
   switch (issue.code) {
     case 'unrecognized_keys':
-      throw new ConfigError(
-        `${file}: unknown key(s) ${issue.keys.map((k) => quote(key ? `${key}.${k}` : k)).join(', ')}`,
-      );
+      return {
+        ...at,
+        text: `unknown key(s) ${issue.keys
+          .slice(0, 5)
+          .map((k) => quote(key ? `${key}.${k}` : k))
+          .join(', ')}${issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : ''}`,
+      };
     case 'invalid_enum_value':
-      throw new ConfigError(
-        `${file}: key ${quote(key)}: value ${quote(value)} is not allowed; allowed: ${issue.options.join(', ')}`,
-      );
+      return {
+        ...at,
+        text: `key ${quote(key)}: value ${quote(value)} is not allowed; allowed: ${issue.options.join(', ')}`,
+      };
     case 'invalid_type':
-      throw new ConfigError(`${file}: key ${quote(key)}: value ${quote(value)}: expected ${issue.expected}`);
+      if (key === '') return { ...at, text: `expected a JSON object of keys, got ${jsonKind(raw)}` };
+      if (issue.received === 'undefined') return { ...at, text: `key ${quote(key)} is required` };
+      return {
+        ...at,
+        // A schema's own words (e.g. intIn's range) when it has them, else zod's type name.
+        text: `key ${quote(key)}: value ${quote(value)}: ${/^(Expected|Required)\b/.test(issue.message) ? `expected ${issue.expected}` : issue.message}`,
+      };
     default:
-      throw new ConfigError(`${file}: key ${quote(key)}: value ${quote(value)}: ${issue.message}`);
+      return { ...at, text: `key ${quote(key)}: value ${quote(value)}: ${issue.message}` };
   }
 }
 
@@ -131,8 +167,10 @@ export const tcpEndpoint = z
     },
   );
 
-export const storeUrl = text(2048).refine((s) => /^[a-z]+:.+/.test(s), {
-  message: 'expected a store URL such as sqlite:/var/lib/midonet/state.db',
+/** A store URL openStore takes (state/open.ts checks it in full, opening nothing). */
+export const storeUrl = text(2048).superRefine((s, ctx) => {
+  const problem = storeUrlProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
 });
 
 /** midonet-cli's own file (optional): where the store (or midonet-api) is and how much to log. */

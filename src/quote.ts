@@ -2,7 +2,8 @@
  * How a value someone gave is shown in a message (an error, a refusal, a log line meant for people):
  * `quote` puts it in single quotes with every control or invisible formatting character escaped and
  * cuts it to a bounded length; `escapeControls` escapes a whole line the same way without quoting or
- * cutting it (nor its backslashes). Every error path that echoes a value uses these, so no value can end a line early, move
+ * cutting it (nor its backslashes); `messageLine` makes a whole message one escaped, bounded line (what
+ * every front end prints as its error). Every error path that echoes a value uses these, so no value can end a line early, move
  * the terminal's cursor, recolour it or reorder text (terminal escape sequences, newlines, bidi
  * overrides), and no value can flood a message.
  *
@@ -67,4 +68,19 @@ export function quote(v: unknown): string {
     .replace(/'/g, "\\'");
   const body = typeof v === 'string' ? `'${shown}${cut ? '...' : ''}'` : `${shown}${cut ? '...' : ''}`;
   return cut ? `${body} (${chars.length} characters)` : body;
+}
+
+/** Characters of a one-line message kept before it is cut. */
+export const MESSAGE_MAX_CHARS = 2000;
+
+/**
+ * A message as one line for a terminal or a log: line breaks (with the spaces around them) become one
+ * space, every other unsafe character is escaped as by `escapeControls`, and a line longer than
+ * MESSAGE_MAX_CHARS is cut (then "..."). Every front end prints its one error line through this, so a
+ * value that reached a message without `quote` (a library's own words) still cannot move the cursor.
+ */
+export function messageLine(s: string): string {
+  const line = escapeControls(s.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').trim());
+  const chars = [...line];
+  return chars.length > MESSAGE_MAX_CHARS ? `${chars.slice(0, MESSAGE_MAX_CHARS).join('')}...` : line;
 }

@@ -9,30 +9,24 @@
  * no stack trace reaches the operator unless the log level is debug. A bad file at reload is logged
  * and changes nothing: the agent keeps running on the configuration it has.
  */
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, loadConfig } from '../config.js';
-import { LOG_LEVELS, createLogger } from '../log.js';
+import { loadConfig } from '../config.js';
+import { daemonSetup } from '../daemon-args.js';
+import { messageLine } from '../quote.js';
+import { createLogger } from '../log.js';
 import { AgentDaemon, AGENT_VERSION } from './daemon.js';
 import { DEFAULT_AGENT_CONFIG, agentConfigSchema, reloadPlan, type AgentConfig } from './config.js';
 
 export async function agentMain(argv: string[]): Promise<number> {
-  const args = await yargs(argv)
-    .scriptName('midonet-agent')
-    .option('config', { type: 'string', default: DEFAULT_AGENT_CONFIG, describe: 'configuration file' })
-    .option('log-level', { choices: LOG_LEVELS, describe: 'overrides logLevel of the file' })
-    .strict()
-    .version(AGENT_VERSION)
-    .help()
-    .parseAsync();
-  let cfg;
-  try {
-    cfg = loadConfig(args.config, agentConfigSchema, { optional: args.config === DEFAULT_AGENT_CONFIG });
-  } catch (e) {
-    process.stderr.write(`midonet-agent: ${(e as Error).message}\n`);
-    return e instanceof ConfigError ? 1 : 2;
-  }
-  const level = args['log-level'] ?? cfg.logLevel;
+  const setup = await daemonSetup(
+    'midonet-agent',
+    argv,
+    { config: DEFAULT_AGENT_CONFIG, version: AGENT_VERSION },
+    agentConfigSchema,
+  );
+  if (typeof setup === 'number') return setup;
+  const { args, cfg } = setup;
+  const level = args.logLevel ?? cfg.logLevel;
   const log = createLogger({ name: 'midonet-agent', level });
   const agent = new AgentDaemon(cfg, log);
   let stopping = false;
@@ -63,7 +57,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     const plan = reloadPlan(running, next);
     const applied: string[] = [];
     if (plan.logLevel !== undefined) {
-      if (args['log-level'] === undefined) {
+      if (args.logLevel === undefined) {
         log.level = plan.logLevel;
         applied.push('logLevel');
       } else
@@ -84,7 +78,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     await agent.start();
   } catch (e) {
     log.fatal({ err: (e as Error).message }, 'start failed');
-    process.stderr.write(`midonet-agent: start failed: ${(e as Error).message}\n`);
+    process.stderr.write(`midonet-agent: start failed: ${messageLine((e as Error).message)}\n`);
     await agent.stop().catch(() => undefined);
     return 1;
   }

@@ -6,7 +6,8 @@
  *
  * Status codes: 400 bad input, 401 no or unknown token, 403 a reader writing, 404 no such object or
  * route, 409 taken name/binding/address, referenced object or exhausted pool, 410 a feed position the
- * log no longer holds, 412 a stale If-Match, 413 body too large, 415 not JSON, 429 rate limit,
+ * log no longer holds, 412 a stale If-Match, 413 body too large, 415 not JSON, 429 rate limit, 431
+ * headers too large (answered by server.ts clientError),
  * 503 store unavailable.
  *
  * Invariant: an error never carries a stack trace or a raw hostile value: values are cut and control
@@ -15,6 +16,7 @@
 import { escapeControls, quote } from '../quote.js';
 import type { z } from 'zod';
 import { StoreError, type ErrorIssue, type StoreErrorCode } from '../state/errors.js';
+import { keyField, keyList } from '../state/model-parse.js';
 
 export interface WireIssue {
   readonly field: string;
@@ -125,12 +127,16 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, wha
   if (r.success) return r.data as z.output<S>;
   const issues = r.error.issues.map((i) => {
     const field =
-      i.path.length > 0 ? i.path.join('.') : i.code === 'unrecognized_keys' ? i.keys.join(',') : what;
+      i.path.length > 0
+        ? i.path.map((k) => keyField([String(k)])).join('.')
+        : i.code === 'unrecognized_keys'
+          ? keyField(i.keys)
+          : what;
     let v: unknown = value;
     for (const k of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
     const allowed =
       i.code === 'unrecognized_keys'
-        ? `unknown field(s): ${i.keys.join(', ')}`
+        ? `unknown field(s): ${keyList(i.keys)}`
         : i.code === 'invalid_type'
           ? i.received === 'undefined'
             ? 'is required'

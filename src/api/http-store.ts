@@ -12,6 +12,7 @@
  * StoreError('unavailable') naming the URL; `watch` delivers each change once, in order, reconnecting
  * from the last position it delivered when the stream breaks.
  */
+import { quote } from '../quote.js';
 import { StoreError, type ErrorIssue, type StoreErrorCode } from '../state/errors.js';
 import type { ApiToken, Kind, Obj, TokenRole } from '../state/model.js';
 import type {
@@ -69,7 +70,7 @@ export class HttpStore extends StoreBase implements TopologyStore {
     if (!/^https?:\/\/[^/]+/.test(this.base))
       throw new StoreError(
         'unavailable',
-        `API URL '${apiUrl}': expected http://HOST:PORT or https://HOST:PORT`,
+        `API URL ${quote(apiUrl)}: expected http://HOST:PORT or https://HOST:PORT`,
       );
   }
 

@@ -6,31 +6,24 @@
  * Invariant: a bad configuration, an unreachable store or a port in use prints one line naming the
  * problem and exits 1; the process never serves on a half-valid configuration.
  */
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, loadConfig } from '../config.js';
-import { LOG_LEVELS, createLogger } from '../log.js';
+import { daemonSetup } from '../daemon-args.js';
+import { messageLine } from '../quote.js';
+import { createLogger } from '../log.js';
 import { openStore } from '../state/open.js';
 import { DEFAULT_API_CONFIG, apiConfigSchema, parseListen, type ApiListen } from './config.js';
 import { API_VERSION, buildApi, type ApiServer } from './server.js';
 
 export async function apiMain(argv: string[]): Promise<number> {
-  const args = await yargs(argv)
-    .scriptName('midonet-api')
-    .option('config', { type: 'string', default: DEFAULT_API_CONFIG, describe: 'configuration file' })
-    .option('log-level', { choices: LOG_LEVELS, describe: 'overrides logLevel of the file' })
-    .strict()
-    .version(API_VERSION)
-    .help()
-    .parseAsync();
-  let cfg;
-  try {
-    cfg = loadConfig(args.config, apiConfigSchema, { optional: args.config === DEFAULT_API_CONFIG });
-  } catch (e) {
-    process.stderr.write(`midonet-api: ${(e as Error).message}\n`);
-    return e instanceof ConfigError ? 1 : 2;
-  }
-  const log = createLogger({ name: 'midonet-api', level: args['log-level'] ?? cfg.logLevel }).child({
+  const setup = await daemonSetup(
+    'midonet-api',
+    argv,
+    { config: DEFAULT_API_CONFIG, version: API_VERSION },
+    apiConfigSchema,
+  );
+  if (typeof setup === 'number') return setup;
+  const { args, cfg } = setup;
+  const log = createLogger({ name: 'midonet-api', level: args.logLevel ?? cfg.logLevel }).child({
     component: 'api',
   });
   const listen = parseListen(cfg.listen) as ApiListen;
@@ -64,7 +57,7 @@ export async function apiMain(argv: string[]): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   } catch (e) {
-    process.stderr.write(`midonet-api: start failed: ${(e as Error).message}\n`);
+    process.stderr.write(`midonet-api: start failed: ${messageLine((e as Error).message)}\n`);
     await api?.close().catch(() => undefined);
     return 1;
   }

@@ -268,7 +268,13 @@ export function bodyObject(body: unknown): Record<string, unknown> {
     throw new ApiError(400, 'invalid', 'the body must be a JSON object of fields', [
       {
         field: '(body)',
-        value: Array.isArray(body) ? 'array' : body === undefined ? 'missing' : typeof body,
+        value: Array.isArray(body)
+          ? 'array'
+          : body === undefined
+            ? 'missing'
+            : body === null
+              ? 'null'
+              : typeof body,
         allowed: 'a JSON object',
       },
     ]);

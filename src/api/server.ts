@@ -21,6 +21,8 @@
  * changes nothing.
  */
 import { readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../log.js';
@@ -29,6 +31,7 @@ import type { TopologyStore } from '../state/store.js';
 import type { ApiConfig } from './config.js';
 import { ApiError, wireError } from './errors.js';
 import { quote } from '../quote.js';
+import { keyField, keyList } from '../state/model-parse.js';
 import { TokenIndex } from './tokens.js';
 import { RateLimit } from './rate-limit.js';
 import { waitForAgents } from './wait.js';
@@ -47,6 +50,26 @@ declare module 'fastify' {
     /** The verified token of the request (null on the open routes). */
     token: ApiToken | null;
   }
+}
+
+/**
+ * What a request that never reached a route gets (headers too large, a malformed request line, a
+ * timeout): the API's own error shape, as every other refusal, then the connection closes.
+ */
+function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', 'the request headers are larger than this server takes (16 KB)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'timeout', 'the request did not arrive in time']
+        : [400, 'bad-request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { status, code, message } });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy(err);
 }
 
 export interface ApiServer {
@@ -71,6 +94,7 @@ export async function buildApi(opts: {
     // the error handler logs what fails, with this module's logger.
     logger: false,
     bodyLimit: config.bodyLimitBytes,
+    clientErrorHandler: clientError,
     ...https,
   }) as unknown as FastifyInstance;
   const tokens = new TokenIndex(store);
@@ -80,9 +104,40 @@ export async function buildApi(opts: {
   // The planner validates values (see the header): schemas on routes document, they do not check.
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // JSON bodies are parsed by fastify's own (safe) parser; when it refuses one, the refusal says why
+  // (fastify's says "not valid JSON" for JSON it refuses because of a '__proto__' key). An empty body
+  // is no body: a DELETE sent with Content-Type: application/json and nothing else is fine.
+  const safeJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body as string;
+    if (text.length === 0) return done(null, undefined);
+    void safeJson(req, text, (err, parsed) => {
+      if (!err) return done(null, parsed);
+      try {
+        JSON.parse(text);
+      } catch (e) {
+        return done(new ApiError(400, 'bad-request', `the body is not valid JSON: ${(e as Error).message}`));
+      }
+      done(
+        new ApiError(
+          400,
+          'invalid',
+          "the body has a key '__proto__' or a 'constructor' with 'prototype', which no object takes",
+        ),
+      );
+    });
+  });
 
   app.setErrorHandler((err, req, reply) => {
-    const w = wireError(err, req.headers['if-match'] !== undefined);
+    const w =
+      (err as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? {
+            status: 413,
+            code: 'too-large',
+            message: `the request body is larger than ${config.bodyLimitBytes} bytes, the most this server takes (bodyLimitBytes)`,
+          }
+        : wireError(err, req.headers['if-match'] !== undefined);
     if (w.status >= 500) log.error({ err: (err as Error).message, url: req.url }, 'request failed');
     if (w.status === 401) void reply.header('www-authenticate', 'Bearer realm="midonet-api"');
     void reply.code(w.status).send({ error: w });
@@ -129,6 +184,20 @@ export async function buildApi(opts: {
     if (t.role !== 'admin' && req.method !== 'GET' && req.method !== 'HEAD')
       throw new ApiError(403, 'forbidden', `token '${t.name}' has role ${t.role}: it may only read`);
     count(t.id, reply);
+  });
+  // A route that takes no query parameters refuses them, as the routes that take some refuse the
+  // ones they do not know: a mistyped parameter is never silently ignored.
+  app.addHook('preHandler', (req, _reply, done) => {
+    const q = req.url.indexOf('?');
+    if (q < 0 || !req.url.startsWith('/v1/') || req.routeOptions.schema?.querystring !== undefined)
+      return done();
+    const keys = [...new URLSearchParams(req.url.slice(q + 1)).keys()];
+    if (keys.length === 0) return done();
+    done(
+      new ApiError(400, 'invalid', `query: unknown parameter(s) ${keyList(keys)}: this route takes none`, [
+        { field: keyField(keys), allowed: 'this route takes no query parameters' },
+      ]),
+    );
   });
 
   await app.register(swagger, {

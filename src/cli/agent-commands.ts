@@ -96,7 +96,7 @@ export function agentCommand(print: (s: string) => void): CommandModule {
         const live = (await store.liveness()).find((l) => l.hostId === host.id);
         const socket = live?.info.controlSocket;
         if (!live?.alive || typeof socket !== 'string')
-          throw new CliError(`agent: the agent of host ${quote(host.name)} is not running`);
+          throw new CliError(`agent: the agent of host ${quote(host.name)} is not running`, 1);
         const id = async (kind: 'port' | 'bridge' | 'router', flag: string) => {
           const ref = str(g, flag);
           return ref === undefined ? undefined : (await store.resolve(kind, ref)).id;

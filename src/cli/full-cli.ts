@@ -8,6 +8,7 @@
  * run through the same planner and executor as on the short road.
  */
 import { quote } from '../quote.js';
+import { usageMessage } from '../daemon-args.js';
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { LOG_LEVELS } from '../log-levels.js';
 import { unknownKindMessage, type Kind } from '../state/model.js';
@@ -15,7 +16,7 @@ import { agentCommand } from './agent-commands.js';
 import { BASH_SCRIPT, ZSH_SCRIPT } from './complete.js';
 import { runCommands } from './executor.js';
 import { extraCommands } from './extra-commands.js';
-import { GLOBAL_OPTIONS, VERSION } from './main.js';
+import { GLOBAL_OPTIONS, VERSION, parse } from './main.js';
 import { CliError, CONDITION_OPTIONS, KIND_OPTIONS } from './options.js';
 import { waitMs, withStore, type GlobalArgs } from './store-access.js';
 import { tokenCommand } from './token-commands.js';
@@ -172,9 +173,14 @@ export function buildCli(argv: string[], print: (s: string) => void): Argv {
           `${unknownKindMessage(unknown, CLI_KINDS)}; other commands: ${OTHER_COMMANDS.join(', ')}`,
         );
       const verb = /Invalid values: Argument: verb, Given: "(.*)", Choices: (.*)$/.exec(line);
-      throw new CliError(
-        verb ? `unknown verb ${quote(verb[1])}; allowed: ${verb[2]!.replace(/"/g, '')}` : line,
-      );
+      if (verb) throw new CliError(`unknown verb ${quote(verb[1])}; allowed: ${verb[2]!.replace(/"/g, '')}`);
+      const meant = /^Did you mean (.*)\?$/.exec(line);
+      const typed = parse(argv).positional[0];
+      if (meant && typed !== undefined)
+        throw new CliError(
+          `unknown kind or command ${quote(typed)}; did you mean ${meant[1]!}? kinds are: ${CLI_KINDS.join(', ')}; other commands: ${OTHER_COMMANDS.join(', ')}`,
+        );
+      throw new CliError(usageMessage(msg));
     });
 }
 

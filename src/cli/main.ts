@@ -13,7 +13,7 @@
  * Invariant: every failure ends as one line on stderr (`midonet-cli: error: ...`) and a non-zero exit:
  * 2 for bad usage, 1 for what the store or configuration refused or could not do; never a stack trace.
  */
-import { quote } from '../quote.js';
+import { messageLine, quote } from '../quote.js';
 import parser from 'yargs-parser';
 import { ConfigError } from '../config.js';
 import { StoreError } from '../state/errors.js';
@@ -83,7 +83,8 @@ interface Parsed {
   readonly options: Record<string, unknown>;
 }
 
-function parse(seg: readonly string[]): Parsed {
+/** One command's arguments as the short road reads them. */
+export function parse(seg: readonly string[]): Parsed {
   const r = parser(seg as string[], { boolean: BOOLEANS, configuration: PARSER_CONFIG });
   const { _, ...options } = r;
   return { positional: _.map(String), options };
@@ -99,7 +100,10 @@ function topologyCommand(p: Parsed, seg: readonly string[]): (Command & { global
   const args: Args = { verb };
   const globals: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(p.options)) {
-    if (!allowed.has(k)) throw new CliError(`Unknown argument: ${k}`);
+    if (!allowed.has(k))
+      throw new CliError(
+        `${kind} ${verb}: unknown option ${quote(`${k.length === 1 ? '-' : '--'}${k}`)}; see midonet-cli ${kind} --help${k.length === 1 ? " (a value starting with '-' is given as --option=VALUE)" : ''}`,
+      );
     if (k in GLOBAL_OPTIONS) globals[k] = v;
     else args[k] = v;
   }
@@ -175,7 +179,7 @@ export async function main(
 export function reportError(e: unknown, errOut: (s: string) => void): number {
   const err = e instanceof Error ? e : new Error(String(e));
   const known = e instanceof CliError || e instanceof StoreError || e instanceof ConfigError;
-  errOut(`midonet-cli: error: ${err.message.replace(/\s*\n\s*/g, ' ')}`);
+  errOut(`midonet-cli: error: ${messageLine(err.message)}`);
   if (!known && process.env.MIDONET_DEBUG) errOut(String(err.stack));
-  return e instanceof StoreError || e instanceof ConfigError ? 1 : 2;
+  return e instanceof StoreError || e instanceof ConfigError ? 1 : e instanceof CliError ? e.exitCode : 2;
 }

@@ -11,7 +11,11 @@ import { parsePortRange, TCP_FLAGS, type Kind } from '../state/model.js';
 import type { TopologyStore } from '../state/store.js';
 
 export class CliError extends Error {
-  constructor(message: string) {
+  /** `exitCode`: 2 for bad usage (the default), 1 for what could not be done (an agent not running). */
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 2,
+  ) {
     super(message);
     this.name = 'CliError';
   }

@@ -11,7 +11,8 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { absolutePath, hostNameValue, netnsName, ovsBridgeName, storeUrl } from '../config.js';
+import { absolutePath, configProblem, hostNameValue, netnsName, ovsBridgeName, storeUrl } from '../config.js';
+import { escapeControls, quote, UNSAFE_TEXT } from '../quote.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { parseCidr, parseIpv4 } from '../addr.js';
 
@@ -113,11 +114,6 @@ export const netConfSchema = z
 
 export type NetConf = z.output<typeof netConfSchema>;
 
-function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? 'undefined';
-  return (s.length > 60 ? `${s.slice(0, 57)}...` : s).replace(/\p{Cc}/gu, ' ');
-}
-
 /** Parses the stdin of a plugin call; the error names the key, the value and what is allowed. */
 export function parseNetConf(text: string): NetConf {
   let raw: unknown;
@@ -126,33 +122,24 @@ export function parseNetConf(text: string): NetConf {
   } catch (e) {
     throw new CniError(
       CNI_CODES.decodeFailure,
-      `network configuration: not valid JSON: ${(e as Error).message}`,
+      `network configuration: not valid JSON: ${escapeControls((e as Error).message)}`,
     );
   }
   const r = netConfSchema.safeParse(raw);
   if (r.success) return r.data;
-  const i = r.error.issues[0]!;
-  const key = i.path.join('.');
-  let v: unknown = raw;
-  for (const k of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
-  if (i.code === 'unrecognized_keys')
+  const p = configProblem(raw, r.error);
+  if (p.code === 'unrecognized_keys')
     throw new CniError(
       CNI_CODES.unsupportedField,
-      `network configuration: unsupported key(s) ${i.keys.map((k) => `'${key ? `${key}.` : ''}${k}'`).join(', ')}`,
+      `network configuration: ${p.text.replace(/^unknown/, 'unsupported')}`,
     );
-  if (key === 'cniVersion')
+  if (p.key === 'cniVersion')
     throw new CniError(
       CNI_CODES.incompatibleVersion,
-      `network configuration: cniVersion ${show(v)} is not supported; supported: ${SUPPORTED_VERSIONS.join(', ')}`,
+      `network configuration: cniVersion ${quote((raw as { cniVersion?: unknown }).cniVersion)} is not supported; supported: ${SUPPORTED_VERSIONS.join(', ')}`,
     );
-  const what =
-    i.code === 'invalid_type' && i.received === 'undefined'
-      ? 'is required'
-      : i.code === 'invalid_enum_value'
-        ? `value ${show(v)} is not allowed; allowed: ${i.options.join(', ')}`
-        : `value ${show(v)}: ${i.message}`;
-  const hint = key === 'bridge' ? ' (the virtual bridge, name or id, that pods join)' : '';
-  throw new CniError(CNI_CODES.invalidConfig, `network configuration: key '${key}' ${what}${hint}`);
+  const hint = p.key === 'bridge' ? ' (the virtual bridge, name or id, that pods join)' : '';
+  throw new CniError(CNI_CODES.invalidConfig, `network configuration: ${p.text}${hint}`);
 }
 
 /** The CNI_* environment of a call. */
@@ -175,7 +162,8 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
     const v = env[k];
     if (v === undefined || v === '')
       throw new CniError(CNI_CODES.invalidEnvironment, `${k} is not set (${command}: ${what})`);
-    if (!re.test(v)) throw new CniError(CNI_CODES.invalidEnvironment, `${k}=${show(v)}: ${what}`);
+    if (!re.test(v) || UNSAFE_TEXT.test(v))
+      throw new CniError(CNI_CODES.invalidEnvironment, `${k}=${quote(v)}: ${what}`);
     return v;
   };
   const wantsAttachment = command === 'ADD' || command === 'DEL' || command === 'CHECK';
@@ -183,7 +171,11 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
     ? need('CNI_CONTAINERID', ID_RE, 'a container id: letters, digits, _ . -')
     : '';
   const ifname = wantsAttachment
-    ? need('CNI_IFNAME', IFNAME_RE, 'an interface name of 1 to 15 characters')
+    ? need(
+        'CNI_IFNAME',
+        IFNAME_RE,
+        "an interface name of 1 to 15 characters, without spaces, '/', ':' or control characters",
+      )
     : '';
   const netns =
     command === 'ADD' || command === 'CHECK'
@@ -193,7 +185,8 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
   for (const pair of (env.CNI_ARGS ?? '').split(';')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new CniError(CNI_CODES.invalidEnvironment, `CNI_ARGS: ${show(pair)} is not KEY=VALUE`);
+    if (eq <= 0)
+      throw new CniError(CNI_CODES.invalidEnvironment, `CNI_ARGS: ${quote(pair)} is not KEY=VALUE`);
     args.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
   return { command, containerId, netns, ifname, args };

@@ -7,6 +7,7 @@
  * ({cniVersion, code, msg, details}) and exit status 1; nothing but that JSON goes to stdout.
  */
 import { readFileSync } from 'node:fs';
+import { messageLine, quote } from '../quote.js';
 import { Ovs } from '../ovs/ovs.js';
 import { createLogger } from '../log.js';
 import { StoreError } from '../state/errors.js';
@@ -78,7 +79,7 @@ export async function cniMain(env: NodeJS.ProcessEnv, stdin: string): Promise<{ 
     if (!['ADD', 'DEL', 'CHECK', 'GC', 'STATUS'].includes(cmd ?? ''))
       throw new CniError(
         CNI_CODES.invalidEnvironment,
-        `CNI_COMMAND '${cmd ?? ''}' is not one of ADD, DEL, CHECK, GC, STATUS, VERSION`,
+        `CNI_COMMAND ${quote(cmd ?? '')} is not one of ADD, DEL, CHECK, GC, STATUS, VERSION`,
       );
     const conf = parseNetConf(stdin);
     version = conf.cniVersion;
@@ -124,7 +125,7 @@ export async function cniMain(env: NodeJS.ProcessEnv, stdin: string): Promise<{ 
       out: JSON.stringify({
         cniVersion: version,
         code: ce.code,
-        msg: ce.message.replace(/\p{Cc}/gu, ' '),
+        msg: messageLine(ce.message),
         details: ce.details,
       }),
       code: 1,

@@ -286,9 +286,9 @@ export function vmIpv6(v: Pick<LabVm, 'bridge' | 'mac'>): string {
 export async function labUp(opts: LabOptions): Promise<LabState> {
   const say = opts.say ?? (() => undefined);
   const names = labNames(opts.name ?? null);
-  if (opts.hosts < 1 || opts.hosts > 50) throw new LabClash(`--hosts ${opts.hosts}: allowed 1 to 50`);
-  if (opts.vmsPerHost < 1 || opts.vmsPerHost > 50)
-    throw new LabClash(`--vms-per-host ${opts.vmsPerHost}: allowed 1 to 50`);
+  const outside = (n: number) => !Number.isInteger(n) || n < 1 || n > 50;
+  if (outside(opts.hosts)) throw new LabClash(`--hosts ${opts.hosts}: allowed 1 to 50`);
+  if (outside(opts.vmsPerHost)) throw new LabClash(`--vms-per-host ${opts.vmsPerHost}: allowed 1 to 50`);
   if (opts.ecmp === true && (opts.bgp !== true || opts.hosts < 2))
     throw new LabClash(
       `--ecmp needs --bgp and --hosts 2 or more (its second uplink is on hv2); got --hosts ${opts.hosts}${opts.bgp === true ? '' : ' without --bgp'}`,

@@ -27,6 +27,8 @@ import { routerPid, type BgpLabState } from './bgp-lab.js';
 import { LabClash, labDown, labLabel, labUp, readLabState, type LabState } from './lab.js';
 import { defaultRunDir, labNameProblem } from './layout.js';
 import { progress } from '../progress.js';
+import { usageMessage } from '../daemon-args.js';
+import { messageLine, quote } from '../quote.js';
 import { Evaluation } from './eval.js';
 import { reportText } from './report-text.js';
 import { renderCharts } from './charts.js';
@@ -34,6 +36,16 @@ import { renderCharts } from './charts.js';
 export const DEFAULT_RUN_DIR = defaultRunDir(null);
 
 class LabError extends Error {}
+
+/** A yargs coerce: a whole number from `lo` to `hi`, or a LabError naming the option and the value. */
+function wholeIn(flag: string, lo: number, hi: number): (v: unknown) => number {
+  return (v) => {
+    const s = String(v);
+    if (!/^[0-9]+$/.test(s) || Number(s) < lo || Number(s) > hi)
+      throw new LabError(`--${flag}: ${quote(v)} is not allowed: a whole number from ${lo} to ${hi}`);
+    return Number(s);
+  };
+}
 
 /** The store URL of the services `npm run services -- up` started, if they run. */
 function runningServicesUrl(): string | undefined {
@@ -168,8 +180,8 @@ export async function labMain(argv: string[]): Promise<number> {
         'bring the lab up (refused if it is up already; leftovers of its own crashed bring-up are removed)',
         (y) =>
           y
-            .option('hosts', { type: 'number', default: 2 })
-            .option('vms-per-host', { type: 'number', default: 3 })
+            .option('hosts', { type: 'string', default: '2', coerce: wholeIn('hosts', 1, 50) })
+            .option('vms-per-host', { type: 'string', default: '3', coerce: wholeIn('vms-per-host', 1, 50) })
             .option('tunnel', { choices: ['gre', 'vxlan'] as const, default: 'gre' as const })
             .option('addressing', {
               choices: ['static', 'dhcp'] as const,
@@ -249,7 +261,8 @@ export async function labMain(argv: string[]): Promise<number> {
           const { name, runDir } = where(a);
           const s = needLab(runDir, name);
           const vm = s.vms.find((v) => v.name === a.vm);
-          if (!vm) throw new LabError(`no VM '${a.vm}'; the lab has ${s.vms.map((v) => v.name).join(', ')}`);
+          if (!vm)
+            throw new LabError(`no VM ${quote(a.vm)}; the lab has ${s.vms.map((v) => v.name).join(', ')}`);
           const dashes = argv.indexOf('--');
           const cmd = dashes >= 0 ? argv.slice(dashes + 1) : (a.cmd ?? []).map(String);
           if (cmd.length === 0) throw new LabError('exec: give a command after --');
@@ -264,7 +277,7 @@ export async function labMain(argv: string[]): Promise<number> {
           y
             .option('quick', { type: 'boolean', default: false })
             .option('out', { type: 'string', describe: 'report directory (default ./out/eval-TIME)' })
-            .option('flows', { type: 'number' }),
+            .option('flows', { type: 'string', coerce: wholeIn('flows', 1, 100000) }),
         async (a) => {
           const { name, runDir } = where(a);
           const s = needLab(runDir, name);
@@ -297,14 +310,14 @@ export async function labMain(argv: string[]): Promise<number> {
       .strict()
       .exitProcess(false)
       .fail((msg, err) => {
-        throw err ?? new LabError(msg);
+        throw err ?? new LabError(usageMessage(msg));
       })
       .parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     // One line, whatever failed (a command's stderr may span lines): never a stack trace.
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`midonet-lab: error: ${msg.replace(/\s*\n\s*/g, ' ').slice(0, 2000)}\n`);
+    process.stderr.write(`midonet-lab: error: ${messageLine(msg)}\n`);
     if (process.env.MIDONET_DEBUG && e instanceof Error && !(e instanceof LabClash))
       process.stderr.write(`${e.stack}\n`);
     return 1;

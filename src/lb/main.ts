@@ -18,7 +18,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LOG_LEVELS, createLogger } from '../log.js';
 import { openStore } from '../state/open.js';
-import { quote } from '../quote.js';
+import { messageLine, quote } from '../quote.js';
+import { UsageError, usageMessage } from '../daemon-args.js';
 import { parseCidr, parseIpv6Cidr, type Ipv6Prefix } from '../addr.js';
 import { hostNameValue, netnsName } from '../config.js';
 import type { TopologyStore } from '../state/store.js';
@@ -74,7 +75,18 @@ async function findHost(store: TopologyStore, name: string): Promise<string> {
 }
 
 export async function lbHealthMain(argv: string[]): Promise<number> {
-  const args = await yargs(argv)
+  let args;
+  try {
+    args = await lbHealthArgs(argv);
+  } catch (e) {
+    process.stderr.write(`midonet-lb-health: ${messageLine((e as Error).message)}\n`);
+    return 2;
+  }
+  return await lbHealthRun(args);
+}
+
+function lbHealthArgs(argv: string[]) {
+  return yargs(argv)
     .scriptName('midonet-lb-health')
     .option('store', { type: 'string', demandOption: true, describe: 'store URL (sqlite:PATH, ...)' })
     .option('host', {
@@ -112,7 +124,13 @@ export async function lbHealthMain(argv: string[]): Promise<number> {
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const })
     .strict()
     .help()
+    .fail((msg, err) => {
+      throw new UsageError(usageMessage(err?.message ?? msg));
+    })
     .parseAsync();
+}
+
+async function lbHealthRun(args: Awaited<ReturnType<typeof lbHealthArgs>>): Promise<number> {
   const hostName = args.host ?? hostname();
   const problem = badArgument({
     ...(args.netns !== undefined ? { netns: args.netns } : {}),

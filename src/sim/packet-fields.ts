@@ -16,6 +16,7 @@ import {
   parseIpv6,
 } from '../addr.js';
 import { TCP_FLAGS as MODEL_TCP_FLAG_NAMES } from '../state/model.js';
+import { quote } from '../quote.js';
 import { FlowMatch } from './flow-match.js';
 import {
   ARP_REQUEST,
@@ -103,7 +104,8 @@ export type BuildResult =
 
 function intIn(name: string, v: number | undefined, max: number, errs: string[]): number {
   if (v === undefined) return 0;
-  if (!Number.isInteger(v) || v < 0 || v > max) errs.push(`${name} must be an integer 0 to ${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > max)
+    errs.push(`${name} must be an integer 0 to ${max}, got ${quote(v)}`);
   return v;
 }
 
@@ -116,7 +118,7 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
     if (s === undefined) return 0;
     const n = normalizeMac(s);
     if (n === undefined) {
-      errs.push(`${name} is not a MAC address: ${s}`);
+      errs.push(`${name} is not a MAC address: ${quote(s)}`);
       return 0;
     }
     return macToNumber(n);
@@ -125,7 +127,7 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
     if (s === undefined) return 0;
     const n = parseIpv4(s);
     if (n === undefined) {
-      errs.push(`${name} is not an IPv4 address: ${s}`);
+      errs.push(`${name} is not an IPv4 address: ${quote(s)}`);
       return 0;
     }
     return n;
@@ -144,7 +146,7 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
   } else if (p.arpSha !== undefined) errs.push('arpSha needs an ARP packet (ethertype 0x0806)');
   if (p.srcIp6 !== undefined) {
     const w = ethType === ETH_TYPE_IPV6 ? parseIpv6(p.srcIp6) : undefined;
-    if (w === undefined) errs.push(`srcIp6 needs an IPv6 packet and an IPv6 address, got ${p.srcIp6}`);
+    if (w === undefined) errs.push(`srcIp6 needs an IPv6 packet and an IPv6 address, got ${quote(p.srcIp6)}`);
     else setIpv6Src(o, w);
   }
   for (const [name, text, f0] of [
@@ -153,7 +155,7 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
   ] as const) {
     if (text === undefined) continue;
     const w = ethType === ETH_TYPE_IPV6 ? parseIpv6(text) : undefined;
-    if (w === undefined) errs.push(`${name} needs an IPv6 packet and an IPv6 address, got ${text}`);
+    if (w === undefined) errs.push(`${name} needs an IPv6 packet and an IPv6 address, got ${quote(text)}`);
     else setWords6(o, f0, w);
   }
   o[IP_SRC] = ip('srcIp', p.srcIp);
@@ -180,7 +182,7 @@ export function buildFlowMatch(p: PacketFields): BuildResult {
       let bits = 0;
       for (const f of p.tcpFlags) {
         const i = TCP_FLAG_NAMES.indexOf(f.toLowerCase());
-        if (i < 0) errs.push(`unknown TCP flag ${f} (known: ${TCP_FLAG_NAMES.join(', ')})`);
+        if (i < 0) errs.push(`unknown TCP flag ${quote(f)} (known: ${TCP_FLAG_NAMES.join(', ')})`);
         else bits |= 1 << i;
       }
       o[TCP_FLAGS] = bits;

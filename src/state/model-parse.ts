@@ -6,7 +6,28 @@
  * in) or every issue found.
  */
 import type { z } from 'zod';
+import { quote } from '../quote.js';
 import { fieldSchemas, type Fields, type Kind } from './model.js';
+
+/** Unknown keys named in a message or an issue's field: at most this many, the rest counted. */
+const KEYS_SHOWN = 5;
+
+/** A key as a field name: as it is when it reads as one, else quoted (escaped, cut). */
+function keyName(k: string): string {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(k) ? k : quote(k);
+}
+
+/**
+ * Unknown keys someone gave, for a message (`keyList`) or an issue's field (`keyField`): each escaped
+ * and cut, at most KEYS_SHOWN of them, so a body of 100,000 hostile keys gets a short answer.
+ */
+export function keyList(keys: readonly string[]): string {
+  const more = keys.length - KEYS_SHOWN;
+  return `${keys.slice(0, KEYS_SHOWN).map(keyName).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+export function keyField(keys: readonly string[]): string {
+  return `${keys.slice(0, KEYS_SHOWN).map(keyName).join(',')}${keys.length > KEYS_SHOWN ? ',...' : ''}`;
+}
 
 /** One problem with a value: which field, what was given, what is allowed. */
 export interface FieldIssue {
@@ -33,7 +54,7 @@ function issueMessage(issue: z.ZodIssue): string {
     case 'invalid_enum_value':
       return `allowed values: ${issue.options.join(', ')}`;
     case 'unrecognized_keys':
-      return `unknown field(s): ${issue.keys.join(', ')}`;
+      return `unknown field(s): ${keyList(issue.keys)}`;
     case 'too_small':
       return issue.type === 'array'
         ? `needs at least ${String(issue.minimum)} item(s)`
@@ -57,7 +78,9 @@ export function parseFields<K extends Kind>(
   return {
     ok: false,
     issues: r.error.issues.map((i) => ({
-      field: i.path.map(String).join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(',') : '(object)'),
+      field:
+        i.path.map((k) => keyName(String(k))).join('.') ||
+        (i.code === 'unrecognized_keys' ? keyField(i.keys) : '(object)'),
       value: i.code === 'unrecognized_keys' ? undefined : valueAt(input, i.path),
       message: issueMessage(i),
     })),

@@ -14,7 +14,7 @@
  * and what is allowed, never a crash.
  */
 import type { Logger } from 'pino';
-import type { RelayMode } from './cassandra-url.js';
+import { parseCassandraUrl, type RelayMode } from './cassandra-url.js';
 import { StoreError } from './errors.js';
 import { MemoryStore } from './memory-store.js';
 import { parseRetention } from './retention.js';
@@ -36,37 +36,78 @@ export interface OpenOptions {
   readonly logger?: Logger;
 }
 
-export async function openStore(url: string, opts: OpenOptions = {}): Promise<TopologyStore> {
+const SCHEMES = `sqlite:PATH (e.g. ${DEFAULT_STORE_URL}), cassandra://HOST:PORT?zk=HOST:PORT (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1), memory:[NAME]`;
+
+/** What a store URL names, checked in full (nothing opened or contacted). */
+type StoreLocation =
+  | { readonly scheme: 'sqlite'; readonly path: string; readonly retention: ReturnType<typeof query> }
+  | {
+      readonly scheme: 'memory';
+      readonly name: string | undefined;
+      readonly retention: ReturnType<typeof query>;
+    }
+  | { readonly scheme: 'cassandra' };
+
+function locate(url: string, bad: (why: string) => never): StoreLocation {
   const m = /^([a-z]+):([^?]*)(?:\?(.*))?$/.exec(url);
-  const bad = (why: string): never => {
-    throw new StoreError('unavailable', `store URL ${quote(url)}: ${why}`);
-  };
   if (m?.[1] === 'sqlite') {
     const path = m[2]!.replace(/^\/\/(?=\/)/, '');
     if (path === '') bad("no file path after 'sqlite:'");
-    return new SqliteStore(path, {
-      retention: query(m[3], bad),
-      ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
-      ...(opts.mustExist === true ? { mustExist: true } : {}),
-    });
+    return { scheme: 'sqlite', path, retention: query(m[3], bad) };
   }
   if (m?.[1] === 'memory') {
     const name = m[2]!;
     if (name !== '' && !/^[A-Za-z0-9_.-]{1,128}$/.test(name))
       bad('a memory store name is letters, digits, _ . - (at most 128)');
-    return new MemoryStore(url, name === '' ? undefined : name, query(m[3], bad));
+    return { scheme: 'memory', name: name === '' ? undefined : name, retention: query(m[3], bad) };
   }
   if (m?.[1] === 'cassandra') {
-    // Loaded only when used: the drivers cost start-up time every CLI call would otherwise pay.
-    const { CassandraStore } = await import('./cassandra-store.js');
-    return CassandraStore.open(url, {
-      ...(opts.relay ? { relay: opts.relay } : {}),
-      ...(opts.logger ? { logger: opts.logger } : {}),
-    });
+    parseCassandraUrl(url);
+    return { scheme: 'cassandra' };
   }
-  return bad(
-    `unknown scheme; allowed: sqlite:PATH (e.g. ${DEFAULT_STORE_URL}), cassandra://HOST:PORT?zk=HOST:PORT (e.g. cassandra://127.0.0.1:9042?zk=127.0.0.1:2181&rf=1), memory:[NAME]`,
-  );
+  return bad(`unknown scheme; allowed: ${SCHEMES}`);
+}
+
+/**
+ * What is wrong with a store URL, in the words openStore would refuse it with, or undefined when it
+ * is a URL openStore takes; the configuration files check their `store` with it, so a daemon given a
+ * wrong URL stops before it makes anything.
+ */
+export function storeUrlProblem(url: string): string | undefined {
+  try {
+    locate(url, (why) => {
+      throw new StoreError('unavailable', why);
+    });
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof StoreError)) throw e;
+    return e.message.replace(/^store URL '(?:[^'\\]|\\.)*'(?: \(\d+ characters\))?: /, '');
+  }
+}
+
+export async function openStore(url: string, opts: OpenOptions = {}): Promise<TopologyStore> {
+  const bad = (why: string): never => {
+    throw new StoreError('unavailable', `store URL ${quote(url)}: ${why}`);
+  };
+  const at = locate(url, bad);
+  switch (at.scheme) {
+    case 'sqlite':
+      return new SqliteStore(at.path, {
+        retention: at.retention,
+        ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+        ...(opts.mustExist === true ? { mustExist: true } : {}),
+      });
+    case 'memory':
+      return new MemoryStore(url, at.name, at.retention);
+    case 'cassandra': {
+      // Loaded only when used: the drivers cost start-up time every CLI call would otherwise pay.
+      const { CassandraStore } = await import('./cassandra-store.js');
+      return CassandraStore.open(url, {
+        ...(opts.relay ? { relay: opts.relay } : {}),
+        ...(opts.logger ? { logger: opts.logger } : {}),
+      });
+    }
+  }
 }
 
 /** The retention parameters of a URL's query; any other parameter is refused. */

@@ -8,6 +8,7 @@
  * or rebound one no longer holds its old name or binding); each written object's version is its
  * stored version + 1, once per transaction; an object created and deleted here is not written.
  */
+import { quote } from '../quote.js';
 import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
 import type { PlanView } from './model-rules.js';
@@ -70,9 +71,9 @@ export class TransactionOverlay implements PlanView {
 
   async getKind<K extends Kind>(kinds: readonly K[], id: string, what: string): Promise<Obj<K>> {
     const r = await this.lookup(id);
-    if (!r) throw new StoreError('not-found', `${what}: no object with id ${id}`);
+    if (!r) throw new StoreError('not-found', `${what}: no object with id ${quote(id)}`);
     if (!(kinds as readonly Kind[]).includes(r.kind)) {
-      throw new StoreError('invalid', `${what}: ${id} is a ${r.kind}; expected ${kinds.join(' or ')}`);
+      throw new StoreError('invalid', `${what}: ${quote(id)} is a ${r.kind}; expected ${kinds.join(' or ')}`);
     }
     return r.obj;
   }

@@ -116,14 +116,17 @@ export class TransactionPlanner extends TransactionOverlay {
     // a pointer read, one round trip before the commit); the commit itself refuses one that exists.
     if (wantId === undefined) this.knownAbsent(id);
     else if (await this.lookup(id))
-      throw new StoreError('exists', `${kind}: an object with id ${id} already exists`);
+      throw new StoreError('exists', `${kind}: an object with id ${quote(id)} already exists`);
     const input: Record<string, unknown> = { ...given };
     if (kind === 'port') {
       if (typeof input.deviceId !== 'string')
         invalid(`port.deviceId: is required (the bridge or router of the port)`);
       const dev = await this.lookup(input.deviceId);
       if (!dev || (dev.kind !== 'bridge' && dev.kind !== 'router')) {
-        throw new StoreError('not-found', `port.deviceId: no bridge or router with id ${input.deviceId}`);
+        throw new StoreError(
+          'not-found',
+          `port.deviceId: no bridge or router with id ${quote(input.deviceId)}`,
+        );
       }
       input.deviceKind = dev.kind;
       input.tunnelKey = await this.allocateTunnelKey();

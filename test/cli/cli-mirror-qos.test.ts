@@ -56,7 +56,7 @@ describe('midonet-cli: port mirrors and port QoS', () => {
     await fails(
       ['mirror', 'create', 'm', '--ports', 'vm1', '--to-port', 'tap-port', '--conntrack', 'new'],
       2,
-      /Unknown argument: conntrack/,
+      /mirror create: unknown option '--conntrack'/,
     );
     await fails(
       ['mirror', 'create', 'm', '--ports', 'vm1', '--to-port', 'tap-port', '--direction', 'sideways'],

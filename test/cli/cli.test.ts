@@ -720,7 +720,7 @@ describe('midonet-cli', () => {
       await fails(
         ['bridge', 'delete', 'b', '--cascade', '--interface', 'x'],
         2,
-        /Unknown argument|does not apply/,
+        /unknown option '--interface'|does not apply/,
       );
       await fails(['bridge', 'show', 'b', '--cascade'], 2, /--cascade: does not apply to 'bridge show'/);
       await fails(
@@ -735,7 +735,11 @@ describe('midonet-cli', () => {
         2,
         /--proto: 'tcpp' is not valid: icmp, tcp, udp/,
       );
-      await fails(['chain', 'create', 'c', '--bogus', '1'], 2, /Unknown argument: bogus/);
+      await fails(
+        ['chain', 'create', 'c', '--bogus', '1'],
+        2,
+        /chain create: unknown option '--bogus'; see midonet-cli chain --help/,
+      );
       await fails(
         ['rule', 'add', 'c0', '--action', 'accept', '--set-dscp', '64'],
         2,

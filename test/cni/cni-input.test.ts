@@ -78,9 +78,9 @@ describe('midonet-cni: bad input', () => {
       env('ADD'),
       conf({ cniVersion: '2.0.0' }),
       1,
-      /cniVersion "2\.0\.0" is not supported; supported: 0\.3\.0, .*1\.1\.0/,
+      /cniVersion '2\.0\.0' is not supported; supported: 0\.3\.0, .*1\.1\.0/,
     );
-    await refused(env('ADD'), conf({ mtu: 'big' }), 7, /key 'mtu' value "big": Expected number/);
+    await refused(env('ADD'), conf({ mtu: 'big' }), 7, /key 'mtu': value 'big': expected number/);
     await refused(env('ADD'), conf({ bridge: 'nope' }), 7, /key 'bridge': no bridge named or with id 'nope'/);
     await refused(env('ADD'), conf(), 7, /bridge 'pods' has no DHCP subnet with a range/);
     await refused(env('ADD'), conf({ hostName: 'elsewhere' }), 11, /host 'elsewhere' is not registered/);
@@ -100,13 +100,13 @@ describe('midonet-cni: bad input', () => {
       env('ADD', { CNI_IFNAME: 'a-very-long-interface' }),
       conf(),
       4,
-      /CNI_IFNAME="a-very-long-interface"/,
+      /CNI_IFNAME='a-very-long-interface'/,
     );
     await refused(
       env('ADD', { CNI_ARGS: 'K8S_POD_NAME' }),
       conf(),
       4,
-      /CNI_ARGS: "K8S_POD_NAME" is not KEY=VALUE/,
+      /CNI_ARGS: 'K8S_POD_NAME' is not KEY=VALUE/,
     );
     await refused(
       env('REMOVE'),

@@ -235,6 +235,11 @@ void test('CIDR: IPv4 and IPv6 prefixes, strict about host bits, with containmen
   assert.equal(parseIpv6Cidr('2001:db8::1/64', true), 'host bits are set; did you mean 2001:db8::/64?');
   assert.equal(parseIpv6Cidr('2001:db8::/129', true), 'the prefix length must be 0 to 128');
   assert.equal(parseIpv6Cidr('192.0.2.0/24', true), 'the address part is not an IPv6 address');
+  assert.equal(
+    parseCidr('2001:db8::1/64', false),
+    "the address part is an IPv6 address; this takes a dotted-quad IPv4 address (IPv6 has a field of its own, e.g. a port's address6)",
+  );
+  assert.equal(parseCidr('2001:db8::1::2/64', false), 'the address part is not a dotted-quad IPv4 address');
   assert.equal(parseIpv6Cidr('::/012', true), 'the prefix length must be 0 to 128');
   assert.deepEqual(ipv6PrefixMask(0), [0, 0, 0, 0]);
   assert.deepEqual(ipv6PrefixMask(40), [0xffffffff, 0xff000000, 0, 0]);
