@@ -144,6 +144,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       this.log,
       s.logger,
       s.relay,
+      () => this.pipeline.forgetHead(),
     ));
   }
 
