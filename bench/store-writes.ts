@@ -6,9 +6,8 @@
  *   concurrent       16 writers sharing one store handle (an API server serving 16 clients);
  *   clients          16 writers, each with its own store handle (own ZooKeeper session and Cassandra
  *                    connection, as separate processes would have).
- * Before the modes each build writes `--warm N` bridges (default 2000, untimed) from 16 writers on
- * their own handles, through the relay leader when there is one. Afterwards it checks what it wrote:
- * every acknowledged create is readable, and the change log holds each exactly once, in order. Targets: >= 300/s sequential, >= 1,000/s from 16 concurrent writers.
+ * Afterwards it checks what it wrote: every acknowledged create is readable, and the change log holds
+ * each exactly once, in order. Targets: >= 300/s sequential, >= 1,000/s from 16 concurrent writers.
  * A build with the commit relay (src/state/commit-relay*.ts) also gets one more handle with
  * `relay=lead` (what an API server would be), so the others send their transactions to it: in a
  * process of its own (`--relay process`, the default, as an API server is), or in the bench's process
@@ -22,10 +21,9 @@
  * (run it under the machine lock).
  *
  *   npm run bench -- store-writes [--writes N] [--url URL] [--before DIR [--rounds R]] [--modes LIST]
- *     [--relay process|on|off] [--warm N]
+ *     [--relay process|on|off]
  */
 import { spawn } from 'node:child_process';
-import { setFlagsFromString } from 'node:v8';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
@@ -37,16 +35,6 @@ import { intArg, printReport, printTable } from './report.js';
 import { benchServices } from './services.js';
 
 const WRITERS = 16;
-/**
- * V8 drops the compiled code of functions a process has not run for a while (bytecode flushing). A
- * relay leader that sat idle through one mode (a sequential writer that commits itself sends it
- * nothing) would then run the next mode on recompiled, unoptimized code for its first few thousand
- * transactions (measured: 0.5 to 0.7 ms of CPU per relayed transaction instead of 0.35 to 0.45): a
- * cost of the order of the modes, not of the build. Both builds' leaders, and this process, keep
- * their code.
- */
-const KEEP_CODE = ['--no-flush-bytecode'];
-setFlagsFromString(KEEP_CODE[0]!);
 const MODES = ['sequential', 'concurrent', 'clients'] as const;
 type Mode = (typeof MODES)[number];
 type Open = (url: string) => Promise<TopologyStore>;
@@ -110,14 +98,7 @@ class Variant {
   ) {}
 
   /** With `relay` (not 'off'), a handle leading the commit relay first, when the build has it. */
-  static async open(
-    name: string,
-    root: string,
-    open: Open,
-    url: string,
-    relay: string,
-    warm: number,
-  ): Promise<Variant> {
+  static async open(name: string, root: string, open: Open, url: string, relay: string): Promise<Variant> {
     let leader: (() => Promise<void>) | undefined;
     let own = url;
     if (relay === 'process') leader = await leaderProcess(root, url);
@@ -133,9 +114,6 @@ class Variant {
     for (let i = 0; i < WRITERS; i++) handles.push(await open(own));
     const v = new Variant(name, handles, leader);
     await run([handles[0]!], 1, 50, `${name}-warm`);
-    // Through the leader (sixteen handles never write alone): its process has compiled what the
-    // modes run, whichever of them send it work.
-    if (warm > 0) await run(handles, WRITERS, warm, `${name}-warm16`);
     return v;
   }
 
@@ -182,13 +160,9 @@ class Variant {
  * resolves with its stop, or undefined when the build has no relay.
  */
 async function leaderProcess(root: string, url: string): Promise<(() => Promise<void>) | undefined> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, ...KEEP_CODE, import.meta.filename, '--lead', root, url],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
+  const child = spawn(process.execPath, [import.meta.filename, '--lead', root, url], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   let answer = 'exited';
   for await (const line of createInterface({ input: child.stdout })) {
@@ -244,7 +218,6 @@ try {
         mod.openStore,
         storeUrlFor(services.url, `bench_${tag}`, `/midonet-bench/${tag}`),
         argOf('--relay') ?? 'process',
-        argOf('--warm') === '0' ? 0 : intArg('store-writes', '--warm', 2000),
       ),
     );
   }

@@ -34,9 +34,6 @@ import type { Op } from './store.js';
 import type { BaseReader, Write } from './transaction.js';
 import { ZkError, type ZkOp } from './zk.js';
 
-/** How long after its last commit a handle plans on the head that commit left without reading it:
- * after a pause, another writer has likely committed (a wrong guess costs a failed commit). */
-const GUESS_MS = 50;
 /** The most attempts a transaction gets before it fails as 'unavailable'. */
 const MAX_ATTEMPTS = 100;
 
@@ -97,10 +94,9 @@ interface Flying {
 export class CommitPipeline {
   private readonly queue: Queued[] = [];
   private draining = false;
-  /** The head this handle's last commit left (a guess the commit's version check makes safe), when
-   * (ms since epoch), and until when not to guess because a guess failed: another writer is active. */
+  /** The head this handle's last commit left (a guess the commit's version check makes safe), and
+   * until when (ms since epoch) not to guess because a guess failed: another writer is active. */
   private lastHead: Versioned | undefined;
-  private lastHeadAt = 0;
   private contendedUntil = 0;
   /** Commits that failed one after another (for the backoff), and attempts per transaction. */
   private failures = 0;
@@ -111,12 +107,6 @@ export class CommitPipeline {
 
   constructor(private readonly s: PipelineParts) {
     this.marks = new Deferred((items) => s.rows.execBatched(items), s.track);
-  }
-
-  /** Another handle committed for this one (the relay leader): the next group reads `head` rather than
-   * guess it, without taking that for contention. */
-  forgetHead(): void {
-    this.lastHead = undefined;
   }
 
   /** Queues a transaction; it is answered when its group's commit is known. */
@@ -223,8 +213,7 @@ export class CommitPipeline {
       head = prev.next;
       reads = this.s.known.after(prev.reads, prev.writes, this.s.load);
     } else {
-      const now = Date.now();
-      guessed = this.lastHead !== undefined && now >= this.contendedUntil && now - this.lastHeadAt < GUESS_MS;
+      guessed = this.lastHead !== undefined && Date.now() >= this.contendedUntil;
       head = guessed ? this.lastHead! : await this.s.log.head();
       this.lastHead = undefined;
       reads = this.s.known.attempt(head.version, this.s.load);
@@ -335,7 +324,6 @@ export class CommitPipeline {
     this.s.known.committed([p.reads], p.writes);
     for (const part of p.parts) this.marks.add(this.s.rows.markStatements(part.writes, part.txid));
     this.lastHead = p.next;
-    this.lastHeadAt = Date.now();
     settle(p.group, p.firstSeq);
     this.s.committed(p.head.seq, p.next.seq);
     return true;

@@ -144,7 +144,6 @@ export class CassandraStore extends BackendBase implements TopologyStore {
       this.log,
       s.logger,
       s.relay,
-      () => this.pipeline.forgetHead(),
     ));
   }
 

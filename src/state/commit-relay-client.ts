@@ -2,9 +2,8 @@
  * The commit relay's writer side: a store handle that is not the leader sends its transactions to
  * the leader (found in the ephemeral znode `relay/leader`, commit-relay-leader.ts) over a ZeroMQ
  * DEALER socket, and answers its caller with the leader's result or error, as if it had committed
- * them itself. With no leader, a transaction the leader sends back untried, ops JSON would change
- * (`relayable`), or while the handle writes alone (commit-relay-lone.ts: no other writer's commits
- * between its own), it commits through its own commit loop (`local`).
+ * them itself. With no leader, a transaction the leader sends back untried, or ops JSON would change
+ * (`relayable`), it commits through its own commit loop (`local`).
  *
  * With no answer within REPLY_MS, or the connection to the leader lost while waiting, the writer
  * decides on its own: it creates the transaction's marker itself (the fence, commit-relay-wire.ts).
@@ -42,7 +41,6 @@ import {
 } from './commit-relay-wire.js';
 import { StoreError } from './errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LoneWriter } from './commit-relay-lone.js';
 import type { ChangeLog } from './distributed-log.js';
 import type { Op, TxResult } from './store.js';
 import { ZkError, type ZkSession } from './zk.js';
@@ -78,11 +76,8 @@ export class RelayClient {
   /** Whether a watch on the leader znode is set (a new session has none). */
   private readonly watch = { armed: false };
   private readonly unsubscribe: () => void;
-  /** Whether this handle writes alone (it then commits itself). */
-  private readonly lone = new LoneWriter();
-  /** Transactions relayed, committed locally (`alone` of them because the handle wrote alone), and
-   * decided by a fence (counters for tests and benchmarks). */
-  readonly stats = { relayed: 0, local: 0, alone: 0, fenced: 0, recovered: 0 };
+  /** Transactions relayed, committed locally, and decided by a fence (counters for tests and benchmarks). */
+  readonly stats = { relayed: 0, local: 0, fenced: 0, recovered: 0 };
 
   constructor(
     private readonly zk: ZkSession,
@@ -93,9 +88,6 @@ export class RelayClient {
     private readonly log: Logger,
     /** The leader of this same handle, if it volunteers (its own transactions stay local). */
     private readonly self?: () => string | undefined,
-    /** After the leader committed a transaction for this handle (its own commit loop's guess of
-     * `head` is then out of date). */
-    private readonly committedFor: () => void = () => undefined,
   ) {
     this.unsubscribe = zk.onSession(() => {
       this.watch.armed = false;
@@ -103,30 +95,8 @@ export class RelayClient {
     });
   }
 
-  /** Commits `ops` through the leader when there is one and this handle does not write alone, else
-   * through `local`. */
+  /** Commits `ops` through the leader when there is one, else through `local`. */
   async transact(ops: readonly Op[], local: (ops: readonly Op[]) => Promise<TxResult>): Promise<TxResult> {
-    const solo = ++this.lone.waiting === 1;
-    let relayed = false;
-    try {
-      const r = await this.route(ops, local, () => (relayed = true));
-      this.lone.answered(r, solo && this.lone.waiting === 1, relayed);
-      return r;
-    } finally {
-      this.lone.waiting--;
-    }
-  }
-
-  private async route(
-    ops: readonly Op[],
-    local: (ops: readonly Op[]) => Promise<TxResult>,
-    relayed: () => void,
-  ): Promise<TxResult> {
-    if (this.lone.alone) {
-      this.stats.local++;
-      this.stats.alone++;
-      return local(ops);
-    }
     const info = Date.now() < this.avoidUntil || this.closed ? undefined : await this.current();
     if (!info || info.token === this.self?.() || !relayable(ops)) {
       this.stats.local++;
@@ -137,8 +107,6 @@ export class RelayClient {
     const reply = await this.request(info, txid, bucket, ops);
     if (reply && 'ok' in reply) {
       this.stats.relayed++;
-      relayed();
-      this.committedFor();
       this.mustSee = Math.max(this.mustSee, reply.ok.position);
       this.changeLog.poke();
       return reply.ok;

@@ -30,8 +30,6 @@ export function makeRelay(
   logger: Logger | undefined,
   /** The mode when the URL does not say (openStore's `relay`: `lead` in the API server). */
   fallback: RelayMode = 'use',
-  /** After the leader committed a transaction for this handle. */
-  relayed: () => void = () => undefined,
 ): Relay {
   const mode = cfg.relay ?? fallback;
   const out = (logger ?? (fallbackLog ??= pino({ level: 'warn' }, pino.destination(2)))).child({
@@ -44,7 +42,7 @@ export function makeRelay(
   const client =
     mode === 'off'
       ? undefined
-      : new RelayClient(zk, cfg.root, log, out, () => (leader?.isLeader ? leader.token : undefined), relayed);
+      : new RelayClient(zk, cfg.root, log, out, () => (leader?.isLeader ? leader.token : undefined));
   return { client, leader };
 }
 
