@@ -16,7 +16,7 @@
 import { escapeControls, quote } from '../quote.js';
 import type { z } from 'zod';
 import { StoreError, type ErrorIssue, type StoreErrorCode } from '../state/errors.js';
-import { keyField, keyList } from '../state/model-parse.js';
+import { issueMessage, keyField, keyName } from '../state/model-parse.js';
 
 export interface WireIssue {
   readonly field: string;
@@ -128,26 +128,16 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, wha
   const issues = r.error.issues.map((i) => {
     const field =
       i.path.length > 0
-        ? i.path.map((k) => keyField([String(k)])).join('.')
+        ? i.path.map((k) => keyName(String(k))).join('.')
         : i.code === 'unrecognized_keys'
           ? keyField(i.keys)
           : what;
     let v: unknown = value;
     for (const k of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[k];
-    const allowed =
-      i.code === 'unrecognized_keys'
-        ? `unknown field(s): ${keyList(i.keys)}`
-        : i.code === 'invalid_type'
-          ? i.received === 'undefined'
-            ? 'is required'
-            : `expected ${i.expected}, got ${i.received}`
-          : i.code === 'invalid_enum_value'
-            ? `allowed values: ${i.options.join(', ')}`
-            : i.message;
     return {
       field,
       ...(v !== undefined && i.code !== 'unrecognized_keys' ? { value: cut(v) } : {}),
-      allowed,
+      allowed: issueMessage(i),
     };
   });
   throw new ApiError(

@@ -12,8 +12,11 @@ import { fieldSchemas, type Fields, type Kind } from './model.js';
 /** Unknown keys named in a message or an issue's field: at most this many, the rest counted. */
 const KEYS_SHOWN = 5;
 
-/** A key as a field name: as it is when it reads as one, else quoted (escaped, cut). */
-function keyName(k: string): string {
+/**
+ * A key as a field name: as it is when it reads as one, else quoted (escaped, cut). Every message
+ * that names a field someone gave (here, the API's parseWith) names it through this.
+ */
+export function keyName(k: string): string {
   return /^[A-Za-z0-9_.-]{1,64}$/.test(k) ? k : quote(k);
 }
 
@@ -45,7 +48,11 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function issueMessage(issue: z.ZodIssue): string {
+/**
+ * What is allowed, in words a user can act on, for one of zod's issues (the API's parseWith words its
+ * refusals with it too, so a store write and a request part are refused alike).
+ */
+export function issueMessage(issue: z.ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
       return issue.received === 'undefined'
@@ -53,6 +60,9 @@ function issueMessage(issue: z.ZodIssue): string {
         : `expected ${issue.expected}, got ${issue.received}`;
     case 'invalid_enum_value':
       return `allowed values: ${issue.options.join(', ')}`;
+    case 'invalid_union_discriminator':
+      // A tagged union's tag (a transaction op's `op`): the value is named beside the field.
+      return `allowed values: ${issue.options.map(String).join(', ')}`;
     case 'unrecognized_keys':
       return `unknown field(s): ${keyList(issue.keys)}`;
     case 'too_small':

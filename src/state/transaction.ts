@@ -44,6 +44,9 @@ import { TransactionOverlay, type BaseReader, type Write } from './transaction-o
 
 export type { BaseReader, Write } from './transaction-overlay.js';
 
+/** The ops a transaction takes. */
+const OPS: readonly string[] = ['create', 'update', 'delete'] satisfies readonly Op['op'][];
+
 export type DeletedRef = { kind: Kind; id: string; name: string | null };
 export type OpResult = Obj | { deleted: DeletedRef[] };
 
@@ -68,6 +71,11 @@ export class TransactionPlanner extends TransactionOverlay {
   // ---- writes ----------------------------------------------------------------------------------
 
   async apply(op: Op): Promise<OpResult> {
+    // An op that came from outside the type system (a program's JSON) is named before anything else.
+    if (!OPS.includes(op.op))
+      throw new StoreError('invalid', `op: ${quote(op.op)}: allowed values: ${OPS.join(', ')}`, [
+        { field: 'op', value: op.op, message: `allowed values: ${OPS.join(', ')}` },
+      ]);
     if (!isKind(op.kind)) invalid(unknownKindMessage(op.kind));
     if (op.op !== 'create' && !isUuid(op.id))
       throw new StoreError('not-found', `${op.kind}: no object with id ${quote(op.id)}`);

@@ -302,6 +302,22 @@ describe('midonet-api: objects and verbs', () => {
     assert.match(hostile.message, /'\\nevil\\x1b\[31m'/);
   });
 
+  it('names a transaction op it does not know, escaped, and the ops it takes', async () => {
+    const e = await refused('POST', '/v1/transactions', 400, 'invalid', /ops\.0\.op/, {
+      body: { ops: [{ op: 'upsert\u001b[2J', kind: 'bridge', fields: { name: 'op-x' } }] },
+    });
+    assert.equal(e.message, "body: ops.0.op: 'upsert\\x1b[2J': allowed values: create, update, delete");
+    assert.deepEqual(e.issues[0], {
+      field: 'ops.0.op',
+      value: 'upsert\u001b[2J',
+      allowed: 'allowed values: create, update, delete',
+    });
+    const missing = await refused('POST', '/v1/transactions', 400, 'invalid', /ops\.1\.op/, {
+      body: { ops: [{ op: 'create', kind: 'bridge', fields: { name: 'op-y' } }, { kind: 'bridge' }] },
+    });
+    assert.match(missing.message, /ops\.1\.op: allowed values: create, update, delete$/);
+  });
+
   it('runs several writes as one transaction, all or nothing', async () => {
     const id = '6f1c9d2e-0b7a-4c1e-9a55-3f0d2b8c4e12';
     const r = await ok('POST', '/v1/transactions', {
