@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
-import { KINDS, MANAGED_FIELDS, fieldSchemas, type Kind } from '../state/model.js';
+import { IMMUTABLE_FIELDS, KINDS, MANAGED_FIELDS, fieldSchemas, type Kind } from '../state/model.js';
 
 /** Kinds served by the generic object routes. */
 export type ApiKind = Exclude<Kind, 'api-token'>;
@@ -83,6 +83,12 @@ export function updateSchema(kind: Kind): JsonSchema {
   const managed = MANAGED_FIELDS[kind] ?? [];
   const omit = Object.fromEntries(managed.map((f) => [f, true])) as Record<string, true>;
   return jsonSchema(objectShape(kind).omit(omit).partial());
+}
+
+/** The fields an update may change: the kind's fields less those the store sets or fixes at create. */
+export function patchableFields(kind: Kind): string[] {
+  const fixed = new Set([...(MANAGED_FIELDS[kind] ?? []), ...(IMMUTABLE_FIELDS[kind] ?? [])]);
+  return Object.keys(objectShape(kind).shape).filter((f) => !fixed.has(f));
 }
 
 /** Top-level fields a list may filter on (`?field=value`): those holding a string, number or boolean. */

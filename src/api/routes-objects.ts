@@ -3,7 +3,8 @@
  *   GET    /v1/KINDS?field=value&refersTo=ID&limit=N&after=CURSOR   list, filtered, one page
  *   GET    /v1/KINDS/REF                                            show (REF: name or id); ETag: "version"
  *   POST   /v1/KINDS[?position=N][&wait=S]                          create (rules: at a position)
- *   PATCH  /v1/KINDS/REF[?position=N][&wait=S]   If-Match: "v"      update (merge of the given fields)
+ *   PATCH  /v1/KINDS/REF[?position=N][&wait=S]   If-Match: "v"      update (merge of the given fields;
+ *                                                                   an empty body is 400: nothing to change)
  *   DELETE /v1/KINDS/REF[?cascade=true][&wait=S] If-Match: "v"      delete
  *
  * Invariant: pages are in one stable order (name, then id) and a cursor names the last object of a
@@ -20,6 +21,7 @@ import {
   createSchema,
   filterFields,
   objectSchema,
+  patchableFields,
   updateSchema,
   type ApiKind,
 } from './kinds.js';
@@ -204,13 +206,16 @@ function kindRoutes(app: FastifyInstance, ctx: RouteCtx, kind: ApiKind): void {
     async (req, reply) => {
       const q = createQuery(req);
       const expectedVersion = ctx.ifMatch(req);
+      const set = bodyObject(req.body);
+      // An update of no field (and no move of a rule) is a mistake, not a success that did nothing.
+      if (Object.keys(set).length === 0 && q.position === undefined) nothingToChange(kind);
       const cur = await store.resolve(kind, (req.params as { ref: string }).ref);
       const r = await ctx.store.transact([
         {
           op: 'update',
           kind,
           id: cur.id,
-          set: bodyObject(req.body),
+          set,
           ...(expectedVersion !== undefined ? { expectedVersion } : {}),
           ...(q.position !== undefined ? { position: q.position } : {}),
         },
@@ -260,6 +265,17 @@ function parseScalar(v: string): unknown {
   } catch {
     return v;
   }
+}
+
+/** The refusal of a PATCH with an empty body: it names the fields the kind's updates may change. */
+function nothingToChange(kind: Kind): never {
+  const fields = patchableFields(kind).join(', ');
+  throw new ApiError(
+    400,
+    'invalid',
+    `${kind} update: nothing to change: the body has no fields; give at least one of: ${fields}${kind === 'rule' ? ' (or ?position=N to move the rule)' : ''}`,
+    [{ field: '(body)', value: {}, allowed: `at least one of: ${fields}` }],
+  );
 }
 
 /** A write's body: a JSON object (its fields are then the planner's to judge). */

@@ -302,6 +302,27 @@ describe('midonet-api: objects and verbs', () => {
     assert.match(hostile.message, /'\\nevil\\x1b\[31m'/);
   });
 
+  it('refuses a PATCH of nothing, naming the fields that can be changed, and leaves the object alone', async () => {
+    const b = await ok('POST', '/v1/bridges', { name: 'patch-nothing' });
+    const e = await refused('PATCH', '/v1/bridges/patch-nothing', 400, 'invalid', /nothing to change/, {
+      body: {},
+    });
+    assert.match(
+      e.message,
+      /^bridge update: nothing to change: the body has no fields; give at least one of: name, /,
+    );
+    assert.match(e.message, /vlanAware/);
+    assert.deepEqual(e.issues[0].field, '(body)');
+    const p = await ok('POST', '/v1/ports', { name: 'patch-port', deviceId: b.id });
+    const pe = await refused('PATCH', `/v1/ports/${p.id}`, 400, 'invalid', /nothing to change/, { body: {} });
+    assert.doesNotMatch(
+      pe.message,
+      /deviceId|deviceKind|tunnelKey/,
+      'fixed and managed fields are not offered',
+    );
+    assert.deepEqual(await ok('GET', '/v1/bridges/patch-nothing'), b, 'the object is as it was');
+  });
+
   it('names a transaction op it does not know, escaped, and the ops it takes', async () => {
     const e = await refused('POST', '/v1/transactions', 400, 'invalid', /ops\.0\.op/, {
       body: { ops: [{ op: 'upsert\u001b[2J', kind: 'bridge', fields: { name: 'op-x' } }] },
