@@ -153,17 +153,36 @@ export interface CniEnv {
 }
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const IFNAME_RE = /^[^\s/:]{1,15}$/;
+
+/**
+ * What is wrong with an interface name, or undefined: the kernel's rules (dev_valid_name: 1 to 15
+ * bytes, no '/', ':' or whitespace, not '.' or '..') and this plugin's (no control characters, and
+ * no leading '-': the name goes into `ip` argument lists, where it would read as an option).
+ */
+export function ifnameProblem(v: string): string | undefined {
+  if (Buffer.byteLength(v) > 15) return `it is ${Buffer.byteLength(v)} bytes long`;
+  if (v === '.' || v === '..') return "'.' and '..' are not interface names";
+  if (v.startsWith('-')) return "it starts with '-' (it would read as an option)";
+  if (UNSAFE_TEXT.test(v)) return 'it has a control or invisible character';
+  if (/\s/.test(v)) return 'it has white space';
+  const c = /[/:]/.exec(v);
+  return c ? `it has '${c[0]}'` : undefined;
+}
 
 /** Reads and checks the environment a runtime sets; `needs` lists what this command requires. */
 export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
   const command = env.CNI_COMMAND ?? '';
-  const need = (k: string, re: RegExp, what: string): string => {
+  const need = (k: string, check: RegExp | ((v: string) => string | undefined), what: string): string => {
     const v = env[k];
     if (v === undefined || v === '')
       throw new CniError(CNI_CODES.invalidEnvironment, `${k} is not set (${command}: ${what})`);
-    if (!re.test(v) || UNSAFE_TEXT.test(v))
-      throw new CniError(CNI_CODES.invalidEnvironment, `${k}=${quote(v)}: ${what}`);
+    const why =
+      typeof check === 'function' ? check(v) : !check.test(v) || UNSAFE_TEXT.test(v) ? '' : undefined;
+    if (why !== undefined)
+      throw new CniError(
+        CNI_CODES.invalidEnvironment,
+        `${k}=${quote(v)}: ${why === '' ? '' : `${why}; `}${what}`,
+      );
     return v;
   };
   const wantsAttachment = command === 'ADD' || command === 'DEL' || command === 'CHECK';
@@ -173,8 +192,8 @@ export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
   const ifname = wantsAttachment
     ? need(
         'CNI_IFNAME',
-        IFNAME_RE,
-        "an interface name of 1 to 15 characters, without spaces, '/', ':' or control characters",
+        ifnameProblem,
+        "an interface name of 1 to 15 bytes, not '.' or '..', not starting with '-', without spaces, '/', ':' or control characters",
       )
     : '';
   const netns =

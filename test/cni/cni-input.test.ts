@@ -1,9 +1,10 @@
 /**
  * midonet-cni refusing bad input before it touches anything: the configuration (not JSON, missing its
  * bridge, an unknown key, an unsupported version, a wrong type, a bridge that does not exist, an API
- * without a token) and the environment (no command, no container id, no netns), each with the CNI
- * specification's error code and a message naming what is wrong; nothing is written to the store.
- * VERSION lists the supported versions. Runs in-process on an embedded store in a temp directory.
+ * without a token) and the environment (no command, no container id, no netns, an interface name the
+ * kernel would refuse or `ip` would read as an option), each with the CNI specification's error code
+ * and a message naming what is wrong; nothing is written to the store. VERSION lists the supported
+ * versions. Runs in-process on an embedded store in a temp directory.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -102,6 +103,23 @@ describe('midonet-cni: bad input', () => {
       4,
       /CNI_IFNAME='a-very-long-interface'/,
     );
+    // The kernel's interface-name rules, and no leading '-' (the name goes into `ip` argument lists).
+    for (const [ifname, why] of [
+      ['-eth0', /CNI_IFNAME='-eth0': it starts with '-' \(it would read as an option\)/],
+      ['--help', /CNI_IFNAME='--help': it starts with '-'/],
+      ['.', /CNI_IFNAME='\.': '\.' and '\.\.' are not interface names/],
+      ['..', /CNI_IFNAME='\.\.': '\.' and '\.\.' are not/],
+      [
+        '\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9',
+        /CNI_IFNAME='\u00e9{8}': it is 16 bytes long; an interface name of 1 to 15 bytes/,
+      ],
+      ['a/b', /CNI_IFNAME='a\/b': it has '\/'/],
+      ['a b', /CNI_IFNAME='a b': it has white space/],
+      ['a:b', /CNI_IFNAME='a:b': it has ':'/],
+      ['a\nb', /CNI_IFNAME='a\\nb': it has a control or invisible character/],
+    ] as const)
+      await refused(env('ADD', { CNI_IFNAME: ifname }), conf(), 4, why);
+    await refused(env('DEL', { CNI_IFNAME: '-x' }), conf(), 4, /CNI_IFNAME='-x'.*not starting with '-'/);
     await refused(
       env('ADD', { CNI_ARGS: 'K8S_POD_NAME' }),
       conf(),

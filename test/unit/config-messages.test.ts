@@ -119,7 +119,10 @@ describe('configuration messages', () => {
     assert.match(id.msg, /^CNI_CONTAINERID='a\\u202eb\/\.\.': a container id/);
     const ifname = await cniRefusal({ ...ENV, CNI_IFNAME: 'e\u001b[2J' }, JSON.stringify(CONF));
     assert.equal(ifname.code, 4);
-    assert.match(ifname.msg, /^CNI_IFNAME='e\\x1b\[2J': an interface name of 1 to 15 characters/);
+    assert.match(
+      ifname.msg,
+      /^CNI_IFNAME='e\\x1b\[2J': it has a control or invisible character; an interface name of 1 to 15 bytes/,
+    );
     const netns = await cniRefusal({ ...ENV, CNI_NETNS: '/proc/1/ns/net\n' }, JSON.stringify(CONF));
     assert.match(netns.msg, /^CNI_NETNS='\/proc\/1\/ns\/net\\n': the path of the network namespace/);
   });
