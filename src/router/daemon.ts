@@ -73,11 +73,14 @@ export class RouterDaemon {
   }
 
   async start(): Promise<void> {
-    mkdirSync(this.cfg.runDir, { recursive: true });
-    // On the distributed backend the router stands by to lead the commit relay while no API server
-    // does (writers then still share grouped commits); the store URL's `relay=` overrides it.
+    // The store first, and nothing made on this host before it is open and this host found in it: a
+    // start that fails there (no store, not a store, no such host) leaves no directory behind. The
+    // store must exist already (an embedded one is not made here): the agent registered this host in
+    // it. On the distributed backend the router stands by to lead the commit relay while no API
+    // server does (writers then still share grouped commits); the store URL's `relay=` overrides it.
     this.store = await openStore(this.cfg.store, {
       relay: 'standby',
+      mustExist: true,
       logger: this.log.child({ component: 'router.store' }),
     });
     this.hostId = await this.findHost();
@@ -99,6 +102,7 @@ export class RouterDaemon {
       },
       { log: this.log },
     );
+    mkdirSync(this.cfg.runDir, { recursive: true });
     this.control = new ControlApi(
       this.controlSocket,
       (req) => this.controlRequest(req),

@@ -114,6 +114,11 @@ export class SqliteStore extends BackendBase implements TopologyStore {
     if (path !== ':memory:' && (!existsSync(dir) || !statSync(dir).isDirectory())) {
       throw new StoreError('unavailable', `cannot open ${this.url}: directory ${dir} does not exist`);
     }
+    if (opts.mustExist === true && path !== ':memory:' && !existsSync(path))
+      throw new StoreError(
+        'unavailable',
+        `cannot open ${this.url}: there is no store file ${path} (it is not made here)`,
+      );
     try {
       this.db = new Database(path, {
         timeout: opts.busyTimeoutMs ?? 10000,

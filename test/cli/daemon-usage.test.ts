@@ -3,12 +3,13 @@
  * escaped line naming the option and the value (never yargs' usage dump, never a terminal escape
  * echoed raw) with a non-zero exit, and an option given without its value is refused rather than
  * replaced by its default. Every case here is refused before the program does anything (no daemon
- * starts, no lab is brought up, nothing is written).
+ * starts, no lab is brought up, nothing is written); a daemon given a store it cannot open leaves no
+ * run directory behind.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,39 @@ describe('daemon and lab command lines', () => {
     const r = await refused('midonet-agent', ['--config']);
     assert.equal(r.code, 2);
     assert.equal(r.err, 'midonet-agent: --config: needs a value');
+  });
+
+  it('midonet-router: a store it cannot open stops the start before it makes its run directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mn-router-store-'));
+    try {
+      writeFileSync(join(dir, 'garbage.db'), 'not a database, '.repeat(512));
+      for (const [store, why] of [
+        [`sqlite:${join(dir, 'no-dir', 'state.db')}`, /directory .*no-dir does not exist/],
+        [`sqlite:${join(dir, 'absent.db')}`, /there is no store file .*absent\.db \(it is not made here\)/],
+        [`sqlite:${join(dir, 'garbage.db')}`, /garbage\.db: file is not a database/],
+      ] as const) {
+        const runDir = join(dir, 'run', 'midonet');
+        const config = join(dir, 'router.json');
+        writeFileSync(
+          config,
+          JSON.stringify({
+            store,
+            runDir,
+            hostName: 'hv-none',
+            metrics: { listen: null },
+            logLevel: 'silent',
+          }),
+        );
+        const r = await refused('midonet-router', ['--config', config]);
+        assert.equal(r.code, 1);
+        assert.match(r.err, /^midonet-router: start failed: /);
+        assert.match(r.err, why);
+        assert.ok(!existsSync(join(dir, 'run')), `${store}: no run directory left behind`);
+        assert.ok(!existsSync(join(dir, 'absent.db')), `${store}: no store file made`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('midonet-lab: counts that are not whole numbers in range are refused before anything is done', async () => {
