@@ -31,6 +31,7 @@ import type { TopologyStore } from '../state/store.js';
 import type { ApiConfig } from './config.js';
 import { ApiError, wireError } from './errors.js';
 import { quote } from '../quote.js';
+import { utf8Problem } from '../utf8.js';
 import { keyField, keyList } from '../state/model-parse.js';
 import { TokenIndex } from './tokens.js';
 import { RateLimit } from './rate-limit.js';
@@ -106,12 +107,20 @@ export async function buildApi(opts: {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // JSON bodies are parsed by fastify's own (safe) parser; when it refuses one, the refusal says why
   // (fastify's says "not valid JSON" for JSON it refuses because of a '__proto__' key). An empty body
-  // is no body: a DELETE sent with Content-Type: application/json and nothing else is fine.
+  // is no body: a DELETE sent with Content-Type: application/json and nothing else is fine. The body
+  // is taken as bytes and must be UTF-8 (JSON's encoding): decoded as a string, a byte that is not
+  // would become U+FFFD, and a name would be stored other than it was sent.
   const safeJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = body as string;
-    if (text.length === 0) return done(null, undefined);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0) return done(null, undefined);
+    const notUtf8 = utf8Problem(bytes);
+    if (notUtf8 !== undefined)
+      return done(
+        new ApiError(400, 'bad-request', `the body is not valid UTF-8 (${notUtf8}): JSON bodies are UTF-8`),
+      );
+    const text = bytes.toString('utf8');
     void safeJson(req, text, (err, parsed) => {
       if (!err) return done(null, parsed);
       try {

@@ -2,6 +2,8 @@
  * midonet-cli run the usual way: the compiled modules loaded one by one. bin/midonet-cli runs this
  * when the start-up snapshot (snapshot-entry.ts) cannot serve.
  */
+import { argvBytes } from './argv-bytes.js';
 import { main } from './main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+process.exitCode = await main(argv, undefined, undefined, argvBytes(argv.length));

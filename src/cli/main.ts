@@ -20,6 +20,7 @@ import { StoreError } from '../state/errors.js';
 import { isKind } from '../state/model.js';
 import type { Command } from './executor.js';
 import { CliError } from './options.js';
+import { checkArgvBytes } from './argv-bytes.js';
 import { waitMs, withStore, type GlobalArgs } from './store-access.js';
 import { CLI_KINDS, VERB_OPTIONS, optionFlags, type Args } from './topology-commands.js';
 
@@ -124,13 +125,19 @@ function mergeGlobals(all: readonly GlobalArgs[]): GlobalArgs {
   return out;
 }
 
-/** Runs one command line; returns the exit code. */
+/**
+ * Runs one command line; returns the exit code. `bytes`: the arguments as the bytes they were given
+ * (argv-bytes.ts; the entry points pass them), so an argument that is not UTF-8 is refused rather than
+ * taken with U+FFFD in place of what was meant.
+ */
 export async function main(
   argv: string[],
   out = (s: string) => void process.stdout.write(`${s}\n`),
   errOut = (s: string) => void process.stderr.write(`${s}\n`),
+  bytes?: readonly Uint8Array[],
 ): Promise<number> {
   try {
+    if (bytes !== undefined) checkArgvBytes(argv, bytes);
     if (argv.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
       const { shell } = await import('./shell.js');
       return await shell();

@@ -9,13 +9,15 @@
  * (better-sqlite3, the distributed store's drivers, zeromq, the full yargs CLI) are loaded at run time.
  */
 import { startupSnapshot } from 'node:v8';
+import { argvBytes } from './argv-bytes.js';
 import { main } from './main.js';
 // The short road's second half (main loads it after parsing), initialised into the snapshot too.
 import './executor.js';
 
 startupSnapshot.setDeserializeMainFunction(() => {
   // Started from a snapshot, process.argv is [node, ...the arguments after `--`].
-  main(process.argv.slice(1)).then(
+  const argv = process.argv.slice(1);
+  main(argv, undefined, undefined, argvBytes(argv.length)).then(
     (code) => {
       process.exitCode = code;
     },

@@ -1,7 +1,7 @@
 /**
  * midonet-api against hostile bodies: unknown keys that carry terminal escapes, are 100,000 characters
  * long or number in the thousands, a reference 100,000 characters long, a body that is `null`, one
- * over the size limit. Every answer names the field and what is wrong in a short, escaped message
+ * over the size limit, one that is not UTF-8. Every answer names the field and what is wrong in a short, escaped message
  * (values and keys cut, a long list of keys counted), and nothing is written.
  */
 import { after, before, describe, it } from 'node:test';
@@ -104,6 +104,24 @@ describe('midonet-api: hostile bodies', () => {
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(del.status, 200, JSON.stringify(del.body));
+  });
+
+  it('refuses a body that is not UTF-8 instead of storing U+FFFD in its place', async () => {
+    const bytes = (...parts: Array<string | number[]>) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+    const ff = await refused('/v1/bridges', 400, { raw: bytes('{"name":"a', [0xff], 'b"}') });
+    assert.equal(ff.message, 'the body is not valid UTF-8 (byte 0xff at offset 10): JSON bodies are UTF-8');
+    // A lead byte without its continuation, an overlong '/', a surrogate: each is refused where it starts.
+    const cut = await refused('/v1/bridges', 400, { raw: bytes('{"name":"', [0xe2, 0x82], '"}') });
+    assert.match(cut.message, /byte 0xe2 at offset 9/);
+    await refused('/v1/bridges', 400, { raw: bytes('{"name":"', [0xc0, 0xaf], '"}') });
+    await refused('/v1/bridges', 400, { raw: bytes('{"name":"', [0xed, 0xa0, 0x80], '"}') });
+    const names = (await fx.store.list('bridge')).map((b) => b.name);
+    assert.ok(!names.some((n) => n.includes('\ufffd')), `no U+FFFD stored: ${JSON.stringify(names)}`);
+    // UTF-8 itself, U+FFFD sent as UTF-8 included, is taken as it is.
+    const r = await fx.call('POST', '/v1/bridges', { raw: bytes('{"name":"\u00e9\u20ac\u{1f600}"}') });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.name, '\u00e9\u20ac\u{1f600}');
   });
 
   it('answers headers too large in its own error shape', async () => {

@@ -23,7 +23,12 @@ export interface ApiFixture {
   call(
     method: string,
     path: string,
-    opts?: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> },
+    opts?: {
+      body?: unknown;
+      raw?: string | Uint8Array;
+      token?: string | null;
+      headers?: Record<string, string>;
+    },
   ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -54,7 +59,7 @@ export async function apiFixture(config: Partial<ApiConfig> = {}): Promise<ApiFi
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       const token = opts.token === undefined ? admin : opts.token;
       if (token !== null) headers.authorization = `Bearer ${token}`;
-      let body: string | undefined;
+      let body: string | Uint8Array | undefined;
       if (opts.raw !== undefined) body = opts.raw;
       else if (opts.body !== undefined) body = JSON.stringify(opts.body);
       if (body !== undefined && headers['content-type'] === undefined)
