@@ -7,6 +7,7 @@
  * process never starts on a half-valid configuration.
  */
 import { escapeControls, quote, UNSAFE_TEXT } from './quote.js';
+import { utf8Problem } from './utf8.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LOG_LEVELS } from './log-levels.js';
@@ -27,14 +28,19 @@ export function loadConfig<S extends z.ZodTypeAny>(
 ): z.output<S> {
   let raw: unknown = {};
   if (existsSync(file) || !opts.optional) {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(file, 'utf8');
+      bytes = readFileSync(file);
     } catch (e) {
       throw new ConfigError(
         `${escapeControls(file)}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );
     }
+    // Decoded as it is, a byte that is not UTF-8 would become U+FFFD in a value (a host name).
+    const notUtf8 = utf8Problem(bytes);
+    if (notUtf8 !== undefined)
+      throw new ConfigError(`${escapeControls(file)}: not valid UTF-8 (${notUtf8}): the file is UTF-8 JSON`);
+    const text = bytes.toString('utf8');
     try {
       raw = JSON.parse(text);
     } catch (e) {

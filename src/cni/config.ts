@@ -15,6 +15,7 @@ import { absolutePath, configProblem, hostNameValue, netnsName, ovsBridgeName, s
 import { escapeControls, quote, UNSAFE_TEXT } from '../quote.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { parseCidr, parseIpv4 } from '../addr.js';
+import { utf8Problem } from '../utf8.js';
 
 /** Error codes of the CNI specification; 100 and up are this plugin's own. */
 export const CNI_CODES = {
@@ -114,8 +115,23 @@ export const netConfSchema = z
 
 export type NetConf = z.output<typeof netConfSchema>;
 
-/** Parses the stdin of a plugin call; the error names the key, the value and what is allowed. */
-export function parseNetConf(text: string): NetConf {
+/**
+ * Parses the stdin of a plugin call (as it came, bytes, or text); the error names the key, the value
+ * and what is allowed. Bytes must be UTF-8: decoded as they are, a byte that is not would become
+ * U+FFFD in a name.
+ */
+export function parseNetConf(input: string | Uint8Array): NetConf {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else {
+    const notUtf8 = utf8Problem(input);
+    if (notUtf8 !== undefined)
+      throw new CniError(
+        CNI_CODES.decodeFailure,
+        `network configuration: not valid UTF-8 (${notUtf8}): it is UTF-8 JSON`,
+      );
+    text = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -55,15 +55,25 @@ async function openTopology(conf: NetConf): Promise<TopologyStore> {
   return new HttpStore(conf.api, token);
 }
 
-/** Runs one plugin call; returns what to print and the exit status. */
-export async function cniMain(env: NodeJS.ProcessEnv, stdin: string): Promise<{ out: string; code: number }> {
+/**
+ * Runs one plugin call; returns what to print and the exit status. `stdin`: the network configuration
+ * as it came (bytes, checked to be UTF-8), or as text.
+ */
+export async function cniMain(
+  env: NodeJS.ProcessEnv,
+  stdin: string | Uint8Array,
+): Promise<{ out: string; code: number }> {
   let version = '1.1.0';
   try {
     const cmd = env.CNI_COMMAND;
     if (cmd === 'VERSION') {
       const asked = (() => {
         try {
-          return (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+          return (
+            JSON.parse(typeof stdin === 'string' ? stdin : Buffer.from(stdin).toString('utf8')) as {
+              cniVersion?: unknown;
+            }
+          ).cniVersion;
         } catch {
           return undefined;
         }

@@ -158,5 +158,23 @@ describe('midonet-cni: bad input', () => {
     });
     assert.equal(r.code, 1);
     assert.equal((JSON.parse(r.stdout) as { code: number }).code, 7);
+    // The configuration reaches the plugin as bytes: one that is not UTF-8 is a decode failure (6).
+    const bytes = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(BIN, [], { env: { ...process.env, ...env('ADD') } }, (err, stdout) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout }),
+      );
+      child.stdin!.end(
+        Buffer.concat([
+          Buffer.from(conf({ bridge: 'p' }).slice(0, -1)),
+          Buffer.from(',"dhcp":"'),
+          Buffer.of(0xff),
+          Buffer.from('"}'),
+        ]),
+      );
+    });
+    assert.equal(bytes.code, 1);
+    const e = JSON.parse(bytes.stdout) as { code: number; msg: string };
+    assert.equal(e.code, 6, e.msg);
+    assert.match(e.msg, /not valid UTF-8 \(byte 0xff at offset \d+\)/);
   });
 });

@@ -3,7 +3,8 @@
  * wording, config.ts configProblem): a file that is not an object says what it holds instead of naming
  * an empty key; a JSON syntax error, whose text quotes the file, shows its newlines and escapes as
  * escapes; a file path with control characters is escaped; hostile or numerous unknown keys are cut
- * and counted; CNI_COMMAND and other environment values are quoted, escaped and cut.
+ * and counted; CNI_COMMAND and other environment values are quoted, escaped and cut; a file or a
+ * network configuration that is not UTF-8 is refused, naming the byte.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function refusal(text: string, name = 'c.json'): string {
+function refusal(text: string | Uint8Array, name = 'c.json'): string {
   const file = join(dir, name);
   writeFileSync(file, text);
   try {
@@ -36,7 +37,7 @@ function refusal(text: string, name = 'c.json'): string {
 
 async function cniRefusal(
   env: Record<string, string>,
-  stdin: string,
+  stdin: string | Uint8Array,
 ): Promise<{ code: number; msg: string }> {
   const r = await cniMain(env, stdin);
   assert.equal(r.code, 1);
@@ -49,6 +50,23 @@ const CONF = { cniVersion: '1.0.0', name: 'pods', type: 'midonet-cni', bridge: '
 const ENV = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/proc/1/ns/net', CNI_IFNAME: 'eth0' };
 
 describe('configuration messages', () => {
+  it('bytes that are not UTF-8 are refused where they are, not read as U+FFFD', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"hostName":"hv'), Buffer.of(0xff), Buffer.from('"}')]);
+    assert.equal(refusal(bytes), 'not valid UTF-8 (byte 0xff at offset 15): the file is UTF-8 JSON');
+    const conf = Buffer.concat([
+      Buffer.from(JSON.stringify(CONF).slice(0, -1)),
+      Buffer.from(',"dhcp":"s'),
+      Buffer.of(0xc3, 0x28),
+      Buffer.from('"}'),
+    ]);
+    const cni = await cniRefusal(ENV, conf);
+    assert.equal(cni.code, 6);
+    assert.match(
+      cni.msg,
+      /^network configuration: not valid UTF-8 \(byte 0xc3 at offset \d+\): it is UTF-8 JSON$/,
+    );
+  });
+
   it('a file that is not an object says what it holds', () => {
     assert.equal(refusal('[]'), 'expected a JSON object of keys, got an array');
     assert.equal(refusal('null'), 'expected a JSON object of keys, got null');
