@@ -137,7 +137,6 @@ export async function main(
   bytes?: readonly Uint8Array[],
 ): Promise<number> {
   try {
-    if (bytes !== undefined) checkArgvBytes(argv, bytes);
     if (argv.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
       const { shell } = await import('./shell.js');
       return await shell();
@@ -148,6 +147,8 @@ export async function main(
       for (const c of await completeLine(argv.slice(1))) out(c);
       return 0;
     }
+    // After completion, which offers what it can for any partly typed line and never refuses it.
+    if (bytes !== undefined) checkArgvBytes(argv, bytes);
     const segs = segments(argv);
     const parsed = segs.map(parse);
     const cmds = parsed.map((p, i) => topologyCommand(p, segs[i]!));
