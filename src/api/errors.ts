@@ -6,8 +6,8 @@
  *
  * Status codes: 400 bad input, 401 no or unknown token, 403 a reader writing, 404 no such object or
  * route, 409 taken name/binding/address, referenced object or exhausted pool, 410 a feed position the
- * log no longer holds, 412 a stale If-Match, 413 body too large, 415 not JSON, 429 rate limit, 431
- * headers too large (answered by server.ts clientError),
+ * log no longer holds, 412 a stale If-Match, 413 body too large, 414 a part of the path too long,
+ * 415 not JSON, 429 rate limit, 431 headers too large (answered by server.ts clientError),
  * 503 store unavailable.
  *
  * Invariant: an error never carries a stack trace or a raw hostile value: values are cut and control

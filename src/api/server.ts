@@ -23,7 +23,12 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../log.js';
 import type { ApiToken } from '../state/model.js';
@@ -73,6 +78,36 @@ function clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy(err);
 }
 
+/**
+ * The longest part of a path (a name or an id, decoded) a route takes: above a name's 255 characters,
+ * so any object can be named in a path; fastify's own bound (100) refused names that are allowed.
+ */
+const MAX_PATH_PART = 1024;
+
+/**
+ * What a request gets when fastify refuses its path before routing (a %-escape that is not UTF-8 or
+ * not complete, a part too long): the API's own error shape, the path quoted and cut, not fastify's
+ * shape with the whole path echoed.
+ */
+function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const path = quote(req.url.split('?')[0]!);
+  const w =
+    err.code === 'FST_ERR_BAD_URL'
+      ? {
+          status: 400,
+          code: 'bad-request',
+          message: `the path ${path} has a %-escape that is not complete or not UTF-8`,
+        }
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? {
+            status: 414,
+            code: 'too-long',
+            message: `a part of the path ${path} is longer than ${MAX_PATH_PART} characters (a name is at most 255)`,
+          }
+        : wireError(err);
+  void reply.code(w.status).send({ error: w });
+}
+
 export interface ApiServer {
   readonly app: FastifyInstance;
   readonly tokens: TokenIndex;
@@ -96,6 +131,8 @@ export async function buildApi(opts: {
     logger: false,
     bodyLimit: config.bodyLimitBytes,
     clientErrorHandler: clientError,
+    routerOptions: { maxParamLength: MAX_PATH_PART },
+    frameworkErrors: frameworkError,
     ...https,
   }) as unknown as FastifyInstance;
   const tokens = new TokenIndex(store);

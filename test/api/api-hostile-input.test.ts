@@ -124,6 +124,32 @@ describe('midonet-api: hostile bodies', () => {
     assert.equal(r.body.name, '\u00e9\u20ac\u{1f600}');
   });
 
+  it('answers a path it cannot decode or a part too long in its own shape, and takes the longest names', async () => {
+    for (const path of ['/v1/bridges/%FF', '/v1/bridges/%E2%82', '/v1/bridges/%']) {
+      const r = await fx.call('GET', path);
+      assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.error.code, 'bad-request');
+      assert.match(
+        r.body.error.message,
+        /^the path '\/v1\/bridges\/%[^']*' has a %-escape that is not complete or not UTF-8$/,
+      );
+    }
+    const long = await fx.call('GET', `/v1/bridges/${'x'.repeat(5000)}`);
+    assert.equal(long.status, 414);
+    assert.equal(long.body.error.code, 'too-long');
+    assert.match(
+      long.body.error.message,
+      /^a part of the path '\/v1\/bridges\/x+\.\.\.' \(5012 characters\) is longer than 1024/,
+    );
+    // A name of the longest length allowed can be shown, changed and deleted by name.
+    const name = `\u00e9${'n'.repeat(254)}`;
+    assert.equal((await fx.call('POST', '/v1/bridges', { body: { name } })).status, 201);
+    const ref = `/v1/bridges/${encodeURIComponent(name)}`;
+    assert.equal((await fx.call('GET', ref)).status, 200);
+    assert.equal((await fx.call('PATCH', ref, { body: { vlanAware: true } })).status, 200);
+    assert.equal((await fx.call('DELETE', ref)).status, 200);
+  });
+
   it('answers headers too large in its own error shape', async () => {
     const r = await fx.call('GET', '/v1/position', { headers: { 'x-padding': 'p'.repeat(20000) } });
     assert.equal(r.status, 431);
