@@ -137,7 +137,10 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, wha
     return {
       field,
       ...(v !== undefined && i.code !== 'unrecognized_keys' ? { value: cut(v) } : {}),
-      allowed: issueMessage(i),
+      allowed:
+        v === undefined && i.code === 'invalid_union_discriminator'
+          ? `is required; ${issueMessage(i)}`
+          : issueMessage(i),
     };
   });
   throw new ApiError(

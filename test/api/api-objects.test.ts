@@ -336,7 +336,7 @@ describe('midonet-api: objects and verbs', () => {
     const missing = await refused('POST', '/v1/transactions', 400, 'invalid', /ops\.1\.op/, {
       body: { ops: [{ op: 'create', kind: 'bridge', fields: { name: 'op-y' } }, { kind: 'bridge' }] },
     });
-    assert.match(missing.message, /ops\.1\.op: allowed values: create, update, delete$/);
+    assert.match(missing.message, /ops\.1\.op: is required; allowed values: create, update, delete$/);
   });
 
   it('runs several writes as one transaction, all or nothing', async () => {
