@@ -1,35 +1,16 @@
 /**
  * midonet-cli's command line as the bytes it was given. Node hands a program its arguments as strings,
  * each malformed UTF-8 sequence silently replaced by U+FFFD, so `bridge create $'\xff'` would create a
- * bridge named U+FFFD. The bytes are still in /proc/self/cmdline (one NUL-ended entry per argument,
- * Node's own options first); the entry points pass the entries of the CLI's arguments to `main`,
- * which refuses an argument that is not UTF-8 before it parses anything.
+ * bridge named U+FFFD. The bytes are still in /proc/self/cmdline (process-bytes.ts); the entry points
+ * pass those of the CLI's arguments to `main`, which refuses an argument that is not UTF-8 before it
+ * parses anything.
  *
  * Invariant: an argument is refused only when its own bytes are not UTF-8; when the bytes cannot be
  * read or do not line up with the arguments (another OS, a process that rewrote its title) nothing is
  * refused here, and the arguments are taken as Node decoded them.
  */
-import { readFileSync } from 'node:fs';
 import { utf8Problem } from '../utf8.js';
 import { CliError } from './option-parse.js';
-
-/** The bytes of the last `count` arguments of this process, or undefined when they cannot be read. */
-export function argvBytes(count: number): Uint8Array[] | undefined {
-  let all: Buffer;
-  try {
-    all = readFileSync('/proc/self/cmdline');
-  } catch {
-    return undefined;
-  }
-  const entries: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i < all.length; i++)
-    if (all[i] === 0) {
-      entries.push(all.subarray(start, i));
-      start = i + 1;
-    }
-  return entries.length >= count ? entries.slice(entries.length - count) : undefined;
-}
 
 /** How an argument is named in a refusal: the option it is the value of, else its position. */
 function argumentName(argv: readonly string[], i: number): string {

@@ -9,7 +9,7 @@
  * (better-sqlite3, the distributed store's drivers, zeromq, the full yargs CLI) are loaded at run time.
  */
 import { startupSnapshot } from 'node:v8';
-import { argvBytes } from './argv-bytes.js';
+import { argvBytes } from '../process-bytes.js';
 import { main } from './main.js';
 // The short road's second half (main loads it after parsing), initialised into the snapshot too.
 import './executor.js';

@@ -185,13 +185,23 @@ export function ifnameProblem(v: string): string | undefined {
   return c ? `it has '${c[0]}'` : undefined;
 }
 
-/** Reads and checks the environment a runtime sets; `needs` lists what this command requires. */
-export function readEnv(env: NodeJS.ProcessEnv): CniEnv {
+/**
+ * Reads and checks the environment a runtime sets; `needs` lists what this command requires.
+ * `bytes`: the environment's values as the bytes they were given (process-bytes.ts), so a value that
+ * is not UTF-8 is refused rather than taken with U+FFFD in place of what was meant (an interface
+ * name the runtime gave would not be the one made).
+ */
+export function readEnv(env: NodeJS.ProcessEnv, bytes?: ReadonlyMap<string, Uint8Array>): CniEnv {
   const command = env.CNI_COMMAND ?? '';
   const need = (k: string, check: RegExp | ((v: string) => string | undefined), what: string): string => {
     const v = env[k];
     if (v === undefined || v === '')
       throw new CniError(CNI_CODES.invalidEnvironment, `${k} is not set (${command}: ${what})`);
+    const raw = bytes?.get(k);
+    const notUtf8 =
+      raw !== undefined && Buffer.from(raw).toString('utf8') === v ? utf8Problem(raw) : undefined;
+    if (notUtf8 !== undefined)
+      throw new CniError(CNI_CODES.invalidEnvironment, `${k} is not valid UTF-8 (${notUtf8}): ${what}`);
     const why =
       typeof check === 'function' ? check(v) : !check.test(v) || UNSAFE_TEXT.test(v) ? '' : undefined;
     if (why !== undefined)

@@ -57,11 +57,13 @@ async function openTopology(conf: NetConf): Promise<TopologyStore> {
 
 /**
  * Runs one plugin call; returns what to print and the exit status. `stdin`: the network configuration
- * as it came (bytes, checked to be UTF-8), or as text.
+ * as it came (bytes, checked to be UTF-8), or as text; `envBytes`: the environment's values as bytes
+ * (process-bytes.ts environBytes), so that a CNI_* value that is not UTF-8 is refused.
  */
 export async function cniMain(
   env: NodeJS.ProcessEnv,
   stdin: string | Uint8Array,
+  envBytes?: ReadonlyMap<string, Uint8Array>,
 ): Promise<{ out: string; code: number }> {
   let version = '1.1.0';
   try {
@@ -93,7 +95,7 @@ export async function cniMain(
       );
     const conf = parseNetConf(stdin);
     version = conf.cniVersion;
-    const cniEnv = readEnv(env);
+    const cniEnv = readEnv(env, envBytes);
     const log = createLogger({ name: 'midonet-cni', level: conf.logLevel, destination: 2 }).child({
       component: 'cni',
     });

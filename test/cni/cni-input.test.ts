@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,17 @@ describe('midonet-cni: bad input', () => {
     ] as const)
       await refused(env('ADD', { CNI_IFNAME: ifname }), conf(), 4, why);
     await refused(env('DEL', { CNI_IFNAME: '-x' }), conf(), 4, /CNI_IFNAME='-x'.*not starting with '-'/);
+    // Given the bytes of the environment: a value that is not UTF-8 is refused, naming the byte.
+    const before = await store.position();
+    const r = await cniMain(
+      env('ADD', { CNI_IFNAME: 'e\ufffd' }),
+      conf(),
+      new Map([['CNI_IFNAME', Buffer.of(0x65, 0xff)]]),
+    );
+    const e = JSON.parse(r.out) as { code: number; msg: string };
+    assert.equal(e.code, 4);
+    assert.match(e.msg, /^CNI_IFNAME is not valid UTF-8 \(byte 0xff at offset 1\): an interface name/);
+    assert.equal(await store.position(), before);
     await refused(
       env('ADD', { CNI_ARGS: 'K8S_POD_NAME' }),
       conf(),
@@ -176,5 +187,25 @@ describe('midonet-cni: bad input', () => {
     const e = JSON.parse(bytes.stdout) as { code: number; msg: string };
     assert.equal(e.code, 6, e.msg);
     assert.match(e.msg, /not valid UTF-8 \(byte 0xff at offset \d+\)/);
+    // An environment value that is not UTF-8 (Node would read U+FFFD): CNI_IFNAME's bytes reach the
+    // plugin through `env`, started by xargs from a file of arguments (stdin stays the plugin's).
+    const args = join(dir, 'env-args');
+    writeFileSync(
+      args,
+      Buffer.concat([Buffer.from('CNI_IFNAME=eth'), Buffer.of(0xff, 0), Buffer.from(BIN), Buffer.of(0)]),
+    );
+    const ifname = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(
+        'xargs',
+        ['-0', '-a', args, 'env'],
+        { env: { ...process.env, ...env('ADD') } },
+        (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout }),
+      );
+      child.stdin!.end(conf());
+    });
+    assert.notEqual(ifname.code, 0);
+    const ie = JSON.parse(ifname.stdout) as { code: number; msg: string };
+    assert.equal(ie.code, 4, ie.msg);
+    assert.match(ie.msg, /^CNI_IFNAME is not valid UTF-8 \(byte 0xff at offset 3\): an interface name/);
   });
 });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { utf8Problem } from '../../src/utf8.js';
-import { argvBytes, checkArgvBytes } from '../../src/cli/argv-bytes.js';
+import { checkArgvBytes } from '../../src/cli/argv-bytes.js';
+import { argvBytes, environBytes } from '../../src/process-bytes.js';
 import { CliError } from '../../src/cli/option-parse.js';
 import { holds } from './property.js';
 
@@ -71,7 +72,10 @@ describe('midonet-cli argument bytes', () => {
     checkArgvBytes(['y', '\ufffd'], bad);
   });
 
-  it('reads the bytes of this very process', () => {
+  it('reads the bytes of this very process: its arguments and its environment', () => {
+    const env = environBytes();
+    assert.ok(env !== undefined);
+    assert.equal(Buffer.from(env.get('PATH')!).toString('utf8'), process.env.PATH);
     const n = process.argv.length - 1;
     const raw = argvBytes(n);
     assert.ok(raw !== undefined);
