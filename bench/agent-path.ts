@@ -137,12 +137,12 @@ async function connectAgent(
 ): Promise<{ sw: FakeSwitch; close: () => void }> {
   const path = join(dir, 'of.sock');
   const log = createLogger({ name: 'bench', level: 'warn', destination: 2 });
-  const server = createServer({ pauseOnConnect: true });
+  const server = createServer();
   await new Promise<void>((r) => server.listen(path, r));
   const accepted = new Promise<Socket>((r) => server.once('connection', r));
   const client = connect(path);
   const agentSock = await accepted;
-  const conn = OpenFlowConnection.accepted(agentSock, log);
+  const conn = new OpenFlowConnection(agentSock, log);
   const answers = new PacketInAnswerer(
     () => ctl,
     (m) => conn.sendAll(m),

@@ -6,9 +6,7 @@
  * The connection stamps transaction ids: callers build messages without one (`Outgoing`). PACKET_INs
  * take a fast path (openflow/packet-in.ts) and are delivered as views, not decoded objects;
  * `sendAll` encodes a list of messages into one reused buffer and one socket write, so a FLOW_MOD and its
- * PACKET_OUT leave together and nothing waits for a later tick. On a socket a server accepted
- * (`OpenFlowConnection.accepted`) the bytes are read into one static buffer without Node's Readable
- * stream (static-reads.ts); each read's bytes are copied once, so frames and packet-in views own them.
+ * PACKET_OUT leave together and nothing waits for a later tick.
  *
  * Invariants: nothing the switch sends can throw out of this class: undecodable frames are answered
  * with an OpenFlow ERROR and reported as an 'ofError' event; a framing error closes the connection.
@@ -20,7 +18,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
-import { readsWithoutStream } from './static-reads.js';
 import type { Logger } from '../log.js';
 import {
   OFPBRC,
@@ -79,32 +76,16 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
    */
   beforeWrite: (() => void) | undefined;
   private inBeforeWrite = false;
-  private readonly socket: Socket;
-
-  /**
-   * A connection on a socket a server accepted with `pauseOnConnect: true` (nothing read yet), read
-   * without the Readable stream (static-reads.ts).
-   */
-  static accepted(paused: Socket, log: Logger, requestTimeoutMs?: number): OpenFlowConnection {
-    return new OpenFlowConnection(paused, log, requestTimeoutMs, true);
-  }
 
   constructor(
-    socket: Socket,
+    private readonly socket: Socket,
     private readonly log: Logger,
     private readonly requestTimeoutMs = 10000,
-    staticReads = false,
   ) {
     super();
-    if (staticReads) {
-      // The view is the reused buffer's: one copy per read (pooled below 4 KiB) keeps what outlives it.
-      this.socket = readsWithoutStream(socket, (bytes) => this.onData(Buffer.from(bytes)));
-    } else {
-      this.socket = socket;
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    }
-    this.socket.on('close', () => this.onClose());
-    this.socket.on('error', (e) => log.warn({ err: e.message }, 'openflow socket error'));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.onClose());
+    socket.on('error', (e) => log.warn({ err: e.message }, 'openflow socket error'));
   }
 
   xid(): number {

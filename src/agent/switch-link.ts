@@ -73,7 +73,7 @@ export class SwitchLink {
   listen(): Promise<void> {
     const path = this.deps.socket;
     rmSync(path, { force: true });
-    this.server = createServer({ pauseOnConnect: true }, (s) => void this.onSwitch(s));
+    this.server = createServer((s) => void this.onSwitch(s));
     return new Promise((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(path, () => {
@@ -154,7 +154,7 @@ export class SwitchLink {
   private async onSwitch(socket: Socket): Promise<void> {
     const log = this.deps.log;
     const ctl = this.deps.ctl();
-    const conn = OpenFlowConnection.accepted(socket, log);
+    const conn = new OpenFlowConnection(socket, log);
     conn.beforeWrite = this.deps.beforeWrite;
     // Port changes may arrive at any time from here on; none may be missed.
     const ifaces = ctl.ports.ifaceOfport;
