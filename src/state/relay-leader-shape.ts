@@ -3,11 +3,12 @@
  * midonet-api and midonet-router (the daemons that volunteer) start with, and that the store bench
  * gives its leader process.
  *
- * A leader's work comes in bursts (a wave of writers) with idle spells between them. Idle for half a
- * minute, V8's memory reducer runs full collections to shrink the heap; each ages the bytecode of
- * functions not run since, which is then dropped (with the optimized code built on it) and the young
- * generation is shrunk back to its start size. The next burst then finds a leader that interprets and
- * compiles its commit loop again and scavenges far more often while the young generation grows back.
+ * A leader's work comes in bursts (a wave of writers) with idle spells between them. After half a
+ * minute idle, V8 cuts the young generation back to 1 MiB semi-spaces at its next scavenge (the
+ * allocation rate was low), and the next burst scavenges several times as often while it grows back
+ * (measured: 36 scavenges against 5 in the first second; with the flags 1.03x to 1.26x in five of six
+ * 16-writer figures). Idle for a minute, V8's memory reducer also runs full collections; each ages the
+ * bytecode of functions not run since, which is then dropped with the optimized code built on it.
  * - `--no-memory-reducer`: no collections (and no shrinking) because the process went idle.
  * - `--no-flush-bytecode`: the bytecode of a function not run for a while is kept.
  * - `--min-semi-space-size=16`: the young generation starts (and stays) at 16 MiB semi-spaces, its
