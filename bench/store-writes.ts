@@ -6,13 +6,17 @@
  *   concurrent       16 writers sharing one store handle (an API server serving 16 clients);
  *   clients          16 writers, each with its own store handle (own ZooKeeper session and Cassandra
  *                    connection, as separate processes would have).
- * Afterwards it checks what it wrote: every acknowledged create is readable, and the change log holds
- * each exactly once, in order. Targets: >= 300/s sequential, >= 1,000/s from 16 concurrent writers.
+ * Before the modes each build writes `--warm N` bridges (default 2000, untimed) from 16 writers on
+ * their own handles, through the relay leader when there is one. Afterwards it checks what it wrote:
+ * every acknowledged create is readable, and the change log holds each exactly once, in order. Targets: >= 300/s sequential, >= 1,000/s from 16 concurrent writers.
  * A build with the commit relay (src/state/commit-relay*.ts) also gets one more handle with
  * `relay=lead` (what an API server would be), so the others send their transactions to it: in a
  * process of its own (`--relay process`, the default, as an API server is), or in the bench's process
  * (`--relay on`); `--relay off` opens every handle with `relay=off` instead (each commits itself).
- * How many transactions went through the leader is printed.
+ * The leader's process starts with the node flags its build's daemons lead with
+ * (src/state/relay-leader-shape.ts); how many transactions went through it, and its CPU time per
+ * write of each mode, are printed. `--idle S` leaves every leader idle S seconds before each mode but
+ * the first (what a leader meets between bursts of writers); `--leader-trace-gc` prints its GC lines.
  * With `--before DIR` (the dist/ of an earlier build) the same against that build's store, on its own
  * keyspace on the same services, the builds taking turns (each mode `--rounds` times, 2 by default,
  * a share of the writes each time, in alternating order) so the machine's load falls on both alike;
@@ -21,16 +25,18 @@
  * (run it under the machine lock).
  *
  *   npm run bench -- store-writes [--writes N] [--url URL] [--before DIR [--rounds R]] [--modes LIST]
- *     [--relay process|on|off]
+ *     [--relay process|on|off] [--idle S] [--leader-trace-gc] [--warm N]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseCassandraUrl, storeUrlFor } from '../src/state/cassandra-url.js';
 import type { TopologyStore } from '../src/state/store.js';
+import { cpuMs } from './cpu-time.js';
 import { intArg, printReport, printTable } from './report.js';
 import { benchServices } from './services.js';
 
@@ -51,18 +57,30 @@ async function run(
   writers: number,
   total: number,
   tag: string,
-): Promise<{ seconds: number; ids: string[] }> {
+): Promise<{ seconds: number; ids: string[]; ms: number[] }> {
   const ids: string[] = [];
+  const ms: number[] = [];
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
       const store = handles[w % handles.length]!;
-      for (let i = next++; i < total; i = next++)
+      for (let i = next++; i < total; i = next++) {
+        const t = performance.now();
         ids.push((await store.create('bridge', { name: `${tag}-${i}` })).id);
+        ms.push(performance.now() - t);
+      }
     }),
   );
-  return { seconds: (performance.now() - t0) / 1000, ids };
+  return { seconds: (performance.now() - t0) / 1000, ids, ms };
+}
+
+/** "p50 / p90 / p99 / mean" of latencies in ms. */
+function latencies(ms: readonly number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(2);
+  const mean = (s.reduce((a, b) => a + b, 0) / s.length).toFixed(2);
+  return `p50 ${at(0.5)} / p90 ${at(0.9)} / p99 ${at(0.99)} / mean ${mean} ms`;
 }
 
 /** Every id readable; the log since `from` names each created id once, positions increasing. */
@@ -90,22 +108,31 @@ async function check(store: TopologyStore, from: number, ids: readonly string[])
 class Variant {
   readonly writes: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
   readonly seconds: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
+  private readonly leaderMs: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
+  private readonly ms: Record<Mode, number[]> = { sequential: [], concurrent: [], clients: [] };
   private constructor(
     readonly name: string,
     private readonly handles: readonly TopologyStore[],
-    /** Stops the relay leader (undefined: none). */
-    private readonly leader: (() => Promise<void>) | undefined,
+    /** The relay leader (undefined: none). */
+    private readonly leader: Leader | undefined,
   ) {}
 
   /** With `relay` (not 'off'), a handle leading the commit relay first, when the build has it. */
-  static async open(name: string, root: string, open: Open, url: string, relay: string): Promise<Variant> {
-    let leader: (() => Promise<void>) | undefined;
+  static async open(
+    name: string,
+    root: string,
+    open: Open,
+    url: string,
+    relay: string,
+    warm: number,
+  ): Promise<Variant> {
+    let leader: Leader | undefined;
     let own = url;
-    if (relay === 'process') leader = await leaderProcess(root, url);
+    if (relay === 'process') leader = await leaderProcess(name, root, url);
     else if (relay === 'on') {
       const h = await open(`${url}&relay=lead`).catch(() => undefined); // a build without the relay refuses it
       while (h && !relayStats(h)?.leading) await new Promise((r) => setTimeout(r, 20));
-      leader = h && (() => h.close());
+      leader = h && { stop: () => h.close() };
     } else {
       own = `${url}&relay=off`;
       await (await open(own).catch(() => ((own = url), open(url)))).close();
@@ -114,6 +141,9 @@ class Variant {
     for (let i = 0; i < WRITERS; i++) handles.push(await open(own));
     const v = new Variant(name, handles, leader);
     await run([handles[0]!], 1, 50, `${name}-warm`);
+    // Through the leader from sixteen handles (none writes alone): its process has compiled what the
+    // modes run, as a leader that has served writers for a while has.
+    if (warm > 0) await run(handles, WRITERS, warm, `${name}-warm16`);
     return v;
   }
 
@@ -127,10 +157,24 @@ class Variant {
         : mode === 'concurrent'
           ? [[store], WRITERS]
           : [this.handles, WRITERS];
+    const pid = this.leader?.pid;
+    const cpu0 = pid === undefined ? 0 : cpuMs(pid);
     const r = await run(handles, writers, n, `${mode}-${round}`);
+    if (pid !== undefined) this.leaderMs[mode] += cpuMs(pid) - cpu0;
     await check(store, from, r.ids);
     this.writes[mode] += n;
     this.seconds[mode] += r.seconds;
+    this.ms[mode].push(...r.ms);
+  }
+
+  /** Each transaction's time of `mode` (ms): p50 / p90 / p99 / mean. */
+  latencies(mode: Mode): string {
+    return latencies(this.ms[mode]);
+  }
+
+  /** CPU time (ms) the leader's own process used per write of `mode` (undefined: no such process). */
+  leaderMsPerWrite(mode: Mode): number | undefined {
+    return this.leader?.pid === undefined ? undefined : this.leaderMs[mode] / this.writes[mode];
   }
 
   perSec(mode: Mode): number {
@@ -151,29 +195,47 @@ class Variant {
 
   async close(): Promise<void> {
     for (const h of this.handles) await h.close().catch(() => undefined);
-    await this.leader?.().catch(() => undefined);
+    await this.leader?.stop().catch(() => undefined);
   }
 }
 
+/** A relay leader the bench started: its stop, and its process id when it has one of its own. */
+type Leader = { stop: () => Promise<void>; pid?: number };
+
 /**
- * Starts this file as the relay leader's own process (`--lead ROOT URL`) for the build at `root`;
- * resolves with its stop, or undefined when the build has no relay.
+ * Starts this file as the relay leader's own process (`--lead ROOT URL`) for the build at `root`, with
+ * the node flags that build's daemons lead with (its relay-leader-shape.js; none in builds before
+ * it); resolves with it, or undefined when the build has no relay. With `--leader-trace-gc` the
+ * leader runs with `--trace-gc` and its lines go to stderr, prefixed with `name`.
  */
-async function leaderProcess(root: string, url: string): Promise<(() => Promise<void>) | undefined> {
-  const child = spawn(process.execPath, [import.meta.filename, '--lead', root, url], {
+async function leaderProcess(name: string, root: string, url: string): Promise<Leader | undefined> {
+  const shape = join(root, 'src/state/relay-leader-shape.js');
+  const flags = existsSync(shape)
+    ? [
+        ...((await import(pathToFileURL(shape).href)) as { RELAY_LEADER_NODE_FLAGS: string[] })
+          .RELAY_LEADER_NODE_FLAGS,
+      ]
+    : [];
+  if (process.argv.includes('--leader-trace-gc')) flags.push('--trace-gc');
+  const child = spawn(process.execPath, [...flags, import.meta.filename, '--lead', root, url], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  let answer = 'exited';
-  for await (const line of createInterface({ input: child.stdout })) {
-    answer = line;
-    break;
-  }
+  const lines = createInterface({ input: child.stdout });
+  // Its first line of its own is the answer; GC lines may come before it. Its stdout is drained to
+  // the end (a full pipe would stop it).
+  const answer = await new Promise<string>((r) => {
+    lines.on('line', (l) => {
+      if (l === 'leading' || l === 'no relay') r(l);
+      else console.error(`${name} leader: ${l}`);
+    });
+    lines.once('close', () => r('exited'));
+  });
   const stop = async () => {
     child.stdin.end();
     await exited;
   };
-  if (answer === 'leading') return stop;
+  if (answer === 'leading') return { stop, pid: child.pid };
   await stop();
   return undefined;
 }
@@ -218,20 +280,28 @@ try {
         mod.openStore,
         storeUrlFor(services.url, `bench_${tag}`, `/midonet-bench/${tag}`),
         argOf('--relay') ?? 'process',
+        intArg('store-writes', '--warm', 2000),
       ),
     );
   }
   const rounds = before ? intArg('store-writes', '--rounds', 2) : 1;
   const only = argOf('--modes')?.split(',');
   const modes = MODES.filter((m) => !only || only.includes(m));
-  for (const mode of modes)
+  const idle = intArg('store-writes', '--idle', 0);
+  for (const [i, mode] of modes.entries()) {
+    if (i > 0 && idle > 0) await new Promise((r) => setTimeout(r, idle * 1000));
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? variants : [...variants].reverse();
       for (const v of order) {
         await v.mode(mode, Math.ceil(writes / rounds), round);
-        console.error(`${v.name} ${mode} round ${round + 1}: ${Math.round(v.perSec(mode))} /s so far`);
+        const cpu = v.leaderMsPerWrite(mode);
+        console.error(
+          `${v.name} ${mode} round ${round + 1}: ${Math.round(v.perSec(mode))} /s so far` +
+            (cpu === undefined ? '' : `, leader ${cpu.toFixed(2)} ms CPU per write`),
+        );
       }
     }
+  }
   const figures: Record<string, number> = {};
   const rows: Array<[string, string]> = [];
   const label: Record<Mode, string> = {
@@ -247,6 +317,8 @@ try {
         `${before ? `${v.name}: ` : ''}${label[mode]}`,
         `${Math.round(v.perSec(mode))} /s (${v.writes[mode]} creates)`,
       ]);
+      if (mode === 'sequential')
+        rows.push([`${before ? `${v.name}: ` : ''}  each transaction`, v.latencies(mode)]);
     }
     if (before) {
       const r = variants[1]!.perSec(mode) / variants[0]!.perSec(mode);

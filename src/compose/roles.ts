@@ -29,6 +29,7 @@ import { ISP_PINGABLE, ispConfig } from '../lab/bgp-lab.js';
 import { FrrInstance } from '../router/frr.js';
 import { renderFull } from '../router/frr-config.js';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/heap-shape.js';
+import { RELAY_LEADER_NODE_FLAGS } from '../state/relay-leader-shape.js';
 import { Supervisor } from './supervisor.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('../agent/main.js', import.meta.url));
@@ -254,7 +255,13 @@ export async function routerRole(sup: Supervisor, log: Logger): Promise<void> {
     heartbeatMs: 500,
     metrics: { listen: '127.0.0.1:9465' },
   });
-  sup.spawn('midonet-router', process.execPath, [ROUTER_MAIN, '--config', config]);
+  // A relay leader's node flags (relay-leader-shape.ts), as bin/midonet-router gives them.
+  sup.spawn('midonet-router', process.execPath, [
+    ...RELAY_LEADER_NODE_FLAGS,
+    ROUTER_MAIN,
+    '--config',
+    config,
+  ]);
 }
 
 /** The ISP: FRR with the namespace lab's ISP configuration (AS 64500, announces 203.0.113.128/25). */

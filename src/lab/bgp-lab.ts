@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, tryRun, processAlive } from '../exec.js';
 import type { TopologyStore } from '../state/store.js';
+import { RELAY_LEADER_NODE_FLAGS } from '../state/relay-leader-shape.js';
 import { renderFull, type BgpSpeakerConfig } from '../router/frr-config.js';
 import { FRR_ETC_BASE, FRR_RUN_BASE, FrrInstance } from '../router/frr.js';
 import { DEFAULT_LAB, type LabNames } from './layout.js';
@@ -128,7 +129,8 @@ export function writeRouterConfig(
 /** Starts midonet-router for a lab hypervisor (logging to DIR/router.log). */
 export function startRouter(r: { readonly dir: string; readonly config: string }): number {
   const log = openSync(join(r.dir, 'router.log'), 'a');
-  const child = spawn(process.execPath, [ROUTER_MAIN, '--config', r.config], {
+  // A relay leader's node flags (relay-leader-shape.ts), as bin/midonet-router gives them.
+  const child = spawn(process.execPath, [...RELAY_LEADER_NODE_FLAGS, ROUTER_MAIN, '--config', r.config], {
     stdio: ['ignore', log, log],
     detached: true,
   });
