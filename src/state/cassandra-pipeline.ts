@@ -26,6 +26,7 @@ import { encode } from './commit-relay-wire.js';
 import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { sleep, type ObjectRows, type Statement } from './cassandra-rows.js';
 import type { Attempt, CommittedCache } from './committed-cache.js';
+import type { CommittedIndex, IndexView } from './committed-index.js';
 import { IndexGuesses } from './cassandra-reader.js';
 import type { ChangeLog, Head } from './distributed-log.js';
 import { StoreError } from './errors.js';
@@ -33,6 +34,9 @@ import type { StoredObject } from './store-base.js';
 import type { Op } from './store.js';
 import type { BaseReader, Write } from './transaction.js';
 import { ZkError, type ZkOp } from './zk.js';
+
+/** How long the marks of committed rows wait for the next group's rows write before they go alone. */
+const MARK_DELAY_MS = 100;
 
 /** The most attempts a transaction gets before it fails as 'unavailable'. */
 const MAX_ATTEMPTS = 100;
@@ -45,14 +49,17 @@ export interface PipelineParts {
   readonly log: ChangeLog;
   readonly rows: ObjectRows;
   readonly known: CommittedCache;
+  /** The committed names and bindings at one position, when this handle knows them (committed-index.ts). */
+  readonly index: CommittedIndex;
   /** The planner's view of committed state for `ops`, reading through `reads`; `many`: other
-   * transactions are planned at the same time; with `guesses`, index lookups are guessed
-   * (cassandra-reader.ts). */
+   * transactions are planned at the same time; with `view`, name and binding lookups are answered
+   * from the index, else with `guesses` they are guessed (cassandra-reader.ts). */
   readonly reader: (
     ops: readonly Op[],
     reads: Attempt,
     many: boolean,
     guesses?: IndexGuesses,
+    view?: IndexView,
   ) => Promise<BaseReader>;
   readonly load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>;
   /** The protocol's two steps (overridable by the store, for fault tests). */
@@ -102,11 +109,23 @@ export class CommitPipeline {
   private failures = 0;
   private readonly attempts = new WeakMap<Queued, number>();
 
-  /** Marks of committed rows, sent together a little later (a hint for scans; the log is the truth). */
+  /** Marks of committed rows, sent with the next group's rows, or together a while later when no
+   * group comes (a hint for scans; the log is the truth). */
   private readonly marks: Deferred;
 
   constructor(private readonly s: PipelineParts) {
-    this.marks = new Deferred((items) => s.rows.execBatched(items), s.track);
+    this.marks = new Deferred((items) => s.rows.execBatched(items), s.track, MARK_DELAY_MS);
+  }
+
+  /** Writes a group's rows, with the marks waiting (one request instead of two: a sequential writer
+   * otherwise sends a mark per commit). A failed write puts the marks back. */
+  private writeRows(stmts: readonly Statement[]): Promise<void> {
+    const marks = this.marks.take();
+    if (marks.length === 0) return this.s.writeRows(stmts);
+    return this.s.writeRows([...stmts, ...marks]).catch((e: unknown) => {
+      this.marks.add(marks);
+      throw e;
+    });
   }
 
   /** Queues a transaction; it is answered when its group's commit is known. */
@@ -209,32 +228,36 @@ export class CommitPipeline {
     let head: Versioned;
     let guessed = false;
     let reads: Attempt;
+    let view: IndexView | undefined;
     if (prev) {
       head = prev.next;
       reads = this.s.known.after(prev.reads, prev.writes, this.s.load);
+      view = this.s.index.view(prev.head.seq, prev.writes);
     } else {
       guessed = this.lastHead !== undefined && Date.now() >= this.contendedUntil;
       head = guessed ? this.lastHead! : await this.s.log.head();
       this.lastHead = undefined;
       reads = this.s.known.attempt(head.version, this.s.load);
+      view = this.s.index.view(head.seq);
     }
-    // A lone transaction is planned first on guessed index lookups, its rows written while the real
+    // Names and bindings known at the plan's head need no lookup (committed-index.ts). Else a lone
+    // transaction is planned first on guessed index lookups, its rows written while the real
     // lookups run, and planned again on real lookups (the guessed rows deleted first) if a guess was
     // wrong (cassandra-reader.ts). A group's lookups go as one query per kind (cassandra-coalesce.ts)
     // and its planning and rows already keep Cassandra busy: guessing gained nothing there.
-    const guesses = batch.length === 1 ? new IndexGuesses() : undefined;
-    let planned = await this.plan(batch, reads, head, maxWrites, guesses);
+    const guesses = !view && batch.length === 1 ? new IndexGuesses() : undefined;
+    let planned = await this.plan(batch, reads, head, maxWrites, guesses, view);
     if (guesses?.any) {
       const created = planned.writes.filter((w) => w.op === 'create').map((w) => w.id);
-      const rows = planned.stmts.length > 0 ? this.s.writeRows(planned.stmts) : undefined;
+      const rows = planned.stmts.length > 0 ? this.writeRows(planned.stmts) : undefined;
       const [right] = await Promise.all([guesses.right(created), rows]);
       if (!right) {
         const undo = planned.parts.flatMap((part) => this.s.rows.undoStatements(part.writes, part.txid));
         await this.s.rows.execBatched(undo);
         planned = await this.plan(batch, reads, head, maxWrites);
-        if (planned.stmts.length > 0) await this.s.writeRows(planned.stmts);
+        if (planned.stmts.length > 0) await this.writeRows(planned.stmts);
       }
-    } else if (planned.stmts.length > 0) await this.s.writeRows(planned.stmts);
+    } else if (planned.stmts.length > 0) await this.writeRows(planned.stmts);
     const { group, rest, parts, firstSeq, writes, seq } = planned;
     const next = { seq: seq - 1, tk: highestTunnelKey(head.tk, writes), version: head.version + 1 };
     return { batch, group, rest, head, guessed, reads, parts, firstSeq, writes, next };
@@ -247,10 +270,11 @@ export class CommitPipeline {
     head: Versioned,
     maxWrites: number,
     guesses?: IndexGuesses,
+    view?: IndexView,
   ) {
     const { group, rest } = await planGroup(
       batch,
-      (o) => this.s.reader(o, reads, batch.length > 1, guesses),
+      (o) => this.s.reader(o, reads, batch.length > 1, guesses, view),
       head.tk,
       maxWrites,
     );
@@ -322,6 +346,7 @@ export class CommitPipeline {
     }
     this.failures = 0;
     this.s.known.committed([p.reads], p.writes);
+    this.s.index.committed(p.head.seq, p.writes);
     for (const part of p.parts) this.marks.add(this.s.rows.markStatements(part.writes, part.txid));
     this.lastHead = p.next;
     settle(p.group, p.firstSeq);
