@@ -92,10 +92,14 @@ export async function plannerReader(
   if (view)
     return {
       get: (id) => reads.read(id),
-      idByName: (kind, name, self) => view.idByName(kind, name, self),
+      idByName: (kind, name, self) =>
+        view.current() ? view.idByName(kind, name, self) : rows.idByName(kind, name, readMany),
       referrerIds: async (id) =>
         (await rows.holders(id, readMany)).map((h) => ({ kind: h.kind, id: h.obj.id })),
-      portIdByBinding: (hostId, iface, self) => view.portIdByBinding(hostId, iface, self),
+      portIdByBinding: (hostId, iface, self) =>
+        view.current()
+          ? view.portIdByBinding(hostId, iface, self)
+          : rows.portIdByBinding(hostId, iface, readMany),
       maxTunnelKey: headTk,
     };
   if (names.length > 1 && !guesses) {

@@ -15,7 +15,8 @@
  * be. Otherwise the planner reads Cassandra as before.
  *
  * Invariant: when `seq` is defined, the maps are exactly the names and bindings of the committed
- * objects at log position `seq`; anything that cannot be applied exactly leaves the index empty.
+ * objects at log position `seq`; anything that cannot be applied exactly leaves the index empty. A
+ * view answers only while the index is at its position (`current`).
  */
 import { StoreError } from './errors.js';
 import type { Kind, Obj } from './model.js';
@@ -25,6 +26,9 @@ import type { Write } from './transaction.js';
 
 /** Answers of one planning: names and bindings at the position it plans on. */
 export interface IndexView {
+  /** Whether the index is still at the view's position (else ask the store: a lookup made now is
+   * as good, the commit's `head` check deciding). */
+  current(): boolean;
   idByName(kind: Kind, name: string, self?: string): string | undefined;
   portIdByBinding(hostId: string, iface: string, self?: string): string | undefined;
 }
@@ -95,6 +99,7 @@ export class CommittedIndex {
       return pick(holders, self);
     };
     return {
+      current: () => this.seq === seq,
       idByName: (kind, name, self) => {
         const key = keyOf(kind, name);
         return find(this.names, key, (e) => e.name === key, self);
@@ -134,9 +139,9 @@ export class CommittedIndex {
     this.bindings.clear();
   }
 
+  /** No more views or loads (views already given stay as they are: a plan may be using one). */
   close(): void {
     this.closed = true;
-    this.drop();
   }
 
   private run(fn: () => Promise<void>): void {
@@ -175,7 +180,7 @@ export class CommittedIndex {
     const old = this.byId.get(id);
     if (old?.name !== undefined) remove(this.names, old.name, id);
     if (old?.binding !== undefined) remove(this.bindings, old.binding, id);
-    if (!e) {
+    if (!e || (e.name === undefined && e.binding === undefined)) {
       this.byId.delete(id);
       return;
     }

@@ -51,7 +51,7 @@ describe('committed index', () => {
       assert.ok(v, `at the head ${at}`);
       for (const name of ['b0', 'b1', 'b2', 'b3', 'b4', 'renamed', 'gone'])
         assert.equal(v.idByName('bridge', name), await truth(s, 'bridge', name), name);
-      const bound = (await s.list('port')).find((p) => (p).interfaceName === 'tap0');
+      const bound = (await s.list('port')).find((p) => p.interfaceName === 'tap0');
       assert.equal(v.portIdByBinding(host.id, 'tap0'), bound?.id, 'binding tap0');
       assert.equal(index.view(at - 1), undefined, 'not at another position');
     };
@@ -96,5 +96,6 @@ describe('committed index', () => {
     assert.equal(index.view(at)!.idByName('bridge', 'b2'), b2.id, 'the committed state is untouched');
     index.close();
     assert.equal(index.view(at), undefined, 'closed');
+    assert.ok(v.current(), 'a view given before stays');
   });
 });
