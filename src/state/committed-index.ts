@@ -41,6 +41,9 @@ interface Entry {
 /** Entries read from the log in one catch-up; further behind, the index loads again. */
 const MAX_CATCH_UP = 2000;
 
+/** After a failed load or catch-up, the next is not tried for this long (ms). */
+const RETRY_MS = 10000;
+
 const keyOf = (kind: Kind, name: string) => `${kind}\u0000${name}`;
 
 /** One key's holders (a set: a name is unique per kind, but the index never assumes what it keeps). */
@@ -59,6 +62,8 @@ export class CommittedIndex {
   private commits = 0;
   /** A load or catch-up running (one at a time). */
   private busy = false;
+  /** After a failed load or catch-up, none before this time (ms since epoch). */
+  private notBefore = 0;
   private closed = false;
 
   constructor(
@@ -124,7 +129,7 @@ export class CommittedIndex {
       return;
     }
     const to = from + writes.length;
-    if (this.busy) return;
+    if (this.busy || Date.now() < this.notBefore) return;
     if (this.seq !== undefined && this.seq < to && to - this.seq <= MAX_CATCH_UP)
       this.run(() => this.catchUp(this.seq!, to));
     else if (this.seq === undefined && this.commits >= this.after) this.run(() => this.reload());
@@ -148,7 +153,11 @@ export class CommittedIndex {
     this.busy = true;
     this.track(
       fn()
-        .catch(() => this.drop()) // a failed read: unknown until the next load
+        .catch(() => {
+          // A failed read: unknown until a load that is not tried again at once.
+          this.drop();
+          this.notBefore = Date.now() + RETRY_MS;
+        })
         .finally(() => (this.busy = false)),
     );
   }
