@@ -12,7 +12,9 @@
  * `relay=lead` (what an API server would be), so the others send their transactions to it: in a
  * process of its own (`--relay process`, the default, as an API server is), or in the bench's process
  * (`--relay on`); `--relay off` opens every handle with `relay=off` instead (each commits itself).
- * How many transactions went through the leader is printed.
+ * How many transactions went through the leader is printed, and, when the project's own services run
+ * (pid files under run/services, or MIDONET_SERVICES_DIR), the CPU time their Cassandra and ZooKeeper
+ * JVMs used per create in each mode (during the writes, not the checks after them).
  * With `--before DIR` (the dist/ of an earlier build) the same against that build's store, on its own
  * keyspace on the same services, the builds taking turns (each mode `--rounds` times, 2 by default,
  * a share of the writes each time, in alternating order) so the machine's load falls on both alike;
@@ -26,11 +28,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseCassandraUrl, storeUrlFor } from '../src/state/cassandra-url.js';
 import type { TopologyStore } from '../src/state/store.js';
+import { runDir } from '../src/services/main.js';
+import { readPid } from '../src/services/process.js';
+import { cpuMs } from './cpu-time.js';
 import { intArg, printReport, printTable } from './report.js';
 import { benchServices } from './services.js';
 
@@ -86,10 +92,44 @@ async function check(store: TopologyStore, from: number, ids: readonly string[])
   }
 }
 
+/** The project's service JVMs running (pid files under run/services), by kind: none with other services. */
+function serviceJvms(): { cassandra: number[]; zookeeper: number[] } {
+  const out = { cassandra: [] as number[], zookeeper: [] as number[] };
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(runDir());
+  } catch {
+    return out;
+  }
+  for (const d of dirs) {
+    const pid = readPid(join(runDir(), d))?.pid;
+    if (pid === undefined) continue;
+    try {
+      cpuMs(pid);
+    } catch {
+      continue; // not running
+    }
+    if (d.startsWith('cassandra')) out.cassandra.push(pid);
+    else if (d.startsWith('zookeeper')) out.zookeeper.push(pid);
+  }
+  return out;
+}
+
+let jvms: ReturnType<typeof serviceJvms> | undefined;
+/** CPU (ms) the Cassandra and ZooKeeper JVMs used so far, summed per kind (found at the first call,
+ * once the services are up). */
+const servicesCpu = (): [number, number] => {
+  jvms ??= serviceJvms();
+  return [jvms.cassandra.reduce((n, p) => n + cpuMs(p), 0), jvms.zookeeper.reduce((n, p) => n + cpuMs(p), 0)];
+};
+
 /** One build's handles on a store of its own, and what each mode has written and taken. */
 class Variant {
   readonly writes: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
   readonly seconds: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
+  /** CPU (ms) of the Cassandra and of the ZooKeeper JVMs during each mode's writes (not its check). */
+  readonly cassandraMs: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
+  readonly zookeeperMs: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
   private constructor(
     readonly name: string,
     private readonly handles: readonly TopologyStore[],
@@ -127,7 +167,11 @@ class Variant {
         : mode === 'concurrent'
           ? [[store], WRITERS]
           : [this.handles, WRITERS];
+    const [c0, z0] = servicesCpu();
     const r = await run(handles, writers, n, `${mode}-${round}`);
+    const [c1, z1] = servicesCpu();
+    this.cassandraMs[mode] += c1 - c0;
+    this.zookeeperMs[mode] += z1 - z0;
     await check(store, from, r.ids);
     this.writes[mode] += n;
     this.seconds[mode] += r.seconds;
@@ -247,6 +291,14 @@ try {
         `${before ? `${v.name}: ` : ''}${label[mode]}`,
         `${Math.round(v.perSec(mode))} /s (${v.writes[mode]} creates)`,
       ]);
+      if (jvms && jvms.cassandra.length > 0) {
+        const [c, z] = [v.cassandraMs[mode] / v.writes[mode], v.zookeeperMs[mode] / v.writes[mode]];
+        figures[`${before ? `${v.name}_` : ''}${mode}_cassandra_cpu_ms_per_write`] = c;
+        rows.push([
+          `${before ? `${v.name}: ` : ''}  CPU per create`,
+          `Cassandra ${c.toFixed(2)} ms, ZooKeeper ${z.toFixed(2)} ms`,
+        ]);
+      }
     }
     if (before) {
       const r = variants[1]!.perSec(mode) / variants[0]!.perSec(mode);
