@@ -5,13 +5,11 @@
  *   one query per kind (`name IN ?`) instead of one each (a group of transactions planned at once,
  *   cassandra-group.ts, asks for many; a lone lookup asks directly rather than wait for the turn);
  * - `Deferred`: statements that may wait a little (the marks of committed rows, a hint for scans)
- *   go out together, as batches, a while after the first of them or once there are many, or earlier
- *   with a write that goes anyway (`take`: the commit loop adds them to the next rows write).
+ *   go out together, as batches, a few milliseconds after the first of them or once there are many.
  *
  * Invariants: each lookup gets exactly the index rows of its own (kind, name), as a query of its own
  * would, or that query's error; every deferred statement is run (the owner waits for `flushed`
- * promises through its `track`), at most `delayMs` after it was added, or handed to a caller of
- * `take`, which runs it (or adds it back).
+ * promises through its `track`), at most `delayMs` after it was added.
  */
 import type { Statement } from './cassandra-rows.js';
 
@@ -89,13 +87,6 @@ export class Deferred {
     if (this.items.length >= this.maxItems) void this.flush();
     else if (first)
       this.track(new Promise((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush()));
-  }
-
-  /** The statements waiting, taken out: the caller runs them (or `add`s them back). */
-  take(): Statement[] {
-    const items = this.items;
-    this.items = [];
-    return items;
   }
 
   private flush(): Promise<void> {

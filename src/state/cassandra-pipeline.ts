@@ -35,9 +35,6 @@ import type { Op } from './store.js';
 import type { BaseReader, Write } from './transaction.js';
 import { ZkError, type ZkOp } from './zk.js';
 
-/** How long the marks of committed rows wait for the next group's rows write before they go alone. */
-const MARK_DELAY_MS = 100;
-
 /** The most attempts a transaction gets before it fails as 'unavailable'. */
 const MAX_ATTEMPTS = 100;
 
@@ -109,23 +106,11 @@ export class CommitPipeline {
   private failures = 0;
   private readonly attempts = new WeakMap<Queued, number>();
 
-  /** Marks of committed rows, sent with the next group's rows, or together a while later when no
-   * group comes (a hint for scans; the log is the truth). */
+  /** Marks of committed rows, sent together a little later (a hint for scans; the log is the truth). */
   private readonly marks: Deferred;
 
   constructor(private readonly s: PipelineParts) {
-    this.marks = new Deferred((items) => s.rows.execBatched(items), s.track, MARK_DELAY_MS);
-  }
-
-  /** Writes a group's rows, with the marks waiting (one request instead of two: a sequential writer
-   * otherwise sends a mark per commit). A failed write puts the marks back. */
-  private writeRows(stmts: readonly Statement[]): Promise<void> {
-    const marks = this.marks.take();
-    if (marks.length === 0) return this.s.writeRows(stmts);
-    return this.s.writeRows([...stmts, ...marks]).catch((e: unknown) => {
-      this.marks.add(marks);
-      throw e;
-    });
+    this.marks = new Deferred((items) => s.rows.execBatched(items), s.track);
   }
 
   /** Queues a transaction; it is answered when its group's commit is known. */
@@ -249,15 +234,15 @@ export class CommitPipeline {
     let planned = await this.plan(batch, reads, head, maxWrites, guesses, view);
     if (guesses?.any) {
       const created = planned.writes.filter((w) => w.op === 'create').map((w) => w.id);
-      const rows = planned.stmts.length > 0 ? this.writeRows(planned.stmts) : undefined;
+      const rows = planned.stmts.length > 0 ? this.s.writeRows(planned.stmts) : undefined;
       const [right] = await Promise.all([guesses.right(created), rows]);
       if (!right) {
         const undo = planned.parts.flatMap((part) => this.s.rows.undoStatements(part.writes, part.txid));
         await this.s.rows.execBatched(undo);
         planned = await this.plan(batch, reads, head, maxWrites);
-        if (planned.stmts.length > 0) await this.writeRows(planned.stmts);
+        if (planned.stmts.length > 0) await this.s.writeRows(planned.stmts);
       }
-    } else if (planned.stmts.length > 0) await this.writeRows(planned.stmts);
+    } else if (planned.stmts.length > 0) await this.s.writeRows(planned.stmts);
     const { group, rest, parts, firstSeq, writes, seq } = planned;
     const next = { seq: seq - 1, tk: highestTunnelKey(head.tk, writes), version: head.version + 1 };
     return { batch, group, rest, head, guessed, reads, parts, firstSeq, writes, next };
