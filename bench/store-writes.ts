@@ -17,6 +17,9 @@
  * (src/state/relay-leader-shape.ts); how many transactions went through it, and its CPU time per
  * write of each mode, are printed. `--idle S` leaves every leader idle S seconds before each mode but
  * the first (what a leader meets between bursts of writers); `--leader-trace-gc` prints its GC lines.
+ * When the project's own services run (pid files under run/services, or MIDONET_SERVICES_DIR), the
+ * CPU time their Cassandra and ZooKeeper JVMs used per create in each mode (during the writes, not the
+ * checks after them) is printed too.
  * With `--before DIR` (the dist/ of an earlier build) the same against that build's store, on its own
  * keyspace on the same services, the builds taking turns (each mode `--rounds` times, 2 by default,
  * a share of the writes each time, in alternating order) so the machine's load falls on both alike;
@@ -31,11 +34,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseCassandraUrl, storeUrlFor } from '../src/state/cassandra-url.js';
 import type { TopologyStore } from '../src/state/store.js';
+import { runDir } from '../src/services/main.js';
+import { readPid } from '../src/services/process.js';
 import { cpuMs } from './cpu-time.js';
 import { intArg, printReport, printTable } from './report.js';
 import { benchServices } from './services.js';
@@ -104,12 +110,46 @@ async function check(store: TopologyStore, from: number, ids: readonly string[])
   }
 }
 
+/** The project's service JVMs running (pid files under run/services), by kind: none with other services. */
+function serviceJvms(): { cassandra: number[]; zookeeper: number[] } {
+  const out = { cassandra: [] as number[], zookeeper: [] as number[] };
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(runDir());
+  } catch {
+    return out;
+  }
+  for (const d of dirs) {
+    const pid = readPid(join(runDir(), d))?.pid;
+    if (pid === undefined) continue;
+    try {
+      cpuMs(pid);
+    } catch {
+      continue; // not running
+    }
+    if (d.startsWith('cassandra')) out.cassandra.push(pid);
+    else if (d.startsWith('zookeeper')) out.zookeeper.push(pid);
+  }
+  return out;
+}
+
+let jvms: ReturnType<typeof serviceJvms> | undefined;
+/** CPU (ms) the Cassandra and ZooKeeper JVMs used so far, summed per kind (found at the first call,
+ * once the services are up). */
+const servicesCpu = (): [number, number] => {
+  jvms ??= serviceJvms();
+  return [jvms.cassandra.reduce((n, p) => n + cpuMs(p), 0), jvms.zookeeper.reduce((n, p) => n + cpuMs(p), 0)];
+};
+
 /** One build's handles on a store of its own, and what each mode has written and taken. */
 class Variant {
   readonly writes: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
   readonly seconds: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
   private readonly leaderMs: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
   private readonly ms: Record<Mode, number[]> = { sequential: [], concurrent: [], clients: [] };
+  /** CPU (ms) of the Cassandra and of the ZooKeeper JVMs during each mode's writes (not its check). */
+  readonly cassandraMs: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
+  readonly zookeeperMs: Record<Mode, number> = { sequential: 0, concurrent: 0, clients: 0 };
   private constructor(
     readonly name: string,
     private readonly handles: readonly TopologyStore[],
@@ -159,8 +199,12 @@ class Variant {
           : [this.handles, WRITERS];
     const pid = this.leader?.pid;
     const cpu0 = pid === undefined ? 0 : cpuMs(pid);
+    const [c0, z0] = servicesCpu();
     const r = await run(handles, writers, n, `${mode}-${round}`);
+    const [c1, z1] = servicesCpu();
     if (pid !== undefined) this.leaderMs[mode] += cpuMs(pid) - cpu0;
+    this.cassandraMs[mode] += c1 - c0;
+    this.zookeeperMs[mode] += z1 - z0;
     await check(store, from, r.ids);
     this.writes[mode] += n;
     this.seconds[mode] += r.seconds;
@@ -319,6 +363,14 @@ try {
       ]);
       if (mode === 'sequential')
         rows.push([`${before ? `${v.name}: ` : ''}  each transaction`, v.latencies(mode)]);
+      if (jvms && jvms.cassandra.length > 0) {
+        const [c, z] = [v.cassandraMs[mode] / v.writes[mode], v.zookeeperMs[mode] / v.writes[mode]];
+        figures[`${before ? `${v.name}_` : ''}${mode}_cassandra_cpu_ms_per_write`] = c;
+        rows.push([
+          `${before ? `${v.name}: ` : ''}  CPU per create`,
+          `Cassandra ${c.toFixed(2)} ms, ZooKeeper ${z.toFixed(2)} ms`,
+        ]);
+      }
     }
     if (before) {
       const r = variants[1]!.perSec(mode) / variants[0]!.perSec(mode);

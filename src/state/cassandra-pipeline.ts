@@ -26,6 +26,7 @@ import { encode } from './commit-relay-wire.js';
 import { MAX_GROUP_WRITES, planGroup, settle, type Planned, type Queued } from './cassandra-group.js';
 import { sleep, type ObjectRows, type Statement } from './cassandra-rows.js';
 import type { Attempt, CommittedCache } from './committed-cache.js';
+import type { CommittedIndex, IndexView } from './committed-index.js';
 import { IndexGuesses } from './cassandra-reader.js';
 import type { ChangeLog, Head } from './distributed-log.js';
 import { StoreError } from './errors.js';
@@ -45,14 +46,17 @@ export interface PipelineParts {
   readonly log: ChangeLog;
   readonly rows: ObjectRows;
   readonly known: CommittedCache;
+  /** The committed names and bindings at one position, when this handle knows them (committed-index.ts). */
+  readonly index: CommittedIndex;
   /** The planner's view of committed state for `ops`, reading through `reads`; `many`: other
-   * transactions are planned at the same time; with `guesses`, index lookups are guessed
-   * (cassandra-reader.ts). */
+   * transactions are planned at the same time; with `view`, name and binding lookups are answered
+   * from the index, else with `guesses` they are guessed (cassandra-reader.ts). */
   readonly reader: (
     ops: readonly Op[],
     reads: Attempt,
     many: boolean,
     guesses?: IndexGuesses,
+    view?: IndexView,
   ) => Promise<BaseReader>;
   readonly load: (ids: readonly string[]) => Promise<Map<string, StoredObject>>;
   /** The protocol's two steps (overridable by the store, for fault tests). */
@@ -209,21 +213,25 @@ export class CommitPipeline {
     let head: Versioned;
     let guessed = false;
     let reads: Attempt;
+    let view: IndexView | undefined;
     if (prev) {
       head = prev.next;
       reads = this.s.known.after(prev.reads, prev.writes, this.s.load);
+      view = this.s.index.view(prev.head.seq, prev.writes);
     } else {
       guessed = this.lastHead !== undefined && Date.now() >= this.contendedUntil;
       head = guessed ? this.lastHead! : await this.s.log.head();
       this.lastHead = undefined;
       reads = this.s.known.attempt(head.version, this.s.load);
+      view = this.s.index.view(head.seq);
     }
-    // A lone transaction is planned first on guessed index lookups, its rows written while the real
+    // Names and bindings known at the plan's head need no lookup (committed-index.ts). Else a lone
+    // transaction is planned first on guessed index lookups, its rows written while the real
     // lookups run, and planned again on real lookups (the guessed rows deleted first) if a guess was
     // wrong (cassandra-reader.ts). A group's lookups go as one query per kind (cassandra-coalesce.ts)
     // and its planning and rows already keep Cassandra busy: guessing gained nothing there.
-    const guesses = batch.length === 1 ? new IndexGuesses() : undefined;
-    let planned = await this.plan(batch, reads, head, maxWrites, guesses);
+    const guesses = !view && batch.length === 1 ? new IndexGuesses() : undefined;
+    let planned = await this.plan(batch, reads, head, maxWrites, guesses, view);
     if (guesses?.any) {
       const created = planned.writes.filter((w) => w.op === 'create').map((w) => w.id);
       const rows = planned.stmts.length > 0 ? this.s.writeRows(planned.stmts) : undefined;
@@ -247,10 +255,11 @@ export class CommitPipeline {
     head: Versioned,
     maxWrites: number,
     guesses?: IndexGuesses,
+    view?: IndexView,
   ) {
     const { group, rest } = await planGroup(
       batch,
-      (o) => this.s.reader(o, reads, batch.length > 1, guesses),
+      (o) => this.s.reader(o, reads, batch.length > 1, guesses, view),
       head.tk,
       maxWrites,
     );
@@ -322,6 +331,7 @@ export class CommitPipeline {
     }
     this.failures = 0;
     this.s.known.committed([p.reads], p.writes);
+    this.s.index.committed(p.head.seq, p.writes);
     for (const part of p.parts) this.marks.add(this.s.rows.markStatements(part.writes, part.txid));
     this.lastHead = p.next;
     settle(p.group, p.firstSeq);

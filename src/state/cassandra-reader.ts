@@ -19,6 +19,7 @@
  */
 import type { ObjectRows } from './cassandra-rows.js';
 import type { Attempt } from './committed-cache.js';
+import type { IndexView } from './committed-index.js';
 import { isKind, isUuid, type Kind } from './model.js';
 import type { Op } from './store.js';
 import type { BaseReader } from './transaction.js';
@@ -63,8 +64,9 @@ export class IndexGuesses {
 /**
  * The planner's reader for `ops`: objects through `reads`, prefetched for the ids in `ops`; name
  * lookups of several creates asked together (`many`: other transactions are planned at once, so
- * lookups wait for the turn's others and go as one query). With `guesses`, name and binding lookups
- * are guessed (above).
+ * lookups wait for the turn's others and go as one query). With `view` (the committed names and
+ * bindings at the head the plan is on, committed-index.ts), name and binding lookups are answered from
+ * it without a read; else with `guesses`, they are guessed (above).
  */
 export async function plannerReader(
   rows: ObjectRows,
@@ -73,6 +75,7 @@ export async function plannerReader(
   reads: Attempt,
   many: boolean,
   guesses?: IndexGuesses,
+  view?: IndexView,
 ): Promise<BaseReader> {
   const ids = new Set<string>();
   const names: Array<[Kind, string]> = [];
@@ -86,6 +89,19 @@ export async function plannerReader(
   const readMany = (list: readonly string[]) => reads.readMany(guesses ? guesses.candidates(list) : list);
   await reads.readMany(ids);
   const nameHits = new Map<string, string | undefined>();
+  if (view)
+    return {
+      get: (id) => reads.read(id),
+      idByName: (kind, name, self) =>
+        view.current() ? view.idByName(kind, name, self) : rows.idByName(kind, name, readMany),
+      referrerIds: async (id) =>
+        (await rows.holders(id, readMany)).map((h) => ({ kind: h.kind, id: h.obj.id })),
+      portIdByBinding: (hostId, iface, self) =>
+        view.current()
+          ? view.portIdByBinding(hostId, iface, self)
+          : rows.portIdByBinding(hostId, iface, readMany),
+      maxTunnelKey: headTk,
+    };
   if (names.length > 1 && !guesses) {
     const found = await Promise.all(names.map(([k, n]) => rows.idByName(k, n, readMany, true)));
     names.forEach(([k, n], i) => nameHits.set(`${k}\u0000${n}`, found[i]));

@@ -35,6 +35,7 @@ import { CommitPipeline } from './cassandra-pipeline.js';
 import { ObjectRows, type Statement } from './cassandra-rows.js';
 import { ensureSchema, statements } from './cassandra-schema.js';
 import { CommittedCache } from './committed-cache.js';
+import { CommittedIndex } from './committed-index.js';
 import { plannerReader } from './cassandra-reader.js';
 import { parseCassandraUrl, type CassandraUrl, type RelayMode } from './cassandra-url.js';
 import { LearnedLog } from './distributed-learned.js';
@@ -93,6 +94,8 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   private readonly pipeline: CommitPipeline;
   /** Committed objects as of `lastHead` (committed-cache.ts): what planning need not read again. */
   private readonly known = new CommittedCache();
+  /** Committed names and bindings at one position, once this handle commits often (committed-index.ts). */
+  private readonly index: CommittedIndex;
   private readonly campaigns = new Set<Campaign>();
   private readonly cfg: CassandraUrl;
   private readonly db: cassandra.Client;
@@ -120,13 +123,19 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     this.rows = new ObjectRows(s.db, s.zk, this.log, s.cfg.root, statements(s.cfg.keyspace), s.url);
     this.hosts = new HostRecords(s.zk, s.cfg.root);
     this.learned = new LearnedLog(s.zk, s.cfg.root);
+    this.index = new CommittedIndex(
+      () => this.scanAll(),
+      (from, to) => this.log.range(from, to),
+      (p) => this.track(p),
+    );
     this.pipeline = new CommitPipeline({
       url: s.url,
       log: this.log,
       rows: this.rows,
       known: this.known,
-      reader: (ops, reads, many, guesses) =>
-        plannerReader(this.rows, async () => (await this.log.head()).tk, ops, reads, many, guesses),
+      index: this.index,
+      reader: (ops, reads, many, guesses, view) =>
+        plannerReader(this.rows, async () => (await this.log.head()).tk, ops, reads, many, guesses, view),
       load: (ids) => this.rows.readMany(ids),
       writeRows: (stmts) => this.writeRows(stmts),
       commit: (ops) => this.commit(ops),
@@ -251,15 +260,18 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   // ---- feed ----------------------------------------------------------------------------------------
 
   snapshot(): Promise<Snapshot> {
-    return this.guard('snapshot', async () => {
-      const head = await this.log.head();
-      const parts = await Promise.all(
-        (KINDS as readonly Kind[]).map(async (kind) =>
-          (await this.rows.scanKind(kind, head.seq)).map((object) => ({ kind, object })),
-        ),
-      );
-      return { position: head.seq, objects: parts.flat() };
-    });
+    return this.guard('snapshot', () => this.scanAll());
+  }
+
+  /** Every committed object at the head's position (a scan of each kind). */
+  private async scanAll(): Promise<Snapshot> {
+    const head = await this.log.head();
+    const parts = await Promise.all(
+      (KINDS as readonly Kind[]).map(async (kind) =>
+        (await this.rows.scanKind(kind, head.seq)).map((object) => ({ kind, object })),
+      ),
+    );
+    return { position: head.seq, objects: parts.flat() };
   }
 
   position(): Promise<number> {
@@ -402,6 +414,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
   private async shutdown(): Promise<void> {
     for (const c of [...this.campaigns]) await c.resign().catch(() => undefined);
     await this.relayLeader?.stop();
+    this.index.close();
     // Until nothing is left: a commit answered meanwhile adds its marks, a failed one its undo.
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
     await this.relayLeader?.close();

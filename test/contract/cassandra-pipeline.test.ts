@@ -1,7 +1,8 @@
 // The distributed backend's write path against real services (MIDONET_TEST_CASSANDRA_URL, as
 // cassandra.test.ts): name lookups read every page of the names index, alone and coalesced with IN;
 // close() answers the transactions queued before it and commits them, instead of cutting their
-// commit off.
+// commit off; a handle that commits often answers names and bindings from its committed index
+// (committed-index.ts) exactly, also when another handle commits between its commits.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -75,6 +76,55 @@ describe('cassandra write path', { skip: base ? false : 'needs MIDONET_TEST_CASS
       );
     } finally {
       await again.close();
+    }
+  });
+
+  it('a handle that commits often answers names and bindings from its index, exactly', async () => {
+    const url = `${fresh()}&relay=off`;
+    const [a, b] = [await openStore(url), await openStore(url)];
+    const indexAt = () => (a as unknown as { index: { position: number | undefined } }).index.position;
+    try {
+      const host = await a.create('host', { name: 'h' });
+      const br = await a.create('bridge', { name: 'br' });
+      for (let i = 0; i < 40; i++) await a.create('bridge', { name: `n-${i}` });
+      for (let i = 0; i < 50 && indexAt() !== (await a.position()); i++) {
+        await a.create('bridge', { name: `m-${i}` });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(indexAt(), await a.position(), 'the index is at the head');
+      await assert.rejects(a.create('bridge', { name: 'n-5' }), { code: 'exists' }, 'a committed name');
+      // Another handle renames, creates and binds: the index catches up or is not used, never wrong.
+      const n6 = (await a.list('bridge')).find((x) => x.name === 'n-6')!;
+      await b.update('bridge', n6.id, { name: 'moved' });
+      await b.create('bridge', { name: 'from-b' });
+      await b.create('port', { name: 'pb', deviceId: br.id, hostId: host.id, interfaceName: 'tap0' });
+      for (let round = 0; round < 2; round++) {
+        await assert.rejects(a.create('bridge', { name: 'moved' }), { code: 'exists' });
+        await assert.rejects(a.create('bridge', { name: 'from-b' }), { code: 'exists' });
+        await assert.rejects(
+          a.create('port', { name: `pa-${round}`, deviceId: br.id, hostId: host.id, interfaceName: 'tap0' }),
+          { code: 'exists' },
+        );
+        await a.create('bridge', { name: `again-${round}` });
+      }
+      const freed = await a.create('bridge', { name: 'n-6' });
+      assert.equal(freed.name, 'n-6', 'a name freed by another handle is free');
+      // Several at once (a group planned on the index): one of two equal names, a renamed pair.
+      const [x, y] = await Promise.allSettled([
+        a.create('bridge', { name: 'twice' }),
+        a.create('bridge', { name: 'twice' }),
+      ]);
+      assert.deepEqual([x.status, y.status].sort(), ['fulfilled', 'rejected']);
+      for (let i = 0; i < 20 && indexAt() !== (await a.position()); i++) {
+        await a.create('bridge', { name: `k-${i}` });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(indexAt(), await a.position(), 'caught up with the other handle');
+      const names = (await a.list('bridge')).map((o) => o.name);
+      assert.equal(new Set(names).size, names.length, 'names unique');
+    } finally {
+      await b.close();
+      await a.close();
     }
   });
 });
