@@ -1,7 +1,8 @@
 /**
  * The floor chart: the agent's first packet, packets 2-5 and packets 6+ (median RTT, same host) beside
  * the same figures for OVS NORMAL, Debian's ovs-testcontroller and the project's minimal controller,
- * measured in the same run over the same pair of VMs, with the agent's packet-ins per flow noted.
+ * measured in the same run over the same pair of VMs, with the agent's packet-ins per flow noted (and
+ * how many of them were duplicates: Open vSwitch's datapath sending packet 2 up, per-flow.ts).
  *
  * Invariant: a figure that is missing or not finite gets no bar (never a zero one); pure (no I/O).
  */
@@ -19,6 +20,7 @@ import {
   subtitle,
 } from './chart-style.js';
 import type { ChartSpec } from './charts.js';
+import { perFlowOf } from './per-flow.js';
 
 export function floorChart(report: EvalReport): ChartSpec | undefined {
   if (report.floor === undefined) return undefined;
@@ -40,10 +42,11 @@ export function floorChart(report: EvalReport): ChartSpec | undefined {
       const median = finite(s?.median);
       if (median !== undefined) bars.push({ who, kind, median });
     }
+  const pf = perFlowOf(agent);
   const perFlow =
-    agent.packetIns !== undefined && agent.flows
-      ? `agent: ${(agent.packetIns / agent.flows).toFixed(2)} packet-ins per flow`
-      : '';
+    pf === undefined || !Number.isFinite(pf.packetIns)
+      ? ''
+      : `agent: ${pf.packetIns.toFixed(2)} packet-ins per flow${pf.duplicates === undefined ? '' : ` (${pf.duplicates.toFixed(2)} duplicates)`}`;
   const kinds = [FIRST, TRANSIENT, STEADY];
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -10,9 +10,16 @@
 import { controlRequest } from '../control/control-api.js';
 import { histogramDelta, type Histogram } from './eval-cases.js';
 import type { EvalReport } from './eval-report.js';
+import { duplicatesDelta } from './per-flow.js';
 import type { LabHost } from './lab.js';
 
-type AgentStats = { packetIns: number; packetInLatencyUs: Histogram; replyFlowWaitUs?: Histogram };
+type AgentStats = {
+  packetIns: number;
+  /** packet-ins a just-installed flow already covered (sent on with PACKET_OUT, not simulated) */
+  duplicates?: number;
+  packetInLatencyUs: Histogram;
+  replyFlowWaitUs?: Histogram;
+};
 
 export class AgentPhases {
   private readonly phases: NonNullable<EvalReport['agentPacketInPhases']> = [];
@@ -35,13 +42,14 @@ export class AgentPhases {
 
   /**
    * Runs `fn` as phase `name` (`probes`: a case's probe flows); returns its value and the agents'
-   * packet-ins during it.
+   * packet-ins during it, and how many of those were duplicates (undefined when an agent does not
+   * count them).
    */
   async phase<T>(
     name: string,
     fn: () => Promise<T>,
     probes = false,
-  ): Promise<{ value: T; packetIns: number }> {
+  ): Promise<{ value: T; packetIns: number; duplicates: number | undefined }> {
     const before = await this.stats();
     const value = await fn();
     const after = await this.stats();
@@ -53,7 +61,7 @@ export class AgentPhases {
     const count = (ss: AgentStats[]) => ss.reduce((n, s) => n + s.packetIns, 0);
     const us = histogramDelta(hist(before), hist(after));
     if (us.count > 0) this.phases.push({ name, ...us });
-    return { value, packetIns: count(after) - count(before) };
+    return { value, packetIns: count(after) - count(before), duplicates: duplicatesDelta(before, after) };
   }
 
   /** The study's figures of the agents, from `begin` to now. */

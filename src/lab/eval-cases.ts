@@ -8,6 +8,7 @@
 import { snapshotDelta } from '../agent/latency-histogram.js';
 import type { LabState, LabVm } from './lab.js';
 import type { CaseResult, EvalReport, RttStats, TargetResult } from './eval-report.js';
+import { perFlowOf } from './per-flow.js';
 
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -34,7 +35,7 @@ export function caseOf(
   const later = rttStats(flows.flatMap((f) => f.slice(1)));
   const transient = rttStats(flows.flatMap((f) => f.slice(1, 5)));
   const steady = rttStats(flows.flatMap((f) => f.slice(5)));
-  return {
+  const c: CaseResult = {
     name,
     first,
     later,
@@ -44,6 +45,13 @@ export function caseOf(
     firstMinusLaterMs: first.median - later.median,
     ...extra,
   };
+  // The per-flow figures of the JSON report, from the counts (packet-ins and their duplicates).
+  const pf = perFlowOf(c);
+  if (pf !== undefined) {
+    c.packetInsPerFlow = pf.packetIns;
+    if (pf.duplicates !== undefined) c.duplicatesPerFlow = pf.duplicates;
+  }
+  return c;
 }
 
 /**
@@ -257,6 +265,23 @@ function ratio(a: number, b: number): number {
   return a / b;
 }
 
+/**
+ * Packet-ins per new flow of case `c` against 1.1, with the duplicates among them as the value's
+ * detail (e.g. '0.20 dup'): the part that is Open vSwitch's datapath, not the agent's simulation.
+ */
+export function packetInsTarget(name: string, c: CaseResult): TargetResult {
+  const pf = perFlowOf(c);
+  const value = pf?.packetIns ?? NaN;
+  return {
+    name,
+    value,
+    target: 1.1,
+    unit: '',
+    ...(pf?.duplicates === undefined ? {} : { detail: `${pf.duplicates.toFixed(2)} dup` }),
+    met: value <= 1.1,
+  };
+}
+
 export function targets(
   base: CaseResult[],
   baseline: EvalReport['baseline'],
@@ -298,23 +323,16 @@ export function targets(
       1.05,
       'x',
     ),
-    atMost(
+    packetInsTarget(
       'packet-ins per new flow (agent, same host, reply flow installed with the forward one)',
-      (agentSame.packetIns ?? NaN) / (agentSame.flows ?? NaN),
-      1.1,
-      '',
+      agentSame,
     ),
     // Across hosts the egress host's agent installs the reply's flow; the first packet waits for it.
     ...base
       .slice(1)
       .filter((c) => c.packetIns !== undefined && c.name.includes('across hosts'))
       .map((c) =>
-        atMost(
-          `packet-ins per new flow (${c.name}, reply flow installed by the egress agent)`,
-          c.packetIns! / (c.flows ?? NaN),
-          1.1,
-          '',
-        ),
+        packetInsTarget(`packet-ins per new flow (${c.name}, reply flow installed by the egress agent)`, c),
       ),
     // Over the whole study: mostly the packet-ins of iperf3 through the TCP-window rule (every packet
     // goes up), where the packet-ins of one socket read wait for each other.

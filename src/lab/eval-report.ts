@@ -45,6 +45,16 @@ export interface CaseResult {
   throughputMbps?: number;
   /** packet-ins the agent saw during the case */
   packetIns?: number;
+  /**
+   * of those, duplicates: packet-ins that matched a flow the agent had just installed or was
+   * installing, sent on with PACKET_OUT without a new simulation (the agents' `duplicates` stat over
+   * the case; per-flow.ts)
+   */
+  duplicates?: number;
+  /** packetIns / flows */
+  packetInsPerFlow?: number;
+  /** duplicates / flows: the part of packetInsPerFlow that was duplicates */
+  duplicatesPerFlow?: number;
   /** number of rules in the chain, for the rule-growth cases */
   rules?: number;
 }
@@ -61,6 +71,8 @@ export interface TargetResult {
   unit: string;
   /** the goal as the report prints it when it is neither "<= target" nor ">= target", e.g. 'within 10% of 1x' */
   goal?: string;
+  /** what the value is made of, printed beside it, e.g. '0.20 dup' for packet-ins per flow */
+  detail?: string;
   /** whether value met target */
   met: boolean;
 }

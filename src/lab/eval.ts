@@ -169,7 +169,11 @@ export class Evaluation {
   ): Promise<CaseResult[]> {
     const probers = cases.map((c) => new Prober(src, c.to, proto, this.packets, c.basePort));
     const flushes = cases.map(({ flush }) => (typeof flush === 'boolean' ? () => this.flush(flush) : flush));
-    const { value: results, packetIns } = await this.agents.phase(
+    const {
+      value: results,
+      packetIns,
+      duplicates,
+    } = await this.agents.phase(
       cases[0]!.name,
       async () => {
         const results = cases.map(() => [] as Array<Array<number | null>>);
@@ -189,7 +193,9 @@ export class Evaluation {
       true,
     );
     return cases.map((c, i) =>
-      i > 0 || c.flush === false ? caseOf(c.name, results[i]!) : caseOf(c.name, results[i]!, { packetIns }),
+      i > 0 || c.flush === false
+        ? caseOf(c.name, results[i]!)
+        : caseOf(c.name, results[i]!, { packetIns, ...(duplicates === undefined ? {} : { duplicates }) }),
     );
   }
 

@@ -5,6 +5,7 @@
  * Invariant: a missing or NaN figure prints as '-', never as a number.
  */
 import type { CaseResult, EvalReport } from './eval-report.js';
+import { packetInsText, perFlowText } from './per-flow.js';
 
 const f = (v: number | undefined, digits = 3): string =>
   v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
@@ -39,8 +40,8 @@ const RTT_HEAD = [
   'first-later',
 ];
 
-const perFlow = (c: CaseResult): string =>
-  c.packetIns === undefined || !c.flows ? '-' : (c.packetIns / c.flows).toFixed(2);
+/** Packet-ins per flow with the duplicates among them, e.g. '1.20 (0.20 dup)' (per-flow.ts). */
+const perFlow = (c: CaseResult): string => perFlowText(c);
 
 /** Part 0: the agent against the floor of any reactive controller, same pair of VMs, same run. */
 function floorTable(r: EvalReport): string | undefined {
@@ -132,7 +133,7 @@ export function reportText(r: EvalReport): string {
       f(c.first.median),
       f(c.later.median),
       f(c.firstMinusLaterMs),
-      String(c.packetIns ?? '-'),
+      packetInsText(c),
       f(c.throughputMbps, 0),
       x(c.first.median / b.sameHost.first.median),
       x(c.later.median / b.sameHost.later.median),
@@ -237,7 +238,7 @@ export function reportText(r: EvalReport): string {
     ['target', 'value', 'goal', 'met'],
     r.targets.map((t) => [
       t.name,
-      `${f(t.value, 2)}${t.unit}`,
+      `${f(t.value, 2)}${t.unit}${t.detail === undefined ? '' : ` (${t.detail})`}`,
       t.goal ?? `${/throughput|share/.test(t.name) ? '>=' : '<='} ${t.target}${t.unit}`,
       t.met ? 'yes' : 'NO',
     ]),
