@@ -96,7 +96,17 @@ export interface EvalReport {
   /** how the study was run */
   settings: { flows: number; packetsPerFlow: number; quick: boolean; method: string };
   /** plain OVS NORMAL, no agent */
-  baseline: { sameHost: CaseResult; crossHost: CaseResult; throughputMbps: number };
+  baseline: {
+    sameHost: CaseResult;
+    crossHost: CaseResult;
+    /** NORMAL's iperf3 throughput, same host (the median of `throughputInTurn.normalMbps` when measured) */
+    throughputMbps: number;
+    /**
+     * iperf3 through the agent's flows and through NORMAL, same pair of VMs, run after run in turn
+     * (agent, NORMAL, agent, ...): the throughput target is the ratio of their medians
+     */
+    throughputInTurn?: { agentMbps: number[]; normalMbps: number[] };
+  };
   /**
    * The floor of a reactive controller on this machine, same pair of VMs, same host: Debian's
    * ovs-testcontroller (a C learning switch) and the project's minimal controller (FLOW_MOD +

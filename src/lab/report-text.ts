@@ -6,10 +6,18 @@
  */
 import type { CaseResult, EvalReport } from './eval-report.js';
 import { packetInsText, perFlowText } from './per-flow.js';
+import { throughputInTurnRatio } from './eval-cases.js';
 
 const f = (v: number | undefined, digits = 3): string =>
   v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
 const x = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
+
+/** The iperf3 runs through the agent's flows and NORMAL in turn, and the ratio of their medians. */
+function inTurnText(t: EvalReport['baseline']['throughputInTurn']): string {
+  if (t === undefined) return '';
+  const runs = (v: readonly number[]) => v.map((m) => f(m, 0)).join(', ');
+  return ` (median of ${t.normalMbps.length} runs of 1 s in turn with the agent's flows: NORMAL ${runs(t.normalMbps)}, agent ${runs(t.agentMbps)} Mbit/s; agent / NORMAL ${x(throughputInTurnRatio(t))})`;
+}
 
 function table(title: string, head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -166,7 +174,7 @@ export function reportText(r: EvalReport): string {
   );
   const part4 = `Part 4 - baseline: plain OVS NORMAL (no agent) in the same run: same host first ${f(b.sameHost.first.median)} ms, later ${f(
     b.sameHost.later.median,
-  )} ms; across hosts first ${f(b.crossHost.first.median)} ms, later ${f(b.crossHost.later.median)} ms; iperf3 ${f(b.throughputMbps, 0)} Mbit/s`;
+  )} ms; across hosts first ${f(b.crossHost.first.median)} ms, later ${f(b.crossHost.later.median)} ms; iperf3 ${f(b.throughputMbps, 0)} Mbit/s${inTurnText(b.throughputInTurn)}`;
   const fc = r.firstContact;
   const part5 =
     fc === undefined
