@@ -5,11 +5,13 @@
  *   one query per kind (`name IN ?`) instead of one each (a group of transactions planned at once,
  *   cassandra-group.ts, asks for many; a lone lookup asks directly rather than wait for the turn);
  * - `Deferred`: statements that may wait a little (the marks of committed rows, a hint for scans)
- *   go out together, as batches, a few milliseconds after the first of them or once there are many.
+ *   go out together, as batches, `delayMs` after the first of them, once there are `maxItems`, or
+ *   at once when the owner closes.
  *
  * Invariants: each lookup gets exactly the index rows of its own (kind, name), as a query of its own
- * would, or that query's error; every deferred statement is run (the owner waits for `flushed`
- * promises through its `track`), at most `delayMs` after it was added.
+ * would, or that query's error; every deferred statement is run exactly once (the owner waits for
+ * the runs and the holds through its `track`; a hold ended by an earlier run ends at once), at most
+ * `delayMs` after it was added.
  */
 import type { Statement } from './cassandra-rows.js';
 
@@ -71,6 +73,12 @@ export class NameLookups {
 
 export class Deferred {
   private items: Statement[] = [];
+  /** The wait for the held items' flush: its timer, and what ends it early. */
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  /** Counts flushes: a wait that ends after another flush took its items does nothing. */
+  private flushes = 0;
+  private closed = false;
 
   constructor(
     /** Runs statements (as batches). */
@@ -84,12 +92,31 @@ export class Deferred {
   add(items: readonly Statement[]): void {
     const first = this.items.length === 0;
     this.items.push(...items);
-    if (this.items.length >= this.maxItems) void this.flush();
-    else if (first)
-      this.track(new Promise((resolve) => setTimeout(resolve, this.delayMs)).then(() => this.flush()));
+    if (this.closed || this.items.length >= this.maxItems) void this.flush();
+    else if (first) {
+      const n = this.flushes;
+      this.track(
+        new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.timer = setTimeout(resolve, this.delayMs);
+        }).then(() => (n === this.flushes ? this.flush() : undefined)),
+      );
+    }
+  }
+
+  /** Runs what is held now, and from now on each statement as it comes (the owner is closing). */
+  close(): void {
+    this.closed = true;
+    void this.flush();
   }
 
   private flush(): Promise<void> {
+    this.flushes++;
+    clearTimeout(this.timer);
+    const wake = this.wake;
+    this.timer = undefined;
+    this.wake = undefined;
+    wake?.(); // the wait ends: the owner's close does not wait for its timer
     const items = this.items;
     this.items = [];
     if (items.length === 0) return Promise.resolve();

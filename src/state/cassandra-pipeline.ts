@@ -35,6 +35,16 @@ import type { Op } from './store.js';
 import type { BaseReader, Write } from './transaction.js';
 import { ZkError, type ZkOp } from './zk.js';
 
+/**
+ * How long the marks of committed rows are held (ms), and how many at most: marks of one (kind,
+ * bucket) partition sent in one batch are one mutation per replica, so holding them this long sends
+ * Cassandra about one mark request and one mutation per partition per interval instead of per commit.
+ * A scan meanwhile settles each unmarked row at or below its position through the log (one ZooKeeper
+ * read per row, cassandra-rows.ts `verdict`), so the hold bounds that extra cost too.
+ */
+const MARK_HOLD_MS = 200;
+const MARK_HOLD_MAX = 64;
+
 /** The most attempts a transaction gets before it fails as 'unavailable'. */
 const MAX_ATTEMPTS = 100;
 
@@ -110,7 +120,12 @@ export class CommitPipeline {
   private readonly marks: Deferred;
 
   constructor(private readonly s: PipelineParts) {
-    this.marks = new Deferred((items) => s.rows.execBatched(items), s.track);
+    this.marks = new Deferred((items) => s.rows.execBatched(items), s.track, MARK_HOLD_MS, MARK_HOLD_MAX);
+  }
+
+  /** Sends the held marks now and each later one at once (the store is closing). */
+  close(): void {
+    this.marks.close();
   }
 
   /** Queues a transaction; it is answered when its group's commit is known. */

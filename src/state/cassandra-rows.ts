@@ -51,6 +51,20 @@ interface Row {
 /** Reads the committed objects with these ids (those that exist). */
 export type ReadMany = (ids: readonly string[]) => Promise<Map<string, StoredObject>>;
 
+/**
+ * `items` with the statements of one table and partition next to each other (sorted by statement and
+ * first two values: every table's partition key is its first one or two values here), otherwise in
+ * their order. Their order never mattered: statements of one batch share its timestamp, and batches
+ * run at once.
+ */
+export function byPartition(items: readonly Statement[]): Statement[] {
+  const key = ([q, p]: Statement) => `${q}\u0000${String(p[0])}\u0000${String(p[1])}`;
+  return items
+    .map((item, i) => ({ item, i, k: key(item) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i))
+    .map((x) => x.item);
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The host-interface binding of a port, as one string, or undefined. */
@@ -105,11 +119,13 @@ export class ObjectRows {
    * `BATCH_STATEMENTS` statements and about `BATCH_BYTES` of values in a batch, under Cassandra's
    * batch size warning; the batches run at once. Like `execMany`, not atomic: each statement applies or
    * not, which the commit protocol allows (rows count only once a committed pointer names them).
+   * The statements of one partition go next to each other (`byPartition`), so they share a batch,
+   * which Cassandra applies as one mutation per replica instead of one per statement.
    */
   async execBatched(items: readonly Statement[]): Promise<void> {
     const batches: Statement[][] = [];
     let bytes = Infinity;
-    for (const item of items) {
+    for (const item of byPartition(items)) {
       const size = item[1].reduce<number>((n, v) => n + (typeof v === 'string' ? v.length : 8), 0);
       if (bytes + size > BATCH_BYTES || batches.at(-1)!.length >= BATCH_STATEMENTS) {
         batches.push([]);

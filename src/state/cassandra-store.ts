@@ -415,6 +415,7 @@ export class CassandraStore extends BackendBase implements TopologyStore {
     for (const c of [...this.campaigns]) await c.resign().catch(() => undefined);
     await this.relayLeader?.stop();
     this.index.close();
+    this.pipeline.close();
     // Until nothing is left: a commit answered meanwhile adds its marks, a failed one its undo.
     while (this.inflight.size > 0) await Promise.all([...this.inflight]);
     await this.relayLeader?.close();
