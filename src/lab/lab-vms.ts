@@ -117,6 +117,22 @@ export async function addBaselineNetwork(hvs: readonly Hypervisor[]): Promise<vo
   }
 }
 
+/**
+ * Gives each VM's baseline interface (eth1) the MTU of its tenant interface (eth0; the agents' DHCP
+ * server hands out 1500 less the tunnel overhead), so the evaluation's NORMAL baseline carries the
+ * same packet sizes as the agent's flows and its throughput compares the paths, not the MTUs.
+ */
+export async function matchBaselineMtu(vms: readonly LabVm[]): Promise<void> {
+  for (const vm of vms) {
+    const links = JSON.parse(await run('ip', ['-j', 'link', 'show', 'eth0'], { netns: vm.netns })) as Array<{
+      mtu?: number;
+    }>;
+    const mtu = links[0]?.mtu;
+    if (mtu === undefined) throw new Error(`${vm.name}: no MTU in ip -j link show eth0`);
+    await run('ip', ['link', 'set', 'eth1', 'mtu', String(mtu)], { netns: vm.netns });
+  }
+}
+
 export async function addBaselineInterface(hv: Hypervisor, vm: LabVm, names: LabNames): Promise<void> {
   await addVeth(names.vmBaselineTap(vm.name), hv.netns, 'eth1', vm.netns);
   await setAddress(vm.netns, 'eth1', `${vm.baselineIp}/${BASELINE_PREFIX_LEN}`);

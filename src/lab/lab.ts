@@ -50,7 +50,15 @@ import { ecmpLabUp, ecmpMetricsListen, type EcmpUplink } from './ecmp-lab.js';
 import { addressByDhcp, createLabDhcp, waitApplied } from './vm-dhcp.js';
 import { TENANT_PREFIX6, slaacAddress, waitSlaac } from './vm-ipv6.js';
 import { BRIDGES, ROUTER, createDemoTopology } from './demo-topology.js';
-import { addBaselineInterface, addBaselineNetwork, addVm, ipAdd, ipLast, warmUnderlay } from './lab-vms.js';
+import {
+  addBaselineInterface,
+  addBaselineNetwork,
+  addVm,
+  ipAdd,
+  ipLast,
+  matchBaselineMtu,
+  warmUnderlay,
+} from './lab-vms.js';
 
 export { addVm, createVmPort, vmExec } from './lab-vms.js';
 export { BRIDGES, ROUTER, createDemoTopology } from './demo-topology.js';
@@ -393,6 +401,7 @@ export async function labUp(opts: LabOptions): Promise<LabState> {
       );
       await addressByDhcp(vms);
     }
+    await matchBaselineMtu(vms);
     step('IPv6: every VM configures its address by SLAAC from the router');
     await waitSlaac(
       vms.map((v) => ({
