@@ -1,8 +1,8 @@
 /**
  * A lab whose VMs get their IPv4 address, MTU and router from the agents' DHCP server
  * (`midonet-lab up --addressing dhcp`: busybox udhcpc in every VM): two hosts, two VMs each. Every VM
- * has its planned address (a static host entry), the MTU the agent hands out (1450) and its default
- * route; they reach each other within a bridge, across hosts and across the router; each agent
+ * has its planned address (a static host entry), the MTU the agent hands out (1450, which its
+ * baseline interface takes too) and its default route; they reach each other within a bridge, across hosts and across the router; each agent
  * answered its own VMs. Then port security with `--addresses-from-dhcp`: the DHCP host entry is the
  * only address vm1's port knows, and it is enough; without it, vm1's traffic is dropped.
  */
@@ -47,6 +47,9 @@ describe('a lab addressed by the agents’ DHCP server (busybox udhcpc in every 
       assert.match(addr, new RegExp(` ${v.ip.replace(/\./g, '\\.')}/${v.prefixLen} `), `${v.name} address`);
       const link = await run('ip', ['-o', 'link', 'show', 'dev', 'eth0'], { netns: v.netns });
       assert.match(link, / mtu 1450 /, `${v.name} MTU from DHCP option 26`);
+      // The evaluation's NORMAL baseline interface carries the same packet sizes (lab-vms.ts).
+      const baseline = await run('ip', ['-o', 'link', 'show', 'dev', 'eth1'], { netns: v.netns });
+      assert.match(baseline, / mtu 1450 /, `${v.name} baseline interface MTU matches eth0's`);
       const route = await run('ip', ['route', 'show', 'default'], { netns: v.netns });
       assert.match(route, new RegExp(`default via ${v.gateway.replace(/\./g, '\\.')} `), `${v.name} route`);
     }
