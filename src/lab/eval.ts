@@ -203,11 +203,17 @@ export class Evaluation {
     );
   }
 
-  /** iperf3 from `src` to `dst` at `to`, a phase named after `label` (the step it measures). */
+  /**
+   * iperf3 from `src` to `dst` at `to`, a phase named after `label` (the step it measures); counts as
+   * one unit of the study's progress.
+   */
   private async iperf(label: string, src: LabVm, dst: LabVm, to: string): Promise<number> {
     const secs = this.opts.quick ? 1 : 2;
-    return (await this.agents.phase(`${label}, iperf3`, () => iperf3(src, dst, to, secs, this.opts.say)))
-      .value;
+    const mbps = (
+      await this.agents.phase(`${label}, iperf3`, () => iperf3(src, dst, to, secs, this.opts.say))
+    ).value;
+    this.tick(`${label} iperf3`);
+    return mbps;
   }
 
   /** iperf3 to `pair.dst` through the agent's flows, then through NORMAL, THROUGHPUT_ROUNDS times. */
@@ -326,7 +332,6 @@ export class Evaluation {
             await installChain(this.store, same.src.bridge, `eval-features-${steps.length}`, rules);
           const c = await this.measure(step.name, same.src, same.dst.ip, 'tcp', true, 24000);
           c.throughputMbps = await this.iperf(step.name, same.src, same.dst, same.dst.ip);
-          this.tick(`${step.name} iperf3`);
           steps.push(c);
         }
       } finally {
@@ -337,11 +342,7 @@ export class Evaluation {
       steps.push(
         await qosStep(this.store, same.src, {
           measure: (name) => this.measure(name, same.src, same.dst.ip, 'tcp', true, 24500),
-          iperf: async () => {
-            const mbps = await this.iperf('QoS', same.src, same.dst, same.dst.ip);
-            this.tick('QoS iperf3');
-            return mbps;
-          },
+          iperf: () => this.iperf('QoS', same.src, same.dst, same.dst.ip),
         }),
       );
 
@@ -351,22 +352,14 @@ export class Evaluation {
         steps.push(
           ...(await layer4Steps(this.store, sameRouted, {
             measure: (name, to, basePort) => this.measure(name, sameRouted.src, to, 'tcp', true, basePort),
-            iperf: async (name, to) => {
-              const mbps = await this.iperf(name, sameRouted.src, sameRouted.dst, to);
-              this.tick(`${name} iperf3`);
-              return mbps;
-            },
+            iperf: (name, to) => this.iperf(name, sameRouted.src, sameRouted.dst, to),
           })),
         );
         const lbPort = 25000 + LAYER4_STEPS.length * 300;
         steps.push(
           await loadBalancerStep(this.store, sameRouted.dst, {
             measure: (name, to) => this.measure(name, sameRouted.src, to, 'tcp', true, lbPort),
-            iperf: async (to) => {
-              const mbps = await this.iperf('load balancer', sameRouted.src, sameRouted.dst, to);
-              this.tick('load balancer iperf3');
-              return mbps;
-            },
+            iperf: (to) => this.iperf('load balancer', sameRouted.src, sameRouted.dst, to),
           }),
         );
       }
