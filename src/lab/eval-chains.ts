@@ -1,6 +1,6 @@
 /**
  * The evaluation's filter chains (eval.ts): a bridge's inbound chain replaced by one of the step's
- * rules (parts 2 and 3), and the layer 4 steps on a routed pair (LAYER4_STEPS: routed, a stateful
+ * rules (part 2's features one by one, FEATURE_STEPS, and part 3's rule sets growing), and the layer 4 steps on a routed pair (LAYER4_STEPS: routed, a stateful
  * firewall, source NAT, a floating IP), whose chains replace each other on the lab's router.
  *
  * Invariant: a chain is installed in one transaction (the bridge never points at a half-made chain);
@@ -8,7 +8,7 @@
  */
 import type { Op, TopologyStore } from '../state/store.js';
 import { ROUTER, type LabVm } from './lab.js';
-import { LAYER4_STEPS } from './eval-cases.js';
+import { FEATURE_STEPS, LAYER4_STEPS, featureGroupAddresses, growthRules } from './eval-cases.js';
 import type { CaseResult } from './eval-report.js';
 
 /** Replaces the bridge's inbound chain with a new one made of `rules` (one transaction). */
@@ -33,6 +33,73 @@ export async function installChain(
 export async function removeChain(store: TopologyStore, bridgeName: string): Promise<void> {
   const bridge = await store.resolve('bridge', bridgeName);
   if (bridge.inboundChainId) await store.delete('chain', bridge.inboundChainId, { cascade: true });
+}
+
+/** How a bridge step measures the probes' pair: first/later RTT of its flows, and iperf3. */
+export interface BridgeProbes {
+  readonly measure: (name: string) => Promise<CaseResult>;
+  readonly iperf: (name: string) => Promise<number>;
+}
+
+/**
+ * Part 2's filter features on the source VM's bridge, enabled one by one (FEATURE_STEPS: each step's
+ * rule added to the last step's chain), measured with iperf3 after each; the chain, the address
+ * group and the port group the steps read are removed, also on failure.
+ */
+export async function featureSteps(
+  store: TopologyStore,
+  p: { readonly src: LabVm; readonly dst: LabVm },
+  probes: BridgeProbes,
+): Promise<CaseResult[]> {
+  const steps: CaseResult[] = [];
+  const rules: Array<Record<string, unknown>> = [];
+  const ipg = await store.create('ip-address-group', {
+    name: `eval-group-${Date.now()}`,
+    addresses: featureGroupAddresses(p.dst.ip),
+  });
+  // The port-group step's group: the bridge ports of the probes' two VMs.
+  const pg = await store.create('port-group', {
+    name: `eval-ports-${Date.now()}`,
+    portIds: [(await store.resolve('port', p.src.port)).id, (await store.resolve('port', p.dst.port)).id],
+  });
+  try {
+    for (const step of FEATURE_STEPS) {
+      if (step.rule) rules.push(step.rule({ ipAddrGroup: ipg.id, portGroup: pg.id }));
+      if (rules.length > 0) await installChain(store, p.src.bridge, `eval-features-${steps.length}`, rules);
+      const c = await probes.measure(step.name);
+      c.throughputMbps = await probes.iperf(step.name);
+      steps.push(c);
+    }
+  } finally {
+    await removeChain(store, p.src.bridge);
+    await store.delete('ip-address-group', ipg.id).catch(() => undefined);
+    await store.delete('port-group', pg.id).catch(() => undefined);
+  }
+  return steps;
+}
+
+/**
+ * Part 3: the source VM's bridge given a chain of each size in turn (growthRules: the matching rule
+ * near the end), measured with each; the chain is removed, also on failure.
+ */
+export async function ruleGrowthSteps(
+  store: TopologyStore,
+  src: LabVm,
+  sizes: readonly number[],
+  measure: (name: string) => Promise<CaseResult>,
+): Promise<CaseResult[]> {
+  const growth: CaseResult[] = [];
+  try {
+    for (const n of sizes) {
+      await installChain(store, src.bridge, `eval-rules-${n}`, growthRules(n, src));
+      const c = await measure(`${n} rules`);
+      c.rules = n;
+      growth.push(c);
+    }
+  } finally {
+    await removeChain(store, src.bridge);
+  }
+  return growth;
 }
 
 /** How a layer 4 step measures its pair: first/later RTT of TCP flows to `to`, and iperf3 to `to`. */

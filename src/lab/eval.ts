@@ -7,7 +7,8 @@
  *      agent's same-host flows, so the agent's first packet is read as a ratio to what any reactive
  *      controller costs on this machine at the same moments
  *   1. base: no filter; same host and across hosts (tunnel), across hosts over IPv6 too; agent vs
- *      plain OVS NORMAL (IPv4)
+ *      plain OVS NORMAL (IPv4); then iperf3 through the agent's flows and through NORMAL, run after
+ *      run in turn (the throughput target)
  *   2. features enabled one by one (cumulative filter rules, every one read for every packet: drops
  *      that never match the probes, and group rules that match them with continue): dst IP, src IP,
  *      src port, dst port, IP address group, port group, TCP flags, TCP window (not matchable by the
@@ -57,8 +58,6 @@ import {
   caseOf,
   flowTurn,
   evalPairs,
-  featureGroupAddresses,
-  growthRules,
   medianOf,
   targets,
   type Pair,
@@ -69,7 +68,7 @@ import { AgentPhases } from './eval-agents.js';
 import { loadBalancerStep } from './eval-lb.js';
 import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
 import { qosStep, qosTargets } from './eval-qos.js';
-import { installChain, layer4Steps, removeChain } from './eval-chains.js';
+import { featureSteps, layer4Steps, ruleGrowthSteps } from './eval-chains.js';
 
 const REACTIVE = 'cookie=0x0/0x8000000000000000';
 /** iperf3 runs of 1 s through the agent's flows and through NORMAL, in turn, for the throughput target. */
@@ -311,34 +310,10 @@ export class Evaluation {
       this.tick('iperf3 in turn');
 
       say('part 2: features enabled one by one (TCP flows, the same source ports each step)');
-      const steps: CaseResult[] = [];
-      const rules: Array<Record<string, unknown>> = [];
-      const ipg = await this.store.create('ip-address-group', {
-        name: `eval-group-${Date.now()}`,
-        addresses: featureGroupAddresses(same.dst.ip),
+      const steps = await featureSteps(this.store, same, {
+        measure: (name) => this.measure(name, same.src, same.dst.ip, 'tcp', true, 24000),
+        iperf: (name) => this.iperf(name, same.src, same.dst, same.dst.ip),
       });
-      // The port-group step's group: the bridge ports of the probes' two VMs.
-      const pg = await this.store.create('port-group', {
-        name: `eval-ports-${Date.now()}`,
-        portIds: [
-          (await this.store.resolve('port', same.src.port)).id,
-          (await this.store.resolve('port', same.dst.port)).id,
-        ],
-      });
-      try {
-        for (const step of features) {
-          if (step.rule) rules.push(step.rule({ ipAddrGroup: ipg.id, portGroup: pg.id }));
-          if (rules.length > 0)
-            await installChain(this.store, same.src.bridge, `eval-features-${steps.length}`, rules);
-          const c = await this.measure(step.name, same.src, same.dst.ip, 'tcp', true, 24000);
-          c.throughputMbps = await this.iperf(step.name, same.src, same.dst, same.dst.ip);
-          steps.push(c);
-        }
-      } finally {
-        await removeChain(this.store, same.src.bridge);
-        await this.store.delete('ip-address-group', ipg.id).catch(() => undefined);
-        await this.store.delete('port-group', pg.id).catch(() => undefined);
-      }
       steps.push(
         await qosStep(this.store, same.src, {
           measure: (name) => this.measure(name, same.src, same.dst.ip, 'tcp', true, 24500),
@@ -365,17 +340,9 @@ export class Evaluation {
       }
 
       say('part 3: rule-set growth (UDP flows, the matching rule near the end)');
-      const growth: CaseResult[] = [];
-      try {
-        for (const n of sizes) {
-          await installChain(this.store, same.src.bridge, `eval-rules-${n}`, growthRules(n, same.src));
-          const c = await this.measure(`${n} rules`, same.src, same.dst.ip, 'udp', true, 26000);
-          c.rules = n;
-          growth.push(c);
-        }
-      } finally {
-        await removeChain(this.store, same.src.bridge);
-      }
+      const growth = await ruleGrowthSteps(this.store, same.src, sizes, (name) =>
+        this.measure(name, same.src, same.dst.ip, 'udp', true, 26000),
+      );
 
       let firstContact: EvalReport['firstContact'];
       if (routed) {
