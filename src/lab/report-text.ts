@@ -48,9 +48,6 @@ const RTT_HEAD = [
   'first-later',
 ];
 
-/** Packet-ins per flow with the duplicates among them, e.g. '1.20 (0.20 dup)' (per-flow.ts). */
-const perFlow = (c: CaseResult): string => perFlowText(c);
-
 /** Part 0: the agent against the floor of any reactive controller, same pair of VMs, same run. */
 function floorTable(r: EvalReport): string | undefined {
   if (r.floor === undefined) return undefined;
@@ -84,7 +81,7 @@ function floorTable(r: EvalReport): string | undefined {
       f(c.later.median),
       f(c.transient?.median),
       f(c.steady?.median),
-      perFlow(c),
+      perFlowText(c),
       x(agentFor(c).first.median / c.first.median),
       x((agentFor(c).steady?.median ?? NaN) / (c.steady?.median ?? NaN)),
     ]),
@@ -105,7 +102,7 @@ export function reportText(r: EvalReport): string {
           ...rttCells(c),
           f(c.steady?.median),
           lost(c),
-          perFlow(c),
+          perFlowText(c),
           x(c.first.median / ref.first.median),
           x(c.later.median / ref.later.median),
           x((c.steady?.median ?? NaN) / (ref.steady?.median ?? NaN)),
@@ -188,7 +185,7 @@ export function reportText(r: EvalReport): string {
             f(c.first.p90),
             f(c.first.p99),
             String(c.first.lost),
-            perFlow(c),
+            perFlowText(c),
             x(c.first.median / fc.warm.first.median),
           ]),
         );
@@ -216,7 +213,7 @@ export function reportText(r: EvalReport): string {
             f(c.later.p99),
             f(c.firstMinusLaterMs),
             String(c.first.lost + c.later.lost),
-            perFlow(c),
+            perFlowText(c),
           ]),
         );
   const agentUs =
