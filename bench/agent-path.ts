@@ -20,6 +20,9 @@
  * `--gap-ms N` leaves the process idle N ms before each paced packet-in, as a real switch does between
  * first packets: back to back the agent's code and data stay in the CPU's caches, after a pause they
  * do not, and the same packet-in costs several times more (the figure the agent shows on OVS);
+ * `--rehearse-ms N` rehearses the last packet-in every N ms while idle (agent config flows.rehearseMs,
+ * rehearsal.ts; default: the agent's; `--no-rehearse`: off; only the paced phase with `--gap-ms` above N
+ * is idle);
  * `--per-turn` answers the packet-ins of one turn with one write (agent config flows.answerPerTurn;
  * without it, one write per packet-in, the agent's default).
  */
@@ -32,6 +35,7 @@ import type { FlowController } from '../src/agent/controller.js';
 import { OpenFlowConnection } from '../src/agent/of-connection.js';
 import { PacketInAnswerer } from '../src/agent/packet-in-answer.js';
 import { PacketInQueue } from '../src/agent/packet-in-queue.js';
+import { REHEARSE_MS_DEFAULT, Rehearsal } from '../src/agent/rehearsal.js';
 import { createLogger } from '../src/log.js';
 import { OFP_NO_BUFFER, encodeMessage } from '../src/openflow/index.js';
 import { bridgeWorld } from '../test/support/bridge-world.js';
@@ -47,6 +51,10 @@ const WINDOW = 256;
 const MEMORY_FLOWS = intArg('agent-path', '--fill', 100000);
 /** One write per turn of packet-ins (flows.answerPerTurn) instead of the agent's default. */
 const PER_TURN = process.argv.includes('--per-turn');
+/** The agent's flows.rehearseMs (0: off): the last packet-in rehearsed this often while idle. */
+const REHEARSE_MS = process.argv.includes('--no-rehearse')
+  ? 0
+  : intArg('agent-path', '--rehearse-ms', REHEARSE_MS_DEFAULT);
 const SRC_MAC = '02:00:00:00:00:01';
 /** OFPT_FLOW_MOD, OFPT_PACKET_OUT */
 const FLOW_MOD = 14;
@@ -154,10 +162,16 @@ async function connectAgent(
     10000,
     () => ctl.stats.queueDrops++,
   );
-  conn.on('packetIn', (pi, arrived) => queue.offer(pi, arrived));
+  const rehearsal = new Rehearsal(() => ctl, REHEARSE_MS, log);
+  rehearsal.start();
+  conn.on('packetIn', (pi, arrived) => {
+    rehearsal.noted(pi, arrived);
+    queue.offer(pi, arrived);
+  });
   return {
     sw: new FakeSwitch(client),
     close: () => {
+      rehearsal.stop();
       client.destroy();
       conn.close();
       server.close();
@@ -250,6 +264,8 @@ try {
     rss_mb_right_after_gc: rssAfterGcMb,
     fill_flows: flows,
     paced_gap_ms: GAP_MS,
+    rehearse_ms: REHEARSE_MS,
+    rehearsals: ctl.stats.rehearsals,
     flow_mods: sw.flowMods,
     packet_outs: sw.packetOuts,
   };

@@ -12,6 +12,7 @@ import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_STORE_URL } from '../state/open.js';
 import { parseIpv4 } from '../addr.js';
 import { metricsConfigSchema } from '../metrics/server.js';
+import { REHEARSE_MS_DEFAULT } from './rehearsal.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/midonet/midonet-agent.json';
 /** Where the agent serves /metrics and /health unless its file says otherwise. */
@@ -71,6 +72,11 @@ export const agentConfigSchema = z
          * write (false: one write per packet-in; packet-in-answer.ts).
          */
         answerPerTurn: z.boolean().default(false),
+        /**
+         * While no packet-in comes, the last one is rehearsed every this many ms (simulated and
+         * encoded, nothing committed or written: rehearsal.ts), keeping the first-packet path warm; 0: off.
+         */
+        rehearseMs: intIn(0, 1000).default(REHEARSE_MS_DEFAULT),
       })
       .strict()
       .default({}),

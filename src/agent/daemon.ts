@@ -25,6 +25,7 @@ import { StoreLink } from './store-link.js';
 import type { AgentConfig } from './config.js';
 import { ControlApi } from '../control/control-api.js';
 import { AGENT_VERSION, controlRequest } from './control-requests.js';
+import { Rehearsal } from './rehearsal.js';
 import { PacketInQueue } from './packet-in-queue.js';
 import { PacketInAnswerer } from './packet-in-answer.js';
 import { FlowController, type ControllerConfig } from './controller.js';
@@ -66,6 +67,8 @@ export class AgentDaemon {
   private link!: SwitchLink;
   private control: ControlApi | undefined;
   private queue!: PacketInQueue;
+  /** Keeps the first-packet path warm while idle (rehearsal.ts; flows.rehearseMs). */
+  private rehearsal: Rehearsal | undefined;
   private stopped = false;
   // [ops] The controller's configuration, kept mutable here so a reload can change what may change live.
   private ctlCfg!: { -readonly [K in keyof ControllerConfig]: ControllerConfig[K] };
@@ -168,6 +171,14 @@ export class AgentDaemon {
         : {}),
     });
     this.keeper.counters = this.ctl.stats;
+    if (this.cfg.flows.rehearseMs > 0) {
+      this.rehearsal = new Rehearsal(
+        () => this.ctl,
+        this.cfg.flows.rehearseMs,
+        this.log.child({ component: 'agent.rehearsal' }),
+      );
+      this.rehearsal.start();
+    }
     // Learned MAC/ARP/ND entries of other agents only for the devices held (interest-learned.ts).
     if (this.keeper.onDemand)
       this.ctl.learned.scopeTo((kind, id) => this.ctl.topology.get(kind, id) !== undefined);
@@ -180,7 +191,10 @@ export class AgentDaemon {
       history: this.history,
       learnedSettled: () => this.storeLink.learnedSettled(),
       onJudged: () => this.storeLink.judged(),
-      onPacketIn: (pi, arrived) => this.queue.offer(pi, arrived),
+      onPacketIn: (pi, arrived) => {
+        this.rehearsal?.noted(pi, arrived);
+        this.queue.offer(pi, arrived);
+      },
       beforeWrite: () => answers.flushPending(),
       log: this.log.child({ component: 'agent.openflow' }),
     });
@@ -409,6 +423,7 @@ export class AgentDaemon {
     this.control?.close();
     this.peers?.close();
     this.link?.close();
+    this.rehearsal?.stop();
     // No goodbye: a stop is as often a restart (systemctl restart, an upgrade), and the datapath goes
     // on forwarding meanwhile; other agents would drop their flows towards this host at once. Its
     // liveness lapses after three heartbeats unless the next run renews it first.

@@ -165,6 +165,12 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   );
   counterOf(
     r,
+    'packet_in_rehearsals_total',
+    'Packet-ins rehearsed while idle to keep the first-packet path warm (nothing committed or written)',
+    () => st().rehearsals,
+  );
+  counterOf(
+    r,
     'reply_flows_total',
     'Predicted reply flows installed with their forward flow',
     () => st().replyFlows,

@@ -34,6 +34,8 @@ export interface ReplyFlowDeps {
   readonly recent: RecentFlows;
   /** Records the result as a flow of local port `entry` and builds its FLOW_MOD (the controller's). */
   decide(res: SimDone, entry: string, ofport: number, now: number): Decided;
+  /** The FLOW_MOD `decide` would build, nothing recorded (the controller's; a rehearsal's). */
+  planOnly(res: SimDone, entry: string, ofport: number): { msg: Outgoing | null };
 }
 
 export class ReplyFlows {
@@ -58,6 +60,20 @@ export class ReplyFlows {
     if (loc.kind !== 'remote') return undefined;
     const id = this.d.sharing.askReply(loc.hostId, entry, this.match.orig);
     return id === 0 ? undefined : { id, hostId: loc.hostId };
+  }
+
+  /**
+   * Rehearses the predicted reply of `fwd` when it enters at a local port (rehearsal.ts): simulated
+   * and planned, its FLOW_MOD appended to `out`, nothing recorded or asked for.
+   */
+  rehearse(fwd: SimDone, now: number, out: Outgoing[]): void {
+    const entry = predictReply(fwd, this.match);
+    const ofport = entry === undefined ? undefined : this.d.ports.ofportOf(entry);
+    if (entry === undefined || ofport === undefined) return;
+    const res = simulate(this.d.topology, this.match, entry, now, { state: this.d.state });
+    if (res.kind !== 'done' || !res.cacheable) return;
+    const msg = this.d.planOnly(res, entry, ofport).msg;
+    if (msg !== null) out.push(msg);
   }
 
   /**

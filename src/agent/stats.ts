@@ -62,6 +62,8 @@ export class AgentStats {
   generated = 0;
   /** Packet-ins a just-installed flow already covered (sent on with its actions, not simulated). */
   duplicates = 0;
+  /** Packet-ins rehearsed while the agent was idle (rehearsal.ts; nothing committed or written). */
+  rehearsals = 0;
   /** Writes of packet-ins' answers: one per packet-in (or per event-loop turn, packet-in-answer.ts perTurn). */
   packetInWrites = 0;
   /** Predicted reply flows installed with their forward flow (here, or asked of this host). */
@@ -148,6 +150,7 @@ export class AgentStats {
       recomputes: this.recomputes,
       lastChangeSeq: this.lastChangeSeq,
       duplicates: this.duplicates,
+      rehearsals: this.rehearsals,
       replyFlows: this.replyFlows,
       replyFlowRequests: this.replyFlowRequests,
       replyFlowAnswers: this.replyFlowAnswers,

@@ -4,13 +4,13 @@
  */
 import { OFP_NO_BUFFER, type PacketInView } from '../../src/openflow/index.js';
 
-/** The packet-in of `data` entering OpenFlow port `inPort`. */
-export function packetIn(data: Buffer, inPort: number): PacketInView {
+/** The packet-in of `data` entering OpenFlow port `inPort` (`reason`: OFPR_*, a table miss by default). */
+export function packetIn(data: Buffer, inPort: number, reason = 0): PacketInView {
   return {
     xid: 0,
     bufferId: OFP_NO_BUFFER,
     totalLen: data.length,
-    reason: 0,
+    reason,
     tableId: 0,
     inPort,
     tunnelId: 0,

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchFromMask, translateActions } from '../../src/agent/translate.js';
 import { createLogger } from '../../src/log.js';
-import { OFPP, OFP_NO_BUFFER, type FlowStats, type PacketInView } from '../../src/openflow/index.js';
+import { OFPP, OFPR, type FlowStats, type PacketInView } from '../../src/openflow/index.js';
+import { packetIn as pin } from '../support/packet-in.js';
 import { FakeOfTable } from '../support/fake-of-table.js';
 import { OTHER, bridgeWorld } from '../support/bridge-world.js';
 import { buildEthernet } from '../../src/packet/index.js';
@@ -58,17 +59,8 @@ function frame(
   );
 }
 
-function packetIn(inPort: number, data: Buffer, reason = 0): PacketInView {
-  return {
-    xid: 0,
-    bufferId: OFP_NO_BUFFER,
-    totalLen: data.length,
-    reason,
-    tableId: 0,
-    inPort,
-    tunnelId: 0,
-    data,
-  };
+function packetIn(inPort: number, data: Buffer, reason: number = OFPR.NO_MATCH): PacketInView {
+  return pin(data, inPort, reason);
 }
 const A = '02:00:00:00:00:01';
 const B = '02:00:00:00:00:02';
