@@ -3,7 +3,8 @@
  * reply's flow comes with the forward one, installed by the egress host's agent when the reply
  * enters there); packet-ins a just-installed flow covers are sent on without a new flow, so the
  * agent's flow table is exactly the switch's; a first contact across the router and hosts, with every
- * MAC, ARP and flow table emptied, is answered (learned entries travel agent to agent).
+ * MAC, ARP and flow table emptied, is answered (learned entries travel agent to agent); the agent's
+ * rehearsals while idle add nothing to either table.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,6 +99,28 @@ describe('the first packet at the floor', () => {
     const inSwitch = (await reactiveFlows(hv1)).map(cookieOf).sort();
     assert.deepEqual(inAgent, inSwitch);
     assert.equal((await stats(hv1)).flowsLive, inSwitch.length);
+  });
+
+  it('rehearsals while idle (flows.rehearseMs) install nothing and simulate nothing the switch sees', async () => {
+    const hv1 = host(lab, 'hv1');
+    const a = await stats(hv1);
+    // The default period is 2 ms: dozens of rehearsals in the wait, each of the last table miss.
+    await until(async () => (await stats(hv1)).rehearsals! >= a.rehearsals! + 50, {
+      what: 'hv1 rehearsing while idle',
+    });
+    await controlRequest(hv1.controlSocket, { cmd: 'barrier' });
+    const b = await stats(hv1);
+    const inAgent = (await agentFlows(hv1)).map((f) => f.cookie).sort();
+    const inSwitch = (await reactiveFlows(hv1)).map(cookieOf).sort();
+    assert.deepEqual(inAgent, inSwitch, 'no flow recorded or written by a rehearsal');
+    assert.ok(
+      b.simulations! - a.simulations! <= b.packetIns! - a.packetIns!,
+      `simulations counted only for packet-ins: ${b.simulations! - a.simulations!} for ${b.packetIns! - a.packetIns!}`,
+    );
+    assert.ok(
+      b.flowsInstalled! - a.flowsInstalled! <= b.packetIns! - a.packetIns!,
+      'flows installed only for packet-ins',
+    );
   });
 
   it('a first contact across the router and hosts is answered with every table empty', async () => {
