@@ -9,10 +9,10 @@
  *
  * How: the agent notes the last table-miss packet-in (its bytes copied into one reused buffer);
  * every `periodMs` in which no packet-in arrived, up to WARM_FOR_MS after the last one, that
- * packet-in is rehearsed: the controller's
- * `rehearse` (frame parsed, recent-flows lookup, simulation, flow plan, FLOW_MOD and PACKET_OUT
- * built, the predicted reply simulated) and the messages encoded as the connection encodes them, into
- * this module's own buffer.
+ * packet-in is rehearsed: the controller's `rehearse` (frame parsed, recent-flows lookup, simulation,
+ * flow plan, FLOW_MOD and PACKET_OUT built, the predicted reply simulated) and the messages encoded
+ * as the connection encodes them, into this module's own buffer. The socket read and write are not
+ * rehearsed.
  *
  * Invariants: a rehearsal commits nothing (no effect, flow record, request or stat but `rehearsals`:
  * FlowController.rehearse) and writes nothing (its bytes go to a buffer no socket sees); it runs only
@@ -24,7 +24,10 @@ import type { Logger } from '../log.js';
 import { EncodedBatches, OFPR, type Outgoing, type PacketInView } from '../openflow/index.js';
 import type { FlowController } from './controller.js';
 
-/** flows.rehearseMs's default (ms): 2 and 5 gave the same first packets in the lab, 2 a lower p50 in the bench. */
+/**
+ * flows.rehearseMs's default (ms). In the lab, 2 and 5 ms did alike against ovs-testcontroller; 2 ms
+ * gave the lower packet-in-to-write p50 (docs/first-packet-tail.md "Rehearsal").
+ */
 export const REHEARSE_MS_DEFAULT = 2;
 
 /** Rehearsals stop this long after the last packet-in (an idle host spends no CPU on them). */
