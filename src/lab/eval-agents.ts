@@ -1,8 +1,8 @@
 /**
  * The agents' side of the evaluation: their stats read over the control API around each phase (a
  * case's probe flows, an iperf3 run), so the study reports their packet-in-to-write time over the
- * whole study, over the probe flows alone and phase by phase, and how long first packets waited for
- * another host's reply flow.
+ * whole study, over the probe flows alone and phase by phase, how long first packets waited for
+ * another host's reply flow, and how often they rehearsed while idle (rehearsal.ts).
  *
  * Invariant: a phase is read between two snapshots of every agent's histograms taken right before
  * and right after it, so its figures hold its own packet-ins only; a phase with none is not listed.
@@ -19,6 +19,8 @@ type AgentStats = {
   duplicates?: number;
   packetInLatencyUs: Histogram;
   replyFlowWaitUs?: Histogram;
+  /** packet-ins rehearsed while idle (flows.rehearseMs; nothing committed or written) */
+  rehearsals?: number;
 };
 
 export class AgentPhases {
@@ -66,11 +68,15 @@ export class AgentPhases {
 
   /** The study's figures of the agents, from `begin` to now. */
   async report(): Promise<
-    Pick<EvalReport, 'agentNewFlowPacketInUs' | 'agentPacketInPhases' | 'agentReplyWaitUs'> & {
+    Pick<
+      EvalReport,
+      'agentNewFlowPacketInUs' | 'agentPacketInPhases' | 'agentReplyWaitUs' | 'agentRehearsals'
+    > & {
       agentPacketInUs: NonNullable<EvalReport['agentPacketInUs']>;
     }
   > {
     const end = await this.stats();
+    const sum = (ss: AgentStats[]) => ss.reduce((n, s) => n + (s.rehearsals ?? 0), 0);
     const waits = (ss: AgentStats[]) => ss.flatMap((s) => (s.replyFlowWaitUs ? [s.replyFlowWaitUs] : []));
     return {
       agentPacketInUs: histogramDelta(
@@ -81,6 +87,9 @@ export class AgentPhases {
       agentPacketInPhases: this.phases,
       ...(waits(end).length === end.length
         ? { agentReplyWaitUs: histogramDelta(waits(this.start), waits(end)) }
+        : {}),
+      ...(end.every((s) => s.rehearsals !== undefined)
+        ? { agentRehearsals: sum(end) - sum(this.start) }
         : {}),
     };
   }

@@ -135,6 +135,11 @@ export interface EvalReport {
     oneUplink?: CaseResult;
     flowsPerUplink: Array<{ uplink: string; flows: number }>;
   };
+  /**
+   * Packet-ins the agents rehearsed while idle over the study (their flows.rehearseMs: the last one
+   * simulated and encoded, nothing committed or written); 0: rehearsal off
+   */
+  agentRehearsals?: number;
   /** the agents' own time from a packet-in's arrival to the write of their answer, over the study */
   agentPacketInUs?: { p50: number; p99: number; count: number };
   /**

@@ -220,6 +220,12 @@ export function reportText(r: EvalReport): string {
     r.agentPacketInUs === undefined
       ? undefined
       : `The agents' own time from a packet-in's arrival to the write of their answer, over the whole study: p50 <= ${r.agentPacketInUs.p50} us, p99 <= ${r.agentPacketInUs.p99} us (${r.agentPacketInUs.count} packet-ins; upper bounds of the agents' log-linear histogram buckets, at most 10% wide; a first packet held for another host's reply flow is observed when its flows are written, its wait is the line below)`;
+  const rehearsed =
+    r.agentRehearsals === undefined
+      ? undefined
+      : r.agentRehearsals > 0
+        ? `The agents kept their first-packet path warm between packet-ins: ${r.agentRehearsals} rehearsals of the last packet-in while idle over the study (agent config flows.rehearseMs; simulated and encoded, nothing committed or written)`
+        : 'The agents did not rehearse while idle (flows.rehearseMs 0): every first packet met a path gone cold since the last one';
   const nf = r.agentNewFlowPacketInUs;
   const newFlows =
     nf === undefined
@@ -260,6 +266,7 @@ export function reportText(r: EvalReport): string {
     part4,
     agentUs,
     newFlows,
+    rehearsed,
     phases,
     replyWait,
     targets,

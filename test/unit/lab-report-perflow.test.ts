@@ -1,7 +1,8 @@
 // Packet-ins per flow in the evaluation's report, with the duplicates among them (per-flow.ts): the
 // agents' `duplicates` stat over a case, per flow, in the JSON figures, the text tables, the targets
 // and the floor chart's subtitle; a case whose agents do not count duplicates prints its packet-ins
-// alone, and one without a packet-in count prints '-'.
+// alone, and one without a packet-in count prints '-'. Beside them the report says how often the
+// agents rehearsed while idle (flows.rehearseMs), when they count it.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { duplicatesDelta, packetInsText, perFlowOf, perFlowText } from '../../src/lab/per-flow.js';
@@ -113,6 +114,19 @@ describe('the report shows the duplicates wherever packet-ins per flow appear', 
     );
     // Cases without an agent have no packet-ins per flow.
     for (const l of line('ovs-testcontroller ')) assert.doesNotMatch(l, /dup/);
+  });
+
+  it('beside them, whether the agents rehearsed while idle, and how often', () => {
+    const rehearsal = (r: EvalReport) =>
+      reportText(r)
+        .split('\n')
+        .filter((l) => /rehears/.test(l));
+    assert.deepEqual(rehearsal(report), [], 'no line from agents that do not count rehearsals');
+    assert.match(
+      rehearsal({ ...report, agentRehearsals: 1234 })[0]!,
+      /: 1234 rehearsals of the last packet-in/,
+    );
+    assert.match(rehearsal({ ...report, agentRehearsals: 0 })[0]!, /did not rehearse while idle/);
   });
 
   it("in the floor chart's subtitle", () => {
