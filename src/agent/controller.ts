@@ -154,29 +154,9 @@ export class FlowController {
   }
 
   /**
-   * Rehearses packet-in `pi` (rehearsal.ts): the steps a first packet takes, the frame parsed, the
-   * recent-flows lookup, the simulation, the flow planned and its FLOW_MOD and PACKET_OUT built, the
-   * predicted reply simulated and planned, with nothing committed: no effect, no flow recorded, no
-   * request to another host, no stat but `rehearsals`. Appends the messages a real packet-in would
-   * have sent to `out` (for the caller to encode, never to write); nothing when the packet would not
-   * be simulated now (unknown port, a topology object not held: no load is asked for).
+   * The FLOW_MOD (cookie 0; null: no flow) and actions `decide` would give, nothing recorded (a
+   * rehearsal's, rehearsal.ts).
    */
-  rehearse(pi: PacketInView, now: number, out: Outgoing[]): void {
-    const portId = this.ports.portAt(pi.inPort);
-    if (portId === undefined || fillFromFrame(this.match, pi.data, pi.tunnelId) !== null) return;
-    this.stats.rehearsals++;
-    this.recent.find(pi.inPort, this.match.orig, now);
-    const res = simulate(this.topology, this.match, portId, now, { state: this.state });
-    if (res.kind !== 'done') return;
-    const p = this.planOnly(res, portId, pi.inPort);
-    if (p.msg !== null) {
-      out.push(p.msg);
-      this.replies.rehearse(res, now, out);
-    }
-    if (p.actions.length > 0) out.push(packetOut(p.actions, pi.inPort, pi.bufferId, pi.data));
-  }
-
-  /** The FLOW_MOD (cookie 0; null: no flow) and actions `decide` would give, nothing recorded. */
   planOnly(res: SimDone, portId: string, ofInPort: number): { msg: Outgoing | null; actions: Action[] } {
     const p = planFlow(res, portId, ofInPort, false, this.ports, this.log);
     const msg =
