@@ -10,7 +10,7 @@
 import { controlRequest } from '../control/control-api.js';
 import { histogramDelta, type Histogram } from './eval-cases.js';
 import type { EvalReport } from './eval-report.js';
-import { duplicatesDelta } from './per-flow.js';
+import { counterDelta, duplicatesDelta } from './per-flow.js';
 import type { LabHost } from './lab.js';
 
 type AgentStats = {
@@ -76,7 +76,7 @@ export class AgentPhases {
     }
   > {
     const end = await this.stats();
-    const sum = (ss: AgentStats[]) => ss.reduce((n, s) => n + (s.rehearsals ?? 0), 0);
+    const rehearsals = counterDelta('rehearsals', this.start, end);
     const waits = (ss: AgentStats[]) => ss.flatMap((s) => (s.replyFlowWaitUs ? [s.replyFlowWaitUs] : []));
     return {
       agentPacketInUs: histogramDelta(
@@ -88,9 +88,7 @@ export class AgentPhases {
       ...(waits(end).length === end.length
         ? { agentReplyWaitUs: histogramDelta(waits(this.start), waits(end)) }
         : {}),
-      ...(end.every((s) => s.rehearsals !== undefined)
-        ? { agentRehearsals: sum(end) - sum(this.start) }
-        : {}),
+      ...(rehearsals === undefined ? {} : { agentRehearsals: rehearsals }),
     };
   }
 }

@@ -45,22 +45,32 @@ export function packetInsText(c: PacketInCounts): string {
 }
 
 /**
- * The agents' duplicates over a phase: the sum of their `duplicates` stat after minus before;
- * undefined when any agent's stats lack it (an agent that does not count them).
+ * One of the agents' counters (`key` of their stats) over a phase: the sum after minus the sum before;
+ * undefined when any agent's stats lack it (an agent that does not count it).
  */
-export function duplicatesDelta(
-  before: ReadonlyArray<{ duplicates?: number }>,
-  after: ReadonlyArray<{ duplicates?: number }>,
+export function counterDelta<K extends string>(
+  key: K,
+  before: ReadonlyArray<{ [k in K]?: number }>,
+  after: ReadonlyArray<{ [k in K]?: number }>,
 ): number | undefined {
-  const sum = (ss: ReadonlyArray<{ duplicates?: number }>): number | undefined => {
+  const sum = (ss: ReadonlyArray<{ [k in K]?: number }>): number | undefined => {
     let n = 0;
     for (const s of ss) {
-      if (typeof s.duplicates !== 'number') return undefined;
-      n += s.duplicates;
+      const v = s[key];
+      if (typeof v !== 'number') return undefined;
+      n += v;
     }
     return n;
   };
   const a = sum(after);
   const b = sum(before);
   return a === undefined || b === undefined ? undefined : a - b;
+}
+
+/** The agents' duplicates over a phase (their `duplicates` stat; counterDelta). */
+export function duplicatesDelta(
+  before: ReadonlyArray<{ duplicates?: number }>,
+  after: ReadonlyArray<{ duplicates?: number }>,
+): number | undefined {
+  return counterDelta('duplicates', before, after);
 }
