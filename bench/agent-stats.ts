@@ -14,6 +14,10 @@ export interface AgentStatsReply {
   /** Absent before the agent wrote once per turn (then: one write per packet-in). */
   packetInWrites?: number;
   packetInLatencyUs: Histogram;
+  /** The last idle-expiry read: slices, flows read, milliseconds (absent before the agent expired flows itself). */
+  idleSweepSlices?: number;
+  idleSweepFlows?: number;
+  idleSweepMs?: number;
   /** MB by kind (absent before the agent reported it). */
   memory?: Record<string, number>;
 }

@@ -14,7 +14,7 @@
  *   the bench spent over it, per flow (read when the last flow is reported), says which of them bounds
  *   it; the cores the machine's other work kept busy meanwhile, what the machine left them. In the
  *   same run, after the memory figures, the same injection answered by the project's minimal
- *   controller (a flow per miss, as the agent gives here) on an emptied table: the floor of any controller on this switch. Side by side:
+ *   controller (a flow per miss, as the agent gives here) on a table emptied before it connects: the floor of any controller on this switch. Side by side:
  *   the same number of flows added by spawning `ovs-ofctl add-flow` once per flow.
  * - The agent's own time per packet-in (arrival of its bytes to the write of its answer, the agent's
  *   histogram), one flow in flight (cbench's latency mode: a packet-in sent when the flow of the one
@@ -22,8 +22,12 @@
  *   other and the histogram would time the queue. Beside it, not held to the target: the same with
  *   the agent idle 1 ms before each packet-in, and the first 1,000 after the agent started (V8 has not
  *   yet optimized its code).
+ * - The same while the fill below grows the table from 28,000 to 100,000 flows: how flow set-up holds
+ *   up as the switch's table grows (with Open vSwitch's own idle timeouts it fell to a quarter here,
+ *   docs/first-packet-tail.md "Idle expiry in the agent").
  * - The agent's resident memory with 100,000 installed flows, right after they are installed and
- *   again after 15 s idle (its garbage collected).
+ *   again after 15 s idle (its garbage collected), and the last read of its idle expiry (a slice of
+ *   the flows' packet counts) over that table.
  * Targets: >= 40,000 new flows/s; >= 100x the per-flow ovs-ofctl rate; agent RSS <= 150 MB at 100k
  * flows; packet-in to write p50 < 100 us and p99 < 500 us.
  */
@@ -305,7 +309,15 @@ try {
   await ovs.delFlows('br-int', 'cookie=0x4000000000000000/0xffffffffffffffff');
 
   // Memory: fill up to MEMORY_FLOWS flows, then read the agent's resident set.
-  if (MEMORY_FLOWS > FLOWS + EXTRA) await inject(j, FLOWS, MEMORY_FLOWS - FLOWS - EXTRA, MEMORY_FLOWS);
+  // The fill's own rate: new flows with the table growing from FLOWS + EXTRA to MEMORY_FLOWS (how
+  // flow set-up holds up as the switch's table grows).
+  const fillFlows = MEMORY_FLOWS - FLOWS - EXTRA;
+  let fill = { rate: 0, ovsMain: 0 };
+  if (fillFlows > 0) {
+    const m0 = cpuMs(ovsPid, ovsPid);
+    const secs = await inject(j, FLOWS, fillFlows, MEMORY_FLOWS);
+    fill = { rate: fillFlows / secs, ovsMain: ((cpuMs(ovsPid, ovsPid) - m0) * 1000) / fillFlows };
+  }
   const pid = agentPid(host)!;
   const rssKb = rssOf(pid);
   const memFilled = (await agentStats(host)).memory;
@@ -316,12 +328,19 @@ try {
   const settledStats = await agentStats(host);
   const settledFlows = settledStats.flowsLive;
   const memSettled = settledStats.memory;
+  // The agent's idle expiry reads every flow's packet count once a period, a slice of the flows per
+  // read (idle-expiry.ts): the last read before the settled figures, over the filled table.
+  const swept = settledStats;
 
   // The floor: the same injection with the bridge handed to a controller that does nothing but
   // answer (the project's minimal controller, a flow per miss with actions FLOOD, as the agent gives
   // here), on an emptied table. Same OVS, same run: when it is no faster than the agent, Open vSwitch
   // bounds the figure, not the agent. The agent stops first (nothing of it runs beside the floor).
   await stopAgent(host);
+  // The agent's flows go before the floor's controller connects: each has SEND_FLOW_REM, and a
+  // controller connected meanwhile was sent a FLOW_REMOVED for every one of them (100,000) just as its
+  // run began (until 2026-12-05: its CPU per flow 77 us, against 14 us on an emptied table).
+  await ovs.ofctl(['del-flows', 'br-int']);
   const floor: Record<string, { rate: number; ctlCpu: number; ovsMain: number }> = {};
   let floorAt = FLOOR_AT;
   let floorError: string | undefined;
@@ -329,7 +348,6 @@ try {
     for (const mode of ['minimal'] as const) {
       const f = await floorController(mode, host.ovsRunDir, ovs);
       try {
-        await ovs.ofctl(['del-flows', 'br-int']);
         await new Promise((r) => setTimeout(r, 200));
         await ovs.addFlows('br-int', ['priority=0,actions=CONTROLLER:65535']);
         const c0 = { ctl: cpuMs(f.pid), ovsMain: cpuMs(ovsPid, ovsPid) };
@@ -358,6 +376,11 @@ try {
     speedup_vs_ofctl: agentRate / ofctlRate,
     agent_rss_mb_at_100k_flows: rssKb / 1024,
     agent_rss_mb_settled: settledKb / 1024,
+    fill_flows_per_s: fill.rate,
+    fill_ovs_main_us_per_flow: fill.ovsMain,
+    idle_sweep_slices: swept.idleSweepSlices ?? 0,
+    idle_sweep_flows: swept.idleSweepFlows ?? 0,
+    idle_sweep_ms: swept.idleSweepMs ?? 0,
     agent_flows_live_settled: settledFlows,
     ...memFigures('filled', memFilled),
     ...memFigures('settled', memSettled),
@@ -395,6 +418,12 @@ try {
       '  packet-ins per flow, per write of the agent',
       `${figures.packet_ins_per_flow.toFixed(2)}, ${perWrite.toFixed(1)}`,
     ],
+    [
+      `  the same, filling the table from ${FLOWS + EXTRA} to ${MEMORY_FLOWS} flows`,
+      fillFlows > 0
+        ? `${Math.round(fill.rate)} flows/s (OVS main thread ${fill.ovsMain.toFixed(1)} us per flow)`
+        : 'not run',
+    ],
     ...Object.entries(floor).map(([mode, f]): [string, string] => [
       `the same, the ${mode} controller`,
       `${Math.round(f.rate)} flows/s (CPU per flow: it ${f.ctlCpu.toFixed(1)} us, OVS main thread ${f.ovsMain.toFixed(1)} us)`,
@@ -407,6 +436,10 @@ try {
     [
       `agent RSS ${SETTLE_S} s later, idle`,
       `${figures.agent_rss_mb_settled.toFixed(0)} MB (${settledFlows} flows live)`,
+    ],
+    [
+      "  the agent's idle expiry, one read (a FLOW stats request)",
+      `1/${figures.idle_sweep_slices} of the flows: ${figures.idle_sweep_flows} read in ${figures.idle_sweep_ms} ms`,
     ],
     ["  the agent's breakdown, filled", memLine(memFilled)],
     ["  the agent's breakdown, settled", memLine(memSettled)],

@@ -130,7 +130,7 @@ export type AgentConfig = z.output<typeof agentConfigSchema>;
 export interface ReloadPlan {
   /** New log level, when it changed. */
   readonly logLevel?: AgentConfig['logLevel'];
-  /** New idle timeout for flows installed from now on, when it changed. */
+  /** New idle timeout (every reactive flow, from the next idle-expiry read), when it changed. */
   readonly idleTimeout?: number;
   /** Dotted keys whose change takes effect only after a restart. */
   readonly needsRestart: string[];

@@ -167,6 +167,15 @@ export class FlowHistory {
           detail: `replaced by flow ${hex(why.by)} with the same match`,
           replacedBy: hex(why.by),
         };
+      case 'idle': {
+        const durationSec = Math.round((this.clock() - f.installedAt) / 1000);
+        return {
+          reason: 'idle',
+          detail: `idle timeout (unused ${why.idleMs / 1000} s) after ${durationSec} s, ${why.packets} packets`,
+          packets: why.packets,
+          durationSec,
+        };
+      }
       case 'cleared':
         return {
           reason: 'reset',

@@ -3,9 +3,12 @@
  * installs a simulated flow, the FLOW_MOD that deletes flows by cookie, and the PACKET_OUT that sends
  * a packet with a flow's actions (or, for a metered flow, through table 0 so the meter sees it).
  *
- * Invariant: every reactive flow is added with a cookie whose top bit is clear (flow-table.ts), its
- * idle timeout and SEND_FLOW_REM (so the switch reports its end and the agent's table stays honest),
+ * Invariant: every reactive flow is added with a cookie whose top bit is clear (flow-table.ts), no
+ * timeout and SEND_FLOW_REM (so the switch reports its deletion and the agent's table stays honest),
  * and is deleted by its exact cookie in every table; messages carry no xid (the connection stamps it).
+ * The agent expires idle flows itself (idle-expiry.ts): a flow with a timeout sits on Open vSwitch's
+ * list of expirable rules, which its main thread walks whole after every revalidation, that is after
+ * every batch of new flows (docs/first-packet-tail.md "Idle expiry in the agent").
  */
 import {
   OFPFF,
@@ -19,7 +22,7 @@ import {
 } from '../openflow/index.js';
 
 export interface FlowSettings {
-  /** Seconds; 0 = none. */
+  /** Seconds a flow may go unused before the agent deletes it (idle-expiry.ts; not the switch's timeout). */
   readonly idleTimeout: number;
   readonly priority: number;
 }
@@ -38,7 +41,7 @@ export function addFlow(
     cookieMask: 0n,
     tableId: 0,
     command: 'add',
-    idleTimeout: s.idleTimeout,
+    idleTimeout: 0,
     hardTimeout: 0,
     priority: s.priority,
     bufferId: OFP_NO_BUFFER,

@@ -17,7 +17,7 @@
  *   it set, so "every reactive flow" is one cookie/mask pair. Reactive cookies are kept as numbers
  *   (below 2^53); they become 64-bit bigints only on the wire.
  * - Memory (100,000 flows is the budget): a flow is a slot in typed arrays (cookie, install time,
- *   match hash, ingress port id, where its tags start and how many), its tags are interned ids
+ *   last use and packet count, match hash, ingress port id, where its tags start and how many), its tags are interned ids
  *   (interner.ts) in one shared Int32Array pool, and no object per flow is kept; FlowRecord objects
  *   are built only when read (get, remove, all); an invalidation (removeTagged) builds one only for a
  *   removal its listener keeps. Per tag id the index holds one slot, or a list of
@@ -59,6 +59,8 @@ export type RemovedBy =
   | { readonly kind: 'replaced'; readonly by: number }
   | { readonly kind: 'tag'; readonly tag: string }
   | { readonly kind: 'cleared' }
+  /** Unused for the idle timeout (idle-expiry.ts): `idleMs` since it was last seen used, `packets` counted. */
+  | { readonly kind: 'idle'; readonly idleMs: number; readonly packets: number }
   | { readonly kind: 'other' };
 
 export class FlowTable {
@@ -82,6 +84,9 @@ export class FlowTable {
   // Per slot; a free slot has cookie -1.
   private cookies: Float64Array;
   private installed: Float64Array;
+  /** Per slot: when the flow was last seen used (install, or a packet count that moved), and that count. */
+  private active: Float64Array;
+  private counts: Float64Array;
   private hashes: Int32Array;
   private portOf: Int32Array;
   private tagStart: Int32Array;
@@ -103,6 +108,8 @@ export class FlowTable {
     const n = this.sizes.slots;
     this.cookies = new Float64Array(n).fill(-1);
     this.installed = new Float64Array(n);
+    this.active = new Float64Array(n);
+    this.counts = new Float64Array(n);
     this.hashes = new Int32Array(n);
     this.portOf = new Int32Array(n);
     this.tagStart = new Int32Array(n);
@@ -151,6 +158,8 @@ export class FlowTable {
     this.poolLive += k;
     this.cookies[s] = flow.cookie;
     this.installed[s] = flow.installedAt;
+    this.active[s] = flow.installedAt;
+    this.counts[s] = 0;
     this.hashes[s] = flow.matchHash;
     this.portOf[s] = this.portIds.ref(flow.inPort);
     this.tagStart[s] = start;
@@ -213,6 +222,12 @@ export class FlowTable {
   private inRange(start: number, end: number, id: number): boolean {
     for (let i = start; i < end; i++) if (this.pool[i] === id) return true;
     return false;
+  }
+
+  /** When the flow under `cookie` was last seen used and the packets counted for it; undefined if none. */
+  usage(cookie: number): { readonly usedAt: number; readonly packets: number } | undefined {
+    const s = this.slotOf.get(cookie);
+    return s < 0 ? undefined : { usedAt: this.active[s]!, packets: this.counts[s]! };
   }
 
   remove(cookie: number, why?: RemovedBy): FlowRecord | undefined {
@@ -313,6 +328,30 @@ export class FlowTable {
     return this.slotOf.size;
   }
 
+  /**
+   * The switch counted `packets` for the flow under `cookie` (idle-expiry.ts): a count other than the
+   * last one read makes the flow used at `now`. A cookie not recorded here is ignored.
+   */
+  counted(cookie: number, packets: number, now: number): void {
+    const s = this.slotOf.get(cookie);
+    if (s < 0 || this.counts[s] === packets) return;
+    this.counts[s] = packets;
+    if (now > this.active[s]!) this.active[s] = now;
+  }
+
+  /**
+   * Cookies of the flows last used (installed, or counted moving) before `before`, of those whose
+   * cookie's low bits under `mask` (below 2^31) are `slice`.
+   */
+  unusedSince(before: number, mask = 0, slice = 0): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.used; s++) {
+      const c = this.cookies[s]!;
+      if (c >= 0 && this.active[s]! < before && c % (mask + 1) === slice) out.push(c);
+    }
+    return out;
+  }
+
   /** Every recorded flow, by cookie (new objects). */
   all(): IterableIterator<FlowRecord> {
     const slots = this.liveSlots();
@@ -359,6 +398,8 @@ export class FlowTable {
     this.cookies = grow(this.cookies, min);
     this.cookies.fill(-1, n);
     this.installed = grow(this.installed, min);
+    this.active = grow(this.active, min);
+    this.counts = grow(this.counts, min);
     this.hashes = grow(this.hashes, min);
     this.portOf = grow(this.portOf, min);
     this.tagStart = grow(this.tagStart, min);

@@ -2,8 +2,8 @@
  * midonet-agent's entry point: reads its configuration file (--config, default
  * /etc/midonet/midonet-agent.json), starts the daemon, and stops it cleanly on SIGTERM/SIGINT.
  * SIGHUP (`systemctl reload midonet-agent`) re-reads the file and applies what can change live:
- * logLevel, and flows.idleTimeout for flows installed from then on; other changed keys are logged as
- * needing a restart.
+ * logLevel, and flows.idleTimeout (for every reactive flow: the agent expires idle flows itself); other
+ * changed keys are logged as needing a restart.
  *
  * Invariants: a bad configuration or a failed start prints one line naming the problem and exits 1;
  * no stack trace reaches the operator unless the log level is debug. A bad file at reload is logged

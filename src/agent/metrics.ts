@@ -191,7 +191,7 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   counterOf(
     r,
     'flows_removed_total',
-    'Reactive flows the switch reported removed (FLOW_REMOVED: idle timeout or delete)',
+    'Reactive flows removed: expired by the agent as idle, or reported deleted by the switch (FLOW_REMOVED)',
     () => st().flowsRemoved,
   );
   counterOf(

@@ -25,8 +25,12 @@ import {
   OFPG,
   OFPMPF_MORE,
   OFPP,
+  MULTIPART_REPLY_CODE,
   OpenFlowFramer,
   PACKET_IN_CODE,
+  decodeMessage,
+  multipartFlags,
+  scanFlowCounts,
   EncodedBatches,
   helloOffersOpenFlow13,
   readPacketIn,
@@ -40,12 +44,23 @@ import {
 
 type Msg<T extends Message['type']> = Extract<Message, { type: T }>;
 
+/** FLOW stats request for the flows of table 0 whose cookie agrees with `cookie` under `cookieMask`. */
+function flowStatsRequest(cookie: bigint, cookieMask: bigint): Outgoing {
+  return {
+    type: 'multipart_request',
+    flags: 0,
+    body: { type: 'flow', tableId: 0, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie, cookieMask, match: [] },
+  };
+}
+
 interface Pending {
   readonly what: string;
   readonly resolve: (m: Message[]) => void;
   readonly reject: (e: Error) => void;
   readonly parts: Message[];
   readonly timer: NodeJS.Timeout;
+  /** Reads each part of a multipart reply from its bytes instead (flowCounts); a string: a bad part. */
+  readonly raw?: (frame: Buffer) => string | undefined;
 }
 
 export interface OpenFlowConnectionEvents {
@@ -59,7 +74,7 @@ export interface OpenFlowConnectionEvents {
 }
 
 export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
-  private readonly framer = new OpenFlowFramer({ raw: new Set([PACKET_IN_CODE]) });
+  private readonly framer = new OpenFlowFramer({ raw: new Set([PACKET_IN_CODE, MULTIPART_REPLY_CODE]) });
   private nextXid = 1;
   private readonly pending = new Map<number, Pending>();
   private peerHello: Msg<'hello'> | undefined;
@@ -149,8 +164,15 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
     this.send({ type: 'set_async', ...cfg });
   }
 
-  /** Sends a request and resolves with its reply (all parts of a multipart reply). */
-  request(msg: Outgoing, what: string = msg.type): Promise<Message[]> {
+  /**
+   * Sends a request and resolves with its reply (all parts of a multipart reply); with `raw`, each
+   * part of a multipart reply is handed to it as bytes instead and the promise resolves with none.
+   */
+  request(
+    msg: Outgoing,
+    what: string = msg.type,
+    raw?: (frame: Buffer) => string | undefined,
+  ): Promise<Message[]> {
     if (this.closed) return Promise.reject(new Error(`openflow ${what}: connection closed`));
     this.before();
     const xid = msg.xid ?? this.xid();
@@ -159,7 +181,14 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
         this.pending.delete(xid);
         reject(new Error(`openflow ${what}: no reply in ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
-      this.pending.set(xid, { what, resolve, reject, parts: [], timer });
+      this.pending.set(xid, {
+        what,
+        resolve,
+        reject,
+        parts: [],
+        timer,
+        ...(raw === undefined ? {} : { raw }),
+      });
       this.write([msg], [xid]);
     });
   }
@@ -216,26 +245,25 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
 
   /** The flows of table 0 whose cookie agrees with `cookie` under `cookieMask`. */
   async flowStats(cookie: bigint, cookieMask: bigint): Promise<FlowStats[]> {
-    const parts = await this.request(
-      {
-        type: 'multipart_request',
-        flags: 0,
-        body: {
-          type: 'flow',
-          tableId: 0,
-          outPort: OFPP.ANY,
-          outGroup: OFPG.ANY,
-          cookie,
-          cookieMask,
-          match: [],
-        },
-      },
-      'flow stats',
-    );
+    const parts = await this.request(flowStatsRequest(cookie, cookieMask), 'flow stats');
     const flows: FlowStats[] = [];
     for (const p of parts)
       if (p.type === 'multipart_reply' && p.body.type === 'flow') flows.push(...p.body.flows);
     return flows;
+  }
+
+  /**
+   * Each flow of table 0 whose cookie agrees with `cookie` under `cookieMask`, as its cookie and
+   * packet count (read from the reply's bytes: flow-counts.ts); resolves when the last part is in.
+   */
+  async flowCounts(
+    cookie: bigint,
+    cookieMask: bigint,
+    each: (cookie: number, packets: number) => void,
+  ): Promise<void> {
+    await this.request(flowStatsRequest(cookie, cookieMask), 'flow counts', (frame) =>
+      scanFlowCounts(frame, each),
+    );
   }
 
   close(): void {
@@ -250,6 +278,10 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
           this.dispatch(ev.msg);
           break;
         case 'raw': {
+          if (ev.code === MULTIPART_REPLY_CODE) {
+            this.multipartReply(ev.bytes);
+            break;
+          }
           const pi = readPacketIn(ev.bytes);
           if (typeof pi === 'string') {
             this.emit('ofError', `undecodable packet_in from the switch: ${pi}`);
@@ -259,20 +291,44 @@ export class OpenFlowConnection extends EventEmitter<OpenFlowConnectionEvents> {
           break;
         }
         case 'bad_message':
-          this.emit('ofError', `undecodable message from the switch: ${ev.error}`);
-          this.send({
-            type: 'error',
-            xid: ev.xid,
-            errType: OFPET.BAD_REQUEST,
-            code: OFPBRC.BAD_LEN,
-            data: ev.bytes.subarray(0, 64),
-          });
+          this.badMessage(ev.error, ev.xid, ev.bytes);
           break;
         case 'framing_error':
           this.log.error({ err: ev.error }, 'openflow framing error; closing the connection');
           this.close();
           return;
       }
+    }
+  }
+
+  private badMessage(error: string, xid: number, bytes: Buffer): void {
+    this.emit('ofError', `undecodable message from the switch: ${error}`);
+    this.send({
+      type: 'error',
+      xid,
+      errType: OFPET.BAD_REQUEST,
+      code: OFPBRC.BAD_LEN,
+      data: bytes.subarray(0, 64),
+    });
+  }
+
+  /** A MULTIPART_REPLY frame: to its request's raw reader when it has one, else decoded as any. */
+  private multipartReply(bytes: Buffer): void {
+    const xid = bytes.readUInt32BE(4);
+    const p = this.pending.get(xid);
+    if (p?.raw === undefined) {
+      const r = decodeMessage(bytes);
+      if (r.ok) this.dispatch(r.msg);
+      else this.badMessage(r.error, xid, bytes);
+      return;
+    }
+    const bad = p.raw(bytes);
+    if (bad !== undefined) {
+      this.finish(xid);
+      p.reject(new Error(`openflow ${p.what}: ${bad}`));
+    } else if (bytes.length < 12 || (multipartFlags(bytes) & OFPMPF_MORE) === 0) {
+      this.finish(xid);
+      p.resolve([]);
     }
   }
 

@@ -45,6 +45,14 @@ export class AgentStats {
   simulations = 0;
   flowsInstalled = 0;
   flowsRemoved = 0;
+  /**
+   * Idle-expiry reads done (idle-expiry.ts), each of one slice of the flows; the last one's number of
+   * slices, flows read and milliseconds (request to last part).
+   */
+  idleSweeps = 0;
+  idleSweepSlices = 0;
+  idleSweepFlows = 0;
+  idleSweepMs = 0;
   /** Flows an earlier run left in the switch, kept on (re)connection because they are still right. */
   flowsAdopted = 0;
   /** Flows an earlier run left in the switch, deleted on (re)connection. */
@@ -132,6 +140,10 @@ export class AgentStats {
       simulations: this.simulations,
       flowsInstalled: this.flowsInstalled,
       flowsRemoved: this.flowsRemoved,
+      idleSweeps: this.idleSweeps,
+      idleSweepSlices: this.idleSweepSlices,
+      idleSweepFlows: this.idleSweepFlows,
+      idleSweepMs: this.idleSweepMs,
       flowsAdopted: this.flowsAdopted,
       flowsDiscarded: this.flowsDiscarded,
       flowsLive: liveFlows,

@@ -27,5 +27,6 @@ export {
 } from './messages.js';
 export { encodeMessage, encodeMessages, encodeMessageByTable, EncodedBatches } from './message-encode.js';
 export { readPacketIn, PACKET_IN_CODE, type PacketInView } from './packet-in.js';
+export { scanFlowCounts, multipartFlags, MULTIPART_REPLY_CODE } from './flow-counts.js';
 export { OpenFlowFramer, type FramerEvent, type FramerOptions } from './framing.js';
 export { CodecError, type RawTlv } from './wire.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { hostOvs, labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { agentPid } from '../../src/lab/hypervisor.js';
 import { openStore } from '../../src/state/open.js';
-import { agentSettled, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
+import { agentSettled, cookieOf, host, ping, reactiveFlows, stats, vm } from './lab-helpers.js';
 import { until } from '../until.js';
 import { parsePromText as parseProm } from '../../src/metrics/prom-text.js';
 import { uniqueLabName } from '../../src/lab/layout.js';
@@ -113,7 +113,7 @@ describe('agent metrics and health on a one-host lab', () => {
       JSON.stringify({
         ...cfg,
         logLevel: 'debug',
-        flows: { ...cfg.flows, idleTimeout: 120 },
+        flows: { ...cfg.flows, idleTimeout: 2 },
         packetInQueue: 500,
       }),
     );
@@ -136,13 +136,33 @@ describe('agent metrics and health on a one-host lab', () => {
       'packetInQueue',
     ]);
     assert.equal(agentPid({ dir: hv1.dir }), pid, 'same process');
-    // Flows installed from now on carry the new idle timeout.
+    // The new idle timeout applies at once, and the agent expires its flows itself (idle-expiry.ts):
+    // they carry no timeout in the switch, stay while their packets are counted, go once unused.
     await hostOvs(hv1).delFlows('br-int', 'cookie=0x0/0x8000000000000000');
     const [vm1, vm2] = [vm(lab, 'vm1'), vm(lab, 'vm2')];
-    const p = await ping(vm1, vm2.ip, ['-c', '2', '-i', '0.2', '-W', '2']);
-    assert.ok(p.received >= 1, p.output);
-    const flows = await reactiveFlows(hv1);
-    assert.ok(flows.length > 0 && flows.every((f) => f.includes('idle_timeout=120')), flows.join('\n'));
+    const pinging = ping(vm1, vm2.ip, ['-c', '20', '-i', '0.2', '-W', '2']);
+    await new Promise((r) => setTimeout(r, 800));
+    const early = await reactiveFlows(hv1);
+    assert.ok(early.length > 0, 'flows installed for the pings');
+    assert.ok(
+      early.every((f) => !/idle_timeout|hard_timeout/.test(f)),
+      `no timeout in the switch:\n${early.join('\n')}`,
+    );
+    await new Promise((r) => setTimeout(r, 2400)); // 3.2 s into the pings: over an idle timeout later
+    const later = (await reactiveFlows(hv1)).map(cookieOf);
+    const kept = early.map(cookieOf).filter((c) => later.includes(c));
+    assert.ok(
+      kept.length > 0,
+      `a flow in use outlived the timeout: ${early.map(cookieOf).join(' ')} then ${later.join(' ')}`,
+    );
+    const p = await pinging;
+    assert.ok(p.received >= 18, p.output);
+    await until(async () => (await reactiveFlows(hv1)).length === 0 && (await stats(hv1)).flowsLive === 0, {
+      what: 'the idle flows deleted by the agent, and forgotten',
+      timeoutMs: 8000,
+      intervalMs: 200,
+    });
+    assert.ok(((await stats(hv1)).flowsRemoved ?? 0) > 0, 'counted as removed');
     const h = await scrape(hv1.metricsListen!, '/health');
     assert.equal(h.status, 200, h.body);
   });

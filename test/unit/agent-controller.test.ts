@@ -85,7 +85,7 @@ test('a first packet is forwarded and installed; the switch then forwards the fl
     'a bridge reads MACs, not IPs or ports: one flow serves every 5-tuple',
   );
   const fm = out.find((m) => m.type === 'flow_mod' && m.command === 'add');
-  assert.ok(fm && fm.type === 'flow_mod' && fm.idleTimeout === 60);
+  assert.ok(fm && fm.type === 'flow_mod' && fm.idleTimeout === 0);
   assert.ok(ctl.flows.get(Number(fm.cookie))!.tags.includes(Tags.port(p2)), 'tagged with the egress port');
 });
 

@@ -1,0 +1,118 @@
+/**
+ * Idle expiry of reactive flows, done by the agent rather than by Open vSwitch. The agent's flows
+ * carry no timeout in the switch (flow-mods.ts); instead it reads the packet count of each of its
+ * flows once per sweep period (FLOW stats requests by cookie mask, read from the replies' bytes:
+ * openflow/flow-counts.ts), marks as used every flow whose count moved since it was last read, and
+ * deletes, by cookie, every flow unused for the idle timeout (FlowController.expireIdle).
+ *
+ * Why: Open vSwitch keeps every rule that has a timeout on one list and walks all of it after each
+ * revalidation of its datapath cache, which runs after every batch of new flows: under a stream of
+ * new flows its main thread spent a fifth of its time there (docs/first-packet-tail.md "Idle expiry in
+ * the agent"). A period's reads cost the switch one dump of the agent's flows, in slices: the cookies
+ * are split by their low bits into as many slices (a power of two) as keep each under SLICE_FLOWS
+ * flows, and one slice is read per tick, so the switch's main thread, which builds a reply whole, is
+ * never held for more than a slice (a dump of 100,000 flows at once held it some 200 ms).
+ *
+ * Invariants: a flow is deleted only when its count, read in the same tick, has not moved for at least
+ * the idle timeout (it goes at most one sweep period, a quarter of the timeout within 250 ms to 15 s,
+ * later); only flows of the slice just read are judged; one read runs at a time, on the current
+ * connection, none while the switch is not connected, and a failed read deletes nothing.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../log.js';
+import type { Outgoing } from '../openflow/index.js';
+import type { FlowController } from './controller.js';
+import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
+import type { OpenFlowConnection } from './of-connection.js';
+
+/** Milliseconds in which every flow is read once, for an idle timeout of `idleS` seconds: a quarter of it, 250 ms to 15 s. */
+export function sweepPeriodMs(idleS: number): number {
+  return Math.min(15000, Math.max(250, Math.round((idleS * 1000) / 4)));
+}
+
+/** Flows one read should hold at most (about 10 ms of the switch's main thread here). */
+export const SLICE_FLOWS = 4096;
+
+/** Slices for `flows` flows: the least power of two that keeps each under SLICE_FLOWS, at most 256. */
+export function sliceCount(flows: number): number {
+  let n = 1;
+  while (n < 256 && flows > n * SLICE_FLOWS) n *= 2;
+  return n;
+}
+
+export interface IdleExpiryDeps {
+  conn: () => OpenFlowConnection | undefined;
+  ctl: () => FlowController;
+  send: (msgs: readonly Outgoing[]) => void;
+  log: Logger;
+}
+
+export class IdleExpiry {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stopped = false;
+  private slice = 0;
+
+  constructor(private readonly deps: IdleExpiryDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const ctl = this.deps.ctl();
+    const wait = sweepPeriodMs(ctl.cfg.idleTimeout) / sliceCount(ctl.flows.size);
+    this.timer = setTimeout(() => void this.tick().finally(() => this.schedule()), wait);
+    this.timer.unref();
+  }
+
+  /** The next slice of the current slicing. */
+  private tick(): Promise<number> {
+    const slices = sliceCount(this.deps.ctl().flows.size);
+    const i = this.slice % slices;
+    this.slice = i + 1;
+    return this.sweep(slices, i);
+  }
+
+  /**
+   * Reads the counts of slice `i` of `slices` (the flows whose cookie is `i` modulo `slices`, a power
+   * of two; 1, 0: every flow) into the flow table, then deletes that slice's idle flows; returns how
+   * many it deleted.
+   */
+  async sweep(slices = 1, i = 0): Promise<number> {
+    const conn = this.deps.conn();
+    if (this.running || conn === undefined || conn.closed) return 0;
+    this.running = true;
+    try {
+      const ctl = this.deps.ctl();
+      const t0 = performance.now();
+      let read = 0;
+      await conn.flowCounts(BigInt(i), PROACTIVE_COOKIE_BIT | BigInt(slices - 1), (cookie, packets) => {
+        read++;
+        ctl.flows.counted(cookie, packets, Date.now());
+      });
+      // The connection may have been replaced meanwhile: the new one's flows were judged afresh.
+      if (conn !== this.deps.conn()) return 0;
+      const out = ctl.expireIdle(Date.now(), slices - 1, i);
+      ctl.stats.idleSweeps++;
+      ctl.stats.idleSweepSlices = slices;
+      ctl.stats.idleSweepFlows = read;
+      ctl.stats.idleSweepMs = Math.round((performance.now() - t0) * 10) / 10;
+      this.deps.send(out);
+      return out.length;
+    } catch (e) {
+      this.deps.log.warn({ err: (e as Error).message }, 'idle expiry sweep failed; nothing expired');
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+}
