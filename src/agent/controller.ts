@@ -298,14 +298,17 @@ export class FlowController {
    * cookie, when simulating the packet its match describes gives that very flow again, with no effect
    * but MAC learning (null); otherwise why not (the caller deletes it).
    */
-  adoptFlow(f: FoundFlow, now: number): string | null {
+  adoptFlow(f: FoundFlow, now: number, displaced: (cookie: number) => void): string | null {
     const portId = this.ports.portAt(f.inPort);
     if (portId === undefined) return `in_port ${f.inPort} is no port of this host`;
     const r = replanFound(f, portId, this.match, this.topology, this.state, this.ports, this.log, now);
     if (typeof r === 'string') return r;
     this.flows.reserve(f.cookie);
-    if (this.record(f.cookie, portId, f.inPort, r.flow, r.packet, now) !== undefined)
-      return 'a flow with the same match was adopted already';
+    const old = this.record(f.cookie, portId, f.inPort, r.flow, r.packet, now);
+    if (old !== undefined) {
+      this.stats.flowsAdopted--;
+      displaced(old);
+    }
     this.stats.flowsAdopted++;
     return null;
   }

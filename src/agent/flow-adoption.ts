@@ -53,9 +53,14 @@ export interface FoundFlow {
   readonly canonical: string;
 }
 
-/** What judges one found flow: keeps it (null) or says why not (the caller deletes it). */
+/**
+ * What judges one found flow: keeps it (null) or says why not (the caller deletes it). A flow kept may
+ * take the place of one kept before it (the same match hash, flow-table.ts): that one is handed to
+ * `displaced`, and the caller deletes it too, so no flow stays in the switch that the agent does not
+ * record (none would ever be invalidated or expired).
+ */
 export interface FlowJudge {
-  adoptFlow(f: FoundFlow, now: number): string | null;
+  adoptFlow(f: FoundFlow, now: number, displaced: (cookie: number) => void): string | null;
 }
 
 const ONF_EXPERIMENTER = 0x4f4e4600;
@@ -224,6 +229,12 @@ export function adoptFlows(
       reason = judge.adoptFlow(
         { cookie: Number(s.cookie), inPort: at.inPort, packet: at.packet, canonical },
         now,
+        (old) => {
+          kept--;
+          if (why.length < 5)
+            why.push(`flow 0x${old.toString(16)}: a later flow with the same match hash was kept`);
+          out.push(deleteByCookie(BigInt(old)));
+        },
       );
       if (reason !== null) reason = `${canonical}: ${reason}`;
     }

@@ -2,7 +2,8 @@
  * Flow history: why each recent reactive flow left the agent, for `midonet-cli agent flow-history`.
  * No anchor explains a removed flow (ovs-ofctl shows only the flows that are there); this does:
  *
- *   idle          the switch removed it after its idle timeout (FLOW_REMOVED)
+ *   idle          unused for its idle timeout: the agent deleted it (idle-expiry.ts), or the switch
+ *                 did, for a flow of an earlier version with a timeout (FLOW_REMOVED)
  *   hard-timeout  the switch removed it at its hard timeout
  *   evicted       the switch evicted it (table full)
  *   deleted       the switch reported it deleted by someone else (another controller, ovs-ofctl)

@@ -9,14 +9,17 @@
  * revalidation of its datapath cache, which runs after every batch of new flows: under a stream of
  * new flows its main thread spent a fifth of its time there (docs/first-packet-tail.md "Idle expiry in
  * the agent"). A period's reads cost the switch one dump of the agent's flows, in slices: the cookies
- * are split by their low bits into as many slices (a power of two) as keep each under SLICE_FLOWS
- * flows, and one slice is read per tick, so the switch's main thread, which builds a reply whole, is
- * never held for more than a slice (a dump of 100,000 flows at once held it some 200 ms).
+ * are split by their low bits into as many slices (a power of two, at most 256) as keep each under
+ * SLICE_FLOWS flows (up to a million flows), and one slice is read per tick, so the switch's main
+ * thread, which builds a reply whole, is never held for more than a slice (a dump of 100,000 flows at
+ * once held it some 200 ms).
  *
  * Invariants: a flow is deleted only when its count, read in the same tick, has not moved for at least
- * the idle timeout (it goes at most one sweep period, a quarter of the timeout within 250 ms to 15 s,
- * later); only flows of the slice just read are judged; one read runs at a time, on the current
- * connection, none while the switch is not connected, and a failed read deletes nothing.
+ * the idle timeout. Its last use is seen at its next read and its idleness at a read after that, so it
+ * goes up to two sweep periods (a quarter of the timeout each, within 250 ms to 15 s, plus the reads'
+ * own time) after its last packet plus the timeout. Only flows of the slice just read are judged; one
+ * read runs at a time, on the current connection, none while the switch is not connected, and a
+ * failed read deletes nothing.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';

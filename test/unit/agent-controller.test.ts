@@ -288,6 +288,27 @@ test('a flow whose treatment changed, or that the agent cannot read, is deleted 
   assert.equal(ctl.flows.size, 0);
 });
 
+test('of two flows in the switch with the same match, one is kept and the other deleted: none is left unrecorded', () => {
+  const first = world();
+  const sw = new FakeOfTable();
+  sw.apply(first.ctl.packetIn(packetIn(2, frame(B, A)), 1000));
+  sw.apply(first.ctl.packetIn(packetIn(1, frame(A, B)), 1001));
+  const flows = dumped(sw);
+  const twin: FlowStats = { ...flows[1]!, cookie: 77n }; // as an earlier connection's FLOW_MOD applied late
+  const { ctl } = world();
+  ctl.packetIn(packetIn(2, frame(B, A)), 2000);
+  ctl.packetIn(packetIn(1, frame(A, B)), 2001);
+  ctl.forgetFlows();
+  const judged = adoptFlows(ctl, [...flows, twin], 10, 3000);
+  assert.equal(judged.kept, flows.length);
+  assert.equal(ctl.stats.flowsAdopted, flows.length);
+  const deleted = judged.out.map((m) => (m.type === 'flow_mod' ? Number(m.cookie) : -1));
+  assert.deepEqual(deleted, [Number(flows[1]!.cookie)], 'the one displaced by its twin');
+  const recorded = [...ctl.flows.all()].map((f) => f.cookie).sort();
+  const inSwitch = [...flows, twin].map((f) => Number(f.cookie)).filter((c) => !deleted.includes(c));
+  assert.deepEqual(recorded, inSwitch.sort(), 'what stays in the switch is what the agent records');
+});
+
 test('the packet a flow match describes: named fields hold their masked values, the others 0', () => {
   const at = packetOfMatch([
     { field: 'in_port', value: 3 },
