@@ -391,25 +391,8 @@ export class FlowController {
     for (const c of cookies) out.push(deleteByCookie(c));
   }
 
-  /**
-   * Idle expiry (idle-expiry.ts), after the switch's packet counts of the flows whose cookie is `slice`
-   * under `mask` were read into the flow table: each of them unused for the idle timeout is forgotten
-   * and deleted.
-   */
-  expireIdle(now: number, mask = 0, slice = 0): Outgoing[] {
-    const idleMs = this.cfg.idleTimeout * 1000;
-    const out: Outgoing[] = [];
-    for (const c of this.flows.unusedSince(now - idleMs, mask, slice)) {
-      const packets = this.flows.usage(c)?.packets ?? 0;
-      if (!this.forgetFlow(c, now, { kind: 'idle', idleMs, packets })) continue;
-      this.stats.flowsRemoved++;
-      out.push(deleteByCookie(c));
-    }
-    return out;
-  }
-
-  /** Drops a flow's record (and the pins it held on flow state). */
-  private forgetFlow(cookie: number, now: number, why?: RemovedBy): boolean {
+  /** Drops a flow's record (and the pins it held on flow state); false when it was not recorded. */
+  forgetFlow(cookie: number, now: number, why?: RemovedBy): boolean {
     const f = this.flows.remove(cookie, why);
     if (f === undefined) return false;
     this.flowState.flowRemoved(f.tags, now);

@@ -37,7 +37,6 @@ import { DhcpService } from './dhcp-service.js';
 import { Datapath } from './datapath.js';
 import { stableHostId } from './host-id.js';
 import { SwitchLink } from './switch-link.js';
-import { IdleExpiry } from './idle-expiry.js';
 import { applyChanges, applySnapshot, type FeedResult } from './topology-feed.js';
 import { InterestKeeper } from './interest-keeper.js';
 import { Ovs } from '../ovs/ovs.js';
@@ -52,7 +51,6 @@ export class AgentDaemon {
   hostId = '';
   private storeLink!: StoreLink;
   private flowStateSweep: NodeJS.Timeout | undefined;
-  private idleExpiry: IdleExpiry | undefined;
   /** Retries of what held packets wait for (ARP, SNAT ports), and their deadlines. */
   private tick: NodeJS.Timeout | undefined;
   private natBlocks!: NatBlockLeaser;
@@ -248,13 +246,6 @@ export class AgentDaemon {
       this.send(this.ctl.routerAdverts(Date.now())); // unsolicited, every 200-600 s per router port
       this.keeper.expireAsked(Date.now());
     }, 1000);
-    this.idleExpiry = new IdleExpiry({
-      conn: () => this.link.conn,
-      ctl: () => this.ctl,
-      send: (msgs) => this.send(msgs),
-      log: this.log.child({ component: 'agent.idle-expiry' }),
-    });
-    this.idleExpiry.start();
 
     const ovs = new Ovs({ dbSock: this.cfg.ovs.dbSock, runDir: this.cfg.ovs.runDir });
     this.datapath = new Datapath(
@@ -428,7 +419,6 @@ export class AgentDaemon {
     this.storeLink?.stop(); // the local snapshot is written: the next start may find the store away
     this.keeper?.close();
     if (this.flowStateSweep) clearInterval(this.flowStateSweep);
-    this.idleExpiry?.stop();
     if (this.tick) clearInterval(this.tick);
     this.control?.close();
     this.peers?.close();

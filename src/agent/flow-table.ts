@@ -17,15 +17,17 @@
  *   it set, so "every reactive flow" is one cookie/mask pair. Reactive cookies are kept as numbers
  *   (below 2^53); they become 64-bit bigints only on the wire.
  * - Memory (100,000 flows is the budget): a flow is a slot in typed arrays (cookie, install time,
- *   last use and packet count, match hash, ingress port id, where its tags start and how many), its tags are interned ids
- *   (interner.ts) in one shared Int32Array pool, and no object per flow is kept; FlowRecord objects
- *   are built only when read (get, remove, all); an invalidation (removeTagged) builds one only for a
- *   removal its listener keeps. Per tag id the index holds one slot, or a list of
- *   slots (an Int32Array once long) in which slots of removed flows stay until the list is read or
- *   grows to twice its tag's live count; a listed slot counts only while its flow carries the tag.
+ *   last use and packet count, match hash, ingress port id, where its tags start and how many), its
+ *   tags are interned ids (interner.ts) in one shared Int32Array pool, and no object per flow is kept;
+ *   FlowRecord objects are built only when read (get, remove, all); an invalidation (removeTagged)
+ *   builds one only for a removal its listener keeps. Per tag id the index holds one slot, or a list of
+ *   slots (slot-list.ts: an Int32Array once long) in which slots of removed flows stay until the list
+ *   is read or grows to twice its tag's live count; a listed slot counts only while its flow carries
+ *   the tag.
  */
 import { Interner, grow } from './interner.js';
 import { SlotIndex } from './slot-index.js';
+import { SlotList } from './slot-list.js';
 
 export const PROACTIVE_COOKIE_BIT = 1n << 63n;
 
@@ -424,50 +426,6 @@ export class FlowTable {
     }
     this.pool = pool;
     this.poolEnd = end;
-  }
-}
-
-/** A list of slots: a plain array while short, an Int32Array (4 bytes a slot) once long. */
-class SlotList {
-  private small: number[] | undefined;
-  private big: Int32Array | undefined;
-  n: number;
-
-  constructor(a: number, b: number) {
-    this.small = [a, b];
-    this.n = 2;
-  }
-
-  at(i: number): number {
-    return this.small !== undefined ? this.small[i]! : this.big![i]!;
-  }
-
-  set(i: number, s: number): void {
-    if (this.small !== undefined) this.small[i] = s;
-    else this.big![i] = s;
-  }
-
-  push(s: number, smallList: number): void {
-    if (this.small !== undefined) {
-      if (this.n < smallList) {
-        this.small.push(s);
-        this.n++;
-        return;
-      }
-      this.big = Int32Array.from(this.small);
-      this.small = undefined;
-    }
-    if (this.n >= this.big!.length) this.big = grow(this.big!, this.n + 1);
-    this.big![this.n++] = s;
-  }
-
-  /** Drops the room past `n` (after a read); a long list that became short becomes an array again. */
-  shrink(smallList: number): void {
-    if (this.small !== undefined) this.small.length = this.n;
-    else if (this.n <= smallList / 2) {
-      this.small = Array.from(this.big!.subarray(0, this.n));
-      this.big = undefined;
-    } else if (this.n * 4 <= this.big!.length) this.big = this.big!.slice(0, this.n * 2);
   }
 }
 

@@ -3,7 +3,7 @@
  * carry no timeout in the switch (flow-mods.ts); instead it reads the packet count of each of its
  * flows once per sweep period (FLOW stats requests by cookie mask, read from the replies' bytes:
  * openflow/flow-counts.ts), marks as used every flow whose count moved since it was last read, and
- * deletes, by cookie, every flow unused for the idle timeout (FlowController.expireIdle).
+ * deletes, by cookie, every flow unused for the idle timeout (expireIdle).
  *
  * Why: Open vSwitch keeps every rule that has a timeout on one list and walks all of it after each
  * revalidation of its datapath cache, which runs after every batch of new flows: under a stream of
@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import type { Outgoing } from '../openflow/index.js';
 import type { FlowController } from './controller.js';
+import { deleteByCookie } from './flow-mods.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import type { OpenFlowConnection } from './of-connection.js';
 
@@ -41,6 +42,22 @@ export function sliceCount(flows: number): number {
   let n = 1;
   while (n < 256 && flows > n * SLICE_FLOWS) n *= 2;
   return n;
+}
+
+/**
+ * After the switch's packet counts of the flows whose cookie is `slice` under `mask` were read into the
+ * flow table: each of them unused for the idle timeout is forgotten, counted as removed, and deleted.
+ */
+export function expireIdle(ctl: FlowController, now: number, mask = 0, slice = 0): Outgoing[] {
+  const idleMs = ctl.cfg.idleTimeout * 1000;
+  const out: Outgoing[] = [];
+  for (const c of ctl.flows.unusedSince(now - idleMs, mask, slice)) {
+    const packets = ctl.flows.usage(c)?.packets ?? 0;
+    if (!ctl.forgetFlow(c, now, { kind: 'idle', idleMs, packets })) continue;
+    ctl.stats.flowsRemoved++;
+    out.push(deleteByCookie(c));
+  }
+  return out;
 }
 
 export interface IdleExpiryDeps {
@@ -104,7 +121,7 @@ export class IdleExpiry {
       });
       // The connection may have been replaced meanwhile: the new one's flows were judged afresh.
       if (conn !== this.deps.conn()) return 0;
-      const out = ctl.expireIdle(Date.now(), slices - 1, i);
+      const out = expireIdle(ctl, Date.now(), slices - 1, i);
       ctl.stats.idleSweeps++;
       ctl.stats.idleSweepSlices = slices;
       ctl.stats.idleSweepFlows = read;

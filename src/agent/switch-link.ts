@@ -15,6 +15,8 @@
  * - Every write on a connection first writes the packet-ins' answers held back (`beforeWrite`), so
  *   the switch gets messages in the order the agent made them.
  * - Binding syncs run one at a time, in order, and a sync asked for while one runs is not lost.
+ * - The idle expiry of reactive flows (idle-expiry.ts) reads and deletes on the current connection
+ *   only, from listen to close.
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -24,6 +26,7 @@ import { bgpSteeringFlows } from './bgp-steering.js';
 import type { FlowController } from './controller.js';
 import type { Datapath } from './datapath.js';
 import { adoptFlows } from './flow-adoption.js';
+import { IdleExpiry } from './idle-expiry.js';
 import type { FlowHistory } from './flow-history.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import { desiredMeters } from './qos.js';
@@ -53,8 +56,16 @@ export class SwitchLink {
   private bindingsDirty = false;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly expiry: IdleExpiry;
 
-  constructor(private readonly deps: SwitchLinkDeps) {}
+  constructor(private readonly deps: SwitchLinkDeps) {
+    this.expiry = new IdleExpiry({
+      conn: () => this.current,
+      ctl: deps.ctl,
+      send: (msgs) => this.send(msgs),
+      log: deps.log.child({ component: 'agent.idle-expiry' }),
+    });
+  }
 
   /** The current connection (undefined while OVS is not connected). */
   get conn(): OpenFlowConnection | undefined {
@@ -78,6 +89,7 @@ export class SwitchLink {
       this.server!.once('error', reject);
       this.server!.listen(path, () => {
         chmodSync(path, 0o600);
+        this.expiry.start();
         resolve();
       });
     });
@@ -85,6 +97,7 @@ export class SwitchLink {
 
   close(): void {
     this.stopped = true;
+    this.expiry.stop();
     this.current?.close();
     this.server?.close();
     rmSync(this.deps.socket, { force: true });

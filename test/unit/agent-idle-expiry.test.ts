@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowHistory } from '../../src/agent/flow-history.js';
-import { SLICE_FLOWS, sliceCount, sweepPeriodMs } from '../../src/agent/idle-expiry.js';
+import { SLICE_FLOWS, expireIdle, sliceCount, sweepPeriodMs } from '../../src/agent/idle-expiry.js';
 import {
   OFPFF,
   OFPMPF_MORE,
@@ -128,21 +128,21 @@ test('a flow is deleted once unused for the idle timeout; a count that moves kee
   const cookie = Number(add.cookie);
   const flows = ctl.flows.size;
 
-  const deletes = (msgs: ReturnType<typeof ctl.expireIdle>) =>
+  const deletes = (msgs: ReturnType<typeof expireIdle>) =>
     msgs.flatMap((m) => (m.type === 'flow_mod' && m.command === 'delete' ? [Number(m.cookie)] : []));
   // A count that stays at zero is no use: 60 s after the install the flows are still within the timeout.
   ctl.flows.counted(cookie, 0, 30_000);
-  assert.deepEqual(ctl.expireIdle(61_000), []);
+  assert.deepEqual(expireIdle(ctl, 61_000), []);
   // Packets counted at 50 s: used then, so not idle at 100 s, idle at 110 s; the flows never counted
   // (the predicted reply's) are idle at 100 s.
   ctl.flows.counted(cookie, 5, 50_000);
   ctl.flows.counted(cookie, 5, 90_000); // the same count: not used again
   const removed = ctl.stats.flowsRemoved;
-  const first = deletes(ctl.expireIdle(100_000));
+  const first = deletes(expireIdle(ctl, 100_000));
   assert.equal(first.length, flows - 1);
   assert.ok(!first.includes(cookie));
   assert.deepEqual(ctl.flows.usage(cookie), { usedAt: 50_000, packets: 5 });
-  const gone = ctl.expireIdle(110_001);
+  const gone = expireIdle(ctl, 110_001);
   assert.deepEqual(deletes(gone), [cookie], 'deleted by its cookie');
   assert.equal(ctl.flows.has(cookie), false);
   assert.equal(ctl.stats.flowsRemoved, removed + flows);
@@ -170,14 +170,14 @@ test('only flows unused for the timeout go; a reload to a shorter timeout applie
   const [busy, ...rest] = cookies;
   ctl.flows.counted(busy!, 3, 20_000);
   (ctl.cfg as { idleTimeout: number }).idleTimeout = 10; // as the daemon's reload sets it
-  const gone = ctl.expireIdle(25_000).map((m) => (m.type === 'flow_mod' ? Number(m.cookie) : -1));
+  const gone = expireIdle(ctl, 25_000).map((m) => (m.type === 'flow_mod' ? Number(m.cookie) : -1));
   assert.deepEqual(gone.sort(), [...rest].sort());
   assert.deepEqual(
     [...ctl.flows.all()].map((f) => f.cookie),
     [busy],
   );
-  assert.deepEqual(ctl.expireIdle(29_999), []);
-  assert.equal(ctl.expireIdle(30_001).length, 1);
+  assert.deepEqual(expireIdle(ctl, 29_999), []);
+  assert.equal(expireIdle(ctl, 30_001).length, 1);
   assert.equal(ctl.flows.size, 0);
 });
 
@@ -194,13 +194,13 @@ test("reads are split by the cookies' low bits into slices of at most 4,096 flow
   const even = cookies.filter((c) => c % 2 === 0);
   const odd = cookies.filter((c) => c % 2 === 1);
   assert.ok(even.length > 0 && odd.length > 0, `cookies ${cookies.join(' ')}`);
-  const deleted = (out: ReturnType<typeof ctl.expireIdle>) =>
+  const deleted = (out: ReturnType<typeof expireIdle>) =>
     out.map((m) => (m.type === 'flow_mod' && m.command === 'delete' ? Number(m.cookie) : -1)).sort();
-  assert.deepEqual(deleted(ctl.expireIdle(500_000, 1, 1)), odd.sort());
+  assert.deepEqual(deleted(expireIdle(ctl, 500_000, 1, 1)), odd.sort());
   assert.deepEqual(
     [...ctl.flows.all()].map((f) => f.cookie).sort(),
     even.sort(),
     'the other slice waits for its own read',
   );
-  assert.deepEqual(deleted(ctl.expireIdle(500_000, 1, 0)), even.sort());
+  assert.deepEqual(deleted(expireIdle(ctl, 500_000, 1, 0)), even.sort());
 });
