@@ -154,7 +154,6 @@ export class FlowTable {
         continue;
       }
       this.pool[start + k++] = id;
-      this.file(id, s);
     }
     this.poolEnd += k;
     this.poolLive += k;
@@ -168,6 +167,8 @@ export class FlowTable {
     this.tagCount[s] = k;
     this.slotOf.set(s);
     this.byMatch.set(s);
+    // Filed only now that the slot is live: filing may compact a list, which keeps live slots only.
+    for (let i = start; i < start + k; i++) this.file(this.pool[i]!, s);
     return replaced;
   }
 
