@@ -27,7 +27,7 @@ test('cookiesFor names exactly the live flows carrying a tag', () => {
           fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }),
           fc.record({ op: fc.constant('read' as const), tag: fc.constantFrom(...TAGS) }),
         ),
-        { maxLength: 400 },
+        { maxLength: 400, size: 'max' },
       ),
       (ops) => {
         const t = new FlowTable();

@@ -13,33 +13,36 @@ import { holds } from './property.js';
 test('an interner agrees with a map of counts', () => {
   const strArb = fc.integer({ min: 0, max: 60 }).map((i) => `tag:${'x'.repeat(i % 7)}${i}`);
   holds(
-    fc.property(fc.array(fc.record({ release: fc.boolean(), s: strArb }), { maxLength: 500 }), (ops) => {
-      const t = new Interner();
-      const model = new Map<string, { id: number; n: number }>();
-      for (const o of ops) {
-        const m = model.get(o.s);
-        if (o.release) {
-          if (m === undefined) continue;
-          t.release(m.id);
-          if (--m.n === 0) model.delete(o.s);
-        } else {
-          const id = t.ref(o.s.slice()); // a different instance of an equal string
-          if (m !== undefined) assert.equal(id, m.id, 'one id while held');
-          else model.set(o.s, { id, n: 1 });
-          if (m !== undefined) m.n++;
+    fc.property(
+      fc.array(fc.record({ release: fc.boolean(), s: strArb }), { maxLength: 500, size: 'max' }),
+      (ops) => {
+        const t = new Interner();
+        const model = new Map<string, { id: number; n: number }>();
+        for (const o of ops) {
+          const m = model.get(o.s);
+          if (o.release) {
+            if (m === undefined) continue;
+            t.release(m.id);
+            if (--m.n === 0) model.delete(o.s);
+          } else {
+            const id = t.ref(o.s.slice()); // a different instance of an equal string
+            if (m !== undefined) assert.equal(id, m.id, 'one id while held');
+            else model.set(o.s, { id, n: 1 });
+            if (m !== undefined) m.n++;
+          }
         }
-      }
-      assert.equal(t.size, model.size);
-      for (const [s, m] of model) {
-        assert.equal(t.peek(s), m.id);
-        assert.equal(t.name(m.id), s);
-        assert.equal(t.count(m.id), m.n);
-      }
-      for (let i = 0; i <= 60; i++) {
-        const s = `tag:${'x'.repeat(i % 7)}${i}`;
-        if (!model.has(s)) assert.equal(t.peek(s), undefined, `${s} forgotten`);
-      }
-    }),
+        assert.equal(t.size, model.size);
+        for (const [s, m] of model) {
+          assert.equal(t.peek(s), m.id);
+          assert.equal(t.name(m.id), s);
+          assert.equal(t.count(m.id), m.n);
+        }
+        for (let i = 0; i <= 60; i++) {
+          const s = `tag:${'x'.repeat(i % 7)}${i}`;
+          if (!model.has(s)) assert.equal(t.peek(s), undefined, `${s} forgotten`);
+        }
+      },
+    ),
     { numRuns: 200, seed: 3 },
   );
 });
