@@ -296,9 +296,13 @@ export class AgentDaemon {
     log.info({ openflow: this.ofSocket, control: this.controlSocket }, 'midonet-agent started');
   }
 
-  /** [ops] Reload: the idle timeout, for every reactive flow from the next sweep on (idle-expiry.ts). */
+  /**
+   * [ops] Reload: the idle timeout, for every reactive flow from the next sweep on (idle-expiry.ts),
+   * which comes within the new timeout's sweep period.
+   */
   setIdleTimeout(seconds: number): void {
     this.ctlCfg.idleTimeout = seconds;
+    this.link.idleTimeoutChanged();
   }
 
   // ---- liveness and peers ------------------------------------------------------------------------

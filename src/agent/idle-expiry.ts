@@ -69,6 +69,8 @@ export interface IdleExpiryDeps {
 
 export class IdleExpiry {
   private timer: NodeJS.Timeout | undefined;
+  /** A tick is scheduled and has not begun (false while one runs: it schedules the next itself). */
+  private pending = false;
   private running = false;
   private stopped = false;
   private slice = 0;
@@ -84,13 +86,33 @@ export class IdleExpiry {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.pending = false;
+  }
+
+  /**
+   * The idle timeout changed (a reload): the tick scheduled under the old one is replaced by one
+   * under the new, so a shorter timeout applies within its own sweep period, not after the rest of
+   * the old one's (up to 15 s).
+   */
+  retime(): void {
+    if (this.stopped || !this.pending) return;
+    clearTimeout(this.timer);
+    this.schedule();
+  }
+
+  /** Milliseconds until the next tick, under the current idle timeout and number of flows. */
+  get waitMs(): number {
+    const ctl = this.deps.ctl();
+    return sweepPeriodMs(ctl.cfg.idleTimeout) / sliceCount(ctl.flows.size);
   }
 
   private schedule(): void {
     if (this.stopped) return;
-    const ctl = this.deps.ctl();
-    const wait = sweepPeriodMs(ctl.cfg.idleTimeout) / sliceCount(ctl.flows.size);
-    this.timer = setTimeout(() => void this.tick().finally(() => this.schedule()), wait);
+    this.pending = true;
+    this.timer = setTimeout(() => {
+      this.pending = false;
+      void this.tick().finally(() => this.schedule());
+    }, this.waitMs);
     this.timer.unref();
   }
 

@@ -103,6 +103,11 @@ export class SwitchLink {
     rmSync(this.deps.socket, { force: true });
   }
 
+  /** The idle timeout changed (a reload): the next sweep comes within the new one's period. */
+  idleTimeoutChanged(): void {
+    this.expiry.retime();
+  }
+
   /** Local bindings changed (a port moved to or from this host): bind, then resync proactive flows. */
   bindingsChanged(): void {
     this.bindingsDirty = true;

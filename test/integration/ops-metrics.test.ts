@@ -158,11 +158,19 @@ describe('agent metrics and health on a one-host lab', () => {
     const p = await pinging;
     assert.ok(p.received >= 18, p.output);
     const removedBefore = (await stats(hv1)).flowsRemoved ?? 0;
-    await until(async () => (await reactiveFlows(hv1)).length === 0 && (await stats(hv1)).flowsLive === 0, {
-      what: 'the idle flows deleted by the agent, and forgotten',
-      timeoutMs: 8000,
-      intervalMs: 200,
-    });
+    await until(
+      async () => {
+        const [left, live] = [await reactiveFlows(hv1), (await stats(hv1)).flowsLive];
+        if (left.length === 0 && live === 0) return true;
+        // Thrown, not returned: on timeout the error names what was still there.
+        throw new Error(`${live} flows live in the agent; in the switch:\n${left.join('\n')}`);
+      },
+      {
+        what: 'the idle flows deleted by the agent, and forgotten',
+        timeoutMs: 8000,
+        intervalMs: 200,
+      },
+    );
     assert.ok(((await stats(hv1)).flowsRemoved ?? 0) > removedBefore, 'the expired flows counted as removed');
     const h = await scrape(hv1.metricsListen!, '/health');
     assert.equal(h.status, 200, h.body);

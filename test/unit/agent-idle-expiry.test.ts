@@ -4,10 +4,17 @@
  * timeout is forgotten and deleted by cookie (and the history says so); flows carry no timeout in
  * the switch; the sweep period follows the timeout.
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowHistory } from '../../src/agent/flow-history.js';
-import { SLICE_FLOWS, expireIdle, sliceCount, sweepPeriodMs } from '../../src/agent/idle-expiry.js';
+import {
+  IdleExpiry,
+  SLICE_FLOWS,
+  expireIdle,
+  sliceCount,
+  sweepPeriodMs,
+} from '../../src/agent/idle-expiry.js';
+import { createLogger } from '../../src/log.js';
 import {
   OFPFF,
   OFPMPF_MORE,
@@ -111,6 +118,38 @@ const A = '02:00:00:00:00:01';
 const B = '02:00:00:00:00:02';
 const pin = (inPort: number, src: string, dst: string) =>
   packetIn(udpFrame({ src, dst, srcIp: '192.0.2.10', dstIp: '192.0.2.11', srcPort: 4000, ttl: 64 }), inPort);
+
+test('a reload to a shorter idle timeout brings the next sweep within its period, not the old one', async () => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const { ctl } = bridgeWorld();
+    const cfg = ctl.cfg as { idleTimeout: number };
+    cfg.idleTimeout = 300; // a sweep every 15 s
+    let ticks = 0;
+    const expiry = new IdleExpiry({
+      conn: () => void ticks++, // no switch connected: each tick only asks for the connection
+      ctl: () => ctl,
+      send: () => undefined,
+      log: createLogger({ name: 'test', level: 'silent' }),
+    });
+    expiry.start();
+    mock.timers.tick(14000);
+    assert.equal(ticks, 0, 'the first sweep is 15 s away');
+    cfg.idleTimeout = 2; // a sweep every 500 ms
+    expiry.retime();
+    mock.timers.tick(500);
+    assert.equal(ticks, 1, 'the next sweep within the new period');
+    await new Promise(setImmediate); // the tick's end schedules the next
+    mock.timers.tick(500);
+    assert.equal(ticks, 2, 'and every period after');
+    expiry.stop();
+    expiry.retime(); // stopped: stays stopped
+    mock.timers.tick(60000);
+    assert.equal(ticks, 2);
+  } finally {
+    mock.timers.reset();
+  }
+});
 
 test('a flow is deleted once unused for the idle timeout; a count that moves keeps it', () => {
   const { ctl } = bridgeWorld();
