@@ -19,7 +19,8 @@
  * goes up to two sweep periods (a quarter of the timeout each, within 250 ms to 15 s, plus the reads'
  * own time) after its last packet plus the timeout. Only flows of the slice just read are judged; one
  * read runs at a time, on the current connection, none while the switch is not connected, and a
- * failed read deletes nothing.
+ * failed read deletes nothing. A reactive flow in the switch that the agent does not record is deleted
+ * at the second read that finds it (orphan-flows.ts).
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
@@ -28,6 +29,7 @@ import type { FlowController } from './controller.js';
 import { deleteByCookie } from './flow-mods.js';
 import { PROACTIVE_COOKIE_BIT } from './flow-table.js';
 import type { OpenFlowConnection } from './of-connection.js';
+import { OrphanFlows } from './orphan-flows.js';
 
 /** Milliseconds in which every flow is read once, for an idle timeout of `idleS` seconds: a quarter of it, 250 ms to 15 s. */
 export function sweepPeriodMs(idleS: number): number {
@@ -74,6 +76,7 @@ export class IdleExpiry {
   private running = false;
   private stopped = false;
   private slice = 0;
+  private readonly orphans = new OrphanFlows();
 
   constructor(private readonly deps: IdleExpiryDeps) {}
 
@@ -137,13 +140,24 @@ export class IdleExpiry {
       const ctl = this.deps.ctl();
       const t0 = performance.now();
       let read = 0;
+      const unknown: number[] = [];
       await conn.flowCounts(BigInt(i), PROACTIVE_COOKIE_BIT | BigInt(slices - 1), (cookie, packets) => {
         read++;
-        ctl.flows.counted(cookie, packets, Date.now());
+        if (ctl.flows.has(cookie)) ctl.flows.counted(cookie, packets, Date.now());
+        else unknown.push(cookie);
       });
       // The connection may have been replaced meanwhile: the new one's flows were judged afresh.
       if (conn !== this.deps.conn()) return 0;
       const out = expireIdle(ctl, Date.now(), slices - 1, i);
+      const orphans = this.orphans.judge(conn, unknown, slices - 1, i, (c) => ctl.flows.has(c));
+      if (orphans.length > 0) {
+        ctl.stats.flowsOrphaned += orphans.length;
+        for (const c of orphans) out.push(deleteByCookie(c));
+        this.deps.log.warn(
+          { count: orphans.length, first: `0x${orphans[0]!.toString(16)}` },
+          'reactive flows in the switch the agent does not record: deleted',
+        );
+      }
       ctl.stats.idleSweeps++;
       ctl.stats.idleSweepSlices = slices;
       ctl.stats.idleSweepFlows = read;

@@ -190,6 +190,12 @@ export function agentRegistry(src: AgentMetricsSource, storeTimeoutMs = 1000): R
   );
   counterOf(
     r,
+    'flows_orphaned_total',
+    'Reactive flows found in the switch that the agent did not record, deleted (a fault: should stay 0)',
+    () => st().flowsOrphaned,
+  );
+  counterOf(
+    r,
     'flows_removed_total',
     'Reactive flows removed: expired by the agent as idle, or reported deleted by the switch (FLOW_REMOVED)',
     () => st().flowsRemoved,

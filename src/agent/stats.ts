@@ -57,6 +57,8 @@ export class AgentStats {
   flowsAdopted = 0;
   /** Flows an earlier run left in the switch, deleted on (re)connection. */
   flowsDiscarded = 0;
+  /** Reactive flows found in the switch but not recorded by the agent, deleted (orphan-flows.ts). */
+  flowsOrphaned = 0;
   invalidations = 0;
   /** Flows deleted because something they depended on changed. */
   flowsInvalidated = 0;
@@ -146,6 +148,7 @@ export class AgentStats {
       idleSweepMs: this.idleSweepMs,
       flowsAdopted: this.flowsAdopted,
       flowsDiscarded: this.flowsDiscarded,
+      flowsOrphaned: this.flowsOrphaned,
       flowsLive: liveFlows,
       invalidations: this.invalidations,
       flowsInvalidated: this.flowsInvalidated,

@@ -172,6 +172,18 @@ describe('agent metrics and health on a one-host lab', () => {
       },
     );
     assert.ok(((await stats(hv1)).flowsRemoved ?? 0) > removedBefore, 'the expired flows counted as removed');
+    // A reactive flow the agent never installed (a fault's leftover: no timeout would ever remove it)
+    // goes at the second idle-expiry read that finds it.
+    await hostOvs(hv1).addFlows('br-int', ['cookie=0x5eed,priority=5,udp,tp_dst=9,actions=drop']);
+    assert.equal((await reactiveFlows(hv1)).length, 1);
+    await until(
+      async () => (await reactiveFlows(hv1)).length === 0 && (await stats(hv1)).flowsOrphaned === 1,
+      {
+        what: 'the agent deleting the flow it does not record',
+        timeoutMs: 8000,
+        intervalMs: 200,
+      },
+    );
     const h = await scrape(hv1.metricsListen!, '/health');
     assert.equal(h.status, 200, h.body);
   });

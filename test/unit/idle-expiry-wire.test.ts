@@ -185,3 +185,29 @@ test('a FLOW stats request without a raw reader still gets its entries decoded',
     ],
   );
 });
+
+test('a reactive flow the agent does not record is deleted at the second read that finds it', async () => {
+  let reads = 0;
+  const strays: number[][] = [[900, 901], [900], [901], [901]];
+  const { ctl, sent, expiry } = await wired((req, reply) => {
+    const mine = [...ctl.flows.all()].map((f) => stats(f.cookie, reads + 1)); // counts moving: in use
+    reply({
+      type: 'multipart_reply',
+      xid: req.xid,
+      flags: 0,
+      body: { type: 'flow', flows: [...mine, ...strays[reads++]!.map((c) => stats(c, 0))] },
+    });
+  });
+  const flows = ctl.flows.size;
+  const deletedAt = async () => {
+    sent.length = 0;
+    await expiry.sweep();
+    return sent.map((m) => (m.type === 'flow_mod' && m.command === 'delete' ? Number(m.cookie) : -1));
+  };
+  assert.deepEqual(await deletedAt(), [], 'one sighting: maybe a deletion in flight');
+  assert.deepEqual(await deletedAt(), [900], 'two in a row: an orphan');
+  assert.deepEqual(await deletedAt(), [], '901 was missing from the read between: watched afresh');
+  assert.deepEqual(await deletedAt(), [901]);
+  assert.equal(ctl.stats.flowsOrphaned, 2);
+  assert.equal(ctl.flows.size, flows, 'the recorded flows, in use, all kept');
+});
