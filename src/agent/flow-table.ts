@@ -65,6 +65,14 @@ export type RemovedBy =
   | { readonly kind: 'idle'; readonly idleMs: number; readonly packets: number }
   | { readonly kind: 'other' };
 
+/**
+ * Whether `cookie` is in slice `slice` of the slicing by low bits under `mask` (mask + 1 slices, a power
+ * of two): the slicing of the idle-expiry reads (idle-expiry.ts).
+ */
+export function inSlice(cookie: number, mask: number, slice: number): boolean {
+  return cookie % (mask + 1) === slice;
+}
+
 export class FlowTable {
   /** [ops] Hears every flow that stops being recorded (flow-history.ts); undefined: nobody listens. */
   onRemove: ((f: FlowRecord, why: RemovedBy) => void) | undefined;
@@ -333,13 +341,15 @@ export class FlowTable {
 
   /**
    * The switch counted `packets` for the flow under `cookie` (idle-expiry.ts): a count other than the
-   * last one read makes the flow used at `now`. A cookie not recorded here is ignored.
+   * last one read makes the flow used at `now`. A cookie not recorded here is ignored: false.
    */
-  counted(cookie: number, packets: number, now: number): void {
+  counted(cookie: number, packets: number, now: number): boolean {
     const s = this.slotOf.get(cookie);
-    if (s < 0 || this.counts[s] === packets) return;
+    if (s < 0) return false;
+    if (this.counts[s] === packets) return true;
     this.counts[s] = packets;
     if (now > this.active[s]!) this.active[s] = now;
+    return true;
   }
 
   /**
@@ -350,7 +360,7 @@ export class FlowTable {
     const out: number[] = [];
     for (let s = 0; s < this.used; s++) {
       const c = this.cookies[s]!;
-      if (c >= 0 && this.active[s]! < before && c % (mask + 1) === slice) out.push(c);
+      if (c >= 0 && this.active[s]! < before && inSlice(c, mask, slice)) out.push(c);
     }
     return out;
   }

@@ -104,7 +104,7 @@ export class IdleExpiry {
   }
 
   /** Milliseconds until the next tick, under the current idle timeout and number of flows. */
-  get waitMs(): number {
+  private get waitMs(): number {
     const ctl = this.deps.ctl();
     return sweepPeriodMs(ctl.cfg.idleTimeout) / sliceCount(ctl.flows.size);
   }
@@ -143,8 +143,7 @@ export class IdleExpiry {
       const unknown: number[] = [];
       await conn.flowCounts(BigInt(i), PROACTIVE_COOKIE_BIT | BigInt(slices - 1), (cookie, packets) => {
         read++;
-        if (ctl.flows.has(cookie)) ctl.flows.counted(cookie, packets, Date.now());
-        else unknown.push(cookie);
+        if (!ctl.flows.counted(cookie, packets, Date.now())) unknown.push(cookie);
       });
       // The connection may have been replaced meanwhile: the new one's flows were judged afresh.
       if (conn !== this.deps.conn()) return 0;

@@ -15,6 +15,8 @@
  * messages in order; cookies are never handed out twice (flow-table.ts), so a cookie reported again
  * is the same flow.
  */
+import { inSlice } from './flow-table.js';
+
 export class OrphanFlows {
   /** Cookies reported unrecorded by the last read of their slice, on connection `conn`. */
   private readonly suspects = new Set<number>();
@@ -44,7 +46,7 @@ export class OrphanFlows {
       else fresh.push(c);
     }
     // This slice's suspects that its read did not report again were deletions in flight.
-    for (const c of this.suspects) if (c % (mask + 1) === slice) this.suspects.delete(c);
+    for (const c of this.suspects) if (inSlice(c, mask, slice)) this.suspects.delete(c);
     for (const c of fresh) this.suspects.add(c);
     return orphans;
   }

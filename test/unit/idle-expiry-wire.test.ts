@@ -54,6 +54,11 @@ function stats(cookie: number, packets: number): FlowStats {
   };
 }
 
+/** The cookie each message deletes (-1: not a deletion). */
+function deletedCookies(msgs: readonly Outgoing[]): number[] {
+  return msgs.map((m) => (m.type === 'flow_mod' && m.command === 'delete' ? Number(m.cookie) : -1));
+}
+
 /** A controller with six flows (installed at t = 1 s) and its connection to a scripted switch. */
 async function wired(answer: (req: Message, reply: (m: Message | Buffer) => void) => void) {
   const path = join(dir, `of${sockets++}.sock`);
@@ -126,7 +131,7 @@ test("a slice read in several parts: counts applied, that slice's idle flows del
   assert.equal(req.body.cookie, 1n);
   assert.equal(req.body.cookieMask, PROACTIVE_COOKIE_BIT | 1n);
   assert.equal(gone, odd.length - 1);
-  const deleted = sent.map((m) => (m.type === 'flow_mod' && m.command === 'delete' ? Number(m.cookie) : -1));
+  const deleted = deletedCookies(sent);
   assert.deepEqual(deleted, odd.slice(1));
   assert.deepEqual(
     [...ctl.flows.all()].map((f) => f.cookie).sort(),
@@ -202,7 +207,7 @@ test('a reactive flow the agent does not record is deleted at the second read th
   const deletedAt = async () => {
     sent.length = 0;
     await expiry.sweep();
-    return sent.map((m) => (m.type === 'flow_mod' && m.command === 'delete' ? Number(m.cookie) : -1));
+    return deletedCookies(sent);
   };
   assert.deepEqual(await deletedAt(), [], 'one sighting: maybe a deletion in flight');
   assert.deepEqual(await deletedAt(), [900], 'two in a row: an orphan');
