@@ -29,6 +29,7 @@ import {
   readPacketIn,
   type Outgoing,
 } from '../src/openflow/index.js';
+import { tableMissToController } from '../src/agent/flow-mods.js';
 
 const path = process.argv[2] ?? '';
 if (path === '') {
@@ -81,25 +82,7 @@ function serve(sock: Socket): void {
     );
   send([
     { type: 'hello', version: 4, elements: [{ type: 'versionbitmap', bitmaps: [1 << 4] }] },
-    // The table-miss flow: every miss to the controller (OpenFlow 1.3 drops misses by default).
-    {
-      type: 'flow_mod',
-      cookie: 0n,
-      cookieMask: 0n,
-      tableId: 0,
-      command: 'add',
-      idleTimeout: 0,
-      hardTimeout: 0,
-      priority: 0,
-      bufferId: OFP_NO_BUFFER,
-      outPort: OFPP.ANY,
-      outGroup: OFPG.ANY,
-      flags: 0,
-      match: [],
-      instructions: [
-        { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 0xffff }] },
-      ],
-    },
+    tableMissToController(),
   ]);
   sock.on('data', (chunk: Buffer) => {
     for (const ev of framer.push(chunk)) {

@@ -32,9 +32,9 @@ demo_ping vm1 192.0.2.139 "across the router and hosts"
 echo >&2
 echo "== midonet-lab eval" >&2
 out="$root/out/eval-$(date -u +%Y%m%d-%H%M%S)"
-# 80 flows per case keep `npm start` under five minutes (100 took 5 min 23 s, the evaluation 268 s of
-# it, on a quiet machine of 2026-12-05; 150 took 5 min 52 s at load 2.5 on 2026-12-03);
-# `midonet-lab eval` alone runs 200.
+# 80 flows per case keep `npm start` under five minutes on a slow machine: 4 min 18 s with 100 (the
+# evaluation 187 s) on 2026-12-06, where 80 had taken 6 min 28 s (320 s) an hour before, when the
+# evaluation still ran an ovs-ofctl and an ovs-appctl per flow and host; `midonet-lab eval` alone runs 200.
 lab eval --flows 80 --out "$out"
 
 echo >&2

@@ -83,6 +83,32 @@ export function deleteByCookie(cookie: number | bigint, mask = 0xfffffffffffffff
   };
 }
 
+/**
+ * The table-miss flow of a controller that just connected: every packet that matches nothing else goes
+ * to the controller whole (OpenFlow 1.3 drops misses by default). Used by the floor's controllers
+ * (bench/min-controller.ts, the evaluation's flush of them).
+ */
+export function tableMissToController(): Outgoing {
+  return {
+    type: 'flow_mod',
+    cookie: 0n,
+    cookieMask: 0n,
+    tableId: 0,
+    command: 'add',
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: 0,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: [],
+    instructions: [
+      { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 0xffff }] },
+    ],
+  };
+}
+
 /** PACKET_OUT of a packet that entered on `inPort` (OFPP.CONTROLLER for a generated one). */
 export function packetOut(actions: Action[], inPort: number, bufferId: number, data: Buffer): Outgoing {
   return {

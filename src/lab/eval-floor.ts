@@ -13,9 +13,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deleteByCookie, tableMissToController } from '../agent/flow-mods.js';
 import type { Ovs } from '../ovs/ovs.js';
 import type { CaseResult, EvalReport } from './eval-report.js';
 import { BASELINE_BRIDGE } from './layout.js';
+import { MgmtChannel } from './mgmt-channel.js';
 
 export type FloorMode = 'normal' | 'ovs-testcontroller' | 'minimal';
 
@@ -24,6 +26,8 @@ const MIN_CONTROLLER = fileURLToPath(new URL('../../bench/min-controller.js', im
 export class Floor {
   private proc: ChildProcess | undefined;
   private mode: FloorMode = 'normal';
+  /** The baseline bridge's management connection while a controller has it (flush). */
+  private channel: MgmtChannel | undefined;
 
   constructor(
     private readonly ovs: Ovs,
@@ -69,6 +73,7 @@ export class Floor {
       if (Date.now() > deadline) throw new Error(`eval: br-normal did not connect to ${mode} within 10 s`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    this.channel = await MgmtChannel.open(this.runDir, BASELINE_BRIDGE);
   }
 
   private async connected(): Promise<boolean> {
@@ -81,13 +86,14 @@ export class Floor {
    * controller that just connected would have it), so the first packet reaches the controller again.
    */
   async flush(): Promise<void> {
-    if (this.mode === 'normal') return;
-    await this.ovs.ofctl(['del-flows', BASELINE_BRIDGE]);
-    await this.ovs.addFlows(BASELINE_BRIDGE, ['priority=0,actions=CONTROLLER:65535']);
+    if (this.mode === 'normal' || this.channel === undefined) return;
+    await this.channel.apply([deleteByCookie(0n, 0n), tableMissToController()]);
   }
 
   /** NORMAL again: no controller, default fail mode, no controller flows, no process. */
   async restore(): Promise<void> {
+    this.channel?.close();
+    this.channel = undefined;
     if (this.proc !== undefined) {
       this.proc.kill('SIGTERM');
       this.proc = undefined;

@@ -31,7 +31,11 @@
  * flows, the datapath cache). The datapath cache is emptied with `revalidator/purge`, never
  * `dpctl/del-flows`: the latter leaves Open vSwitch's revalidator entries behind (they never expire),
  * and every later FLOW_MOD re-translated all of them, a cost that grew through the evaluation and that
- * only the reactive cases paid (docs/first-packet-tail.md). The agent's base cases and their NORMAL
+ * only the reactive cases paid (docs/first-packet-tail.md). Both go without a process per flow: the
+ * flows through a management connection to each bridge (mgmt-channel.ts, a barrier after each
+ * deletion), the cache through ovs-vswitchd's control socket (ovs/unixctl.ts); an `ovs-ofctl` and an
+ * `ovs-appctl` per flow and host had cost about a third of a quick evaluation's time. The agent's base
+ * cases and their NORMAL
  * baselines are measured flow by flow in turn, so their ratio compares the same moments of a shared
  * machine. Later packets are reported whole, as packets 2-5 (the transient while Open vSwitch
  * revalidates its cache) and as packets 6-N (steady state).
@@ -51,6 +55,8 @@ import type { TopologyStore } from '../state/store.js';
 import { hostOvs, vmIpv6, type LabHost, type LabState, type LabVm } from './lab.js';
 import type { CaseResult, EvalReport } from './eval-report.js';
 import { Prober } from './prober.js';
+import { MgmtChannel } from './mgmt-channel.js';
+import { deleteByCookie } from '../agent/flow-mods.js';
 import { iperf3, machine, startEcho, warmPing } from './eval-probes.js';
 import {
   FEATURE_STEPS,
@@ -70,7 +76,8 @@ import { ecmpCase, ecmpTargets, type EcmpCase } from './eval-ecmp.js';
 import { qosStep, qosTargets } from './eval-qos.js';
 import { featureSteps, layer4Steps, ruleGrowthSteps } from './eval-chains.js';
 
-const REACTIVE = 'cookie=0x0/0x8000000000000000';
+/** The agent's reactive flows: cookies with the top bit clear (flow-table.ts). */
+const REACTIVE_TOP_BIT = 1n << 63n;
 /** iperf3 runs of 1 s through the agent's flows and through NORMAL, in turn, for the throughput target. */
 const THROUGHPUT_ROUNDS = 3;
 
@@ -112,6 +119,8 @@ export class Evaluation {
   private readonly echoes: ChildProcessWithoutNullStreams[] = [];
   /** The agents' stats around each phase (eval-agents.ts). */
   private readonly agents: AgentPhases;
+  /** br-int's management connection on each host, in the order of `lab.hosts` (open during `run`). */
+  private integration: MgmtChannel[] = [];
 
   constructor(
     private readonly lab: LabState,
@@ -130,8 +139,8 @@ export class Evaluation {
   /** Deletes reactive flows (agent case) and cached datapath flows on every host. */
   private async flush(agent: boolean): Promise<void> {
     await Promise.all(
-      this.lab.hosts.map(async (h) => {
-        if (agent) await hostOvs(h).delFlows('br-int', REACTIVE);
+      this.lab.hosts.map(async (h, i) => {
+        if (agent) await this.integration[i]!.apply([deleteByCookie(0n, REACTIVE_TOP_BIT)]);
         await hostOvs(h).purgeDatapath();
       }),
     );
@@ -252,6 +261,7 @@ export class Evaluation {
     if (this.lab.bgp?.ecmp) this.total += 2 * this.flows;
     this.store = await openStore(this.lab.storeUrl);
     try {
+      for (const h of this.lab.hosts) this.integration.push(await MgmtChannel.open(h.ovsRunDir, 'br-int'));
       for (const vm of [
         same.dst,
         cross.dst,
@@ -419,6 +429,8 @@ export class Evaluation {
         ],
       };
     } finally {
+      for (const c of this.integration) c.close();
+      this.integration = [];
       for (const e of this.echoes) e.kill();
       await this.store.close();
     }

@@ -1,12 +1,14 @@
 /**
  * Control of one Open vSwitch instance through its own tools: `ovs-vsctl` against its database socket,
- * `ovs-ofctl` (OpenFlow 1.3) and `ovs-appctl` against its run directory. Used by the agent for bridge
+ * `ovs-ofctl` (OpenFlow 1.3) against its run directory, and its daemon's control socket (what
+ * `ovs-appctl` speaks, unixctl.ts). Used by the agent for bridge
  * and port set-up and proactive flows, and by the lab and tests for inspection.
  *
  * Invariant: every call names the instance explicitly (database socket, run directory), so several
  * instances on one machine (one per lab hypervisor) never reach each other's daemons.
  */
 import { run } from '../exec.js';
+import { unixctl } from './unixctl.js';
 
 export interface OvsEndpoint {
   /** ovsdb-server's unix socket, e.g. /run/midonet/hv1/db.sock. */
@@ -45,8 +47,9 @@ export class Ovs {
     });
   }
 
-  appctl(target: string, args: readonly string[]): Promise<string> {
-    return run('ovs-appctl', ['-t', `${this.ep.runDir}/${target}`, ...args], { env: this.env() });
+  /** What `ovs-appctl -t RUNDIR/TARGET COMMAND ARGS...` prints, from the daemon's control socket. */
+  appctl(target: string, [command, ...args]: readonly [string, ...string[]]): Promise<string> {
+    return unixctl(`${this.ep.runDir}/${target}`, command, args);
   }
 
   /** Adds flows atomically (an OpenFlow bundle) from flow-syntax lines. */

@@ -82,6 +82,11 @@ for (const tunnel of ['gre', 'vxlan'] as const) {
         // ...and the datapath's cache of them, so the next packet misses for certain; the barrier makes
         // sure the agent has heard of the removals before the counters are read.
         await hostOvs(hv1).purgeDatapath();
+        // (the same control socket refuses what it does not know, in its own words: unixctl.ts)
+        await assert.rejects(
+          hostOvs(hv1).appctl('ovs-vswitchd.ctl', ['no/such-command']),
+          /ovs-vswitchd\.ctl no\/such-command: "no\/such-command" is not a valid command/,
+        );
         await barrier(hv1);
         const [s1, s2] = [await stats(hv1), await stats(hv2)];
         const rtts = await probe(vm1, vm5.ip, 1, 3, 30100);

@@ -209,6 +209,13 @@ describe('midonet-lab', () => {
         `${c.name}: later packets (${c.later.median} ms) beat the first (${c.first.median} ms)`,
       );
     }
+    // The flush before each flow (the management connection, eval.ts) deleted the agent's flows: every
+    // first packet of the agent's cases reached an agent.
+    for (const c of [r.base[0]!, r.base[1]!, r.floor.agentWithMinimal!])
+      assert.ok(
+        (c.packetIns ?? 0) >= c.first.n,
+        `${c.name}: a packet-in per flow at least (${c.packetIns} for ${c.first.n} flows)`,
+      );
     assert.deepEqual(
       r.features.map((s) => s.name),
       [
