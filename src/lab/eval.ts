@@ -32,12 +32,11 @@
  * `dpctl/del-flows`: the latter leaves Open vSwitch's revalidator entries behind (they never expire),
  * and every later FLOW_MOD re-translated all of them, a cost that grew through the evaluation and that
  * only the reactive cases paid (docs/first-packet-tail.md). Both go without a process per flow: the
- * flows through a management connection to each bridge (mgmt-channel.ts, a barrier after each
- * deletion), the cache through ovs-vswitchd's control socket (ovs/unixctl.ts); an `ovs-ofctl` and an
- * `ovs-appctl` per flow and host had cost about a third of a quick evaluation's time. The agent's base
- * cases and their NORMAL
- * baselines are measured flow by flow in turn, so their ratio compares the same moments of a shared
- * machine. Later packets are reported whole, as packets 2-5 (the transient while Open vSwitch
+ * flows through a management connection to each bridge (mgmt-channel.ts: a barrier after each
+ * deletion, then 20 ms), the cache through ovs-vswitchd's control socket (ovs/unixctl.ts); an
+ * `ovs-ofctl` and an `ovs-appctl` per flow and host had cost about a third of a quick evaluation's
+ * time. The agent's base cases and their NORMAL baselines are measured flow by flow in turn, so their
+ * ratio compares the same moments of a shared machine. Later packets are reported whole, as packets 2-5 (the transient while Open vSwitch
  * revalidates its cache) and as packets 6-N (steady state).
  *
  * Invariant: everything the evaluation adds to the topology (chains, rules) is removed at the end,

@@ -24,10 +24,7 @@ import type { Outgoing } from '../openflow/index.js';
 export const SETTLE_MS = 20;
 
 export class MgmtChannel {
-  private constructor(
-    private readonly conn: OpenFlowConnection,
-    readonly bridge: string,
-  ) {}
+  private constructor(private readonly conn: OpenFlowConnection) {}
 
   /**
    * Connects to `bridge`'s management socket in `runDir` (HELLO and FEATURES exchanged); `log` gets
@@ -51,7 +48,7 @@ export class MgmtChannel {
       conn.close();
       throw e;
     }
-    return new MgmtChannel(conn, bridge);
+    return new MgmtChannel(conn);
   }
 
   /** Sends `msgs` in one write, then waits for the barrier reply and SETTLE_MS more. */

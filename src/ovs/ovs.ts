@@ -1,8 +1,8 @@
 /**
- * Control of one Open vSwitch instance through its own tools: `ovs-vsctl` against its database socket,
- * `ovs-ofctl` (OpenFlow 1.3) against its run directory, and its daemon's control socket (what
- * `ovs-appctl` speaks, unixctl.ts). Used by the agent for bridge
- * and port set-up and proactive flows, and by the lab and tests for inspection.
+ * Control of one Open vSwitch instance: `ovs-vsctl` against its database socket, `ovs-ofctl` (OpenFlow
+ * 1.3) against its run directory, and its daemon's control socket (what `ovs-appctl` speaks,
+ * unixctl.ts). Used by the agent for bridge and port set-up and proactive flows, and by the lab and
+ * tests for inspection.
  *
  * Invariant: every call names the instance explicitly (database socket, run directory), so several
  * instances on one machine (one per lab hypervisor) never reach each other's daemons.
